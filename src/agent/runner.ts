@@ -1,0 +1,201 @@
+/**
+ * Runner: runs one command, with its setup steps, and captures every line of it.
+ *
+ * process → RecordBuilder (seq, level, tracebacks, progress) → log file + the run's sink (hub or
+ * local store) + a ring of recent records. Setup steps run first, through the shell, in phase
+ * `setup`; one that fails fails the run and the command does not start. The command's exit code is
+ * the runner's: logging trouble never changes it.
+ */
+import { Ring } from '../core/ring.js';
+import { nowMicros, type LogRecord, type ProgressUpdate } from '../core/record.js';
+import { clip, MAX_ERROR_MESSAGE } from '../core/cause.js';
+import { RecordBuilder, type RecordSink } from '../pipeline/records.js';
+import { LogFileSink } from '../sinks/log-file.js';
+import type { RunSink } from '../sinks/sink.js';
+import { CapturedProcess, exitStatus, type ProcessExit } from '../sources/process/process.js';
+import type { Run, RunFinish, RunStatus } from '../store/store.js';
+
+export interface RunnerOptions {
+  id: string;
+  command: readonly string[];
+  setup?: readonly string[];
+  name?: string;
+  taskId?: string;
+  labels?: Record<string, string>;
+  cwd?: string;
+  logDir: string;
+  env?: NodeJS.ProcessEnv;
+  /** show the command's output as it comes (stdout to stdout, stderr to stderr) */
+  echo?: boolean;
+  maxLineBytes?: number;
+  sink: RunSink;
+  /** recent records kept in memory (the runner's ring buffer) */
+  recentLines?: number;
+}
+
+export interface RunOutcome {
+  id: string;
+  status: RunStatus;
+  exit_code: number | null;
+  signal: string | null;
+  /** what the runner itself exits with: the command's code, or 128 + signal */
+  exit_status: number;
+  error_message: string | null;
+  log_path: string;
+  started_at: number;
+  completed_at: number;
+  duration_seconds: number;
+  line_count: number;
+  recent: Ring<LogRecord>;
+  /** the run as the sink stored it, when it could */
+  stored?: Run;
+}
+
+const KILL_GRACE_MS = 10_000;
+
+export class Runner {
+  private current: CapturedProcess | undefined;
+  private cancelledBy: NodeJS.Signals | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: RunnerOptions) {}
+
+  /** Passes a signal on to the command (Ctrl-C, SIGTERM); the run ends `cancelled`. A second one kills. */
+  cancel(signal: NodeJS.Signals): void {
+    const again = this.cancelledBy !== undefined;
+    this.cancelledBy ??= signal;
+    this.current?.kill(again ? 'SIGKILL' : signal);
+    this.killTimer ??= setTimeout(() => this.current?.kill('SIGKILL'), KILL_GRACE_MS).unref();
+  }
+
+  async run(): Promise<RunOutcome> {
+    const o = this.options;
+    const startedAt = nowMicros();
+    const logFile = new LogFileSink(o.logDir, o.id);
+    const recent = new Ring<LogRecord>(o.recentLines ?? 1000);
+    const builder = new RecordBuilder({
+      stream: o.id,
+      taskId: o.taskId,
+      maxLineBytes: o.maxLineBytes,
+      sink: teeSink([logFile, o.sink, { record: (r) => recent.push(r), progress: () => {} }]),
+    });
+    o.sink.start({
+      id: o.id,
+      name: o.name ?? null,
+      command: shellJoin(o.command),
+      status: 'running',
+      started_at: startedAt,
+      log_path: logFile.path,
+      task_id: o.taskId ?? null,
+      labels: o.labels ?? {},
+    });
+    const env = { PYTHONUNBUFFERED: '1', ...(o.env ?? process.env), RUNLOG_RUN_ID: o.id };
+
+    let exit: ProcessExit | undefined;
+    let failure: string | undefined;
+    const steps = o.setup ?? [];
+    builder.phase = 'setup';
+    for (const [index, step] of steps.entries()) {
+      if (this.cancelledBy) break;
+      builder.system(`setup ${index + 1}/${steps.length}: ${step}`);
+      exit = await this.spawn(['/bin/sh', '-c', step], builder, env);
+      if (exitStatus(exit) !== 0) {
+        failure = `setup step ${index + 1} (${step}) failed: ${describeExit(exit)}`;
+        break;
+      }
+    }
+    if (failure === undefined && !this.cancelledBy) {
+      builder.phase = 'run';
+      exit = await this.spawn(o.command, builder, env);
+      if (exitStatus(exit) !== 0) failure = describeExit(exit);
+    }
+    clearTimeout(this.killTimer);
+
+    const status: RunStatus = this.cancelledBy ? 'cancelled' : failure !== undefined ? 'failed' : 'completed';
+    const cause = builder.cause.message();
+    let errorMessage: string | null = null;
+    if (status === 'cancelled') errorMessage = `cancelled by ${this.cancelledBy}`;
+    else if (status === 'failed') {
+      errorMessage = failure?.startsWith('setup') ? `${failure}${cause ? `: ${cause}` : ''}` : (cause ?? failure ?? null);
+    }
+    if (errorMessage !== null) {
+      errorMessage = clip(errorMessage, MAX_ERROR_MESSAGE);
+      if (status !== 'completed') builder.system(errorMessage, status === 'failed' ? 'ERROR' : 'WARNING');
+    }
+    logFile.close();
+    const completedAt = nowMicros();
+    const finish: RunFinish = {
+      status,
+      exit_code: exit?.code ?? (exit?.spawnError ? 127 : null),
+      signal: exit?.signal ?? null,
+      error_message: errorMessage,
+      completed_at: completedAt,
+    };
+    const stored = await o.sink.finish(finish);
+    return {
+      id: o.id,
+      status,
+      exit_code: finish.exit_code ?? null,
+      signal: finish.signal ?? null,
+      exit_status: exit ? exitStatus(exit) : 130,
+      error_message: errorMessage,
+      log_path: logFile.path,
+      started_at: startedAt,
+      completed_at: completedAt,
+      duration_seconds: (completedAt - startedAt) / 1e6,
+      line_count: builder.lastSeq,
+      recent,
+      stored,
+    };
+  }
+
+  private async spawn(argv: readonly string[], builder: RecordBuilder, env: NodeJS.ProcessEnv): Promise<ProcessExit> {
+    const echo = this.options.echo ?? true;
+    const stdout = builder.source('stdout');
+    const stderr = builder.source('stderr');
+    const child = new CapturedProcess(
+      argv,
+      { cwd: this.options.cwd, env },
+      {
+        stdout: (chunk) => {
+          if (echo) process.stdout.write(chunk);
+          stdout.push(chunk);
+        },
+        stderr: (chunk) => {
+          if (echo) process.stderr.write(chunk);
+          stderr.push(chunk);
+        },
+      },
+    );
+    this.current = child;
+    if (this.cancelledBy) child.kill(this.cancelledBy);
+    const exit = await child.exited;
+    this.current = undefined;
+    stdout.end();
+    stderr.end();
+    if (exit.spawnError) builder.system(`could not start ${argv[0]}: ${exit.spawnError.message}`, 'ERROR');
+    return exit;
+  }
+}
+
+function describeExit(exit: ProcessExit): string {
+  if (exit.spawnError) return `could not start: ${exit.spawnError.message}`;
+  if (exit.signal) return `killed by ${exit.signal}`;
+  return `exit code ${exit.code}`;
+}
+
+function teeSink(sinks: readonly RecordSink[]): RecordSink {
+  return {
+    record(record: LogRecord) {
+      for (const sink of sinks) sink.record(record);
+    },
+    progress(update: ProgressUpdate) {
+      for (const sink of sinks) sink.progress(update);
+    },
+  };
+}
+
+/** The command as a shell would read it back: for display, never executed. */
+export function shellJoin(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

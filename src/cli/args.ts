@@ -1,0 +1,43 @@
+/** Flag values, checked: a bad one stops the command with a message naming the flag. */
+import { isValidId, parseLevel, type Level } from '../core/record.js';
+import { parseDuration, parseSince } from '../core/time.js';
+
+export class UsageError extends Error {}
+
+export function positiveInt(text: string, flag: string, min = 1): number {
+  if (!/^\d+$/.test(text) || Number(text) < min) throw new UsageError(`${flag}: expected an integer ≥ ${min}, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+export function durationMs(text: string, flag: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`${flag}: expected a duration like 500ms, 10s, 5m, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+export function sinceMicros(text: string, flag = '--since'): number {
+  const micros = parseSince(text);
+  if (micros === undefined) throw new UsageError(`${flag}: expected an ISO timestamp or a duration like 10m, got ${JSON.stringify(text)}`);
+  return micros;
+}
+
+export function level(text: string, flag = '--level'): Level {
+  const parsed = parseLevel(text);
+  if (parsed === undefined) throw new UsageError(`${flag}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got ${JSON.stringify(text)}`);
+  return parsed;
+}
+
+export function id(text: string, flag: string): string {
+  if (!isValidId(text)) throw new UsageError(`${flag}: ids match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+export function labels(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new UsageError(`--label: expected key=value, got ${JSON.stringify(pair)}`);
+    out[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return out;
+}

@@ -1,0 +1,125 @@
+/** `runlog logs RUN`: a run's lines, with the meanings `kubectl logs` gives the flags. */
+import { EventSource } from 'eventsource';
+import { plain } from '../../core/format.js';
+import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord, type WireRecord } from '../../core/record.js';
+import { FINAL_STATUSES, type LogQuery } from '../../store/store.js';
+import { level as parseLevelFlag, positiveInt, sinceMicros } from '../args.js';
+import { fromWire, type RunReader } from '../hub-client.js';
+import { openReader } from '../open-reader.js';
+
+export interface LogsFlags {
+  tail?: string;
+  since?: string;
+  level?: string;
+  grep?: string;
+  timestamps?: boolean;
+  json?: boolean;
+  follow?: boolean;
+  hub?: string;
+  data: string;
+}
+
+const PAGE = 5000;
+const POLL_MS = 250;
+
+export async function logsCommand(runId: string, flags: LogsFlags): Promise<void> {
+  const filter: LogQuery = {
+    since: flags.since === undefined ? undefined : sinceMicros(flags.since),
+    level: flags.level === undefined ? undefined : parseLevelFlag(flags.level),
+    q: flags.grep,
+  };
+  const tail = flags.tail === undefined ? undefined : positiveInt(flags.tail, '--tail', 0);
+  const { reader, hub, close } = await openReader(flags);
+  const run = await reader.getRun(runId);
+  if (!run) {
+    await close();
+    throw new Error(`run ${runId} not found${hub ? ` on ${hub}` : ''}`);
+  }
+  const print = printer(flags);
+  if (flags.follow && hub !== undefined) {
+    await close();
+    await followOverSse(hub, runId, tail, filter, print);
+    return;
+  }
+  let last = await printExisting(reader, runId, tail, filter, print);
+  if (flags.follow) {
+    // no hub: poll the local store until the run ends
+    for (;;) {
+      const current = await reader.getRun(runId);
+      const page = await reader.queryLogs(runId, { ...filter, after: last, limit: PAGE });
+      for (const record of page.records) print(record);
+      last = page.records.at(-1)?.seq ?? last;
+      if (page.records.length < PAGE && current && FINAL_STATUSES.includes(current.status)) break;
+      if (page.records.length < PAGE) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+  await close();
+}
+
+/** Prints what is stored (all of it, or the tail) and returns the last seq printed. */
+async function printExisting(reader: RunReader, runId: string, tail: number | undefined, filter: LogQuery, print: (r: LogRecord) => void): Promise<number> {
+  if (tail !== undefined) {
+    // the last N: pages backwards, printed forwards
+    const pages: LogRecord[][] = [];
+    let before: number | undefined;
+    let wanted = tail;
+    while (wanted > 0) {
+      const page = await reader.queryLogs(runId, { ...filter, before, tail: Math.min(wanted, PAGE) });
+      if (page.records.length === 0) break;
+      pages.unshift(page.records);
+      wanted -= page.records.length;
+      before = page.records[0]?.seq;
+      if (!page.truncated) break;
+    }
+    const records = pages.flat();
+    records.forEach(print);
+    return records.at(-1)?.seq ?? 0;
+  }
+  let after = 0;
+  for (;;) {
+    const page = await reader.queryLogs(runId, { ...filter, after, limit: PAGE });
+    page.records.forEach(print);
+    after = page.records.at(-1)?.seq ?? after;
+    if (page.records.length < PAGE) return after;
+  }
+}
+
+function followOverSse(hub: string, runId: string, tail: number | undefined, filter: LogQuery, print: (r: LogRecord) => void): Promise<void> {
+  const params = tail === undefined ? 'after=0' : `tail=${tail}`;
+  return new Promise((resolve, reject) => {
+    const source = new EventSource(`${hub}/api/runs/${encodeURIComponent(runId)}/logs/stream?${params}`);
+    source.addEventListener('log', (event) => {
+      const record = fromWire(JSON.parse(event.data) as WireRecord);
+      if (matches(record, filter)) print(record);
+    });
+    source.addEventListener('end', () => {
+      source.close();
+      resolve();
+    });
+    source.onerror = (error) => {
+      // EventSource reconnects by itself (with Last-Event-ID) unless the hub refused the stream
+      if (source.readyState === EventSource.CLOSED) reject(new Error(`stream closed: ${error.message ?? 'hub refused'}`));
+    };
+  });
+}
+
+function matches(record: LogRecord, filter: LogQuery): boolean {
+  if (filter.since !== undefined && record.timestamp < filter.since) return false;
+  if (filter.level !== undefined && LEVEL_RANK[record.level] < LEVEL_RANK[filter.level as Level]) return false;
+  if (filter.q && !plain(record.message).toLowerCase().includes(filter.q.toLowerCase())) return false;
+  return true;
+}
+
+function printer(flags: LogsFlags): (record: LogRecord) => void {
+  // colours for a terminal; plain text for a pipe or a file
+  const keepAnsi = process.stdout.isTTY === true;
+  return (record) => {
+    if (flags.json) {
+      const wire: WireRecord = toWire(record);
+      process.stdout.write(`${JSON.stringify(wire)}\n`);
+      return;
+    }
+    const text = keepAnsi ? record.message : plain(record.message);
+    process.stdout.write(flags.timestamps ? `${microsToIso(record.timestamp)} ${text}\n` : `${text}\n`);
+  };
+}

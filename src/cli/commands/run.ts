@@ -1,0 +1,101 @@
+/** `runlog run [flags] -- CMD`: run a command and capture it (see README, "runlog run"). */
+import { join, resolve } from 'node:path';
+import { databaseFile } from '../../core/config.js';
+import { Runner, type RunOutcome } from '../../agent/runner.js';
+import { newRunId } from '../../server/routes/runs.js';
+import { HubShipper } from '../../sinks/hub.js';
+import { StoreSink } from '../../sinks/store.js';
+import type { RunSink } from '../../sinks/sink.js';
+import { SqliteStore } from '../../store/sqlite/store.js';
+import { durationMs, id as checkId, labels as parseLabels, positiveInt } from '../args.js';
+import { findHub } from '../hub-client.js';
+
+export interface RunFlags {
+  hub?: string;
+  data: string;
+  setup: string[];
+  id?: string;
+  name?: string;
+  task?: string;
+  label: string[];
+  cwd?: string;
+  logDir?: string;
+  quiet?: boolean;
+  json?: boolean;
+  maxLineBytes: string;
+  flushTimeout: string;
+}
+
+export async function runCommand(command: string[], flags: RunFlags): Promise<void> {
+  const dataDir = resolve(flags.data);
+  const runId = flags.id === undefined ? newRunId() : checkId(flags.id, '--id');
+  const taskId = flags.task === undefined ? undefined : checkId(flags.task, '--task');
+  const labels = parseLabels(flags.label);
+  const maxLineBytes = positiveInt(flags.maxLineBytes, '--max-line-bytes');
+  const flushTimeoutMs = durationMs(flags.flushTimeout, '--flush-timeout');
+  const hub = await findHub(flags.hub, false);
+  const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
+
+  let localStore: SqliteStore | undefined;
+  const openLocal = () => (localStore ??= new SqliteStore(databaseFile(dataDir)));
+  let shipper: HubShipper | undefined;
+  let sink: RunSink;
+  if (hub !== undefined) {
+    shipper = new HubShipper({
+      hub,
+      spoolDir: join(dataDir, 'spool'),
+      finishTimeoutMs: flushTimeoutMs,
+      onHubState: (reachable, reason) =>
+        warn(reachable ? (reason ?? `hub ${hub} answers again`) : `hub ${hub} unreachable (${reason}); lines wait in the spool`),
+    });
+    sink = shipper;
+  } else {
+    sink = new StoreSink(openLocal());
+  }
+
+  const runner = new Runner({
+    id: runId,
+    command,
+    setup: flags.setup,
+    name: flags.name,
+    taskId,
+    labels,
+    cwd: flags.cwd,
+    logDir: flags.logDir === undefined ? join(dataDir, 'logs') : resolve(flags.logDir),
+    echo: !flags.quiet,
+    maxLineBytes,
+    sink,
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => runner.cancel(signal));
+
+  const outcome = await runner.run();
+  let where = hub ?? databaseFile(dataDir);
+  if (shipper && !outcome.stored) {
+    // the hub stayed away to the end: what it never got goes to the local store
+    const store = openLocal();
+    const unsent = shipper.unsent();
+    const local = new StoreSink(store);
+    local.start({ id: runId, name: flags.name ?? null, command: command.join(' '), log_path: outcome.log_path, task_id: taskId ?? null, labels, started_at: outcome.started_at });
+    await local.append(unsent);
+    await local.finish({ status: outcome.status, exit_code: outcome.exit_code, signal: outcome.signal, error_message: outcome.error_message, completed_at: outcome.completed_at });
+    where = databaseFile(dataDir);
+    warn(`hub ${hub} did not come back: ${unsent.length} lines kept in the local store ${where}`);
+  }
+  await localStore?.close();
+  if (flags.json) process.stdout.write(`${JSON.stringify(summary(outcome, where))}\n`);
+  process.exit(outcome.exit_status);
+}
+
+function summary(outcome: RunOutcome, where: string) {
+  return {
+    id: outcome.id,
+    status: outcome.status,
+    exit_code: outcome.exit_code,
+    signal: outcome.signal,
+    duration_seconds: outcome.duration_seconds,
+    error_message: outcome.error_message,
+    log_path: outcome.log_path,
+    line_count: outcome.line_count,
+    stored_in: where,
+  };
+}

@@ -1,0 +1,36 @@
+/** `runlog runs`: the runs, newest first. */
+import { RUN_STATUSES, type Run, type RunStatus } from '../../store/store.js';
+import { positiveInt, UsageError } from '../args.js';
+import { openReader } from '../open-reader.js';
+
+export async function runsCommand(flags: { status?: string; limit: string; json?: boolean; hub?: string; data: string }): Promise<void> {
+  if (flags.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(flags.status)) {
+    throw new UsageError(`--status: expected one of ${RUN_STATUSES.join(', ')}`);
+  }
+  const limit = positiveInt(flags.limit, '--limit');
+  const { reader, close } = await openReader(flags);
+  const runs = await reader.listRuns({ status: flags.status as RunStatus | undefined, limit });
+  await close();
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(runs)}\n`);
+    return;
+  }
+  process.stdout.write(table(runs));
+}
+
+function table(runs: readonly Run[]): string {
+  const rows = [['ID', 'STATUS', 'EXIT', 'DURATION', 'LINES', 'STARTED', 'NAME/COMMAND']];
+  for (const run of runs) {
+    rows.push([
+      run.id,
+      run.status,
+      run.exit_code === null ? (run.signal ?? '-') : String(run.exit_code),
+      run.duration_seconds === null ? '-' : `${run.duration_seconds.toFixed(1)}s`,
+      String(run.line_count),
+      run.started_at?.slice(0, 19).replace('T', ' ') ?? '-',
+      (run.name ?? run.command ?? '').slice(0, 60),
+    ]);
+  }
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n';
+}

@@ -1,0 +1,69 @@
+/**
+ * The CLI's way to the hub: find one that answers, read runs and lines from it. HubReader speaks
+ * the HTTP API with the same methods as the Store, so the commands work alike on a hub or on the
+ * local store.
+ */
+import { DEFAULTS } from '../core/config.js';
+import { LEVEL_RANK, type LogRecord, type WireRecord } from '../core/record.js';
+import { parseIsoMicros } from '../core/time.js';
+import type { LogPage, LogQuery, Run, RunFilter, Store } from '../store/store.js';
+
+export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs'>;
+
+export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
+  try {
+    const response = await fetch(`${hub.replace(/\/+$/, '')}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** The hub to use: the one named (which must answer when `mustAnswer`), else the default one if it answers. */
+export async function findHub(explicit: string | undefined, mustAnswer: boolean): Promise<string | undefined> {
+  if (explicit !== undefined && explicit !== '') {
+    if (mustAnswer && !(await answers(explicit, 3000))) throw new Error(`hub ${explicit} does not answer`);
+    return explicit.replace(/\/+$/, '');
+  }
+  return (await answers(DEFAULTS.hub)) ? DEFAULTS.hub : undefined;
+}
+
+export class HubReader implements RunReader {
+  constructor(readonly hub: string) {}
+
+  async getRun(id: string): Promise<Run | undefined> {
+    return this.get<Run>(`/api/runs/${encodeURIComponent(id)}`, true);
+  }
+
+  async listRuns(filter: RunFilter): Promise<Run[]> {
+    const params = new URLSearchParams();
+    if (filter.status) params.set('status', filter.status);
+    if (filter.limit) params.set('limit', String(filter.limit));
+    return ((await this.get<{ runs: Run[] }>(`/api/runs?${params}`)) as { runs: Run[] }).runs;
+  }
+
+  async queryLogs(stream: string, query: LogQuery): Promise<LogPage> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value === undefined) continue;
+      // since travels as an ISO timestamp with µs
+      params.set(key, key === 'since' ? new Date(Math.floor(value / 1000)).toISOString() : String(value));
+    }
+    const body = (await this.get<{ logs: WireRecord[]; total_lines: number; truncated: boolean }>(
+      `/api/runs/${encodeURIComponent(stream)}/logs?${params}`,
+    )) as { logs: WireRecord[]; total_lines: number; truncated: boolean };
+    return { records: body.logs.map(fromWire), total_lines: body.total_lines, truncated: body.truncated };
+  }
+
+  private async get<T>(path: string, missingIsUndefined = false): Promise<T | undefined> {
+    const response = await fetch(`${this.hub}${path}`, { signal: AbortSignal.timeout(30_000) });
+    if (response.status === 404 && missingIsUndefined) return undefined;
+    const body = (await response.json()) as T & { message?: string };
+    if (!response.ok) throw new Error(body.message ?? `hub answered ${response.status}`);
+    return body;
+  }
+}
+
+export function fromWire(wire: WireRecord): LogRecord {
+  return { ...wire, timestamp: parseIsoMicros(wire.timestamp) ?? 0, level: wire.level in LEVEL_RANK ? wire.level : 'INFO' };
+}

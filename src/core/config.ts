@@ -1,0 +1,67 @@
+/**
+ * Configuration: defaults in one literal, each with its environment twin. User options →
+ * resolve*Config() → one frozen object. The CLI declares its flags from these same tables.
+ */
+import { resolve } from 'node:path';
+
+export const DEFAULTS = {
+  host: '127.0.0.1', // the hub binds loopback unless told otherwise
+  port: 7070,
+  data: '.runlog', // relative to the working directory
+  hub: 'http://127.0.0.1:7070',
+  maxLineBytes: 64 * 1024, // 64 KiB
+  bodyLimit: 32 * 1024 * 1024, // 32 MiB: 1,000 lines at the line limit would still be refused, see the shipper
+  sseBacklog: 500, // lines sent before live when the client gives no Last-Event-ID
+  sseMaxQueuedBytes: 8 * 1024 * 1024, // 8 MiB queued for one slow subscriber, then it is closed
+  ssePingMs: 15_000,
+  flushMs: 50, // the runner ships a batch every 50 ms …
+  flushLines: 1000, // … or every 1,000 lines, whichever comes first
+  progressPerSecond: 4, // live progress updates per stream
+} as const;
+
+/** Flags and their environment twins, shared by the CLI's declarations and the docs. */
+export const ENV = {
+  host: 'RUNLOG_HOST',
+  port: 'RUNLOG_PORT',
+  data: 'RUNLOG_DATA',
+  hub: 'RUNLOG_HUB',
+  logDir: 'RUNLOG_LOG_DIR',
+  maxLineBytes: 'RUNLOG_MAX_LINE_BYTES',
+} as const;
+
+export interface HubConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  maxLineBytes: number;
+  bodyLimit: number;
+  sseBacklog: number;
+  sseMaxQueuedBytes: number;
+  ssePingMs: number;
+}
+
+export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<HubConfig> {
+  const config = {
+    host: DEFAULTS.host,
+    port: DEFAULTS.port,
+    dataDir: DEFAULTS.data,
+    maxLineBytes: DEFAULTS.maxLineBytes,
+    bodyLimit: DEFAULTS.bodyLimit,
+    sseBacklog: DEFAULTS.sseBacklog,
+    sseMaxQueuedBytes: DEFAULTS.sseMaxQueuedBytes,
+    ssePingMs: DEFAULTS.ssePingMs,
+    ...stripUndefined(options),
+  } satisfies HubConfig;
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
+    throw new Error(`port: expected 0-65535, got ${config.port}`);
+  }
+  return Object.freeze({ ...config, dataDir: resolve(config.dataDir) });
+}
+
+export function databaseFile(dataDir: string): string {
+  return resolve(dataDir, 'runlog.db');
+}
+
+export function stripUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

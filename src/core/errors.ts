@@ -1,0 +1,27 @@
+/**
+ * The one catalogue of errors the API answers with. Each names its HTTP status; a bad request
+ * names the field, so the caller knows what to fix.
+ */
+export class RunlogError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'RunlogError';
+  }
+}
+
+export function badRequest(field: string, problem: string): RunlogError {
+  return new RunlogError(400, 'BAD_REQUEST', `${field}: ${problem}`, field);
+}
+
+export function notFound(what: string): RunlogError {
+  return new RunlogError(404, 'NOT_FOUND', `${what} not found`);
+}
+
+export function conflict(message: string): RunlogError {
+  return new RunlogError(409, 'CONFLICT', message);
+}

@@ -1,0 +1,120 @@
+/**
+ * The log record and its identity. `(stream, seq)` names a line everywhere: the store ignores a
+ * record it already has, SSE sends `seq` as the event id, queries page by it.
+ */
+
+export const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
+export type Level = (typeof LEVELS)[number];
+
+/** Numeric rank of each level, so that "WARNING and above" is a comparison. */
+export const LEVEL_RANK: Readonly<Record<Level, number>> = {
+  DEBUG: 10,
+  INFO: 20,
+  WARNING: 30,
+  ERROR: 40,
+  CRITICAL: 50,
+};
+
+export type Source = 'stdout' | 'stderr' | 'system' | 'file' | 'sdk';
+export type Phase = 'setup' | 'run' | 'diagnostics';
+
+export interface RecordAttrs {
+  /** seq of the first line of the block (a Python traceback) this line belongs to */
+  group?: number;
+  /** the line was longer than the limit and was cut there */
+  truncated?: boolean;
+  /** the line is the last state of a progress bar (a segment ended by a lone \r) */
+  progress?: boolean;
+  [key: string]: unknown;
+}
+
+export interface LogRecord {
+  stream: string;
+  seq: number;
+  /** capture time, microseconds since the epoch */
+  timestamp: number;
+  level: Level;
+  message: string;
+  source?: Source;
+  phase?: Phase;
+  logger?: string;
+  task_id?: string;
+  attrs?: RecordAttrs;
+}
+
+/** A progress update: shown live in place of the previous one, never stored. */
+export interface ProgressUpdate {
+  stream: string;
+  timestamp: number;
+  level: Level;
+  message: string;
+  source?: Source;
+  phase?: Phase;
+}
+
+export function isLevel(value: unknown): value is Level {
+  return typeof value === 'string' && (LEVELS as readonly string[]).includes(value);
+}
+
+/** Accepts level names in any case and the common aliases (warn, err, fatal). */
+export function parseLevel(value: string): Level | undefined {
+  const upper = value.toUpperCase();
+  if (isLevel(upper)) return upper;
+  return LEVEL_ALIASES[upper];
+}
+
+const LEVEL_ALIASES: Readonly<Record<string, Level>> = {
+  TRACE: 'DEBUG',
+  WARN: 'WARNING',
+  ERR: 'ERROR',
+  FATAL: 'CRITICAL',
+  CRIT: 'CRITICAL',
+};
+
+/** Ids reach file paths and URLs: nothing outside this pattern is accepted anywhere. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function isValidId(id: unknown): id is string {
+  return typeof id === 'string' && ID_PATTERN.test(id);
+}
+
+/** Microseconds since the epoch, now. */
+export function nowMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+export function microsToIso(micros: number): string {
+  const ms = Math.floor(micros / 1000);
+  const iso = new Date(ms).toISOString(); // 2026-01-02T03:04:05.678Z
+  const extra = String(micros % 1000).padStart(3, '0');
+  return `${iso.slice(0, 23)}${extra}Z`;
+}
+
+/** A record as the API and SSE send it: ISO timestamp, the optional fields only when set. */
+export interface WireRecord {
+  seq: number;
+  timestamp: string;
+  level: Level;
+  message: string;
+  stream: string;
+  source?: Source;
+  phase?: Phase;
+  logger?: string;
+  task_id?: string;
+  attrs?: RecordAttrs;
+}
+
+export function toWire(record: LogRecord): WireRecord {
+  return {
+    seq: record.seq,
+    timestamp: microsToIso(record.timestamp),
+    level: record.level,
+    message: record.message,
+    stream: record.stream,
+    source: record.source,
+    phase: record.phase,
+    logger: record.logger,
+    task_id: record.task_id,
+    attrs: record.attrs,
+  };
+}

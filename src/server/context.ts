@@ -1,0 +1,10 @@
+/** What every route needs: the store, the live fan-out, the configuration. */
+import type { HubConfig } from '../core/config.js';
+import type { LiveFanout } from '../pipeline/live.js';
+import type { Store } from '../store/store.js';
+
+export interface HubContext {
+  store: Store;
+  live: LiveFanout;
+  config: Readonly<HubConfig>;
+}

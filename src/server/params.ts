@@ -1,0 +1,60 @@
+/** Request parameters, checked: a bad one is a 400 that names it, never a 500. */
+import { badRequest } from '../core/errors.js';
+import { isValidId, parseLevel, type Level } from '../core/record.js';
+import { parseSince } from '../core/time.js';
+import { RUN_STATUSES, type RunStatus } from '../store/store.js';
+
+export type Query = Record<string, string | string[] | undefined>;
+
+function single(query: Query, name: string): string | undefined {
+  const value = query[name];
+  if (Array.isArray(value)) throw badRequest(name, 'given more than once');
+  return value === '' ? undefined : value;
+}
+
+export function idParam(value: unknown, name = 'id'): string {
+  if (!isValidId(value)) throw badRequest(name, 'must match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}');
+  return value;
+}
+
+export function intParam(query: Query, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const text = single(query, name);
+  if (text === undefined) return undefined;
+  return checkInt(text, name, min, max);
+}
+
+export function checkInt(text: string, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(text)) throw badRequest(name, `expected an integer, got ${JSON.stringify(text.slice(0, 40))}`);
+  const value = Number(text);
+  if (value < min || value > max) throw badRequest(name, `expected ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+export function sinceParam(query: Query, name = 'since'): number | undefined {
+  const text = single(query, name);
+  if (text === undefined) return undefined;
+  const micros = parseSince(text);
+  if (micros === undefined) throw badRequest(name, `expected an ISO timestamp or a duration like 10m, got ${JSON.stringify(text.slice(0, 40))}`);
+  return micros;
+}
+
+export function levelParam(query: Query, name = 'level'): Level | undefined {
+  const text = single(query, name);
+  if (text === undefined) return undefined;
+  const level = parseLevel(text);
+  if (level === undefined) throw badRequest(name, 'expected DEBUG, INFO, WARNING, ERROR or CRITICAL');
+  return level;
+}
+
+export function textParam(query: Query, name: string, maxLength = 1000): string | undefined {
+  const text = single(query, name);
+  if (text !== undefined && text.length > maxLength) throw badRequest(name, `longer than ${maxLength} characters`);
+  return text;
+}
+
+export function statusParam(value: unknown, name = 'status'): RunStatus {
+  if (typeof value !== 'string' || !(RUN_STATUSES as readonly string[]).includes(value)) {
+    throw badRequest(name, `expected one of ${RUN_STATUSES.join(', ')}`);
+  }
+  return value as RunStatus;
+}

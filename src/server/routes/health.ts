@@ -1,0 +1,6 @@
+import type { FastifyInstance } from 'fastify';
+import type { HubContext } from '../context.js';
+
+export function healthRoutes(app: FastifyInstance, { live }: HubContext): void {
+  app.get('/healthz', async () => ({ ok: true, subscribers: live.subscriberCount() }));
+}

@@ -1,0 +1,65 @@
+/** A run's lines: ingest (idempotent by seq), query, download. */
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { notFound } from '../../core/errors.js';
+import { toWire } from '../../core/record.js';
+import { formatLogFileLine } from '../../core/format.js';
+import { parseBatch } from '../ingest.js';
+import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
+import type { HubContext } from '../context.js';
+import type { Store } from '../../store/store.js';
+
+const DOWNLOAD_PAGE = 5000;
+
+export function logRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
+  app.post('/api/runs/:id/logs', async (request) => {
+    const id = idParam((request.params as { id: string }).id);
+    const batch = parseBatch(id, request.body, config.maxLineBytes);
+    if (!(await store.getRun(id))) throw notFound(`run ${id} (create it with POST /api/runs first)`);
+    const inserted = await store.appendRecords(id, batch.records);
+    // publish after commit: a live viewer must never see a line that could still be lost
+    live.publishRecords(id, inserted);
+    live.publishProgress(id, batch.progress);
+    return { inserted: inserted.length, received: batch.records.length };
+  });
+
+  app.get('/api/runs/:id/logs', async (request) => {
+    const id = idParam((request.params as { id: string }).id);
+    const query = request.query as Query;
+    const logQuery = {
+      tail: intParam(query, 'tail', 0, 10_000),
+      limit: intParam(query, 'limit', 0, 10_000),
+      since: sinceParam(query),
+      after: intParam(query, 'after', 0),
+      before: intParam(query, 'before', 0),
+      level: levelParam(query),
+      q: textParam(query, 'q'),
+    };
+    if (!(await store.getRun(id))) throw notFound(`run ${id}`);
+    const page = await store.queryLogs(id, logQuery);
+    return { run_id: id, logs: page.records.map(toWire), total_lines: page.total_lines, truncated: page.truncated };
+  });
+
+  app.get('/api/runs/:id/logs/download', async (request, reply) => {
+    const id = idParam((request.params as { id: string }).id);
+    const first = await store.readLogs(id, 0, DOWNLOAD_PAGE);
+    if (first.length === 0) throw notFound(`lines of run ${id}`);
+    reply
+      .type('text/plain; charset=utf-8')
+      .header('Content-Disposition', `attachment; filename="${id}.log"`);
+    return reply.send(Readable.from(downloadPages(store, id, first)));
+  });
+}
+
+/** The whole run, page by page: never built whole in memory; the stream's backpressure paces it. */
+async function* downloadPages(store: Store, id: string, first: Awaited<ReturnType<Store['readLogs']>>): AsyncGenerator<string> {
+  let page = first;
+  while (page.length > 0) {
+    let text = '';
+    for (const record of page) text += formatLogFileLine(record);
+    yield text;
+    const last = page[page.length - 1];
+    if (!last || page.length < DOWNLOAD_PAGE) return;
+    page = await store.readLogs(id, last.seq, DOWNLOAD_PAGE);
+  }
+}

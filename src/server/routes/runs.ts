@@ -1,0 +1,92 @@
+/** Runs: create (or update), list, get, finish. */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { badRequest, notFound } from '../../core/errors.js';
+import { nowMicros } from '../../core/record.js';
+import { timestampField } from '../ingest.js';
+import { idParam, intParam, statusParam, type Query } from '../params.js';
+import type { HubContext } from '../context.js';
+import { FINAL_STATUSES, type RunUpsert } from '../../store/store.js';
+
+export function runRoutes(app: FastifyInstance, { store, live }: HubContext): void {
+  app.post('/api/runs', async (request, reply) => {
+    const upsert = parseUpsert(request.body);
+    const { run, created } = await store.upsertRun(upsert);
+    reply.code(created ? 201 : 200);
+    return run;
+  });
+
+  app.get('/api/runs', async (request) => {
+    const query = request.query as Query;
+    const status = query.status === undefined || query.status === '' ? undefined : statusParam(query.status);
+    const limit = intParam(query, 'limit', 1, 10_000) ?? 100;
+    return { runs: await store.listRuns({ status, limit }) };
+  });
+
+  app.get('/api/runs/:id', async (request) => {
+    const id = idParam((request.params as { id: string }).id);
+    const run = await store.getRun(id);
+    if (!run) throw notFound(`run ${id}`);
+    return run;
+  });
+
+  app.post('/api/runs/:id/finish', async (request) => {
+    const id = idParam((request.params as { id: string }).id);
+    const body = objectBody(request.body);
+    const status = statusParam(body.status);
+    if (!FINAL_STATUSES.includes(status)) throw badRequest('status', `expected one of ${FINAL_STATUSES.join(', ')}`);
+    if (body.exit_code !== undefined && body.exit_code !== null && !Number.isInteger(body.exit_code)) {
+      throw badRequest('exit_code', 'expected an integer');
+    }
+    const run = await store.finishRun(id, {
+      status,
+      exit_code: (body.exit_code as number | null | undefined) ?? null,
+      signal: optionalString(body.signal, 'signal', 32) ?? null,
+      error_message: optionalString(body.error_message, 'error_message', 1000) ?? null,
+      completed_at: body.completed_at === undefined ? nowMicros() : timestampField(body.completed_at, 'completed_at'),
+    });
+    if (!run) throw notFound(`run ${id}`);
+    live.publishEnd(run);
+    return run;
+  });
+}
+
+function parseUpsert(body: unknown): RunUpsert {
+  const raw = objectBody(body);
+  const upsert: RunUpsert = { id: raw.id === undefined ? newRunId() : idParam(raw.id) };
+  if (raw.name !== undefined) upsert.name = optionalString(raw.name, 'name', 256) ?? null;
+  if (raw.command !== undefined) upsert.command = optionalString(raw.command, 'command', 64 * 1024) ?? null;
+  if (raw.status !== undefined) upsert.status = statusParam(raw.status);
+  if (raw.started_at !== undefined) upsert.started_at = timestampField(raw.started_at, 'started_at');
+  if (raw.log_path !== undefined) upsert.log_path = optionalString(raw.log_path, 'log_path', 4096) ?? null;
+  if (raw.worker_id !== undefined) upsert.worker_id = raw.worker_id === null ? null : idParam(raw.worker_id, 'worker_id');
+  if (raw.task_id !== undefined) upsert.task_id = raw.task_id === null ? null : idParam(raw.task_id, 'task_id');
+  if (raw.labels !== undefined) upsert.labels = labelsField(raw.labels);
+  return upsert;
+}
+
+function labelsField(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('labels', 'expected an object of strings');
+  for (const [key, label] of Object.entries(value)) {
+    if (typeof label !== 'string') throw badRequest(`labels.${key}`, 'expected a string');
+  }
+  return value as Record<string, string>;
+}
+
+export function objectBody(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'expected a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function optionalString(value: unknown, field: string, maxLength: number): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw badRequest(field, 'expected a string');
+  if (value.length > maxLength) throw badRequest(field, `longer than ${maxLength} characters`);
+  return value;
+}
+
+/** A run id that sorts by creation time: `r-<ms base36>-<random>`. */
+export function newRunId(): string {
+  return `r-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}

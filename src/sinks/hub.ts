@@ -1,0 +1,247 @@
+/**
+ * HubShipper: a run's records → the hub, over HTTP, without ever blocking the command.
+ *
+ * One request in flight at a time, so batches arrive in order: lines that come while one is in
+ * flight go together in the next (at most 1,000 lines a request; a line waits at most for one
+ * round trip, not for a timer). A failed request is retried with backoff, the same batch first;
+ * meanwhile lines queue in memory and, past a bound, in a spool file on disk. Resending is safe:
+ * the hub ignores a (stream, seq) it already has. Progress updates ride along, at most 4 a second,
+ * and only the latest of each source: a line from that source makes its bar obsolete.
+ */
+import { DEFAULTS } from '../core/config.js';
+import type { LogRecord, ProgressUpdate } from '../core/record.js';
+import { Spool } from '../pipeline/spool/spool.js';
+import type { Run, RunFinish, RunUpsert } from '../store/store.js';
+import type { RunSink } from './sink.js';
+
+export interface ShipperOptions {
+  hub: string;
+  spoolDir: string;
+  /** lines kept in memory while the hub is away, before they go to the spool */
+  maxMemoryLines?: number;
+  maxBatchLines?: number;
+  requestTimeoutMs?: number;
+  /** how long finish() waits for an absent hub before giving up (see unsent()) */
+  finishTimeoutMs?: number;
+  /** told when the hub stops or starts answering */
+  onHubState?: (reachable: boolean, reason?: string) => void;
+}
+
+interface Batch {
+  records: LogRecord[];
+  progress: ProgressUpdate[];
+  /** the spool offset after these records, when they came from the spool */
+  spoolNext?: number;
+}
+
+class HubRefused extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const MIN_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 2000;
+
+export class HubShipper implements RunSink {
+  readonly stats = { requests: 0, sent: 0, retries: 0, spooled: 0, refused: 0 };
+  private readonly hub: string;
+  private run: RunUpsert | undefined;
+  private runAcknowledged = false;
+  private pending: LogRecord[] = [];
+  private readonly progressBySource = new Map<string, ProgressUpdate>();
+  private lastProgressSentAt = 0;
+  private current: Batch | undefined;
+  private spool: Spool | undefined;
+  private finishing: RunFinish | undefined;
+  private finished: Run | undefined;
+  private stopped = false;
+  private reachable = true;
+  private wakeup: (() => void) | undefined;
+  private cutBackoff: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private pump: Promise<void> | undefined;
+
+  constructor(private readonly options: ShipperOptions) {
+    this.hub = options.hub.replace(/\/+$/, '');
+  }
+
+  start(run: RunUpsert): void {
+    this.run = run;
+    this.spool = new Spool(this.options.spoolDir, run.id);
+    this.pump = this.loop();
+  }
+
+  record(record: LogRecord): void {
+    this.pending.push(record);
+    this.progressBySource.delete(record.source ?? '');
+    if (!this.reachable && this.pending.length > (this.options.maxMemoryLines ?? 10_000)) this.toSpool();
+    this.kick();
+  }
+
+  progress(update: ProgressUpdate): void {
+    this.progressBySource.set(update.source ?? '', update);
+    this.kick();
+  }
+
+  /** Delivers everything, then the run's end; gives up after finishTimeoutMs (see unsent()). */
+  async finish(finish: RunFinish): Promise<Run | undefined> {
+    const timeoutMs = this.options.finishTimeoutMs ?? 10_000;
+    this.finishing = finish;
+    this.cutBackoff?.();
+    this.kick();
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([this.pump, deadline]);
+    this.stopped = true;
+    this.cutBackoff?.();
+    this.kick();
+    return this.finished;
+  }
+
+  /** What the hub never acknowledged, in order: for the local store when the hub stayed away. */
+  unsent(): LogRecord[] {
+    const records = [...(this.current?.spoolNext === undefined ? (this.current?.records ?? []) : [])];
+    if (this.spool) records.push(...this.spool.drain());
+    records.push(...this.pending);
+    this.current = undefined;
+    this.pending = [];
+    return records;
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = MIN_BACKOFF_MS;
+    while (!this.stopped) {
+      try {
+        if (!(await this.step())) await this.idle();
+        backoff = MIN_BACKOFF_MS;
+        this.setReachable(true);
+      } catch (error) {
+        if (error instanceof HubRefused && error.status !== 404 && error.status < 500 && error.status !== 429 && error.status !== 408) {
+          // the hub will refuse this batch however often we send it: count it and go on
+          this.stats.refused += this.current?.records.length ?? 0;
+          this.options.onHubState?.(true, `hub refused ${this.current?.records.length ?? 0} lines: ${error.message}`);
+          this.commitCurrent();
+          continue;
+        }
+        if (error instanceof HubRefused && error.status === 404) this.runAcknowledged = false;
+        this.setReachable(false, error instanceof Error ? error.message : String(error));
+        this.stats.retries++;
+        if (this.pending.length > (this.options.maxMemoryLines ?? 10_000)) this.toSpool();
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+  }
+
+  /** Does the next piece of work; false when there is none. */
+  private async step(): Promise<boolean> {
+    if (!this.run) return false;
+    if (!this.runAcknowledged) {
+      await this.post('/api/runs', this.run);
+      this.runAcknowledged = true;
+      return true;
+    }
+    this.current ??= this.nextBatch();
+    if (this.current) {
+      await this.post(`/api/runs/${encodeURIComponent(this.run.id)}/logs`, {
+        records: this.current.records,
+        progress: this.current.progress.length > 0 ? this.current.progress : undefined,
+      });
+      this.stats.sent += this.current.records.length;
+      this.commitCurrent();
+      return true;
+    }
+    if (this.finishing && !this.finished) {
+      this.finished = (await this.post(`/api/runs/${encodeURIComponent(this.run.id)}/finish`, this.finishing)) as Run;
+      this.stopped = true;
+      return true;
+    }
+    return false;
+  }
+
+  private nextBatch(): Batch | undefined {
+    const max = this.options.maxBatchLines ?? DEFAULTS.flushLines;
+    if (this.spool && this.spool.size > 0) {
+      const { records, next } = this.spool.peek(max);
+      if (records.length > 0) return { records, progress: [], spoolNext: next };
+    }
+    const records = this.pending.length <= max ? this.pending : this.pending.slice(0, max);
+    this.pending = this.pending.length <= max ? [] : this.pending.slice(max);
+    // a bar goes out only with the last of the lines before it, and at most 4 times a second
+    const progress = this.pending.length === 0 ? this.takeProgress() : [];
+    if (records.length === 0 && progress.length === 0) return undefined;
+    return { records, progress };
+  }
+
+  private takeProgress(): ProgressUpdate[] {
+    if (this.progressBySource.size === 0) return [];
+    const wait = this.lastProgressSentAt + 1000 / DEFAULTS.progressPerSecond - Date.now();
+    if (wait > 0) {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.kick();
+      }, wait);
+      return [];
+    }
+    this.lastProgressSentAt = Date.now();
+    const updates = [...this.progressBySource.values()];
+    this.progressBySource.clear();
+    return updates;
+  }
+
+  private commitCurrent(): void {
+    const batch = this.current;
+    this.current = undefined;
+    if (batch?.spoolNext !== undefined) this.spool?.commit(batch.spoolNext, batch.records.length);
+  }
+
+  private toSpool(): void {
+    if (!this.spool || this.pending.length === 0) return;
+    this.stats.spooled += this.pending.length;
+    this.spool.append(this.pending);
+    this.pending = [];
+  }
+
+  private async post(path: string, body: unknown): Promise<unknown> {
+    this.stats.requests++;
+    const response = await fetch(`${this.hub}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new HubRefused(response.status, `${response.status} ${text.slice(0, 300)}`);
+    return text === '' ? undefined : JSON.parse(text);
+  }
+
+  private setReachable(reachable: boolean, reason?: string): void {
+    if (reachable === this.reachable) return;
+    this.reachable = reachable;
+    this.options.onHubState?.(reachable, reason);
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => (this.wakeup = resolve));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      // finishing or stopping cuts a backoff short; new lines do not (they would hammer the hub)
+      this.cutBackoff = done;
+    });
+  }
+
+  /** Work arrived: wake the loop on the next turn, so the lines of one read go together. */
+  private kick(): void {
+    const wake = this.wakeup;
+    if (!wake) return;
+    this.wakeup = undefined;
+    setImmediate(wake);
+  }
+}

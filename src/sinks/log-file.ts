@@ -1,0 +1,49 @@
+/**
+ * LogFileSink: the run's log file on the machine that ran it, `<log-dir>/<run-id>.log`, a line
+ * per record: `<ISO timestamp> [LEVEL] message` without ANSI codes. Writes are batched by size
+ * and time (like sonic-boom) so a line costs a string append, not a syscall.
+ */
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatLogFileLine } from '../core/format.js';
+import type { LogRecord, ProgressUpdate } from '../core/record.js';
+import type { RecordSink } from '../pipeline/records.js';
+
+const FLUSH_BYTES = 64 * 1024;
+const FLUSH_MS = 50;
+
+export class LogFileSink implements RecordSink {
+  readonly path: string;
+  private readonly fd: number;
+  private buffer = '';
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(dir: string, runId: string) {
+    mkdirSync(dir, { recursive: true });
+    this.path = join(dir, `${runId}.log`);
+    this.fd = openSync(this.path, 'a');
+  }
+
+  record(record: LogRecord): void {
+    this.buffer += formatLogFileLine(record);
+    if (this.buffer.length >= FLUSH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  progress(_update: ProgressUpdate): void {
+    // the file keeps only the final state of a bar, which arrives as a record
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.buffer === '') return;
+    writeSync(this.fd, this.buffer);
+    this.buffer = '';
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}

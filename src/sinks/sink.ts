@@ -1,0 +1,9 @@
+/** Where a run's records go: the hub (shipper) or, with no hub, the local store. */
+import type { RecordSink } from '../pipeline/records.js';
+import type { Run, RunFinish, RunUpsert } from '../store/store.js';
+
+export interface RunSink extends RecordSink {
+  start(run: RunUpsert): void;
+  /** Delivers everything, then the run's end. Resolves with the run as stored, when it could be. */
+  finish(finish: RunFinish): Promise<Run | undefined>;
+}

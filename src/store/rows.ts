@@ -1,0 +1,90 @@
+/** Conversions between stored rows and the wire shapes, shared by every Store implementation. */
+import { stripVTControlCharacters } from 'node:util';
+import { LEVELS, LEVEL_RANK, microsToIso, type Level, type LogRecord, type Phase, type Source } from '../core/record.js';
+import type { Run, RunStatus } from './store.js';
+
+export interface RunRow {
+  id: string;
+  name: string | null;
+  command: string | null;
+  status: string;
+  exit_code: number | null;
+  signal: string | null;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  error_message: string | null;
+  log_path: string | null;
+  worker_id: string | null;
+  task_id: string | null;
+  labels: string | Record<string, string> | null;
+  line_count: number;
+}
+
+export function runFromRow(row: RunRow): Run {
+  const started = toNumber(row.started_at);
+  const completed = toNumber(row.completed_at);
+  return {
+    id: row.id,
+    name: row.name,
+    command: row.command,
+    status: row.status as RunStatus,
+    exit_code: row.exit_code,
+    signal: row.signal,
+    created_at: microsToIso(toNumber(row.created_at) ?? 0),
+    started_at: started === null ? null : microsToIso(started),
+    completed_at: completed === null ? null : microsToIso(completed),
+    duration_seconds: started !== null && completed !== null ? Math.max(0, completed - started) / 1e6 : null,
+    error_message: row.error_message,
+    log_path: row.log_path,
+    worker_id: row.worker_id,
+    task_id: row.task_id,
+    labels: typeof row.labels === 'string' ? (JSON.parse(row.labels) as Record<string, string>) : (row.labels ?? {}),
+    line_count: Number(row.line_count),
+  };
+}
+
+export interface LineRow {
+  stream: string;
+  seq: number;
+  ts: number;
+  level: number;
+  message: string;
+  source: string | null;
+  phase: string | null;
+  logger: string | null;
+  task_id: string | null;
+  attrs: string | null;
+}
+
+const LEVEL_BY_RANK = new Map<number, Level>(LEVELS.map((level) => [LEVEL_RANK[level], level]));
+
+export function recordFromRow(row: LineRow): LogRecord {
+  const record: LogRecord = {
+    stream: row.stream,
+    seq: Number(row.seq),
+    timestamp: Number(row.ts),
+    level: LEVEL_BY_RANK.get(row.level) ?? 'INFO',
+    message: row.message,
+  };
+  if (row.source !== null) record.source = row.source as Source;
+  if (row.phase !== null) record.phase = row.phase as Phase;
+  if (row.logger !== null) record.logger = row.logger;
+  if (row.task_id !== null) record.task_id = row.task_id;
+  if (row.attrs !== null) record.attrs = JSON.parse(row.attrs) as LogRecord['attrs'];
+  return record;
+}
+
+/** The message as search sees it: stored only when it differs from the message. */
+export function plainText(message: string): string | null {
+  return message.includes('\x1b') ? stripVTControlCharacters(message) : null;
+}
+
+/** A LIKE pattern matching `text` anywhere, with its wildcards escaped (ESCAPE '\'). */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function toNumber(value: number | string | null): number | null {
+  return value === null ? null : Number(value);
+}

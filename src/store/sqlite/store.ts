@@ -1,0 +1,201 @@
+/**
+ * SqliteStore: the embedded default, one file in the data directory.
+ * WAL, so readers (the hub's queries, `runlog logs`) never wait for the writer, and several
+ * processes (a hub and a runner that found no hub) can share the file.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { LEVEL_RANK, nowMicros, type LogRecord } from '../../core/record.js';
+import { likePattern, plainText, recordFromRow, runFromRow, type LineRow, type RunRow } from '../rows.js';
+import {
+  DEFAULT_TAIL,
+  MAX_PAGE,
+  type LogPage,
+  type LogQuery,
+  type Run,
+  type RunFilter,
+  type RunFinish,
+  type RunUpsert,
+  type Store,
+} from '../store.js';
+import { SCHEMA } from './schema.js';
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly insertLine: Database.Statement;
+  private readonly existingSeqs: Database.Statement<[string, number, number], number>;
+  private readonly countLines: Database.Statement<[number, string]>;
+  private readonly appendTx: Database.Transaction<(stream: string, records: readonly LogRecord[]) => LogRecord[]>;
+
+  constructor(readonly file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across a crash of the process
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.insertLine = this.db.prepare(
+      `INSERT INTO log_lines (stream, seq, ts, level, message, plain, source, phase, logger, task_id, attrs)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.existingSeqs = this.db
+      .prepare<[string, number, number], number>('SELECT seq FROM log_lines WHERE stream = ? AND seq BETWEEN ? AND ?')
+      .pluck();
+    this.countLines = this.db.prepare('UPDATE runs SET line_count = line_count + ? WHERE id = ?');
+    this.appendTx = this.db.transaction((stream: string, records: readonly LogRecord[]) => this.insertNew(stream, records));
+  }
+
+  async upsertRun(run: RunUpsert): Promise<{ run: Run; created: boolean }> {
+    return this.db.transaction(() => {
+      const existing = this.db.prepare('SELECT id FROM runs WHERE id = ?').get(run.id);
+      if (existing === undefined) {
+        this.db
+          .prepare(
+            `INSERT INTO runs (id, name, command, status, created_at, started_at, log_path, worker_id, task_id, labels)
+             VALUES (@id, @name, @command, @status, @created_at, @started_at, @log_path, @worker_id, @task_id, @labels)`,
+          )
+          .run({
+            id: run.id,
+            name: run.name ?? null,
+            command: run.command ?? null,
+            status: run.status ?? 'running',
+            created_at: nowMicros(),
+            started_at: run.started_at ?? null,
+            log_path: run.log_path ?? null,
+            worker_id: run.worker_id ?? null,
+            task_id: run.task_id ?? null,
+            labels: JSON.stringify(run.labels ?? {}),
+          });
+      } else {
+        const fields = updatableFields(run);
+        if (fields.length > 0) {
+          const sets = fields.map(([column]) => `${column} = ?`).join(', ');
+          this.db.prepare(`UPDATE runs SET ${sets} WHERE id = ?`).run(...fields.map(([, value]) => value), run.id);
+        }
+      }
+      return { run: this.getRunSync(run.id) as Run, created: existing === undefined };
+    })();
+  }
+
+  async finishRun(id: string, finish: RunFinish): Promise<Run | undefined> {
+    this.db
+      .prepare(
+        `UPDATE runs SET status = ?, exit_code = ?, signal = ?, error_message = ?, completed_at = ?,
+           started_at = COALESCE(started_at, created_at) WHERE id = ?`,
+      )
+      .run(finish.status, finish.exit_code ?? null, finish.signal ?? null, finish.error_message ?? null, finish.completed_at ?? nowMicros(), id);
+    return this.getRunSync(id);
+  }
+
+  async getRun(id: string): Promise<Run | undefined> {
+    return this.getRunSync(id);
+  }
+
+  async listRuns(filter: RunFilter): Promise<Run[]> {
+    const limit = Math.min(filter.limit ?? 100, MAX_PAGE);
+    const rows = filter.status
+      ? this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC LIMIT ?').all(filter.status, limit)
+      : this.db.prepare('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?').all(limit);
+    return (rows as RunRow[]).map(runFromRow);
+  }
+
+  async appendRecords(stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
+    if (records.length === 0) return [];
+    return this.appendTx.immediate(stream, records);
+  }
+
+  async queryLogs(stream: string, query: LogQuery): Promise<LogPage> {
+    const where = ['stream = ?'];
+    const params: (string | number)[] = [stream];
+    if (query.since !== undefined) (where.push('ts >= ?'), params.push(query.since));
+    if (query.after !== undefined) (where.push('seq > ?'), params.push(query.after));
+    if (query.before !== undefined) (where.push('seq < ?'), params.push(query.before));
+    if (query.level !== undefined) (where.push('level >= ?'), params.push(LEVEL_RANK[query.level]));
+    if (query.q) (where.push("COALESCE(plain, message) LIKE ? ESCAPE '\\'"), params.push(likePattern(query.q)));
+    const forward = query.limit !== undefined;
+    const wanted = Math.min(query.limit ?? query.tail ?? DEFAULT_TAIL, MAX_PAGE);
+    const rows = this.db
+      .prepare(`SELECT * FROM log_lines WHERE ${where.join(' AND ')} ORDER BY seq ${forward ? 'ASC' : 'DESC'} LIMIT ?`)
+      .all(...params, wanted + 1) as LineRow[];
+    const truncated = rows.length > wanted;
+    if (truncated) rows.pop();
+    if (!forward) rows.reverse();
+    return { records: rows.map(recordFromRow), total_lines: this.lineCount(stream), truncated };
+  }
+
+  async readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM log_lines WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?')
+      .all(stream, afterSeq, limit) as LineRow[];
+    return rows.map(recordFromRow);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private insertNew(stream: string, records: readonly LogRecord[]): LogRecord[] {
+    let fresh: readonly LogRecord[] = records;
+    let low = Infinity;
+    let high = -Infinity;
+    for (const record of records) {
+      if (record.seq < low) low = record.seq;
+      if (record.seq > high) high = record.seq;
+    }
+    // retries resend what may be stored already: keep only what is not
+    const stored = this.existingSeqs.all(stream, low, high);
+    if (stored.length > 0) {
+      const known = new Set(stored);
+      fresh = records.filter((record) => !known.has(record.seq));
+    }
+    const seen = new Set<number>();
+    const inserted: LogRecord[] = [];
+    for (const r of fresh) {
+      if (seen.has(r.seq)) continue; // the same seq twice in one batch
+      seen.add(r.seq);
+      this.insertLine.run(
+        stream,
+        r.seq,
+        r.timestamp,
+        LEVEL_RANK[r.level],
+        r.message,
+        plainText(r.message),
+        r.source ?? null,
+        r.phase ?? null,
+        r.logger ?? null,
+        r.task_id ?? null,
+        r.attrs === undefined ? null : JSON.stringify(r.attrs),
+      );
+      inserted.push(r.stream === stream ? r : { ...r, stream });
+    }
+    if (inserted.length > 0) this.countLines.run(inserted.length, stream);
+    inserted.sort((a, b) => a.seq - b.seq);
+    return inserted;
+  }
+
+  private lineCount(stream: string): number {
+    const row = this.db.prepare('SELECT line_count FROM runs WHERE id = ?').get(stream) as { line_count: number } | undefined;
+    if (row !== undefined) return row.line_count;
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM log_lines WHERE stream = ?').get(stream) as { n: number }).n;
+  }
+
+  private getRunSync(id: string): Run | undefined {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row === undefined ? undefined : runFromRow(row);
+  }
+}
+
+/** The columns an upsert of an existing run changes: only those the caller gave. */
+function updatableFields(run: RunUpsert): [string, string | number | null][] {
+  const fields: [string, string | number | null][] = [];
+  if (run.name !== undefined) fields.push(['name', run.name]);
+  if (run.command !== undefined) fields.push(['command', run.command]);
+  if (run.status !== undefined) fields.push(['status', run.status]);
+  if (run.started_at !== undefined) fields.push(['started_at', run.started_at]);
+  if (run.log_path !== undefined) fields.push(['log_path', run.log_path]);
+  if (run.worker_id !== undefined) fields.push(['worker_id', run.worker_id]);
+  if (run.task_id !== undefined) fields.push(['task_id', run.task_id]);
+  if (run.labels !== undefined) fields.push(['labels', JSON.stringify(run.labels)]);
+  return fields;
+}
