@@ -15,7 +15,8 @@ export class ErrorCause {
 
   /** `final` is true for the final line of a traceback. */
   observe(record: LogRecord, final: boolean): void {
-    if (final) this.exceptionLine = record.message;
+    // an exception group's final line sits inside its box: `  | ExceptionGroup: …`
+    if (final) this.exceptionLine = record.message.replace(/^[\s|+]+/, '');
     if (record.source === 'stderr' && record.message.trim() !== '') {
       this.stderrTail.push(record.message);
       if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();

@@ -9,25 +9,35 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { Level } from './record.js';
 
-/** Level words, upper-cased, of the formats we know (syslog, log4j, zerolog, log15, .NET, ...). */
+/** Level words, upper-cased, of the formats we know (syslog, log4j, zerolog, log15, .NET `fail:`, ...). */
 const WORDS: Readonly<Record<string, Level>> = {
   TRACE: 'DEBUG', TRCE: 'DEBUG', TRC: 'DEBUG', DEBUG: 'DEBUG', DBUG: 'DEBUG', DBG: 'DEBUG', VERBOSE: 'DEBUG',
   INFO: 'INFO', INF: 'INFO', INFORMATION: 'INFO', NOTICE: 'INFO',
   WARN: 'WARNING', WARNING: 'WARNING', WRN: 'WARNING',
-  ERROR: 'ERROR', EROR: 'ERROR', ERR: 'ERROR', SEVERE: 'ERROR',
+  ERROR: 'ERROR', EROR: 'ERROR', ERR: 'ERROR', FAIL: 'ERROR', SEVERE: 'ERROR',
   CRITICAL: 'CRITICAL', CRIT: 'CRITICAL', FATAL: 'CRITICAL', FTL: 'CRITICAL',
   EMERG: 'CRITICAL', EMERGENCY: 'CRITICAL', ALERT: 'CRITICAL', PANIC: 'CRITICAL',
 };
+
+/** WORDS by the spellings logs use, looked up without case folding (this runs on every token). */
+const UPPER_WORDS = new Map(Object.entries(WORDS));
+const OTHER_CASE_WORDS = new Map(
+  Object.entries(WORDS).flatMap(([w, level]) => [
+    [w.toLowerCase(), level],
+    [w.charAt(0) + w.slice(1).toLowerCase(), level],
+  ]),
+);
 
 /** One-letter levels: Android logcat (V D I W E F A), glog (I W E F), Tornado/Jupyter (D I W E C). */
 const LETTERS: Readonly<Record<string, Level>> = {
   V: 'DEBUG', D: 'DEBUG', I: 'INFO', W: 'WARNING', E: 'ERROR', F: 'CRITICAL', A: 'CRITICAL', C: 'CRITICAL',
 };
 
-/** syslog severity (PRI % 8, or a GELF-style number 0-7) → level. */
+/** syslog severity (PRI % 8) → level. */
 const SYSLOG: readonly Level[] = ['CRITICAL', 'CRITICAL', 'CRITICAL', 'ERROR', 'WARNING', 'INFO', 'INFO', 'DEBUG'];
 
 const LEVEL_KEYS = new Set(['level', 'lvl', 'severity', 'loglevel', 'levelname', 'log.level']);
+/** Words of a timestamp (`Jun 14 15:16:01`, `Mar 17, 2024 4:13:38 PM`): part of a prefix. */
 const TIME_WORDS = new Set(
   'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec Mon Tue Wed Thu Fri Sat Sun AM PM'.split(' '),
 );
@@ -52,7 +62,10 @@ export function detectLevel(text: string): Level | undefined {
   const line = text.includes('\x1b') ? stripVTControlCharacters(text) : text;
   const start = skipSpaces(line, 0, line.length);
   const first = line.charCodeAt(start);
-  if (first === 0x7b /* { */) return jsonLevel(line);
+  if (first === 0x7b /* { */) {
+    const level = jsonLevel(line);
+    if (level !== undefined) return level; // else maybe a `{file.py:12} INFO` field: scan on
+  }
   if (first === 0x3c /* < */) {
     const pri = SYSLOG_PRI.exec(line.slice(start, start + 5));
     if (pri !== null && Number(pri[1]) <= 191) return SYSLOG[Number(pri[1]) % 8];
@@ -106,9 +119,8 @@ function scan(line: string, start: number, end: number, top: boolean): Level | u
     if (kind === FIELD) {
       // a logfmt field: `level=warn` decides, any other `key=value` is part of the prefix
       const eq = line.indexOf('=', pos);
-      const value = fieldValue(line, eq + 1, end);
-      if (LEVEL_KEYS.has(line.slice(pos, eq).toLowerCase())) return WORDS[value.text.toUpperCase()];
-      stop = value.end;
+      if (LEVEL_KEYS.has(line.slice(pos, eq))) return WORDS[unquote(line.slice(eq + 1, stop)).toUpperCase()];
+      if (line.charCodeAt(eq + 1) === 0x22 /* " */) stop = tokenEnd(line, closingQuote(line, eq + 1, end) + 1, end);
     } else if (kind === WORD && !TIME_WORDS.has(line.slice(pos, line.charCodeAt(stop - 1) === 0x2c ? stop - 1 : stop))) {
       // a field name followed by a separator is part of the prefix: `<time> - app.module - INFO - msg`
       const next = skipSpaces(line, stop, end);
@@ -121,9 +133,10 @@ function scan(line: string, start: number, end: number, top: boolean): Level | u
   return undefined;
 }
 
-/** glog / klog and npm put their level in the first token, glued or behind a tool name. */
+/** glog / klog, apt (`E: Unable to locate package`) and npm put their level in the first token. */
 function lineStartLevel(line: string, pos: number): Level | undefined {
   const c = line[pos];
+  if ((c === 'E' || c === 'W') && line.startsWith(': ', pos + 1)) return LETTERS[c];
   if (c === 'I' || c === 'W' || c === 'E' || c === 'F') {
     GLOG.lastIndex = pos;
     if (GLOG.test(line)) return LETTERS[c];
@@ -154,8 +167,8 @@ function tokenLevel(
   let i = pos;
   while (i < stop && isLetter(line.charCodeAt(i))) i++;
   const word = i - pos >= 3 && i - pos <= MAX_WORD ? line.slice(pos, i) : '';
-  const upper = word.toUpperCase();
-  const level = WORDS[upper];
+  const upper = UPPER_WORDS.get(word);
+  const level = upper ?? OTHER_CASE_WORDS.get(word);
   if (level === undefined) {
     // `/x.py:12: UserWarning: msg` (Python's warnings module)
     return line.startsWith('Warning:', stop - 8) && PY_WARNING.test(line.slice(pos, stop)) ? 'WARNING' : undefined;
@@ -163,7 +176,7 @@ function tokenLevel(
   const after = i < stop ? line[i] : undefined;
   // `INFO:`, `WARNING:root:msg`, `error: ...` (compilers), `error[E0308]:`, `INFO[0000]` (logrus)
   if (after === ':' || after === '[') return level;
-  if (word !== upper) {
+  if (upper === undefined) {
     // a lowercase word bare is a level only as a tab-separated column (zap): "error rate" is prose
     return after === undefined && prefix > 0 && line[stop] === '\t' ? level : undefined;
   }
@@ -175,24 +188,25 @@ function jsonLevel(line: string): Level | undefined {
   const match = JSON_LEVEL.exec(line);
   if (match === null) return undefined;
   if (match[1] !== undefined) return WORDS[match[1].toUpperCase()];
+  // pino / bunyan: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal; other numbers are
+  // more likely a nested "level" of something else (a zoom, a compression level) than a severity
   const n = Number(match[2]);
-  if (n <= 7) return SYSLOG[n]; // GELF and journald carry syslog severities
-  // pino / bunyan: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal
+  if (n < 10 || n > 60) return undefined;
   if (n < 30) return 'DEBUG';
   if (n < 40) return 'INFO';
   if (n < 50) return 'WARNING';
   return n < 60 ? 'ERROR' : 'CRITICAL';
 }
 
-/** The value of a logfmt field starting at `pos`, quoted or not, and where its token ends. */
-function fieldValue(line: string, pos: number, end: number): { text: string; end: number } {
-  if (line[pos] !== '"') {
-    const stop = tokenEnd(line, pos, end);
-    return { text: line.slice(pos, stop), end: stop };
-  }
-  let i = pos + 1;
-  while (i < end && line[i] !== '"') i += line[i] === '\\' ? 2 : 1;
-  return { text: line.slice(pos + 1, Math.min(i, end)), end: tokenEnd(line, Math.min(i + 1, end), end) };
+/** Index of the quote closing the one at `open` (`\"` escapes it), or `end`. */
+function closingQuote(line: string, open: number, end: number): number {
+  let i = open + 1;
+  while (i < end && line.charCodeAt(i) !== 0x22) i += line.charCodeAt(i) === 0x5c /* \ */ ? 2 : 1;
+  return Math.min(i, end);
+}
+
+function unquote(value: string): string {
+  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
 
 const WORD = 0; // letters, no digit: ends the prefix unless a separator follows it

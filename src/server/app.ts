@@ -19,6 +19,7 @@ export function buildApp(context: HubContext, options: AppOptions = {}): Fastify
     logger: options.logger ?? false,
     bodyLimit: context.config.bodyLimit,
     forceCloseConnections: true, // SSE streams never end by themselves: close them on shutdown
+    routerOptions: { maxParamLength: 512 }, // long ids reach our own check, which names the field
   });
 
   app.setErrorHandler((error: FastifyError | RunlogError, request, reply) => {

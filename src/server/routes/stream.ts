@@ -18,6 +18,7 @@ import { checkInt, idParam, intParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
 
 const BACKLOG_PAGE = 1000;
+const SSE_RETRY_MS = 1000;
 
 export function streamRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
   app.get('/api/runs/:id/logs/stream', async (request, reply) => {
@@ -37,7 +38,7 @@ export function streamRoutes(app: FastifyInstance, { store, live, config }: HubC
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no', // no proxy buffering: lines must arrive as they happen
     });
-    res.flushHeaders();
+    res.write(`retry: ${SSE_RETRY_MS}\n\n`); // how soon a dropped client comes back
     const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, resumeFrom ?? 0);
     const unsubscribe = live.subscribe(id, (event) => stream.onLive(event));
     const ping = setInterval(() => stream.write(SSE_PING), config.ssePingMs);
@@ -95,7 +96,7 @@ class SubscriberStream {
     if (!this.live) {
       this.buffered.push(event);
       // the backlog is taking too long for the rate lines arrive at: same remedy as a slow reader
-      if (this.buffered.length > 100_000) this.close();
+      if (this.buffered.length > 100_000) this.close(true);
       return;
     }
     this.deliver(event);
@@ -126,7 +127,8 @@ class SubscriberStream {
   write(text: string): void {
     if (this.closed) return;
     this.res.write(text);
-    if (this.res.writableLength > this.maxQueuedBytes) this.close();
+    // too slow a reader: drop it at once (destroy frees its queue; it resumes with Last-Event-ID)
+    if (this.res.writableLength > this.maxQueuedBytes) this.close(true);
   }
 
   drained(): Promise<void> {
@@ -142,11 +144,12 @@ class SubscriberStream {
     });
   }
 
-  close(): void {
+  close(abort = false): void {
     if (this.closed) return;
     this.closed = true;
     for (const handler of this.closeHandlers) handler();
-    this.res.end();
+    if (abort) this.res.destroy();
+    else this.res.end();
   }
 
   private deliver(event: LiveEvent): void {

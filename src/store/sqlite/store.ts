@@ -95,8 +95,8 @@ export class SqliteStore implements Store {
   async listRuns(filter: RunFilter): Promise<Run[]> {
     const limit = Math.min(filter.limit ?? 100, MAX_PAGE);
     const rows = filter.status
-      ? this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC LIMIT ?').all(filter.status, limit)
-      : this.db.prepare('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?').all(limit);
+      ? this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(filter.status, limit)
+      : this.db.prepare('SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit);
     return (rows as RunRow[]).map(runFromRow);
   }
 
@@ -108,11 +108,15 @@ export class SqliteStore implements Store {
   async queryLogs(stream: string, query: LogQuery): Promise<LogPage> {
     const where = ['stream = ?'];
     const params: (string | number)[] = [stream];
-    if (query.since !== undefined) (where.push('ts >= ?'), params.push(query.since));
-    if (query.after !== undefined) (where.push('seq > ?'), params.push(query.after));
-    if (query.before !== undefined) (where.push('seq < ?'), params.push(query.before));
-    if (query.level !== undefined) (where.push('level >= ?'), params.push(LEVEL_RANK[query.level]));
-    if (query.q) (where.push("COALESCE(plain, message) LIKE ? ESCAPE '\\'"), params.push(likePattern(query.q)));
+    const add = (condition: string, value: string | number) => {
+      where.push(condition);
+      params.push(value);
+    };
+    if (query.since !== undefined) add('ts >= ?', query.since);
+    if (query.after !== undefined) add('seq > ?', query.after);
+    if (query.before !== undefined) add('seq < ?', query.before);
+    if (query.level !== undefined) add('level >= ?', LEVEL_RANK[query.level]);
+    if (query.q) add("COALESCE(plain, message) LIKE ? ESCAPE '\\'", likePattern(query.q));
     const forward = query.limit !== undefined;
     const wanted = Math.min(query.limit ?? query.tail ?? DEFAULT_TAIL, MAX_PAGE);
     const rows = this.db

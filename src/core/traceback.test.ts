@@ -1,0 +1,257 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
+import { describe, it, expect } from 'vitest';
+import { TracebackGrouper, type TracebackMark } from './traceback.js';
+
+/** Marks each line with seq 1, 2, 3 … and returns [line, mark] pairs. */
+function markAll(text: string): [string, TracebackMark | undefined][] {
+  const grouper = new TracebackGrouper();
+  return text.split('\n').map((line, i) => [line, grouper.mark(line, i + 1)]);
+}
+
+/** A compact view: `group` or `group!` (final) or `-` per line. */
+function view(text: string): string[] {
+  return markAll(text).map(([, m]) => (m === undefined ? '-' : `${m.group}${m.final ? '!' : ''}`));
+}
+
+const PLAIN = `starting
+Traceback (most recent call last):
+  File "train.py", line 3, in <module>
+    main()
+  File "train.py", line 2, in main
+    x = 1 / 0
+        ~~^~~
+ZeroDivisionError: division by zero
+done`;
+
+describe('TracebackGrouper', () => {
+  it('groups a plain traceback under the seq of its first line and marks the exception line final', () => {
+    expect(view(PLAIN)).toEqual(['-', '2', '2', '2', '2', '2', '2', '2!', '-']);
+  });
+
+  it('ends the block at the exception line: normal output after it is not grouped', () => {
+    const text = `Traceback (most recent call last):
+  File "x.py", line 1, in <module>
+KeyError: 'lr'
+
+epoch 1 loss 0.5
+  indented output`;
+    expect(view(text)).toEqual(['1', '1', '1!', '-', '-', '-']);
+  });
+
+  it('marks a module-qualified exception and a bare exception name as final', () => {
+    const oom = `Traceback (most recent call last):
+  File "train.py", line 9, in step
+torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB`;
+    expect(view(oom)).toEqual(['1', '1', '1!']);
+    const interrupt = `Traceback (most recent call last):
+  File "train.py", line 9, in step
+KeyboardInterrupt`;
+    expect(view(interrupt)).toEqual(['1', '1', '1!']);
+  });
+
+  it('keeps a chained traceback ("During handling…") in the group of the first', () => {
+    const text = `Traceback (most recent call last):
+  File "a.py", line 2, in f
+    1 / 0
+ZeroDivisionError: division by zero
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "a.py", line 4, in f
+    raise ValueError("NOK")
+ValueError: NOK
+after`;
+    expect(view(text)).toEqual(['1', '1', '1', '1!', '-', '1', '1', '1', '1', '1', '1!', '-']);
+  });
+
+  it('keeps a chained traceback ("The above exception was the direct cause…") in the same group', () => {
+    const text = `Traceback (most recent call last):
+  File "a.py", line 2, in f
+OSError: disk
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "a.py", line 4, in f
+RuntimeError: save failed`;
+    expect(view(text)).toEqual(['1', '1', '1!', '-', '1', '1', '1', '1', '1!']);
+  });
+
+  it('does not chain a traceback that follows without a chain sentence', () => {
+    const text = `Traceback (most recent call last):
+  File "a.py", line 2, in f
+OSError: one
+
+Traceback (most recent call last):
+  File "a.py", line 2, in f
+OSError: two`;
+    expect(view(text)).toEqual(['1', '1', '1!', '-', '5', '5', '5!']);
+  });
+
+  it('groups an exception group box and marks the group exception line final', () => {
+    const text = `  + Exception Group Traceback (most recent call last):
+  |   File "eg.py", line 1, in <module>
+  |     raise ExceptionGroup("eg", [ValueError(1), TypeError(2)])
+  | ExceptionGroup: eg (2 sub-exceptions)
+  +-+---------------- 1 ----------------
+    | ValueError: 1
+    +---------------- 2 ----------------
+    | Traceback (most recent call last):
+    |   File "eg.py", line 3, in g
+    | TypeError: 2
+    +------------------------------------
+next line`;
+    expect(view(text)).toEqual(['1', '1', '1', '1!', '1', '1', '1', '1', '1', '1', '1', '-']);
+  });
+
+  it('accepts an unboxed "Exception Group Traceback" header', () => {
+    const text = `Exception Group Traceback (most recent call last):
+  File "eg.py", line 1, in <module>
+ExceptionGroup: eg (1 sub-exception)`;
+    expect(view(text)).toEqual(['1', '1', '1!']);
+  });
+
+  it('groups a SyntaxError report, which has no Traceback header', () => {
+    const text = `  File "/tmp/x.py", line 1
+    def f(:
+          ^
+SyntaxError: invalid syntax`;
+    expect(view(text)).toEqual(['1', '1', '1', '1!']);
+  });
+
+  it('groups a SyntaxError raised by exec inside a traceback', () => {
+    const text = `Traceback (most recent call last):
+  File "run.py", line 17, in <module>
+    exec(code)
+  File "<string>", line 4
+    b = 7 *
+           ^
+SyntaxError: invalid syntax`;
+    expect(view(text)).toEqual(['1', '1', '1', '1', '1', '1', '1!']);
+  });
+
+  it('sees through ANSI colour codes around the header and the exception line', () => {
+    const text = `\x1b[33m\x1b[1mTraceback (most recent call last):\x1b[0m
+  File "\x1b[32mx.py\x1b[0m", line \x1b[33m3\x1b[0m, in \x1b[35mf\x1b[0m
+\x1b[31m\x1b[1mValueError\x1b[0m:\x1b[1m bad value\x1b[0m`;
+    expect(view(text)).toEqual(['1', '1', '1!']);
+  });
+
+  it('tolerates CRLF line endings', () => {
+    expect(view(PLAIN.replaceAll('\n', '\r\n'))).toEqual(view(PLAIN));
+  });
+
+  it('handles only the first line of a multi-line exception message', () => {
+    const text = `Traceback (most recent call last):
+  File "m.py", line 1, in <module>
+pydantic_core._pydantic_core.ValidationError: 1 validation error for Config
+lr
+  Input should be a valid number`;
+    expect(view(text)).toEqual(['1', '1', '1!', '-', '-']);
+  });
+
+  it('ends a block without a final line at a non-indented line that is not an exception', () => {
+    const text = `Traceback (most recent call last):
+  File "x.py", line 1, in <module>
+this is ordinary output
+  still ordinary
+
+During handling of the above exception, another exception occurred:`;
+    expect(view(text)).toEqual(['1', '1', '-', '-', '-', '-']);
+  });
+
+  it('does not chain after more than two blank lines', () => {
+    const text = `Traceback (most recent call last):
+  File "x.py", line 1, in <module>
+ValueError: x
+
+
+
+During handling of the above exception, another exception occurred:`;
+    expect(view(text)).toEqual(['1', '1', '1!', '-', '-', '-', '-']);
+  });
+
+  it('caps a block that never ends', () => {
+    const grouper = new TracebackGrouper();
+    expect(grouper.mark('Traceback (most recent call last):', 1)).toEqual({ group: 1, final: false });
+    let grouped = 1;
+    for (let seq = 2; seq < 5000; seq++) if (grouper.mark('    more indented output', seq) !== undefined) grouped++;
+    expect(grouped).toBe(2000);
+    expect(grouper.mark('ValueError: late', 5000)).toBeUndefined();
+  });
+});
+
+// ── real tracebacks ──────────────────────────────────────────────────────────────────────────────
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const TRACEBACKS = path.resolve(here, '../../../shared/corpus/tracebacks');
+const corpusPresent = existsSync(TRACEBACKS);
+if (!corpusPresent) console.warn(`traceback.test: corpus not found at ${TRACEBACKS}: skipping the real-traceback tests`);
+
+function corpusFile(name: string): [string, TracebackMark | undefined][] {
+  return markAll(readFileSync(path.join(TRACEBACKS, name), 'utf8').replace(/\r$/gm, ''));
+}
+
+describe.skipIf(!corpusPresent)('TracebackGrouper on real tracebacks', () => {
+  const files = corpusPresent ? readdirSync(TRACEBACKS).sort() : [];
+
+  it.each(files)('groups every Traceback header and finds a final exception line in %s', (name) => {
+    const marks = corpusFile(name);
+    const headers = marks.filter(([line]) => stripVTControlCharacters(line).includes('Traceback (most recent call last):'));
+    expect(headers.length).toBeGreaterThan(0);
+    for (const [line, mark] of headers) expect(mark, line).toBeDefined();
+    const finals = marks.filter(([, mark]) => mark?.final).map(([line]) => stripVTControlCharacters(line));
+    expect(finals.length).toBeGreaterThan(0);
+    // a final line is an exception line, possibly inside an exception group box
+    for (const line of finals) expect(line).toMatch(/^(?: *\| )?[A-Za-z_][\w.]*(?::|$)/);
+  });
+
+  it('keeps the three chained pairs of chained_expression_direct in three groups of two finals', () => {
+    const marks = corpusFile('loguru_backtrace_chained_expression_direct.txt');
+    const finals = marks.filter(([, m]) => m?.final);
+    expect(finals.map(([line]) => line)).toEqual([
+      'ZeroDivisionError: division by zero',
+      'ValueError: NOK',
+      'ZeroDivisionError: division by zero',
+      'ValueError: NOK',
+      'ZeroDivisionError: division by zero',
+      'ValueError: NOK',
+    ]);
+    expect(new Set(finals.map(([, m]) => m?.group)).size).toBe(3);
+  });
+
+  it('keeps a coloured loguru chain with blank lines between frames in one group', () => {
+    const marks = corpusFile('loguru_diagnose_chained_both.ansi.txt');
+    const groups = new Set(marks.map(([, m]) => m?.group).filter((g) => g !== undefined));
+    expect(groups.size).toBe(1);
+    const finals = marks.filter(([, m]) => m?.final).map(([line]) => stripVTControlCharacters(line));
+    expect(finals).toEqual(['ZeroDivisionError: division by zero', 'ValueError: Division error', 'ValueError: Cause error']);
+  });
+
+  it('chains the plain tracebacks into the exception group that follows them', () => {
+    const marks = corpusFile('loguru_modern_grouped_with_cause_and_context.txt');
+    const first = marks.findIndex(([line]) => line === 'Traceback (most recent call last):');
+    const box = marks.findIndex(([line]) => line.startsWith('  + Exception Group Traceback'));
+    expect(marks[box]?.[1]?.group).toBe(first + 1);
+    const groupLine = marks.find(([line]) => line.startsWith('  | ExceptionGroup: from_context'));
+    expect(groupLine?.[1]).toEqual({ group: first + 1, final: true });
+  });
+
+  it('finds the IndentationError and SyntaxError that better-exceptions prints after an unindented frame', () => {
+    const finals = corpusFile('better_exceptions_python3-xterm-UTF-8-color.out')
+      .filter(([, m]) => m?.final)
+      .map(([line]) => stripVTControlCharacters(line));
+    expect(finals.slice(-2)).toEqual(['IndentationError: unexpected indent', 'SyntaxError: invalid syntax']);
+  });
+
+  it('finds the SyntaxError of a coloured exec traceback', () => {
+    const finals = corpusFile('loguru_diagnose_syntax_error.ansi.txt')
+      .filter(([, m]) => m?.final)
+      .map(([line]) => stripVTControlCharacters(line));
+    expect(finals).toEqual(['SyntaxError: invalid syntax']);
+  });
+});

@@ -1,0 +1,124 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { resolveHubConfig } from '../core/config.js';
+import { LiveFanout } from '../pipeline/live.js';
+import { SqliteStore } from '../store/sqlite/store.js';
+import { buildApp } from './app.js';
+
+describe('hub HTTP API', () => {
+  let app: FastifyInstance;
+  let store: SqliteStore;
+
+  beforeEach(async () => {
+    store = new SqliteStore(':memory:');
+    app = buildApp({ store, live: new LiveFanout(), config: resolveHubConfig({ maxLineBytes: 32 }) });
+    await app.inject({ method: 'POST', url: '/api/runs', payload: { id: 'run-1', name: 'train', command: 'python3 t.py' } });
+  });
+  afterEach(async () => {
+    await app.close();
+    await store.close();
+  });
+
+  const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, payload: payload as object });
+  const line = (seq: number, extra: object = {}) => ({ seq, timestamp: 1_700_000_000_000_000 + seq, level: 'INFO', message: `line ${seq}`, ...extra });
+
+  it('creates a run with a generated id when none is given', async () => {
+    const response = await post('/api/runs', { name: 'x' });
+    expect(response.statusCode).toBe(201);
+    expect(response.json().id).toMatch(/^r-/);
+  });
+
+  it('ingests a batch and ignores records it already has', async () => {
+    expect((await post('/api/runs/run-1/logs', { records: [line(1), line(2)] })).json()).toEqual({ inserted: 2, received: 2 });
+    expect((await post('/api/runs/run-1/logs', { records: [line(2), line(3)] })).json()).toEqual({ inserted: 1, received: 2 });
+    const logs = (await app.inject('/api/runs/run-1/logs')).json();
+    expect(logs.logs.map((l: { seq: number }) => l.seq)).toEqual([1, 2, 3]);
+    expect(logs).toMatchObject({ run_id: 'run-1', total_lines: 3, truncated: false });
+  });
+
+  it('accepts ISO timestamps and level aliases', async () => {
+    await post('/api/runs/run-1/logs', { records: [line(1, { timestamp: '2026-01-02T03:04:05.123456Z', level: 'warn' })] });
+    const [record] = (await app.inject('/api/runs/run-1/logs')).json().logs;
+    expect(record).toMatchObject({ timestamp: '2026-01-02T03:04:05.123456Z', level: 'WARNING' });
+  });
+
+  it('cuts a message over the line limit and flags it, instead of refusing it', async () => {
+    await post('/api/runs/run-1/logs', { records: [line(1, { message: 'é'.repeat(40) })] });
+    const [record] = (await app.inject('/api/runs/run-1/logs')).json().logs;
+    expect(record.message).toBe('é'.repeat(16));
+    expect(record.attrs).toEqual({ truncated: true });
+  });
+
+  it.each([
+    [{ records: [line(1, { timestamp: 'yesterday' })] }, 'records[0].timestamp'],
+    [{ records: [line(1), line(0)] }, 'records[1].seq'],
+    [{ records: [line(1, { level: 'LOUD' })] }, 'records[0].level'],
+    [{ records: [line(1, { message: 42 })] }, 'records[0].message'],
+    [{ records: [line(1, { source: 'pipe' })] }, 'records[0].source'],
+    [{ records: 'nope' }, 'records'],
+    [[1, 2], 'body'],
+  ])('refuses a malformed batch with a 400 naming the field (%#)', async (payload, field) => {
+    const response = await post('/api/runs/run-1/logs', payload);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().field).toBe(field);
+    expect(response.json().message).toContain(field);
+  });
+
+  it('refuses malformed JSON with a 400', async () => {
+    const response = await app.inject({ method: 'POST', url: '/api/runs/run-1/logs', payload: '{"records": [', headers: { 'content-type': 'application/json' } });
+    expect(response.statusCode).toBe(400);
+  });
+
+  it('answers 404 for lines of a run it does not know', async () => {
+    expect((await post('/api/runs/ghost/logs', { records: [line(1)] })).statusCode).toBe(404);
+    expect((await app.inject('/api/runs/ghost/logs')).statusCode).toBe(404);
+    expect((await app.inject('/api/runs/ghost')).statusCode).toBe(404);
+    expect((await app.inject('/api/runs/ghost/logs/stream')).statusCode).toBe(404);
+  });
+
+  it.each(['..%2F..%2Fetc%2Fpasswd', '-rf', '.hidden', 'a%20b', 'x'.repeat(129)])('refuses the id %s with a 400', async (id) => {
+    const response = await app.inject(`/api/runs/${id}/logs`);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().field).toBe('id');
+  });
+
+  it('refuses a since that does not parse with a 400 naming it', async () => {
+    const response = await app.inject('/api/runs/run-1/logs?since=last%20tuesday');
+    expect(response.statusCode).toBe(400);
+    expect(response.json().field).toBe('since');
+  });
+
+  it.each([
+    ['tail=-1', 'tail'],
+    ['after=abc', 'after'],
+    ['level=LOUD', 'level'],
+  ])('refuses a bad query %s with a 400 naming it', async (query, field) => {
+    const response = await app.inject(`/api/runs/run-1/logs?${query}`);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().field).toBe(field);
+  });
+
+  it('finishes a run and reports it', async () => {
+    const response = await post('/api/runs/run-1/finish', { status: 'failed', exit_code: 3, error_message: 'ValueError: bad' });
+    expect(response.json()).toMatchObject({ status: 'failed', exit_code: 3, error_message: 'ValueError: bad' });
+    expect((await app.inject('/api/runs?status=failed')).json().runs).toHaveLength(1);
+    expect((await post('/api/runs/run-1/finish', { status: 'running' })).statusCode).toBe(400);
+    expect((await app.inject('/api/runs?status=weird')).statusCode).toBe(400);
+  });
+
+  it('downloads a run as text, with the file name', async () => {
+    await post('/api/runs/run-1/logs', { records: [line(1, { message: '\x1b[31mred\x1b[0m', level: 'ERROR' }), line(2)] });
+    const response = await app.inject('/api/runs/run-1/logs/download');
+    expect(response.headers['content-type']).toContain('text/plain');
+    expect(response.headers['content-disposition']).toBe('attachment; filename="run-1.log"');
+    expect(response.body.split('\n')).toEqual([expect.stringMatching(/^2023-11-14T22:13:20\.000001Z \[ERROR\] red$/), expect.stringMatching(/\[INFO\] line 2$/), '']);
+  });
+
+  it('answers 404 for the download of a run with no lines', async () => {
+    expect((await app.inject('/api/runs/run-1/logs/download')).statusCode).toBe(404);
+  });
+
+  it('answers /healthz', async () => {
+    expect((await app.inject('/healthz')).json()).toMatchObject({ ok: true });
+  });
+});

@@ -1,0 +1,83 @@
+/** The read commands, `runlog logs` and `runlog runs`, on the local store and through a hub. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningHub } from '../src/server/listen.js';
+import { cli, hubOn, tempDir } from './helpers.js';
+
+const SCRIPT = [
+  'echo "2026-01-01 10:00:00 INFO starting"',
+  'echo "2026-01-01 10:00:01 WARNING disk almost full"',
+  'echo "2026-01-01 10:00:02 ERROR checkpoint failed"',
+  'echo "plain line"',
+  'printf "\\033[32mgreen text\\033[0m\\n"',
+].join('; ');
+
+describe.each(['local store', 'hub'])('runlog logs and runs (%s)', (mode) => {
+  let hub: RunningHub | undefined;
+  let data: string;
+  const where = () => (hub ? ['--hub', hub.url] : ['--data', data]);
+
+  beforeAll(async () => {
+    data = tempDir();
+    if (mode === 'hub') hub = await hubOn(tempDir());
+    const ok = await cli(['run', '--quiet', '--id', 'r1', '--name', 'first', ...where(), '--', '/bin/sh', '-c', SCRIPT]);
+    expect(ok.code).toBe(0);
+    const bad = await cli(['run', '--quiet', '--id', 'r2', ...where(), '--', '/bin/sh', '-c', 'exit 5']);
+    expect(bad.code).toBe(5);
+  });
+  afterAll(async () => hub?.close());
+
+  const logs = async (...args: string[]) => (await cli(['logs', ...args, ...where()])).stdout.trim().split('\n');
+
+  it('prints every line, without ANSI codes when not on a terminal', async () => {
+    expect(await logs('r1')).toEqual([
+      '2026-01-01 10:00:00 INFO starting',
+      '2026-01-01 10:00:01 WARNING disk almost full',
+      '2026-01-01 10:00:02 ERROR checkpoint failed',
+      'plain line',
+      'green text',
+    ]);
+  });
+
+  it('--tail N prints the last N lines', async () => {
+    expect(await logs('r1', '--tail', '2')).toEqual(['plain line', 'green text']);
+  });
+
+  it('--level WARNING means WARNING and above', async () => {
+    expect(await logs('r1', '--level', 'warning')).toEqual(['2026-01-01 10:00:01 WARNING disk almost full', '2026-01-01 10:00:02 ERROR checkpoint failed']);
+  });
+
+  it('--grep finds text case-insensitively, ANSI codes aside', async () => {
+    expect(await logs('r1', '--grep', 'GREEN TEXT')).toEqual(['green text']);
+  });
+
+  it('--since takes a duration or an ISO timestamp', async () => {
+    expect(await logs('r1', '--since', '1h')).toHaveLength(5);
+    expect(await logs('r1', '--since', '2999-01-01T00:00:00Z')).toEqual(['']);
+  });
+
+  it('--timestamps prefixes the capture time; --json keeps ANSI codes', async () => {
+    expect((await logs('r1', '--timestamps', '--tail', '1'))[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z green text$/);
+    const json = (await logs('r1', '--json', '--tail', '1')).map((l) => JSON.parse(l));
+    expect(json[0]).toMatchObject({ seq: 5, level: 'INFO', message: '\x1b[32mgreen text\x1b[0m', source: 'stdout', phase: 'run' });
+  });
+
+  it('refuses a bad flag value with a message naming it', async () => {
+    const result = await cli(['logs', 'r1', '--since', 'someday', ...where()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--since');
+  });
+
+  it('says so when the run does not exist', async () => {
+    const result = await cli(['logs', 'nope', ...where()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('run nope not found');
+  });
+
+  it('lists runs, filtered by status, as a table or JSON', async () => {
+    const table = (await cli(['runs', ...where()])).stdout;
+    expect(table).toMatch(/^ID\s+STATUS/);
+    expect(table).toContain('r1');
+    const failed = JSON.parse((await cli(['runs', '--status', 'failed', '--json', ...where()])).stdout) as { id: string; exit_code: number }[];
+    expect(failed.map((r) => [r.id, r.exit_code])).toEqual([['r2', 5]]);
+  });
+});

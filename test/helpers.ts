@@ -1,0 +1,60 @@
+/** Shared test plumbing: temporary directories, a real hub on an ephemeral port, the CLI as a child process. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startHub, type RunningHub } from '../src/server/listen.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'bin', 'runlog');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+/** Debian's python3 sees python3-tqdm; the first python3 on PATH may not */
+export const PYTHON = '/usr/bin/python3';
+export const CORPUS = resolve(ROOT, '..', 'shared', 'corpus');
+
+export function tempDir(prefix = 'runlog-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function hubOn(dataDir: string, port = 0): Promise<RunningHub> {
+  return startHub({ host: '127.0.0.1', port, dataDir, ssePingMs: 1000 });
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `bin/runlog ARGS` (the built CLI) and collects its output. */
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> & { child: ChildProcess } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, RUNLOG_HUB: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<CliResult>((resolveResult) =>
+    child.on('close', (code) => resolveResult({ code, stdout, stderr })),
+  ) as Promise<CliResult> & { child: ChildProcess };
+  done.child = child;
+  return done;
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function getJson<T = unknown>(url: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(url);
+  return { status: response.status, body: (await response.json()) as T };
+}
