@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { detectLevel } from './level.js';
+import { corpusDir } from '../../test/corpus.js';
 import type { Level } from './record.js';
 
 describe('detectLevel', () => {
@@ -164,10 +164,8 @@ describe('detectLevel', () => {
 
 // ── accuracy on real logs ────────────────────────────────────────────────────────────────────────
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const LOGHUB = path.resolve(here, '../../../shared/corpus/loghub');
-const corpusPresent = existsSync(LOGHUB);
-if (!corpusPresent) console.warn(`level.test: corpus not found at ${LOGHUB}: skipping the loghub accuracy test`);
+const LOGHUB = corpusDir('loghub', 'level.test') ?? '';
+const corpusPresent = LOGHUB !== '';
 
 /** The truth, written independently of detectLevel: each system puts its level in one fixed place. */
 const TRUTH: Record<string, string> = {

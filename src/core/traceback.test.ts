@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, it, expect } from 'vitest';
+import { corpusDir } from '../../test/corpus.js';
 import { TracebackGrouper, type TracebackMark } from './traceback.js';
 
 /** Marks each line with seq 1, 2, 3 … and returns [line, mark] pairs. */
@@ -187,10 +187,8 @@ During handling of the above exception, another exception occurred:`;
 
 // ── real tracebacks ──────────────────────────────────────────────────────────────────────────────
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const TRACEBACKS = path.resolve(here, '../../../shared/corpus/tracebacks');
-const corpusPresent = existsSync(TRACEBACKS);
-if (!corpusPresent) console.warn(`traceback.test: corpus not found at ${TRACEBACKS}: skipping the real-traceback tests`);
+const TRACEBACKS = corpusDir('tracebacks', 'traceback.test') ?? '';
+const corpusPresent = TRACEBACKS !== '';
 
 function corpusFile(name: string): [string, TracebackMark | undefined][] {
   return markAll(readFileSync(path.join(TRACEBACKS, name), 'utf8').replace(/\r$/gm, ''));
