@@ -11,7 +11,6 @@ export const CLI = join(ROOT, 'bin', 'runlog');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 /** Debian's python3 sees python3-tqdm; the first python3 on PATH may not */
 export const PYTHON = '/usr/bin/python3';
-export const CORPUS = resolve(ROOT, '..', 'shared', 'corpus');
 
 export function tempDir(prefix = 'runlog-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

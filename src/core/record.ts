@@ -83,11 +83,18 @@ export function nowMicros(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
+/** The ISO text of the last millisecond formatted: lines of one read share it, and toISOString is costly. */
+let cachedMs = -1;
+let cachedIso = '';
+
 export function microsToIso(micros: number): string {
   const ms = Math.floor(micros / 1000);
-  const iso = new Date(ms).toISOString(); // 2026-01-02T03:04:05.678Z
-  const extra = String(micros % 1000).padStart(3, '0');
-  return `${iso.slice(0, 23)}${extra}Z`;
+  if (ms !== cachedMs) {
+    cachedMs = ms;
+    cachedIso = new Date(ms).toISOString().slice(0, 23); // 2026-01-02T03:04:05.678
+  }
+  const extra = micros - ms * 1000;
+  return `${cachedIso}${extra < 10 ? '00' : extra < 100 ? '0' : ''}${extra}Z`;
 }
 
 /** A record as the API and SSE send it: ISO timestamp, the optional fields only when set. */

@@ -17,7 +17,7 @@ import type { RunSink } from './sink.js';
 export interface ShipperOptions {
   hub: string;
   spoolDir: string;
-  /** lines kept in memory while the hub is away, before they go to the spool */
+  /** lines kept in memory while the hub is away or behind, before they go to the spool */
   maxMemoryLines?: number;
   maxBatchLines?: number;
   requestTimeoutMs?: number;
@@ -41,6 +41,19 @@ class HubRefused extends Error {
 }
 
 const MIN_BACKOFF_MS = 100;
+const MAX_BATCH_LINES = 5000; // when the hub is behind, bigger requests amortise their cost
+const MAX_BATCH_BYTES = 8 * 1024 * 1024; // 8 MiB: well under the hub's body limit
+
+/** How many of the first records make a batch: at most `max` lines and about MAX_BATCH_BYTES. */
+function batchLength(records: readonly LogRecord[], max: number): number {
+  let bytes = 0;
+  const limit = Math.min(records.length, max);
+  for (let i = 0; i < limit; i++) {
+    bytes += (records[i]?.message.length ?? 0) * 3 + 200; // worst case UTF-8, plus the fields
+    if (bytes > MAX_BATCH_BYTES) return Math.max(1, i);
+  }
+  return limit;
+}
 const MAX_BACKOFF_MS = 2000;
 
 export class HubShipper implements RunSink {
@@ -61,9 +74,12 @@ export class HubShipper implements RunSink {
   private cutBackoff: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pump: Promise<void> | undefined;
+  private lastSuccessAt = Date.now();
+  private readonly maxMemoryLines: number;
 
   constructor(private readonly options: ShipperOptions) {
     this.hub = options.hub.replace(/\/+$/, '');
+    this.maxMemoryLines = options.maxMemoryLines ?? 100_000; // ~30 MB of 100-byte lines
   }
 
   start(run: RunUpsert): void {
@@ -75,7 +91,8 @@ export class HubShipper implements RunSink {
   record(record: LogRecord): void {
     this.pending.push(record);
     this.progressBySource.delete(record.source ?? '');
-    if (!this.reachable && this.pending.length > (this.options.maxMemoryLines ?? 10_000)) this.toSpool();
+    // away or just slower than the command: memory stays bounded either way
+    if (this.pending.length > this.maxMemoryLines) this.toSpool();
     this.kick();
   }
 
@@ -84,14 +101,21 @@ export class HubShipper implements RunSink {
     this.kick();
   }
 
-  /** Delivers everything, then the run's end; gives up after finishTimeoutMs (see unsent()). */
+  /**
+   * Delivers everything, then the run's end. Waits as long as the hub makes progress; gives up
+   * once it has answered nothing for finishTimeoutMs (see unsent()).
+   */
   async finish(finish: RunFinish): Promise<Run | undefined> {
     const timeoutMs = this.options.finishTimeoutMs ?? 10_000;
     this.finishing = finish;
     this.cutBackoff?.();
     this.kick();
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-    await Promise.race([this.pump, deadline]);
+    const pump = this.pump ?? Promise.resolve();
+    let done = false;
+    void pump.then(() => (done = true));
+    while (!done && Date.now() - this.lastSuccessAt < timeoutMs) {
+      await Promise.race([pump, new Promise((resolve) => setTimeout(resolve, 100))]);
+    }
     this.stopped = true;
     this.cutBackoff?.();
     this.kick();
@@ -100,9 +124,9 @@ export class HubShipper implements RunSink {
 
   /** What the hub never acknowledged, in order: for the local store when the hub stayed away. */
   unsent(): LogRecord[] {
-    const records = [...(this.current?.spoolNext === undefined ? (this.current?.records ?? []) : [])];
-    if (this.spool) records.push(...this.spool.drain());
-    records.push(...this.pending);
+    let records = this.current?.spoolNext === undefined ? (this.current?.records ?? []) : [];
+    if (this.spool) records = records.concat(this.spool.drain());
+    records = records.concat(this.pending);
     this.current = undefined;
     this.pending = [];
     return records;
@@ -126,7 +150,7 @@ export class HubShipper implements RunSink {
         if (error instanceof HubRefused && error.status === 404) this.runAcknowledged = false;
         this.setReachable(false, error instanceof Error ? error.message : String(error));
         this.stats.retries++;
-        if (this.pending.length > (this.options.maxMemoryLines ?? 10_000)) this.toSpool();
+        if (this.pending.length > this.maxMemoryLines) this.toSpool();
         await this.sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
@@ -160,13 +184,14 @@ export class HubShipper implements RunSink {
   }
 
   private nextBatch(): Batch | undefined {
-    const max = this.options.maxBatchLines ?? DEFAULTS.flushLines;
+    const max = this.options.maxBatchLines ?? MAX_BATCH_LINES;
     if (this.spool && this.spool.size > 0) {
       const { records, next } = this.spool.peek(max);
       if (records.length > 0) return { records, progress: [], spoolNext: next };
     }
-    const records = this.pending.length <= max ? this.pending : this.pending.slice(0, max);
-    this.pending = this.pending.length <= max ? [] : this.pending.slice(max);
+    const count = batchLength(this.pending, max);
+    const records = count === this.pending.length ? this.pending : this.pending.slice(0, count);
+    this.pending = count === this.pending.length ? [] : this.pending.slice(count);
     // a bar goes out only with the last of the lines before it, and at most 4 times a second
     const progress = this.pending.length === 0 ? this.takeProgress() : [];
     if (records.length === 0 && progress.length === 0) return undefined;
@@ -212,6 +237,7 @@ export class HubShipper implements RunSink {
     });
     const text = await response.text();
     if (!response.ok) throw new HubRefused(response.status, `${response.status} ${text.slice(0, 300)}`);
+    this.lastSuccessAt = Date.now();
     return text === '' ? undefined : JSON.parse(text);
   }
 

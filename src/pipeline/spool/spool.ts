@@ -67,11 +67,11 @@ export class Spool {
 
   /** Everything still waiting, in order (to hand over to the local store). */
   drain(): LogRecord[] {
-    const all: LogRecord[] = [];
+    let all: LogRecord[] = [];
     while (this.count > 0) {
       const { records, next } = this.peek(10_000);
       if (records.length === 0) break;
-      all.push(...records);
+      all = all.concat(records);
       this.commit(next, records.length);
     }
     this.clear();
