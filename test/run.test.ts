@@ -32,8 +32,8 @@ async function runLocal(command: string[], flags: string[] = []) {
 describe('runlog run', () => {
   it('captures a Python program: every level, a tqdm bar as one line, a traceback block, exit code 3', async () => {
     const { result, run, records } = await runLocal([PYTHON, join(FIXTURES, 'levels_traceback.py')]);
-    expect(result.code).toBe(1); // RuntimeError: Python exits 1
-    expect(run.status).toBe('failed');
+    expect(result.code).toBe(3);
+    expect(run).toMatchObject({ status: 'failed', exit_code: 3 });
     const levelOf = (text: string) => records.find((r) => r.message.includes(text))?.level;
     expect(levelOf('loading config')).toBe('DEBUG');
     expect(levelOf('epoch 1 starting')).toBe('INFO');
@@ -133,6 +133,17 @@ describe('runlog run', () => {
     expect(result.code).toBe(143);
     const run = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as RunJson;
     expect(run).toMatchObject({ status: 'cancelled', signal: 'SIGTERM' });
+  });
+
+  it('keeps every line in the local store when the hub it was given never answers, exit code unchanged', async () => {
+    const data = tempDir();
+    const result = await cli(['run', '--quiet', '--json', '--hub', 'http://127.0.0.1:9', '--flush-timeout', '1s', '--data', data, '--id', 'no-hub', '--', PYTHON, join(FIXTURES, 'exit_code.py'), '7']);
+    expect(result.code).toBe(7);
+    expect(result.stderr).toContain('lines kept in the local store');
+    const logs = await cli(['logs', 'no-hub', '--data', data]);
+    expect(logs.stdout).toBe('about to exit\nexit code 7\n'); // the runner says why the run failed
+    const runs = JSON.parse((await cli(['runs', '--json', '--data', data])).stdout) as RunJson[];
+    expect(runs[0]).toMatchObject({ id: 'no-hub', status: 'failed', exit_code: 7 });
   });
 
   it('refuses a bad id before running anything', async () => {

@@ -31,6 +31,8 @@ export interface RunnerOptions {
   sink: RunSink;
   /** recent records kept in memory (the runner's ring buffer) */
   recentLines?: number;
+  /** the runner's own trouble (a log file it cannot write), for the user's terminal */
+  warn?: (message: string) => void;
 }
 
 export interface RunOutcome {
@@ -71,7 +73,7 @@ export class Runner {
   async run(): Promise<RunOutcome> {
     const o = this.options;
     const startedAt = nowMicros();
-    const logFile = new LogFileSink(o.logDir, o.id);
+    const logFile = new LogFileSink(o.logDir, o.id, o.warn);
     const recent = new Ring<LogRecord>(o.recentLines ?? 1000);
     const builder = new RecordBuilder({
       stream: o.id,

@@ -17,8 +17,10 @@ export class LogFileSink implements RecordSink {
   private readonly fd: number;
   private buffer = '';
   private timer: NodeJS.Timeout | undefined;
+  /** lines that could not be written (disk full, …): counted, never thrown at the command */
+  lost = 0;
 
-  constructor(dir: string, runId: string) {
+  constructor(dir: string, runId: string, private readonly warn: (message: string) => void = () => {}) {
     mkdirSync(dir, { recursive: true });
     this.path = join(dir, `${runId}.log`);
     this.fd = openSync(this.path, 'a');
@@ -38,12 +40,24 @@ export class LogFileSink implements RecordSink {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.buffer === '') return;
-    writeSync(this.fd, this.buffer);
+    const text = this.buffer;
     this.buffer = '';
+    try {
+      writeSync(this.fd, text);
+    } catch (error) {
+      if (this.lost === 0) this.warn(`cannot write the log file ${this.path}: ${(error as Error).message}`);
+      this.lost += countLines(text);
+    }
   }
 
   close(): void {
     this.flush();
     closeSync(this.fd);
   }
+}
+
+function countLines(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+  return count;
 }

@@ -13,12 +13,17 @@ export class StoreSink implements RunSink {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<unknown> = Promise.resolve();
   private runId = '';
+  /** lines the store refused (disk full, locked past the timeout): counted, never thrown at the command */
+  lost = 0;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly warn: (message: string) => void = () => {},
+  ) {}
 
   start(run: RunUpsert): void {
     this.runId = run.id;
-    this.writing = this.store.upsertRun(run);
+    this.writing = this.store.upsertRun(run).catch((error: Error) => this.warn(`cannot store run ${run.id}: ${error.message}`));
   }
 
   record(record: LogRecord): void {
@@ -34,7 +39,12 @@ export class StoreSink implements RunSink {
   async finish(finish: RunFinish): Promise<Run | undefined> {
     this.flush();
     await this.writing;
-    return this.store.finishRun(this.runId, finish);
+    try {
+      return await this.store.finishRun(this.runId, finish);
+    } catch (error) {
+      this.warn(`cannot store the end of run ${this.runId}: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   /** Records for a run whose start was stored elsewhere (a hub that went away): stored here too. */
@@ -50,6 +60,11 @@ export class StoreSink implements RunSink {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.writing = this.writing.then(() => this.store.appendRecords(this.runId, batch));
+    this.writing = this.writing
+      .then(() => this.store.appendRecords(this.runId, batch))
+      .catch((error: Error) => {
+        if (this.lost === 0) this.warn(`cannot store lines: ${error.message}`);
+        this.lost += batch.length;
+      });
   }
 }

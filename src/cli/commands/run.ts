@@ -50,7 +50,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     });
     sink = shipper;
   } else {
-    sink = new StoreSink(openLocal());
+    sink = new StoreSink(openLocal(), warn);
   }
 
   const runner = new Runner({
@@ -65,6 +65,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     echo: !flags.quiet,
     maxLineBytes,
     sink,
+    warn,
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => runner.cancel(signal));
 
@@ -74,7 +75,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     // the hub stayed away to the end: what it never got goes to the local store
     const store = openLocal();
     const unsent = shipper.unsent();
-    const local = new StoreSink(store);
+    const local = new StoreSink(store, warn);
     local.start({ id: runId, name: flags.name ?? null, command: command.join(' '), log_path: outcome.log_path, task_id: taskId ?? null, labels, started_at: outcome.started_at });
     await local.append(unsent);
     await local.finish({ status: outcome.status, exit_code: outcome.exit_code, signal: outcome.signal, error_message: outcome.error_message, completed_at: outcome.completed_at });
