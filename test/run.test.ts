@@ -141,7 +141,9 @@ describe('runlog run', () => {
     expect(result.code).toBe(7);
     expect(result.stderr).toContain('lines kept in the local store');
     const logs = await cli(['logs', 'no-hub', '--data', data]);
-    expect(logs.stdout).toBe('about to exit\nexit code 7\n'); // the runner says why the run failed
+    // the command's line, then the runner's own: why the run failed, where its diagnostics are
+    expect(logs.stdout.split('\n').slice(0, 2)).toEqual(['about to exit', 'exit code 7']);
+    expect(logs.stdout).toMatch(/diagnostics written to .*\/logs\/diagnostics\/no-hub\.json/);
     const runs = JSON.parse((await cli(['runs', '--json', '--data', data])).stdout) as RunJson[];
     expect(runs[0]).toMatchObject({ id: 'no-hub', status: 'failed', exit_code: 7 });
   });

@@ -14,6 +14,8 @@ import { LogFileSink } from '../sinks/log-file.js';
 import type { RunSink } from '../sinks/sink.js';
 import { CapturedProcess, exitStatus, type ProcessExit } from '../sources/process/process.js';
 import type { Run, RunFinish, RunStatus } from '../store/store.js';
+import { collectDiagnostics, writeDiagnostics, type CommandRecord } from './diagnostics.js';
+import type { GpuProbe } from './gpu.js';
 
 export interface RunnerOptions {
   id: string;
@@ -29,10 +31,15 @@ export interface RunnerOptions {
   echo?: boolean;
   maxLineBytes?: number;
   sink: RunSink;
+  /** the last seq already stored for this run (a task run again numbers its lines on) */
+  lastSeq?: number;
   /** recent records kept in memory (the runner's ring buffer) */
   recentLines?: number;
   /** the runner's own trouble (a log file it cannot write), for the user's terminal */
   warn?: (message: string) => void;
+  /** collect diagnostics when the run fails (default true); the GPU probe they use */
+  diagnostics?: boolean;
+  gpu?: GpuProbe;
 }
 
 export interface RunOutcome {
@@ -59,6 +66,8 @@ export class Runner {
   private current: CapturedProcess | undefined;
   private cancelledBy: NodeJS.Signals | undefined;
   private killTimer: NodeJS.Timeout | undefined;
+  /** every command that ran, for the diagnostics */
+  private readonly commands: CommandRecord[] = [];
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -79,6 +88,7 @@ export class Runner {
       stream: o.id,
       taskId: o.taskId,
       maxLineBytes: o.maxLineBytes,
+      lastSeq: o.lastSeq,
       sink: teeSink([logFile, o.sink, { record: (r) => recent.push(r), progress: () => {} }]),
     });
     o.sink.start({
@@ -124,14 +134,16 @@ export class Runner {
       errorMessage = clip(errorMessage, MAX_ERROR_MESSAGE);
       if (status !== 'completed') builder.system(errorMessage, status === 'failed' ? 'ERROR' : 'WARNING');
     }
+    const diagnostics = status === 'failed' && o.diagnostics !== false ? await this.diagnose(builder, o.logDir) : undefined;
     logFile.close();
     const completedAt = nowMicros();
     const finish: RunFinish = {
       status,
-      exit_code: exit?.code ?? (exit?.spawnError ? 127 : null),
+      exit_code: exit?.spawnError ? 127 : (exit?.code ?? null),
       signal: exit?.signal ?? null,
       error_message: errorMessage,
       completed_at: completedAt,
+      diagnostics,
     };
     const stored = await o.sink.finish(finish);
     return {
@@ -145,10 +157,25 @@ export class Runner {
       started_at: startedAt,
       completed_at: completedAt,
       duration_seconds: (completedAt - startedAt) / 1e6,
-      line_count: builder.lastSeq,
+      line_count: builder.lastSeq - (o.lastSeq ?? 0),
       recent,
       stored,
     };
+  }
+
+  /** What the machine looked like when the run failed; never fails the run further. */
+  private async diagnose(builder: RecordBuilder, logDir: string) {
+    builder.phase = 'diagnostics';
+    try {
+      const diagnostics = await collectDiagnostics({ runId: this.options.id, commands: this.commands, gpu: this.options.gpu, cwd: this.options.cwd });
+      const path = writeDiagnostics(logDir, diagnostics);
+      const skipped = diagnostics.probes.filter((probe) => !probe.ok).map((probe) => `${probe.name} (${probe.note})`);
+      builder.system(`diagnostics written to ${path}${skipped.length > 0 ? `; skipped: ${skipped.join(', ')}` : ''}`);
+      return diagnostics;
+    } catch (error) {
+      builder.system(`diagnostics could not be collected: ${(error as Error).message}`, 'WARNING');
+      return undefined;
+    }
   }
 
   private async spawn(argv: readonly string[], builder: RecordBuilder, env: NodeJS.ProcessEnv): Promise<ProcessExit> {
@@ -170,9 +197,13 @@ export class Runner {
       },
     );
     this.current = child;
+    const record: CommandRecord = { phase: builder.phase, command: shellJoin(argv), exit_code: null, signal: null };
+    this.commands.push(record);
     if (this.cancelledBy) child.kill(this.cancelledBy);
     const exit = await child.exited;
     this.current = undefined;
+    record.exit_code = exit.spawnError ? 127 : exit.code;
+    record.signal = exit.signal;
     stdout.end();
     stderr.end();
     if (exit.spawnError) builder.system(`could not start ${argv[0]}: ${exit.spawnError.message}`, 'ERROR');

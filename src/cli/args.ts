@@ -32,11 +32,11 @@ export function id(text: string, flag: string): string {
   return text;
 }
 
-export function labels(pairs: readonly string[]): Record<string, string> {
+export function labels(pairs: readonly string[], flag = '--label'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');
-    if (at < 1) throw new UsageError(`--label: expected key=value, got ${JSON.stringify(pair)}`);
+    if (at < 1) throw new UsageError(`${flag}: expected key=value, got ${JSON.stringify(pair)}`);
     out[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return out;

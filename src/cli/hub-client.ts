@@ -21,6 +21,7 @@ export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
 
 /** The hub to use: the one named (which must answer when `mustAnswer`), else the default one if it answers. */
 export async function findHub(explicit: string | undefined, mustAnswer: boolean): Promise<string | undefined> {
+  if (explicit === 'none') return undefined; // `--hub none`: the local store, even when a hub answers
   if (explicit !== undefined && explicit !== '') {
     if (mustAnswer && !(await answers(explicit, 3000))) throw new Error(`hub ${explicit} does not answer`);
     return explicit.replace(/\/+$/, '');

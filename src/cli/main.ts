@@ -1,25 +1,47 @@
 /**
  * The `runlog` command. Each subcommand's code is loaded only when it runs, so `runlog run` does
- * not pay for the hub's server code. Every flag has an environment twin (shown in --help).
+ * not pay for the hub's server code. Every flag has an environment twin (shown in --help):
+ * RUNLOG_ and the flag's name in capitals (`--log-dir` → RUNLOG_LOG_DIR); the seeds'
+ * HEARTBEAT_INTERVAL and LOG_BUFFER_SIZE are honoured by `runlog worker` too.
  */
-import { Command, Option } from 'commander';
-import { DEFAULTS, ENV } from '../core/config.js';
+import { Command, CommanderError, Option } from 'commander';
+import { DEFAULTS } from '../core/config.js';
 
 const program = new Command('runlog')
   .description('Capture, keep, search and watch live every line your jobs print.')
   .showHelpAfterError()
+  .exitOverride() // usage errors exit 2, like runlog's own checks (inherited by the subcommands)
   .enablePositionalOptions();
 
-const dataOption = () => new Option('--data <dir>', 'data directory (SQLite store, logs, spool)').env(ENV.data).default(DEFAULTS.data);
-const hubOption = () => new Option('--hub <url>', `hub URL (default ${DEFAULTS.hub} when it answers)`).env(ENV.hub);
+/** An option with its environment twin, RUNLOG_<NAME>. */
+function flag(flags: string, description: string, defaultValue?: string | boolean): Option {
+  const long = /--([a-z-]+)/.exec(flags)?.[1] ?? '';
+  const option = new Option(flags, description).env(`RUNLOG_${long.replace(/-/g, '_').toUpperCase()}`);
+  return defaultValue === undefined ? option : option.default(defaultValue);
+}
+
+/** A repeatable option; its environment twin holds the values separated by newlines. */
+function repeatable(flags: string, description: string): Option {
+  return flag(flags, `${description} (repeatable)`).argParser(collect).default([]);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split('\n').filter(Boolean)];
+}
+
+const data = () => flag('--data <dir>', 'data directory (SQLite store, logs, spool)', DEFAULTS.data);
+const hub = () => flag('--hub <url>', `hub URL (default ${DEFAULTS.hub} when it answers; "none": the local store)`);
+const json = () => flag('--json', 'JSON output');
 
 program
   .command('server')
-  .description('start the hub: HTTP API, live streams, and the store')
-  .addOption(new Option('--host <host>', 'address to bind').env(ENV.host).default(DEFAULTS.host))
-  .addOption(new Option('--port <port>', 'port to listen on').env(ENV.port).default(String(DEFAULTS.port)))
-  .addOption(dataOption())
-  .addOption(new Option('--max-line-bytes <n>', 'longest line kept whole').env(ENV.maxLineBytes).default(String(DEFAULTS.maxLineBytes)))
+  .description('start the hub: HTTP API, live streams, the store, retention')
+  .addOption(flag('--host <host>', 'address to bind', DEFAULTS.host))
+  .addOption(flag('--port <port>', 'port to listen on', String(DEFAULTS.port)))
+  .addOption(data())
+  .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
+  .addOption(flag('--retention <duration>', 'how long worker lines are kept', DEFAULTS.workerRetention))
+  .addOption(flag('--run-retention <duration>', 'how long ended runs and their lines are kept (0: forever)', '0'))
   .action(async (options) => (await import('./commands/server.js')).serverCommand(options));
 
 program
@@ -27,52 +49,111 @@ program
   .description('run a command, capture its output, ship it to the hub (or the local store)')
   .usage('[options] -- <command> [args...]')
   .argument('<command...>', 'the command to run and its arguments')
-  .addOption(hubOption())
-  .addOption(dataOption())
-  .option('--setup <cmd>', 'a setup step run through the shell before the command (repeatable)', collect, [])
-  .option('--id <id>', 'run id (default: generated)')
-  .option('--name <name>', 'a name for the run')
-  .option('--task <id>', 'task id the run belongs to')
-  .option('--label <k=v>', 'a label (repeatable)', collect, [])
-  .option('--cwd <dir>', 'working directory of the command')
-  .addOption(new Option('--log-dir <dir>', 'where the run log file goes (default: <data>/logs)').env(ENV.logDir))
-  .option('-q, --quiet', 'do not show the command output')
-  .option('--json', 'print the run as JSON at the end')
-  .addOption(new Option('--max-line-bytes <n>', 'longest line kept whole').env(ENV.maxLineBytes).default(String(DEFAULTS.maxLineBytes)))
-  .option('--flush-timeout <duration>', 'how long to wait for an absent hub at the end', '10s')
+  .addOption(hub())
+  .addOption(data())
+  .addOption(repeatable('--setup <cmd>', 'a setup step run through the shell before the command'))
+  .addOption(flag('--id <id>', 'run id (default: generated)'))
+  .addOption(flag('--name <name>', 'a name for the run'))
+  .addOption(flag('--task <id>', 'task id the run belongs to'))
+  .addOption(repeatable('--label <k=v>', 'a label'))
+  .addOption(flag('--cwd <dir>', 'working directory of the command'))
+  .addOption(flag('--log-dir <dir>', 'where the run log file goes (default: <data>/logs)'))
+  .addOption(flag('-q, --quiet', 'do not show the command output'))
+  .addOption(flag('--json', 'print the run as JSON at the end'))
+  .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
+  .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
   .passThroughOptions()
   .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options));
 
 program
   .command('runs')
-  .description('list runs')
-  .option('--status <status>', 'only runs with this status (queued, running, completed, failed, cancelled)')
-  .option('--limit <n>', 'how many', '50')
-  .option('--json', 'JSON output')
-  .addOption(hubOption())
-  .addOption(dataOption())
+  .description('list runs, newest first')
+  .addOption(flag('--status <status>', 'only runs with this status (queued, running, completed, failed, cancelled)'))
+  .addOption(flag('--limit <n>', 'how many', '50'))
+  .addOption(json())
+  .addOption(hub())
+  .addOption(data())
   .action(async (options) => (await import('./commands/runs.js')).runsCommand(options));
 
 program
   .command('logs')
   .description("print a run's lines")
   .argument('<run>', 'run id')
-  .option('--tail <n>', 'only the last N lines')
-  .option('--since <time>', 'only lines since an ISO timestamp or a duration ago (10m, 2h)')
-  .option('--level <level>', 'only this level and above (DEBUG, INFO, WARNING, ERROR, CRITICAL)')
-  .option('--grep <text>', 'only lines containing this text (case-insensitive)')
-  .option('--timestamps', 'prefix each line with its capture time')
-  .option('--json', 'one JSON record per line, ANSI codes kept')
-  .option('-f, --follow', 'keep printing new lines until the run ends')
-  .addOption(hubOption())
-  .addOption(dataOption())
+  .addOption(flag('--tail <n>', 'only the last N lines'))
+  .addOption(flag('--since <time>', 'only lines since an ISO timestamp or a duration ago (10m, 2h)'))
+  .addOption(flag('--level <level>', 'only this level and above (DEBUG, INFO, WARNING, ERROR, CRITICAL)'))
+  .addOption(flag('--grep <text>', 'only lines containing this text (case-insensitive)'))
+  .addOption(flag('--timestamps', 'prefix each line with its capture time'))
+  .addOption(flag('--json', 'one JSON record per line, ANSI codes kept'))
+  .addOption(flag('-f, --follow', 'keep printing new lines until the run ends'))
+  .addOption(hub())
+  .addOption(data())
   .action(async (run: string, options) => (await import('./commands/logs.js')).logsCommand(run, options));
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
+program
+  .command('submit')
+  .description('queue a command for a worker; with --wait, print its response when it ends')
+  .usage('[options] -- <command> [args...]')
+  .argument('<command...>', 'the command to run and its arguments')
+  .addOption(repeatable('--setup <cmd>', 'a setup step run through the shell before the command'))
+  .addOption(flag('--id <id>', 'run id (default: generated)'))
+  .addOption(flag('--name <name>', 'a name for the run'))
+  .addOption(repeatable('--label <k=v>', 'a label'))
+  .addOption(repeatable('--env <K=V>', 'an environment variable for the command'))
+  .addOption(flag('--cwd <dir>', 'working directory of the command on the worker'))
+  .addOption(flag('--wait [seconds]', 'wait for the end (at most this long) and print the response'))
+  .addOption(json())
+  .addOption(hub())
+  .passThroughOptions()
+  .action(async (command: string[], options) => (await import('./commands/submit.js')).submitCommand(command, options));
+
+program
+  .command('worker')
+  .description('run a worker: heartbeats with its lines and GPU memory, claims and runs tasks')
+  .addOption(new Option('--id <id>', 'worker id').env('RUNLOG_WORKER_ID').makeOptionMandatory())
+  .addOption(hub())
+  .addOption(data())
+  .addOption(flag('--heartbeat <duration>', 'heartbeat interval (HEARTBEAT_INTERVAL, in seconds, is honoured)'))
+  .addOption(flag('--buffer <n>', 'worker lines buffered before a flush (LOG_BUFFER_SIZE is honoured)'))
+  .addOption(flag('--spool <dir>', 'where heartbeats wait while the hub is away (default: <data>/spool)'))
+  .addOption(flag('--spool-max <bytes>', 'spool bound; past it the oldest are dropped and counted', String(DEFAULTS.spoolMaxBytes)))
+  .addOption(flag('--poll <duration>', 'how often an idle worker asks for a task', '1s'))
+  .addOption(flag('--drain', 'on SIGTERM/SIGINT, finish the current task before exiting (default: hand it back)'))
+  .addOption(flag('--debug', 'debug log format, and buffer stats every 5 minutes'))
+  .action(async (options) => (await import('./commands/worker.js')).workerCommand(options));
+
+program
+  .command('workers')
+  .description('list workers: status, GPU memory, current task')
+  .addOption(json())
+  .addOption(hub())
+  .addOption(data())
+  .action(async (options) => (await import('./commands/workers.js')).workersCommand(options));
+
+program
+  .command('gpu')
+  .description("this machine's GPUs (nvidia-smi)")
+  .addOption(json())
+  .action(async (options) => (await import('./commands/gpu.js')).gpuCommand(options));
+
+program
+  .command('cleanup')
+  .description('delete worker lines (and, if asked, ended runs) older than a duration, now')
+  .addOption(flag('--older-than <duration>', 'worker lines older than this', DEFAULTS.workerRetention))
+  .addOption(flag('--runs-older-than <duration>', 'also ended runs and their lines older than this'))
+  .addOption(hub())
+  .addOption(data())
+  .action(async (options) => (await import('./commands/cleanup.js')).cleanupCommand(options));
+
+// a reader that goes away (`runlog logs RUN | head`) is not an error
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 program.parseAsync(process.argv).catch((error: unknown) => {
+  // commander has already printed its own usage errors; help and --version exit 0
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   process.stderr.write(`runlog: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(2);
 });

@@ -17,16 +17,12 @@ export const DEFAULTS = {
   flushMs: 50, // the runner ships a batch every 50 ms …
   flushLines: 1000, // … or every 1,000 lines, whichever comes first
   progressPerSecond: 4, // live progress updates per stream
-} as const;
-
-/** Flags and their environment twins, shared by the CLI's declarations and the docs. */
-export const ENV = {
-  host: 'RUNLOG_HOST',
-  port: 'RUNLOG_PORT',
-  data: 'RUNLOG_DATA',
-  hub: 'RUNLOG_HUB',
-  logDir: 'RUNLOG_LOG_DIR',
-  maxLineBytes: 'RUNLOG_MAX_LINE_BYTES',
+  workerRetention: '48h', // worker lines are kept this long
+  heartbeatSeconds: 20, // a worker's heartbeat interval
+  bufferSize: 100, // a worker's lines buffered before a flush
+  spoolMaxBytes: 256 * 1024 * 1024, // 256 MiB of heartbeats waiting on disk, then the oldest go
+  housekeepingMs: 5_000, // the hub checks for dead workers this often
+  cleanupMs: 10 * 60_000, // and applies retention this often
 } as const;
 
 export interface HubConfig {
@@ -38,6 +34,12 @@ export interface HubConfig {
   sseBacklog: number;
   sseMaxQueuedBytes: number;
   ssePingMs: number;
+  /** ms: worker lines older than this are deleted by the hub */
+  workerRetentionMs: number;
+  /** ms: ended runs older than this are deleted with their lines (0: kept forever) */
+  runRetentionMs: number;
+  housekeepingMs: number;
+  cleanupMs: number;
 }
 
 export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<HubConfig> {
@@ -50,6 +52,10 @@ export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<Hub
     sseBacklog: DEFAULTS.sseBacklog,
     sseMaxQueuedBytes: DEFAULTS.sseMaxQueuedBytes,
     ssePingMs: DEFAULTS.ssePingMs,
+    workerRetentionMs: 48 * 3_600_000,
+    runRetentionMs: 0,
+    housekeepingMs: DEFAULTS.housekeepingMs,
+    cleanupMs: DEFAULTS.cleanupMs,
     ...stripUndefined(options),
   } satisfies HubConfig;
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {

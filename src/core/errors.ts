@@ -18,8 +18,8 @@ export function badRequest(field: string, problem: string): RunlogError {
   return new RunlogError(400, 'BAD_REQUEST', `${field}: ${problem}`, field);
 }
 
-export function notFound(what: string): RunlogError {
-  return new RunlogError(404, 'NOT_FOUND', `${what} not found`);
+export function notFound(what: string, hint?: string): RunlogError {
+  return new RunlogError(404, 'NOT_FOUND', `${what} not found${hint ? `: ${hint}` : ''}`);
 }
 
 export function conflict(message: string): RunlogError {

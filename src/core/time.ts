@@ -15,7 +15,10 @@ export function parseDuration(text: string): number | undefined {
 export function parseIsoMicros(text: string): number | undefined {
   // a bare date or a date-time; Date.parse alone accepts too much ("1", "May 3")
   if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim())) return undefined;
-  const ms = Date.parse(text.trim());
+  const trimmed = text.trim();
+  // a time without a zone is UTC, whatever the zone of the machine reading it
+  const zoned = /[T ]\d{2}:\d{2}/.test(trimmed) && !/(Z|[+-]\d{2}:?\d{2})$/.test(trimmed) ? `${trimmed}Z` : trimmed;
+  const ms = Date.parse(zoned.replace(' ', 'T'));
   if (Number.isNaN(ms)) return undefined;
   const fraction = /\.(\d+)/.exec(text);
   const extraMicros = fraction?.[1] && fraction[1].length > 3 ? Number(fraction[1].slice(3, 6).padEnd(3, '0')) : 0;

@@ -9,9 +9,12 @@ import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/logs.js';
 import { runRoutes } from './routes/runs.js';
 import { streamRoutes } from './routes/stream.js';
+import { taskRoutes } from './routes/tasks.js';
+import { workerRoutes } from './routes/workers.js';
+import { adminRoutes } from './routes/admin.js';
 
 export interface AppOptions {
-  logger?: boolean;
+  logger?: boolean | { level: string };
 }
 
 export function buildApp(context: HubContext, options: AppOptions = {}): FastifyInstance {
@@ -40,5 +43,8 @@ export function buildApp(context: HubContext, options: AppOptions = {}): Fastify
   runRoutes(app, context);
   logRoutes(app, context);
   streamRoutes(app, context);
+  taskRoutes(app, context);
+  workerRoutes(app, context);
+  adminRoutes(app, context);
   return app;
 }

@@ -65,9 +65,10 @@ export class HubShipper implements RunSink {
   private readonly progressBySource = new Map<string, ProgressUpdate>();
   private lastProgressSentAt = 0;
   private current: Batch | undefined;
-  private spool: Spool | undefined;
+  private spool: Spool<LogRecord> | undefined;
   private finishing: RunFinish | undefined;
   private finished: Run | undefined;
+  private handingBack = false;
   private stopped = false;
   private reachable = true;
   private wakeup: (() => void) | undefined;
@@ -84,7 +85,7 @@ export class HubShipper implements RunSink {
 
   start(run: RunUpsert): void {
     this.run = run;
-    this.spool = new Spool(this.options.spoolDir, run.id);
+    this.spool = new Spool<LogRecord>(this.options.spoolDir, run.id);
     this.pump = this.loop();
   }
 
@@ -120,6 +121,14 @@ export class HubShipper implements RunSink {
     this.cutBackoff?.();
     this.kick();
     return this.finished;
+  }
+
+  /**
+   * The run is a task this worker hands back unfinished: once its lines are delivered, put it
+   * back in the queue instead of ending it.
+   */
+  handBack(): void {
+    this.handingBack = true;
   }
 
   /** What the hub never acknowledged, in order: for the local store when the hub stayed away. */
@@ -176,7 +185,8 @@ export class HubShipper implements RunSink {
       return true;
     }
     if (this.finishing && !this.finished) {
-      this.finished = (await this.post(`/api/runs/${encodeURIComponent(this.run.id)}/finish`, this.finishing)) as Run;
+      const id = encodeURIComponent(this.run.id);
+      this.finished = (await this.post(this.handingBack ? `/api/tasks/${id}/release` : `/api/runs/${id}/finish`, this.finishing)) as Run;
       this.stopped = true;
       return true;
     }
@@ -186,8 +196,8 @@ export class HubShipper implements RunSink {
   private nextBatch(): Batch | undefined {
     const max = this.options.maxBatchLines ?? MAX_BATCH_LINES;
     if (this.spool && this.spool.size > 0) {
-      const { records, next } = this.spool.peek(max);
-      if (records.length > 0) return { records, progress: [], spoolNext: next };
+      const { items, next } = this.spool.peek(max);
+      if (items.length > 0) return { records: items, progress: [], spoolNext: next };
     }
     const count = batchLength(this.pending, max);
     const records = count === this.pending.length ? this.pending : this.pending.slice(0, count);

@@ -40,6 +40,7 @@ export class StoreSink implements RunSink {
     this.flush();
     await this.writing;
     try {
+      if (finish.diagnostics !== undefined) await this.store.setDiagnostics(this.runId, finish.diagnostics);
       return await this.store.finishRun(this.runId, finish);
     } catch (error) {
       this.warn(`cannot store the end of run ${this.runId}: ${(error as Error).message}`);

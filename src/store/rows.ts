@@ -19,6 +19,7 @@ export interface RunRow {
   task_id: string | null;
   labels: string | Record<string, string> | null;
   line_count: number;
+  diagnostics?: string | null;
 }
 
 export function runFromRow(row: RunRow): Run {
@@ -41,7 +42,12 @@ export function runFromRow(row: RunRow): Run {
     task_id: row.task_id,
     labels: typeof row.labels === 'string' ? (JSON.parse(row.labels) as Record<string, string>) : (row.labels ?? {}),
     line_count: Number(row.line_count),
+    ...(row.diagnostics ? { diagnostics: parseJson(row.diagnostics) } : {}),
   };
+}
+
+export function parseJson(value: string | object): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
 }
 
 export interface LineRow {

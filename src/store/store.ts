@@ -26,6 +26,83 @@ export interface Run {
   task_id: string | null;
   labels: Record<string, string>;
   line_count: number;
+  /** what was collected when the run failed (GPU, system, containers, commands) */
+  diagnostics?: unknown;
+}
+
+/** What a queued run (a task) is to execute: the worker that claims it runs exactly this. */
+export interface TaskSpec {
+  command: string[];
+  setup: string[];
+  env: Record<string, string>;
+  cwd: string | null;
+}
+
+/** A claimed task: its run, its spec, and the last seq already stored (a retried run numbers on). */
+export interface ClaimedTask {
+  run: Run;
+  spec: TaskSpec;
+  last_seq: number;
+}
+
+export const WORKER_STATES = ['idle', 'busy', 'draining', 'offline'] as const;
+export type WorkerState = (typeof WORKER_STATES)[number];
+export type WorkerStatus = 'active' | 'stale' | 'offline';
+
+export interface WorkerHeartbeat {
+  id: string;
+  state: WorkerState;
+  current_task_id: string | null;
+  vram_total_mb: number | null;
+  vram_used_mb: number | null;
+  gpus: unknown[];
+  heartbeat_interval_s: number;
+  /** lines the worker had to drop (spool over its bound), reported when it is back */
+  dropped_logs: number;
+  stats: Record<string, unknown> | null;
+  /** µs, when the hub received it */
+  received_at: number;
+}
+
+export interface Worker {
+  id: string;
+  status: WorkerStatus;
+  state: WorkerState;
+  current_task_id: string | null;
+  vram_total_mb: number | null;
+  vram_used_mb: number | null;
+  gpus: unknown[];
+  heartbeat_interval_s: number;
+  first_seen: string;
+  last_heartbeat: string;
+  last_heartbeat_age_s: number;
+  dropped_logs: number;
+  stats: Record<string, unknown> | null;
+  last_seq: number;
+}
+
+/** A worker's own line, in the shape of the seeds' `system_logs` table. */
+export interface SystemLog {
+  id: string;
+  seq: number;
+  timestamp: string;
+  level: Level;
+  message: string;
+  source_type: string;
+  source_id: string;
+  task_id: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface SystemLogFilter {
+  source_type?: string;
+  source_id?: string;
+  task_id?: string;
+  level?: Level;
+  since?: number;
+  until?: number;
+  q?: string;
+  limit?: number;
 }
 
 /** What a caller says about a run it starts; a field left out keeps its stored value. */
@@ -47,6 +124,8 @@ export interface RunFinish {
   signal?: string | null;
   error_message?: string | null;
   completed_at?: number; // µs
+  /** collected when the run failed (see agent/diagnostics.ts) */
+  diagnostics?: unknown;
 }
 
 export interface RunFilter {
@@ -80,6 +159,7 @@ export interface LogPage {
 export interface Store {
   /** Creates the run, or updates the fields given when it exists. */
   upsertRun(run: RunUpsert): Promise<{ run: Run; created: boolean }>;
+  /** Ends a run; a run already ended keeps its first end (the run is returned as it is). */
   finishRun(id: string, finish: RunFinish): Promise<Run | undefined>;
   getRun(id: string): Promise<Run | undefined>;
   listRuns(filter: RunFilter): Promise<Run[]>;
@@ -88,7 +168,41 @@ export interface Store {
   queryLogs(stream: string, query: LogQuery): Promise<LogPage>;
   /** Lines after `afterSeq`, ascending, at most `limit`: for streaming a whole run out in pages. */
   readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]>;
+  setDiagnostics(runId: string, diagnostics: unknown): Promise<void>;
+
+  /** Queues a run to be claimed by a worker. */
+  createTask(run: RunUpsert, spec: TaskSpec): Promise<Run>;
+  /** The oldest queued task, now running on `workerId`; exactly one claimer gets each task. */
+  claimTask(workerId: string): Promise<ClaimedTask | undefined>;
+  /** Puts a claimed task back in the queue (its worker stopped without finishing it). */
+  releaseTask(runId: string): Promise<Run | undefined>;
+  /** The runs still running on a worker (to fail them when the worker goes offline). */
+  runningOn(workerId: string): Promise<Run[]>;
+
+  recordHeartbeat(heartbeat: WorkerHeartbeat): Promise<void>;
+  getWorker(id: string, now: number): Promise<Worker | undefined>;
+  listWorkers(now: number): Promise<Worker[]>;
+  querySystemLogs(filter: SystemLogFilter): Promise<SystemLog[]>;
+
+  /** Deletes the lines of streams starting with `prefix` captured before `before` (µs). */
+  deleteLinesBefore(prefix: string, before: number): Promise<number>;
+  /** Deletes finished runs completed before `before` (µs), with their lines. */
+  deleteRunsBefore(before: number): Promise<number>;
   close(): Promise<void>;
+}
+
+/** The stream of a worker's own lines. */
+export function workerStream(workerId: string): string {
+  return `worker:${workerId}`;
+}
+
+/** active while heartbeats arrive, stale after 2 missed intervals, offline after 5 or on a clean stop */
+export function workerStatus(state: WorkerState, lastHeartbeat: number, intervalS: number, now: number): WorkerStatus {
+  if (state === 'offline') return 'offline';
+  const missed = (now - lastHeartbeat) / 1e6 / intervalS;
+  if (missed > 5) return 'offline';
+  if (missed > 2) return 'stale';
+  return 'active';
 }
 
 export const DEFAULT_TAIL = 500;

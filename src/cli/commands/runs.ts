@@ -2,6 +2,7 @@
 import { RUN_STATUSES, type Run, type RunStatus } from '../../store/store.js';
 import { positiveInt, UsageError } from '../args.js';
 import { openReader } from '../open-reader.js';
+import { table } from '../table.js';
 
 export async function runsCommand(flags: { status?: string; limit: string; json?: boolean; hub?: string; data: string }): Promise<void> {
   if (flags.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(flags.status)) {
@@ -15,13 +16,13 @@ export async function runsCommand(flags: { status?: string; limit: string; json?
     process.stdout.write(`${JSON.stringify(runs)}\n`);
     return;
   }
-  process.stdout.write(table(runs));
+  process.stdout.write(runsTable(runs));
 }
 
-function table(runs: readonly Run[]): string {
-  const rows = [['ID', 'STATUS', 'EXIT', 'DURATION', 'LINES', 'STARTED', 'NAME/COMMAND']];
-  for (const run of runs) {
-    rows.push([
+function runsTable(runs: readonly Run[]): string {
+  return table(
+    ['ID', 'STATUS', 'EXIT', 'DURATION', 'LINES', 'STARTED', 'NAME/COMMAND'],
+    runs.map((run) => [
       run.id,
       run.status,
       run.exit_code === null ? (run.signal ?? '-') : String(run.exit_code),
@@ -29,8 +30,6 @@ function table(runs: readonly Run[]): string {
       String(run.line_count),
       run.started_at?.slice(0, 19).replace('T', ' ') ?? '-',
       (run.name ?? run.command ?? '').slice(0, 60),
-    ]);
-  }
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n';
+    ]),
+  );
 }

@@ -1,14 +1,28 @@
 import { startHub } from '../../server/listen.js';
-import { positiveInt } from '../args.js';
+import { durationMs, positiveInt } from '../args.js';
 
-export async function serverCommand(options: { host: string; port: string; data: string; maxLineBytes: string }): Promise<void> {
-  const hub = await startHub({
-    host: options.host,
-    port: positiveInt(options.port, '--port', 0),
-    dataDir: options.data,
-    maxLineBytes: positiveInt(options.maxLineBytes, '--max-line-bytes'),
-  });
-  process.stdout.write(`runlog hub listening on ${hub.url} (data in ${options.data})\n`);
+export interface ServerFlags {
+  host: string;
+  port: string;
+  data: string;
+  maxLineBytes: string;
+  retention: string;
+  runRetention: string;
+}
+
+export async function serverCommand(flags: ServerFlags): Promise<void> {
+  const hub = await startHub(
+    {
+      host: flags.host,
+      port: positiveInt(flags.port, '--port', 0),
+      dataDir: flags.data,
+      maxLineBytes: positiveInt(flags.maxLineBytes, '--max-line-bytes'),
+      workerRetentionMs: durationMs(flags.retention, '--retention'),
+      runRetentionMs: flags.runRetention === '0' ? 0 : durationMs(flags.runRetention, '--run-retention'),
+    },
+    { logErrors: true },
+  );
+  process.stdout.write(`runlog hub listening on ${hub.url} (data in ${flags.data})\n`);
   const stop = async () => {
     await hub.close();
     process.exit(0);

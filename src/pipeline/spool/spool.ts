@@ -1,78 +1,94 @@
 /**
- * Spool: records that wait on disk while the hub is away.
+ * Spool: items (records, heartbeats) that wait on disk while the hub is away.
  *
- * Format: one file per stream, `<dir>/<stream>.spool`, a JSON record per line (NDJSON), appended
- * in seq order. Reading advances an offset kept in memory; the file is removed once drained.
- * Nothing is fsynced: the spool covers a hub outage, not a machine crash (the OS keeps what a
- * crashed process wrote). A crash in the middle of an append leaves a partial last line, which
- * the reader skips. Reading back a record the hub already has is harmless: (stream, seq) makes
- * the resend a no-op.
+ * Format: one file per spool, `<dir>/<name>.spool`, a JSON item per line (NDJSON), appended in
+ * order. Reading advances an offset kept in memory; the file is removed once drained. Bounded:
+ * past `maxBytes` the oldest items are dropped (the read offset skips them) and counted in
+ * `dropped`, so the sender can say how many were lost. Nothing is fsynced: the spool covers a hub
+ * outage, not a machine crash (the OS keeps what a crashed process wrote). A crash in the middle
+ * of an append leaves a partial last line, which the reader skips. Resending an item the hub
+ * already has is harmless: (stream, seq) makes it a no-op.
  */
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LogRecord } from '../../core/record.js';
 
 const READ_CHUNK = 4 * 1024 * 1024; // 4 MiB read at a time
 
-export class Spool {
+export class Spool<T = unknown> {
   readonly file: string;
+  /** items dropped to keep the spool under its bound */
+  dropped = 0;
   private fd: number | undefined;
   private readOffset = 0;
   private writeOffset = 0;
   private count = 0;
 
-  constructor(dir: string, stream: string) {
+  constructor(
+    dir: string,
+    name: string,
+    private readonly maxBytes = Infinity,
+  ) {
     mkdirSync(dir, { recursive: true });
-    this.file = join(dir, `${stream}.spool`);
+    this.file = join(dir, `${name}.spool`);
   }
 
-  /** records waiting in the spool */
+  /** items waiting in the spool */
   get size(): number {
     return this.count;
   }
 
-  append(records: readonly LogRecord[]): void {
-    if (records.length === 0) return;
+  /** bytes waiting in the spool */
+  get bytes(): number {
+    return this.writeOffset - this.readOffset;
+  }
+
+  append(items: readonly T[]): void {
+    if (items.length === 0) return;
     if (this.fd === undefined) {
       this.fd = openSync(this.file, 'w+');
       this.readOffset = this.writeOffset = 0;
     }
     let text = '';
-    for (const record of records) text += `${JSON.stringify(record)}\n`;
+    for (const item of items) text += `${JSON.stringify(item)}\n`;
     this.writeOffset += writeSync(this.fd, text, this.writeOffset);
-    this.count += records.length;
+    this.count += items.length;
+    while (this.bytes > this.maxBytes && this.count > 1) this.dropOldest();
   }
 
-  /** The oldest records, at most `max`, without removing them: commit() does, once they are delivered. */
-  peek(max: number): { records: LogRecord[]; next: number } {
-    if (this.fd === undefined || this.count === 0) return { records: [], next: this.readOffset };
-    const buffer = Buffer.alloc(Math.min(READ_CHUNK, this.writeOffset - this.readOffset));
+  /** The oldest items, at most `max`, without removing them: commit() does, once they are delivered. */
+  peek(max: number): { items: T[]; next: number } {
+    if (this.fd === undefined || this.count === 0) return { items: [], next: this.readOffset };
+    const buffer = Buffer.alloc(Math.min(READ_CHUNK, this.bytes));
     const read = readSync(this.fd, buffer, 0, buffer.length, this.readOffset);
-    const records: LogRecord[] = [];
+    const items: T[] = [];
     let start = 0;
-    while (records.length < max) {
+    while (items.length < max) {
       const end = buffer.indexOf(0x0a, start);
       if (end === -1 || end >= read) break;
-      records.push(JSON.parse(buffer.toString('utf8', start, end)) as LogRecord);
+      items.push(JSON.parse(buffer.toString('utf8', start, end)) as T);
       start = end + 1;
     }
-    return { records, next: this.readOffset + start };
+    return { items, next: this.readOffset + start };
   }
 
+  /** Removes the `delivered` items that peek() returned; `next` is the offset it gave. */
   commit(next: number, delivered: number): void {
-    this.readOffset = next;
-    this.count -= delivered;
+    // items dropped meanwhile moved the offset past these already
+    if (next > this.readOffset) {
+      this.readOffset = next;
+      this.count -= delivered;
+    }
     if (this.count <= 0) this.clear();
   }
 
-  /** Everything still waiting, in order (to hand over to the local store). */
-  drain(): LogRecord[] {
-    let all: LogRecord[] = [];
+  /** Everything still waiting, in order. */
+  drain(): T[] {
+    let all: T[] = [];
     while (this.count > 0) {
-      const { records, next } = this.peek(10_000);
-      if (records.length === 0) break;
-      all = all.concat(records);
-      this.commit(next, records.length);
+      const { items, next } = this.peek(10_000);
+      if (items.length === 0) break;
+      all = all.concat(items);
+      this.commit(next, items.length);
     }
     this.clear();
     return all;
@@ -84,5 +100,13 @@ export class Spool {
     this.count = 0;
     this.readOffset = this.writeOffset = 0;
     rmSync(this.file, { force: true });
+  }
+
+  private dropOldest(): void {
+    const { items, next } = this.peek(1);
+    if (items.length === 0) return;
+    this.readOffset = next;
+    this.count--;
+    this.dropped++;
   }
 }

@@ -15,7 +15,7 @@ export function logRoutes(app: FastifyInstance, { store, live, config }: HubCont
   app.post('/api/runs/:id/logs', async (request) => {
     const id = idParam((request.params as { id: string }).id);
     const batch = parseBatch(id, request.body, config.maxLineBytes);
-    if (!(await store.getRun(id))) throw notFound(`run ${id} (create it with POST /api/runs first)`);
+    if (!(await store.getRun(id))) throw notFound(`run ${id}`, 'create it with POST /api/runs first');
     const inserted = await store.appendRecords(id, batch.records);
     // publish after commit: a live viewer must never see a line that could still be lost
     live.publishRecords(id, inserted);

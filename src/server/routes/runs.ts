@@ -1,7 +1,7 @@
 /** Runs: create (or update), list, get, finish. */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { badRequest, notFound } from '../../core/errors.js';
+import { badRequest, conflict, notFound } from '../../core/errors.js';
 import { nowMicros } from '../../core/record.js';
 import { timestampField } from '../ingest.js';
 import { idParam, intParam, statusParam, type Query } from '../params.js';
@@ -11,6 +11,9 @@ import { FINAL_STATUSES, type RunUpsert } from '../../store/store.js';
 export function runRoutes(app: FastifyInstance, { store, live }: HubContext): void {
   app.post('/api/runs', async (request, reply) => {
     const upsert = parseUpsert(request.body);
+    const existing = await store.getRun(upsert.id);
+    // an ended run is history: a new run under its id would mix two runs' lines
+    if (existing && FINAL_STATUSES.includes(existing.status)) throw conflict(`run ${upsert.id} already ran (${existing.status}): use another id`);
     const { run, created } = await store.upsertRun(upsert);
     reply.code(created ? 201 : 200);
     return run;
@@ -38,6 +41,13 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     if (body.exit_code !== undefined && body.exit_code !== null && !Number.isInteger(body.exit_code)) {
       throw badRequest('exit_code', 'expected an integer');
     }
+    const before = await store.getRun(id);
+    if (!before) throw notFound(`run ${id}`);
+    if (FINAL_STATUSES.includes(before.status)) return before; // its first end stands
+    if (body.diagnostics !== undefined && body.diagnostics !== null) {
+      if (typeof body.diagnostics !== 'object') throw badRequest('diagnostics', 'expected an object');
+      await store.setDiagnostics(id, body.diagnostics);
+    }
     const run = await store.finishRun(id, {
       status,
       exit_code: (body.exit_code as number | null | undefined) ?? null,
@@ -51,7 +61,7 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
   });
 }
 
-function parseUpsert(body: unknown): RunUpsert {
+export function parseUpsert(body: unknown): RunUpsert {
   const raw = objectBody(body);
   const upsert: RunUpsert = { id: raw.id === undefined ? newRunId() : idParam(raw.id) };
   if (raw.name !== undefined) upsert.name = optionalString(raw.name, 'name', 256) ?? null;

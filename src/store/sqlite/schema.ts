@@ -15,7 +15,25 @@ CREATE TABLE IF NOT EXISTS runs (
   worker_id      TEXT,
   task_id        TEXT,
   labels         TEXT NOT NULL DEFAULT '{}',
-  line_count     INTEGER NOT NULL DEFAULT 0
+  line_count     INTEGER NOT NULL DEFAULT 0,
+  spec           TEXT,    -- a task: what the worker that claims it runs (JSON)
+  diagnostics    TEXT     -- collected when the run failed (JSON)
+);
+CREATE INDEX IF NOT EXISTS runs_queued ON runs (status, created_at);
+CREATE INDEX IF NOT EXISTS runs_by_worker ON runs (worker_id, status);
+
+CREATE TABLE IF NOT EXISTS workers (
+  id                    TEXT PRIMARY KEY,
+  state                 TEXT NOT NULL,
+  current_task_id       TEXT,
+  vram_total_mb         INTEGER,
+  vram_used_mb          INTEGER,
+  gpus                  TEXT NOT NULL DEFAULT '[]',
+  heartbeat_interval_s  REAL NOT NULL,
+  first_seen            INTEGER NOT NULL,
+  last_heartbeat        INTEGER NOT NULL,
+  dropped_logs          INTEGER NOT NULL DEFAULT 0,
+  stats                 TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at);
 

@@ -11,6 +11,12 @@ import { likePattern, plainText, recordFromRow, runFromRow, type LineRow, type R
 import {
   DEFAULT_TAIL,
   MAX_PAGE,
+  type ClaimedTask,
+  type SystemLog,
+  type SystemLogFilter,
+  type TaskSpec,
+  type Worker,
+  type WorkerHeartbeat,
   type LogPage,
   type LogQuery,
   type Run,
@@ -20,6 +26,7 @@ import {
   type Store,
 } from '../store.js';
 import { SCHEMA } from './schema.js';
+import * as workers from './workers.js';
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -82,7 +89,8 @@ export class SqliteStore implements Store {
     this.db
       .prepare(
         `UPDATE runs SET status = ?, exit_code = ?, signal = ?, error_message = ?, completed_at = ?,
-           started_at = COALESCE(started_at, created_at) WHERE id = ?`,
+           started_at = COALESCE(started_at, created_at)
+         WHERE id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`,
       )
       .run(finish.status, finish.exit_code ?? null, finish.signal ?? null, finish.error_message ?? null, finish.completed_at ?? nowMicros(), id);
     return this.getRunSync(id);
@@ -133,6 +141,83 @@ export class SqliteStore implements Store {
       .prepare('SELECT * FROM log_lines WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?')
       .all(stream, afterSeq, limit) as LineRow[];
     return rows.map(recordFromRow);
+  }
+
+  async setDiagnostics(runId: string, diagnostics: unknown): Promise<void> {
+    this.db.prepare('UPDATE runs SET diagnostics = ? WHERE id = ?').run(JSON.stringify(diagnostics), runId);
+  }
+
+  async createTask(run: RunUpsert, spec: TaskSpec): Promise<Run> {
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, name, command, status, created_at, task_id, labels, spec)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
+      )
+      .run(run.id, run.name ?? null, run.command ?? null, nowMicros(), run.task_id ?? run.id, JSON.stringify(run.labels ?? {}), JSON.stringify(spec));
+    return this.getRunSync(run.id) as Run;
+  }
+
+  async claimTask(workerId: string): Promise<ClaimedTask | undefined> {
+    // one statement: SQLite runs it under the write lock, so two claimers never get the same task
+    const row = this.db
+      .prepare(
+        `UPDATE runs SET status = 'running', worker_id = ?, started_at = ?
+         WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND spec IS NOT NULL ORDER BY created_at, rowid LIMIT 1)
+         RETURNING *`,
+      )
+      .get(workerId, nowMicros()) as (RunRow & { spec: string }) | undefined;
+    if (row === undefined) return undefined;
+    const lastSeq = this.db.prepare('SELECT MAX(seq) AS n FROM log_lines WHERE stream = ?').get(row.id) as { n: number | null };
+    return { run: runFromRow(row), spec: JSON.parse(row.spec) as TaskSpec, last_seq: lastSeq.n ?? 0 };
+  }
+
+  async releaseTask(runId: string): Promise<Run | undefined> {
+    this.db
+      .prepare(`UPDATE runs SET status = 'queued', worker_id = NULL, started_at = NULL WHERE id = ? AND status = 'running' AND spec IS NOT NULL`)
+      .run(runId);
+    return this.getRunSync(runId);
+  }
+
+  async runningOn(workerId: string): Promise<Run[]> {
+    return (this.db.prepare(`SELECT * FROM runs WHERE worker_id = ? AND status = 'running'`).all(workerId) as RunRow[]).map(runFromRow);
+  }
+
+  async recordHeartbeat(heartbeat: WorkerHeartbeat): Promise<void> {
+    workers.recordHeartbeat(this.db, heartbeat);
+  }
+
+  async getWorker(id: string, now: number): Promise<Worker | undefined> {
+    return workers.getWorker(this.db, id, now);
+  }
+
+  async listWorkers(now: number): Promise<Worker[]> {
+    return workers.listWorkers(this.db, now);
+  }
+
+  async querySystemLogs(filter: SystemLogFilter): Promise<SystemLog[]> {
+    return workers.querySystemLogs(this.db, filter);
+  }
+
+  async deleteLinesBefore(prefix: string, before: number): Promise<number> {
+    // the streams that start with `prefix`: a range on the primary key
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    return this.db.prepare('DELETE FROM log_lines WHERE stream >= ? AND stream < ? AND ts < ?').run(prefix, end, before).changes;
+  }
+
+  async deleteRunsBefore(before: number): Promise<number> {
+    return this.db.transaction(() => {
+      const ids = this.db
+        .prepare(`SELECT id FROM runs WHERE status IN ('completed', 'failed', 'cancelled') AND completed_at < ?`)
+        .pluck()
+        .all(before) as string[];
+      const deleteLines = this.db.prepare('DELETE FROM log_lines WHERE stream = ?');
+      const deleteRun = this.db.prepare('DELETE FROM runs WHERE id = ?');
+      for (const id of ids) {
+        deleteLines.run(id);
+        deleteRun.run(id);
+      }
+      return ids.length;
+    })();
   }
 
   async close(): Promise<void> {

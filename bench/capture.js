@@ -1,0 +1,219 @@
+/**
+ * Capture: 1,000,000 lines of 100 bytes from a child process into records, the run's log file
+ * and the store, in lines per second.
+ *
+ * The child (children/generate.py) writes pre-built 100 KB blocks, so it is not the bottleneck:
+ * the baseline row reads the same child's stdout and only counts newlines. The rows after it add
+ * one stage at a time so a reader sees where the time goes:
+ *   records         CapturedProcess → RecordBuilder (split, decode, level, traceback, seq), no sink
+ *   + log file      … → LogFileSink
+ *   + store         … → LogFileSink + StoreSink(SqliteStore on a temp file)
+ *   Runner          new Runner({ sink: StoreSink, echo: false }).run(): the whole thing, as
+ *                   `runlog run` without a hub does it (adds the ring of recent lines)
+ *   for scale       the same records, made beforehand, through StoreSink alone: the store's pace
+ * Each repetition runs every row once, in that order; the tables give the median of the runs.
+ *
+ *   node bench/capture.js        (after npm run build)
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Runner } from '../dist/agent/runner.js';
+import { RecordBuilder } from '../dist/pipeline/records.js';
+import { LogFileSink } from '../dist/sinks/log-file.js';
+import { StoreSink } from '../dist/sinks/store.js';
+import { CapturedProcess } from '../dist/sources/process/process.js';
+import { SqliteStore } from '../dist/store/sqlite/store.js';
+import { LINE_BYTES, fixed, int, isMain, makeBlock, markdownTable, printResult, ratio, removeDir, summary, tempDir } from './lib.js';
+
+const LINES = 1_000_000;
+const RUNS = 5;
+const GOAL_LINES_PER_S = 1_000_000;
+const PYTHON = '/usr/bin/python3';
+const GENERATOR = fileURLToPath(new URL('./children/generate.py', import.meta.url));
+const SAMPLE_BLOCKS = 16; // 16,000 distinct lines, repeated
+
+const STAGES = [
+  { name: 'baseline: child → read, count `\\n`', run: baseline },
+  { name: 'records (split, decode, level, seq), no sink', run: (cmd, n) => pipeline(cmd, n, { logFile: false, store: false }), step: true },
+  { name: '+ log file', run: (cmd, n) => pipeline(cmd, n, { logFile: true, store: false }), step: true },
+  { name: '+ store (SQLite)', run: (cmd, n) => pipeline(cmd, n, { logFile: true, store: true }), step: true },
+  { name: 'Runner end to end (+ ring of recent lines)', run: runner, step: true },
+  { name: 'for scale: StoreSink → SqliteStore alone, no child', run: storeAlone },
+];
+
+export async function run({ runs = RUNS, lines = LINES } = {}) {
+  const dir = tempDir('capture');
+  try {
+    const sample = join(dir, 'sample.txt');
+    writeFileSync(sample, Buffer.concat(Array.from({ length: SAMPLE_BLOCKS }, (_, b) => makeBlock(b * 1000, 1000))));
+    const command = [PYTHON, GENERATOR, sample, String(lines), String(LINE_BYTES)];
+    const rates = STAGES.map(() => []);
+    for (let r = 0; r < runs; r++) {
+      for (const [s, stage] of STAGES.entries()) {
+        const seconds = await stage.run(command, lines);
+        rates[s].push(lines / seconds);
+      }
+    }
+    return report(rates, runs, lines);
+  } finally {
+    removeDir(dir);
+  }
+}
+
+/** The same child, read and split on `\n` only: what a pipe gives before runlog does anything. */
+async function baseline(command, lines) {
+  const start = performance.now();
+  const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  let count = 0;
+  child.stdout.on('data', (chunk) => {
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) count++;
+  });
+  await new Promise((resolve) => child.on('close', resolve));
+  const seconds = (performance.now() - start) / 1000;
+  expect(count, lines, 'baseline lines');
+  return seconds;
+}
+
+/** CapturedProcess → RecordBuilder → the chosen sinks, wired the way Runner wires them. */
+async function pipeline(command, lines, { logFile, store }) {
+  const dir = tempDir('capture-run');
+  const id = 'bench-capture';
+  try {
+    const start = performance.now();
+    const file = logFile ? new LogFileSink(join(dir, 'logs'), id) : undefined;
+    const db = store ? new SqliteStore(join(dir, 'runlog.db')) : undefined;
+    const storeSink = db ? new StoreSink(db) : undefined;
+    storeSink?.start({ id, command: command.join(' '), status: 'running', started_at: Date.now() * 1000 });
+    const sinks = [file, storeSink].filter((sink) => sink !== undefined);
+    const builder = new RecordBuilder({
+      stream: id,
+      sink: {
+        record(record) {
+          for (const sink of sinks) sink.record(record);
+        },
+        progress() {},
+      },
+    });
+    const stdout = builder.source('stdout');
+    const stderr = builder.source('stderr');
+    const child = new CapturedProcess(command, { env: process.env }, { stdout: stdout.push, stderr: stderr.push });
+    await child.exited;
+    stdout.end();
+    stderr.end();
+    file?.close();
+    await storeSink?.finish({ status: 'completed', exit_code: 0 });
+    const seconds = (performance.now() - start) / 1000;
+
+    expect(builder.lastSeq, lines, 'records');
+    if (file) expect(countNewlines(file.path), lines, 'log file lines');
+    if (db) {
+      expect((await db.getRun(id)).line_count, lines, 'stored lines');
+      await db.close();
+    }
+    return seconds;
+  } finally {
+    removeDir(dir);
+  }
+}
+
+/** What `runlog run` does with no hub: Runner with a StoreSink, output not echoed. */
+async function runner(command, lines) {
+  const dir = tempDir('capture-runner');
+  const store = new SqliteStore(join(dir, 'runlog.db'));
+  try {
+    const start = performance.now();
+    const outcome = await new Runner({
+      id: 'bench-runner',
+      command,
+      logDir: join(dir, 'logs'),
+      echo: false,
+      sink: new StoreSink(store),
+    }).run();
+    const seconds = (performance.now() - start) / 1000;
+    expect(outcome.exit_status, 0, 'exit status');
+    expect(outcome.line_count, lines, 'Runner lines');
+    expect(outcome.stored?.line_count, lines, 'Runner stored lines');
+    return seconds;
+  } finally {
+    await store.close();
+    removeDir(dir);
+  }
+}
+
+/** The store's own pace: records made beforehand (not timed) go through StoreSink into SQLite. */
+async function storeAlone(command, lines) {
+  const dir = tempDir('capture-store');
+  const id = 'bench-store';
+  const records = [];
+  const builder = new RecordBuilder({ stream: id, sink: { record: (r) => records.push(r), progress() {} } });
+  const stdout = builder.source('stdout');
+  const blocks = Array.from({ length: SAMPLE_BLOCKS }, (_, b) => makeBlock(b * 1000, 1000));
+  for (let b = 0; records.length < lines; b++) stdout.push(blocks[b % SAMPLE_BLOCKS]);
+  records.length = lines;
+  const store = new SqliteStore(join(dir, 'runlog.db'));
+  try {
+    const start = performance.now();
+    const sink = new StoreSink(store);
+    sink.start({ id, command: command.join(' '), status: 'running', started_at: Date.now() * 1000 });
+    for (const record of records) sink.record(record);
+    const stored = await sink.finish({ status: 'completed', exit_code: 0 });
+    const seconds = (performance.now() - start) / 1000;
+    expect(stored?.line_count, lines, 'stored lines');
+    return seconds;
+  } finally {
+    await store.close();
+    removeDir(dir);
+  }
+}
+
+function report(rates, runs, lines) {
+  const stats = rates.map(summary);
+  const base = stats[0].median;
+  const micros = stats.map((stat) => 1e6 / stat.median);
+  const rows = STAGES.map((stage, s) => [
+    stage.name,
+    int(stats[s].median),
+    `${int(stats[s].min)} – ${int(stats[s].max)}`,
+    fixed(micros[s]),
+    stage.step ? `+${fixed(micros[s] - micros[s - 1])}` : '',
+    fixed((stats[s].median * LINE_BYTES) / 1e6, 0),
+    int(base),
+    ratio(stats[s].median, base),
+  ]);
+  const endToEnd = stats[STAGES.findIndex((stage) => stage.run === runner)].median;
+  const met = endToEnd >= GOAL_LINES_PER_S;
+  return {
+    key: 'capture',
+    title: 'Capture: lines per second into records, log file and store',
+    about:
+      `A child process prints ${int(lines)} lines of ${LINE_BYTES} bytes as fast as the pipe takes them; ` +
+      `each row times the whole run (spawn to the last record committed), median of ${runs} runs. ` +
+      'The baseline reads the same child and only counts newlines; each following row adds one stage ' +
+      '("stage µs/line" is what that stage adds to each line), up to `Runner` as `runlog run` uses it without a hub. ' +
+      'The last row, for scale, times only the store: the same records, made beforehand, through StoreSink into SQLite. ' +
+      `Goal: ≥ ${int(GOAL_LINES_PER_S)} lines/s end to end (the Runner row).`,
+    table: markdownTable(
+      ['pipeline', 'lines/s (median)', 'min – max', 'µs/line', 'stage µs/line', 'MB/s', 'baseline lines/s', 'ratio to baseline'],
+      rows,
+    ),
+    verdict: met
+      ? `**Goal met**: ${int(endToEnd)} lines/s end to end (goal ≥ ${int(GOAL_LINES_PER_S)}).`
+      : `**Goal not met**: ${int(endToEnd)} lines/s end to end, ${fixed(endToEnd / GOAL_LINES_PER_S)}× the goal of ${int(GOAL_LINES_PER_S)} lines/s.`,
+    met,
+  };
+}
+
+function countNewlines(path) {
+  const data = readFileSync(path);
+  let count = 0;
+  for (let at = data.indexOf(10); at !== -1; at = data.indexOf(10, at + 1)) count++;
+  return count;
+}
+
+function expect(actual, wanted, what) {
+  if (actual !== wanted) throw new Error(`capture bench: ${what}: expected ${wanted}, got ${actual}`);
+}
+
+if (isMain(import.meta.url)) printResult(await run());

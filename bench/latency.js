@@ -1,0 +1,173 @@
+/**
+ * Latency: how long a printed line takes to reach a live viewer, through the real road:
+ *
+ *   children/ticker.js (1,000 lines/s for 10 s, each stamped with its print time)
+ *     → `bin/runlog run --hub URL --quiet` (Runner + HubShipper, a child process)
+ *     → `bin/runlog server --port 0` (ingest, SQLite commit, live fan-out, a child process)
+ *     → SSE → an `eventsource` client in this process, which notes when each line arrives.
+ *
+ * Per line, latency = receive time − print time, both on the wall clock (performance.timeOrigin +
+ * performance.now(), the same clock in every process). Baseline: the same ticker read directly
+ * from a pipe by this process, measured the same way. Each repetition runs the baseline then the
+ * hub road; the tables give the median over repetitions of each run's p50, p99 and max.
+ *
+ *   node bench/latency.js        (after npm run build)
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EventSource } from 'eventsource';
+import { fixed, int, isMain, markdownTable, percentile, printResult, removeDir, summary, tempDir, wallMs } from './lib.js';
+
+const RATE = 1000; // lines a second
+const SECONDS = 10;
+const RUNS = 3;
+const GOAL = { p50: 10, p99: 50 }; // ms
+const CLI = fileURLToPath(new URL('../bin/runlog', import.meta.url));
+const TICKER = fileURLToPath(new URL('./children/ticker.js', import.meta.url));
+const HUB_START_MS = 15_000; // the hub must say where it listens within this
+
+export async function run({ runs = RUNS, seconds = SECONDS, rate = RATE } = {}) {
+  const dir = tempDir('latency');
+  const hub = await startHub(join(dir, 'hub'));
+  try {
+    const ticker = [process.execPath, TICKER, String(rate), String(seconds)];
+    const results = { baseline: [], hub: [] };
+    for (let r = 0; r < runs; r++) {
+      results.baseline.push(await throughPipe(ticker));
+      results.hub.push(await throughHub(hub.url, ticker, join(dir, `run-${r}`), `bench-latency-${r}`));
+    }
+    return report(results, { runs, seconds, rate });
+  } finally {
+    hub.child.kill('SIGTERM');
+    await once(hub.child, 'close');
+    removeDir(dir);
+  }
+}
+
+/** `bin/runlog server --port 0`: a real hub on 127.0.0.1; resolves with its URL once it listens. */
+async function startHub(dataDir) {
+  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hub did not start: ${output}`)), HUB_START_MS);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('close', (code) => reject(new Error(`hub exited (${code}): ${output}`)));
+  });
+  return { url, child };
+}
+
+/** Baseline: the ticker's stdout read here, straight from the pipe. */
+async function throughPipe(ticker) {
+  const child = spawn(ticker[0], ticker.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const latencies = [];
+  let rest = '';
+  child.stdout.setEncoding('latin1');
+  child.stdout.on('data', (text) => {
+    const received = wallMs();
+    const lines = (rest + text).split('\n');
+    rest = lines.pop();
+    for (const line of lines) latencies.push(received - printTime(line));
+  });
+  await once(child, 'close');
+  return percentiles(latencies, Number(ticker[2]) * Number(ticker[3]));
+}
+
+/** The real road: `runlog run --hub` ships the ticker's lines, an SSE client receives them. */
+async function throughHub(hub, ticker, dataDir, id) {
+  // the run exists before its first line, so the viewer can be listening from the start
+  const created = await fetch(`${hub}/api/runs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id, status: 'running' }),
+  });
+  if (!created.ok) throw new Error(`latency bench: POST /api/runs: ${created.status} ${await created.text()}`);
+
+  const latencies = [];
+  const source = new EventSource(`${hub}/api/runs/${id}/logs/stream`);
+  const ended = new Promise((resolve, reject) => {
+    source.addEventListener('log', (event) => {
+      const received = wallMs();
+      latencies.push(received - printTime(JSON.parse(event.data).message));
+    });
+    source.addEventListener('end', resolve);
+    source.addEventListener('error', (event) => reject(new Error(`latency bench: SSE error: ${event.message ?? event.type}`)));
+  });
+  await new Promise((resolve) => source.addEventListener('open', resolve, { once: true }));
+
+  const cli = spawn(process.execPath, [CLI, 'run', '--hub', hub, '--quiet', '--data', dataDir, '--id', id, '--', ...ticker], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const [code] = await once(cli, 'close');
+  try {
+    await ended;
+  } finally {
+    source.close();
+  }
+  if (code !== 0) throw new Error(`latency bench: runlog run exited ${code}`);
+  return percentiles(latencies, Number(ticker[2]) * Number(ticker[3]));
+}
+
+/** `<seq> <print time> ....` → the print time, ms since the epoch */
+function printTime(line) {
+  const space = line.indexOf(' ');
+  return Number(line.slice(space + 1, line.indexOf(' ', space + 1)));
+}
+
+function percentiles(latencies, expected) {
+  if (latencies.length !== expected) throw new Error(`latency bench: received ${latencies.length} lines, expected ${expected}`);
+  const sorted = latencies.sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
+}
+
+function report(results, { runs, seconds, rate }) {
+  const rows = [];
+  let met = true;
+  for (const key of ['p50', 'p99', 'max']) {
+    const hub = summary(results.hub.map((r) => r[key]));
+    const base = summary(results.baseline.map((r) => r[key]));
+    const goal = GOAL[key];
+    if (goal !== undefined && hub.median > goal) met = false;
+    rows.push([
+      key,
+      fixed(hub.median),
+      `${fixed(hub.min)} – ${fixed(hub.max)}`,
+      fixed(base.median),
+      `${fixed(base.min)} – ${fixed(base.max)}`,
+      `${fixed(hub.median / base.median, 1)}×`,
+      goal === undefined ? '' : `≤ ${goal}`,
+    ]);
+  }
+  const hub50 = summary(results.hub.map((r) => r.p50)).median;
+  const hub99 = summary(results.hub.map((r) => r.p99)).median;
+  return {
+    key: 'latency',
+    title: 'Latency: from print to a live SSE viewer',
+    about:
+      `A command prints ${int(rate)} lines a second for ${seconds} s, each stamped with its print time, under ` +
+      '`bin/runlog run --hub <url> --quiet`; a real hub (`bin/runlog server --port 0`, 127.0.0.1) stores and fans ' +
+      'them out; an `eventsource` client notes when each arrives. Latency = receive − print, per line. ' +
+      `The baseline reads the same command from a plain pipe. Median (and min – max) of ${runs} runs of ` +
+      `${int(rate * seconds)} lines each. Goal: p50 ≤ ${GOAL.p50} ms, p99 ≤ ${GOAL.p99} ms.`,
+    table: markdownTable(
+      ['latency', 'runlog → hub → SSE, ms', 'min – max', 'baseline pipe, ms', 'min – max', 'ratio to baseline', 'goal, ms'],
+      rows,
+    ),
+    verdict: met
+      ? `**Goal met**: p50 ${fixed(hub50)} ms (goal ≤ ${GOAL.p50}), p99 ${fixed(hub99)} ms (goal ≤ ${GOAL.p99}).`
+      : `**Goal not met**: p50 ${fixed(hub50)} ms (goal ≤ ${GOAL.p50}), p99 ${fixed(hub99)} ms (goal ≤ ${GOAL.p99}).`,
+    met,
+  };
+}
+
+if (isMain(import.meta.url)) printResult(await run());

@@ -1,0 +1,148 @@
+/**
+ * HeartbeatLoop: a worker's pulse. Every interval (default 20 s) it sends its status, GPU memory,
+ * current task and the lines buffered since the last beat; a full buffer sends at once.
+ *
+ * While the hub is unreachable or answers 5xx, heartbeats wait in a bounded spool on disk and are
+ * replayed in order when it is back (the oldest dropped past the bound, and counted: the count
+ * goes out with the next heartbeat that gets through). Worker lines carry a per-worker seq, so a
+ * replayed heartbeat never stores a line twice. Nothing here throws at the worker.
+ */
+import type { LogRecord } from '../core/record.js';
+import { Spool } from '../pipeline/spool/spool.js';
+import type { WorkerState } from '../store/store.js';
+import type { GpuSnapshot } from './gpu.js';
+
+export interface HeartbeatBody {
+  status: WorkerState;
+  current_task_id: string | null;
+  vram_total_mb: number | null;
+  vram_used_mb: number | null;
+  gpus: unknown[];
+  heartbeat_interval_s: number;
+  logs: LogRecord[];
+  dropped_logs: number;
+  stats: Record<string, unknown>;
+}
+
+export interface HeartbeatOptions {
+  hub: string;
+  workerId: string;
+  intervalMs: number;
+  spoolDir: string;
+  spoolMaxBytes: number;
+  /** takes the buffered lines */
+  takeLogs: () => LogRecord[];
+  state: () => { status: WorkerState; current_task_id: string | null; stats: Record<string, unknown> };
+  gpu: () => Promise<GpuSnapshot>;
+  /** heartbeat trouble, for the worker's own log (it must not feed back into a failing send) */
+  onTrouble?: (message: string) => void;
+  requestTimeoutMs?: number;
+}
+
+export class HeartbeatLoop {
+  readonly stats = { sent: 0, failed: 0, replayed: 0 };
+  private readonly spool: Spool<HeartbeatBody>;
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> = Promise.resolve();
+  private reachable = true;
+  private reportedDrops = 0;
+
+  constructor(private readonly options: HeartbeatOptions) {
+    this.spool = new Spool<HeartbeatBody>(options.spoolDir, `worker-${options.workerId}-heartbeats`, options.spoolMaxBytes);
+  }
+
+  start(): void {
+    this.schedule();
+    void this.beat();
+  }
+
+  /** A heartbeat now (a full buffer, a claimed task); beats never overlap. */
+  beat(): Promise<void> {
+    this.beating = this.beating.then(() => this.send()).catch(() => {});
+    return this.beating;
+  }
+
+  /** The last heartbeat: flushes what is buffered, says `offline`, stops. */
+  async stop(finalStatus: WorkerState = 'offline'): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const state = this.options.state;
+    this.options.state = () => ({ ...state(), status: finalStatus });
+    await this.beat();
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      void this.beat();
+      this.schedule();
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  private async send(): Promise<void> {
+    const body = await this.build();
+    if (this.spool.size > 0) {
+      // older beats first: the hub sees the worker's lines in the order they were written
+      this.spool.append([body]);
+      await this.replay();
+      return;
+    }
+    if (!(await this.post(body))) this.spool.append([body]);
+  }
+
+  private async replay(): Promise<void> {
+    while (this.spool.size > 0) {
+      const { items, next } = this.spool.peek(1);
+      const body = items[0];
+      if (!body) return;
+      if (!(await this.post({ ...body, dropped_logs: body.dropped_logs + this.unreportedDrops() }))) return;
+      this.reportedDrops = this.spool.dropped;
+      this.spool.commit(next, 1);
+      this.stats.replayed++;
+    }
+  }
+
+  private unreportedDrops(): number {
+    return this.spool.dropped - this.reportedDrops;
+  }
+
+  private async build(): Promise<HeartbeatBody> {
+    const snapshot = await this.options.gpu().catch(() => undefined);
+    const state = this.options.state();
+    return {
+      status: state.status,
+      current_task_id: state.current_task_id,
+      vram_total_mb: snapshot?.vram_total_mb ?? null,
+      vram_used_mb: snapshot?.vram_used_mb ?? null,
+      gpus: snapshot?.gpus ?? [],
+      heartbeat_interval_s: this.options.intervalMs / 1000,
+      logs: this.options.takeLogs(),
+      dropped_logs: 0,
+      stats: { ...state.stats, heartbeats: this.stats, spooled_heartbeats: this.spool.size },
+    };
+  }
+
+  /** true when the hub took it; false when it should be retried later (unreachable, 5xx). */
+  private async post(body: HeartbeatBody): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.options.hub}/api/workers/${encodeURIComponent(this.options.workerId)}/heartbeat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
+      });
+      await response.arrayBuffer();
+      if (response.status >= 500) throw new Error(`hub answered ${response.status}`);
+      if (!response.ok) this.options.onTrouble?.(`hub refused a heartbeat (${response.status}); its lines are dropped`);
+      this.stats.sent++;
+      if (!this.reachable) this.options.onTrouble?.(`hub reachable again; replaying ${this.spool.size} spooled heartbeats`);
+      this.reachable = true;
+      return true;
+    } catch (error) {
+      this.stats.failed++;
+      if (this.reachable) this.options.onTrouble?.(`heartbeat failed (${(error as Error).message}); spooling until the hub is back`);
+      this.reachable = false;
+      return false;
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/** `runlog cleanup`: apply retention now, on the hub when one answers, else on the local store. */
+import { databaseFile } from '../../core/config.js';
+import { deleteOlderThan, type Deleted } from '../../server/housekeeping.js';
+import { SqliteStore } from '../../store/sqlite/store.js';
+import { durationMs } from '../args.js';
+import { findHub } from '../hub-client.js';
+
+export async function cleanupCommand(flags: { olderThan: string; runsOlderThan?: string; hub?: string; data: string }): Promise<void> {
+  const olderThan = durationMs(flags.olderThan, '--older-than');
+  const runsOlderThan = flags.runsOlderThan === undefined ? 0 : durationMs(flags.runsOlderThan, '--runs-older-than');
+  const hub = await findHub(flags.hub, true);
+  let deleted: Deleted;
+  if (hub !== undefined) {
+    const response = await fetch(`${hub}/api/cleanup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ older_than: flags.olderThan, runs_older_than: flags.runsOlderThan }),
+    });
+    deleted = (await response.json()) as Deleted;
+    if (!response.ok) throw new Error((deleted as unknown as { message: string }).message);
+  } else {
+    const store = new SqliteStore(databaseFile(flags.data));
+    deleted = await deleteOlderThan(store, olderThan, runsOlderThan);
+    await store.close();
+  }
+  process.stdout.write(`deleted ${deleted.worker_lines_deleted} worker lines and ${deleted.runs_deleted} runs\n`);
+}

@@ -1,0 +1,66 @@
+/** `runlog submit -- CMD`: queue a run for a worker; with --wait, print its FunctionResponse. */
+import { id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
+import { findHub } from '../hub-client.js';
+import type { FunctionResponse } from '../../server/routes/tasks.js';
+
+export interface SubmitFlags {
+  setup: string[];
+  id?: string;
+  name?: string;
+  label: string[];
+  env: string[];
+  cwd?: string;
+  wait?: string | boolean;
+  json?: boolean;
+  hub?: string;
+}
+
+const DEFAULT_WAIT_S = 3600;
+
+export async function submitCommand(command: string[], flags: SubmitFlags): Promise<void> {
+  const hub = await findHub(flags.hub, true);
+  if (hub === undefined) throw new UsageError('submit needs a hub (--hub URL or RUNLOG_HUB): workers claim tasks from it');
+  const env = parseLabels(flags.env, '--env');
+  const body = {
+    id: flags.id === undefined ? undefined : checkId(flags.id, '--id'),
+    name: flags.name,
+    labels: parseLabels(flags.label),
+    command,
+    setup: flags.setup,
+    env,
+    cwd: flags.cwd,
+  };
+  const created = await post<{ id: string }>(`${hub}/api/tasks`, body);
+  if (flags.wait === undefined || flags.wait === false) {
+    process.stdout.write(flags.json ? `${JSON.stringify(created)}\n` : `${created.id}\n`);
+    return;
+  }
+  const waitS = flags.wait === true ? DEFAULT_WAIT_S : positiveInt(flags.wait, '--wait', 0);
+  const response = await waitForResponse(hub, created.id, waitS);
+  if (flags.json) process.stdout.write(`${JSON.stringify(response)}\n`);
+  else {
+    if (response.stdout) process.stdout.write(`${response.stdout}\n`);
+    if (!response.success) process.stderr.write(`runlog: run ${response.run_id} failed: ${response.error ?? 'no error message'}\n`);
+  }
+  process.exit(response.success ? 0 : response.exit_code !== null && response.exit_code > 0 ? response.exit_code : 1);
+}
+
+/** Long-polls the hub (a request per minute at most) until the run ends or `waitS` is over. */
+async function waitForResponse(hub: string, id: string, waitS: number): Promise<FunctionResponse> {
+  const deadline = Date.now() + waitS * 1000;
+  for (;;) {
+    const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    const response = await fetch(`${hub}/api/runs/${encodeURIComponent(id)}/response?wait=${Math.min(60, left)}`);
+    const body = (await response.json()) as FunctionResponse & { status?: string; message?: string };
+    if (response.status === 200) return body;
+    if (response.status !== 202) throw new Error(body.message ?? `hub answered ${response.status}`);
+    if (left === 0) throw new Error(`run ${id} still ${body.status} after ${waitS}s`);
+  }
+}
+
+async function post<T>(url: string, body: unknown): Promise<T> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = (await response.json()) as T & { message?: string };
+  if (!response.ok) throw new Error(answer.message ?? `hub answered ${response.status}`);
+  return answer;
+}

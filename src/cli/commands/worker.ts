@@ -1,0 +1,49 @@
+/** `runlog worker --id ID`: a worker agent until SIGTERM/SIGINT (see agent/worker.ts). */
+import { join, resolve } from 'node:path';
+import { DEFAULTS } from '../../core/config.js';
+import { WorkerAgent } from '../../agent/worker.js';
+import { durationMs, id as checkId, positiveInt } from '../args.js';
+import { findHub } from '../hub-client.js';
+
+export interface WorkerFlags {
+  id: string;
+  hub?: string;
+  data: string;
+  heartbeat?: string;
+  buffer?: string;
+  spool?: string;
+  spoolMax: string;
+  poll: string;
+  drain?: boolean;
+  debug?: boolean;
+}
+
+export async function workerCommand(flags: WorkerFlags): Promise<void> {
+  const id = checkId(flags.id, '--id');
+  // a worker without a hub has nothing to claim: it waits for one (heartbeats spool meanwhile)
+  const hub = (await findHub(flags.hub, false)) ?? DEFAULTS.hub;
+  const dataDir = resolve(flags.data);
+  const agent = await WorkerAgent.create({
+    id,
+    hub,
+    dataDir,
+    heartbeatMs: heartbeatMs(flags.heartbeat),
+    bufferSize: flags.buffer !== undefined ? positiveInt(flags.buffer, '--buffer') : positiveInt(process.env.LOG_BUFFER_SIZE ?? String(DEFAULTS.bufferSize), 'LOG_BUFFER_SIZE'),
+    spoolDir: flags.spool === undefined ? join(dataDir, 'spool') : resolve(flags.spool),
+    spoolMaxBytes: positiveInt(flags.spoolMax, '--spool-max'),
+    pollMs: durationMs(flags.poll, '--poll'),
+    drain: flags.drain === true,
+    debug: flags.debug === true || ['1', 'true'].includes(process.env.RUNLOG_DEBUG ?? ''),
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => agent.stop(signal));
+  await agent.run();
+  process.exit(0);
+}
+
+/** --heartbeat takes a duration (20s); the seed's HEARTBEAT_INTERVAL is in seconds. */
+function heartbeatMs(flag: string | undefined): number {
+  if (flag !== undefined) return /^\d+(\.\d+)?$/.test(flag) ? Number(flag) * 1000 : durationMs(flag, '--heartbeat');
+  const seed = process.env.HEARTBEAT_INTERVAL;
+  if (seed !== undefined && seed !== '') return positiveInt(seed, 'HEARTBEAT_INTERVAL') * 1000;
+  return DEFAULTS.heartbeatSeconds * 1000;
+}

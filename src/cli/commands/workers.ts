@@ -1,0 +1,45 @@
+/** `runlog workers`: every worker, its status, GPU memory and current task. */
+import type { Worker } from '../../store/store.js';
+import { findHub } from '../hub-client.js';
+import { databaseFile } from '../../core/config.js';
+import { SqliteStore } from '../../store/sqlite/store.js';
+import { nowMicros } from '../../core/record.js';
+import { table } from '../table.js';
+
+export async function workersCommand(flags: { json?: boolean; hub?: string; data: string }): Promise<void> {
+  const workers = await listWorkers(flags);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(workers)}\n`);
+    return;
+  }
+  if (workers.length === 0) {
+    process.stdout.write('no workers have sent a heartbeat yet\n');
+    return;
+  }
+  const rows = workers.map((w) => [
+    w.id,
+    w.status,
+    w.state,
+    `${Math.round(w.last_heartbeat_age_s)}s ago`,
+    w.vram_total_mb === null ? '-' : `${w.vram_used_mb ?? '?'}/${w.vram_total_mb} MiB`,
+    String(w.gpus.length),
+    w.current_task_id ?? '-',
+  ]);
+  process.stdout.write(table(['ID', 'STATUS', 'STATE', 'HEARTBEAT', 'VRAM', 'GPUS', 'TASK'], rows));
+}
+
+async function listWorkers(flags: { hub?: string; data: string }): Promise<Worker[]> {
+  const hub = await findHub(flags.hub, true);
+  if (hub !== undefined) {
+    const response = await fetch(`${hub}/api/workers`, { signal: AbortSignal.timeout(30_000) });
+    const body = (await response.json()) as { workers: Worker[]; message?: string };
+    if (!response.ok) throw new Error(body.message ?? `hub answered ${response.status}`);
+    return body.workers;
+  }
+  const store = new SqliteStore(databaseFile(flags.data));
+  try {
+    return await store.listWorkers(nowMicros());
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Housekeeping: what the hub does on its own. A worker gone offline (5 missed heartbeats) with
+ * runs still running: those runs fail, saying so, so nobody waits forever on them. Retention:
+ * worker lines older than the retention, and ended runs when a run retention is set.
+ */
+import { nowMicros } from '../core/record.js';
+import type { LiveFanout } from '../pipeline/live.js';
+import type { Store } from '../store/store.js';
+import type { HubConfig } from '../core/config.js';
+
+export interface Deleted {
+  worker_lines_deleted: number;
+  runs_deleted: number;
+}
+
+/** Deletes worker lines older than `workerLinesMs` and, when `runsMs` > 0, ended runs older than it. */
+export async function deleteOlderThan(store: Store, workerLinesMs: number, runsMs: number): Promise<Deleted> {
+  const now = nowMicros();
+  const workerLines = await store.deleteLinesBefore('worker:', now - workerLinesMs * 1000);
+  const runs = runsMs > 0 ? await store.deleteRunsBefore(now - runsMs * 1000) : 0;
+  return { worker_lines_deleted: workerLines, runs_deleted: runs };
+}
+
+export class Housekeeping {
+  private timers: NodeJS.Timeout[] = [];
+  private running = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly live: LiveFanout,
+    private readonly config: Readonly<HubConfig>,
+    private readonly log: (message: string) => void = () => {},
+  ) {}
+
+  start(): void {
+    this.timers.push(setInterval(() => void this.guard(() => this.failRunsOfOfflineWorkers()), this.config.housekeepingMs).unref());
+    this.timers.push(setInterval(() => void this.guard(() => this.applyRetention()), this.config.cleanupMs).unref());
+    void this.guard(() => this.applyRetention());
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+  }
+
+  async failRunsOfOfflineWorkers(): Promise<number> {
+    let failed = 0;
+    for (const worker of await this.store.listWorkers(nowMicros())) {
+      if (worker.status !== 'offline') continue;
+      for (const run of await this.store.runningOn(worker.id)) {
+        const ended = await this.store.finishRun(run.id, {
+          status: 'failed',
+          error_message: `worker ${worker.id} went offline during the run (last heartbeat ${worker.last_heartbeat})`,
+        });
+        if (ended) this.live.publishEnd(ended);
+        failed++;
+      }
+    }
+    return failed;
+  }
+
+  async applyRetention(): Promise<Deleted> {
+    const deleted = await deleteOlderThan(this.store, this.config.workerRetentionMs, this.config.runRetentionMs);
+    if (deleted.worker_lines_deleted + deleted.runs_deleted > 0) {
+      this.log(`retention: deleted ${deleted.worker_lines_deleted} worker lines and ${deleted.runs_deleted} runs`);
+    }
+    return deleted;
+  }
+
+  /** One pass at a time; a failing pass is logged and the next one tries again. */
+  private async guard(task: () => Promise<unknown>): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await task();
+    } catch (error) {
+      this.log(`housekeeping failed: ${(error as Error).message}`);
+    } finally {
+      this.running = false;
+    }
+  }
+}

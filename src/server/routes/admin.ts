@@ -1,0 +1,22 @@
+/** Retention on demand: `runlog cleanup` asks the hub to apply it now. */
+import type { FastifyInstance } from 'fastify';
+import { badRequest } from '../../core/errors.js';
+import { parseDuration } from '../../core/time.js';
+import { deleteOlderThan } from '../housekeeping.js';
+import { objectBody } from './runs.js';
+import type { HubContext } from '../context.js';
+
+export function adminRoutes(app: FastifyInstance, { store }: HubContext): void {
+  app.post('/api/cleanup', async (request) => {
+    const body = objectBody(request.body);
+    const olderThan = durationField(body.older_than ?? '48h', 'older_than');
+    const runsOlderThan = body.runs_older_than === undefined || body.runs_older_than === null ? 0 : durationField(body.runs_older_than, 'runs_older_than');
+    return deleteOlderThan(store, olderThan, runsOlderThan);
+  });
+}
+
+function durationField(value: unknown, field: string): number {
+  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms === undefined || ms <= 0) throw badRequest(field, 'expected a duration like 48h, 30m, 7d');
+  return ms;
+}

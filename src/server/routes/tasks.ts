@@ -1,0 +1,118 @@
+/**
+ * Tasks: runs queued for a worker. Submit, claim (exactly one worker gets each), hand back, and
+ * the FunctionResponse a waiting caller gets when the run ends.
+ */
+import type { FastifyInstance } from 'fastify';
+import { badRequest, notFound } from '../../core/errors.js';
+import { productionLine } from '../../sdk/format.js';
+import { FINAL_STATUSES, type Run, type Store, type TaskSpec } from '../../store/store.js';
+import type { LiveFanout } from '../../pipeline/live.js';
+import { idParam, intParam, type Query } from '../params.js';
+import { newRunId, objectBody, parseUpsert } from './runs.js';
+import type { HubContext } from '../context.js';
+
+const MAX_WAIT_S = 3600;
+const RESPONSE_PAGE = 5000;
+
+export interface FunctionResponse {
+  success: boolean;
+  exit_code: number | null;
+  stdout: string;
+  error: string | null;
+  run_id: string;
+  duration_seconds: number | null;
+}
+
+export function taskRoutes(app: FastifyInstance, { store, live }: HubContext): void {
+  app.post('/api/tasks', async (request, reply) => {
+    const body = objectBody(request.body);
+    const spec = parseSpec(body);
+    const run = parseUpsert({ ...body, id: body.id ?? newRunId(), command: undefined, status: undefined });
+    if (await store.getRun(run.id)) throw badRequest('id', `run ${run.id} already exists`);
+    const queued = await store.createTask({ ...run, command: spec.command.join(' ') }, spec);
+    reply.code(201);
+    return queued;
+  });
+
+  app.post('/api/tasks/claim', async (request, reply) => {
+    const body = objectBody(request.body);
+    const workerId = idParam(body.worker_id, 'worker_id');
+    const claimed = await store.claimTask(workerId);
+    if (!claimed) return reply.code(204).send();
+    return claimed;
+  });
+
+  app.post('/api/tasks/:id/release', async (request) => {
+    const id = idParam((request.params as { id: string }).id);
+    const run = await store.releaseTask(id);
+    if (!run) throw notFound(`task ${id}`);
+    return run;
+  });
+
+  app.get('/api/runs/:id/response', async (request, reply) => {
+    const id = idParam((request.params as { id: string }).id);
+    const wait = intParam(request.query as Query, 'wait', 0, MAX_WAIT_S) ?? 0;
+    const run = await waitForEnd(store, live, id, wait * 1000);
+    if (!run) throw notFound(`run ${id}`);
+    if (!FINAL_STATUSES.includes(run.status)) return reply.code(202).send({ run_id: id, status: run.status });
+    return functionResponse(store, run);
+  });
+}
+
+/** The run once it has ended, or as it is after `waitMs`. */
+async function waitForEnd(store: Store, live: LiveFanout, id: string, waitMs: number): Promise<Run | undefined> {
+  let ended: () => void = () => {};
+  const endSeen = new Promise<void>((resolve) => (ended = resolve));
+  // subscribe before reading, so an end between the two is not missed
+  const unsubscribe = live.subscribe(id, (event) => event.type === 'end' && ended());
+  try {
+    const run = await store.getRun(id);
+    if (!run || FINAL_STATUSES.includes(run.status) || waitMs === 0) return run;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([endSeen, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+    return store.getRun(id);
+  } finally {
+    unsubscribe();
+  }
+}
+
+/** Every line of every phase, in order, in the production format: what the caller of a remote function reads. */
+async function functionResponse(store: Store, run: Run): Promise<FunctionResponse> {
+  const lines: string[] = [];
+  for (let after = 0; ; ) {
+    const page = await store.readLogs(run.id, after, RESPONSE_PAGE);
+    for (const record of page) lines.push(productionLine(record));
+    if (page.length < RESPONSE_PAGE) break;
+    after = page[page.length - 1]?.seq ?? after;
+  }
+  return {
+    success: run.status === 'completed',
+    exit_code: run.exit_code,
+    stdout: lines.join('\n'),
+    error: run.error_message,
+    run_id: run.id,
+    duration_seconds: run.duration_seconds,
+  };
+}
+
+function parseSpec(body: Record<string, unknown>): TaskSpec {
+  const command = stringList(body.command, 'command');
+  if (command.length === 0) throw badRequest('command', 'expected the command and its arguments, a non-empty array of strings');
+  const env: Record<string, string> = {};
+  if (body.env !== undefined) {
+    if (typeof body.env !== 'object' || body.env === null || Array.isArray(body.env)) throw badRequest('env', 'expected an object of strings');
+    for (const [key, value] of Object.entries(body.env)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw badRequest(`env.${key}`, 'not a variable name');
+      if (typeof value !== 'string') throw badRequest(`env.${key}`, 'expected a string');
+      env[key] = value;
+    }
+  }
+  if (body.cwd !== undefined && body.cwd !== null && typeof body.cwd !== 'string') throw badRequest('cwd', 'expected a string');
+  return { command, setup: body.setup === undefined ? [] : stringList(body.setup, 'setup'), env, cwd: (body.cwd as string | null | undefined) ?? null };
+}
+
+function stringList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) throw badRequest(field, 'expected an array of strings');
+  return value as string[];
+}

@@ -1,0 +1,82 @@
+/** Workers: heartbeats that carry their lines and GPU memory; their status; their lines (`system_logs`). */
+import type { FastifyInstance } from 'fastify';
+import { badRequest, notFound } from '../../core/errors.js';
+import { nowMicros } from '../../core/record.js';
+import { WORKER_STATES, workerStream, type WorkerState } from '../../store/store.js';
+import { parseBatch } from '../ingest.js';
+import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
+import { objectBody } from './runs.js';
+import type { HubContext } from '../context.js';
+
+const MAX_GPUS = 64;
+
+export function workerRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
+  app.post('/api/workers/:id/heartbeat', async (request) => {
+    const id = idParam((request.params as { id: string }).id);
+    const body = objectBody(request.body);
+    const state = (body.status ?? 'idle') as WorkerState;
+    if (!WORKER_STATES.includes(state)) throw badRequest('status', `expected one of ${WORKER_STATES.join(', ')}`);
+    const stream = workerStream(id);
+    const { records } = parseBatch(stream, { records: body.logs ?? [] }, config.maxLineBytes);
+    await store.recordHeartbeat({
+      id,
+      state,
+      current_task_id: optionalId(body.current_task_id, 'current_task_id'),
+      vram_total_mb: optionalNumber(body.vram_total_mb, 'vram_total_mb'),
+      vram_used_mb: optionalNumber(body.vram_used_mb, 'vram_used_mb'),
+      gpus: gpusField(body.gpus),
+      heartbeat_interval_s: optionalNumber(body.heartbeat_interval_s, 'heartbeat_interval_s') ?? 20,
+      dropped_logs: optionalNumber(body.dropped_logs, 'dropped_logs') ?? 0,
+      stats: body.stats !== undefined && body.stats !== null && typeof body.stats === 'object' ? (body.stats as Record<string, unknown>) : null,
+      received_at: nowMicros(),
+    });
+    const inserted = await store.appendRecords(stream, records);
+    live.publishRecords(stream, inserted);
+    return { success: true, logs_inserted: inserted.length };
+  });
+
+  app.get('/api/workers', async () => ({ workers: await store.listWorkers(nowMicros()) }));
+
+  app.get('/api/workers/:id', async (request) => {
+    const id = idParam((request.params as { id: string }).id);
+    const worker = await store.getWorker(id, nowMicros());
+    if (!worker) throw notFound(`worker ${id}`);
+    return worker;
+  });
+
+  app.get('/api/logs', async (request) => {
+    const query = request.query as Query;
+    const sourceId = textParam(query, 'source_id');
+    const taskId = textParam(query, 'task_id');
+    const logs = await store.querySystemLogs({
+      source_type: textParam(query, 'source_type'),
+      source_id: sourceId === undefined ? undefined : idParam(sourceId, 'source_id'),
+      task_id: taskId === undefined ? undefined : idParam(taskId, 'task_id'),
+      level: levelParam(query),
+      since: sinceParam(query),
+      until: sinceParam(query, 'until'),
+      q: textParam(query, 'q'),
+      limit: intParam(query, 'limit', 1, 10_000),
+    });
+    return { logs };
+  });
+}
+
+function optionalNumber(value: unknown, field: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw badRequest(field, 'expected a number ≥ 0 or null');
+  return value;
+}
+
+function optionalId(value: unknown, field: string): string | null {
+  return value === undefined || value === null || value === '' ? null : idParam(value, field);
+}
+
+function gpusField(value: unknown): unknown[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.length > MAX_GPUS) throw badRequest('gpus', `expected an array of at most ${MAX_GPUS} GPUs`);
+  value.forEach((gpu, index) => {
+    if (typeof gpu !== 'object' || gpu === null || Array.isArray(gpu)) throw badRequest(`gpus[${index}]`, 'expected an object');
+  });
+  return value;
+}

@@ -1,0 +1,112 @@
+/** SQLite: workers, their heartbeats and their own lines (the seeds' `system_logs` view). */
+import type Database from 'better-sqlite3';
+import { LEVEL_RANK, microsToIso } from '../../core/record.js';
+import { likePattern, recordFromRow, parseJson, type LineRow } from '../rows.js';
+import {
+  MAX_PAGE,
+  workerStatus,
+  workerStream,
+  type SystemLog,
+  type SystemLogFilter,
+  type Worker,
+  type WorkerHeartbeat,
+  type WorkerState,
+} from '../store.js';
+
+interface WorkerRow {
+  id: string;
+  state: string;
+  current_task_id: string | null;
+  vram_total_mb: number | null;
+  vram_used_mb: number | null;
+  gpus: string;
+  heartbeat_interval_s: number;
+  first_seen: number;
+  last_heartbeat: number;
+  dropped_logs: number;
+  stats: string | null;
+  last_seq: number | null;
+}
+
+export function recordHeartbeat(db: Database.Database, hb: WorkerHeartbeat): void {
+  db.prepare(
+    `INSERT INTO workers (id, state, current_task_id, vram_total_mb, vram_used_mb, gpus, heartbeat_interval_s, first_seen, last_heartbeat, dropped_logs, stats)
+     VALUES (@id, @state, @current_task_id, @vram_total_mb, @vram_used_mb, @gpus, @heartbeat_interval_s, @received_at, @received_at, @dropped_logs, @stats)
+     ON CONFLICT (id) DO UPDATE SET
+       state = excluded.state, current_task_id = excluded.current_task_id,
+       vram_total_mb = COALESCE(excluded.vram_total_mb, vram_total_mb), vram_used_mb = COALESCE(excluded.vram_used_mb, vram_used_mb),
+       gpus = excluded.gpus, heartbeat_interval_s = excluded.heartbeat_interval_s, last_heartbeat = excluded.last_heartbeat,
+       dropped_logs = dropped_logs + excluded.dropped_logs, stats = COALESCE(excluded.stats, stats)`,
+  ).run({ ...hb, gpus: JSON.stringify(hb.gpus), stats: hb.stats === null ? null : JSON.stringify(hb.stats) });
+}
+
+const WORKER_SELECT = `SELECT w.*, (SELECT MAX(seq) FROM log_lines WHERE stream = 'worker:' || w.id) AS last_seq FROM workers w`;
+
+export function getWorker(db: Database.Database, id: string, now: number): Worker | undefined {
+  const row = db.prepare(`${WORKER_SELECT} WHERE w.id = ?`).get(id) as WorkerRow | undefined;
+  return row === undefined ? undefined : workerFromRow(row, now);
+}
+
+export function listWorkers(db: Database.Database, now: number): Worker[] {
+  return (db.prepare(`${WORKER_SELECT} ORDER BY w.id`).all() as WorkerRow[]).map((row) => workerFromRow(row, now));
+}
+
+function workerFromRow(row: WorkerRow, now: number): Worker {
+  const state = row.state as WorkerState;
+  return {
+    id: row.id,
+    status: workerStatus(state, row.last_heartbeat, row.heartbeat_interval_s, now),
+    state,
+    current_task_id: row.current_task_id,
+    vram_total_mb: row.vram_total_mb,
+    vram_used_mb: row.vram_used_mb,
+    gpus: parseJson(row.gpus) as unknown[],
+    heartbeat_interval_s: row.heartbeat_interval_s,
+    first_seen: microsToIso(row.first_seen),
+    last_heartbeat: microsToIso(row.last_heartbeat),
+    last_heartbeat_age_s: Math.max(0, (now - row.last_heartbeat) / 1e6),
+    dropped_logs: row.dropped_logs,
+    stats: row.stats === null ? null : (parseJson(row.stats) as Record<string, unknown>),
+    last_seq: row.last_seq ?? 0,
+  };
+}
+
+/** Worker lines across workers: the streams `worker:*`, newest first, as `system_logs` rows. */
+export function querySystemLogs(db: Database.Database, filter: SystemLogFilter): SystemLog[] {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  const add = (condition: string, value: string | number) => {
+    where.push(condition);
+    params.push(value);
+  };
+  if (filter.source_type !== undefined && filter.source_type !== 'worker') return [];
+  if (filter.source_id !== undefined) add('stream = ?', workerStream(filter.source_id));
+  else {
+    // every stream that starts with `worker:` (';' sorts right after ':')
+    add('stream >= ?', 'worker:');
+    add('stream < ?', 'worker;');
+  }
+  if (filter.task_id !== undefined) add('task_id = ?', filter.task_id);
+  if (filter.level !== undefined) add('level >= ?', LEVEL_RANK[filter.level]);
+  if (filter.since !== undefined) add('ts >= ?', filter.since);
+  if (filter.until !== undefined) add('ts <= ?', filter.until);
+  if (filter.q) add("COALESCE(plain, message) LIKE ? ESCAPE '\\'", likePattern(filter.q));
+  const rows = db
+    .prepare(`SELECT * FROM log_lines WHERE ${where.join(' AND ')} ORDER BY ts DESC, seq DESC LIMIT ?`)
+    .all(...params, Math.min(filter.limit ?? 100, MAX_PAGE)) as LineRow[];
+  return rows.map((row) => {
+    const record = recordFromRow(row);
+    const sourceId = record.stream.slice('worker:'.length);
+    return {
+      id: `${record.stream}/${record.seq}`,
+      seq: record.seq,
+      timestamp: microsToIso(record.timestamp),
+      level: record.level,
+      message: record.message,
+      source_type: 'worker',
+      source_id: sourceId,
+      task_id: record.task_id ?? null,
+      metadata: { ...(record.attrs ?? {}), ...(record.logger ? { logger: record.logger } : {}) },
+    };
+  });
+}
