@@ -86,7 +86,10 @@ export async function collectDiagnostics(options: DiagnosticsOptions): Promise<D
   return { collected_at: new Date().toISOString(), run_id: options.runId, probes };
 }
 
-/** Writes `<dir>/diagnostics/<run-id>.json` (whole or not at all) and returns its path. */
+/**
+ * Writes `<dir>/diagnostics/<run-id>.json` (whole or not at all) and returns its path. Throws on an
+ * invalid id or a failed write: the runner catches it, since diagnostics never fail a run.
+ */
 export function writeDiagnostics(dir: string, diagnostics: Diagnostics): string {
   // the caller checked the id already; a path is built from it here, so check again
   if (!isValidId(diagnostics.run_id)) throw new Error(`diagnostics: invalid run id ${JSON.stringify(diagnostics.run_id)}`);

@@ -4,12 +4,17 @@
  */
 import { fileURLToPath } from 'node:url';
 
-/** Files whose frames are wrappers around the logger (console capture): the caller is above them. */
+/**
+ * Files whose frames are wrappers around the logger (console capture): the caller is above them.
+ * Each is kept as a URL and as a path, the two ways a stack names a file, so that frames are
+ * compared as they are written, with no URL parsing per call.
+ */
 const wrapperFiles = new Set<string>();
 
 /** Frames in the module at `moduleUrl` (pass `import.meta.url`) are skipped when finding a caller. */
 export function skipFramesIn(moduleUrl: string): void {
-  wrapperFiles.add(filePath(moduleUrl));
+  wrapperFiles.add(moduleUrl);
+  if (moduleUrl.startsWith('file:')) wrapperFiles.add(fileURLToPath(moduleUrl));
 }
 
 /**
@@ -20,7 +25,7 @@ export function skipFramesIn(moduleUrl: string): void {
 export function callsite(below: Function): string {
   const holder: { stack?: string } = {};
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 8; // the caller, plus a console wrapper or two
+  Error.stackTraceLimit = 3; // the caller, or a console wrapper and its caller, and one spare
   try {
     Error.captureStackTrace(holder, below);
   } finally {
@@ -35,25 +40,23 @@ export function callsite(below: Function): string {
   return '?';
 }
 
-/** `    at fn (file:///a/b.js:12:5)` or `    at /a/b.js:12:5` → { file: '/a/b.js', line: '12' } */
+/** `    at fn (file:///a/b.js:12:5)` or `    at /a/b.js:12:5` → { file: 'file:///a/b.js' or '/a/b.js', line: '12' } */
 function frameLocation(frame: string): { file: string; line: string } | undefined {
   const text = frame.trim();
   const open = text.endsWith(')') ? text.lastIndexOf('(') : -1;
   const where = open >= 0 ? text.slice(open + 1, -1) : text.replace(/^at (async )?/, '');
   const match = /^(.*):(\d+):\d+$/.exec(where);
   if (!match?.[1] || !match[2]) return undefined;
-  return { file: filePath(match[1]), line: match[2] };
+  return { file: match[1], line: match[2] };
 }
 
-function filePath(location: string): string {
-  if (!location.startsWith('file://')) return location;
+/** The last part of a path or a file URL (decoded: `my%20job.js` is `my job.js`). */
+function basename(file: string): string {
+  const name = file.slice(Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')) + 1);
+  if (!name.includes('%')) return name;
   try {
-    return fileURLToPath(location);
+    return decodeURIComponent(name);
   } catch {
-    return location;
+    return name;
   }
-}
-
-function basename(path: string): string {
-  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
 }

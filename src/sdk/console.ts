@@ -9,7 +9,7 @@
 import { format } from 'node:util';
 import type { Level } from '../core/record.js';
 import { skipFramesIn } from './callsite.js';
-import type { LogMethod, Logger } from './logger.js';
+import type { Logger } from './logger.js';
 
 export type ConsoleMethod = 'log' | 'info' | 'warn' | 'error' | 'debug';
 
@@ -54,7 +54,7 @@ export function captureConsole(logger: Logger, options: CaptureConsoleOptions = 
       inside = true;
       try {
         // read at each call: the logger's level may have changed, rebinding its methods
-        (logger[level] as LogMethod)(format(...args));
+        logger[level](format(...args));
       } catch {
         // format() can throw (a throwing inspect hook): a console call never does
       } finally {

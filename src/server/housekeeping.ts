@@ -5,7 +5,8 @@
  */
 import { nowMicros } from '../core/record.js';
 import type { LiveFanout } from '../pipeline/live.js';
-import type { Store } from '../store/store.js';
+import { workerStatus, type Store } from '../store/store.js';
+import { parseIsoMicros } from '../core/time.js';
 import type { HubConfig } from '../core/config.js';
 
 export interface Deleted {
@@ -24,6 +25,7 @@ export async function deleteOlderThan(store: Store, workerLinesMs: number, runsM
 export class Housekeeping {
   private timers: NodeJS.Timeout[] = [];
   private running = false;
+  private readonly startedAt = nowMicros();
 
   constructor(
     private readonly store: Store,
@@ -45,8 +47,11 @@ export class Housekeeping {
 
   async failRunsOfOfflineWorkers(): Promise<number> {
     let failed = 0;
-    for (const worker of await this.store.listWorkers(nowMicros())) {
-      if (worker.status !== 'offline') continue;
+    const now = nowMicros();
+    for (const worker of await this.store.listWorkers(now)) {
+      // a worker cannot have reached a hub that was down: its missed beats count from our start
+      const heard = Math.max(parseIsoMicros(worker.last_heartbeat) ?? 0, this.startedAt);
+      if (workerStatus(worker.state, heard, worker.heartbeat_interval_s, now) !== 'offline') continue;
       for (const run of await this.store.runningOn(worker.id)) {
         const ended = await this.store.finishRun(run.id, {
           status: 'failed',
