@@ -121,4 +121,73 @@ describe('hub HTTP API', () => {
   it('answers /healthz', async () => {
     expect((await app.inject('/healthz')).json()).toMatchObject({ ok: true });
   });
+  it('takes a heartbeat with its lines once, however often it is sent', async () => {
+    const beat = { status: 'busy', current_task_id: 'run-1', vram_total_mb: 24000, vram_used_mb: 12000, gpus: [{ index: 0, name: 'A5000' }], logs: [line(1), line(2)] };
+    expect((await post('/api/workers/w1/heartbeat', beat)).json()).toEqual({ success: true, logs_inserted: 2 });
+    expect((await post('/api/workers/w1/heartbeat', beat)).json()).toEqual({ success: true, logs_inserted: 0 });
+    expect((await app.inject('/api/workers/w1')).json()).toMatchObject({ status: 'active', state: 'busy', vram_used_mb: 12000, last_seq: 2 });
+    const logs = (await app.inject('/api/logs?source_type=worker&source_id=w1')).json().logs;
+    expect(logs.map((l: { message: string }) => l.message)).toEqual(['line 2', 'line 1']);
+  });
+
+  it.each([
+    [{ status: 'sleeping' }, 'status'],
+    [{ vram_total_mb: -1 }, 'vram_total_mb'],
+    [{ gpus: 'many' }, 'gpus'],
+    [{ logs: [line(1, { timestamp: 'noon' })] }, 'records[0].timestamp'],
+    [{ current_task_id: '../x' }, 'current_task_id'],
+  ])('refuses a malformed heartbeat with a 400 naming the field (%#)', async (payload, field) => {
+    const response = await post('/api/workers/w1/heartbeat', payload);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().field).toBe(field);
+  });
+
+  it('queues a task, gives it to one claimer, and answers 204 when the queue is empty', async () => {
+    const created = await post('/api/tasks', { id: 't1', command: ['python3', 'train.py'], setup: ['pip install x'], env: { SEED: '1' } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ id: 't1', status: 'queued', command: 'python3 train.py' });
+    const claim = await post('/api/tasks/claim', { worker_id: 'w1' });
+    expect(claim.json()).toMatchObject({ run: { id: 't1', status: 'running', worker_id: 'w1' }, spec: { command: ['python3', 'train.py'], setup: ['pip install x'], env: { SEED: '1' } } });
+    expect((await post('/api/tasks/claim', { worker_id: 'w2' })).statusCode).toBe(204);
+    expect((await app.inject('/api/runs/t1/response')).statusCode).toBe(202);
+  });
+
+  it.each([
+    [{}, 'command'],
+    [{ command: 'python3 train.py' }, 'command'],
+    [{ command: ['x'], env: { 'BAD-NAME': '1' } }, 'env.BAD-NAME'],
+    [{ command: ['x'], setup: [1] }, 'setup'],
+    [{ command: ['x'], id: 'run-1' }, 'id'],
+  ])('refuses a malformed task with a 400 naming the field (%#)', async (payload, field) => {
+    const response = await post('/api/tasks', payload);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().field).toBe(field);
+  });
+
+  it('refuses a claim without a worker id, and a response for an unknown run', async () => {
+    expect((await post('/api/tasks/claim', {})).json().field).toBe('worker_id');
+    expect((await app.inject('/api/runs/ghost/response')).statusCode).toBe(404);
+    expect((await app.inject('/api/runs/run-1/response?wait=99999')).json().field).toBe('wait');
+  });
+
+  it('answers a finished run with its FunctionResponse', async () => {
+    await post('/api/runs/run-1/logs', { records: [line(1, { message: 'hello' }), line(2, { level: 'ERROR', message: 'ValueError: bad' })] });
+    await post('/api/runs/run-1/finish', { status: 'failed', exit_code: 1, error_message: 'ValueError: bad' });
+    const response = (await app.inject('/api/runs/run-1/response')).json();
+    expect(response).toMatchObject({ success: false, exit_code: 1, error: 'ValueError: bad', run_id: 'run-1' });
+    expect(response.stdout).toMatch(/^2023-11-14 22:13:20\.000 \| INFO +\| hello\n2023-11-14 22:13:20\.000 \| ERROR +\| ValueError: bad$/);
+  });
+
+  it('refuses a second run under the id of an ended one', async () => {
+    await post('/api/runs/run-1/finish', { status: 'completed', exit_code: 0 });
+    const again = await post('/api/runs', { id: 'run-1' });
+    expect(again.statusCode).toBe(409);
+    expect((await post('/api/runs/run-1/finish', { status: 'failed' })).json().status).toBe('completed');
+  });
+
+  it('applies retention on demand and refuses a bad duration', async () => {
+    expect((await post('/api/cleanup', { older_than: '1h' })).json()).toEqual({ worker_lines_deleted: 0, runs_deleted: 0 });
+    expect((await post('/api/cleanup', { older_than: 'forever' })).json().field).toBe('older_than');
+    expect((await app.inject('/api/logs?since=yesterday')).json().field).toBe('since');
+  });
 });

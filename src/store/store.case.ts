@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Level, LogRecord } from '../core/record.js';
-import type { Store } from './store.js';
+import { workerStream, type Store, type WorkerHeartbeat } from './store.js';
 
 export function storeCases(name: string, makeStore: () => Promise<Store>): void {
   describe(`${name} store`, () => {
@@ -106,6 +106,93 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       await store.appendRecords('run-1', [rec(1)]);
       await store.appendRecords('run-2', [{ ...rec(1, 'other'), stream: 'run-2' }]);
       expect((await store.queryLogs('run-2', {})).records.map((r) => r.message)).toEqual(['other']);
+    });
+    const heartbeat = (id: string, received_at: number, extra: Partial<WorkerHeartbeat> = {}): WorkerHeartbeat => ({
+      id,
+      state: 'idle',
+      current_task_id: null,
+      vram_total_mb: 24_000,
+      vram_used_mb: 1_000,
+      gpus: [{ index: 0 }],
+      heartbeat_interval_s: 20,
+      dropped_logs: 0,
+      stats: null,
+      received_at,
+      ...extra,
+    });
+
+    it('gives each queued task to exactly one claimer, oldest first, and numbers a task run again after its stored lines', async () => {
+      const spec = { command: ['echo', 'hi'], setup: [], env: { A: '1' }, cwd: null };
+      await store.createTask({ id: 't1' }, spec);
+      await store.createTask({ id: 't2' }, spec);
+      const claims = await Promise.all([store.claimTask('w1'), store.claimTask('w2'), store.claimTask('w3')]);
+      const claimed = claims.filter((c) => c !== undefined);
+      expect(claimed.map((c) => c.run.id).sort()).toEqual(['t1', 't2']);
+      expect(claimed[0]?.spec).toEqual(spec);
+      expect(claimed[0]?.run.status).toBe('running');
+      await store.appendRecords('t1', [{ ...rec(1), stream: 't1' }, { ...rec(2), stream: 't1' }]);
+      expect((await store.releaseTask('t1'))?.status).toBe('queued');
+      const again = await store.claimTask('w9');
+      expect(again).toMatchObject({ run: { id: 't1', worker_id: 'w9' }, last_seq: 2 });
+      expect((await store.runningOn('w9')).map((r) => r.id)).toEqual(['t1']);
+    });
+
+    it('records heartbeats and derives a worker status from their age', async () => {
+      const t0 = 1_700_000_000_000_000;
+      await store.recordHeartbeat(heartbeat('w1', t0));
+      await store.recordHeartbeat(heartbeat('w1', t0 + 1_000_000, { state: 'busy', current_task_id: 't1', vram_used_mb: null }));
+      const worker = await store.getWorker('w1', t0 + 2_000_000);
+      expect(worker).toMatchObject({ id: 'w1', status: 'active', state: 'busy', current_task_id: 't1', vram_total_mb: 24_000, vram_used_mb: 1_000 });
+      expect((await store.getWorker('w1', t0 + 60_000_000))?.status).toBe('stale');
+      expect((await store.getWorker('w1', t0 + 200_000_000))?.status).toBe('offline');
+      await store.recordHeartbeat(heartbeat('w1', t0 + 3_000_000, { state: 'offline' }));
+      expect((await store.getWorker('w1', t0 + 3_000_000))?.status).toBe('offline');
+      expect((await store.listWorkers(t0)).map((w) => w.id)).toEqual(['w1']);
+    });
+
+    it('answers worker lines as system_logs, filtered, newest first, and deletes them by age', async () => {
+      const stream = workerStream('w1');
+      await store.appendRecords(stream, [
+        { ...rec(1, 'starting'), stream, timestamp: 1000 },
+        { ...rec(2, 'claimed task t1', 'INFO'), stream, timestamp: 2000, task_id: 't1' },
+        { ...rec(3, 'disk slow', 'WARNING'), stream, timestamp: 3000, task_id: 't1', logger: 'runlog.worker' },
+      ]);
+      await store.appendRecords(workerStream('w2'), [{ ...rec(1, 'other worker'), stream: workerStream('w2'), timestamp: 1500 }]);
+      const all = await store.querySystemLogs({});
+      expect(all.map((l) => l.message)).toEqual(['disk slow', 'claimed task t1', 'other worker', 'starting']);
+      expect(all[0]).toMatchObject({ source_type: 'worker', source_id: 'w1', task_id: 't1', level: 'WARNING', metadata: { logger: 'runlog.worker' } });
+      expect((await store.querySystemLogs({ task_id: 't1', level: 'WARNING' })).map((l) => l.seq)).toEqual([3]);
+      expect((await store.querySystemLogs({ source_id: 'w2' })).map((l) => l.message)).toEqual(['other worker']);
+      expect((await store.querySystemLogs({ since: 1500, until: 2000 })).map((l) => l.message)).toEqual(['claimed task t1', 'other worker']);
+      expect(await store.querySystemLogs({ source_type: 'orchestrator' })).toEqual([]);
+      expect(await store.deleteLinesBefore('worker:', 2500)).toBe(3);
+      expect((await store.querySystemLogs({})).map((l) => l.message)).toEqual(['disk slow']);
+    });
+
+    it('deletes ended runs older than a cutoff with their lines, and keeps the rest', async () => {
+      await store.upsertRun({ id: 'old' });
+      await store.upsertRun({ id: 'new' });
+      await store.upsertRun({ id: 'live' });
+      await store.appendRecords('old', [{ ...rec(1), stream: 'old' }]);
+      await store.finishRun('old', { status: 'completed', completed_at: 1000 });
+      await store.finishRun('new', { status: 'completed', completed_at: 9000 });
+      expect(await store.deleteRunsBefore(5000)).toBe(1);
+      expect(await store.getRun('old')).toBeUndefined();
+      expect((await store.readLogs('old', 0, 10)).length).toBe(0);
+      expect((await store.listRuns({})).map((r) => r.id).sort()).toEqual(['live', 'new']);
+    });
+
+    it('keeps the first end of a run', async () => {
+      await store.upsertRun({ id: 'run-1' });
+      await store.finishRun('run-1', { status: 'failed', error_message: 'worker went offline' });
+      const again = await store.finishRun('run-1', { status: 'completed', exit_code: 0 });
+      expect(again).toMatchObject({ status: 'failed', error_message: 'worker went offline' });
+    });
+
+    it('keeps diagnostics with the run', async () => {
+      await store.upsertRun({ id: 'run-1' });
+      await store.setDiagnostics('run-1', { probes: [{ name: 'gpu', ok: false, note: 'nvidia-smi not found' }] });
+      expect((await store.getRun('run-1'))?.diagnostics).toEqual({ probes: [{ name: 'gpu', ok: false, note: 'nvidia-smi not found' }] });
     });
   });
 }
