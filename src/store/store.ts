@@ -49,7 +49,8 @@ export const WORKER_STATES = ['idle', 'busy', 'draining', 'offline'] as const;
 export type WorkerState = (typeof WORKER_STATES)[number];
 export type WorkerStatus = 'active' | 'stale' | 'offline';
 
-export interface WorkerHeartbeat {
+/** What a worker says of itself in each heartbeat. */
+interface WorkerReport {
   id: string;
   state: WorkerState;
   current_task_id: string | null;
@@ -60,24 +61,19 @@ export interface WorkerHeartbeat {
   /** lines the worker had to drop (spool over its bound), reported when it is back */
   dropped_logs: number;
   stats: Record<string, unknown> | null;
+}
+
+export interface WorkerHeartbeat extends WorkerReport {
   /** µs, when the hub received it */
   received_at: number;
 }
 
-export interface Worker {
-  id: string;
+/** A worker as the hub knows it: its last report, and a status derived from the age of its last heartbeat. */
+export interface Worker extends WorkerReport {
   status: WorkerStatus;
-  state: WorkerState;
-  current_task_id: string | null;
-  vram_total_mb: number | null;
-  vram_used_mb: number | null;
-  gpus: unknown[];
-  heartbeat_interval_s: number;
   first_seen: string;
   last_heartbeat: string;
   last_heartbeat_age_s: number;
-  dropped_logs: number;
-  stats: Record<string, unknown> | null;
   last_seq: number;
 }
 
