@@ -177,7 +177,7 @@ function report(rates, runs, lines) {
     int(stats[s].median),
     `${int(stats[s].min)} – ${int(stats[s].max)}`,
     fixed(micros[s]),
-    stage.step ? `+${fixed(micros[s] - micros[s - 1])}` : '',
+    stage.step ? signed(micros[s] - micros[s - 1]) : '',
     fixed((stats[s].median * LINE_BYTES) / 1e6, 0),
     int(base),
     ratio(stats[s].median, base),
@@ -203,6 +203,11 @@ function report(rates, runs, lines) {
       : `**Goal not met**: ${int(endToEnd)} lines/s end to end, ${fixed(endToEnd / GOAL_LINES_PER_S)}× the goal of ${int(GOAL_LINES_PER_S)} lines/s.`,
     met,
   };
+}
+
+/** +0.23 / −0.05: a negative step is noise (that stage costs less than the spread) */
+function signed(n) {
+  return n < 0 ? `−${fixed(-n)}` : `+${fixed(n)}`;
 }
 
 function countNewlines(path) {

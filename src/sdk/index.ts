@@ -8,8 +8,4 @@ export { currentTaskId, withTask } from './context.js';
 export { productionLine } from './format.js';
 export { createLogger, type LogDrops, type LogMethod, type LogSink, type Logger, type LoggerOptions } from './logger.js';
 export type { Level, LogRecord } from '../core/record.js';
-
-// ── worker ──────────────────────────────────────────────────────────────────────────────
-// createWorker (src/sdk/worker.ts, written by another engineer on top of LogBuffer and
-// createLogger) is exported here:
-// export { createWorker, type WorkerOptions } from './worker.js';
+export { createWorker, type RunlogWorker, type WorkerOptions } from './worker.js';
