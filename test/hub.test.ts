@@ -1,4 +1,5 @@
 /** The hub with real runs: lines complete and in order, SSE backlog + live + resume, a hub restart mid-run. */
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { EventSource } from 'eventsource';
@@ -179,5 +180,43 @@ describe('hub with real runs', () => {
     await running;
     expect(followed.code).toBe(0);
     expect(followed.stdout.trim().split('\n')).toEqual(range(1, 40).map((i) => `paced ${i}`));
+  });
+  it('tells the UI live about runs, workers and worker lines', async () => {
+    const hub = await newHub();
+    const events: [string, { id?: string; status?: string; message?: string }][] = [];
+    const all = new EventSource(`${hub.url}/api/events`);
+    const lines = new EventSource(`${hub.url}/api/logs/stream?source_id=w1`);
+    for (const type of ['run', 'worker']) all.addEventListener(type, (event) => events.push([type, JSON.parse(event.data)]));
+    lines.addEventListener('log', (event) => events.push(['line', JSON.parse(event.data)]));
+    await new Promise((r) => setTimeout(r, 300));
+    const post = (path: string, body: object) => fetch(`${hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await post('/api/runs', { id: 'ui-run' });
+    await post('/api/runs/ui-run/finish', { status: 'completed', exit_code: 0 });
+    await post('/api/workers/w1/heartbeat', { status: 'idle', logs: [{ seq: 1, timestamp: Date.now() * 1000, level: 'INFO', message: 'hello from w1' }] });
+    await post('/api/workers/w2/heartbeat', { status: 'idle', logs: [{ seq: 1, timestamp: Date.now() * 1000, level: 'INFO', message: 'hello from w2' }] });
+    await waitFor(() => events.length >= 5 || undefined, 10_000, 'the events');
+    all.close();
+    lines.close();
+    expect(events.map(([type, data]) => [type, type === 'line' ? data.message : data.id, data.status])).toEqual([
+      ['run', 'ui-run', 'running'],
+      ['run', 'ui-run', 'completed'],
+      ['line', 'hello from w1', undefined],
+      ['worker', 'w1', 'active'],
+      ['worker', 'w2', 'active'],
+    ]);
+  });
+
+  it('says at / when the web UI is not built, and serves it when it is', async () => {
+    const dir = tempDir();
+    const bare = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), uiDir: dir });
+    hubs.push(bare);
+    expect(await (await fetch(`${bare.url}/`)).text()).toContain('web UI is not built');
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>runlog</title>');
+    const withUi = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), uiDir: dir });
+    hubs.push(withUi);
+    const page = await fetch(`${withUi.url}/`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('<title>runlog</title>');
+    expect((await fetch(`${withUi.url}/api/runs/nope`)).status).toBe(404);
   });
 });

@@ -1,5 +1,5 @@
 /** Flag values, checked: a bad one stops the command with a message naming the flag. */
-import { isValidId, parseLevel, type Level } from '../core/record.js';
+import { isValidId, isValidRunId, parseLevel, type Level } from '../core/record.js';
 import { parseDuration, parseSince } from '../core/time.js';
 
 export class UsageError extends Error {}
@@ -29,6 +29,12 @@ export function level(text: string, flag = '--level'): Level {
 
 export function id(text: string, flag: string): string {
   if (!isValidId(text)) throw new UsageError(`${flag}: ids match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+export function checkRunId(text: string, flag = '--id'): string {
+  id(text, flag);
+  if (!isValidRunId(text)) throw new UsageError(`${flag}: \`worker:\` is kept for the lines of workers`);
   return text;
 }
 

@@ -40,6 +40,8 @@ export interface HubConfig {
   runRetentionMs: number;
   housekeepingMs: number;
   cleanupMs: number;
+  /** the built web UI; default: web/dist of the package */
+  uiDir?: string;
 }
 
 export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<HubConfig> {

@@ -78,6 +78,11 @@ export function isValidId(id: unknown): id is string {
   return typeof id === 'string' && ID_PATTERN.test(id);
 }
 
+/** `worker:` names the streams of workers' own lines: no run may take it. */
+export function isValidRunId(id: unknown): id is string {
+  return isValidId(id) && !id.startsWith('worker:');
+}
+
 /** Microseconds since the epoch, now. */
 export function nowMicros(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);

@@ -8,16 +8,25 @@
  */
 import { sseFrame } from '../core/sse.js';
 import { microsToIso, toWire, type LogRecord, type ProgressUpdate } from '../core/record.js';
-import type { Run } from '../store/store.js';
+import type { Run, SystemLog, Worker } from '../store/store.js';
 
 export interface LiveEvent {
-  type: 'log' | 'progress' | 'end';
+  type: 'log' | 'progress' | 'end' | 'run' | 'worker';
   /** the record's seq for `log`, 0 otherwise */
   seq: number;
   frame: string;
 }
 
 export type LiveListener = (event: LiveEvent) => void;
+
+/** Topics that are not a stream: `#` never starts an id, so they cannot collide with a run. */
+export const RUN_EVENTS = '#events';
+export const SYSTEM_LINES = '#system';
+
+/** The lines of one worker, in the system_logs shape. */
+export function systemLinesOf(workerId: string): string {
+  return `${SYSTEM_LINES}:${workerId}`;
+}
 
 export class LiveFanout {
   private readonly topics = new Map<string, Set<LiveListener>>();
@@ -62,6 +71,30 @@ export class LiveFanout {
     const listeners = this.topics.get(run.id);
     if (!listeners) return;
     this.deliver([...listeners], { type: 'end', seq: 0, frame: sseFrame('end', run) });
+  }
+
+  /** A run was created, claimed, handed back or ended: for the runs page. */
+  publishRun(run: Run): void {
+    this.publishTo(RUN_EVENTS, 'run', run);
+  }
+
+  /** A worker's heartbeat arrived: for the workers page. */
+  publishWorker(worker: Worker): void {
+    this.publishTo(RUN_EVENTS, 'worker', worker);
+  }
+
+  /** Worker lines of every worker, in the system_logs shape: for the logs page. */
+  publishSystemLines(lines: readonly SystemLog[]): void {
+    for (const line of lines) {
+      const targets = [...(this.topics.get(SYSTEM_LINES) ?? []), ...(this.topics.get(systemLinesOf(line.source_id)) ?? [])];
+      if (targets.length > 0) this.deliver(targets, { type: 'log', seq: 0, frame: sseFrame('log', line) });
+    }
+  }
+
+  private publishTo(topic: string, type: LiveEvent['type'], data: unknown): void {
+    const listeners = this.topics.get(topic);
+    if (!listeners) return;
+    this.deliver([...listeners], { type, seq: 0, frame: sseFrame(type, data) });
   }
 
   /** `targets` is a copy: a listener may unsubscribe (close) while we deliver. */

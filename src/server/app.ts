@@ -12,6 +12,8 @@ import { streamRoutes } from './routes/stream.js';
 import { taskRoutes } from './routes/tasks.js';
 import { workerRoutes } from './routes/workers.js';
 import { adminRoutes } from './routes/admin.js';
+import { eventRoutes } from './routes/events.js';
+import { uiRoutes } from './routes/ui.js';
 
 export interface AppOptions {
   logger?: boolean | { level: string };
@@ -46,5 +48,7 @@ export function buildApp(context: HubContext, options: AppOptions = {}): Fastify
   taskRoutes(app, context);
   workerRoutes(app, context);
   adminRoutes(app, context);
+  eventRoutes(app, context);
+  void app.register(uiRoutes, { dir: context.config.uiDir });
   return app;
 }

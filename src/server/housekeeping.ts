@@ -57,7 +57,10 @@ export class Housekeeping {
           status: 'failed',
           error_message: `worker ${worker.id} went offline during the run (last heartbeat ${worker.last_heartbeat})`,
         });
-        if (ended) this.live.publishEnd(ended);
+        if (ended) {
+          this.live.publishEnd(ended);
+          this.live.publishRun(ended);
+        }
         failed++;
       }
     }

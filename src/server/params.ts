@@ -1,6 +1,6 @@
 /** Request parameters, checked: a bad one is a 400 that names it, never a 500. */
 import { badRequest } from '../core/errors.js';
-import { isValidId, parseLevel, type Level } from '../core/record.js';
+import { isValidId, isValidRunId, parseLevel, type Level } from '../core/record.js';
 import { parseSince } from '../core/time.js';
 import { RUN_STATUSES, type RunStatus } from '../store/store.js';
 
@@ -15,6 +15,12 @@ function single(query: Query, name: string): string | undefined {
 export function idParam(value: unknown, name = 'id'): string {
   if (!isValidId(value)) throw badRequest(name, 'must match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}');
   return value;
+}
+
+export function runIdParam(value: unknown, name = 'id'): string {
+  const id = idParam(value, name);
+  if (!isValidRunId(id)) throw badRequest(name, '`worker:` is kept for the lines of workers');
+  return id;
 }
 
 export function intParam(query: Query, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {

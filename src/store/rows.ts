@@ -1,7 +1,7 @@
 /** Conversions between stored rows and the wire shapes, shared by every Store implementation. */
 import { stripVTControlCharacters } from 'node:util';
 import { LEVELS, LEVEL_RANK, microsToIso, type Level, type LogRecord, type Phase, type Source } from '../core/record.js';
-import type { Run, RunStatus } from './store.js';
+import type { Run, RunStatus, SystemLog } from './store.js';
 
 export interface RunRow {
   id: string;
@@ -93,4 +93,19 @@ export function likePattern(text: string): string {
 
 function toNumber(value: number | string | null): number | null {
   return value === null ? null : Number(value);
+}
+
+/** A worker's line (stream `worker:<id>`) in the shape of the seeds' `system_logs` table. */
+export function systemLogFromRecord(record: LogRecord): SystemLog {
+  return {
+    id: `${record.stream}/${record.seq}`,
+    seq: record.seq,
+    timestamp: microsToIso(record.timestamp),
+    level: record.level,
+    message: record.message,
+    source_type: 'worker',
+    source_id: record.stream.slice('worker:'.length),
+    task_id: record.task_id ?? null,
+    metadata: { ...(record.attrs ?? {}), ...(record.logger ? { logger: record.logger } : {}) },
+  };
 }

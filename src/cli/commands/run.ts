@@ -7,7 +7,7 @@ import { HubShipper } from '../../sinks/hub.js';
 import { StoreSink } from '../../sinks/store.js';
 import type { RunSink } from '../../sinks/sink.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
-import { durationMs, id as checkId, labels as parseLabels, positiveInt } from '../args.js';
+import { checkRunId, durationMs, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { findHub } from '../hub-client.js';
 
 export interface RunFlags {
@@ -28,7 +28,7 @@ export interface RunFlags {
 
 export async function runCommand(command: string[], flags: RunFlags): Promise<void> {
   const dataDir = resolve(flags.data);
-  const runId = flags.id === undefined ? newRunId() : checkId(flags.id, '--id');
+  const runId = flags.id === undefined ? newRunId() : checkRunId(flags.id);
   const taskId = flags.task === undefined ? undefined : checkId(flags.task, '--task');
   const labels = parseLabels(flags.label);
   const maxLineBytes = positiveInt(flags.maxLineBytes, '--max-line-bytes');

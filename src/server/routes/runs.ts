@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { badRequest, conflict, notFound } from '../../core/errors.js';
 import { nowMicros } from '../../core/record.js';
 import { timestampField } from '../ingest.js';
-import { idParam, intParam, statusParam, type Query } from '../params.js';
+import { idParam, intParam, runIdParam, statusParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
 import { FINAL_STATUSES, type RunUpsert } from '../../store/store.js';
 
@@ -15,6 +15,7 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     // an ended run is history: a new run under its id would mix two runs' lines
     if (existing && FINAL_STATUSES.includes(existing.status)) throw conflict(`run ${upsert.id} already ran (${existing.status}): use another id`);
     const { run, created } = await store.upsertRun(upsert);
+    live.publishRun(run);
     reply.code(created ? 201 : 200);
     return run;
   });
@@ -57,13 +58,14 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     });
     if (!run) throw notFound(`run ${id}`);
     live.publishEnd(run);
+    live.publishRun(run);
     return run;
   });
 }
 
 export function parseUpsert(body: unknown): RunUpsert {
   const raw = objectBody(body);
-  const upsert: RunUpsert = { id: raw.id === undefined ? newRunId() : idParam(raw.id) };
+  const upsert: RunUpsert = { id: raw.id === undefined ? newRunId() : runIdParam(raw.id) };
   if (raw.name !== undefined) upsert.name = optionalString(raw.name, 'name', 256) ?? null;
   if (raw.command !== undefined) upsert.command = optionalString(raw.command, 'command', 64 * 1024) ?? null;
   if (raw.status !== undefined) upsert.status = statusParam(raw.status);

@@ -30,6 +30,7 @@ export function taskRoutes(app: FastifyInstance, { store, live }: HubContext): v
     const run = parseUpsert({ ...body, id: body.id ?? newRunId(), command: undefined, status: undefined });
     if (await store.getRun(run.id)) throw badRequest('id', `run ${run.id} already exists`);
     const queued = await store.createTask({ ...run, command: spec.command.join(' ') }, spec);
+    live.publishRun(queued);
     reply.code(201);
     return queued;
   });
@@ -39,6 +40,7 @@ export function taskRoutes(app: FastifyInstance, { store, live }: HubContext): v
     const workerId = idParam(body.worker_id, 'worker_id');
     const claimed = await store.claimTask(workerId);
     if (!claimed) return reply.code(204).send();
+    live.publishRun(claimed.run);
     return claimed;
   });
 
@@ -46,6 +48,7 @@ export function taskRoutes(app: FastifyInstance, { store, live }: HubContext): v
     const id = idParam((request.params as { id: string }).id);
     const run = await store.releaseTask(id);
     if (!run) throw notFound(`task ${id}`);
+    live.publishRun(run);
     return run;
   });
 

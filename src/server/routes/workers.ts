@@ -4,6 +4,8 @@ import { badRequest, notFound } from '../../core/errors.js';
 import { nowMicros } from '../../core/record.js';
 import { WORKER_STATES, workerStream, type WorkerState } from '../../store/store.js';
 import { parseBatch } from '../ingest.js';
+import { RUN_EVENTS } from '../../pipeline/live.js';
+import { systemLogFromRecord } from '../../store/rows.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
 import { objectBody } from './runs.js';
 import type { HubContext } from '../context.js';
@@ -32,6 +34,11 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
     });
     const inserted = await store.appendRecords(stream, records);
     live.publishRecords(stream, inserted);
+    live.publishSystemLines(inserted.map(systemLogFromRecord));
+    if (live.subscriberCount(RUN_EVENTS) > 0) {
+      const worker = await store.getWorker(id, nowMicros());
+      if (worker) live.publishWorker(worker);
+    }
     return { success: true, logs_inserted: inserted.length };
   });
 

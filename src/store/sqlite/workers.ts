@@ -1,7 +1,7 @@
 /** SQLite: workers, their heartbeats and their own lines (the seeds' `system_logs` view). */
 import type Database from 'better-sqlite3';
 import { LEVEL_RANK, microsToIso } from '../../core/record.js';
-import { likePattern, recordFromRow, parseJson, type LineRow } from '../rows.js';
+import { likePattern, recordFromRow, parseJson, systemLogFromRecord, type LineRow } from '../rows.js';
 import {
   MAX_PAGE,
   workerStatus,
@@ -94,19 +94,5 @@ export function querySystemLogs(db: Database.Database, filter: SystemLogFilter):
   const rows = db
     .prepare(`SELECT * FROM log_lines WHERE ${where.join(' AND ')} ORDER BY ts DESC, seq DESC LIMIT ?`)
     .all(...params, Math.min(filter.limit ?? 100, MAX_PAGE)) as LineRow[];
-  return rows.map((row) => {
-    const record = recordFromRow(row);
-    const sourceId = record.stream.slice('worker:'.length);
-    return {
-      id: `${record.stream}/${record.seq}`,
-      seq: record.seq,
-      timestamp: microsToIso(record.timestamp),
-      level: record.level,
-      message: record.message,
-      source_type: 'worker',
-      source_id: sourceId,
-      task_id: record.task_id ?? null,
-      metadata: { ...(record.attrs ?? {}), ...(record.logger ? { logger: record.logger } : {}) },
-    };
-  });
+  return rows.map((row) => systemLogFromRecord(recordFromRow(row)));
 }

@@ -1,0 +1,25 @@
+/**
+ * Live events for the UI's lists: runs as they are created, claimed and end, workers as their
+ * heartbeats arrive (`/api/events`), and every worker's lines (`/api/logs/stream`). No backlog:
+ * a page loads the current state with the list endpoints, then follows these.
+ */
+import type { FastifyInstance } from 'fastify';
+import { RUN_EVENTS, SYSTEM_LINES, systemLinesOf } from '../../pipeline/live.js';
+import { idParam, textParam, type Query } from '../params.js';
+import { openSse } from '../sse.js';
+import type { HubContext } from '../context.js';
+
+export function eventRoutes(app: FastifyInstance, { live, config }: HubContext): void {
+  app.get('/api/events', async (_request, reply) => {
+    const stream = openSse(reply, live, RUN_EVENTS, config);
+    stream.goLive();
+  });
+
+  app.get('/api/logs/stream', async (request, reply) => {
+    const sourceId = textParam(request.query as Query, 'source_id');
+    // one worker: its own stream; all of them: the topic every worker's lines go to
+    const topic = sourceId === undefined ? SYSTEM_LINES : systemLinesOf(idParam(sourceId, 'source_id'));
+    const stream = openSse(reply, live, topic, config);
+    stream.goLive();
+  });
+}
