@@ -148,6 +148,14 @@ describe('runlog run', () => {
     expect(runs[0]).toMatchObject({ id: 'no-hub', status: 'failed', exit_code: 7 });
   });
 
+  it('refuses to run again under the id of an existing run', async () => {
+    const data = tempDir();
+    expect((await cli(['run', '--quiet', '--id', 'once', '--data', data, '--', 'true'])).code).toBe(0);
+    const again = await cli(['run', '--quiet', '--id', 'once', '--data', data, '--', 'true']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('run once already exists');
+  });
+
   it('refuses a bad id before running anything', async () => {
     const result = await cli(['run', '--id', '../etc', '--data', tempDir(), '--', 'true']);
     expect(result.code).toBe(2);

@@ -8,7 +8,7 @@ import { StoreSink } from '../../sinks/store.js';
 import type { RunSink } from '../../sinks/sink.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
 import { checkRunId, durationMs, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
-import { findHub } from '../hub-client.js';
+import { findHub, HubReader } from '../hub-client.js';
 
 export interface RunFlags {
   hub?: string;
@@ -38,6 +38,11 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
 
   let localStore: SqliteStore | undefined;
   const openLocal = () => (localStore ??= new SqliteStore(databaseFile(dataDir)));
+  if (flags.id !== undefined) {
+    // a second run under an id would mix two runs' lines: refuse before anything runs
+    const existing = hub !== undefined ? await new HubReader(hub).getRun(runId).catch(() => undefined) : await openLocal().getRun(runId);
+    if (existing) throw new UsageError(`--id: run ${runId} already exists (${existing.status}); choose another id`);
+  }
   let shipper: HubShipper | undefined;
   let sink: RunSink;
   if (hub !== undefined) {
