@@ -1,0 +1,61 @@
+/**
+ * A hub in a child process (`bin/runlog server --port 0`), so the load a benchmark makes does not
+ * share the hub's event loop; its CPU time is read from /proc.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { tempDir, removeDir } from './lib.js';
+
+const CLI = fileURLToPath(new URL('../bin/runlog', import.meta.url));
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+export async function startHubProcess(name) {
+  const data = tempDir(name);
+  const child = spawn(process.execPath, [CLI, 'server', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`hub exited ${code}`)));
+  });
+  return {
+    url,
+    /** seconds of CPU (user + system) the hub has used so far */
+    cpuSeconds() {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      removeDir(data);
+    },
+  };
+}
+
+/** A heartbeat as a worker sends it, carrying `lines` log lines numbered from `firstSeq`. */
+export function heartbeatBody(lines, firstSeq) {
+  const logs = [];
+  for (let i = 0; i < lines; i++) {
+    logs.push({
+      seq: firstSeq + i,
+      timestamp: Math.round((performance.timeOrigin + performance.now()) * 1000),
+      level: 'INFO',
+      message: `step ${firstSeq + i} loss=0.12345 lr=3.0e-04 grad_norm=1.2345 tokens/s=51234 gpu_mem=21.3GiB`,
+      logger: 'runlog.worker',
+    });
+  }
+  return {
+    status: 'busy',
+    current_task_id: 'task-1',
+    vram_total_mb: 24_564,
+    vram_used_mb: 21_000,
+    gpus: [{ index: 0, name: 'NVIDIA RTX A5000', memory_total_mb: 24_564, memory_used_mb: 21_000, utilization_gpu: 97 }],
+    heartbeat_interval_s: 20,
+    logs,
+  };
+}
