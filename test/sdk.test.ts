@@ -1,5 +1,7 @@
 /** The Node SDK as a program uses it: `import … from 'runlog/sdk'`, a real hub, a real child process. */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/server/listen.js';
@@ -36,6 +38,20 @@ describe('runlog/sdk', () => {
     ]);
     expect(logs[2]).toMatchObject({ level: 'WARNING', metadata: { step: 2, logger: 'runlog.worker.train' } });
     expect((await getJson<{ status: string }>(`${hub.url}/api/workers/sdk-w1`)).body.status).toBe('offline');
+  });
+
+  it('stops in bounded time when the hub takes connections and never answers', async () => {
+    const blackHole = createServer(() => {}); // accepts, reads, never answers
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    const { port } = blackHole.address() as AddressInfo;
+    try {
+      const result = await program('sdk-w3', `http://127.0.0.1:${port}`);
+      expect(result.code).toBe(0);
+      // createWorker asks the hub for its last seq (3 s at most), stop() waits 5 s at most, then aborts
+      expect(result.ms).toBeLessThan(15_000);
+    } finally {
+      blackHole.close();
+    }
   });
 
   it('never breaks the program when the hub is gone', async () => {

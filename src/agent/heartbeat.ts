@@ -44,11 +44,15 @@ export class HeartbeatLoop {
   private readonly spool: Spool<HeartbeatBody>;
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | undefined;
+  /** aborts what is still in flight once stop() has waited long enough */
+  private readonly aborter = new AbortController();
   private reachable = true;
   private reportedDrops = 0;
 
   constructor(private readonly options: HeartbeatOptions) {
-    this.spool = new Spool<HeartbeatBody>(options.spoolDir, `worker-${options.workerId}-heartbeats`, options.spoolMaxBytes);
+    // past the bound the oldest beats go; what is counted is the lines they carried
+    this.spool = new Spool<HeartbeatBody>(options.spoolDir, `worker-${options.workerId}-heartbeats`, options.spoolMaxBytes, (body) => body.logs.length);
   }
 
   start(): void {
@@ -56,19 +60,30 @@ export class HeartbeatLoop {
     void this.beat();
   }
 
-  /** A heartbeat now (a full buffer, a claimed task); beats never overlap. */
+  /** A heartbeat now (a full buffer, a claimed task); beats never overlap, and one waiting covers all asks. */
   beat(): Promise<void> {
-    this.beating = this.beating.then(() => this.send()).catch(() => {});
+    if (this.queued) return this.queued;
+    this.queued = this.beating.then(() => {
+      this.queued = undefined;
+      return this.send();
+    });
+    this.beating = this.queued.catch(() => {});
     return this.beating;
   }
 
-  /** The last heartbeat: flushes what is buffered, says `offline`, stops. */
-  async stop(finalStatus: WorkerState = 'offline'): Promise<void> {
+  /**
+   * The last heartbeat: flushes what is buffered, says `offline`, stops. Waits at most
+   * `timeoutMs` for a hub that does not answer (what is not sent stays in the spool).
+   */
+  async stop(finalStatus: WorkerState = 'offline', timeoutMs = 5000): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const state = this.options.state;
     this.options.state = () => ({ ...state(), status: finalStatus });
-    await this.beat();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.beat(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    this.aborter.abort(); // a hub that never answers must not keep the program alive
   }
 
   private schedule(): void {
@@ -129,7 +144,7 @@ export class HeartbeatLoop {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
+        signal: AbortSignal.any([this.aborter.signal, AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000)]),
       });
       await response.arrayBuffer();
       if (response.status >= 500) throw new Error(`hub answered ${response.status}`);
@@ -140,6 +155,7 @@ export class HeartbeatLoop {
       return true;
     } catch (error) {
       this.stats.failed++;
+      if (this.aborter.signal.aborted) return false;
       if (this.reachable) this.options.onTrouble?.(`heartbeat failed (${(error as Error).message}); spooling until the hub is back`);
       this.reachable = false;
       return false;

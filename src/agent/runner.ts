@@ -6,6 +6,7 @@
  * `setup`; one that fails fails the run and the command does not start. The command's exit code is
  * the runner's: logging trouble never changes it.
  */
+import { statSync } from 'node:fs';
 import { Ring } from '../core/ring.js';
 import { nowMicros, type LogRecord, type ProgressUpdate } from '../core/record.js';
 import { clip, MAX_ERROR_MESSAGE } from '../core/cause.js';
@@ -81,6 +82,8 @@ export class Runner {
 
   async run(): Promise<RunOutcome> {
     const o = this.options;
+    // spawn would report a missing cwd as a missing command (`spawn /bin/sh ENOENT`)
+    if (o.cwd !== undefined && !isDirectory(o.cwd)) return this.refuse(`working directory ${o.cwd} does not exist`);
     const startedAt = nowMicros();
     const logFile = new LogFileSink(o.logDir, o.id, o.warn);
     const recent = new Ring<LogRecord>(o.recentLines ?? 1000);
@@ -163,6 +166,42 @@ export class Runner {
     };
   }
 
+  /** A run that cannot start at all: it is stored as failed, with the reason, and nothing runs. */
+  private async refuse(reason: string): Promise<RunOutcome> {
+    const o = this.options;
+    const startedAt = nowMicros();
+    const recent = new Ring<LogRecord>(1);
+    o.sink.start({
+      id: o.id,
+      name: o.name ?? null,
+      command: shellJoin(o.command),
+      status: 'running',
+      started_at: startedAt,
+      task_id: o.taskId ?? null,
+      labels: o.labels ?? {},
+    });
+    const builder = new RecordBuilder({ stream: o.id, taskId: o.taskId, lastSeq: o.lastSeq, sink: o.sink });
+    builder.system(reason, 'ERROR');
+    const completedAt = nowMicros();
+    const stored = await o.sink.finish({ status: 'failed', exit_code: 127, error_message: reason, completed_at: completedAt });
+    o.warn?.(reason);
+    return {
+      id: o.id,
+      status: 'failed',
+      exit_code: 127,
+      signal: null,
+      exit_status: 127,
+      error_message: reason,
+      log_path: '',
+      started_at: startedAt,
+      completed_at: completedAt,
+      duration_seconds: (completedAt - startedAt) / 1e6,
+      line_count: 1,
+      recent,
+      stored,
+    };
+  }
+
   /** What the machine looked like when the run failed; never fails the run further. */
   private async diagnose(builder: RecordBuilder, logDir: string) {
     builder.phase = 'diagnostics';
@@ -226,6 +265,14 @@ function teeSink(sinks: readonly RecordSink[]): RecordSink {
       for (const sink of sinks) sink.progress(update);
     },
   };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The command as a shell would read it back: for display, never executed. */

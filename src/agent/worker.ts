@@ -26,11 +26,13 @@ export interface WorkerAgentOptions {
 }
 
 const STATS_EVERY_MS = 5 * 60_000; // buffer stats in debug mode, as in the seed
+const STOP_WAIT_MS = 30_000; // a stopping worker waits this long for a hub that does not answer
 
 export class WorkerAgent {
   private runner: Runner | undefined;
   private shipper: HubShipper | undefined;
   private stopping: 'drain' | 'hand-back' | undefined;
+  private currentTask: string | undefined;
   private wakeUp: (() => void) | undefined;
 
   static async create(options: WorkerAgentOptions): Promise<WorkerAgent> {
@@ -76,14 +78,23 @@ export class WorkerAgent {
 
   /** SIGTERM/SIGINT: drain finishes the current task first; otherwise it is handed back. */
   stop(signal: NodeJS.Signals): void {
-    if (this.stopping) return;
+    if (this.stopping) {
+      // a second signal: stop waiting for a hub that does not answer
+      this.shipper?.giveUpAfter(0);
+      return;
+    }
     this.stopping = this.options.drain ? 'drain' : 'hand-back';
     this.worker.setState('draining');
-    this.worker.log.info(`${signal}: ${this.stopping === 'drain' ? 'finishing the current task first' : 'handing the current task back'}`);
+    const task = this.runner ? this.currentTask : undefined;
+    const what = task === undefined ? 'no task running' : this.stopping === 'drain' ? `finishing task ${task} first` : `handing task ${task} back`;
+    if (task === undefined) this.worker.log.info(`${signal}: ${what}`);
+    else withTask(task, () => this.worker.log.info(`${signal}: ${what}`));
     if (this.stopping === 'hand-back' && this.runner) {
       this.shipper?.handBack();
       this.runner.cancel('SIGTERM');
     }
+    // lines not delivered after a while stay in the spool for the next start
+    this.shipper?.giveUpAfter(STOP_WAIT_MS);
     this.wakeUp?.();
   }
 
@@ -109,10 +120,12 @@ export class WorkerAgent {
     const { run, spec } = task;
     const log = this.worker.log;
     this.worker.setTask(run.id);
+    this.currentTask = run.id;
     await withTask(run.id, async () => {
       log.info(`claimed task ${run.id}: ${run.command ?? spec.command.join(' ')}`);
       void this.worker.beat();
-      this.shipper = new HubShipper({ hub: this.options.hub, spoolDir: this.options.spoolDir, finishTimeoutMs: 30_000 });
+      // a worker outlives hub outages: its run waits for the hub however long, unless the worker is told to stop
+      this.shipper = new HubShipper({ hub: this.options.hub, spoolDir: this.options.spoolDir, finishTimeoutMs: Infinity });
       this.runner = new Runner({
         id: run.id,
         command: spec.command,
@@ -133,13 +146,16 @@ export class WorkerAgent {
         const outcome = await this.runner.run();
         this.tasks.run++;
         const how = this.stopping === 'hand-back' ? 'handed back' : `${outcome.status} (exit ${outcome.exit_status})`;
-        log.info(`task ${run.id} ${how} after ${outcome.duration_seconds.toFixed(1)}s`);
+        const line = `task ${run.id} ${how} after ${outcome.duration_seconds.toFixed(1)}s`;
+        if (outcome.status === 'failed') log.warning(line);
+        else log.info(line);
       } catch (error) {
         log.error(`task ${run.id} could not run: ${(error as Error).message}`);
       }
     });
     this.runner = undefined;
     this.shipper = undefined;
+    this.currentTask = undefined;
     this.worker.setTask(null);
     void this.worker.beat();
   }

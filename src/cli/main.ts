@@ -16,7 +16,13 @@ const program = new Command('runlog')
 /** An option with its environment twin, RUNLOG_<NAME>. */
 function flag(flags: string, description: string, defaultValue?: string | boolean): Option {
   const long = /--([a-z-]+)/.exec(flags)?.[1] ?? '';
-  const option = new Option(flags, description).env(`RUNLOG_${long.replace(/-/g, '_').toUpperCase()}`);
+  const env = `RUNLOG_${long.replace(/-/g, '_').toUpperCase()}`;
+  if (!/[<[]/.test(flags)) {
+    // a switch: its twin turns it on with 1, true or yes, and 0 or false leave it off
+    const on = ['1', 'true', 'yes'].includes((process.env[env] ?? '').toLowerCase());
+    return new Option(flags, `${description} (env: ${env}=1)`).default(on || undefined);
+  }
+  const option = new Option(flags, description).env(env);
   return defaultValue === undefined ? option : option.default(defaultValue);
 }
 

@@ -134,7 +134,7 @@ describe('hub HTTP API', () => {
     [{ status: 'sleeping' }, 'status'],
     [{ vram_total_mb: -1 }, 'vram_total_mb'],
     [{ gpus: 'many' }, 'gpus'],
-    [{ logs: [line(1, { timestamp: 'noon' })] }, 'records[0].timestamp'],
+    [{ logs: [line(1, { timestamp: 'noon' })] }, 'logs[0].timestamp'],
     [{ current_task_id: '../x' }, 'current_task_id'],
   ])('refuses a malformed heartbeat with a 400 naming the field (%#)', async (payload, field) => {
     const response = await post('/api/workers/w1/heartbeat', payload);
@@ -157,11 +157,14 @@ describe('hub HTTP API', () => {
     [{ command: 'python3 train.py' }, 'command'],
     [{ command: ['x'], env: { 'BAD-NAME': '1' } }, 'env.BAD-NAME'],
     [{ command: ['x'], setup: [1] }, 'setup'],
-    [{ command: ['x'], id: 'run-1' }, 'id'],
   ])('refuses a malformed task with a 400 naming the field (%#)', async (payload, field) => {
     const response = await post('/api/tasks', payload);
     expect(response.statusCode).toBe(400);
     expect(response.json().field).toBe(field);
+  });
+
+  it('refuses a task under the id of an existing run with a 409', async () => {
+    expect((await post('/api/tasks', { command: ['x'], id: 'run-1' })).statusCode).toBe(409);
   });
 
   it('refuses a claim without a worker id, and a response for an unknown run', async () => {

@@ -17,12 +17,14 @@ export interface IngestBatch {
   progress: ProgressUpdate[];
 }
 
-export function parseBatch(stream: string, body: unknown, maxLineBytes: number): IngestBatch {
+/** `field`: the name of the records' array in the body (`records`; a heartbeat's `logs`). */
+export function parseBatch(stream: string, body: unknown, maxLineBytes: number, field = 'records'): IngestBatch {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body', 'expected a JSON object');
-  const { records, progress } = body as { records?: unknown; progress?: unknown };
-  if (!Array.isArray(records)) throw badRequest('records', 'expected an array');
-  if (records.length > MAX_BATCH) throw badRequest('records', `at most ${MAX_BATCH} per request, got ${records.length}`);
-  const parsed = records.map((item, index) => parseRecord(stream, item, `records[${index}]`, maxLineBytes));
+  const { progress } = body as { progress?: unknown };
+  const records = (body as Record<string, unknown>)[field];
+  if (!Array.isArray(records)) throw badRequest(field, 'expected an array');
+  if (records.length > MAX_BATCH) throw badRequest(field, `at most ${MAX_BATCH} per request, got ${records.length}`);
+  const parsed = records.map((item, index) => parseRecord(stream, item, `${field}[${index}]`, maxLineBytes));
   const updates = progress === undefined ? [] : parseProgress(stream, progress, maxLineBytes);
   return { records: parsed, progress: updates };
 }

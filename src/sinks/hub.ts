@@ -76,11 +76,18 @@ export class HubShipper implements RunSink {
   private timer: NodeJS.Timeout | undefined;
   private pump: Promise<void> | undefined;
   private lastSuccessAt = Date.now();
+  private finishTimeoutMs: number;
   private readonly maxMemoryLines: number;
 
   constructor(private readonly options: ShipperOptions) {
     this.hub = options.hub.replace(/\/+$/, '');
     this.maxMemoryLines = options.maxMemoryLines ?? 100_000; // ~30 MB of 100-byte lines
+    this.finishTimeoutMs = options.finishTimeoutMs ?? 10_000;
+  }
+
+  /** How long finish() may still wait for a hub that does not answer (a worker told to stop). */
+  giveUpAfter(ms: number): void {
+    this.finishTimeoutMs = Math.min(this.finishTimeoutMs, Date.now() - this.lastSuccessAt + ms);
   }
 
   start(run: RunUpsert): void {
@@ -107,14 +114,13 @@ export class HubShipper implements RunSink {
    * once it has answered nothing for finishTimeoutMs (see unsent()).
    */
   async finish(finish: RunFinish): Promise<Run | undefined> {
-    const timeoutMs = this.options.finishTimeoutMs ?? 10_000;
     this.finishing = finish;
     this.cutBackoff?.();
     this.kick();
     const pump = this.pump ?? Promise.resolve();
     let done = false;
     void pump.then(() => (done = true));
-    while (!done && Date.now() - this.lastSuccessAt < timeoutMs) {
+    while (!done && Date.now() - this.lastSuccessAt < this.finishTimeoutMs) {
       await Promise.race([pump, new Promise((resolve) => setTimeout(resolve, 100))]);
     }
     this.stopped = true;

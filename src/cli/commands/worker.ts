@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import { WorkerAgent } from '../../agent/worker.js';
-import { durationMs, id as checkId, positiveInt } from '../args.js';
+import { durationMs, id as checkId, positiveInt, UsageError } from '../args.js';
 import { findHub } from '../hub-client.js';
 
 export interface WorkerFlags {
@@ -20,7 +20,8 @@ export interface WorkerFlags {
 
 export async function workerCommand(flags: WorkerFlags): Promise<void> {
   const id = checkId(flags.id, '--id');
-  // a worker without a hub has nothing to claim: it waits for one (heartbeats spool meanwhile)
+  if (flags.hub === 'none') throw new UsageError('--hub: a worker needs a hub, to claim tasks from and to send heartbeats to');
+  // a hub that does not answer yet is waited for (heartbeats spool meanwhile)
   const hub = (await findHub(flags.hub, false)) ?? DEFAULTS.hub;
   const dataDir = resolve(flags.data);
   const agent = await WorkerAgent.create({

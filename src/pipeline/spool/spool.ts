@@ -9,7 +9,7 @@
  * of an append leaves a partial last line, which the reader skips. Resending an item the hub
  * already has is harmless: (stream, seq) makes it a no-op.
  */
-import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 const READ_CHUNK = 4 * 1024 * 1024; // 4 MiB read at a time
@@ -27,9 +27,24 @@ export class Spool<T = unknown> {
     dir: string,
     name: string,
     private readonly maxBytes = Infinity,
+    /** what a dropped item counts for in `dropped` (a heartbeat: its lines) */
+    private readonly weigh: (item: T) => number = () => 1,
   ) {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, `${name}.spool`);
+    if (existsSync(this.file)) this.resume();
+  }
+
+  /** A spool left by an earlier process (stopped while the hub was away) is sent too. */
+  private resume(): void {
+    const text = readFileSync(this.file);
+    const complete = text.lastIndexOf(0x0a) + 1; // a partial last line is a crash's leftover
+    let count = 0;
+    for (let at = text.indexOf(0x0a); at !== -1 && at < complete; at = text.indexOf(0x0a, at + 1)) count++;
+    if (count === 0) return rmSync(this.file, { force: true });
+    this.fd = openSync(this.file, 'r+');
+    this.writeOffset = complete;
+    this.count = count;
   }
 
   /** items waiting in the spool */
@@ -107,6 +122,6 @@ export class Spool<T = unknown> {
     if (items.length === 0) return;
     this.readOffset = next;
     this.count--;
-    this.dropped++;
+    this.dropped += this.weigh(items[0] as T);
   }
 }

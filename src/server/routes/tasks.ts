@@ -3,7 +3,7 @@
  * the FunctionResponse a waiting caller gets when the run ends.
  */
 import type { FastifyInstance } from 'fastify';
-import { badRequest, notFound } from '../../core/errors.js';
+import { badRequest, conflict, notFound } from '../../core/errors.js';
 import { productionLine } from '../../sdk/format.js';
 import { FINAL_STATUSES, type Run, type Store, type TaskSpec } from '../../store/store.js';
 import type { LiveFanout } from '../../pipeline/live.js';
@@ -28,7 +28,7 @@ export function taskRoutes(app: FastifyInstance, { store, live }: HubContext): v
     const body = objectBody(request.body);
     const spec = parseSpec(body);
     const run = parseUpsert({ ...body, id: body.id ?? newRunId(), command: undefined, status: undefined });
-    if (await store.getRun(run.id)) throw badRequest('id', `run ${run.id} already exists`);
+    if (await store.getRun(run.id)) throw conflict(`run ${run.id} already exists: use another id`);
     const queued = await store.createTask({ ...run, command: spec.command.join(' ') }, spec);
     live.publishRun(queued);
     reply.code(201);

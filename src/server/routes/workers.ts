@@ -19,7 +19,7 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
     const state = (body.status ?? 'idle') as WorkerState;
     if (!WORKER_STATES.includes(state)) throw badRequest('status', `expected one of ${WORKER_STATES.join(', ')}`);
     const stream = workerStream(id);
-    const { records } = parseBatch(stream, { records: body.logs ?? [] }, config.maxLineBytes);
+    const { records } = parseBatch(stream, { logs: body.logs ?? [] }, config.maxLineBytes, 'logs');
     await store.recordHeartbeat({
       id,
       state,
