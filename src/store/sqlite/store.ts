@@ -33,6 +33,8 @@ export class SqliteStore implements Store {
   private readonly insertLine: Database.Statement;
   private readonly existingSeqs: Database.Statement<[string, number, number], number>;
   private readonly countLines: Database.Statement<[number, string]>;
+  /** statements by their SQL: preparing costs more than running for the small ones */
+  private readonly statements = new Map<string, Database.Statement>();
   private readonly appendTx: Database.Transaction<(stream: string, records: readonly LogRecord[]) => LogRecord[]>;
 
   constructor(readonly file: string) {
@@ -55,7 +57,7 @@ export class SqliteStore implements Store {
 
   async upsertRun(run: RunUpsert): Promise<{ run: Run; created: boolean }> {
     return this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT id FROM runs WHERE id = ?').get(run.id);
+      const existing = this.sql('SELECT id FROM runs WHERE id = ?').get(run.id);
       if (existing === undefined) {
         this.db
           .prepare(
@@ -78,7 +80,7 @@ export class SqliteStore implements Store {
         const fields = updatableFields(run);
         if (fields.length > 0) {
           const sets = fields.map(([column]) => `${column} = ?`).join(', ');
-          this.db.prepare(`UPDATE runs SET ${sets} WHERE id = ?`).run(...fields.map(([, value]) => value), run.id);
+          this.sql(`UPDATE runs SET ${sets} WHERE id = ?`).run(...fields.map(([, value]) => value), run.id);
         }
       }
       return { run: this.getRunSync(run.id) as Run, created: existing === undefined };
@@ -86,8 +88,7 @@ export class SqliteStore implements Store {
   }
 
   async finishRun(id: string, finish: RunFinish): Promise<Run | undefined> {
-    this.db
-      .prepare(
+    this.sql(
         `UPDATE runs SET status = ?, exit_code = ?, signal = ?, error_message = ?, completed_at = ?,
            started_at = COALESCE(started_at, created_at)
          WHERE id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`,
@@ -103,8 +104,8 @@ export class SqliteStore implements Store {
   async listRuns(filter: RunFilter): Promise<Run[]> {
     const limit = Math.min(filter.limit ?? 100, MAX_PAGE);
     const rows = filter.status
-      ? this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(filter.status, limit)
-      : this.db.prepare('SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit);
+      ? this.sql('SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(filter.status, limit)
+      : this.sql('SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit);
     return (rows as RunRow[]).map(runFromRow);
   }
 
@@ -127,8 +128,7 @@ export class SqliteStore implements Store {
     if (query.q) add("COALESCE(plain, message) LIKE ? ESCAPE '\\'", likePattern(query.q));
     const forward = query.limit !== undefined;
     const wanted = Math.min(query.limit ?? query.tail ?? DEFAULT_TAIL, MAX_PAGE);
-    const rows = this.db
-      .prepare(`SELECT * FROM log_lines WHERE ${where.join(' AND ')} ORDER BY seq ${forward ? 'ASC' : 'DESC'} LIMIT ?`)
+    const rows = this.sql(`SELECT * FROM log_lines WHERE ${where.join(' AND ')} ORDER BY seq ${forward ? 'ASC' : 'DESC'} LIMIT ?`)
       .all(...params, wanted + 1) as LineRow[];
     const truncated = rows.length > wanted;
     if (truncated) rows.pop();
@@ -137,19 +137,17 @@ export class SqliteStore implements Store {
   }
 
   async readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]> {
-    const rows = this.db
-      .prepare('SELECT * FROM log_lines WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?')
+    const rows = this.sql('SELECT * FROM log_lines WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?')
       .all(stream, afterSeq, limit) as LineRow[];
     return rows.map(recordFromRow);
   }
 
   async setDiagnostics(runId: string, diagnostics: unknown): Promise<void> {
-    this.db.prepare('UPDATE runs SET diagnostics = ? WHERE id = ?').run(JSON.stringify(diagnostics), runId);
+    this.sql('UPDATE runs SET diagnostics = ? WHERE id = ?').run(JSON.stringify(diagnostics), runId);
   }
 
   async createTask(run: RunUpsert, spec: TaskSpec): Promise<Run> {
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO runs (id, name, command, status, created_at, task_id, labels, spec)
          VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
       )
@@ -159,27 +157,25 @@ export class SqliteStore implements Store {
 
   async claimTask(workerId: string): Promise<ClaimedTask | undefined> {
     // one statement: SQLite runs it under the write lock, so two claimers never get the same task
-    const row = this.db
-      .prepare(
+    const row = this.sql(
         `UPDATE runs SET status = 'running', worker_id = ?, started_at = ?
          WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND spec IS NOT NULL ORDER BY created_at, rowid LIMIT 1)
          RETURNING *`,
       )
       .get(workerId, nowMicros()) as (RunRow & { spec: string }) | undefined;
     if (row === undefined) return undefined;
-    const lastSeq = this.db.prepare('SELECT MAX(seq) AS n FROM log_lines WHERE stream = ?').get(row.id) as { n: number | null };
+    const lastSeq = this.sql('SELECT MAX(seq) AS n FROM log_lines WHERE stream = ?').get(row.id) as { n: number | null };
     return { run: runFromRow(row), spec: JSON.parse(row.spec) as TaskSpec, last_seq: lastSeq.n ?? 0 };
   }
 
   async releaseTask(runId: string): Promise<Run | undefined> {
-    this.db
-      .prepare(`UPDATE runs SET status = 'queued', worker_id = NULL, started_at = NULL WHERE id = ? AND status = 'running' AND spec IS NOT NULL`)
+    this.sql(`UPDATE runs SET status = 'queued', worker_id = NULL, started_at = NULL WHERE id = ? AND status = 'running' AND spec IS NOT NULL`)
       .run(runId);
     return this.getRunSync(runId);
   }
 
   async runningOn(workerId: string): Promise<Run[]> {
-    return (this.db.prepare(`SELECT * FROM runs WHERE worker_id = ? AND status = 'running'`).all(workerId) as RunRow[]).map(runFromRow);
+    return (this.sql(`SELECT * FROM runs WHERE worker_id = ? AND status = 'running'`).all(workerId) as RunRow[]).map(runFromRow);
   }
 
   async recordHeartbeat(heartbeat: WorkerHeartbeat): Promise<void> {
@@ -201,17 +197,16 @@ export class SqliteStore implements Store {
   async deleteLinesBefore(prefix: string, before: number): Promise<number> {
     // the streams that start with `prefix`: a range on the primary key
     const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-    return this.db.prepare('DELETE FROM log_lines WHERE stream >= ? AND stream < ? AND ts < ?').run(prefix, end, before).changes;
+    return this.sql('DELETE FROM log_lines WHERE stream >= ? AND stream < ? AND ts < ?').run(prefix, end, before).changes;
   }
 
   async deleteRunsBefore(before: number): Promise<number> {
     return this.db.transaction(() => {
-      const ids = this.db
-        .prepare(`SELECT id FROM runs WHERE status IN ('completed', 'failed', 'cancelled') AND completed_at < ?`)
+      const ids = this.sql(`SELECT id FROM runs WHERE status IN ('completed', 'failed', 'cancelled') AND completed_at < ?`)
         .pluck()
         .all(before) as string[];
-      const deleteLines = this.db.prepare('DELETE FROM log_lines WHERE stream = ?');
-      const deleteRun = this.db.prepare('DELETE FROM runs WHERE id = ?');
+      const deleteLines = this.sql('DELETE FROM log_lines WHERE stream = ?');
+      const deleteRun = this.sql('DELETE FROM runs WHERE id = ?');
       for (const id of ids) {
         deleteLines.run(id);
         deleteRun.run(id);
@@ -264,13 +259,19 @@ export class SqliteStore implements Store {
   }
 
   private lineCount(stream: string): number {
-    const row = this.db.prepare('SELECT line_count FROM runs WHERE id = ?').get(stream) as { line_count: number } | undefined;
+    const row = this.sql('SELECT line_count FROM runs WHERE id = ?').get(stream) as { line_count: number } | undefined;
     if (row !== undefined) return row.line_count;
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM log_lines WHERE stream = ?').get(stream) as { n: number }).n;
+    return (this.sql('SELECT COUNT(*) AS n FROM log_lines WHERE stream = ?').get(stream) as { n: number }).n;
+  }
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
   }
 
   private getRunSync(id: string): Run | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    const row = this.sql('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     return row === undefined ? undefined : runFromRow(row);
   }
 }
