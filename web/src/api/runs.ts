@@ -1,0 +1,42 @@
+/** The runs API (docs/api.md): list, one run, its lines page by page, the download. */
+import { apiUrl, getJson } from './http.ts';
+import type { Level, LogPage, Run, RunStatus } from './types.ts';
+
+const runPath = (id: string) => `/api/runs/${encodeURIComponent(id)}`;
+
+export async function listRuns(options: { status?: RunStatus | undefined; limit?: number }, signal?: AbortSignal): Promise<Run[]> {
+  const answer = await getJson<{ runs: Run[] }>('/api/runs', { status: options.status, limit: options.limit ?? 500 }, signal);
+  return answer.runs;
+}
+
+export function getRun(id: string, signal?: AbortSignal): Promise<Run> {
+  return getJson<Run>(runPath(id), {}, signal);
+}
+
+/** What to keep of a run's lines: the server applies it to pages, the viewer to live lines. */
+export interface LineFilter {
+  /** this level and above */
+  level: Level | null;
+  /** case-insensitive text, ANSI ignored */
+  q: string;
+}
+
+export interface LogPageQuery {
+  tail?: number;
+  limit?: number;
+  after?: number;
+  before?: number;
+}
+
+export function runLogs(id: string, page: LogPageQuery, filter: LineFilter | null, signal?: AbortSignal): Promise<LogPage> {
+  return getJson<LogPage>(`${runPath(id)}/logs`, { ...page, level: filter?.level, q: filter?.q }, signal);
+}
+
+/** The live stream; `after` positions it (the browser adds Last-Event-ID itself on a reconnect). */
+export function runStreamUrl(id: string, after: number): string {
+  return apiUrl(`${runPath(id)}/logs/stream`, { after });
+}
+
+export function downloadUrl(id: string): string {
+  return `${runPath(id)}/logs/download`;
+}

@@ -1,0 +1,115 @@
+/**
+ * Server-sent events with the two rules the UI keeps (issue 4): one EventSource per tab for the
+ * view on screen, and none while the tab is hidden. A LiveStream is closed when the page hides and
+ * opened again, from a fresh URL (the view's own resume point), when it shows.
+ *
+ * A dropped connection is the browser's to repair: EventSource comes back after the hub's `retry`
+ * and sends Last-Event-ID, so the stream resumes with no gap (docs/sse.md).
+ */
+
+export type StreamState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Handlers by event name; `data` is the event's JSON, already parsed. */
+export type StreamHandlers = Record<string, (data: unknown) => void>;
+
+/** after a final failure (an HTTP error, say a proxy's 502 while the hub restarts): retry, slower each time */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
+export class LiveStream {
+  private source: EventSource | null = null;
+  private stopped = true;
+  private retryMs = RETRY_MIN_MS;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  state: StreamState = 'closed';
+
+  constructor(
+    /** called at every (re)open: it says where to resume */
+    private readonly url: () => string,
+    private readonly handlers: StreamHandlers,
+    private readonly onState: (state: StreamState, final: boolean) => void = () => {},
+  ) {}
+
+  /** Opens now if the tab is visible, and follows visibility until stop(). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    document.addEventListener('visibilitychange', this.onVisibility);
+    if (document.visibilityState !== 'hidden') this.open();
+  }
+
+  /** Closes for good (the view went away, or the stream ended). */
+  stop(): void {
+    this.stopped = true;
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    this.close();
+    this.setState('closed', true);
+  }
+
+  get running(): boolean {
+    return !this.stopped;
+  }
+
+  private readonly onVisibility = (): void => {
+    if (this.stopped) return;
+    if (document.visibilityState === 'hidden') {
+      // a hidden tab keeps no stream: the hub's subscribers are for eyes on screen
+      this.close();
+      this.setState('closed', false);
+    } else if (this.source === null) {
+      this.open();
+    }
+  };
+
+  private open(): void {
+    this.close();
+    const source = new EventSource(this.url());
+    this.source = source;
+    this.setState('connecting', false);
+    source.onopen = () => {
+      this.retryMs = RETRY_MIN_MS;
+      this.setState('open', false);
+    };
+    source.onerror = () => {
+      if (this.source !== source) return;
+      // CONNECTING: the browser is retrying by itself (with Last-Event-ID). CLOSED: it gave up
+      // (an HTTP error): open again later from the view's own position, backing off
+      if (source.readyState === EventSource.CLOSED) {
+        this.source = null;
+        this.setState('reconnecting', false);
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          if (!this.stopped && document.visibilityState !== 'hidden') this.open();
+        }, this.retryMs);
+        this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+      } else {
+        this.setState('reconnecting', false);
+      }
+    };
+    for (const [name, handler] of Object.entries(this.handlers)) {
+      source.addEventListener(name, (event) => {
+        if (this.source !== source) return;
+        let data: unknown;
+        try {
+          data = JSON.parse((event as MessageEvent<string>).data);
+        } catch {
+          return; // not JSON: not an event we know
+        }
+        handler(data);
+      });
+    }
+  }
+
+  private close(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.source === null) return;
+    this.source.close();
+    this.source = null;
+  }
+
+  private setState(state: StreamState, final: boolean): void {
+    this.state = state;
+    this.onState(state, final);
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * The workers' own lines (`system_logs`), newest first, with filters (worker, task, level, time
+ * range, text: all applied by the hub) and a live toggle (/api/logs/stream: new lines appear at
+ * the top, filtered here the same way). Filters live in the URL, so a view can be shared.
+ */
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { messageOf } from '../api/http.ts';
+import { listWorkers, systemLogs, systemLogStreamUrl } from '../api/workers.ts';
+import { LEVELS, type Level, type SystemLog } from '../api/types.ts';
+import { href, replaceHash } from '../router.ts';
+import { count, fullTime, when } from '../ui/format.ts';
+import { useLiveStream } from '../ui/hooks.ts';
+import { LevelBadge } from '../ui/status.tsx';
+import { LiveDot } from '../ui/LiveDot.tsx';
+import { AnsiText } from '../viewer/AnsiText.tsx';
+import { matcher } from '../viewer/filter.ts';
+import { useVirtualizer } from '../viewer/virtual.ts';
+
+const PAGE = 500;
+/** live lines kept at most: older ones fall off the bottom */
+const LIVE_CAP = 5_000;
+const RANGES = [
+  ['', 'any time'],
+  ['15m', 'last 15 min'],
+  ['1h', 'last hour'],
+  ['6h', 'last 6 h'],
+  ['24h', 'last 24 h'],
+  ['7d', 'last 7 days'],
+] as const;
+const ROW_PX = 20;
+
+export function LogsPage({ query }: { query: URLSearchParams }) {
+  const worker = query.get('worker') ?? '';
+  const task = query.get('task') ?? '';
+  const levelParam = query.get('level') ?? '';
+  const level = (LEVELS as readonly string[]).includes(levelParam) ? (levelParam as Level) : null;
+  const since = query.get('since') ?? '';
+  const until = query.get('until') ?? '';
+  const q = query.get('q') ?? '';
+  const live = query.get('live') === '1';
+
+  const [lines, setLines] = useState<SystemLog[] | null>(null);
+  const [more, setMore] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [workerIds, setWorkerIds] = useState<string[]>([]);
+  const [reloads, setReloads] = useState(0);
+  const [qText, setQText] = useState(q);
+  const [taskText, setTaskText] = useState(task);
+
+  const setParam = (key: string, value: string) => {
+    const next = new URLSearchParams(query);
+    if (value === '') next.delete(key);
+    else next.set(key, value);
+    replaceHash(href.logs(next));
+  };
+
+  useEffect(() => setQText(q), [q]);
+  useEffect(() => setTaskText(task), [task]);
+
+  useEffect(() => {
+    listWorkers().then((list) => setWorkerIds(list.map((w) => w.id).sort()), () => {});
+  }, []);
+
+  const filterParams = { source_id: worker || undefined, task_id: task || undefined, level: level ?? undefined, since: since || undefined, until: toIso(until), q: q || undefined };
+
+  useEffect(() => {
+    const abort = new AbortController();
+    setLines(null);
+    systemLogs({ ...filterParams, limit: PAGE }, abort.signal).then(
+      (logs) => {
+        setLines(logs);
+        setMore(logs.length === PAGE);
+        setError(null);
+      },
+      (failure: unknown) => {
+        if (!abort.signal.aborted) {
+          setError(messageOf(failure));
+          setLines([]);
+        }
+      },
+    );
+    return () => abort.abort();
+  }, [worker, task, level, since, until, q, reloads]);
+
+  const loadOlder = () => {
+    const oldest = lines?.[lines.length - 1];
+    if (oldest === undefined) return;
+    systemLogs({ ...filterParams, until: oldest.timestamp, limit: PAGE }).then(
+      (logs) => {
+        setLines((current) => {
+          const have = new Set((current ?? []).map((line) => line.id));
+          return [...(current ?? []), ...logs.filter((line) => !have.has(line.id))];
+        });
+        setMore(logs.length === PAGE);
+      },
+      (failure: unknown) => setError(messageOf(failure)),
+    );
+  };
+
+  // live lines pass the same filters here; a fixed `until` means a past window: nothing live
+  const matches = useMemo(() => matcher({ level, q }), [level, q]);
+  const pendingLive = useRef<SystemLog[]>([]);
+  const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const liveOn = live && until === '';
+  const state = useLiveStream(
+    liveOn ? systemLogStreamUrl(worker || undefined) : null,
+    {
+      log: (data) => {
+        const line = data as SystemLog;
+        if (task !== '' && line.task_id !== task) return;
+        if (!matches(line)) return;
+        pendingLive.current.push(line);
+        // batched: a burst of lines is one render
+        flushTimer.current ??= setTimeout(() => {
+          flushTimer.current = null;
+          const batch = pendingLive.current.reverse();
+          pendingLive.current = [];
+          setLines((current) => [...batch, ...(current ?? [])].slice(0, LIVE_CAP));
+        }, 250);
+      },
+    },
+    () => setReloads((n) => n + 1),
+  );
+  useEffect(() => () => {
+    if (flushTimer.current !== null) clearTimeout(flushTimer.current);
+  }, []);
+
+  return (
+    <div class="page logs-page">
+      <div class="page-head">
+        <h1>Worker logs</h1>
+        {liveOn && <LiveDot state={state} />}
+        <span class="spacer" />
+        <label class="switch" title={until !== '' ? 'a fixed end time: nothing live' : 'new lines appear at the top'}>
+          <input type="checkbox" checked={live} disabled={until !== ''} data-testid="logs-live" onChange={(event) => setParam('live', event.currentTarget.checked ? '1' : '')} />
+          live
+        </label>
+      </div>
+      <form
+        class="filters"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const next = new URLSearchParams(query);
+          for (const [key, value] of [['q', qText.trim()], ['task', taskText.trim()]] as const) {
+            if (value === '') next.delete(key);
+            else next.set(key, value);
+          }
+          replaceHash(href.logs(next));
+        }}
+      >
+        <select value={worker} data-testid="logs-worker" onChange={(event) => setParam('worker', event.currentTarget.value)}>
+          <option value="">all workers</option>
+          {[...new Set([...workerIds, ...(worker === '' ? [] : [worker])])].map((id) => (
+            <option key={id} value={id}>
+              {id}
+            </option>
+          ))}
+        </select>
+        <input class="task" placeholder="task id" value={taskText} data-testid="logs-task" onInput={(event) => setTaskText(event.currentTarget.value)} onBlur={(event) => setParam('task', event.currentTarget.value.trim())} />
+        <select value={level ?? ''} data-testid="logs-level" onChange={(event) => setParam('level', event.currentTarget.value)}>
+          <option value="">all levels</option>
+          {LEVELS.slice(1).map((value) => (
+            <option key={value} value={value}>
+              {value.toLowerCase()} +
+            </option>
+          ))}
+        </select>
+        <select value={since} data-testid="logs-since" onChange={(event) => setParam('since', event.currentTarget.value)} title="from">
+          {RANGES.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+        <label class="small muted until">
+          until
+          <input type="datetime-local" step="1" value={until} data-testid="logs-until" onChange={(event) => setParam('until', event.currentTarget.value)} />
+        </label>
+        <input type="search" class="q" placeholder="text" value={qText} data-testid="logs-q" onInput={(event) => setQText(event.currentTarget.value)} />
+        <button type="submit">apply</button>
+      </form>
+      {error !== null && <div class="error-box">{error}</div>}
+      <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} />
+    </div>
+  );
+}
+
+function SystemLogList({ lines, more, onMore, showWorker }: { lines: SystemLog[] | null; more: boolean; onMore: () => void; showWorker: boolean }) {
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const rows = lines ?? [];
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_PX,
+    getItemKey: (index) => rows[index]?.id ?? index,
+    overscan: 30,
+  });
+  if (lines === null) return <div class="empty muted">loading…</div>;
+  if (lines.length === 0) return <div class="empty muted">no lines match</div>;
+  return (
+    <div class="viewer nowrap system-logs">
+      <div class="log-frame">
+        <div class="log-scroll" ref={scrollRef} data-testid="logs-scroll">
+          <div class="log-sizer" style={{ height: `${virtualizer.getTotalSize() + (more ? 40 : 0)}px` }}>
+            {virtualizer.getVirtualItems().map((item) => {
+              const line = rows[item.index];
+              if (line === undefined) return null;
+              return (
+                <div
+                  key={line.id}
+                  class={`row line lvl-${line.level.toLowerCase()}`}
+                  style={{ transform: `translateY(${item.start}px)` }}
+                  data-testid="system-log-row"
+                >
+                  <span class="ts wide" title={fullTime(line.timestamp)}>
+                    {when(line.timestamp)}
+                  </span>
+                  {showWorker && (
+                    <a class="src mono" href={href.workers(line.source_id)} title={line.source_id}>
+                      {line.source_id}
+                    </a>
+                  )}
+                  <LevelBadge level={line.level} />
+                  <span class="task-cell">
+                    {line.task_id !== null && (
+                      <a class="task-chip mono" href={href.run(line.task_id)} title={`task ${line.task_id}`}>
+                        {line.task_id}
+                      </a>
+                    )}
+                  </span>
+                  <span class="msg">
+                    <AnsiText text={line.message} />
+                  </span>
+                </div>
+              );
+            })}
+            {more && (
+              <div class="row gap" style={{ transform: `translateY(${virtualizer.getTotalSize()}px)` }}>
+                <button class="gap-button" onClick={onMore}>
+                  ↓ older lines · load {count(PAGE)} more
+                </button>
+              </div>
+            )}
+          </div>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** datetime-local (local time, no zone) → ISO UTC for the hub */
+function toIso(local: string): string | undefined {
+  if (local === '') return undefined;
+  const ms = Date.parse(local);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}

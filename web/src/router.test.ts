@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { href, parseHash } from './router.ts';
+
+describe('parseHash', () => {
+  it('reads a run and its #L line link', () => {
+    expect(parseHash('#/runs/r-1:a.b/L123')).toEqual({ page: 'run', id: 'r-1:a.b', line: 123 });
+    expect(parseHash(href.run('r-1:a.b', 123))).toEqual({ page: 'run', id: 'r-1:a.b', line: 123 });
+    expect(parseHash('#/runs/x')).toEqual({ page: 'run', id: 'x', line: null });
+  });
+
+  it('defaults to the runs, keeps filters in the query, and says when nothing matches', () => {
+    expect(parseHash('').page).toBe('runs');
+    const route = parseHash('#/runs?status=failed');
+    expect(route.page === 'runs' && route.query.get('status')).toBe('failed');
+    expect(parseHash('#/runs/x/nope').page).toBe('missing');
+  });
+});

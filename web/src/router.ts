@@ -1,0 +1,69 @@
+/**
+ * Hash routes, so the hub serves one index.html for every page:
+ *   #/runs?status=failed&q=train   the runs (filters in the query)
+ *   #/runs/<id>                    a run and its log
+ *   #/runs/<id>/L123               the same, at line 123 (seq), highlighted: the "#L123" link
+ *   #/workers                      the workers
+ *   #/logs?worker=…&level=…        the worker/system logs (filters in the query)
+ */
+import { useEffect, useState } from 'preact/hooks';
+
+export type Route =
+  | { page: 'runs'; query: URLSearchParams }
+  | { page: 'run'; id: string; line: number | null }
+  | { page: 'workers'; query: URLSearchParams }
+  | { page: 'logs'; query: URLSearchParams }
+  | { page: 'missing'; path: string };
+
+export function parseHash(hash: string): Route {
+  const raw = hash.replace(/^#/, '');
+  const [path = '', search = ''] = raw.split('?', 2);
+  const query = new URLSearchParams(search);
+  const parts = path.split('/').filter((part) => part !== '');
+  const [first, second, third] = parts;
+  if (first === undefined || (first === 'runs' && second === undefined)) return { page: 'runs', query };
+  if (first === 'runs' && second !== undefined && parts.length <= 3) {
+    const line = third === undefined ? null : /^L(\d+)$/.exec(third)?.[1];
+    if (line !== undefined) return { page: 'run', id: safeDecode(second), line: line === null ? null : Number(line) };
+  }
+  if (first === 'workers' && parts.length === 1) return { page: 'workers', query };
+  if (first === 'logs' && parts.length === 1) return { page: 'logs', query };
+  return { page: 'missing', path };
+}
+
+function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+export const href = {
+  runs: (query?: URLSearchParams) => withQuery('#/runs', query),
+  run: (id: string, line?: number | null) => `#/runs/${encodeURIComponent(id)}${line == null ? '' : `/L${line}`}`,
+  workers: (worker?: string) => (worker === undefined ? '#/workers' : `#/workers?worker=${encodeURIComponent(worker)}`),
+  logs: (query?: URLSearchParams) => withQuery('#/logs', query),
+};
+
+function withQuery(path: string, query?: URLSearchParams): string {
+  const text = query?.toString() ?? '';
+  return text === '' ? path : `${path}?${text}`;
+}
+
+/** Replaces the current entry: for filters typed into a page, which should not pile up history. */
+export function replaceHash(hash: string): void {
+  if (location.hash === hash) return;
+  history.replaceState(null, '', hash);
+  window.dispatchEvent(new HashChangeEvent('hashchange'));
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseHash(location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseHash(location.hash));
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}

@@ -1,0 +1,28 @@
+/** A log message as text nodes: styled spans only where SGR asked for a style (see ansi.ts). */
+import { HAS_SPECIAL, toSpans, type Span } from './ansi.ts';
+
+// lines are immutable once loaded: parse each message once while it is on screen or near it
+const cache = new Map<string, Span[]>();
+const CACHE_MAX = 2_000;
+
+function cachedSpans(message: string): Span[] {
+  let spans = cache.get(message);
+  if (spans === undefined) {
+    spans = toSpans(message);
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(message, spans);
+  }
+  return spans;
+}
+
+/** A message as text nodes; styled spans only where SGR asked for a style. */
+export function AnsiText({ text }: { text: string }) {
+  if (!HAS_SPECIAL.test(text)) return <>{text}</>;
+  return (
+    <>
+      {cachedSpans(text).map((span, index) =>
+        span.style === undefined ? span.text : <span key={index} style={span.style}>{span.text}</span>,
+      )}
+    </>
+  );
+}

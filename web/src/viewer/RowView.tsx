@@ -1,0 +1,115 @@
+/** One row of the virtual list: a line, a marker, a phase header, a progress bar, the end. */
+import { clock, count, duration } from '../ui/format.ts';
+import { LevelBadge } from '../ui/status.tsx';
+import { href } from '../router.ts';
+import { AnsiText } from './AnsiText.tsx';
+import type { Row } from './rows.ts';
+import type { RunLogSession } from './session.ts';
+
+interface Props {
+  row: Row;
+  index: number;
+  start: number;
+  /** wrap mode: rows have their own height, measured */
+  measure: ((element: HTMLDivElement | null) => void) | undefined;
+  session: RunLogSession;
+  timestamps: boolean;
+  onToggle: (phase: string) => void;
+  onLineLink: (seq: number) => void;
+}
+
+export function RowView({ row, index, start, measure, session, timestamps, onToggle, onLineLink }: Props) {
+  const common = {
+    'data-index': index,
+    ref: measure,
+    style: { transform: `translateY(${start}px)` },
+  };
+  switch (row.kind) {
+    case 'line': {
+      const { line } = row;
+      const level = line.level.toLowerCase();
+      const target = session.target === line.seq;
+      const classes = `row line lvl-${level}${row.group === null ? '' : ` grp grp-${row.group}`}${target ? ' target' : ''}${line.source === 'stderr' ? ' stderr' : ''}`;
+      return (
+        <div {...common} class={classes} data-testid="log-row" data-seq={line.seq} data-level={line.level}>
+          <a
+            class="ln"
+            href={href.run(session.runId, line.seq)}
+            data-testid="line-link"
+            title="link to this line"
+            onClick={(event) => {
+              event.preventDefault();
+              onLineLink(line.seq);
+            }}
+          >
+            {line.seq}
+          </a>
+          {timestamps && (
+            <span class="ts" title={line.timestamp}>
+              {clock(line.timestamp)}
+            </span>
+          )}
+          <LevelBadge level={line.level} />
+          <span class="msg">
+            <AnsiText text={line.message} />
+            {line.attrs?.truncated === true && <span class="cut" title="cut at the hub's line limit"> [truncated]</span>}
+          </span>
+        </div>
+      );
+    }
+    case 'progress':
+      return (
+        <div {...common} class="row line progress" data-testid="progress-row" data-source={row.update.source ?? ''}>
+          <span class="ln spinner" aria-label="in progress">
+            ⟳
+          </span>
+          {timestamps && <span class="ts">{clock(row.update.timestamp)}</span>}
+          <LevelBadge level={row.update.level ?? 'INFO'} />
+          <span class="msg">
+            <AnsiText text={row.update.message} />
+          </span>
+        </div>
+      );
+    case 'gap': {
+      const load = () => void (row.side === 'top' ? session.loadOlder() : session.loadNewer());
+      const filtered = session.filter.level !== null || session.filter.q !== '';
+      const what = row.count === 0 && row.loading
+        ? 'loading'
+        : filtered
+        ? row.side === 'top'
+          ? `earlier lines (to #${count(row.count)}) skipped`
+          : `later lines skipped`
+        : `${count(row.count)} ${row.count === 1 ? 'line' : 'lines'} skipped`;
+      return (
+        <div {...common} class="row gap" data-testid="skipped-marker" data-side={row.side} data-count={row.count}>
+          <button class="gap-button" onClick={load} disabled={row.loading}>
+            {row.side === 'top' ? '↑' : '↓'} {what}
+            {what !== 'loading' && <span class="muted"> · {row.loading ? 'loading…' : 'scroll or click to load'}</span>}
+          </button>
+        </div>
+      );
+    }
+    case 'phase':
+      return (
+        <div {...common} class={`row phase phase-${row.phase}`} data-testid="phase-header" data-phase={row.phase}>
+          <button class="phase-toggle" onClick={() => onToggle(row.phase)} aria-expanded={!row.collapsed}>
+            <span class="chev">{row.collapsed ? '▸' : '▾'}</span> {row.phase}
+          </button>
+          {row.collapsed && <span class="muted small">{count(row.hidden)} lines hidden</span>}
+        </div>
+      );
+    case 'end': {
+      const { run } = row;
+      return (
+        <div {...common} class={`row end status-${run.status}`} data-testid="run-end">
+          <span>
+            run {run.status}
+            {run.exit_code !== null && ` · exit code ${run.exit_code}`}
+            {run.signal !== null && ` · ${run.signal}`}
+            {run.duration_seconds !== null && ` · ${duration(run.duration_seconds)}`}
+          </span>
+        </div>
+      );
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { plainText, toSpans } from './ansi.ts';
+import { matcher } from './filter.ts';
+
+describe('toSpans', () => {
+  it('colours SGR red with the theme red, and leaves plain text plain', () => {
+    expect(toSpans('\x1b[31mred\x1b[0m plain')).toEqual([{ text: 'red', style: { color: 'var(--ansi-1)' } }, { text: ' plain' }]);
+  });
+
+  it('keeps 256 and true colours as rgb(), bold and underline as styles', () => {
+    const [a, b] = toSpans('\x1b[1;4;38;2;255;0;128mpink\x1b[0m\x1b[38;5;196mx');
+    expect(a).toEqual({ text: 'pink', style: { color: 'rgb(255, 0, 128)', fontWeight: 600, textDecoration: 'underline' } });
+    expect(b?.style?.color).toMatch(/^rgb\(/);
+  });
+
+  it('drops OSC 8 hyperlinks and titles, keeping only the visible text', () => {
+    const spans = toSpans('\x1b]8;;javascript:alert(1)\x07click\x1b]8;;\x07 \x1b]0;title\x1b\\end');
+    expect(spans.map((span) => span.text).join('')).toBe('click end');
+    expect(JSON.stringify(spans)).not.toContain('javascript');
+  });
+
+  it('drops cursor moves, erases and stray control characters', () => {
+    expect(toSpans('a\x1b[2K\x1b[1Ab\x07c\x1b(Bd\x9be').map((span) => span.text).join('')).toBe('abcde');
+  });
+
+  it('leaves markup as text (rendering makes it text nodes)', () => {
+    expect(toSpans('<script>alert(1)</script>')).toEqual([{ text: '<script>alert(1)</script>' }]);
+  });
+});
+
+describe('plainText and matcher', () => {
+  it('searches without ANSI and case-insensitively, levels this and above', () => {
+    expect(plainText('\x1b[31mERROR\x1b[0m disk')).toBe('ERROR disk');
+    const match = matcher({ level: 'WARNING', q: 'error disk' });
+    expect(match({ level: 'ERROR', message: '\x1b[31mERROR\x1b[0m disk full' })).toBe(true);
+    expect(match({ level: 'INFO', message: 'error disk full' })).toBe(false);
+    expect(match({ level: 'CRITICAL', message: 'other' })).toBe(false);
+  });
+});
