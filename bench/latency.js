@@ -6,6 +6,8 @@
  *     → `bin/runlog server --port 0` (ingest, SQLite commit, live fan-out, a child process)
  *     → SSE → an `eventsource` client in this process, which notes when each line arrives.
  *
+ * The viewer subscribes once `runlog run` has created the run; the ticker prints its first line
+ * 1 s after it starts, so no line is printed before the viewer listens (it is warned about if one is).
  * Per line, latency = receive time − print time, both on the wall clock (performance.timeOrigin +
  * performance.now(), the same clock in every process). Baseline: the same ticker read directly
  * from a pipe by this process, measured the same way. Each repetition runs the baseline then the
@@ -26,13 +28,16 @@ const RUNS = 3;
 const GOAL = { p50: 10, p99: 50 }; // ms
 const CLI = fileURLToPath(new URL('../bin/runlog', import.meta.url));
 const TICKER = fileURLToPath(new URL('./children/ticker.js', import.meta.url));
+const START_DELAY_MS = 1000; // the ticker's first line comes this long after it starts
 const HUB_START_MS = 15_000; // the hub must say where it listens within this
+const RUN_WAIT_MS = 15_000; // the run must appear on the hub within this
+const END_WAIT_MS = 15_000; // and its stream end within this after runlog run exits
 
 export async function run({ runs = RUNS, seconds = SECONDS, rate = RATE } = {}) {
   const dir = tempDir('latency');
   const hub = await startHub(join(dir, 'hub'));
   try {
-    const ticker = [process.execPath, TICKER, String(rate), String(seconds)];
+    const ticker = [process.execPath, TICKER, String(rate), String(seconds), String(START_DELAY_MS)];
     const results = { baseline: [], hub: [] };
     for (let r = 0; r < runs; r++) {
       results.baseline.push(await throughPipe(ticker));
@@ -85,37 +90,67 @@ async function throughPipe(ticker) {
 
 /** The real road: `runlog run --hub` ships the ticker's lines, an SSE client receives them. */
 async function throughHub(hub, ticker, dataDir, id) {
-  // the run exists before its first line, so the viewer can be listening from the start
-  const created = await fetch(`${hub}/api/runs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id, status: 'running' }),
-  });
-  if (!created.ok) throw new Error(`latency bench: POST /api/runs: ${created.status} ${await created.text()}`);
-
-  const latencies = [];
-  const source = new EventSource(`${hub}/api/runs/${id}/logs/stream`);
-  const ended = new Promise((resolve, reject) => {
-    source.addEventListener('log', (event) => {
-      const received = wallMs();
-      latencies.push(received - printTime(JSON.parse(event.data).message));
-    });
-    source.addEventListener('end', resolve);
-    source.addEventListener('error', (event) => reject(new Error(`latency bench: SSE error: ${event.message ?? event.type}`)));
-  });
-  await new Promise((resolve) => source.addEventListener('open', resolve, { once: true }));
-
   const cli = spawn(process.execPath, [CLI, 'run', '--hub', hub, '--quiet', '--data', dataDir, '--id', id, '--', ...ticker], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const [code] = await once(cli, 'close');
+  const cliClosed = once(cli, 'close');
+  const latencies = [];
+  let firstPrinted;
+  let source;
   try {
-    await ended;
+    // the runner creates the run first; the ticker waits START_DELAY_MS before its first line,
+    // so the viewer is listening before it (after=0: had it not been, nothing would be missed)
+    await runExists(hub, id, cliClosed);
+    source = new EventSource(`${hub}/api/runs/${id}/logs/stream?after=0`);
+    const ended = new Promise((resolve, reject) => {
+      source.addEventListener('log', (event) => {
+        const received = wallMs();
+        const printed = printTime(JSON.parse(event.data).message);
+        firstPrinted ??= printed;
+        latencies.push(received - printed);
+      });
+      source.addEventListener('end', resolve);
+      source.addEventListener('error', (event) => reject(new Error(`latency bench: SSE error: ${event.message ?? event.type}`)));
+    });
+    ended.catch(() => {}); // awaited below; do not let an early error go unhandled meanwhile
+    const opened = new Promise((resolve) => source.addEventListener('open', resolve, { once: true }));
+    await within(Promise.race([opened, ended]), RUN_WAIT_MS, 'the SSE stream did not open');
+    const subscribedAt = wallMs();
+
+    const [code] = await cliClosed;
+    if (code !== 0) throw new Error(`latency bench: runlog run exited ${code}`);
+    await within(ended, END_WAIT_MS, 'the run ended but its SSE stream did not');
+    if (firstPrinted < subscribedAt) process.stderr.write('latency bench: warning: the viewer subscribed after the first line was printed\n');
   } finally {
-    source.close();
+    source?.close();
+    if (cli.exitCode === null) cli.kill('SIGTERM');
   }
-  if (code !== 0) throw new Error(`latency bench: runlog run exited ${code}`);
   return percentiles(latencies, Number(ticker[2]) * Number(ticker[3]));
+}
+
+/** Polls until the run exists on the hub (the runner creates it as it starts). */
+async function runExists(hub, id, cliClosed) {
+  let closed = false;
+  cliClosed.then(() => (closed = true));
+  const deadline = performance.now() + RUN_WAIT_MS;
+  while (performance.now() < deadline && !closed) {
+    const response = await fetch(`${hub}/api/runs/${id}`);
+    await response.arrayBuffer();
+    if (response.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`latency bench: run ${id} did not appear on the hub (${closed ? 'runlog run exited' : 'timeout'})`);
+}
+
+/** `promise`, or an error saying `what` when it takes longer than `ms`. */
+async function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`latency bench: ${what} within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** `<seq> <print time> ....` → the print time, ms since the epoch */

@@ -1,22 +1,32 @@
 /**
- * `npm run bench`: runs every scenario (capture, latency, memory), prints a table per scenario,
- * and writes the same tables into docs/benchmarks.md with the date, node version and nproc.
+ * `npm run bench`: runs every scenario of bench/ in turn, prints a table per scenario, and writes
+ * the same tables into docs/benchmarks.md with the date, node version, nproc and load.
  *
  *   npm run build && npm run bench     all scenarios, docs/benchmarks.md rewritten
  *   node bench/run.js latency memory   only these, printed (the docs are left alone)
+ *
+ * A scenario is a file here exporting `run()` → { title, about, table, verdict, met }.
  *
  * Each scenario measures its own baseline in the same run; see the header of each file.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixed, markdownTable, printResult } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DOCS = join(ROOT, 'docs', 'benchmarks.md');
-const SCENARIOS = ['capture', 'latency', 'memory'];
+// one scenario per file, in the order they run; each takes (on 2 cores) about:
+const SCENARIOS = [
+  'capture', // 85 s
+  'latency', // 65 s
+  'memory', // 25 s
+  'sdk', // 70 s
+  'heartbeat', // 45 s
+  'fleet', // 125 s
+];
 
 const wanted = process.argv.slice(2);
 for (const name of wanted) if (!SCENARIOS.includes(name)) throw new Error(`bench: no scenario ${name} (have ${SCENARIOS.join(', ')})`);
@@ -26,8 +36,9 @@ if (!existsSync(join(ROOT, 'dist'))) throw new Error('bench: no dist/: run `npm 
 const stale = staleBuild();
 if (stale) process.stderr.write(`bench: warning: ${stale} is newer than dist/: run \`npm run build\` to measure the current code\n`);
 
-const machine = describeMachine();
-process.stdout.write(`# runlog benchmarks\n\n${machine}\n`);
+const startedAt = new Date();
+const loadAtStart = loadavg()[0];
+process.stdout.write(`# runlog benchmarks\n\n${describeMachine(startedAt, loadAtStart)}\n`);
 const results = [];
 for (const name of chosen) {
   const started = performance.now();
@@ -38,16 +49,21 @@ for (const name of chosen) {
   printResult(result);
   process.stdout.write(`\n(${name}: ${fixed(result.seconds, 0)} s)\n`);
 }
+process.stdout.write(`\n(all: ${fixed((Date.now() - startedAt.getTime()) / 1000, 0)} s)\n`);
 
 if (chosen.length === SCENARIOS.length) {
-  writeFileSync(DOCS, document(results, machine));
+  writeFileSync(DOCS, document(results, describeMachine(startedAt, loadAtStart, loadavg()[0])));
   process.stdout.write(`\nwritten: ${DOCS}\n`);
 }
 
 function document(results, machine) {
   const summary = markdownTable(
     ['scenario', 'goal met?', 'result'],
-    results.map((r) => [r.title.split(':')[0], r.met ? 'yes' : '**no**', r.verdict.replace(/^\*\*Goal (not )?met\*\*: /, '')]),
+    results.map((r) => [
+      r.title.split(':')[0],
+      !r.verdict.startsWith('**Goal') ? 'no goal set' : r.met ? 'yes' : '**no**',
+      r.verdict.replace(/^\*\*[^*]+\*\*: /, ''),
+    ]),
   );
   const sections = results.map((r) => `## ${r.title}\n\n${r.about}\n\n${r.table}\n\n${r.verdict}\n`);
   return [
@@ -62,7 +78,7 @@ function document(results, machine) {
     machine,
     '',
     'To run them: `npm run build && npm run bench` (all scenarios, rewrites this file), or one at a time: ' +
-      '`node bench/capture.js`, `node bench/latency.js`, `node bench/memory.js`.',
+      `${SCENARIOS.map((name) => `\`node bench/${name}.js\``).join(', ')}.`,
     '',
     summary,
     '',
@@ -70,12 +86,14 @@ function document(results, machine) {
   ].join('\n');
 }
 
-function describeMachine() {
+/** Where and when: the load average says how busy the (shared) machine was around the run. */
+function describeMachine(startedAt, loadAtStart, loadAtEnd) {
   const cpu = cpus()[0]?.model?.trim() ?? 'unknown CPU';
+  const load = `${fixed(loadAtStart)} at start${loadAtEnd === undefined ? '' : `, ${fixed(loadAtEnd)} at end`}`;
   const lines = [
-    `- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    `- date: ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} (start of the run)`,
     `- node: ${process.version} (${process.platform} ${process.arch})`,
-    `- nproc: ${nproc()} (${cpu})`,
+    `- nproc: ${nproc()} (${cpu}); load average (1 min): ${load}`,
   ];
   const commit = gitCommit();
   if (commit) lines.push(`- code: ${commit}`);

@@ -4,17 +4,19 @@
  *
  *   <seq> <print time, ms since the epoch, 3 decimals> ........ (100 bytes with the newline)
  *
- * A line is printed when it is due (seq / RATE seconds after the start); a late timer prints the
- * overdue lines at once, each stamped when it is written. Writes to a pipe are synchronous here.
+ * The first line comes DELAY_MS after start (time for a viewer to subscribe). A line is printed
+ * when it is due (seq / RATE seconds after the first); a late timer prints the overdue lines at
+ * once, each stamped when it is written. Writes to a pipe are synchronous here.
  *
- *   node bench/children/ticker.js 1000 10
+ *   node bench/children/ticker.js RATE SECONDS [DELAY_MS]      e.g. 1000 10 1000
  */
 import { LINE_BYTES, wallMs } from '../lib.js';
 
 const rate = Number(process.argv[2] ?? 1000);
 const seconds = Number(process.argv[3] ?? 10);
+const delayMs = Number(process.argv[4] ?? 0);
 const total = Math.round(rate * seconds);
-const start = wallMs();
+let start = 0;
 let printed = 0;
 
 function tick() {
@@ -26,4 +28,7 @@ function tick() {
   if (printed < total) setTimeout(tick, 1);
 }
 
-tick();
+setTimeout(() => {
+  start = wallMs();
+  tick();
+}, delayMs);
