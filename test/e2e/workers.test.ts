@@ -1,0 +1,116 @@
+/**
+ * The Workers and Logs pages in a real browser: a real `runlog worker` heartbeating into a real
+ * hub, its GPUs read by the stand-in nvidia-smi (test/fixtures) from a real capture of the corpus.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { RunningHub } from '../../src/server/listen.js';
+import { corpusDir } from '../corpus.js';
+import { cli, FIXTURES, hubOn, tempDir, type CliResult } from '../helpers.js';
+import { closeTab, errorsOf, hashOf, launchBrowser, openTab, screenshotOnFailure } from './browser.js';
+import { describeInBrowser } from './suite.js';
+
+describeInBrowser('the Workers, Logs and Runs pages', () => {
+  let hub: RunningHub;
+  let browser: Browser;
+  const tabs: Page[] = [];
+  const workers: (Promise<CliResult> & { child: import('node:child_process').ChildProcess })[] = [];
+
+  beforeAll(async () => {
+    [hub, browser] = await Promise.all([hubOn(tempDir()), launchBrowser()]);
+  });
+  afterEach(async ({ task }) => {
+    await screenshotOnFailure(task.result?.state === 'fail', task.name, tabs);
+    for (const tab of tabs.splice(0)) await closeTab(tab);
+  });
+  afterAll(async () => {
+    for (const worker of workers) worker.child.kill('SIGKILL');
+    await browser?.close();
+    await hub?.close();
+  });
+
+  async function tab(path: string): Promise<Page> {
+    const page = await openTab(browser, `${hub.url}/${path}`);
+    tabs.push(page);
+    return page;
+  }
+
+  /** `runlog worker` with two GPUs (a dual RTX A5000 capture), heartbeating every second; undefined without the corpus */
+  let gpuWorker: string | undefined;
+  function startGpuWorker(): string | undefined {
+    if (gpuWorker !== undefined) return gpuWorker;
+    const captures = corpusDir('nvidia_smi', 'e2e workers');
+    if (captures === undefined) return undefined;
+    const capture = readdirSync(captures).find((name) => name.startsWith('telegraf_dual_a5000'));
+    if (capture === undefined) throw new Error(`no telegraf_dual_a5000 capture in ${captures}`);
+    workers.push(
+      cli(['worker', '--id', 'gpu-box', '--hub', hub.url, '--heartbeat', '1', '--poll', '200ms', '--data', tempDir()], {
+        PATH: `${FIXTURES}:${process.env.PATH}`,
+        FAKE_NVIDIA_SMI_CAPTURE: join(captures, capture),
+      }),
+    );
+    gpuWorker = 'gpu-box';
+    return gpuWorker;
+  }
+
+  it('shows a heartbeating worker as a card with a memory and a utilisation bar per GPU', async () => {
+    const id = startGpuWorker();
+    if (id === undefined) return; // no corpus, said above
+    const page = await tab('#/workers');
+    const card = page.locator(`[data-testid="worker-card"][data-worker-id="${id}"]`);
+    await card.waitFor({ timeout: 20_000 });
+    await expect.poll(() => card.getByTestId('gpu').count(), { timeout: 20_000 }).toBe(2);
+    expect(await card.getByTestId('worker-status').getAttribute('data-status')).toBe('active');
+    expect(await card.getByTestId('gpu').first().textContent()).toContain('RTX A5000');
+    // each GPU has its two bars, drawn to the capture's figures (a bar of width 0 is still a bar)
+    expect(await card.getByTestId('gpu-memory').count()).toBe(2);
+    expect(await card.getByTestId('gpu-util').count()).toBe(2);
+    const memoryTitles = await card.getByTestId('gpu-memory').evaluateAll((meters) => meters.map((meter) => meter.getAttribute('title')));
+    for (const title of memoryTitles) expect(title).toMatch(/^\d+ %$/);
+    expect(await card.getByTestId('gpu-memory').first().textContent()).toMatch(/memory .+ \/ .+/);
+    // its heartbeat age ticks in the page
+    expect(await card.getByTestId('heartbeat-age').textContent()).toMatch(/heartbeat/);
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("lists a worker's own lines on the Logs page, and new ones live", async () => {
+    const id = startGpuWorker();
+    if (id === undefined) return;
+    const page = await tab(`#/logs?worker=${id}`);
+    const rows = page.getByTestId('system-log-row');
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    await page.getByTestId('logs-live').check();
+    await expect.poll(() => hashOf(page)).toContain('live=1');
+    await page.waitForTimeout(500); // the stream opens
+    // a task for the worker: its "claimed task" line appears at the top without a reload
+    const response = await fetch(`${hub.url}/api/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'task-for-logs', command: ['/bin/sh', '-c', 'echo hi'] }),
+    });
+    expect(response.status).toBe(201);
+    const claimed = rows.filter({ hasText: 'claimed task task-for-logs' });
+    await claimed.first().waitFor({ timeout: 20_000 });
+    // the line links to its task's run
+    expect(await claimed.first().locator('a.task-chip').getAttribute('href')).toBe('#/runs/task-for-logs');
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it('shows new runs and their status changes on the Runs page without a reload', async () => {
+    const page = await tab('#/runs');
+    await page.getByTestId('runs-table').waitFor();
+    const run = cli(['run', '--quiet', '--hub', hub.url, '--id', 'appears-live', '--data', tempDir(), '--', '/bin/sh', '-c', 'echo one; sleep 2; echo two']);
+    const row = page.locator('[data-testid="run-row"][data-run-id="appears-live"]');
+    await row.locator('[data-status="running"]').waitFor({ timeout: 20_000 });
+    expect((await run).code).toBe(0);
+    await row.locator('[data-status="completed"]').waitFor({ timeout: 20_000 });
+    expect(await row.textContent()).toContain("echo one; sleep 2; echo two");
+    // a click opens the run
+    await row.click();
+    await expect.poll(() => hashOf(page)).toBe('#/runs/appears-live');
+    await page.getByTestId('log-row').filter({ hasText: 'two' }).waitFor({ timeout: 10_000 });
+    expect(errorsOf(page)).toEqual([]);
+  });
+});
