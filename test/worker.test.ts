@@ -156,7 +156,7 @@ describe('runlog worker', () => {
     const failed = await waitFor(async () => {
       const r = await run(hub.url, 'orphan');
       return r.status === 'failed' ? r : undefined;
-    }, 20_000, 'the run to fail');
+    }, 40_000, 'the run to fail');
     expect(failed.error_message).toContain('worker w-dies went offline');
     expect((await worker(hub.url, 'w-dies')).status).toBe('offline');
   });

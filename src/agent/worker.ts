@@ -103,7 +103,7 @@ export class WorkerAgent {
       const response = await fetch(`${this.options.hub}/api/tasks/claim`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ worker_id: this.options.id }),
+        body: JSON.stringify({ worker_id: this.options.id, heartbeat_interval_s: this.options.heartbeatMs / 1000 }),
         signal: AbortSignal.timeout(10_000),
       });
       if (response.status === 204) return undefined;

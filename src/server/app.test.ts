@@ -149,6 +149,8 @@ describe('hub HTTP API', () => {
     const claim = await post('/api/tasks/claim', { worker_id: 'w1' });
     expect(claim.json()).toMatchObject({ run: { id: 't1', status: 'running', worker_id: 'w1' }, spec: { command: ['python3', 'train.py'], setup: ['pip install x'], env: { SEED: '1' } } });
     expect((await post('/api/tasks/claim', { worker_id: 'w2' })).statusCode).toBe(204);
+    // a claim is a sign of life, even before a first heartbeat
+    expect((await app.inject('/api/workers/w1')).json()).toMatchObject({ status: 'active', state: 'busy' });
     expect((await app.inject('/api/runs/t1/response')).statusCode).toBe(202);
   });
 

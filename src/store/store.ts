@@ -176,6 +176,8 @@ export interface Store {
   runningOn(workerId: string): Promise<Run[]>;
 
   recordHeartbeat(heartbeat: WorkerHeartbeat): Promise<void>;
+  /** A sign of life that is not a heartbeat (a claim): the worker is known, and alive now. */
+  touchWorker(id: string, heartbeatIntervalS: number, now: number): Promise<void>;
   getWorker(id: string, now: number): Promise<Worker | undefined>;
   listWorkers(now: number): Promise<Worker[]>;
   querySystemLogs(filter: SystemLogFilter): Promise<SystemLog[]>;

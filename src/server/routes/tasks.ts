@@ -5,6 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest, conflict, notFound } from '../../core/errors.js';
 import { productionLine } from '../../sdk/format.js';
+import { DEFAULTS } from '../../core/config.js';
+import { nowMicros } from '../../core/record.js';
 import { FINAL_STATUSES, type Run, type Store, type TaskSpec } from '../../store/store.js';
 import type { LiveFanout } from '../../pipeline/live.js';
 import { idParam, intParam, type Query } from '../params.js';
@@ -38,6 +40,10 @@ export function taskRoutes(app: FastifyInstance, { store, live }: HubContext): v
   app.post('/api/tasks/claim', async (request, reply) => {
     const body = objectBody(request.body);
     const workerId = idParam(body.worker_id, 'worker_id');
+    const interval = body.heartbeat_interval_s;
+    if (interval !== undefined && (typeof interval !== 'number' || !(interval > 0))) throw badRequest('heartbeat_interval_s', 'expected a number > 0');
+    // a claim is a sign of life: a worker that dies before its first heartbeat still gets its runs failed
+    await store.touchWorker(workerId, interval ?? DEFAULTS.heartbeatSeconds, nowMicros());
     const claimed = await store.claimTask(workerId);
     if (!claimed) return reply.code(204).send();
     live.publishRun(claimed.run);

@@ -182,6 +182,10 @@ export class SqliteStore implements Store {
     workers.recordHeartbeat(this.db, heartbeat);
   }
 
+  async touchWorker(id: string, heartbeatIntervalS: number, now: number): Promise<void> {
+    workers.touchWorker(this.db, id, heartbeatIntervalS, now);
+  }
+
   async getWorker(id: string, now: number): Promise<Worker | undefined> {
     return workers.getWorker(this.db, id, now);
   }

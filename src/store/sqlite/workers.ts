@@ -40,6 +40,13 @@ export function recordHeartbeat(db: Database.Database, hb: WorkerHeartbeat): voi
   ).run({ ...hb, gpus: JSON.stringify(hb.gpus), stats: hb.stats === null ? null : JSON.stringify(hb.stats) });
 }
 
+export function touchWorker(db: Database.Database, id: string, intervalS: number, now: number): void {
+  db.prepare(
+    `INSERT INTO workers (id, state, heartbeat_interval_s, first_seen, last_heartbeat) VALUES (?, 'busy', ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat`,
+  ).run(id, intervalS, now, now);
+}
+
 const WORKER_SELECT = `SELECT w.*, (SELECT MAX(seq) FROM log_lines WHERE stream = 'worker:' || w.id) AS last_seq FROM workers w`;
 
 export function getWorker(db: Database.Database, id: string, now: number): Worker | undefined {
