@@ -5,6 +5,7 @@
  * and with runs (start `bin/runlog run`, write a big run into a store). No vitest import here, so
  * that screenshots.ts can use it outside vitest; the suites' describe() is in suite.ts.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -169,6 +170,21 @@ export interface PageGlobals {
   getComputedStyle(element: PageElement): { color: string };
   MutationObserver: new (callback: () => void) => { observe(target: PageElement, options: { subtree?: boolean; childList?: boolean; characterData?: boolean }): void };
   [name: `__${string}`]: unknown;
+}
+
+/**
+ * A gate a run's script waits at, opened by the test when the page is ready: the run goes on only
+ * when the test wants it to, however slow a loaded machine makes the browser. `python` and `sh` are
+ * the statements that wait (a minute at most, so that a failed test leaves no process behind).
+ */
+export function gate(): { path: string; python: string; sh: string; open(): void } {
+  const path = join(mkdtempSync(join(tmpdir(), 'runlog-gate-')), 'open');
+  return {
+    path,
+    python: `import os as _os, time as _time\n_until = _time.time() + 60\nwhile not _os.path.exists(${JSON.stringify(path)}) and _time.time() < _until:\n    _time.sleep(0.01)\n`,
+    sh: `i=0; while [ ! -e '${path}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done`,
+    open: () => writeFileSync(path, ''),
+  };
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

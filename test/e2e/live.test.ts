@@ -1,6 +1,7 @@
 /**
  * The run page in a real browser against a real hub and real runs (`bin/runlog run`): live lines,
- * a tqdm bar, ANSI colours, hostile lines, follow mode, the level filter, a failed run's header.
+ * a tqdm bar, ANSI colours, hostile lines, follow mode, the level filter, a failed run's header,
+ * the error jumps and the keys.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { RunningHub } from '../../src/server/listen.js';
 import { FIXTURES, getJson, hubOn, PYTHON, tempDir, waitFor, type CliResult } from '../helpers.js';
-import { closeTab, errorsOf, exitCodeOf, hashOf, launchBrowser, openTab, renderedSeqs, runOnHub, screenshotOnFailure, visibleSeqs, type PageElement, type PageGlobals } from './browser.js';
+import { closeTab, errorsOf, exitCodeOf, gate, hashOf, launchBrowser, openTab, renderedSeqs, runOnHub, screenshotOnFailure, visibleSeqs, type PageElement, type PageGlobals } from './browser.js';
 import { describeInBrowser } from './suite.js';
 
 interface RunState {
@@ -28,7 +29,7 @@ describeInBrowser('the run page, live', () => {
   afterEach(async ({ task }) => {
     await screenshotOnFailure(task.result?.state === 'fail', task.name, tabs);
     for (const tab of tabs.splice(0)) await closeTab(tab);
-    for (const run of running.splice(0)) run.child.kill('SIGKILL');
+    for (const run of running.splice(0)) run.child.kill('SIGTERM'); // the run is cancelled, its command stopped
   });
   afterAll(async () => {
     await browser?.close();
@@ -57,9 +58,13 @@ describeInBrowser('the run page, live', () => {
   }
 
   it('shows lines live while a run prints, and its status going from running to completed', async () => {
-    const { run } = await startRun('live', 'import time\nfor i in range(1, 61):\n    print(f"tick {i}", flush=True)\n    time.sleep(0.1)\n');
+    // 5 lines, then (once the page is open) 40 more, one every 0.1 s
+    const go = gate();
+    const { run } = await startRun('live', `import time\nfor i in range(1, 6):\n    print(f"tick {i}", flush=True)\n${go.python}for i in range(6, 46):\n    print(f"tick {i}", flush=True)\n    time.sleep(0.1)\n`);
     const page = await tab('#/runs/live');
     await page.getByTestId('run-status').and(page.locator('[data-status="running"]')).waitFor({ timeout: 20_000 });
+    await page.locator('[data-testid="stream-state"][data-state="live"]').waitFor({ timeout: 20_000 });
+    go.open();
 
     // while the hub still says "running": the newest row on screen moves on, more than once
     const seenWhileRunning: number[] = [];
@@ -78,21 +83,24 @@ describeInBrowser('the run page, live', () => {
     await page.getByTestId('run-status').and(page.locator('[data-status="completed"]')).waitFor({ timeout: 20_000 });
     await page.getByTestId('run-end').waitFor({ timeout: 10_000 });
     // following: the last line is on screen, with the lines before it in order
-    await expect.poll(async () => (await visibleSeqs(page)).at(-1), { timeout: 10_000 }).toBe(60);
+    await expect.poll(async () => (await visibleSeqs(page)).at(-1), { timeout: 10_000 }).toBe(45);
     const visible = await visibleSeqs(page);
-    expect(visible).toEqual(Array.from({ length: visible.length }, (_, i) => 61 - visible.length + i));
+    expect(visible).toEqual(Array.from({ length: visible.length }, (_, i) => 46 - visible.length + i));
     await expect.poll(() => page.getByTestId('stream-state').getAttribute('data-state')).toBe('ended');
     expect(errorsOf(page)).toEqual([]);
   });
 
   it('shows a tqdm bar as one line that updates in place, then its stored 100% line', async () => {
+    // the bar starts once the page watches
+    const go = gate();
     const { run } = await startRun(
       'tqdm',
-      'import time\nfrom tqdm import tqdm\nprint("before the bar", flush=True)\ntime.sleep(1.5)\n' +
+      `import time\nfrom tqdm import tqdm\nprint("before the bar", flush=True)\n${go.python}` +
         'for _ in tqdm(range(100), mininterval=0.05):\n    time.sleep(0.05)\nprint("after the bar", flush=True)\n',
     );
     const page = await tab('#/runs/tqdm');
     await page.getByTestId('log-row').first().waitFor({ timeout: 20_000 });
+    await page.locator('[data-testid="stream-state"][data-state="live"]').waitFor({ timeout: 20_000 });
     // watch every change of the DOM: how many progress rows there are, and what they say
     await page.evaluate(() => {
       const window = globalThis as unknown as PageGlobals;
@@ -108,6 +116,7 @@ describeInBrowser('the run page, live', () => {
       new window.MutationObserver(look).observe(document.body, { subtree: true, childList: true, characterData: true });
       look();
     });
+    go.open();
 
     expect(await exitCodeOf(run)).toBe(0);
     // the end row may show a moment before the last batch of lines (see the report): wait for both
@@ -185,16 +194,20 @@ describeInBrowser('the run page, live', () => {
   });
 
   it('pauses following when scrolled up, counts the new lines, and jumps back on a click', async () => {
-    const { run } = await startRun('follow', 'import time\nfor i in range(1, 301):\n    print(f"line {i}", flush=True)\n    time.sleep(0.03)\n');
+    // 120 lines, then (once the test has scrolled up) 180 more, one every 0.02 s
+    const go = gate();
+    const { run } = await startRun('follow', `import time\nfor i in range(1, 121):\n    print(f"line {i}", flush=True)\n${go.python}for i in range(121, 301):\n    print(f"line {i}", flush=True)\n    time.sleep(0.02)\n`);
     const page = await tab('#/runs/follow');
     const follow = page.getByTestId('follow-toggle');
-    await waitFor(async () => ((await renderedSeqs(page)).at(-1) ?? 0) >= 100 || undefined, 30_000, '100 lines on screen');
+    await waitFor(async () => ((await renderedSeqs(page)).at(-1) ?? 0) >= 120 || undefined, 30_000, '120 lines on screen');
+    await page.locator('[data-testid="stream-state"][data-state="live"]').waitFor({ timeout: 20_000 });
     expect(await follow.getAttribute('aria-pressed')).toBe('true');
 
     await page.getByTestId('log-scroll').hover();
     await page.mouse.wheel(0, -400); // well past the 40 px that pause following
     await expect.poll(() => follow.getAttribute('aria-pressed'), { timeout: 5_000 }).toBe('false');
     const pausedAt = await visibleSeqs(page);
+    go.open();
     const newLines = page.getByTestId('new-lines');
     await expect.poll(async () => Number(/([\d,]+) new line/.exec((await newLines.textContent({ timeout: 10_000 })) ?? '')?.[1]?.replace(/,/g, '') ?? 0), { timeout: 10_000 }).toBeGreaterThan(5);
     // paused means the view stays where the user put it while lines keep coming

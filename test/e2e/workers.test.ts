@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { RunningHub } from '../../src/server/listen.js';
 import { corpusDir } from '../corpus.js';
 import { cli, FIXTURES, hubOn, tempDir, type CliResult } from '../helpers.js';
-import { closeTab, errorsOf, hashOf, launchBrowser, openTab, screenshotOnFailure } from './browser.js';
+import { closeTab, errorsOf, gate, hashOf, launchBrowser, openTab, screenshotOnFailure } from './browser.js';
 import { describeInBrowser } from './suite.js';
 
 describeInBrowser('the Workers, Logs and Runs pages', () => {
@@ -101,12 +101,14 @@ describeInBrowser('the Workers, Logs and Runs pages', () => {
   it('shows new runs and their status changes on the Runs page without a reload', async () => {
     const page = await tab('#/runs');
     await page.getByTestId('runs-table').waitFor();
-    const run = cli(['run', '--quiet', '--hub', hub.url, '--id', 'appears-live', '--data', tempDir(), '--', '/bin/sh', '-c', 'echo one; sleep 2; echo two']);
+    const go = gate(); // the run ends when the test has seen it running
+    const run = cli(['run', '--quiet', '--hub', hub.url, '--id', 'appears-live', '--data', tempDir(), '--', '/bin/sh', '-c', `echo one; ${go.sh}; echo two`]);
     const row = page.locator('[data-testid="run-row"][data-run-id="appears-live"]');
     await row.locator('[data-status="running"]').waitFor({ timeout: 20_000 });
+    go.open();
     expect((await run).code).toBe(0);
     await row.locator('[data-status="completed"]').waitFor({ timeout: 20_000 });
-    expect(await row.textContent()).toContain("echo one; sleep 2; echo two");
+    expect(await row.textContent()).toContain('echo one; i=0; while');
     // a click opens the run
     await row.click();
     await expect.poll(() => hashOf(page)).toBe('#/runs/appears-live');
