@@ -33,6 +33,8 @@ async function allLines(hub: string, id: string): Promise<WireRecord[]> {
 
 interface Collected {
   seqs: number[];
+  /** `log` and `logs` events received */
+  events: number;
   messages: string[];
   progress: string[];
   ended?: { status: string };
@@ -41,7 +43,7 @@ interface Collected {
 
 /** An SSE client (the `eventsource` package), optionally resuming from a Last-Event-ID. */
 function subscribe(url: string, lastEventId?: string): Collected {
-  const collected: Collected = { seqs: [], messages: [], progress: [], source: undefined as unknown as EventSource };
+  const collected: Collected = { seqs: [], events: 0, messages: [], progress: [], source: undefined as unknown as EventSource };
   const source = new EventSource(url, {
     fetch: (input, init) =>
       fetch(input, { ...init, headers: { ...(init?.headers ?? {}), ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) } }),
@@ -51,6 +53,18 @@ function subscribe(url: string, lastEventId?: string): Collected {
     expect(event.lastEventId).toBe(String(record.seq));
     collected.seqs.push(record.seq);
     collected.messages.push(record.message);
+    collected.events++;
+  });
+  // ?batch=1: arrays of records, the id the last seq of each
+  source.addEventListener('logs', (event) => {
+    const records = JSON.parse(event.data) as WireRecord[];
+    expect(records.length).toBeGreaterThan(0);
+    expect(event.lastEventId).toBe(String(records.at(-1)!.seq));
+    for (const record of records) {
+      collected.seqs.push(record.seq);
+      collected.messages.push(record.message);
+    }
+    collected.events++;
   });
   source.addEventListener('progress', (event) => collected.progress.push((JSON.parse(event.data) as { message: string }).message));
   source.addEventListener('end', (event) => {
@@ -78,22 +92,28 @@ describe('hub with real runs', () => {
     expect(run).toMatchObject({ status: 'completed', line_count: 200_000 });
   });
 
-  it('streams the backlog, then live lines, and resumes from Last-Event-ID with no gap and no duplicate', async () => {
+  it.each([
+    ['a `log` event per line', ''],
+    ['batched `logs` events (?batch=1)', 'batch=1'],
+  ])('streams the backlog, then live lines, and resumes from Last-Event-ID with no gap and no duplicate: %s', async (_form, batch) => {
     const hub = await newHub();
     const total = 150;
     const running = cli(['run', '--quiet', '--hub', hub.url, '--id', 'live', '--data', tempDir(), '--', PYTHON, join(FIXTURES, 'paced.py'), String(total), '0.02']);
     await waitFor(async () => (await getJson<{ line_count: number }>(`${hub.url}/api/runs/live`)).body.line_count >= 20 || undefined, 20_000, 'first lines');
 
-    const first = subscribe(`${hub.url}/api/runs/live/logs/stream?after=0`);
+    const first = subscribe(`${hub.url}/api/runs/live/logs/stream?after=0&${batch}`);
     await waitFor(() => first.seqs.length >= 60 || undefined, 20_000, 'live lines');
     first.source.close(); // the connection drops mid-run
     const lastSeen = first.seqs.at(-1) as number;
     expect(first.seqs).toEqual(range(1, lastSeen));
 
-    const resumed = subscribe(`${hub.url}/api/runs/live/logs/stream`, String(lastSeen));
+    const resumed = subscribe(`${hub.url}/api/runs/live/logs/stream?${batch}`, String(lastSeen));
     await waitFor(() => resumed.ended, 30_000, 'end event');
     expect((await running).code).toBe(0);
     expect([...first.seqs, ...resumed.seqs]).toEqual(range(1, total));
+    // batched, the backlog of 20+ lines came in fewer events than lines
+    if (batch !== '') expect(first.events).toBeLessThan(first.seqs.length);
+    else expect(first.events).toBe(first.seqs.length);
     expect(resumed.ended).toMatchObject({ status: 'completed' });
   });
 

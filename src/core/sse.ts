@@ -3,9 +3,41 @@
  * `data` is one line of JSON: JSON.stringify escapes every newline, so a frame can never be cut
  * short or forged by what a job prints.
  */
+import { toWire, type LogRecord } from './record.js';
+
 export function sseFrame(event: string, data: unknown, id?: number): string {
   const idLine = id === undefined ? '' : `id: ${id}\n`;
   return `${idLine}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 export const SSE_PING = ': ping\n\n';
+
+/** records in one `logs` event at most: a backlog of 10,000 lines goes as 10 events */
+export const LOGS_PER_EVENT = 1000;
+
+/** A `log` event per record, its id the record's seq. */
+export function logFrames(records: readonly LogRecord[]): string {
+  let text = '';
+  for (const record of records) text += sseFrame('log', toWire(record), record.seq);
+  return text;
+}
+
+/**
+ * The batched form (`?batch=1`): a `logs` event whose data is a JSON array of records, given here
+ * already as JSON each; the id is the last seq in it, so Last-Event-ID resumes exactly where the
+ * client stopped. For a browser taking thousands of lines a second, one event per line costs more
+ * than the lines themselves.
+ */
+export function logsFrame(recordsJson: readonly string[], lastSeq: number): string {
+  return `id: ${lastSeq}\nevent: logs\ndata: [${recordsJson.join(',')}]\n\n`;
+}
+
+/** `records` as `logs` events of up to LOGS_PER_EVENT records each. */
+export function logsFrames(records: readonly LogRecord[]): string {
+  let text = '';
+  for (let start = 0; start < records.length; start += LOGS_PER_EVENT) {
+    const chunk = records.slice(start, start + LOGS_PER_EVENT);
+    text += logsFrame(chunk.map((record) => JSON.stringify(toWire(record))), chunk[chunk.length - 1]!.seq);
+  }
+  return text;
+}

@@ -6,15 +6,43 @@
  * many subscribers there are. Delivery is synchronous and never waits on a subscriber: a slow one
  * bounds its own queue (see the SSE route).
  */
-import { sseFrame } from '../core/sse.js';
+import { logFrames, sseFrame } from '../core/sse.js';
 import { microsToIso, toWire, type LogRecord, type ProgressUpdate } from '../core/record.js';
 import type { Run, SystemLog, Worker } from '../store/store.js';
 
-export interface LiveEvent {
-  type: 'log' | 'progress' | 'end' | 'run' | 'worker';
-  /** the record's seq for `log`, 0 otherwise */
-  seq: number;
-  frame: string;
+/** What a topic's subscribers get: a commit's lines of a run, or one ready frame (progress, end, …). */
+export type LiveEvent = { type: 'records'; batch: RecordBatch } | { type: 'progress' | 'end' | 'run' | 'worker' | 'log'; frame: string };
+
+/**
+ * The lines one commit added to a run, turned into SSE text once for every subscriber, in the form
+ * each asked for: `log` frames, or each record's JSON for the `logs` events a subscriber makes.
+ */
+export class RecordBatch {
+  private frames: string | undefined;
+  private json: string[] | undefined;
+
+  constructor(readonly records: readonly LogRecord[]) {}
+
+  get lastSeq(): number {
+    return this.records[this.records.length - 1]?.seq ?? 0;
+  }
+
+  /** A `log` frame per record past `lastSent`: the shared text, unless the subscriber has some already. */
+  framesAfter(lastSent: number): string {
+    if (lastSent < this.firstSeq) return (this.frames ??= logFrames(this.records));
+    return logFrames(this.records.filter((record) => record.seq > lastSent));
+  }
+
+  /** The JSON of each record past `lastSent`. */
+  jsonAfter(lastSent: number): readonly string[] {
+    this.json ??= this.records.map((record) => JSON.stringify(toWire(record)));
+    if (lastSent < this.firstSeq) return this.json;
+    return this.json.filter((_, index) => this.records[index]!.seq > lastSent);
+  }
+
+  private get firstSeq(): number {
+    return this.records[0]?.seq ?? 0;
+  }
 }
 
 export type LiveListener = (event: LiveEvent) => void;
@@ -51,10 +79,7 @@ export class LiveFanout {
   publishRecords(stream: string, records: readonly LogRecord[]): void {
     const listeners = this.topics.get(stream);
     if (!listeners) return;
-    const targets = [...listeners];
-    for (const record of records) {
-      this.deliver(targets, { type: 'log', seq: record.seq, frame: sseFrame('log', toWire(record), record.seq) });
-    }
+    if (records.length > 0) this.deliver([...listeners], { type: 'records', batch: new RecordBatch(records) });
   }
 
   publishProgress(stream: string, updates: readonly ProgressUpdate[]): void {
@@ -63,14 +88,14 @@ export class LiveFanout {
     const targets = [...listeners];
     for (const update of updates) {
       const data = { ...update, timestamp: microsToIso(update.timestamp) };
-      this.deliver(targets, { type: 'progress', seq: 0, frame: sseFrame('progress', data) });
+      this.deliver(targets, { type: 'progress', frame: sseFrame('progress', data) });
     }
   }
 
   publishEnd(run: Run): void {
     const listeners = this.topics.get(run.id);
     if (!listeners) return;
-    this.deliver([...listeners], { type: 'end', seq: 0, frame: sseFrame('end', run) });
+    this.deliver([...listeners], { type: 'end', frame: sseFrame('end', run) });
   }
 
   /** A run was created, claimed, handed back or ended: for the runs page. */
@@ -87,14 +112,14 @@ export class LiveFanout {
   publishSystemLines(lines: readonly SystemLog[]): void {
     for (const line of lines) {
       const targets = [...(this.topics.get(SYSTEM_LINES) ?? []), ...(this.topics.get(systemLinesOf(line.source_id)) ?? [])];
-      if (targets.length > 0) this.deliver(targets, { type: 'log', seq: 0, frame: sseFrame('log', line) });
+      if (targets.length > 0) this.deliver(targets, { type: 'log', frame: sseFrame('log', line) });
     }
   }
 
-  private publishTo(topic: string, type: LiveEvent['type'], data: unknown): void {
+  private publishTo(topic: string, type: 'run' | 'worker', data: unknown): void {
     const listeners = this.topics.get(topic);
     if (!listeners) return;
-    this.deliver([...listeners], { type, seq: 0, frame: sseFrame(type, data) });
+    this.deliver([...listeners], { type, frame: sseFrame(type, data) });
   }
 
   /** `targets` is a copy: a listener may unsubscribe (close) while we deliver. */

@@ -98,6 +98,12 @@ describe('hub HTTP API', () => {
     expect(response.json().field).toBe(field);
   });
 
+  it('refuses a stream with a bad batch flag with a 400 naming it', async () => {
+    const response = await app.inject('/api/runs/run-1/logs/stream?batch=yes');
+    expect(response.statusCode).toBe(400);
+    expect(response.json().field).toBe('batch');
+  });
+
   it('finishes a run and reports it', async () => {
     const response = await post('/api/runs/run-1/finish', { status: 'failed', exit_code: 3, error_message: 'ValueError: bad' });
     expect(response.json()).toMatchObject({ status: 'failed', exit_code: 3, error_message: 'ValueError: bad' });

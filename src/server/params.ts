@@ -36,6 +36,15 @@ export function checkInt(text: string, name: string, min: number, max = Number.M
   return value;
 }
 
+/** `1`/`true` or `0`/`false`; absent is `fallback`. */
+export function boolParam(query: Query, name: string, fallback = false): boolean {
+  const text = single(query, name);
+  if (text === undefined) return fallback;
+  if (text === '1' || text === 'true') return true;
+  if (text === '0' || text === 'false') return false;
+  throw badRequest(name, `expected 1, true, 0 or false, got ${JSON.stringify(text.slice(0, 40))}`);
+}
+
 export function sinceParam(query: Query, name = 'since'): number | undefined {
   const text = single(query, name);
   if (text === undefined) return undefined;

@@ -6,14 +6,26 @@
 import type { FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { HubConfig } from '../core/config.js';
-import { SSE_PING, sseFrame } from '../core/sse.js';
-import { toWire, type LogRecord } from '../core/record.js';
+import { logFrames, logsFrame, logsFrames, LOGS_PER_EVENT, SSE_PING } from '../core/sse.js';
+import type { LogRecord } from '../core/record.js';
 import type { LiveEvent, LiveFanout } from '../pipeline/live.js';
 
 const SSE_RETRY_MS = 1000;
+/**
+ * Batched subscribers get live lines at most this late, gathered into one `logs` event: at
+ * thousands of lines a second that is a few events a second instead of hundreds, and the web UI
+ * draws new lines only every 250 ms anyway.
+ */
+export const BATCH_HOLD_MS = 50;
 
 /** Takes the response over for an event stream, subscribed to `topic`, pinged, cleaned up on close. */
-export function openSse(reply: FastifyReply, live: LiveFanout, topic: string, config: Readonly<HubConfig>, lastSent = 0): SubscriberStream {
+export function openSse(
+  reply: FastifyReply,
+  live: LiveFanout,
+  topic: string,
+  config: Readonly<HubConfig>,
+  { lastSent = 0, batched = false }: { lastSent?: number; batched?: boolean } = {},
+): SubscriberStream {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -23,7 +35,7 @@ export function openSse(reply: FastifyReply, live: LiveFanout, topic: string, co
     'X-Accel-Buffering': 'no', // no proxy buffering: lines must arrive as they happen
   });
   res.write(`retry: ${SSE_RETRY_MS}\n\n`); // how soon a dropped client comes back
-  const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, lastSent);
+  const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, lastSent, batched);
   const unsubscribe = live.subscribe(topic, (event) => stream.onLive(event));
   const ping = setInterval(() => stream.write(SSE_PING), config.ssePingMs);
   stream.onClose(() => {
@@ -40,11 +52,16 @@ export class SubscriberStream {
   private ended = false;
   private readonly buffered: LiveEvent[] = [];
   private readonly closeHandlers: (() => void)[] = [];
+  /** batched: live lines (as JSON) waiting for the hold to end, up to seq `lastSent` */
+  private held: string[] = [];
+  private holdTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly maxQueuedBytes: number,
     public lastSent: number,
+    /** lines as `logs` events (arrays) rather than a `log` event each */
+    private readonly batched = false,
   ) {
     res.on('close', () => this.close());
   }
@@ -65,13 +82,10 @@ export class SubscriberStream {
   }
 
   sendRecords(records: readonly LogRecord[]): void {
-    let text = '';
-    for (const record of records) {
-      if (record.seq <= this.lastSent) continue;
-      text += sseFrame('log', toWire(record), record.seq);
-      this.lastSent = record.seq;
-    }
-    if (text !== '') this.write(text);
+    const fresh = records.filter((record) => record.seq > this.lastSent);
+    if (fresh.length === 0) return;
+    this.lastSent = fresh[fresh.length - 1]!.seq;
+    this.write(this.batched ? logsFrames(fresh) : logFrames(fresh));
   }
 
   goLive(): void {
@@ -82,6 +96,7 @@ export class SubscriberStream {
   end(frame: string): void {
     if (this.ended || this.closed) return;
     this.ended = true;
+    this.release();
     this.write(frame);
     this.close();
   }
@@ -109,21 +124,42 @@ export class SubscriberStream {
   close(abort = false): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
     for (const handler of this.closeHandlers) handler();
     if (abort) this.res.destroy();
     else this.res.end();
   }
 
   private deliver(event: LiveEvent): void {
-    if (event.type === 'log' && event.seq > 0) {
-      // a line of this stream: its seq orders it against the backlog
-      if (event.seq <= this.lastSent) return;
-      this.lastSent = event.seq;
-      this.write(event.frame);
+    if (event.type === 'records') {
+      // lines of this stream: their seq orders them against the backlog
+      const { batch } = event;
+      if (batch.lastSeq <= this.lastSent) return;
+      const after = this.lastSent;
+      this.lastSent = batch.lastSeq; // before hold(): a release there names this seq as the event's id
+      if (this.batched) this.hold(batch.jsonAfter(after));
+      else this.write(batch.framesAfter(after));
     } else if (event.type === 'end') {
       this.end(event.frame);
     } else {
+      this.release(); // the lines before a progress update go first: a line ends its bar
       this.write(event.frame);
     }
+  }
+
+  private hold(json: readonly string[]): void {
+    for (const line of json) this.held.push(line);
+    if (this.held.length >= LOGS_PER_EVENT) this.release();
+    else this.holdTimer ??= setTimeout(() => this.release(), BATCH_HOLD_MS);
+  }
+
+  /** Sends the held lines now, as one `logs` event up to `lastSent`. */
+  private release(): void {
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    if (this.held.length === 0) return;
+    const json = this.held;
+    this.held = [];
+    this.write(logsFrame(json, this.lastSent));
   }
 }

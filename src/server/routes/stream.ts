@@ -4,14 +4,15 @@
  * First the backlog from the store (the last lines, or everything after Last-Event-ID), then
  * live. The subscription starts before the backlog is read and buffers meanwhile; events are then
  * sent only when their seq is past the last one sent, so there is no gap and no duplicate between
- * the two (see ../sse.ts for the client's own bound).
+ * the two (see ../sse.ts for the client's own bound). With `?batch=1` lines go as `logs` events,
+ * arrays of records: the web UI's form, one event per commit rather than per line.
  */
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../core/errors.js';
 import { sseFrame } from '../../core/sse.js';
 import { openSse } from '../sse.js';
 import { FINAL_STATUSES } from '../../store/store.js';
-import { checkInt, idParam, intParam, type Query } from '../params.js';
+import { boolParam, checkInt, idParam, intParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
 
 const BACKLOG_PAGE = 1000;
@@ -24,9 +25,10 @@ export function streamRoutes(app: FastifyInstance, { store, live, config }: HubC
     const resumeFrom =
       typeof header === 'string' && header !== '' ? checkInt(header, 'Last-Event-ID', 0) : intParam(query, 'after', 0);
     const tail = intParam(query, 'tail', 0, 10_000) ?? config.sseBacklog;
+    const batched = boolParam(query, 'batch');
     if (!(await store.getRun(id))) throw notFound(`run ${id}`);
 
-    const stream = openSse(reply, live, id, config, resumeFrom ?? 0);
+    const stream = openSse(reply, live, id, config, { lastSent: resumeFrom ?? 0, batched });
 
     try {
       if (resumeFrom === undefined) {

@@ -32,9 +32,13 @@ export function runLogs(id: string, page: LogPageQuery, filter: LineFilter | nul
   return getJson<LogPage>(`${runPath(id)}/logs`, { ...page, level: filter?.level, q: filter?.q }, signal);
 }
 
-/** The live stream; `after` positions it (the browser adds Last-Event-ID itself on a reconnect). */
+/**
+ * The live stream; `after` positions it (the browser adds Last-Event-ID itself on a reconnect).
+ * Batched: lines come as `logs` events, arrays, since an event per line costs the page more than
+ * the line itself when thousands arrive a second.
+ */
 export function runStreamUrl(id: string, after: number): string {
-  return apiUrl(`${runPath(id)}/logs/stream`, { after });
+  return apiUrl(`${runPath(id)}/logs/stream`, { after, batch: 1 });
 }
 
 export function downloadUrl(id: string): string {

@@ -19,8 +19,13 @@ export function WorkerStatusBadge({ status }: { status: WorkerStatus }) {
   );
 }
 
-export function LevelBadge({ level }: { level: string }) {
+/** A function as well as a component: the log viewer calls it for each row, without an instance per row. */
+export function levelBadge(level: string) {
   return <span class={`lvl lvl-${level.toLowerCase()}`}>{SHORT[level] ?? level.slice(0, 4)}</span>;
+}
+
+export function LevelBadge({ level }: { level: string }) {
+  return levelBadge(level);
 }
 
 const SHORT: Record<string, string> = { DEBUG: 'DBG', INFO: 'INF', WARNING: 'WRN', ERROR: 'ERR', CRITICAL: 'CRT' };

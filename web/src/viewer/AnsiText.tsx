@@ -1,4 +1,5 @@
 /** A log message as text nodes: styled spans only where SGR asked for a style (see ansi.ts). */
+import type { ComponentChildren } from 'preact';
 import { HAS_SPECIAL, toSpans, type Span } from './ansi.ts';
 
 // lines are immutable once loaded: parse each message once while it is on screen or near it
@@ -15,14 +16,16 @@ function cachedSpans(message: string): Span[] {
   return spans;
 }
 
-/** A message as text nodes; styled spans only where SGR asked for a style. */
+/**
+ * A message as text nodes; styled spans only where SGR asked for a style. A plain function, not a
+ * component: the log viewer calls it for every row it draws, and a component instance per row
+ * costs more than the row's text.
+ */
+export function ansiNodes(text: string): ComponentChildren {
+  if (!HAS_SPECIAL.test(text)) return text;
+  return cachedSpans(text).map((span, index) => (span.style === undefined ? span.text : <span key={index} style={span.style}>{span.text}</span>));
+}
+
 export function AnsiText({ text }: { text: string }) {
-  if (!HAS_SPECIAL.test(text)) return <>{text}</>;
-  return (
-    <>
-      {cachedSpans(text).map((span, index) =>
-        span.style === undefined ? span.text : <span key={index} style={span.style}>{span.text}</span>,
-      )}
-    </>
-  );
+  return <>{ansiNodes(text)}</>;
 }

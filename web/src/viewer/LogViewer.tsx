@@ -5,7 +5,7 @@
  * changes into scroll positions.
  */
 import { defaultRangeExtractor } from '@tanstack/virtual-core';
-import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
 import { href } from '../router.ts';
 import { useKeys, useSetting } from '../ui/hooks.ts';
 import { count } from '../ui/format.ts';
@@ -38,19 +38,21 @@ export function LogViewer({ session }: { session: RunLogSession }) {
   const built = useMemo(() => buildRows(session, collapsed), [session, session.version, collapsed]);
   const { rows } = built;
 
+  // new functions only when the rows change: the virtualizer redoes its O(rows) measurements
+  // when getItemKey changes, and that should be once per batch of lines, not once per render
+  const estimateSize = useCallback((index: number) => SIZES[rows[index]?.kind ?? 'line'], [rows]);
+  const getItemKey = useCallback((index: number) => rows[index]?.key ?? index, [rows]);
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: (index) => {
-      const row = rows[index];
-      return row === undefined ? LINE_PX : SIZES[row.kind];
-    },
-    getItemKey: (index) => rows[index]?.key ?? index,
+    estimateSize,
+    getItemKey,
     overscan: OVERSCAN,
-    // following: render the last rows straight away, not the rows at the old position first
+    // following: render the last rows straight away, not the rows at the old position first, and
+    // no more than fill the screen (each batch of lines replaces them all: no rows to spare)
     rangeExtractor: (range) => {
       if (!session.following || range.count === 0) return defaultRangeExtractor(range);
-      const visible = Math.ceil((scrollRef.current?.clientHeight ?? 1000) / LINE_PX) + OVERSCAN;
+      const visible = Math.ceil((scrollRef.current?.clientHeight ?? 1000) / LINE_PX) + 1;
       const start = Math.max(0, range.count - visible);
       return Array.from({ length: range.count - start }, (_, offset) => start + offset);
     },
@@ -179,18 +181,24 @@ export function LogViewer({ session }: { session: RunLogSession }) {
     f: () => session.toggleFollow(),
   });
 
-  const toggleRow = (phase: string) => {
-    const next = new Set(collapsed);
-    if (next.has(phase)) next.delete(phase);
-    else next.add(phase);
-    setCollapsed(next);
-  };
+  // stable, so that rows (memoised) do not re-render for a new callback
+  const toggleRow = useCallback((phase: string) => {
+    setCollapsed((old) => {
+      const next = new Set(old);
+      if (next.has(phase)) next.delete(phase);
+      else next.add(phase);
+      return next;
+    });
+  }, []);
 
-  const onLineLink = (seq: number) => {
-    const link = href.run(session.runId, seq);
-    if (location.hash === link) void session.goTo(seq);
-    else location.hash = link;
-  };
+  const onLineLink = useCallback(
+    (seq: number) => {
+      const link = href.run(session.runId, seq);
+      if (location.hash === link) void session.goTo(seq);
+      else location.hash = link;
+    },
+    [session],
+  );
 
   const digits = String(Math.max(session.store.hi, session.store.lastSeq ?? 0, 999)).length;
   const store = session.store;
@@ -220,6 +228,7 @@ export function LogViewer({ session }: { session: RunLogSession }) {
                   start={item.start}
                   measure={wrap ? virtualizer.measureElement : undefined}
                   session={session}
+                  target={row.kind === 'line' && row.line.seq === session.target}
                   timestamps={timestamps}
                   onToggle={toggleRow}
                   onLineLink={onLineLink}

@@ -1,8 +1,9 @@
 /** One row of the virtual list: a line, a marker, a phase header, a progress bar, the end. */
+import { Component } from 'preact';
 import { clock, count, duration } from '../ui/format.ts';
-import { LevelBadge } from '../ui/status.tsx';
+import { levelBadge } from '../ui/status.tsx';
 import { href } from '../router.ts';
-import { AnsiText } from './AnsiText.tsx';
+import { ansiNodes } from './AnsiText.tsx';
 import type { Row } from './rows.ts';
 import type { RunLogSession } from './session.ts';
 
@@ -13,12 +14,30 @@ interface Props {
   /** wrap mode: rows have their own height, measured */
   measure: ((element: HTMLDivElement | null) => void) | undefined;
   session: RunLogSession;
+  /** the line a #L link or an error jump points at: highlighted */
+  target: boolean;
   timestamps: boolean;
   onToggle: (phase: string) => void;
   onLineLink: (seq: number) => void;
 }
 
-export function RowView({ row, index, start, measure, session, timestamps, onToggle, onLineLink }: Props) {
+/**
+ * A render of the viewer re-renders only the rows whose props changed (its callbacks are stable),
+ * not every row on screen. (preact/compat's memo would do the same, but compat hooks into every
+ * element of the app.)
+ */
+export class RowView extends Component<Props> {
+  override shouldComponentUpdate(next: Props): boolean {
+    for (const key in next) if (next[key as keyof Props] !== this.props[key as keyof Props]) return true;
+    return false;
+  }
+
+  override render(props: Props) {
+    return rowContent(props);
+  }
+}
+
+function rowContent({ row, index, start, measure, session, target, timestamps, onToggle, onLineLink }: Props) {
   const common = {
     'data-index': index,
     ref: measure,
@@ -28,7 +47,6 @@ export function RowView({ row, index, start, measure, session, timestamps, onTog
     case 'line': {
       const { line } = row;
       const level = line.level.toLowerCase();
-      const target = session.target === line.seq;
       const classes = `row line lvl-${level}${row.group === null ? '' : ` grp grp-${row.group}`}${target ? ' target' : ''}${line.source === 'stderr' ? ' stderr' : ''}`;
       return (
         <div {...common} class={classes} data-testid="log-row" data-seq={line.seq} data-level={line.level}>
@@ -49,9 +67,9 @@ export function RowView({ row, index, start, measure, session, timestamps, onTog
               {clock(line.timestamp)}
             </span>
           )}
-          <LevelBadge level={line.level} />
+          {levelBadge(line.level)}
           <span class="msg">
-            <AnsiText text={line.message} />
+            {ansiNodes(line.message)}
             {line.attrs?.truncated === true && <span class="cut" title="cut at the hub's line limit"> [truncated]</span>}
           </span>
         </div>
@@ -64,9 +82,9 @@ export function RowView({ row, index, start, measure, session, timestamps, onTog
             ⟳
           </span>
           {timestamps && <span class="ts">{clock(row.update.timestamp)}</span>}
-          <LevelBadge level={row.update.level ?? 'INFO'} />
+          {levelBadge(row.update.level ?? 'INFO')}
           <span class="msg">
-            <AnsiText text={row.update.message} />
+            {ansiNodes(row.update.message)}
           </span>
         </div>
       );

@@ -38,6 +38,16 @@ describe('LineStore', () => {
     expect(other.lastSeq).toBe(10);
   });
 
+  it('trims to a smaller cap when asked (following keeps fewer lines)', () => {
+    const store = new LineStore(10);
+    store.reset(lines(1, 8), 0, 8);
+    expect(store.trim(7)).toBe(null); // under the store's own cap
+    expect(store.trim(7, 3)).toBe('top');
+    expect(store.lines.map((l) => l.seq)).toEqual([6, 7, 8]);
+    expect(store.lo).toBe(5);
+    expect(store.dropped).toBe(5);
+  });
+
   it('finds a line by seq with gaps in between (a level filter)', () => {
     const store = new LineStore(100);
     store.reset([line(3), line(7), line(20)], 0, 25);

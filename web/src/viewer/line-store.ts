@@ -65,11 +65,11 @@ export class LineStore {
   }
 
   /**
-   * Drops lines past the cap from the end farther from `focus` (an index in `lines`: what is on
-   * screen), down to `cap`. Returns the side it dropped from, if any.
+   * Drops lines past `cap` (the store's, or a smaller one) from the end farther from `focus` (an
+   * index in `lines`: what is on screen). Returns the side it dropped from, if any.
    */
-  trim(focus: number): 'top' | 'bottom' | null {
-    const excess = this.lines.length - this.cap;
+  trim(focus: number, cap = this.cap): 'top' | 'bottom' | null {
+    const excess = this.lines.length - cap;
     if (excess <= 0) return null;
     const fromTop = focus >= this.lines.length / 2;
     if (fromTop) {

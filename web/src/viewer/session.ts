@@ -22,6 +22,12 @@ import { RecentLines } from './recent.ts';
 
 /** lines per page fetched (the tail on open, and each page up or down) */
 export const PAGE = 1_000;
+/**
+ * Lines kept while following: the view shows only the newest, and each batch of live lines costs
+ * a pass over all that are kept (rows, positions), so fewer keeps the page smooth at thousands of
+ * lines a second. Scrolling up fetches older ones again, up to the store's cap.
+ */
+export const FOLLOW_CAP = 10_000;
 /** a render at most this often while lines pour in: ≤ 4 a second */
 const FLUSH_MS = 250;
 /** how often to re-read a run that has not ended (queued → running is not on the log stream) */
@@ -125,8 +131,7 @@ export class RunLogSession {
     this.abort.abort();
     this.stream?.stop();
     this.stream = null;
-    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
-    if (this.flushFrame !== null) cancelAnimationFrame(this.flushFrame);
+    this.cancelFlush();
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
     this.listeners.clear();
   }
@@ -329,7 +334,7 @@ export class RunLogSession {
       // reopened after the tab was hidden: from the last line seen, so nothing is missed
       () => runStreamUrl(this.runId, this.sseTo),
       {
-        log: (data) => this.onLog(data as LogLine),
+        logs: (data) => this.onLogs(data as LogLine[]),
         progress: (data) => this.onProgress(data as ProgressUpdate),
         end: (data) => this.onEnd(data as Run),
       },
@@ -341,13 +346,16 @@ export class RunLogSession {
     this.stream.start();
   }
 
-  private onLog(line: LogLine): void {
-    if (typeof line.seq !== 'number' || line.seq <= this.sseTo) return; // already have it
-    this.sseTo = line.seq;
-    this.recent.push(line);
-    // a line from a source ends that source's progress bar (its last state arrives as a line)
-    this.progress.delete(line.source ?? '');
-    if (this.match(line)) this.pending.push(line);
+  private onLogs(lines: LogLine[]): void {
+    if (!Array.isArray(lines)) return;
+    for (const line of lines) {
+      if (typeof line.seq !== 'number' || line.seq <= this.sseTo) continue; // already have it
+      this.sseTo = line.seq;
+      this.recent.push(line);
+      // a line from a source ends that source's progress bar (its last state arrives as a line)
+      this.progress.delete(line.source ?? '');
+      if (this.match(line)) this.pending.push(line);
+    }
     this.scheduleFlush();
   }
 
@@ -359,11 +367,14 @@ export class RunLogSession {
   private onEnd(run: Run): void {
     this.run = run;
     this.progress.clear();
+    // the last lines now, in the same render as the end: never an end row above lines still pending
+    this.cancelFlush();
+    this.flush();
     // the hub closes the stream after `end`; closing it here stops the browser reconnecting
     this.stream?.stop();
     this.stream = null;
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
-    this.scheduleFlush();
+    this.changed();
   }
 
   private scheduleFlush(): void {
@@ -377,6 +388,13 @@ export class RunLogSession {
         this.flush();
       });
     }, wait);
+  }
+
+  private cancelFlush(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    if (this.flushFrame !== null) cancelAnimationFrame(this.flushFrame);
+    this.flushTimer = null;
+    this.flushFrame = null;
   }
 
   private flush(): void {
@@ -435,8 +453,9 @@ export class RunLogSession {
 
   private trim(): void {
     if (this.following) this.focus = this.store.length - 1;
-    const excess = this.store.length - this.store.cap;
-    const side = this.store.trim(Math.min(this.focus, this.store.length - 1));
+    const cap = this.following ? FOLLOW_CAP : this.store.cap;
+    const excess = this.store.length - cap;
+    const side = this.store.trim(Math.min(this.focus, this.store.length - 1), cap);
     // dropped the newest lines: the window no longer reaches the live end
     if (side === 'bottom') this.attached = false;
     if (side === 'top') this.focus = Math.max(0, this.focus - excess);

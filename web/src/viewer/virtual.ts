@@ -1,9 +1,11 @@
 /**
  * A Preact hook around @tanstack/virtual-core's Virtualizer (the same shape as its React adapter):
  * options are set on every render, the instance is mounted once, and its changes (scroll, resize,
- * measurements) re-render the component.
+ * measurements) re-render the component, but only those that change what is drawn: the rows in
+ * range and their sizes. A scroll that keeps the same rows, or the end of "is scrolling", draws
+ * nothing new (issue 4: a few renders a second while lines pour in).
  */
-import { useLayoutEffect, useReducer, useState } from 'preact/hooks';
+import { useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
 import {
   Virtualizer,
   elementScroll,
@@ -19,15 +21,22 @@ type Options = Omit<
   'observeElementRect' | 'observeElementOffset' | 'scrollToFn'
 >;
 
+/** What a render draws: which rows, and where (the total moves when a row's size does). */
+function drawn(instance: ElementVirtualizer): string {
+  const indexes = instance.getVirtualIndexes();
+  return `${indexes[0]}:${indexes[indexes.length - 1]}:${indexes.length}:${instance.getTotalSize()}`;
+}
+
 export function useVirtualizer(options: Options): ElementVirtualizer {
   const [, rerender] = useReducer((count: number) => count + 1, 0);
+  const rendered = useRef('');
   const resolved: VirtualizerOptions<HTMLDivElement, HTMLDivElement> = {
     observeElementRect,
     observeElementOffset,
     scrollToFn: elementScroll,
     ...options,
     onChange: (instance, sync) => {
-      rerender(0);
+      if (drawn(instance) !== rendered.current) rerender(0);
       options.onChange?.(instance, sync);
     },
   };
@@ -36,6 +45,7 @@ export function useVirtualizer(options: Options): ElementVirtualizer {
   useLayoutEffect(() => instance._didMount(), []);
   useLayoutEffect(() => {
     instance._willUpdate();
+    rendered.current = drawn(instance);
   });
   return instance;
 }
