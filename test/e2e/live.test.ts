@@ -87,6 +87,10 @@ describeInBrowser('the run page, live', () => {
     const visible = await visibleSeqs(page);
     expect(visible).toEqual(Array.from({ length: visible.length }, (_, i) => 46 - visible.length + i));
     await expect.poll(() => page.getByTestId('stream-state').getAttribute('data-state')).toBe('ended');
+    // the clock on screen; the full timestamp on hovering it
+    const lastTs = page.locator('[data-testid="log-row"][data-seq="45"] .ts');
+    await lastTs.hover();
+    expect(await lastTs.getAttribute('title')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/);
     expect(errorsOf(page)).toEqual([]);
   });
 

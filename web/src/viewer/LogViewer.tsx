@@ -191,14 +191,26 @@ export function LogViewer({ session }: { session: RunLogSession }) {
     });
   }, []);
 
-  const onLineLink = useCallback(
-    (seq: number) => {
-      const link = href.run(session.runId, seq);
-      if (location.hash === link) void session.goTo(seq);
-      else location.hash = link;
-    },
-    [session],
-  );
+  // one listener for all rows rather than one per row drawn: a line number's click is a link to
+  // the line (a plain click stays in the page; a click with a modifier opens a tab as usual)
+  const onRowsClick = (event: MouseEvent) => {
+    const link = (event.target as Element).closest?.('a.ln');
+    const seq = Number((link?.parentElement as HTMLElement | null | undefined)?.dataset.seq);
+    if (!Number.isInteger(seq) || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    const hash = href.run(session.runId, seq);
+    if (location.hash === hash) void session.goTo(seq);
+    else location.hash = hash;
+  };
+
+  // the full timestamp as a tooltip, set when the pointer comes to it rather than on every row drawn
+  const onRowsOver = (event: MouseEvent) => {
+    // (every time: an element drawn while following may show another line by now)
+    const ts = (event.target as Element).closest?.('.ts');
+    if (!(ts instanceof HTMLElement)) return;
+    const line = session.store.lines[session.store.indexOf(Number((ts.parentElement as HTMLElement).dataset.seq))];
+    if (line !== undefined && ts.title !== line.timestamp) ts.title = line.timestamp;
+  };
 
   const digits = String(Math.max(session.store.hi, session.store.lastSeq ?? 0, 999)).length;
   const store = session.store;
@@ -215,14 +227,18 @@ export function LogViewer({ session }: { session: RunLogSession }) {
         fromSeq={fromSeq}
       />
       <div class="log-frame">
-        <div class="log-scroll" ref={scrollRef} onScroll={onScroll} tabIndex={0} data-testid="log-scroll" aria-label="log lines">
+        <div class="log-scroll" ref={scrollRef} onScroll={onScroll} onClick={onRowsClick} onMouseOver={onRowsOver} tabIndex={0} data-testid="log-scroll" aria-label="log lines">
           <div class="log-sizer" style={{ height: `${virtualizer.getTotalSize()}px` }}>
-            {items.map((item) => {
+            {items.map((item, position) => {
               const row = rows[item.index];
               if (row === undefined) return null;
               return (
                 <RowView
-                  key={row.key}
+                  // following without wrapping, each batch of lines replaces every row on screen: the
+                  // elements stay (keyed by position) and only their text changes, far cheaper than
+                  // new elements. Otherwise a row keeps its element while it is on screen, so that a
+                  // selection stays on its line as the view scrolls (and a wrapped row is measured once)
+                  key={session.following && !wrap ? position : row.key}
                   row={row}
                   index={item.index}
                   start={item.start}
@@ -231,7 +247,6 @@ export function LogViewer({ session }: { session: RunLogSession }) {
                   target={row.kind === 'line' && row.line.seq === session.target}
                   timestamps={timestamps}
                   onToggle={toggleRow}
-                  onLineLink={onLineLink}
                 />
               );
             })}

@@ -18,7 +18,6 @@ interface Props {
   target: boolean;
   timestamps: boolean;
   onToggle: (phase: string) => void;
-  onLineLink: (seq: number) => void;
 }
 
 /**
@@ -37,7 +36,7 @@ export class RowView extends Component<Props> {
   }
 }
 
-function rowContent({ row, index, start, measure, session, target, timestamps, onToggle, onLineLink }: Props) {
+function rowContent({ row, index, start, measure, session, target, timestamps, onToggle }: Props) {
   const common = {
     'data-index': index,
     ref: measure,
@@ -50,23 +49,11 @@ function rowContent({ row, index, start, measure, session, target, timestamps, o
       const classes = `row line lvl-${level}${row.group === null ? '' : ` grp grp-${row.group}`}${target ? ' target' : ''}${line.source === 'stderr' ? ' stderr' : ''}`;
       return (
         <div {...common} class={classes} data-testid="log-row" data-seq={line.seq} data-level={line.level}>
-          <a
-            class="ln"
-            href={href.run(session.runId, line.seq)}
-            data-testid="line-link"
-            title="link to this line"
-            onClick={(event) => {
-              event.preventDefault();
-              onLineLink(line.seq);
-            }}
-          >
+          {/* clicks and the timestamp's tooltip are handled once for all rows, in LogViewer */}
+          <a class="ln" href={href.run(session.runId, line.seq)} data-testid="line-link">
             {line.seq}
           </a>
-          {timestamps && (
-            <span class="ts" title={line.timestamp}>
-              {clock(line.timestamp)}
-            </span>
-          )}
+          {timestamps && <span class="ts">{clock(line.timestamp)}</span>}
           {levelBadge(line.level)}
           <span class="msg">
             {ansiNodes(line.message)}
