@@ -45,12 +45,14 @@ describeInBrowser('big runs in the viewer', () => {
     expect((await renderedSeqs(page))[0]).toBeGreaterThan(40_000);
     expect(await page.getByTestId('log-status').textContent()).toMatch(/lines 49,001–50,000 · 1,000 in view · 50,000 in run/);
 
-    await page.getByTestId('search-input').fill('line 00000042');
+    await page.getByTestId('search-input').fill('LINE 00000042');
     await page.getByTestId('search-input').press('Enter');
     await expect.poll(() => page.getByTestId('search-status').textContent(), { timeout: 20_000 }).toBe('1 match');
     await row(page, 42).waitFor({ timeout: 10_000 });
     expect(await visibleSeqs(page)).toEqual([42]);
     expect(await row(page, 42).textContent()).toContain('line 00000042 xxx');
+    // the match is marked in the line, whatever its case in the search box
+    expect(await row(page, 42).locator('mark.match').allTextContents()).toEqual(['line 00000042']);
 
     // its number links to it in context: the lines around it, the search ended
     await row(page, 42).getByTestId('line-link').click();
@@ -60,6 +62,7 @@ describeInBrowser('big runs in the viewer', () => {
     expect(around).toEqual(expect.arrayContaining([40, 41, 42, 43, 44]));
     expect(await row(page, 42).getAttribute('class')).toContain('target');
     expect(await page.getByTestId('search-input').inputValue()).toBe('');
+    expect(await page.locator('mark.match').count()).toBe(0); // no search, no marks
     expect(errorsOf(page)).toEqual([]);
   });
 

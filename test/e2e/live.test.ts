@@ -248,6 +248,25 @@ describeInBrowser('the run page, live', () => {
     expect(errorsOf(page)).toEqual([]);
   });
 
+  it('says where a run runs: "local" for runlog run, "not claimed yet" for a queued task', async () => {
+    const submitted = await fetch(`${hub.url}/api/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'waiting-task', command: ['true'] }), // no worker on this hub: it stays queued
+    });
+    expect(submitted.status).toBe(201);
+    const page = await tab('#/runs/waiting-task');
+    await page.getByTestId('run-status').and(page.locator('[data-status="queued"]')).waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('run-worker').textContent()).toBe('not claimed yet');
+
+    const { run } = await startRun('ran-here', 'print("hello")\n');
+    expect(await exitCodeOf(run)).toBe(0);
+    await page.goto(`${hub.url}/#/runs`);
+    const cell = (id: string) => page.locator(`[data-testid="run-row"][data-run-id="${id}"] [data-testid="run-worker"]`);
+    await expect.poll(() => cell('ran-here').textContent(), { timeout: 20_000 }).toBe('local');
+    expect(await cell('waiting-task').textContent()).toBe('not claimed yet');
+  });
+
   it("shows a failed run's error first and its diagnostics below", async () => {
     await failedRun();
     const page = await tab('#/runs/levels');

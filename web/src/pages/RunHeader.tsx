@@ -10,7 +10,7 @@ import { href } from '../router.ts';
 import { duration, fullTime, runSeconds, when } from '../ui/format.ts';
 import { useNow } from '../ui/hooks.ts';
 import { GpuRows } from '../ui/meter.tsx';
-import { RunStatusBadge } from '../ui/status.tsx';
+import { RunStatusBadge, RunWorker } from '../ui/status.tsx';
 import { Diagnostics, gpuProbe } from './Diagnostics.tsx';
 
 export function RunHeader({ id, run, error }: { id: string; run: Run | null; error: string | null }) {
@@ -77,13 +77,7 @@ export function RunHeader({ id, run, error }: { id: string; run: Run | null; err
           <span title={fullTime(run.started_at ?? run.created_at)}>{when(run.started_at ?? run.created_at)}</span>
         </Fact>
         <Fact label="worker">
-          {run.worker_id === null ? (
-            <span class="muted">local</span>
-          ) : (
-            <a href={href.workers(run.worker_id)} data-testid="run-worker">
-              {run.worker_id}
-            </a>
-          )}
+          <RunWorker run={run} />
         </Fact>
         {run.task_id !== null && (
           <Fact label="task">

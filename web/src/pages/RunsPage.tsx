@@ -9,7 +9,7 @@ import { RUN_STATUSES, type Run, type RunStatus } from '../api/types.ts';
 import { href, replaceHash } from '../router.ts';
 import { duration, fullTime, runSeconds, when } from '../ui/format.ts';
 import { useLiveStream, useNow } from '../ui/hooks.ts';
-import { RunStatusBadge } from '../ui/status.tsx';
+import { RunStatusBadge, RunWorker } from '../ui/status.tsx';
 import { LiveDot } from '../ui/LiveDot.tsx';
 
 const LIMIT = 500;
@@ -130,7 +130,9 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
                 <td class="command mono" title={run.command ?? ''}>
                   {run.command ?? ''}
                 </td>
-                <td>{run.worker_id === null ? <span class="muted">local</span> : <a href={href.workers(run.worker_id)}>{run.worker_id}</a>}</td>
+                <td>
+                  <RunWorker run={run} />
+                </td>
                 <td title={fullTime(run.started_at ?? run.created_at)}>{when(run.started_at ?? run.created_at)}</td>
                 <td class="num">{duration(runSeconds(run, now))}</td>
                 <td class={`num ${run.exit_code !== null && run.exit_code !== 0 ? 'bad' : ''}`}>{run.exit_code ?? run.signal ?? ''}</td>

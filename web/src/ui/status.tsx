@@ -1,5 +1,6 @@
 /** Status as colour and word (never colour alone: it has to read in grey too). */
-import type { RunStatus, WorkerStatus } from '../api/types.ts';
+import type { Run, RunStatus, WorkerStatus } from '../api/types.ts';
+import { href } from '../router.ts';
 
 export function RunStatusBadge({ status, testId }: { status: RunStatus; testId?: string }) {
   return (
@@ -29,3 +30,23 @@ export function LevelBadge({ level }: { level: string }) {
 }
 
 const SHORT: Record<string, string> = { DEBUG: 'DBG', INFO: 'INF', WARNING: 'WRN', ERROR: 'ERR', CRITICAL: 'CRT' };
+
+/**
+ * Where a run ran: its worker (a link), or for a task no worker has (yet) what that means; a run
+ * with no task ran where `runlog run` was started.
+ */
+export function RunWorker({ run }: { run: Run }) {
+  if (run.worker_id !== null) {
+    return (
+      <a href={href.workers(run.worker_id)} data-testid="run-worker">
+        {run.worker_id}
+      </a>
+    );
+  }
+  const text = run.task_id === null ? 'local' : run.status === 'queued' ? 'not claimed yet' : '–';
+  return (
+    <span class="muted" data-testid="run-worker">
+      {text}
+    </span>
+  );
+}

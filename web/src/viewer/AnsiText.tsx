@@ -1,6 +1,7 @@
 /** A log message as text nodes: styled spans only where SGR asked for a style (see ansi.ts). */
 import type { ComponentChildren } from 'preact';
 import { HAS_SPECIAL, toSpans, type Span } from './ansi.ts';
+import { markMatches } from './highlight.ts';
 
 // lines are immutable once loaded: parse each message once while it is on screen or near it
 const cache = new Map<string, Span[]>();
@@ -21,9 +22,22 @@ function cachedSpans(message: string): Span[] {
  * component: the log viewer calls it for every row it draws, and a component instance per row
  * costs more than the row's text.
  */
-export function ansiNodes(text: string): ComponentChildren {
-  if (!HAS_SPECIAL.test(text)) return text;
-  return cachedSpans(text).map((span, index) => (span.style === undefined ? span.text : <span key={index} style={span.style}>{span.text}</span>));
+export function ansiNodes(text: string, search = ''): ComponentChildren {
+  if (search === '') return HAS_SPECIAL.test(text) ? cachedSpans(text).map(styled) : text;
+  // a search: its matches marked
+  return markMatches(cachedSpans(text), search).map((span, index) =>
+    span.mark ? (
+      <mark key={index} class="match">
+        {styled(span)}
+      </mark>
+    ) : (
+      styled(span, index)
+    ),
+  );
+}
+
+function styled(span: Span, index?: number): ComponentChildren {
+  return span.style === undefined ? span.text : <span key={index} style={span.style}>{span.text}</span>;
 }
 
 export function AnsiText({ text }: { text: string }) {

@@ -245,6 +245,7 @@ export function LogViewer({ session }: { session: RunLogSession }) {
                   measure={wrap ? virtualizer.measureElement : undefined}
                   session={session}
                   target={row.kind === 'line' && row.line.seq === session.target}
+                  search={session.filter.q}
                   timestamps={timestamps}
                   onToggle={toggleRow}
                 />

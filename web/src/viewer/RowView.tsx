@@ -16,6 +16,8 @@ interface Props {
   session: RunLogSession;
   /** the line a #L link or an error jump points at: highlighted */
   target: boolean;
+  /** the search: its matches are marked in the text */
+  search: string;
   timestamps: boolean;
   onToggle: (phase: string) => void;
 }
@@ -36,7 +38,7 @@ export class RowView extends Component<Props> {
   }
 }
 
-function rowContent({ row, index, start, measure, session, target, timestamps, onToggle }: Props) {
+function rowContent({ row, index, start, measure, session, target, search, timestamps, onToggle }: Props) {
   const common = {
     'data-index': index,
     ref: measure,
@@ -56,7 +58,7 @@ function rowContent({ row, index, start, measure, session, target, timestamps, o
           {timestamps && <span class="ts">{clock(line.timestamp)}</span>}
           {levelBadge(line.level)}
           <span class="msg">
-            {ansiNodes(line.message)}
+            {ansiNodes(line.message, search)}
             {line.attrs?.truncated === true && <span class="cut" title="cut at the hub's line limit"> [truncated]</span>}
           </span>
         </div>
