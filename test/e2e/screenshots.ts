@@ -5,7 +5,7 @@
  * (test/fixtures) reads from corpus captures, tasks queued to them, and a 1M-line run written
  * straight into the store. Not run by `npm test`. Takes about a minute:
  *
- *   npm run build && npx vite-node test/e2e/screenshots.ts
+ *   npm run screenshots      (npm run build && vite-node test/e2e/screenshots.ts)
  *
  * Needs /usr/bin/chromium, /usr/bin/python3 with python3-tqdm, and ../shared/corpus/nvidia_smi.
  */
