@@ -79,5 +79,9 @@ describe.each(['local store', 'hub'])('runlog logs and runs (%s)', (mode) => {
     expect(table).toContain('r1');
     const failed = JSON.parse((await cli(['runs', '--status', 'failed', '--json', ...where()])).stdout) as { id: string; exit_code: number }[];
     expect(failed.map((r) => [r.id, r.exit_code])).toEqual([['r2', 5]]);
+    const named = JSON.parse((await cli(['runs', '--grep', 'FIRST', '--json', ...where()])).stdout) as { id: string }[];
+    expect(named.map((r) => r.id)).toEqual(['r1']); // by name, any case
+    const byCommand = JSON.parse((await cli(['runs', '--grep', 'exit 5', '--json', ...where()])).stdout) as { id: string }[];
+    expect(byCommand.map((r) => r.id)).toEqual(['r2']);
   });
 });

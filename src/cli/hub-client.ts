@@ -40,6 +40,7 @@ export class HubReader implements RunReader {
     const params = new URLSearchParams();
     if (filter.status) params.set('status', filter.status);
     if (filter.limit) params.set('limit', String(filter.limit));
+    if (filter.q) params.set('q', filter.q);
     return ((await this.get<{ runs: Run[] }>(`/api/runs?${params}`)) as { runs: Run[] }).runs;
   }
 

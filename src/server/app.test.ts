@@ -104,6 +104,16 @@ describe('hub HTTP API', () => {
     expect(response.json().field).toBe('batch');
   });
 
+  it('lists runs with a text filter, and refuses one too long', async () => {
+    await post('/api/runs', { id: 'eval-2', name: 'evaluate', labels: { team: 'nlp' } });
+    expect((await app.inject('/api/runs?q=TRAIN')).json().runs.map((run: { id: string }) => run.id)).toEqual(['run-1']);
+    expect((await app.inject('/api/runs?q=team%3Dnlp')).json().runs.map((run: { id: string }) => run.id)).toEqual(['eval-2']);
+    expect((await app.inject('/api/runs')).json().runs).toHaveLength(2);
+    const response = await app.inject(`/api/runs?q=${'x'.repeat(1001)}`);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().field).toBe('q');
+  });
+
   it('finishes a run and reports it', async () => {
     const response = await post('/api/runs/run-1/finish', { status: 'failed', exit_code: 3, error_message: 'ValueError: bad' });
     expect(response.json()).toMatchObject({ status: 'failed', exit_code: 3, error_message: 'ValueError: bad' });

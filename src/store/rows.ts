@@ -91,6 +91,13 @@ export function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** `key=value` as a LIKE pattern for a label in the stored labels JSON; undefined for other text. */
+export function labelPattern(text: string): string | undefined {
+  const match = /^([^=\s]+)=(.*)$/.exec(text.trim());
+  if (match === null) return undefined;
+  return likePattern(`${JSON.stringify(match[1])}:${JSON.stringify(match[2])}`);
+}
+
 function toNumber(value: number | string | null): number | null {
   return value === null ? null : Number(value);
 }

@@ -51,6 +51,21 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect(await store.listRuns({ limit: 1 })).toHaveLength(1);
     });
 
+    it('finds runs by text in their id, name, command, worker or labels, any case, with the status too', async () => {
+      await store.upsertRun({ id: 'train-7', name: 'Train ResNet', command: 'python3 train.py', labels: { team: 'vision' } });
+      await store.upsertRun({ id: 'eval-1', name: 'evaluate', command: 'python3 eval.py --split 50%_test', labels: { team: 'nlp' } });
+      await store.upsertRun({ id: 'other', command: 'make' });
+      const ids = async (filter: Parameters<Store['listRuns']>[0]) => (await store.listRuns(filter)).map((r) => r.id).sort();
+      expect(await ids({ q: 'resnet' })).toEqual(['train-7']);
+      expect(await ids({ q: 'PYTHON3' })).toEqual(['eval-1', 'train-7']);
+      expect(await ids({ q: 'team=nlp' })).toEqual(['eval-1']);
+      expect(await ids({ q: 'vision' })).toEqual(['train-7']);
+      expect(await ids({ q: '50%_' })).toEqual(['eval-1']); // LIKE's wildcards are text here
+      expect(await ids({ q: '5_%' })).toEqual([]);
+      await store.finishRun('train-7', { status: 'failed' });
+      expect(await ids({ q: 'python3', status: 'failed' })).toEqual(['train-7']);
+    });
+
     it('stores a record once however often it is sent, and returns only what was new', async () => {
       await store.upsertRun({ id: 'run-1' });
       expect((await store.appendRecords('run-1', [rec(1), rec(2)])).map((r) => r.seq)).toEqual([1, 2]);

@@ -126,6 +126,8 @@ export interface RunFinish {
 
 export interface RunFilter {
   status?: RunStatus;
+  /** text in the id, name, command, worker, task or labels (`key=value` finds a label), any case */
+  q?: string;
   limit?: number;
 }
 

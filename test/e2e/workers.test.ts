@@ -115,4 +115,27 @@ describeInBrowser('the Workers, Logs and Runs pages', () => {
     await page.getByTestId('log-row').filter({ hasText: 'two' }).waitFor({ timeout: 10_000 });
     expect(errorsOf(page)).toEqual([]);
   });
+
+  it('filters the runs by text on the hub, past the newest ones loaded, and new runs only if they match', async () => {
+    // 600 runs: more than the page loads (500), the one sought the oldest
+    const create = (id: string, name: string) =>
+      fetch(`${hub.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, name, command: 'true' }) });
+    expect((await create('needle-oldest', 'the needle run')).status).toBe(201);
+    for (let batch = 0; batch < 600; batch += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => create(`hay-${batch + i}`, 'hay')));
+    }
+    const page = await tab('#/runs');
+    await page.getByTestId('runs-table').waitFor();
+    expect(await page.locator('[data-testid="run-row"][data-run-id="needle-oldest"]').count()).toBe(0); // not among the newest 500
+
+    await page.getByTestId('runs-filter').fill('NEEDLE');
+    await expect.poll(async () => page.getByTestId('run-row').evaluateAll((rows) => rows.map((row) => (row as unknown as { dataset: { runId: string } }).dataset.runId)), { timeout: 10_000 }).toEqual(['needle-oldest']);
+    expect(await hashOf(page)).toContain('q=NEEDLE');
+    // live, while filtered: a new matching run appears, a new other one does not
+    await create('hay-late', 'hay');
+    await create('needle-new', 'another needle');
+    await page.locator('[data-testid="run-row"][data-run-id="needle-new"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator('[data-testid="run-row"][data-run-id="hay-late"]').count()).toBe(0);
+    expect(errorsOf(page)).toEqual([]);
+  });
 });

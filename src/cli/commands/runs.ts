@@ -4,13 +4,13 @@ import { positiveInt, UsageError } from '../args.js';
 import { openReader } from '../open-reader.js';
 import { table } from '../table.js';
 
-export async function runsCommand(flags: { status?: string; limit: string; json?: boolean; hub?: string; data: string }): Promise<void> {
+export async function runsCommand(flags: { status?: string; grep?: string; limit: string; json?: boolean; hub?: string; data: string }): Promise<void> {
   if (flags.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(flags.status)) {
     throw new UsageError(`--status: expected one of ${RUN_STATUSES.join(', ')}`);
   }
   const limit = positiveInt(flags.limit, '--limit');
   const { reader, close } = await openReader(flags);
-  const runs = await reader.listRuns({ status: flags.status as RunStatus | undefined, limit });
+  const runs = await reader.listRuns({ status: flags.status as RunStatus | undefined, limit, ...(flags.grep ? { q: flags.grep } : {}) });
   await close();
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(runs)}\n`);

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { badRequest, conflict, notFound } from '../../core/errors.js';
 import { nowMicros } from '../../core/record.js';
 import { timestampField } from '../ingest.js';
-import { idParam, intParam, runIdParam, statusParam, type Query } from '../params.js';
+import { idParam, intParam, runIdParam, statusParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
 import { FINAL_STATUSES, type RunUpsert } from '../../store/store.js';
 
@@ -24,7 +24,8 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     const query = request.query as Query;
     const status = query.status === undefined || query.status === '' ? undefined : statusParam(query.status);
     const limit = intParam(query, 'limit', 1, 10_000) ?? 100;
-    return { runs: await store.listRuns({ status, limit }) };
+    const q = textParam(query, 'q');
+    return { runs: await store.listRuns({ status, limit, ...(q === undefined ? {} : { q }) }) };
   });
 
   app.get('/api/runs/:id', async (request) => {

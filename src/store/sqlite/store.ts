@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LEVEL_RANK, nowMicros, type LogRecord } from '../../core/record.js';
-import { likePattern, plainText, recordFromRow, runFromRow, type LineRow, type RunRow } from '../rows.js';
+import { labelPattern, likePattern, plainText, recordFromRow, runFromRow, type LineRow, type RunRow } from '../rows.js';
 import {
   DEFAULT_TAIL,
   MAX_PAGE,
@@ -103,9 +103,25 @@ export class SqliteStore implements Store {
 
   async listRuns(filter: RunFilter): Promise<Run[]> {
     const limit = Math.min(filter.limit ?? 100, MAX_PAGE);
-    const rows = filter.status
-      ? this.sql('SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(filter.status, limit)
-      : this.sql('SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.status) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.q) {
+      const pattern = likePattern(filter.q);
+      const fields = ['id', 'name', 'command', 'worker_id', 'task_id', 'labels'].map((field) => `${field} LIKE ? ESCAPE '\\'`);
+      params.push(...fields.map(() => pattern));
+      // `team=nlp` finds the label as stored: {"team":"nlp"}
+      const label = labelPattern(filter.q);
+      if (label !== undefined) {
+        fields.push("labels LIKE ? ESCAPE '\\'");
+        params.push(label);
+      }
+      where.push(`(${fields.join(' OR ')})`);
+    }
+    const rows = this.sql(`SELECT * FROM runs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(...params, limit);
     return (rows as RunRow[]).map(runFromRow);
   }
 

@@ -1,23 +1,27 @@
 /**
- * The runs, newest first: filter by status (on the hub) and by text (here, over name, command, id,
- * worker, labels). Live: `run` events from /api/events add new runs and move statuses along.
+ * The runs, newest first, filtered by status and text on the hub (so the filter reaches every run,
+ * not only the newest loaded). Live: `run` events from /api/events add new runs and move statuses
+ * along; a new run shows only if it matches the text, checked here the way the hub does.
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { messageOf } from '../api/http.ts';
 import { listRuns } from '../api/runs.ts';
 import { RUN_STATUSES, type Run, type RunStatus } from '../api/types.ts';
 import { href, replaceHash } from '../router.ts';
 import { duration, fullTime, runSeconds, when } from '../ui/format.ts';
-import { useLiveStream, useNow } from '../ui/hooks.ts';
+import { useDebounced, useLiveStream, useNow } from '../ui/hooks.ts';
 import { RunStatusBadge, RunWorker } from '../ui/status.tsx';
 import { LiveDot } from '../ui/LiveDot.tsx';
 
 const LIMIT = 500;
+/** ms of no typing before the text filter goes to the hub */
+const FILTER_DELAY_MS = 250;
 
 export function RunsPage({ query }: { query: URLSearchParams }) {
   const statusParam = query.get('status') ?? '';
   const status = (RUN_STATUSES as readonly string[]).includes(statusParam) ? (statusParam as RunStatus) : undefined;
   const text = query.get('q') ?? '';
+  const needle = useDebounced(text.trim(), FILTER_DELAY_MS);
   const [runs, setRuns] = useState<Run[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
@@ -25,7 +29,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
 
   useEffect(() => {
     const abort = new AbortController();
-    listRuns({ status, limit: LIMIT }, abort.signal).then(
+    listRuns({ status, q: needle, limit: LIMIT }, abort.signal).then(
       (list) => {
         setRuns(list);
         setError(null);
@@ -35,7 +39,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
       },
     );
     return () => abort.abort();
-  }, [status, reloads]);
+  }, [status, needle, reloads]);
 
   const state = useLiveStream(
     '/api/events',
@@ -45,7 +49,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
         setRuns((current) => {
           if (current === null) return current;
           const rest = current.filter((candidate) => candidate.id !== run.id);
-          if (status !== undefined && run.status !== status) return rest;
+          if ((status !== undefined && run.status !== status) || !matches(run, needle)) return rest;
           return [run, ...rest].sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0)).slice(0, LIMIT);
         });
       },
@@ -60,15 +64,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
     replaceHash(href.runs(next));
   };
 
-  const shown = useMemo(() => {
-    if (runs === null) return [];
-    const needle = text.trim().toLowerCase();
-    if (needle === '') return runs;
-    return runs.filter((run) =>
-      [run.id, run.name, run.command, run.worker_id, run.task_id, ...Object.entries(run.labels ?? {}).map(([k, v]) => `${k}=${v}`)]
-        .some((field) => field?.toLowerCase().includes(needle)),
-    );
-  }, [runs, text]);
+  const shown = runs ?? [];
 
   return (
     <div class="page">
@@ -154,5 +150,16 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
         {runs === null && error === null && <div class="empty muted">loading…</div>}
       </div>
     </div>
+  );
+}
+
+/** The hub's text filter (GET /api/runs?q=), for runs that arrive live. */
+function matches(run: Run, needle: string): boolean {
+  if (needle === '') return true;
+  const lower = needle.toLowerCase();
+  const labels = Object.entries(run.labels ?? {});
+  return (
+    [run.id, run.name, run.command, run.worker_id, run.task_id, JSON.stringify(run.labels ?? {})].some((field) => field?.toLowerCase().includes(lower)) ||
+    labels.some(([key, value]) => `${key}=${value}`.toLowerCase() === lower)
   );
 }

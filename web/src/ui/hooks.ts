@@ -19,6 +19,16 @@ export function useNow(ms = 1000): number {
  * `onResume` runs when the tab shows again: what happened meanwhile was not streamed, so the page
  * reloads its state before the stream goes on.
  */
+/** `value`, once it has stayed the same for `ms`: what a filter box asks the hub for. */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
 export function useLiveStream(url: string | null, handlers: StreamHandlers, onResume?: () => void): StreamState {
   const [state, setState] = useState<StreamState>('closed');
   const latest = useRef({ handlers, onResume });
