@@ -76,6 +76,20 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect((await store.getRun('run-1'))?.line_count).toBe(3);
     });
 
+    it('stores big batches whole: 1,234 lines out of order, some known, one sent twice', async () => {
+      await store.upsertRun({ id: 'run-1' });
+      await store.appendRecords('run-1', [rec(5), rec(700)]);
+      const batch = Array.from({ length: 1234 }, (_, i) => rec(1234 - i)); // newest first
+      batch.splice(300, 0, rec(42)); // 42 twice
+      const fresh = await store.appendRecords('run-1', batch);
+      expect(fresh).toHaveLength(1232);
+      expect(fresh.map((r) => r.seq)).toEqual(Array.from({ length: 1234 }, (_, i) => i + 1).filter((seq) => seq !== 5 && seq !== 700));
+      const page = await store.queryLogs('run-1', { after: 0, limit: 2000 });
+      expect(page.records.map((r) => r.seq)).toEqual(Array.from({ length: 1234 }, (_, i) => i + 1));
+      expect(page.records[99]).toMatchObject({ seq: 100, message: 'line 100' });
+      expect((await store.getRun('run-1'))?.line_count).toBe(1234);
+    });
+
     it('keeps every field of a record, attrs and ANSI codes included', async () => {
       await store.upsertRun({ id: 'run-1' });
       const full: LogRecord = { ...rec(1, '\x1b[31mred\x1b[0m', 'ERROR'), logger: 'runlog.x', task_id: 't-1', attrs: { group: 1, truncated: true } };

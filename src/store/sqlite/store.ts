@@ -28,9 +28,13 @@ import {
 import { SCHEMA } from './schema.js';
 import * as workers from './workers.js';
 
+/** rows per INSERT statement (11 parameters each, well under SQLite's 32,766) */
+const ROWS_PER_INSERT = 100;
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
-  private readonly insertLine: Database.Statement;
+  /** INSERT statements for 1 … ROWS_PER_INSERT rows, made when first needed */
+  private readonly inserts: Database.Statement[] = [];
   private readonly existingSeqs: Database.Statement<[string, number, number], number>;
   private readonly countLines: Database.Statement<[number, string]>;
   /** statements by their SQL: preparing costs more than running for the small ones */
@@ -44,10 +48,6 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across a crash of the process
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    this.insertLine = this.db.prepare(
-      `INSERT INTO log_lines (stream, seq, ts, level, message, plain, source, phase, logger, task_id, attrs)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
     this.existingSeqs = this.db
       .prepare<[string, number, number], number>('SELECT seq FROM log_lines WHERE stream = ? AND seq BETWEEN ? AND ?')
       .pluck();
@@ -258,24 +258,45 @@ export class SqliteStore implements Store {
     for (const r of fresh) {
       if (seen.has(r.seq)) continue; // the same seq twice in one batch
       seen.add(r.seq);
-      this.insertLine.run(
-        stream,
-        r.seq,
-        r.timestamp,
-        LEVEL_RANK[r.level],
-        r.message,
-        plainText(r.message),
-        r.source ?? null,
-        r.phase ?? null,
-        r.logger ?? null,
-        r.task_id ?? null,
-        r.attrs === undefined ? null : JSON.stringify(r.attrs),
-      );
       inserted.push(r.stream === stream ? r : { ...r, stream });
+    }
+    // many rows per statement: each statement run costs more than a row
+    const values: unknown[] = [];
+    for (let start = 0; start < inserted.length; start += ROWS_PER_INSERT) {
+      const chunk = inserted.slice(start, start + ROWS_PER_INSERT);
+      values.length = 0;
+      for (const r of chunk) {
+        values.push(
+          stream,
+          r.seq,
+          r.timestamp,
+          LEVEL_RANK[r.level],
+          r.message,
+          plainText(r.message),
+          r.source ?? null,
+          r.phase ?? null,
+          r.logger ?? null,
+          r.task_id ?? null,
+          r.attrs === undefined ? null : JSON.stringify(r.attrs),
+        );
+      }
+      this.insertRows(chunk.length).run(...values);
     }
     if (inserted.length > 0) this.countLines.run(inserted.length, stream);
     inserted.sort((a, b) => a.seq - b.seq);
     return inserted;
+  }
+
+  private insertRows(count: number): Database.Statement {
+    let statement = this.inserts[count];
+    if (statement === undefined) {
+      const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+      statement = this.db.prepare(
+        `INSERT INTO log_lines (stream, seq, ts, level, message, plain, source, phase, logger, task_id, attrs) VALUES ${Array(count).fill(row).join(', ')}`,
+      );
+      this.inserts[count] = statement;
+    }
+    return statement;
   }
 
   private lineCount(stream: string): number {
