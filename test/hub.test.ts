@@ -35,6 +35,8 @@ interface Collected {
   seqs: number[];
   /** `log` and `logs` events received */
   events: number;
+  /** records in each `logs` event */
+  sizes: number[];
   messages: string[];
   progress: string[];
   ended?: { status: string };
@@ -43,7 +45,7 @@ interface Collected {
 
 /** An SSE client (the `eventsource` package), optionally resuming from a Last-Event-ID. */
 function subscribe(url: string, lastEventId?: string): Collected {
-  const collected: Collected = { seqs: [], events: 0, messages: [], progress: [], source: undefined as unknown as EventSource };
+  const collected: Collected = { seqs: [], events: 0, sizes: [], messages: [], progress: [], source: undefined as unknown as EventSource };
   const source = new EventSource(url, {
     fetch: (input, init) =>
       fetch(input, { ...init, headers: { ...(init?.headers ?? {}), ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) } }),
@@ -65,6 +67,7 @@ function subscribe(url: string, lastEventId?: string): Collected {
       collected.messages.push(record.message);
     }
     collected.events++;
+    collected.sizes.push(records.length);
   });
   source.addEventListener('progress', (event) => collected.progress.push((JSON.parse(event.data) as { message: string }).message));
   source.addEventListener('end', (event) => {
@@ -115,6 +118,21 @@ describe('hub with real runs', () => {
     if (batch !== '') expect(first.events).toBeLessThan(first.seqs.length);
     else expect(first.events).toBe(first.seqs.length);
     expect(resumed.ended).toMatchObject({ status: 'completed' });
+  });
+
+  it('batched, sends a big commit live as events of at most 1,000 lines, each with its own last seq as id', async () => {
+    const hub = await newHub();
+    const post = (path: string, body: unknown) =>
+      fetch(`${hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('/api/runs', { id: 'bulk' })).status).toBe(201);
+    const client = subscribe(`${hub.url}/api/runs/bulk/logs/stream?batch=1`);
+    await waitFor(() => client.source.readyState === EventSource.OPEN || undefined, 10_000, 'stream open');
+    const records = range(1, 2_500).map((seq) => ({ seq, timestamp: 1_700_000_000_000_000 + seq, level: 'INFO', message: `bulk ${seq}` }));
+    expect((await post('/api/runs/bulk/logs', { records })).status).toBeLessThan(300);
+    expect((await post('/api/runs/bulk/finish', { status: 'completed', exit_code: 0 })).status).toBe(200);
+    await waitFor(() => client.ended, 10_000, 'end');
+    expect(client.seqs).toEqual(range(1, 2_500));
+    expect(client.sizes).toEqual([1_000, 1_000, 500]); // ids checked in subscribe()
   });
 
   it('sends the last 500 lines as backlog by default', async () => {

@@ -32,12 +32,20 @@ export function logsFrame(recordsJson: readonly string[], lastSeq: number): stri
   return `id: ${lastSeq}\nevent: logs\ndata: [${recordsJson.join(',')}]\n\n`;
 }
 
-/** `records` as `logs` events of up to LOGS_PER_EVENT records each. */
-export function logsFrames(records: readonly LogRecord[]): string {
+/** A record as it goes in a `logs` event's array. */
+export function recordJson(record: LogRecord): string {
+  return JSON.stringify(toWire(record));
+}
+
+/**
+ * `logs` events of up to LOGS_PER_EVENT records each, from the records' JSON and their seqs (in
+ * step, in seq order).
+ */
+export function logsFrames(recordsJson: readonly string[], seqs: readonly number[]): string {
   let text = '';
-  for (let start = 0; start < records.length; start += LOGS_PER_EVENT) {
-    const chunk = records.slice(start, start + LOGS_PER_EVENT);
-    text += logsFrame(chunk.map((record) => JSON.stringify(toWire(record))), chunk[chunk.length - 1]!.seq);
+  for (let start = 0; start < recordsJson.length; start += LOGS_PER_EVENT) {
+    const end = Math.min(start + LOGS_PER_EVENT, recordsJson.length);
+    text += logsFrame(recordsJson.slice(start, end), seqs[end - 1]!);
   }
   return text;
 }

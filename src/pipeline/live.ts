@@ -6,8 +6,8 @@
  * many subscribers there are. Delivery is synchronous and never waits on a subscriber: a slow one
  * bounds its own queue (see the SSE route).
  */
-import { logFrames, sseFrame } from '../core/sse.js';
-import { microsToIso, toWire, type LogRecord, type ProgressUpdate } from '../core/record.js';
+import { logFrames, recordJson, sseFrame } from '../core/sse.js';
+import { microsToIso, type LogRecord, type ProgressUpdate } from '../core/record.js';
 import type { Run, SystemLog, Worker } from '../store/store.js';
 
 /** What a topic's subscribers get: a commit's lines of a run, or one ready frame (progress, end, …). */
@@ -19,7 +19,7 @@ export type LiveEvent = { type: 'records'; batch: RecordBatch } | { type: 'progr
  */
 export class RecordBatch {
   private frames: string | undefined;
-  private json: string[] | undefined;
+  private jsonText: string[] | undefined;
 
   constructor(readonly records: readonly LogRecord[]) {}
 
@@ -33,11 +33,9 @@ export class RecordBatch {
     return logFrames(this.records.filter((record) => record.seq > lastSent));
   }
 
-  /** The JSON of each record past `lastSent`. */
-  jsonAfter(lastSent: number): readonly string[] {
-    this.json ??= this.records.map((record) => JSON.stringify(toWire(record)));
-    if (lastSent < this.firstSeq) return this.json;
-    return this.json.filter((_, index) => this.records[index]!.seq > lastSent);
+  /** Each record's JSON, in step with `records`. */
+  get json(): readonly string[] {
+    return (this.jsonText ??= this.records.map(recordJson));
   }
 
   private get firstSeq(): number {

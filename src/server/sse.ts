@@ -6,9 +6,9 @@
 import type { FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { HubConfig } from '../core/config.js';
-import { logFrames, logsFrame, logsFrames, LOGS_PER_EVENT, SSE_PING } from '../core/sse.js';
+import { logFrames, logsFrames, LOGS_PER_EVENT, recordJson, SSE_PING } from '../core/sse.js';
 import type { LogRecord } from '../core/record.js';
-import type { LiveEvent, LiveFanout } from '../pipeline/live.js';
+import type { LiveEvent, LiveFanout, RecordBatch } from '../pipeline/live.js';
 
 const SSE_RETRY_MS = 1000;
 /**
@@ -52,8 +52,9 @@ export class SubscriberStream {
   private ended = false;
   private readonly buffered: LiveEvent[] = [];
   private readonly closeHandlers: (() => void)[] = [];
-  /** batched: live lines (as JSON) waiting for the hold to end, up to seq `lastSent` */
+  /** batched: live lines (as JSON, with their seqs) waiting for the hold to end */
   private held: string[] = [];
+  private heldSeqs: number[] = [];
   private holdTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -85,7 +86,7 @@ export class SubscriberStream {
     const fresh = records.filter((record) => record.seq > this.lastSent);
     if (fresh.length === 0) return;
     this.lastSent = fresh[fresh.length - 1]!.seq;
-    this.write(this.batched ? logsFrames(fresh) : logFrames(fresh));
+    this.write(this.batched ? logsFrames(fresh.map(recordJson), fresh.map((record) => record.seq)) : logFrames(fresh));
   }
 
   goLive(): void {
@@ -135,10 +136,9 @@ export class SubscriberStream {
       // lines of this stream: their seq orders them against the backlog
       const { batch } = event;
       if (batch.lastSeq <= this.lastSent) return;
-      const after = this.lastSent;
-      this.lastSent = batch.lastSeq; // before hold(): a release there names this seq as the event's id
-      if (this.batched) this.hold(batch.jsonAfter(after));
-      else this.write(batch.framesAfter(after));
+      if (this.batched) this.hold(batch, this.lastSent);
+      else this.write(batch.framesAfter(this.lastSent));
+      this.lastSent = batch.lastSeq;
     } else if (event.type === 'end') {
       this.end(event.frame);
     } else {
@@ -147,19 +147,26 @@ export class SubscriberStream {
     }
   }
 
-  private hold(json: readonly string[]): void {
-    for (const line of json) this.held.push(line);
+  /** Keeps the batch's lines past `after` until the hold ends, or at once when a full event's worth waits. */
+  private hold(batch: RecordBatch, after: number): void {
+    const { records, json } = batch;
+    for (let index = 0; index < records.length; index++) {
+      if (records[index]!.seq <= after) continue;
+      this.held.push(json[index]!);
+      this.heldSeqs.push(records[index]!.seq);
+    }
     if (this.held.length >= LOGS_PER_EVENT) this.release();
     else this.holdTimer ??= setTimeout(() => this.release(), BATCH_HOLD_MS);
   }
 
-  /** Sends the held lines now, as one `logs` event up to `lastSent`. */
+  /** Sends the held lines now, as `logs` events of up to LOGS_PER_EVENT. */
   private release(): void {
     if (this.holdTimer !== null) clearTimeout(this.holdTimer);
     this.holdTimer = null;
     if (this.held.length === 0) return;
-    const json = this.held;
+    const frames = logsFrames(this.held, this.heldSeqs);
     this.held = [];
-    this.write(logsFrame(json, this.lastSent));
+    this.heldSeqs = [];
+    this.write(frames);
   }
 }
