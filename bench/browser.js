@@ -29,6 +29,7 @@ import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startHubProcess } from './hub-process.js';
 import { fixed, int, isMain, markdownTable, percentile, printResult, removeDir, summary, tempDir } from './lib.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -56,7 +57,7 @@ export async function run({ loads = LOADS, scrollLines = SCROLL_LINES, rate = RA
   const { chromium } = await import('playwright-core');
   const dir = tempDir('browser');
   await fillStore(dir);
-  const hub = await startHub(dir);
+  const hub = await startHubProcess('browser', dir);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   try {
     const first = { big: [], empty: [], bigHeader: [] };
@@ -76,8 +77,7 @@ export async function run({ loads = LOADS, scrollLines = SCROLL_LINES, rate = RA
     return report({ first, heap, frames }, { loads, scrollLines, rate, seconds, frameRuns });
   } finally {
     await browser.close();
-    hub.child.kill('SIGTERM');
-    await once(hub.child, 'close');
+    await hub.stop();
     removeDir(dir);
   }
 }
@@ -109,25 +109,6 @@ async function fillStore(dir) {
   }
   await store.finishRun(BIG, { status: 'completed', exit_code: 0, completed_at: start + LINES * 1000 });
   await store.close();
-}
-
-/** `bin/runlog server --port 0 --data DIR`, resolved with its URL once it listens. */
-async function startHub(dataDir) {
-  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`browser bench: the hub did not start: ${output}`)), 15_000);
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.on('close', (code) => reject(new Error(`browser bench: the hub exited (${code}): ${output}`)));
-  });
-  return { url, child };
 }
 
 async function newPage(browser) {

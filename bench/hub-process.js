@@ -3,6 +3,7 @@
  * share the hub's event loop; its CPU time is read from /proc.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tempDir, removeDir } from './lib.js';
@@ -10,17 +11,31 @@ import { tempDir, removeDir } from './lib.js';
 const CLI = fileURLToPath(new URL('../bin/runlog', import.meta.url));
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-export async function startHubProcess(name) {
-  const data = tempDir(name);
-  const child = spawn(process.execPath, [CLI, 'server', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** the hub must say where it listens within this */
+const START_MS = 15_000;
+
+/**
+ * `bin/runlog server --host 127.0.0.1 --port 0` over `dataDir` (default: a new temp dir, removed
+ * on stop), resolved once it says where it listens.
+ */
+export async function startHubProcess(name, dataDir) {
+  const data = dataDir ?? tempDir(name);
+  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
   const url = await new Promise((resolve, reject) => {
-    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${name} bench: the hub did not start within ${START_MS} ms: ${output}`)), START_MS);
     child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) resolve(match[1]);
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
     });
-    child.once('exit', (code) => reject(new Error(`hub exited ${code}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} bench: the hub exited (${code}): ${output}`));
+    });
   });
   return {
     url,
@@ -30,9 +45,11 @@ export async function startHubProcess(name) {
       return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
     },
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-      removeDir(data);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      if (dataDir === undefined) removeDir(data);
     },
   };
 }

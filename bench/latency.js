@@ -20,6 +20,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventSource } from 'eventsource';
+import { startHubProcess } from './hub-process.js';
 import { fixed, int, isMain, markdownTable, percentile, printResult, removeDir, summary, tempDir, wallMs } from './lib.js';
 
 const RATE = 1000; // lines a second
@@ -29,13 +30,12 @@ const GOAL = { p50: 10, p99: 50 }; // ms
 const CLI = fileURLToPath(new URL('../bin/runlog', import.meta.url));
 const TICKER = fileURLToPath(new URL('./children/ticker.js', import.meta.url));
 const START_DELAY_MS = 1000; // the ticker's first line comes this long after it starts
-const HUB_START_MS = 15_000; // the hub must say where it listens within this
 const RUN_WAIT_MS = 15_000; // the run must appear on the hub within this
 const END_WAIT_MS = 15_000; // and its stream end within this after runlog run exits
 
 export async function run({ runs = RUNS, seconds = SECONDS, rate = RATE } = {}) {
   const dir = tempDir('latency');
-  const hub = await startHub(join(dir, 'hub'));
+  const hub = await startHubProcess('latency', join(dir, 'hub'));
   try {
     const ticker = [process.execPath, TICKER, String(rate), String(seconds), String(START_DELAY_MS)];
     const results = { baseline: [], hub: [] };
@@ -45,31 +45,9 @@ export async function run({ runs = RUNS, seconds = SECONDS, rate = RATE } = {}) 
     }
     return report(results, { runs, seconds, rate });
   } finally {
-    hub.child.kill('SIGTERM');
-    await once(hub.child, 'close');
+    await hub.stop();
     removeDir(dir);
   }
-}
-
-/** `bin/runlog server --port 0`: a real hub on 127.0.0.1; resolves with its URL once it listens. */
-async function startHub(dataDir) {
-  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', dataDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start: ${output}`)), HUB_START_MS);
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.on('close', (code) => reject(new Error(`hub exited (${code}): ${output}`)));
-  });
-  return { url, child };
 }
 
 /** Baseline: the ticker's stdout read here, straight from the pipe. */
