@@ -3,41 +3,21 @@
  * 1M-line run opens at its tail, loads older pages while scrolled up, and jumps to a line by link.
  */
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { RunningHub } from '../../src/server/listen.js';
-import { FIXTURES, hubOn, PYTHON, tempDir } from '../helpers.js';
-import { closeTab, errorsOf, exitCodeOf, goToHash, hashOf, launchBrowser, openTab, renderedSeqs, runOnHub, screenshotOnFailure, visibleSeqs, writeBigRun } from './browser.js';
-import { describeInBrowser } from './suite.js';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { FIXTURES, PYTHON, tempDir } from '../helpers.js';
+import { errorsOf, exitCodeOf, goToHash, hashOf, renderedSeqs, runOnHub, visibleSeqs, writeBigRun } from './browser.js';
+import { describeInBrowser, useHubAndBrowser } from './suite.js';
 
 describeInBrowser('big runs in the viewer', () => {
-  let hub: RunningHub;
-  let browser: Browser;
-  const tabs: Page[] = [];
-
-  beforeAll(async () => {
-    [hub, browser] = await Promise.all([hubOn(tempDir()), launchBrowser()]);
-  });
-  afterEach(async ({ task }) => {
-    await screenshotOnFailure(task.result?.state === 'fail', task.name, tabs);
-    for (const tab of tabs.splice(0)) await closeTab(tab);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await hub?.close();
-  });
-
-  async function tab(path: string): Promise<Page> {
-    const page = await openTab(browser, `${hub.url}/${path}`);
-    tabs.push(page);
-    return page;
-  }
+  const suite = useHubAndBrowser();
+  const tab = (path: string) => suite.tab(path);
 
   const row = (page: Page, seq: number) => page.locator(`[data-testid="log-row"][data-seq="${seq}"]`);
 
   it('finds with the search a line the page never loaded, and shows it in its context', async () => {
     // a real run of 50,000 lines: `line 00000001 xxx…` to `line 00050000 xxx…`
-    const run = runOnHub(hub.url, 'fifty', tempDir(), [PYTHON, join(FIXTURES, 'many_lines.py'), '50000']);
+    const run = runOnHub(suite.hub.url, 'fifty', tempDir(), [PYTHON, join(FIXTURES, 'many_lines.py'), '50000']);
     expect(await exitCodeOf(run)).toBe(0);
     const page = await tab('#/runs/fifty');
     await row(page, 50_000).waitFor({ timeout: 20_000 });
@@ -67,7 +47,7 @@ describeInBrowser('big runs in the viewer', () => {
   });
 
   it('opens a 1M-line run at its tail, loads older pages on scrolling up, and jumps to a linked line', { timeout: 120_000 }, async () => {
-    await writeBigRun(hub.store, 'million', 1_000_000);
+    await writeBigRun(suite.hub.store, 'million', 1_000_000);
     const page = await tab('#/runs/million');
     await row(page, 1_000_000).waitFor({ timeout: 20_000 });
     expect(await visibleSeqs(page)).toContain(1_000_000);

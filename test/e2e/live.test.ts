@@ -5,12 +5,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { RunningHub } from '../../src/server/listen.js';
-import { FIXTURES, getJson, hubOn, PYTHON, tempDir, waitFor, type CliResult } from '../helpers.js';
-import { closeTab, errorsOf, exitCodeOf, gate, hashOf, launchBrowser, openTab, renderedSeqs, runOnHub, screenshotOnFailure, visibleSeqs, type PageElement, type PageGlobals } from './browser.js';
-import { describeInBrowser } from './suite.js';
+import { afterEach, expect, it } from 'vitest';
+import { FIXTURES, getJson, PYTHON, tempDir, waitFor, type CliResult } from '../helpers.js';
+import { errorsOf, exitCodeOf, gate, hashOf, renderedSeqs, runOnHub, visibleSeqs, type PageElement, type PageGlobals } from './browser.js';
+import { describeInBrowser, useHubAndBrowser } from './suite.js';
 
 interface RunState {
   status: string;
@@ -18,22 +16,10 @@ interface RunState {
 }
 
 describeInBrowser('the run page, live', () => {
-  let hub: RunningHub;
-  let browser: Browser;
-  const tabs: Page[] = [];
+  const suite = useHubAndBrowser();
   const running: (Promise<CliResult> & { child: import('node:child_process').ChildProcess })[] = [];
-
-  beforeAll(async () => {
-    [hub, browser] = await Promise.all([hubOn(tempDir()), launchBrowser()]);
-  });
-  afterEach(async ({ task }) => {
-    await screenshotOnFailure(task.result?.state === 'fail', task.name, tabs);
-    for (const tab of tabs.splice(0)) await closeTab(tab);
+  afterEach(() => {
     for (const run of running.splice(0)) run.child.kill('SIGTERM'); // the run is cancelled, its command stopped
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await hub?.close();
   });
 
   /**
@@ -43,19 +29,15 @@ describeInBrowser('the run page, live', () => {
   async function startRun(id: string, script: string, args: string[] = []) {
     const file = join(tempDir(), `script_${id}.py`); // not tqdm.py: that would shadow the module
     writeFileSync(file, script);
-    const run = runOnHub(hub.url, id, tempDir(), [PYTHON, file, ...args]);
+    const run = runOnHub(suite.hub.url, id, tempDir(), [PYTHON, file, ...args]);
     running.push(run);
-    await waitFor(async () => (await fetch(`${hub.url}/api/runs/${id}`)).status === 200 || undefined, 20_000, `run ${id} on the hub`);
+    await waitFor(async () => (await fetch(`${suite.hub.url}/api/runs/${id}`)).status === 200 || undefined, 20_000, `run ${id} on the hub`);
     return { run };
   }
 
-  const runState = async (id: string) => (await getJson<RunState>(`${hub.url}/api/runs/${id}`)).body;
+  const runState = async (id: string) => (await getJson<RunState>(`${suite.hub.url}/api/runs/${id}`)).body;
 
-  async function tab(path: string, colorScheme: 'light' | 'dark' = 'dark'): Promise<Page> {
-    const page = await openTab(browser, `${hub.url}/${path}`, { colorScheme });
-    tabs.push(page);
-    return page;
-  }
+  const tab = (path: string, colorScheme: 'light' | 'dark' = 'dark') => suite.tab(path, { colorScheme });
 
   it('shows lines live while a run prints, and its status going from running to completed', async () => {
     // 5 lines, then (once the page is open) 40 more, one every 0.1 s
@@ -230,7 +212,7 @@ describeInBrowser('the run page, live', () => {
   /** levels_traceback.py: a line at each level, a tqdm bar, a traceback, exit code 3 (run once, shared) */
   let levelsRun: Promise<CliResult> | undefined;
   const failedRun = async () => {
-    levelsRun ??= runOnHub(hub.url, 'levels', tempDir(), [PYTHON, join(FIXTURES, 'levels_traceback.py')]);
+    levelsRun ??= runOnHub(suite.hub.url, 'levels', tempDir(), [PYTHON, join(FIXTURES, 'levels_traceback.py')]);
     expect(await exitCodeOf(levelsRun)).toBe(3);
   };
 
@@ -249,7 +231,7 @@ describeInBrowser('the run page, live', () => {
   });
 
   it('says where a run runs: "local" for runlog run, "not claimed yet" for a queued task', async () => {
-    const submitted = await fetch(`${hub.url}/api/tasks`, {
+    const submitted = await fetch(`${suite.hub.url}/api/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ id: 'waiting-task', command: ['true'] }), // no worker on this hub: it stays queued
@@ -261,7 +243,7 @@ describeInBrowser('the run page, live', () => {
 
     const { run } = await startRun('ran-here', 'print("hello")\n');
     expect(await exitCodeOf(run)).toBe(0);
-    await page.goto(`${hub.url}/#/runs`);
+    await page.goto(`${suite.hub.url}/#/runs`);
     const cell = (id: string) => page.locator(`[data-testid="run-row"][data-run-id="${id}"] [data-testid="run-worker"]`);
     await expect.poll(() => cell('ran-here').textContent(), { timeout: 20_000 }).toBe('local');
     expect(await cell('waiting-task').textContent()).toBe('not claimed yet');

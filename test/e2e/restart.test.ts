@@ -4,29 +4,18 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import type { RunningHub } from '../../src/server/listen.js';
 import { getJson, hubOn, PYTHON, tempDir, waitFor } from '../helpers.js';
-import { closeTab, errorsOf, exitCodeOf, gate, launchBrowser, openTab, renderedSeqs, runOnHub, screenshotOnFailure, seqsOfWholeView, sleep } from './browser.js';
-import { describeInBrowser } from './suite.js';
+import { errorsOf, exitCodeOf, gate, renderedSeqs, runOnHub, seqsOfWholeView, sleep } from './browser.js';
+import { describeInBrowser, useBrowser } from './suite.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describeInBrowser('a hub restart under the viewer', () => {
-  let hub: RunningHub | undefined;
-  let browser: Browser;
-  const tabs: Page[] = [];
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterEach(async ({ task }) => {
-    await screenshotOnFailure(task.result?.state === 'fail', task.name, tabs);
-    for (const tab of tabs.splice(0)) await closeTab(tab);
-  });
+  const suite = useBrowser();
+  let hub: RunningHub | undefined; // this suite's own: it stops and starts it
   afterAll(async () => {
-    await browser?.close();
     await hub?.close();
   });
 
@@ -49,8 +38,7 @@ describeInBrowser('a hub restart under the viewer', () => {
     );
     const run = runOnHub(url, 'outage', tempDir(), [PYTHON, script]);
     await waitFor(async () => (await fetch(`${url}/api/runs/outage`)).status === 200 || undefined, 20_000, 'the run on the hub');
-    const page = await openTab(browser, `${url}/#/runs/outage`);
-    tabs.push(page);
+    const page = await suite.open(`${url}/#/runs/outage`);
     await waitFor(async () => ((await renderedSeqs(page)).at(-1) ?? 0) >= before || undefined, 30_000, `${before} lines in the view`);
     await page.locator('[data-testid="stream-state"][data-state="live"]').waitFor();
 

@@ -4,38 +4,19 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { RunningHub } from '../../src/server/listen.js';
+import { afterAll, expect, it } from 'vitest';
 import { corpusDir } from '../corpus.js';
-import { cli, FIXTURES, hubOn, tempDir, type CliResult } from '../helpers.js';
-import { closeTab, errorsOf, gate, hashOf, launchBrowser, openTab, screenshotOnFailure } from './browser.js';
-import { describeInBrowser } from './suite.js';
+import { cli, FIXTURES, tempDir, type CliResult } from '../helpers.js';
+import { errorsOf, gate, hashOf } from './browser.js';
+import { describeInBrowser, useHubAndBrowser } from './suite.js';
 
 describeInBrowser('the Workers, Logs and Runs pages', () => {
-  let hub: RunningHub;
-  let browser: Browser;
-  const tabs: Page[] = [];
+  const suite = useHubAndBrowser();
+  const tab = (path: string) => suite.tab(path);
   const workers: (Promise<CliResult> & { child: import('node:child_process').ChildProcess })[] = [];
-
-  beforeAll(async () => {
-    [hub, browser] = await Promise.all([hubOn(tempDir()), launchBrowser()]);
-  });
-  afterEach(async ({ task }) => {
-    await screenshotOnFailure(task.result?.state === 'fail', task.name, tabs);
-    for (const tab of tabs.splice(0)) await closeTab(tab);
-  });
-  afterAll(async () => {
+  afterAll(() => {
     for (const worker of workers) worker.child.kill('SIGKILL');
-    await browser?.close();
-    await hub?.close();
   });
-
-  async function tab(path: string): Promise<Page> {
-    const page = await openTab(browser, `${hub.url}/${path}`);
-    tabs.push(page);
-    return page;
-  }
 
   /** `runlog worker` with two GPUs (a dual RTX A5000 capture), heartbeating every second; undefined without the corpus */
   let gpuWorker: string | undefined;
@@ -46,7 +27,7 @@ describeInBrowser('the Workers, Logs and Runs pages', () => {
     const capture = readdirSync(captures).find((name) => name.startsWith('telegraf_dual_a5000'));
     if (capture === undefined) throw new Error(`no telegraf_dual_a5000 capture in ${captures}`);
     workers.push(
-      cli(['worker', '--id', 'gpu-box', '--hub', hub.url, '--heartbeat', '1', '--poll', '200ms', '--data', tempDir()], {
+      cli(['worker', '--id', 'gpu-box', '--hub', suite.hub.url, '--heartbeat', '1', '--poll', '200ms', '--data', tempDir()], {
         PATH: `${FIXTURES}:${process.env.PATH}`,
         FAKE_NVIDIA_SMI_CAPTURE: join(captures, capture),
       }),
@@ -85,7 +66,7 @@ describeInBrowser('the Workers, Logs and Runs pages', () => {
     await expect.poll(() => hashOf(page)).toContain('live=1');
     await page.waitForTimeout(500); // the stream opens
     // a task for the worker: its "claimed task" line appears at the top without a reload
-    const response = await fetch(`${hub.url}/api/tasks`, {
+    const response = await fetch(`${suite.hub.url}/api/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ id: 'task-for-logs', command: ['/bin/sh', '-c', 'echo hi'] }),
@@ -102,7 +83,7 @@ describeInBrowser('the Workers, Logs and Runs pages', () => {
     const page = await tab('#/runs');
     await page.getByTestId('runs-table').waitFor();
     const go = gate(); // the run ends when the test has seen it running
-    const run = cli(['run', '--quiet', '--hub', hub.url, '--id', 'appears-live', '--data', tempDir(), '--', '/bin/sh', '-c', `echo one; ${go.sh}; echo two`]);
+    const run = cli(['run', '--quiet', '--hub', suite.hub.url, '--id', 'appears-live', '--data', tempDir(), '--', '/bin/sh', '-c', `echo one; ${go.sh}; echo two`]);
     const row = page.locator('[data-testid="run-row"][data-run-id="appears-live"]');
     await row.locator('[data-status="running"]').waitFor({ timeout: 20_000 });
     go.open();
@@ -119,7 +100,7 @@ describeInBrowser('the Workers, Logs and Runs pages', () => {
   it('filters the runs by text on the hub, past the newest ones loaded, and new runs only if they match', async () => {
     // 600 runs: more than the page loads (500), the one sought the oldest
     const create = (id: string, name: string) =>
-      fetch(`${hub.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, name, command: 'true' }) });
+      fetch(`${suite.hub.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, name, command: 'true' }) });
     expect((await create('needle-oldest', 'the needle run')).status).toBe(201);
     for (let batch = 0; batch < 600; batch += 50) {
       await Promise.all(Array.from({ length: 50 }, (_, i) => create(`hay-${batch + i}`, 'hay')));
