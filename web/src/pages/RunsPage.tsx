@@ -64,8 +64,6 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
     replaceHash(href.runs(next));
   };
 
-  const shown = runs ?? [];
-
   return (
     <div class="page">
       <div class="page-head">
@@ -106,7 +104,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
             </tr>
           </thead>
           <tbody>
-            {shown.map((run) => (
+            {(runs ?? []).map((run) => (
               <tr
                 key={run.id}
                 data-testid="run-row"
@@ -136,7 +134,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
             ))}
           </tbody>
         </table>
-        {runs !== null && shown.length === 0 && (
+        {runs !== null && runs.length === 0 && (
           <div class="empty muted">
             {runs.length === 0 ? (
               <>
