@@ -7,10 +7,12 @@ import { badRequest } from '../core/errors.js';
 import { parseLevel, type LogRecord, type ProgressUpdate, type RecordAttrs } from '../core/record.js';
 import { parseIsoMicros } from '../core/time.js';
 import { cutToBytes } from '../core/text.js';
+import { LIMITS } from '../core/limits.js';
+import { boundedObject, textField } from './fields.js';
 
 const SOURCES = new Set(['stdout', 'stderr', 'system', 'file', 'sdk']);
 const PHASES = new Set(['setup', 'run', 'diagnostics']);
-export const MAX_BATCH = 10_000;
+export const MAX_BATCH = LIMITS.batchRecords;
 
 export interface IngestBatch {
   records: LogRecord[];
@@ -45,12 +47,9 @@ function parseRecord(stream: string, item: unknown, at: string, maxLineBytes: nu
   record.message = cut.text;
   if (raw.source !== undefined) record.source = enumField(raw.source, SOURCES, `${at}.source`) as LogRecord['source'];
   if (raw.phase !== undefined) record.phase = enumField(raw.phase, PHASES, `${at}.phase`) as LogRecord['phase'];
-  if (raw.logger !== undefined) record.logger = stringField(raw.logger, `${at}.logger`, 256);
-  if (raw.task_id !== undefined && raw.task_id !== null) record.task_id = stringField(raw.task_id, `${at}.task_id`, 128);
-  if (raw.attrs !== undefined && raw.attrs !== null) {
-    if (typeof raw.attrs !== 'object' || Array.isArray(raw.attrs)) throw badRequest(`${at}.attrs`, 'expected an object');
-    record.attrs = raw.attrs as RecordAttrs;
-  }
+  if (raw.logger !== undefined) record.logger = textField(raw.logger, `${at}.logger`, LIMITS.loggerBytes);
+  if (raw.task_id !== undefined && raw.task_id !== null) record.task_id = textField(raw.task_id, `${at}.task_id`, LIMITS.idChars);
+  if (raw.attrs !== undefined && raw.attrs !== null) record.attrs = boundedObject(raw.attrs, `${at}.attrs`) as RecordAttrs;
   if (cut.truncated) record.attrs = { ...record.attrs, truncated: true };
   return record;
 }
@@ -75,14 +74,15 @@ function parseProgress(stream: string, progress: unknown, maxLineBytes: number):
   });
 }
 
-/** µs since the epoch, or an ISO timestamp. */
+/** µs since the epoch (an integer), or an ISO timestamp: a real date and time, 1970–9999. */
 export function timestampField(value: unknown, at: string): number {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  const { min, max } = LIMITS.timestampMicros;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max) return value;
   if (typeof value === 'string') {
     const micros = parseIsoMicros(value);
     if (micros !== undefined) return micros;
   }
-  throw badRequest(at, 'expected µs since the epoch or an ISO timestamp');
+  throw badRequest(at, 'expected µs since the epoch or an ISO timestamp, a real date from 1970 to 9999');
 }
 
 function levelField(value: unknown, at: string) {
@@ -93,10 +93,5 @@ function levelField(value: unknown, at: string) {
 
 function enumField(value: unknown, allowed: Set<string>, at: string): string {
   if (typeof value !== 'string' || !allowed.has(value)) throw badRequest(at, `expected one of ${[...allowed].join(', ')}`);
-  return value;
-}
-
-function stringField(value: unknown, at: string, maxLength: number): string {
-  if (typeof value !== 'string' || value.length > maxLength) throw badRequest(at, `expected a string of at most ${maxLength} characters`);
   return value;
 }

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest, notFound } from '../../core/errors.js';
 import { nowMicros } from '../../core/record.js';
+import { DEFAULTS } from '../../core/config.js';
 import { WORKER_STATES, workerStream, type WorkerState } from '../../store/store.js';
 import { parseBatch } from '../ingest.js';
 import { RUN_EVENTS } from '../../pipeline/live.js';
@@ -9,8 +10,8 @@ import { systemLogFromRecord } from '../../store/rows.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
 import { objectBody } from './runs.js';
 import type { HubContext } from '../context.js';
-
-const MAX_GPUS = 64;
+import { LIMITS } from '../../core/limits.js';
+import { boundedObject, intervalField } from '../fields.js';
 
 export function workerRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
   app.post('/api/workers/:id/heartbeat', async (request) => {
@@ -27,9 +28,9 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
       vram_total_mb: optionalNumber(body.vram_total_mb, 'vram_total_mb'),
       vram_used_mb: optionalNumber(body.vram_used_mb, 'vram_used_mb'),
       gpus: gpusField(body.gpus),
-      heartbeat_interval_s: optionalNumber(body.heartbeat_interval_s, 'heartbeat_interval_s') ?? 20,
+      heartbeat_interval_s: intervalField(body.heartbeat_interval_s) ?? DEFAULTS.heartbeatSeconds,
       dropped_logs: optionalNumber(body.dropped_logs, 'dropped_logs') ?? 0,
-      stats: body.stats !== undefined && body.stats !== null && typeof body.stats === 'object' ? (body.stats as Record<string, unknown>) : null,
+      stats: body.stats === undefined || body.stats === null ? null : boundedObject(body.stats, 'stats'),
       received_at: nowMicros(),
     });
     const inserted = await store.appendRecords(stream, records);
@@ -81,9 +82,7 @@ function optionalId(value: unknown, field: string): string | null {
 
 function gpusField(value: unknown): unknown[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value) || value.length > MAX_GPUS) throw badRequest('gpus', `expected an array of at most ${MAX_GPUS} GPUs`);
-  value.forEach((gpu, index) => {
-    if (typeof gpu !== 'object' || gpu === null || Array.isArray(gpu)) throw badRequest(`gpus[${index}]`, 'expected an object');
-  });
+  if (!Array.isArray(value) || value.length > LIMITS.gpus) throw badRequest('gpus', `expected an array of at most ${LIMITS.gpus} GPUs`);
+  value.forEach((gpu, index) => boundedObject(gpu, `gpus[${index}]`, { depth: LIMITS.jsonDepth, bytes: LIMITS.gpuBytes }));
   return value;
 }
