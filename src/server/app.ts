@@ -2,7 +2,7 @@
  * buildApp: the hub as a Fastify instance, built without listening, so tests can inject
  * requests; listen.ts binds the port.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify';
 import { RunlogError } from '../core/errors.js';
 import type { HubContext } from './context.js';
 import { healthRoutes } from './routes/health.js';
@@ -17,6 +17,8 @@ import { uiRoutes } from './routes/ui.js';
 
 export interface AppOptions {
   logger?: boolean | { level: string };
+  /** called for every route as it is added (tests build their list of routes from it) */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 export function buildApp(context: HubContext, options: AppOptions = {}): FastifyInstance {
@@ -26,6 +28,7 @@ export function buildApp(context: HubContext, options: AppOptions = {}): Fastify
     forceCloseConnections: true, // SSE streams never end by themselves: close them on shutdown
     routerOptions: { maxParamLength: 512 }, // long ids reach our own check, which names the field
   });
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
 
   app.setErrorHandler((error: FastifyError | RunlogError, request, reply) => {
     if (error instanceof RunlogError) {
