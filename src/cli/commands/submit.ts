@@ -2,6 +2,7 @@
 import { id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { findHub } from '../hub-client.js';
 import type { FunctionResponse } from '../../server/routes/tasks.js';
+import { terminalSafe } from '../../core/terminal.js';
 
 export interface SubmitFlags {
   setup: string[];
@@ -39,8 +40,11 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
   const response = await waitForResponse(hub, created.id, waitS);
   if (flags.json) process.stdout.write(`${JSON.stringify(response)}\n`);
   else {
-    if (response.stdout) process.stdout.write(`${response.stdout}\n`);
-    if (!response.success) process.stderr.write(`runlog: run ${response.run_id} failed: ${response.error ?? 'no error message'}\n`);
+    // the run's lines, one to a line: colours on a terminal, no other escape sequence (as `runlog logs`)
+    const safe = { colour: process.stdout.isTTY === true };
+    if (response.stdout) process.stdout.write(`${response.stdout.split('\n').map((line) => terminalSafe(line, safe)).join('\n')}\n`);
+    const error = terminalSafe(response.error ?? 'no error message', { colour: false });
+    if (!response.success) process.stderr.write(`runlog: run ${response.run_id} failed: ${error}\n`);
   }
   process.exit(response.success ? 0 : response.exit_code !== null && response.exit_code > 0 ? response.exit_code : 1);
 }
