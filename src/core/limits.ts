@@ -32,6 +32,7 @@ export const LIMITS = {
   jsonBytes: 16 * 1024, // 16 KiB: attrs, metadata, heartbeat stats, serialized
   gpus: 64, // entries in a heartbeat's gpus
   gpuBytes: 4 * 1024, // 4 KiB: one gpus entry, serialized (depth ≤ jsonDepth)
+  vramMb: 2 ** 31 - 1, // a heartbeat's vram_total_mb, vram_used_mb: MB, a 32-bit integer's worth (2 PB)
   diagnosticsDepth: 16, // a failed run's diagnostics (containers → their last lines …)
   diagnosticsBytes: 4 * 1024 * 1024, // 4 MiB, serialized
   loggerBytes: 256, // a line's logger name

@@ -63,6 +63,7 @@ const BOUNDS: Bound[] = [
   { what: 'heartbeat stats depth', url: '/api/workers/w1/heartbeat', body: (n) => ({ stats: nested(n) }), limit: LIMITS.jsonDepth, field: 'stats' },
   { what: 'heartbeat gpus count', url: '/api/workers/w1/heartbeat', body: (n) => ({ gpus: Array.from({ length: n }, (_, index) => ({ index })) }), limit: LIMITS.gpus, field: 'gpus' },
   { what: 'heartbeat gpus entry', url: '/api/workers/w1/heartbeat', body: (n) => ({ gpus: [jsonOfBytes(n)] }), limit: LIMITS.gpuBytes, field: 'gpus[0]' },
+  { what: 'heartbeat vram', url: '/api/workers/w1/heartbeat', body: (n) => ({ vram_total_mb: n }), limit: LIMITS.vramMb, field: 'vram_total_mb' },
   { what: 'heartbeat interval', url: '/api/workers/w1/heartbeat', body: (n) => ({ heartbeat_interval_s: n }), limit: LIMITS.heartbeatIntervalS.max, field: 'heartbeat_interval_s' },
   { what: 'claim heartbeat interval', url: '/api/tasks/claim', body: (n) => ({ worker_id: 'w2', heartbeat_interval_s: n }), limit: LIMITS.heartbeatIntervalS.max, field: 'heartbeat_interval_s' },
 ];

@@ -25,11 +25,11 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
       id,
       state,
       current_task_id: optionalId(body.current_task_id, 'current_task_id'),
-      vram_total_mb: optionalNumber(body.vram_total_mb, 'vram_total_mb'),
-      vram_used_mb: optionalNumber(body.vram_used_mb, 'vram_used_mb'),
+      vram_total_mb: optionalNumber(body.vram_total_mb, 'vram_total_mb', LIMITS.vramMb),
+      vram_used_mb: optionalNumber(body.vram_used_mb, 'vram_used_mb', LIMITS.vramMb),
       gpus: gpusField(body.gpus),
       heartbeat_interval_s: intervalField(body.heartbeat_interval_s) ?? DEFAULTS.heartbeatSeconds,
-      dropped_logs: optionalNumber(body.dropped_logs, 'dropped_logs') ?? 0,
+      dropped_logs: optionalNumber(body.dropped_logs, 'dropped_logs', Number.MAX_SAFE_INTEGER) ?? 0,
       stats: body.stats === undefined || body.stats === null ? null : boundedObject(body.stats, 'stats'),
       received_at: nowMicros(),
     });
@@ -70,9 +70,9 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
   });
 }
 
-function optionalNumber(value: unknown, field: string): number | null {
+function optionalNumber(value: unknown, field: string, max: number): number | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw badRequest(field, 'expected a number ≥ 0 or null');
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) throw badRequest(field, `expected a number from 0 to ${max}, or null`);
   return value;
 }
 
