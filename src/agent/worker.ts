@@ -5,6 +5,7 @@
  * the task (`--drain`) or hands it back to the queue, flushes, says goodbye and exits.
  */
 import { join } from 'node:path';
+import { reportedIntervalS } from '../core/limits.js';
 import { withTask } from '../sdk/context.js';
 import { createWorker, type RunlogWorker } from '../sdk/worker.js';
 import { HubShipper } from '../sinks/hub.js';
@@ -103,7 +104,7 @@ export class WorkerAgent {
       const response = await fetch(`${this.options.hub}/api/tasks/claim`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ worker_id: this.options.id, heartbeat_interval_s: this.options.heartbeatMs / 1000 }),
+        body: JSON.stringify({ worker_id: this.options.id, heartbeat_interval_s: reportedIntervalS(this.options.heartbeatMs) }),
         signal: AbortSignal.timeout(10_000),
       });
       if (response.status === 204) return undefined;

@@ -45,3 +45,13 @@ export const LIMITS = {
   heartbeatIntervalS: { min: 1, max: 3600 }, // a worker's heartbeat_interval_s, on heartbeats and claims
   timestampMicros: { min: 0, max: LAST_MICROS_BEFORE_10000 }, // 1970-01-01 … 9999-12-31, as µs since the epoch
 } as const;
+
+/**
+ * The heartbeat_interval_s a worker reports for a beat every `ms`: within the bounds above. One
+ * beating faster than once a second reports 1 s, which only makes the hub wait longer before it
+ * calls the worker stale, never sooner.
+ */
+export function reportedIntervalS(ms: number): number {
+  const { min, max } = LIMITS.heartbeatIntervalS;
+  return Math.min(max, Math.max(min, ms / 1000));
+}
