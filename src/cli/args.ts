@@ -1,4 +1,5 @@
 /** Flag values, checked: a bad one stops the command with a message naming the flag. */
+import { LIMITS } from '../core/limits.js';
 import { isValidId, isValidRunId, parseLevel, type Level } from '../core/record.js';
 import { parseDuration, parseSince } from '../core/time.js';
 
@@ -38,12 +39,24 @@ export function checkRunId(text: string, flag = '--id'): string {
   return text;
 }
 
+/** key=value pairs; for labels (`--label`) within the hub's bounds, so a run is never refused for them after it started */
 export function labels(pairs: readonly string[], flag = '--label'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');
     if (at < 1) throw new UsageError(`${flag}: expected key=value, got ${JSON.stringify(pair)}`);
-    out[pair.slice(0, at)] = pair.slice(at + 1);
+    const [key, value] = [pair.slice(0, at), pair.slice(at + 1)];
+    if (flag === '--label' && (Buffer.byteLength(key) > LIMITS.labelKeyBytes || Buffer.byteLength(value) > LIMITS.labelValueBytes)) {
+      throw new UsageError(`${flag}: keys of at most ${LIMITS.labelKeyBytes} bytes and values of at most ${LIMITS.labelValueBytes}`);
+    }
+    out[key] = value;
   }
+  if (flag === '--label' && Object.keys(out).length > LIMITS.labels) throw new UsageError(`${flag}: at most ${LIMITS.labels} labels`);
   return out;
+}
+
+/** --name: within the hub's bound */
+export function runName(text: string | undefined): string | undefined {
+  if (text !== undefined && Buffer.byteLength(text) > LIMITS.nameBytes) throw new UsageError(`--name: at most ${LIMITS.nameBytes} bytes`);
+  return text;
 }

@@ -7,7 +7,7 @@ import { HubShipper } from '../../sinks/hub.js';
 import { StoreSink } from '../../sinks/store.js';
 import type { RunSink } from '../../sinks/sink.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
-import { checkRunId, durationMs, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
+import { checkRunId, durationMs, id as checkId, labels as parseLabels, positiveInt, runName, UsageError } from '../args.js';
 import { findHub, HubReader } from '../hub-client.js';
 
 export interface RunFlags {
@@ -31,6 +31,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   const runId = flags.id === undefined ? newRunId() : checkRunId(flags.id);
   const taskId = flags.task === undefined ? undefined : checkId(flags.task, '--task');
   const labels = parseLabels(flags.label);
+  runName(flags.name);
   const maxLineBytes = positiveInt(flags.maxLineBytes, '--max-line-bytes');
   const flushTimeoutMs = durationMs(flags.flushTimeout, '--flush-timeout');
   const hub = await findHub(flags.hub, false);

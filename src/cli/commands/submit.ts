@@ -1,5 +1,5 @@
 /** `runlog submit -- CMD`: queue a run for a worker; with --wait, print its FunctionResponse. */
-import { id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
+import { id as checkId, labels as parseLabels, positiveInt, runName, UsageError } from '../args.js';
 import { findHub } from '../hub-client.js';
 import type { FunctionResponse } from '../../server/routes/tasks.js';
 import { terminalSafe } from '../../core/terminal.js';
@@ -24,7 +24,7 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
   const env = parseLabels(flags.env, '--env');
   const body = {
     id: flags.id === undefined ? undefined : checkId(flags.id, '--id'),
-    name: flags.name,
+    name: runName(flags.name),
     labels: parseLabels(flags.label),
     command,
     setup: flags.setup,
