@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { databaseFile, resolveHubConfig } from '../src/core/config.js';
-import { SCOPES, allows, type Scope } from '../src/core/scopes.js';
+import { allows, type Scope } from '../src/core/scopes.js';
 import { LiveFanout } from '../src/pipeline/live.js';
 import { buildApp } from '../src/server/app.js';
 import { routeList } from '../src/server/auth/guard.js';
