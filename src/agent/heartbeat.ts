@@ -27,6 +27,8 @@ export interface HeartbeatBody {
 
 export interface HeartbeatOptions {
   hub: string;
+  /** default: the process's token (hubFetch) */
+  token?: string;
   workerId: string;
   intervalMs: number;
   spoolDir: string;
@@ -145,6 +147,7 @@ export class HeartbeatLoop {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
+        token: this.options.token,
         signal: AbortSignal.any([this.aborter.signal, AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000)]),
       });
       await response.arrayBuffer();

@@ -65,7 +65,7 @@ describeInBrowser('signing in to a hub with tokens', () => {
     await page.getByTestId('who').waitFor();
     expect(await page.getByTestId('who').textContent()).toContain('reader');
     // the cookie is the page's: HttpOnly, out of the script's reach
-    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).toBe('');
 
     // a run written live by a writer, watched in the page over SSE with the cookie
     const key = { 'x-runlog-writer': 'e2e-writer-key' };
