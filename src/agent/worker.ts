@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { reportedIntervalS } from '../core/limits.js';
+import { hubFetch } from '../sinks/hub-http.js';
 import { withTask } from '../sdk/context.js';
 import { createWorker, type RunlogWorker } from '../sdk/worker.js';
 import { HubShipper } from '../sinks/hub.js';
@@ -101,7 +102,7 @@ export class WorkerAgent {
 
   private async claim(): Promise<ClaimedTask | undefined> {
     try {
-      const response = await fetch(`${this.options.hub}/api/tasks/claim`, {
+      const response = await hubFetch(`${this.options.hub}/api/tasks/claim`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ worker_id: this.options.id, heartbeat_interval_s: reportedIntervalS(this.options.heartbeatMs) }),
@@ -126,7 +127,13 @@ export class WorkerAgent {
       log.info(`claimed task ${run.id}: ${run.command ?? spec.command.join(' ')}`);
       void this.worker.beat();
       // a worker outlives hub outages: its run waits for the hub however long, unless the worker is told to stop
-      this.shipper = new HubShipper({ hub: this.options.hub, spoolDir: this.options.spoolDir, finishTimeoutMs: Infinity });
+      this.shipper = new HubShipper({
+        hub: this.options.hub,
+        spoolDir: this.options.spoolDir,
+        finishTimeoutMs: Infinity,
+        writerKey: task.writer_key,
+        workerId: this.options.id,
+      });
       this.runner = new Runner({
         id: run.id,
         command: spec.command,
