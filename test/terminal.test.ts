@@ -42,8 +42,12 @@ function checkSafe(output: string): void {
 
 describe.skipIf(!HAS_SCRIPT)('stored lines on a terminal', () => {
   let hub: RunningHub;
-  const post = (path: string, body: unknown) =>
-    fetch(`${hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (path: string, body: unknown, writer?: string) =>
+    fetch(`${hub.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(writer === undefined ? {} : { 'x-runlog-writer': writer }) },
+      body: JSON.stringify(body),
+    });
   const records = () => HOSTILE.map((message, index) => ({ seq: index + 1, timestamp: 1_700_000_000_000_000 + index, level: 'INFO', message }));
 
   beforeAll(async () => {
@@ -72,10 +76,10 @@ describe.skipIf(!HAS_SCRIPT)('stored lines on a terminal', () => {
     // the test plays the worker: claims the task, reports the lines, ends it
     const claim = await waitFor(async () => {
       const response = await post('/api/tasks/claim', { worker_id: 'tty-worker' });
-      return response.status === 200 ? ((await response.json()) as { run: { id: string } }) : undefined;
+      return response.status === 200 ? ((await response.json()) as { run: { id: string }; writer_key: string }) : undefined;
     }, 20_000, 'the task');
-    await post(`/api/runs/${claim.run.id}/logs`, { records: records() });
-    await post(`/api/runs/${claim.run.id}/finish`, { status: 'completed', exit_code: 0 });
+    expect((await post(`/api/runs/${claim.run.id}/logs`, { records: records() }, claim.writer_key)).status).toBe(200);
+    expect((await post(`/api/runs/${claim.run.id}/finish`, { status: 'completed', exit_code: 0 }, claim.writer_key)).status).toBe(200);
     const { code, output } = await submitted;
     expect(code).toBe(0);
     checkSafe(output);

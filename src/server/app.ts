@@ -3,7 +3,7 @@
  * requests; listen.ts binds the port.
  */
 import { join } from 'node:path';
-import Fastify, { type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RunlogError } from '../core/errors.js';
 import type { HubContext, RouteContext } from './context.js';
 import { TokenCache } from './auth/cache.js';
@@ -24,8 +24,6 @@ import { uiRoutes } from './routes/ui.js';
 
 export interface AppOptions {
   logger?: boolean | { level: string };
-  /** called for every route as it is added (tests build their list of routes from it) */
-  onRoute?: (route: RouteOptions) => void;
 }
 
 export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInstance {
@@ -41,7 +39,6 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     forceCloseConnections: true, // SSE streams never end by themselves: close them on shutdown
     routerOptions: { maxParamLength: 512 }, // long ids reach our own check, which names the field
   });
-  if (options.onRoute) app.addHook('onRoute', options.onRoute);
 
   app.setErrorHandler((error: FastifyError | RunlogError, request, reply) => {
     if (error instanceof RunlogError) {
