@@ -16,6 +16,7 @@ import { resolveHubConfig } from '../src/core/config.js';
 import { LiveFanout } from '../src/pipeline/live.js';
 import { buildApp } from '../src/server/app.js';
 import { routeList } from '../src/server/auth/guard.js';
+import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import { tempDir } from './helpers.js';
 
@@ -40,7 +41,7 @@ const FIELDS = [
   'id', 'name', 'command', 'status', 'started_at', 'completed_at', 'log_path', 'worker_id', 'task_id', 'labels', 'records',
   'logs', 'progress', 'seq', 'timestamp', 'level', 'message', 'source', 'phase', 'logger', 'attrs', 'metadata', 'exit_code',
   'signal', 'error_message', 'diagnostics', 'env', 'setup', 'cwd', 'stats', 'gpus', 'heartbeat_interval_s', 'vram_total_mb',
-  'vram_used_mb', 'dropped_logs', 'current_task_id', 'older_than', 'runs_older_than', 'lease_s',
+  'vram_used_mb', 'dropped_logs', 'current_task_id', 'older_than', 'runs_older_than', 'lease_s', 'token', 'scopes', 'expires',
 ];
 const QUERY_KEYS = ['limit', 'tail', 'after', 'before', 'since', 'until', 'level', 'q', 'status', 'wait', 'batch', 'source_id', 'source_type', 'task_id'];
 
@@ -105,6 +106,7 @@ const plausible: Record<string, fc.Arbitrary<unknown>> = {
   seq: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 1_000_000 }) }, number),
   level: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('DEBUG', 'INFO', 'warn', 'ERROR', 'fatal') }, fc.constantFrom(10, 20, 50, 0), text),
   message: fc.oneof({ weight: 8, arbitrary: fc.string() }, text),
+  logger: fc.oneof({ weight: 8, arbitrary: fc.stringMatching(/^[a-z]{1,8}(\.[a-z]{1,8}){0,3}$/) }, text),
   source: fc.constantFrom('stdout', 'stderr', 'system', 'file', 'sdk', 'stdout', 'stderr', 'pipe'),
   phase: fc.constantFrom('setup', 'run', 'diagnostics', 'setup', 'run', 'other'),
   exit_code: number,
@@ -117,6 +119,9 @@ const plausible: Record<string, fc.Arbitrary<unknown>> = {
   gpus: fc.oneof(fc.array(jsonValue, { maxLength: 3 }), fc.constant([DEEP])),
   older_than: text,
   runs_older_than: text,
+  expires: text,
+  scopes: fc.oneof(fc.subarray(['read', 'write', 'worker', 'submit', 'admin']), fc.constantFrom('read,write', 'admin', 'root'), text),
+  token: fc.oneof(fc.constant('rl_'), text),
 };
 /** mostly a plausible value, sometimes anything at all */
 const fieldValue = (field: string) => fc.oneof({ weight: 20, arbitrary: plausible[field] ?? jsonValue }, { weight: 1, arbitrary: jsonValue });
@@ -131,6 +136,8 @@ const REQUIRED: Record<string, string[]> = {
   '/api/tasks': ['command'],
   '/api/tasks/claim': ['worker_id'],
   '/api/workers/:id/heartbeat': ['logs'],
+  '/api/tokens': ['name', 'scopes'],
+  '/api/session': ['token'],
 };
 const nearValid = (url: string) =>
   fc
@@ -176,15 +183,18 @@ const query = fc.array(fc.tuple(fc.oneof(fc.constantFrom(...QUERY_KEYS), fc.stri
     .join('&'),
 );
 const printable = fc.string({ maxLength: 40 }).map((value) => value.replace(/[^\x20-\x7e]/g, ''));
-const headers = fc.record(
-  {
-    'last-event-id': fc.oneof(printable, fc.constantFrom('0', '5', '-1', '99999999999999999999')),
-    accept: fc.constantFrom('*/*', 'text/event-stream', 'application/json', 'text/html'),
-    origin: fc.constantFrom('http://127.0.0.1', 'http://evil.example', 'null'),
-    'x-runlog-writer': printable,
-  },
-  { requiredKeys: [] },
-);
+/** each header now and then: a wrong Origin or writer key stops a request at 403 before the checks worth fuzzing */
+const sometimes = <T>(value: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: value });
+const headers = fc
+  .record({
+    'last-event-id': sometimes(fc.oneof(printable, fc.constantFrom('0', '5', '-1', '99999999999999999999'))),
+    accept: sometimes(fc.constantFrom('*/*', 'text/event-stream', 'application/json', 'text/html')),
+    origin: sometimes(fc.constantFrom('http://localhost:80', 'http://evil.example', 'null')),
+    'x-runlog-writer': sometimes(printable),
+  })
+  .map((picked) => Object.fromEntries(Object.entries(picked).filter(([, value]) => value !== undefined)) as Record<string, string>);
+/** the admin token mostly (a stranger's request stops at 401 before the checks worth fuzzing), else none or a wrong one */
+const authorization = fc.oneof({ weight: 8, arbitrary: fc.constant('admin') }, fc.constantFrom(undefined, 'Bearer rl_wrong', 'Basic eDp5', 'Bearer '));
 
 // ---- requests -----------------------------------------------------------------------------
 
@@ -201,21 +211,24 @@ function pathFor(route: string, ids: string[]): string {
   return route.replace(/:[A-Za-z_]+|\*/g, () => percent(ids[next++] ?? 'x'));
 }
 
-function requests(routes: { method: string; url: string }[]): fc.Arbitrary<FuzzRequest> {
+function requests(routes: { method: string; url: string }[], adminToken: string): fc.Arbitrary<FuzzRequest> {
+  // routes that take a body get more of the requests: their checks are where bad input goes deepest
   return fc
-    .constantFrom(...routes)
+    .oneof(...routes.map((route) => ({ weight: route.method !== 'POST' ? 1 : REQUIRED[route.url] ? 5 : 2, arbitrary: fc.constant(route) })))
     .chain((route) => fc.record({
       route: fc.constant(route),
       otherMethod: fc.oneof({ weight: 6, arbitrary: fc.constant(null) }, fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS')),
       ids: fc.array(idValue, { minLength: 2, maxLength: 2 }),
       query,
       headers,
+      authorization,
       payload: fc.option(body(route.url), { freq: 6 }),
       contentType: fc.option(contentType, { freq: 8 }),
     }))
-    .map(({ route, otherMethod, ids, query: search, headers: extra, payload, contentType: type }) => {
+    .map(({ route, otherMethod, ids, query: search, headers: extra, authorization: auth, payload, contentType: type }) => {
       const method = otherMethod ?? route.method;
       const request: FuzzRequest = { method, url: `${pathFor(route.url, ids)}${search ? `?${search}` : ''}`, headers: { ...extra } };
+      if (auth !== undefined) request.headers.authorization = auth === 'admin' ? `Bearer ${adminToken}` : auth;
       if (payload !== null && method !== 'GET' && method !== 'HEAD') {
         request.payload = payload;
         if (type !== null) request.headers['content-type'] = type;
@@ -251,14 +264,18 @@ describe('the hub under random requests', () => {
   const routes: { method: string; url: string }[] = [];
   let app: FastifyInstance;
   let store: SqliteStore;
+  let adminToken: string;
 
   beforeAll(async () => {
     store = new SqliteStore(join(dir, 'runlog.db'));
     app = buildApp({ store, live: new LiveFanout(), config: resolveHubConfig({ dataDir: dir, ssePingMs: 60_000 }) });
+    // a hub with a token, as a team runs it: tokens the fuzzer creates change nothing then
+    adminToken = newTokenSecret();
+    await store.createToken({ name: 'fuzz-admin', hash: sha256(adminToken), scopes: ['admin'], worker_id: null, expires_at: null, created_by: null });
     await app.ready();
     // the hub's own list, from its onRoute hook: a route added tomorrow is fuzzed too
     for (const route of routeList(app)) if (route.method !== 'HEAD') routes.push({ method: route.method, url: route.url });
-    const post = (url: string, payload: object) => app.inject({ method: 'POST', url, payload });
+    const post = (url: string, payload: object) => app.inject({ method: 'POST', url, payload, headers: { authorization: `Bearer ${adminToken}` } });
     await post('/api/runs', { id: 'run-live', status: 'running' });
     await post('/api/runs', { id: 'run-ended' });
     await post('/api/runs/run-ended/logs', { records: [{ seq: 1, timestamp: 1_700_000_000_000_000, level: 'INFO', message: 'done' }] });
@@ -280,7 +297,7 @@ describe('the hub under random requests', () => {
   it('never answers a 5xx, and still answers /healthz afterwards', async () => {
     let sent = 0;
     await fc.assert(
-      fc.asyncProperty(requests(routes), async (request) => {
+      fc.asyncProperty(requests(routes, adminToken), async (request) => {
         sent++;
         const status = await send(app, request);
         expect(status === undefined || status < 500, `${request.method} ${request.url} → ${status}`).toBe(true);
@@ -288,7 +305,7 @@ describe('the hub under random requests', () => {
       { seed: SEED, numRuns: RUNS, interruptAfterTimeLimit: BUDGET_MS, markInterruptAsFailure: false },
     );
     expect(sent).toBeGreaterThan(100); // the time budget interrupts quietly: make sure it did not starve the test
-    const health = await app.inject('/healthz');
+    const health = await app.inject('/healthz'); // public: no token
     expect(health.statusCode).toBe(200);
     expect(health.json()).toMatchObject({ ok: true });
   }, 90_000);

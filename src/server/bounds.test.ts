@@ -2,6 +2,9 @@
  * Every bound of src/core/limits.ts, at the hub (issue 8, "Bounds, and never a 500 for bad input"):
  * a value exactly at its limit is accepted, one past it is a 400 that names the field.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { resolveHubConfig } from '../core/config.js';
@@ -71,15 +74,17 @@ const BOUNDS: Bound[] = [
 describe('bounds on what the hub is sent', () => {
   let app: FastifyInstance;
   let store: SqliteStore;
+  const dataDir = mkdtempSync(join(tmpdir(), 'runlog-bounds-')); // the hub's secret key goes there
 
   beforeAll(async () => {
     store = new SqliteStore(':memory:');
-    app = buildApp({ store, live: new LiveFanout(), config: resolveHubConfig() });
+    app = buildApp({ store, live: new LiveFanout(), config: resolveHubConfig({ dataDir }) });
     await app.inject({ method: 'POST', url: '/api/runs', payload: { id: 'r1' } });
   });
   afterAll(async () => {
     await app.close();
     await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, payload: payload as object });
@@ -100,6 +105,7 @@ describe('bounds on what the hub is sent', () => {
     ['a gpus entry that is not an object', '/api/workers/w1/heartbeat', { gpus: [[1]] }, 'gpus[0]'],
     ['a 20 MB task command', '/api/tasks', { command: ['echo', x(20 * 1024 * 1024)] }, 'command[1]'],
     ['an exit code past 32 bits', '/api/runs/r1/finish', { status: 'failed', exit_code: 2 ** 40 }, 'exit_code'],
+    ['a token expiring past 100 years, which once answered 500', '/api/tokens', { name: 'forever', scopes: ['read'], expires: '99999999999999999999d' }, 'expires'],
   ])('refuses %s with a 400 naming the field', async (_what, url, payload, field) => {
     const response = await post(url, payload);
     expect(response.statusCode).toBe(400);
