@@ -120,6 +120,15 @@ describe('bounds on what the hub is sent', () => {
     expect(response.json().field).toBe('records[0].attrs');
   });
 
+  it('takes diagnostics 16 levels deep and refuses 17', async () => {
+    await post('/api/runs', { id: 'diag-1' });
+    await post('/api/runs', { id: 'diag-2' });
+    const past = await post('/api/runs/diag-1/finish', { status: 'failed', diagnostics: nested(LIMITS.diagnosticsDepth + 1) });
+    expect(past.statusCode).toBe(400);
+    expect(past.json().field).toBe('diagnostics');
+    expect((await post('/api/runs/diag-2/finish', { status: 'failed', diagnostics: nested(LIMITS.diagnosticsDepth) })).statusCode).toBe(200);
+  });
+
   it('takes heartbeat_interval_s of 1 s, the lower bound', async () => {
     expect((await post('/api/workers/w1/heartbeat', { heartbeat_interval_s: 1 })).statusCode).toBe(200);
     expect((await post('/api/tasks/claim', { worker_id: 'w2', heartbeat_interval_s: 1 })).statusCode).toBeLessThan(300);
