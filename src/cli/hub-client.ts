@@ -13,7 +13,9 @@ export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs'>;
 export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
   try {
     const response = await fetch(`${hub.replace(/\/+$/, '')}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
-    return response.ok;
+    if (response.ok) return true;
+    // a hub whose store is full still answers: its senders wait for room rather than split a run
+    return response.status === 503 && ((await response.json()) as { store?: string }).store === 'full';
   } catch {
     return false;
   }
@@ -27,6 +29,22 @@ export async function findHub(explicit: string | undefined, mustAnswer: boolean)
     return explicit.replace(/\/+$/, '');
   }
   return (await answers(DEFAULTS.hub)) ? DEFAULTS.hub : undefined;
+}
+
+/** A call to the hub's API: JSON in and out; a refusal becomes an Error with the hub's message. The one place for headers. */
+export async function hubCall<T>(hub: string, method: string, path: string, body?: unknown, options: { token?: string } = {}): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const response = await fetch(`${hub}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const answer = (await response.json()) as T & { message?: string };
+  if (!response.ok) throw new Error(answer.message ?? `hub answered ${response.status}`);
+  return { status: response.status, body: answer };
 }
 
 export class HubReader implements RunReader {

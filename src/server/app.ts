@@ -5,9 +5,11 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RunlogError } from '../core/errors.js';
 import type { HubContext } from './context.js';
+import { StorageHealth } from './storage.js';
 import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/logs.js';
 import { runRoutes } from './routes/runs.js';
+import { controlRoutes } from './routes/control.js';
 import { streamRoutes } from './routes/stream.js';
 import { taskRoutes } from './routes/tasks.js';
 import { workerRoutes } from './routes/workers.js';
@@ -19,7 +21,9 @@ export interface AppOptions {
   logger?: boolean | { level: string };
 }
 
-export function buildApp(context: HubContext, options: AppOptions = {}): FastifyInstance {
+export function buildApp(given: HubContext, options: AppOptions = {}): FastifyInstance {
+  const storage = given.storage ?? new StorageHealth();
+  const context = { ...given, storage };
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: context.config.bodyLimit,
@@ -28,6 +32,9 @@ export function buildApp(context: HubContext, options: AppOptions = {}): Fastify
   });
 
   app.setErrorHandler((error: FastifyError | RunlogError, request, reply) => {
+    const full = storage.check(error);
+    if (full !== undefined) request.log.warn(full.message);
+    if (full !== undefined) error = full;
     if (error instanceof RunlogError) {
       return reply.code(error.statusCode).send({ error: error.code, message: error.message, field: error.field });
     }
@@ -37,12 +44,18 @@ export function buildApp(context: HubContext, options: AppOptions = {}): Fastify
     return reply.code(status).send({ error: error.code ?? 'INTERNAL', message: status >= 500 ? 'internal error' : error.message });
   });
 
+  // a write that went through: the store has room again
+  app.addHook('onResponse', async (request, reply) => {
+    if (storage.fullError !== null && request.method !== 'GET' && reply.statusCode < 400) storage.writeSucceeded();
+  });
+
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
   healthRoutes(app, context);
   runRoutes(app, context);
+  controlRoutes(app, context);
   logRoutes(app, context);
   streamRoutes(app, context);
   taskRoutes(app, context);

@@ -5,6 +5,8 @@ import { SqliteStore } from '../store/sqlite/store.js';
 import type { Store } from '../store/store.js';
 import { buildApp } from './app.js';
 import { Housekeeping } from './housekeeping.js';
+import { lockDataDir } from './lock.js';
+import { ChangeWatcher } from './watch.js';
 
 export interface RunningHub {
   url: string;
@@ -15,12 +17,27 @@ export interface RunningHub {
 
 export async function startHub(options: Partial<HubConfig> = {}, { logErrors = false } = {}): Promise<RunningHub> {
   const config = resolveHubConfig(options);
-  const store = new SqliteStore(databaseFile(config.dataDir));
+  const lock = lockDataDir(config.dataDir); // one hub per data directory
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore(databaseFile(config.dataDir));
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const live = new LiveFanout();
   const app = buildApp({ store, live, config }, { logger: logErrors ? { level: 'warn' } : false });
   const housekeeping = new Housekeeping(store, live, config, (message) => app.log.warn(message));
-  await app.listen({ host: config.host, port: config.port });
+  const watcher = new ChangeWatcher(store, live, config.watchMs, (message) => app.log.warn(message));
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await store.close();
+    lock.release();
+    throw error;
+  }
   housekeeping.start();
+  await watcher.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -30,8 +47,10 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
     housekeeping,
     async close() {
       housekeeping.stop();
+      watcher.stop();
       await app.close();
       await store.close();
+      lock.release();
     },
   };
 }

@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../core/errors.js';
-import { toWire } from '../../core/record.js';
+import { nowMicros, toWire } from '../../core/record.js';
 import { formatLogFileLine } from '../../core/format.js';
 import { parseBatch } from '../ingest.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
@@ -15,8 +15,11 @@ export function logRoutes(app: FastifyInstance, { store, live, config }: HubCont
   app.post('/api/runs/:id/logs', async (request) => {
     const id = idParam((request.params as { id: string }).id);
     const batch = parseBatch(id, request.body, config.maxLineBytes);
-    if (!(await store.getRun(id))) throw notFound(`run ${id}`, 'create it with POST /api/runs first');
+    const run = await store.getRun(id);
+    if (!run) throw notFound(`run ${id}`, 'create it with POST /api/runs first');
     const inserted = await store.appendRecords(id, batch.records);
+    // lines are a sign of life: the writer's lease is renewed
+    if (run.lease_s !== null && (run.status === 'running' || run.lost)) await store.renewLease(id, nowMicros());
     // publish after commit: a live viewer must never see a line that could still be lost
     live.publishRecords(id, inserted);
     live.publishProgress(id, batch.progress);

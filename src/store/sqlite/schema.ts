@@ -53,3 +53,23 @@ CREATE TABLE IF NOT EXISTS log_lines (
   PRIMARY KEY (stream, seq)
 ) WITHOUT ROWID;
 `;
+
+/**
+ * Migrations: how a database made by an earlier release gains what later ones need, in place.
+ * SCHEMA above is the first release's tables (CREATE … IF NOT EXISTS, so it is a no-op on an
+ * existing file); each step here takes `PRAGMA user_version` from its index to index + 1, and
+ * `migrate` runs the missing ones in one write transaction, re-reading the version inside it, so
+ * a hub and a runner opening the same old file at once do not both apply a step. Append only:
+ * a released step is never edited, a new need is a new step.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: leases, cancel requests, the lost verdict, re-runs (issue 9)
+  `ALTER TABLE runs ADD COLUMN lease_s INTEGER;      -- how often the writer renews (NULL: a run from before leases, never expired)
+   ALTER TABLE runs ADD COLUMN heard_at INTEGER;     -- µs: the writer's last sign of life (create, lease renewal, lines)
+   ALTER TABLE runs ADD COLUMN lost INTEGER NOT NULL DEFAULT 0; -- failed by lease expiry: the writer may still end it
+   ALTER TABLE runs ADD COLUMN cancel_by TEXT;       -- who asked to cancel the run
+   ALTER TABLE runs ADD COLUMN cancel_at INTEGER;    -- µs: when
+   ALTER TABLE runs ADD COLUMN rerun_of TEXT;        -- the run this one re-runs
+   CREATE INDEX IF NOT EXISTS runs_leased ON runs (status, heard_at) WHERE lease_s IS NOT NULL;
+   CREATE INDEX IF NOT EXISTS runs_by_rerun_of ON runs (rerun_of) WHERE rerun_of IS NOT NULL;`,
+];
