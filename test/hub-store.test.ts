@@ -62,6 +62,16 @@ describe('one hub per data directory', () => {
     // released on close: the next hub starts
     hubs.push(await startHub({ host: '127.0.0.1', port: 0, dataDir }));
   });
+
+  it("takes over a lock naming its own pid that it does not hold (a container's hub is pid 1 in each life)", async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, 'hub.lock'), `${process.pid}\n`);
+    const hub = await newHub(dataDir);
+    // but a second hub of this process on the same directory is refused
+    await expect(startHub({ host: '127.0.0.1', port: 0, dataDir })).rejects.toThrow(`pid ${process.pid}`);
+    await hub.close();
+    hubs = [];
+  });
 });
 
 describe('writes by other processes', () => {

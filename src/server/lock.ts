@@ -1,7 +1,8 @@
 /**
  * One hub per data directory: `<data>/hub.lock` holds the pid of the hub that owns it, made by
  * link(2), which fails when the name exists, so two hubs starting at once cannot both win. A lock whose pid is no longer alive
- * (a hub killed with SIGKILL) is stale and taken over. A second hub is refused, naming the pid:
+ * (a hub killed with SIGKILL) is stale and taken over, and so is one naming our own pid that this
+ * process does not hold (a container's hub is pid 1 in each of its lives). A second hub is refused, naming the pid:
  * two hubs on one store would each see only their own writers' lines live.
  */
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
@@ -16,6 +17,9 @@ export class DataDirLocked extends Error {
     this.name = 'DataDirLocked';
   }
 }
+
+/** the lock files this process holds: a lock naming our own pid and not among these is a previous life's (a container's pid 1) */
+const heldHere = new Set<string>();
 
 export interface HubLock {
   release(): void;
@@ -35,7 +39,8 @@ export function lockDataDir(dataDir: string): HubLock {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = readPid(file);
-      if (holder !== undefined && isAlive(holder)) throw new DataDirLocked(dataDir, holder);
+      const ours = holder === process.pid;
+      if (holder !== undefined && (ours ? heldHere.has(file) : isAlive(holder))) throw new DataDirLocked(dataDir, holder);
       // stale: its hub died without releasing it
       try {
         unlinkSync(file);
@@ -46,11 +51,13 @@ export function lockDataDir(dataDir: string): HubLock {
     } finally {
       unlinkSync(mine);
     }
+    heldHere.add(file);
     let released = false;
     return {
       release() {
         if (released) return;
         released = true;
+        heldHere.delete(file);
         // only our own: a lock taken over meanwhile is not ours to remove
         if (readPid(file) === process.pid) unlinkSync(file);
       },
