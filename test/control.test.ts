@@ -57,7 +57,8 @@ describe('leases', () => {
       expect(viewer.events[0]).toMatchObject({ status: 'failed', lost: true });
       await waitFor(() => runsPage.events.some((run) => (run as Run).status === 'failed') || undefined, 10_000, 'the run event');
 
-      // the writer was only cut off: its lines and its real end still count
+      // the writer was only cut off: its retried create, its lines and its real end still count
+      expect(await api(hub.url, 'POST', '/api/runs', { id: 'quiet', lease_s: 1 })).toMatchObject({ status: 200, body: { status: 'failed', lost: true } });
       expect((await api(hub.url, 'POST', '/api/runs/quiet/logs', { records: [line(1), line(2)] })).body).toMatchObject({ inserted: 2 });
       const ended = await api(hub.url, 'POST', '/api/runs/quiet/finish', { status: 'completed', exit_code: 0 });
       expect(ended.body).toMatchObject({ status: 'completed', exit_code: 0, lost: false, error_message: null, line_count: 2 });

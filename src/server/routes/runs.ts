@@ -14,6 +14,8 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
   app.post('/api/runs', async (request, reply) => {
     const upsert = parseUpsert(request.body);
     const existing = await store.getRun(upsert.id);
+    // a run failed as "runner lost" whose writer is back (a retried create): a sign of life, nothing more
+    if (existing?.lost) return (await store.renewLease(existing.id, nowMicros())) ?? existing;
     // an ended run is history: a new run under its id would mix two runs' lines
     if (existing && FINAL_STATUSES.includes(existing.status)) throw conflict(`run ${upsert.id} already ran (${existing.status}): use another id`);
     const { run, created } = await store.upsertRun({ ...upsert, lease_s: upsert.lease_s ?? DEFAULTS.leaseSeconds });
