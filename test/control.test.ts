@@ -20,10 +20,10 @@ async function newHub(dataDir = tempDir()): Promise<RunningHub> {
   return hub;
 }
 
-async function api<T = Run>(hub: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function api<T = Run>(hub: string, method: string, path: string, body?: unknown, writerKey?: string): Promise<{ status: number; body: T }> {
   const response = await fetch(`${hub}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(writerKey === undefined ? {} : { 'x-runlog-writer': writerKey }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as T };
@@ -143,9 +143,9 @@ describe('runlog cancel', () => {
   it('ends a task asked to cancel when its stopping worker hands it back, instead of queueing it again', async () => {
     const hub = await newHub();
     await api(hub.url, 'POST', '/api/tasks', { id: 'handed', command: ['sleep', '60'] });
-    await api(hub.url, 'POST', '/api/tasks/claim', { worker_id: 'w1' });
+    const { body: claim } = await api<{ writer_key: string }>(hub.url, 'POST', '/api/tasks/claim', { worker_id: 'w1' });
     await api(hub.url, 'POST', '/api/runs/handed/cancel', { by: 'alice' });
-    const released = await api(hub.url, 'POST', '/api/tasks/handed/release', { worker_id: 'w1' });
+    const released = await api(hub.url, 'POST', '/api/tasks/handed/release', { worker_id: 'w1' }, claim.writer_key);
     expect(released.body).toMatchObject({ status: 'cancelled', error_message: 'cancelled by alice' });
   });
 
@@ -188,20 +188,20 @@ describe('runlog rerun', () => {
     const hub = await newHub();
     await api(hub.url, 'POST', '/api/tasks', { id: 'first', name: 'train', command: ['echo', 'hello'], env: { SEED: '1' }, labels: { team: 'a' } });
     expect((await cli(['rerun', 'first', '--hub', hub.url])).stderr).toContain('still queued');
-    await api(hub.url, 'POST', '/api/tasks/claim', { worker_id: 'w1' });
-    await api(hub.url, 'POST', '/api/runs/first/finish', { status: 'failed', exit_code: 1 });
+    const { body: claim } = await api<{ writer_key: string }>(hub.url, 'POST', '/api/tasks/claim', { worker_id: 'w1' });
+    expect((await api(hub.url, 'POST', '/api/runs/first/finish', { status: 'failed', exit_code: 1 }, claim.writer_key)).status).toBe(200);
 
     const waiting = cli(['rerun', 'first', '--hub', hub.url, '--wait', '--json']);
     // a worker takes the new run: same spec
     const claimed = await waitFor(async () => {
       const response = await fetch(`${hub.url}/api/tasks/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ worker_id: 'w2' }) });
-      return response.status === 200 ? ((await response.json()) as { run: Run; spec: { command: string[]; env: Record<string, string> } }) : undefined;
+      return response.status === 200 ? ((await response.json()) as { run: Run; spec: { command: string[]; env: Record<string, string> }; writer_key: string }) : undefined;
     }, 20_000, 'the re-run to be claimable');
     expect(claimed.spec).toMatchObject({ command: ['echo', 'hello'], env: { SEED: '1' } });
     expect(claimed.run).toMatchObject({ name: 'train', labels: { team: 'a' }, rerun_of: 'first', is_task: true });
     const second = claimed.run.id;
-    await api(hub.url, 'POST', `/api/runs/${second}/logs`, { records: [line(1, 'hello')] });
-    await api(hub.url, 'POST', `/api/runs/${second}/finish`, { status: 'completed', exit_code: 0 });
+    await api(hub.url, 'POST', `/api/runs/${second}/logs`, { records: [line(1, 'hello')] }, claimed.writer_key);
+    await api(hub.url, 'POST', `/api/runs/${second}/finish`, { status: 'completed', exit_code: 0 }, claimed.writer_key);
     const result = await waiting;
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ success: true, run_id: second });

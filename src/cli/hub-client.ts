@@ -7,6 +7,7 @@ import { DEFAULTS } from '../core/config.js';
 import { LEVEL_RANK, type LogRecord, type WireRecord } from '../core/record.js';
 import { parseIsoMicros } from '../core/time.js';
 import type { LogPage, LogQuery, Run, RunFilter, Store } from '../store/store.js';
+import { hubError, hubFetch } from '../sinks/hub-http.js';
 
 export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs'>;
 
@@ -31,20 +32,16 @@ export async function findHub(explicit: string | undefined, mustAnswer: boolean)
   return (await answers(DEFAULTS.hub)) ? DEFAULTS.hub : undefined;
 }
 
-/** A call to the hub's API: JSON in and out; a refusal becomes an Error with the hub's message. The one place for headers. */
-export async function hubCall<T>(hub: string, method: string, path: string, body?: unknown, options: { token?: string } = {}): Promise<{ status: number; body: T }> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const response = await fetch(`${hub}${path}`, {
+/** A call to the hub's API: JSON in and out (the token added by hubFetch); a refusal becomes an Error with the hub's message. */
+export async function hubCall<T>(hub: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const response = await hubFetch(`${hub}${path}`, {
     method,
-    headers,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
-  const answer = (await response.json()) as T & { message?: string };
-  if (!response.ok) throw new Error(answer.message ?? `hub answered ${response.status}`);
-  return { status: response.status, body: answer };
+  if (!response.ok) throw new Error(await hubError(response));
+  return { status: response.status, body: (await response.json()) as T };
 }
 
 export class HubReader implements RunReader {
@@ -76,11 +73,10 @@ export class HubReader implements RunReader {
   }
 
   private async get<T>(path: string, missingIsUndefined = false): Promise<T | undefined> {
-    const response = await fetch(`${this.hub}${path}`, { signal: AbortSignal.timeout(30_000) });
+    const response = await hubFetch(`${this.hub}${path}`, { signal: AbortSignal.timeout(30_000) });
     if (response.status === 404 && missingIsUndefined) return undefined;
-    const body = (await response.json()) as T & { message?: string };
-    if (!response.ok) throw new Error(body.message ?? `hub answered ${response.status}`);
-    return body;
+    if (!response.ok) throw new Error(await hubError(response));
+    return (await response.json()) as T;
   }
 }
 

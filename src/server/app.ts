@@ -2,10 +2,17 @@
  * buildApp: the hub as a Fastify instance, built without listening, so tests can inject
  * requests; listen.ts binds the port.
  */
+import { join } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RunlogError } from '../core/errors.js';
-import type { HubContext } from './context.js';
+import type { HubContext, RouteContext } from './context.js';
 import { StorageHealth } from './storage.js';
+import { TokenCache } from './auth/cache.js';
+import { installGuard } from './auth/guard.js';
+import { allowedHostNames, isLoopbackHost } from './auth/hosts.js';
+import { SecretBox } from './auth/secrets.js';
+import { sessionRoutes } from './routes/session.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/logs.js';
 import { runRoutes } from './routes/runs.js';
@@ -21,9 +28,15 @@ export interface AppOptions {
   logger?: boolean | { level: string };
 }
 
-export function buildApp(given: HubContext, options: AppOptions = {}): FastifyInstance {
-  const storage = given.storage ?? new StorageHealth();
-  const context = { ...given, storage };
+export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInstance {
+  const context: RouteContext = {
+    ...hub,
+    tokens: hub.tokens ?? new TokenCache(hub.store),
+    secrets: hub.secrets ?? new SecretBox(hub.config.secretFile ?? join(hub.config.dataDir, 'secret.key')),
+    audit: hub.audit ?? (() => {}),
+    storage: hub.storage ?? new StorageHealth(),
+  };
+  const { storage } = context;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: context.config.bodyLimit,
@@ -49,6 +62,13 @@ export function buildApp(given: HubContext, options: AppOptions = {}): FastifyIn
     if (storage.fullError !== null && request.method !== 'GET' && reply.statusCode < 400) storage.writeSucceeded();
   });
 
+  installGuard(app, {
+    store: context.store,
+    tokens: context.tokens,
+    hosts: allowedHostNames(context.config.host, context.config.publicUrls),
+    exposed: !isLoopbackHost(context.config.host),
+  });
+
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
@@ -62,6 +82,8 @@ export function buildApp(given: HubContext, options: AppOptions = {}): FastifyIn
   workerRoutes(app, context);
   adminRoutes(app, context);
   eventRoutes(app, context);
+  tokenRoutes(app, context);
+  sessionRoutes(app, context);
   void app.register(uiRoutes, { dir: context.config.uiDir });
   return app;
 }

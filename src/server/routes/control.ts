@@ -15,7 +15,8 @@ import { parseIsoMicros } from '../../core/time.js';
 import { FINAL_STATUSES, type Run } from '../../store/store.js';
 import type { LiveFanout } from '../../pipeline/live.js';
 import { idParam } from '../params.js';
-import type { HubContext } from '../context.js';
+import type { RouteContext } from '../context.js';
+import { assertWriter } from '../auth/writer.js';
 import { newRunId, objectBody } from './runs.js';
 
 export interface LeaseAnswer {
@@ -25,12 +26,13 @@ export interface LeaseAnswer {
   cancel: { by: string; at: string } | null;
 }
 
-export function controlRoutes(app: FastifyInstance, { store, live }: HubContext): void {
+export function controlRoutes(app: FastifyInstance, { store, live, audit }: RouteContext): void {
   app.post('/api/runs/:id/lease', { config: { scope: ['write', 'worker'] } }, async (request): Promise<LeaseAnswer> => {
     const id = idParam((request.params as { id: string }).id);
     const leaseS = leaseField(objectBody(request.body).lease_s);
     const before = await store.getRun(id);
     if (!before) throw notFound(`run ${id}`);
+    await assertWriter(store, request, before);
     // an ended run has no lease, but a lost one's writer may come back, and a cancelled one's must hear it
     if (FINAL_STATUSES.includes(before.status) && !before.lost && before.cancel_requested_by === null) {
       throw conflict(`run ${id} has ended (${before.status})`);
@@ -41,7 +43,7 @@ export function controlRoutes(app: FastifyInstance, { store, live }: HubContext)
 
   app.post('/api/runs/:id/cancel', { config: { scope: ['submit', 'write', 'admin'] } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
-    const by = cancelledBy(objectBody(request.body));
+    const by = cancelledBy(objectBody(request.body), request.auth.tokenName);
     const before = await store.getRun(id);
     if (!before) throw notFound(`run ${id}`);
     if (FINAL_STATUSES.includes(before.status)) throw conflict(`run ${id} has ended (${before.status}): nothing to cancel`);
@@ -52,6 +54,7 @@ export function controlRoutes(app: FastifyInstance, { store, live }: HubContext)
       run = (await store.finishRun(id, { status: 'cancelled', error_message: `cancelled by ${run.cancel_requested_by ?? by}`, completed_at: now })) ?? run;
     }
     publishChange(live, run);
+    audit('run.cancel', { run: id, status: run.status, by });
     return run;
   });
 
@@ -60,6 +63,7 @@ export function controlRoutes(app: FastifyInstance, { store, live }: HubContext)
     const outcome = await store.deleteRun(id);
     if (outcome === 'missing') throw notFound(`run ${id}`);
     if (outcome === 'active') throw conflict(`run ${id} is queued or running: cancel it first`);
+    audit('run.delete', { run: id, by: request.auth.tokenName ?? 'open hub' });
     return { deleted: id };
   });
 
@@ -75,6 +79,7 @@ export function controlRoutes(app: FastifyInstance, { store, live }: HubContext)
       spec,
     );
     live.publishRun(rerun);
+    audit('task.rerun', { run: rerun.id, rerun_of: id, command: run.command?.slice(0, 200), by: request.auth.tokenName ?? 'open hub' });
     reply.code(201);
     return rerun;
   });
@@ -97,12 +102,16 @@ function hasLiveWriter(run: Run, now: number): boolean {
   return heard + LEASE_MISSES * run.lease_s * 1e6 >= now;
 }
 
-/** Who asks: the body's `by`; once tokens exist, the token's name is the better answer (one place to change). */
-function cancelledBy(body: Record<string, unknown>): string {
+/**
+ * Who asks, as the run will say: the token's name (which cannot be made up), with the body's `by`
+ * (user@host from the CLI, "web UI") beside it; on a hub without tokens, `by` alone.
+ */
+function cancelledBy(body: Record<string, unknown>, tokenName: string | null): string {
   const by = body.by;
-  if (by === undefined || by === null) return 'api';
-  if (typeof by !== 'string' || by.trim() === '' || by.length > 128) throw badRequest('by', 'expected a name of 1-128 characters');
-  return by.trim();
+  if (by !== undefined && by !== null && (typeof by !== 'string' || by.trim() === '' || by.length > 128)) throw badRequest('by', 'expected a name of 1-128 characters');
+  const said = typeof by === 'string' ? by.trim() : undefined;
+  if (tokenName === null) return said ?? 'api';
+  return said === undefined ? tokenName : `${tokenName} (${said})`;
 }
 
 /** `lease_s` of a body: 1-3600 s, or undefined when absent. */

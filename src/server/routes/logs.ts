@@ -1,7 +1,9 @@
 /** A run's lines: ingest (idempotent by seq), query, download. */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../../core/errors.js';
+import { conflict, notFound } from '../../core/errors.js';
+import { assertWriter } from '../auth/writer.js';
+import { FINAL_STATUSES } from '../../store/store.js';
 import { nowMicros, toWire } from '../../core/record.js';
 import { formatLogFileLine } from '../../core/format.js';
 import { parseBatch } from '../ingest.js';
@@ -14,11 +16,14 @@ const DOWNLOAD_PAGE = 5000;
 const LEASE_RENEW_GAP_US = 1_000_000;
 
 export function logRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
-  app.post('/api/runs/:id/logs', async (request) => {
+  app.post('/api/runs/:id/logs', { config: { scope: ['write', 'worker'] } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
     const batch = parseBatch(id, request.body, config.maxLineBytes);
     const run = await store.getRun(id);
     if (!run) throw notFound(`run ${id}`, 'create it with POST /api/runs first');
+    await assertWriter(store, request, run);
+    // a run the hub failed as "runner lost" still takes its writer's lines (PROTOCOL.md)
+    if (FINAL_STATUSES.includes(run.status) && !run.lost) throw conflict(`run ${id} has ended (${run.status}): it takes no more lines`);
     const inserted = await store.appendRecords(id, batch.records);
     // lines are a sign of life: the writer's lease is renewed (at most once a second: a write of its own)
     const now = nowMicros();
@@ -31,7 +36,7 @@ export function logRoutes(app: FastifyInstance, { store, live, config }: HubCont
     return { inserted: inserted.length, received: batch.records.length };
   });
 
-  app.get('/api/runs/:id/logs', async (request) => {
+  app.get('/api/runs/:id/logs', { config: { scope: 'read' } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
     const query = request.query as Query;
     const logQuery = {
@@ -48,7 +53,7 @@ export function logRoutes(app: FastifyInstance, { store, live, config }: HubCont
     return { run_id: id, logs: page.records.map(toWire), total_lines: page.total_lines, truncated: page.truncated };
   });
 
-  app.get('/api/runs/:id/logs/download', async (request, reply) => {
+  app.get('/api/runs/:id/logs/download', { config: { scope: 'read' } }, async (request, reply) => {
     const id = idParam((request.params as { id: string }).id);
     const first = await store.readLogs(id, 0, DOWNLOAD_PAGE);
     if (first.length === 0) throw notFound(`lines of run ${id}`);
