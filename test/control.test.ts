@@ -140,13 +140,20 @@ describe('runlog cancel', () => {
     expect(claim.status).toBe(204);
   });
 
-  it('ends a task asked to cancel when its stopping worker hands it back, instead of queueing it again', async () => {
+  it('cancels a running task: its worker hears it on its lease renewal, and a hand-back then ends it instead of queueing it again', async () => {
     const hub = await newHub();
     await api(hub.url, 'POST', '/api/tasks', { id: 'handed', command: ['sleep', '60'] });
     const { body: claim } = await api<{ writer_key: string }>(hub.url, 'POST', '/api/tasks/claim', { worker_id: 'w1' });
-    await api(hub.url, 'POST', '/api/runs/handed/cancel', { by: 'alice' });
+    expect((await api(hub.url, 'POST', '/api/runs/handed/lease', {}, claim.writer_key)).body).toMatchObject({ lease_s: 10, cancel: null });
+    const result = await cli(['cancel', 'handed', '--hub', hub.url]);
+    expect(result.stdout).toContain('cancel requested');
+    const lease = await api<{ cancel: { by: string } | null }>(hub.url, 'POST', '/api/runs/handed/lease', {}, claim.writer_key);
+    expect(lease.body.cancel?.by).toMatch(/@/);
+    // only the task's writer renews its lease
+    expect((await api(hub.url, 'POST', '/api/runs/handed/lease', {}, 'not-the-key')).status).toBe(403);
+    await api(hub.url, 'POST', '/api/runs/handed/cancel', { by: 'alice' }); // a second request keeps the first
     const released = await api(hub.url, 'POST', '/api/tasks/handed/release', { worker_id: 'w1' }, claim.writer_key);
-    expect(released.body).toMatchObject({ status: 'cancelled', error_message: 'cancelled by alice' });
+    expect(released.body).toMatchObject({ status: 'cancelled', error_message: `cancelled by ${lease.body.cancel?.by}` });
   });
 
   it('needs a hub, and says so', async () => {
