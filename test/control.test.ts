@@ -84,6 +84,18 @@ describe('leases', () => {
     expect((await api(hub.url, 'POST', '/api/runs/leased/lease', {})).status).toBe(409);
   });
 
+  it('ends a run asked to cancel whose writer then went silent as cancelled, saying the runner was lost', async () => {
+    const hub = await newHub();
+    await api(hub.url, 'POST', '/api/runs', { id: 'asked', lease_s: 1 });
+    await api(hub.url, 'POST', '/api/runs/asked/cancel', { by: 'alice' });
+    const ended = await waitFor(async () => {
+      const run = await getRun(hub.url, 'asked');
+      return run.status !== 'running' ? run : undefined;
+    }, 20_000, 'the lease to run out');
+    expect(ended).toMatchObject({ status: 'cancelled', lost: true });
+    expect(ended.error_message).toMatch(/^cancelled by alice \(runner lost \(last heard .+\)\)$/);
+  });
+
   it('starts the lease of a task when it is claimed, never while it is queued', async () => {
     const hub = await newHub();
     await api(hub.url, 'POST', '/api/tasks', { id: 'waiting', command: ['true'] });

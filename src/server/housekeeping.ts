@@ -85,9 +85,12 @@ export class Housekeeping {
     const now = nowMicros();
     const lost = await this.store.expiredLeases(now, this.startedAt);
     for (const run of lost) {
+      const lostSince = `runner lost (last heard ${run.last_heard_at ?? run.started_at ?? run.created_at})`;
+      // a run asked to cancel whose writer is gone: cancelled is what was asked, and what happened
+      const cancelled = run.cancel_requested_by !== null;
       const ended = await this.store.finishRun(run.id, {
-        status: 'failed',
-        error_message: `runner lost (last heard ${run.last_heard_at ?? run.started_at ?? run.created_at})`,
+        status: cancelled ? 'cancelled' : 'failed',
+        error_message: cancelled ? `cancelled by ${run.cancel_requested_by} (${lostSince})` : lostSince,
         completed_at: now,
         lost: true,
       });
