@@ -388,6 +388,29 @@ describe('tokens from the CLI', () => {
     expect(wrong.stderr).toContain('needs the read scope');
   });
 
+  it('runs a worker and a waiting submit on a hub with tokens, each with its own token', async () => {
+    const hub = await startHub();
+    const made = await call(hub, 'POST', '/api/tokens', { token: 'admin', body: { name: 'me', scopes: 'submit,read' } });
+    const files = { worker: join(hub.dir, 'w1.token'), me: join(hub.dir, 'me.token') };
+    writeFileSync(files.worker, hub.tokens.w1!);
+    writeFileSync(files.me, String(made.body.token));
+    const worker = cli(['worker', '--id', 'w1', '--hub', hub.url, '--heartbeat', '1', '--poll', '200ms', '--data', join(hub.dir, 'worker')], { RUNLOG_TOKEN_FILE: files.worker });
+    try {
+      const submitted = await cli(['submit', '--hub', hub.url, '--wait', '60', '--env', 'SECRET_ENV=s3cret', '--', '/bin/sh', '-c', 'echo "got $SECRET_ENV"; env | grep -c RUNLOG_TOKEN || true'], { RUNLOG_TOKEN_FILE: files.me });
+      expect(submitted.code).toBe(0);
+      expect(submitted.stdout).toMatch(/\| got s3cret\n.*\| 0$/m);
+      const workers = await call(hub, 'GET', '/api/workers', { token: 'reader' });
+      expect(workers.body.workers).toEqual([expect.objectContaining({ id: 'w1' })]);
+      // the worker token cannot submit
+      const refused = await cli(['submit', '--hub', hub.url, '--', 'true'], { RUNLOG_TOKEN_FILE: files.worker });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('needs the submit scope');
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker;
+    }
+  });
+
   it('of two `runlog run --id X` started together, exactly one runs its command; the other exits 2 before starting it', async () => {
     const hub = await startHub({ withTokens: false });
     const marker = join(hub.dir, 'ran');
