@@ -8,6 +8,7 @@ import type { HubContext } from './context.js';
 import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/logs.js';
 import { runRoutes } from './routes/runs.js';
+import { searchRoutes } from './routes/search.js';
 import { streamRoutes } from './routes/stream.js';
 import { taskRoutes } from './routes/tasks.js';
 import { workerRoutes } from './routes/workers.js';
@@ -44,6 +45,7 @@ export function buildApp(context: HubContext, options: AppOptions = {}): Fastify
   healthRoutes(app, context);
   runRoutes(app, context);
   logRoutes(app, context);
+  searchRoutes(app, context);
   streamRoutes(app, context);
   taskRoutes(app, context);
   workerRoutes(app, context);
