@@ -11,6 +11,7 @@
  * between 64 bytes and 128 KiB. A scratch bitmap over the trigram keys keeps each distinct one
  * once, so the bits are set once per distinct trigram, not once per occurrence (log lines repeat).
  */
+import { stripVTControlCharacters } from 'node:util';
 
 const K = 3;
 const MIN_BYTES = 64;
@@ -45,11 +46,7 @@ function addKeys(text: string, at: number): number {
     const old = seen[word] as number;
     if ((old & bit) === 0) {
       seen[word] = old | bit;
-      if (at === keys.length) {
-        const bigger = new Uint32Array(keys.length * 2);
-        bigger.set(keys);
-        keys = bigger;
-      }
+      if (at === keys.length) growKeys();
       keys[at++] = key;
     }
     a = b;
@@ -67,10 +64,48 @@ function hash2(key: number): number {
   return (Math.imul(key ^ (key >>> 11), 0x85ebca77) >>> 0) | 1;
 }
 
-/** A bloom of the trigrams of these lines (each already plain and lowercased). */
-export function buildBloom(lines: readonly string[]): Buffer {
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** The keys of a message as search sees it (codec.ts searchText): ANSI codes out, lowercased. */
+function addMessageKeys(message: string, at: number): number {
+  const plain = message.includes('\x1b') ? stripVTControlCharacters(message) : message;
+  if (NON_ASCII.test(plain)) return addKeys(plain.toLowerCase(), at);
+  // ASCII: lowercased here, without making a lowercase copy of each line
+  const n = plain.length;
+  if (n < 3) return at;
+  let a = lowerAscii(plain.charCodeAt(0));
+  let b = lowerAscii(plain.charCodeAt(1));
+  for (let i = 2; i < n; i++) {
+    const c = lowerAscii(plain.charCodeAt(i));
+    const key = (a << 14) | (b << 7) | c;
+    const word = key >>> 5;
+    const bit = 1 << (key & 31);
+    const old = seen[word] as number;
+    if ((old & bit) === 0) {
+      seen[word] = old | bit;
+      if (at === keys.length) growKeys();
+      keys[at++] = key;
+    }
+    a = b;
+    b = c;
+  }
+  return at;
+}
+
+function lowerAscii(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+function growKeys(): void {
+  const bigger = new Uint32Array(keys.length * 2);
+  bigger.set(keys);
+  keys = bigger;
+}
+
+/** A bloom of the trigrams of these messages as search sees them (plain, lowercased). */
+export function buildBloom(messages: readonly string[]): Buffer {
   let end = 0;
-  for (const line of lines) end = addKeys(line, end);
+  for (const message of messages) end = addMessageKeys(message, end);
   for (let i = 0; i < end; i++) seen[(keys[i] as number) >>> 5] = 0;
   let bytes = MIN_BYTES;
   while (bytes * 8 < end * BITS_PER_TRIGRAM && bytes < MAX_BYTES) bytes *= 2;

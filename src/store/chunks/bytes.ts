@@ -56,6 +56,7 @@ export class ByteWriter {
     this.length += this.buffer.write(text, this.length, 'utf8');
   }
 
+  /** the bytes written; a view, valid until the writer is written again */
   result(): Buffer {
     return this.buffer.subarray(0, this.length);
   }

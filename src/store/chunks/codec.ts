@@ -2,7 +2,7 @@
  * The chunk codec: many lines of one stream in one compressed blob, shared by the SQLite and
  * PostgreSQL stores. Pure: records in, bytes out, and back.
  *
- * data    = [version 1] segment*            segment = [uvarint lines][uvarint length][deflate-raw body]
+ * data    = [version 1] segment*   segment = [uvarint lines][byte levels bitmask][uvarint length][deflate-raw body]
  * body    = count, flags, then one column after another (columns compress better than rows):
  *   seq       first, then (delta − 1) for each next             uvarint   (sorted, unique)
  *   timestamp first, then deltas, zigzag                          svarint   (float64 each if any is not an integer)
@@ -17,7 +17,8 @@
  * order (see merge.ts): merging costs a copy.
  *
  * The bloom (bloom.ts) is of the plain text, lowercased: search derives it at read time from the
- * message, nothing else is stored for it.
+ * message, nothing else is stored for it. A reader may ask for some lines only (DecodeFilter): a
+ * segment without the levels asked is not inflated, and only kept lines become records.
  */
 import { stripVTControlCharacters } from 'node:util';
 import { deflateRawSync, inflateRawSync, constants } from 'node:zlib';
@@ -69,25 +70,27 @@ export function searchText(message: string): string {
 export function encodeChunk(records: readonly LogRecord[]): EncodedChunk {
   if (records.length === 0) throw new Error('encodeChunk: no records');
   const segment = deflateRawSync(encodeBody(records), { level: DEFLATE_LEVEL, strategy: constants.Z_DEFAULT_STRATEGY });
-  const data = new ByteWriter(segment.length + 8);
+  const meta = metaOf(records);
+  const data = new ByteWriter(segment.length + 16);
   data.byte(VERSION);
   data.uvarint(records.length);
+  data.byte(meta.levels);
   data.uvarint(segment.length);
   data.bytes(segment);
-  return { meta: metaOf(records), data: data.result() };
+  return { meta, data: data.result() };
 }
 
 export function metaOf(records: readonly LogRecord[]): ChunkMeta {
   let minTs = Infinity;
   let maxTs = -Infinity;
   let levels = 0;
-  const texts: string[] = new Array<string>(records.length);
+  const messages: string[] = new Array<string>(records.length);
   for (let i = 0; i < records.length; i++) {
     const record = records[i] as LogRecord;
     if (record.timestamp < minTs) minTs = record.timestamp;
     if (record.timestamp > maxTs) maxTs = record.timestamp;
     levels |= levelBit(record.level);
-    texts[i] = searchText(record.message);
+    messages[i] = record.message;
   }
   return {
     first_seq: (records[0] as LogRecord).seq,
@@ -96,20 +99,33 @@ export function metaOf(records: readonly LogRecord[]): ChunkMeta {
     min_ts: minTs,
     max_ts: maxTs,
     levels,
-    bloom: buildBloom(texts),
+    bloom: buildBloom(messages),
   };
 }
 
-export function decodeChunk(stream: string, data: Buffer): LogRecord[] {
+/** Which lines a reader wants: the others are never made into records. */
+export interface DecodeFilter {
+  /** LEVELS bits: a line of another level is skipped, a segment without any is not inflated */
+  levels?: number;
+  /** a further test on what is cheap to read first */
+  keep?: (seq: number, timestamp: number) => boolean;
+}
+
+export function decodeChunk(stream: string, data: Buffer, filter?: DecodeFilter): LogRecord[] {
   const records: LogRecord[] = [];
-  for (const segment of splitSegments(data)) decodeSegment(stream, segment, records);
+  for (const segment of splitSegments(data)) {
+    if (filter?.levels !== undefined && (segment.levels & filter.levels) === 0) continue;
+    decodeSegment(stream, segment, records, filter);
+  }
   return records;
 }
 
 export interface Segment {
   /** its lines */
   count: number;
-  /** the whole entry as stored: [lines][length][body] */
+  /** LEVELS bits of its lines */
+  levels: number;
+  /** the whole entry as stored: [lines][levels][length][body] */
   entry: Buffer;
   /** the compressed body */
   body: Buffer;
@@ -124,23 +140,28 @@ export function splitSegments(data: Buffer): Segment[] {
   while (!reader.done) {
     const start = reader.offset;
     const count = reader.uvarint();
+    const levels = reader.byte();
     const body = reader.bytes(reader.uvarint());
-    segments.push({ count, body, entry: data.subarray(start, reader.offset) });
+    segments.push({ count, levels, body, entry: data.subarray(start, reader.offset) });
   }
   return segments;
 }
 
-export function decodeSegment(stream: string, segment: Segment, into: LogRecord[]): void {
-  decodeBody(stream, inflateRawSync(segment.body), into);
+export function decodeSegment(stream: string, segment: Segment, into: LogRecord[], filter?: DecodeFilter): void {
+  decodeBody(stream, inflateRawSync(segment.body), into, filter);
 }
 
 export function joinSegments(entries: readonly Buffer[]): Buffer {
   return Buffer.concat([Buffer.of(VERSION), ...entries]);
 }
 
+/** reused by every encode: deflate reads the body at once, and a fresh buffer per chunk is garbage */
+const scratch = new ByteWriter(1 << 20);
+
 function encodeBody(records: readonly LogRecord[]): Buffer {
   const count = records.length;
-  const out = new ByteWriter(count * 16 + 64);
+  const out = scratch;
+  out.length = 0;
   out.uvarint(count);
   let integerTs = true;
   for (const record of records) {
@@ -204,7 +225,7 @@ function encodeBody(records: readonly LogRecord[]): Buffer {
   return out.result();
 }
 
-function decodeBody(stream: string, body: Buffer, into: LogRecord[]): void {
+function decodeBody(stream: string, body: Buffer, into: LogRecord[], filter?: DecodeFilter): void {
   const reader = new ByteReader(body);
   const count = reader.uvarint();
   const integerTs = (reader.byte() & FLAG_INTEGER_TS) !== 0;
@@ -215,6 +236,19 @@ function decodeBody(stream: string, body: Buffer, into: LogRecord[]): void {
   previous = 0;
   for (let i = 0; i < count; i++) previous = stamps[i] = integerTs ? previous + reader.svarint() : reader.float64();
   const levels = reader.bytes(count);
+  let wanted: boolean[] | undefined;
+  if (filter !== undefined) {
+    wanted = new Array<boolean>(count);
+    let any = false;
+    for (let i = 0; i < count; i++) {
+      const keep =
+        (filter.levels === undefined || (filter.levels & (1 << (levels[i] as number))) !== 0) &&
+        (filter.keep === undefined || filter.keep(seqs[i] as number, stamps[i] as number));
+      wanted[i] = keep;
+      any ||= keep;
+    }
+    if (!any) return;
+  }
   const stringLengths = new Array<number>(reader.uvarint());
   for (let i = 0; i < stringLengths.length; i++) stringLengths[i] = reader.uvarint();
   const refs = new Array<number>(count * 4);
@@ -226,14 +260,23 @@ function decodeBody(stream: string, body: Buffer, into: LogRecord[]): void {
   const text = body.toString('utf8', reader.offset);
   let at = 0;
   const strings = stringLengths.map((length) => text.slice(at, (at += length)));
-  const messages = messageLengths.map((length) => text.slice(at, (at += length)));
+  const messageStarts = new Array<number>(count);
   for (let i = 0; i < count; i++) {
+    messageStarts[i] = at;
+    at += messageLengths[i] as number;
+  }
+  for (let i = 0; i < count; i++) {
+    const attrLength = attrLengths[i] as number;
+    const attrStart = at;
+    if (attrLength !== 0) at += attrLength - 1;
+    if (wanted !== undefined && !wanted[i]) continue;
+    const start = messageStarts[i] as number;
     const record: LogRecord = {
       stream,
       seq: seqs[i] as number,
       timestamp: stamps[i] as number,
       level: LEVELS[levels[i] as number] ?? 'INFO',
-      message: messages[i] as string,
+      message: text.slice(start, start + (messageLengths[i] as number)),
     };
     const source = refs[i] as number;
     const phase = refs[count + i] as number;
@@ -243,8 +286,7 @@ function decodeBody(stream: string, body: Buffer, into: LogRecord[]): void {
     if (phase !== 0) record.phase = strings[phase - 1] as Phase;
     if (logger !== 0) record.logger = strings[logger - 1] as string;
     if (task !== 0) record.task_id = strings[task - 1] as string;
-    const attrLength = attrLengths[i] as number;
-    if (attrLength !== 0) record.attrs = JSON.parse(text.slice(at, (at += attrLength - 1))) as LogRecord['attrs'];
+    if (attrLength !== 0) record.attrs = JSON.parse(text.slice(attrStart, attrStart + attrLength - 1)) as LogRecord['attrs'];
     into.push(record);
   }
 }

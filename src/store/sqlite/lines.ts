@@ -16,7 +16,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { LogRecord } from '../../core/record.js';
-import { decodeChunk, encodeChunk, mergeChunks, type ChunkMeta, type EncodedChunk } from '../chunks/index.js';
+import { decodeChunk, encodeChunk, mergeChunks, type ChunkMeta, type DecodeFilter, type EncodedChunk } from '../chunks/index.js';
 
 /** a chunk this big is done: compaction leaves it alone */
 export const TARGET_LINES = 4096;
@@ -71,22 +71,22 @@ export class SqliteLines {
     return fresh;
   }
 
-  /** Metadata of a stream's chunks whose range ends after `afterSeq`, ascending, a page at a time. */
-  chunksAfter(stream: string, afterSeq: number, beforeSeq: number, limit: number): ChunkRowWithBloom[] {
-    return this.sql(`SELECT ${META}, bloom FROM chunks WHERE stream = ? AND last_seq > ? AND first_seq < ? ORDER BY last_seq LIMIT ?`)
+  /** Metadata (and the bloom when asked) of a stream's chunks whose range ends after `afterSeq`, ascending, a page at a time. */
+  chunksAfter(stream: string, afterSeq: number, beforeSeq: number, limit: number, bloom: boolean): (ChunkRow & { bloom?: Buffer })[] {
+    return this.sql(`SELECT ${META}${bloom ? ', bloom' : ''} FROM chunks WHERE stream = ? AND last_seq > ? AND first_seq < ? ORDER BY last_seq LIMIT ?`)
       .all(stream, afterSeq, beforeSeq, limit) as ChunkRowWithBloom[];
   }
 
-  /** Metadata of a stream's chunks whose range starts before `beforeSeq`, descending, a page at a time. */
-  chunksBefore(stream: string, beforeSeq: number, afterSeq: number, limit: number): ChunkRowWithBloom[] {
-    return this.sql(`SELECT ${META}, bloom FROM chunks WHERE stream = ? AND first_seq < ? AND last_seq > ? ORDER BY first_seq DESC LIMIT ?`)
+  /** Metadata (and the bloom when asked) of a stream's chunks whose range starts before `beforeSeq`, descending, a page at a time. */
+  chunksBefore(stream: string, beforeSeq: number, afterSeq: number, limit: number, bloom: boolean): (ChunkRow & { bloom?: Buffer })[] {
+    return this.sql(`SELECT ${META}${bloom ? ', bloom' : ''} FROM chunks WHERE stream = ? AND first_seq < ? AND last_seq > ? ORDER BY first_seq DESC LIMIT ?`)
       .all(stream, beforeSeq, afterSeq, limit) as ChunkRowWithBloom[];
   }
 
-  /** The lines of a chunk. */
-  decode(row: ChunkRow): LogRecord[] {
+  /** The lines of a chunk (those the filter keeps). */
+  decode(row: ChunkRow, filter?: DecodeFilter): LogRecord[] {
     const data = this.sql('SELECT data FROM chunks WHERE rowid = ?').pluck().get(row.id) as Buffer | undefined;
-    return data === undefined ? [] : decodeChunk(row.stream, data);
+    return data === undefined ? [] : decodeChunk(row.stream, data, filter);
   }
 
   lastSeq(stream: string): number {

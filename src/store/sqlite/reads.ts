@@ -8,12 +8,13 @@
  * the next chunk's newest line, nothing further can enter the page.
  */
 import { LEVEL_RANK, type Level, type LogRecord } from '../../core/record.js';
-import { bloomMayContain, levelsAtLeast, searchText } from '../chunks/index.js';
+import { bloomMayContain, levelsAtLeast, searchText, type DecodeFilter } from '../chunks/index.js';
 import { DEFAULT_TAIL, MAX_PAGE, type LogQuery } from '../store.js';
 import type { ChunkRow, ChunkRowWithBloom, SqliteLines } from './lines.js';
 
-/** chunk metadata rows read at a time when walking one stream */
-const META_PAGE = 32;
+/** chunk metadata rows read at a time when walking one stream: few first (a tail needs one or two), more after */
+const FIRST_META_PAGE = 4;
+const META_PAGE = 64;
 const ALL_LEVELS = 0xff;
 
 export interface LineFilter {
@@ -24,13 +25,18 @@ export interface LineFilter {
 }
 
 /** A record test and a chunk test for the same filter. */
-function matchers(filter: LineFilter): { chunk: (row: ChunkRow & { bloom?: Buffer }) => boolean; record: (record: LogRecord) => boolean } {
+function matchers(filter: LineFilter): { chunk: (row: ChunkRow & { bloom?: Buffer }) => boolean; record: (record: LogRecord) => boolean; decode: DecodeFilter } {
   const since = filter.since ?? -Infinity;
   const until = filter.until ?? Infinity;
   const mask = filter.level === undefined ? ALL_LEVELS : levelsAtLeast(filter.level);
   const rank = filter.level === undefined ? 0 : LEVEL_RANK[filter.level];
   const q = filter.q ? filter.q.toLowerCase() : undefined;
   return {
+    // what decoding can skip before making records: other levels, other times
+    decode: {
+      ...(filter.level === undefined ? {} : { levels: mask }),
+      ...(filter.since === undefined && filter.until === undefined ? {} : { keep: (_seq: number, ts: number) => ts >= since && ts <= until }),
+    },
     chunk: (row) =>
       row.max_ts >= since && row.min_ts <= until && (row.levels & mask) !== 0 && (q === undefined || row.bloom === undefined || bloomMayContain(row.bloom, q)),
     record: (record) =>
@@ -50,12 +56,17 @@ export function queryStream(lines: SqliteLines, stream: string, query: LogQuery)
   const test = matchers({ ...(query.since === undefined ? {} : { since: query.since }), ...(query.level ? { level: query.level } : {}), ...(query.q ? { q: query.q } : {}) });
   const found: LogRecord[] = [];
   let cursor = forward ? after : before;
-  for (;;) {
-    const rows = forward ? lines.chunksAfter(stream, cursor, before, META_PAGE) : lines.chunksBefore(stream, cursor, after, META_PAGE);
+  const bloom = Boolean(query.q);
+  const decode: DecodeFilter = {
+    ...test.decode,
+    keep: (seq, ts) => seq > after && seq < before && (query.since === undefined || ts >= query.since),
+  };
+  for (let page = FIRST_META_PAGE; ; page = META_PAGE) {
+    const rows = forward ? lines.chunksAfter(stream, cursor, before, page, bloom) : lines.chunksBefore(stream, cursor, after, page, bloom);
     for (const row of rows) {
       cursor = forward ? row.last_seq : row.first_seq;
       if (!test.chunk(row)) continue;
-      const records = lines.decode(row);
+      const records = lines.decode(row, decode);
       if (!forward) records.reverse();
       for (const record of records) {
         if (record.seq > after && record.seq < before && test.record(record)) found.push(record);
@@ -63,7 +74,7 @@ export function queryStream(lines: SqliteLines, stream: string, query: LogQuery)
       }
       if (found.length > wanted) break;
     }
-    if (found.length > wanted || rows.length < META_PAGE) break;
+    if (found.length > wanted || rows.length < page) break;
   }
   const truncated = found.length > wanted;
   if (truncated) found.pop();
@@ -107,7 +118,7 @@ export function scanNewest(
       found = found.slice(0, limit + 1);
       if (row.max_ts < (found[limit] as LogRecord).timestamp) break;
     }
-    for (const record of lines.decode(row)) if (test.record(record) && keep(record)) found.push(record);
+    for (const record of lines.decode(row, test.decode)) if (test.record(record) && keep(record)) found.push(record);
   }
   found.sort(newestFirst);
   const truncated = found.length > limit;
