@@ -12,13 +12,15 @@ import { SqliteLines } from './lines.js';
 const LINES_PER_TRANSACTION = 50_000;
 
 export function migrateLinesToChunks(db: Database.Database): void {
-  const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_lines'`).get();
-  if (exists === undefined) return;
+  const exists = () => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_lines'`).get() !== undefined;
+  if (!exists()) return;
   const lines = new SqliteLines(db);
   const nextStream = db.prepare('SELECT stream FROM log_lines LIMIT 1').pluck();
   const read = db.prepare('SELECT * FROM log_lines WHERE stream = ? ORDER BY seq LIMIT ?');
   const remove = db.prepare('DELETE FROM log_lines WHERE stream = ? AND seq <= ?');
   const convert = db.transaction(() => {
+    // another process sharing the file may have finished the conversion meanwhile
+    if (!exists()) return false;
     const stream = nextStream.get() as string | undefined;
     if (stream === undefined) return false;
     const rows = read.all(stream, LINES_PER_TRANSACTION) as LineRow[];
