@@ -25,12 +25,17 @@ import {
   type RunFinish,
   type RunUpsert,
   type Store,
+  type NewToken,
+  type RunWriter,
+  type TokenRecord,
+  type WriterClaim,
 } from '../store.js';
 import { SqliteLines } from './lines.js';
 import { runMigrations } from './migrations.js';
 import { queryStream, readStream, scanNewest } from './reads.js';
 import { SCHEMA } from './schema.js';
 import * as workers from './workers.js';
+import * as auth from './auth.js';
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -47,6 +52,7 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across a crash of the process
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.db.exec(auth.AUTH_SCHEMA);
     runMigrations(this.db);
     this.lines = new SqliteLines(this.db);
     this.countLines = this.db.prepare('UPDATE runs SET line_count = line_count + ? WHERE id = ?');
@@ -216,12 +222,62 @@ export class SqliteStore implements Store {
         .pluck()
         .all(before) as string[];
       const deleteRun = this.sql('DELETE FROM runs WHERE id = ?');
+      const deleteWriter = this.sql('DELETE FROM run_writers WHERE run_id = ?');
       for (const id of ids) {
         this.lines.deleteStream(id);
         deleteRun.run(id);
+        deleteWriter.run(id);
       }
       return ids.length;
     })();
+  }
+
+  async createToken(token: NewToken): Promise<boolean> {
+    return auth.createToken(this.db, token, nowMicros());
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return auth.listTokens(this.db);
+  }
+
+  async findToken(hash: string): Promise<TokenRecord | undefined> {
+    return auth.findToken(this.db, hash);
+  }
+
+  async revokeToken(name: string): Promise<boolean> {
+    return auth.revokeToken(this.db, name);
+  }
+
+  async touchToken(name: string, at: number): Promise<void> {
+    auth.touchToken(this.db, name, at);
+  }
+
+  async countTokens(): Promise<number> {
+    return auth.countTokens(this.db);
+  }
+
+  async createSession(hash: string, tokenName: string, expiresAt: number): Promise<void> {
+    auth.createSession(this.db, hash, tokenName, expiresAt);
+  }
+
+  async findSession(hash: string, now: number): Promise<TokenRecord | undefined> {
+    return auth.findSession(this.db, hash, now);
+  }
+
+  async deleteSession(hash: string): Promise<void> {
+    auth.deleteSession(this.db, hash);
+  }
+
+  async claimRunWriter(runId: string, writer: RunWriter): Promise<WriterClaim> {
+    return auth.claimRunWriter(this.db, runId, writer);
+  }
+
+  async setRunWriter(runId: string, writer: RunWriter): Promise<void> {
+    auth.setRunWriter(this.db, runId, writer);
+  }
+
+  async getRunWriter(runId: string): Promise<RunWriter | undefined> {
+    return auth.getRunWriter(this.db, runId);
   }
 
   async close(): Promise<void> {
