@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/logs.js';
 import { runRoutes } from './routes/runs.js';
 import { controlRoutes } from './routes/control.js';
+import { searchRoutes } from './routes/search.js';
 import { streamRoutes } from './routes/stream.js';
 import { taskRoutes } from './routes/tasks.js';
 import { workerRoutes } from './routes/workers.js';
@@ -77,6 +78,7 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
   runRoutes(app, context);
   controlRoutes(app, context);
   logRoutes(app, context);
+  searchRoutes(app, context);
   streamRoutes(app, context);
   taskRoutes(app, context);
   workerRoutes(app, context);

@@ -37,39 +37,21 @@ CREATE TABLE IF NOT EXISTS workers (
 );
 CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at);
 
--- (stream, seq) is the identity of a line: clustered on it, so a run reads in order
-CREATE TABLE IF NOT EXISTS log_lines (
-  stream   TEXT NOT NULL,
-  seq      INTEGER NOT NULL,
-  ts       INTEGER NOT NULL,
-  level    INTEGER NOT NULL,
-  message  TEXT NOT NULL,
-  plain    TEXT,            -- the message without ANSI codes, only when it has some
-  source   TEXT,
-  phase    TEXT,
-  logger   TEXT,
-  task_id  TEXT,
-  attrs    TEXT,
-  PRIMARY KEY (stream, seq)
-) WITHOUT ROWID;
+-- a stream's lines in compressed chunks (src/store/chunks), disjoint seq ranges per stream;
+-- (stream, seq) stays the identity of a line (src/store/sqlite/lines.ts)
+CREATE TABLE IF NOT EXISTS chunks (
+  stream     TEXT NOT NULL,
+  first_seq  INTEGER NOT NULL,
+  last_seq   INTEGER NOT NULL,
+  count      INTEGER NOT NULL,
+  min_ts     INTEGER NOT NULL,
+  max_ts     INTEGER NOT NULL,
+  levels     INTEGER NOT NULL,  -- bit i: a line of level LEVELS[i]
+  bytes      INTEGER NOT NULL,  -- length(data)
+  bloom      BLOB NOT NULL,     -- trigram bloom filter of the lowercased plain text
+  data       BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_first ON chunks (stream, first_seq);
+CREATE INDEX IF NOT EXISTS chunks_by_last ON chunks (stream, last_seq);
 `;
 
-/**
- * Migrations: how a database made by an earlier release gains what later ones need, in place.
- * SCHEMA above is the first release's tables (CREATE … IF NOT EXISTS, so it is a no-op on an
- * existing file); each step here takes `PRAGMA user_version` from its index to index + 1, and
- * `migrate` runs the missing ones in one write transaction, re-reading the version inside it, so
- * a hub and a runner opening the same old file at once do not both apply a step. Append only:
- * a released step is never edited, a new need is a new step.
- */
-export const MIGRATIONS: readonly string[] = [
-  // 1: leases, cancel requests, the lost verdict, re-runs (issue 9)
-  `ALTER TABLE runs ADD COLUMN lease_s INTEGER;      -- how often the writer renews (NULL: a run from before leases, never expired)
-   ALTER TABLE runs ADD COLUMN heard_at INTEGER;     -- µs: the writer's last sign of life (create, lease renewal, lines)
-   ALTER TABLE runs ADD COLUMN lost INTEGER NOT NULL DEFAULT 0; -- failed by lease expiry: the writer may still end it
-   ALTER TABLE runs ADD COLUMN cancel_by TEXT;       -- who asked to cancel the run
-   ALTER TABLE runs ADD COLUMN cancel_at INTEGER;    -- µs: when
-   ALTER TABLE runs ADD COLUMN rerun_of TEXT;        -- the run this one re-runs
-   CREATE INDEX IF NOT EXISTS runs_leased ON runs (status, heard_at) WHERE lease_s IS NOT NULL;
-   CREATE INDEX IF NOT EXISTS runs_by_rerun_of ON runs (rerun_of) WHERE rerun_of IS NOT NULL;`,
-];
