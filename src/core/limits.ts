@@ -43,6 +43,8 @@ export const LIMITS = {
   queryTextChars: 1000, // a text query parameter (q, source_type, …)
   timestampChars: 64, // an ISO timestamp as text
   tokenExpiresMs: 100 * 365 * 86_400_000, // 100 years (36500d): a token's expires
+  leaseS: { min: 1, max: 3600 }, // a run's lease_s: seconds, an integer
+  cancelByChars: 128, // who asks to cancel (`by`)
   heartbeatIntervalS: { min: 1, max: 3600 }, // a worker's heartbeat_interval_s, on heartbeats and claims
   timestampMicros: { min: 0, max: LAST_MICROS_BEFORE_10000 }, // 1970-01-01 … 9999-12-31, as µs since the epoch
 } as const;

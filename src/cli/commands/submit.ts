@@ -37,9 +37,14 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
     process.stdout.write(flags.json ? `${JSON.stringify(created)}\n` : `${created.id}\n`);
     return;
   }
-  const waitS = flags.wait === true ? DEFAULT_WAIT_S : positiveInt(flags.wait, '--wait', 0);
-  const response = await waitForResponse(hub, created.id, waitS);
-  if (flags.json) process.stdout.write(`${JSON.stringify(response)}\n`);
+  await waitAndReport(hub, created.id, flags.wait, flags.json);
+}
+
+/** Waits for the run's end (`wait`: true or seconds), prints its response and exits with its outcome. */
+export async function waitAndReport(hub: string, id: string, wait: string | true, json: boolean | undefined): Promise<never> {
+  const waitS = wait === true ? DEFAULT_WAIT_S : positiveInt(wait, '--wait', 0);
+  const response = await waitForResponse(hub, id, waitS);
+  if (json) process.stdout.write(`${JSON.stringify(response)}\n`);
   else {
     // the run's lines, one to a line: colours on a terminal, no other escape sequence (as `runlog logs`)
     const safe = { colour: process.stdout.isTTY === true };
