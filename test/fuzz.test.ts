@@ -43,7 +43,7 @@ const FIELDS = [
   'signal', 'error_message', 'diagnostics', 'env', 'setup', 'cwd', 'stats', 'gpus', 'heartbeat_interval_s', 'vram_total_mb',
   'vram_used_mb', 'dropped_logs', 'current_task_id', 'older_than', 'runs_older_than', 'lease_s', 'token', 'scopes', 'expires',
 ];
-const QUERY_KEYS = ['limit', 'tail', 'after', 'before', 'since', 'until', 'level', 'q', 'status', 'wait', 'batch', 'source_id', 'source_type', 'task_id'];
+const QUERY_KEYS = ['limit', 'tail', 'after', 'before', 'since', 'until', 'level', 'q', 'status', 'wait', 'batch', 'source_id', 'source_type', 'task_id', 'label'];
 
 const idValue = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...KNOWN_IDS) },
@@ -174,7 +174,11 @@ const contentType = fc.oneof({ weight: 6, arbitrary: fc.constant('application/js
   'application/octet-stream',
   'garbage',
 ));
-const queryValue = fc.oneof(text, number.map(String), fc.constantFrom('-1', '0', '1', '10000', '10001', '99999999999999999999', 'true', 'yes', '%ff%fe', '%e2%82'));
+const queryValue = fc.oneof(
+  text,
+  number.map(String),
+  fc.constantFrom('-1', '0', '1', '10000', '10001', '99999999999999999999', 'true', 'yes', '%ff%fe', '%e2%82', 'team=vision', '=x', 'k='),
+);
 const query = fc.array(fc.tuple(fc.oneof(fc.constantFrom(...QUERY_KEYS), fc.string({ maxLength: 8 })), queryValue), { maxLength: 4 }).map((pairs) =>
   pairs
     // a long poll waits for its run to end: at most 1 s here, so the budget goes to other requests
