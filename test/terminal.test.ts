@@ -1,6 +1,6 @@
 /**
  * What runlog prints on a real terminal (issue 8, "The terminal"): stored lines are anyone's text,
- * so `runlog logs` and `runlog submit --wait` keep their colours and drop every other escape
+ * so `runlog logs`, `grep` and `submit --wait` keep their colours and drop every other escape
  * sequence. The terminal is a pseudo-terminal from util-linux `script`.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -62,6 +62,13 @@ describe.skipIf(!HAS_SCRIPT)('stored lines on a terminal', () => {
     expect(code).toBe(0);
     checkSafe(output);
     expect(output.trimEnd().split('\n')).toEqual(SAFE);
+  });
+
+  it('runlog grep prints the lines it finds the same way', async () => {
+    const { code, output } = await onTerminal(['grep', 'earlier line', '--hub', hub.url]);
+    expect(code).toBe(0);
+    checkSafe(output);
+    expect(output).toMatch(/^hostile:5: \S+ earlier linecleared\n$/);
   });
 
   it('runlog logs into a pipe prints no escape sequence at all', async () => {
