@@ -195,6 +195,8 @@ const headers = fc
     accept: sometimes(fc.constantFrom('*/*', 'text/event-stream', 'application/json', 'text/html')),
     origin: sometimes(fc.constantFrom('http://localhost:80', 'http://evil.example', 'null')),
     'x-runlog-writer': sometimes(printable),
+    cookie: sometimes(fc.oneof(fc.constantFrom('runlog_session=abc', 'runlog_session=', '=;;', 'runlog_session=%ff'), printable)),
+    'sec-fetch-site': sometimes(fc.constantFrom('same-origin', 'cross-site')),
   })
   .map((picked) => Object.fromEntries(Object.entries(picked).filter(([, value]) => value !== undefined)) as Record<string, string>);
 /** the admin token mostly (a stranger's request stops at 401 before the checks worth fuzzing), else none or a wrong one */
