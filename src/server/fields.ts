@@ -1,22 +1,13 @@
 /**
  * Body fields, checked against their bounds (src/core/limits.ts): a value past one is a 400 that
- * names the field. JSON values are walked without recursion, so a body nested 100,000 deep costs a
- * loop, not the stack.
+ * names the field. JSON values are walked without recursion (src/core/json-bounds.ts), so a body
+ * nested 100,000 deep costs a loop, not the stack.
  */
 import { badRequest } from '../core/errors.js';
+import { fitsBytes, JSON_BOUNDS, jsonDepth, type JsonBounds } from '../core/json-bounds.js';
 import { LIMITS } from '../core/limits.js';
 
-export interface JsonBounds {
-  depth: number;
-  bytes: number;
-}
-
-export const JSON_BOUNDS: JsonBounds = { depth: LIMITS.jsonDepth, bytes: LIMITS.jsonBytes };
-
-/** UTF-8 bytes of a string; most strings need no measuring (n UTF-16 units are at most 3n bytes). */
-export function fitsBytes(text: string, maxBytes: number): boolean {
-  return text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes;
-}
+export { fitsBytes };
 
 /** A string of at most `maxBytes` UTF-8 bytes. */
 export function textField(value: unknown, field: string, maxBytes: number): string {
@@ -28,22 +19,6 @@ export function textField(value: unknown, field: string, maxBytes: number): stri
 /** As textField; absent or null is undefined. */
 export function optionalText(value: unknown, field: string, maxBytes: number): string | undefined {
   return value === undefined || value === null ? undefined : textField(value, field, maxBytes);
-}
-
-/** The deepest nesting of objects and arrays in `value`, walking no further than `limit + 1`. */
-export function jsonDepth(value: unknown, limit: number): number {
-  let deepest = 0;
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop() as [unknown, number];
-    if (typeof node !== 'object' || node === null) continue;
-    deepest = Math.max(deepest, depth);
-    if (depth > limit) return deepest; // deeper than allowed: no need to know how much deeper
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-    }
-  }
-  return deepest;
 }
 
 /** Any JSON value within `bounds`: depth first (so that serializing it is safe), then size. */
