@@ -10,6 +10,8 @@ import { statSync } from 'node:fs';
 import { Ring } from '../core/ring.js';
 import { nowMicros, type LogRecord, type ProgressUpdate } from '../core/record.js';
 import { clip, MAX_ERROR_MESSAGE } from '../core/cause.js';
+import { LIMITS } from '../core/limits.js';
+import { cutToBytes } from '../core/text.js';
 import { RecordBuilder, type RecordSink } from '../pipeline/records.js';
 import { LogFileSink } from '../sinks/log-file.js';
 import type { RunSink } from '../sinks/sink.js';
@@ -278,7 +280,12 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** The command as a shell would read it back: for display, never executed. */
+/**
+ * The command as a shell would read it back: for display, never executed. Cut (with `…`) at the
+ * hub's bound on a run's command (LIMITS.commandBytes), which would refuse the run otherwise.
+ */
 export function shellJoin(argv: readonly string[]): string {
-  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
+  const text = argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
+  const cut = cutToBytes(text, LIMITS.commandBytes - 3);
+  return cut.truncated ? `${cut.text}…` : text;
 }
