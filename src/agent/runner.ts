@@ -7,12 +7,14 @@
  * the runner's: logging trouble never changes it.
  */
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Ring } from '../core/ring.js';
 import { nowMicros, type LogRecord, type ProgressUpdate } from '../core/record.js';
 import { clip, MAX_ERROR_MESSAGE } from '../core/cause.js';
 import { RecordBuilder, type RecordSink } from '../pipeline/records.js';
 import { LogFileSink } from '../sinks/log-file.js';
 import type { RunSink } from '../sinks/sink.js';
+import { FileFollower } from '../sources/file/follower.js';
 import { CapturedProcess, exitStatus, type ProcessExit } from '../sources/process/process.js';
 import type { Run, RunFinish, RunStatus } from '../store/store.js';
 import { collectDiagnostics, writeDiagnostics, type CommandRecord } from './diagnostics.js';
@@ -41,6 +43,8 @@ export interface RunnerOptions {
   /** collect diagnostics when the run fails (default true); the GPU probe they use */
   diagnostics?: boolean;
   gpu?: GpuProbe;
+  /** files (paths or globs) the command writes: their lines join the run (source `file`), read to their end before it ends */
+  follow?: readonly string[];
 }
 
 export interface RunOutcome {
@@ -105,6 +109,10 @@ export class Runner {
       labels: o.labels ?? {},
     });
     const env = { PYTHONUNBUFFERED: '1', ...(o.env ?? process.env), RUNLOG_RUN_ID: o.id };
+    // a file already there holds an earlier run's lines: only what is written from now on (a
+    // command that truncates it, like `tee`, is read from the start again)
+    const follower = o.follow?.length ? new FileFollower({ patterns: o.follow.map((path) => resolve(o.cwd ?? '.', path)), target: builder, fromEnd: true }) : undefined;
+    follower?.start();
 
     let exit: ProcessExit | undefined;
     let failure: string | undefined;
@@ -125,6 +133,7 @@ export class Runner {
       if (exitStatus(exit) !== 0) failure = describeExit(exit);
     }
     clearTimeout(this.killTimer);
+    follower?.stop(true);
 
     const status: RunStatus = this.cancelledBy ? 'cancelled' : failure !== undefined ? 'failed' : 'completed';
     const cause = builder.cause.message();

@@ -24,6 +24,7 @@ export interface RunFlags {
   json?: boolean;
   maxLineBytes: string;
   flushTimeout: string;
+  follow: string[];
 }
 
 export async function runCommand(command: string[], flags: RunFlags): Promise<void> {
@@ -71,6 +72,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     maxLineBytes,
     sink,
     warn,
+    follow: flags.follow,
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => runner.cancel(signal));
 

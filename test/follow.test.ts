@@ -1,0 +1,213 @@
+/**
+ * `runlog follow` end to end: a real hub, the built CLI, and a writer process that keeps writing
+ * (and rotating) its log while it is followed. The hub's lines must be the file's lines, in order,
+ * once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WireRecord } from '../src/core/record.js';
+import type { RunningHub } from '../src/server/listen.js';
+import { cli, FIXTURES, hubOn, tempDir, waitFor } from './helpers.js';
+
+const WRITER = join(FIXTURES, 'log_writer.mjs');
+
+function lineText(prefix: string, i: number): string {
+  return `${prefix} ${i} é ${'x'.repeat(i % 40)}`;
+}
+
+function lines(prefix: string, from: number, to: number): string[] {
+  return Array.from({ length: to - from + 1 }, (_, k) => lineText(prefix, from + k));
+}
+
+interface WriterOptions {
+  path: string;
+  from: number;
+  to: number;
+  every: number;
+  prefix?: string;
+  final?: boolean;
+  truncate?: boolean;
+  rotate?: { at: number[]; how: 'rename' | 'copytruncate' | 'delete' | 'moveout' };
+}
+
+function writer(options: WriterOptions): Promise<number | null> {
+  const child = spawn(process.execPath, [WRITER, JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return new Promise((resolve) => child.on('close', resolve));
+}
+
+let hub: RunningHub | undefined;
+const children: ChildProcess[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await hub?.close();
+  hub = undefined;
+});
+
+async function startHub(): Promise<string> {
+  hub = await hubOn(tempDir());
+  return hub.url;
+}
+
+function follow(url: string, data: string, args: string[]) {
+  const result = cli(['follow', '--hub', url, '--data', data, '--partial-timeout', '300ms', '--poll', '100ms', ...args]);
+  children.push(result.child);
+  return result;
+}
+
+/** A follower that has looked at its files: the run exists once it has (the shipper creates it after). */
+async function following(url: string, data: string, args: string[], run: string) {
+  const result = follow(url, data, [...args, '--run', run]);
+  await waitFor(async () => (await fetch(`${url}/api/runs/${run}`)).ok || undefined, 20_000, 'the run');
+  // wrapped: an awaited CliResult would wait for the follower to exit
+  return { result };
+}
+
+async function records(url: string, run: string): Promise<WireRecord[]> {
+  const response = await fetch(`${url}/api/runs/${run}/logs?limit=10000`);
+  if (response.status === 404) return [];
+  return ((await response.json()) as { logs: WireRecord[] }).logs;
+}
+
+const fileLines = (all: WireRecord[]) => all.filter((r) => r.source === 'file').map((r) => r.message);
+
+async function waitForLines(url: string, run: string, count: number): Promise<void> {
+  await waitFor(async () => (await records(url, run)).filter((r) => r.source === 'file').length >= count || undefined, 30_000, `${count} lines`);
+}
+
+async function stopped(result: ReturnType<typeof follow>) {
+  result.child.kill('SIGTERM');
+  const done = await result;
+  expect(done.code).toBe(0);
+  return done;
+}
+
+describe('runlog follow: a writer that keeps writing and rotating', () => {
+  for (const how of ['rename', 'copytruncate', 'delete', 'moveout'] as const) {
+    it(`ships every line once, in order, through ${how} rotation (CRLF and UTF-8 split across writes, no final newline)`, async () => {
+      const url = await startHub();
+      const dir = tempDir();
+      const data = tempDir();
+      const path = join(dir, 'app.log');
+      writeFileSync(path, '');
+      const follower = await following(url, data, [join(dir, '*.log')], `rot-${how}`);
+      const expected = lines('line', 1, 240);
+      expect(await writer({ path, from: 1, to: 240, every: 3, final: false, rotate: { at: [80, 160], how } })).toBe(0);
+      await waitForLines(url, `rot-${how}`, expected.length);
+      await stopped(follower.result);
+      const all = await records(url, `rot-${how}`);
+      expect(fileLines(all)).toEqual(expected);
+      expect(all.filter((r) => r.source === 'system')).toEqual([]);
+      expect(all.map((r) => r.seq)).toEqual(all.map((_, i) => i + 1));
+      expect(all.every((r) => r.source !== 'file' || r.attrs?.path === path || String(r.attrs?.path).startsWith(`${path}.`))).toBe(true);
+    });
+  }
+
+  it('follows every file a glob matches, picking up a file created later', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    writeFileSync(join(dir, 'a.log'), `${lineText('a', 0)}\n`);
+    const follower = await following(url, data, [join(dir, '*.log')], 'glob');
+    await waitForLines(url, 'glob', 1);
+    await Promise.all([
+      writer({ path: join(dir, 'a.log'), from: 1, to: 100, every: 2, prefix: 'a' }),
+      writer({ path: join(dir, 'b.log'), from: 1, to: 100, every: 2, prefix: 'b' }),
+    ]);
+    await waitForLines(url, 'glob', 201);
+    await stopped(follower.result);
+    const all = await records(url, 'glob');
+    const of = (file: string) => all.filter((r) => r.attrs?.path === join(dir, file)).map((r) => r.message);
+    expect(of('a.log')).toEqual(lines('a', 0, 100));
+    expect(of('b.log')).toEqual(lines('b', 1, 100));
+  });
+
+  it('a follower stopped and restarted while the writer writes and rotates neither loses nor repeats a line', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, '');
+    const writing = writer({ path, from: 1, to: 400, every: 4, rotate: { at: [150], how: 'rename' } });
+    let following = follow(url, data, [path, '--run', 'restart']);
+    await waitForLines(url, 'restart', 60);
+    await stopped(following);
+    const checkpoint = join(data, 'follow', 'restart.json');
+    expect(statSync(checkpoint).mode & 0o777).toBe(0o600);
+    await new Promise((r) => setTimeout(r, 700)); // the writer goes on (and rotates) meanwhile
+    following = follow(url, data, [path, '--run', 'restart']);
+    await waitForLines(url, 'restart', 250);
+    // a crash this time: the checkpoint may lag what the hub has; the same seqs are sent again
+    following.child.kill('SIGKILL');
+    await following;
+    following = follow(url, data, [path, '--run', 'restart']);
+    expect(await writing).toBe(0);
+    await waitForLines(url, 'restart', 400);
+    await stopped(following);
+    const all = await records(url, 'restart');
+    expect(fileLines(all)).toEqual(lines('line', 1, 400));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
+  });
+
+  for (const how of ['truncated and written again past the old offset', 'deleted and created again (maybe on the same inode)'] as const) {
+    it(`says in a system line what could not be read when the file was ${how} while nobody followed it`, async () => {
+      const url = await startHub();
+      const dir = tempDir();
+      const data = tempDir();
+      const path = join(dir, 'app.log');
+      expect(await writer({ path, from: 1, to: 50, every: 1 })).toBe(0);
+      let following = follow(url, data, [path, '--run', 'gone']);
+      await waitForLines(url, 'gone', 50);
+      await stopped(following);
+      if (how.startsWith('deleted')) {
+        const { unlinkSync } = await import('node:fs');
+        unlinkSync(path);
+      }
+      // the new content: longer than the old before the follower is back, and still growing after
+      const writing = writer({ path, from: 1, to: 200, every: 3, prefix: 'second', truncate: true });
+      await waitFor(() => existsSync(path) && statSync(path).size > 3000, 20_000, 'the file to regrow');
+      following = follow(url, data, [path, '--run', 'gone']);
+      expect(await writing).toBe(0);
+      await waitForLines(url, 'gone', 250);
+      await stopped(following);
+      const all = await records(url, 'gone');
+      expect(fileLines(all)).toEqual([...lines('line', 1, 50), ...lines('second', 1, 200)]);
+      const system = all.filter((r) => r.source === 'system');
+      expect(system).toHaveLength(1);
+      expect(system[0]?.message).toMatch(/changed while nobody followed it.*\d+ bytes after byte \d+ could not be read/);
+      expect(system[0]?.seq).toBe(51);
+    });
+  }
+
+  it('ends the run with --end-on-exit once idle, after the last partial line', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'one\ntwo\r\nthree without newline');
+    const done = await follow(url, data, [path, '--run', 'idle', '--until-idle', '1s', '--end-on-exit', '--name', 'idle run', '--label', 'k=v']);
+    expect(done.code).toBe(0);
+    const run = (await (await fetch(`${url}/api/runs/idle`)).json()) as { status: string; name: string; labels: Record<string, string> };
+    expect(run).toMatchObject({ status: 'completed', name: 'idle run', labels: { k: 'v' } });
+    expect(fileLines(await records(url, 'idle'))).toEqual(['one', 'two', 'three without newline']);
+  });
+});
+
+describe('runlog run --follow', () => {
+  it("ties the lines of a file the command writes to the command's run, read to its end", async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const path = join(dir, 'out.log');
+    writeFileSync(path, 'an earlier run\n');
+    const script = `for i in 1 2 3; do echo "to stdout $i"; echo "to the file $i" >> ${path}; sleep 0.1; done; printf 'last, no newline' >> ${path}`;
+    const done = await cli(['run', '--quiet', '--json', '--hub', url, '--data', tempDir(), '--follow', path, '--', '/bin/sh', '-c', script]);
+    expect(done.code).toBe(0);
+    const run = JSON.parse(done.stdout.trim()) as { id: string };
+    const all = await records(url, run.id);
+    expect(all.filter((r) => r.source === 'stdout').map((r) => r.message)).toEqual(['to stdout 1', 'to stdout 2', 'to stdout 3']);
+    expect(fileLines(all)).toEqual(['to the file 1', 'to the file 2', 'to the file 3', 'last, no newline']);
+    expect(all.filter((r) => r.source === 'file').every((r) => r.attrs?.path === path)).toBe(true);
+  });
+});
