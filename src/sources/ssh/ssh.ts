@@ -69,6 +69,8 @@ export class SshFollower {
   private partialTimer: NodeJS.Timeout | undefined;
   /** the last session ended because the name points to another file: its start is no loss */
   private rotated = false;
+  /** a session's header came: bytes flow now */
+  private streaming = false;
   /** start at the end: only for the first connection of a follower with no checkpoint */
   private fromEnd: boolean;
   /** the file's size when the checkpoint was written (counting a loss on reset) */
@@ -95,7 +97,10 @@ export class SshFollower {
 
   start(): void {
     this.connect();
-    this.partialTimer = setInterval(() => this.feed.flushIfIdle(this.o.partialTimeoutMs ?? 1000), 250);
+    // only while connected: a line cut by a lost connection is not a writer that stopped mid-line
+    this.partialTimer = setInterval(() => {
+      if (this.streaming) this.feed.flushIfIdle(this.o.partialTimeoutMs ?? 1000);
+    }, 100);
   }
 
   /** Ends the connection (kills ssh and its group, waits for it); with `flush`, a partial last line is a line. */
@@ -187,6 +192,7 @@ export class SshFollower {
       child.on('error', (error) => (errors += error.message));
       child.on('close', (code) => {
         if (this.child === child) this.child = undefined;
+        this.streaming = false;
         this.ended(code, got, errors.trim());
         resolve();
       });
@@ -207,6 +213,8 @@ export class SshFollower {
     }
     this.rotated = false;
     this.fromEnd = false;
+    this.streaming = true;
+    this.feed.lastGrowthAt = Date.now(); // the partial timeout counts from now
     if (state === 'reset' || this.feed.identity.ino !== ino || this.feed.offset !== offset) this.feed.restart(identity, offset);
     else this.feed.identity = identity.fp_len >= this.feed.identity.fp_len ? identity : this.feed.identity;
   }
