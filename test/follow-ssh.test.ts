@@ -151,4 +151,23 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     for (const pid of sshPids) expect(alive(pid)).toBe(false);
     await waitFor(() => childrenOf(sshd.pid ?? 0).length === 0 || undefined, 15_000, 'the sessions to end');
   });
+
+  it('follows a rotation on the remote host: the old file to its end, then the new one from its start', async () => {
+    const path = join(dir, 'rotating.log');
+    writeFileSync(path, '');
+    const data = tempDir();
+    const url = `ssh://root@127.0.0.1:${port}${path}`;
+    const follower = cli(['follow', url, '--run', 'ssh-rotation', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+    await waitFor(async () => (await fetch(`${hub.url}/api/runs/ssh-rotation`)).ok || undefined, 20_000, 'the run');
+    await new Promise((r) => setTimeout(r, 500)); // the first session is up
+    const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ path, from: 1, to: 250, every: 8, prefix: 'remote', rotate: { at: [100], how: 'rename' } })], {
+      stdio: 'inherit',
+    });
+    expect(await new Promise((resolve) => writer.on('close', resolve))).toBe(0);
+    await waitFor(async () => (await records('ssh-rotation')).length >= 250 || undefined, 30_000, 'all 250 lines');
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    const all = await records('ssh-rotation');
+    expect(all.map((r) => r.message)).toEqual(Array.from({ length: 250 }, (_, i) => lineText(i + 1)));
+  });
 });

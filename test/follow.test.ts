@@ -105,6 +105,41 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     });
   }
 
+  it('takes a file renamed to a name the glob still matches (app.log → app.log.1 under app.log*) for the same file', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, '');
+    const follower = await following(url, data, [join(dir, 'app.log*')], 'still-matches');
+    expect(await writer({ path, from: 1, to: 150, every: 3, rotate: { at: [50, 100], how: 'rename' } })).toBe(0);
+    await waitForLines(url, 'still-matches', 150);
+    await new Promise((r) => setTimeout(r, 500)); // a second look at app.log.1 and app.log.2 must not read them again
+    await stopped(follower.result);
+    expect(fileLines(await records(url, 'still-matches'))).toEqual(lines('line', 1, 150));
+  });
+
+  it('reads from the copy what copytruncate took away while nobody followed, then the file from its start', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    expect(await writer({ path, from: 1, to: 40, every: 1 })).toBe(0);
+    let follower = follow(url, data, [path, '--run', 'copy-while-stopped']);
+    await waitForLines(url, 'copy-while-stopped', 40);
+    await stopped(follower);
+    // meanwhile: 40 more lines, a copytruncate after the 70th
+    expect(await writer({ path, from: 41, to: 80, every: 1, rotate: { at: [70], how: 'copytruncate' } })).toBe(0);
+    follower = follow(url, data, [path, '--run', 'copy-while-stopped']);
+    const writing = writer({ path, from: 81, to: 150, every: 3 });
+    await waitForLines(url, 'copy-while-stopped', 150);
+    expect(await writing).toBe(0);
+    await stopped(follower);
+    const all = await records(url, 'copy-while-stopped');
+    expect(fileLines(all)).toEqual(lines('line', 1, 150));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
+  });
+
   it('follows every file a glob matches, picking up a file created later', async () => {
     const url = await startHub();
     const dir = tempDir();
