@@ -4,7 +4,7 @@
  * once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
@@ -171,6 +171,8 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     await stopped(following);
     const checkpoint = join(data, 'follow', 'restart.json');
     expect(statSync(checkpoint).mode & 0o777).toBe(0o600);
+    const writerKey = (JSON.parse(readFileSync(checkpoint, 'utf8')) as { writer_key: string }).writer_key;
+    expect(writerKey).toMatch(/^[\w-]{22}$/);
     await new Promise((r) => setTimeout(r, 700)); // the writer goes on (and rotates) meanwhile
     following = follow(url, data, [path, '--run', 'restart']);
     await waitForLines(url, 'restart', 250);
@@ -181,6 +183,8 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     expect(await writing).toBe(0);
     await waitForLines(url, 'restart', 400);
     await stopped(following);
+    // the same writer all along
+    expect((JSON.parse(readFileSync(checkpoint, 'utf8')) as { writer_key: string }).writer_key).toBe(writerKey);
     const all = await records(url, 'restart');
     expect(fileLines(all)).toEqual(lines('line', 1, 400));
     expect(all.filter((r) => r.source === 'system')).toEqual([]);

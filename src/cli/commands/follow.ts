@@ -41,6 +41,10 @@ const CHECKPOINT_EVERY_MS = 200;
 const FINAL_STATUSES = ['completed', 'failed', 'cancelled'];
 
 export async function followCommand(targets: string[], flags: FollowFlags): Promise<void> {
+  // a signal before following starts stops it as soon as it has (exit 0, nothing lost)
+  let onStop: ((why: string) => void) | undefined = undefined;
+  let stopAsked: string | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (onStop ? onStop(signal) : (stopAsked ??= signal)));
   const runId = checkRunId(flags.run, '--run');
   if (flags.fromStart && flags.fromEnd) throw new UsageError('--from-start and --from-end: choose one');
   const partialTimeoutMs = durationMs(flags.partialTimeout, '--partial-timeout');
@@ -147,13 +151,12 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     process.exit(0);
   };
   let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      void stop(signal);
-    });
-  }
+  onStop = (why) => {
+    if (stopping) return;
+    stopping = true;
+    void stop(why);
+  };
+  if (stopAsked !== undefined) onStop(stopAsked);
   if (untilIdleMs !== undefined) {
     const timer = setInterval(() => {
       const last = Math.max(files?.lastGrowthAt ?? 0, ...ssh.map((follower) => follower.lastGrowthAt));

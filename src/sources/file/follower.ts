@@ -103,6 +103,7 @@ export class FileFollower {
     clearTimeout(this.soon);
     for (const watcher of this.watchers) watcher.close();
     for (const tracked of [...this.detached, ...this.active.values()]) {
+      if (tracked.fd === -1) continue; // let go already
       if (flush) tracked.feed.flush();
       closeSync(tracked.fd);
     }
