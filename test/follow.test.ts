@@ -220,6 +220,24 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     });
   }
 
+  it('with --from-end reads only what is written from now on to the files already there, and new files whole', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    writeFileSync(join(dir, 'old.log'), 'before 1\nbefore 2\n');
+    const follower = await following(url, data, [join(dir, '*.log'), '--from-end'], 'from-end');
+    await Promise.all([
+      writer({ path: join(dir, 'old.log'), from: 1, to: 30, every: 2, prefix: 'old' }),
+      writer({ path: join(dir, 'new.log'), from: 1, to: 30, every: 2, prefix: 'new' }),
+    ]);
+    await waitForLines(url, 'from-end', 60);
+    await stopped(follower.result);
+    const all = await records(url, 'from-end');
+    const of = (file: string) => all.filter((r) => r.attrs?.path === join(dir, file)).map((r) => r.message);
+    expect(of('old.log')).toEqual(lines('old', 1, 30));
+    expect(of('new.log')).toEqual(lines('new', 1, 30));
+  });
+
   it('ends the run with --end-on-exit once idle, after the last partial line', async () => {
     const url = await startHub();
     const dir = tempDir();

@@ -66,13 +66,6 @@ export function expandGlob(pattern: string): string[] {
   return current.sort();
 }
 
-export function matchesGlob(pattern: string, path: string): boolean {
-  const absolute = resolve(pattern).split(sep);
-  const candidate = resolve(path).split(sep);
-  if (absolute.length !== candidate.length) return false;
-  return absolute.every((segment, i) => (isGlob(segment) ? segmentRegExp(segment).test(candidate[i] ?? '') : segment === candidate[i]));
-}
-
 function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
