@@ -108,7 +108,10 @@ export class Runner {
       task_id: o.taskId ?? null,
       labels: o.labels ?? {},
     });
-    const env = { PYTHONUNBUFFERED: '1', ...(o.env ?? process.env), RUNLOG_RUN_ID: o.id };
+    const env: NodeJS.ProcessEnv = { PYTHONUNBUFFERED: '1', ...(o.env ?? process.env), RUNLOG_RUN_ID: o.id };
+    // the hub's token is runlog's, not the job's: a job that prints its environment must not log it
+    delete env.RUNLOG_TOKEN;
+    delete env.RUNLOG_TOKEN_FILE;
     // a file already there holds an earlier run's lines: only what is written from now on (a
     // command that truncates it, like `tee`, is read from the start again)
     const follower = o.follow?.length ? new FileFollower({ patterns: o.follow.map((path) => resolve(o.cwd ?? '.', path)), target: builder, fromEnd: true }) : undefined;

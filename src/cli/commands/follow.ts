@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
 import { HubShipper } from '../../sinks/hub.js';
+import { hubError, hubFetch } from '../../sinks/hub-http.js';
 import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
 import { FileFollower } from '../../sources/file/follower.js';
 import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
@@ -73,6 +74,15 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   // the writer key is on disk before the run is created with it
   saveCheckpoint(cpFile, checkpoint);
 
+  // the run is ours (or still ours, same writer key) before anything is read: a 409 or 403 stops here
+  const create = {
+    id: runId,
+    ...(existing ? {} : { started_at: nowMicros(), command: `runlog follow ${targets.join(' ')}` }),
+    ...(flags.name === undefined ? {} : { name: flags.name }),
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
+  };
+  await createOnHub(hub, checkpoint.writer_key, create);
+
   let delivered = lastSeq;
   let dirty = false;
   let saveTimer: NodeJS.Timeout | undefined;
@@ -86,6 +96,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   };
   const shipper = new HubShipper({
     hub,
+    writerKey: checkpoint.writer_key,
     spoolDir: join(dataDir, 'spool'),
     finishTimeoutMs: flushTimeoutMs,
     onHubState: (reachable, reason) => warn(reachable ? (reason ?? `hub ${hub} answers again`) : `hub ${hub} unreachable (${reason}); lines wait`),
@@ -96,12 +107,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     },
   });
   const builder = new RecordBuilder({ stream: runId, sink: shipper, lastSeq, maxLineBytes });
-  shipper.start({
-    id: runId,
-    ...(existing ? {} : { started_at: nowMicros(), command: `runlog follow ${targets.join(' ')}` }),
-    ...(flags.name === undefined ? {} : { name: flags.name }),
-    ...(Object.keys(labels).length > 0 ? { labels } : {}),
-  });
+  shipper.start(create);
 
   const resumeOf = (path: string) => checkpoint.files.filter((file) => file.path === path);
   const files =
@@ -166,6 +172,18 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
       void stop(`idle for ${flags.untilIdle}`);
     }, 100);
   }
+}
+
+async function createOnHub(hub: string, writerKey: string, body: Record<string, unknown>): Promise<void> {
+  const response = await hubFetch(`${hub}/api/runs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-runlog-writer': writerKey },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (response.status === 409) throw new UsageError(`--run: ${await hubError(response)} (another writer's run, or this follower's checkpoint was lost)`);
+  if (!response.ok) throw new UsageError(await hubError(response));
+  await response.body?.cancel();
 }
 
 /** `-o Foo=bar` or `-i key` in one value, split like a shell would not need to. */
