@@ -238,6 +238,20 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     expect(of('new.log')).toEqual(lines('new', 1, 30));
   });
 
+  it("refuses to write into another writer's run (a follower with another checkpoint, or none)", async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'one\n');
+    const first = await following(url, tempDir(), [path], 'taken');
+    await waitForLines(url, 'taken', 1);
+    const second = await follow(url, tempDir(), [path, '--run', 'taken']);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/--run: .*another writer's run/);
+    await stopped(first.result);
+    expect(fileLines(await records(url, 'taken'))).toEqual(['one']);
+  });
+
   it('ends the run with --end-on-exit once idle, after the last partial line', async () => {
     const url = await startHub();
     const dir = tempDir();
