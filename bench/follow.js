@@ -147,7 +147,7 @@ async function followThroughput(hub, dir, lines) {
 
   // end to end: until the hub has the last line
   start = performance.now();
-  const cli = spawn(process.execPath, [CLI, 'follow', file, '--run', 'bench-follow-big', '--hub', hub, '--data', join(dir, 'data-big'), '--until-idle', '1s'], {
+  const cli = spawn(process.execPath, [CLI, 'follow', file, '--run', 'bench-follow-big', '--hub', hub, '--data', join(dir, 'data-big'), '--until-idle', '1s', '--flush-timeout', '10m'], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   await waitUntil(

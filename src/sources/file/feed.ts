@@ -65,7 +65,12 @@ export class LineFeed {
   take(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.offset += chunk.length;
+    this.split(chunk);
+    // after the push: a slow sink (a spool write) must not make the file look idle
     this.lastGrowthAt = Date.now();
+  }
+
+  private split(chunk: Buffer): void {
     const data = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
     const lf = data.lastIndexOf(LF);
     const cr = data.lastIndexOf(CR);

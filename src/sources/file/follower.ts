@@ -135,14 +135,17 @@ export class FileFollower {
     let more = false;
     for (const tracked of this.detached) {
       if (tracked.fd === -1) continue;
-      more = this.read(tracked) || more;
-      tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
+      const unread = this.read(tracked);
+      more = unread || more;
+      // only a file read to its end can be idle
+      if (!unread) tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
       if (Date.now() - tracked.feed.lastGrowthAt >= this.o.releaseAfterMs) this.release(tracked);
     }
     for (const tracked of [...this.active.values()]) {
-      more = this.read(tracked) || more;
+      const unread = this.read(tracked);
+      more = unread || more;
       this.checkName(tracked);
-      tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
+      if (!unread) tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
     }
     this.discover(false);
     if (more) this.passSoon();

@@ -98,8 +98,11 @@ export class SshFollower {
   start(): void {
     this.connect();
     // only while connected: a line cut by a lost connection is not a writer that stopped mid-line
+    // and after the poll phase (setImmediate): bytes that waited while the event loop was busy come first
     this.partialTimer = setInterval(() => {
-      if (this.streaming) this.feed.flushIfIdle(this.o.partialTimeoutMs ?? 1000);
+      setImmediate(() => {
+        if (this.streaming) this.feed.flushIfIdle(this.o.partialTimeoutMs ?? 1000);
+      });
     }, 100);
   }
 
