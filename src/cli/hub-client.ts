@@ -6,15 +6,17 @@
 import { DEFAULTS } from '../core/config.js';
 import { LEVEL_RANK, type LogRecord, type WireRecord } from '../core/record.js';
 import { parseIsoMicros } from '../core/time.js';
-import type { LogPage, LogQuery, Run, RunFilter, Store } from '../store/store.js';
+import type { LineSearch, LineSearchPage, LogPage, LogQuery, Run, RunFilter, Store } from '../store/store.js';
 import { hubError, hubFetch } from '../sinks/hub-http.js';
 
-export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs'>;
+export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs' | 'searchLines'>;
 
 export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
   try {
     const response = await fetch(`${hub.replace(/\/+$/, '')}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
-    return response.ok;
+    if (response.ok) return true;
+    // a hub whose store is full still answers: its senders wait for room rather than split a run
+    return response.status === 503 && ((await response.json()) as { store?: string }).store === 'full';
   } catch {
     return false;
   }
@@ -28,6 +30,18 @@ export async function findHub(explicit: string | undefined, mustAnswer: boolean)
     return explicit.replace(/\/+$/, '');
   }
   return (await answers(DEFAULTS.hub)) ? DEFAULTS.hub : undefined;
+}
+
+/** A call to the hub's API: JSON in and out (the token added by hubFetch); a refusal becomes an Error with the hub's message. */
+export async function hubCall<T>(hub: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const response = await hubFetch(`${hub}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!response.ok) throw new Error(await hubError(response));
+  return { status: response.status, body: (await response.json()) as T };
 }
 
 export class HubReader implements RunReader {
@@ -56,6 +70,19 @@ export class HubReader implements RunReader {
       `/api/runs/${encodeURIComponent(stream)}/logs?${params}`,
     )) as { logs: WireRecord[]; total_lines: number; truncated: boolean };
     return { records: body.logs.map(fromWire), total_lines: body.total_lines, truncated: body.truncated };
+  }
+
+  async searchLines(filter: LineSearch): Promise<LineSearchPage> {
+    const params = new URLSearchParams();
+    if (filter.q) params.set('q', filter.q);
+    // times travel as ISO timestamps with ms
+    if (filter.since !== undefined) params.set('since', new Date(Math.floor(filter.since / 1000)).toISOString());
+    if (filter.until !== undefined) params.set('until', new Date(Math.ceil(filter.until / 1000)).toISOString());
+    if (filter.level) params.set('level', filter.level);
+    for (const [key, value] of Object.entries(filter.labels ?? {})) params.append('label', `${key}=${value}`);
+    if (filter.limit) params.set('limit', String(filter.limit));
+    const body = (await this.get<{ logs: WireRecord[]; truncated: boolean }>(`/api/search?${params}`)) as { logs: WireRecord[]; truncated: boolean };
+    return { records: body.logs.map(fromWire), truncated: body.truncated };
   }
 
   private async get<T>(path: string, missingIsUndefined = false): Promise<T | undefined> {

@@ -136,6 +136,20 @@ withToken(program
   .action(async (run: string, options) => (await import('./commands/logs.js')).logsCommand(run, options)));
 
 withToken(program
+  .command('grep')
+  .description('find lines containing TEXT across every run and worker, newest first (case-insensitive)')
+  .argument('<text>', 'the text to find')
+  .addOption(flag('--since <time>', 'only lines since an ISO timestamp or a duration ago (7d, 2h)'))
+  .addOption(flag('--until <time>', 'only lines up to an ISO timestamp or a duration ago'))
+  .addOption(repeatable('--label <k=v>', 'only runs with this label'))
+  .addOption(flag('--level <level>', 'only this level and above (DEBUG, INFO, WARNING, ERROR, CRITICAL)'))
+  .addOption(flag('--limit <n>', 'at most this many lines', '100'))
+  .addOption(flag('--json', 'one JSON record per line, with run_id or worker_id'))
+  .addOption(hub())
+  .addOption(data())
+  .action(async (text: string, options) => (await import('./commands/grep.js')).grepCommand(text, options)));
+
+withToken(program
   .command('submit')
   .description('queue a command for a worker; with --wait, print its response when it ends')
   .usage('[options] -- <command> [args...]')
@@ -222,6 +236,33 @@ withToken(
     .addOption(data())
     .action(async (name: string, options) => (await import('./commands/token.js')).revokeToken(name, options)),
 );
+
+withToken(program
+  .command('cancel')
+  .description('cancel a run: a queued task never runs; a running one is stopped by its runner or worker (SIGTERM, SIGKILL 10 s later)')
+  .argument('<run>', 'run id')
+  .addOption(json())
+  .addOption(hub())
+  .addOption(data())
+  .action(async (run: string, options) => (await import('./commands/control.js')).cancelCommand(run, options)));
+
+withToken(program
+  .command('rm')
+  .description('delete an ended run and its lines (refused while it is queued or running)')
+  .argument('<run>', 'run id')
+  .addOption(hub())
+  .addOption(data())
+  .action(async (run: string, options) => (await import('./commands/control.js')).rmCommand(run, options)));
+
+withToken(program
+  .command('rerun')
+  .description("queue a task's command again as a new run (linked to the old one: rerun_of); with --wait, print its response")
+  .argument('<run>', 'run id of the task to run again')
+  .addOption(flag('--wait [seconds]', 'wait for the end (at most this long) and print the response'))
+  .addOption(json())
+  .addOption(hub())
+  .addOption(data())
+  .action(async (run: string, options) => (await import('./commands/control.js')).rerunCommand(run, options)));
 
 // a reader that goes away (`runlog logs RUN | head`) is not an error
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
