@@ -252,6 +252,24 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     expect(fileLines(await records(url, 'taken'))).toEqual(['one']);
   });
 
+  it('renews its lease while the file is quiet, and stops when the run is cancelled, ending it cancelled', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'one\ntwo without newline');
+    const follower = await following(url, tempDir(), [path], 'cancel-me');
+    await waitForLines(url, 'cancel-me', 1);
+    const cancel = await fetch(`${url}/api/runs/cancel-me/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(cancel.status).toBeLessThan(300);
+    const done = await follower.result; // the next lease renewal (within 10 s) tells it
+    expect(done.code).toBe(0);
+    const run = (await (await fetch(`${url}/api/runs/cancel-me`)).json()) as { status: string; error_message: string };
+    expect(run.status).toBe('cancelled');
+    const all = await records(url, 'cancel-me');
+    expect(fileLines(all)).toEqual(['one', 'two without newline']);
+    expect(all.at(-1)).toMatchObject({ source: 'system', level: 'WARNING' });
+  });
+
   it('ends the run with --end-on-exit once idle, after the last partial line', async () => {
     const url = await startHub();
     const dir = tempDir();

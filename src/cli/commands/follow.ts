@@ -11,6 +11,7 @@
  * --end-on-exit, which flushes partial last lines and ends it `completed`.
  */
 import { join, resolve } from 'node:path';
+import { DEFAULTS } from '../../core/config.js';
 import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
 import { HubShipper } from '../../sinks/hub.js';
@@ -39,11 +40,10 @@ export interface FollowFlags {
 }
 
 const CHECKPOINT_EVERY_MS = 200;
-const FINAL_STATUSES = ['completed', 'failed', 'cancelled'];
 
 export async function followCommand(targets: string[], flags: FollowFlags): Promise<void> {
   // a signal before following starts stops it as soon as it has (exit 0, nothing lost)
-  let onStop: ((why: string) => void) | undefined = undefined;
+  let onStop: ((why: string, cancelledBy?: string) => void) | undefined = undefined;
   let stopAsked: string | undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (onStop ? onStop(signal) : (stopAsked ??= signal)));
   const runId = checkRunId(flags.run, '--run');
@@ -63,25 +63,24 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
 
   const hub = await findHub(flags.hub, true);
   if (hub === undefined) throw new UsageError('--hub: follow ships to a hub; none answers (start one with `runlog server`)');
-  const existing = await new HubReader(hub).getRun(runId);
-  if (existing && FINAL_STATUSES.includes(existing.status)) throw new UsageError(`--run: run ${runId} already ended (${existing.status})`);
-
   const cpFile = checkpointPath(dataDir, runId);
   const saved = loadCheckpoint(cpFile);
-  // no checkpoint but a run with lines (made by `runlog run`, or a lost checkpoint): number on after them
-  const lastSeq = saved?.last_seq ?? (existing ? ((await new HubReader(hub).queryLogs(runId, { tail: 1 })).records[0]?.seq ?? 0) : 0);
-  const checkpoint: FollowCheckpoint = { version: 1, run: runId, writer_key: saved?.writer_key ?? newWriterKey(), last_seq: lastSeq, files: saved?.files ?? [] };
+  const writerKey = saved?.writer_key ?? newWriterKey();
   // the writer key is on disk before the run is created with it
-  saveCheckpoint(cpFile, checkpoint);
+  saveCheckpoint(cpFile, { version: 1, run: runId, writer_key: writerKey, last_seq: saved?.last_seq ?? 0, files: saved?.files ?? [] });
 
-  // the run is ours (or still ours, same writer key) before anything is read: a 409 or 403 stops here
+  // the run is ours (or still ours, same writer key) before anything is read: a 409 or 403 stops
+  // here. Only `write` is needed: a token that may not read is enough.
   const create = {
     id: runId,
-    ...(existing ? {} : { started_at: nowMicros(), command: `runlog follow ${targets.join(' ')}` }),
+    ...(saved ? {} : { started_at: nowMicros(), command: `runlog follow ${targets.join(' ')}` }),
     ...(flags.name === undefined ? {} : { name: flags.name }),
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
   };
-  await createOnHub(hub, checkpoint.writer_key, create);
+  const created = await createOnHub(hub, writerKey, create);
+  // a run that was there without a checkpoint (one made before writer keys): number on after its lines
+  const lastSeq = saved?.last_seq ?? (created ? 0 : await lastSeqOf(hub, runId, warn));
+  const checkpoint: FollowCheckpoint = { version: 1, run: runId, writer_key: writerKey, last_seq: lastSeq, files: saved?.files ?? [] };
 
   let delivered = lastSeq;
   let dirty = false;
@@ -138,13 +137,23 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   files?.start();
   for (const follower of ssh) follower.start();
 
-  const stop = async (why: string) => {
-    files?.stop(flags.endOnExit ?? false);
-    await Promise.all(ssh.map((follower) => follower.stop(flags.endOnExit ?? false)));
+  // the lease (PROTOCOL.md): a follower of a quiet file is still alive; its answer may ask to cancel
+  const leaseTimer = setInterval(() => {
+    void renewLease(hub, runId, writerKey).then((cancel) => {
+      if (cancel) onStop?.('cancelled', cancel.by);
+    });
+  }, DEFAULTS.leaseSeconds * 1000);
+  /** `cancelledBy`: the hub asked (a lease answer): the run ends `cancelled`, whatever --end-on-exit says. */
+  const stop = async (why: string, cancelledBy?: string) => {
+    clearInterval(leaseTimer);
+    const end = (flags.endOnExit ?? false) || cancelledBy !== undefined;
+    files?.stop(end);
+    await Promise.all(ssh.map((follower) => follower.stop(end)));
     const target = builder.lastSeq;
-    if (flags.endOnExit) {
-      builder.system(`follow ended (${why})`);
-      const run = await shipper.finish({ status: 'completed', completed_at: nowMicros() });
+    if (end) {
+      const message = cancelledBy === undefined ? undefined : `cancelled by ${cancelledBy}`;
+      builder.system(message ?? `follow ended (${why})`, message === undefined ? 'INFO' : 'WARNING');
+      const run = await shipper.finish({ status: message === undefined ? 'completed' : 'cancelled', error_message: message ?? null, completed_at: nowMicros() });
       if (!run) warn(`the hub did not take every line before --flush-timeout; the checkpoint keeps what it has`);
     } else {
       const deadline = Date.now() + flushTimeoutMs;
@@ -157,10 +166,10 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     process.exit(0);
   };
   let stopping = false;
-  onStop = (why) => {
+  onStop = (why, cancelledBy?: string) => {
     if (stopping) return;
     stopping = true;
-    void stop(why);
+    void stop(why, cancelledBy);
   };
   if (stopAsked !== undefined) onStop(stopAsked);
   if (untilIdleMs !== undefined) {
@@ -174,7 +183,8 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   }
 }
 
-async function createOnHub(hub: string, writerKey: string, body: Record<string, unknown>): Promise<void> {
+/** Creates (or takes up again) the run with our writer key; true when it is new. */
+async function createOnHub(hub: string, writerKey: string, body: Record<string, unknown>): Promise<boolean> {
   const response = await hubFetch(`${hub}/api/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-runlog-writer': writerKey },
@@ -184,6 +194,35 @@ async function createOnHub(hub: string, writerKey: string, body: Record<string, 
   if (response.status === 409) throw new UsageError(`--run: ${await hubError(response)} (another writer's run, or this follower's checkpoint was lost)`);
   if (!response.ok) throw new UsageError(await hubError(response));
   await response.body?.cancel();
+  return response.status === 201;
+}
+
+/** Renews the run's lease; the hub's cancel request when there is one. Trouble is the shipper's to report. */
+async function renewLease(hub: string, runId: string, writerKey: string): Promise<{ by: string } | undefined> {
+  try {
+    const response = await hubFetch(`${hub}/api/runs/${encodeURIComponent(runId)}/lease`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-runlog-writer': writerKey },
+      body: '{}',
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    return ((await response.json()) as { cancel: { by: string } | null }).cancel ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function lastSeqOf(hub: string, runId: string, warn: (message: string) => void): Promise<number> {
+  try {
+    return (await new HubReader(hub).queryLogs(runId, { tail: 1 })).records[0]?.seq ?? 0;
+  } catch (error) {
+    warn(`run ${runId} exists but its lines cannot be read (${(error as Error).message}); numbering from 1`);
+    return 0;
+  }
 }
 
 /** `-o Foo=bar` or `-i key` in one value, split like a shell would not need to. */
