@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
+import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
 import { cli, FIXTURES, hubOn, tempDir, waitFor } from './helpers.js';
 
 const WRITER = join(FIXTURES, 'log_writer.mjs');
@@ -298,5 +299,42 @@ describe('runlog run --follow', () => {
     expect(all.filter((r) => r.source === 'stdout').map((r) => r.message)).toEqual(['to stdout 1', 'to stdout 2', 'to stdout 3']);
     expect(fileLines(all)).toEqual(['to the file 1', 'to the file 2', 'to the file 3', 'last, no newline']);
     expect(all.filter((r) => r.source === 'file').every((r) => r.attrs?.path === path)).toBe(true);
+  });
+});
+
+describe('runlog follow through a hub with tokens', () => {
+  it('needs only a write token (from RUNLOG_TOKEN_FILE), and takes its run up again after a restart', async () => {
+    const url = await startHub();
+    const store = hub?.store;
+    if (!store) throw new Error('no hub');
+    const secrets: Record<string, string> = {};
+    for (const [name, scopes] of [['writer', ['write']], ['reader', ['read']]] as const) {
+      secrets[name] = newTokenSecret();
+      await store.createToken({ name, hash: sha256(secrets[name] ?? ''), scopes: [...scopes], worker_id: null, expires_at: null, created_by: null });
+    }
+    const dir = tempDir();
+    const data = tempDir();
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, `${secrets.writer}\n`);
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'one\n');
+    const read = async () => {
+      const response = await fetch(`${url}/api/runs/tok/logs?limit=100`, { headers: { authorization: `Bearer ${secrets.reader}` } });
+      return response.ok ? ((await response.json()) as { logs: WireRecord[] }).logs.map((r) => r.message) : [];
+    };
+    const env = { RUNLOG_TOKEN_FILE: tokenFile };
+    const first = cli(['follow', path, '--run', 'tok', '--hub', url, '--data', data, '--poll', '100ms'], env);
+    children.push(first.child);
+    await waitFor(async () => ((await read()).length >= 1 ? true : undefined), 20_000, 'the first line');
+    first.child.kill('SIGTERM');
+    expect((await first).code).toBe(0);
+    writeFileSync(path, 'one\ntwo\n');
+    const second = cli(['follow', path, '--run', 'tok', '--hub', url, '--data', data, '--until-idle', '1s'], env);
+    children.push(second.child);
+    expect((await second).code).toBe(0);
+    expect(await read()).toEqual(['one', 'two']);
+    // without a token: refused, exit 2, nothing written
+    const anonymous = await cli(['follow', path, '--run', 'tok2', '--hub', url, '--data', tempDir(), '--until-idle', '1s']);
+    expect(anonymous.code).toBe(2);
   });
 });
