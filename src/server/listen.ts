@@ -1,7 +1,7 @@
 /** Starts a hub: opens the store, builds the app, binds the port, starts housekeeping. The one place that listens. */
-import { databaseFile, resolveHubConfig, type HubConfig } from '../core/config.js';
+import { resolveHubConfig, type HubConfig } from '../core/config.js';
 import { LiveFanout } from '../pipeline/live.js';
-import { SqliteStore } from '../store/sqlite/store.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { buildApp } from './app.js';
 import { Housekeeping } from './housekeeping.js';
@@ -15,10 +15,12 @@ export interface RunningHub {
 
 export async function startHub(options: Partial<HubConfig> = {}, { logErrors = false } = {}): Promise<RunningHub> {
   const config = resolveHubConfig(options);
-  const store = new SqliteStore(databaseFile(config.dataDir));
+  const store = await openStore({ db: config.db, dataDir: config.dataDir });
   const live = new LiveFanout();
   const app = buildApp({ store, live, config }, { logger: logErrors ? { level: 'warn' } : false });
   const housekeeping = new Housekeeping(store, live, config, (message) => app.log.warn(message));
+  // several hubs on one database: what the others commit reaches this hub's viewers too
+  const stopFollowing = await store.followOthers?.(live, (message) => app.log.warn(message));
   await app.listen({ host: config.host, port: config.port });
   housekeeping.start();
   const address = app.server.address();
@@ -30,6 +32,7 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
     housekeeping,
     async close() {
       housekeeping.stop();
+      await stopFollowing?.();
       await app.close();
       await store.close();
     },

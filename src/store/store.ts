@@ -4,6 +4,7 @@
  * appending a record the store already has is a no-op, so every sender may retry freely.
  */
 import type { Level, LogRecord } from '../core/record.js';
+import type { LiveFanout } from '../pipeline/live.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -189,6 +190,14 @@ export interface Store {
   /** Deletes finished runs completed before `before` (µs), with their lines. */
   deleteRunsBefore(before: number): Promise<number>;
   close(): Promise<void>;
+
+  /**
+   * Several hubs on one database: runs `task` unless another process is running the same one now
+   * (then answers undefined), so housekeeping is done once, not once per hub. Absent: one hub.
+   */
+  exclusive?<T>(name: string, task: () => Promise<T>): Promise<T | undefined>;
+  /** Several hubs on one database: publishes to `live` what other processes commit; returns how to stop. */
+  followOthers?(live: LiveFanout, onError?: (message: string) => void): Promise<() => Promise<void>>;
 }
 
 /** The stream of a worker's own lines. */
