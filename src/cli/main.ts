@@ -38,6 +38,7 @@ function collect(value: string, previous: string[]): string[] {
 const data = () => flag('--data <dir>', 'data directory (SQLite store, logs, spool)', DEFAULTS.data);
 const hub = () => flag('--hub <url>', `hub URL (default ${DEFAULTS.hub} when it answers; "none": the local store)`);
 const json = () => flag('--json', 'JSON output');
+const db = () => flag('--db <url>', 'the store: postgres://user@host/db (PostgreSQL), or a SQLite file (default: <data>/runlog.db)');
 
 program
   .command('server')
@@ -45,6 +46,7 @@ program
   .addOption(flag('--host <host>', 'address to bind', DEFAULTS.host))
   .addOption(flag('--port <port>', 'port to listen on', String(DEFAULTS.port)))
   .addOption(data())
+  .addOption(db())
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--retention <duration>', 'how long worker lines are kept', DEFAULTS.workerRetention))
   .addOption(flag('--run-retention <duration>', 'how long ended runs and their lines are kept (0: forever)', '0'))
@@ -80,6 +82,7 @@ program
   .addOption(json())
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (options) => (await import('./commands/runs.js')).runsCommand(options));
 
 program
@@ -95,6 +98,7 @@ program
   .addOption(flag('-f, --follow', 'keep printing new lines until the run ends'))
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (run: string, options) => (await import('./commands/logs.js')).logsCommand(run, options));
 
 program
@@ -135,6 +139,7 @@ program
   .addOption(json())
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (options) => (await import('./commands/workers.js')).workersCommand(options));
 
 program
@@ -150,7 +155,16 @@ program
   .addOption(flag('--runs-older-than <duration>', 'also ended runs and their lines older than this'))
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (options) => (await import('./commands/cleanup.js')).cleanupCommand(options));
+
+program
+  .command('migrate')
+  .description("create or upgrade the store's schema now (a hub does it on start): prints each step")
+  .addOption(db())
+  .addOption(data())
+  .addOption(flag('--dry-run', 'print the steps that would be applied, apply none'))
+  .action(async (options) => (await import('./commands/migrate.js')).migrateCommand(options));
 
 // a reader that goes away (`runlog logs RUN | head`) is not an error
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -1,10 +1,12 @@
 import { startHub } from '../../server/listen.js';
+import { describeStore } from '../../store/open.js';
 import { durationMs, positiveInt } from '../args.js';
 
 export interface ServerFlags {
   host: string;
   port: string;
   data: string;
+  db?: string;
   maxLineBytes: string;
   retention: string;
   runRetention: string;
@@ -16,13 +18,14 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
       host: flags.host,
       port: positiveInt(flags.port, '--port', 0),
       dataDir: flags.data,
+      db: flags.db === '' ? undefined : flags.db,
       maxLineBytes: positiveInt(flags.maxLineBytes, '--max-line-bytes'),
       workerRetentionMs: durationMs(flags.retention, '--retention'),
       runRetentionMs: flags.runRetention === '0' ? 0 : durationMs(flags.runRetention, '--run-retention'),
     },
     { logErrors: true },
   );
-  process.stdout.write(`runlog hub listening on ${hub.url} (data in ${flags.data})\n`);
+  process.stdout.write(`runlog hub listening on ${hub.url} (store: ${describeStore({ db: flags.db, dataDir: flags.data })})\n`);
   const stop = async () => {
     await hub.close();
     process.exit(0);

@@ -31,7 +31,7 @@ export function levelBit(level: Level): number {
 }
 
 /** The bits of `level` and every level above it. */
-export function levelsAtOrAbove(level: Level): number {
+export function levelsAtLeast(level: Level): number {
   let mask = 0;
   for (const [name, rank] of Object.entries(LEVEL_RANK)) if (rank >= LEVEL_RANK[level]) mask |= levelBit(name as Level);
   return mask;

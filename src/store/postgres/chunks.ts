@@ -9,7 +9,7 @@
  * (a late batch filling a gap); the scans below stay exact in that case.
  */
 import type pg from 'pg';
-import { bloomMayContain, decodeChunk, encodeChunk, levelsAtOrAbove } from '../chunks/index.js';
+import { bloomMayContain, decodeChunk, encodeChunk, levelsAtLeast } from '../chunks/index.js';
 import { LEVEL_RANK, type LogRecord } from '../../core/record.js';
 import { plainText } from '../rows.js';
 import { DEFAULT_TAIL, MAX_PAGE, type LogQuery } from '../store.js';
@@ -74,7 +74,7 @@ export async function scanLines(db: Queryable, stream: string, query: LogQuery):
   if (query.after !== undefined) add('last_seq > ?', query.after);
   if (query.before !== undefined) add('first_seq < ?', query.before);
   if (query.since !== undefined) add('max_ts >= ?', query.since);
-  if (query.level !== undefined) add('(levels & ?) <> 0', levelsAtOrAbove(query.level));
+  if (query.level !== undefined) add('(levels & ?) <> 0', levelsAtLeast(query.level));
   const needle = query.q ? query.q.toLowerCase() : undefined;
   const matches = (r: LogRecord) =>
     (query.after === undefined || r.seq > query.after) &&

@@ -69,7 +69,7 @@ interface WorkerRow {
 }
 
 const WORKER_SELECT = `SELECT w.id, w.state, w.current_task_id, w.vram_total_mb, w.vram_used_mb, w.gpus, w.heartbeat_interval_s,
-  ${MICROS('w.first_seen')} AS first_seen_us, ${MICROS('w.last_heartbeat')} AS last_heartbeat_us, w.dropped_logs, w.stats,
+  ${MICROS('w.first_seen')} AS first_seen_us, ${MICROS('COALESCE(w.last_heartbeat, w.first_seen)')} AS last_heartbeat_us, w.dropped_logs, w.stats,
   (SELECT MAX(seq) FROM system_logs s WHERE s.source_type = 'worker' AND s.source_id = w.id AND s.seq IS NOT NULL) AS last_seq
   FROM workers w`;
 
