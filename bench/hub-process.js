@@ -16,11 +16,13 @@ const START_MS = 15_000;
 
 /**
  * `bin/runlog server --host 127.0.0.1 --port 0` over `dataDir` (default: a new temp dir, removed
- * on stop), resolved once it says where it listens.
+ * on stop), resolved once it says where it listens. `extraArgs`: more flags (`--db postgres://…`).
  */
-export async function startHubProcess(name, dataDir) {
+export async function startHubProcess(name, dataDir, extraArgs = []) {
   const data = dataDir ?? tempDir(name);
-  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} bench: the hub did not start within ${START_MS} ms: ${output}`)), START_MS);

@@ -71,7 +71,17 @@ export async function scanLines(db: Queryable, stream: string, query: LogQuery):
     params.push(value);
     where.push(condition.replace('?', `$${params.length}`));
   };
-  if (query.after !== undefined) add('last_seq > ?', query.after);
+  if (query.after !== undefined) {
+    add('last_seq > ?', query.after);
+    // and a start on the primary key: the first chunk that may hold a seq past `after` (found on
+    // the last_seq index), so reading on from near the end (live, paging) does not walk the run
+    const { rows } = await db.query<{ start: number | null }>(
+      'SELECT MIN(first_seq) AS start FROM run_chunks WHERE stream = $1 AND last_seq > $2',
+      [stream, query.after],
+    );
+    if (rows[0]?.start === null || rows[0]?.start === undefined) return { records: [], truncated: false };
+    add('first_seq >= ?', rows[0].start);
+  }
   if (query.before !== undefined) add('first_seq < ?', query.before);
   if (query.since !== undefined) add('max_ts >= ?', query.since);
   if (query.level !== undefined) add('(levels & ?) <> 0', levelsAtLeast(query.level));

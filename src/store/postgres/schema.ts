@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS run_chunks (
   data       BYTEA NOT NULL,
   PRIMARY KEY (stream, first_seq)
 );
-CREATE INDEX IF NOT EXISTS run_chunks_last ON run_chunks (stream, last_seq);
+CREATE INDEX IF NOT EXISTS run_chunks_last ON run_chunks (stream, last_seq) INCLUDE (first_seq);
 -- the chunk is compressed already: TOAST keeps it out of line without compressing it again
 ALTER TABLE run_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 `;
