@@ -55,7 +55,7 @@ export function encodeChunk(records: readonly LogRecord[]): EncodedChunk {
   }
   return {
     meta: { first_seq: first.seq, last_seq: last.seq, count: records.length, min_ts: minTs, max_ts: maxTs, levels, bloom: Buffer.alloc(0) },
-    data: deflateSync(JSON.stringify(stored), { level: 6 }),
+    data: deflateSync(JSON.stringify(stored), { level: 1 }),
   };
 }
 

@@ -19,33 +19,66 @@ export const CHUNK_LINES = 1000;
 
 type Queryable = pg.Pool | pg.PoolClient;
 
-export async function insertChunks(client: pg.PoolClient, stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
-  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [stream]);
+/**
+ * Stores the batch's records not stored yet; returns them, in seq order. Fast path, one round trip
+ * (runlog_append_chunks): no stored chunk meets the batch's range. Otherwise, in a transaction under
+ * the stream's lock, the chunks that do are decoded and their seqs left out.
+ */
+export async function appendChunks(pool: pg.Pool, stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
   const unique = new Map<number, LogRecord>();
-  let low = Infinity;
-  let high = -Infinity;
   for (const record of records) {
     if (unique.has(record.seq)) continue; // the same seq twice in one batch
     unique.set(record.seq, record.stream === stream ? record : { ...record, stream });
-    if (record.seq < low) low = record.seq;
-    if (record.seq > high) high = record.seq;
   }
+  const sorted = [...unique.values()].sort((a, b) => a.seq - b.seq);
+  const low = sorted[0]?.seq ?? 0;
+  const high = sorted[sorted.length - 1]?.seq ?? 0;
+  const { rows } = await pool.query<{ stored: boolean }>(
+    'SELECT runlog_append_chunks($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS stored',
+    [stream, low, high, sorted.length, ...chunkColumns(sorted)],
+  );
+  if (rows[0]?.stored) return sorted;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const fresh = await insertKnownOverlap(client, stream, sorted, low, high);
+    await client.query('COMMIT');
+    return fresh;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** The records (sorted, unique) as chunks of CHUNK_LINES, one array per column. */
+function chunkColumns(sorted: readonly LogRecord[]): unknown[][] {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], []];
+  for (let start = 0; start < sorted.length; start += CHUNK_LINES) {
+    const { meta, data } = encodeChunk(sorted.slice(start, start + CHUNK_LINES));
+    const values = [meta.first_seq, meta.last_seq, meta.count, meta.min_ts, meta.max_ts, meta.levels, meta.bloom, data];
+    values.forEach((value, i) => columns[i]?.push(value));
+  }
+  return columns;
+}
+
+async function insertKnownOverlap(client: pg.PoolClient, stream: string, sorted: readonly LogRecord[], low: number, high: number): Promise<LogRecord[]> {
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [stream]);
   const overlapping = await client.query<{ data: Buffer }>(
     'SELECT data FROM run_chunks WHERE stream = $1 AND last_seq >= $2 AND first_seq <= $3',
     [stream, low, high],
   );
-  for (const row of overlapping.rows) for (const known of decodeChunk(stream, row.data)) unique.delete(known.seq);
-  const fresh = [...unique.values()].sort((a, b) => a.seq - b.seq);
+  const known = new Set<number>();
+  for (const row of overlapping.rows) for (const record of decodeChunk(stream, row.data)) known.add(record.seq);
+  const fresh = sorted.filter((record) => !known.has(record.seq));
   if (fresh.length === 0) return [];
-  const values: unknown[] = [];
-  const rows: string[] = [];
-  for (let start = 0; start < fresh.length; start += CHUNK_LINES) {
-    const { meta, data } = encodeChunk(fresh.slice(start, start + CHUNK_LINES));
-    const n = values.length;
-    rows.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9})`);
-    values.push(stream, meta.first_seq, meta.last_seq, meta.count, meta.min_ts, meta.max_ts, meta.levels, meta.bloom, data);
-  }
-  await client.query(`INSERT INTO run_chunks (stream, first_seq, last_seq, count, min_ts, max_ts, levels, bloom, data) VALUES ${rows.join(', ')}`, values);
+  const [first, last, count, minTs, maxTs, levels, bloom, data] = chunkColumns(fresh);
+  await client.query(
+    `INSERT INTO run_chunks (stream, first_seq, last_seq, count, min_ts, max_ts, levels, bloom, data)
+     SELECT $1, u.* FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::bigint[], $6::bigint[], $7::int[], $8::bytea[], $9::bytea[]) AS u`,
+    [stream, first, last, count, minTs, maxTs, levels, bloom, data],
+  );
   await client.query('UPDATE runs SET line_count = line_count + $2 WHERE id = $1', [stream, fresh.length]);
   return fresh;
 }

@@ -62,6 +62,25 @@ CREATE TABLE IF NOT EXISTS run_chunks (
 CREATE INDEX IF NOT EXISTS run_chunks_last ON run_chunks (stream, last_seq) INCLUDE (first_seq);
 -- the chunk is compressed already: TOAST keeps it out of line without compressing it again
 ALTER TABLE run_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+
+-- An append in one round trip, when no stored chunk meets the batch's seq range (a run appending
+-- at its end): under the stream's lock, the chunks and the run's line count. Answers false, storing
+-- nothing, when one does: the caller then filters the batch against those chunks (chunks.ts).
+CREATE OR REPLACE FUNCTION runlog_append_chunks(
+  p_stream TEXT, p_low BIGINT, p_high BIGINT, p_lines BIGINT,
+  p_first BIGINT[], p_last BIGINT[], p_count INTEGER[], p_min_ts BIGINT[], p_max_ts BIGINT[],
+  p_levels INTEGER[], p_bloom BYTEA[], p_data BYTEA[])
+RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_stream, 7));
+  IF EXISTS (SELECT 1 FROM run_chunks WHERE stream = p_stream AND last_seq >= p_low AND first_seq <= p_high) THEN
+    RETURN false;
+  END IF;
+  INSERT INTO run_chunks (stream, first_seq, last_seq, count, min_ts, max_ts, levels, bloom, data)
+  SELECT p_stream, u.* FROM unnest(p_first, p_last, p_count, p_min_ts, p_max_ts, p_levels, p_bloom, p_data) AS u;
+  UPDATE runs SET line_count = line_count + p_lines WHERE id = p_stream;
+  RETURN true;
+END $$;
 `;
 
 /** The seed's tables, then runlog's columns beside the seed's. */

@@ -31,7 +31,7 @@ import {
   type Worker,
   type WorkerHeartbeat,
 } from '../store.js';
-import { insertChunks, lastSeq, scanLines } from './chunks.js';
+import { appendChunks, lastSeq, scanLines } from './chunks.js';
 import { migratePostgres, type MigrationResult } from './migrate.js';
 import { deleteChunksBefore, deleteRunsBefore, deleteSystemLogsBefore, type BatchOptions } from './retention.js';
 import * as workers from './workers.js';
@@ -155,7 +155,7 @@ export class PostgresStore implements Store {
     if (records.length === 0) return [];
     const worker = workerOf(stream);
     if (worker !== undefined) return workers.appendSystemLogs(this.pool, worker, stream, records);
-    return this.transaction((client) => insertChunks(client, stream, records));
+    return appendChunks(this.pool, stream, records);
   }
 
   async queryLogs(stream: string, query: LogQuery): Promise<LogPage> {
@@ -301,21 +301,6 @@ export class PostgresStore implements Store {
       [stream],
     );
     return Number(rows[0]?.n ?? 0);
-  }
-
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
   }
 }
 
