@@ -20,6 +20,11 @@ const START_MS = 15_000;
  */
 export async function startHubProcess(name, dataDir, extraArgs = []) {
   const data = dataDir ?? tempDir(name);
+  return startHubOn(name, data, dataDir === undefined, extraArgs);
+}
+
+/** A hub process over `data`, removed on stop when `removeData`. */
+async function startHubOn(name, data, removeData, extraArgs = []) {
   const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -51,7 +56,7 @@ export async function startHubProcess(name, dataDir, extraArgs = []) {
         child.kill('SIGTERM');
         await once(child, 'exit');
       }
-      if (dataDir === undefined) removeDir(data);
+      if (removeData) removeDir(data);
     },
   };
 }

@@ -1,5 +1,6 @@
 /** `runlog workers`: every worker, its status, GPU memory and current task. */
 import type { Worker } from '../../store/store.js';
+import { hubError, hubFetch } from '../../sinks/hub-http.js';
 import { findHub } from '../hub-client.js';
 import { openStore } from '../../store/open.js';
 import { nowMicros } from '../../core/record.js';
@@ -31,10 +32,9 @@ async function listWorkers(flags: { hub?: string; data: string; db?: string }): 
   // a database given: read it (several hubs share it), else the hub when one answers
   const hub = flags.db ? undefined : await findHub(flags.hub, true);
   if (hub !== undefined) {
-    const response = await fetch(`${hub}/api/workers`, { signal: AbortSignal.timeout(30_000) });
-    const body = (await response.json()) as { workers: Worker[]; message?: string };
-    if (!response.ok) throw new Error(body.message ?? `hub answered ${response.status}`);
-    return body.workers;
+    const response = await hubFetch(`${hub}/api/workers`, { signal: AbortSignal.timeout(30_000) });
+    if (!response.ok) throw new Error(await hubError(response));
+    return ((await response.json()) as { workers: Worker[] }).workers;
   }
   const store = await openStore({ db: flags.db, dataDir: flags.data });
   try {

@@ -82,6 +82,7 @@ export async function deleteRunsBefore(db: pg.Pool, before: number, options: Bat
       [ids],
       { ...options, batchRows: Math.max(1, Math.floor((options.batchRows ?? 10_000) / 100)) },
     );
+    await db.query('DELETE FROM run_writers WHERE run_id = ANY($1)', [ids]);
     const deleted = await db.query('DELETE FROM runs WHERE id = ANY($1)', [ids]);
     runs += deleted.rowCount ?? 0;
   }

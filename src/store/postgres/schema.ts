@@ -13,6 +13,7 @@
  * Cross-hub live: triggers send small notices on channel `runlog` (see notify.ts for the format):
  * the lines themselves are read from the tables by the hubs that have viewers for them.
  */
+import { AUTH_SCHEMA } from './auth.js';
 
 export interface Migration {
   version: number;
@@ -245,4 +246,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "the seeds' workers and system_logs tables", sql: SEED_TABLES },
   { version: 3, name: "the seeds' functions: func_worker_heartbeat_with_logs, cleanup_old_system_logs", sql: SEED_FUNCTIONS },
   { version: 4, name: 'notices for the hubs on channel runlog (LISTEN/NOTIFY)', sql: NOTICES },
+  { version: 5, name: 'tokens, web sessions, run writers', sql: AUTH_SCHEMA },
 ];

@@ -24,8 +24,12 @@ import {
   type RunFilter,
   type RunFinish,
   type RunUpsert,
+  type NewToken,
+  type RunWriter,
   type Store,
   type SystemLog,
+  type TokenRecord,
+  type WriterClaim,
   type SystemLogFilter,
   type TaskSpec,
   type Worker,
@@ -34,6 +38,7 @@ import {
 import { appendChunks, lastSeq, scanLines } from './chunks.js';
 import { migratePostgres, type MigrationResult } from './migrate.js';
 import { deleteChunksBefore, deleteRunsBefore, deleteSystemLogsBefore, type BatchOptions } from './retention.js';
+import * as auth from './auth.js';
 import * as workers from './workers.js';
 
 // BIGINT (µs, counts) as numbers: every value runlog stores is below 2^53
@@ -235,6 +240,54 @@ export class PostgresStore implements Store {
 
   deleteRunsBefore(before: number): Promise<number> {
     return deleteRunsBefore(this.pool, before, this.options.retention);
+  }
+
+  createToken(token: NewToken): Promise<boolean> {
+    return auth.createToken(this.pool, token, nowMicros());
+  }
+
+  listTokens(): Promise<TokenRecord[]> {
+    return auth.listTokens(this.pool);
+  }
+
+  findToken(hash: string): Promise<TokenRecord | undefined> {
+    return auth.findToken(this.pool, hash);
+  }
+
+  revokeToken(name: string): Promise<boolean> {
+    return auth.revokeToken(this.pool, name);
+  }
+
+  touchToken(name: string, at: number): Promise<void> {
+    return auth.touchToken(this.pool, name, at);
+  }
+
+  countTokens(): Promise<number> {
+    return auth.countTokens(this.pool);
+  }
+
+  createSession(hash: string, tokenName: string, expiresAt: number): Promise<void> {
+    return auth.createSession(this.pool, hash, tokenName, expiresAt);
+  }
+
+  findSession(hash: string, now: number): Promise<TokenRecord | undefined> {
+    return auth.findSession(this.pool, hash, now);
+  }
+
+  deleteSession(hash: string): Promise<void> {
+    return auth.deleteSession(this.pool, hash);
+  }
+
+  claimRunWriter(runId: string, writer: RunWriter): Promise<WriterClaim> {
+    return auth.claimRunWriter(this.pool, runId, writer);
+  }
+
+  setRunWriter(runId: string, writer: RunWriter): Promise<void> {
+    return auth.setRunWriter(this.pool, runId, writer);
+  }
+
+  getRunWriter(runId: string): Promise<RunWriter | undefined> {
+    return auth.getRunWriter(this.pool, runId);
   }
 
   /** Runs `task` here unless another hub on this database is running it now (then: undefined). */
