@@ -247,4 +247,10 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: "the seeds' functions: func_worker_heartbeat_with_logs, cleanup_old_system_logs", sql: SEED_FUNCTIONS },
   { version: 4, name: 'notices for the hubs on channel runlog (LISTEN/NOTIFY)', sql: NOTICES },
   { version: 5, name: 'tokens, web sessions, run writers', sql: AUTH_SCHEMA },
+  {
+    version: 6,
+    name: 'search across runs: chunks by time',
+    // newest first across every run (search.ts); one index entry per chunk of up to 1,000 lines
+    sql: 'CREATE INDEX IF NOT EXISTS run_chunks_by_time ON run_chunks (max_ts, stream, first_seq);',
+  },
 ];

@@ -39,6 +39,7 @@ import { appendChunks, lastSeq, scanLines } from './chunks.js';
 import { migratePostgres, type MigrationResult } from './migrate.js';
 import { deleteChunksBefore, deleteRunsBefore, deleteSystemLogsBefore, type BatchOptions } from './retention.js';
 import * as auth from './auth.js';
+import { searchLines, type SearchFilter } from './search.js';
 import * as workers from './workers.js';
 
 // BIGINT (µs, counts) as numbers: every value runlog stores is below 2^53
@@ -172,6 +173,11 @@ export class PostgresStore implements Store {
 
   async readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]> {
     return (await this.queryLogs(stream, { after: afterSeq, limit })).records;
+  }
+
+  /** Matching lines of every run and worker, newest first (search.ts). */
+  searchLines(filter: SearchFilter): Promise<{ records: LogRecord[]; truncated: boolean }> {
+    return searchLines(this.pool, filter);
   }
 
   async setDiagnostics(runId: string, diagnostics: unknown): Promise<void> {
