@@ -141,14 +141,18 @@ export async function scanLines(db: Queryable, stream: string, query: LogQuery):
       pageWhere += ` AND ${cursorColumn} ${cursorOp} $${pageParams.length}`;
     }
     pageParams.push(pageSize);
+    // with a text to find, the blooms first: only the chunks that may hold it are fetched whole
+    const columns = needle === undefined ? 'first_seq, last_seq, bloom, data' : 'first_seq, last_seq, bloom';
     const { rows } = await db.query<ChunkRow>(
-      `SELECT first_seq, last_seq, bloom, data FROM run_chunks WHERE ${pageWhere} ORDER BY ${order} LIMIT $${pageParams.length}`,
+      `SELECT ${columns} FROM run_chunks WHERE ${pageWhere} ORDER BY ${order} LIMIT $${pageParams.length}`,
       pageParams,
     );
-    for (const row of rows) {
-      if (needle !== undefined && !bloomMayContain(row.bloom, needle)) continue;
-      for (const record of decodeChunk(stream, row.data)) if (matches(record)) found.push(record);
+    let chunks: { data: Buffer }[] = rows;
+    if (needle !== undefined) {
+      const candidates = rows.filter((row) => bloomMayContain(row.bloom, needle)).map((row) => row.first_seq);
+      chunks = candidates.length === 0 ? [] : (await db.query<{ data: Buffer }>('SELECT data FROM run_chunks WHERE stream = $1 AND first_seq = ANY($2)', [stream, candidates])).rows;
     }
+    for (const chunk of chunks) for (const record of decodeChunk(stream, chunk.data)) if (matches(record)) found.push(record);
     const last = rows[rows.length - 1];
     // keep the best wanted + 1 (one more says "truncated"): memory stays bounded on a long scan
     found.sort((a, b) => (forward ? a.seq - b.seq : b.seq - a.seq));

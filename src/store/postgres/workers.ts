@@ -113,7 +113,11 @@ function isoMicros(micros: number): string {
 export async function appendSystemLogs(db: pg.Pool, workerId: string, stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
   const columns: unknown[][] = [[], [], [], [], [], [], [], []];
   for (const r of records) {
-    const metadata = { ...(r.attrs ?? {}), ...(r.logger ? { logger: r.logger } : {}) };
+    // the seed's metadata column holds what the sender gave, flat (a sender's `metadata`, kept as
+    // attrs.metadata by the heartbeat route, with its keys winning), beside runlog's attrs and logger
+    const { metadata: given, ...attrs } = r.attrs ?? {};
+    const sent = typeof given === 'object' && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : given === undefined ? {} : { metadata: given };
+    const metadata = { ...attrs, ...(r.logger ? { logger: r.logger } : {}), ...sent };
     const values = [r.timestamp, r.level, r.message, r.task_id ?? null, JSON.stringify(metadata), r.seq, r.source ?? null, r.phase ?? null];
     values.forEach((value, i) => columns[i]?.push(value));
   }
