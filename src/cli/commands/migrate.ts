@@ -30,12 +30,25 @@ export async function migrateCommand(flags: MigrateFlags): Promise<void> {
     return;
   }
   const file = flags.db || databaseFile(flags.data);
-  if (flags.dryRun) {
-    out(existsSync(file) ? `${where}: SQLite file; its migrations apply when it is opened` : `would create ${where}`);
-    return;
+  // the steps the file lacks, read without changing it (a missing file: all of them)
+  const { MIGRATIONS, userVersion } = await import('../../store/sqlite/migrations.js');
+  let version = 0;
+  if (existsSync(file)) {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      version = userVersion(db);
+    } finally {
+      db.close();
+    }
   }
-  const { SqliteStore } = await import('../../store/sqlite/store.js');
-  const store = new SqliteStore(file);
-  await store.close();
-  out(`${where}: up to date`);
+  const pending = MIGRATIONS.filter((m) => m.version > version);
+  if (!existsSync(file)) out(`${flags.dryRun ? 'would create' : 'creating'} ${where}`);
+  if (!flags.dryRun) {
+    const { SqliteStore } = await import('../../store/sqlite/store.js');
+    await new SqliteStore(file).close(); // opening applies them, in order, under SQLite's write lock
+  }
+  for (const step of pending) out(`${flags.dryRun ? 'would apply' : 'applied'} ${step.version}: ${step.name}`);
+  const after = flags.dryRun ? version : Math.max(version, ...pending.map((m) => m.version));
+  out(`${where}: ${pending.length === 0 ? 'up to date' : flags.dryRun ? `${pending.length} step(s) pending` : 'migrated'} (version ${after})`);
 }

@@ -6,23 +6,15 @@
  * levels or time range cannot match, is never fetched or decoded. The walk stops once the lines
  * found are surely the newest (no chunk left has a line newer than them). Workers' lines
  * (system_logs, a row each) are found by an ILIKE bounded by the time range, and merged in.
- * The filter and answer have the shape of the Store's LineSearch / LineSearchPage.
  */
 import type pg from 'pg';
 import { bloomMayContain, decodeChunk, levelsAtLeast } from '../chunks/index.js';
-import { LEVEL_RANK, type Level, type LogRecord } from '../../core/record.js';
+import { LEVEL_RANK, type LogRecord } from '../../core/record.js';
 import { likePattern, plainText } from '../rows.js';
-import { MAX_PAGE } from '../store.js';
+import { MAX_PAGE, type LineSearch, type LineSearchPage } from '../store.js';
 import { levelNamesAtOrAbove, recordFromSystemRow, SYSTEM_LOG_SELECT, type SystemLogRow } from './workers.js';
 
-export interface SearchFilter {
-  q?: string;
-  since?: number;
-  until?: number;
-  level?: Level;
-  labels?: Record<string, string>;
-  limit?: number;
-}
+type SearchFilter = LineSearch;
 
 interface ChunkHead {
   stream: string;
@@ -33,7 +25,7 @@ interface ChunkHead {
 
 const newestFirst = (a: LogRecord, b: LogRecord) => b.timestamp - a.timestamp || (a.stream < b.stream ? 1 : a.stream > b.stream ? -1 : b.seq - a.seq);
 
-export async function searchLines(db: pg.Pool, filter: SearchFilter): Promise<{ records: LogRecord[]; truncated: boolean }> {
+export async function searchLines(db: pg.Pool, filter: SearchFilter): Promise<LineSearchPage> {
   const limit = Math.min(filter.limit ?? 100, MAX_PAGE);
   const needle = filter.q ? filter.q.toLowerCase() : undefined;
   const matches = (r: LogRecord) =>

@@ -24,6 +24,8 @@ import {
   type RunFilter,
   type RunFinish,
   type RunUpsert,
+  type LineSearch,
+  type LineSearchPage,
   type NewToken,
   type RunWriter,
   type Store,
@@ -39,7 +41,7 @@ import { appendChunks, lastSeq, scanLines } from './chunks.js';
 import { migratePostgres, type MigrationResult } from './migrate.js';
 import { deleteChunksBefore, deleteRunsBefore, deleteSystemLogsBefore, type BatchOptions } from './retention.js';
 import * as auth from './auth.js';
-import { searchLines, type SearchFilter } from './search.js';
+import { searchLines } from './search.js';
 import * as workers from './workers.js';
 
 // BIGINT (µs, counts) as numbers: every value runlog stores is below 2^53
@@ -176,7 +178,7 @@ export class PostgresStore implements Store {
   }
 
   /** Matching lines of every run and worker, newest first (search.ts). */
-  searchLines(filter: SearchFilter): Promise<{ records: LogRecord[]; truncated: boolean }> {
+  searchLines(filter: LineSearch): Promise<LineSearchPage> {
     return searchLines(this.pool, filter);
   }
 
