@@ -110,7 +110,14 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     const seen: SystemLog[] = [];
     const source = new EventSource(`${hub.url}/api/logs/stream?source_id=py-worker-1`);
     source.addEventListener('log', (event) => seen.push(JSON.parse(event.data) as SystemLog));
-    await waitFor(() => source.readyState === EventSource.OPEN || undefined, 10_000, 'the stream open');
+    // the web UI's feeds: the Workers page follows /api/events, the Logs page /api/logs/stream
+    const workerEvents: Worker[] = [];
+    const events = new EventSource(`${hub.url}/api/events`);
+    events.addEventListener('worker', (event) => workerEvents.push(JSON.parse(event.data) as Worker));
+    let allLines = 0;
+    const all = new EventSource(`${hub.url}/api/logs/stream`);
+    all.addEventListener('log', () => allLines++);
+    await waitFor(() => [source, events, all].every((s) => s.readyState === EventSource.OPEN) || undefined, 10_000, 'the streams open');
 
     const worker = spawn(PYTHON, [join(SEED, 'seed_worker.py'), url, 'py-worker-1', '250', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -123,7 +130,11 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     const code = await new Promise<number | null>((resolve) => worker.on('close', resolve));
     expect(code, output).toBe(0);
     await waitFor(() => seen.length >= 250 || undefined, 20_000, 'every line live');
+    await waitFor(() => allLines >= 250 || undefined, 20_000, 'every line on the all-workers stream');
     source.close();
+    all.close();
+    events.close();
+    expect(workerEvents.some((w) => w.id === 'py-worker-1' && w.status === 'active')).toBe(true);
     expect(seen.map((l) => l.message)).toEqual(Array.from({ length: 250 }, (_, i) => (i + 1) % 50 === 0 ? `step ${i + 1}: low VRAM` : `step ${i + 1} of 250`));
     expect(seen[49]).toMatchObject({ level: 'WARNING', task_id: 'task-1', source_type: 'worker', source_id: 'py-worker-1', metadata: { module: 'seed_worker' } });
     const api = await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?source_id=py-worker-1&level=WARNING`);
