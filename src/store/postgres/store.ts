@@ -174,7 +174,9 @@ export class PostgresStore implements Store {
   }
 
   async readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]> {
-    return (await this.queryLogs(stream, { after: afterSeq, limit })).records;
+    // no line count here: a page of lines is all a reader (the live path, a download) needs
+    if (workerOf(stream) !== undefined) return (await this.queryLogs(stream, { after: afterSeq, limit })).records;
+    return (await scanLines(this.pool, stream, { after: afterSeq, limit })).records;
   }
 
   /** Matching lines of every run and worker, newest first (search.ts). */
