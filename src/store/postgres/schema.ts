@@ -14,6 +14,7 @@
  * the lines themselves are read from the tables by the hubs that have viewers for them.
  */
 import { AUTH_SCHEMA } from './auth.js';
+import { LEASE_COLUMNS } from './leases.js';
 
 export interface Migration {
   version: number;
@@ -253,4 +254,5 @@ export const MIGRATIONS: readonly Migration[] = [
     // newest first across every run (search.ts); one index entry per chunk of up to 1,000 lines
     sql: 'CREATE INDEX IF NOT EXISTS run_chunks_by_time ON run_chunks (max_ts, stream, first_seq);',
   },
+  { version: 7, name: 'leases, cancel requests, the lost verdict, re-runs', sql: LEASE_COLUMNS },
 ];

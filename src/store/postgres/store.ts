@@ -41,6 +41,7 @@ import { appendChunks, lastSeq, scanLines } from './chunks.js';
 import { migratePostgres, type MigrationResult } from './migrate.js';
 import { deleteChunksBefore, deleteRunsBefore, deleteSystemLogsBefore, type BatchOptions } from './retention.js';
 import * as auth from './auth.js';
+import * as leases from './leases.js';
 import { searchLines } from './search.js';
 import * as workers from './workers.js';
 
@@ -82,8 +83,8 @@ export class PostgresStore implements Store {
 
   async upsertRun(run: RunUpsert): Promise<{ run: Run; created: boolean }> {
     const { rows } = await this.pool.query<RunRow & { created: boolean }>(
-      `INSERT INTO runs (id, name, command, status, created_at, started_at, log_path, worker_id, task_id, labels)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+      `INSERT INTO runs (id, name, command, status, created_at, started_at, log_path, worker_id, task_id, labels, lease_s, heard_at, rerun_of)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $5, $12)
        ON CONFLICT (id) DO NOTHING RETURNING *, true AS created`,
       [
         run.id,
@@ -96,6 +97,8 @@ export class PostgresStore implements Store {
         run.worker_id ?? null,
         run.task_id ?? null,
         JSON.stringify(run.labels ?? {}),
+        (run as Leased).lease_s ?? null,
+        (run as Leased).rerun_of ?? null,
       ],
     );
     if (rows[0] !== undefined) return { run: runFromRow(rows[0]), created: true };
@@ -112,8 +115,8 @@ export class PostgresStore implements Store {
   async finishRun(id: string, finish: RunFinish): Promise<Run | undefined> {
     const { rows } = await this.pool.query<RunRow>(
       `UPDATE runs SET status = $2, exit_code = $3, signal = $4, error_message = $5, completed_at = $6,
-         started_at = COALESCE(started_at, created_at), diagnostics = COALESCE($7, diagnostics)
-       WHERE id = $1 AND status NOT IN ('completed', 'failed', 'cancelled') RETURNING *`,
+         started_at = COALESCE(started_at, created_at), diagnostics = COALESCE($7, diagnostics), lost = $8
+       WHERE id = $1 AND (status NOT IN ('completed', 'failed', 'cancelled') OR (lost AND $9)) RETURNING *`,
       [
         id,
         finish.status,
@@ -122,6 +125,8 @@ export class PostgresStore implements Store {
         finish.error_message ?? null,
         finish.completed_at ?? nowMicros(),
         finish.diagnostics === undefined ? null : JSON.stringify(finish.diagnostics),
+        (finish as LostFinish).lost === true,
+        (finish as LostFinish).replaceLost === true,
       ],
     );
     return rows[0] === undefined ? this.getRun(id) : runFromRow(rows[0]);
@@ -190,20 +195,30 @@ export class PostgresStore implements Store {
 
   async createTask(run: RunUpsert, spec: TaskSpec): Promise<Run> {
     const { rows } = await this.pool.query<RunRow>(
-      `INSERT INTO runs (id, name, command, status, created_at, task_id, labels, spec)
-       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) RETURNING *`,
-      [run.id, run.name ?? null, run.command ?? null, nowMicros(), run.task_id ?? run.id, JSON.stringify(run.labels ?? {}), JSON.stringify(spec)],
+      `INSERT INTO runs (id, name, command, status, created_at, task_id, labels, spec, rerun_of)
+       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) RETURNING *`,
+      [
+        run.id,
+        run.name ?? null,
+        run.command ?? null,
+        nowMicros(),
+        run.task_id ?? run.id,
+        JSON.stringify(run.labels ?? {}),
+        JSON.stringify(spec),
+        (run as Leased).rerun_of ?? null,
+      ],
     );
     return runFromRow(rows[0] as RunRow);
   }
 
-  async claimTask(workerId: string): Promise<ClaimedTask | undefined> {
+  async claimTask(workerId: string, leaseS = leases.DEFAULT_LEASE_S): Promise<ClaimedTask | undefined> {
     // SKIP LOCKED: claimers on every hub pass over a row another is taking, never wait on it, never share it
+    const now = nowMicros();
     const { rows } = await this.pool.query<RunRow & { spec: string }>(
-      `UPDATE runs SET status = 'running', worker_id = $1, started_at = $2
+      `UPDATE runs SET status = 'running', worker_id = $1, started_at = $2, lease_s = $3, heard_at = $2
        WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND spec IS NOT NULL ORDER BY created_at, ord LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING *`,
-      [workerId, nowMicros()],
+      [workerId, now, leaseS],
     );
     const row = rows[0];
     if (row === undefined) return undefined;
@@ -212,7 +227,8 @@ export class PostgresStore implements Store {
 
   async releaseTask(runId: string): Promise<Run | undefined> {
     await this.pool.query(
-      `UPDATE runs SET status = 'queued', worker_id = NULL, started_at = NULL WHERE id = $1 AND status = 'running' AND spec IS NOT NULL`,
+      `UPDATE runs SET status = 'queued', worker_id = NULL, started_at = NULL, heard_at = NULL
+       WHERE id = $1 AND status = 'running' AND spec IS NOT NULL AND cancel_by IS NULL`,
       [runId],
     );
     return this.getRun(runId);
@@ -221,6 +237,30 @@ export class PostgresStore implements Store {
   async runningOn(workerId: string): Promise<Run[]> {
     const { rows } = await this.pool.query<RunRow>(`SELECT * FROM runs WHERE worker_id = $1 AND status = 'running'`, [workerId]);
     return rows.map(runFromRow);
+  }
+
+  rerunsOf(id: string): Promise<string[]> {
+    return leases.rerunsOf(this.pool, id);
+  }
+
+  renewLease(id: string, now: number, leaseS?: number): Promise<Run | undefined> {
+    return leases.renewLease(this.pool, id, now, leaseS);
+  }
+
+  expiredLeases(now: number, heardSince: number): Promise<Run[]> {
+    return leases.expiredLeases(this.pool, now, heardSince);
+  }
+
+  requestCancel(id: string, by: string, now: number): Promise<Run | undefined> {
+    return leases.requestCancel(this.pool, id, by, now);
+  }
+
+  deleteRun(id: string): Promise<'deleted' | 'active' | 'missing'> {
+    return leases.deleteRun(this.pool, id);
+  }
+
+  getSpec(id: string): Promise<TaskSpec | undefined> {
+    return leases.getSpec(this.pool, id);
   }
 
   recordHeartbeat(heartbeat: WorkerHeartbeat): Promise<void> {
@@ -366,6 +406,10 @@ export class PostgresStore implements Store {
     return Number(rows[0]?.n ?? 0);
   }
 }
+
+/** Issue 9's fields of a run and of its end (PROTOCOL.md), read here before store.ts declares them. */
+type Leased = RunUpsert & { lease_s?: number; rerun_of?: string };
+type LostFinish = RunFinish & { lost?: boolean; replaceLost?: boolean };
 
 function workerOf(stream: string): string | undefined {
   return stream.startsWith('worker:') ? stream.slice('worker:'.length) : undefined;
