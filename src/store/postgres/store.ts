@@ -17,6 +17,8 @@ import type { LiveFanout } from '../../pipeline/live.js';
 import { labelPattern, likePattern, runFromRow, type RunRow } from '../rows.js';
 import {
   MAX_PAGE,
+  RUN_STATUSES,
+  type RunStatus,
   type ClaimedTask,
   type LogPage,
   type LogQuery,
@@ -237,6 +239,14 @@ export class PostgresStore implements Store {
   async runningOn(workerId: string): Promise<Run[]> {
     const { rows } = await this.pool.query<RunRow>(`SELECT * FROM runs WHERE worker_id = $1 AND status = 'running'`, [workerId]);
     return rows.map(runFromRow);
+  }
+
+  /** How many runs of each status (for /metrics). */
+  async countRuns(): Promise<Record<RunStatus, number>> {
+    const counts = Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])) as Record<RunStatus, number>;
+    const { rows } = await this.pool.query<{ status: RunStatus; n: number }>('SELECT status, COUNT(*)::int AS n FROM runs GROUP BY status');
+    for (const row of rows) if (row.status in counts) counts[row.status] = row.n;
+    return counts;
   }
 
   rerunsOf(id: string): Promise<string[]> {
