@@ -50,7 +50,9 @@ export async function followNotices(store: PostgresStore, live: LiveFanout, onEr
         const byStream = new Map<string, ReturnType<typeof recordFromSystemRow>[]>();
         for (const row of rows) {
           const record = recordFromSystemRow(row);
-          byStream.set(record.stream, [...(byStream.get(record.stream) ?? []), record]);
+          const records = byStream.get(record.stream);
+          if (records === undefined) byStream.set(record.stream, [record]);
+          else records.push(record);
         }
         for (const [stream, records] of byStream) live.publishRecords(stream, records);
         live.publishSystemLines(rows.map(systemLogFromRow));
