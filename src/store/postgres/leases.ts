@@ -1,15 +1,14 @@
 /**
  * PostgreSQL: leases, cancel requests and re-runs (issue 9, PROTOCOL.md "Leases and cancel"), the
- * Store methods the SQLite store has for them, on the columns of migration 7. Written against the
- * protocol ahead of its merge: the types are widened locally until store.ts has them.
+ * Store methods the SQLite store has for them, on the columns of migration 7.
  */
 import type pg from 'pg';
+import { DEFAULTS, LEASE_MISSES } from '../../core/config.js';
 import { runFromRow, type RunRow } from '../rows.js';
 import type { Run, TaskSpec } from '../store.js';
 
-/** PROTOCOL.md: a writer silent for 3 × lease_s is lost; lease_s defaults to 10 */
-export const LEASE_MISSES = 3;
-export const DEFAULT_LEASE_S = 10;
+/** a writer silent for LEASE_MISSES × lease_s is lost; lease_s defaults to DEFAULTS.leaseSeconds */
+export const DEFAULT_LEASE_S = DEFAULTS.leaseSeconds;
 
 export const LEASE_COLUMNS = `
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS lease_s INTEGER;     -- how often the writer renews (NULL: never expires)

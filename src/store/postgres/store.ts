@@ -99,8 +99,8 @@ export class PostgresStore implements Store {
         run.worker_id ?? null,
         run.task_id ?? null,
         JSON.stringify(run.labels ?? {}),
-        (run as Leased).lease_s ?? null,
-        (run as Leased).rerun_of ?? null,
+        run.lease_s ?? null,
+        run.rerun_of ?? null,
       ],
     );
     if (rows[0] !== undefined) return { run: runFromRow(rows[0]), created: true };
@@ -127,8 +127,8 @@ export class PostgresStore implements Store {
         finish.error_message ?? null,
         finish.completed_at ?? nowMicros(),
         finish.diagnostics === undefined ? null : JSON.stringify(finish.diagnostics),
-        (finish as LostFinish).lost === true,
-        (finish as LostFinish).replaceLost === true,
+        finish.lost === true,
+        finish.replaceLost === true,
       ],
     );
     return rows[0] === undefined ? this.getRun(id) : runFromRow(rows[0]);
@@ -207,7 +207,7 @@ export class PostgresStore implements Store {
         run.task_id ?? run.id,
         JSON.stringify(run.labels ?? {}),
         JSON.stringify(spec),
-        (run as Leased).rerun_of ?? null,
+        run.rerun_of ?? null,
       ],
     );
     return runFromRow(rows[0] as RunRow);
@@ -416,10 +416,6 @@ export class PostgresStore implements Store {
     return Number(rows[0]?.n ?? 0);
   }
 }
-
-/** Issue 9's fields of a run and of its end (PROTOCOL.md), read here before store.ts declares them. */
-type Leased = RunUpsert & { lease_s?: number; rerun_of?: string };
-type LostFinish = RunFinish & { lost?: boolean; replaceLost?: boolean };
 
 function workerOf(stream: string): string | undefined {
   return stream.startsWith('worker:') ? stream.slice('worker:'.length) : undefined;
