@@ -2,7 +2,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { MIGRATIONS } from '../src/store/sqlite/migrations.js';
 import { cli, tempDir } from './helpers.js';
+
+const LATEST = Math.max(...MIGRATIONS.map((m) => m.version));
 
 it('creates and migrates a SQLite file, printing each step once, and a dry run changes nothing', async () => {
   const data = tempDir();
@@ -14,8 +17,9 @@ it('creates and migrates a SQLite file, printing each step once, and a dry run c
   const applied = await cli(['migrate', '--data', data]);
   expect(applied.code).toBe(0);
   expect(applied.stdout).toMatch(/applied 10: /);
-  expect(applied.stdout).toMatch(/migrated \(version 10\)/);
+  for (const step of MIGRATIONS) expect(applied.stdout).toContain(`applied ${step.version}: ${step.name}`);
+  expect(applied.stdout).toContain(`migrated (version ${LATEST})`);
   const again = await cli(['migrate', '--data', data]);
   expect(again.stdout).not.toContain('applied');
-  expect(again.stdout).toMatch(/up to date \(version 10\)/);
+  expect(again.stdout).toContain(`up to date (version ${LATEST})`);
 });
