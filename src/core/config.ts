@@ -42,6 +42,10 @@ export interface HubConfig {
   cleanupMs: number;
   /** the built web UI; default: web/dist of the package */
   uiDir?: string;
+  /** a path every route is served under, behind a reverse proxy (`/runlog`); '' for none */
+  basePath: string;
+  /** one line per request on stderr (method, route, status, ms, token name) */
+  accessLog: boolean;
 }
 
 export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<HubConfig> {
@@ -58,12 +62,24 @@ export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<Hub
     runRetentionMs: 0,
     housekeepingMs: DEFAULTS.housekeepingMs,
     cleanupMs: DEFAULTS.cleanupMs,
+    basePath: '',
+    accessLog: false,
     ...stripUndefined(options),
   } satisfies HubConfig;
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new Error(`port: expected 0-65535, got ${config.port}`);
   }
-  return Object.freeze({ ...config, dataDir: resolve(config.dataDir) });
+  return Object.freeze({ ...config, dataDir: resolve(config.dataDir), basePath: normalizeBasePath(config.basePath) });
+}
+
+/** `/runlog`, `runlog/` → `/runlog`; '' and `/` → '' (no prefix). */
+export function normalizeBasePath(path: string): string {
+  const trimmed = path.trim().replace(/^\/+|\/+$/g, '');
+  if (trimmed === '') return '';
+  if (!/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(trimmed)) {
+    throw new Error(`base path: expected segments of letters, digits and . _ ~ - separated by /, got ${JSON.stringify(path)}`);
+  }
+  return `/${trimmed}`;
 }
 
 export function databaseFile(dataDir: string): string {

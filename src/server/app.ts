@@ -1,15 +1,22 @@
 /**
  * buildApp: the hub as a Fastify instance, built without listening, so tests can inject
- * requests; listen.ts binds the port.
+ * requests; listen.ts binds the port. Every route lives under `config.basePath` (`/runlog` behind
+ * a reverse proxy; '' by default), the web UI included.
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RunlogError } from '../core/errors.js';
+import { addAccessLog, stderrAccessLog, type AccessLogWriter } from './access-log.js';
 import type { HubContext } from './context.js';
+import { HubMetrics } from './metrics.js';
+import { StreamNumbering } from './numbering.js';
 import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/logs.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { otlpRoutes } from './routes/otlp.js';
 import { runRoutes } from './routes/runs.js';
 import { streamRoutes } from './routes/stream.js';
 import { taskRoutes } from './routes/tasks.js';
+import { textRoutes } from './routes/text.js';
 import { workerRoutes } from './routes/workers.js';
 import { adminRoutes } from './routes/admin.js';
 import { eventRoutes } from './routes/events.js';
@@ -17,12 +24,15 @@ import { uiRoutes } from './routes/ui.js';
 
 export interface AppOptions {
   logger?: boolean | { level: string };
+  /** where access log lines go when config.accessLog is on (default: stderr) */
+  accessLog?: AccessLogWriter;
 }
 
-export function buildApp(context: HubContext, options: AppOptions = {}): FastifyInstance {
+export function buildApp(hubContext: HubContext, options: AppOptions = {}): FastifyInstance {
+  const { config } = hubContext;
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: context.config.bodyLimit,
+    bodyLimit: config.bodyLimit,
     forceCloseConnections: true, // SSE streams never end by themselves: close them on shutdown
     routerOptions: { maxParamLength: 512 }, // long ids reach our own check, which names the field
   });
@@ -41,14 +51,35 @@ export function buildApp(context: HubContext, options: AppOptions = {}): Fastify
     reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  healthRoutes(app, context);
-  runRoutes(app, context);
-  logRoutes(app, context);
-  streamRoutes(app, context);
-  taskRoutes(app, context);
-  workerRoutes(app, context);
-  adminRoutes(app, context);
-  eventRoutes(app, context);
-  void app.register(uiRoutes, { dir: context.config.uiDir });
+  if (config.accessLog) addAccessLog(app, options.accessLog ?? stderrAccessLog);
+
+  const metrics = new HubMetrics(hubContext.store, hubContext.live);
+  // every route's appends are timed and counted (metrics.ts)
+  const context: HubContext = { ...hubContext, store: metrics.meter(hubContext.store) };
+  const numbering = new StreamNumbering(context.store);
+
+  const routes = async (scope: FastifyInstance) => {
+    healthRoutes(scope, context);
+    metricsRoutes(scope, metrics);
+    runRoutes(scope, context);
+    logRoutes(scope, context);
+    streamRoutes(scope, context);
+    taskRoutes(scope, context);
+    workerRoutes(scope, context);
+    adminRoutes(scope, context);
+    eventRoutes(scope, context);
+    // their own content-type parsers (raw bytes, streamed text), kept to their own routes
+    await scope.register(otlpRoutes, { context, numbering });
+    await scope.register(textRoutes, { context, numbering });
+    await scope.register(uiRoutes, { dir: config.uiDir });
+  };
+  if (config.basePath === '') {
+    void app.register(routes);
+  } else {
+    void app.register(routes, { prefix: config.basePath });
+    // `/runlog` → `runlog/` (relative: right behind any proxy), so the UI's relative URLs resolve under it
+    const last = config.basePath.slice(config.basePath.lastIndexOf('/') + 1);
+    app.get(config.basePath, { config: { scope: 'public' } }, async (_request, reply) => reply.redirect(`${last}/`));
+  }
   return app;
 }

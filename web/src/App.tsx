@@ -75,7 +75,7 @@ function HubHealth() {
   useEffect(() => {
     const check = () => {
       if (document.visibilityState === 'hidden') return;
-      fetch('/healthz').then(
+      fetch('healthz').then(
         (response) => setOk(response.ok),
         () => setOk(false),
       );
