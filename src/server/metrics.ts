@@ -21,6 +21,20 @@ export function streamKind(stream: string): StreamKind {
   return 'run';
 }
 
+/**
+ * prom-client's process metrics (CPU, memory, event loop lag) describe the process, not a hub:
+ * collected once per process, whatever the number of hubs in it (tests build many).
+ */
+let processRegistry: Registry | undefined;
+
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 export class HubMetrics {
   readonly registry = new Registry();
   private readonly lines: Counter<'kind'>;
@@ -29,7 +43,6 @@ export class HubMetrics {
 
   constructor(store: Store, live: LiveFanout) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
     this.lines = new Counter({ name: 'runlog_lines_ingested_total', help: 'Lines stored (new, not resent), by kind of stream', labelNames: ['kind'], registers });
     this.bytes = new Counter({ name: 'runlog_bytes_ingested_total', help: 'UTF-8 bytes of the messages of the lines stored, by kind of stream', labelNames: ['kind'], registers });
     this.writeSeconds = new Histogram({
@@ -84,6 +97,15 @@ export class HubMetrics {
         this.set((await countRuns()).queued ?? 0);
       },
     });
+  }
+
+  /** The page GET /metrics answers: this hub's metrics, then the process's. */
+  async text(): Promise<string> {
+    return `${await this.registry.metrics()}\n${await processMetrics().metrics()}`;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 
   /** The store with its appends timed and counted; every other method as it is. */

@@ -4,7 +4,7 @@ import type { HubMetrics } from '../metrics.js';
 
 export function metricsRoutes(app: FastifyInstance, metrics: HubMetrics): void {
   app.get('/metrics', { config: { scope: 'read' } }, async (_request, reply) => {
-    const text = await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(text);
+    const text = await metrics.text();
+    return reply.type(metrics.contentType).send(text);
   });
 }
