@@ -5,13 +5,14 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../src/core/record.js';
 import { RecordBuilder } from '../src/pipeline/records.js';
 import type { RunningHub } from '../src/server/listen.js';
-import { getJson, hubOn, tempDir } from './helpers.js';
+import { getJson, hubOn, tempDir, waitFor } from './helpers.js';
 
 interface Line {
   seq: number;
@@ -133,6 +134,20 @@ describe('POST /api/runs/:id/text', () => {
     const warnings = await getJson<{ logs: Line[] }>(`${hub.url}/api/runs/text-big/logs?level=WARNING&limit=10000`);
     expect(warnings.body.logs.length).toBe(Math.ceil(i / 1000));
     expect((await run('text-big')).body.status).toBe('completed');
+  });
+
+  it('keeps the lines received when the client goes away midway, the last one without its newline too', async () => {
+    const url = new URL(`${hub.url}/api/runs/text-cut/text`);
+    const request = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': '1000000' } });
+    request.on('error', () => {}); // the socket we destroy
+    request.write('first\nsecond\nthird, cut');
+    await waitFor(async () => (await fetch(`${hub.url}/api/runs/text-cut`)).status === 200 || undefined, 10_000, 'the run created');
+    request.destroy();
+    const stored = await waitFor(async () => {
+      const found = (await lines('text-cut')).logs.map((line) => line.message);
+      return found.length === 3 ? found : undefined;
+    }, 10_000, 'the lines of the cut-off body');
+    expect(stored).toEqual(['first', 'second', 'third, cut']);
   });
 
   const ndjson = (...items: unknown[]) => items.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join('\n') + '\n';

@@ -12,7 +12,8 @@ export function accessLogLine(request: FastifyRequest, reply: FastifyReply, now 
   const route = request.routeOptions.url ?? request.url.split('?')[0] ?? '-';
   const ms = reply.elapsedTime.toFixed(1);
   const token = (request as FastifyRequest & { auth?: { tokenName?: unknown } }).auth?.tokenName;
-  const who = typeof token === 'string' && token !== '' ? ` token=${token}` : '';
+  // one field, one line, whatever the name holds
+  const who = typeof token === 'string' && token !== '' ? ` token=${token.replace(/[\s\p{Cc}]/gu, '_')}` : '';
   return `${now.toISOString()} ${request.method} ${route} ${reply.statusCode} ${ms}ms${who}`;
 }
 

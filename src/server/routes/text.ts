@@ -80,30 +80,33 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
       if (progress !== undefined) live.publishProgress(id, [progress]);
       progress = undefined;
     };
+    // the body's end, or why it stopped early (the limit, bad gzip, a client gone): in every
+    // case the lines received are stored, the last one even without its newline
+    let stopped: RunlogError | undefined;
     let bytes = 0;
-    try {
-      for await (const chunk of body) {
-        const buffer = chunk as Buffer;
-        bytes += buffer.length;
-        if (bytes > TEXT_MAX_BYTES) {
-          source.end();
-          await flush();
-          throw new RunlogError(413, 'PAYLOAD_TOO_LARGE', `at most ${TEXT_MAX_BYTES} bytes of text per request: the lines before the limit were stored`);
-        }
-        source.push(buffer);
-        if (pending.length >= BATCH_LINES) await flush();
+    const chunks = body[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = await chunks.next();
+      } catch (error) {
+        stopped = bodyError(error, bytes);
+        break;
       }
-    } catch (error) {
-      // bad gzip: what came before it is stored, the rest is a 400
-      if (typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('Z_')) {
-        source.end();
-        await flush();
-        throw badRequest('body', `not gzip (${(error as Error).message}): the lines before it were stored`);
+      if (next.done) break;
+      const buffer = next.value as Buffer;
+      bytes += buffer.length;
+      if (bytes > TEXT_MAX_BYTES) {
+        // the rest is left unread: Node closes the connection once the 413 is sent
+        stopped = new RunlogError(413, 'PAYLOAD_TOO_LARGE', `at most ${TEXT_MAX_BYTES} bytes of text per request: the lines before the limit were stored`);
+        break;
       }
-      throw error;
+      source.push(buffer);
+      if (pending.length >= BATCH_LINES) await flush();
     }
     source.end();
     await flush();
+    if (stopped) throw stopped;
     return { inserted, last_seq: builder.lastSeq };
   }
 
@@ -159,6 +162,14 @@ export function parseNdjson(stream: string, body: Buffer, maxLineBytes: number):
     }
   });
   return parsed;
+}
+
+function bodyError(error: unknown, bytes: number): RunlogError {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return badRequest('body', `not gzip (${(error as Error).message}): the lines before it were stored`);
+  }
+  return badRequest('body', `cut off after ${bytes} bytes (${error instanceof Error ? error.message : String(error)}): the lines received were stored`);
 }
 
 function bodyStream(request: FastifyRequest): Readable {
