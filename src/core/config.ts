@@ -46,6 +46,10 @@ export interface HubConfig {
   basePath: string;
   /** one line per request on stderr (method, route, status, ms, token name) */
   accessLog: boolean;
+  /** the URLs users reach the hub at (behind a proxy): their host names are served too */
+  publicUrls: string[];
+  /** the key that encrypts tasks' environment values; default <data>/secret.key */
+  secretFile?: string;
 }
 
 export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<HubConfig> {
@@ -64,10 +68,14 @@ export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<Hub
     cleanupMs: DEFAULTS.cleanupMs,
     basePath: '',
     accessLog: false,
+    publicUrls: [] as string[],
     ...stripUndefined(options),
   } satisfies HubConfig;
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new Error(`port: expected 0-65535, got ${config.port}`);
+  }
+  for (const url of config.publicUrls) {
+    if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new Error(`public URL: expected http(s)://host[:port][/path], got ${JSON.stringify(url)}`);
   }
   return Object.freeze({ ...config, dataDir: resolve(config.dataDir), basePath: normalizeBasePath(config.basePath) });
 }

@@ -3,12 +3,19 @@
  * requests; listen.ts binds the port. Every route lives under `config.basePath` (`/runlog` behind
  * a reverse proxy; '' by default), the web UI included.
  */
+import { join } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RunlogError } from '../core/errors.js';
 import { addAccessLog, stderrAccessLog, type AccessLogWriter } from './access-log.js';
-import type { HubContext } from './context.js';
+import type { HubContext, RouteContext } from './context.js';
 import { HubMetrics } from './metrics.js';
 import { StreamNumbering } from './numbering.js';
+import { TokenCache } from './auth/cache.js';
+import { installGuard } from './auth/guard.js';
+import { allowedHostNames, isLoopbackHost } from './auth/hosts.js';
+import { SecretBox } from './auth/secrets.js';
+import { sessionRoutes } from './routes/session.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -28,8 +35,18 @@ export interface AppOptions {
   accessLog?: AccessLogWriter;
 }
 
-export function buildApp(hubContext: HubContext, options: AppOptions = {}): FastifyInstance {
-  const { config } = hubContext;
+export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInstance {
+  const { config } = hub;
+  const metrics = new HubMetrics(hub.store, hub.live);
+  const context: RouteContext = {
+    ...hub,
+    // every route's appends are timed and counted (metrics.ts)
+    store: metrics.meter(hub.store),
+    tokens: hub.tokens ?? new TokenCache(hub.store),
+    secrets: hub.secrets ?? new SecretBox(config.secretFile ?? join(config.dataDir, 'secret.key')),
+    audit: hub.audit ?? (() => {}),
+  };
+  const numbering = new StreamNumbering(context.store);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.bodyLimit,
@@ -47,16 +64,18 @@ export function buildApp(hubContext: HubContext, options: AppOptions = {}): Fast
     return reply.code(status).send({ error: error.code ?? 'INTERNAL', message: status >= 500 ? 'internal error' : error.message });
   });
 
+  installGuard(app, {
+    store: context.store,
+    tokens: context.tokens,
+    hosts: allowedHostNames(context.config.host, context.config.publicUrls),
+    exposed: !isLoopbackHost(context.config.host),
+  });
+
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
   if (config.accessLog) addAccessLog(app, options.accessLog ?? stderrAccessLog);
-
-  const metrics = new HubMetrics(hubContext.store, hubContext.live);
-  // every route's appends are timed and counted (metrics.ts)
-  const context: HubContext = { ...hubContext, store: metrics.meter(hubContext.store) };
-  const numbering = new StreamNumbering(context.store);
 
   const routes = async (scope: FastifyInstance) => {
     healthRoutes(scope, context);
@@ -68,6 +87,8 @@ export function buildApp(hubContext: HubContext, options: AppOptions = {}): Fast
     workerRoutes(scope, context);
     adminRoutes(scope, context);
     eventRoutes(scope, context);
+    tokenRoutes(scope, context);
+    sessionRoutes(scope, context);
     // their own content-type parsers (raw bytes, streamed text), kept to their own routes
     await scope.register(otlpRoutes, { context, numbering });
     await scope.register(textRoutes, { context, numbering });

@@ -1,5 +1,5 @@
-import { startHub } from '../../server/listen.js';
-import { durationMs, positiveInt } from '../args.js';
+import { HubRefused, startHub } from '../../server/listen.js';
+import { durationMs, positiveInt, UsageError } from '../args.js';
 
 export interface ServerFlags {
   host: string;
@@ -11,9 +11,13 @@ export interface ServerFlags {
   basePath: string;
   /** undefined: neither --access-log nor --no-access-log was given */
   accessLog?: boolean;
+  publicUrl?: string;
+  secretFile?: string;
 }
 
 export async function serverCommand(flags: ServerFlags): Promise<void> {
+  const publicUrls = (flags.publicUrl ?? '').split(',').map((url) => url.trim()).filter(Boolean);
+  for (const url of publicUrls) if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new UsageError(`--public-url: expected http(s)://host[:port], got ${JSON.stringify(url)}`);
   const hub = await startHub(
     {
       host: flags.host,
@@ -25,9 +29,13 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
       basePath: flags.basePath,
       // on unless turned off, by the flag or by RUNLOG_ACCESS_LOG=0/false/no
       accessLog: flags.accessLog ?? !['0', 'false', 'no'].includes((process.env.RUNLOG_ACCESS_LOG ?? '').toLowerCase()),
+      publicUrls,
+      secretFile: flags.secretFile,
     },
     { logErrors: true },
-  );
+  ).catch((error: unknown) => {
+    throw error instanceof HubRefused ? new UsageError(error.message) : error;
+  });
   process.stdout.write(`runlog hub listening on ${hub.url} (data in ${flags.data})\n`);
   const stop = async () => {
     await hub.close();

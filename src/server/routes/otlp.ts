@@ -40,7 +40,7 @@ export async function otlpRoutes(app: FastifyInstance, options: { context: HubCo
     const errors = [...batch.errors];
     for (const group of batch.groups) {
       try {
-        await storeGroup(group);
+        await storeGroup(request, group);
       } catch (error) {
         if (!(error instanceof RunlogError) || error.statusCode >= 500) throw error;
         rejected += group.records.length;
@@ -53,10 +53,10 @@ export async function otlpRoutes(app: FastifyInstance, options: { context: HubCo
     return rejected > 0 ? { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage } } : {};
   });
 
-  async function storeGroup(group: OtlpGroup): Promise<void> {
+  async function storeGroup(request: FastifyRequest, group: OtlpGroup): Promise<void> {
     const { target, records } = group;
     await numbering.exclusive(target.runId, async (lastSeq) => {
-      await openRun(context, target.runId, {
+      await openRun(context, request, target.runId, {
         name: target.name,
         ...(target.service === null ? {} : { labels: { service: target.service, ingest: 'otlp' } }),
       });

@@ -47,7 +47,7 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     // NDJSON is checked whole before the run is touched: a bad request leaves no trace
     const parsed = ndjson ? parseNdjson(id, inflate(request, request.body as Buffer), config.maxLineBytes) : undefined;
     const result = await numbering.exclusive(id, async (lastSeq) => {
-      await openRun(context, id, name === undefined ? {} : { name });
+      await openRun(context, request, id, name === undefined ? {} : { name });
       return parsed === undefined ? storeText(id, bodyStream(request), lastSeq) : storeNdjson(id, parsed, lastSeq);
     });
     if (final) {
