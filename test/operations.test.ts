@@ -6,7 +6,12 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest, createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseFile, resolveHubConfig } from '../src/core/config.js';
+import { LiveFanout } from '../src/pipeline/live.js';
+import { buildApp } from '../src/server/app.js';
+import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
 import { startHub, type RunningHub } from '../src/server/listen.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
 import { CLI, ROOT, cli, getJson, hubOn, tempDir, waitFor } from './helpers.js';
 import { CHROMIUM, launchBrowser } from './e2e/browser.js';
 import { spawn } from 'node:child_process';
@@ -152,6 +157,22 @@ describe('--base-path: the hub under /runlog behind a reverse proxy', () => {
     proxy.server.closeAllConnections();
     proxy.server.close();
     await hub.close();
+  });
+
+  it('keeps the session cookie to the path', async () => {
+    const dir = tempDir();
+    const store = new SqliteStore(databaseFile(dir));
+    const secret = newTokenSecret();
+    await store.createToken({ name: 'ui', hash: sha256(secret), scopes: ['read'], worker_id: null, expires_at: null, created_by: null });
+    const app = buildApp({ store, live: new LiveFanout(), config: resolveHubConfig({ dataDir: dir, basePath: '/runlog' }) });
+    try {
+      const answer = await app.inject({ method: 'POST', url: '/runlog/api/session', payload: { token: secret } });
+      expect(answer.statusCode).toBe(200);
+      expect(String(answer.headers['set-cookie'])).toContain('; Path=/runlog;');
+    } finally {
+      await app.close();
+      await store.close();
+    }
   });
 
   it('says its URL with the path', () => {
