@@ -90,19 +90,20 @@ async function serverProcess(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('the access log of runlog server', () => {
-  it('writes one line per request on stderr: time, method, route pattern, status, ms', async () => {
-    const server = await serverProcess([]);
+  it('writes one line per request on stderr: time, method, route pattern, status, ms (here under RUNLOG_BASE_PATH)', async () => {
+    const server = await serverProcess([], { RUNLOG_BASE_PATH: '/runlog' });
     try {
+      expect(server.url).toMatch(/\/runlog$/);
       await fetch(`${server.url}/api/runs/no-such-run`);
       await fetch(`${server.url}/api/runs`, json({ id: 'acc-1' }));
-      await fetch(`${server.url}/nowhere?secret=1`);
+      await fetch(`${new URL(server.url).origin}/nowhere?secret=1`);
       const lines = await waitFor(() => {
         const found = server.stderr().split('\n').filter((row) => row !== '');
         return found.length >= 3 ? found : undefined;
       }, 10_000, 'three access log lines');
       expect(lines).toHaveLength(3);
-      expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z GET \/api\/runs\/:id 404 \d+\.\dms$/);
-      expect(lines[1]).toMatch(/ POST \/api\/runs 201 \d+\.\dms$/);
+      expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z GET \/runlog\/api\/runs\/:id 404 \d+\.\dms$/);
+      expect(lines[1]).toMatch(/ POST \/runlog\/api\/runs 201 \d+\.\dms$/);
       // no route matched: the path, never the query string
       expect(lines[2]).toMatch(/ GET \/nowhere 404 \d+\.\dms$/);
     } finally {

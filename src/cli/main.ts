@@ -68,7 +68,7 @@ program
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--retention <duration>', 'how long worker lines are kept', DEFAULTS.workerRetention))
   .addOption(flag('--run-retention <duration>', 'how long ended runs and their lines are kept (0: forever)', '0'))
-  .addOption(flag('--base-path <path>', 'serve everything (API, live streams, /healthz, /metrics, UI) under this path, behind a reverse proxy (/runlog)', ''))
+  .addOption(flag('--base-path <path>', 'serve everything (API, live streams, /healthz, /metrics, UI) under this path, behind a reverse proxy (/runlog)'))
   .addOption(new Option('--access-log', 'one line per request on stderr: method, route, status, ms, token name (default: on; env: RUNLOG_ACCESS_LOG=0 turns it off)'))
   .addOption(new Option('--no-access-log', 'no access log'))
   .addOption(flag('--public-url <url>', 'the URL users reach the hub at (comma-separated for several): its host names are served'))

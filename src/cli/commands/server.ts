@@ -8,7 +8,7 @@ export interface ServerFlags {
   maxLineBytes: string;
   retention: string;
   runRetention: string;
-  basePath: string;
+  basePath?: string;
   /** undefined: neither --access-log nor --no-access-log was given */
   accessLog?: boolean;
   publicUrl?: string;
