@@ -21,6 +21,7 @@ import { logRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { otlpRoutes } from './routes/otlp.js';
 import { runRoutes } from './routes/runs.js';
+import { searchRoutes } from './routes/search.js';
 import { streamRoutes } from './routes/stream.js';
 import { taskRoutes } from './routes/tasks.js';
 import { textRoutes } from './routes/text.js';
@@ -82,6 +83,7 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     metricsRoutes(scope, metrics);
     runRoutes(scope, context);
     logRoutes(scope, context);
+    searchRoutes(scope, context);
     streamRoutes(scope, context);
     taskRoutes(scope, context);
     workerRoutes(scope, context);
