@@ -211,7 +211,7 @@ describe('--base-path: the hub under /runlog behind a reverse proxy', () => {
     expect((await fetch(`${proxy.url}/healthz`)).status).toBe(404);
   });
 
-  it('shows the runs in a real browser under the path (chromium)', async () => {
+  it('shows the runs, an OpenTelemetry service stream among them, and the lines of a run in a real browser under the path (chromium)', async () => {
     if (!existsSync(CHROMIUM)) {
       if (process.env.RUNLOG_TEST_STRICT === '1') throw new Error(`${CHROMIUM} not found (strict mode: not skipping)`);
       console.warn(`${CHROMIUM} not found: skipping the browser check under --base-path`);
@@ -219,6 +219,8 @@ describe('--base-path: the hub under /runlog behind a reverse proxy', () => {
     }
     await fetch(`${proxy.url}/runlog/api/runs`, json({ id: 'bp-browser', name: 'seen through the proxy' }));
     await fetch(`${proxy.url}/runlog/api/runs/bp-browser/text`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'a line under /runlog\n' });
+    // an OpenTelemetry service's own stream is a run like the others
+    await fetch(`${proxy.url}/runlog/v1/logs`, json({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'billing api' } }] }, scopeLogs: [{ logRecords: [{ body: { stringValue: 'charged' } }] }] }] }));
     const browser = await launchBrowser();
     try {
       const page = await browser.newPage();
@@ -226,6 +228,7 @@ describe('--base-path: the hub under /runlog behind a reverse proxy', () => {
       page.on('pageerror', (error) => errors.push(error.message));
       await page.goto(`${proxy.url}/runlog/`);
       await page.getByText('seen through the proxy').first().waitFor({ timeout: 20_000 });
+      await page.getByText('svc-billing-api').first().waitFor({ timeout: 20_000 });
       await page.goto(`${proxy.url}/runlog/#/runs/bp-browser`);
       await page.getByText('a line under /runlog').first().waitFor({ timeout: 20_000 });
       expect(errors).toEqual([]);
