@@ -14,7 +14,7 @@ import { LiveFanout } from '../src/pipeline/live.js';
 import { buildApp } from '../src/server/app.js';
 import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
-import { tempDir } from './helpers.js';
+import { tempDir, waitFor } from './helpers.js';
 
 const TOKENS: Record<string, Scope[]> = { writer: ['write'], other: ['write'], reader: ['read'] };
 
@@ -59,8 +59,13 @@ describe('text and OTLP on a hub with tokens', () => {
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { error: string }).error).toBe('NOT_THE_WRITER');
     expect((await store.queryLogs('t-1', {})).records.map((line) => line.message)).toEqual(['a', 'b']);
-    expect(accessLog.filter((line) => line.includes('POST /api/runs/:id/text 200'))).toHaveLength(2);
-    expect(accessLog.find((line) => line.includes('POST /api/runs/:id/text 200'))).toMatch(/ token=writer$/);
+    // each line is written when its response closes, a moment after the client has its answer
+    const lines = await waitFor(() => (accessLog.length >= 5 ? accessLog : undefined), 10_000, 'five access log lines');
+    expect(lines.filter((line) => line.includes('POST /api/runs/:id/text 200'))).toHaveLength(2);
+    expect(lines.find((line) => line.includes('POST /api/runs/:id/text 200'))).toMatch(/ token=writer$/);
+    // refused before the route ran: logged too, with the token's name once it is known
+    expect(lines.find((line) => line.includes('POST /api/runs/:id/text 401'))).toMatch(/ms$/);
+    expect(lines.find((line) => line.includes('POST /api/runs/:id/text 403') && !line.includes('other'))).toMatch(/ token=reader$/);
   });
 
   it('needs the writer key of a run created with one', async () => {

@@ -90,18 +90,24 @@ async function serverProcess(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('the access log of runlog server', () => {
-  it('writes one line per request on stderr: time, method, route pattern, status, ms (here under RUNLOG_BASE_PATH)', async () => {
+  it('writes one line per request on stderr: time, method, route pattern, status, ms; a live stream when it closes (here under RUNLOG_BASE_PATH)', async () => {
     const server = await serverProcess([], { RUNLOG_BASE_PATH: '/runlog' });
     try {
       expect(server.url).toMatch(/\/runlog$/);
       await fetch(`${server.url}/api/runs/no-such-run`);
       await fetch(`${server.url}/api/runs`, json({ id: 'acc-1' }));
       await fetch(`${new URL(server.url).origin}/nowhere?secret=1`);
+      // a live stream, closed by its client: logged when it closes
+      const sse = new AbortController();
+      const stream = await fetch(`${server.url}/api/runs/acc-1/logs/stream`, { signal: sse.signal });
+      await stream.body!.getReader().read();
+      sse.abort();
       const lines = await waitFor(() => {
         const found = server.stderr().split('\n').filter((row) => row !== '');
-        return found.length >= 3 ? found : undefined;
-      }, 10_000, 'three access log lines');
-      expect(lines).toHaveLength(3);
+        return found.length >= 4 ? found : undefined;
+      }, 10_000, 'four access log lines');
+      expect(lines).toHaveLength(4);
+      expect(lines[3]).toMatch(/ GET \/runlog\/api\/runs\/:id\/logs\/stream 200 \d+\.\dms$/);
       expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z GET \/runlog\/api\/runs\/:id 404 \d+\.\dms$/);
       expect(lines[1]).toMatch(/ POST \/runlog\/api\/runs 201 \d+\.\dms$/);
       // no route matched: the path, never the query string

@@ -65,6 +65,9 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     return reply.code(status).send({ error: error.code ?? 'INTERNAL', message: status >= 500 ? 'internal error' : error.message });
   });
 
+  // first: its hook runs before the guard's, so a refused request is logged too
+  if (config.accessLog) addAccessLog(app, options.accessLog ?? stderrAccessLog);
+
   installGuard(app, {
     store: context.store,
     tokens: context.tokens,
@@ -75,8 +78,6 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
-
-  if (config.accessLog) addAccessLog(app, options.accessLog ?? stderrAccessLog);
 
   const routes = async (scope: FastifyInstance) => {
     healthRoutes(scope, context);
