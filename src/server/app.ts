@@ -10,6 +10,7 @@ import { addAccessLog, stderrAccessLog, type AccessLogWriter } from './access-lo
 import type { HubContext, RouteContext } from './context.js';
 import { HubMetrics } from './metrics.js';
 import { StreamNumbering } from './numbering.js';
+import { StorageHealth } from './storage.js';
 import { TokenCache } from './auth/cache.js';
 import { installGuard } from './auth/guard.js';
 import { allowedHostNames, isLoopbackHost } from './auth/hosts.js';
@@ -21,6 +22,7 @@ import { logRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { otlpRoutes } from './routes/otlp.js';
 import { runRoutes } from './routes/runs.js';
+import { controlRoutes } from './routes/control.js';
 import { searchRoutes } from './routes/search.js';
 import { streamRoutes } from './routes/stream.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -46,8 +48,10 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     tokens: hub.tokens ?? new TokenCache(hub.store),
     secrets: hub.secrets ?? new SecretBox(config.secretFile ?? join(config.dataDir, 'secret.key')),
     audit: hub.audit ?? (() => {}),
+    storage: hub.storage ?? new StorageHealth(),
   };
   const numbering = new StreamNumbering(context.store);
+  const { storage } = context;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.bodyLimit,
@@ -56,6 +60,9 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
   });
 
   app.setErrorHandler((error: FastifyError | RunlogError, request, reply) => {
+    const full = storage.check(error);
+    if (full !== undefined) request.log.warn(full.message);
+    if (full !== undefined) error = full;
     if (error instanceof RunlogError) {
       return reply.code(error.statusCode).send({ error: error.code, message: error.message, field: error.field });
     }
@@ -67,6 +74,11 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
 
   // first: its hook runs before the guard's, so a refused request is logged too
   if (config.accessLog) addAccessLog(app, options.accessLog ?? stderrAccessLog);
+
+  // a write that went through: the store has room again
+  app.addHook('onResponse', async (request, reply) => {
+    if (storage.fullError !== null && request.method !== 'GET' && reply.statusCode < 400) storage.writeSucceeded();
+  });
 
   installGuard(app, {
     store: context.store,
@@ -83,6 +95,7 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     healthRoutes(scope, context);
     metricsRoutes(scope, metrics);
     runRoutes(scope, context);
+    controlRoutes(scope, context);
     logRoutes(scope, context);
     searchRoutes(scope, context);
     streamRoutes(scope, context);
