@@ -99,6 +99,19 @@ describe('POST /api/runs/:id/text', () => {
     expect((await post('text-more', 'late\n', { 'content-type': 'text/plain' })).status).toBe(409);
   });
 
+  it("renews a leased run's lease, and still takes lines for a run the hub failed as runner lost", async () => {
+    await fetch(`${hub.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'text-leased', lease_s: 5 }) });
+    const before = (await run('text-leased')).body as unknown as { last_heard_at: string };
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // past the renewal gap
+    expect((await post('text-leased', 'alive\n', { 'content-type': 'text/plain' })).status).toBe(200);
+    const after = (await run('text-leased')).body as unknown as { last_heard_at: string };
+    expect(after.last_heard_at > before.last_heard_at).toBe(true);
+    // as the housekeeping does when the writer falls silent
+    await hub.store.finishRun('text-leased', { status: 'failed', error_message: 'runner lost', lost: true });
+    expect((await post('text-leased', 'late but mine\n', { 'content-type': 'text/plain' })).status).toBe(200);
+    expect((await lines('text-leased')).logs.map((line) => line.message)).toEqual(['alive', 'late but mine']);
+  });
+
   it('numbers concurrent bodies for one run without a gap or a clash', async () => {
     const bodies = Array.from({ length: 8 }, (_, i) => Array.from({ length: 500 }, (_, j) => `body ${i} line ${j}`).join('\n') + '\n');
     await Promise.all(bodies.map((body) => post('text-concurrent', body, { 'content-type': 'text/plain' })));
