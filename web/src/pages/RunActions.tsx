@@ -8,11 +8,15 @@ import { cancelRun, deleteRun, rerunRun } from '../api/runs.ts';
 import { messageOf } from '../api/http.ts';
 import { FINAL_STATUSES, type Run } from '../api/types.ts';
 import { href } from '../router.ts';
+import { useCan } from '../api/session.ts';
 
 export function RunActions({ run, onChanged }: { run: Run; onChanged: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const ended = FINAL_STATUSES.includes(run.status);
+  // buttons the signed-in token has no scope for are not shown (the hub refuses them anyway)
+  const can = useCan();
+  const mayCancel = can('submit') || can('write');
 
   const act = async (action: () => Promise<void>) => {
     setBusy(true);
@@ -46,7 +50,7 @@ export function RunActions({ run, onChanged }: { run: Run; onChanged: () => void
 
   return (
     <div class="run-actions">
-      {!ended && run.cancel_requested_by == null && (
+      {!ended && run.cancel_requested_by == null && mayCancel && (
         <button data-action="cancel" disabled={busy} onClick={() => void cancel()} title="queued: it never runs; running: its runner stops the command">
           Cancel
         </button>
@@ -56,12 +60,12 @@ export function RunActions({ run, onChanged }: { run: Run; onChanged: () => void
           cancel requested by {run.cancel_requested_by}
         </span>
       )}
-      {ended && run.is_task === true && (
+      {ended && run.is_task === true && can('submit') && (
         <button data-action="rerun" disabled={busy} onClick={() => void rerun()} title="queue this task's command again as a new run">
           Re-run
         </button>
       )}
-      {ended && (
+      {ended && can('admin') && (
         <button data-action="delete" class="danger" disabled={busy} onClick={remove} title="delete this run and its lines">
           Delete
         </button>
