@@ -25,9 +25,9 @@ export async function startHubProcess(name, dataDir, extraArgs = []) {
 
 /** A hub process over `data`, removed on stop when `removeData`. */
 async function startHubOn(name, data, removeData, extraArgs = []) {
-  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data, ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // no access log: the hub's stderr is the bench's terminal, kept for errors (a line per request would bury them)
+  const args = [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data, '--no-access-log', ...extraArgs];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} bench: the hub did not start within ${START_MS} ms: ${output}`)), START_MS);
