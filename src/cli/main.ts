@@ -95,8 +95,29 @@ withToken(program
   .addOption(flag('--json', 'print the run as JSON at the end'))
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
+  .addOption(repeatable('--follow <path>', 'a file (or glob) the command writes: its lines join the run, source `file`'))
   .passThroughOptions()
   .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options)));
+
+withToken(program
+  .command('follow')
+  .description("ship files' lines into a run as they grow: paths, globs, ssh://[user@]host[:port]/path")
+  .argument('<files...>', "paths, globs ('logs/*.log', quoted) or ssh:// URLs")
+  .addOption(new Option('--run <id>', 'the run the lines go to (created when it does not exist)').env('RUNLOG_RUN').makeOptionMandatory())
+  .addOption(hub())
+  .addOption(data())
+  .addOption(flag('--name <name>', 'a name for the run'))
+  .addOption(repeatable('--label <k=v>', 'a label'))
+  .addOption(flag('--from-start', 'files already there, with no checkpoint: from their start (the default)'))
+  .addOption(flag('--from-end', 'files already there, with no checkpoint: only what is written from now on'))
+  .addOption(flag('--partial-timeout <duration>', 'a last line without its newline is shipped after the file has not grown this long', '1s'))
+  .addOption(flag('--poll <duration>', 'how often files are looked at besides change events', '250ms'))
+  .addOption(flag('--until-idle <duration>', 'stop once no file has grown for this long'))
+  .addOption(flag('--end-on-exit', 'on SIGINT/SIGTERM (or --until-idle), end the run `completed` (default: it stays running)'))
+  .addOption(repeatable('--ssh-option <args>', 'extra ssh arguments, e.g. "-i ~/.ssh/key" or "-o Port=2222"'))
+  .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
+  .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
+  .action(async (files: string[], options) => (await import('./commands/follow.js')).followCommand(files, options)));
 
 withToken(program
   .command('runs')
