@@ -327,7 +327,9 @@ export async function run({ parts = ['ingest', 'two-hubs', 'fleet'] } = {}) {
 function report({ ingest: i, twoHubs: t, fleet: f, retention: r }) {
   const rows = [];
   const verdicts = [];
+  let met = true;
   if (i) {
+    met &&= i.hubRate >= GOALS.ingest && i.hubRate / i.seedRate >= GOALS.seedRatio && i.hubBytes <= GOALS.bytesPerLine;
     const ratio = i.hubRate / i.seedRate;
     rows.push(['ingest through a hub on PostgreSQL (`runlog run -- generate.py`, 1M lines)', `${int(i.hubRate)} lines/s`, `≥ ${int(GOALS.ingest)}`]);
     rows.push(['  for scale, same run: the same through a hub on SQLite', `${int(i.sqliteRate)} lines/s`, '']);
@@ -339,6 +341,7 @@ function report({ ingest: i, twoHubs: t, fleet: f, retention: r }) {
     verdicts.push(`ingest ${i.hubRate >= GOALS.ingest ? 'meets' : 'misses'} its goal; ${fixed(ratio, 1)}× the seed's path (${ratio >= GOALS.seedRatio ? 'meets' : 'misses'} ≥ 5×); ${fixed(i.hubBytes, 1)} bytes/line (${i.hubBytes <= GOALS.bytesPerLine ? 'meets' : 'misses'} ≤ 40)`);
   }
   if (t) {
+    met &&= t.b.p99 <= GOALS.twoHubsP99;
     const line = (v) => `p50 ${fixed(v.p50, 1)} ms, p99 ${fixed(v.p99, 1)} ms, max ${fixed(v.max, 1)} ms (${int(v.count)} of ${int(t.expected)} lines)`;
     rows.push(['two hubs: runner → A → viewer on B, 1,000 lines/s', line(t.b), `p99 ≤ ${GOALS.twoHubsP99} ms`]);
     rows.push(['  baseline, same run: a viewer on A itself', line(t.a), '']);
@@ -359,7 +362,8 @@ function report({ ingest: i, twoHubs: t, fleet: f, retention: r }) {
     title: 'PostgreSQL: hubs on one database, beside the seed',
     about: 'See the header of bench/postgres.js for what each row measures. One run of each part (retention on 10M lines runs only with `node bench/postgres.js retention`).',
     table: markdownTable(['measure', 'value', 'goal'], rows),
-    verdict: verdicts.join('; '),
+    verdict: `${met ? '**Goal met**' : '**Goal not met**'}: ${verdicts.join('; ')}`,
+    met,
   };
 }
 
