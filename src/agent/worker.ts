@@ -4,12 +4,15 @@
  * runs them with the Runner, every phase captured and shipped live. On SIGTERM/SIGINT it finishes
  * the task (`--drain`) or hands it back to the queue, flushes, says goodbye and exits.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { walDir } from '../pipeline/spool/wal.js';
 import { withTask } from '../sdk/context.js';
 import { createWorker, type RunlogWorker } from '../sdk/worker.js';
 import { HubShipper } from '../sinks/hub.js';
 import type { ClaimedTask } from '../store/store.js';
 import { GpuProbe } from './gpu.js';
+import { clearGroups, killLeftoverGroups, recordGroup } from './leftovers.js';
 import { Runner } from './runner.js';
 
 export interface WorkerAgentOptions {
@@ -49,7 +52,17 @@ export class WorkerAgent {
       gpu,
       stats: () => ({ tasks_run: tasks.run }),
     });
-    return new WorkerAgent(options, worker, gpu, tasks);
+    const agent = new WorkerAgent(options, worker, gpu, tasks);
+    // a previous life of this worker, killed with its task running: its command goes now
+    for (const { pgid, runId, processes } of killLeftoverGroups(agent.pidsFile)) {
+      worker.log.warning(`killed process group ${pgid} (${processes} processes) of task ${runId}, left running by this worker's previous run`);
+    }
+    return agent;
+  }
+
+  /** where the running command's process group is recorded */
+  get pidsFile(): string {
+    return join(this.options.dataDir, `worker-${this.options.id}.pids`);
   }
 
   private constructor(
@@ -125,7 +138,20 @@ export class WorkerAgent {
       log.info(`claimed task ${run.id}: ${run.command ?? spec.command.join(' ')}`);
       void this.worker.beat();
       // a worker outlives hub outages: its run waits for the hub however long, unless the worker is told to stop
-      this.shipper = new HubShipper({ hub: this.options.hub, spoolDir: this.options.spoolDir, finishTimeoutMs: Infinity });
+      this.shipper = new HubShipper({
+        hub: this.options.hub,
+        walDir: walDir(this.options.dataDir),
+        // the claim's key proves to the hub that this worker writes the run (older hubs send none)
+        writerKey: task.writer_key ?? randomBytes(16).toString('base64url'),
+        ownerKind: 'worker',
+        workerId: this.options.id,
+        finishTimeoutMs: Infinity,
+        onCancel: (by) => {
+          log.warning(`task ${run.id} cancelled by ${by}: stopping its command`);
+          this.runner?.cancel('SIGTERM', by);
+        },
+        onTrouble: (message) => this.runner?.trouble('wal', message),
+      });
       this.runner = new Runner({
         id: run.id,
         command: spec.command,
@@ -141,6 +167,8 @@ export class WorkerAgent {
         sink: this.shipper,
         gpu: this.gpu,
         warn: (message) => log.warning(message),
+        onSpawn: (pgid) => recordGroup(this.pidsFile, pgid, run.id),
+        onSpawnEnd: () => clearGroups(this.pidsFile),
       });
       try {
         const outcome = await this.runner.run();

@@ -152,6 +152,16 @@ program
   .addOption(data())
   .action(async (options) => (await import('./commands/cleanup.js')).cleanupCommand(options));
 
+program
+  .command('sync')
+  .description('send to the hub what runners on this data directory left undelivered (killed, hub away); says what it sent')
+  .addOption(flag('--hub <url>', 'send to this hub (default: the hub each run was meant for)'))
+  .addOption(data())
+  .addOption(flag('--timeout <duration>', 'how long to retry a hub that does not answer, per run', '10s'))
+  .addOption(flag('-q, --quiet', 'say nothing, only the exit code'))
+  .addOption(json())
+  .action(async (options) => (await import('./commands/sync.js')).syncCommand(options));
+
 // a reader that goes away (`runlog logs RUN | head`) is not an error
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);

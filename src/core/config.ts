@@ -23,6 +23,17 @@ export const DEFAULTS = {
   spoolMaxBytes: 256 * 1024 * 1024, // 256 MiB of heartbeats waiting on disk, then the oldest go
   housekeepingMs: 5_000, // the hub checks for dead workers this often
   cleanupMs: 10 * 60_000, // and applies retention this often
+  leaseSeconds: 10, // a run's writer renews its lease this often; the hub fails it after 3 silent leases
+  walSyncMs: 100, // the runner's write-ahead log is fdatasynced at most this often
+  walMemoryLines: 50_000, // lines the shipper keeps in memory; further behind, it reads them back from the WAL
+} as const;
+
+/** What the hub accepts in a run's creation (the CLI checks them before it runs anything). */
+export const LIMITS = {
+  nameChars: 256,
+  labels: 64,
+  labelBytes: 256, // a label's key and its value, each
+  commandBytes: 64 * 1024, // 64 KiB: the command as a shell would read it back
 } as const;
 
 export interface HubConfig {

@@ -43,6 +43,8 @@ export interface ClaimedTask {
   run: Run;
   spec: TaskSpec;
   last_seq: number;
+  /** the writer key for this claim (X-Runlog-Writer on every write of the run); older hubs send none */
+  writer_key?: string;
 }
 
 export const WORKER_STATES = ['idle', 'busy', 'draining', 'offline'] as const;

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import { WorkerAgent } from '../../agent/worker.js';
 import { durationMs, id as checkId, positiveInt, UsageError } from '../args.js';
+import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub } from '../hub-client.js';
 
 export interface WorkerFlags {
@@ -24,6 +25,8 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
   // a hub that does not answer yet is waited for (heartbeats spool meanwhile)
   const hub = (await findHub(flags.hub, false)) ?? DEFAULTS.hub;
   const dataDir = resolve(flags.data);
+  // what earlier runners and workers on this data directory left undelivered goes now
+  deliverLeftoversInBackground(dataDir);
   const agent = await WorkerAgent.create({
     id,
     hub,

@@ -4,6 +4,17 @@
  * The child gets a process group of its own, so a signal the runner passes on reaches the whole
  * tree (a shell's children, a setup step's pip) once, and a terminal's Ctrl-C reaches the runner
  * alone, which passes it on.
+ *
+ * The command dies with its runner (issue 9), even when the runner is SIGKILLed: beside each
+ * command runs a watchdog, `/bin/sh -c 'read _ || kill -9 -<pgid>'`, in a session of its own, whose
+ * stdin is a pipe from the runner. Nobody else holds that pipe's write end (Node opens its fds
+ * close-on-exec), so when the runner dies, however it dies, the kernel closes it, `read` sees
+ * end-of-file, and the watchdog kills the command's whole process group: a shell and the children
+ * it waits for, printing or not. When the command ends normally the runner writes a newline and
+ * the watchdog exits without killing. Why not `setpriv --pdeathsig SIGKILL`: the parent-death
+ * signal reaches only the direct child (the shell), and its group lives on; it also needs
+ * util-linux. Costs one small `sh` per command (~1 ms). A command that leaves its process group
+ * (setsid, a daemon) escapes it, as it would escape a signal to the group.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
@@ -28,6 +39,7 @@ export interface SpawnOptions {
 export class CapturedProcess {
   readonly exited: Promise<ProcessExit>;
   private readonly child: ChildProcess;
+  private readonly watchdog: ChildProcess | undefined;
 
   constructor(argv: readonly string[], options: SpawnOptions, handlers: ProcessHandlers) {
     const [file, ...args] = argv;
@@ -39,14 +51,23 @@ export class CapturedProcess {
       // a child in a group of its own must not read the terminal (it would be stopped): only pipes and files
       stdio: [process.stdin.isTTY ? 'ignore' : 'inherit', 'pipe', 'pipe'],
     });
+    this.watchdog = this.child.pid === undefined ? undefined : startWatchdog(this.child.pid);
     this.child.stdout?.on('data', handlers.stdout);
     this.child.stderr?.on('data', handlers.stderr);
     this.exited = new Promise((resolve) => {
       let spawnError: Error | undefined;
       this.child.on('error', (error) => (spawnError = error));
       // 'close', not 'exit': every byte of both pipes has been read by then
-      this.child.on('close', (code, signal) => resolve({ code, signal, spawnError }));
+      this.child.on('close', (code, signal) => {
+        this.watchdog?.stdin?.end('\n'); // ended by itself: the watchdog goes without killing
+        resolve({ code, signal, spawnError });
+      });
     });
+  }
+
+  /** The command's pid, which is also its process group id (undefined when it could not start). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   /** Sends `signal` to the child's whole process group. */
@@ -58,6 +79,22 @@ export class CapturedProcess {
     } catch {
       // already gone
     }
+  }
+}
+
+const WATCHDOG = 'read _ || kill -9 -"$1" 2>/dev/null';
+
+/** Kills process group `pgid` when the pipe to this process closes without a newline (see the header). */
+function startWatchdog(pgid: number): ChildProcess | undefined {
+  try {
+    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'runlog-watchdog', String(pgid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    watchdog.on('error', () => {}); // no /bin/sh: the command runs unwatched
+    watchdog.stdin?.on('error', () => {});
+    watchdog.unref();
+    (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    return watchdog;
+  } catch {
+    return undefined;
   }
 }
 
