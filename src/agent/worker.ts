@@ -26,6 +26,8 @@ export interface WorkerAgentOptions {
   pollMs: number;
   drain: boolean;
   debug: boolean;
+  /** how often a task's lease is renewed (DEFAULTS.leaseSeconds) */
+  leaseSeconds?: number;
 }
 
 const STATS_EVERY_MS = 5 * 60_000; // buffer stats in debug mode, as in the seed
@@ -146,6 +148,7 @@ export class WorkerAgent {
         ownerKind: 'worker',
         workerId: this.options.id,
         finishTimeoutMs: Infinity,
+        leaseSeconds: this.options.leaseSeconds,
         onCancel: (by) => {
           log.warning(`task ${run.id} cancelled by ${by}: stopping its command`);
           this.runner?.cancel('SIGTERM', by);

@@ -65,3 +65,10 @@ export function checkCommandSize(command: string, flag = 'the command'): void {
   const bytes = Buffer.byteLength(command);
   if (bytes > LIMITS.commandBytes) throw new UsageError(`${flag}: at most ${LIMITS.commandBytes / 1024} KiB (the hub's limit), got ${(bytes / 1024).toFixed(1)} KiB; put a long script in a file`);
 }
+
+/** --lease: whole seconds, 1 to 3600 (the hub's bounds for lease_s). */
+export function leaseSeconds(text: string, flag = '--lease'): number {
+  const ms = durationMs(text, flag);
+  if (ms < 1000 || ms > 3_600_000) throw new UsageError(`${flag}: expected 1s to 1h, got ${JSON.stringify(text)}`);
+  return Math.round(ms / 1000);
+}

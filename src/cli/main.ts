@@ -67,7 +67,8 @@ program
   .addOption(flag('-q, --quiet', 'do not show the command output'))
   .addOption(flag('--json', 'print the run as JSON at the end'))
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
-  .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
+  .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer (the rest waits in the WAL for `runlog sync`)', '10s'))
+  .addOption(flag('--lease <duration>', "how often the run's lease is renewed on the hub (it fails the run after 3 silent leases)", `${DEFAULTS.leaseSeconds}s`))
   .passThroughOptions()
   .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options));
 
@@ -126,6 +127,7 @@ program
   .addOption(flag('--spool-max <bytes>', 'spool bound; past it the oldest are dropped and counted', String(DEFAULTS.spoolMaxBytes)))
   .addOption(flag('--poll <duration>', 'how often an idle worker asks for a task', '1s'))
   .addOption(flag('--drain', 'on SIGTERM/SIGINT, finish the current task before exiting (default: hand it back)'))
+  .addOption(flag('--lease <duration>', "how often a task's lease is renewed on the hub", `${DEFAULTS.leaseSeconds}s`))
   .addOption(flag('--debug', 'debug log format, and buffer stats every 5 minutes'))
   .action(async (options) => (await import('./commands/worker.js')).workerCommand(options));
 

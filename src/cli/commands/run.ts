@@ -9,7 +9,7 @@ import { HubShipper } from '../../sinks/hub.js';
 import { StoreSink } from '../../sinks/store.js';
 import type { RunSink } from '../../sinks/sink.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
-import { checkCommandSize, checkName, checkRunId, durationMs, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
+import { checkCommandSize, checkName, checkRunId, durationMs, leaseSeconds as leaseFlag, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub, HubReader } from '../hub-client.js';
 
@@ -27,6 +27,7 @@ export interface RunFlags {
   json?: boolean;
   maxLineBytes: string;
   flushTimeout: string;
+  lease: string;
 }
 
 export async function runCommand(command: string[], flags: RunFlags): Promise<void> {
@@ -39,6 +40,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   checkCommandSize(shellJoin(command));
   const maxLineBytes = positiveInt(flags.maxLineBytes, '--max-line-bytes');
   const flushTimeoutMs = durationMs(flags.flushTimeout, '--flush-timeout');
+  const leaseSeconds = leaseFlag(flags.lease);
   const hub = await findHub(flags.hub, false);
   const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
 
@@ -60,6 +62,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
       writerKey: randomBytes(16).toString('base64url'),
       ownerKind: 'run',
       finishTimeoutMs: flushTimeoutMs,
+      leaseSeconds,
       onHubState: (reachable, reason) =>
         warn(reachable ? (reason ?? `hub ${hub} answers again`) : `hub ${hub} unreachable (${reason}); lines wait in the write-ahead log`),
       onCancel: (by) => {

@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import { WorkerAgent } from '../../agent/worker.js';
-import { durationMs, id as checkId, positiveInt, UsageError } from '../args.js';
+import { durationMs, id as checkId, leaseSeconds, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub } from '../hub-client.js';
 
@@ -16,6 +16,7 @@ export interface WorkerFlags {
   spoolMax: string;
   poll: string;
   drain?: boolean;
+  lease: string;
   debug?: boolean;
 }
 
@@ -37,6 +38,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
     spoolMaxBytes: positiveInt(flags.spoolMax, '--spool-max'),
     pollMs: durationMs(flags.poll, '--poll'),
     drain: flags.drain === true,
+    leaseSeconds: leaseSeconds(flags.lease),
     debug: flags.debug === true || ['1', 'true'].includes(process.env.RUNLOG_DEBUG ?? ''),
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => agent.stop(signal));

@@ -6,8 +6,10 @@
  * alone, which passes it on.
  *
  * The command dies with its runner (issue 9), even when the runner is SIGKILLed: beside each
- * command runs a watchdog, `/bin/sh -c 'read _ || kill -9 -<pgid>'`, in a session of its own, whose
- * stdin is a pipe from the runner. Nobody else holds that pipe's write end (Node opens its fds
+ * command runs a watchdog, `/bin/sh -c 'read g; read _ || kill -9 -$g'`, in a session of its own,
+ * whose stdin is a pipe from the runner. It is started before the command and told the command's
+ * process group as soon as spawn returns; should the runner die before that, the watchdog finds
+ * the command by a mark in its environment (RUNLOG_WATCHDOG, in /proc/<pid>/environ). Nobody else holds that pipe's write end (Node opens its fds
  * close-on-exec), so when the runner dies, however it dies, the kernel closes it, `read` sees
  * end-of-file, and the watchdog kills the command's whole process group: a shell and the children
  * it waits for, printing or not. When the command ends normally the runner writes a newline and
@@ -17,6 +19,7 @@
  * (setsid, a daemon) escapes it, as it would escape a signal to the group.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 
 export interface ProcessExit {
@@ -44,14 +47,18 @@ export class CapturedProcess {
   constructor(argv: readonly string[], options: SpawnOptions, handlers: ProcessHandlers) {
     const [file, ...args] = argv;
     if (file === undefined) throw new Error('command: nothing to run');
+    // the watchdog first: the command is never without one (see the header)
+    const mark = randomBytes(8).toString('hex');
+    this.watchdog = startWatchdog(mark);
     this.child = spawn(file, args, {
       cwd: options.cwd,
-      env: options.env,
+      env: { ...options.env, RUNLOG_WATCHDOG: mark },
       detached: true,
       // a child in a group of its own must not read the terminal (it would be stopped): only pipes and files
       stdio: [process.stdin.isTTY ? 'ignore' : 'inherit', 'pipe', 'pipe'],
     });
-    this.watchdog = this.child.pid === undefined ? undefined : startWatchdog(this.child.pid);
+    if (this.child.pid === undefined) this.watchdog?.stdin?.end('\n');
+    else this.watchdog?.stdin?.write(`${this.child.pid}\n`);
     this.child.stdout?.on('data', handlers.stdout);
     this.child.stderr?.on('data', handlers.stderr);
     this.exited = new Promise((resolve) => {
@@ -82,12 +89,24 @@ export class CapturedProcess {
   }
 }
 
-const WATCHDOG = 'read _ || kill -9 -"$1" 2>/dev/null';
+// Line 1 is the command's process group; then end-of-file (the runner died) kills that group, a
+// newline (the command ended) does not. End-of-file before line 1 (the runner died while starting
+// the command): the processes whose environment carries this command's mark go, with their groups.
+const WATCHDOG = [
+  'if ! read g; then',
+  '  for f in $(grep -lzx "RUNLOG_WATCHDOG=$1" /proc/[0-9]*/environ 2>/dev/null); do',
+  '    p=${f#/proc/}; p=${p%/environ}; kill -9 -"$p" "$p" 2>/dev/null',
+  '  done',
+  '  exit 0',
+  'fi',
+  '[ -z "$g" ] && exit 0',
+  'read _ || kill -9 -"$g" 2>/dev/null',
+].join('\n');
 
-/** Kills process group `pgid` when the pipe to this process closes without a newline (see the header). */
-function startWatchdog(pgid: number): ChildProcess | undefined {
+/** A watchdog waiting for the process group to guard, then for the runner's death (see the header). */
+function startWatchdog(mark: string): ChildProcess | undefined {
   try {
-    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'runlog-watchdog', String(pgid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'runlog-watchdog', mark], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
     watchdog.on('error', () => {}); // no /bin/sh: the command runs unwatched
     watchdog.stdin?.on('error', () => {});
     watchdog.unref();
