@@ -184,6 +184,7 @@ export class WorkerAgent {
         log.error(`task ${run.id} could not run: ${(error as Error).message}`);
       }
     });
+    this.shipper?.close();
     this.runner = undefined;
     this.shipper = undefined;
     this.currentTask = undefined;

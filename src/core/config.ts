@@ -25,7 +25,7 @@ export const DEFAULTS = {
   cleanupMs: 10 * 60_000, // and applies retention this often
   leaseSeconds: 10, // a run's writer renews its lease this often; the hub fails it after 3 silent leases
   walSyncMs: 100, // the runner's write-ahead log is fdatasynced at most this often
-  walMemoryLines: 50_000, // lines the shipper keeps in memory; further behind, it reads them back from the WAL
+  walMemoryLines: 20_000, // lines the shipper keeps in memory (~4 MB); further behind, they are read back from the WAL
 } as const;
 
 /** What the hub accepts in a run's creation (the CLI checks them before it runs anything). */

@@ -126,6 +126,11 @@ export class HubShipper implements RunSink {
     if (options.token) this.headers.authorization = `Bearer ${options.token}`;
   }
 
+  /** lines waiting in memory (the rest of what is unsent waits in the WAL) */
+  get memoryLines(): number {
+    return this.pendingJson.length + (this.current?.json.length ?? 0);
+  }
+
   /** The WAL's files (for messages), when there is one. */
   get walFile(): string | undefined {
     return this.wal?.file;
@@ -199,8 +204,13 @@ export class HubShipper implements RunSink {
     this.cutBackoff?.();
     this.kick();
     if (this.finished) this.wal?.remove();
-    else this.wal?.close();
+    else this.wal?.flush(); // kept open: unsent() may read it; close() ends it
     return this.finished;
+  }
+
+  /** Done with the run: the WAL (if the hub did not take everything) stays on disk for `runlog sync`. */
+  close(): void {
+    this.wal?.close();
   }
 
   /**

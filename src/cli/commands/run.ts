@@ -58,7 +58,8 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   if (hub !== undefined) {
     shipper = new HubShipper({
       hub,
-      walDir: walDir(dataDir),
+      // RUNLOG_WAL=off: lines wait in memory only (for benchmarks: the cost of durability)
+      walDir: process.env.RUNLOG_WAL === 'off' ? undefined : walDir(dataDir),
       writerKey: randomBytes(16).toString('base64url'),
       ownerKind: 'run',
       finishTimeoutMs: flushTimeoutMs,
@@ -130,6 +131,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
       warn(`hub ${hub} did not take the end of run ${runId}: what it lacks waits in ${shipper.walFile}; \`runlog sync\` (or the next runlog run) delivers it`);
     }
   }
+  shipper?.close();
   await localStore?.close().catch(() => {});
   if (flags.json) process.stdout.write(`${JSON.stringify(summary(outcome, where))}\n`);
   process.exit(outcome.exit_status);
