@@ -170,6 +170,7 @@ export class Runner {
       diagnostics,
     };
     const stored = await o.sink.finish(finish);
+    this.builder = undefined; // the run is over: later trouble goes to the terminal only
     return {
       id: o.id,
       status,

@@ -138,14 +138,11 @@ export class Wal {
     this.buffer = '';
     this.bufferCount = 0;
     if (this.fd === undefined) return this.failed(count, firstSeq, this.error ?? 'closed');
-    const bytes = Buffer.from(text, 'utf8');
-    let written = 0;
+    // the string as it is (no Buffer copy); a short write (disk full) counts as a failed one
+    const length = Buffer.byteLength(text, 'utf8');
     try {
-      while (written < bytes.length) {
-        const n = writeSync(this.fd, bytes, written, bytes.length - written, this.writeOffset + written);
-        if (n === 0) throw new Error('no space written');
-        written += n;
-      }
+      const written = writeSync(this.fd, text, this.writeOffset, 'utf8');
+      if (written !== length) throw new Error(`ENOSPC: short write (${written} of ${length} bytes)`);
     } catch (error) {
       try {
         ftruncateSync(this.fd, this.writeOffset);
@@ -155,7 +152,7 @@ export class Wal {
       return this.failed(count, firstSeq, (error as Error).message);
     }
     this.index.push({ seq: firstSeq, offset: this.writeOffset });
-    this.writeOffset += bytes.length;
+    this.writeOffset += length;
     this.dirty = true;
     this.syncTimer ??= setTimeout(() => this.sync(), DEFAULTS.walSyncMs);
   }
