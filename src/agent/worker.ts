@@ -4,9 +4,9 @@
  * runs them with the Runner, every phase captured and shipped live. On SIGTERM/SIGINT it finishes
  * the task (`--drain`) or hands it back to the queue, flushes, says goodbye and exits.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { walDir } from '../pipeline/spool/wal.js';
+import { hubFetch } from '../sinks/hub-http.js';
 import { withTask } from '../sdk/context.js';
 import { createWorker, type RunlogWorker } from '../sdk/worker.js';
 import { HubShipper } from '../sinks/hub.js';
@@ -115,7 +115,7 @@ export class WorkerAgent {
 
   private async claim(): Promise<ClaimedTask | undefined> {
     try {
-      const response = await fetch(`${this.options.hub}/api/tasks/claim`, {
+      const response = await hubFetch(`${this.options.hub}/api/tasks/claim`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ worker_id: this.options.id, heartbeat_interval_s: this.options.heartbeatMs / 1000 }),
@@ -144,7 +144,7 @@ export class WorkerAgent {
         hub: this.options.hub,
         walDir: walDir(this.options.dataDir),
         // the claim's key proves to the hub that this worker writes the run (older hubs send none)
-        writerKey: task.writer_key ?? randomBytes(16).toString('base64url'),
+        writerKey: task.writer_key,
         ownerKind: 'worker',
         workerId: this.options.id,
         finishTimeoutMs: Infinity,

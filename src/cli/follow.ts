@@ -8,6 +8,7 @@ import { EventSource } from 'eventsource';
 import type { LogRecord, ProgressUpdate, WireRecord } from '../core/record.js';
 import { plain } from '../core/format.js';
 import type { Run } from '../store/store.js';
+import { hubFetch } from '../sinks/hub-http.js';
 import { fromWire } from './hub-client.js';
 
 export interface FollowOptions {
@@ -31,7 +32,10 @@ export function followRun(hub: string, runId: string, options: FollowOptions): P
     bar = false;
   };
   return new Promise((resolve, reject) => {
-    const source = new EventSource(`${hub}/api/runs/${encodeURIComponent(runId)}/logs/stream?${options.params}`);
+    // EventSource sends no headers of its own: the token goes through its fetch
+    const source = new EventSource(`${hub}/api/runs/${encodeURIComponent(runId)}/logs/stream?${options.params}`, {
+      fetch: (input, init) => hubFetch(String(input), init as RequestInit),
+    });
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => finish(() => reject(new Error(`run ${runId} still running after ${Math.round(options.timeoutMs! / 1000)}s`))), options.timeoutMs);
     const finish = (then: () => void) => {
       clearTimeout(timer);

@@ -38,6 +38,21 @@ function collect(value: string, previous: string[]): string[] {
 const data = () => flag('--data <dir>', 'data directory (SQLite store, logs, spool)', DEFAULTS.data);
 const hub = () => flag('--hub <url>', `hub URL (default ${DEFAULTS.hub} when it answers; "none": the local store)`);
 const json = () => flag('--json', 'JSON output');
+// the token: prefer RUNLOG_TOKEN_FILE or RUNLOG_TOKEN to --token, which other users can see in `ps`
+const token = () => flag('--token <token>', 'token for the hub (better: RUNLOG_TOKEN_FILE or RUNLOG_TOKEN, which `ps` does not show)');
+const tokenFile = () => flag('--token-file <path>', 'file holding the token for the hub');
+
+/** Commands that talk to a hub get --token and --token-file. */
+function withToken(command: Command): Command {
+  return command.addOption(token()).addOption(tokenFile());
+}
+
+program.hook('preAction', async (_program, action) => {
+  const options = action.opts() as { token?: string; tokenFile?: string };
+  if (options.token === undefined && options.tokenFile === undefined) return;
+  const { setHubToken, readTokenFile } = await import('../sinks/hub-http.js');
+  setHubToken(options.token ?? readTokenFile(options.tokenFile as string));
+});
 
 program
   .command('server')
@@ -48,9 +63,11 @@ program
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--retention <duration>', 'how long worker lines are kept', DEFAULTS.workerRetention))
   .addOption(flag('--run-retention <duration>', 'how long ended runs and their lines are kept (0: forever)', '0'))
+  .addOption(flag('--public-url <url>', 'the URL users reach the hub at (comma-separated for several): its host names are served'))
+  .addOption(flag('--secret-file <path>', "key that encrypts tasks' environment values (default <data>/secret.key; hubs on one database share it)"))
   .action(async (options) => (await import('./commands/server.js')).serverCommand(options));
 
-program
+withToken(program
   .command('run')
   .description('run a command, capture its output, ship it to the hub (or the local store)')
   .usage('[options] -- <command> [args...]')
@@ -70,9 +87,9 @@ program
   .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer (the rest waits in the WAL for `runlog sync`)', '10s'))
   .addOption(flag('--lease <duration>', "how often the run's lease is renewed on the hub (it fails the run after 3 silent leases)", `${DEFAULTS.leaseSeconds}s`))
   .passThroughOptions()
-  .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options));
+  .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options)));
 
-program
+withToken(program
   .command('runs')
   .description('list runs, newest first')
   .addOption(flag('--status <status>', 'only runs with this status (queued, running, completed, failed, cancelled)'))
@@ -81,9 +98,9 @@ program
   .addOption(json())
   .addOption(hub())
   .addOption(data())
-  .action(async (options) => (await import('./commands/runs.js')).runsCommand(options));
+  .action(async (options) => (await import('./commands/runs.js')).runsCommand(options)));
 
-program
+withToken(program
   .command('logs')
   .description("print a run's lines")
   .argument('<run>', 'run id')
@@ -96,9 +113,23 @@ program
   .addOption(flag('-f, --follow', 'keep printing new lines until the run ends'))
   .addOption(hub())
   .addOption(data())
-  .action(async (run: string, options) => (await import('./commands/logs.js')).logsCommand(run, options));
+  .action(async (run: string, options) => (await import('./commands/logs.js')).logsCommand(run, options)));
 
-program
+withToken(program
+  .command('grep')
+  .description('find lines containing TEXT across every run and worker, newest first (case-insensitive)')
+  .argument('<text>', 'the text to find')
+  .addOption(flag('--since <time>', 'only lines since an ISO timestamp or a duration ago (7d, 2h)'))
+  .addOption(flag('--until <time>', 'only lines up to an ISO timestamp or a duration ago'))
+  .addOption(repeatable('--label <k=v>', 'only runs with this label'))
+  .addOption(flag('--level <level>', 'only this level and above (DEBUG, INFO, WARNING, ERROR, CRITICAL)'))
+  .addOption(flag('--limit <n>', 'at most this many lines', '100'))
+  .addOption(flag('--json', 'one JSON record per line, with run_id or worker_id'))
+  .addOption(hub())
+  .addOption(data())
+  .action(async (text: string, options) => (await import('./commands/grep.js')).grepCommand(text, options)));
+
+withToken(program
   .command('submit')
   .description('queue a command for a worker; with --wait, print its response when it ends')
   .usage('[options] -- <command> [args...]')
@@ -113,9 +144,9 @@ program
   .addOption(json())
   .addOption(hub())
   .passThroughOptions()
-  .action(async (command: string[], options) => (await import('./commands/submit.js')).submitCommand(command, options));
+  .action(async (command: string[], options) => (await import('./commands/submit.js')).submitCommand(command, options)));
 
-program
+withToken(program
   .command('worker')
   .description('run a worker: heartbeats with its lines and GPU memory, claims and runs tasks')
   .addOption(new Option('--id <id>', 'worker id').env('RUNLOG_WORKER_ID').makeOptionMandatory())
@@ -129,15 +160,15 @@ program
   .addOption(flag('--drain', 'on SIGTERM/SIGINT, finish the current task before exiting (default: hand it back)'))
   .addOption(flag('--lease <duration>', "how often a task's lease is renewed on the hub", `${DEFAULTS.leaseSeconds}s`))
   .addOption(flag('--debug', 'debug log format, and buffer stats every 5 minutes'))
-  .action(async (options) => (await import('./commands/worker.js')).workerCommand(options));
+  .action(async (options) => (await import('./commands/worker.js')).workerCommand(options)));
 
-program
+withToken(program
   .command('workers')
   .description('list workers: status, GPU memory, current task')
   .addOption(json())
   .addOption(hub())
   .addOption(data())
-  .action(async (options) => (await import('./commands/workers.js')).workersCommand(options));
+  .action(async (options) => (await import('./commands/workers.js')).workersCommand(options)));
 
 program
   .command('gpu')
@@ -145,16 +176,49 @@ program
   .addOption(json())
   .action(async (options) => (await import('./commands/gpu.js')).gpuCommand(options));
 
-program
+withToken(program
   .command('cleanup')
   .description('delete worker lines (and, if asked, ended runs) older than a duration, now')
   .addOption(flag('--older-than <duration>', 'worker lines older than this', DEFAULTS.workerRetention))
   .addOption(flag('--runs-older-than <duration>', 'also ended runs and their lines older than this'))
   .addOption(hub())
   .addOption(data())
-  .action(async (options) => (await import('./commands/cleanup.js')).cleanupCommand(options));
+  .action(async (options) => (await import('./commands/cleanup.js')).cleanupCommand(options)));
 
-program
+const tokens = program.command('token').description('create, list and revoke tokens (through a hub with an admin token, or on the local store with --hub none)');
+withToken(
+  tokens
+    .command('create')
+    .description('create a token and print it, once')
+    .argument('<name>', 'a name for the token (shown in lists and audit lines)')
+    .addOption(flag('--scope <scopes>', 'comma-separated: read, write, worker, submit, admin').makeOptionMandatory())
+    .addOption(flag('--worker <id>', 'the worker a worker token acts for (required with the worker scope)'))
+    .addOption(flag('--expires <duration>', 'expire after this long (90d, 12h); default never'))
+    .addOption(json())
+    .addOption(hub())
+    .addOption(data())
+    .action(async (name: string, options) => (await import('./commands/token.js')).createToken(name, options)),
+);
+withToken(
+  tokens
+    .command('list')
+    .description('the tokens: name, scopes, worker, created, expires, last used (never the secret)')
+    .addOption(json())
+    .addOption(hub())
+    .addOption(data())
+    .action(async (options) => (await import('./commands/token.js')).listTokens(options)),
+);
+withToken(
+  tokens
+    .command('revoke')
+    .description('revoke a token (its web sessions end too)')
+    .argument('<name>', 'the token to revoke')
+    .addOption(hub())
+    .addOption(data())
+    .action(async (name: string, options) => (await import('./commands/token.js')).revokeToken(name, options)),
+);
+
+withToken(program
   .command('sync')
   .description('send to the hub what runners on this data directory left undelivered (killed, hub away); says what it sent')
   .addOption(flag('--hub <url>', 'send to this hub (default: the hub each run was meant for)'))
@@ -162,7 +226,7 @@ program
   .addOption(flag('--timeout <duration>', 'how long to retry a hub that does not answer, per run', '10s'))
   .addOption(flag('-q, --quiet', 'say nothing, only the exit code'))
   .addOption(json())
-  .action(async (options) => (await import('./commands/sync.js')).syncCommand(options));
+  .action(async (options) => (await import('./commands/sync.js')).syncCommand(options)));
 
 // a reader that goes away (`runlog logs RUN | head`) is not an error
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

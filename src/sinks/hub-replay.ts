@@ -15,12 +15,12 @@ import { rmSync } from 'node:fs';
 import { isAlive, self } from '../pipeline/spool/owner.js';
 import { listWals, WalReader, walDir, writeMeta, type WalMeta } from '../pipeline/spool/wal.js';
 import { hubMessage } from './hub.js';
+import { hubFetch } from './hub-http.js';
 
 export interface ReplayOptions {
   dataDir: string;
   /** send to this hub instead of the one each WAL names */
   hub?: string;
-  token?: string;
   /** how long a hub that does not answer is retried, per run */
   timeoutMs?: number;
   log?: (message: string) => void;
@@ -162,11 +162,10 @@ function saveMeta(file: string, meta: WalMeta): void {
 async function post(hub: string, route: string, body: string, writerKey: string, options: ReplayOptions): Promise<unknown> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-runlog-writer': writerKey };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
   for (let backoff = 100; ; backoff = Math.min(backoff * 2, 2000)) {
     let error: HubError;
     try {
-      const response = await fetch(`${hub}${route}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+      const response = await hubFetch(`${hub}${route}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
       const text = await response.text();
       if (response.ok) return text === '' ? undefined : JSON.parse(text);
       error = new HubError(response.status, `${response.status} ${text.slice(0, 500)}`);

@@ -12,6 +12,7 @@ import { SqliteStore } from '../../store/sqlite/store.js';
 import { checkCommandSize, checkName, checkRunId, durationMs, leaseSeconds as leaseFlag, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub, HubReader } from '../hub-client.js';
+import { hubError, hubFetch } from '../../sinks/hub-http.js';
 
 export interface RunFlags {
   hub?: string;
@@ -53,6 +54,11 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   }
   let shipper: HubShipper | undefined;
   let sink: RunSink;
+  const writerKey = randomBytes(16).toString('base64url');
+  if (hub !== undefined && flags.id !== undefined) {
+    // the run is ours before the command starts: of two `run --id X` at once, one runs, the other stops here
+    await createOnHub(hub, writerKey, { id: runId, name: flags.name ?? null, command: shellJoin(command), task_id: taskId ?? null, labels });
+  }
   // what earlier runners on this data directory left undelivered (killed, hub away) goes now
   deliverLeftoversInBackground(dataDir);
   if (hub !== undefined) {
@@ -60,7 +66,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
       hub,
       // RUNLOG_WAL=off: lines wait in memory only (for benchmarks: the cost of durability)
       walDir: process.env.RUNLOG_WAL === 'off' ? undefined : walDir(dataDir),
-      writerKey: randomBytes(16).toString('base64url'),
+      writerKey,
       ownerKind: 'run',
       finishTimeoutMs: flushTimeoutMs,
       leaseSeconds,
@@ -135,6 +141,24 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   await localStore?.close().catch(() => {});
   if (flags.json) process.stdout.write(`${JSON.stringify(summary(outcome, where))}\n`);
   process.exit(outcome.exit_status);
+}
+
+/** Creates the run on the hub with our writer key; a 409 (someone else's run) stops the command from starting. A hub away: the shipper creates it later. */
+async function createOnHub(hub: string, writerKey: string, body: Record<string, unknown>): Promise<void> {
+  let response: Response;
+  try {
+    response = await hubFetch(`${hub}/api/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-runlog-writer': writerKey },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch {
+    return;
+  }
+  if (response.status === 409) throw new UsageError(`--id: ${await hubError(response)}`);
+  if (response.status === 401 || response.status === 403) throw new UsageError(await hubError(response));
+  await response.body?.cancel();
 }
 
 function summary(outcome: RunOutcome, where: string) {
