@@ -99,14 +99,16 @@ async function pipeline(command, lines, { logFile, store, json = false, wal = fa
     const log = wal ? new Wal(join(dir, 'wal'), { version: 1, run: { id }, writer_key: 'bench', hub: 'http://127.0.0.1:1', acked_seq: 0, owner: self('run') }) : undefined;
     // what HubShipper.record does for the WAL: the record's JSON once, appended with its seq
     let serialized = 0;
-    const walSink = json && {
-      record(record) {
-        const text = JSON.stringify(record);
-        serialized += text.length;
-        log?.add(record.seq, text);
-      },
-      progress() {},
-    };
+    const walSink = json
+      ? {
+          record(record) {
+            const text = JSON.stringify(record);
+            serialized += text.length;
+            log?.add(record.seq, text);
+          },
+          progress() {},
+        }
+      : undefined;
     const sinks = [walSink, file, storeSink].filter((sink) => sink !== undefined);
     const builder = new RecordBuilder({
       stream: id,

@@ -231,7 +231,7 @@ export class HubShipper implements RunSink {
    * holds): for the local store when the hub stayed away or refused the run.
    */
   *unsent(pageLines = 10_000): Generator<LogRecord[]> {
-    const onDisk = new Set<number>();
+    const taken = new Set<number>();
     let last = 0;
     if (this.wal) {
       for (let from = this.ackedSeq + 1; ; ) {
@@ -247,8 +247,8 @@ export class HubShipper implements RunSink {
     const memory: LogRecord[] = [];
     const take = (json: string[], seqs: number[]) => {
       for (const [i, seq] of seqs.entries()) {
-        if (seq > this.ackedSeq && (seq > last || this.isVolatile(seq)) && !onDisk.has(seq)) {
-          onDisk.add(seq);
+        if (seq > this.ackedSeq && (seq > last || this.isVolatile(seq)) && !taken.has(seq)) {
+          taken.add(seq);
           memory.push(JSON.parse(json[i]!) as LogRecord);
         }
       }
