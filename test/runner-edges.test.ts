@@ -83,6 +83,23 @@ describe('runlog run at the edges (issue 9)', () => {
     expect((await cli(['sync', '--data', data])).stdout).toContain('nothing to send');
   });
 
+  it('retries a hub whose store is full (507) until it takes the lines: the run is whole on the hub, never split into the local store', async () => {
+    let full = 6; // the first answers to lines are 507 STORAGE_FULL
+    const { hub, proxy } = await hubBehindProxy((method, path) =>
+      method === 'POST' && path.endsWith('/logs') && full-- > 0 ? { status: 507, body: { error: 'STORAGE_FULL', message: 'the hub store is full' } } : undefined,
+    );
+    const data = tempDir();
+    const result = await cli(['run', '--quiet', '--json', '--hub', proxy.url, '--data', data, '--', '/bin/sh', '-c', 'for i in $(seq 1 50); do echo "row $i"; done']);
+    expect(result.code).toBe(0);
+    const { id } = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { id: string };
+    expect((proxy.counts.get('POST /api/runs/:id/logs') ?? 0)).toBeGreaterThan(6);
+    const run = (await getJson<Run>(`${hub.url}/api/runs/${id}`)).body;
+    expect(run).toMatchObject({ status: 'completed', line_count: 50 });
+    const local = await cli(['runs', '--json', '--hub', 'none', '--data', data]);
+    expect(local.stdout.trim()).toBe('[]');
+    expect((await cli(['sync', '--data', data])).stdout).toContain('nothing to send');
+  });
+
   it("checks --name, labels and the command's size against the hub's limits before running anything", async () => {
     const data = tempDir();
     const marker = join(data, 'ran');
