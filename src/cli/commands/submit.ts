@@ -45,15 +45,23 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
     process.stdout.write(flags.json ? `${JSON.stringify(created)}\n` : `${created.id}\n`);
     return;
   }
-  const waitS = flags.wait === true ? DEFAULT_WAIT_S : positiveInt(flags.wait, '--wait', 0);
+  await waitAndReport(hub, created.id, flags.wait, flags.json);
+}
+
+/**
+ * Waits for the run's end (`wait`: true or seconds): without --json, prints its lines as they
+ * come, then the outcome; with --json, the FunctionResponse. Exits with its outcome.
+ */
+export async function waitAndReport(hub: string, id: string, wait: string | true, json: boolean | undefined): Promise<never> {
+  const waitS = wait === true ? DEFAULT_WAIT_S : positiveInt(wait, '--wait', 0);
   const started = Date.now();
-  if (!flags.json) {
+  if (!json) {
     // the lines as they come; the response below is then only the outcome
-    await followRun(hub, created.id, { params: 'after=0', print: printer({}), progress: process.stdout.isTTY === true, timeoutMs: waitS * 1000 });
+    await followRun(hub, id, { params: 'after=0', print: printer({}), progress: process.stdout.isTTY === true, timeoutMs: waitS * 1000 });
   }
   const left = Math.max(0, waitS - Math.floor((Date.now() - started) / 1000));
-  const response = await waitForResponse(hub, created.id, flags.json ? waitS : Math.max(1, left));
-  if (flags.json) process.stdout.write(`${JSON.stringify(response)}\n`);
+  const response = await waitForResponse(hub, id, json ? waitS : Math.max(1, left));
+  if (json) process.stdout.write(`${JSON.stringify(response)}\n`);
   else if (response.success) process.stderr.write(`runlog: run ${response.run_id} completed in ${(response.duration_seconds ?? 0).toFixed(1)}s\n`);
   else process.stderr.write(`runlog: run ${response.run_id} failed${response.exit_code !== null ? ` (exit ${response.exit_code})` : ''}: ${response.error ?? 'no error message'}\n`);
   process.exit(response.success ? 0 : response.exit_code !== null && response.exit_code > 0 ? response.exit_code : 1);
