@@ -131,6 +131,20 @@ describe('runlog run at the edges (issue 9)', () => {
     for (const route of ['POST /api/runs', 'POST /api/runs/:id/logs', 'POST /api/runs/:id/lease', 'POST /api/runs/:id/finish']) expect(proxy.writers.get(route)?.size).toBe(1);
   });
 
+  it('stops the command when `runlog cancel` asks, through the real hub: the run ends cancelled by whoever asked, exit 143', async () => {
+    const hub = await hubOn(tempDir());
+    hubs.push(hub);
+    const running = start(['run', '--quiet', '--json', '--hub', hub.url, '--data', tempDir(), '--id', 'cancel-me', '--lease', '1s', '--', PYTHON, join(FIXTURES, 'paced.py'), '1000', '0.05']);
+    await waitFor(async () => ((await getJson<Run>(`${hub.url}/api/runs/cancel-me`)).body.line_count ?? 0) > 2 || undefined, 20_000, 'the run to print');
+    const cancel = await cli(['cancel', 'cancel-me', '--hub', hub.url]);
+    expect(cancel.code).toBe(0);
+    const result = await running;
+    expect(result.code).toBe(143);
+    const run = (await getJson<Run>(`${hub.url}/api/runs/cancel-me`)).body;
+    expect(run.status).toBe('cancelled');
+    expect(run.error_message).toMatch(/^cancelled by \S+@\S+/);
+  });
+
   it('kills the whole process group of a command that prints nothing when runlog run is SIGKILLed', async () => {
     const hub = await hubOn(tempDir());
     hubs.push(hub);
