@@ -230,7 +230,7 @@ export class HubShipper implements RunSink {
    * What the hub never acknowledged, page by page (the WAL's records, then those only memory
    * holds): for the local store when the hub stayed away or refused the run.
    */
-  *unsent(pageLines = 10_000): Generator<LogRecord[]> {
+  *unsent(pageLines = 2000): Generator<LogRecord[]> {
     const taken = new Set<number>();
     let last = 0;
     if (this.wal) {
