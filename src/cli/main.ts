@@ -4,11 +4,16 @@
  * RUNLOG_ and the flag's name in capitals (`--log-dir` → RUNLOG_LOG_DIR); the seeds'
  * HEARTBEAT_INTERVAL and LOG_BUFFER_SIZE are honoured by `runlog worker` too.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULTS } from '../core/config.js';
 
+/** the package's own version: package.json two folders up, from src/cli and from dist/cli alike */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('runlog')
   .description('Capture, keep, search and watch live every line your jobs print.')
+  .version(version, '-v, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride() // usage errors exit 2, like runlog's own checks (inherited by the subcommands)
   .enablePositionalOptions();
@@ -38,6 +43,7 @@ function collect(value: string, previous: string[]): string[] {
 const data = () => flag('--data <dir>', 'data directory (SQLite store, logs, spool)', DEFAULTS.data);
 const hub = () => flag('--hub <url>', `hub URL (default ${DEFAULTS.hub} when it answers; "none": the local store)`);
 const json = () => flag('--json', 'JSON output');
+const db = () => flag('--db <url>', 'the store: postgres://user@host/db (PostgreSQL), or a SQLite file (default: <data>/runlog.db)');
 // the token: prefer RUNLOG_TOKEN_FILE or RUNLOG_TOKEN to --token, which other users can see in `ps`
 const token = () => flag('--token <token>', 'token for the hub (better: RUNLOG_TOKEN_FILE or RUNLOG_TOKEN, which `ps` does not show)');
 const tokenFile = () => flag('--token-file <path>', 'file holding the token for the hub');
@@ -60,9 +66,13 @@ program
   .addOption(flag('--host <host>', 'address to bind', DEFAULTS.host))
   .addOption(flag('--port <port>', 'port to listen on', String(DEFAULTS.port)))
   .addOption(data())
+  .addOption(db())
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--retention <duration>', 'how long worker lines are kept', DEFAULTS.workerRetention))
   .addOption(flag('--run-retention <duration>', 'how long ended runs and their lines are kept (0: forever)', '0'))
+  .addOption(flag('--base-path <path>', 'serve everything (API, live streams, /healthz, /metrics, UI) under this path, behind a reverse proxy (/runlog)'))
+  .addOption(new Option('--access-log', 'one line per request on stderr: method, route, status, ms, token name (default: on; env: RUNLOG_ACCESS_LOG=0 turns it off)'))
+  .addOption(new Option('--no-access-log', 'no access log'))
   .addOption(flag('--public-url <url>', 'the URL users reach the hub at (comma-separated for several): its host names are served'))
   .addOption(flag('--secret-file <path>', "key that encrypts tasks' environment values (default <data>/secret.key; hubs on one database share it)"))
   .action(async (options) => (await import('./commands/server.js')).serverCommand(options));
@@ -98,6 +108,7 @@ withToken(program
   .addOption(json())
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (options) => (await import('./commands/runs.js')).runsCommand(options)));
 
 withToken(program
@@ -113,6 +124,7 @@ withToken(program
   .addOption(flag('-f, --follow', 'keep printing new lines until the run ends'))
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (run: string, options) => (await import('./commands/logs.js')).logsCommand(run, options)));
 
 withToken(program
@@ -168,6 +180,7 @@ withToken(program
   .addOption(json())
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (options) => (await import('./commands/workers.js')).workersCommand(options)));
 
 program
@@ -197,6 +210,7 @@ withToken(
     .addOption(json())
     .addOption(hub())
     .addOption(data())
+    .addOption(db())
     .action(async (name: string, options) => (await import('./commands/token.js')).createToken(name, options)),
 );
 withToken(
@@ -206,6 +220,7 @@ withToken(
     .addOption(json())
     .addOption(hub())
     .addOption(data())
+    .addOption(db())
     .action(async (options) => (await import('./commands/token.js')).listTokens(options)),
 );
 withToken(
@@ -215,6 +230,7 @@ withToken(
     .argument('<name>', 'the token to revoke')
     .addOption(hub())
     .addOption(data())
+    .addOption(db())
     .action(async (name: string, options) => (await import('./commands/token.js')).revokeToken(name, options)),
 );
 
@@ -254,6 +270,14 @@ withToken(program
   .addOption(hub())
   .addOption(data())
   .action(async (run: string, options) => (await import('./commands/control.js')).rerunCommand(run, options)));
+
+program
+  .command('migrate')
+  .description("create or upgrade the store's schema now (a hub does it on start): prints each step")
+  .addOption(db())
+  .addOption(data())
+  .addOption(flag('--dry-run', 'print the steps that would be applied, apply none'))
+  .action(async (options) => (await import('./commands/migrate.js')).migrateCommand(options));
 
 // a reader that goes away (`runlog logs RUN | head`) is not an error
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -17,6 +17,7 @@ export interface LogsFlags {
   follow?: boolean;
   hub?: string;
   data: string;
+  db?: string;
 }
 
 const PAGE = 5000;
