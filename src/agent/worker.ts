@@ -6,12 +6,14 @@
  */
 import { join } from 'node:path';
 import { reportedIntervalS } from '../core/limits.js';
+import { walDir } from '../pipeline/spool/wal.js';
 import { hubFetch } from '../sinks/hub-http.js';
 import { withTask } from '../sdk/context.js';
 import { createWorker, type RunlogWorker } from '../sdk/worker.js';
 import { HubShipper } from '../sinks/hub.js';
 import type { ClaimedTask } from '../store/store.js';
 import { GpuProbe } from './gpu.js';
+import { clearGroups, killLeftoverGroups, recordGroup } from './leftovers.js';
 import { Runner } from './runner.js';
 
 export interface WorkerAgentOptions {
@@ -25,6 +27,8 @@ export interface WorkerAgentOptions {
   pollMs: number;
   drain: boolean;
   debug: boolean;
+  /** how often a task's lease is renewed (DEFAULTS.leaseSeconds) */
+  leaseSeconds?: number;
 }
 
 const STATS_EVERY_MS = 5 * 60_000; // buffer stats in debug mode, as in the seed
@@ -51,7 +55,17 @@ export class WorkerAgent {
       gpu,
       stats: () => ({ tasks_run: tasks.run }),
     });
-    return new WorkerAgent(options, worker, gpu, tasks);
+    const agent = new WorkerAgent(options, worker, gpu, tasks);
+    // a previous life of this worker, killed with its task running: its command goes now
+    for (const { pgid, runId, processes } of killLeftoverGroups(agent.pidsFile)) {
+      worker.log.warning(`killed process group ${pgid} (${processes} processes) of task ${runId}, left running by this worker's previous run`);
+    }
+    return agent;
+  }
+
+  /** where the running command's process group is recorded */
+  get pidsFile(): string {
+    return join(this.options.dataDir, `worker-${this.options.id}.pids`);
   }
 
   private constructor(
@@ -129,10 +143,18 @@ export class WorkerAgent {
       // a worker outlives hub outages: its run waits for the hub however long, unless the worker is told to stop
       this.shipper = new HubShipper({
         hub: this.options.hub,
-        spoolDir: this.options.spoolDir,
-        finishTimeoutMs: Infinity,
+        walDir: walDir(this.options.dataDir),
+        // the claim's key proves to the hub that this worker writes the run (older hubs send none)
         writerKey: task.writer_key,
+        ownerKind: 'worker',
         workerId: this.options.id,
+        finishTimeoutMs: Infinity,
+        leaseSeconds: this.options.leaseSeconds,
+        onCancel: (by) => {
+          log.warning(`task ${run.id} cancelled by ${by}: stopping its command`);
+          this.runner?.cancel('SIGTERM', by);
+        },
+        onTrouble: (message) => this.runner?.trouble('wal', message),
       });
       this.runner = new Runner({
         id: run.id,
@@ -149,6 +171,8 @@ export class WorkerAgent {
         sink: this.shipper,
         gpu: this.gpu,
         warn: (message) => log.warning(message),
+        onSpawn: (pgid) => recordGroup(this.pidsFile, pgid, run.id),
+        onSpawnEnd: () => clearGroups(this.pidsFile),
       });
       try {
         const outcome = await this.runner.run();
@@ -161,6 +185,7 @@ export class WorkerAgent {
         log.error(`task ${run.id} could not run: ${(error as Error).message}`);
       }
     });
+    this.shipper?.close();
     this.runner = undefined;
     this.shipper = undefined;
     this.currentTask = undefined;

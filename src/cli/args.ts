@@ -39,24 +39,38 @@ export function checkRunId(text: string, flag = '--id'): string {
   return text;
 }
 
-/** key=value pairs; for labels (`--label`) within the hub's bounds, so a run is never refused for them after it started */
-export function labels(pairs: readonly string[], flag = '--label'): Record<string, string> {
+export function labels(pairs: readonly string[], flag = '--label', limits = flag === '--label'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');
     if (at < 1) throw new UsageError(`${flag}: expected key=value, got ${JSON.stringify(pair)}`);
-    const [key, value] = [pair.slice(0, at), pair.slice(at + 1)];
-    if (flag === '--label' && (Buffer.byteLength(key) > LIMITS.labelKeyBytes || Buffer.byteLength(value) > LIMITS.labelValueBytes)) {
-      throw new UsageError(`${flag}: keys of at most ${LIMITS.labelKeyBytes} bytes and values of at most ${LIMITS.labelValueBytes}`);
+    const key = pair.slice(0, at);
+    const value = pair.slice(at + 1);
+    if (limits && (Buffer.byteLength(key) > LIMITS.labelKeyBytes || Buffer.byteLength(value) > LIMITS.labelValueBytes)) {
+      throw new UsageError(`${flag}: a label's key and value are at most ${LIMITS.labelValueBytes} bytes each (the hub's limit), got ${JSON.stringify(pair.slice(0, 40))}…`);
     }
     out[key] = value;
   }
-  if (flag === '--label' && Object.keys(out).length > LIMITS.labels) throw new UsageError(`${flag}: at most ${LIMITS.labels} labels`);
+  if (limits && Object.keys(out).length > LIMITS.labels) throw new UsageError(`${flag}: at most ${LIMITS.labels} labels (the hub's limit), got ${Object.keys(out).length}`);
   return out;
 }
 
-/** --name: within the hub's bound */
-export function runName(text: string | undefined): string | undefined {
-  if (text !== undefined && Buffer.byteLength(text) > LIMITS.nameBytes) throw new UsageError(`--name: at most ${LIMITS.nameBytes} bytes`);
-  return text;
+/** --name within the hub's limit. */
+export function checkName(name: string | undefined, flag = '--name'): void {
+  // bytes, as the hub counts them: 100 characters of CJK are 300 bytes
+  const bytes = name === undefined ? 0 : Buffer.byteLength(name);
+  if (bytes > LIMITS.nameBytes) throw new UsageError(`${flag}: at most ${LIMITS.nameBytes} bytes (the hub's limit), got ${bytes}`);
+}
+
+/** The command (as a shell would read it back) within the hub's limit. */
+export function checkCommandSize(command: string, flag = 'the command'): void {
+  const bytes = Buffer.byteLength(command);
+  if (bytes > LIMITS.commandBytes) throw new UsageError(`${flag}: at most ${LIMITS.commandBytes / 1024} KiB (the hub's limit), got ${(bytes / 1024).toFixed(1)} KiB; put a long script in a file`);
+}
+
+/** --lease: whole seconds, 1 to 3600 (the hub's bounds for lease_s). */
+export function leaseSeconds(text: string, flag = '--lease'): number {
+  const ms = durationMs(text, flag);
+  if (ms < 1000 || ms > 3_600_000) throw new UsageError(`${flag}: expected 1s to 1h, got ${JSON.stringify(text)}`);
+  return Math.round(ms / 1000);
 }

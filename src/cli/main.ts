@@ -4,11 +4,16 @@
  * RUNLOG_ and the flag's name in capitals (`--log-dir` → RUNLOG_LOG_DIR); the seeds'
  * HEARTBEAT_INTERVAL and LOG_BUFFER_SIZE are honoured by `runlog worker` too.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULTS } from '../core/config.js';
 
+/** the package's own version: package.json two folders up, from src/cli and from dist/cli alike */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('runlog')
   .description('Capture, keep, search and watch live every line your jobs print.')
+  .version(version, '-v, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride() // usage errors exit 2, like runlog's own checks (inherited by the subcommands)
   .enablePositionalOptions();
@@ -38,6 +43,7 @@ function collect(value: string, previous: string[]): string[] {
 const data = () => flag('--data <dir>', 'data directory (SQLite store, logs, spool)', DEFAULTS.data);
 const hub = () => flag('--hub <url>', `hub URL (default ${DEFAULTS.hub} when it answers; "none": the local store)`);
 const json = () => flag('--json', 'JSON output');
+const db = () => flag('--db <url>', 'the store: postgres://user@host/db (PostgreSQL), or a SQLite file (default: <data>/runlog.db)');
 // the token: prefer RUNLOG_TOKEN_FILE or RUNLOG_TOKEN to --token, which other users can see in `ps`
 const token = () => flag('--token <token>', 'token for the hub (better: RUNLOG_TOKEN_FILE or RUNLOG_TOKEN, which `ps` does not show)');
 const tokenFile = () => flag('--token-file <path>', 'file holding the token for the hub');
@@ -60,9 +66,13 @@ program
   .addOption(flag('--host <host>', 'address to bind', DEFAULTS.host))
   .addOption(flag('--port <port>', 'port to listen on', String(DEFAULTS.port)))
   .addOption(data())
+  .addOption(db())
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--retention <duration>', 'how long worker lines are kept', DEFAULTS.workerRetention))
   .addOption(flag('--run-retention <duration>', 'how long ended runs and their lines are kept (0: forever)', '0'))
+  .addOption(flag('--base-path <path>', 'serve everything (API, live streams, /healthz, /metrics, UI) under this path, behind a reverse proxy (/runlog)'))
+  .addOption(new Option('--access-log', 'one line per request on stderr: method, route, status, ms, token name (default: on; env: RUNLOG_ACCESS_LOG=0 turns it off)'))
+  .addOption(new Option('--no-access-log', 'no access log'))
   .addOption(flag('--public-url <url>', 'the URL users reach the hub at (comma-separated for several): its host names are served'))
   .addOption(flag('--secret-file <path>', "key that encrypts tasks' environment values (default <data>/secret.key; hubs on one database share it)"))
   .action(async (options) => (await import('./commands/server.js')).serverCommand(options));
@@ -84,9 +94,31 @@ withToken(program
   .addOption(flag('-q, --quiet', 'do not show the command output'))
   .addOption(flag('--json', 'print the run as JSON at the end'))
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
-  .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
+  .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer (the rest waits in the WAL for `runlog sync`)', '10s'))
+  .addOption(flag('--lease <duration>', "how often the run's lease is renewed on the hub (it fails the run after 3 silent leases)", `${DEFAULTS.leaseSeconds}s`))
+  .addOption(repeatable('--follow <path>', 'a file (or glob) the command writes: its lines join the run, source `file`'))
   .passThroughOptions()
   .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options)));
+
+withToken(program
+  .command('follow')
+  .description("ship files' lines into a run as they grow: paths, globs, ssh://[user@]host[:port]/path")
+  .argument('<files...>', "paths, globs ('logs/*.log', quoted) or ssh:// URLs")
+  .addOption(new Option('--run <id>', 'the run the lines go to (created when it does not exist)').env('RUNLOG_RUN').makeOptionMandatory())
+  .addOption(hub())
+  .addOption(data())
+  .addOption(flag('--name <name>', 'a name for the run'))
+  .addOption(repeatable('--label <k=v>', 'a label'))
+  .addOption(flag('--from-start', 'files already there, with no checkpoint: from their start (the default)'))
+  .addOption(flag('--from-end', 'files already there, with no checkpoint: only what is written from now on'))
+  .addOption(flag('--partial-timeout <duration>', 'a last line without its newline is shipped after the file has not grown this long', '1s'))
+  .addOption(flag('--poll <duration>', 'how often files are looked at besides change events', '250ms'))
+  .addOption(flag('--until-idle <duration>', 'stop once no file has grown for this long'))
+  .addOption(flag('--end-on-exit', 'on SIGINT/SIGTERM (or --until-idle), end the run `completed` (default: it stays running)'))
+  .addOption(repeatable('--ssh-option <args>', 'extra ssh arguments, e.g. "-i ~/.ssh/key" or "-o Port=2222"'))
+  .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
+  .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
+  .action(async (files: string[], options) => (await import('./commands/follow.js')).followCommand(files, options)));
 
 withToken(program
   .command('runs')
@@ -97,6 +129,7 @@ withToken(program
   .addOption(json())
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (options) => (await import('./commands/runs.js')).runsCommand(options)));
 
 withToken(program
@@ -112,6 +145,7 @@ withToken(program
   .addOption(flag('-f, --follow', 'keep printing new lines until the run ends'))
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (run: string, options) => (await import('./commands/logs.js')).logsCommand(run, options)));
 
 withToken(program
@@ -157,6 +191,7 @@ withToken(program
   .addOption(flag('--spool-max <bytes>', 'spool bound; past it the oldest are dropped and counted', String(DEFAULTS.spoolMaxBytes)))
   .addOption(flag('--poll <duration>', 'how often an idle worker asks for a task', '1s'))
   .addOption(flag('--drain', 'on SIGTERM/SIGINT, finish the current task before exiting (default: hand it back)'))
+  .addOption(flag('--lease <duration>', "how often a task's lease is renewed on the hub", `${DEFAULTS.leaseSeconds}s`))
   .addOption(flag('--debug', 'debug log format, and buffer stats every 5 minutes'))
   .action(async (options) => (await import('./commands/worker.js')).workerCommand(options)));
 
@@ -166,6 +201,7 @@ withToken(program
   .addOption(json())
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (options) => (await import('./commands/workers.js')).workersCommand(options)));
 
 program
@@ -195,6 +231,7 @@ withToken(
     .addOption(json())
     .addOption(hub())
     .addOption(data())
+    .addOption(db())
     .action(async (name: string, options) => (await import('./commands/token.js')).createToken(name, options)),
 );
 withToken(
@@ -204,6 +241,7 @@ withToken(
     .addOption(json())
     .addOption(hub())
     .addOption(data())
+    .addOption(db())
     .action(async (options) => (await import('./commands/token.js')).listTokens(options)),
 );
 withToken(
@@ -213,8 +251,19 @@ withToken(
     .argument('<name>', 'the token to revoke')
     .addOption(hub())
     .addOption(data())
+    .addOption(db())
     .action(async (name: string, options) => (await import('./commands/token.js')).revokeToken(name, options)),
 );
+
+withToken(program
+  .command('sync')
+  .description('send to the hub what runners on this data directory left undelivered (killed, hub away); says what it sent')
+  .addOption(flag('--hub <url>', 'send to this hub (default: the hub each run was meant for)'))
+  .addOption(data())
+  .addOption(flag('--timeout <duration>', 'how long to retry a hub that does not answer, per run', '10s'))
+  .addOption(flag('-q, --quiet', 'say nothing, only the exit code'))
+  .addOption(json())
+  .action(async (options) => (await import('./commands/sync.js')).syncCommand(options)));
 
 withToken(program
   .command('cancel')
@@ -242,6 +291,14 @@ withToken(program
   .addOption(hub())
   .addOption(data())
   .action(async (run: string, options) => (await import('./commands/control.js')).rerunCommand(run, options)));
+
+program
+  .command('migrate')
+  .description("create or upgrade the store's schema now (a hub does it on start): prints each step")
+  .addOption(db())
+  .addOption(data())
+  .addOption(flag('--dry-run', 'print the steps that would be applied, apply none'))
+  .action(async (options) => (await import('./commands/migrate.js')).migrateCommand(options));
 
 // a reader that goes away (`runlog logs RUN | head`) is not an error
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -4,6 +4,7 @@
  * appending a record the store already has is a no-op, so every sender may retry freely.
  */
 import type { Level, LogRecord } from '../core/record.js';
+import type { LiveFanout } from '../pipeline/live.js';
 import type { Scope } from '../core/scopes.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -251,6 +252,8 @@ export interface Store {
   /** Lines after `afterSeq`, ascending, at most `limit`: for streaming a whole run out in pages. */
   readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]>;
   setDiagnostics(runId: string, diagnostics: unknown): Promise<void>;
+  /** How many runs of each status (for /metrics). Optional: without it /metrics counts from listRuns, capped at MAX_PAGE. */
+  countRuns?(): Promise<Record<RunStatus, number>>;
   /** Matching lines of every stream, newest first (served by the chunks' trigram blooms). */
   searchLines(filter: LineSearch): Promise<LineSearchPage>;
 
@@ -319,6 +322,14 @@ export interface Store {
    */
   changedElsewhere?(): Promise<boolean>;
   close(): Promise<void>;
+
+  /**
+   * Several hubs on one database: runs `task` unless another process is running the same one now
+   * (then answers undefined), so housekeeping is done once, not once per hub. Absent: one hub.
+   */
+  exclusive?<T>(name: string, task: () => Promise<T>): Promise<T | undefined>;
+  /** Several hubs on one database: publishes to `live` what other processes commit; returns how to stop. */
+  followOthers?(live: LiveFanout, onError?: (message: string) => void): Promise<() => Promise<void>>;
 }
 
 export function sameWriter(a: RunWriter, b: RunWriter): boolean {

@@ -1,13 +1,18 @@
 import { HubRefused, startHub } from '../../server/listen.js';
+import { describeStore } from '../../store/open.js';
 import { durationMs, positiveInt, UsageError } from '../args.js';
 
 export interface ServerFlags {
   host: string;
   port: string;
   data: string;
+  db?: string;
   maxLineBytes: string;
   retention: string;
   runRetention: string;
+  basePath?: string;
+  /** undefined: neither --access-log nor --no-access-log was given */
+  accessLog?: boolean;
   publicUrl?: string;
   secretFile?: string;
 }
@@ -20,9 +25,13 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
       host: flags.host,
       port: positiveInt(flags.port, '--port', 0),
       dataDir: flags.data,
+      db: flags.db === '' ? undefined : flags.db,
       maxLineBytes: positiveInt(flags.maxLineBytes, '--max-line-bytes'),
       workerRetentionMs: durationMs(flags.retention, '--retention'),
       runRetentionMs: flags.runRetention === '0' ? 0 : durationMs(flags.runRetention, '--run-retention'),
+      basePath: flags.basePath,
+      // on unless turned off, by the flag or by RUNLOG_ACCESS_LOG=0/false/no
+      accessLog: flags.accessLog ?? !['0', 'false', 'no'].includes((process.env.RUNLOG_ACCESS_LOG ?? '').toLowerCase()),
       publicUrls,
       secretFile: flags.secretFile,
     },
@@ -30,7 +39,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
   ).catch((error: unknown) => {
     throw error instanceof HubRefused ? new UsageError(error.message) : error;
   });
-  process.stdout.write(`runlog hub listening on ${hub.url} (data in ${flags.data})\n`);
+  process.stdout.write(`runlog hub listening on ${hub.url} (store: ${describeStore({ db: flags.db, dataDir: flags.data })})\n`);
   const stop = async () => {
     await hub.close();
     process.exit(0);
