@@ -18,12 +18,17 @@ import { buildApp } from '../src/server/app.js';
 import { routeList } from '../src/server/auth/guard.js';
 import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
+import { PostgresStore } from '../src/store/postgres/store.js';
+import type { Store } from '../src/store/store.js';
+import { createTestDatabase, describeWithPostgres } from './postgres.js';
 import { tempDir } from './helpers.js';
 
 /** fixed, so a failure replays; set RUNLOG_FUZZ_SEED to explore further */
 const SEED = Number(process.env.RUNLOG_FUZZ_SEED ?? 8);
 const RUNS = 1000;
 const BUDGET_MS = 40_000;
+const RUNS_PG = 300;
+const BUDGET_PG_MS = 15_000;
 /** an answer that takes longer (a long poll, a stream that sends no headers) is dropped, not failed */
 const ANSWER_MS = 1500;
 
@@ -111,6 +116,9 @@ const plausible: Record<string, fc.Arbitrary<unknown>> = {
   phase: fc.constantFrom('setup', 'run', 'diagnostics', 'setup', 'run', 'other'),
   exit_code: number,
   heartbeat_interval_s: number,
+  dropped_logs: number,
+  vram_total_mb: number,
+  vram_used_mb: number,
   lease_s: number,
   attrs: fc.oneof(jsonValue, fc.constant(DEEP)),
   metadata: fc.oneof(jsonValue, fc.constant(DEEP)),
@@ -265,15 +273,17 @@ async function send(app: FastifyInstance, request: FuzzRequest): Promise<number 
   }
 }
 
-describe('the hub under random requests', () => {
+/** The same suite on each store: the bounds must hold where a column is an INTEGER too (PostgreSQL). */
+function fuzzSuite(name: string, openStore: (dir: string) => Promise<Store>, runs: number, budgetMs: number): void {
+  describe(`the hub under random requests (${name})`, () => {
   const dir = tempDir('runlog-fuzz-');
   const routes: { method: string; url: string }[] = [];
   let app: FastifyInstance;
-  let store: SqliteStore;
+  let store: Store;
   let adminToken: string;
 
   beforeAll(async () => {
-    store = new SqliteStore(join(dir, 'runlog.db'));
+    store = await openStore(dir);
     app = buildApp({ store, live: new LiveFanout(), config: resolveHubConfig({ dataDir: dir, ssePingMs: 60_000 }) });
     // a hub with a token, as a team runs it: tokens the fuzzer creates change nothing then
     adminToken = newTokenSecret();
@@ -308,11 +318,33 @@ describe('the hub under random requests', () => {
         const status = await send(app, request);
         expect(status === undefined || status < 500, `${request.method} ${request.url} → ${status}`).toBe(true);
       }),
-      { seed: SEED, numRuns: RUNS, interruptAfterTimeLimit: BUDGET_MS, markInterruptAsFailure: false },
+      { seed: SEED, numRuns: runs, interruptAfterTimeLimit: budgetMs, markInterruptAsFailure: false },
     );
     expect(sent).toBeGreaterThan(100); // the time budget interrupts quietly: make sure it did not starve the test
     const health = await app.inject('/healthz'); // public: no token
     expect(health.statusCode).toBe(200);
     expect(health.json()).toMatchObject({ ok: true });
   }, 90_000);
+});
+}
+
+fuzzSuite('SQLite', async (dir) => new SqliteStore(join(dir, 'runlog.db')), RUNS, BUDGET_MS);
+
+// fewer requests on PostgreSQL, whose round trips are slower: the suite stays under a minute in all
+describeWithPostgres('fuzz on PostgreSQL', () => {
+  fuzzSuite(
+    'PostgreSQL',
+    async () => {
+      const database = await createTestDatabase();
+      const store = await PostgresStore.open(database.url);
+      const close = store.close.bind(store);
+      store.close = async () => {
+        await close();
+        await database.drop();
+      };
+      return store;
+    },
+    RUNS_PG,
+    BUDGET_PG_MS,
+  );
 });

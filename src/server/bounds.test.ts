@@ -105,6 +105,7 @@ describe('bounds on what the hub is sent', () => {
     ['a gpus entry that is not an object', '/api/workers/w1/heartbeat', { gpus: [[1]] }, 'gpus[0]'],
     ['a 20 MB task command', '/api/tasks', { command: ['echo', x(20 * 1024 * 1024)] }, 'command[1]'],
     ['an exit code past 32 bits', '/api/runs/r1/finish', { status: 'failed', exit_code: 2 ** 40 }, 'exit_code'],
+    ['dropped_logs that is not a whole number (500 on PostgreSQL)', '/api/workers/w1/heartbeat', { dropped_logs: 2.5 }, 'dropped_logs'],
     ['a token expiring past 100 years, which once answered 500', '/api/tokens', { name: 'forever', scopes: ['read'], expires: '99999999999999999999d' }, 'expires'],
   ])('refuses %s with a 400 naming the field', async (_what, url, payload, field) => {
     const response = await post(url, payload);

@@ -31,7 +31,7 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
       vram_used_mb: optionalNumber(body.vram_used_mb, 'vram_used_mb', LIMITS.vramMb),
       gpus: gpusField(body.gpus),
       heartbeat_interval_s: intervalField(body.heartbeat_interval_s) ?? DEFAULTS.heartbeatSeconds,
-      dropped_logs: optionalNumber(body.dropped_logs, 'dropped_logs', Number.MAX_SAFE_INTEGER) ?? 0,
+      dropped_logs: optionalCount(body.dropped_logs, 'dropped_logs') ?? 0,
       stats: body.stats === undefined || body.stats === null ? null : boundedObject(body.stats, 'stats'),
       received_at: nowMicros(),
     });
@@ -76,6 +76,13 @@ function optionalNumber(value: unknown, field: string, max: number): number | nu
   if (value === undefined || value === null) return null;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) throw badRequest(field, `expected a number from 0 to ${max}, or null`);
   return value;
+}
+
+/** A count: an integer (a BIGINT column in PostgreSQL, where 2.5 answered 500), 0 to 2^53 − 1. */
+function optionalCount(value: unknown, field: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw badRequest(field, `expected an integer from 0 to ${Number.MAX_SAFE_INTEGER}, or null`);
+  return value as number;
 }
 
 function optionalId(value: unknown, field: string): string | null {
