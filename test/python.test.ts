@@ -5,7 +5,7 @@
  * loguru; fails instead in strict mode (RUNLOG_TEST_STRICT=1).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -201,6 +201,20 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () 
     expect(result.stderr).not.toContain('Traceback');
     expect(result.stderr).toMatch(/^runlog: hub .* away at exit: run r-\S+'s last lines and its end wait in /m);
   });
+});
+
+describe.skipIf(noPython !== undefined)('the Python client: installing it', () => {
+  const noPip = noPython ?? missing('pip for /usr/bin/python3 (python3-pip) with setuptools and wheel', () => spawnSync(PYTHON, ['-c', 'import setuptools, wheel, pip']).status === 0);
+
+  it.skipIf(noPip !== undefined)('installs with pip, offline, from clients/python, as the README says', () => {
+    const source = join(tempDir(), 'python'); // a copy: pip builds in the source tree
+    cpSync(CLIENT, source, { recursive: true });
+    const target = tempDir('runlog-pip-');
+    const pip = spawnSync(PYTHON, ['-m', 'pip', 'install', '--no-build-isolation', '--no-index', '--no-deps', '--quiet', '--target', target, source], { encoding: 'utf8' });
+    expect(pip.status, pip.stderr).toBe(0);
+    const imported = spawnSync(PYTHON, ['-c', 'import runlog, sys; print(runlog.__version__, runlog.__file__)'], { cwd: tempDir(), env: { ...process.env, PYTHONPATH: target }, encoding: 'utf8' });
+    expect(imported.stdout).toContain(`0.1.0 ${target}`);
+  }, 60_000);
 });
 
 describe.skipIf(noLoguru !== undefined)('the Python client with loguru', () => {
