@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -200,6 +201,46 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () 
     expect(result.code).toBe(0);
     expect(result.stderr).not.toContain('Traceback');
     expect(result.stderr).toMatch(/^runlog: hub .* away at exit: run r-\S+'s last lines and its end wait in /m);
+  });
+});
+
+describe.skipIf(noPython !== undefined)('the Python client: its token', () => {
+  /** A stand-in hub that answers every write and records who asked. */
+  async function recordingHub(): Promise<{ url: string; requests: { path: string; headers: IncomingMessage['headers'] }[]; close(): void }> {
+    const requests: { path: string; headers: IncomingMessage['headers'] }[] = [];
+    const server = createHttpServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        requests.push({ path: `${request.method} ${request.url}`, headers: request.headers });
+        const created = request.url === '/api/runs';
+        response.writeHead(request.url?.endsWith('/lease') ? 404 : created ? 201 : 200, { 'content-type': 'application/json' });
+        response.end(created ? '{}' : '{"success":true}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => server.close() };
+  }
+
+  it('sends the token from RUNLOG_TOKEN_FILE or RUNLOG_TOKEN as a bearer on every request, and the writer key of the run on its writes, never printing the token', async () => {
+    const hub = await recordingHub();
+    try {
+      const tokenFile = join(tempDir(), 'token');
+      writeFileSync(tokenFile, 'file-s3cret\n', { mode: 0o600 });
+      const handler = await python('logging_program.py', ['crash'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN_FILE: tokenFile }).done;
+      const worker = await python('worker_program.py', ['tok-w', '4'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN: 'env-s3cret', HEARTBEAT_INTERVAL: '0.2' }).done;
+      for (const output of [handler.stdout, handler.stderr, worker.stdout, worker.stderr]) expect(output).not.toMatch(/s3cret/);
+      const runWrites = hub.requests.filter((r) => r.path.startsWith('POST /api/runs'));
+      expect(runWrites.map((r) => r.path.replace(/r-[\w-]+/, 'ID'))).toEqual(expect.arrayContaining(['POST /api/runs', 'POST /api/runs/ID/logs', 'POST /api/runs/ID/finish']));
+      expect(new Set(runWrites.map((r) => r.headers.authorization))).toEqual(new Set(['Bearer file-s3cret']));
+      const writers = new Set(runWrites.map((r) => r.headers['x-runlog-writer']));
+      expect(writers.size).toBe(1);
+      expect([...writers][0]).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      const beats = hub.requests.filter((r) => r.path === 'POST /api/workers/tok-w/heartbeat');
+      expect(beats.length).toBeGreaterThan(0);
+      expect(new Set(beats.map((r) => r.headers.authorization))).toEqual(new Set(['Bearer env-s3cret']));
+    } finally {
+      hub.close();
+    }
   });
 });
 

@@ -171,7 +171,7 @@ class Worker:
         self._wake = threading.Event()
         self._stopping = False
         self._reported_drops = 0
-        self._reachable = True
+        self._refusals: set = set()
         self._thread: Optional[threading.Thread] = None
 
     def __repr__(self) -> str:
@@ -275,11 +275,10 @@ class Worker:
         status, answer = self._hub.request("POST", "/api/workers/%s/heartbeat" % self.worker_id, body, timeout=timeout)
         if retryable(status):
             self.stats["failed"] += 1
-            self._reachable = False
             return False
         self.stats["sent"] += 1
-        self._reachable = True
-        if not 200 <= status < 300:
+        if not 200 <= status < 300 and status not in self._refusals:
+            self._refusals.add(status)  # said once per status: a heartbeat comes every 20 s
             message = answer.get("message") if isinstance(answer, dict) else ""
-            warn("hub refused a heartbeat of worker %s (%d: %s); its %d lines are dropped" % (self.worker_id, status, message, len(body["logs"])))
+            warn("hub refused a heartbeat of worker %s (%d: %s); its lines are dropped" % (self.worker_id, status, message))
         return True
