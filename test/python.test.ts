@@ -338,15 +338,17 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Worker', () =
     expect((await getJson<Worker>(`${hub.url}/api/workers/py-w1`)).body.status).toBe('offline');
   });
 
-  it('keeps every line of a worker restarted under the same id, each life numbering from 1', async () => {
+  it('keeps every line of a worker restarted under the same id, each life numbering from 1; the last ones sent at exit without stop()', async () => {
     const hub = await newHub();
     for (let life = 0; life < 2; life++) {
-      const program = python('worker_program.py', ['py-reborn', '6'], { RUNLOG_HUB: hub.url, HEARTBEAT_INTERVAL: '0.2' });
+      const program = python('worker_program.py', ['py-reborn', '6'], { RUNLOG_HUB: hub.url, HEARTBEAT_INTERVAL: '0.2', NO_STOP: '1' });
       expect((await program.done).code).toBe(0);
     }
     const lines = await workerLines(hub.url, 'py-reborn');
     expect(lines.map((l) => l.seq)).toEqual(range(1, 14));
     expect(lines.filter((l) => l.message === 'worker up')).toHaveLength(2);
+    expect(lines.filter((l) => l.message === 'idle line 6')).toHaveLength(2); // logged just before exit
+    expect((await getJson<Worker>(`${hub.url}/api/workers/py-reborn`)).body.status).toBe('offline');
   });
 
   it('spools its heartbeats while the hub is away and delivers every line once when it is back', async () => {
