@@ -20,6 +20,11 @@ const START_MS = 15_000;
  */
 export async function startHubProcess(name, dataDir) {
   const data = dataDir ?? tempDir(name);
+  return startHubOn(name, data, dataDir === undefined);
+}
+
+/** A hub process over `data`, removed on stop when `removeData`. */
+async function startHubOn(name, data, removeData) {
   const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   const url = await new Promise((resolve, reject) => {
@@ -49,7 +54,7 @@ export async function startHubProcess(name, dataDir) {
         child.kill('SIGTERM');
         await once(child, 'exit');
       }
-      if (dataDir === undefined) removeDir(data);
+      if (removeData) removeDir(data);
     },
   };
 }

@@ -66,10 +66,12 @@ async function throughPipe(ticker) {
   return percentiles(latencies, Number(ticker[2]) * Number(ticker[3]));
 }
 
-/** The real road: `runlog run --hub` ships the ticker's lines, an SSE client receives them. */
-async function throughHub(hub, ticker, dataDir, id) {
+/** The real road: `runlog run --hub` ships the ticker's lines, an SSE client receives them (with `token`, on a hub with tokens). */
+export async function throughHub(hub, ticker, dataDir, id, token) {
+  const auth = token === undefined ? {} : { authorization: `Bearer ${token}` };
   const cli = spawn(process.execPath, [CLI, 'run', '--hub', hub, '--quiet', '--data', dataDir, '--id', id, '--', ...ticker], {
     stdio: ['ignore', 'inherit', 'inherit'],
+    env: token === undefined ? process.env : { ...process.env, RUNLOG_TOKEN: token },
   });
   const cliClosed = once(cli, 'close');
   const latencies = [];
@@ -78,8 +80,8 @@ async function throughHub(hub, ticker, dataDir, id) {
   try {
     // the runner creates the run first; the ticker waits START_DELAY_MS before its first line,
     // so the viewer is listening before it (after=0: had it not been, nothing would be missed)
-    await runExists(hub, id, cliClosed);
-    source = new EventSource(`${hub}/api/runs/${id}/logs/stream?after=0`);
+    await runExists(hub, id, cliClosed, auth);
+    source = new EventSource(`${hub}/api/runs/${id}/logs/stream?after=0`, { fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...auth } }) });
     const ended = new Promise((resolve, reject) => {
       source.addEventListener('log', (event) => {
         const received = wallMs();
@@ -107,12 +109,12 @@ async function throughHub(hub, ticker, dataDir, id) {
 }
 
 /** Polls until the run exists on the hub (the runner creates it as it starts). */
-async function runExists(hub, id, cliClosed) {
+async function runExists(hub, id, cliClosed, headers = {}) {
   let closed = false;
   cliClosed.then(() => (closed = true));
   const deadline = performance.now() + RUN_WAIT_MS;
   while (performance.now() < deadline && !closed) {
-    const response = await fetch(`${hub}/api/runs/${id}`);
+    const response = await fetch(`${hub}/api/runs/${id}`, { headers });
     await response.arrayBuffer();
     if (response.ok) return;
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -137,7 +139,7 @@ function printTime(line) {
   return Number(line.slice(space + 1, line.indexOf(' ', space + 1)));
 }
 
-function percentiles(latencies, expected) {
+export function percentiles(latencies, expected) {
   if (latencies.length !== expected) throw new Error(`latency bench: received ${latencies.length} lines, expected ${expected}`);
   const sorted = latencies.sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };

@@ -22,6 +22,7 @@ const DOCS = join(ROOT, 'docs', 'benchmarks.md');
 const SCENARIOS = [
   'capture', // 85 s
   'latency', // 65 s
+  'auth', // 120 s: capture and latency, with and without a token
   'memory', // 25 s
   'sdk', // 70 s
   'heartbeat', // 45 s

@@ -17,7 +17,7 @@ export function tempDir(prefix = 'runlog-test-'): string {
 }
 
 export async function hubOn(dataDir: string, port = 0): Promise<RunningHub> {
-  return startHub({ host: '127.0.0.1', port, dataDir, ssePingMs: 1000 });
+  return startHub({ host: '127.0.0.1', port, dataDir, ssePingMs: 1000 }, { audit: () => {} });
 }
 
 export interface CliResult {

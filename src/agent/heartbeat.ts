@@ -8,6 +8,7 @@
  * replayed heartbeat never stores a line twice. Nothing here throws at the worker.
  */
 import type { LogRecord } from '../core/record.js';
+import { hubFetch } from '../sinks/hub-http.js';
 import { Spool } from '../pipeline/spool/spool.js';
 import type { WorkerState } from '../store/store.js';
 import type { GpuSnapshot } from './gpu.js';
@@ -26,6 +27,8 @@ export interface HeartbeatBody {
 
 export interface HeartbeatOptions {
   hub: string;
+  /** default: the process's token (hubFetch) */
+  token?: string;
   workerId: string;
   intervalMs: number;
   spoolDir: string;
@@ -140,10 +143,11 @@ export class HeartbeatLoop {
   /** true when the hub took it; false when it should be retried later (unreachable, 5xx). */
   private async post(body: HeartbeatBody): Promise<boolean> {
     try {
-      const response = await fetch(`${this.options.hub}/api/workers/${encodeURIComponent(this.options.workerId)}/heartbeat`, {
+      const response = await hubFetch(`${this.options.hub}/api/workers/${encodeURIComponent(this.options.workerId)}/heartbeat`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
+        token: this.options.token,
         signal: AbortSignal.any([this.aborter.signal, AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000)]),
       });
       await response.arrayBuffer();

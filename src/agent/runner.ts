@@ -104,7 +104,10 @@ export class Runner {
       task_id: o.taskId ?? null,
       labels: o.labels ?? {},
     });
-    const env = { PYTHONUNBUFFERED: '1', ...(o.env ?? process.env), RUNLOG_RUN_ID: o.id };
+    const env: NodeJS.ProcessEnv = { PYTHONUNBUFFERED: '1', ...(o.env ?? process.env), RUNLOG_RUN_ID: o.id };
+    // the hub's token is runlog's, not the job's: a job that prints its environment must not log it
+    delete env.RUNLOG_TOKEN;
+    delete env.RUNLOG_TOKEN_FILE;
 
     let exit: ProcessExit | undefined;
     let failure: string | undefined;

@@ -5,6 +5,7 @@
  * the task (`--drain`) or hands it back to the queue, flushes, says goodbye and exits.
  */
 import { join } from 'node:path';
+import { hubFetch } from '../sinks/hub-http.js';
 import { withTask } from '../sdk/context.js';
 import { createWorker, type RunlogWorker } from '../sdk/worker.js';
 import { HubShipper } from '../sinks/hub.js';
@@ -100,7 +101,7 @@ export class WorkerAgent {
 
   private async claim(): Promise<ClaimedTask | undefined> {
     try {
-      const response = await fetch(`${this.options.hub}/api/tasks/claim`, {
+      const response = await hubFetch(`${this.options.hub}/api/tasks/claim`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ worker_id: this.options.id, heartbeat_interval_s: this.options.heartbeatMs / 1000 }),
@@ -125,7 +126,13 @@ export class WorkerAgent {
       log.info(`claimed task ${run.id}: ${run.command ?? spec.command.join(' ')}`);
       void this.worker.beat();
       // a worker outlives hub outages: its run waits for the hub however long, unless the worker is told to stop
-      this.shipper = new HubShipper({ hub: this.options.hub, spoolDir: this.options.spoolDir, finishTimeoutMs: Infinity });
+      this.shipper = new HubShipper({
+        hub: this.options.hub,
+        spoolDir: this.options.spoolDir,
+        finishTimeoutMs: Infinity,
+        writerKey: task.writer_key,
+        workerId: this.options.id,
+      });
       this.runner = new Runner({
         id: run.id,
         command: spec.command,

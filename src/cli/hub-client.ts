@@ -7,6 +7,7 @@ import { DEFAULTS } from '../core/config.js';
 import { LEVEL_RANK, type LogRecord, type WireRecord } from '../core/record.js';
 import { parseIsoMicros } from '../core/time.js';
 import type { LogPage, LogQuery, Run, RunFilter, Store } from '../store/store.js';
+import { hubError, hubFetch } from '../sinks/hub-http.js';
 
 export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs'>;
 
@@ -58,11 +59,10 @@ export class HubReader implements RunReader {
   }
 
   private async get<T>(path: string, missingIsUndefined = false): Promise<T | undefined> {
-    const response = await fetch(`${this.hub}${path}`, { signal: AbortSignal.timeout(30_000) });
+    const response = await hubFetch(`${this.hub}${path}`, { signal: AbortSignal.timeout(30_000) });
     if (response.status === 404 && missingIsUndefined) return undefined;
-    const body = (await response.json()) as T & { message?: string };
-    if (!response.ok) throw new Error(body.message ?? `hub answered ${response.status}`);
-    return body;
+    if (!response.ok) throw new Error(await hubError(response));
+    return (await response.json()) as T;
   }
 }
 

@@ -38,6 +38,21 @@ function collect(value: string, previous: string[]): string[] {
 const data = () => flag('--data <dir>', 'data directory (SQLite store, logs, spool)', DEFAULTS.data);
 const hub = () => flag('--hub <url>', `hub URL (default ${DEFAULTS.hub} when it answers; "none": the local store)`);
 const json = () => flag('--json', 'JSON output');
+// the token: prefer RUNLOG_TOKEN_FILE or RUNLOG_TOKEN to --token, which other users can see in `ps`
+const token = () => flag('--token <token>', 'token for the hub (better: RUNLOG_TOKEN_FILE or RUNLOG_TOKEN, which `ps` does not show)');
+const tokenFile = () => flag('--token-file <path>', 'file holding the token for the hub');
+
+/** Commands that talk to a hub get --token and --token-file. */
+function withToken(command: Command): Command {
+  return command.addOption(token()).addOption(tokenFile());
+}
+
+program.hook('preAction', async (_program, action) => {
+  const options = action.opts() as { token?: string; tokenFile?: string };
+  if (options.token === undefined && options.tokenFile === undefined) return;
+  const { setHubToken, readTokenFile } = await import('../sinks/hub-http.js');
+  setHubToken(options.token ?? readTokenFile(options.tokenFile as string));
+});
 
 program
   .command('server')
@@ -48,9 +63,11 @@ program
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--retention <duration>', 'how long worker lines are kept', DEFAULTS.workerRetention))
   .addOption(flag('--run-retention <duration>', 'how long ended runs and their lines are kept (0: forever)', '0'))
+  .addOption(flag('--public-url <url>', 'the URL users reach the hub at (comma-separated for several): its host names are served'))
+  .addOption(flag('--secret-file <path>', "key that encrypts tasks' environment values (default <data>/secret.key; hubs on one database share it)"))
   .action(async (options) => (await import('./commands/server.js')).serverCommand(options));
 
-program
+withToken(program
   .command('run')
   .description('run a command, capture its output, ship it to the hub (or the local store)')
   .usage('[options] -- <command> [args...]')
@@ -69,9 +86,9 @@ program
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
   .passThroughOptions()
-  .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options));
+  .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options)));
 
-program
+withToken(program
   .command('runs')
   .description('list runs, newest first')
   .addOption(flag('--status <status>', 'only runs with this status (queued, running, completed, failed, cancelled)'))
@@ -80,9 +97,9 @@ program
   .addOption(json())
   .addOption(hub())
   .addOption(data())
-  .action(async (options) => (await import('./commands/runs.js')).runsCommand(options));
+  .action(async (options) => (await import('./commands/runs.js')).runsCommand(options)));
 
-program
+withToken(program
   .command('logs')
   .description("print a run's lines")
   .argument('<run>', 'run id')
@@ -95,9 +112,9 @@ program
   .addOption(flag('-f, --follow', 'keep printing new lines until the run ends'))
   .addOption(hub())
   .addOption(data())
-  .action(async (run: string, options) => (await import('./commands/logs.js')).logsCommand(run, options));
+  .action(async (run: string, options) => (await import('./commands/logs.js')).logsCommand(run, options)));
 
-program
+withToken(program
   .command('submit')
   .description('queue a command for a worker; with --wait, print its response when it ends')
   .usage('[options] -- <command> [args...]')
@@ -112,9 +129,9 @@ program
   .addOption(json())
   .addOption(hub())
   .passThroughOptions()
-  .action(async (command: string[], options) => (await import('./commands/submit.js')).submitCommand(command, options));
+  .action(async (command: string[], options) => (await import('./commands/submit.js')).submitCommand(command, options)));
 
-program
+withToken(program
   .command('worker')
   .description('run a worker: heartbeats with its lines and GPU memory, claims and runs tasks')
   .addOption(new Option('--id <id>', 'worker id').env('RUNLOG_WORKER_ID').makeOptionMandatory())
@@ -127,15 +144,15 @@ program
   .addOption(flag('--poll <duration>', 'how often an idle worker asks for a task', '1s'))
   .addOption(flag('--drain', 'on SIGTERM/SIGINT, finish the current task before exiting (default: hand it back)'))
   .addOption(flag('--debug', 'debug log format, and buffer stats every 5 minutes'))
-  .action(async (options) => (await import('./commands/worker.js')).workerCommand(options));
+  .action(async (options) => (await import('./commands/worker.js')).workerCommand(options)));
 
-program
+withToken(program
   .command('workers')
   .description('list workers: status, GPU memory, current task')
   .addOption(json())
   .addOption(hub())
   .addOption(data())
-  .action(async (options) => (await import('./commands/workers.js')).workersCommand(options));
+  .action(async (options) => (await import('./commands/workers.js')).workersCommand(options)));
 
 program
   .command('gpu')
@@ -143,14 +160,47 @@ program
   .addOption(json())
   .action(async (options) => (await import('./commands/gpu.js')).gpuCommand(options));
 
-program
+withToken(program
   .command('cleanup')
   .description('delete worker lines (and, if asked, ended runs) older than a duration, now')
   .addOption(flag('--older-than <duration>', 'worker lines older than this', DEFAULTS.workerRetention))
   .addOption(flag('--runs-older-than <duration>', 'also ended runs and their lines older than this'))
   .addOption(hub())
   .addOption(data())
-  .action(async (options) => (await import('./commands/cleanup.js')).cleanupCommand(options));
+  .action(async (options) => (await import('./commands/cleanup.js')).cleanupCommand(options)));
+
+const tokens = program.command('token').description('create, list and revoke tokens (through a hub with an admin token, or on the local store with --hub none)');
+withToken(
+  tokens
+    .command('create')
+    .description('create a token and print it, once')
+    .argument('<name>', 'a name for the token (shown in lists and audit lines)')
+    .addOption(flag('--scope <scopes>', 'comma-separated: read, write, worker, submit, admin').makeOptionMandatory())
+    .addOption(flag('--worker <id>', 'the worker a worker token acts for (required with the worker scope)'))
+    .addOption(flag('--expires <duration>', 'expire after this long (90d, 12h); default never'))
+    .addOption(json())
+    .addOption(hub())
+    .addOption(data())
+    .action(async (name: string, options) => (await import('./commands/token.js')).createToken(name, options)),
+);
+withToken(
+  tokens
+    .command('list')
+    .description('the tokens: name, scopes, worker, created, expires, last used (never the secret)')
+    .addOption(json())
+    .addOption(hub())
+    .addOption(data())
+    .action(async (options) => (await import('./commands/token.js')).listTokens(options)),
+);
+withToken(
+  tokens
+    .command('revoke')
+    .description('revoke a token (its web sessions end too)')
+    .argument('<name>', 'the token to revoke')
+    .addOption(hub())
+    .addOption(data())
+    .action(async (name: string, options) => (await import('./commands/token.js')).revokeToken(name, options)),
+);
 
 // a reader that goes away (`runlog logs RUN | head`) is not an error
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -42,6 +42,10 @@ export interface HubConfig {
   cleanupMs: number;
   /** the built web UI; default: web/dist of the package */
   uiDir?: string;
+  /** the URLs users reach the hub at (behind a proxy): their host names are served too */
+  publicUrls: string[];
+  /** the key that encrypts tasks' environment values; default <data>/secret.key */
+  secretFile?: string;
 }
 
 export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<HubConfig> {
@@ -58,10 +62,14 @@ export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<Hub
     runRetentionMs: 0,
     housekeepingMs: DEFAULTS.housekeepingMs,
     cleanupMs: DEFAULTS.cleanupMs,
+    publicUrls: [] as string[],
     ...stripUndefined(options),
   } satisfies HubConfig;
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new Error(`port: expected 0-65535, got ${config.port}`);
+  }
+  for (const url of config.publicUrls) {
+    if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new Error(`public URL: expected http(s)://host[:port][/path], got ${JSON.stringify(url)}`);
   }
   return Object.freeze({ ...config, dataDir: resolve(config.dataDir) });
 }

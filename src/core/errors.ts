@@ -25,3 +25,11 @@ export function notFound(what: string, hint?: string): RunlogError {
 export function conflict(message: string): RunlogError {
   return new RunlogError(409, 'CONFLICT', message);
 }
+
+export function unauthorized(message: string): RunlogError {
+  return new RunlogError(401, 'UNAUTHORIZED', message);
+}
+
+export function forbidden(message: string, code = 'FORBIDDEN'): RunlogError {
+  return new RunlogError(403, code, message);
+}

@@ -19,12 +19,15 @@ import { GpuProbe } from '../agent/gpu.js';
 import { HeartbeatLoop } from '../agent/heartbeat.js';
 import { workerStream, type WorkerState } from '../store/store.js';
 import { LogBuffer } from './buffer.js';
+import { hubFetch } from '../sinks/hub-http.js';
 import { createLogger, type Logger } from './logger.js';
 
 export interface WorkerOptions {
   id: string;
   /** default: env RUNLOG_HUB, else http://127.0.0.1:7070 */
   hub?: string;
+  /** a `worker` token bound to this id; default: env RUNLOG_TOKEN, else the file RUNLOG_TOKEN_FILE names */
+  token?: string;
   /** ms between heartbeats; default: env HEARTBEAT_INTERVAL (seconds), else 20 s */
   heartbeatMs?: number;
   /** lines buffered before a flush; default: env LOG_BUFFER_SIZE, else 100 */
@@ -59,7 +62,7 @@ export async function createWorker(options: WorkerOptions): Promise<RunlogWorker
   const hub = (options.hub ?? process.env.RUNLOG_HUB ?? DEFAULTS.hub).replace(/\/+$/, '');
   const spoolDir = options.spoolDir ?? join(tmpdir(), 'runlog-spool');
   const seqFile = join(spoolDir, `worker-${options.id}.seq`);
-  const firstSeq = Math.max(await hubLastSeq(hub, options.id), readSeq(seqFile)) + 1;
+  const firstSeq = Math.max(await hubLastSeq(hub, options.id, options.token), readSeq(seqFile)) + 1;
   const gpu = options.gpu ?? new GpuProbe();
   let state: WorkerState = 'idle';
   let task: string | null = null;
@@ -82,6 +85,7 @@ export async function createWorker(options: WorkerOptions): Promise<RunlogWorker
   });
   const heartbeat = new HeartbeatLoop({
     hub,
+    token: options.token,
     workerId: options.id,
     intervalMs: options.heartbeatMs ?? heartbeatFromEnv(),
     spoolDir,
@@ -120,9 +124,9 @@ function heartbeatFromEnv(): number {
 }
 
 /** The last seq the hub has of this worker's lines (0 when it does not answer). */
-async function hubLastSeq(hub: string, id: string): Promise<number> {
+async function hubLastSeq(hub: string, id: string, token: string | undefined): Promise<number> {
   try {
-    const response = await fetch(`${hub}/api/workers/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(3000) });
+    const response = await hubFetch(`${hub}/api/workers/${encodeURIComponent(id)}`, { token, signal: AbortSignal.timeout(3000) });
     return response.ok ? (((await response.json()) as { last_seq?: number }).last_seq ?? 0) : 0;
   } catch {
     return 0;

@@ -2,9 +2,16 @@
  * buildApp: the hub as a Fastify instance, built without listening, so tests can inject
  * requests; listen.ts binds the port.
  */
+import { join } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RunlogError } from '../core/errors.js';
-import type { HubContext } from './context.js';
+import type { HubContext, RouteContext } from './context.js';
+import { TokenCache } from './auth/cache.js';
+import { installGuard } from './auth/guard.js';
+import { allowedHostNames, isLoopbackHost } from './auth/hosts.js';
+import { SecretBox } from './auth/secrets.js';
+import { sessionRoutes } from './routes/session.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/logs.js';
 import { runRoutes } from './routes/runs.js';
@@ -19,7 +26,13 @@ export interface AppOptions {
   logger?: boolean | { level: string };
 }
 
-export function buildApp(context: HubContext, options: AppOptions = {}): FastifyInstance {
+export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInstance {
+  const context: RouteContext = {
+    ...hub,
+    tokens: hub.tokens ?? new TokenCache(hub.store),
+    secrets: hub.secrets ?? new SecretBox(hub.config.secretFile ?? join(hub.config.dataDir, 'secret.key')),
+    audit: hub.audit ?? (() => {}),
+  };
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: context.config.bodyLimit,
@@ -37,6 +50,13 @@ export function buildApp(context: HubContext, options: AppOptions = {}): Fastify
     return reply.code(status).send({ error: error.code ?? 'INTERNAL', message: status >= 500 ? 'internal error' : error.message });
   });
 
+  installGuard(app, {
+    store: context.store,
+    tokens: context.tokens,
+    hosts: allowedHostNames(context.config.host, context.config.publicUrls),
+    exposed: !isLoopbackHost(context.config.host),
+  });
+
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
@@ -49,6 +69,8 @@ export function buildApp(context: HubContext, options: AppOptions = {}): Fastify
   workerRoutes(app, context);
   adminRoutes(app, context);
   eventRoutes(app, context);
+  tokenRoutes(app, context);
+  sessionRoutes(app, context);
   void app.register(uiRoutes, { dir: context.config.uiDir });
   return app;
 }

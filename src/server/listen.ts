@@ -4,7 +4,12 @@ import { LiveFanout } from '../pipeline/live.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import type { Store } from '../store/store.js';
 import { buildApp } from './app.js';
+import { isLoopbackHost } from './auth/hosts.js';
 import { Housekeeping } from './housekeeping.js';
+import type { AuditLog } from './context.js';
+
+/** The hub will not start as asked (a usage problem, exit 2 in the CLI). */
+export class HubRefused extends Error {}
 
 export interface RunningHub {
   url: string;
@@ -13,11 +18,25 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-export async function startHub(options: Partial<HubConfig> = {}, { logErrors = false } = {}): Promise<RunningHub> {
+export interface StartOptions {
+  logErrors?: boolean;
+  /** where audit lines go (token created or revoked, cleanup, task submitted); default: stderr */
+  audit?: AuditLog;
+}
+
+export async function startHub(options: Partial<HubConfig> = {}, { logErrors = false, audit = auditToStderr }: StartOptions = {}): Promise<RunningHub> {
   const config = resolveHubConfig(options);
   const store = new SqliteStore(databaseFile(config.dataDir));
+  // Redis's protected mode: beyond loopback, a hub without any token would let anyone run anything
+  if (!isLoopbackHost(config.host) && (await store.countTokens()) === 0) {
+    await store.close();
+    throw new HubRefused(
+      `refusing to listen on ${config.host} with no token: anyone who can reach it could run commands on your workers. ` +
+        `Create an admin token first: runlog token create admin --scope admin --hub none --data ${config.dataDir}`,
+    );
+  }
   const live = new LiveFanout();
-  const app = buildApp({ store, live, config }, { logger: logErrors ? { level: 'warn' } : false });
+  const app = buildApp({ store, live, config, audit }, { logger: logErrors ? { level: 'warn' } : false });
   const housekeeping = new Housekeeping(store, live, config, (message) => app.log.warn(message));
   await app.listen({ host: config.host, port: config.port });
   housekeeping.start();
@@ -35,3 +54,11 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
     },
   };
 }
+
+/** One line per audit event on the hub's stderr: `runlog audit <time> <event> key=value …`. */
+export const auditToStderr: AuditLog = (event, fields) => {
+  const pairs = Object.entries(fields)
+    .filter(([, value]) => value !== undefined && value !== null)
+    .map(([key, value]) => `${key}=${JSON.stringify(String(value))}`);
+  process.stderr.write(`runlog audit ${new Date().toISOString()} ${event} ${pairs.join(' ')}\n`);
+};

@@ -8,11 +8,13 @@
  * the hub ignores a (stream, seq) it already has. Progress updates ride along, at most 4 a second,
  * and only the latest of each source: a line from that source makes its bar obsolete.
  */
+import { randomBytes } from 'node:crypto';
 import { DEFAULTS } from '../core/config.js';
 import type { LogRecord, ProgressUpdate } from '../core/record.js';
 import { Spool } from '../pipeline/spool/spool.js';
 import type { Run, RunFinish, RunUpsert } from '../store/store.js';
 import type { RunSink } from './sink.js';
+import { hubFetch } from './hub-http.js';
 
 export interface ShipperOptions {
   hub: string;
@@ -25,6 +27,10 @@ export interface ShipperOptions {
   finishTimeoutMs?: number;
   /** told when the hub stops or starts answering */
   onHubState?: (reachable: boolean, reason?: string) => void;
+  /** proves to the hub that this process writes the run (a task's: from its claim); default: a new random key */
+  writerKey?: string;
+  /** the worker running the task (a hand-back names it) */
+  workerId?: string;
 }
 
 interface Batch {
@@ -82,8 +88,10 @@ export class HubShipper implements RunSink {
   private lastSuccessAt = Date.now();
   private finishTimeoutMs: number;
   private readonly maxMemoryLines: number;
+  private readonly writerKey: string;
 
   constructor(private readonly options: ShipperOptions) {
+    this.writerKey = options.writerKey ?? randomBytes(16).toString('base64url');
     this.hub = options.hub.replace(/\/+$/, '');
     this.maxMemoryLines = options.maxMemoryLines ?? 100_000; // ~30 MB of 100-byte lines
     this.finishTimeoutMs = options.finishTimeoutMs ?? 10_000;
@@ -196,7 +204,10 @@ export class HubShipper implements RunSink {
     }
     if (this.finishing && !this.finished) {
       const id = encodeURIComponent(this.run.id);
-      this.finished = (await this.post(this.handingBack ? `/api/tasks/${id}/release` : `/api/runs/${id}/finish`, this.finishing)) as Run;
+      this.finished = (await this.post(
+        this.handingBack ? `/api/tasks/${id}/release` : `/api/runs/${id}/finish`,
+        this.handingBack ? { worker_id: this.options.workerId } : this.finishing,
+      )) as Run;
       this.stopped = true;
       return true;
     }
@@ -249,9 +260,9 @@ export class HubShipper implements RunSink {
 
   private async post(path: string, body: unknown): Promise<unknown> {
     this.stats.requests++;
-    const response = await fetch(`${this.hub}${path}`, {
+    const response = await hubFetch(`${this.hub}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-runlog-writer': this.writerKey },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
     });

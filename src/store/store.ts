@@ -4,6 +4,7 @@
  * appending a record the store already has is a no-op, so every sender may retry freely.
  */
 import type { Level, LogRecord } from '../core/record.js';
+import type { Scope } from '../core/scopes.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -43,6 +44,8 @@ export interface ClaimedTask {
   run: Run;
   spec: TaskSpec;
   last_seq: number;
+  /** the key this claim writes the run with (X-Runlog-Writer); set by the hub, not the store */
+  writer_key?: string;
 }
 
 export const WORKER_STATES = ['idle', 'busy', 'draining', 'offline'] as const;
@@ -154,6 +157,43 @@ export interface LogPage {
   truncated: boolean;
 }
 
+/** A token as the hub keeps it: never its secret, only the secret's SHA-256. */
+export interface TokenRecord {
+  name: string;
+  /** SHA-256 (hex) of the secret */
+  hash: string;
+  scopes: Scope[];
+  /** a `worker` token acts for this worker id only */
+  worker_id: string | null;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  /** the token that created it (null: made on the local store) */
+  created_by: string | null;
+}
+
+export interface NewToken {
+  name: string;
+  hash: string;
+  scopes: Scope[];
+  worker_id: string | null;
+  /** µs, or null for a token that does not expire */
+  expires_at: number | null;
+  created_by: string | null;
+}
+
+/**
+ * Who may write a run's lines and its end: the token that created it (or claimed its task) and
+ * the writer key its process holds (only its hash is kept). null fields: not bound.
+ */
+export interface RunWriter {
+  token_name: string | null;
+  key_hash: string | null;
+}
+
+/** The outcome of binding a run to its writer: it was free, it is already ours, or someone else's. */
+export type WriterClaim = 'claimed' | 'same' | 'other';
+
 export interface Store {
   /** Creates the run, or updates the fields given when it exists. */
   upsertRun(run: RunUpsert): Promise<{ run: Run; created: boolean }>;
@@ -188,7 +228,30 @@ export interface Store {
   deleteLinesBefore(prefix: string, before: number): Promise<number>;
   /** Deletes finished runs completed before `before` (µs), with their lines. */
   deleteRunsBefore(before: number): Promise<number>;
+
+  /** false when a token of that name exists */
+  createToken(token: NewToken): Promise<boolean>;
+  listTokens(): Promise<TokenRecord[]>;
+  findToken(hash: string): Promise<TokenRecord | undefined>;
+  /** Deletes the token and its sessions; false when there was none. */
+  revokeToken(name: string): Promise<boolean>;
+  touchToken(name: string, at: number): Promise<void>;
+  countTokens(): Promise<number>;
+  /** A web UI session (its id hashed), acting with the token's scopes until `expiresAt` (µs). */
+  createSession(hash: string, tokenName: string, expiresAt: number): Promise<void>;
+  /** The token behind a live session. */
+  findSession(hash: string, now: number): Promise<TokenRecord | undefined>;
+  deleteSession(hash: string): Promise<void>;
+  /** Binds a run to its writer, atomically: exactly one of two creators gets 'claimed'. */
+  claimRunWriter(runId: string, writer: RunWriter): Promise<WriterClaim>;
+  /** Rebinds a run to a new writer (a task's new claim). */
+  setRunWriter(runId: string, writer: RunWriter): Promise<void>;
+  getRunWriter(runId: string): Promise<RunWriter | undefined>;
   close(): Promise<void>;
+}
+
+export function sameWriter(a: RunWriter, b: RunWriter): boolean {
+  return a.token_name === b.token_name && a.key_hash === b.key_hash;
 }
 
 /** The stream of a worker's own lines. */

@@ -1,6 +1,8 @@
 /** The frame: the top bar, and the page for the current route. */
-import { useEffect, useState } from 'preact/hooks';
+import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
 import { href, useRoute, type Route } from './router.ts';
+import { getSession, SessionContext, signOut, UNAUTHORIZED_EVENT, type Session } from './api/session.ts';
+import { SignInPage } from './pages/SignInPage.tsx';
 import { LogsPage } from './pages/LogsPage.tsx';
 import { RunPage } from './pages/RunPage.tsx';
 import { RunsPage } from './pages/RunsPage.tsx';
@@ -8,16 +10,43 @@ import { WorkersPage } from './pages/WorkersPage.tsx';
 
 export function App() {
   const route = useRoute();
+  const [session, setSession] = useState<Session | null>(null);
+  const [sessionError, setSessionError] = useState<string | null>(null);
+  const refresh = useCallback(() => {
+    getSession().then(
+      (next) => {
+        setSession(next);
+        setSessionError(null);
+      },
+      (error: Error) => setSessionError(error.message),
+    );
+  }, []);
+  useEffect(() => {
+    refresh();
+    window.addEventListener(UNAUTHORIZED_EVENT, refresh);
+    return () => window.removeEventListener(UNAUTHORIZED_EVENT, refresh);
+  }, [refresh]);
   useEffect(() => {
     if (route.page !== 'run') document.title = `${route.page === 'missing' ? 'not found' : route.page} · runlog`;
   }, [route.page]);
+  const mustSignIn = session !== null && session.auth_required && !session.signed_in;
   return (
-    <div class="app">
-      <TopBar route={route} />
-      <main class="main">
-        <Page route={route} />
-      </main>
-    </div>
+    <SessionContext.Provider value={session}>
+      <div class="app">
+        <TopBar route={route} onSignOut={() => signOut().then(refresh)} />
+        <main class="main">
+          {session === null ? (
+            <div class="page">
+              <div class="empty muted">{sessionError ?? 'connecting to the hub…'}</div>
+            </div>
+          ) : mustSignIn ? (
+            <SignInPage onSignedIn={refresh} />
+          ) : (
+            <Page route={route} />
+          )}
+        </main>
+      </div>
+    </SessionContext.Provider>
   );
 }
 
@@ -43,8 +72,9 @@ function Page({ route }: { route: Route }) {
   }
 }
 
-function TopBar({ route }: { route: Route }) {
+function TopBar({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
   const section = route.page === 'run' ? 'runs' : route.page;
+  const session = useContext(SessionContext);
   return (
     <nav class="topbar">
       <a class="brand" href={href.runs()}>
@@ -64,6 +94,16 @@ function TopBar({ route }: { route: Route }) {
         Logs
       </a>
       <span class="spacer" />
+      {session?.signed_in ? (
+        <span class="who" data-testid="who">
+          <span class="muted" title={`scopes: ${session.scopes.join(', ')}`}>
+            {session.name}
+          </span>
+          <button type="button" class="small" onClick={onSignOut} data-testid="sign-out">
+            Sign out
+          </button>
+        </span>
+      ) : null}
       <HubHealth />
     </nav>
   );
@@ -75,7 +115,7 @@ function HubHealth() {
   useEffect(() => {
     const check = () => {
       if (document.visibilityState === 'hidden') return;
-      fetch('/healthz').then(
+      fetch('healthz').then(
         (response) => setOk(response.ok),
         () => setOk(false),
       );

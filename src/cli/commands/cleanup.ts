@@ -4,6 +4,7 @@ import { deleteOlderThan, type Deleted } from '../../server/housekeeping.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
 import { durationMs } from '../args.js';
 import { findHub } from '../hub-client.js';
+import { hubError, hubFetch } from '../../sinks/hub-http.js';
 
 export async function cleanupCommand(flags: { olderThan: string; runsOlderThan?: string; hub?: string; data: string }): Promise<void> {
   const olderThan = durationMs(flags.olderThan, '--older-than');
@@ -11,13 +12,13 @@ export async function cleanupCommand(flags: { olderThan: string; runsOlderThan?:
   const hub = await findHub(flags.hub, true);
   let deleted: Deleted;
   if (hub !== undefined) {
-    const response = await fetch(`${hub}/api/cleanup`, {
+    const response = await hubFetch(`${hub}/api/cleanup`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ older_than: flags.olderThan, runs_older_than: flags.runsOlderThan }),
     });
+    if (!response.ok) throw new Error(await hubError(response));
     deleted = (await response.json()) as Deleted;
-    if (!response.ok) throw new Error((deleted as unknown as { message: string }).message);
   } else {
     const store = new SqliteStore(databaseFile(flags.data));
     deleted = await deleteOlderThan(store, olderThan, runsOlderThan);

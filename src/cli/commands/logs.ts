@@ -6,6 +6,7 @@ import { FINAL_STATUSES, type LogQuery } from '../../store/store.js';
 import { level as parseLevelFlag, positiveInt, sinceMicros } from '../args.js';
 import { fromWire, type RunReader } from '../hub-client.js';
 import { openReader } from '../open-reader.js';
+import { hubFetch } from '../../sinks/hub-http.js';
 
 export interface LogsFlags {
   tail?: string;
@@ -87,7 +88,10 @@ async function printExisting(reader: RunReader, runId: string, tail: number | un
 function followOverSse(hub: string, runId: string, tail: number | undefined, filter: LogQuery, print: (r: LogRecord) => void): Promise<void> {
   const params = tail === undefined ? 'after=0' : `tail=${tail}`;
   return new Promise((resolve, reject) => {
-    const source = new EventSource(`${hub}/api/runs/${encodeURIComponent(runId)}/logs/stream?${params}`);
+    // EventSource sends no headers of its own: the token goes through its fetch
+    const source = new EventSource(`${hub}/api/runs/${encodeURIComponent(runId)}/logs/stream?${params}`, {
+      fetch: (input, init) => hubFetch(String(input), init as RequestInit),
+    });
     source.addEventListener('log', (event) => {
       const record = fromWire(JSON.parse(event.data) as WireRecord);
       if (matches(record, filter)) print(record);

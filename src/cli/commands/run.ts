@@ -1,4 +1,5 @@
 /** `runlog run [flags] -- CMD`: run a command and capture it (see README, "runlog run"). */
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { databaseFile } from '../../core/config.js';
 import { Runner, type RunOutcome } from '../../agent/runner.js';
@@ -9,6 +10,8 @@ import type { RunSink } from '../../sinks/sink.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
 import { checkRunId, durationMs, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { findHub, HubReader } from '../hub-client.js';
+import { hubError, hubFetch } from '../../sinks/hub-http.js';
+import { shellJoin } from '../../agent/runner.js';
 
 export interface RunFlags {
   hub?: string;
@@ -45,9 +48,15 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   }
   let shipper: HubShipper | undefined;
   let sink: RunSink;
+  const writerKey = randomBytes(16).toString('base64url');
+  if (hub !== undefined && flags.id !== undefined) {
+    // the run is ours before the command starts: of two `run --id X` at once, one runs, the other stops here
+    await createOnHub(hub, writerKey, { id: runId, name: flags.name ?? null, command: shellJoin(command), task_id: taskId ?? null, labels });
+  }
   if (hub !== undefined) {
     shipper = new HubShipper({
       hub,
+      writerKey,
       spoolDir: join(dataDir, 'spool'),
       finishTimeoutMs: flushTimeoutMs,
       onHubState: (reachable, reason) =>
@@ -90,6 +99,24 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   await localStore?.close();
   if (flags.json) process.stdout.write(`${JSON.stringify(summary(outcome, where))}\n`);
   process.exit(outcome.exit_status);
+}
+
+/** Creates the run on the hub with our writer key; a 409 (someone else's run) stops the command from starting. A hub away: the shipper creates it later. */
+async function createOnHub(hub: string, writerKey: string, body: Record<string, unknown>): Promise<void> {
+  let response: Response;
+  try {
+    response = await hubFetch(`${hub}/api/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-runlog-writer': writerKey },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch {
+    return;
+  }
+  if (response.status === 409) throw new UsageError(`--id: ${await hubError(response)}`);
+  if (response.status === 401 || response.status === 403) throw new UsageError(await hubError(response));
+  await response.body?.cancel();
 }
 
 function summary(outcome: RunOutcome, where: string) {

@@ -1,5 +1,5 @@
-import { startHub } from '../../server/listen.js';
-import { durationMs, positiveInt } from '../args.js';
+import { HubRefused, startHub } from '../../server/listen.js';
+import { durationMs, positiveInt, UsageError } from '../args.js';
 
 export interface ServerFlags {
   host: string;
@@ -8,9 +8,13 @@ export interface ServerFlags {
   maxLineBytes: string;
   retention: string;
   runRetention: string;
+  publicUrl?: string;
+  secretFile?: string;
 }
 
 export async function serverCommand(flags: ServerFlags): Promise<void> {
+  const publicUrls = (flags.publicUrl ?? '').split(',').map((url) => url.trim()).filter(Boolean);
+  for (const url of publicUrls) if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new UsageError(`--public-url: expected http(s)://host[:port], got ${JSON.stringify(url)}`);
   const hub = await startHub(
     {
       host: flags.host,
@@ -19,9 +23,13 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
       maxLineBytes: positiveInt(flags.maxLineBytes, '--max-line-bytes'),
       workerRetentionMs: durationMs(flags.retention, '--retention'),
       runRetentionMs: flags.runRetention === '0' ? 0 : durationMs(flags.runRetention, '--run-retention'),
+      publicUrls,
+      secretFile: flags.secretFile,
     },
     { logErrors: true },
-  );
+  ).catch((error: unknown) => {
+    throw error instanceof HubRefused ? new UsageError(error.message) : error;
+  });
   process.stdout.write(`runlog hub listening on ${hub.url} (data in ${flags.data})\n`);
   const stop = async () => {
     await hub.close();

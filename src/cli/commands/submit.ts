@@ -2,6 +2,7 @@
 import { id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { findHub } from '../hub-client.js';
 import type { FunctionResponse } from '../../server/routes/tasks.js';
+import { hubError, hubFetch } from '../../sinks/hub-http.js';
 
 export interface SubmitFlags {
   setup: string[];
@@ -50,17 +51,16 @@ async function waitForResponse(hub: string, id: string, waitS: number): Promise<
   const deadline = Date.now() + waitS * 1000;
   for (;;) {
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-    const response = await fetch(`${hub}/api/runs/${encodeURIComponent(id)}/response?wait=${Math.min(60, left)}`);
-    const body = (await response.json()) as FunctionResponse & { status?: string; message?: string };
+    const response = await hubFetch(`${hub}/api/runs/${encodeURIComponent(id)}/response?wait=${Math.min(60, left)}`);
+    if (response.status !== 200 && response.status !== 202) throw new Error(await hubError(response));
+    const body = (await response.json()) as FunctionResponse & { status?: string };
     if (response.status === 200) return body;
-    if (response.status !== 202) throw new Error(body.message ?? `hub answered ${response.status}`);
     if (left === 0) throw new Error(`run ${id} still ${body.status} after ${waitS}s`);
   }
 }
 
 async function post<T>(url: string, body: unknown): Promise<T> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const answer = (await response.json()) as T & { message?: string };
-  if (!response.ok) throw new Error(answer.message ?? `hub answered ${response.status}`);
-  return answer;
+  const response = await hubFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(await hubError(response));
+  return (await response.json()) as T;
 }

@@ -1,5 +1,6 @@
 /** `runlog workers`: every worker, its status, GPU memory and current task. */
 import type { Worker } from '../../store/store.js';
+import { hubError, hubFetch } from '../../sinks/hub-http.js';
 import { findHub } from '../hub-client.js';
 import { databaseFile } from '../../core/config.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
@@ -31,10 +32,9 @@ export async function workersCommand(flags: { json?: boolean; hub?: string; data
 async function listWorkers(flags: { hub?: string; data: string }): Promise<Worker[]> {
   const hub = await findHub(flags.hub, true);
   if (hub !== undefined) {
-    const response = await fetch(`${hub}/api/workers`, { signal: AbortSignal.timeout(30_000) });
-    const body = (await response.json()) as { workers: Worker[]; message?: string };
-    if (!response.ok) throw new Error(body.message ?? `hub answered ${response.status}`);
-    return body.workers;
+    const response = await hubFetch(`${hub}/api/workers`, { signal: AbortSignal.timeout(30_000) });
+    if (!response.ok) throw new Error(await hubError(response));
+    return ((await response.json()) as { workers: Worker[] }).workers;
   }
   const store = new SqliteStore(databaseFile(flags.data));
   try {

@@ -4,14 +4,16 @@ import { badRequest } from '../../core/errors.js';
 import { parseDuration } from '../../core/time.js';
 import { deleteOlderThan } from '../housekeeping.js';
 import { objectBody } from './runs.js';
-import type { HubContext } from '../context.js';
+import type { RouteContext } from '../context.js';
 
-export function adminRoutes(app: FastifyInstance, { store }: HubContext): void {
-  app.post('/api/cleanup', async (request) => {
+export function adminRoutes(app: FastifyInstance, { store, audit }: RouteContext): void {
+  app.post('/api/cleanup', { config: { scope: 'admin' } }, async (request) => {
     const body = objectBody(request.body);
     const olderThan = durationField(body.older_than ?? '48h', 'older_than');
     const runsOlderThan = body.runs_older_than === undefined || body.runs_older_than === null ? 0 : durationField(body.runs_older_than, 'runs_older_than');
-    return deleteOlderThan(store, olderThan, runsOlderThan);
+    const deleted = await deleteOlderThan(store, olderThan, runsOlderThan);
+    audit('cleanup', { older_than: String(body.older_than ?? '48h'), runs_older_than: body.runs_older_than === undefined ? null : String(body.runs_older_than), ...deleted, by: request.auth.tokenName ?? 'open hub' });
+    return deleted;
   });
 }
 

@@ -10,12 +10,12 @@ import { openSse } from '../sse.js';
 import type { HubContext } from '../context.js';
 
 export function eventRoutes(app: FastifyInstance, { live, config }: HubContext): void {
-  app.get('/api/events', async (_request, reply) => {
+  app.get('/api/events', { config: { scope: 'read' } }, async (_request, reply) => {
     const stream = openSse(reply, live, RUN_EVENTS, config);
     stream.goLive();
   });
 
-  app.get('/api/logs/stream', async (request, reply) => {
+  app.get('/api/logs/stream', { config: { scope: 'read' } }, async (request, reply) => {
     const sourceId = textParam(request.query as Query, 'source_id');
     // one worker: its own stream; all of them: the topic every worker's lines go to
     const topic = sourceId === undefined ? SYSTEM_LINES : systemLinesOf(idParam(sourceId, 'source_id'));

@@ -1,7 +1,9 @@
 /** A run's lines: ingest (idempotent by seq), query, download. */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../../core/errors.js';
+import { conflict, notFound } from '../../core/errors.js';
+import { assertWriter } from '../auth/writer.js';
+import { FINAL_STATUSES } from '../../store/store.js';
 import { toWire } from '../../core/record.js';
 import { formatLogFileLine } from '../../core/format.js';
 import { parseBatch } from '../ingest.js';
@@ -12,10 +14,13 @@ import type { Store } from '../../store/store.js';
 const DOWNLOAD_PAGE = 5000;
 
 export function logRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
-  app.post('/api/runs/:id/logs', async (request) => {
+  app.post('/api/runs/:id/logs', { config: { scope: ['write', 'worker'] } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
     const batch = parseBatch(id, request.body, config.maxLineBytes);
-    if (!(await store.getRun(id))) throw notFound(`run ${id}`, 'create it with POST /api/runs first');
+    const run = await store.getRun(id);
+    if (!run) throw notFound(`run ${id}`, 'create it with POST /api/runs first');
+    await assertWriter(store, request, run);
+    if (FINAL_STATUSES.includes(run.status)) throw conflict(`run ${id} has ended (${run.status}): it takes no more lines`);
     const inserted = await store.appendRecords(id, batch.records);
     // publish after commit: a live viewer must never see a line that could still be lost
     live.publishRecords(id, inserted);
@@ -23,7 +28,7 @@ export function logRoutes(app: FastifyInstance, { store, live, config }: HubCont
     return { inserted: inserted.length, received: batch.records.length };
   });
 
-  app.get('/api/runs/:id/logs', async (request) => {
+  app.get('/api/runs/:id/logs', { config: { scope: 'read' } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
     const query = request.query as Query;
     const logQuery = {
@@ -40,7 +45,7 @@ export function logRoutes(app: FastifyInstance, { store, live, config }: HubCont
     return { run_id: id, logs: page.records.map(toWire), total_lines: page.total_lines, truncated: page.truncated };
   });
 
-  app.get('/api/runs/:id/logs/download', async (request, reply) => {
+  app.get('/api/runs/:id/logs/download', { config: { scope: 'read' } }, async (request, reply) => {
     const id = idParam((request.params as { id: string }).id);
     const first = await store.readLogs(id, 0, DOWNLOAD_PAGE);
     if (first.length === 0) throw notFound(`lines of run ${id}`);

@@ -1,26 +1,43 @@
 /** Runs: create (or update), list, get, finish. */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { badRequest, conflict, notFound } from '../../core/errors.js';
+import { badRequest, conflict, forbidden, notFound } from '../../core/errors.js';
 import { nowMicros } from '../../core/record.js';
+import { allows } from '../../core/scopes.js';
+import { assertWriter, requestWriter } from '../auth/writer.js';
 import { timestampField } from '../ingest.js';
 import { idParam, intParam, runIdParam, statusParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
-import { FINAL_STATUSES, type RunUpsert } from '../../store/store.js';
+import { FINAL_STATUSES, sameWriter, type RunUpsert } from '../../store/store.js';
 
 export function runRoutes(app: FastifyInstance, { store, live }: HubContext): void {
-  app.post('/api/runs', async (request, reply) => {
+  /**
+   * Creates a run and binds it to its writer, atomically: of two creators of one id exactly one
+   * gets 201, the other 409. The writer's own retry (same token, same writer key) is a 200.
+   */
+  app.post('/api/runs', { config: { scope: ['write', 'worker'] } }, async (request, reply) => {
     const upsert = parseUpsert(request.body);
+    if (upsert.status !== undefined && upsert.status !== 'running') throw badRequest('status', 'a run is created running; it ends with POST /api/runs/:id/finish');
+    const writer = requestWriter(request);
     const existing = await store.getRun(upsert.id);
-    // an ended run is history: a new run under its id would mix two runs' lines
-    if (existing && FINAL_STATUSES.includes(existing.status)) throw conflict(`run ${upsert.id} already ran (${existing.status}): use another id`);
+    if (existing) {
+      // an ended run is history: a new run under its id would mix two runs' lines
+      if (FINAL_STATUSES.includes(existing.status)) throw conflict(`run ${upsert.id} already ran (${existing.status}): use another id`);
+      const bound = await store.getRunWriter(upsert.id);
+      if (bound === undefined || !sameWriter(bound, writer)) throw conflict(`run ${upsert.id} already exists and is written by another process: use another id`);
+    } else {
+      // a worker token writes the tasks it claimed; a new run needs `write`
+      if (!allows(request.auth.scopes, 'write')) throw forbidden(`creating a run needs the write scope; token "${request.auth.tokenName}" has ${[...request.auth.scopes].join(', ')}`, 'MISSING_SCOPE');
+      const claim = await store.claimRunWriter(upsert.id, writer);
+      if (claim === 'other') throw conflict(`run ${upsert.id} already exists and is written by another process: use another id`);
+    }
     const { run, created } = await store.upsertRun(upsert);
     live.publishRun(run);
     reply.code(created ? 201 : 200);
     return run;
   });
 
-  app.get('/api/runs', async (request) => {
+  app.get('/api/runs', { config: { scope: 'read' } }, async (request) => {
     const query = request.query as Query;
     const status = query.status === undefined || query.status === '' ? undefined : statusParam(query.status);
     const limit = intParam(query, 'limit', 1, 10_000) ?? 100;
@@ -28,14 +45,14 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     return { runs: await store.listRuns({ status, limit, ...(q === undefined ? {} : { q }) }) };
   });
 
-  app.get('/api/runs/:id', async (request) => {
+  app.get('/api/runs/:id', { config: { scope: 'read' } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
     const run = await store.getRun(id);
     if (!run) throw notFound(`run ${id}`);
     return run;
   });
 
-  app.post('/api/runs/:id/finish', async (request) => {
+  app.post('/api/runs/:id/finish', { config: { scope: ['write', 'worker'] } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
     const body = objectBody(request.body);
     const status = statusParam(body.status);
@@ -45,6 +62,7 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     }
     const before = await store.getRun(id);
     if (!before) throw notFound(`run ${id}`);
+    await assertWriter(store, request, before);
     if (FINAL_STATUSES.includes(before.status)) return before; // its first end stands
     if (body.diagnostics !== undefined && body.diagnostics !== null) {
       if (typeof body.diagnostics !== 'object') throw badRequest('diagnostics', 'expected an object');

@@ -18,7 +18,7 @@ import type { HubContext } from '../context.js';
 const BACKLOG_PAGE = 1000;
 
 export function streamRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
-  app.get('/api/runs/:id/logs/stream', async (request, reply) => {
+  app.get('/api/runs/:id/logs/stream', { config: { scope: 'read' } }, async (request, reply) => {
     const id = idParam((request.params as { id: string }).id);
     const query = request.query as Query;
     const header = request.headers['last-event-id'];

@@ -11,7 +11,11 @@ import { FINAL_STATUSES, type Run, type Store, type TaskSpec } from '../../store
 import type { LiveFanout } from '../../pipeline/live.js';
 import { idParam, intParam, type Query } from '../params.js';
 import { newRunId, objectBody, parseUpsert } from './runs.js';
-import type { HubContext } from '../context.js';
+import type { RouteContext } from '../context.js';
+import { assertActsFor } from '../auth/guard.js';
+import { masked } from '../auth/secrets.js';
+import { newKey, sha256 } from '../auth/tokens.js';
+import { assertWriter } from '../auth/writer.js';
 
 const MAX_WAIT_S = 3600;
 const RESPONSE_PAGE = 5000;
@@ -25,40 +29,55 @@ export interface FunctionResponse {
   duration_seconds: number | null;
 }
 
-export function taskRoutes(app: FastifyInstance, { store, live }: HubContext): void {
-  app.post('/api/tasks', async (request, reply) => {
+export function taskRoutes(app: FastifyInstance, { store, live, secrets, audit }: RouteContext): void {
+  app.post('/api/tasks', { config: { scope: 'submit' } }, async (request, reply) => {
     const body = objectBody(request.body);
     const spec = parseSpec(body);
     const run = parseUpsert({ ...body, id: body.id ?? newRunId(), command: undefined, status: undefined });
     if (await store.getRun(run.id)) throw conflict(`run ${run.id} already exists: use another id`);
-    const queued = await store.createTask({ ...run, command: spec.command.join(' ') }, spec);
+    // the environment's values are sealed at rest; only the claiming worker gets them back
+    const stored: StoredSpec = { ...spec, env: masked(spec.env), ...(Object.keys(spec.env).length > 0 ? { env_sealed: secrets.seal(spec.env) } : {}) };
+    const queued = await store.createTask({ ...run, command: spec.command.join(' ') }, stored);
+    audit('task.submit', { run: queued.id, command: clipForLog(queued.command), by: request.auth.tokenName ?? 'open hub' });
     live.publishRun(queued);
     reply.code(201);
     return queued;
   });
 
-  app.post('/api/tasks/claim', async (request, reply) => {
+  app.post('/api/tasks/claim', { config: { scope: 'worker' } }, async (request, reply) => {
     const body = objectBody(request.body);
     const workerId = idParam(body.worker_id, 'worker_id');
+    assertActsFor(request.auth, workerId);
     const interval = body.heartbeat_interval_s;
     if (interval !== undefined && (typeof interval !== 'number' || !(interval > 0))) throw badRequest('heartbeat_interval_s', 'expected a number > 0');
     // a claim is a sign of life: a worker that dies before its first heartbeat still gets its runs failed
     await store.touchWorker(workerId, interval ?? DEFAULTS.heartbeatSeconds, nowMicros());
     const claimed = await store.claimTask(workerId);
     if (!claimed) return reply.code(204).send();
+    // this claim's own writer key: a previous attempt of the same task can no longer write it
+    const writerKey = newKey();
+    await store.setRunWriter(claimed.run.id, { token_name: request.auth.tokenName, key_hash: sha256(writerKey) });
     live.publishRun(claimed.run);
-    return claimed;
+    return { ...claimed, spec: unsealSpec(claimed.spec as StoredSpec, secrets), writer_key: writerKey };
   });
 
-  app.post('/api/tasks/:id/release', async (request) => {
+  app.post('/api/tasks/:id/release', { config: { scope: 'worker' } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
+    const body = objectBody(request.body);
+    if (body.worker_id === undefined) throw badRequest('worker_id', 'name the worker handing the task back');
+    const workerId = idParam(body.worker_id, 'worker_id');
+    assertActsFor(request.auth, workerId);
+    const before = await store.getRun(id);
+    if (!before) throw notFound(`task ${id}`);
+    if (before.status !== 'running' || before.worker_id !== workerId) throw conflict(`task ${id} is not running on worker ${workerId}`);
+    await assertWriter(store, request, before);
     const run = await store.releaseTask(id);
     if (!run) throw notFound(`task ${id}`);
     live.publishRun(run);
     return run;
   });
 
-  app.get('/api/runs/:id/response', async (request, reply) => {
+  app.get('/api/runs/:id/response', { config: { scope: 'read' } }, async (request, reply) => {
     const id = idParam((request.params as { id: string }).id);
     const wait = intParam(request.query as Query, 'wait', 0, MAX_WAIT_S) ?? 0;
     const run = await waitForEnd(store, live, id, wait * 1000);
@@ -119,6 +138,18 @@ function parseSpec(body: Record<string, unknown>): TaskSpec {
   }
   if (body.cwd !== undefined && body.cwd !== null && typeof body.cwd !== 'string') throw badRequest('cwd', 'expected a string');
   return { command, setup: body.setup === undefined ? [] : stringList(body.setup, 'setup'), env, cwd: (body.cwd as string | null | undefined) ?? null };
+}
+
+/** A task's spec as stored: the env's values masked, and sealed beside them. */
+type StoredSpec = TaskSpec & { env_sealed?: string };
+
+function unsealSpec(spec: StoredSpec, secrets: RouteContext['secrets']): TaskSpec {
+  const { env_sealed: sealed, ...rest } = spec;
+  return { ...rest, env: sealed === undefined ? spec.env : secrets.unseal(sealed) };
+}
+
+function clipForLog(text: string | null): string {
+  return text === null ? '' : text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 function stringList(value: unknown, field: string): string[] {

@@ -13,6 +13,10 @@ export const UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..
 
 export async function uiRoutes(app: FastifyInstance, options: { dir?: string }): Promise<void> {
   const dir = options.dir ?? UI_DIR;
+  // the UI's files hold no data: served to anyone, so the sign-in page can load (its API calls need a token)
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, scope: 'public' };
+  });
   if (!existsSync(join(dir, 'index.html'))) {
     app.get('/', async (_request, reply) =>
       reply.type('text/plain; charset=utf-8').send('runlog hub: the web UI is not built here (npm run build builds it). The API is at /api.\n'),

@@ -10,6 +10,7 @@ import { systemLogFromRecord } from '../../store/rows.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
 import { objectBody } from './runs.js';
 import type { HubContext } from '../context.js';
+import { assertActsFor } from '../auth/guard.js';
 
 const MAX_GPUS = 64;
 
@@ -18,6 +19,7 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
 
   app.post('/api/workers/:id/heartbeat', { config: { scope: 'worker' } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
+    assertActsFor(request.auth, id);
     const body = objectBody(request.body);
     const state = (body.status ?? 'idle') as WorkerState;
     if (!WORKER_STATES.includes(state)) throw badRequest('status', `expected one of ${WORKER_STATES.join(', ')}`);
@@ -46,16 +48,16 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
     return { success: true, logs_inserted: inserted.length };
   });
 
-  app.get('/api/workers', async () => ({ workers: await store.listWorkers(nowMicros()) }));
+  app.get('/api/workers', { config: { scope: 'read' } }, async () => ({ workers: await store.listWorkers(nowMicros()) }));
 
-  app.get('/api/workers/:id', async (request) => {
+  app.get('/api/workers/:id', { config: { scope: 'read' } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
     const worker = await store.getWorker(id, nowMicros());
     if (!worker) throw notFound(`worker ${id}`);
     return worker;
   });
 
-  app.get('/api/logs', async (request) => {
+  app.get('/api/logs', { config: { scope: 'read' } }, async (request) => {
     const query = request.query as Query;
     const sourceId = textParam(query, 'source_id');
     const taskId = textParam(query, 'task_id');

@@ -24,9 +24,14 @@ import {
   type RunFinish,
   type RunUpsert,
   type Store,
+  type NewToken,
+  type RunWriter,
+  type TokenRecord,
+  type WriterClaim,
 } from '../store.js';
 import { SCHEMA } from './schema.js';
 import * as workers from './workers.js';
+import * as auth from './auth.js';
 
 /** rows per INSERT statement (11 parameters each, well under SQLite's 32,766) */
 const ROWS_PER_INSERT = 100;
@@ -48,6 +53,7 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across a crash of the process
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.db.exec(auth.AUTH_SCHEMA);
     this.existingSeqs = this.db
       .prepare<[string, number, number], number>('SELECT seq FROM log_lines WHERE stream = ? AND seq BETWEEN ? AND ?')
       .pluck();
@@ -227,12 +233,62 @@ export class SqliteStore implements Store {
         .all(before) as string[];
       const deleteLines = this.sql('DELETE FROM log_lines WHERE stream = ?');
       const deleteRun = this.sql('DELETE FROM runs WHERE id = ?');
+      const deleteWriter = this.sql('DELETE FROM run_writers WHERE run_id = ?');
       for (const id of ids) {
         deleteLines.run(id);
         deleteRun.run(id);
+        deleteWriter.run(id);
       }
       return ids.length;
     })();
+  }
+
+  async createToken(token: NewToken): Promise<boolean> {
+    return auth.createToken(this.db, token, nowMicros());
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return auth.listTokens(this.db);
+  }
+
+  async findToken(hash: string): Promise<TokenRecord | undefined> {
+    return auth.findToken(this.db, hash);
+  }
+
+  async revokeToken(name: string): Promise<boolean> {
+    return auth.revokeToken(this.db, name);
+  }
+
+  async touchToken(name: string, at: number): Promise<void> {
+    auth.touchToken(this.db, name, at);
+  }
+
+  async countTokens(): Promise<number> {
+    return auth.countTokens(this.db);
+  }
+
+  async createSession(hash: string, tokenName: string, expiresAt: number): Promise<void> {
+    auth.createSession(this.db, hash, tokenName, expiresAt);
+  }
+
+  async findSession(hash: string, now: number): Promise<TokenRecord | undefined> {
+    return auth.findSession(this.db, hash, now);
+  }
+
+  async deleteSession(hash: string): Promise<void> {
+    auth.deleteSession(this.db, hash);
+  }
+
+  async claimRunWriter(runId: string, writer: RunWriter): Promise<WriterClaim> {
+    return auth.claimRunWriter(this.db, runId, writer);
+  }
+
+  async setRunWriter(runId: string, writer: RunWriter): Promise<void> {
+    auth.setRunWriter(this.db, runId, writer);
+  }
+
+  async getRunWriter(runId: string): Promise<RunWriter | undefined> {
+    return auth.getRunWriter(this.db, runId);
   }
 
   async close(): Promise<void> {

@@ -30,6 +30,7 @@ export async function getJson<T>(path: string, params: Params = {}, signal?: Abo
     if (error instanceof DOMException && error.name === 'AbortError') throw error;
     throw new ApiError(0, 'the hub does not answer');
   }
+  if (response.status === 401) window.dispatchEvent(new Event('runlog:unauthorized'));
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try {

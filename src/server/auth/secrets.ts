@@ -1,0 +1,66 @@
+/**
+ * SecretBox: a task's environment values (HF_TOKEN and the like) are encrypted at rest, so a copy
+ * of the database alone does not reveal them. AES-256-GCM with a key kept beside the database,
+ * `<data>/secret.key` (32 random bytes, mode 0600, made on first use), or the file given with
+ * --secret-file (several hubs on one database must share it). Sealed text: `v1.<iv>.<tag>.<data>`
+ * in base64url. Only the worker that claims the task gets the values back.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const KEY_BYTES = 32;
+export const MASK = '***';
+
+export class SecretBox {
+  private key: Buffer | undefined;
+
+  constructor(private readonly keyFile: string) {}
+
+  seal(values: Record<string, string>): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.loadKey(), iv);
+    const data = Buffer.concat([cipher.update(JSON.stringify(values), 'utf8'), cipher.final()]);
+    return ['v1', iv, cipher.getAuthTag(), data].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+  }
+
+  unseal(text: string): Record<string, string> {
+    const [version, iv, tag, data] = text.split('.');
+    if (version !== 'v1' || iv === undefined || tag === undefined || data === undefined) throw new Error('sealed secrets: unknown format');
+    const decipher = createDecipheriv('aes-256-gcm', this.loadKey(), Buffer.from(iv, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    const plain = Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]);
+    return JSON.parse(plain.toString('utf8')) as Record<string, string>;
+  }
+
+  private loadKey(): Buffer {
+    if (this.key) return this.key;
+    try {
+      this.key = readFileSync(this.keyFile);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.key = createKeyFile(this.keyFile);
+    }
+    if (this.key.length !== KEY_BYTES) throw new Error(`${this.keyFile}: expected ${KEY_BYTES} bytes, got ${this.key.length}`);
+    return this.key;
+  }
+}
+
+function createKeyFile(file: string): Buffer {
+  mkdirSync(dirname(file), { recursive: true });
+  const key = randomBytes(KEY_BYTES);
+  try {
+    const fd = openSync(file, 'wx', 0o600); // never over an existing key: another hub may have just made it
+    writeSync(fd, key);
+    closeSync(fd);
+    return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file);
+    throw error;
+  }
+}
+
+/** The same keys, every value shown as `***`. */
+export function masked(values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(values).map((key) => [key, MASK]));
+}
