@@ -13,6 +13,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
 import type { Run, SystemLog, Worker } from '../src/store/store.js';
+import { databaseFile } from '../src/core/config.js';
+import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
 import { FIXTURES, getJson, hubOn, PYTHON, ROOT, tempDir, waitFor } from './helpers.js';
 
 const PROGRAMS = join(FIXTURES, 'runlog_py');
@@ -241,6 +244,35 @@ describe.skipIf(noPython !== undefined)('the Python client: its token', () => {
     } finally {
       hub.close();
     }
+  });
+});
+
+describe.skipIf(noPython !== undefined)('the Python client against a hub with tokens', () => {
+  it('writes its run with a write token and heartbeats with a worker token; a wrong token is said on stderr once, never raised', async () => {
+    const dataDir = tempDir();
+    const store = new SqliteStore(databaseFile(dataDir));
+    const writer = newTokenSecret();
+    const worker = newTokenSecret();
+    await store.createToken({ name: 'py-writer', hash: sha256(writer), scopes: ['write', 'read'], worker_id: null, expires_at: null, created_by: null });
+    await store.createToken({ name: 'py-worker', hash: sha256(worker), scopes: ['worker'], worker_id: 'tok-w', expires_at: null, created_by: null });
+    await store.close();
+    const hub = await newHub(dataDir);
+    const read = (path: string) => fetch(`${hub.url}${path}`, { headers: { authorization: `Bearer ${writer}` } }).then((r) => r.json());
+
+    const program = python('logging_program.py', ['ok'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN: writer });
+    const [runId] = await program.lines(1);
+    expect((await program.done).code).toBe(0);
+    expect(((await read(`/api/runs/${runId}`)) as Run).status).toBe('completed');
+    expect(((await read(`/api/runs/${runId}/logs`)) as { logs: WireRecord[] }).logs).toHaveLength(8);
+
+    expect((await python('worker_program.py', ['tok-w', '4'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN: worker, HEARTBEAT_INTERVAL: '0.2' }).done).code).toBe(0);
+    expect(((await read('/api/logs?source_id=tok-w')) as { logs: SystemLog[] }).logs).toHaveLength(5);
+
+    const refused = await python('logging_program.py', ['ok'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN: 'not-a-token' }).done;
+    expect(refused.code).toBe(0);
+    expect(refused.stderr.match(/^runlog: /gm)).toHaveLength(1);
+    expect(refused.stderr).toMatch(/cannot be written \(hub answered 401/);
+    expect(refused.stderr).not.toContain('not-a-token');
   });
 });
 
