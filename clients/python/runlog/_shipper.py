@@ -21,17 +21,13 @@
 - Left behind: while a shipper lives it holds an flock on its run's `lock` file. The first
   shipper of a process that reaches the hub delivers the runs other processes left in the spool
   (those whose lock it can take: their process is gone): their lines, then their end if they had
-  one (a run killed before its end stays as the hub's lease leaves it).
+  one (a run killed before its end stays as the hub's lease leaves it): see _leftovers.py.
 Nothing here raises into the program.
 """
 from __future__ import annotations
 
 import collections
 import json
-try:
-    import fcntl
-except ImportError:  # Windows: no locks, no delivery of other processes' leftovers
-    fcntl = None  # type: ignore[assignment]
 import os
 import random
 import threading
@@ -40,7 +36,9 @@ import weakref
 from typing import Any, Callable, Dict, List, Optional
 
 from ._env import new_writer_key, spool_root, warn
+from ._files import lock_dir, read_int, read_json, remove_tree, write_private
 from ._http import Hub, retryable
+from ._leftovers import deliver_leftovers
 from ._spool import Spool
 
 MAX_BATCH_BYTES = 4 * 1024 * 1024  # 4 MiB a POST: far below the hub's body limit
@@ -172,15 +170,15 @@ class RunShipper:
 
     def _setup(self) -> None:
         os.makedirs(self._dir, mode=0o700, exist_ok=True)
-        self._lock_fd = _lock(self._dir)
+        self._lock_fd = lock_dir(self._dir)
         meta_path = os.path.join(self._dir, "run.json")
-        meta = _read_json(meta_path)
+        meta = read_json(meta_path)
         if isinstance(meta, dict) and isinstance(meta.get("writer"), str):
             self._writer = meta["writer"]  # a run resumed by its id: the same writer
         else:
             self._writer = new_writer_key()
-            _write_private(meta_path, json.dumps({"id": self.run_id, "name": self._name, "writer": self._writer}))
-        saved = _read_int(os.path.join(self._dir, "seq"))
+            write_private(meta_path, json.dumps({"id": self.run_id, "name": self._name, "writer": self._writer}))
+        saved = read_int(os.path.join(self._dir, "seq"))
         if saved is not None:
             self._seq = self._seq_saved = saved
             self._seq_known = True
@@ -324,9 +322,9 @@ class RunShipper:
         if self._created and self._spool.empty:
             status, answer = self.hub.request("POST", "/api/runs/%s/finish" % self.run_id, body, writer=self._writer, timeout=self._timeout(deadline))
             if 200 <= status < 300 or (400 <= status < 500 and not retryable(status)):
-                _remove_tree(self._dir)
+                remove_tree(self._dir)
                 return
-        _write_private(os.path.join(self._dir, "end.json"), json.dumps(body))
+        write_private(os.path.join(self._dir, "end.json"), json.dumps(body))
         self._warn_once("exit", "hub %s away at exit: run %s's last lines and its end wait in %s" % (self.hub.url, self.run_id, self._dir))
 
     # --- small things ------------------------------------------------------------------------
@@ -345,7 +343,7 @@ class RunShipper:
     def _save_seq(self) -> None:
         if self._seq != self._seq_saved:
             self._seq_saved = self._seq
-            _write_private(os.path.join(self._dir, "seq"), str(self._seq))
+            write_private(os.path.join(self._dir, "seq"), str(self._seq))
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -373,66 +371,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def deliver_leftovers(hub: Hub, runs_dir: str, own_dir: str, deadline: float) -> None:
-    """Delivers what dead processes left in the spool: each run's lines, then its end, until `deadline`."""
-    try:
-        names = sorted(os.listdir(runs_dir))
-    except OSError:
-        return
-    for name in names:
-        if time.monotonic() > deadline:
-            return
-        path = os.path.join(runs_dir, name)
-        if path == own_dir or not os.path.isdir(path):
-            continue
-        fd = _lock(path)
-        if fd is None:
-            continue  # its process is alive, or locks do not work here
-        try:
-            if not _deliver_one(hub, path, name):
-                return  # the hub went away: the rest waits for the next process
-        finally:
-            os.close(fd)
 
 
-def _deliver_one(hub: Hub, path: str, run_id: str) -> bool:
-    meta = _read_json(os.path.join(path, "run.json"))
-    writer = meta.get("writer") if isinstance(meta, dict) else None
-    if not isinstance(writer, str):
-        return True
-    spool = Spool(os.path.join(path, "pending.jsonl"))
-
-    def send(batch: Any) -> bool:
-        status, _ = hub.request("POST", "/api/runs/%s/logs" % run_id, {"records": batch}, writer=writer)
-        if status == 404:  # never created: the hub was away all its life
-            created, _ = hub.request("POST", "/api/runs", {"id": run_id, "name": meta.get("name")}, writer=writer)
-            if created in (200, 201):
-                status, _ = hub.request("POST", "/api/runs/%s/logs" % run_id, {"records": batch}, writer=writer)
-        return not retryable(status)  # taken, or refused for good
-
-    if not spool.replay(send):
-        return False
-    end = _read_json(os.path.join(path, "end.json"))
-    if isinstance(end, dict):
-        status, _ = hub.request("POST", "/api/runs/%s/finish" % run_id, end, writer=writer)
-        if retryable(status):
-            return False
-    # nothing left to deliver (a run killed before its end is the hub's lease's to fail)
-    _remove_tree(path)
-    return True
 
 
-def _lock(path: str) -> Optional[int]:
-    """An exclusive flock on <path>/lock, held until the fd is closed or the process dies; None when taken."""
-    if fcntl is None:
-        return None
-    fd = os.open(os.path.join(path, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return fd
-    except OSError:
-        os.close(fd)
-        return None
 
 
 def _batches(records: List[Dict[str, Any]]):
@@ -459,37 +401,9 @@ def _why(answer: Any) -> str:
     return ""
 
 
-def _read_json(path: str) -> Any:
-    try:
-        with open(path, encoding="utf-8") as file:
-            return json.load(file)
-    except (OSError, ValueError):
-        return None
 
 
-def _read_int(path: str) -> Optional[int]:
-    try:
-        with open(path, encoding="utf-8") as file:
-            return int(file.read().strip())
-    except (OSError, ValueError):
-        return None
 
 
-def _write_private(path: str, text: str) -> None:
-    try:
-        tmp = path + ".tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        pass
 
 
-def _remove_tree(path: str) -> None:
-    try:
-        for name in os.listdir(path):
-            os.remove(os.path.join(path, name))
-        os.rmdir(path)
-    except OSError:
-        pass
