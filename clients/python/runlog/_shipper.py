@@ -112,16 +112,25 @@ class RunShipper:
     # --- the caller's side -------------------------------------------------------------------
 
     def put(self, item: Any) -> None:
-        """Queues a record (a logging.LogRecord, or what `convert` takes); never blocks, never raises."""
+        """Queues a record (what `convert` takes); never blocks, never raises. Handler.handle does
+        the same inline."""
         queue = self.queue
         if len(queue) >= self.max_records:
-            try:
-                queue.popleft()
-                self.dropped += 1
-            except IndexError:
-                pass
+            self.drop_oldest()
         queue.append(item)
-        if len(queue) >= self.batch_size and not self._wake.is_set():
+        if len(queue) >= self.batch_size:
+            self.wake()
+
+    def drop_oldest(self) -> None:
+        try:
+            self.queue.popleft()
+            self.dropped += 1
+        except IndexError:
+            pass
+
+    def wake(self) -> None:
+        """Sends now rather than at the next tick (a batch is waiting)."""
+        if not self._wake.is_set():
             self._wake.set()
 
     def close(self, status: str = "completed", error_message: Optional[str] = None, exit_code: Optional[int] = None) -> None:

@@ -76,14 +76,28 @@ class Handler(logging.Handler):
         return "<runlog.Handler run=%s hub=%s>" % (self.run_id, self.hub_url)
 
     def handle(self, record: logging.LogRecord) -> Any:
-        # no handler lock: a deque append is atomic, and the lock would cost more than the append
+        # The hot path, inlined (each Python call costs as much as the work): no handler lock (a
+        # deque append is atomic), the record's fields as a tuple (see _queued), one append.
         if self.filters:
             result = self.filter(record)
             if not result:
                 return result
             if isinstance(result, logging.LogRecord):  # Python 3.12+: a filter may replace the record
                 record = result
-        self._put(_queued(record))
+        msg, args = record.msg, record.args
+        if type(msg) is not str or (args and not _plain_args(args)):
+            msg, args = _formatted(record), None
+        fields = record.__dict__
+        task_id = fields.get("task_id")
+        if task_id is None and "extra" in fields:
+            task_id = _loguru_task_id(fields["extra"])
+        shipper = self._shipper
+        queue = shipper.queue
+        if len(queue) >= shipper.max_records:
+            shipper.drop_oldest()
+        queue.append((record.created, record.levelno, record.name, msg, args, record.exc_info, record.exc_text, record.stack_info, task_id))
+        if len(queue) >= shipper.batch_size:
+            shipper.wake()
         return record
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -141,24 +155,36 @@ _CREATED, _LEVELNO, _NAME, _MSG, _ARGS, _EXC_INFO, _EXC_TEXT, _STACK, _TASK = ra
 
 
 def _queued(record: logging.LogRecord) -> Any:
+    """What Handler.handle queues, for callers of emit()."""
     msg, args = record.msg, record.args
-    try:
-        if type(msg) is not str:
-            msg, args = record.getMessage(), None
-        elif args:
-            for arg in args:
-                if type(arg) not in _PLAIN:
-                    msg, args = record.getMessage(), None
-                    break
-    except Exception as error:  # noqa: BLE001 - a bad % format must not lose the line
-        msg, args = "%r %% %r (runlog: could not format: %s)" % (record.msg, record.args, error), None
+    if type(msg) is not str or (args and not _plain_args(args)):
+        msg, args = _formatted(record), None
     fields = record.__dict__
     task_id = fields.get("task_id")
-    if task_id is None:
-        extra = fields.get("extra")  # loguru through a Handler: logger.bind(task_id=…)
-        if type(extra) is dict:
-            task_id = extra.get("task_id")
+    if task_id is None and "extra" in fields:
+        task_id = _loguru_task_id(fields["extra"])
     return (record.created, record.levelno, record.name, msg, args, record.exc_info, record.exc_text, record.stack_info, task_id)
+
+
+def _plain_args(args: Any) -> bool:
+    if type(args) is not tuple:
+        return False  # logging's one-mapping form: formatted at once
+    for arg in args:
+        if type(arg) not in _PLAIN:
+            return False
+    return True
+
+
+def _formatted(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception as error:  # noqa: BLE001 - a bad % format must not lose the line
+        return "%r %% %r (runlog: could not format: %s)" % (record.msg, record.args, error)
+
+
+def _loguru_task_id(extra: Any) -> Any:
+    """loguru through a Handler: logger.bind(task_id=…) arrives in record.extra."""
+    return extra.get("task_id") if type(extra) is dict else None
 
 
 def to_wire(item: Any) -> Dict[str, Any]:
