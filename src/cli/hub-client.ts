@@ -6,10 +6,10 @@
 import { DEFAULTS } from '../core/config.js';
 import { LEVEL_RANK, type LogRecord, type WireRecord } from '../core/record.js';
 import { parseIsoMicros } from '../core/time.js';
-import type { LogPage, LogQuery, Run, RunFilter, Store } from '../store/store.js';
+import type { LineSearch, LineSearchPage, LogPage, LogQuery, Run, RunFilter, Store } from '../store/store.js';
 import { hubError, hubFetch } from '../sinks/hub-http.js';
 
-export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs'>;
+export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs' | 'searchLines'>;
 
 export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
   try {
@@ -56,6 +56,19 @@ export class HubReader implements RunReader {
       `/api/runs/${encodeURIComponent(stream)}/logs?${params}`,
     )) as { logs: WireRecord[]; total_lines: number; truncated: boolean };
     return { records: body.logs.map(fromWire), total_lines: body.total_lines, truncated: body.truncated };
+  }
+
+  async searchLines(filter: LineSearch): Promise<LineSearchPage> {
+    const params = new URLSearchParams();
+    if (filter.q) params.set('q', filter.q);
+    // times travel as ISO timestamps with ms
+    if (filter.since !== undefined) params.set('since', new Date(Math.floor(filter.since / 1000)).toISOString());
+    if (filter.until !== undefined) params.set('until', new Date(Math.ceil(filter.until / 1000)).toISOString());
+    if (filter.level) params.set('level', filter.level);
+    for (const [key, value] of Object.entries(filter.labels ?? {})) params.append('label', `${key}=${value}`);
+    if (filter.limit) params.set('limit', String(filter.limit));
+    const body = (await this.get<{ logs: WireRecord[]; truncated: boolean }>(`/api/search?${params}`)) as { logs: WireRecord[]; truncated: boolean };
+    return { records: body.logs.map(fromWire), truncated: body.truncated };
   }
 
   private async get<T>(path: string, missingIsUndefined = false): Promise<T | undefined> {

@@ -115,6 +115,20 @@ withToken(program
   .action(async (run: string, options) => (await import('./commands/logs.js')).logsCommand(run, options)));
 
 withToken(program
+  .command('grep')
+  .description('find lines containing TEXT across every run and worker, newest first (case-insensitive)')
+  .argument('<text>', 'the text to find')
+  .addOption(flag('--since <time>', 'only lines since an ISO timestamp or a duration ago (7d, 2h)'))
+  .addOption(flag('--until <time>', 'only lines up to an ISO timestamp or a duration ago'))
+  .addOption(repeatable('--label <k=v>', 'only runs with this label'))
+  .addOption(flag('--level <level>', 'only this level and above (DEBUG, INFO, WARNING, ERROR, CRITICAL)'))
+  .addOption(flag('--limit <n>', 'at most this many lines', '100'))
+  .addOption(flag('--json', 'one JSON record per line, with run_id or worker_id'))
+  .addOption(hub())
+  .addOption(data())
+  .action(async (text: string, options) => (await import('./commands/grep.js')).grepCommand(text, options)));
+
+withToken(program
   .command('submit')
   .description('queue a command for a worker; with --wait, print its response when it ends')
   .usage('[options] -- <command> [args...]')

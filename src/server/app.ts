@@ -15,6 +15,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/logs.js';
 import { runRoutes } from './routes/runs.js';
+import { searchRoutes } from './routes/search.js';
 import { streamRoutes } from './routes/stream.js';
 import { taskRoutes } from './routes/tasks.js';
 import { workerRoutes } from './routes/workers.js';
@@ -64,6 +65,7 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
   healthRoutes(app, context);
   runRoutes(app, context);
   logRoutes(app, context);
+  searchRoutes(app, context);
   streamRoutes(app, context);
   taskRoutes(app, context);
   workerRoutes(app, context);

@@ -2,6 +2,7 @@
  * The suite every Store implementation passes (SQLite now, PostgreSQL next): call storeCases()
  * from the implementation's test file with a factory for a fresh, empty store.
  */
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Level, LogRecord } from '../core/record.js';
 import { workerStream, type Store, type WorkerHeartbeat } from './store.js';
@@ -129,6 +130,69 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect((await store.queryLogs('run-1', { q: '_' })).records).toEqual([]);
     });
 
+    it('stores a batch that overlaps stored lines once: the holes filled, nothing twice', async () => {
+      await store.upsertRun({ id: 'run-1' });
+      await store.appendRecords('run-1', Array.from({ length: 10 }, (_, i) => rec(i + 1)));
+      await store.appendRecords('run-1', [rec(30), rec(40)]);
+      expect((await store.appendRecords('run-1', Array.from({ length: 31 }, (_, i) => rec(i + 5)))).map((r) => r.seq)).toEqual(
+        Array.from({ length: 25 }, (_, i) => i + 11).filter((seq) => seq !== 30),
+      );
+      expect(await store.appendRecords('run-1', [rec(40), ...Array.from({ length: 35 }, (_, i) => rec(35 - i))])).toEqual([]);
+      const all = await store.queryLogs('run-1', { after: 0, limit: 100 });
+      expect(all.records.map((r) => r.seq)).toEqual(Array.from({ length: 35 }, (_, i) => i + 1).concat([40]));
+      expect(all.total_lines).toBe(36);
+      expect((await store.getRun('run-1'))?.line_count).toBe(36);
+    });
+
+    it('keeps every line once whatever batches arrive, resent, overlapping or out of order', async () => {
+      let round = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 80 }), { minLength: 1, maxLength: 12 }), async (batches) => {
+          const stream = `prop-${round++}`;
+          await store.upsertRun({ id: stream });
+          const expected = new Set<number>();
+          for (const batch of batches) {
+            const fresh = await store.appendRecords(stream, batch.map((seq) => ({ ...rec(seq), stream })));
+            const wanted = [...new Set(batch)].filter((seq) => !expected.has(seq)).sort((a, b) => a - b);
+            expect(fresh.map((r) => r.seq)).toEqual(wanted);
+            for (const seq of batch) expected.add(seq);
+          }
+          const stored = await store.queryLogs(stream, { after: 0, limit: 1000 });
+          expect(stored.records.map((r) => r.seq)).toEqual([...expected].sort((a, b) => a - b));
+          expect(stored.records.every((r) => r.message === `line ${r.seq}` && r.stream === stream)).toBe(true);
+          expect((await store.getRun(stream))?.line_count).toBe(expected.size);
+        }),
+        { numRuns: 25 },
+      );
+    });
+
+    it('answers every query the same across chunk boundaries: 7,000 lines sent in 70 batches', async () => {
+      await store.upsertRun({ id: 'run-1' });
+      const level = (seq: number): Level => (seq % 97 === 0 ? 'ERROR' : seq % 31 === 0 ? 'WARNING' : 'INFO');
+      const message = (seq: number) => (seq === 4321 ? 'Traceback: needle in a haystack' : `step ${seq} loss=${(1 / seq).toFixed(6)}`);
+      for (let batch = 0; batch < 70; batch++) {
+        await store.appendRecords('run-1', Array.from({ length: 100 }, (_, i) => rec(batch * 100 + i + 1, message(batch * 100 + i + 1), level(batch * 100 + i + 1))));
+      }
+      const seqs = (page: { records: LogRecord[] }) => page.records.map((r) => r.seq);
+      const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+      expect(seqs(await store.queryLogs('run-1', { tail: 250 }))).toEqual(range(6751, 7000));
+      expect(seqs(await store.queryLogs('run-1', { after: 4090, limit: 20 }))).toEqual(range(4091, 4110));
+      expect(seqs(await store.queryLogs('run-1', { before: 4100, tail: 5 }))).toEqual(range(4095, 4099));
+      expect(seqs(await store.queryLogs('run-1', { after: 4000, before: 4200, limit: 1000 }))).toEqual(range(4001, 4199));
+      expect(seqs(await store.queryLogs('run-1', { since: 1_700_000_000_000_000 + 6990 }))).toEqual(range(6990, 7000));
+      const errors = range(1, 7000).filter((seq) => seq % 97 === 0);
+      expect(seqs(await store.queryLogs('run-1', { level: 'ERROR', tail: 10_000 }))).toEqual(errors);
+      expect(seqs(await store.queryLogs('run-1', { level: 'WARNING', after: 4000, limit: 3 }))).toEqual([4030, 4061, 4074]);
+      expect((await store.queryLogs('run-1', { q: 'NEEDLE in' })).records).toMatchObject([{ seq: 4321, message: 'Traceback: needle in a haystack' }]);
+      expect((await store.queryLogs('run-1', { q: 'no such text anywhere' })).records).toEqual([]);
+      const read: number[] = [];
+      for (let page = await store.readLogs('run-1', 0, 999); page.length > 0; page = await store.readLogs('run-1', page[page.length - 1]?.seq ?? 0, 999)) {
+        read.push(...page.map((r) => r.seq));
+      }
+      expect(read).toEqual(range(1, 7000));
+      expect((await store.queryLogs('run-1', { tail: 1 })).total_lines).toBe(7000);
+    });
+
     it('keeps streams apart', async () => {
       await store.upsertRun({ id: 'run-1' });
       await store.upsertRun({ id: 'run-2' });
@@ -196,6 +260,36 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect(await store.querySystemLogs({ source_type: 'orchestrator' })).toEqual([]);
       expect(await store.deleteLinesBefore('worker:', 2500)).toBe(3);
       expect((await store.querySystemLogs({})).map((l) => l.message)).toEqual(['disk slow']);
+    });
+
+    it('deletes worker lines by age inside a batch too, keeping the newer lines of the same batch', async () => {
+      const stream = workerStream('w1');
+      await store.appendRecords(stream, Array.from({ length: 50 }, (_, i) => ({ ...rec(i + 1), stream, timestamp: (i + 1) * 1000 })));
+      expect(await store.deleteLinesBefore('worker:', 20_500)).toBe(20);
+      const left = await store.querySystemLogs({ limit: 100 });
+      expect(left.map((l) => l.seq)).toEqual(Array.from({ length: 30 }, (_, i) => 50 - i));
+      await store.appendRecords(stream, [{ ...rec(51), stream, timestamp: 51_000 }]);
+      expect((await store.getWorker('w1', 0))?.last_seq ?? 51).toBe(51);
+    });
+
+    it('searches lines across runs and workers, newest first, by text, level, time and label', async () => {
+      await store.upsertRun({ id: 'train', labels: { team: 'vision' } });
+      await store.upsertRun({ id: 'eval', labels: { team: 'nlp' } });
+      const at = (stream: string, seq: number, message: string, timestamp: number, level: Level = 'INFO'): LogRecord => ({ ...rec(seq, message, level, timestamp), stream });
+      await store.appendRecords('train', [at('train', 1, 'loading data', 100), at('train', 2, 'CUDA out of memory', 400, 'ERROR'), at('train', 3, 'retrying', 500)]);
+      await store.appendRecords('eval', [at('eval', 1, 'cuda device 0', 200), at('eval', 2, '\x1b[31mCuda\x1b[0m error: device lost', 300, 'ERROR')]);
+      await store.appendRecords(workerStream('w1'), [at(workerStream('w1'), 1, 'cuda driver 535', 250, 'WARNING')]);
+      const found = await store.searchLines({ q: 'cuda' });
+      expect(found.records.map((r) => `${r.stream}/${r.seq}`)).toEqual(['train/2', 'eval/2', 'worker:w1/1', 'eval/1']);
+      expect(found.truncated).toBe(false);
+      expect((await store.searchLines({ q: 'CUDA', level: 'WARNING' })).records.map((r) => `${r.stream}/${r.seq}`)).toEqual(['train/2', 'eval/2', 'worker:w1/1']);
+      expect((await store.searchLines({ q: 'cuda', since: 200, until: 300 })).records.map((r) => r.seq)).toEqual([2, 1, 1]);
+      expect((await store.searchLines({ q: 'cuda', labels: { team: 'nlp' } })).records.map((r) => `${r.stream}/${r.seq}`)).toEqual(['eval/2', 'eval/1']);
+      const limited = await store.searchLines({ q: 'cuda', limit: 2 });
+      expect(limited.records.map((r) => `${r.stream}/${r.seq}`)).toEqual(['train/2', 'eval/2']);
+      expect(limited.truncated).toBe(true);
+      expect((await store.searchLines({ q: 'no such line' })).records).toEqual([]);
+      expect((await store.searchLines({ level: 'ERROR' })).records.map((r) => r.message)).toEqual(['CUDA out of memory', '\x1b[31mCuda\x1b[0m error: device lost']);
     });
 
     it('deletes ended runs older than a cutoff with their lines, and keeps the rest', async () => {

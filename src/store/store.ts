@@ -157,6 +157,29 @@ export interface LogPage {
   truncated: boolean;
 }
 
+/** Lines across every run and the workers' own lines (GET /api/search, `runlog grep`). */
+export interface LineSearch {
+  /** case-insensitive text, searched without ANSI codes */
+  q?: string;
+  /** µs: lines captured at or after */
+  since?: number;
+  /** µs: lines captured at or before */
+  until?: number;
+  /** this level and above */
+  level?: Level;
+  /** only runs with these labels (workers' lines have none, so they are left out) */
+  labels?: Record<string, string>;
+  /** default 100, at most MAX_PAGE */
+  limit?: number;
+}
+
+export interface LineSearchPage {
+  /** newest first; `stream` is the run id, or `worker:<id>` for a worker's own line */
+  records: LogRecord[];
+  /** more lines matched than were returned */
+  truncated: boolean;
+}
+
 /** A token as the hub keeps it: never its secret, only the secret's SHA-256. */
 export interface TokenRecord {
   name: string;
@@ -207,6 +230,8 @@ export interface Store {
   /** Lines after `afterSeq`, ascending, at most `limit`: for streaming a whole run out in pages. */
   readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]>;
   setDiagnostics(runId: string, diagnostics: unknown): Promise<void>;
+  /** Matching lines of every stream, newest first (served by the chunks' trigram blooms). */
+  searchLines(filter: LineSearch): Promise<LineSearchPage>;
 
   /** Queues a run to be claimed by a worker. */
   createTask(run: RunUpsert, spec: TaskSpec): Promise<Run>;

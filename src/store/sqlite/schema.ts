@@ -37,19 +37,20 @@ CREATE TABLE IF NOT EXISTS workers (
 );
 CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at);
 
--- (stream, seq) is the identity of a line: clustered on it, so a run reads in order
-CREATE TABLE IF NOT EXISTS log_lines (
-  stream   TEXT NOT NULL,
-  seq      INTEGER NOT NULL,
-  ts       INTEGER NOT NULL,
-  level    INTEGER NOT NULL,
-  message  TEXT NOT NULL,
-  plain    TEXT,            -- the message without ANSI codes, only when it has some
-  source   TEXT,
-  phase    TEXT,
-  logger   TEXT,
-  task_id  TEXT,
-  attrs    TEXT,
-  PRIMARY KEY (stream, seq)
-) WITHOUT ROWID;
+-- a stream's lines in compressed chunks (src/store/chunks), disjoint seq ranges per stream;
+-- (stream, seq) stays the identity of a line (src/store/sqlite/lines.ts)
+CREATE TABLE IF NOT EXISTS chunks (
+  stream     TEXT NOT NULL,
+  first_seq  INTEGER NOT NULL,
+  last_seq   INTEGER NOT NULL,
+  count      INTEGER NOT NULL,
+  min_ts     INTEGER NOT NULL,
+  max_ts     INTEGER NOT NULL,
+  levels     INTEGER NOT NULL,  -- bit i: a line of level LEVELS[i]
+  bytes      INTEGER NOT NULL,  -- length(data)
+  bloom      BLOB NOT NULL,     -- trigram bloom filter of the lowercased plain text
+  data       BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_first ON chunks (stream, first_seq);
+CREATE INDEX IF NOT EXISTS chunks_by_last ON chunks (stream, last_seq);
 `;

@@ -6,10 +6,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { LEVEL_RANK, nowMicros, type LogRecord } from '../../core/record.js';
-import { labelPattern, likePattern, plainText, recordFromRow, runFromRow, type LineRow, type RunRow } from '../rows.js';
+import { nowMicros, type LogRecord } from '../../core/record.js';
+import { labelPattern, likePattern, runFromRow, type RunRow } from '../rows.js';
 import {
-  DEFAULT_TAIL,
   MAX_PAGE,
   type ClaimedTask,
   type SystemLog,
@@ -17,6 +16,8 @@ import {
   type TaskSpec,
   type Worker,
   type WorkerHeartbeat,
+  type LineSearch,
+  type LineSearchPage,
   type LogPage,
   type LogQuery,
   type Run,
@@ -29,18 +30,16 @@ import {
   type TokenRecord,
   type WriterClaim,
 } from '../store.js';
+import { SqliteLines } from './lines.js';
+import { runMigrations } from './migrations.js';
+import { queryStream, readStream, scanNewest } from './reads.js';
 import { SCHEMA } from './schema.js';
 import * as workers from './workers.js';
 import * as auth from './auth.js';
 
-/** rows per INSERT statement (11 parameters each, well under SQLite's 32,766) */
-const ROWS_PER_INSERT = 100;
-
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
-  /** INSERT statements for 1 … ROWS_PER_INSERT rows, made when first needed */
-  private readonly inserts: Database.Statement[] = [];
-  private readonly existingSeqs: Database.Statement<[string, number, number], number>;
+  private readonly lines: SqliteLines;
   private readonly countLines: Database.Statement<[number, string]>;
   /** statements by their SQL: preparing costs more than running for the small ones */
   private readonly statements = new Map<string, Database.Statement>();
@@ -54,9 +53,8 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.db.exec(auth.AUTH_SCHEMA);
-    this.existingSeqs = this.db
-      .prepare<[string, number, number], number>('SELECT seq FROM log_lines WHERE stream = ? AND seq BETWEEN ? AND ?')
-      .pluck();
+    runMigrations(this.db);
+    this.lines = new SqliteLines(this.db);
     this.countLines = this.db.prepare('UPDATE runs SET line_count = line_count + ? WHERE id = ?');
     this.appendTx = this.db.transaction((stream: string, records: readonly LogRecord[]) => this.insertNew(stream, records));
   }
@@ -137,31 +135,26 @@ export class SqliteStore implements Store {
   }
 
   async queryLogs(stream: string, query: LogQuery): Promise<LogPage> {
-    const where = ['stream = ?'];
-    const params: (string | number)[] = [stream];
-    const add = (condition: string, value: string | number) => {
-      where.push(condition);
-      params.push(value);
-    };
-    if (query.since !== undefined) add('ts >= ?', query.since);
-    if (query.after !== undefined) add('seq > ?', query.after);
-    if (query.before !== undefined) add('seq < ?', query.before);
-    if (query.level !== undefined) add('level >= ?', LEVEL_RANK[query.level]);
-    if (query.q) add("COALESCE(plain, message) LIKE ? ESCAPE '\\'", likePattern(query.q));
-    const forward = query.limit !== undefined;
-    const wanted = Math.min(query.limit ?? query.tail ?? DEFAULT_TAIL, MAX_PAGE);
-    const rows = this.sql(`SELECT * FROM log_lines WHERE ${where.join(' AND ')} ORDER BY seq ${forward ? 'ASC' : 'DESC'} LIMIT ?`)
-      .all(...params, wanted + 1) as LineRow[];
-    const truncated = rows.length > wanted;
-    if (truncated) rows.pop();
-    if (!forward) rows.reverse();
-    return { records: rows.map(recordFromRow), total_lines: this.lineCount(stream), truncated };
+    const page = queryStream(this.lines, stream, query);
+    return { ...page, total_lines: this.lineCount(stream) };
   }
 
   async readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]> {
-    const rows = this.sql('SELECT * FROM log_lines WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?')
-      .all(stream, afterSeq, limit) as LineRow[];
-    return rows.map(recordFromRow);
+    return readStream(this.lines, stream, afterSeq, limit);
+  }
+
+  async searchLines(filter: LineSearch): Promise<LineSearchPage> {
+    const limit = Math.min(filter.limit ?? 100, MAX_PAGE);
+    const labels = Object.entries(filter.labels ?? {});
+    // labels narrow to the runs that have them; a run's id is its stream
+    const where =
+      labels.length === 0
+        ? { sql: '1', params: [] }
+        : {
+            sql: `stream IN (SELECT id FROM runs WHERE ${labels.map(() => 'json_extract(labels, ?) = ?').join(' AND ')})`,
+            params: labels.flatMap(([key, value]) => [`$.${JSON.stringify(key)}`, value]),
+          };
+    return scanNewest(this.lines, where, filter, limit);
   }
 
   async setDiagnostics(runId: string, diagnostics: unknown): Promise<void> {
@@ -186,8 +179,7 @@ export class SqliteStore implements Store {
       )
       .get(workerId, nowMicros()) as (RunRow & { spec: string }) | undefined;
     if (row === undefined) return undefined;
-    const lastSeq = this.sql('SELECT MAX(seq) AS n FROM log_lines WHERE stream = ?').get(row.id) as { n: number | null };
-    return { run: runFromRow(row), spec: JSON.parse(row.spec) as TaskSpec, last_seq: lastSeq.n ?? 0 };
+    return { run: runFromRow(row), spec: JSON.parse(row.spec) as TaskSpec, last_seq: this.lines.lastSeq(row.id) };
   }
 
   async releaseTask(runId: string): Promise<Run | undefined> {
@@ -217,13 +209,11 @@ export class SqliteStore implements Store {
   }
 
   async querySystemLogs(filter: SystemLogFilter): Promise<SystemLog[]> {
-    return workers.querySystemLogs(this.db, filter);
+    return workers.querySystemLogs(this.lines, filter);
   }
 
   async deleteLinesBefore(prefix: string, before: number): Promise<number> {
-    // the streams that start with `prefix`: a range on the primary key
-    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-    return this.sql('DELETE FROM log_lines WHERE stream >= ? AND stream < ? AND ts < ?').run(prefix, end, before).changes;
+    return this.lines.deleteBefore(prefix, before);
   }
 
   async deleteRunsBefore(before: number): Promise<number> {
@@ -231,11 +221,10 @@ export class SqliteStore implements Store {
       const ids = this.sql(`SELECT id FROM runs WHERE status IN ('completed', 'failed', 'cancelled') AND completed_at < ?`)
         .pluck()
         .all(before) as string[];
-      const deleteLines = this.sql('DELETE FROM log_lines WHERE stream = ?');
       const deleteRun = this.sql('DELETE FROM runs WHERE id = ?');
       const deleteWriter = this.sql('DELETE FROM run_writers WHERE run_id = ?');
       for (const id of ids) {
-        deleteLines.run(id);
+        this.lines.deleteStream(id);
         deleteRun.run(id);
         deleteWriter.run(id);
       }
@@ -296,69 +285,15 @@ export class SqliteStore implements Store {
   }
 
   private insertNew(stream: string, records: readonly LogRecord[]): LogRecord[] {
-    let fresh: readonly LogRecord[] = records;
-    let low = Infinity;
-    let high = -Infinity;
-    for (const record of records) {
-      if (record.seq < low) low = record.seq;
-      if (record.seq > high) high = record.seq;
-    }
-    // retries resend what may be stored already: keep only what is not
-    const stored = this.existingSeqs.all(stream, low, high);
-    if (stored.length > 0) {
-      const known = new Set(stored);
-      fresh = records.filter((record) => !known.has(record.seq));
-    }
-    const seen = new Set<number>();
-    const inserted: LogRecord[] = [];
-    for (const r of fresh) {
-      if (seen.has(r.seq)) continue; // the same seq twice in one batch
-      seen.add(r.seq);
-      inserted.push(r.stream === stream ? r : { ...r, stream });
-    }
-    // many rows per statement: each statement run costs more than a row
-    const values: unknown[] = [];
-    for (let start = 0; start < inserted.length; start += ROWS_PER_INSERT) {
-      const chunk = inserted.slice(start, start + ROWS_PER_INSERT);
-      values.length = 0;
-      for (const r of chunk) {
-        values.push(
-          stream,
-          r.seq,
-          r.timestamp,
-          LEVEL_RANK[r.level],
-          r.message,
-          plainText(r.message),
-          r.source ?? null,
-          r.phase ?? null,
-          r.logger ?? null,
-          r.task_id ?? null,
-          r.attrs === undefined ? null : JSON.stringify(r.attrs),
-        );
-      }
-      this.insertRows(chunk.length).run(...values);
-    }
+    const inserted = this.lines.append(stream, records);
     if (inserted.length > 0) this.countLines.run(inserted.length, stream);
-    inserted.sort((a, b) => a.seq - b.seq);
     return inserted;
-  }
-
-  private insertRows(count: number): Database.Statement {
-    let statement = this.inserts[count];
-    if (statement === undefined) {
-      const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-      statement = this.db.prepare(
-        `INSERT INTO log_lines (stream, seq, ts, level, message, plain, source, phase, logger, task_id, attrs) VALUES ${Array(count).fill(row).join(', ')}`,
-      );
-      this.inserts[count] = statement;
-    }
-    return statement;
   }
 
   private lineCount(stream: string): number {
     const row = this.sql('SELECT line_count FROM runs WHERE id = ?').get(stream) as { line_count: number } | undefined;
     if (row !== undefined) return row.line_count;
-    return (this.sql('SELECT COUNT(*) AS n FROM log_lines WHERE stream = ?').get(stream) as { n: number }).n;
+    return this.lines.countLines(stream);
   }
 
   private sql(text: string): Database.Statement {

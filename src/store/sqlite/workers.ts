@@ -1,7 +1,9 @@
 /** SQLite: workers, their heartbeats and their own lines (the seeds' `system_logs` view). */
 import type Database from 'better-sqlite3';
-import { LEVEL_RANK, microsToIso } from '../../core/record.js';
-import { likePattern, recordFromRow, parseJson, systemLogFromRecord, type LineRow } from '../rows.js';
+import { microsToIso } from '../../core/record.js';
+import { parseJson, systemLogFromRecord } from '../rows.js';
+import type { SqliteLines } from './lines.js';
+import { scanNewest } from './reads.js';
 import {
   MAX_PAGE,
   workerStatus,
@@ -47,7 +49,7 @@ export function touchWorker(db: Database.Database, id: string, intervalS: number
   ).run(id, intervalS, now, now);
 }
 
-const WORKER_SELECT = `SELECT w.*, (SELECT MAX(seq) FROM log_lines WHERE stream = 'worker:' || w.id) AS last_seq FROM workers w`;
+const WORKER_SELECT = `SELECT w.*, (SELECT MAX(last_seq) FROM chunks WHERE stream = 'worker:' || w.id) AS last_seq FROM workers w`;
 
 export function getWorker(db: Database.Database, id: string, now: number): Worker | undefined {
   const row = db.prepare(`${WORKER_SELECT} WHERE w.id = ?`).get(id) as WorkerRow | undefined;
@@ -79,27 +81,25 @@ function workerFromRow(row: WorkerRow, now: number): Worker {
 }
 
 /** Worker lines across workers: the streams `worker:*`, newest first, as `system_logs` rows. */
-export function querySystemLogs(db: Database.Database, filter: SystemLogFilter): SystemLog[] {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  const add = (condition: string, value: string | number) => {
-    where.push(condition);
-    params.push(value);
-  };
+export function querySystemLogs(lines: SqliteLines, filter: SystemLogFilter): SystemLog[] {
   if (filter.source_type !== undefined && filter.source_type !== 'worker') return [];
-  if (filter.source_id !== undefined) add('stream = ?', workerStream(filter.source_id));
-  else {
-    // every stream that starts with `worker:` (';' sorts right after ':')
-    add('stream >= ?', 'worker:');
-    add('stream < ?', 'worker;');
-  }
-  if (filter.task_id !== undefined) add('task_id = ?', filter.task_id);
-  if (filter.level !== undefined) add('level >= ?', LEVEL_RANK[filter.level]);
-  if (filter.since !== undefined) add('ts >= ?', filter.since);
-  if (filter.until !== undefined) add('ts <= ?', filter.until);
-  if (filter.q) add("COALESCE(plain, message) LIKE ? ESCAPE '\\'", likePattern(filter.q));
-  const rows = db
-    .prepare(`SELECT * FROM log_lines WHERE ${where.join(' AND ')} ORDER BY ts DESC, seq DESC LIMIT ?`)
-    .all(...params, Math.min(filter.limit ?? 100, MAX_PAGE)) as LineRow[];
-  return rows.map((row) => systemLogFromRecord(recordFromRow(row)));
+  const where =
+    filter.source_id !== undefined
+      ? { sql: 'stream = ?', params: [workerStream(filter.source_id)] }
+      : // every stream that starts with `worker:` (';' sorts right after ':')
+        { sql: 'stream >= ? AND stream < ?', params: ['worker:', 'worker;'] };
+  const task = filter.task_id;
+  const page = scanNewest(
+    lines,
+    where,
+    {
+      ...(filter.since === undefined ? {} : { since: filter.since }),
+      ...(filter.until === undefined ? {} : { until: filter.until }),
+      ...(filter.level === undefined ? {} : { level: filter.level }),
+      ...(filter.q ? { q: filter.q } : {}),
+    },
+    Math.min(filter.limit ?? 100, MAX_PAGE),
+    task === undefined ? undefined : (record) => record.task_id === task,
+  );
+  return page.records.map(systemLogFromRecord);
 }

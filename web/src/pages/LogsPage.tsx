@@ -2,6 +2,8 @@
  * The workers' own lines (`system_logs`), newest first, with filters (worker, task, level, time
  * range, text: all applied by the hub) and a live toggle (/api/logs/stream: new lines appear at
  * the top, filtered here the same way). Filters live in the URL, so a view can be shared.
+ * With `scope=all`, the same filters (and a label) search the lines of every run and worker
+ * (/api/search, see SearchResults), each result linking to its line.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { messageOf } from '../api/http.ts';
@@ -16,6 +18,7 @@ import { AnsiText } from '../viewer/AnsiText.tsx';
 import { matcher } from '../viewer/filter.ts';
 import { useVirtualizer } from '../viewer/virtual.ts';
 import { textLines } from '../viewer/rows.ts';
+import { SearchResults } from './SearchResults.tsx';
 
 const PAGE = 500;
 /** live lines kept at most: older ones fall off the bottom */
@@ -39,6 +42,8 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
   const until = query.get('until') ?? '';
   const q = query.get('q') ?? '';
   const live = query.get('live') === '1';
+  const everywhere = query.get('scope') === 'all';
+  const labelFilter = query.get('label') ?? '';
 
   const [lines, setLines] = useState<SystemLog[] | null>(null);
   const [more, setMore] = useState(false);
@@ -47,6 +52,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
   const [reloads, setReloads] = useState(0);
   const [qText, setQText] = useState(q);
   const [taskText, setTaskText] = useState(task);
+  const [labelText, setLabelText] = useState(labelFilter);
 
   const setParam = (key: string, value: string) => {
     const next = new URLSearchParams(query);
@@ -57,6 +63,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
 
   useEffect(() => setQText(q), [q]);
   useEffect(() => setTaskText(task), [task]);
+  useEffect(() => setLabelText(labelFilter), [labelFilter]);
 
   useEffect(() => {
     listWorkers().then((list) => setWorkerIds(list.map((w) => w.id).sort()), () => {});
@@ -65,6 +72,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
   const filterParams = { source_id: worker || undefined, task_id: task || undefined, level: level ?? undefined, since: since || undefined, until: toIso(until), q: q || undefined };
 
   useEffect(() => {
+    if (everywhere) return;
     const abort = new AbortController();
     setLines(null);
     systemLogs({ ...filterParams, limit: PAGE }, abort.signal).then(
@@ -81,7 +89,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
       },
     );
     return () => abort.abort();
-  }, [worker, task, level, since, until, q, reloads]);
+  }, [worker, task, level, since, until, q, reloads, everywhere]);
 
   const loadOlder = () => {
     const oldest = lines?.[lines.length - 1];
@@ -102,7 +110,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
   const matches = useMemo(() => matcher({ level, q }), [level, q]);
   const pendingLive = useRef<SystemLog[]>([]);
   const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const liveOn = live && until === '';
+  const liveOn = live && until === '' && !everywhere;
   const state = useLiveStream(
     liveOn ? systemLogStreamUrl(worker || undefined) : null,
     {
@@ -129,11 +137,11 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
   return (
     <div class="page logs-page">
       <div class="page-head">
-        <h1>Worker logs</h1>
+        <h1>{everywhere ? 'Logs: every run and worker' : 'Worker logs'}</h1>
         {liveOn && <LiveDot state={state} />}
         <span class="spacer" />
         <label class="switch" title={until !== '' ? 'a fixed end time: nothing live' : 'new lines appear at the top'}>
-          <input type="checkbox" checked={live} disabled={until !== ''} data-testid="logs-live" onChange={(event) => setParam('live', event.currentTarget.checked ? '1' : '')} />
+          <input type="checkbox" checked={live} disabled={until !== '' || everywhere} data-testid="logs-live" onChange={(event) => setParam('live', event.currentTarget.checked ? '1' : '')} />
           live
         </label>
       </div>
@@ -142,22 +150,32 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
         onSubmit={(event) => {
           event.preventDefault();
           const next = new URLSearchParams(query);
-          for (const [key, value] of [['q', qText.trim()], ['task', taskText.trim()]] as const) {
+          for (const [key, value] of [['q', qText.trim()], ['task', taskText.trim()], ['label', labelText.trim()]] as const) {
             if (value === '') next.delete(key);
             else next.set(key, value);
           }
           replaceHash(href.logs(next));
         }}
       >
-        <select value={worker} data-testid="logs-worker" onChange={(event) => setParam('worker', event.currentTarget.value)}>
-          <option value="">all workers</option>
-          {[...new Set([...workerIds, ...(worker === '' ? [] : [worker])])].map((id) => (
-            <option key={id} value={id}>
-              {id}
-            </option>
-          ))}
+        <select value={everywhere ? 'all' : ''} data-testid="logs-scope" onChange={(event) => setParam('scope', event.currentTarget.value)} title="whose lines">
+          <option value="">worker lines</option>
+          <option value="all">all runs and workers</option>
         </select>
-        <input class="task" placeholder="task id" value={taskText} data-testid="logs-task" onInput={(event) => setTaskText(event.currentTarget.value)} onBlur={(event) => setParam('task', event.currentTarget.value.trim())} />
+        {everywhere ? (
+          <input class="task" placeholder="label k=v" value={labelText} data-testid="logs-label" onInput={(event) => setLabelText(event.currentTarget.value)} onBlur={(event) => setParam('label', event.currentTarget.value.trim())} />
+        ) : (
+          <>
+            <select value={worker} data-testid="logs-worker" onChange={(event) => setParam('worker', event.currentTarget.value)}>
+              <option value="">all workers</option>
+              {[...new Set([...workerIds, ...(worker === '' ? [] : [worker])])].map((id) => (
+                <option key={id} value={id}>
+                  {id}
+                </option>
+              ))}
+            </select>
+            <input class="task" placeholder="task id" value={taskText} data-testid="logs-task" onInput={(event) => setTaskText(event.currentTarget.value)} onBlur={(event) => setParam('task', event.currentTarget.value.trim())} />
+          </>
+        )}
         <select value={level ?? ''} data-testid="logs-level" onChange={(event) => setParam('level', event.currentTarget.value)}>
           <option value="">all levels</option>
           {LEVELS.slice(1).map((value) => (
@@ -180,8 +198,14 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
         <input type="search" class="q" placeholder="text" value={qText} data-testid="logs-q" onInput={(event) => setQText(event.currentTarget.value)} />
         <button type="submit">apply</button>
       </form>
-      {error !== null && <div class="error-box">{error}</div>}
-      <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} />
+      {everywhere ? (
+        <SearchResults query={{ q: q || undefined, level: level ?? undefined, since: since || undefined, until: toIso(until), label: labelFilter || undefined }} />
+      ) : (
+        <>
+          {error !== null && <div class="error-box">{error}</div>}
+          <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} />
+        </>
+      )}
     </div>
   );
 }

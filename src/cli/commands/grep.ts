@@ -1,0 +1,48 @@
+/** `runlog grep TEXT`: lines of every run and every worker that contain TEXT, newest first. */
+import { plain } from '../../core/format.js';
+import { microsToIso, toWire } from '../../core/record.js';
+import type { LineSearch } from '../../store/store.js';
+import { labels as parseLabels, level as parseLevel, positiveInt, sinceMicros } from '../args.js';
+import { openReader } from '../open-reader.js';
+
+export interface GrepFlags {
+  since?: string;
+  until?: string;
+  label: string[];
+  level?: string;
+  limit: string;
+  json?: boolean;
+  hub?: string;
+  data: string;
+}
+
+export async function grepCommand(text: string, flags: GrepFlags): Promise<void> {
+  const labels = parseLabels(flags.label);
+  const filter: LineSearch = {
+    q: text,
+    ...(flags.since === undefined ? {} : { since: sinceMicros(flags.since) }),
+    ...(flags.until === undefined ? {} : { until: sinceMicros(flags.until, '--until') }),
+    ...(flags.level === undefined ? {} : { level: parseLevel(flags.level) }),
+    ...(Object.keys(labels).length === 0 ? {} : { labels }),
+    limit: positiveInt(flags.limit, '--limit'),
+  };
+  const { reader, close } = await openReader(flags);
+  try {
+    const page = await reader.searchLines(filter);
+    const keepAnsi = process.stdout.isTTY === true;
+    for (const record of page.records) {
+      if (flags.json) {
+        const where = record.stream.startsWith('worker:') ? { worker_id: record.stream.slice('worker:'.length) } : { run_id: record.stream };
+        process.stdout.write(`${JSON.stringify({ ...toWire(record), ...where })}\n`);
+      } else {
+        // where (run:seq, as grep prints file:line), when, then the line
+        const message = keepAnsi ? record.message : plain(record.message);
+        process.stdout.write(`${record.stream}:${record.seq}: ${microsToIso(record.timestamp)} ${message}\n`);
+      }
+    }
+    if (page.truncated && !flags.json) process.stderr.write(`runlog grep: more lines match; showing the newest ${page.records.length} (--limit)\n`);
+    if (page.records.length === 0) process.exitCode = 1; // as grep: nothing found is status 1
+  } finally {
+    await close();
+  }
+}

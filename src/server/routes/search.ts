@@ -1,0 +1,47 @@
+/** Search across runs: lines of every run and every worker, newest first (GET /api/search). */
+import type { FastifyInstance } from 'fastify';
+import { badRequest } from '../../core/errors.js';
+import { toWire, type LogRecord, type WireRecord } from '../../core/record.js';
+import type { HubContext } from '../context.js';
+import { intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
+
+/** A matching line, with where it lives: a run (`run_id`) or a worker (`worker_id`). */
+export interface SearchMatch extends WireRecord {
+  run_id?: string;
+  worker_id?: string;
+}
+
+export function searchRoutes(app: FastifyInstance, { store }: HubContext): void {
+  app.get('/api/search', { config: { scope: 'read' } }, async (request) => {
+    const query = request.query as Query;
+    const page = await store.searchLines({
+      q: textParam(query, 'q'),
+      since: sinceParam(query),
+      until: sinceParam(query, 'until'),
+      level: levelParam(query),
+      labels: labelParams(query),
+      limit: intParam(query, 'limit', 1, 10_000),
+    });
+    return { logs: page.records.map(toMatch), truncated: page.truncated };
+  });
+}
+
+function toMatch(record: LogRecord): SearchMatch {
+  const wire: SearchMatch = toWire(record);
+  if (record.stream.startsWith('worker:')) wire.worker_id = record.stream.slice('worker:'.length);
+  else wire.run_id = record.stream;
+  return wire;
+}
+
+/** `label=k=v`, repeatable: runs with every one of these labels. */
+function labelParams(query: Query): Record<string, string> | undefined {
+  const raw = query.label;
+  if (raw === undefined || raw === '') return undefined;
+  const labels: Record<string, string> = {};
+  for (const pair of Array.isArray(raw) ? raw : [raw]) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw badRequest('label', `expected key=value, got ${JSON.stringify(pair.slice(0, 40))}`);
+    labels[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return labels;
+}

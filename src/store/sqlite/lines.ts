@@ -1,0 +1,184 @@
+/**
+ * SQLite's line store: lines in compressed chunks (src/store/chunks), one row per chunk.
+ *
+ * Invariant: the chunks of one stream have disjoint seq ranges [first_seq, last_seq], so seq
+ * order is first_seq order (and last_seq order), and the chunk holding a seq is found with
+ * the index on (stream, last_seq).
+ *
+ * Append: a batch becomes one chunk. The chunks that overlap the batch's seq range (none, for
+ * a run printing on) are decoded: their seqs are not stored again (a resent batch is stored
+ * once), and when some lines are new they are encoded again together with those chunks, so the
+ * ranges stay disjoint.
+ *
+ * Compaction, in the same transaction: when the stream's last chunks are all small and together
+ * reach the target (TARGET_LINES lines or TARGET_BYTES compressed), or there are MAX_SMALL of
+ * them, they become one chunk (mergeChunks: mostly a copy of their segments).
+ */
+import type Database from 'better-sqlite3';
+import type { LogRecord } from '../../core/record.js';
+import { decodeChunk, encodeChunk, mergeChunks, type ChunkMeta, type DecodeFilter, type EncodedChunk } from '../chunks/index.js';
+
+/** a chunk this big is done: compaction leaves it alone */
+export const TARGET_LINES = 4096;
+/** … or this big compressed (≈ 256 KiB of plain log text) */
+export const TARGET_BYTES = 32 * 1024;
+/** small chunks at a stream's end merged at the latest when there are this many */
+const MAX_SMALL = 16;
+
+export interface ChunkRow {
+  id: number;
+  stream: string;
+  first_seq: number;
+  last_seq: number;
+  count: number;
+  min_ts: number;
+  max_ts: number;
+  levels: number;
+  bytes: number;
+}
+
+export interface ChunkRowWithBloom extends ChunkRow {
+  bloom: Buffer;
+}
+
+const META = 'rowid AS id, stream, first_seq, last_seq, count, min_ts, max_ts, levels, bytes';
+
+export class SqliteLines {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(readonly db: Database.Database) {}
+
+  /** Stores the records not stored yet and returns those, in seq order. Call inside a write transaction. */
+  append(stream: string, records: readonly LogRecord[]): LogRecord[] {
+    const batch = normalize(stream, records);
+    const low = (batch[0] as LogRecord).seq;
+    const high = (batch[batch.length - 1] as LogRecord).seq;
+    const overlapping = this.sql(`SELECT ${META}, bloom, data FROM chunks WHERE stream = ? AND last_seq >= ? AND first_seq <= ? ORDER BY first_seq`)
+      .all(stream, low, high) as (ChunkRowWithBloom & { data: Buffer })[];
+    if (overlapping.length === 0) {
+      this.insertSplit(stream, batch);
+      this.compactTail(stream);
+      return batch;
+    }
+    // retries resend what may be stored already: keep only what is not
+    const stored = overlapping.flatMap((row) => decodeChunk(stream, row.data));
+    const known = new Set(stored.map((record) => record.seq));
+    const fresh = batch.filter((record) => !known.has(record.seq));
+    if (fresh.length === 0) return [];
+    for (const row of overlapping) this.sql('DELETE FROM chunks WHERE rowid = ?').run(row.id);
+    this.insertSplit(stream, [...stored, ...fresh].sort((a, b) => a.seq - b.seq));
+    this.compactTail(stream);
+    return fresh;
+  }
+
+  /** Metadata (and the bloom when asked) of a stream's chunks whose range ends after `afterSeq`, ascending, a page at a time. */
+  chunksAfter(stream: string, afterSeq: number, beforeSeq: number, limit: number, bloom: boolean): (ChunkRow & { bloom?: Buffer })[] {
+    return this.sql(`SELECT ${META}${bloom ? ', bloom' : ''} FROM chunks WHERE stream = ? AND last_seq > ? AND first_seq < ? ORDER BY last_seq LIMIT ?`)
+      .all(stream, afterSeq, beforeSeq, limit) as ChunkRowWithBloom[];
+  }
+
+  /** Metadata (and the bloom when asked) of a stream's chunks whose range starts before `beforeSeq`, descending, a page at a time. */
+  chunksBefore(stream: string, beforeSeq: number, afterSeq: number, limit: number, bloom: boolean): (ChunkRow & { bloom?: Buffer })[] {
+    return this.sql(`SELECT ${META}${bloom ? ', bloom' : ''} FROM chunks WHERE stream = ? AND first_seq < ? AND last_seq > ? ORDER BY first_seq DESC LIMIT ?`)
+      .all(stream, beforeSeq, afterSeq, limit) as ChunkRowWithBloom[];
+  }
+
+  /** The lines of a chunk (those the filter keeps). */
+  decode(row: ChunkRow, filter?: DecodeFilter): LogRecord[] {
+    const data = this.sql('SELECT data FROM chunks WHERE rowid = ?').pluck().get(row.id) as Buffer | undefined;
+    return data === undefined ? [] : decodeChunk(row.stream, data, filter);
+  }
+
+  lastSeq(stream: string): number {
+    return (this.sql('SELECT MAX(last_seq) FROM chunks WHERE stream = ?').pluck().get(stream) as number | null) ?? 0;
+  }
+
+  countLines(stream: string): number {
+    return (this.sql('SELECT SUM(count) FROM chunks WHERE stream = ?').pluck().get(stream) as number | null) ?? 0;
+  }
+
+  deleteStream(stream: string): void {
+    this.sql('DELETE FROM chunks WHERE stream = ?').run(stream);
+  }
+
+  /**
+   * Deletes the lines of streams starting with `prefix` captured before `before` (µs): whole
+   * chunks when they are all older, a chunk that straddles the cutoff encoded again with what
+   * it keeps. In transactions of at most `batch` chunks, so a writer never waits long.
+   */
+  deleteBefore(prefix: string, before: number, batch = 256): number {
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    let deleted = 0;
+    const step = this.db.transaction(() => {
+      const rows = this.sql(`SELECT ${META} FROM chunks WHERE stream >= ? AND stream < ? AND min_ts < ? LIMIT ?`).all(prefix, end, before, batch) as ChunkRow[];
+      for (const row of rows) {
+        const kept = row.max_ts < before ? [] : this.decode(row).filter((record) => record.timestamp >= before);
+        this.sql('DELETE FROM chunks WHERE rowid = ?').run(row.id);
+        if (kept.length > 0) this.insert(row.stream, encodeChunk(kept));
+        deleted += row.count - kept.length;
+      }
+      return rows.length;
+    });
+    while (step.immediate() === batch) {
+      // another batch: the lock was let go in between
+    }
+    return deleted;
+  }
+
+  private insertSplit(stream: string, records: readonly LogRecord[]): void {
+    // a huge batch (a migration, a replayed spool) still makes chunks of the target size
+    const size = records.length > 2 * TARGET_LINES ? TARGET_LINES : records.length;
+    for (let start = 0; start < records.length; start += size) this.insert(stream, encodeChunk(records.slice(start, start + size)));
+  }
+
+  private insert(stream: string, chunk: EncodedChunk): void {
+    const m: ChunkMeta = chunk.meta;
+    this.sql(
+      `INSERT INTO chunks (stream, first_seq, last_seq, count, min_ts, max_ts, levels, bytes, bloom, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(stream, m.first_seq, m.last_seq, m.count, m.min_ts, m.max_ts, m.levels, chunk.data.length, m.bloom, chunk.data);
+  }
+
+  /** Merges the stream's last small chunks once they are worth it (see the header). */
+  private compactTail(stream: string): void {
+    const tail = this.sql(`SELECT ${META} FROM chunks WHERE stream = ? ORDER BY first_seq DESC LIMIT ?`).all(stream, MAX_SMALL) as ChunkRow[];
+    const small: ChunkRow[] = [];
+    let lines = 0;
+    let bytes = 0;
+    for (const row of tail) {
+      if (row.count >= TARGET_LINES || row.bytes >= TARGET_BYTES) break;
+      small.push(row);
+      lines += row.count;
+      bytes += row.bytes;
+    }
+    if (small.length < 2 || (lines < TARGET_LINES && bytes < TARGET_BYTES && small.length < MAX_SMALL)) return;
+    small.reverse();
+    const parts = small.map((row): EncodedChunk => {
+      const full = this.sql('SELECT bloom, data FROM chunks WHERE rowid = ?').get(row.id) as { bloom: Buffer; data: Buffer };
+      return { meta: { ...row, bloom: full.bloom }, data: full.data };
+    });
+    for (const row of small) this.sql('DELETE FROM chunks WHERE rowid = ?').run(row.id);
+    this.insert(stream, mergeChunks(parts));
+  }
+
+  sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
+  }
+}
+
+/** The batch as stored: this stream, sorted by seq, each seq once (the first copy wins). */
+function normalize(stream: string, records: readonly LogRecord[]): LogRecord[] {
+  const seen = new Set<number>();
+  const batch: LogRecord[] = [];
+  let sorted = true;
+  for (const record of records) {
+    if (seen.has(record.seq)) continue;
+    seen.add(record.seq);
+    const last = batch[batch.length - 1];
+    if (last !== undefined && last.seq > record.seq) sorted = false;
+    batch.push(record.stream === stream ? record : { ...record, stream });
+  }
+  if (!sorted) batch.sort((a, b) => a.seq - b.seq);
+  return batch;
+}

@@ -1,0 +1,40 @@
+/**
+ * Numbered migrations of the SQLite file, applied in order on open. `PRAGMA user_version` holds
+ * the number of the last one applied; a step runs only when the file's version is below it.
+ * Numbers: 1–9 for the runs and workers tables, 10 and up for the line store.
+ *
+ * A step may commit in several transactions (a big table converted in bounded pieces): it must
+ * then be safe to run again from where a crash left it, since the version is set after it ends.
+ * Several processes may open the file at once: the version is read again under the write lock
+ * before each step, so a step another process just applied is not applied twice.
+ */
+import type Database from 'better-sqlite3';
+import { migrateLinesToChunks } from './migrate-lines.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database.Database): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 10, name: 'lines: one row per line (log_lines) → compressed chunks', up: migrateLinesToChunks },
+];
+
+export function userVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Applies the migrations the file has not had yet, in order; returns the versions applied. */
+export function runMigrations(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const applied: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (userVersion(db) >= migration.version) continue;
+    migration.up(db);
+    db.transaction(() => {
+      if (userVersion(db) < migration.version) db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+    applied.push(migration.version);
+  }
+  return applied;
+}

@@ -1,0 +1,126 @@
+/**
+ * Reading lines out of chunks. A chunk is decoded only when its metadata says it may hold a
+ * match: its seq range, its time range, its levels bitmask, and for text its trigram bloom.
+ *
+ * One stream (a run's page, tail, backlog): chunks in seq order from the requested end, a page
+ * of metadata at a time, until the page is full. Across streams (search, workers' lines): the
+ * candidate chunks newest first by their last timestamp; once `limit` matches are newer than
+ * the next chunk's newest line, nothing further can enter the page.
+ */
+import { LEVEL_RANK, type Level, type LogRecord } from '../../core/record.js';
+import { bloomMayContain, levelsAtLeast, searchText, type DecodeFilter } from '../chunks/index.js';
+import { DEFAULT_TAIL, MAX_PAGE, type LogQuery } from '../store.js';
+import type { ChunkRow, ChunkRowWithBloom, SqliteLines } from './lines.js';
+
+/** chunk metadata rows read at a time when walking one stream: few first (a tail needs one or two), more after */
+const FIRST_META_PAGE = 4;
+const META_PAGE = 64;
+const ALL_LEVELS = 0xff;
+
+export interface LineFilter {
+  since?: number;
+  until?: number;
+  level?: Level;
+  q?: string;
+}
+
+/** A record test and a chunk test for the same filter. */
+function matchers(filter: LineFilter): { chunk: (row: ChunkRow & { bloom?: Buffer }) => boolean; record: (record: LogRecord) => boolean; decode: DecodeFilter } {
+  const since = filter.since ?? -Infinity;
+  const until = filter.until ?? Infinity;
+  const mask = filter.level === undefined ? ALL_LEVELS : levelsAtLeast(filter.level);
+  const rank = filter.level === undefined ? 0 : LEVEL_RANK[filter.level];
+  const q = filter.q ? filter.q.toLowerCase() : undefined;
+  return {
+    // what decoding can skip before making records: other levels, other times
+    decode: {
+      ...(filter.level === undefined ? {} : { levels: mask }),
+      ...(filter.since === undefined && filter.until === undefined ? {} : { keep: (_seq: number, ts: number) => ts >= since && ts <= until }),
+    },
+    chunk: (row) =>
+      row.max_ts >= since && row.min_ts <= until && (row.levels & mask) !== 0 && (q === undefined || row.bloom === undefined || bloomMayContain(row.bloom, q)),
+    record: (record) =>
+      record.timestamp >= since &&
+      record.timestamp <= until &&
+      LEVEL_RANK[record.level] >= rank &&
+      (q === undefined || searchText(record.message).includes(q)),
+  };
+}
+
+/** One stream's page: the first `limit` matches after `after`, or the last `tail` before `before`. */
+export function queryStream(lines: SqliteLines, stream: string, query: LogQuery): { records: LogRecord[]; truncated: boolean } {
+  const forward = query.limit !== undefined;
+  const wanted = Math.min(query.limit ?? query.tail ?? DEFAULT_TAIL, MAX_PAGE);
+  const after = query.after ?? 0;
+  const before = query.before ?? Number.MAX_SAFE_INTEGER;
+  const test = matchers({ ...(query.since === undefined ? {} : { since: query.since }), ...(query.level ? { level: query.level } : {}), ...(query.q ? { q: query.q } : {}) });
+  const found: LogRecord[] = [];
+  let cursor = forward ? after : before;
+  const bloom = Boolean(query.q);
+  const decode: DecodeFilter = {
+    ...test.decode,
+    keep: (seq, ts) => seq > after && seq < before && (query.since === undefined || ts >= query.since),
+  };
+  for (let page = FIRST_META_PAGE; ; page = META_PAGE) {
+    const rows = forward ? lines.chunksAfter(stream, cursor, before, page, bloom) : lines.chunksBefore(stream, cursor, after, page, bloom);
+    for (const row of rows) {
+      cursor = forward ? row.last_seq : row.first_seq;
+      if (!test.chunk(row)) continue;
+      const records = lines.decode(row, decode);
+      if (!forward) records.reverse();
+      for (const record of records) {
+        if (record.seq > after && record.seq < before && test.record(record)) found.push(record);
+        if (found.length > wanted) break;
+      }
+      if (found.length > wanted) break;
+    }
+    if (found.length > wanted || rows.length < page) break;
+  }
+  const truncated = found.length > wanted;
+  if (truncated) found.pop();
+  if (!forward) found.reverse();
+  return { records: found, truncated };
+}
+
+/** Lines after `afterSeq`, ascending, at most `limit`. */
+export function readStream(lines: SqliteLines, stream: string, afterSeq: number, limit: number): LogRecord[] {
+  return queryStream(lines, stream, { after: afterSeq, limit: Math.min(limit, MAX_PAGE) }).records;
+}
+
+/** Newest first: by timestamp, then seq, then stream. */
+function newestFirst(a: LogRecord, b: LogRecord): number {
+  return b.timestamp - a.timestamp || b.seq - a.seq || (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0);
+}
+
+/**
+ * The newest `limit` matching lines of the streams `streamWhere` selects (an SQL condition on
+ * `chunks`), with `keep` as a further test of each record.
+ */
+export function scanNewest(
+  lines: SqliteLines,
+  streamWhere: { sql: string; params: (string | number)[] },
+  filter: LineFilter,
+  limit: number,
+  keep: (record: LogRecord) => boolean = () => true,
+): { records: LogRecord[]; truncated: boolean } {
+  const test = matchers(filter);
+  const rows = lines
+    .sql(
+      `SELECT rowid AS id, stream, first_seq, last_seq, count, min_ts, max_ts, levels, bytes${filter.q ? ', bloom' : ''}
+       FROM chunks WHERE ${streamWhere.sql} AND max_ts >= ? AND min_ts <= ?`,
+    )
+    .all(...streamWhere.params, filter.since ?? Number.MIN_SAFE_INTEGER, filter.until ?? Number.MAX_SAFE_INTEGER) as ChunkRowWithBloom[];
+  const candidates = rows.filter(test.chunk).sort((a, b) => b.max_ts - a.max_ts);
+  let found: LogRecord[] = [];
+  for (const row of candidates) {
+    if (found.length > limit) {
+      found.sort(newestFirst);
+      found = found.slice(0, limit + 1);
+      if (row.max_ts < (found[limit] as LogRecord).timestamp) break;
+    }
+    for (const record of lines.decode(row, test.decode)) if (test.record(record) && keep(record)) found.push(record);
+  }
+  found.sort(newestFirst);
+  const truncated = found.length > limit;
+  return { records: found.slice(0, limit), truncated };
+}

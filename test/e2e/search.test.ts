@@ -1,0 +1,32 @@
+/** The Logs page searching every run (GET /api/search) in a real browser, each result a link to its line. */
+import { expect, it } from 'vitest';
+import { cli, tempDir } from '../helpers.js';
+import { errorsOf, hashOf } from './browser.js';
+import { describeInBrowser, useHubAndBrowser } from './suite.js';
+
+describeInBrowser('the Logs page searching every run', () => {
+  const suite = useHubAndBrowser();
+
+  it('finds a text in every run, newest first, and a result opens the run at its line', async () => {
+    for (const [id, script] of [
+      ['search-a', 'echo "warming up"; echo "the Needle is here"'],
+      ['search-b', 'echo "no match"; echo "one more"; echo "a needle again"'],
+    ] as const) {
+      expect((await cli(['run', '--quiet', '--hub', suite.hub.url, '--id', id, '--data', tempDir(), '--', '/bin/sh', '-c', script])).code).toBe(0);
+    }
+    const page = await suite.tab('#/logs');
+    await page.getByTestId('logs-scope').selectOption('all');
+    await page.getByTestId('logs-q').fill('NEEDLE');
+    await page.getByRole('button', { name: 'apply' }).click();
+    const rows = page.getByTestId('search-row');
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
+    expect(await rows.nth(0).textContent()).toContain('a needle again');
+    const link = rows.nth(0).locator('a.src');
+    expect(await link.getAttribute('href')).toBe('#/runs/search-b/L3');
+    expect(await rows.nth(1).locator('a.src').getAttribute('href')).toBe('#/runs/search-a/L2');
+    await link.click();
+    await expect.poll(() => hashOf(page)).toBe('#/runs/search-b/L3');
+    await page.getByTestId('log-row').filter({ hasText: 'a needle again' }).waitFor({ timeout: 10_000 });
+    expect(errorsOf(page)).toEqual([]);
+  });
+});

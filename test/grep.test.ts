@@ -1,0 +1,69 @@
+/** Search across runs: `runlog grep` on the local store and through a hub, and GET /api/search. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningHub } from '../src/server/listen.js';
+import { cli, getJson, hubOn, tempDir } from './helpers.js';
+
+describe.each(['local store', 'hub'])('runlog grep (%s)', (mode) => {
+  let hub: RunningHub | undefined;
+  let data: string;
+  const where = () => (hub ? ['--hub', hub.url] : ['--data', data]);
+
+  beforeAll(async () => {
+    data = tempDir();
+    if (mode === 'hub') hub = await hubOn(tempDir());
+    const train = 'echo "loading data"; echo "ERROR CUDA out of memory"; echo "retrying"';
+    const evaluate = 'echo "cuda device 0 ready"; printf "\\033[31mCuda\\033[0m kernel done\\n"';
+    expect((await cli(['run', '--quiet', '--id', 'train', '--label', 'team=vision', ...where(), '--', '/bin/sh', '-c', train])).code).toBe(0);
+    expect((await cli(['run', '--quiet', '--id', 'eval', '--label', 'team=nlp', ...where(), '--', '/bin/sh', '-c', evaluate])).code).toBe(0);
+  });
+  afterAll(async () => hub?.close());
+
+  const grep = async (...args: string[]) => cli(['grep', ...args, ...where()]);
+
+  it('finds a text in every run, any case, newest first, each line with its run and seq', async () => {
+    const result = await grep('cuda');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^eval:2: \S+Z Cuda kernel done$/);
+    expect(lines[1]).toMatch(/^eval:1: \S+Z cuda device 0 ready$/);
+    expect(lines[2]).toMatch(/^train:2: \S+Z ERROR CUDA out of memory$/);
+  });
+
+  it('narrows by label, level, time and count, and prints JSON with the run id', async () => {
+    expect((await grep('cuda', '--label', 'team=vision')).stdout).toMatch(/^train:2: /);
+    expect((await grep('cuda', '--level', 'ERROR')).stdout.trim().split('\n')).toHaveLength(1);
+    expect((await grep('cuda', '--since', '1h')).stdout.trim().split('\n')).toHaveLength(3);
+    expect((await grep('cuda', '--until', '2020-01-01T00:00:00Z')).code).toBe(1);
+    const json = (await grep('cuda', '--limit', '1', '--json')).stdout.trim().split('\n');
+    expect(json).toHaveLength(1);
+    expect(JSON.parse(json[0] ?? '{}')).toMatchObject({ run_id: 'eval', seq: 2, stream: 'eval', message: '\x1b[31mCuda\x1b[0m kernel done' });
+  });
+
+  it('exits 1 when nothing matches, and refuses a bad flag naming it', async () => {
+    const none = await grep('no such text');
+    expect(none.code).toBe(1);
+    expect(none.stdout).toBe('');
+    const bad = await grep('x', '--level', 'LOUD');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--level');
+  });
+});
+
+describe('GET /api/search', () => {
+  let hub: RunningHub;
+  beforeAll(async () => {
+    hub = await hubOn(tempDir());
+    expect((await cli(['run', '--quiet', '--id', 'one', '--label', 'k=v', '--hub', hub.url, '--', '/bin/sh', '-c', 'echo "needle here"'])).code).toBe(0);
+  });
+  afterAll(async () => hub.close());
+
+  it('answers matches with run_id and seq, and a 400 naming a bad parameter', async () => {
+    const found = await getJson<{ logs: { run_id: string; seq: number; message: string }[]; truncated: boolean }>(`${hub.url}/api/search?q=NEEDLE&label=k%3Dv`);
+    expect(found.status).toBe(200);
+    expect(found.body).toMatchObject({ logs: [{ run_id: 'one', seq: 1, message: 'needle here' }], truncated: false });
+    expect((await getJson<{ field: string }>(`${hub.url}/api/search?q=x&label=novalue`)).body).toMatchObject({ field: 'label' });
+    expect((await getJson<{ field: string }>(`${hub.url}/api/search?q=x&limit=0`)).status).toBe(400);
+    expect((await getJson<{ field: string }>(`${hub.url}/api/search?since=yesterday`)).body).toMatchObject({ field: 'since' });
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * The Logs page's "all runs" view: lines of every run and worker that match, newest first
+ * (GET /api/search), each linking to its line in its run (#/runs/<id>/L<seq>) or to its worker.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { messageOf } from '../api/http.ts';
+import { searchLines, type SearchMatch, type SearchQuery } from '../api/search.ts';
+import { href } from '../router.ts';
+import { count, fullTime, when } from '../ui/format.ts';
+import { LevelBadge } from '../ui/status.tsx';
+import { AnsiText } from '../viewer/AnsiText.tsx';
+
+const PAGE = 200;
+
+export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) {
+  const [lines, setLines] = useState<SearchMatch[] | null>(null);
+  const [more, setMore] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const key = JSON.stringify(query);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    setLines(null);
+    searchLines({ ...query, limit: PAGE }, abort.signal).then(
+      (page) => {
+        setLines(page.logs);
+        setMore(page.truncated);
+        setError(null);
+      },
+      (failure: unknown) => {
+        if (!abort.signal.aborted) {
+          setError(messageOf(failure));
+          setLines([]);
+        }
+      },
+    );
+    return () => abort.abort();
+  }, [key]);
+
+  const loadOlder = () => {
+    const oldest = lines?.[lines.length - 1];
+    if (oldest === undefined) return;
+    searchLines({ ...query, until: oldest.timestamp, limit: PAGE }).then(
+      (page) => {
+        setLines((current) => {
+          const have = new Set((current ?? []).map(idOf));
+          return [...(current ?? []), ...page.logs.filter((line) => !have.has(idOf(line)))];
+        });
+        setMore(page.truncated);
+      },
+      (failure: unknown) => setError(messageOf(failure)),
+    );
+  };
+
+  if (error !== null) return <div class="error-box">{error}</div>;
+  if (lines === null) return <div class="empty muted">searching…</div>;
+  if (lines.length === 0) return <div class="empty muted">no lines match</div>;
+  return (
+    <div class="viewer nowrap system-logs search-results">
+      <div class="log-frame">
+        <div class="log-scroll" data-testid="search-scroll">
+          {lines.map((line) => (
+            <div key={idOf(line)} class={`row line static lvl-${line.level.toLowerCase()}`} data-testid="search-row">
+              <span class="ts wide" title={fullTime(line.timestamp)}>
+                {when(line.timestamp)}
+              </span>
+              {line.run_id !== undefined ? (
+                <a class="src mono" href={href.run(line.run_id, line.seq)} title={`run ${line.run_id}, line ${line.seq}`}>
+                  {line.run_id}#L{line.seq}
+                </a>
+              ) : (
+                <a class="src mono" href={href.workers(line.worker_id ?? '')} title={`worker ${line.worker_id ?? ''}`}>
+                  {line.worker_id}
+                </a>
+              )}
+              <LevelBadge level={line.level} />
+              <span class="msg">
+                <AnsiText text={line.message} />
+              </span>
+            </div>
+          ))}
+          {more && (
+            <div class="row gap static">
+              <button class="gap-button" onClick={loadOlder}>
+                ↓ older lines · load {count(PAGE)} more
+              </button>
+            </div>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function idOf(line: SearchMatch): string {
+  return `${line.stream}/${line.seq}`;
+}
