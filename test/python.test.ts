@@ -370,6 +370,30 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Worker', () =
     expect((await getJson<Worker>(`${hub.url}/api/workers/py-w1`)).body.status).toBe('offline');
   });
 
+  it('has the seed’s LogBuffer: max_size from LOG_BUFFER_SIZE, an automatic flush when full, its stats, seqs in the order added', () => {
+    const script = [
+      'import json, runlog',
+      'flushed = []',
+      'buffer = runlog.LogBuffer(on_full=flushed.append)',
+      'for n in range(7): buffer.add({"message": "m%d" % n})',
+      'bounded = runlog.LogBuffer(max_size=2)',
+      'for n in range(5): bounded.add({"message": "b%d" % n})',
+      'print(json.dumps({"max_size": buffer.max_size, "flushed": [[e["seq"] for e in b] for b in flushed], "stats": buffer.get_stats(),',
+      '  "rest": [e["seq"] for e in buffer.flush()], "after": buffer.get_stats(), "bounded": [e["message"] for e in bounded.flush()], "dropped": bounded.dropped}))',
+    ].join('\n');
+    const result = spawnSync(PYTHON, ['-c', script], { env: { ...process.env, PYTHONPATH: CLIENT, LOG_BUFFER_SIZE: '3' }, encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      max_size: 3,
+      flushed: [[1, 2, 3], [4, 5, 6]],
+      stats: { current_buffer_size: 1, total_logs_buffered: 7, total_flushes: 2 },
+      rest: [7],
+      after: { current_buffer_size: 0, total_logs_buffered: 7, total_flushes: 3 },
+      bounded: ['b3', 'b4'],
+      dropped: 3,
+    });
+  });
+
   it('keeps every line of a worker restarted under the same id, each life numbering from 1; the last ones sent at exit without stop()', async () => {
     const hub = await newHub();
     for (let life = 0; life < 2; life++) {

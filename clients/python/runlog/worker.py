@@ -69,8 +69,9 @@ class LogBuffer:
             if len(self._logs) < self.max_size:
                 return
             if self.on_full is None:
-                del self._logs[0]
-                self.dropped += 1
+                if len(self._logs) > self.max_size:  # bounded: the oldest makes room
+                    del self._logs[0]
+                    self.dropped += 1
                 return
             batch = self._flush_locked()
             try:
