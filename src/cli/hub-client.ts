@@ -14,7 +14,9 @@ export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs' | 'searc
 export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
   try {
     const response = await fetch(`${hub.replace(/\/+$/, '')}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
-    return response.ok;
+    if (response.ok) return true;
+    // a hub whose store is full still answers: its senders wait for room rather than split a run
+    return response.status === 503 && ((await response.json()) as { store?: string }).store === 'full';
   } catch {
     return false;
   }
@@ -28,6 +30,18 @@ export async function findHub(explicit: string | undefined, mustAnswer: boolean)
     return explicit.replace(/\/+$/, '');
   }
   return (await answers(DEFAULTS.hub)) ? DEFAULTS.hub : undefined;
+}
+
+/** A call to the hub's API: JSON in and out (the token added by hubFetch); a refusal becomes an Error with the hub's message. */
+export async function hubCall<T>(hub: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const response = await hubFetch(`${hub}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!response.ok) throw new Error(await hubError(response));
+  return { status: response.status, body: (await response.json()) as T };
 }
 
 export class HubReader implements RunReader {

@@ -216,6 +216,33 @@ withToken(
     .action(async (name: string, options) => (await import('./commands/token.js')).revokeToken(name, options)),
 );
 
+withToken(program
+  .command('cancel')
+  .description('cancel a run: a queued task never runs; a running one is stopped by its runner or worker (SIGTERM, SIGKILL 10 s later)')
+  .argument('<run>', 'run id')
+  .addOption(json())
+  .addOption(hub())
+  .addOption(data())
+  .action(async (run: string, options) => (await import('./commands/control.js')).cancelCommand(run, options)));
+
+withToken(program
+  .command('rm')
+  .description('delete an ended run and its lines (refused while it is queued or running)')
+  .argument('<run>', 'run id')
+  .addOption(hub())
+  .addOption(data())
+  .action(async (run: string, options) => (await import('./commands/control.js')).rmCommand(run, options)));
+
+withToken(program
+  .command('rerun')
+  .description("queue a task's command again as a new run (linked to the old one: rerun_of); with --wait, print its response")
+  .argument('<run>', 'run id of the task to run again')
+  .addOption(flag('--wait [seconds]', 'wait for the end (at most this long) and print the response'))
+  .addOption(json())
+  .addOption(hub())
+  .addOption(data())
+  .action(async (run: string, options) => (await import('./commands/control.js')).rerunCommand(run, options)));
+
 // a reader that goes away (`runlog logs RUN | head`) is not an error
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);

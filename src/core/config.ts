@@ -21,9 +21,14 @@ export const DEFAULTS = {
   heartbeatSeconds: 20, // a worker's heartbeat interval
   bufferSize: 100, // a worker's lines buffered before a flush
   spoolMaxBytes: 256 * 1024 * 1024, // 256 MiB of heartbeats waiting on disk, then the oldest go
-  housekeepingMs: 5_000, // the hub checks for dead workers this often
+  leaseSeconds: 10, // a run's writer renews its lease this often; silent for LEASE_MISSES leases, the run fails
+  housekeepingMs: 5_000, // the hub checks for dead workers and expired leases this often
   cleanupMs: 10 * 60_000, // and applies retention this often
+  watchMs: 200, // the hub looks for lines and ends written to its store by other processes this often
 } as const;
+
+/** a run whose writer has been silent this many leases is failed as "runner lost" */
+export const LEASE_MISSES = 3;
 
 export interface HubConfig {
   host: string;
@@ -40,6 +45,8 @@ export interface HubConfig {
   runRetentionMs: number;
   housekeepingMs: number;
   cleanupMs: number;
+  /** ms: how often the hub looks for what other processes wrote to its store */
+  watchMs: number;
   /** the built web UI; default: web/dist of the package */
   uiDir?: string;
   /** the URLs users reach the hub at (behind a proxy): their host names are served too */
@@ -62,6 +69,7 @@ export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<Hub
     runRetentionMs: 0,
     housekeepingMs: DEFAULTS.housekeepingMs,
     cleanupMs: DEFAULTS.cleanupMs,
+    watchMs: DEFAULTS.watchMs,
     publicUrls: [] as string[],
     ...stripUndefined(options),
   } satisfies HubConfig;

@@ -54,17 +54,56 @@ export function systemLinesOf(workerId: string): string {
   return `${SYSTEM_LINES}:${workerId}`;
 }
 
+/** A subscriber's position in its stream: the last seq it has, or undefined while it reads its backlog. */
+export type Position = () => number | undefined;
+
 export class LiveFanout {
   private readonly topics = new Map<string, Set<LiveListener>>();
+  /** the positions of the subscribers that gave one (the SSE streams), by topic */
+  private readonly positions = new Map<string, Map<LiveListener, Position>>();
+  /** the last seq published per subscribed stream: lines the hub wrote itself need no re-reading */
+  private readonly lastPublished = new Map<string, number>();
+  /** told of every run published, with the run (the change watcher keeps its picture with it) */
+  onRunPublished: ((run: Run) => void) | undefined;
 
-  subscribe(stream: string, listener: LiveListener): () => void {
+  subscribe(stream: string, listener: LiveListener, position?: Position): () => void {
     let listeners = this.topics.get(stream);
     if (!listeners) this.topics.set(stream, (listeners = new Set()));
     listeners.add(listener);
+    if (position !== undefined) {
+      let positions = this.positions.get(stream);
+      if (!positions) this.positions.set(stream, (positions = new Map()));
+      positions.set(listener, position);
+    }
     return () => {
       listeners.delete(listener);
-      if (listeners.size === 0 && this.topics.get(stream) === listeners) this.topics.delete(stream);
+      const positions = this.positions.get(stream);
+      positions?.delete(listener);
+      if (positions?.size === 0) this.positions.delete(stream);
+      if (listeners.size === 0 && this.topics.get(stream) === listeners) {
+        this.topics.delete(stream);
+        this.lastPublished.delete(stream);
+      }
     };
+  }
+
+  /**
+   * The streams whose subscribers told their position, with the seq to read new lines after:
+   * the last published, else the lowest position of a subscriber past its backlog. A stream whose
+   * subscribers are all still reading their backlog is left out (the backlog covers it).
+   */
+  followedStreams(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [stream, positions] of this.positions) {
+      let low: number | undefined;
+      for (const position of positions.values()) {
+        const seq = position();
+        if (seq !== undefined && (low === undefined || seq < low)) low = seq;
+      }
+      const published = this.lastPublished.get(stream);
+      if (published !== undefined || low !== undefined) out.set(stream, Math.max(published ?? 0, low ?? 0));
+    }
+    return out;
   }
 
   subscriberCount(stream?: string): number {
@@ -76,8 +115,10 @@ export class LiveFanout {
 
   publishRecords(stream: string, records: readonly LogRecord[]): void {
     const listeners = this.topics.get(stream);
-    if (!listeners) return;
-    if (records.length > 0) this.deliver([...listeners], { type: 'records', batch: new RecordBatch(records) });
+    if (!listeners || records.length === 0) return;
+    const batch = new RecordBatch(records);
+    if (batch.lastSeq > (this.lastPublished.get(stream) ?? 0)) this.lastPublished.set(stream, batch.lastSeq);
+    this.deliver([...listeners], { type: 'records', batch });
   }
 
   publishProgress(stream: string, updates: readonly ProgressUpdate[]): void {
@@ -98,6 +139,7 @@ export class LiveFanout {
 
   /** A run was created, claimed, handed back or ended: for the runs page. */
   publishRun(run: Run): void {
+    this.onRunPublished?.(run);
     this.publishTo(RUN_EVENTS, 'run', run);
   }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RunlogError } from '../core/errors.js';
 import type { HubContext, RouteContext } from './context.js';
+import { StorageHealth } from './storage.js';
 import { TokenCache } from './auth/cache.js';
 import { installGuard } from './auth/guard.js';
 import { allowedHostNames, isLoopbackHost } from './auth/hosts.js';
@@ -15,6 +16,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/logs.js';
 import { runRoutes } from './routes/runs.js';
+import { controlRoutes } from './routes/control.js';
 import { searchRoutes } from './routes/search.js';
 import { streamRoutes } from './routes/stream.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -33,7 +35,9 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     tokens: hub.tokens ?? new TokenCache(hub.store),
     secrets: hub.secrets ?? new SecretBox(hub.config.secretFile ?? join(hub.config.dataDir, 'secret.key')),
     audit: hub.audit ?? (() => {}),
+    storage: hub.storage ?? new StorageHealth(),
   };
+  const { storage } = context;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: context.config.bodyLimit,
@@ -42,6 +46,9 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
   });
 
   app.setErrorHandler((error: FastifyError | RunlogError, request, reply) => {
+    const full = storage.check(error);
+    if (full !== undefined) request.log.warn(full.message);
+    if (full !== undefined) error = full;
     if (error instanceof RunlogError) {
       return reply.code(error.statusCode).send({ error: error.code, message: error.message, field: error.field });
     }
@@ -49,6 +56,11 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     if (status >= 500) request.log.error(error);
     // Fastify's own 4xx (malformed JSON, body too large, bad content type) keep their message
     return reply.code(status).send({ error: error.code ?? 'INTERNAL', message: status >= 500 ? 'internal error' : error.message });
+  });
+
+  // a write that went through: the store has room again
+  app.addHook('onResponse', async (request, reply) => {
+    if (storage.fullError !== null && request.method !== 'GET' && reply.statusCode < 400) storage.writeSucceeded();
   });
 
   installGuard(app, {
@@ -64,6 +76,7 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
 
   healthRoutes(app, context);
   runRoutes(app, context);
+  controlRoutes(app, context);
   logRoutes(app, context);
   searchRoutes(app, context);
   streamRoutes(app, context);

@@ -2,6 +2,7 @@
 import type { HubConfig } from '../core/config.js';
 import type { LiveFanout } from '../pipeline/live.js';
 import type { Store } from '../store/store.js';
+import type { StorageHealth } from './storage.js';
 import type { TokenCache } from './auth/cache.js';
 import type { SecretBox } from './auth/secrets.js';
 
@@ -12,6 +13,8 @@ export interface HubContext {
   store: Store;
   live: LiveFanout;
   config: Readonly<HubConfig>;
+  /** whether the store had room at its last write (buildApp makes one when not given) */
+  storage?: StorageHealth;
   tokens?: TokenCache;
   secrets?: SecretBox;
   audit?: AuditLog;

@@ -1,6 +1,7 @@
 /**
  * Housekeeping: what the hub does on its own. A worker gone offline (5 missed heartbeats) with
- * runs still running: those runs fail, saying so, so nobody waits forever on them. Retention:
+ * runs still running: those runs fail, saying so, so nobody waits forever on them; so do runs
+ * whose writer stopped renewing its lease (routes/control.ts). Retention:
  * worker lines older than the retention, and ended runs when a run retention is set.
  */
 import { nowMicros } from '../core/record.js';
@@ -35,7 +36,16 @@ export class Housekeeping {
   ) {}
 
   start(): void {
-    this.timers.push(setInterval(() => void this.guard(() => this.failRunsOfOfflineWorkers()), this.config.housekeepingMs).unref());
+    this.timers.push(
+      setInterval(
+        () =>
+          void this.guard(async () => {
+            await this.failRunsOfOfflineWorkers();
+            await this.failRunsOfLostWriters();
+          }),
+        this.config.housekeepingMs,
+      ).unref(),
+    );
     this.timers.push(setInterval(() => void this.guard(() => this.applyRetention()), this.config.cleanupMs).unref());
     void this.guard(() => this.applyRetention());
   }
@@ -65,6 +75,31 @@ export class Housekeeping {
       }
     }
     return failed;
+  }
+
+  /**
+   * Runs whose writer has been silent for LEASE_MISSES leases fail, marked lost: the writer may
+   * have been cut off only, and its real end (POST /finish) replaces this verdict.
+   */
+  async failRunsOfLostWriters(): Promise<number> {
+    const now = nowMicros();
+    const lost = await this.store.expiredLeases(now, this.startedAt);
+    for (const run of lost) {
+      const lostSince = `runner lost (last heard ${run.last_heard_at ?? run.started_at ?? run.created_at})`;
+      // a run asked to cancel whose writer is gone: cancelled is what was asked, and what happened
+      const cancelled = run.cancel_requested_by !== null;
+      const ended = await this.store.finishRun(run.id, {
+        status: cancelled ? 'cancelled' : 'failed',
+        error_message: cancelled ? `cancelled by ${run.cancel_requested_by} (${lostSince})` : lostSince,
+        completed_at: now,
+        lost: true,
+      });
+      if (ended) {
+        this.live.publishEnd(ended);
+        this.live.publishRun(ended);
+      }
+    }
+    return lost.length;
   }
 
   async applyRetention(): Promise<Deleted> {

@@ -6,6 +6,8 @@ import type { Store } from '../store/store.js';
 import { buildApp } from './app.js';
 import { isLoopbackHost } from './auth/hosts.js';
 import { Housekeeping } from './housekeeping.js';
+import { lockDataDir } from './lock.js';
+import { ChangeWatcher } from './watch.js';
 import type { AuditLog } from './context.js';
 
 /** The hub will not start as asked (a usage problem, exit 2 in the CLI). */
@@ -26,10 +28,18 @@ export interface StartOptions {
 
 export async function startHub(options: Partial<HubConfig> = {}, { logErrors = false, audit = auditToStderr }: StartOptions = {}): Promise<RunningHub> {
   const config = resolveHubConfig(options);
-  const store = new SqliteStore(databaseFile(config.dataDir));
+  const lock = lockDataDir(config.dataDir); // one hub per data directory
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore(databaseFile(config.dataDir));
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   // Redis's protected mode: beyond loopback, a hub without any token would let anyone run anything
   if (!isLoopbackHost(config.host) && (await store.countTokens()) === 0) {
     await store.close();
+    lock.release();
     throw new HubRefused(
       `refusing to listen on ${config.host} with no token: anyone who can reach it could run commands on your workers. ` +
         `Create an admin token first: runlog token create admin --scope admin --hub none --data ${config.dataDir}`,
@@ -38,8 +48,16 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
   const live = new LiveFanout();
   const app = buildApp({ store, live, config, audit }, { logger: logErrors ? { level: 'warn' } : false });
   const housekeeping = new Housekeeping(store, live, config, (message) => app.log.warn(message));
-  await app.listen({ host: config.host, port: config.port });
+  const watcher = new ChangeWatcher(store, live, config.watchMs, (message) => app.log.warn(message));
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await store.close();
+    lock.release();
+    throw error;
+  }
   housekeeping.start();
+  await watcher.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -49,8 +67,10 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
     housekeeping,
     async close() {
       housekeeping.stop();
+      watcher.stop();
       await app.close();
       await store.close();
+      lock.release();
     },
   };
 }

@@ -36,7 +36,11 @@ export function openSse(
   });
   res.write(`retry: ${SSE_RETRY_MS}\n\n`); // how soon a dropped client comes back
   const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, lastSent, batched);
-  const unsubscribe = live.subscribe(topic, (event) => stream.onLive(event));
+  const unsubscribe = live.subscribe(
+    topic,
+    (event) => stream.onLive(event),
+    () => (stream.isLive ? stream.lastSent : undefined),
+  );
   const ping = setInterval(() => stream.write(SSE_PING), config.ssePingMs);
   stream.onClose(() => {
     unsubscribe();
@@ -65,6 +69,11 @@ export class SubscriberStream {
     private readonly batched = false,
   ) {
     res.on('close', () => this.close());
+  }
+
+  /** past its backlog: what it has sent is its position in the stream */
+  get isLive(): boolean {
+    return this.live;
   }
 
   onClose(handler: () => void): void {

@@ -20,6 +20,13 @@ export interface RunRow {
   labels: string | Record<string, string> | null;
   line_count: number;
   diagnostics?: string | null;
+  lease_s?: number | null;
+  heard_at?: number | string | null;
+  lost?: number | boolean | null;
+  cancel_by?: string | null;
+  cancel_at?: number | string | null;
+  rerun_of?: string | null;
+  spec?: string | object | null;
 }
 
 export function runFromRow(row: RunRow): Run {
@@ -43,6 +50,13 @@ export function runFromRow(row: RunRow): Run {
     labels: typeof row.labels === 'string' ? (JSON.parse(row.labels) as Record<string, string>) : (row.labels ?? {}),
     line_count: Number(row.line_count),
     ...(row.diagnostics ? { diagnostics: parseJson(row.diagnostics) } : {}),
+    lease_s: row.lease_s === undefined || row.lease_s === null ? null : Number(row.lease_s),
+    last_heard_at: isoOrNull(row.heard_at),
+    lost: Boolean(Number(row.lost ?? 0)),
+    cancel_requested_by: row.cancel_by ?? null,
+    cancel_requested_at: isoOrNull(row.cancel_at),
+    rerun_of: row.rerun_of ?? null,
+    is_task: row.spec !== undefined && row.spec !== null,
   };
 }
 
@@ -96,6 +110,10 @@ export function labelPattern(text: string): string | undefined {
   const match = /^([^=\s]+)=(.*)$/.exec(text.trim());
   if (match === null) return undefined;
   return likePattern(`${JSON.stringify(match[1])}:${JSON.stringify(match[2])}`);
+}
+
+function isoOrNull(value: number | string | null | undefined): string | null {
+  return value === undefined || value === null ? null : microsToIso(Number(value));
 }
 
 function toNumber(value: number | string | null): number | null {

@@ -317,5 +317,65 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       await store.setDiagnostics('run-1', { probes: [{ name: 'gpu', ok: false, note: 'nvidia-smi not found' }] });
       expect((await store.getRun('run-1'))?.diagnostics).toEqual({ probes: [{ name: 'gpu', ok: false, note: 'nvidia-smi not found' }] });
     });
+
+    it('renews a lease and finds the runs whose writer has been silent for three leases', async () => {
+      const t0 = 1_700_000_000_000_000;
+      await store.upsertRun({ id: 'leased', lease_s: 2 });
+      await store.upsertRun({ id: 'legacy' }); // no lease: a run from before leases is never expired
+      await store.renewLease('leased', t0);
+      expect(await store.getRun('leased')).toMatchObject({ lease_s: 2, lost: false, last_heard_at: '2023-11-14T22:13:20.000000Z' });
+      expect(await store.expiredLeases(t0 + 5_000_000, 0)).toEqual([]);
+      expect((await store.expiredLeases(t0 + 7_000_000, 0)).map((r) => r.id)).toEqual(['leased']);
+      // silence is counted from `heardSince` at the earliest (a hub that was down heard nobody)
+      expect(await store.expiredLeases(t0 + 7_000_000, t0 + 6_000_000)).toEqual([]);
+    });
+
+    it('lets the real end of a run marked lost replace the verdict, once', async () => {
+      await store.upsertRun({ id: 'run-1', lease_s: 1 });
+      const lost = await store.finishRun('run-1', { status: 'failed', error_message: 'runner lost', lost: true });
+      expect(lost).toMatchObject({ status: 'failed', lost: true });
+      expect(await store.finishRun('run-1', { status: 'completed', exit_code: 0 })).toMatchObject({ status: 'failed' });
+      const real = await store.finishRun('run-1', { status: 'completed', exit_code: 0, replaceLost: true });
+      expect(real).toMatchObject({ status: 'completed', exit_code: 0, lost: false, error_message: null });
+      expect(await store.finishRun('run-1', { status: 'failed', replaceLost: true })).toMatchObject({ status: 'completed' });
+    });
+
+    it('cancels a queued task at once, and records a cancel request on a running run', async () => {
+      const spec = { command: ['true'], setup: [], env: {}, cwd: null };
+      await store.createTask({ id: 'queued' }, spec);
+      expect(await store.requestCancel('queued', 'alice', 1_700_000_000_000_000)).toMatchObject({
+        status: 'cancelled',
+        error_message: 'cancelled by alice',
+        cancel_requested_by: 'alice',
+      });
+      expect(await store.claimTask('w1')).toBeUndefined(); // it never runs
+      await store.createTask({ id: 'task' }, spec);
+      expect((await store.claimTask('w1', 5))?.run).toMatchObject({ id: 'task', status: 'running', lease_s: 5 });
+      expect(await store.requestCancel('task', 'bob', 1_700_000_000_000_000)).toMatchObject({ status: 'running', cancel_requested_by: 'bob' });
+      // a task asked to cancel is not handed back
+      expect(await store.releaseTask('task')).toMatchObject({ status: 'running' });
+    });
+
+    it('deletes an ended run with its lines, never a queued or running one', async () => {
+      await store.upsertRun({ id: 'run-1' });
+      await store.appendRecords('run-1', [rec(1), rec(2)]);
+      expect(await store.deleteRun('run-1')).toBe('active');
+      await store.finishRun('run-1', { status: 'completed', exit_code: 0 });
+      expect(await store.deleteRun('run-1')).toBe('deleted');
+      expect(await store.getRun('run-1')).toBeUndefined();
+      expect(await store.readLogs('run-1', 0, 10)).toEqual([]);
+      expect(await store.deleteRun('run-1')).toBe('missing');
+    });
+
+    it("keeps a task's spec and links a re-run to the run it re-runs", async () => {
+      const spec = { command: ['echo', 'hi'], setup: [], env: { A: '1' }, cwd: '/tmp' };
+      await store.createTask({ id: 'first' }, spec);
+      expect(await store.getSpec('first')).toEqual(spec);
+      await store.upsertRun({ id: 'plain' });
+      expect(await store.getSpec('plain')).toBeUndefined();
+      await store.createTask({ id: 'second', rerun_of: 'first' }, spec);
+      expect(await store.getRun('second')).toMatchObject({ rerun_of: 'first' });
+      expect(await store.rerunsOf('first')).toEqual(['second']);
+    });
   });
 }

@@ -29,6 +29,20 @@ export interface Run {
   line_count: number;
   /** what was collected when the run failed (GPU, system, containers, commands) */
   diagnostics?: unknown;
+  /** s: how often its writer renews the lease; null for a run from before leases (never expired) */
+  lease_s: number | null;
+  /** the writer's last sign of life (creation, claim, lease renewal, lines) */
+  last_heard_at: string | null;
+  /** failed by the hub because its writer went silent: the writer may still deliver its lines and real end */
+  lost: boolean;
+  cancel_requested_by: string | null;
+  cancel_requested_at: string | null;
+  /** the run this one re-runs */
+  rerun_of: string | null;
+  /** a task (queued with a spec): it can be re-run */
+  is_task: boolean;
+  /** the runs that re-run this one (only on GET /api/runs/:id) */
+  reruns?: string[];
 }
 
 /** What a queued run (a task) is to execute: the worker that claims it runs exactly this. */
@@ -115,6 +129,9 @@ export interface RunUpsert {
   worker_id?: string | null;
   task_id?: string | null;
   labels?: Record<string, string>;
+  /** s: the writer renews its lease this often; set at creation, which is the first sign of life */
+  lease_s?: number;
+  rerun_of?: string;
 }
 
 export interface RunFinish {
@@ -125,6 +142,10 @@ export interface RunFinish {
   completed_at?: number; // µs
   /** collected when the run failed (see agent/diagnostics.ts) */
   diagnostics?: unknown;
+  /** the hub's verdict on a silent writer: marked lost, so the writer's real end may replace it */
+  lost?: boolean;
+  /** the writer's real end of a run marked lost: replaces the hub's verdict */
+  replaceLost?: boolean;
 }
 
 export interface RunFilter {
@@ -220,7 +241,7 @@ export type WriterClaim = 'claimed' | 'same' | 'other';
 export interface Store {
   /** Creates the run, or updates the fields given when it exists. */
   upsertRun(run: RunUpsert): Promise<{ run: Run; created: boolean }>;
-  /** Ends a run; a run already ended keeps its first end (the run is returned as it is). */
+  /** Ends a run; a run already ended keeps its first end (the run is returned as it is), unless `replaceLost` and it is lost. */
   finishRun(id: string, finish: RunFinish): Promise<Run | undefined>;
   getRun(id: string): Promise<Run | undefined>;
   listRuns(filter: RunFilter): Promise<Run[]>;
@@ -233,11 +254,30 @@ export interface Store {
   /** Matching lines of every stream, newest first (served by the chunks' trigram blooms). */
   searchLines(filter: LineSearch): Promise<LineSearchPage>;
 
+  /** A sign of life from the run's writer at `now` (µs): a lease renewal or lines; `leaseS` changes its lease. */
+  renewLease(id: string, now: number, leaseS?: number): Promise<Run | undefined>;
+  /**
+   * Running runs with a lease whose writer has been silent for LEASE_MISSES × lease_s at `now`
+   * (µs), counting from `heardSince` at the earliest (the hub's start: a writer cannot reach a hub that is down).
+   */
+  expiredLeases(now: number, heardSince: number): Promise<Run[]>;
+  /** The ids of the runs that re-run `id`, oldest first. */
+  rerunsOf(id: string): Promise<string[]>;
+  /**
+   * Asks a run to stop, as `by`: a queued run is cancelled at once (it never runs); a running one
+   * gets the request, which its writer learns from its next lease renewal. The run as it is after.
+   */
+  requestCancel(id: string, by: string, now: number): Promise<Run | undefined>;
+  /** Deletes an ended run and its lines: 'active' (refused) while it is queued or running. */
+  deleteRun(id: string): Promise<'deleted' | 'active' | 'missing'>;
+  /** A task's spec, or undefined for a run that is not a task. */
+  getSpec(id: string): Promise<TaskSpec | undefined>;
+
   /** Queues a run to be claimed by a worker. */
   createTask(run: RunUpsert, spec: TaskSpec): Promise<Run>;
-  /** The oldest queued task, now running on `workerId`; exactly one claimer gets each task. */
-  claimTask(workerId: string): Promise<ClaimedTask | undefined>;
-  /** Puts a claimed task back in the queue (its worker stopped without finishing it). */
+  /** The oldest queued task, now running on `workerId` (its lease starts now); exactly one claimer gets each task. */
+  claimTask(workerId: string, leaseS?: number): Promise<ClaimedTask | undefined>;
+  /** Puts a claimed task back in the queue (its worker stopped without finishing it); a task asked to cancel is not put back. */
   releaseTask(runId: string): Promise<Run | undefined>;
   /** The runs still running on a worker (to fail them when the worker goes offline). */
   runningOn(workerId: string): Promise<Run[]>;
@@ -272,6 +312,12 @@ export interface Store {
   /** Rebinds a run to a new writer (a task's new claim). */
   setRunWriter(runId: string, writer: RunWriter): Promise<void>;
   getRunWriter(runId: string): Promise<RunWriter | undefined>;
+
+  /**
+   * Whether another connection (another process on the same database) committed since the last
+   * call; the hub's change watcher then publishes what it wrote. Optional: a store that cannot tell.
+   */
+  changedElsewhere?(): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -79,6 +79,12 @@ describeInBrowser('signing in to a hub with tokens', () => {
     await api('/api/runs/live-auth/finish', { as: 'writer', method: 'POST', headers: key, body: JSON.stringify({ status: 'completed', exit_code: 0 }) });
     await expect.poll(() => page.locator('.main').innerText(), { timeout: 15_000 }).toMatch(/completed/i);
 
+    // a read token sees no buttons for actions it cannot take
+    expect((await api('/api/tasks', { method: 'POST', body: JSON.stringify({ id: 'queued-for-reader', command: ['true'] }) })).status).toBe(201);
+    await page.goto(`${hub.url}/#/runs/queued-for-reader`);
+    await expect.poll(() => page.locator('.main').innerText(), { timeout: 15_000 }).toMatch(/queued/i);
+    expect(await page.locator('[data-action]').count()).toBe(0);
+
     await page.getByTestId('sign-out').click();
     await page.getByTestId('sign-in').waitFor();
     const after = await page.evaluate(async () => (await fetch('api/runs')).status);
@@ -104,7 +110,9 @@ describeInBrowser('signing in to a hub with tokens', () => {
     expect(runs.runs.length).toBe(before.runs.length);
     expect(runs.runs.find((run) => run.id === 'victim')?.status).toBe('queued');
     expect(audit).not.toContain('cleanup');
-    // and the user's own page still acts: its requests come from the hub's origin
+    // the admin's own page shows the action the reader's did not, and it still acts
+    await page.goto(`${hub.url}/#/runs/victim`);
+    await page.locator('[data-action="cancel"]').waitFor({ timeout: 15_000 });
     const own = await page.evaluate(async () => (await fetch('api/session')).json());
     expect(own).toMatchObject({ signed_in: true, name: 'admin' });
   });

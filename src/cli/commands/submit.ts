@@ -36,9 +36,14 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
     process.stdout.write(flags.json ? `${JSON.stringify(created)}\n` : `${created.id}\n`);
     return;
   }
-  const waitS = flags.wait === true ? DEFAULT_WAIT_S : positiveInt(flags.wait, '--wait', 0);
-  const response = await waitForResponse(hub, created.id, waitS);
-  if (flags.json) process.stdout.write(`${JSON.stringify(response)}\n`);
+  await waitAndReport(hub, created.id, flags.wait, flags.json);
+}
+
+/** Waits for the run's end (`wait`: true or seconds), prints its response and exits with its outcome. */
+export async function waitAndReport(hub: string, id: string, wait: string | true, json: boolean | undefined): Promise<never> {
+  const waitS = wait === true ? DEFAULT_WAIT_S : positiveInt(wait, '--wait', 0);
+  const response = await waitForResponse(hub, id, waitS);
+  if (json) process.stdout.write(`${JSON.stringify(response)}\n`);
   else {
     if (response.stdout) process.stdout.write(`${response.stdout}\n`);
     if (!response.success) process.stderr.write(`runlog: run ${response.run_id} failed: ${response.error ?? 'no error message'}\n`);

@@ -4,14 +4,16 @@ import type { FastifyInstance } from 'fastify';
 import { conflict, notFound } from '../../core/errors.js';
 import { assertWriter } from '../auth/writer.js';
 import { FINAL_STATUSES } from '../../store/store.js';
-import { toWire } from '../../core/record.js';
+import { nowMicros, toWire } from '../../core/record.js';
 import { formatLogFileLine } from '../../core/format.js';
 import { parseBatch } from '../ingest.js';
+import { parseIsoMicros } from '../../core/time.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
 import type { Store } from '../../store/store.js';
 
 const DOWNLOAD_PAGE = 5000;
+const LEASE_RENEW_GAP_US = 1_000_000;
 
 export function logRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
   app.post('/api/runs/:id/logs', { config: { scope: ['write', 'worker'] } }, async (request) => {
@@ -20,8 +22,14 @@ export function logRoutes(app: FastifyInstance, { store, live, config }: HubCont
     const run = await store.getRun(id);
     if (!run) throw notFound(`run ${id}`, 'create it with POST /api/runs first');
     await assertWriter(store, request, run);
-    if (FINAL_STATUSES.includes(run.status)) throw conflict(`run ${id} has ended (${run.status}): it takes no more lines`);
+    // a run the hub failed as "runner lost" still takes its writer's lines (PROTOCOL.md)
+    if (FINAL_STATUSES.includes(run.status) && !run.lost) throw conflict(`run ${id} has ended (${run.status}): it takes no more lines`);
     const inserted = await store.appendRecords(id, batch.records);
+    // lines are a sign of life: the writer's lease is renewed (at most once a second: a write of its own)
+    const now = nowMicros();
+    if (run.lease_s !== null && (run.status === 'running' || run.lost) && now - (parseIsoMicros(run.last_heard_at ?? '') ?? 0) > LEASE_RENEW_GAP_US) {
+      await store.renewLease(id, now);
+    }
     // publish after commit: a live viewer must never see a line that could still be lost
     live.publishRecords(id, inserted);
     live.publishProgress(id, batch.progress);

@@ -8,6 +8,8 @@ import { assertWriter, requestWriter } from '../auth/writer.js';
 import { timestampField } from '../ingest.js';
 import { idParam, intParam, runIdParam, statusParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
+import { DEFAULTS } from '../../core/config.js';
+import { leaseField } from './control.js';
 import { FINAL_STATUSES, sameWriter, type RunUpsert } from '../../store/store.js';
 
 export function runRoutes(app: FastifyInstance, { store, live }: HubContext): void {
@@ -21,20 +23,24 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     const writer = requestWriter(request);
     const existing = await store.getRun(upsert.id);
     if (existing) {
+      const bound = await store.getRunWriter(upsert.id);
+      const mine = bound !== undefined && sameWriter(bound, writer);
+      // a run failed as "runner lost" whose writer is back (a retried create): a sign of life, nothing more
+      if (existing.lost && mine) return (await store.renewLease(existing.id, nowMicros())) ?? existing;
       // an ended run is history: a new run under its id would mix two runs' lines
       if (FINAL_STATUSES.includes(existing.status)) throw conflict(`run ${upsert.id} already ran (${existing.status}): use another id`);
-      const bound = await store.getRunWriter(upsert.id);
-      if (bound === undefined || !sameWriter(bound, writer)) throw conflict(`run ${upsert.id} already exists and is written by another process: use another id`);
+      if (!mine) throw conflict(`run ${upsert.id} already exists and is written by another process: use another id`);
     } else {
       // a worker token writes the tasks it claimed; a new run needs `write`
       if (!allows(request.auth.scopes, 'write')) throw forbidden(`creating a run needs the write scope; token "${request.auth.tokenName}" has ${[...request.auth.scopes].join(', ')}`, 'MISSING_SCOPE');
       const claim = await store.claimRunWriter(upsert.id, writer);
       if (claim === 'other') throw conflict(`run ${upsert.id} already exists and is written by another process: use another id`);
     }
-    const { run, created } = await store.upsertRun(upsert);
+    const { run, created } = await store.upsertRun({ ...upsert, lease_s: upsert.lease_s ?? DEFAULTS.leaseSeconds });
     live.publishRun(run);
     reply.code(created ? 201 : 200);
-    return run;
+    // a retried create is a sign of life too
+    return created ? run : ((await store.renewLease(run.id, nowMicros(), upsert.lease_s)) ?? run);
   });
 
   app.get('/api/runs', { config: { scope: 'read' } }, async (request) => {
@@ -49,7 +55,7 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     const id = idParam((request.params as { id: string }).id);
     const run = await store.getRun(id);
     if (!run) throw notFound(`run ${id}`);
-    return run;
+    return { ...run, reruns: await store.rerunsOf(id) };
   });
 
   app.post('/api/runs/:id/finish', { config: { scope: ['write', 'worker'] } }, async (request) => {
@@ -63,7 +69,8 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     const before = await store.getRun(id);
     if (!before) throw notFound(`run ${id}`);
     await assertWriter(store, request, before);
-    if (FINAL_STATUSES.includes(before.status)) return before; // its first end stands
+    // its first end stands, unless that was the hub's "runner lost": the writer's real end replaces it
+    if (FINAL_STATUSES.includes(before.status) && !before.lost) return before;
     if (body.diagnostics !== undefined && body.diagnostics !== null) {
       if (typeof body.diagnostics !== 'object') throw badRequest('diagnostics', 'expected an object');
       await store.setDiagnostics(id, body.diagnostics);
@@ -74,6 +81,7 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
       signal: optionalString(body.signal, 'signal', 32) ?? null,
       error_message: optionalString(body.error_message, 'error_message', 1000) ?? null,
       completed_at: body.completed_at === undefined ? nowMicros() : timestampField(body.completed_at, 'completed_at'),
+      replaceLost: before.lost,
     });
     if (!run) throw notFound(`run ${id}`);
     live.publishEnd(run);
@@ -93,6 +101,8 @@ export function parseUpsert(body: unknown): RunUpsert {
   if (raw.worker_id !== undefined) upsert.worker_id = raw.worker_id === null ? null : idParam(raw.worker_id, 'worker_id');
   if (raw.task_id !== undefined) upsert.task_id = raw.task_id === null ? null : idParam(raw.task_id, 'task_id');
   if (raw.labels !== undefined) upsert.labels = labelsField(raw.labels);
+  const leaseS = leaseField(raw.lease_s);
+  if (leaseS !== undefined) upsert.lease_s = leaseS;
   return upsert;
 }
 

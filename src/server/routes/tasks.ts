@@ -2,6 +2,7 @@
  * Tasks: runs queued for a worker. Submit, claim (exactly one worker gets each), hand back, and
  * the FunctionResponse a waiting caller gets when the run ends.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { badRequest, conflict, notFound } from '../../core/errors.js';
 import { productionLine } from '../../sdk/format.js';
@@ -12,6 +13,7 @@ import type { LiveFanout } from '../../pipeline/live.js';
 import { idParam, intParam, type Query } from '../params.js';
 import { newRunId, objectBody, parseUpsert } from './runs.js';
 import type { RouteContext } from '../context.js';
+import { leaseField, publishChange } from './control.js';
 import { assertActsFor } from '../auth/guard.js';
 import { masked } from '../auth/secrets.js';
 import { newKey, sha256 } from '../auth/tokens.js';
@@ -52,7 +54,8 @@ export function taskRoutes(app: FastifyInstance, { store, live, secrets, audit }
     if (interval !== undefined && (typeof interval !== 'number' || !(interval > 0))) throw badRequest('heartbeat_interval_s', 'expected a number > 0');
     // a claim is a sign of life: a worker that dies before its first heartbeat still gets its runs failed
     await store.touchWorker(workerId, interval ?? DEFAULTS.heartbeatSeconds, nowMicros());
-    const claimed = await store.claimTask(workerId);
+    // the claim starts the run's lease: from now on the worker renews it
+    const claimed = await store.claimTask(workerId, leaseField(body.lease_s));
     if (!claimed) return reply.code(204).send();
     // this claim's own writer key: a previous attempt of the same task can no longer write it
     const writerKey = newKey();
@@ -71,9 +74,13 @@ export function taskRoutes(app: FastifyInstance, { store, live, secrets, audit }
     if (!before) throw notFound(`task ${id}`);
     if (before.status !== 'running' || before.worker_id !== workerId) throw conflict(`task ${id} is not running on worker ${workerId}`);
     await assertWriter(store, request, before);
-    const run = await store.releaseTask(id);
+    let run = await store.releaseTask(id);
     if (!run) throw notFound(`task ${id}`);
-    live.publishRun(run);
+    if (run.status === 'running' && run.cancel_requested_by !== null) {
+      // a cancelled task is never handed back: it ends here
+      run = (await store.finishRun(id, { status: 'cancelled', error_message: `cancelled by ${run.cancel_requested_by}` })) ?? run;
+    }
+    publishChange(live, run);
     return run;
   });
 
@@ -83,7 +90,8 @@ export function taskRoutes(app: FastifyInstance, { store, live, secrets, audit }
     const run = await waitForEnd(store, live, id, wait * 1000);
     if (!run) throw notFound(`run ${id}`);
     if (!FINAL_STATUSES.includes(run.status)) return reply.code(202).send({ run_id: id, status: run.status });
-    return functionResponse(store, run);
+    reply.type('application/json; charset=utf-8');
+    return reply.send(Readable.from(functionResponse(store, run)));
   });
 }
 
@@ -105,23 +113,30 @@ async function waitForEnd(store: Store, live: LiveFanout, id: string, waitMs: nu
   }
 }
 
-/** Every line of every phase, in order, in the production format: what the caller of a remote function reads. */
-async function functionResponse(store: Store, run: Run): Promise<FunctionResponse> {
-  const lines: string[] = [];
+/**
+ * The FunctionResponse, streamed: every line of every phase, in order, in the production format,
+ * written into `stdout` page by page as JSON string text, so the hub's memory stays flat however
+ * big the run is (a 2M-line run is hundreds of MB of JSON). The fields before and after `stdout`
+ * are the same JSON as a whole object would have; the stream's backpressure paces the reads.
+ */
+async function* functionResponse(store: Store, run: Run): AsyncGenerator<string> {
+  const head = JSON.stringify({ success: run.status === 'completed', exit_code: run.exit_code });
+  yield `${head.slice(0, -1)},"stdout":"`;
+  let first = true;
   for (let after = 0; ; ) {
     const page = await store.readLogs(run.id, after, RESPONSE_PAGE);
-    for (const record of page) lines.push(productionLine(record));
+    let text = '';
+    for (const record of page) {
+      // a line as JSON string text without its quotes; lines joined by an escaped newline
+      text += (first ? '' : '\\n') + JSON.stringify(productionLine(record)).slice(1, -1);
+      first = false;
+    }
+    if (text !== '') yield text;
     if (page.length < RESPONSE_PAGE) break;
     after = page[page.length - 1]?.seq ?? after;
   }
-  return {
-    success: run.status === 'completed',
-    exit_code: run.exit_code,
-    stdout: lines.join('\n'),
-    error: run.error_message,
-    run_id: run.id,
-    duration_seconds: run.duration_seconds,
-  };
+  const tail = JSON.stringify({ error: run.error_message, run_id: run.id, duration_seconds: run.duration_seconds });
+  yield `",${tail.slice(1)}`;
 }
 
 function parseSpec(body: Record<string, unknown>): TaskSpec {

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { addRunControlColumns } from './migrate-runs.js';
 import { runMigrations, userVersion, type Migration } from './migrations.js';
 import { SqliteStore } from './store.js';
 
@@ -118,5 +119,40 @@ describe('SQLite migrations', () => {
     expect(done).toEqual([2, 10, 11, 12]);
     expect(userVersion(db)).toBe(12);
     db.close();
+  });
+
+  it('gives the runs of a file of the release before leases their new columns, keeping every run (migration 11)', async () => {
+    const file = tempFile();
+    const old = new Database(file);
+    old.exec(RELEASE_0_SCHEMA);
+    old.prepare(`INSERT INTO runs (id, status, created_at, labels, line_count) VALUES ('old', 'completed', 1, '{"a":"b"}', 1)`).run();
+    old.prepare(`INSERT INTO log_lines (stream, seq, ts, level, message) VALUES ('old', 1, 1, 20, 'kept')`).run();
+    old.close();
+
+    const store = new SqliteStore(file);
+    expect(await store.getRun('old')).toMatchObject({ id: 'old', status: 'completed', labels: { a: 'b' }, lease_s: null, lost: false, rerun_of: null, cancel_requested_by: null });
+    expect((await store.readLogs('old', 0, 10)).map((r) => r.message)).toEqual(['kept']);
+    await store.upsertRun({ id: 'new', lease_s: 10 });
+    await store.close();
+
+    // a file already at 10 without the columns (made by the line store before this step) gets them too
+    const at10 = tempFile();
+    const partial = new Database(at10);
+    partial.exec(RELEASE_0_SCHEMA);
+    partial.pragma('user_version = 10');
+    partial.close();
+    const upgraded = new SqliteStore(at10);
+    await upgraded.upsertRun({ id: 'r', lease_s: 5 });
+    expect(await upgraded.getRun('r')).toMatchObject({ lease_s: 5 });
+    await upgraded.close();
+
+    // opening again changes nothing; the step itself is safe to run twice
+    const again = new Database(file);
+    expect(userVersion(again)).toBeGreaterThanOrEqual(11);
+    addRunControlColumns(again);
+    again.close();
+    const reopened = new SqliteStore(file);
+    expect(await reopened.getRun('new')).toMatchObject({ lease_s: 10 });
+    await reopened.close();
   });
 });

@@ -10,6 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import { migrateLinesToChunks } from './migrate-lines.js';
+import { addRunControlColumns } from './migrate-runs.js';
 
 export interface Migration {
   version: number;
@@ -19,6 +20,8 @@ export interface Migration {
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'lines: one row per line (log_lines) → compressed chunks', up: migrateLinesToChunks },
+  // 11, not in 1–9: files already at 10 (made by the line store before this step existed) must get it too
+  { version: 11, name: 'runs: leases, cancel requests, lost, re-runs', up: addRunControlColumns },
 ];
 
 export function userVersion(db: Database.Database): number {

@@ -54,3 +54,4 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_first ON chunks (stream, first_seq);
 CREATE INDEX IF NOT EXISTS chunks_by_last ON chunks (stream, last_seq);
 `;
+

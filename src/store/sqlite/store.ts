@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { nowMicros, type LogRecord } from '../../core/record.js';
+import { DEFAULTS, LEASE_MISSES } from '../../core/config.js';
 import { labelPattern, likePattern, runFromRow, type RunRow } from '../rows.js';
 import {
   MAX_PAGE,
@@ -65,10 +66,12 @@ export class SqliteStore implements Store {
       if (existing === undefined) {
         this.db
           .prepare(
-            `INSERT INTO runs (id, name, command, status, created_at, started_at, log_path, worker_id, task_id, labels)
-             VALUES (@id, @name, @command, @status, @created_at, @started_at, @log_path, @worker_id, @task_id, @labels)`,
+            `INSERT INTO runs (id, name, command, status, created_at, started_at, log_path, worker_id, task_id, labels, lease_s, heard_at, rerun_of)
+             VALUES (@id, @name, @command, @status, @created_at, @started_at, @log_path, @worker_id, @task_id, @labels, @lease_s, @created_at, @rerun_of)`,
           )
           .run({
+            lease_s: run.lease_s ?? null,
+            rerun_of: run.rerun_of ?? null,
             id: run.id,
             name: run.name ?? null,
             command: run.command ?? null,
@@ -94,15 +97,68 @@ export class SqliteStore implements Store {
   async finishRun(id: string, finish: RunFinish): Promise<Run | undefined> {
     this.sql(
         `UPDATE runs SET status = ?, exit_code = ?, signal = ?, error_message = ?, completed_at = ?,
-           started_at = COALESCE(started_at, created_at)
-         WHERE id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`,
+           started_at = COALESCE(started_at, created_at), lost = ?
+         WHERE id = ? AND (status NOT IN ('completed', 'failed', 'cancelled') OR (lost = 1 AND ? = 1))`,
       )
-      .run(finish.status, finish.exit_code ?? null, finish.signal ?? null, finish.error_message ?? null, finish.completed_at ?? nowMicros(), id);
+      .run(
+        finish.status,
+        finish.exit_code ?? null,
+        finish.signal ?? null,
+        finish.error_message ?? null,
+        finish.completed_at ?? nowMicros(),
+        finish.lost ? 1 : 0,
+        id,
+        finish.replaceLost ? 1 : 0,
+      );
     return this.getRunSync(id);
   }
 
   async getRun(id: string): Promise<Run | undefined> {
     return this.getRunSync(id);
+  }
+
+  async rerunsOf(id: string): Promise<string[]> {
+    return this.sql('SELECT id FROM runs WHERE rerun_of = ? ORDER BY created_at, rowid').pluck().all(id) as string[];
+  }
+
+  async renewLease(id: string, now: number, leaseS?: number): Promise<Run | undefined> {
+    this.sql('UPDATE runs SET heard_at = ?, lease_s = COALESCE(?, lease_s, ?) WHERE id = ?').run(now, leaseS ?? null, DEFAULTS.leaseSeconds, id);
+    return this.getRunSync(id);
+  }
+
+  async expiredLeases(now: number, heardSince: number): Promise<Run[]> {
+    const rows = this.sql(
+      `SELECT * FROM runs WHERE status = 'running' AND lease_s IS NOT NULL AND MAX(COALESCE(heard_at, 0), ?) + lease_s * ? < ?`,
+    ).all(heardSince, LEASE_MISSES * 1e6, now) as RunRow[];
+    return rows.map(runFromRow);
+  }
+
+  async requestCancel(id: string, by: string, now: number): Promise<Run | undefined> {
+    this.db.transaction(() => {
+      // one statement each: a claim (queued → running) cannot slip between the check and the change
+      this.sql(
+        `UPDATE runs SET status = 'cancelled', error_message = ?, completed_at = ?, cancel_by = ?, cancel_at = ?
+         WHERE id = ? AND status = 'queued'`,
+      ).run(`cancelled by ${by}`, now, by, now, id);
+      this.sql(`UPDATE runs SET cancel_by = ?, cancel_at = ? WHERE id = ? AND status = 'running' AND cancel_by IS NULL`).run(by, now, id);
+    }).immediate();
+    return this.getRunSync(id);
+  }
+
+  async deleteRun(id: string): Promise<'deleted' | 'active' | 'missing'> {
+    return this.db.transaction(() => {
+      const row = this.sql('SELECT status FROM runs WHERE id = ?').get(id) as { status: string } | undefined;
+      if (row === undefined) return 'missing' as const;
+      if (row.status === 'queued' || row.status === 'running') return 'active' as const;
+      this.lines.deleteStream(id);
+      this.sql('DELETE FROM runs WHERE id = ?').run(id);
+      return 'deleted' as const;
+    }).immediate();
+  }
+
+  async getSpec(id: string): Promise<TaskSpec | undefined> {
+    const spec = this.sql('SELECT spec FROM runs WHERE id = ?').pluck().get(id) as string | null | undefined;
+    return spec === undefined || spec === null ? undefined : (JSON.parse(spec) as TaskSpec);
   }
 
   async listRuns(filter: RunFilter): Promise<Run[]> {
@@ -163,28 +219,40 @@ export class SqliteStore implements Store {
 
   async createTask(run: RunUpsert, spec: TaskSpec): Promise<Run> {
     this.sql(
-        `INSERT INTO runs (id, name, command, status, created_at, task_id, labels, spec)
-         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
+        `INSERT INTO runs (id, name, command, status, created_at, task_id, labels, spec, rerun_of)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
       )
-      .run(run.id, run.name ?? null, run.command ?? null, nowMicros(), run.task_id ?? run.id, JSON.stringify(run.labels ?? {}), JSON.stringify(spec));
+      .run(
+        run.id,
+        run.name ?? null,
+        run.command ?? null,
+        nowMicros(),
+        run.task_id ?? run.id,
+        JSON.stringify(run.labels ?? {}),
+        JSON.stringify(spec),
+        run.rerun_of ?? null,
+      );
     return this.getRunSync(run.id) as Run;
   }
 
-  async claimTask(workerId: string): Promise<ClaimedTask | undefined> {
+  async claimTask(workerId: string, leaseS = DEFAULTS.leaseSeconds): Promise<ClaimedTask | undefined> {
     // one statement: SQLite runs it under the write lock, so two claimers never get the same task
+    const now = nowMicros();
     const row = this.sql(
-        `UPDATE runs SET status = 'running', worker_id = ?, started_at = ?
+        `UPDATE runs SET status = 'running', worker_id = ?, started_at = ?, lease_s = ?, heard_at = ?
          WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND spec IS NOT NULL ORDER BY created_at, rowid LIMIT 1)
          RETURNING *`,
       )
-      .get(workerId, nowMicros()) as (RunRow & { spec: string }) | undefined;
+      .get(workerId, now, leaseS, now) as (RunRow & { spec: string }) | undefined;
     if (row === undefined) return undefined;
     return { run: runFromRow(row), spec: JSON.parse(row.spec) as TaskSpec, last_seq: this.lines.lastSeq(row.id) };
   }
 
   async releaseTask(runId: string): Promise<Run | undefined> {
-    this.sql(`UPDATE runs SET status = 'queued', worker_id = NULL, started_at = NULL WHERE id = ? AND status = 'running' AND spec IS NOT NULL`)
-      .run(runId);
+    this.sql(
+      `UPDATE runs SET status = 'queued', worker_id = NULL, started_at = NULL, heard_at = NULL
+       WHERE id = ? AND status = 'running' AND spec IS NOT NULL AND cancel_by IS NULL`,
+    ).run(runId);
     return this.getRunSync(runId);
   }
 
@@ -278,6 +346,16 @@ export class SqliteStore implements Store {
 
   async getRunWriter(runId: string): Promise<RunWriter | undefined> {
     return auth.getRunWriter(this.db, runId);
+  }
+
+  private dataVersion = -1;
+
+  async changedElsewhere(): Promise<boolean> {
+    // data_version changes when another connection commits, never for this one's own commits
+    const version = this.db.pragma('data_version', { simple: true }) as number;
+    const changed = version !== this.dataVersion;
+    this.dataVersion = version;
+    return changed;
   }
 
   async close(): Promise<void> {

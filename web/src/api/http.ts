@@ -44,6 +44,23 @@ export async function getJson<T>(path: string, params: Params = {}, signal?: Abo
   return (await response.json()) as T;
 }
 
+/** A change (POST, DELETE) with a JSON body; the hub's refusal becomes an ApiError with its message. */
+export async function sendJson<T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch {
+    throw new ApiError(0, 'the hub does not answer');
+  }
+  const answer = (await response.json().catch(() => ({}))) as T & { message?: unknown };
+  if (!response.ok) throw new ApiError(response.status, typeof answer.message === 'string' ? answer.message : `${response.status} ${response.statusText}`);
+  return answer;
+}
+
 export function isAbort(error: unknown): boolean {
   return error instanceof DOMException && error.name === 'AbortError';
 }

@@ -1,5 +1,5 @@
 /** The runs API (docs/api.md): list, one run, its lines page by page, the download. */
-import { apiUrl, getJson } from './http.ts';
+import { apiUrl, getJson, sendJson } from './http.ts';
 import type { Level, LogPage, Run, RunStatus } from './types.ts';
 
 const runPath = (id: string) => `/api/runs/${encodeURIComponent(id)}`;
@@ -43,4 +43,18 @@ export function runStreamUrl(id: string, after: number): string {
 
 export function downloadUrl(id: string): string {
   return `${runPath(id)}/logs/download`;
+}
+
+/** Asks the run to stop: a queued task is cancelled at once, a running run's writer stops it. */
+export function cancelRun(id: string): Promise<Run> {
+  return sendJson<Run>('POST', `${runPath(id)}/cancel`, { by: 'web UI' });
+}
+
+export function deleteRun(id: string): Promise<{ deleted: string }> {
+  return sendJson('DELETE', runPath(id));
+}
+
+/** Queues the task's spec again: the new run. */
+export function rerunRun(id: string): Promise<Run> {
+  return sendJson<Run>('POST', `${runPath(id)}/rerun`, {});
 }

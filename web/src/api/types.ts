@@ -28,6 +28,16 @@ export interface Run {
   labels: Record<string, string>;
   line_count: number;
   diagnostics?: unknown;
+  lease_s?: number | null;
+  lost?: boolean;
+  cancel_requested_by?: string | null;
+  cancel_requested_at?: string | null;
+  /** the run this one re-runs */
+  rerun_of?: string | null;
+  /** the runs that re-run this one (GET /api/runs/:id) */
+  reruns?: string[];
+  /** a task: it can be queued again */
+  is_task?: boolean;
 }
 
 export interface LogAttrs {

@@ -12,8 +12,9 @@ import { useNow } from '../ui/hooks.ts';
 import { GpuRows } from '../ui/meter.tsx';
 import { RunStatusBadge, RunWorker } from '../ui/status.tsx';
 import { Diagnostics, gpuProbe } from './Diagnostics.tsx';
+import { RunActions } from './RunActions.tsx';
 
-export function RunHeader({ id, run, error }: { id: string; run: Run | null; error: string | null }) {
+export function RunHeader({ id, run, error, onChanged = () => {} }: { id: string; run: Run | null; error: string | null; onChanged?: () => void }) {
   const now = useNow();
   if (run === null) {
     return (
@@ -49,9 +50,10 @@ export function RunHeader({ id, run, error }: { id: string; run: Run | null; err
         <h1 title={run.id}>{run.name ?? run.id}</h1>
         <RunStatusBadge status={run.status} testId="run-status" />
         {run.name !== null && <span class="mono muted small">{run.id}</span>}
+        <RunActions run={run} onChanged={onChanged} />
       </div>
 
-      {failed && (run.error_message !== null || run.signal !== null) && (
+      {(failed || run.status === 'cancelled') && (run.error_message !== null || run.signal !== null) && (
         <pre class="error-box" data-testid="run-error">
           {run.error_message ?? `killed by ${run.signal}`}
         </pre>
@@ -84,6 +86,24 @@ export function RunHeader({ id, run, error }: { id: string; run: Run | null; err
             <a class="mono" href={href.logs(new URLSearchParams({ task: run.task_id }))} title="this task's worker lines">
               {run.task_id}
             </a>
+          </Fact>
+        )}
+        {run.rerun_of != null && (
+          <Fact label="re-run of">
+            <a class="mono" data-testid="rerun-of" href={href.run(run.rerun_of)}>
+              {run.rerun_of}
+            </a>
+          </Fact>
+        )}
+        {run.reruns !== undefined && run.reruns.length > 0 && (
+          <Fact label="re-runs">
+            <span data-testid="reruns">
+              {run.reruns.map((rerun) => (
+                <a class="mono rerun-link" key={rerun} href={href.run(rerun)}>
+                  {rerun}
+                </a>
+              ))}
+            </span>
           </Fact>
         )}
         {labels.length > 0 && (

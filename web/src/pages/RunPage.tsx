@@ -38,7 +38,7 @@ export function RunPage({ id, line }: { id: string; line: number | null }) {
 
   return (
     <div class="run-page">
-      <RunHeader id={id} run={run} error={run === null ? error : null} />
+      <RunHeader id={id} run={run} error={run === null ? error : null} onChanged={() => session.refreshRun()} />
       {(run !== null || error === null) && <LogViewer session={session} />}
     </div>
   );

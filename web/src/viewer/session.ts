@@ -469,6 +469,17 @@ export class RunLogSession {
     return runLogs(this.runId, query, filter, this.abort.signal);
   }
 
+  /** Re-reads the run now (after an action on it: a cancel request, a re-run); the stream's `end` still ends it. */
+  refreshRun(): void {
+    getRun(this.runId, this.abort.signal).then(
+      (run) => {
+        this.run = run;
+        this.changed();
+      },
+      () => {},
+    );
+  }
+
   /** queued → running and the like are not on the log stream: re-read the run until it ends. */
   private pollRun(): void {
     if (this.run === null || FINAL_STATUSES.includes(this.run.status)) return;

@@ -1,0 +1,29 @@
+/**
+ * The store's room to write, as the hub last saw it. A write that fails because the disk is full
+ * (SQLite's SQLITE_FULL, or ENOSPC) answers 507 STORAGE_FULL instead of a 500, and /healthz says
+ * so until a write succeeds again: senders treat 507 like 503 and retry with backoff, so a full
+ * disk delays a run but never splits it between the hub and a runner's local store.
+ */
+import { RunlogError } from '../core/errors.js';
+
+export class StorageHealth {
+  /** the error of the last write that found the disk full, until a write succeeds */
+  fullError: string | null = null;
+
+  /** The API's error for `error` when it is a full disk (and remember it), else undefined. */
+  check(error: unknown): RunlogError | undefined {
+    if (!isDiskFull(error)) return undefined;
+    this.fullError = `${(error as NodeJS.ErrnoException).code ?? 'ENOSPC'}: ${(error as Error).message}`;
+    return new RunlogError(507, 'STORAGE_FULL', `the hub's store is full (${this.fullError}): retry later`);
+  }
+
+  writeSucceeded(): void {
+    this.fullError = null;
+  }
+}
+
+export function isDiskFull(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || (typeof message === 'string' && /database or disk is full|ENOSPC|no space left/i.test(message));
+}
