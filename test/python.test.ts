@@ -197,6 +197,35 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () 
     expect((await run(hub.url, runId!)).status).toBe('running'); // no end was sent: the hub's lease fails it
   });
 
+  it('renews the run’s lease while the program lives, so the hub fails its run only once it is killed', async () => {
+    const hub = await newHub();
+    // one line, then silence: only the renewals say it is alive
+    const program = python('paced_program.py', ['1000', '8'], { RUNLOG_HUB: hub.url, LEASE_S: '1' });
+    const [runId] = await program.lines(1);
+    await waitFor(async () => (await runLines(hub.url, runId!)).length === 1 || undefined, 20_000, 'the first line');
+    await new Promise((r) => setTimeout(r, 5000)); // 5 leases
+    expect((await run(hub.url, runId!)).status).toBe('running');
+    program.child.kill('SIGKILL');
+    const lost = await waitFor(async () => {
+      const now = await run(hub.url, runId!);
+      return now.status === 'failed' ? now : undefined;
+    }, 30_000, 'the hub to fail the run of the killed program');
+    expect(lost.error_message).toMatch(/^runner lost \(last heard /);
+  }, 60_000);
+
+  it('hears a cancel request in its lease renewal: on_cancel is called, and the run ends cancelled', async () => {
+    const hub = await newHub();
+    const program = python('paced_program.py', ['100000', '0.02'], { RUNLOG_HUB: hub.url, LEASE_S: '1' });
+    const [runId] = await program.lines(1);
+    await waitFor(async () => (await runLines(hub.url, runId!)).length >= 5 || undefined, 20_000, 'lines');
+    const cancel = await fetch(`${hub.url}/api/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(cancel.status).toBe(200);
+    const result = await program.done;
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('cancelled');
+    expect(await ended(hub.url, runId!)).toMatchObject({ status: 'cancelled', error_message: expect.stringMatching(/^cancelled by /) });
+  });
+
   it('never raises into the program, nor holds it up long, when there is no hub at all', async () => {
     const port = await freePort();
     const program = python('logging_program.py', ['ok'], { RUNLOG_HUB: `http://127.0.0.1:${port}` });

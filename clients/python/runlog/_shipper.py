@@ -8,7 +8,8 @@
   were queued) and POSTs them in batches (`/api/runs/:id/logs`, at most ~4 MiB each).
 - The run is created by this thread (`POST /api/runs` with a new writer key, PROTOCOL.md); its
   lease is renewed every `lease_s` (10 s) from then on (a hub without the lease route answers 404,
-  which is ignored).
+  which is ignored). A renewal's answer may carry a cancel request: `on_cancel` is called with it
+  (on this thread), and the run ends `cancelled` ("cancelled by <who>") however the program ends.
 - A hub that cannot be reached, or answers 5xx, 507 or 429: the batch goes to the run's spool
   (<spool>/runs/<id>/pending.jsonl) and the spool is replayed in order, with backoff (0.5 s
   doubling to 10 s); while it holds anything, new batches queue behind it. Replaying is safe:
@@ -101,7 +102,7 @@ class RunShipper:
         self._failures = 0
         self._retry_at = 0.0
         self._next_lease = 0.0
-        self._cancel_seen = False
+        self._cancel: Optional[Dict[str, Any]] = None  # the hub's cancel request, once heard
         self._lock_fd: Optional[int] = None
         self._started_at = _now_micros()
         self._warned: set = set()
@@ -279,7 +280,6 @@ class RunShipper:
         if 200 <= status < 300:
             self._failures = 0
             self.stats["sent"] += len(batch)
-            self._next_lease = time.monotonic() + self._lease_s  # accepted lines are a sign of life
             return True
         if retryable(status):
             self._failed()
@@ -297,8 +297,8 @@ class RunShipper:
         self._next_lease = time.monotonic() + self._lease_s
         status, answer = self.hub.request("POST", "/api/runs/%s/lease" % self.run_id, {}, writer=self._writer, timeout=self._timeout())
         cancel = answer.get("cancel") if status == 200 and isinstance(answer, dict) else None
-        if cancel and not self._cancel_seen:
-            self._cancel_seen = True
+        if isinstance(cancel, dict) and self._cancel is None:
+            self._cancel = cancel  # the run ends `cancelled`, however the program ends
             if self._on_cancel is not None:
                 try:
                     self._on_cancel(cancel)
@@ -327,7 +327,10 @@ class RunShipper:
                 self._replay()
                 if self._failures > failures or not self._created:
                     break
-        body = self._end or {"status": "completed", "completed_at": _now_micros()}
+        body = dict(self._end or {"status": "completed", "completed_at": _now_micros()})
+        if self._cancel is not None:
+            body.update(status="cancelled", error_message="cancelled by %s" % self._cancel.get("by", "?"))
+            body.pop("exit_code", None)
         if self._created and self._spool.empty:
             status, answer = self.hub.request("POST", "/api/runs/%s/finish" % self.run_id, body, writer=self._writer, timeout=self._timeout(deadline))
             if 200 <= status < 300 or (400 <= status < 500 and not retryable(status)):
