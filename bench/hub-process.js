@@ -25,7 +25,8 @@ export async function startHubProcess(name, dataDir) {
 
 /** A hub process over `data`, removed on stop when `removeData`. */
 async function startHubOn(name, data, removeData) {
-  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // no access log: the hub's stderr is the bench's terminal, kept for errors (a line per request would bury them)
+  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data, '--no-access-log'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} bench: the hub did not start within ${START_MS} ms: ${output}`)), START_MS);

@@ -16,7 +16,7 @@ const proxy = {
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
-  base: '/',
+  base: './', // relative asset URLs: the UI works under any path (runlog server --base-path)
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {
     outDir: fileURLToPath(new URL('./dist', import.meta.url)),

@@ -4,11 +4,16 @@
  * RUNLOG_ and the flag's name in capitals (`--log-dir` → RUNLOG_LOG_DIR); the seeds'
  * HEARTBEAT_INTERVAL and LOG_BUFFER_SIZE are honoured by `runlog worker` too.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULTS } from '../core/config.js';
 
+/** the package's own version: package.json two folders up, from src/cli and from dist/cli alike */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('runlog')
   .description('Capture, keep, search and watch live every line your jobs print.')
+  .version(version, '-v, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride() // usage errors exit 2, like runlog's own checks (inherited by the subcommands)
   .enablePositionalOptions();
@@ -63,6 +68,9 @@ program
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--retention <duration>', 'how long worker lines are kept', DEFAULTS.workerRetention))
   .addOption(flag('--run-retention <duration>', 'how long ended runs and their lines are kept (0: forever)', '0'))
+  .addOption(flag('--base-path <path>', 'serve everything (API, live streams, /healthz, /metrics, UI) under this path, behind a reverse proxy (/runlog)'))
+  .addOption(new Option('--access-log', 'one line per request on stderr: method, route, status, ms, token name (default: on; env: RUNLOG_ACCESS_LOG=0 turns it off)'))
+  .addOption(new Option('--no-access-log', 'no access log'))
   .addOption(flag('--public-url <url>', 'the URL users reach the hub at (comma-separated for several): its host names are served'))
   .addOption(flag('--secret-file <path>', "key that encrypts tasks' environment values (default <data>/secret.key; hubs on one database share it)"))
   .action(async (options) => (await import('./commands/server.js')).serverCommand(options));

@@ -49,6 +49,10 @@ export interface HubConfig {
   watchMs: number;
   /** the built web UI; default: web/dist of the package */
   uiDir?: string;
+  /** a path every route is served under, behind a reverse proxy (`/runlog`); '' for none */
+  basePath: string;
+  /** one line per request on stderr (method, route, status, ms, token name) */
+  accessLog: boolean;
   /** the URLs users reach the hub at (behind a proxy): their host names are served too */
   publicUrls: string[];
   /** the key that encrypts tasks' environment values; default <data>/secret.key */
@@ -69,6 +73,8 @@ export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<Hub
     runRetentionMs: 0,
     housekeepingMs: DEFAULTS.housekeepingMs,
     cleanupMs: DEFAULTS.cleanupMs,
+    basePath: '',
+    accessLog: false,
     watchMs: DEFAULTS.watchMs,
     publicUrls: [] as string[],
     ...stripUndefined(options),
@@ -79,7 +85,17 @@ export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<Hub
   for (const url of config.publicUrls) {
     if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new Error(`public URL: expected http(s)://host[:port][/path], got ${JSON.stringify(url)}`);
   }
-  return Object.freeze({ ...config, dataDir: resolve(config.dataDir) });
+  return Object.freeze({ ...config, dataDir: resolve(config.dataDir), basePath: normalizeBasePath(config.basePath) });
+}
+
+/** `/runlog`, `runlog/` → `/runlog`; '' and `/` → '' (no prefix). */
+export function normalizeBasePath(path: string): string {
+  const trimmed = path.trim().replace(/^\/+|\/+$/g, '');
+  if (trimmed === '') return '';
+  if (!/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(trimmed)) {
+    throw new Error(`base path: expected segments of letters, digits and . _ ~ - separated by /, got ${JSON.stringify(path)}`);
+  }
+  return `/${trimmed}`;
 }
 
 export function databaseFile(dataDir: string): string {

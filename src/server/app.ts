@@ -1,11 +1,15 @@
 /**
  * buildApp: the hub as a Fastify instance, built without listening, so tests can inject
- * requests; listen.ts binds the port.
+ * requests; listen.ts binds the port. Every route lives under `config.basePath` (`/runlog` behind
+ * a reverse proxy; '' by default), the web UI included.
  */
 import { join } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RunlogError } from '../core/errors.js';
+import { addAccessLog, stderrAccessLog, type AccessLogWriter } from './access-log.js';
 import type { HubContext, RouteContext } from './context.js';
+import { HubMetrics } from './metrics.js';
+import { StreamNumbering } from './numbering.js';
 import { StorageHealth } from './storage.js';
 import { TokenCache } from './auth/cache.js';
 import { installGuard } from './auth/guard.js';
@@ -15,11 +19,14 @@ import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { healthRoutes } from './routes/health.js';
 import { logRoutes } from './routes/logs.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { otlpRoutes } from './routes/otlp.js';
 import { runRoutes } from './routes/runs.js';
 import { controlRoutes } from './routes/control.js';
 import { searchRoutes } from './routes/search.js';
 import { streamRoutes } from './routes/stream.js';
 import { taskRoutes } from './routes/tasks.js';
+import { textRoutes } from './routes/text.js';
 import { workerRoutes } from './routes/workers.js';
 import { adminRoutes } from './routes/admin.js';
 import { eventRoutes } from './routes/events.js';
@@ -27,20 +34,27 @@ import { uiRoutes } from './routes/ui.js';
 
 export interface AppOptions {
   logger?: boolean | { level: string };
+  /** where access log lines go when config.accessLog is on (default: stderr) */
+  accessLog?: AccessLogWriter;
 }
 
 export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInstance {
+  const { config } = hub;
+  const metrics = new HubMetrics(hub.store, hub.live);
   const context: RouteContext = {
     ...hub,
+    // every route's appends are timed and counted (metrics.ts)
+    store: metrics.meter(hub.store),
     tokens: hub.tokens ?? new TokenCache(hub.store),
-    secrets: hub.secrets ?? new SecretBox(hub.config.secretFile ?? join(hub.config.dataDir, 'secret.key')),
+    secrets: hub.secrets ?? new SecretBox(config.secretFile ?? join(config.dataDir, 'secret.key')),
     audit: hub.audit ?? (() => {}),
     storage: hub.storage ?? new StorageHealth(),
   };
+  const numbering = new StreamNumbering(context.store);
   const { storage } = context;
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: context.config.bodyLimit,
+    bodyLimit: config.bodyLimit,
     forceCloseConnections: true, // SSE streams never end by themselves: close them on shutdown
     routerOptions: { maxParamLength: 512 }, // long ids reach our own check, which names the field
   });
@@ -58,6 +72,9 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     return reply.code(status).send({ error: error.code ?? 'INTERNAL', message: status >= 500 ? 'internal error' : error.message });
   });
 
+  // first: its hook runs before the guard's, so a refused request is logged too
+  if (config.accessLog) addAccessLog(app, options.accessLog ?? stderrAccessLog);
+
   // a write that went through: the store has room again
   app.addHook('onResponse', async (request, reply) => {
     if (storage.fullError !== null && request.method !== 'GET' && reply.statusCode < 400) storage.writeSucceeded();
@@ -74,18 +91,32 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  healthRoutes(app, context);
-  runRoutes(app, context);
-  controlRoutes(app, context);
-  logRoutes(app, context);
-  searchRoutes(app, context);
-  streamRoutes(app, context);
-  taskRoutes(app, context);
-  workerRoutes(app, context);
-  adminRoutes(app, context);
-  eventRoutes(app, context);
-  tokenRoutes(app, context);
-  sessionRoutes(app, context);
-  void app.register(uiRoutes, { dir: context.config.uiDir });
+  const routes = async (scope: FastifyInstance) => {
+    healthRoutes(scope, context);
+    metricsRoutes(scope, metrics);
+    runRoutes(scope, context);
+    controlRoutes(scope, context);
+    logRoutes(scope, context);
+    searchRoutes(scope, context);
+    streamRoutes(scope, context);
+    taskRoutes(scope, context);
+    workerRoutes(scope, context);
+    adminRoutes(scope, context);
+    eventRoutes(scope, context);
+    tokenRoutes(scope, context);
+    sessionRoutes(scope, context);
+    // their own content-type parsers (raw bytes, streamed text), kept to their own routes
+    await scope.register(otlpRoutes, { context, numbering });
+    await scope.register(textRoutes, { context, numbering });
+    await scope.register(uiRoutes, { dir: config.uiDir });
+  };
+  if (config.basePath === '') {
+    void app.register(routes);
+  } else {
+    void app.register(routes, { prefix: config.basePath });
+    // `/runlog` → `runlog/` (relative: right behind any proxy), so the UI's relative URLs resolve under it
+    const last = config.basePath.slice(config.basePath.lastIndexOf('/') + 1);
+    app.get(config.basePath, { config: { scope: 'public' } }, async (_request, reply) => reply.redirect(`${last}/`));
+  }
   return app;
 }

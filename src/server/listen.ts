@@ -62,7 +62,7 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${host}:${port}${config.basePath}`,
     store,
     housekeeping,
     async close() {

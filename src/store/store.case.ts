@@ -305,6 +305,16 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect((await store.listRuns({})).map((r) => r.id).sort()).toEqual(['live', 'new']);
     });
 
+    it('counts runs by status, every status present (for /metrics)', async () => {
+      if (!store.countRuns) return; // optional: /metrics counts from listRuns without it
+      expect(await store.countRuns()).toEqual({ queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
+      await store.upsertRun({ id: 'a' });
+      await store.upsertRun({ id: 'b' });
+      await store.finishRun('b', { status: 'failed' });
+      await store.createTask({ id: 'c' }, { command: ['true'], setup: [], env: {}, cwd: null });
+      expect(await store.countRuns()).toEqual({ queued: 1, running: 1, completed: 0, failed: 1, cancelled: 0 });
+    });
+
     it('keeps the first end of a run', async () => {
       await store.upsertRun({ id: 'run-1' });
       await store.finishRun('run-1', { status: 'failed', error_message: 'worker went offline' });

@@ -251,6 +251,8 @@ export interface Store {
   /** Lines after `afterSeq`, ascending, at most `limit`: for streaming a whole run out in pages. */
   readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]>;
   setDiagnostics(runId: string, diagnostics: unknown): Promise<void>;
+  /** How many runs of each status (for /metrics). Optional: without it /metrics counts from listRuns, capped at MAX_PAGE. */
+  countRuns?(): Promise<Record<RunStatus, number>>;
   /** Matching lines of every stream, newest first (served by the chunks' trigram blooms). */
   searchLines(filter: LineSearch): Promise<LineSearchPage>;
 

@@ -8,6 +8,9 @@ export interface ServerFlags {
   maxLineBytes: string;
   retention: string;
   runRetention: string;
+  basePath?: string;
+  /** undefined: neither --access-log nor --no-access-log was given */
+  accessLog?: boolean;
   publicUrl?: string;
   secretFile?: string;
 }
@@ -23,6 +26,9 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
       maxLineBytes: positiveInt(flags.maxLineBytes, '--max-line-bytes'),
       workerRetentionMs: durationMs(flags.retention, '--retention'),
       runRetentionMs: flags.runRetention === '0' ? 0 : durationMs(flags.runRetention, '--run-retention'),
+      basePath: flags.basePath,
+      // on unless turned off, by the flag or by RUNLOG_ACCESS_LOG=0/false/no
+      accessLog: flags.accessLog ?? !['0', 'false', 'no'].includes((process.env.RUNLOG_ACCESS_LOG ?? '').toLowerCase()),
       publicUrls,
       secretFile: flags.secretFile,
     },

@@ -39,21 +39,22 @@ export function sessionRoutes(app: FastifyInstance, { store, tokens, config, aud
     const id = newKey() + newKey();
     await store.createSession(sha256(id), token.name, expiresAt);
     audit('session.create', { name: token.name });
-    setCookie(reply, request, id, Math.floor((expiresAt - now) / 1e6), config.publicUrls);
+    setCookie(reply, request, id, Math.floor((expiresAt - now) / 1e6), config);
     return { signed_in: true, name: token.name, scopes: token.scopes, worker_id: token.worker_id };
   });
 
   app.delete('/api/session', { config: { scope: 'public' } }, async (request, reply) => {
     const id = cookie(request, SESSION_COOKIE);
     if (id !== undefined) await store.deleteSession(sha256(id));
-    setCookie(reply, request, '', 0, config.publicUrls);
+    setCookie(reply, request, '', 0, config);
     return { signed_in: false };
   });
 }
 
-function setCookie(reply: FastifyReply, request: FastifyRequest, value: string, maxAgeS: number, publicUrls: readonly string[]): void {
-  const secure = publicUrls.some((url) => url.startsWith('https:')) || request.headers['x-forwarded-proto'] === 'https' || request.protocol === 'https';
-  const parts = [`${SESSION_COOKIE}=${value}`, 'Path=/', `Max-Age=${maxAgeS}`, 'HttpOnly', 'SameSite=Strict'];
+function setCookie(reply: FastifyReply, request: FastifyRequest, value: string, maxAgeS: number, config: RouteContext['config']): void {
+  const secure = config.publicUrls.some((url) => url.startsWith('https:')) || request.headers['x-forwarded-proto'] === 'https' || request.protocol === 'https';
+  // under --base-path the cookie goes to the hub's own path only, not to the proxy's other apps
+  const parts = [`${SESSION_COOKIE}=${value}`, `Path=${config.basePath === '' ? '/' : config.basePath}`, `Max-Age=${maxAgeS}`, 'HttpOnly', 'SameSite=Strict'];
   if (secure) parts.push('Secure');
   reply.header('set-cookie', parts.join('; '));
 }

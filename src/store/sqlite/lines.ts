@@ -10,13 +10,17 @@
  * once), and when some lines are new they are encoded again together with those chunks, so the
  * ranges stay disjoint.
  *
+ * Alerts: a chunk with a few lines of WARNING and above (at most MAX_ALERTS) keeps a copy of them,
+ * encoded as a chunk of their own, in `alerts`: a level query reads those instead of inflating
+ * thousands of lines for one error. More than that and the chunk itself is the better read.
+ *
  * Compaction, in the same transaction: when the stream's last chunks are all small and together
  * reach the target (TARGET_LINES lines or TARGET_BYTES compressed), or there are MAX_SMALL of
  * them, they become one chunk (mergeChunks: mostly a copy of their segments).
  */
 import type Database from 'better-sqlite3';
-import type { LogRecord } from '../../core/record.js';
-import { decodeChunk, encodeChunk, mergeChunks, type ChunkMeta, type DecodeFilter, type EncodedChunk } from '../chunks/index.js';
+import { LEVEL_RANK, type LogRecord } from '../../core/record.js';
+import { decodeChunk, encodeChunk, levelsAtLeast, mergeChunks, type ChunkMeta, type DecodeFilter, type EncodedChunk } from '../chunks/index.js';
 
 /** a chunk this big is done: compaction leaves it alone */
 export const TARGET_LINES = 4096;
@@ -24,6 +28,11 @@ export const TARGET_LINES = 4096;
 export const TARGET_BYTES = 32 * 1024;
 /** small chunks at a stream's end merged at the latest when there are this many */
 const MAX_SMALL = 16;
+/** a chunk keeps a copy of its WARNING-and-above lines when it has at most this many */
+export const MAX_ALERTS = 64;
+const ALERT_RANK = LEVEL_RANK.WARNING;
+/** LEVELS bits of WARNING and above */
+export const ALERT_LEVELS = levelsAtLeast('WARNING');
 
 export interface ChunkRow {
   id: number;
@@ -35,13 +44,15 @@ export interface ChunkRow {
   max_ts: number;
   levels: number;
   bytes: number;
+  /** a copy of the chunk's few WARNING-and-above lines (see the header) */
+  has_alerts: number;
 }
 
 export interface ChunkRowWithBloom extends ChunkRow {
   bloom: Buffer;
 }
 
-const META = 'rowid AS id, stream, first_seq, last_seq, count, min_ts, max_ts, levels, bytes';
+const META = 'rowid AS id, stream, first_seq, last_seq, count, min_ts, max_ts, levels, bytes, alerts IS NOT NULL AS has_alerts';
 
 export class SqliteLines {
   private readonly statements = new Map<string, Database.Statement>();
@@ -83,9 +94,10 @@ export class SqliteLines {
       .all(stream, beforeSeq, afterSeq, limit) as ChunkRowWithBloom[];
   }
 
-  /** The lines of a chunk (those the filter keeps). */
+  /** The lines of a chunk (those the filter keeps); from its alerts when the filter wants no line below WARNING. */
   decode(row: ChunkRow, filter?: DecodeFilter): LogRecord[] {
-    const data = this.sql('SELECT data FROM chunks WHERE rowid = ?').pluck().get(row.id) as Buffer | undefined;
+    const fromAlerts = row.has_alerts && filter?.levels !== undefined && (filter.levels & ~ALERT_LEVELS) === 0;
+    const data = this.sql(`SELECT ${fromAlerts ? 'alerts' : 'data'} FROM chunks WHERE rowid = ?`).pluck().get(row.id) as Buffer | undefined;
     return data === undefined ? [] : decodeChunk(row.stream, data, filter);
   }
 
@@ -114,7 +126,7 @@ export class SqliteLines {
       for (const row of rows) {
         const kept = row.max_ts < before ? [] : this.decode(row).filter((record) => record.timestamp >= before);
         this.sql('DELETE FROM chunks WHERE rowid = ?').run(row.id);
-        if (kept.length > 0) this.insert(row.stream, encodeChunk(kept));
+        if (kept.length > 0) this.insert(row.stream, encodeChunk(kept), alertsOf(kept));
         deleted += row.count - kept.length;
       }
       return rows.length;
@@ -128,14 +140,19 @@ export class SqliteLines {
   private insertSplit(stream: string, records: readonly LogRecord[]): void {
     // a huge batch (a migration, a replayed spool) still makes chunks of the target size
     const size = records.length > 2 * TARGET_LINES ? TARGET_LINES : records.length;
-    for (let start = 0; start < records.length; start += size) this.insert(stream, encodeChunk(records.slice(start, start + size)));
+    for (let start = 0; start < records.length; start += size) {
+      const part = records.slice(start, start + size);
+      this.insert(stream, encodeChunk(part), alertsOf(part));
+    }
   }
 
-  private insert(stream: string, chunk: EncodedChunk): void {
+  /** `alerts`: the chunk's WARNING-and-above lines, or null when it has none or too many. */
+  private insert(stream: string, chunk: EncodedChunk, alerts: LogRecord[] | null): void {
     const m: ChunkMeta = chunk.meta;
+    const alertData = alerts === null || alerts.length === 0 ? null : encodeChunk(alerts).data;
     this.sql(
-      `INSERT INTO chunks (stream, first_seq, last_seq, count, min_ts, max_ts, levels, bytes, bloom, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(stream, m.first_seq, m.last_seq, m.count, m.min_ts, m.max_ts, m.levels, chunk.data.length, m.bloom, chunk.data);
+      `INSERT INTO chunks (stream, first_seq, last_seq, count, min_ts, max_ts, levels, bytes, bloom, data, alerts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(stream, m.first_seq, m.last_seq, m.count, m.min_ts, m.max_ts, m.levels, chunk.data.length, m.bloom, chunk.data, alertData);
   }
 
   /** Merges the stream's last small chunks once they are worth it (see the header). */
@@ -152,12 +169,18 @@ export class SqliteLines {
     }
     if (small.length < 2 || (lines < TARGET_LINES && bytes < TARGET_BYTES && small.length < MAX_SMALL)) return;
     small.reverse();
+    let alerts: LogRecord[] | null = [];
     const parts = small.map((row): EncodedChunk => {
-      const full = this.sql('SELECT bloom, data FROM chunks WHERE rowid = ?').get(row.id) as { bloom: Buffer; data: Buffer };
+      const full = this.sql('SELECT bloom, data, alerts FROM chunks WHERE rowid = ?').get(row.id) as { bloom: Buffer; data: Buffer; alerts: Buffer | null };
+      // the parts' alerts together, while there are few enough
+      if (alerts !== null && (row.levels & ALERT_LEVELS) !== 0) {
+        alerts = full.alerts === null ? null : alerts.concat(decodeChunk(stream, full.alerts));
+        if (alerts !== null && alerts.length > MAX_ALERTS) alerts = null;
+      }
       return { meta: { ...row, bloom: full.bloom }, data: full.data };
     });
     for (const row of small) this.sql('DELETE FROM chunks WHERE rowid = ?').run(row.id);
-    this.insert(stream, mergeChunks(parts));
+    this.insert(stream, mergeChunks(parts), alerts);
   }
 
   sql(text: string): Database.Statement {
@@ -165,6 +188,17 @@ export class SqliteLines {
     if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
     return statement;
   }
+}
+
+/** The lines of WARNING and above, when there are at most MAX_ALERTS; null when more. */
+function alertsOf(records: readonly LogRecord[]): LogRecord[] | null {
+  const alerts: LogRecord[] = [];
+  for (const record of records) {
+    if (LEVEL_RANK[record.level] < ALERT_RANK) continue;
+    if (alerts.length === MAX_ALERTS) return null;
+    alerts.push(record);
+  }
+  return alerts;
 }
 
 /** The batch as stored: this stream, sorted by seq, each seq once (the first copy wins). */

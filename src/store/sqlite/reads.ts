@@ -106,7 +106,7 @@ export function scanNewest(
   const test = matchers(filter);
   const rows = lines
     .sql(
-      `SELECT rowid AS id, stream, first_seq, last_seq, count, min_ts, max_ts, levels, bytes${filter.q ? ', bloom' : ''}
+      `SELECT rowid AS id, stream, first_seq, last_seq, count, min_ts, max_ts, levels, bytes, alerts IS NOT NULL AS has_alerts${filter.q ? ', bloom' : ''}
        FROM chunks WHERE ${streamWhere.sql} AND max_ts >= ? AND min_ts <= ?`,
     )
     .all(...streamWhere.params, filter.since ?? Number.MIN_SAFE_INTEGER, filter.until ?? Number.MAX_SAFE_INTEGER) as ChunkRowWithBloom[];

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS chunks (
   levels     INTEGER NOT NULL,  -- bit i: a line of level LEVELS[i]
   bytes      INTEGER NOT NULL,  -- length(data)
   bloom      BLOB NOT NULL,     -- trigram bloom filter of the lowercased plain text
-  data       BLOB NOT NULL
+  data       BLOB NOT NULL,
+  alerts     BLOB               -- a copy of its WARNING-and-above lines when they are few (lines.ts)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_first ON chunks (stream, first_seq);
 CREATE INDEX IF NOT EXISTS chunks_by_last ON chunks (stream, last_seq);

@@ -37,6 +37,25 @@ describe('SQLite line chunks', () => {
     await store.close();
   });
 
+  it('answers a level query from the copy of a chunk\'s few errors, through compaction too, as from the whole chunk', async () => {
+    const file = tempFile();
+    const store = new SqliteStore(file);
+    await store.upsertRun({ id: 'r' });
+    const line = (seq: number): LogRecord => ({ ...rec(seq), level: seq % 1000 === 500 ? 'ERROR' : seq % 300 === 0 ? 'WARNING' : 'INFO', message: `m ${seq}` });
+    for (let first = 1; first <= 20_000; first += 500) await store.appendRecords('r', Array.from({ length: 500 }, (_, i) => line(first + i)));
+    const db = new Database(file, { readonly: true });
+    const withAlerts = db.prepare('SELECT COUNT(*) FROM chunks WHERE alerts IS NOT NULL').pluck().get() as number;
+    db.close();
+    expect(withAlerts).toBeGreaterThan(0);
+    const errors = (await store.queryLogs('r', { level: 'ERROR', tail: 10_000 })).records;
+    expect(errors.map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i * 1000 + 500));
+    expect(errors[0]).toEqual({ ...line(500), stream: 'r' });
+    const warnings = (await store.queryLogs('r', { level: 'WARNING', after: 1000, limit: 5 })).records.map((r) => r.seq);
+    expect(warnings).toEqual([1200, 1500, 1800, 2100, 2400]);
+    expect((await store.searchLines({ level: 'ERROR', limit: 3 })).records.map((r) => r.seq)).toEqual([19_500, 18_500, 17_500]);
+    await store.close();
+  });
+
   it('cuts a huge batch into chunks of the target size', async () => {
     const file = tempFile();
     const store = new SqliteStore(file);

@@ -11,6 +11,8 @@ import { DEFAULTS, LEASE_MISSES } from '../../core/config.js';
 import { labelPattern, likePattern, runFromRow, type RunRow } from '../rows.js';
 import {
   MAX_PAGE,
+  RUN_STATUSES,
+  type RunStatus,
   type ClaimedTask,
   type SystemLog,
   type SystemLogFilter,
@@ -183,6 +185,13 @@ export class SqliteStore implements Store {
     }
     const rows = this.sql(`SELECT * FROM runs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(...params, limit);
     return (rows as RunRow[]).map(runFromRow);
+  }
+
+  async countRuns(): Promise<Record<RunStatus, number>> {
+    const counts = Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])) as Record<RunStatus, number>;
+    const rows = this.sql('SELECT status, count(*) AS n FROM runs GROUP BY status').all() as { status: RunStatus; n: number }[];
+    for (const row of rows) counts[row.status] = row.n;
+    return counts;
   }
 
   async appendRecords(stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {

@@ -11,7 +11,10 @@ export class ApiError extends Error {
 
 export type Params = Record<string, string | number | boolean | null | undefined>;
 
-/** A relative URL: the hub serves the UI, so the API is on the same origin. */
+/**
+ * A URL relative to the page (`api/runs`, no leading slash): the hub serves the UI, so the API is
+ * on the same origin and under the same path, `/` or a reverse proxy's `/runlog/` (--base-path).
+ */
 export function apiUrl(path: string, params: Params = {}): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {

@@ -2,10 +2,10 @@
 import { apiUrl, getJson, sendJson } from './http.ts';
 import type { Level, LogPage, Run, RunStatus } from './types.ts';
 
-const runPath = (id: string) => `/api/runs/${encodeURIComponent(id)}`;
+const runPath = (id: string) => `api/runs/${encodeURIComponent(id)}`;
 
 export async function listRuns(options: { status?: RunStatus | undefined; q?: string; limit?: number }, signal?: AbortSignal): Promise<Run[]> {
-  const answer = await getJson<{ runs: Run[] }>('/api/runs', { status: options.status, q: options.q, limit: options.limit ?? 500 }, signal);
+  const answer = await getJson<{ runs: Run[] }>('api/runs', { status: options.status, q: options.q, limit: options.limit ?? 500 }, signal);
   return answer.runs;
 }
 

@@ -22,5 +22,5 @@ export interface SearchQuery {
 /** Newest first. */
 export async function searchLines(query: SearchQuery, signal?: AbortSignal): Promise<{ logs: SearchMatch[]; truncated: boolean }> {
   const params: Params = { ...query };
-  return getJson<{ logs: SearchMatch[]; truncated: boolean }>('/api/search', params, signal);
+  return getJson<{ logs: SearchMatch[]; truncated: boolean }>('api/search', params, signal);
 }

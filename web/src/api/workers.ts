@@ -3,11 +3,11 @@ import { apiUrl, getJson, type Params } from './http.ts';
 import type { Level, SystemLog, Worker } from './types.ts';
 
 export async function listWorkers(signal?: AbortSignal): Promise<Worker[]> {
-  return (await getJson<{ workers: Worker[] }>('/api/workers', {}, signal)).workers;
+  return (await getJson<{ workers: Worker[] }>('api/workers', {}, signal)).workers;
 }
 
 export function getWorker(id: string, signal?: AbortSignal): Promise<Worker> {
-  return getJson<Worker>(`/api/workers/${encodeURIComponent(id)}`, {}, signal);
+  return getJson<Worker>(`api/workers/${encodeURIComponent(id)}`, {}, signal);
 }
 
 export interface SystemLogQuery {
@@ -24,9 +24,9 @@ export interface SystemLogQuery {
 /** Newest first. */
 export async function systemLogs(query: SystemLogQuery, signal?: AbortSignal): Promise<SystemLog[]> {
   const params: Params = { ...query };
-  return (await getJson<{ logs: SystemLog[] }>('/api/logs', params, signal)).logs;
+  return (await getJson<{ logs: SystemLog[] }>('api/logs', params, signal)).logs;
 }
 
 export function systemLogStreamUrl(sourceId: string | undefined): string {
-  return apiUrl('/api/logs/stream', { source_id: sourceId });
+  return apiUrl('api/logs/stream', { source_id: sourceId });
 }

@@ -42,7 +42,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
   }, [status, needle, reloads]);
 
   const state = useLiveStream(
-    '/api/events',
+    'api/events',
     {
       run: (data) => {
         const run = data as Run;

@@ -62,7 +62,7 @@ export function WorkersPage({ query }: { query: URLSearchParams }) {
   }, [reloads]);
 
   const state = useLiveStream(
-    '/api/events',
+    'api/events',
     {
       worker: (data) => {
         const worker = data as Worker;

@@ -1,0 +1,34 @@
+/**
+ * The access log: one line per request, written when its response closes:
+ *   2026-11-30T21:50:00.123Z GET /api/runs/:id 200 1.4ms token=ci
+ * The route is the pattern, not the URL (ids and query strings stay out of the log); a request no
+ * route matched shows its path. The token's name (never the token) when the request carried one.
+ *
+ * Why the raw response's `close`, not Fastify's onResponse: a live stream (SSE) takes the response
+ * over and ends when its client goes away, which onResponse never sees; `close` comes once for
+ * every response, finished or cut, so each request is one line, with the time it stayed open.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+export type AccessLogWriter = (line: string) => void;
+
+export function accessLogLine(request: FastifyRequest, reply: FastifyReply, now = new Date()): string {
+  const route = request.routeOptions.url ?? request.url.split('?')[0] ?? '-';
+  const ms = reply.elapsedTime.toFixed(1);
+  const token = (request as FastifyRequest & { auth?: { tokenName?: unknown } | null }).auth?.tokenName;
+  // one field, one line, whatever the name holds
+  const who = typeof token === 'string' && token !== '' ? ` token=${token.replace(/[\s\p{Cc}]/gu, '_')}` : '';
+  // the status written, also by a live stream that wrote its head on the raw response itself
+  return `${now.toISOString()} ${request.method} ${route} ${reply.raw.statusCode} ${ms}ms${who}`;
+}
+
+/** Before any other onRequest hook: a request refused there (401, 403) is logged too. */
+export function addAccessLog(app: FastifyInstance, write: AccessLogWriter): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.raw.once('close', () => write(accessLogLine(request, reply)));
+  });
+}
+
+export const stderrAccessLog: AccessLogWriter = (line) => {
+  process.stderr.write(`${line}\n`);
+};

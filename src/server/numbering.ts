@@ -1,0 +1,36 @@
+/**
+ * StreamNumbering: lines the hub numbers itself (OTLP, plain text, NDJSON without seq). The next
+ * seq of a stream is its last stored seq + 1, read and written under a per-stream lock in this
+ * process, so two requests for one stream never take the same numbers. A stream written by
+ * another process at the same time (a runner numbering its own lines) is not covered: hub-numbered
+ * and sender-numbered lines are not meant to share a run.
+ */
+import type { Store } from '../store/store.js';
+
+export class StreamNumbering {
+  /** the tail of each stream's queue of writers; removed when the last one is done */
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(private readonly store: Store) {}
+
+  /** Runs `write` alone for this stream, handing it the last seq stored. */
+  async exclusive<T>(stream: string, write: (lastSeq: number) => Promise<T>): Promise<T> {
+    const before = this.queues.get(stream) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => mine);
+    this.queues.set(stream, tail);
+    await before;
+    try {
+      return await write(await this.lastSeq(stream));
+    } finally {
+      release();
+      if (this.queues.get(stream) === tail) this.queues.delete(stream);
+    }
+  }
+
+  async lastSeq(stream: string): Promise<number> {
+    const page = await this.store.queryLogs(stream, { tail: 1 });
+    return page.records[page.records.length - 1]?.seq ?? 0;
+  }
+}

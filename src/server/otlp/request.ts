@@ -1,0 +1,272 @@
+/**
+ * An OTLP ExportLogsServiceRequest, in the JSON mapping's shape (from JSON, or from protobuf via
+ * proto.ts) → runlog records grouped by the stream they go to.
+ *
+ * The stream: the resource attribute `runlog.run_id` names a run; without it the lines go to the
+ * service's own stream, the run `svc-<service.name>` (see serviceRunId). Severity → level, body →
+ * message (a structured body as JSON), attributes → attrs (bounded), trace and span ids kept in
+ * attrs, the record's time (else its observed time, else now) → timestamp. The hub numbers the
+ * lines when it stores them, so a record here has no seq yet.
+ *
+ * A malformed document (not the request's shape) is a 400; a record the hub cannot take is
+ * counted in `rejected` with a reason, as OTLP's partial success says.
+ */
+import { badRequest } from '../../core/errors.js';
+import { isValidRunId, nowMicros, parseLevel, type Level, type LogRecord, type RecordAttrs } from '../../core/record.js';
+import { cutToBytes } from '../../core/text.js';
+
+export const MAX_ATTR_DEPTH = 8;
+export const MAX_ATTRS_BYTES = 16 * 1024; // 16 KiB of attrs per line, as JSON
+/** attrs keys the UI gives a meaning to: an OTel attribute of that name is kept under `otel.<key>` */
+const RESERVED_ATTRS = new Set(['group', 'truncated', 'progress', 'trace_id', 'span_id', 'event_name', 'attrs_dropped']);
+
+export interface StreamTarget {
+  /** the run that takes the lines */
+  runId: string;
+  /** the run's name when the hub creates it: the service's name */
+  name: string | null;
+  service: string | null;
+  /** a service's own stream (no runlog.run_id) */
+  isService: boolean;
+}
+
+export interface OtlpGroup {
+  target: StreamTarget;
+  /** seq is 0 until the hub numbers them */
+  records: LogRecord[];
+}
+
+export interface OtlpBatch {
+  groups: OtlpGroup[];
+  rejected: number;
+  errors: string[];
+}
+
+type Ids = 'hex' | 'base64';
+
+/** `svc-` and the service name with every character a run id may not hold turned into `-`. */
+export function serviceRunId(service: string): string {
+  const cleaned = service.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 120);
+  return `svc-${cleaned === '' ? 'unknown_service' : cleaned}`;
+}
+
+export function readExportRequest(body: unknown, ids: Ids, maxLineBytes: number): OtlpBatch {
+  const request = objectAt(body, 'body');
+  const resourceLogs = arrayAt(request.resourceLogs, 'resourceLogs');
+  const byRun = new Map<string, OtlpGroup>();
+  const batch: OtlpBatch = { groups: [], rejected: 0, errors: [] };
+  resourceLogs.forEach((item, r) => {
+    const at = `resourceLogs[${r}]`;
+    const resourceLog = objectAt(item, at);
+    const resource = resourceLog.resource === undefined || resourceLog.resource === null ? {} : objectAt(resourceLog.resource, `${at}.resource`);
+    const resourceAttrs = keyValues(resource.attributes, `${at}.resource.attributes`);
+    const scopeLogs = arrayAt(resourceLog.scopeLogs, `${at}.scopeLogs`);
+    const target = targetOf(resourceAttrs);
+    if (typeof target === 'string') {
+      const count = scopeLogs.reduce<number>((sum, scopeLog) => sum + countRecords(scopeLog), 0);
+      reject(batch, count, target);
+      return;
+    }
+    let group = byRun.get(target.runId);
+    if (!group) byRun.set(target.runId, (group = { target, records: [] }));
+    scopeLogs.forEach((scopeItem, s) => {
+      const scopeAt = `${at}.scopeLogs[${s}]`;
+      const scopeLog = objectAt(scopeItem, scopeAt);
+      const scope = scopeLog.scope === undefined || scopeLog.scope === null ? {} : objectAt(scopeLog.scope, `${scopeAt}.scope`);
+      const logger = typeof scope.name === 'string' && scope.name !== '' ? scope.name.slice(0, 256) : undefined;
+      arrayAt(scopeLog.logRecords, `${scopeAt}.logRecords`).forEach((recordItem, i) => {
+        const recordAt = `${scopeAt}.logRecords[${i}]`;
+        const record = toRecord(objectAt(recordItem, recordAt), recordAt, target.runId, logger, ids, maxLineBytes);
+        if (typeof record === 'string') reject(batch, 1, record);
+        else group.records.push(record);
+      });
+    });
+  });
+  batch.groups = [...byRun.values()].filter((group) => group.records.length > 0);
+  return batch;
+}
+
+function reject(batch: OtlpBatch, count: number, reason: string): void {
+  if (count === 0) return;
+  batch.rejected += count;
+  if (batch.errors.length < 10) batch.errors.push(reason);
+}
+
+function countRecords(scopeLog: unknown): number {
+  const records = typeof scopeLog === 'object' && scopeLog !== null ? (scopeLog as { logRecords?: unknown }).logRecords : undefined;
+  return Array.isArray(records) ? records.length : 0;
+}
+
+function targetOf(attrs: Map<string, unknown>): StreamTarget | string {
+  const service = attrs.get('service.name');
+  const serviceName = typeof service === 'string' && service !== '' ? service : null;
+  const runId = attrs.get('runlog.run_id');
+  if (runId !== undefined) {
+    if (!isValidRunId(runId)) return `runlog.run_id ${JSON.stringify(runId)}: not a valid run id`;
+    return { runId, name: serviceName, service: serviceName, isService: false };
+  }
+  const name = serviceName ?? 'unknown_service';
+  return { runId: serviceRunId(name), name, service: name, isService: true };
+}
+
+function toRecord(raw: Record<string, unknown>, at: string, stream: string, logger: string | undefined, ids: Ids, maxLineBytes: number): LogRecord | string {
+  const time = nanosToMicros(raw.timeUnixNano) ?? nanosToMicros(raw.observedTimeUnixNano);
+  if (time === null) return `${at}.timeUnixNano: expected nanoseconds since the epoch`;
+  const message = messageOf(raw.body);
+  const cut = cutToBytes(message, maxLineBytes);
+  const record: LogRecord = {
+    stream,
+    seq: 0,
+    timestamp: time ?? nowMicros(),
+    level: levelOf(raw.severityNumber, raw.severityText),
+    message: cut.text,
+    source: 'sdk',
+    phase: 'run',
+  };
+  if (logger !== undefined) record.logger = logger;
+  const attrs = boundedAttrs(raw.attributes, at);
+  if (typeof attrs === 'string') return attrs;
+  const traceId = idOf(raw.traceId, ids);
+  const spanId = idOf(raw.spanId, ids);
+  if (traceId !== undefined) attrs.trace_id = traceId;
+  if (spanId !== undefined) attrs.span_id = spanId;
+  if (typeof raw.eventName === 'string' && raw.eventName !== '') attrs.event_name = raw.eventName.slice(0, 256);
+  if (cut.truncated) attrs.truncated = true;
+  if (Object.keys(attrs).length > 0) record.attrs = attrs;
+  return record;
+}
+
+/** 1–4 TRACE, 5–8 DEBUG → DEBUG; 9–12 INFO; 13–16 WARN; 17–20 ERROR; 21–24 FATAL → CRITICAL. */
+export function levelOf(severityNumber: unknown, severityText: unknown): Level {
+  const number = typeof severityNumber === 'string' ? SEVERITY_NAMES[severityNumber] ?? Number(severityNumber) : severityNumber;
+  if (typeof number === 'number' && Number.isInteger(number) && number >= 1 && number <= 24) {
+    if (number <= 8) return 'DEBUG';
+    if (number <= 12) return 'INFO';
+    if (number <= 16) return 'WARNING';
+    if (number <= 20) return 'ERROR';
+    return 'CRITICAL';
+  }
+  if (typeof severityText === 'string') {
+    const level = parseLevel(severityText.trim().replace(/\d+$/, '')); // "WARN2" → WARN
+    if (level !== undefined) return level;
+  }
+  return 'INFO';
+}
+
+/** the enum's names, which the proto3 JSON mapping also allows */
+const SEVERITY_NAMES: Readonly<Record<string, number>> = Object.fromEntries(
+  ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].flatMap((name, band) =>
+    ['', '2', '3', '4'].map((suffix, step) => [`SEVERITY_NUMBER_${name}${suffix}`, band * 4 + step + 1]),
+  ),
+);
+
+/** ns as a decimal string or a number → µs; 0 or absent → undefined (unset); null: not a time */
+function nanosToMicros(value: unknown): number | undefined | null {
+  if (value === undefined || value === null || value === 0 || value === '0' || value === '') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.floor(value / 1000) : null;
+  if (typeof value === 'string' && /^\d{1,20}$/.test(value)) return Number(BigInt(value) / 1000n);
+  return null;
+}
+
+function messageOf(body: unknown): string {
+  const value = plainValue(body, 0);
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** A trace or span id as lowercase hex; an all-zero id is no id. */
+function idOf(value: unknown, ids: Ids): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  const hex = ids === 'hex' ? value.toLowerCase() : Buffer.from(value, 'base64').toString('hex');
+  if (!/^[0-9a-f]{1,64}$/.test(hex) || /^0+$/.test(hex)) return undefined;
+  return hex;
+}
+
+/**
+ * Attributes → attrs, at most MAX_ATTR_DEPTH deep (deeper values become "[too deep]") and
+ * MAX_ATTRS_BYTES as JSON: the attributes that do not fit are left out and counted in
+ * `attrs_dropped`.
+ */
+function boundedAttrs(list: unknown, at: string): RecordAttrs | string {
+  if (list === undefined || list === null) return {};
+  if (!Array.isArray(list)) return `${at}.attributes: expected an array`;
+  // entries, then fromEntries: an attribute named __proto__ stays a plain key
+  const entries: [string, unknown][] = [];
+  let bytes = 2;
+  let dropped = 0;
+  for (const item of list) {
+    if (typeof item !== 'object' || item === null || typeof (item as { key?: unknown }).key !== 'string') continue;
+    const { key, value } = item as { key: string; value?: unknown };
+    const plain = plainValue(value, 1) ?? null;
+    const size = Buffer.byteLength(JSON.stringify(key)) + Buffer.byteLength(JSON.stringify(plain)) + 2;
+    if (bytes + size > MAX_ATTRS_BYTES) {
+      dropped++;
+      continue;
+    }
+    bytes += size;
+    entries.push([RESERVED_ATTRS.has(key) ? `otel.${key}` : key, plain]);
+  }
+  if (dropped > 0) entries.push(['attrs_dropped', dropped]);
+  return Object.fromEntries(entries) as RecordAttrs;
+}
+
+/** An AnyValue → a plain JSON value. */
+function plainValue(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (depth > MAX_ATTR_DEPTH) return '[too deep]';
+  const any = value as Record<string, unknown>;
+  if (typeof any.stringValue === 'string') return any.stringValue;
+  if (typeof any.boolValue === 'boolean') return any.boolValue;
+  if (any.intValue !== undefined) {
+    const int = typeof any.intValue === 'string' ? Number(any.intValue) : any.intValue;
+    // past 2^53 a number would change: keep the digits
+    return typeof int === 'number' && Number.isSafeInteger(int) ? int : String(any.intValue);
+  }
+  if (any.doubleValue !== undefined) {
+    const double = Number(any.doubleValue);
+    return Number.isFinite(double) ? double : String(any.doubleValue);
+  }
+  if (typeof any.bytesValue === 'string') return any.bytesValue;
+  if (typeof any.arrayValue === 'object' && any.arrayValue !== null) {
+    const values = (any.arrayValue as { values?: unknown }).values;
+    return Array.isArray(values) ? values.map((item) => plainValue(item, depth + 1) ?? null) : [];
+  }
+  if (typeof any.kvlistValue === 'object' && any.kvlistValue !== null) {
+    const values = (any.kvlistValue as { values?: unknown }).values;
+    const entries: [string, unknown][] = [];
+    if (Array.isArray(values)) {
+      for (const item of values) {
+        if (typeof item === 'object' && item !== null && typeof (item as { key?: unknown }).key === 'string') {
+          const entry = item as { key: string; value?: unknown };
+          entries.push([entry.key, plainValue(entry.value, depth + 1) ?? null]);
+        }
+      }
+    }
+    return Object.fromEntries(entries);
+  }
+  return undefined;
+}
+
+function keyValues(list: unknown, at: string): Map<string, unknown> {
+  const map = new Map<string, unknown>();
+  if (list === undefined || list === null) return map;
+  for (const item of arrayAt(list, at)) {
+    if (typeof item === 'object' && item !== null && typeof (item as { key?: unknown }).key === 'string') {
+      const entry = item as { key: string; value?: unknown };
+      map.set(entry.key, plainValue(entry.value, 1));
+    }
+  }
+  return map;
+}
+
+function objectAt(value: unknown, at: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest(at, 'expected an object');
+  return value as Record<string, unknown>;
+}
+
+/** absent is empty (proto3 JSON leaves out empty repeated fields) */
+function arrayAt(value: unknown, at: string): unknown[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw badRequest(at, 'expected an array');
+  return value;
+}

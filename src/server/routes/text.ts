@@ -1,0 +1,196 @@
+/**
+ * POST /api/runs/:id/text: lines that come as a body, for anything that can only `curl` a file.
+ *
+ * - `text/plain`: the body's bytes go through the same LineSplitter, progress collapser and
+ *   level detection as a command's captured output (RecordBuilder), numbered after the run's last
+ *   stored seq. The body is streamed, never held whole: it is stored in batches as it arrives, so
+ *   a 20 MB log costs no more memory than a small one, and a body cut off midway keeps the lines
+ *   that came. Up to TEXT_MAX_BYTES per request; `gzip` content encoding accepted.
+ * - `application/x-ndjson`: one record per line, the fields of POST /api/runs/:id/logs with
+ *   `seq`, `timestamp` and `level` optional (numbered by the hub, now, INFO). Checked whole
+ *   before anything is stored: a bad line is a 400 naming it, and nothing of the request is kept.
+ *   Up to NDJSON_MAX_BYTES per request.
+ *
+ * The run is created when it does not exist (status running, `?name=` its name); `?final=1` ends
+ * it (completed) once the lines are stored.
+ */
+import { createGunzip, gunzipSync } from 'node:zlib';
+import { Readable, Stream, pipeline } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { RunlogError, badRequest } from '../../core/errors.js';
+import { nowMicros, type LogRecord, type ProgressUpdate } from '../../core/record.js';
+import { RecordBuilder } from '../../pipeline/records.js';
+import { parseBatch } from '../ingest.js';
+import type { HubContext } from '../context.js';
+import type { StreamNumbering } from '../numbering.js';
+import { openRun } from '../open-run.js';
+import { boolParam, runIdParam, textParam, type Query } from '../params.js';
+
+export const TEXT_MAX_BYTES = 1024 * 1024 * 1024; // 1 GiB of text per request, streamed
+export const NDJSON_MAX_BYTES = 64 * 1024 * 1024; // 64 MiB of NDJSON per request, checked whole before it is stored
+const BATCH_LINES = 5000; // text lines stored per transaction while the body streams in
+
+export async function textRoutes(app: FastifyInstance, options: { context: HubContext; numbering: StreamNumbering }): Promise<void> {
+  const { context, numbering } = options;
+  const { store, live, config } = context;
+  app.removeAllContentTypeParsers();
+  // text: the request stream itself, read by the handler as it arrives
+  app.addContentTypeParser('text/plain', (_request, payload, done) => done(null, payload));
+  app.addContentTypeParser('application/x-ndjson', { parseAs: 'buffer', bodyLimit: NDJSON_MAX_BYTES }, (_request, body, done) => done(null, body));
+
+  app.post('/api/runs/:id/text', { config: { scope: 'write' } }, async (request) => {
+    const id = runIdParam((request.params as { id: string }).id);
+    const query = request.query as Query;
+    const final = boolParam(query, 'final');
+    const name = textParam(query, 'name');
+    const ndjson = (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-ndjson');
+    // NDJSON is checked whole before the run is touched: a bad request leaves no trace
+    const parsed = ndjson ? parseNdjson(id, inflate(request, request.body as Buffer), config.maxLineBytes) : undefined;
+    const result = await numbering.exclusive(id, async (lastSeq) => {
+      await openRun(context, request, id, name === undefined ? {} : { name });
+      return parsed === undefined ? storeText(id, bodyStream(request), lastSeq) : storeNdjson(id, parsed, lastSeq);
+    });
+    if (final) {
+      const run = await store.finishRun(id, { status: 'completed', completed_at: nowMicros() });
+      if (run) {
+        live.publishEnd(run);
+        live.publishRun(run);
+      }
+    }
+    return { run_id: id, ...result };
+  });
+
+  async function storeText(id: string, body: Readable, lastSeq: number): Promise<Stored> {
+    let pending: LogRecord[] = [];
+    let progress: ProgressUpdate | undefined;
+    const builder = new RecordBuilder({
+      stream: id,
+      lastSeq,
+      maxLineBytes: config.maxLineBytes,
+      sink: { record: (record) => pending.push(record), progress: (update) => (progress = update) },
+    });
+    const source = builder.source('file');
+    let inserted = 0;
+    const flush = async () => {
+      const batch = pending;
+      pending = [];
+      const stored = await store.appendRecords(id, batch);
+      inserted += stored.length;
+      live.publishRecords(id, stored);
+      if (progress !== undefined) live.publishProgress(id, [progress]);
+      progress = undefined;
+    };
+    // the body's end, or why it stopped early (the limit, bad gzip, a client gone): in every
+    // case the lines received are stored, the last one even without its newline
+    let stopped: RunlogError | undefined;
+    let bytes = 0;
+    const chunks = body[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = await chunks.next();
+      } catch (error) {
+        stopped = bodyError(error, bytes);
+        break;
+      }
+      if (next.done) break;
+      const buffer = next.value as Buffer;
+      bytes += buffer.length;
+      if (bytes > TEXT_MAX_BYTES) {
+        // the rest is left unread: Node closes the connection once the 413 is sent
+        stopped = new RunlogError(413, 'PAYLOAD_TOO_LARGE', `at most ${TEXT_MAX_BYTES} bytes of text per request: the lines before the limit were stored`);
+        break;
+      }
+      source.push(buffer);
+      if (pending.length >= BATCH_LINES) await flush();
+    }
+    source.end();
+    await flush();
+    if (stopped) throw stopped;
+    return { inserted, last_seq: builder.lastSeq };
+  }
+
+  async function storeNdjson(id: string, records: ParsedLine[], lastSeq: number): Promise<Stored> {
+    let next = lastSeq;
+    const numbered = records.map(({ record, numbered: hasSeq }) => {
+      if (hasSeq) next = Math.max(next, record.seq);
+      else record.seq = ++next;
+      return record;
+    });
+    const stored = await store.appendRecords(id, numbered);
+    live.publishRecords(id, stored);
+    return { inserted: stored.length, last_seq: Math.max(lastSeq, next) };
+  }
+}
+
+interface Stored {
+  inserted: number;
+  last_seq: number;
+}
+
+interface ParsedLine {
+  record: LogRecord;
+  /** the sender gave its seq */
+  numbered: boolean;
+}
+
+/** One record per line; blank lines are skipped. A bad line: 400 `line N: …`. */
+export function parseNdjson(stream: string, body: Buffer, maxLineBytes: number): ParsedLine[] {
+  const lines = body.toString('utf8').split('\n');
+  const parsed: ParsedLine[] = [];
+  const now = nowMicros();
+  lines.forEach((text, index) => {
+    if (text.trim() === '') return;
+    const at = `line ${index + 1}`;
+    let item: unknown;
+    try {
+      item = JSON.parse(text);
+    } catch (error) {
+      throw badRequest(at, `not JSON (${error instanceof Error ? error.message : String(error)})`);
+    }
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw badRequest(at, 'expected a JSON object');
+    const raw = item as Record<string, unknown>;
+    const numbered = raw.seq !== undefined && raw.seq !== null;
+    // a placeholder seq that parseBatch accepts; the hub numbers the line when it stores it
+    const filled = { ...raw, seq: numbered ? raw.seq : 1, timestamp: raw.timestamp ?? now, level: raw.level ?? 'INFO' };
+    try {
+      const [record] = parseBatch(stream, { records: [filled] }, maxLineBytes).records;
+      if (record) parsed.push({ record, numbered });
+    } catch (error) {
+      if (error instanceof RunlogError) throw badRequest(at, error.message.replace(/^records\[0\]\.?/, ''));
+      throw error;
+    }
+  });
+  return parsed;
+}
+
+function bodyError(error: unknown, bytes: number): RunlogError {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return badRequest('body', `not gzip (${(error as Error).message}): the lines before it were stored`);
+  }
+  return badRequest('body', `cut off after ${bytes} bytes (${error instanceof Error ? error.message : String(error)}): the lines received were stored`);
+}
+
+function bodyStream(request: FastifyRequest): Readable {
+  const body = request.body instanceof Stream ? (request.body as Readable) : Readable.from([]);
+  if (contentEncoding(request) !== 'gzip') return body;
+  // pipeline, not pipe: an error on either side ends the other, so the reading loop sees it
+  return pipeline(body, createGunzip(), () => {});
+}
+
+function inflate(request: FastifyRequest, body: Buffer): Buffer {
+  if (contentEncoding(request) !== 'gzip') return body;
+  try {
+    return gunzipSync(body, { maxOutputLength: NDJSON_MAX_BYTES });
+  } catch (error) {
+    throw badRequest('body', `not gzip, or over ${NDJSON_MAX_BYTES} bytes inflated (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+function contentEncoding(request: FastifyRequest): 'gzip' | 'identity' {
+  const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+  if (encoding === 'gzip') return 'gzip';
+  if (encoding === 'identity' || encoding === '') return 'identity';
+  throw new RunlogError(415, 'UNSUPPORTED_ENCODING', `content-encoding ${encoding}: expected gzip or none`);
+}

@@ -1,0 +1,175 @@
+/**
+ * OTLP/HTTP logs into a real hub: the official OpenTelemetry exporters (JSON and protobuf, gzip
+ * too) as the clients, and hand-made bodies for what an exporter never sends.
+ */
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { OTLPLogExporter as HttpExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as ProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
+import type { RunningHub } from '../src/server/listen.js';
+import { getJson, hubOn, tempDir } from './helpers.js';
+
+interface Line {
+  seq: number;
+  level: string;
+  message: string;
+  timestamp: string;
+  logger?: string;
+  source?: string;
+  attrs?: Record<string, unknown>;
+}
+
+describe('POST /v1/logs (OTLP/HTTP)', () => {
+  let hub: RunningHub;
+  beforeAll(async () => {
+    hub = await hubOn(tempDir());
+  });
+  afterAll(async () => {
+    await hub.close();
+  });
+
+  const lines = async (run: string) => (await getJson<{ logs: Line[] }>(`${hub.url}/api/runs/${run}/logs`)).body.logs;
+
+  /** Emits through the exporter (one batch, so one request, in order); returns the export results it saw. */
+  async function emitThrough(exporter: LogRecordExporter, attributes: Record<string, string>, emit: (logger: ReturnType<LoggerProvider['getLogger']>) => void) {
+    const results: number[] = [];
+    const watched: LogRecordExporter = {
+      export: (records, done) => exporter.export(records, (result) => done((results.push(result.code), result))),
+      forceFlush: () => exporter.forceFlush(),
+      shutdown: () => exporter.shutdown(),
+    };
+    const provider = new LoggerProvider({ resource: resourceFromAttributes(attributes), processors: [new BatchLogRecordProcessor({ exporter: watched })] });
+    emit(provider.getLogger('trainer', '1.0.0'));
+    await provider.forceFlush();
+    await provider.shutdown();
+    expect(results).toEqual([0]); // ExportResultCode.SUCCESS: the exporter read the hub's answer as a success
+  }
+
+  const emitThree = (logger: ReturnType<LoggerProvider['getLogger']>) => {
+    logger.emit({ severityNumber: SeverityNumber.INFO, severityText: 'INFO', body: 'epoch 1 started', attributes: { epoch: 1, 'gpu.name': 'A100' } });
+    logger.emit({ severityNumber: SeverityNumber.WARN2, body: { loss: 0.25, nested: { ok: true } } });
+    logger.emit({ severityNumber: SeverityNumber.FATAL, body: 'out of memory', timestamp: new Date('2026-01-02T03:04:05.678Z') });
+  };
+
+  for (const [name, make] of [
+    ['JSON', (url: string) => new HttpExporter({ url })],
+    ['JSON, gzip', (url: string) => new HttpExporter({ url, compression: 'gzip' as never })],
+    ['protobuf', (url: string) => new ProtoExporter({ url })],
+    ['protobuf, gzip', (url: string) => new ProtoExporter({ url, compression: 'gzip' as never })],
+  ] as const) {
+    it(`takes the official ${name} exporter's records into the run named by runlog.run_id, numbered and levelled`, async () => {
+      const run = `otel-${name.replace(/\W+/g, '-')}`;
+      await emitThrough(make(`${hub.url}/v1/logs`), { 'service.name': 'trainer', 'runlog.run_id': run }, emitThree);
+      const stored = await lines(run);
+      expect(stored.map((line) => [line.seq, line.level, line.message])).toEqual([
+        [1, 'INFO', 'epoch 1 started'],
+        [2, 'WARNING', '{"loss":0.25,"nested":{"ok":true}}'],
+        [3, 'CRITICAL', 'out of memory'],
+      ]);
+      expect(stored[0]).toMatchObject({ logger: 'trainer', source: 'sdk', attrs: { epoch: 1, 'gpu.name': 'A100' } });
+      expect(stored[2]?.timestamp).toBe('2026-01-02T03:04:05.678000Z');
+      const created = (await getJson<{ name: string; status: string; labels: Record<string, string> }>(`${hub.url}/api/runs/${run}`)).body;
+      expect(created).toMatchObject({ name: 'trainer', status: 'running', labels: { service: 'trainer' } });
+    });
+  }
+
+  it("sends a service's records without a run id to its own stream, the run svc-<service.name>", async () => {
+    await emitThrough(new ProtoExporter({ url: `${hub.url}/v1/logs` }), { 'service.name': 'billing api' }, (logger) =>
+      logger.emit({ severityNumber: SeverityNumber.ERROR, body: 'charge failed' }),
+    );
+    await emitThrough(new HttpExporter({ url: `${hub.url}/v1/logs` }), { 'service.name': 'billing api' }, (logger) =>
+      logger.emit({ severityNumber: SeverityNumber.DEBUG, body: 'retrying' }),
+    );
+    expect((await lines('svc-billing-api')).map((line) => [line.seq, line.level, line.message])).toEqual([
+      [1, 'ERROR', 'charge failed'],
+      [2, 'DEBUG', 'retrying'],
+    ]);
+    const runs = (await getJson<{ runs: { id: string; name: string }[] }>(`${hub.url}/api/runs?q=billing`)).body.runs;
+    expect(runs).toContainEqual(expect.objectContaining({ id: 'svc-billing-api', name: 'billing api' }));
+  });
+
+  const post = (body: string | Buffer, headers: Record<string, string>) =>
+    fetch(`${hub.url}/v1/logs`, { method: 'POST', body, headers });
+
+  const request = (run: string | undefined, records: object[]) => ({
+    resourceLogs: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'hand' } }, ...(run ? [{ key: 'runlog.run_id', value: { stringValue: run } }] : [])] },
+        scopeLogs: [{ scope: { name: 'hand.made' }, logRecords: records }],
+      },
+    ],
+  });
+
+  it('reads the JSON mapping by hand: gzip, string and number nanoseconds, hex ids, every AnyValue kind', async () => {
+    const body = request('otel-hand', [
+      {
+        timeUnixNano: '1767323045678901234',
+        severityNumber: 'SEVERITY_NUMBER_ERROR',
+        body: { kvlistValue: { values: [{ key: 'big', value: { intValue: '9007199254740993' } }, { key: 'list', value: { arrayValue: { values: [{ boolValue: true }, { doubleValue: 1.5 }, { bytesValue: 'AQI=' }] } } }] } },
+        traceId: '5B8EFFF798038103D269B633813FC60C',
+        spanId: 'EEE19B7EC3C1B174',
+        attributes: [{ key: 'group', value: { intValue: 7 } }],
+      },
+      { observedTimeUnixNano: 1767323045000000000, severityText: 'warn', body: { stringValue: 'observed only' } },
+    ]);
+    const response = await post(gzipSync(JSON.stringify(body)), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({});
+    const [first, second] = await lines('otel-hand');
+    expect(first).toMatchObject({
+      level: 'ERROR',
+      timestamp: '2026-01-02T03:04:05.678901Z',
+      message: '{"big":"9007199254740993","list":[true,1.5,"AQI="]}',
+      logger: 'hand.made',
+      // an attribute named like one of runlog's own attrs keeps its value under otel.
+      attrs: { trace_id: '5b8efff798038103d269b633813fc60c', span_id: 'eee19b7ec3c1b174', 'otel.group': 7 },
+    });
+    expect(first?.attrs?.group).toBeUndefined();
+    expect(second).toMatchObject({ level: 'WARNING', message: 'observed only', timestamp: '2026-01-02T03:04:05.000000Z' });
+  });
+
+  it('keeps attrs bounded: deep values cut at depth 8, attributes past 16 KiB left out and counted', async () => {
+    let deep: object = { stringValue: 'bottom' };
+    for (let i = 0; i < 12; i++) deep = { kvlistValue: { values: [{ key: `d${i}`, value: deep }] } };
+    const big = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: { stringValue: 'x'.repeat(1000) } }));
+    await post(JSON.stringify(request('otel-bounds', [{ body: { stringValue: 'b' }, attributes: [{ key: 'deep', value: deep }, ...big] }])), {
+      'content-type': 'application/json',
+    });
+    const [line] = await lines('otel-bounds');
+    expect(JSON.stringify(line?.attrs)).toContain('[too deep]');
+    expect(JSON.stringify(line?.attrs).length).toBeLessThanOrEqual(16 * 1024 + 100);
+    expect(line?.attrs?.attrs_dropped).toBeGreaterThan(0);
+  });
+
+  it('answers a partial success for records it cannot take: an ended run, a bad run id', async () => {
+    await fetch(`${hub.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'otel-ended' }) });
+    await fetch(`${hub.url}/api/runs/otel-ended/finish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'completed' }) });
+    const body = {
+      resourceLogs: [
+        ...request('otel-ended', [{ body: { stringValue: 'late' } }, { body: { stringValue: 'later' } }]).resourceLogs,
+        ...request('bad id!', [{ body: { stringValue: 'x' } }]).resourceLogs,
+        ...request('otel-fine', [{ body: { stringValue: 'kept' } }]).resourceLogs,
+      ],
+    };
+    const response = await post(JSON.stringify(body), { 'content-type': 'application/json' });
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } };
+    expect(answer.partialSuccess.rejectedLogRecords).toBe('3');
+    expect(answer.partialSuccess.errorMessage).toContain('otel-ended already ended');
+    expect(answer.partialSuccess.errorMessage).toContain('runlog.run_id "bad id!"');
+    expect((await lines('otel-fine')).map((line) => line.message)).toEqual(['kept']);
+    expect(await lines('otel-ended')).toEqual([]);
+  });
+
+  it('answers 400 for bodies that do not decode and 415 for other content types', async () => {
+    expect((await post('{not json', { 'content-type': 'application/json' })).status).toBe(400);
+    expect((await post(JSON.stringify({ resourceLogs: 'no' }), { 'content-type': 'application/json' })).status).toBe(400);
+    expect((await post(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]), { 'content-type': 'application/x-protobuf' })).status).toBe(400);
+    expect((await post(Buffer.from('not gzip'), { 'content-type': 'application/json', 'content-encoding': 'gzip' })).status).toBe(400);
+    expect((await post('{}', { 'content-type': 'application/json', 'content-encoding': 'br' })).status).toBe(415);
+    expect((await post('hello', { 'content-type': 'text/plain' })).status).toBe(415);
+  });
+});
