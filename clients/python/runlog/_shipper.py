@@ -98,12 +98,11 @@ class RunShipper:
         self._seq_saved = 0
         self._created = False
         self._reported_drops = 0
-        self._reported_spool_drops = 0
         self._failures = 0
         self._retry_at = 0.0
         self._next_lease = 0.0
         self._cancel: Optional[Dict[str, Any]] = None  # the hub's cancel request, once heard
-        self._lock_fd: Optional[int] = None
+        self._lock_fd: Optional[int] = None  # held open: the flock says this run has a live shipper
         self._started_at = _now_micros()
         self._warned: set = set()
         self._thread = threading.Thread(target=self._main, name="runlog-shipper", daemon=True)
