@@ -16,17 +16,18 @@ const START_MS = 15_000;
 
 /**
  * `bin/runlog server --host 127.0.0.1 --port 0` over `dataDir` (default: a new temp dir, removed
- * on stop), resolved once it says where it listens.
+ * on stop), resolved once it says where it listens. `extraArgs`: more flags (`--db postgres://…`).
  */
-export async function startHubProcess(name, dataDir) {
+export async function startHubProcess(name, dataDir, extraArgs = []) {
   const data = dataDir ?? tempDir(name);
-  return startHubOn(name, data, dataDir === undefined);
+  return startHubOn(name, data, dataDir === undefined, extraArgs);
 }
 
 /** A hub process over `data`, removed on stop when `removeData`. */
-async function startHubOn(name, data, removeData) {
+async function startHubOn(name, data, removeData, extraArgs = []) {
   // no access log: the hub's stderr is the bench's terminal, kept for errors (a line per request would bury them)
-  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data, '--no-access-log'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data, '--no-access-log', ...extraArgs];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} bench: the hub did not start within ${START_MS} ms: ${output}`)), START_MS);

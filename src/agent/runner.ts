@@ -7,12 +7,14 @@
  * the runner's: logging trouble never changes it.
  */
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Ring } from '../core/ring.js';
 import { nowMicros, type LogRecord, type ProgressUpdate } from '../core/record.js';
 import { clip, MAX_ERROR_MESSAGE } from '../core/cause.js';
 import { RecordBuilder, type RecordSink } from '../pipeline/records.js';
 import { LogFileSink } from '../sinks/log-file.js';
 import type { RunSink } from '../sinks/sink.js';
+import { FileFollower } from '../sources/file/follower.js';
 import { CapturedProcess, exitStatus, type ProcessExit } from '../sources/process/process.js';
 import type { Run, RunFinish, RunStatus } from '../store/store.js';
 import { collectDiagnostics, writeDiagnostics, type CommandRecord } from './diagnostics.js';
@@ -41,6 +43,8 @@ export interface RunnerOptions {
   /** collect diagnostics when the run fails (default true); the GPU probe they use */
   diagnostics?: boolean;
   gpu?: GpuProbe;
+  /** files (paths or globs) the command writes: their lines join the run (source `file`), read to their end before it ends */
+  follow?: readonly string[];
 }
 
 export interface RunOutcome {
@@ -108,6 +112,10 @@ export class Runner {
     // the hub's token is runlog's, not the job's: a job that prints its environment must not log it
     delete env.RUNLOG_TOKEN;
     delete env.RUNLOG_TOKEN_FILE;
+    // a file already there holds an earlier run's lines: only what is written from now on (a
+    // command that truncates it, like `tee`, is read from the start again)
+    const follower = o.follow?.length ? new FileFollower({ patterns: o.follow.map((path) => resolve(o.cwd ?? '.', path)), target: builder, fromEnd: true }) : undefined;
+    follower?.start();
 
     let exit: ProcessExit | undefined;
     let failure: string | undefined;
@@ -128,6 +136,7 @@ export class Runner {
       if (exitStatus(exit) !== 0) failure = describeExit(exit);
     }
     clearTimeout(this.killTimer);
+    follower?.stop(true);
 
     const status: RunStatus = this.cancelledBy ? 'cancelled' : failure !== undefined ? 'failed' : 'completed';
     const cause = builder.cause.message();

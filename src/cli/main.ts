@@ -43,6 +43,7 @@ function collect(value: string, previous: string[]): string[] {
 const data = () => flag('--data <dir>', 'data directory (SQLite store, logs, spool)', DEFAULTS.data);
 const hub = () => flag('--hub <url>', `hub URL (default ${DEFAULTS.hub} when it answers; "none": the local store)`);
 const json = () => flag('--json', 'JSON output');
+const db = () => flag('--db <url>', 'the store: postgres://user@host/db (PostgreSQL), or a SQLite file (default: <data>/runlog.db)');
 // the token: prefer RUNLOG_TOKEN_FILE or RUNLOG_TOKEN to --token, which other users can see in `ps`
 const token = () => flag('--token <token>', 'token for the hub (better: RUNLOG_TOKEN_FILE or RUNLOG_TOKEN, which `ps` does not show)');
 const tokenFile = () => flag('--token-file <path>', 'file holding the token for the hub');
@@ -65,6 +66,7 @@ program
   .addOption(flag('--host <host>', 'address to bind', DEFAULTS.host))
   .addOption(flag('--port <port>', 'port to listen on', String(DEFAULTS.port)))
   .addOption(data())
+  .addOption(db())
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--retention <duration>', 'how long worker lines are kept', DEFAULTS.workerRetention))
   .addOption(flag('--run-retention <duration>', 'how long ended runs and their lines are kept (0: forever)', '0'))
@@ -93,8 +95,29 @@ withToken(program
   .addOption(flag('--json', 'print the run as JSON at the end'))
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
+  .addOption(repeatable('--follow <path>', 'a file (or glob) the command writes: its lines join the run, source `file`'))
   .passThroughOptions()
   .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options)));
+
+withToken(program
+  .command('follow')
+  .description("ship files' lines into a run as they grow: paths, globs, ssh://[user@]host[:port]/path")
+  .argument('<files...>', "paths, globs ('logs/*.log', quoted) or ssh:// URLs")
+  .addOption(new Option('--run <id>', 'the run the lines go to (created when it does not exist)').env('RUNLOG_RUN').makeOptionMandatory())
+  .addOption(hub())
+  .addOption(data())
+  .addOption(flag('--name <name>', 'a name for the run'))
+  .addOption(repeatable('--label <k=v>', 'a label'))
+  .addOption(flag('--from-start', 'files already there, with no checkpoint: from their start (the default)'))
+  .addOption(flag('--from-end', 'files already there, with no checkpoint: only what is written from now on'))
+  .addOption(flag('--partial-timeout <duration>', 'a last line without its newline is shipped after the file has not grown this long', '1s'))
+  .addOption(flag('--poll <duration>', 'how often files are looked at besides change events', '250ms'))
+  .addOption(flag('--until-idle <duration>', 'stop once no file has grown for this long'))
+  .addOption(flag('--end-on-exit', 'on SIGINT/SIGTERM (or --until-idle), end the run `completed` (default: it stays running)'))
+  .addOption(repeatable('--ssh-option <args>', 'extra ssh arguments, e.g. "-i ~/.ssh/key" or "-o Port=2222"'))
+  .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
+  .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
+  .action(async (files: string[], options) => (await import('./commands/follow.js')).followCommand(files, options)));
 
 withToken(program
   .command('runs')
@@ -105,6 +128,7 @@ withToken(program
   .addOption(json())
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (options) => (await import('./commands/runs.js')).runsCommand(options)));
 
 withToken(program
@@ -120,6 +144,7 @@ withToken(program
   .addOption(flag('-f, --follow', 'keep printing new lines until the run ends'))
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (run: string, options) => (await import('./commands/logs.js')).logsCommand(run, options)));
 
 withToken(program
@@ -174,6 +199,7 @@ withToken(program
   .addOption(json())
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (options) => (await import('./commands/workers.js')).workersCommand(options)));
 
 program
@@ -203,6 +229,7 @@ withToken(
     .addOption(json())
     .addOption(hub())
     .addOption(data())
+    .addOption(db())
     .action(async (name: string, options) => (await import('./commands/token.js')).createToken(name, options)),
 );
 withToken(
@@ -212,6 +239,7 @@ withToken(
     .addOption(json())
     .addOption(hub())
     .addOption(data())
+    .addOption(db())
     .action(async (options) => (await import('./commands/token.js')).listTokens(options)),
 );
 withToken(
@@ -221,6 +249,7 @@ withToken(
     .argument('<name>', 'the token to revoke')
     .addOption(hub())
     .addOption(data())
+    .addOption(db())
     .action(async (name: string, options) => (await import('./commands/token.js')).revokeToken(name, options)),
 );
 
@@ -250,6 +279,14 @@ withToken(program
   .addOption(hub())
   .addOption(data())
   .action(async (run: string, options) => (await import('./commands/control.js')).rerunCommand(run, options)));
+
+program
+  .command('migrate')
+  .description("create or upgrade the store's schema now (a hub does it on start): prints each step")
+  .addOption(db())
+  .addOption(data())
+  .addOption(flag('--dry-run', 'print the steps that would be applied, apply none'))
+  .action(async (options) => (await import('./commands/migrate.js')).migrateCommand(options));
 
 // a reader that goes away (`runlog logs RUN | head`) is not an error
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -1,6 +1,5 @@
 /** Where the read commands read from: the hub when one answers, else the local store. */
-import { databaseFile } from '../core/config.js';
-import { SqliteStore } from '../store/sqlite/store.js';
+import { openStore } from '../store/open.js';
 import { findHub, HubReader, type RunReader } from './hub-client.js';
 
 export interface Reader {
@@ -9,9 +8,10 @@ export interface Reader {
   close(): Promise<void>;
 }
 
-export async function openReader(flags: { hub?: string; data: string }): Promise<Reader> {
-  const hub = await findHub(flags.hub, true);
+export async function openReader(flags: { hub?: string; data: string; db?: string }): Promise<Reader> {
+  // a database given: read it directly (several hubs share it), else the hub when one answers
+  const hub = flags.db ? undefined : await findHub(flags.hub, true);
   if (hub !== undefined) return { reader: new HubReader(hub), hub, close: async () => {} };
-  const store = new SqliteStore(databaseFile(flags.data));
+  const store = await openStore({ db: flags.db, dataDir: flags.data });
   return { reader: store, close: () => store.close() };
 }

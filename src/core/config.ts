@@ -34,6 +34,8 @@ export interface HubConfig {
   host: string;
   port: number;
   dataDir: string;
+  /** the store: a PostgreSQL URL or a SQLite file; default: runlog.db in dataDir */
+  db?: string;
   maxLineBytes: number;
   bodyLimit: number;
   sseBacklog: number;

@@ -41,11 +41,14 @@ export class RecordBuilder {
     return this.seq;
   }
 
-  /** A byte source (a pipe, a file): returns what to feed its reads into. */
-  source(source: Source): { push(chunk: Buffer): void; end(): void } {
+  /**
+   * A byte source (a pipe, a file): returns what to feed its reads into. `attrs` go on each of its
+   * records (a followed file's path).
+   */
+  source(source: Source, attrs?: Readonly<Record<string, unknown>>): { push(chunk: Buffer): void; end(): void } {
     const grouper = new TracebackGrouper();
     const collapser = new ProgressCollapser((text, truncated, wasProgress) =>
-      this.emit(text, source, grouper, truncated, wasProgress),
+      this.emit(text, source, grouper, truncated, wasProgress, attrs),
     );
     const splitter = new LineSplitter((text, kind, truncated) => {
       if (kind !== SEGMENT_PROGRESS) return collapser.line(text, truncated);
@@ -78,7 +81,14 @@ export class RecordBuilder {
     return this.push({ stream: this.options.stream, seq: 0, timestamp: nowMicros(), level, message, source: 'system', phase: this.phase });
   }
 
-  private emit(text: string, source: Source, grouper: TracebackGrouper, truncated: boolean, wasProgress: boolean): void {
+  private emit(
+    text: string,
+    source: Source,
+    grouper: TracebackGrouper,
+    truncated: boolean,
+    wasProgress: boolean,
+    attrs: Readonly<Record<string, unknown>> | undefined,
+  ): void {
     const seq = this.seq + 1;
     const mark = grouper.mark(text, seq);
     const explicit = detectLevel(text);
@@ -95,8 +105,8 @@ export class RecordBuilder {
       // every field in the literal: a property added later costs the record an extra array (bench/memory.js: −32 B)
       phase: this.phase,
     };
-    if (mark !== undefined || truncated || wasProgress) {
-      record.attrs = {};
+    if (mark !== undefined || truncated || wasProgress || attrs !== undefined) {
+      record.attrs = attrs === undefined ? {} : { ...attrs };
       if (mark !== undefined) record.attrs.group = mark.group;
       if (truncated) record.attrs.truncated = true;
       if (wasProgress) record.attrs.progress = true;

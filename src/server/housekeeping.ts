@@ -39,15 +39,15 @@ export class Housekeeping {
     this.timers.push(
       setInterval(
         () =>
-          void this.guard(async () => {
+          void this.guard('offline', async () => {
             await this.failRunsOfOfflineWorkers();
             await this.failRunsOfLostWriters();
           }),
         this.config.housekeepingMs,
       ).unref(),
     );
-    this.timers.push(setInterval(() => void this.guard(() => this.applyRetention()), this.config.cleanupMs).unref());
-    void this.guard(() => this.applyRetention());
+    this.timers.push(setInterval(() => void this.guard('retention', () => this.applyRetention()), this.config.cleanupMs).unref());
+    void this.guard('retention', () => this.applyRetention());
   }
 
   stop(): void {
@@ -110,12 +110,15 @@ export class Housekeeping {
     return deleted;
   }
 
-  /** One pass at a time; a failing pass is logged and the next one tries again. */
-  private async guard(task: () => Promise<unknown>): Promise<void> {
+  /**
+   * One pass at a time; a failing pass is logged and the next one tries again. Several hubs on one
+   * database: the store's `exclusive` lets one of them do each pass, the others skip it.
+   */
+  private async guard(name: string, task: () => Promise<unknown>): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
-      await task();
+      await (this.store.exclusive ? this.store.exclusive(name, task) : task());
     } catch (error) {
       this.log(`housekeeping failed: ${(error as Error).message}`);
     } finally {

@@ -1,7 +1,7 @@
 /** Starts a hub: opens the store, builds the app, binds the port, starts housekeeping. The one place that listens. */
-import { databaseFile, resolveHubConfig, type HubConfig } from '../core/config.js';
+import { resolveHubConfig, type HubConfig } from '../core/config.js';
 import { LiveFanout } from '../pipeline/live.js';
-import { SqliteStore } from '../store/sqlite/store.js';
+import { isPostgres, openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { buildApp } from './app.js';
 import { isLoopbackHost } from './auth/hosts.js';
@@ -28,10 +28,11 @@ export interface StartOptions {
 
 export async function startHub(options: Partial<HubConfig> = {}, { logErrors = false, audit = auditToStderr }: StartOptions = {}): Promise<RunningHub> {
   const config = resolveHubConfig(options);
-  const lock = lockDataDir(config.dataDir); // one hub per data directory
-  let store: SqliteStore;
+  // one hub per SQLite data directory; hubs on PostgreSQL share the database, not a directory
+  const lock = isPostgres(config.db) ? { release() {} } : lockDataDir(config.dataDir);
+  let store: Store;
   try {
-    store = new SqliteStore(databaseFile(config.dataDir));
+    store = await openStore({ db: config.db, dataDir: config.dataDir });
   } catch (error) {
     lock.release();
     throw error;
@@ -49,9 +50,12 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
   const app = buildApp({ store, live, config, audit }, { logger: logErrors ? { level: 'warn' } : false });
   const housekeeping = new Housekeeping(store, live, config, (message) => app.log.warn(message));
   const watcher = new ChangeWatcher(store, live, config.watchMs, (message) => app.log.warn(message));
+  // several hubs on one database: what the others commit reaches this hub's viewers too
+  const stopFollowing = await store.followOthers?.(live, (message) => app.log.warn(message));
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
+    await stopFollowing?.();
     await store.close();
     lock.release();
     throw error;
@@ -68,6 +72,7 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
     async close() {
       housekeeping.stop();
       watcher.stop();
+      await stopFollowing?.();
       await app.close();
       await store.close();
       lock.release();

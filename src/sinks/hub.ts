@@ -27,6 +27,11 @@ export interface ShipperOptions {
   finishTimeoutMs?: number;
   /** told when the hub stops or starts answering */
   onHubState?: (reachable: boolean, reason?: string) => void;
+  /**
+   * Told after the hub acknowledged a batch: every record up to `lastSeq` is stored (a file
+   * follower writes its checkpoint then). Records go out in seq order, so this only grows.
+   */
+  onDelivered?: (lastSeq: number) => void;
   /** proves to the hub that this process writes the run (a task's: from its claim); default: a new random key */
   writerKey?: string;
   /** the worker running the task (a hand-back names it) */
@@ -199,7 +204,9 @@ export class HubShipper implements RunSink {
         progress: this.current.progress.length > 0 ? this.current.progress : undefined,
       });
       this.stats.sent += this.current.records.length;
+      const last = this.current.records[this.current.records.length - 1];
       this.commitCurrent();
+      if (last !== undefined) this.options.onDelivered?.(last.seq);
       return true;
     }
     if (this.finishing && !this.finished) {

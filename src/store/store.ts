@@ -4,6 +4,7 @@
  * appending a record the store already has is a no-op, so every sender may retry freely.
  */
 import type { Level, LogRecord } from '../core/record.js';
+import type { LiveFanout } from '../pipeline/live.js';
 import type { Scope } from '../core/scopes.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -321,6 +322,14 @@ export interface Store {
    */
   changedElsewhere?(): Promise<boolean>;
   close(): Promise<void>;
+
+  /**
+   * Several hubs on one database: runs `task` unless another process is running the same one now
+   * (then answers undefined), so housekeeping is done once, not once per hub. Absent: one hub.
+   */
+  exclusive?<T>(name: string, task: () => Promise<T>): Promise<T | undefined>;
+  /** Several hubs on one database: publishes to `live` what other processes commit; returns how to stop. */
+  followOthers?(live: LiveFanout, onError?: (message: string) => void): Promise<() => Promise<void>>;
 }
 
 export function sameWriter(a: RunWriter, b: RunWriter): boolean {

@@ -1,15 +1,14 @@
 /** `runlog cleanup`: apply retention now, on the hub when one answers, else on the local store. */
-import { databaseFile } from '../../core/config.js';
 import { deleteOlderThan, type Deleted } from '../../server/housekeeping.js';
-import { SqliteStore } from '../../store/sqlite/store.js';
+import { openStore } from '../../store/open.js';
 import { durationMs } from '../args.js';
 import { findHub } from '../hub-client.js';
 import { hubError, hubFetch } from '../../sinks/hub-http.js';
 
-export async function cleanupCommand(flags: { olderThan: string; runsOlderThan?: string; hub?: string; data: string }): Promise<void> {
+export async function cleanupCommand(flags: { olderThan: string; runsOlderThan?: string; hub?: string; data: string; db?: string }): Promise<void> {
   const olderThan = durationMs(flags.olderThan, '--older-than');
   const runsOlderThan = flags.runsOlderThan === undefined ? 0 : durationMs(flags.runsOlderThan, '--runs-older-than');
-  const hub = await findHub(flags.hub, true);
+  const hub = flags.db ? undefined : await findHub(flags.hub, true);
   let deleted: Deleted;
   if (hub !== undefined) {
     const response = await hubFetch(`${hub}/api/cleanup`, {
@@ -20,7 +19,7 @@ export async function cleanupCommand(flags: { olderThan: string; runsOlderThan?:
     if (!response.ok) throw new Error(await hubError(response));
     deleted = (await response.json()) as Deleted;
   } else {
-    const store = new SqliteStore(databaseFile(flags.data));
+    const store = await openStore({ db: flags.db, dataDir: flags.data });
     deleted = await deleteOlderThan(store, olderThan, runsOlderThan);
     await store.close();
   }

@@ -18,6 +18,7 @@ export interface LogsFlags {
   follow?: boolean;
   hub?: string;
   data: string;
+  db?: string;
 }
 
 const PAGE = 5000;

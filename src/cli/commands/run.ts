@@ -27,6 +27,7 @@ export interface RunFlags {
   json?: boolean;
   maxLineBytes: string;
   flushTimeout: string;
+  follow: string[];
 }
 
 export async function runCommand(command: string[], flags: RunFlags): Promise<void> {
@@ -80,6 +81,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     maxLineBytes,
     sink,
     warn,
+    follow: flags.follow,
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => runner.cancel(signal));
 

@@ -4,7 +4,7 @@ import { positiveInt, UsageError } from '../args.js';
 import { openReader } from '../open-reader.js';
 import { table } from '../table.js';
 
-export async function runsCommand(flags: { status?: string; grep?: string; limit: string; json?: boolean; hub?: string; data: string }): Promise<void> {
+export async function runsCommand(flags: { status?: string; grep?: string; limit: string; json?: boolean; hub?: string; data: string; db?: string }): Promise<void> {
   if (flags.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(flags.status)) {
     throw new UsageError(`--status: expected one of ${RUN_STATUSES.join(', ')}`);
   }

@@ -1,10 +1,12 @@
 import { HubRefused, startHub } from '../../server/listen.js';
+import { describeStore } from '../../store/open.js';
 import { durationMs, positiveInt, UsageError } from '../args.js';
 
 export interface ServerFlags {
   host: string;
   port: string;
   data: string;
+  db?: string;
   maxLineBytes: string;
   retention: string;
   runRetention: string;
@@ -23,6 +25,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
       host: flags.host,
       port: positiveInt(flags.port, '--port', 0),
       dataDir: flags.data,
+      db: flags.db === '' ? undefined : flags.db,
       maxLineBytes: positiveInt(flags.maxLineBytes, '--max-line-bytes'),
       workerRetentionMs: durationMs(flags.retention, '--retention'),
       runRetentionMs: flags.runRetention === '0' ? 0 : durationMs(flags.runRetention, '--run-retention'),
@@ -36,7 +39,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
   ).catch((error: unknown) => {
     throw error instanceof HubRefused ? new UsageError(error.message) : error;
   });
-  process.stdout.write(`runlog hub listening on ${hub.url} (data in ${flags.data})\n`);
+  process.stdout.write(`runlog hub listening on ${hub.url} (store: ${describeStore({ db: flags.db, dataDir: flags.data })})\n`);
   const stop = async () => {
     await hub.close();
     process.exit(0);

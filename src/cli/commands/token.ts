@@ -3,13 +3,12 @@
  * (`--hub none`, or no hub answering) to make the first one. The secret is printed once, on
  * stdout alone (so `runlog token create … > file` keeps it); nothing else ever shows it.
  */
-import { databaseFile } from '../../core/config.js';
 import { parseScopes, type Scope } from '../../core/scopes.js';
 import { newTokenSecret, sha256 } from '../../server/auth/tokens.js';
 import { parseNewToken, publicToken } from '../../server/routes/tokens.js';
 import { hubError, hubFetch } from '../../sinks/hub-http.js';
-import { SqliteStore } from '../../store/sqlite/store.js';
-import type { TokenRecord } from '../../store/store.js';
+import { describeStore, openStore } from '../../store/open.js';
+import type { Store, TokenRecord } from '../../store/store.js';
 import { UsageError } from '../args.js';
 import { findHub } from '../hub-client.js';
 import { table } from '../table.js';
@@ -17,6 +16,8 @@ import { table } from '../table.js';
 interface TokenFlags {
   hub?: string;
   data: string;
+  /** a store to write directly (PostgreSQL shared by several hubs, or a SQLite file) */
+  db?: string;
   json?: boolean;
 }
 
@@ -42,12 +43,12 @@ export async function createToken(name: string, flags: CreateFlags): Promise<voi
   } catch (error) {
     throw new UsageError(flagged((error as Error).message));
   }
-  const hub = await findHub(flags.hub, true);
+  const hub = flags.db ? undefined : await findHub(flags.hub, true);
   let created: ShownToken & { token: string };
   if (hub !== undefined) {
     created = await call(`${hub}/api/tokens`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
   } else {
-    const store = new SqliteStore(databaseFile(flags.data));
+    const store = await openStore({ db: flags.db, dataDir: flags.data });
     try {
       const secret = newTokenSecret();
       if (!(await store.createToken({ ...spec, hash: sha256(secret), created_by: null }))) throw new UsageError(`a token named ${name} exists: revoke it first or choose another name`);
@@ -60,7 +61,7 @@ export async function createToken(name: string, flags: CreateFlags): Promise<voi
   if (flags.json) process.stdout.write(`${JSON.stringify(created)}\n`);
   else {
     process.stdout.write(`${created.token}\n`);
-    const where = hub ?? databaseFile(flags.data);
+    const where = hub ?? describeStore({ db: flags.db, dataDir: flags.data });
     process.stderr.write(
       `runlog: token ${created.name} (${created.scopes.join(', ')}${created.worker_id ? `, worker ${created.worker_id}` : ''}) created in ${where}; ` +
         `it is shown this once: keep it in a file (RUNLOG_TOKEN_FILE) or a secret store\n`,
@@ -93,10 +94,10 @@ export async function revokeToken(name: string, flags: TokenFlags): Promise<void
   process.stdout.write(`revoked ${name}\n`);
 }
 
-async function withStoreOrHub<T>(flags: TokenFlags, local: (store: SqliteStore) => Promise<T>, remote: (hub: string) => Promise<T>): Promise<T> {
-  const hub = await findHub(flags.hub, true);
+async function withStoreOrHub<T>(flags: TokenFlags, local: (store: Store) => Promise<T>, remote: (hub: string) => Promise<T>): Promise<T> {
+  const hub = flags.db ? undefined : await findHub(flags.hub, true);
   if (hub !== undefined) return remote(hub);
-  const store = new SqliteStore(databaseFile(flags.data));
+  const store = await openStore({ db: flags.db, dataDir: flags.data });
   try {
     return await local(store);
   } finally {

@@ -2,12 +2,11 @@
 import type { Worker } from '../../store/store.js';
 import { hubError, hubFetch } from '../../sinks/hub-http.js';
 import { findHub } from '../hub-client.js';
-import { databaseFile } from '../../core/config.js';
-import { SqliteStore } from '../../store/sqlite/store.js';
+import { openStore } from '../../store/open.js';
 import { nowMicros } from '../../core/record.js';
 import { table } from '../table.js';
 
-export async function workersCommand(flags: { json?: boolean; hub?: string; data: string }): Promise<void> {
+export async function workersCommand(flags: { json?: boolean; hub?: string; data: string; db?: string }): Promise<void> {
   const workers = await listWorkers(flags);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(workers)}\n`);
@@ -29,14 +28,15 @@ export async function workersCommand(flags: { json?: boolean; hub?: string; data
   process.stdout.write(table(['ID', 'STATUS', 'STATE', 'HEARTBEAT', 'VRAM', 'GPUS', 'TASK'], rows));
 }
 
-async function listWorkers(flags: { hub?: string; data: string }): Promise<Worker[]> {
-  const hub = await findHub(flags.hub, true);
+async function listWorkers(flags: { hub?: string; data: string; db?: string }): Promise<Worker[]> {
+  // a database given: read it (several hubs share it), else the hub when one answers
+  const hub = flags.db ? undefined : await findHub(flags.hub, true);
   if (hub !== undefined) {
     const response = await hubFetch(`${hub}/api/workers`, { signal: AbortSignal.timeout(30_000) });
     if (!response.ok) throw new Error(await hubError(response));
     return ((await response.json()) as { workers: Worker[] }).workers;
   }
-  const store = new SqliteStore(databaseFile(flags.data));
+  const store = await openStore({ db: flags.db, dataDir: flags.data });
   try {
     return await store.listWorkers(nowMicros());
   } finally {

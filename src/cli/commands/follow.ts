@@ -1,0 +1,235 @@
+/**
+ * `runlog follow PATH|GLOB|ssh://host/path... --run ID`: ship files' lines into a run as they grow
+ * (see README, "runlog follow").
+ *
+ * One RecordBuilder for the run, fed by a FileFollower (local paths and globs) and an SshFollower
+ * per remote file; one HubShipper. When the hub acknowledges a batch, each follower tells which
+ * byte offset of each file that seq stands for, and the checkpoint (`<data>/follow/<run>.json`)
+ * is written: a restart takes up there, numbering on from the checkpoint's seq.
+ * SIGINT/SIGTERM: read every file to its end, wait for the hub to have it all (--flush-timeout),
+ * write the checkpoint, exit 0. The run stays `running` (another follower may take it up) unless
+ * --end-on-exit, which flushes partial last lines and ends it `completed`.
+ */
+import { join, resolve } from 'node:path';
+import { DEFAULTS } from '../../core/config.js';
+import { nowMicros } from '../../core/record.js';
+import { RecordBuilder } from '../../pipeline/records.js';
+import { HubShipper } from '../../sinks/hub.js';
+import { hubError, hubFetch } from '../../sinks/hub-http.js';
+import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
+import { FileFollower } from '../../sources/file/follower.js';
+import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
+import { checkRunId, durationMs, labels as parseLabels, positiveInt, UsageError } from '../args.js';
+import { findHub, HubReader } from '../hub-client.js';
+
+export interface FollowFlags {
+  run: string;
+  hub?: string;
+  data: string;
+  name?: string;
+  label: string[];
+  fromStart?: boolean;
+  fromEnd?: boolean;
+  partialTimeout: string;
+  poll: string;
+  untilIdle?: string;
+  endOnExit?: boolean;
+  sshOption: string[];
+  maxLineBytes: string;
+  flushTimeout: string;
+}
+
+const CHECKPOINT_EVERY_MS = 200;
+
+export async function followCommand(targets: string[], flags: FollowFlags): Promise<void> {
+  // a signal before following starts stops it as soon as it has (exit 0, nothing lost)
+  let onStop: ((why: string, cancelledBy?: string) => void) | undefined = undefined;
+  let stopAsked: string | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (onStop ? onStop(signal) : (stopAsked ??= signal)));
+  const runId = checkRunId(flags.run, '--run');
+  if (flags.fromStart && flags.fromEnd) throw new UsageError('--from-start and --from-end: choose one');
+  const partialTimeoutMs = durationMs(flags.partialTimeout, '--partial-timeout');
+  const pollMs = durationMs(flags.poll, '--poll');
+  const untilIdleMs = flags.untilIdle === undefined ? undefined : durationMs(flags.untilIdle, '--until-idle');
+  const flushTimeoutMs = durationMs(flags.flushTimeout, '--flush-timeout');
+  const maxLineBytes = positiveInt(flags.maxLineBytes, '--max-line-bytes');
+  const labels = parseLabels(flags.label);
+  const sshArgs = flags.sshOption.flatMap(splitSshOption);
+  const remote = targets.filter((target) => target.startsWith('ssh://'));
+  const local = targets.filter((target) => !target.startsWith('ssh://')).map((target) => resolve(target));
+  const sshTargets = remote.map((url) => parseSshUrl(url) ?? usage(`${url}: expected ssh://[user@]host[:port]/path`));
+  const dataDir = resolve(flags.data);
+  const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
+
+  const hub = await findHub(flags.hub, true);
+  if (hub === undefined) throw new UsageError('--hub: follow ships to a hub; none answers (start one with `runlog server`)');
+  const cpFile = checkpointPath(dataDir, runId);
+  const saved = loadCheckpoint(cpFile);
+  const writerKey = saved?.writer_key ?? newWriterKey();
+  // the writer key is on disk before the run is created with it
+  saveCheckpoint(cpFile, { version: 1, run: runId, writer_key: writerKey, last_seq: saved?.last_seq ?? 0, files: saved?.files ?? [] });
+
+  // the run is ours (or still ours, same writer key) before anything is read: a 409 or 403 stops
+  // here. Only `write` is needed: a token that may not read is enough.
+  const create = {
+    id: runId,
+    ...(saved ? {} : { started_at: nowMicros(), command: `runlog follow ${targets.join(' ')}` }),
+    ...(flags.name === undefined ? {} : { name: flags.name }),
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
+  };
+  const created = await createOnHub(hub, writerKey, create);
+  // a run that was there without a checkpoint (one made before writer keys): number on after its lines
+  const lastSeq = saved?.last_seq ?? (created ? 0 : await lastSeqOf(hub, runId, warn));
+  const checkpoint: FollowCheckpoint = { version: 1, run: runId, writer_key: writerKey, last_seq: lastSeq, files: saved?.files ?? [] };
+
+  let delivered = lastSeq;
+  let dirty = false;
+  let saveTimer: NodeJS.Timeout | undefined;
+  const save = () => {
+    saveTimer = undefined;
+    if (!dirty) return;
+    dirty = false;
+    checkpoint.last_seq = delivered;
+    checkpoint.files = [...(files?.delivered(delivered) ?? []), ...ssh.flatMap((follower) => follower.deliveredUpTo(delivered))];
+    saveCheckpoint(cpFile, checkpoint);
+  };
+  const shipper = new HubShipper({
+    hub,
+    writerKey: checkpoint.writer_key,
+    spoolDir: join(dataDir, 'spool'),
+    finishTimeoutMs: flushTimeoutMs,
+    onHubState: (reachable, reason) => warn(reachable ? (reason ?? `hub ${hub} answers again`) : `hub ${hub} unreachable (${reason}); lines wait`),
+    onDelivered: (seq) => {
+      delivered = seq;
+      dirty = true;
+      saveTimer ??= setTimeout(save, CHECKPOINT_EVERY_MS);
+    },
+  });
+  const builder = new RecordBuilder({ stream: runId, sink: shipper, lastSeq, maxLineBytes });
+  shipper.start(create);
+
+  const resumeOf = (path: string) => checkpoint.files.filter((file) => file.path === path);
+  const files =
+    local.length > 0
+      ? new FileFollower({
+          patterns: local,
+          target: builder,
+          fromEnd: flags.fromEnd ?? false,
+          partialTimeoutMs,
+          pollMs,
+          maxLineBytes,
+          resume: checkpoint.files.filter((file) => !file.path.startsWith('ssh://')),
+        })
+      : undefined;
+  const ssh = sshTargets.map(
+    (target) =>
+      new SshFollower({
+        target,
+        lines: builder,
+        sshArgs,
+        resume: resumeOf(target.url)[0],
+        fromEnd: flags.fromEnd ?? false,
+        partialTimeoutMs,
+        maxLineBytes,
+        onState: warn,
+      }),
+  );
+  files?.start();
+  for (const follower of ssh) follower.start();
+
+  // the lease (PROTOCOL.md): a follower of a quiet file is still alive; its answer may ask to cancel
+  const leaseTimer = setInterval(() => {
+    void renewLease(hub, runId, writerKey).then((cancel) => {
+      if (cancel) onStop?.('cancelled', cancel.by);
+    });
+  }, DEFAULTS.leaseSeconds * 1000);
+  /** `cancelledBy`: the hub asked (a lease answer): the run ends `cancelled`, whatever --end-on-exit says. */
+  const stop = async (why: string, cancelledBy?: string) => {
+    clearInterval(leaseTimer);
+    const end = (flags.endOnExit ?? false) || cancelledBy !== undefined;
+    files?.stop(end);
+    await Promise.all(ssh.map((follower) => follower.stop(end)));
+    const target = builder.lastSeq;
+    if (end) {
+      const message = cancelledBy === undefined ? undefined : `cancelled by ${cancelledBy}`;
+      builder.system(message ?? `follow ended (${why})`, message === undefined ? 'INFO' : 'WARNING');
+      const run = await shipper.finish({ status: message === undefined ? 'completed' : 'cancelled', error_message: message ?? null, completed_at: nowMicros() });
+      if (!run) warn(`the hub did not take every line before --flush-timeout; the checkpoint keeps what it has`);
+    } else {
+      const deadline = Date.now() + flushTimeoutMs;
+      while (delivered < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (delivered < target) warn(`the hub has lines up to ${delivered} of ${target}; a restart sends the rest`);
+    }
+    clearTimeout(saveTimer);
+    dirty = true;
+    save();
+    process.exit(0);
+  };
+  let stopping = false;
+  onStop = (why, cancelledBy?: string) => {
+    if (stopping) return;
+    stopping = true;
+    void stop(why, cancelledBy);
+  };
+  if (stopAsked !== undefined) onStop(stopAsked);
+  if (untilIdleMs !== undefined) {
+    const timer = setInterval(() => {
+      const last = Math.max(files?.lastGrowthAt ?? 0, ...ssh.map((follower) => follower.lastGrowthAt));
+      if (Date.now() - last < untilIdleMs || stopping) return;
+      clearInterval(timer);
+      stopping = true;
+      void stop(`idle for ${flags.untilIdle}`);
+    }, 100);
+  }
+}
+
+/** Creates (or takes up again) the run with our writer key; true when it is new. */
+async function createOnHub(hub: string, writerKey: string, body: Record<string, unknown>): Promise<boolean> {
+  const response = await hubFetch(`${hub}/api/runs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-runlog-writer': writerKey },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (response.status === 409) throw new UsageError(`--run: ${await hubError(response)} (another writer's run, or this follower's checkpoint was lost)`);
+  if (!response.ok) throw new UsageError(await hubError(response));
+  await response.body?.cancel();
+  return response.status === 201;
+}
+
+/** Renews the run's lease; the hub's cancel request when there is one. Trouble is the shipper's to report. */
+async function renewLease(hub: string, runId: string, writerKey: string): Promise<{ by: string } | undefined> {
+  try {
+    const response = await hubFetch(`${hub}/api/runs/${encodeURIComponent(runId)}/lease`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-runlog-writer': writerKey },
+      body: '{}',
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    return ((await response.json()) as { cancel: { by: string } | null }).cancel ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function lastSeqOf(hub: string, runId: string, warn: (message: string) => void): Promise<number> {
+  try {
+    return (await new HubReader(hub).queryLogs(runId, { tail: 1 })).records[0]?.seq ?? 0;
+  } catch (error) {
+    warn(`run ${runId} exists but its lines cannot be read (${(error as Error).message}); numbering from 1`);
+    return 0;
+  }
+}
+
+/** `-o Foo=bar` or `-i key` in one value, split like a shell would not need to. */
+function splitSshOption(value: string): string[] {
+  return value.trim().split(/\s+/).filter(Boolean);
+}
+
+function usage(message: string): never {
+  throw new UsageError(message);
+}

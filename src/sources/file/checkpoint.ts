@@ -1,0 +1,98 @@
+/**
+ * Follow checkpoints: where a restarted follower takes up each file, and the run it feeds.
+ *
+ * One JSON file per run, `<data>/follow/<run>.json`, mode 0600 (it holds the run's writer key):
+ *   { version: 1, run, writer_key, last_seq, files: [{ path, dev, ino, fp, fp_len, offset, size }] }
+ * `offset` is the first byte not yet delivered: every byte before it is a record the hub has
+ * acknowledged, with a seq ≤ `last_seq`, and none after it is. `fp` is a sha256 of the file's first
+ * `fp_len` bytes (up to 1 KiB): with dev and ino it tells "the same file" from a file truncated and
+ * written again, or a new file on a reused inode. `size` is how big the file was when the
+ * checkpoint was written, so the bytes lost to a truncation while nobody was following can be
+ * counted.
+ *
+ * When: only after the hub acknowledged a batch (HubShipper onDelivered), at most every 200 ms,
+ * and once more when the follower stops. How: written to a temporary file, then renamed over the
+ * old one, so a crash leaves the previous checkpoint or the new one, never half of one. Neither
+ * is fsynced: a machine crash may leave an older checkpoint, and the follower then reads again
+ * lines the hub has; it numbers them as before (one file: the same seqs), and the hub ignores a
+ * (stream, seq) it already has.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FileIdentity } from './feed.js';
+
+export const FINGERPRINT_BYTES = 1024; // 1 KiB: enough to tell two logs apart, cheap to reread
+
+export interface FileCheckpoint extends FileIdentity {
+  /** the followed name (a local path, or ssh://host/path) */
+  path: string;
+  offset: number;
+  size: number;
+}
+
+export interface FollowCheckpoint {
+  version: 1;
+  run: string;
+  /** the run's writer key (PROTOCOL.md): a restarted follower is the same writer */
+  writer_key: string;
+  last_seq: number;
+  files: FileCheckpoint[];
+}
+
+export function checkpointPath(dataDir: string, runId: string): string {
+  return join(dataDir, 'follow', `${runId}.json`);
+}
+
+export function newWriterKey(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export function loadCheckpoint(path: string): FollowCheckpoint | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const parsed = JSON.parse(text) as FollowCheckpoint;
+  if (parsed.version !== 1 || !Array.isArray(parsed.files)) throw new Error(`${path}: not a follow checkpoint`);
+  return parsed;
+}
+
+export function saveCheckpoint(path: string, checkpoint: FollowCheckpoint): void {
+  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 });
+  renameSync(temporary, path);
+}
+
+/** sha256 of the first `length` bytes of an open file (fewer if it is shorter). */
+export function fingerprintFd(fd: number, length = FINGERPRINT_BYTES): { fp: string; fp_len: number } {
+  const buffer = Buffer.alloc(length);
+  let read = 0;
+  while (read < length) {
+    const n = readSync(fd, buffer, read, length - read, read);
+    if (n === 0) break;
+    read += n;
+  }
+  return { fp: fingerprint(buffer.subarray(0, read)), fp_len: read };
+}
+
+export function fingerprint(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+}
+
+/** The fingerprint of a file by name, over `length` bytes; undefined when it cannot be read. */
+export function fingerprintPath(path: string, length: number): { fp: string; fp_len: number } | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    return fingerprintFd(fd, length);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

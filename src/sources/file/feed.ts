@@ -1,0 +1,141 @@
+/**
+ * LineFeed: a file's bytes, read at known offsets, → a RecordBuilder source, remembering which
+ * byte offset each delivered seq stands for.
+ *
+ * Only whole segments are pushed: the bytes after the last `\n` or `\r` are held until their line
+ * ends. So after a push that ends in `\n` the splitter, the progress collapser and the feed agree
+ * that every byte before the offset is a record with a seq ≤ the builder's last seq, and nothing
+ * after it is: that (seq, offset) pair is what a checkpoint may store once the hub has the seq.
+ * A held partial line is pushed after `partialTimeoutMs` without growth (a writer that stopped
+ * mid-line, a file that never ends in a newline); a progress bar (bytes after a `\r`) is not, since
+ * its next update replaces it.
+ */
+import { DEFAULT_MAX_LINE_BYTES } from '../../core/lines.js';
+
+export interface ByteSink {
+  push(chunk: Buffer): void;
+  end(): void;
+}
+
+/** What identifies the bytes an offset counts into (see checkpoint.ts). */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  /** sha256 (hex, 32 chars) of the first fp_len bytes */
+  fp: string;
+  fp_len: number;
+}
+
+export interface DeliveryMark extends FileIdentity {
+  seq: number;
+  offset: number;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const EMPTY = Buffer.alloc(0);
+
+export class LineFeed {
+  /** the next byte of the file to read */
+  offset: number;
+  /** when bytes last came (ms) */
+  lastGrowthAt = Date.now();
+  private held: Buffer = EMPTY;
+  /** the last terminator pushed was a `\r`: what is held is a progress bar */
+  private inBar = false;
+  /** marks not yet known delivered, in seq order */
+  private marks: DeliveryMark[] = [];
+
+  constructor(
+    private readonly out: ByteSink,
+    private readonly lastSeq: () => number,
+    public identity: FileIdentity,
+    offset: number,
+    private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+  ) {
+    this.offset = offset;
+  }
+
+  /** bytes held back as an unfinished line */
+  get heldBytes(): number {
+    return this.held.length;
+  }
+
+  /** The bytes at `this.offset`. */
+  take(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.offset += chunk.length;
+    this.split(chunk);
+    // after the push: a slow sink (a spool write) must not make the file look idle
+    this.lastGrowthAt = Date.now();
+  }
+
+  private split(chunk: Buffer): void {
+    const data = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
+    const lf = data.lastIndexOf(LF);
+    const cr = data.lastIndexOf(CR);
+    const cut = Math.max(lf, cr);
+    if (cut === -1) {
+      // copy: the reader reuses its buffer
+      this.held = Buffer.from(data);
+      if (this.held.length > this.maxLineBytes) this.pushHeld(); // the splitter cuts it
+      return;
+    }
+    this.out.push(data.subarray(0, cut + 1));
+    this.held = cut + 1 === data.length ? EMPTY : Buffer.from(data.subarray(cut + 1));
+    this.inBar = cr > lf;
+    if (!this.inBar) this.mark(this.offset - this.held.length);
+    else if (this.held.length > this.maxLineBytes) this.pushHeld();
+  }
+
+  /** A writer that stopped mid-line: after the timeout the partial line is a line. */
+  flushIfIdle(timeoutMs: number, now = Date.now()): void {
+    if (this.held.length === 0 || this.inBar || now - this.lastGrowthAt < timeoutMs) return;
+    this.flush();
+  }
+
+  /** Everything held becomes records (the file is done, or the run ends). */
+  flush(): void {
+    this.pushHeld();
+    this.out.end();
+    this.inBar = false;
+    this.mark(this.offset);
+  }
+
+  /** The file behind the name started over (truncated, replaced): count from `offset` of it. */
+  restart(identity: FileIdentity, offset: number): void {
+    // a partial line of the old content stays held: a copytruncate writer goes on with it
+    this.identity = identity;
+    this.offset = offset;
+    this.mark(offset - this.held.length);
+  }
+
+  /** The last mark at or below a delivered seq, and forgets the marks before it. */
+  delivered(seq: number): DeliveryMark | undefined {
+    let found: DeliveryMark | undefined;
+    let index = 0;
+    while (index < this.marks.length && (this.marks[index]?.seq ?? Infinity) <= seq) found = this.marks[index++];
+    if (index > 0) this.marks = this.marks.slice(index);
+    return found;
+  }
+
+  /** Marks still waiting for the hub. */
+  get undelivered(): number {
+    return this.marks.length;
+  }
+
+  private pushHeld(): void {
+    if (this.held.length === 0) return;
+    this.out.push(this.held);
+    this.held = EMPTY;
+  }
+
+  private mark(offset: number): void {
+    const seq = this.lastSeq();
+    const last = this.marks[this.marks.length - 1];
+    const mark: DeliveryMark = { ...this.identity, seq, offset: Math.max(0, offset) };
+    // the same seq again (no new record): the later offset replaces the earlier
+    if (last !== undefined && last.seq === seq) this.marks[this.marks.length - 1] = mark;
+    else this.marks.push(mark);
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * FileFollower: files (paths or globs) as they grow → a RecordBuilder, surviving rotation.
+ *
+ * Each file is held open and read from a byte offset to its end, on an fs.watch event of its
+ * directory or every `pollMs` (watch events get lost, or never come on some filesystems). What the
+ * name points to is checked on each pass:
+ * - another inode, or none (rename + create, delete + recreate, moved out of the glob): the old
+ *   file stays open and is read to its end while its writer may still write, and let go once it
+ *   has not grown for `releaseAfterMs`; the new file is read from its start;
+ * - the same inode, shorter than what was read, or with other first bytes (copytruncate, truncate
+ *   and write again): the bytes written between the last read and the truncation are looked for
+ *   in a sibling whose first bytes are the old file's (logrotate's copy); when none has them the
+ *   loss is said in a `system` line. Then the file is read from its start.
+ * A restarted follower finds each checkpointed file by device, inode and fingerprint, under its
+ * name or a sibling's (rotated while nobody was following), and goes on from its offset; a file
+ * it cannot find any more costs a `system` line saying how many bytes could not be read.
+ */
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Level } from '../../core/record.js';
+import { FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, type FileCheckpoint } from './checkpoint.js';
+import { LineFeed, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
+import { expandGlob, globBase } from './glob.js';
+
+/** The part of a RecordBuilder a follower feeds. */
+export interface LineTarget {
+  readonly lastSeq: number;
+  source(source: 'file', attrs: Record<string, unknown>): ByteSink;
+  system(message: string, level?: Level): unknown;
+}
+
+export interface FileFollowerOptions {
+  patterns: readonly string[];
+  target: LineTarget;
+  /** files already there at start, with no checkpoint: read from their end instead of their start */
+  fromEnd?: boolean;
+  /** a partial last line is a line once the file has not grown for this long */
+  partialTimeoutMs?: number;
+  pollMs?: number;
+  /** a file no longer under its name is let go once it has not grown for this long */
+  releaseAfterMs?: number;
+  /** where a restarted follower takes up */
+  resume?: readonly FileCheckpoint[];
+  maxLineBytes?: number;
+}
+
+interface Tracked {
+  name: string;
+  fd: number;
+  feed: LineFeed;
+  /** the file's size at the last look */
+  size: number;
+  /** the name no longer points to this file */
+  detached: boolean;
+  /** the last mark the hub has */
+  delivered: DeliveryMark;
+  /** opened at its end (--from-end): the bytes before were never wanted */
+  skipped: number;
+}
+
+const READ_BYTES = 1024 * 1024; // 1 MiB a read
+const PASS_BYTES = 16 * 1024 * 1024; // a pass reads at most this much of a file, so the shipper gets its turn
+
+export class FileFollower {
+  private readonly active = new Map<string, Tracked>();
+  private detached: Tracked[] = [];
+  private readonly watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly resumedNames = new Set<string>();
+  private startedAt = Date.now();
+  private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
+  private readonly o: Required<Omit<FileFollowerOptions, 'resume' | 'maxLineBytes'>> & Pick<FileFollowerOptions, 'resume' | 'maxLineBytes'>;
+
+  constructor(options: FileFollowerOptions) {
+    this.o = { fromEnd: false, partialTimeoutMs: 1000, pollMs: 250, releaseAfterMs: 5000, ...options };
+  }
+
+  start(): void {
+    this.resume();
+    this.discover(this.o.fromEnd);
+    this.pass();
+    const dirs = new Set(this.o.patterns.map((pattern) => globBase(pattern)));
+    for (const dir of dirs) {
+      try {
+        this.watchers.push(watch(dir, { persistent: false }, () => this.passSoon()));
+      } catch {
+        // no such directory yet, or no inotify: polling finds it
+      }
+    }
+    this.timer = setInterval(() => this.pass(), this.o.pollMs);
+  }
+
+  /** Reads every file to its end; with `flush`, partial last lines become lines too. */
+  stop(flush: boolean): void {
+    if (this.stopped) return;
+    while (this.pass()) {
+      // a big file: read on to its end
+    }
+    this.stopped = true;
+    clearInterval(this.timer);
+    clearTimeout(this.soon);
+    for (const watcher of this.watchers) watcher.close();
+    for (const tracked of [...this.detached, ...this.active.values()]) {
+      if (tracked.fd === -1) continue; // let go already
+      if (flush) tracked.feed.flush();
+      closeSync(tracked.fd);
+    }
+  }
+
+  /** When a file last grew (ms), or when following started. */
+  get lastGrowthAt(): number {
+    let last = this.startedAt;
+    for (const tracked of [...this.detached, ...this.active.values()]) last = Math.max(last, tracked.feed.lastGrowthAt);
+    return last;
+  }
+
+  /** Files a checkpoint holds once the hub has every record up to `seq`. */
+  delivered(seq: number): FileCheckpoint[] {
+    const files: FileCheckpoint[] = [];
+    for (const tracked of [...this.detached, ...this.active.values()]) {
+      tracked.delivered = tracked.feed.delivered(seq) ?? tracked.delivered;
+      const { seq: _seq, ...mark } = tracked.delivered;
+      files.push({ path: tracked.name, ...mark, size: tracked.size });
+    }
+    // a file let go and fully delivered needs no place in the checkpoint any more
+    this.detached = this.detached.filter((tracked) => tracked.fd !== -1 || tracked.feed.undelivered > 0);
+    return files;
+  }
+
+  /** One look at every file: discovers, reads to the end, notices rotation. True when a file has more. */
+  pass(): boolean {
+    if (this.stopped) return false;
+    let more = false;
+    for (const tracked of this.detached) {
+      if (tracked.fd === -1) continue;
+      const unread = this.read(tracked);
+      more = unread || more;
+      // only a file read to its end can be idle
+      if (!unread) tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
+      if (Date.now() - tracked.feed.lastGrowthAt >= this.o.releaseAfterMs) this.release(tracked);
+    }
+    for (const tracked of [...this.active.values()]) {
+      const unread = this.read(tracked);
+      more = unread || more;
+      this.checkName(tracked);
+      if (!unread) tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
+    }
+    this.discover(false);
+    if (more) this.passSoon();
+    return more;
+  }
+
+  private passSoon(): void {
+    if (this.stopped || this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.pass();
+    }, 0);
+  }
+
+  /** Reads what the file has past the offset; true when there is more than one pass may read. */
+  private read(tracked: Tracked): boolean {
+    const feed = tracked.feed;
+    let stats = fstatSync(tracked.fd);
+    if (stats.size < feed.offset || (stats.size !== tracked.size && this.rewritten(tracked))) {
+      this.truncated(tracked, stats);
+      stats = fstatSync(tracked.fd);
+    }
+    tracked.size = stats.size;
+    if (feed.identity.fp_len < FINGERPRINT_BYTES && stats.size > feed.identity.fp_len) {
+      feed.identity = { ...feed.identity, ...fingerprintFd(tracked.fd) };
+    }
+    let budget = PASS_BYTES;
+    while (budget > 0) {
+      const n = readSync(tracked.fd, this.buffer, 0, READ_BYTES, feed.offset);
+      if (n === 0) return false;
+      feed.take(this.buffer.subarray(0, n));
+      budget -= n;
+    }
+    return true;
+  }
+
+  /** The first bytes are not the ones fingerprinted: the file was truncated and written again. */
+  private rewritten(tracked: Tracked): boolean {
+    const { fp, fp_len } = tracked.feed.identity;
+    return fp_len > 0 && fingerprintFd(tracked.fd, fp_len).fp !== fp;
+  }
+
+  private truncated(tracked: Tracked, stats: Stats): void {
+    const feed = tracked.feed;
+    const copy = this.findCopy(tracked.name, feed.identity, feed.offset, stats.ino);
+    if (copy !== undefined) this.readRange(copy, feed);
+    else if (tracked.skipped > 0 && feed.offset === tracked.skipped) {
+      // nothing read yet of a file opened at its end (`tee` starting it over): nothing lost
+    } else {
+      this.o.target.system(
+        `${tracked.name}: truncated; lines written after byte ${feed.offset} before the truncation could not be read (no rotated copy found)`,
+        'WARNING',
+      );
+    }
+    feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0);
+  }
+
+  /** A sibling holding the same first bytes, at least `offset` long: a copy made before a truncation. */
+  private findCopy(name: string, identity: FileIdentity, offset: number, exceptIno: number): string | undefined {
+    if (identity.fp_len === 0) return undefined;
+    const dir = dirname(name);
+    let best: { path: string; mtime: number } | undefined;
+    for (const entry of safeReaddir(dir)) {
+      const path = join(dir, entry);
+      const stats = safeStat(path);
+      if (!stats?.isFile() || stats.ino === exceptIno || stats.size < offset) continue;
+      if (fingerprintPath(path, identity.fp_len)?.fp !== identity.fp) continue;
+      if (!best || stats.mtimeMs > best.mtime) best = { path, mtime: stats.mtimeMs };
+    }
+    return best?.path;
+  }
+
+  /** Feeds a copy's bytes from the feed's offset to its end. */
+  private readRange(path: string, feed: LineFeed): void {
+    const fd = openSync(path, 'r');
+    try {
+      for (;;) {
+        const n = readSync(fd, this.buffer, 0, READ_BYTES, feed.offset);
+        if (n === 0) break;
+        feed.take(this.buffer.subarray(0, n));
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private checkName(tracked: Tracked): void {
+    const stats = safeStat(tracked.name);
+    if (stats && stats.ino === tracked.feed.identity.ino && stats.dev === tracked.feed.identity.dev) return;
+    // renamed, deleted or replaced: read on by the descriptor until its writer is done with it
+    this.active.delete(tracked.name);
+    tracked.detached = true;
+    this.detached.push(tracked);
+  }
+
+  private release(tracked: Tracked): void {
+    tracked.feed.flush();
+    closeSync(tracked.fd);
+    tracked.fd = -1;
+  }
+
+  /** Opens the files the patterns match that are not followed yet. */
+  private discover(fromEnd: boolean): void {
+    for (const pattern of this.o.patterns) {
+      for (const path of expandGlob(pattern)) {
+        if (this.active.has(path)) continue;
+        const stats = safeStat(path);
+        if (!stats?.isFile()) continue;
+        // a rotated file still under the glob (app.log → app.log.1 for 'logs/*') is the same file
+        const moved = this.detached.find((t) => t.fd !== -1 && t.feed.identity.ino === stats.ino && t.feed.identity.dev === stats.dev);
+        if (moved) {
+          this.detached = this.detached.filter((t) => t !== moved);
+          moved.name = path;
+          this.active.set(path, moved);
+          continue;
+        }
+        if ([...this.active.values()].some((t) => t.feed.identity.ino === stats.ino && t.feed.identity.dev === stats.dev)) continue;
+        // a name the checkpoint knew whose file changed is new content: from its start
+        const atEnd = fromEnd && !this.resumedNames.has(path);
+        this.open(path, atEnd ? stats.size : 0, false, atEnd);
+      }
+    }
+  }
+
+  private open(name: string, offset: number, detached: boolean, atEnd = false): Tracked | undefined {
+    let fd: number;
+    try {
+      fd = openSync(name, 'r');
+    } catch {
+      return undefined;
+    }
+    const stats = fstatSync(fd);
+    const identity: FileIdentity = { dev: stats.dev, ino: stats.ino, ...fingerprintFd(fd) };
+    const source = this.o.target.source('file', { path: name });
+    const feed = new LineFeed(source, () => this.o.target.lastSeq, identity, offset, this.o.maxLineBytes);
+    const skipped = atEnd ? offset : 0;
+    const tracked: Tracked = { name, fd, feed, size: stats.size, detached, delivered: { ...identity, seq: this.o.target.lastSeq, offset }, skipped };
+    if (detached) this.detached.push(tracked);
+    else this.active.set(name, tracked);
+    return tracked;
+  }
+
+  /** Takes up each checkpointed file where the hub's lines end. */
+  private resume(): void {
+    for (const entry of this.o.resume ?? []) {
+      const name = resolve(entry.path);
+      this.resumedNames.add(name);
+      const found = this.locate(name, entry);
+      if (found === undefined) {
+        const lost = Math.max(0, entry.size - entry.offset);
+        this.o.target.system(
+          `${name}: changed while nobody followed it (truncated, replaced or deleted): ${lost} bytes after byte ${entry.offset} could not be read, nor whatever was written after them`,
+          'WARNING',
+        );
+        continue;
+      }
+      const underName = found === name;
+      if (underName && this.active.has(name)) continue;
+      this.open(found, entry.offset, !underName);
+    }
+  }
+
+  /** The file a checkpoint entry names: under its name, or rotated to a sibling. */
+  private locate(name: string, entry: FileCheckpoint): string | undefined {
+    const candidates = [name, ...safeReaddir(dirname(name)).map((entryName) => join(dirname(name), entryName)).filter((p) => p !== name)];
+    // the same inode first; then a copy with the same first bytes (copytruncate while nobody followed)
+    for (const sameInode of [true, false]) {
+      for (const path of candidates) {
+        const stats = safeStat(path);
+        if (!stats?.isFile() || stats.size < entry.offset) continue;
+        if (sameInode !== (stats.ino === entry.ino && stats.dev === entry.dev)) continue;
+        if (!sameInode && entry.fp_len === 0) continue;
+        if (entry.fp_len === 0 || fingerprintPath(path, entry.fp_len)?.fp === entry.fp) return path;
+      }
+    }
+    return undefined;
+  }
+}
+
+function safeStat(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

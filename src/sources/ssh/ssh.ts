@@ -1,0 +1,251 @@
+/**
+ * SshFollower: a file on another machine, through the system's `ssh`, → the same LineFeed as a
+ * local file.
+ *
+ * ssh runs with BatchMode (never a prompt), the user's keys and ~/.ssh/config, ServerAliveInterval
+ * (a dead link is noticed in ~15 s) and compression (log text shrinks several times, so the bytes
+ * on the wire stay near or below the file's growth). Options given with --ssh-option come first, and
+ * ssh keeps the first value it reads for an option, so they win. The remote script (remote.ts)
+ * streams from the byte after the last one received; when ssh ends for any reason the follower
+ * connects again with backoff (250 ms doubling to 10 s, reset by a session that brought bytes),
+ * from that same byte, so nothing is fetched twice and what was written meanwhile comes then.
+ * ssh runs in a process group of its own, killed whole on stop, and stop waits for it to exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { FileCheckpoint } from '../file/checkpoint.js';
+import { LineFeed, type DeliveryMark } from '../file/feed.js';
+import type { LineTarget } from '../file/follower.js';
+import { MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote } from './remote.js';
+
+export interface SshTarget {
+  url: string;
+  user?: string;
+  host: string;
+  port?: number;
+  path: string;
+}
+
+/** ssh://[user@]host[:port]/path → its parts; the path is absolute (`ssh://h/~/x` is home-relative). */
+export function parseSshUrl(url: string): SshTarget | undefined {
+  const match = /^ssh:\/\/(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?(\/.*)$/.exec(url);
+  if (!match) return undefined;
+  let path = decodeURIComponent(match[4] ?? '/');
+  if (path.startsWith('/~/')) path = path.slice(3); // relative to the remote home
+  return {
+    url,
+    user: match[1] === undefined ? undefined : decodeURIComponent(match[1]),
+    host: (match[2] ?? '').replace(/^\[|\]$/g, ''),
+    port: match[3] === undefined ? undefined : Number(match[3]),
+    path,
+  };
+}
+
+export interface SshFollowerOptions {
+  target: SshTarget;
+  lines: LineTarget;
+  /** extra ssh arguments (-i key, -o Option=value, -p port), before runlog's own */
+  sshArgs?: readonly string[];
+  sshCommand?: string;
+  resume?: FileCheckpoint;
+  fromEnd?: boolean;
+  partialTimeoutMs?: number;
+  maxLineBytes?: number;
+  /** the connection's ups and downs, for the user's terminal */
+  onState?: (message: string) => void;
+}
+
+const MIN_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 10_000;
+
+export class SshFollower {
+  readonly stats = { connections: 0, bytes: 0 };
+  private readonly feed: LineFeed;
+  private delivered: DeliveryMark;
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private backoff = MIN_BACKOFF_MS;
+  private retry: NodeJS.Timeout | undefined;
+  private partialTimer: NodeJS.Timeout | undefined;
+  /** the last session ended because the name points to another file: its start is no loss */
+  private rotated = false;
+  /** a session's header came: bytes flow now */
+  private streaming = false;
+  /** start at the end: only for the first connection of a follower with no checkpoint */
+  private fromEnd: boolean;
+  /** the file's size when the checkpoint was written (counting a loss on reset) */
+  private readonly resumedSize: number | undefined;
+
+  constructor(private readonly o: SshFollowerOptions) {
+    const resume = o.resume;
+    const identity = resume ? { dev: 0, ino: resume.ino, fp: resume.fp, fp_len: resume.fp_len } : { dev: 0, ino: -1, fp: '', fp_len: 0 };
+    const source = o.lines.source('file', { path: o.target.url });
+    this.feed = new LineFeed(source, () => o.lines.lastSeq, identity, resume?.offset ?? 0, o.maxLineBytes);
+    this.delivered = { ...identity, seq: o.lines.lastSeq, offset: resume?.offset ?? 0 };
+    this.fromEnd = resume === undefined && (o.fromEnd ?? false);
+    this.resumedSize = resume?.size;
+  }
+
+  /** The ssh process now, if any (tests check that none is left). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get lastGrowthAt(): number {
+    return this.feed.lastGrowthAt;
+  }
+
+  start(): void {
+    this.connect();
+    // only while connected: a line cut by a lost connection is not a writer that stopped mid-line
+    // and after the poll phase (setImmediate): bytes that waited while the event loop was busy come first
+    this.partialTimer = setInterval(() => {
+      setImmediate(() => {
+        if (this.streaming) this.feed.flushIfIdle(this.o.partialTimeoutMs ?? 1000);
+      });
+    }, 100);
+  }
+
+  /** Ends the connection (kills ssh and its group, waits for it); with `flush`, a partial last line is a line. */
+  async stop(flush: boolean): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    clearInterval(this.partialTimer);
+    this.kill('SIGTERM');
+    const killer = setTimeout(() => this.kill('SIGKILL'), 2000);
+    await this.exited;
+    clearTimeout(killer);
+    if (flush) this.feed.flush();
+  }
+
+  deliveredUpTo(seq: number): FileCheckpoint[] {
+    this.delivered = this.feed.delivered(seq) ?? this.delivered;
+    const { seq: _seq, ...mark } = this.delivered;
+    return [{ path: this.o.target.url, ...mark, size: this.feed.offset }];
+  }
+
+  /** Drops the connection as a network would (tests): the follower connects again by itself. */
+  dropConnection(): void {
+    this.kill('SIGKILL');
+  }
+
+  private args(): string[] {
+    const t = this.o.target;
+    const identity = this.feed.identity;
+    const script = remoteScript({
+      path: t.path,
+      offset: this.fromEnd ? 0 : this.feed.offset,
+      ino: identity.ino === -1 ? '-' : String(identity.ino),
+      fp: identity.fp || '-',
+      fpLen: identity.fp_len,
+      fromEnd: this.fromEnd,
+    });
+    return [
+      ...(this.o.sshArgs ?? []),
+      ...(t.port === undefined ? [] : ['-p', String(t.port)]),
+      ...(t.user === undefined ? [] : ['-l', t.user]),
+      '-T',
+      '-o', 'BatchMode=yes',
+      '-o', 'ServerAliveInterval=5',
+      '-o', 'ServerAliveCountMax=3',
+      '-o', 'ConnectTimeout=10',
+      '-o', 'Compression=yes',
+      '--',
+      t.host,
+      `exec sh -c ${shellQuote(script)}`,
+    ];
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.stats.connections++;
+    const child = spawn(this.o.sshCommand ?? 'ssh', this.args(), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    let header: Buffer | undefined = Buffer.alloc(0);
+    let got = 0;
+    let errors = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (header !== undefined) {
+        const data = Buffer.concat([header, chunk]);
+        const newline = data.indexOf(0x0a);
+        if (newline === -1) {
+          header = data;
+          return;
+        }
+        const parsed = parseHeader(data.toString('utf8', 0, newline));
+        header = undefined;
+        if (parsed === undefined) {
+          this.o.onState?.(`${this.o.target.url}: unexpected answer from the remote side`);
+          this.kill('SIGTERM');
+          return;
+        }
+        this.begin(parsed.state, Number(parsed.ino), parsed.offset, parsed.fp, parsed.fpLen);
+        chunk = data.subarray(newline + 1);
+      }
+      got += chunk.length;
+      this.stats.bytes += chunk.length;
+      this.feed.take(chunk);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      // the keep-alive dots are not news; anything else is kept for the message on exit
+      const text = chunk.toString().replace(/^\.+$/, '');
+      if (text.trim() !== '') errors = (errors + text).slice(-500);
+    });
+    this.exited = new Promise((resolve) => {
+      child.on('error', (error) => (errors += error.message));
+      child.on('close', (code) => {
+        if (this.child === child) this.child = undefined;
+        this.streaming = false;
+        this.ended(code, got, errors.trim());
+        resolve();
+      });
+    });
+  }
+
+  /** The header of a session: where its bytes start and what file they are. */
+  private begin(state: 'ok' | 'reset' | 'missing', ino: number, offset: number, fp: string, fpLen: number): void {
+    if (state === 'missing') return;
+    const identity = { dev: 0, ino, fp, fp_len: fpLen };
+    if (state === 'reset') {
+      const before = this.feed.offset;
+      this.feed.flush();
+      if (!this.rotated) {
+        const lost = this.resumedSize !== undefined && this.stats.connections === 1 ? ` ${Math.max(0, this.resumedSize - before)} bytes after byte ${before}, and whatever was written after them,` : ` what was written after byte ${before}`;
+        this.o.lines.system(`${this.o.target.url}: truncated or replaced while not followed:${lost} could not be read`, 'WARNING');
+      }
+    }
+    this.rotated = false;
+    this.fromEnd = false;
+    this.streaming = true;
+    this.feed.lastGrowthAt = Date.now(); // the partial timeout counts from now
+    if (state === 'reset' || this.feed.identity.ino !== ino || this.feed.offset !== offset) this.feed.restart(identity, offset);
+    else this.feed.identity = identity.fp_len >= this.feed.identity.fp_len ? identity : this.feed.identity;
+  }
+
+  private ended(code: number | null, got: number, errors: string): void {
+    if (this.stopped) return;
+    if (code === ROTATED_EXIT) {
+      // the old file is done: its partial last line is a line
+      this.feed.flush();
+      this.rotated = true;
+      this.backoff = MIN_BACKOFF_MS;
+      this.connect();
+      return;
+    }
+    if (got > 0) this.backoff = MIN_BACKOFF_MS;
+    const why = code === MISSING_EXIT ? `${this.o.target.path} does not exist (yet)` : errors || `ssh exited with ${code}`;
+    this.o.onState?.(`${this.o.target.url}: ${why}; connecting again in ${this.backoff} ms`);
+    this.retry = setTimeout(() => this.connect(), this.backoff);
+    this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+  }
+
+  private kill(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}

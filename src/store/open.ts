@@ -1,0 +1,32 @@
+/**
+ * openStore: the one place that picks the store from the configuration, for every command that
+ * opens one. `postgres://…` (or `postgresql://…`): PostgreSQL, migrated on open; another value: a
+ * SQLite file; none: the SQLite file in the data directory (the default).
+ */
+import { databaseFile } from '../core/config.js';
+import type { Store } from './store.js';
+
+export interface StoreConfig {
+  /** a PostgreSQL URL or a SQLite file (`--db`, RUNLOG_DB) */
+  db?: string;
+  dataDir: string;
+}
+
+export function isPostgres(db: string | undefined): db is string {
+  return db !== undefined && /^postgres(ql)?:\/\//.test(db);
+}
+
+export async function openStore(config: StoreConfig): Promise<Store> {
+  if (isPostgres(config.db)) {
+    const { PostgresStore } = await import('./postgres/store.js');
+    return PostgresStore.open(config.db);
+  }
+  const { SqliteStore } = await import('./sqlite/store.js');
+  return new SqliteStore(config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir));
+}
+
+/** Where a store is, for messages: the URL without its password, or the file. */
+export function describeStore(config: StoreConfig): string {
+  if (isPostgres(config.db)) return config.db.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+  return config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir);
+}

@@ -1,0 +1,216 @@
+/**
+ * PostgreSQL: workers and their own lines, in the seeds' tables. A worker's line is a row of
+ * `system_logs` (as the seed has it), whether the hub wrote it from an HTTP heartbeat or the worker
+ * called `func_worker_heartbeat_with_logs` itself; runlog's `seq` column keeps a resent line once.
+ */
+import type pg from 'pg';
+import { LEVEL_RANK, LEVELS, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
+import { likePattern, systemLogFromRecord } from '../rows.js';
+import {
+  MAX_PAGE,
+  workerStatus,
+  type SystemLog,
+  type SystemLogFilter,
+  type Worker,
+  type WorkerHeartbeat,
+  type WorkerState,
+} from '../store.js';
+
+const MICROS = (column: string) => `(EXTRACT(EPOCH FROM ${column}) * 1000000)::bigint`;
+const FROM_MICROS = (param: string) => `(TIMESTAMPTZ 'epoch' + ${param}::bigint * INTERVAL '1 microsecond')`;
+
+export async function recordHeartbeat(db: pg.Pool, hb: WorkerHeartbeat): Promise<void> {
+  await db.query(
+    `INSERT INTO workers AS w (id, status, state, current_task_id, vram_total_mb, vram_used_mb, gpus, heartbeat_interval_s,
+                               first_seen, last_heartbeat, dropped_logs, stats)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${FROM_MICROS('$9')}, ${FROM_MICROS('$9')}, $10, $11)
+     ON CONFLICT (id) DO UPDATE SET
+       status = excluded.status, state = excluded.state, current_task_id = excluded.current_task_id,
+       vram_total_mb = COALESCE(excluded.vram_total_mb, w.vram_total_mb), vram_used_mb = COALESCE(excluded.vram_used_mb, w.vram_used_mb),
+       gpus = excluded.gpus, heartbeat_interval_s = excluded.heartbeat_interval_s, last_heartbeat = excluded.last_heartbeat,
+       dropped_logs = w.dropped_logs + excluded.dropped_logs, stats = COALESCE(excluded.stats, w.stats)`,
+    [
+      hb.id,
+      hb.state === 'offline' ? 'offline' : 'active',
+      hb.state,
+      hb.current_task_id,
+      hb.vram_total_mb === null ? null : Math.round(hb.vram_total_mb),
+      hb.vram_used_mb === null ? null : Math.round(hb.vram_used_mb),
+      JSON.stringify(hb.gpus),
+      hb.heartbeat_interval_s,
+      hb.received_at,
+      hb.dropped_logs,
+      hb.stats === null ? null : JSON.stringify(hb.stats),
+    ],
+  );
+}
+
+export async function touchWorker(db: pg.Pool, id: string, intervalS: number, now: number): Promise<void> {
+  await db.query(
+    `INSERT INTO workers (id, state, heartbeat_interval_s, first_seen, last_heartbeat) VALUES ($1, 'busy', $2, ${FROM_MICROS('$3')}, ${FROM_MICROS('$3')})
+     ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat`,
+    [id, intervalS, now],
+  );
+}
+
+interface WorkerRow {
+  id: string;
+  state: string;
+  current_task_id: string | null;
+  vram_total_mb: number | null;
+  vram_used_mb: number | null;
+  gpus: unknown[];
+  heartbeat_interval_s: number;
+  first_seen_us: number;
+  last_heartbeat_us: number;
+  dropped_logs: number;
+  stats: Record<string, unknown> | null;
+  last_seq: number | null;
+}
+
+const WORKER_SELECT = `SELECT w.id, w.state, w.current_task_id, w.vram_total_mb, w.vram_used_mb, w.gpus, w.heartbeat_interval_s,
+  ${MICROS('w.first_seen')} AS first_seen_us, ${MICROS('COALESCE(w.last_heartbeat, w.first_seen)')} AS last_heartbeat_us, w.dropped_logs, w.stats,
+  (SELECT MAX(seq) FROM system_logs s WHERE s.source_type = 'worker' AND s.source_id = w.id AND s.seq IS NOT NULL) AS last_seq
+  FROM workers w`;
+
+export async function getWorker(db: pg.Pool, id: string, now: number): Promise<Worker | undefined> {
+  const { rows } = await db.query<WorkerRow>(`${WORKER_SELECT} WHERE w.id = $1`, [id]);
+  return rows[0] === undefined ? undefined : workerFromRow(rows[0], now);
+}
+
+export async function listWorkers(db: pg.Pool, now: number): Promise<Worker[]> {
+  const { rows } = await db.query<WorkerRow>(`${WORKER_SELECT} ORDER BY w.id`);
+  return rows.map((row) => workerFromRow(row, now));
+}
+
+function workerFromRow(row: WorkerRow, now: number): Worker {
+  const state = (row.state ?? 'idle') as WorkerState;
+  const heard = Number(row.last_heartbeat_us);
+  return {
+    id: row.id,
+    status: workerStatus(state, heard, row.heartbeat_interval_s, now),
+    state,
+    current_task_id: row.current_task_id,
+    vram_total_mb: row.vram_total_mb,
+    vram_used_mb: row.vram_used_mb,
+    gpus: row.gpus,
+    heartbeat_interval_s: row.heartbeat_interval_s,
+    first_seen: new Date(Number(row.first_seen_us) / 1000).toISOString(),
+    last_heartbeat: isoMicros(heard),
+    last_heartbeat_age_s: Math.max(0, (now - heard) / 1e6),
+    dropped_logs: Number(row.dropped_logs),
+    stats: row.stats,
+    last_seq: row.last_seq === null ? 0 : Number(row.last_seq),
+  };
+}
+
+function isoMicros(micros: number): string {
+  const ms = Math.floor(micros / 1000);
+  return `${new Date(ms).toISOString().slice(0, 23)}${String(micros - ms * 1000).padStart(3, '0')}Z`;
+}
+
+/** A worker's lines → system_logs rows; returns those not stored yet (by the sender's seq). */
+export async function appendSystemLogs(db: pg.Pool, workerId: string, stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], []];
+  for (const r of records) {
+    // the seed's metadata column holds what the sender gave, flat (a sender's `metadata`, kept as
+    // attrs.metadata by the heartbeat route, with its keys winning), beside runlog's attrs and logger
+    const { metadata: given, ...attrs } = r.attrs ?? {};
+    const sent = typeof given === 'object' && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : given === undefined ? {} : { metadata: given };
+    const metadata = { ...attrs, ...(r.logger ? { logger: r.logger } : {}), ...sent };
+    const values = [r.timestamp, r.level, r.message, r.task_id ?? null, JSON.stringify(metadata), r.seq, r.source ?? null, r.phase ?? null];
+    values.forEach((value, i) => columns[i]?.push(value));
+  }
+  const { rows } = await db.query<{ seq: number }>(
+    `INSERT INTO system_logs (timestamp, level, message, source_type, source_id, task_id, metadata, seq, source, phase)
+     SELECT ${FROM_MICROS('u.t')}, u.l, u.m, 'worker', $1, u.tk, u.md::jsonb, u.s, u.src, u.ph
+     FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[])
+       AS u(t, l, m, tk, md, s, src, ph)
+     ON CONFLICT (source_type, source_id, seq) WHERE seq IS NOT NULL DO NOTHING
+     RETURNING seq`,
+    [workerId, ...columns],
+  );
+  const inserted = new Set(rows.map((row) => Number(row.seq)));
+  const seen = new Set<number>();
+  const fresh: LogRecord[] = [];
+  for (const r of records) {
+    if (!inserted.has(r.seq) || seen.has(r.seq)) continue;
+    seen.add(r.seq);
+    fresh.push(r.stream === stream ? r : { ...r, stream });
+  }
+  return fresh.sort((a, b) => a.seq - b.seq);
+}
+
+export interface SystemLogRow {
+  id: number;
+  seq: number | null;
+  ts: number;
+  level: string;
+  message: string;
+  source_type: string;
+  source_id: string;
+  task_id: string | null;
+  metadata: Record<string, unknown> | null;
+  source: string | null;
+  phase: string | null;
+}
+
+export const SYSTEM_LOG_SELECT = `SELECT id, seq, ${MICROS('timestamp')} AS ts, level, message, source_type, source_id, task_id, metadata, source, phase FROM system_logs`;
+
+/** A row as a record of stream `worker:<id>`; a line the seed's function wrote has no seq: its row id stands in. */
+export function recordFromSystemRow(row: SystemLogRow): LogRecord {
+  const { logger, ...attrs } = row.metadata ?? {};
+  const record: LogRecord = {
+    stream: `${row.source_type === 'worker' ? 'worker' : row.source_type}:${row.source_id}`,
+    seq: Number(row.seq ?? row.id),
+    timestamp: Number(row.ts),
+    level: parseLevel(row.level) ?? 'INFO',
+    message: row.message,
+  };
+  if (row.source !== null) record.source = row.source as Source;
+  if (row.phase !== null) record.phase = row.phase as Phase;
+  if (typeof logger === 'string') record.logger = logger;
+  if (row.task_id !== null) record.task_id = row.task_id;
+  if (Object.keys(attrs).length > 0) record.attrs = attrs;
+  return record;
+}
+
+export function systemLogFromRow(row: SystemLogRow): SystemLog {
+  const line = systemLogFromRecord(recordFromSystemRow(row));
+  return { ...line, id: String(row.id), source_type: row.source_type, source_id: row.source_id, metadata: row.metadata ?? {} };
+}
+
+/** The level names (upper case, aliases and the seed's own included) at or above `level`. */
+export function levelNamesAtOrAbove(level: Level): string[] {
+  const extra: Record<string, number> = { TRACE: 10, ESSENTIAL: 20, SUCCESS: 20, NOTICE: 20, WARN: 30, ERR: 40, FATAL: 50, CRIT: 50 };
+  const all: [string, number][] = [...LEVELS.map((name): [string, number] => [name, LEVEL_RANK[name]]), ...Object.entries(extra)];
+  return all.filter(([, rank]) => rank >= LEVEL_RANK[level]).map(([name]) => name);
+}
+
+export async function querySystemLogs(db: pg.Pool, filter: SystemLogFilter): Promise<SystemLog[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (condition: string, value: unknown) => {
+    params.push(value);
+    where.push(condition.replace('?', `$${params.length}`));
+  };
+  if (filter.source_type !== undefined) add('source_type = ?', filter.source_type);
+  if (filter.source_id !== undefined) add('source_id = ?', filter.source_id);
+  if (filter.task_id !== undefined) add('task_id = ?', filter.task_id);
+  if (filter.level !== undefined) add('upper(level) = ANY(?)', levelNamesAtOrAbove(filter.level));
+  if (filter.since !== undefined) add(`timestamp >= ${FROM_MICROS('?')}`, filter.since);
+  if (filter.until !== undefined) add(`timestamp <= ${FROM_MICROS('?')}`, filter.until);
+  if (filter.q) add('message ILIKE ?', likePattern(filter.q));
+  params.push(Math.min(filter.limit ?? 100, MAX_PAGE));
+  const { rows } = await db.query<SystemLogRow>(
+    `${SYSTEM_LOG_SELECT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY timestamp DESC, id DESC LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map(systemLogFromRow);
+}
+
+/** Rows by id, for the hubs that learn of them from a notice (notify.ts). */
+export async function systemLogsByIds(db: pg.Pool, low: number, high: number): Promise<SystemLogRow[]> {
+  const { rows } = await db.query<SystemLogRow>(`${SYSTEM_LOG_SELECT} WHERE id BETWEEN $1 AND $2 ORDER BY id LIMIT 10000`, [low, high]);
+  return rows;
+}

@@ -1,0 +1,173 @@
+/**
+ * `runlog follow ssh://…` against a real sshd (Debian's openssh-server) started here on 127.0.0.1,
+ * with its own host key and a key made for the test. Skipped when sshd is absent, failed instead
+ * with RUNLOG_TEST_STRICT=1.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WireRecord } from '../src/core/record.js';
+import type { RunningHub } from '../src/server/listen.js';
+import { cli, FIXTURES, hubOn, tempDir, waitFor } from './helpers.js';
+
+const SSHD = '/usr/sbin/sshd';
+const available = existsSync(SSHD) && existsSync('/usr/bin/ssh-keygen') && process.getuid?.() === 0;
+if (!available) {
+  const why = `sshd tests skipped: ${existsSync(SSHD) ? 'they start sshd as root and this is not root' : `${SSHD} is missing (apt-get install openssh-server)`}`;
+  if (process.env.RUNLOG_TEST_STRICT === '1') throw new Error(why);
+  console.warn(why);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** The pids whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const state = execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    return state !== '' && !state.startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+function lineText(i: number): string {
+  return `remote ${i} é ${'x'.repeat(i % 40)}`;
+}
+
+describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
+  let sshd: ChildProcess;
+  let port: number;
+  let hub: RunningHub;
+  let sshOption: string;
+  const dir = tempDir('runlog-sshd-');
+
+  beforeAll(async () => {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
+    execFileSync('cp', [join(dir, 'client_key.pub'), join(dir, 'authorized_keys')]);
+    port = await freePort();
+    writeFileSync(
+      join(dir, 'sshd_config'),
+      [
+        'ListenAddress 127.0.0.1',
+        `Port ${port}`,
+        `HostKey ${join(dir, 'host_key')}`,
+        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        'PermitRootLogin yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        `PidFile ${join(dir, 'sshd.pid')}`,
+        '',
+      ].join('\n'),
+    );
+    mkdirSync('/run/sshd', { recursive: true }); // privilege separation directory Debian's sshd wants
+    sshd = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    sshd.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    await waitFor(() => log.includes('Server listening') || undefined, 10_000, `sshd to listen (${log})`);
+    sshOption = `-i ${join(dir, 'client_key')} -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR`;
+    hub = await hubOn(tempDir());
+  });
+
+  afterAll(async () => {
+    sshd?.kill('SIGTERM');
+    await hub?.close();
+  });
+
+  async function records(run: string): Promise<WireRecord[]> {
+    const response = await fetch(`${hub.url}/api/runs/${run}/logs?limit=10000`);
+    return response.ok ? ((await response.json()) as { logs: WireRecord[] }).logs : [];
+  }
+
+  it('survives a killed connection and a restart with no line lost or repeated, and leaves no ssh process', async () => {
+    const path = join(dir, 'train.log');
+    writeFileSync(path, '');
+    const data = tempDir();
+    const url = `ssh://root@127.0.0.1:${port}${path}`;
+    const sshPids = new Set<number>();
+    const start = () => {
+      const result = cli(['follow', url, '--run', 'over-ssh', '--hub', hub.url, '--data', data, '--ssh-option', sshOption, '--partial-timeout', '300ms']);
+      const watch = setInterval(() => {
+        for (const pid of childrenOf(result.child.pid ?? 0)) sshPids.add(pid);
+      }, 50);
+      void result.then(() => clearInterval(watch));
+      return result;
+    };
+    const count = async () => (await records('over-ssh')).filter((r) => r.source === 'file').length;
+    const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ path, from: 1, to: 500, every: 6, prefix: 'remote' })], {
+      stdio: 'inherit',
+    });
+    const written = new Promise((resolve) => writer.on('close', resolve));
+
+    let follower = start();
+    await waitFor(async () => (await count()) >= 50 || undefined, 20_000, '50 lines');
+    // the connection dies mid-stream: kill the sshd process serving it
+    const sessions = childrenOf(sshd.pid ?? 0);
+    expect(sessions.length).toBeGreaterThan(0);
+    for (const pid of sessions) process.kill(pid, 'SIGKILL');
+    const before = await count();
+    await waitFor(async () => (await count()) >= before + 50 || undefined, 20_000, 'lines after the reconnection');
+
+    follower.child.kill('SIGTERM');
+    const first = await follower;
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/connecting again/);
+    follower = start();
+    expect(await written).toBe(0);
+    await waitFor(async () => (await count()) >= 500 || undefined, 30_000, 'all 500 lines');
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+
+    const all = await records('over-ssh');
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(Array.from({ length: 500 }, (_, i) => lineText(i + 1)));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
+    expect(all.every((r) => r.source !== 'file' || r.attrs?.path === url)).toBe(true);
+    // no ssh client left behind, and, soon, nothing on the "remote" side either
+    expect(sshPids.size).toBeGreaterThanOrEqual(3);
+    for (const pid of sshPids) expect(alive(pid)).toBe(false);
+    await waitFor(() => childrenOf(sshd.pid ?? 0).length === 0 || undefined, 15_000, 'the sessions to end');
+  });
+
+  it('follows a rotation on the remote host: the old file to its end, then the new one from its start', async () => {
+    const path = join(dir, 'rotating.log');
+    writeFileSync(path, '');
+    const data = tempDir();
+    const url = `ssh://root@127.0.0.1:${port}${path}`;
+    const follower = cli(['follow', url, '--run', 'ssh-rotation', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+    await waitFor(async () => (await fetch(`${hub.url}/api/runs/ssh-rotation`)).ok || undefined, 20_000, 'the run');
+    await new Promise((r) => setTimeout(r, 500)); // the first session is up
+    const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ path, from: 1, to: 250, every: 8, prefix: 'remote', rotate: { at: [100], how: 'rename' } })], {
+      stdio: 'inherit',
+    });
+    expect(await new Promise((resolve) => writer.on('close', resolve))).toBe(0);
+    await waitFor(async () => (await records('ssh-rotation')).length >= 250 || undefined, 30_000, 'all 250 lines');
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    const all = await records('ssh-rotation');
+    expect(all.map((r) => r.message)).toEqual(Array.from({ length: 250 }, (_, i) => lineText(i + 1)));
+  });
+});

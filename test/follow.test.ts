@@ -1,0 +1,340 @@
+/**
+ * `runlog follow` end to end: a real hub, the built CLI, and a writer process that keeps writing
+ * (and rotating) its log while it is followed. The hub's lines must be the file's lines, in order,
+ * once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WireRecord } from '../src/core/record.js';
+import type { RunningHub } from '../src/server/listen.js';
+import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
+import { cli, FIXTURES, hubOn, tempDir, waitFor } from './helpers.js';
+
+const WRITER = join(FIXTURES, 'log_writer.mjs');
+
+function lineText(prefix: string, i: number): string {
+  return `${prefix} ${i} é ${'x'.repeat(i % 40)}`;
+}
+
+function lines(prefix: string, from: number, to: number): string[] {
+  return Array.from({ length: to - from + 1 }, (_, k) => lineText(prefix, from + k));
+}
+
+interface WriterOptions {
+  path: string;
+  from: number;
+  to: number;
+  every: number;
+  prefix?: string;
+  final?: boolean;
+  truncate?: boolean;
+  rotate?: { at: number[]; how: 'rename' | 'copytruncate' | 'delete' | 'moveout' };
+}
+
+function writer(options: WriterOptions): Promise<number | null> {
+  const child = spawn(process.execPath, [WRITER, JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return new Promise((resolve) => child.on('close', resolve));
+}
+
+let hub: RunningHub | undefined;
+const children: ChildProcess[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await hub?.close();
+  hub = undefined;
+});
+
+async function startHub(): Promise<string> {
+  hub = await hubOn(tempDir());
+  return hub.url;
+}
+
+function follow(url: string, data: string, args: string[]) {
+  const result = cli(['follow', '--hub', url, '--data', data, '--partial-timeout', '300ms', '--poll', '100ms', ...args]);
+  children.push(result.child);
+  return result;
+}
+
+/** A follower that has looked at its files: the run exists once it has (the shipper creates it after). */
+async function following(url: string, data: string, args: string[], run: string) {
+  const result = follow(url, data, [...args, '--run', run]);
+  await waitFor(async () => (await fetch(`${url}/api/runs/${run}`)).ok || undefined, 20_000, 'the run');
+  // wrapped: an awaited CliResult would wait for the follower to exit
+  return { result };
+}
+
+async function records(url: string, run: string): Promise<WireRecord[]> {
+  const response = await fetch(`${url}/api/runs/${run}/logs?limit=10000`);
+  if (response.status === 404) return [];
+  return ((await response.json()) as { logs: WireRecord[] }).logs;
+}
+
+const fileLines = (all: WireRecord[]) => all.filter((r) => r.source === 'file').map((r) => r.message);
+
+async function waitForLines(url: string, run: string, count: number): Promise<void> {
+  await waitFor(async () => (await records(url, run)).filter((r) => r.source === 'file').length >= count || undefined, 30_000, `${count} lines`);
+}
+
+async function stopped(result: ReturnType<typeof follow>) {
+  result.child.kill('SIGTERM');
+  const done = await result;
+  expect(done.code).toBe(0);
+  return done;
+}
+
+describe('runlog follow: a writer that keeps writing and rotating', () => {
+  for (const how of ['rename', 'copytruncate', 'delete', 'moveout'] as const) {
+    it(`ships every line once, in order, through ${how} rotation (CRLF and UTF-8 split across writes, no final newline)`, async () => {
+      const url = await startHub();
+      const dir = tempDir();
+      const data = tempDir();
+      const path = join(dir, 'app.log');
+      writeFileSync(path, '');
+      const follower = await following(url, data, [join(dir, '*.log')], `rot-${how}`);
+      const expected = lines('line', 1, 240);
+      expect(await writer({ path, from: 1, to: 240, every: 3, final: false, rotate: { at: [80, 160], how } })).toBe(0);
+      await waitForLines(url, `rot-${how}`, expected.length);
+      await stopped(follower.result);
+      const all = await records(url, `rot-${how}`);
+      expect(fileLines(all)).toEqual(expected);
+      expect(all.filter((r) => r.source === 'system')).toEqual([]);
+      expect(all.map((r) => r.seq)).toEqual(all.map((_, i) => i + 1));
+      expect(all.every((r) => r.source !== 'file' || r.attrs?.path === path || String(r.attrs?.path).startsWith(`${path}.`))).toBe(true);
+    });
+  }
+
+  it('takes a file renamed to a name the glob still matches (app.log → app.log.1 under app.log*) for the same file', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, '');
+    const follower = await following(url, data, [join(dir, 'app.log*')], 'still-matches');
+    expect(await writer({ path, from: 1, to: 150, every: 3, rotate: { at: [50, 100], how: 'rename' } })).toBe(0);
+    await waitForLines(url, 'still-matches', 150);
+    await new Promise((r) => setTimeout(r, 500)); // a second look at app.log.1 and app.log.2 must not read them again
+    await stopped(follower.result);
+    expect(fileLines(await records(url, 'still-matches'))).toEqual(lines('line', 1, 150));
+  });
+
+  it('reads from the copy what copytruncate took away while nobody followed, then the file from its start', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    expect(await writer({ path, from: 1, to: 40, every: 1 })).toBe(0);
+    let follower = follow(url, data, [path, '--run', 'copy-while-stopped']);
+    await waitForLines(url, 'copy-while-stopped', 40);
+    await stopped(follower);
+    // meanwhile: 40 more lines, a copytruncate after the 70th
+    expect(await writer({ path, from: 41, to: 80, every: 1, rotate: { at: [70], how: 'copytruncate' } })).toBe(0);
+    follower = follow(url, data, [path, '--run', 'copy-while-stopped']);
+    const writing = writer({ path, from: 81, to: 150, every: 3 });
+    await waitForLines(url, 'copy-while-stopped', 150);
+    expect(await writing).toBe(0);
+    await stopped(follower);
+    const all = await records(url, 'copy-while-stopped');
+    expect(fileLines(all)).toEqual(lines('line', 1, 150));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
+  });
+
+  it('follows every file a glob matches, picking up a file created later', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    writeFileSync(join(dir, 'a.log'), `${lineText('a', 0)}\n`);
+    const follower = await following(url, data, [join(dir, '*.log')], 'glob');
+    await waitForLines(url, 'glob', 1);
+    await Promise.all([
+      writer({ path: join(dir, 'a.log'), from: 1, to: 100, every: 2, prefix: 'a' }),
+      writer({ path: join(dir, 'b.log'), from: 1, to: 100, every: 2, prefix: 'b' }),
+    ]);
+    await waitForLines(url, 'glob', 201);
+    await stopped(follower.result);
+    const all = await records(url, 'glob');
+    const of = (file: string) => all.filter((r) => r.attrs?.path === join(dir, file)).map((r) => r.message);
+    expect(of('a.log')).toEqual(lines('a', 0, 100));
+    expect(of('b.log')).toEqual(lines('b', 1, 100));
+  });
+
+  it('a follower stopped and restarted while the writer writes and rotates neither loses nor repeats a line', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, '');
+    const writing = writer({ path, from: 1, to: 400, every: 4, rotate: { at: [150], how: 'rename' } });
+    let following = follow(url, data, [path, '--run', 'restart']);
+    await waitForLines(url, 'restart', 60);
+    await stopped(following);
+    const checkpoint = join(data, 'follow', 'restart.json');
+    expect(statSync(checkpoint).mode & 0o777).toBe(0o600);
+    const writerKey = (JSON.parse(readFileSync(checkpoint, 'utf8')) as { writer_key: string }).writer_key;
+    expect(writerKey).toMatch(/^[\w-]{22}$/);
+    await new Promise((r) => setTimeout(r, 700)); // the writer goes on (and rotates) meanwhile
+    following = follow(url, data, [path, '--run', 'restart']);
+    await waitForLines(url, 'restart', 250);
+    // a crash this time: the checkpoint may lag what the hub has; the same seqs are sent again
+    following.child.kill('SIGKILL');
+    await following;
+    following = follow(url, data, [path, '--run', 'restart']);
+    expect(await writing).toBe(0);
+    await waitForLines(url, 'restart', 400);
+    await stopped(following);
+    // the same writer all along
+    expect((JSON.parse(readFileSync(checkpoint, 'utf8')) as { writer_key: string }).writer_key).toBe(writerKey);
+    const all = await records(url, 'restart');
+    expect(fileLines(all)).toEqual(lines('line', 1, 400));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
+  });
+
+  for (const how of ['truncated and written again past the old offset', 'deleted and created again (maybe on the same inode)'] as const) {
+    it(`says in a system line what could not be read when the file was ${how} while nobody followed it`, async () => {
+      const url = await startHub();
+      const dir = tempDir();
+      const data = tempDir();
+      const path = join(dir, 'app.log');
+      expect(await writer({ path, from: 1, to: 50, every: 1 })).toBe(0);
+      let following = follow(url, data, [path, '--run', 'gone']);
+      await waitForLines(url, 'gone', 50);
+      await stopped(following);
+      if (how.startsWith('deleted')) {
+        const { unlinkSync } = await import('node:fs');
+        unlinkSync(path);
+      }
+      // the new content: longer than the old before the follower is back, and still growing after
+      const writing = writer({ path, from: 1, to: 200, every: 3, prefix: 'second', truncate: true });
+      await waitFor(() => existsSync(path) && statSync(path).size > 3000, 20_000, 'the file to regrow');
+      following = follow(url, data, [path, '--run', 'gone']);
+      expect(await writing).toBe(0);
+      await waitForLines(url, 'gone', 250);
+      await stopped(following);
+      const all = await records(url, 'gone');
+      expect(fileLines(all)).toEqual([...lines('line', 1, 50), ...lines('second', 1, 200)]);
+      const system = all.filter((r) => r.source === 'system');
+      expect(system).toHaveLength(1);
+      expect(system[0]?.message).toMatch(/changed while nobody followed it.*\d+ bytes after byte \d+ could not be read/);
+      expect(system[0]?.seq).toBe(51);
+    });
+  }
+
+  it('with --from-end reads only what is written from now on to the files already there, and new files whole', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    writeFileSync(join(dir, 'old.log'), 'before 1\nbefore 2\n');
+    const follower = await following(url, data, [join(dir, '*.log'), '--from-end'], 'from-end');
+    await Promise.all([
+      writer({ path: join(dir, 'old.log'), from: 1, to: 30, every: 2, prefix: 'old' }),
+      writer({ path: join(dir, 'new.log'), from: 1, to: 30, every: 2, prefix: 'new' }),
+    ]);
+    await waitForLines(url, 'from-end', 60);
+    await stopped(follower.result);
+    const all = await records(url, 'from-end');
+    const of = (file: string) => all.filter((r) => r.attrs?.path === join(dir, file)).map((r) => r.message);
+    expect(of('old.log')).toEqual(lines('old', 1, 30));
+    expect(of('new.log')).toEqual(lines('new', 1, 30));
+  });
+
+  it("refuses to write into another writer's run (a follower with another checkpoint, or none)", async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'one\n');
+    const first = await following(url, tempDir(), [path], 'taken');
+    await waitForLines(url, 'taken', 1);
+    const second = await follow(url, tempDir(), [path, '--run', 'taken']);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/--run: .*another writer's run/);
+    await stopped(first.result);
+    expect(fileLines(await records(url, 'taken'))).toEqual(['one']);
+  });
+
+  it('renews its lease while the file is quiet, and stops when the run is cancelled, ending it cancelled', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'one\ntwo without newline');
+    const follower = await following(url, tempDir(), [path], 'cancel-me');
+    await waitForLines(url, 'cancel-me', 1);
+    const cancel = await fetch(`${url}/api/runs/cancel-me/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(cancel.status).toBeLessThan(300);
+    const done = await follower.result; // the next lease renewal (within 10 s) tells it
+    expect(done.code).toBe(0);
+    const run = (await (await fetch(`${url}/api/runs/cancel-me`)).json()) as { status: string; error_message: string };
+    expect(run.status).toBe('cancelled');
+    const all = await records(url, 'cancel-me');
+    expect(fileLines(all)).toEqual(['one', 'two without newline']);
+    expect(all.at(-1)).toMatchObject({ source: 'system', level: 'WARNING' });
+  });
+
+  it('ends the run with --end-on-exit once idle, after the last partial line', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'one\ntwo\r\nthree without newline');
+    const done = await follow(url, data, [path, '--run', 'idle', '--until-idle', '1s', '--end-on-exit', '--name', 'idle run', '--label', 'k=v']);
+    expect(done.code).toBe(0);
+    const run = (await (await fetch(`${url}/api/runs/idle`)).json()) as { status: string; name: string; labels: Record<string, string> };
+    expect(run).toMatchObject({ status: 'completed', name: 'idle run', labels: { k: 'v' } });
+    expect(fileLines(await records(url, 'idle'))).toEqual(['one', 'two', 'three without newline']);
+  });
+});
+
+describe('runlog run --follow', () => {
+  it("ties the lines of a file the command writes to the command's run, read to its end", async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const path = join(dir, 'out.log');
+    writeFileSync(path, 'an earlier run\n');
+    const script = `for i in 1 2 3; do echo "to stdout $i"; echo "to the file $i" >> ${path}; sleep 0.1; done; printf 'last, no newline' >> ${path}`;
+    const done = await cli(['run', '--quiet', '--json', '--hub', url, '--data', tempDir(), '--follow', path, '--', '/bin/sh', '-c', script]);
+    expect(done.code).toBe(0);
+    const run = JSON.parse(done.stdout.trim()) as { id: string };
+    const all = await records(url, run.id);
+    expect(all.filter((r) => r.source === 'stdout').map((r) => r.message)).toEqual(['to stdout 1', 'to stdout 2', 'to stdout 3']);
+    expect(fileLines(all)).toEqual(['to the file 1', 'to the file 2', 'to the file 3', 'last, no newline']);
+    expect(all.filter((r) => r.source === 'file').every((r) => r.attrs?.path === path)).toBe(true);
+  });
+});
+
+describe('runlog follow through a hub with tokens', () => {
+  it('needs only a write token (from RUNLOG_TOKEN_FILE), and takes its run up again after a restart', async () => {
+    const url = await startHub();
+    const store = hub?.store;
+    if (!store) throw new Error('no hub');
+    const secrets: Record<string, string> = {};
+    for (const [name, scopes] of [['writer', ['write']], ['reader', ['read']]] as const) {
+      secrets[name] = newTokenSecret();
+      await store.createToken({ name, hash: sha256(secrets[name] ?? ''), scopes: [...scopes], worker_id: null, expires_at: null, created_by: null });
+    }
+    const dir = tempDir();
+    const data = tempDir();
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, `${secrets.writer}\n`);
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'one\n');
+    const read = async () => {
+      const response = await fetch(`${url}/api/runs/tok/logs?limit=100`, { headers: { authorization: `Bearer ${secrets.reader}` } });
+      return response.ok ? ((await response.json()) as { logs: WireRecord[] }).logs.map((r) => r.message) : [];
+    };
+    const env = { RUNLOG_TOKEN_FILE: tokenFile };
+    const first = cli(['follow', path, '--run', 'tok', '--hub', url, '--data', data, '--poll', '100ms'], env);
+    children.push(first.child);
+    await waitFor(async () => ((await read()).length >= 1 ? true : undefined), 20_000, 'the first line');
+    first.child.kill('SIGTERM');
+    expect((await first).code).toBe(0);
+    writeFileSync(path, 'one\ntwo\n');
+    const second = cli(['follow', path, '--run', 'tok', '--hub', url, '--data', data, '--until-idle', '1s'], env);
+    children.push(second.child);
+    expect((await second).code).toBe(0);
+    expect(await read()).toEqual(['one', 'two']);
+    // without a token: refused, exit 2, nothing written
+    const anonymous = await cli(['follow', path, '--run', 'tok2', '--hub', url, '--data', tempDir(), '--until-idle', '1s']);
+    expect(anonymous.code).toBe(2);
+  });
+});

@@ -1,0 +1,25 @@
+/** `runlog migrate`: the steps a store lacks, printed, applied once; --dry-run applies none (SQLite here; PostgreSQL in postgres-seed.test.ts). */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { MIGRATIONS } from '../src/store/sqlite/migrations.js';
+import { cli, tempDir } from './helpers.js';
+
+const LATEST = Math.max(...MIGRATIONS.map((m) => m.version));
+
+it('creates and migrates a SQLite file, printing each step once, and a dry run changes nothing', async () => {
+  const data = tempDir();
+  const dry = await cli(['migrate', '--data', data, '--dry-run']);
+  expect(dry.code).toBe(0);
+  expect(dry.stdout).toContain('would create');
+  expect(dry.stdout).toMatch(/would apply 10: /);
+  expect(existsSync(join(data, 'runlog.db'))).toBe(false);
+  const applied = await cli(['migrate', '--data', data]);
+  expect(applied.code).toBe(0);
+  expect(applied.stdout).toMatch(/applied 10: /);
+  for (const step of MIGRATIONS) expect(applied.stdout).toContain(`applied ${step.version}: ${step.name}`);
+  expect(applied.stdout).toContain(`migrated (version ${LATEST})`);
+  const again = await cli(['migrate', '--data', data]);
+  expect(again.stdout).not.toContain('applied');
+  expect(again.stdout).toContain(`up to date (version ${LATEST})`);
+});

@@ -1,0 +1,144 @@
+/**
+ * Several hubs on one PostgreSQL database, as real processes (`bin/runlog server --db … --port 0`):
+ * a viewer on one sees every line a runner ships to the other, once; workers claiming through both
+ * get each task once; a hub killed with -9 mid-ingest loses no line it acknowledged.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventSource } from 'eventsource';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { WireRecord } from '../src/core/record.js';
+import { PostgresStore } from '../src/store/postgres/store.js';
+import type { Run } from '../src/store/store.js';
+import { CLI, cli, getJson, tempDir, waitFor } from './helpers.js';
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from './postgres.js';
+
+interface HubProcess {
+  url: string;
+  child: ChildProcess;
+}
+
+/** `runlog server --db URL --port 0` as a child process; resolves with its URL once it listens. */
+function startHubProcess(db: string): Promise<HubProcess> {
+  const child = spawn(process.execPath, [CLI, 'server', '--db', db, '--host', '127.0.0.1', '--port', '0', '--data', tempDir()], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUNLOG_HUB: '' },
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) resolve({ url: match[1], child });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`hub exited (${code}) before listening: ${output}`)));
+  });
+}
+
+const post = (url: string, body: object) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+const lines = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, timestamp: Date.now() * 1000, level: 'INFO', message: `line ${from + i}` }));
+
+describeWithPostgres('two hubs on one PostgreSQL database', () => {
+  let database: TestDatabase;
+  let a: HubProcess;
+  let b: HubProcess;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // both at once: the schema is created under an advisory lock, once
+    [a, b] = await Promise.all([startHubProcess(database.url), startHubProcess(database.url)]);
+  });
+  afterAll(async () => {
+    for (const hub of [a, b]) if (hub && hub.child.exitCode === null) hub.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    await database?.drop();
+  });
+
+  it('shows a viewer on hub B every line a runner ships to hub A, once and in order, then the end', async () => {
+    const dir = tempDir();
+    const gate = `${dir}/gate`;
+    const runner = cli(['run', '--hub', a.url, '--id', 'two-hubs', '-q', '--data', dir, '--', 'sh', '-c', `while [ ! -f ${gate} ]; do sleep 0.05; done; seq 1 3000`]);
+    await waitFor(async () => (await getJson(`${b.url}/api/runs/two-hubs`)).status === 200 || undefined, 20_000, 'the run on hub B');
+    const seqs: number[] = [];
+    const messages: string[] = [];
+    let ended: Run | undefined;
+    const source = new EventSource(`${b.url}/api/runs/two-hubs/logs/stream?batch=1`);
+    source.addEventListener('logs', (event) => {
+      for (const record of JSON.parse(event.data) as WireRecord[]) {
+        seqs.push(record.seq);
+        messages.push(record.message);
+      }
+    });
+    source.addEventListener('end', (event) => {
+      ended = JSON.parse(event.data) as Run;
+      source.close();
+    });
+    await waitFor(() => source.readyState === EventSource.OPEN || undefined, 10_000, 'the stream open');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(gate, '');
+    expect((await runner).code).toBe(0);
+    await waitFor(() => ended, 20_000, 'the end on hub B');
+    expect(messages.filter((m) => /^\d+$/.test(m))).toEqual(Array.from({ length: 3000 }, (_, i) => String(i + 1)));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(ended).toMatchObject({ status: 'completed', exit_code: 0 });
+  });
+
+  it('gives each queued task to exactly one worker, whichever hub the workers claim through', async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `task-${i}`);
+    for (const id of ids) expect((await post(`${a.url}/api/tasks`, { id, command: ['true'] })).status).toBe(201);
+    const claimed: string[] = [];
+    const worker = async (hub: HubProcess, workerId: string) => {
+      for (;;) {
+        const response = await post(`${hub.url}/api/tasks/claim`, { worker_id: workerId });
+        if (response.status === 204) return;
+        claimed.push(((await response.json()) as { run: Run }).run.id);
+      }
+    };
+    await Promise.all([a, b, a, b, a, b].map((hub, i) => worker(hub, `w${i}`)));
+    expect(claimed.sort()).toEqual([...ids].sort());
+  });
+
+  it('does housekeeping once: a pass another hub is running is skipped here', async () => {
+    const [one, two] = await Promise.all([PostgresStore.open(database.url), PostgresStore.open(database.url)]);
+    try {
+      let release!: () => void;
+      const held = one.exclusive('retention', () => new Promise<string>((resolve) => (release = () => resolve('ran'))));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await two.exclusive('retention', async () => 'also ran')).toBeUndefined();
+      release();
+      expect(await held).toBe('ran');
+      expect(await two.exclusive('retention', async () => 'ran after')).toBe('ran after');
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  it('loses no acknowledged line when hub A is killed with -9 mid-ingest: hub B has every one, once', async () => {
+    expect((await post(`${a.url}/api/runs`, { id: 'killed' })).status).toBe(201);
+    const acknowledged: number[] = [];
+    let next = 1;
+    const send = async (hub: HubProcess) => {
+      const batch = lines(next, next + 499);
+      next += 500;
+      const response = await post(`${hub.url}/api/runs/killed/logs`, { records: batch });
+      if (response.ok) acknowledged.push(...batch.map((l) => l.seq));
+    };
+    for (let i = 0; i < 5; i++) await send(a);
+    // in flight while it dies: acknowledged or not, never half-stored
+    const inFlight = Array.from({ length: 4 }, () => send(a).catch(() => {}));
+    a.child.kill('SIGKILL');
+    await Promise.all(inFlight);
+    // the sender goes on through hub B (a load balancer's retry), resending what was not acknowledged
+    for (let seq = 1; seq < next; seq += 500) {
+      if (!acknowledged.includes(seq)) expect((await post(`${b.url}/api/runs/killed/logs`, { records: lines(seq, seq + 499) })).status).toBe(200);
+    }
+    const page = await getJson<{ logs: WireRecord[]; total_lines: number }>(`${b.url}/api/runs/killed/logs?after=0&limit=10000`);
+    expect(acknowledged.length).toBeGreaterThanOrEqual(2500);
+    expect(page.body.logs.map((l) => l.seq)).toEqual(Array.from({ length: next - 1 }, (_, i) => i + 1));
+    expect(page.body.total_lines).toBe(next - 1);
+  });
+});

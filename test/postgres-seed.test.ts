@@ -1,0 +1,146 @@
+/**
+ * The seeds' contract on PostgreSQL: the seed's SQL run verbatim with psql, and a seed-style
+ * Python worker (psycopg2, the function called every second with its buffer of lines) seen live
+ * through a hub, in the API and the CLI.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { EventSource } from 'eventsource';
+import { afterAll, expect, it } from 'vitest';
+import { PostgresStore } from '../src/store/postgres/store.js';
+import { startHub, type RunningHub } from '../src/server/listen.js';
+import type { SystemLog, Worker } from '../src/store/store.js';
+import { nowMicros } from '../src/core/record.js';
+import { cli, FIXTURES, getJson, PYTHON, tempDir, waitFor } from './helpers.js';
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from './postgres.js';
+
+const SEED = join(FIXTURES, 'seed');
+
+/** `psql -v ON_ERROR_STOP=1 -f FILE` (or -c SQL): its output, and it must succeed. */
+function psql(url: string, what: { file?: string; sql?: string }): string {
+  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', ...(what.file ? ['-f', what.file] : ['-c', what.sql ?? '']), url];
+  const result = spawnSync('psql', args, { encoding: 'utf8', env: { ...process.env, PGTZ: 'UTC' } });
+  if (result.status !== 0) throw new Error(`psql ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+describeWithPostgres("the seeds' contract on PostgreSQL", () => {
+  const databases: TestDatabase[] = [];
+  const hubs: RunningHub[] = [];
+  afterAll(async () => {
+    for (const hub of hubs) await hub.close();
+    for (const database of databases) await database.drop();
+  });
+  const freshDatabase = async () => {
+    const database = await createTestDatabase();
+    databases.push(database);
+    return database;
+  };
+
+  it("runs the seed's function and Check Database queries verbatim on a migrated database, answering what the seed says", async () => {
+    const { url } = await freshDatabase();
+    await (await PostgresStore.open(url)).close();
+    // the seed's own function replaces runlog's (CREATE OR REPLACE): the hub must work with either
+    psql(url, { file: join(SEED, 'function.sql') });
+    expect(psql(url, { file: join(SEED, 'check-function.sql') }).trim()).toBe('{"success": true, "logs_inserted": 0}');
+    psql(url, { sql: "INSERT INTO workers (id) VALUES ('test-worker-123')" });
+    const logs = JSON.stringify([
+      { timestamp: '2026-11-30T10:00:00Z', level: 'INFO', message: 'Worker started', task_id: null, metadata: {} },
+      { timestamp: '2026-11-30T10:00:01Z', level: 'WARNING', message: 'Low VRAM detected', task_id: 't-1', metadata: { module: 'worker' } },
+    ]);
+    expect(psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('test-worker-123', 24000, 20000, '${logs}'::jsonb, 't-1')` }).trim()).toBe(
+      '{"success": true, "logs_inserted": 2}',
+    );
+    expect(psql(url, { file: join(SEED, 'check-database.sql') }).trim().split('\n')).toEqual([
+      '2026-11-30 10:00:01+00|WARNING|Low VRAM detected|t-1',
+      '2026-11-30 10:00:00+00|INFO|Worker started|',
+    ]);
+    expect(psql(url, { sql: "SELECT status, vram_used_mb, current_task_id FROM workers WHERE id = 'test-worker-123'" }).trim()).toBe('active|20000|t-1');
+    // the seed's retention: 48 hours, as the seed wrote it
+    psql(url, { sql: "UPDATE system_logs SET timestamp = NOW() - INTERVAL '49 hours' WHERE message = 'Worker started'" });
+    psql(url, { sql: 'SELECT cleanup_old_system_logs()' });
+    expect(psql(url, { sql: 'SELECT message FROM system_logs' }).trim()).toBe('Low VRAM detected');
+    const store = await PostgresStore.open(url);
+    try {
+      expect((await store.querySystemLogs({ source_id: 'test-worker-123' }))[0]).toMatchObject({
+        message: 'Low VRAM detected',
+        level: 'WARNING',
+        task_id: 't-1',
+        source_type: 'worker',
+        metadata: { module: 'worker' },
+      });
+      expect(await store.getWorker('test-worker-123', nowMicros())).toMatchObject({ status: 'active', vram_used_mb: 20000, current_task_id: 't-1' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("adopts a database made by the seed's SQL (tables, indexes, function) with its rows: nothing lost, no index twice", async () => {
+    const { url } = await freshDatabase();
+    // the orchestrator's own workers table, as the seed assumes it exists
+    psql(url, { sql: 'CREATE TABLE workers (id TEXT PRIMARY KEY, status TEXT, last_heartbeat TIMESTAMPTZ, vram_total_mb INT, vram_used_mb INT, current_task_id TEXT)' });
+    psql(url, { sql: "INSERT INTO workers (id, status, last_heartbeat) VALUES ('gpu-7', 'active', NOW())" });
+    psql(url, { file: join(SEED, 'tables.sql') });
+    psql(url, { file: join(SEED, 'function.sql') });
+    psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('gpu-7', 80000, 100, '[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "before runlog"}]'::jsonb, NULL)` });
+    const migrated = await cli(['migrate', '--db', url]);
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toContain('applied 2:');
+    const store = await PostgresStore.open(url);
+    try {
+      expect((await store.querySystemLogs({})).map((l) => l.message)).toEqual(['before runlog']);
+      expect((await store.listWorkers(nowMicros())).map((w) => [w.id, w.vram_total_mb])).toEqual([['gpu-7', 80000]]);
+    } finally {
+      await store.close();
+    }
+    const indexes = psql(url, { sql: "SELECT indexname FROM pg_indexes WHERE tablename = 'system_logs' ORDER BY 1" }).trim().split('\n');
+    expect(indexes).toEqual(['idx_system_logs_level', 'idx_system_logs_source', 'idx_system_logs_task_id', 'idx_system_logs_timestamp', 'system_logs_pkey', 'system_logs_stream_seq']);
+  });
+
+  it('shows a seed-style Python worker live through the hub: SSE /api/logs/stream, GET /api/workers, runlog workers', async () => {
+    const probe = spawnSync(PYTHON, ['-c', 'import psycopg2'], { encoding: 'utf8' });
+    if (probe.status !== 0) {
+      if (process.env.RUNLOG_TEST_STRICT === '1') throw new Error(`${PYTHON} cannot import psycopg2 (apt-get install python3-psycopg2)`);
+      console.warn(`${PYTHON} cannot import psycopg2: skipping the Python worker test`);
+      return;
+    }
+    const { url } = await freshDatabase();
+    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: url, ssePingMs: 1000 });
+    hubs.push(hub);
+    const seen: SystemLog[] = [];
+    const source = new EventSource(`${hub.url}/api/logs/stream?source_id=py-worker-1`);
+    source.addEventListener('log', (event) => seen.push(JSON.parse(event.data) as SystemLog));
+    // the web UI's feeds: the Workers page follows /api/events, the Logs page /api/logs/stream
+    const workerEvents: Worker[] = [];
+    const events = new EventSource(`${hub.url}/api/events`);
+    events.addEventListener('worker', (event) => workerEvents.push(JSON.parse(event.data) as Worker));
+    let allLines = 0;
+    const all = new EventSource(`${hub.url}/api/logs/stream`);
+    all.addEventListener('log', () => allLines++);
+    await waitFor(() => [source, events, all].every((s) => s.readyState === EventSource.OPEN) || undefined, 10_000, 'the streams open');
+
+    const worker = spawn(PYTHON, [join(SEED, 'seed_worker.py'), url, 'py-worker-1', '250', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    worker.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    worker.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    // live: lines arrive while the worker still runs
+    await waitFor(() => seen.length > 0 || undefined, 20_000, 'the first lines live');
+    const listed = await getJson<{ workers: Worker[] }>(`${hub.url}/api/workers`);
+    expect(listed.body.workers.find((w) => w.id === 'py-worker-1')).toMatchObject({ status: 'active', vram_total_mb: 24000 });
+    const code = await new Promise<number | null>((resolve) => worker.on('close', resolve));
+    expect(code, output).toBe(0);
+    await waitFor(() => seen.length >= 250 || undefined, 20_000, 'every line live');
+    await waitFor(() => allLines >= 250 || undefined, 20_000, 'every line on the all-workers stream');
+    source.close();
+    all.close();
+    events.close();
+    expect(workerEvents.some((w) => w.id === 'py-worker-1' && w.status === 'active')).toBe(true);
+    expect(seen.map((l) => l.message)).toEqual(Array.from({ length: 250 }, (_, i) => (i + 1) % 50 === 0 ? `step ${i + 1}: low VRAM` : `step ${i + 1} of 250`));
+    expect(seen[49]).toMatchObject({ level: 'WARNING', task_id: 'task-1', source_type: 'worker', source_id: 'py-worker-1', metadata: { module: 'seed_worker' } });
+    const api = await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?source_id=py-worker-1&level=WARNING`);
+    expect(api.body.logs).toHaveLength(5);
+    const workers = await cli(['workers', '--db', url]);
+    expect(workers.code).toBe(0);
+    expect(workers.stdout).toMatch(/py-worker-1\s+active/);
+  });
+});
