@@ -4,11 +4,12 @@
  */
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningHub } from '../src/server/listen.js';
+import { startHub, type RunningHub } from '../src/server/listen.js';
 import type { SystemLog } from '../src/store/store.js';
 import { epochToMicros } from '../src/core/time.js';
 import { levelFromNumber } from '../src/core/record.js';
 import { getJson, hubOn, tempDir, waitFor } from './helpers.js';
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from './postgres.js';
 
 let hub: RunningHub | undefined;
 afterEach(async () => {
@@ -136,5 +137,39 @@ describe('the seeds’ heartbeat format', () => {
     expect(epochToMicros(-1)).toBeUndefined();
     expect([0, 19, 20, 29, 30, 45, 50, 99].map(levelFromNumber)).toEqual(['DEBUG', 'DEBUG', 'INFO', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'CRITICAL']);
     expect(levelFromNumber(Number.NaN)).toBeUndefined();
+  });
+});
+
+describeWithPostgres('worker lines on PostgreSQL, through two hubs on one database', () => {
+  let database: TestDatabase | undefined;
+  const pgHubs: RunningHub[] = [];
+  afterEach(async () => {
+    await Promise.all(pgHubs.splice(0).map((h) => h.close().catch(() => {})));
+    await database?.drop();
+    database = undefined;
+  });
+
+  it('keeps every line once, in order, when each of a worker’s heartbeats goes to both hubs at once, across a restart', async () => {
+    database = await createTestDatabase();
+    for (let i = 0; i < 2; i++) pgHubs.push(await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: database.url, ssePingMs: 1000 }));
+    const post = (hubUrl: string, logs: object[]) =>
+      fetch(`${hubUrl}/api/workers/pg-w/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'idle', logs }) }).then((r) => r.json());
+    const t = Date.now() * 1000;
+    // two lives numbering from 1, each heartbeat sent to both hubs at once (a resend through a load balancer)
+    for (const [life, start] of [['first', t], ['second', t + 1_000_000]] as const) {
+      for (let beat = 0; beat < 5; beat++) {
+        const logs = [1, 2, 3].map((n) => ({ seq: beat * 3 + n, timestamp: start + beat * 3 + n, level: 'INFO', message: `${life} ${beat * 3 + n}` }));
+        await Promise.all(pgHubs.map((h) => post(h.url, logs)));
+      }
+    }
+    // and the seed's format without seq, to both hubs at once: two different lines each time
+    await Promise.all(pgHubs.map((h, i) => post(h.url, [{ timestamp: Date.now() / 1000, level: 20, message: `no seq via hub ${i}` }])));
+    const { body } = await getJson<{ logs: SystemLog[] }>(`${pgHubs[0]!.url}/api/logs?source_id=pg-w&limit=10000`);
+    const stored = body.logs.sort((a, b) => a.seq - b.seq);
+    expect(stored.map((l) => l.seq)).toEqual(Array.from({ length: 32 }, (_, i) => i + 1));
+    const messages = stored.map((l) => l.message);
+    const life = (name: string) => Array.from({ length: 15 }, (_, i) => `${name} ${i + 1}`);
+    expect(messages.slice(0, 30)).toEqual([...life('first'), ...life('second')]);
+    expect(messages.slice(30).sort()).toEqual(['no seq via hub 0', 'no seq via hub 1']);
   });
 });

@@ -22,8 +22,11 @@
  *
  * Heartbeats of one worker are handled one at a time (a chain of promises per stream), so two
  * heartbeats in flight at once cannot be given the same seqs. Another hub on the same database
- * can still take a seq first: the store then keeps one of the two records for that seq, and the
- * lines it did not keep are numbered again after the stream's new last seq.
+ * can still take a seq first: the store then keeps one of the two records for that seq. The lines
+ * it did not keep are checked again against the stream's last stored line (the other hub may have
+ * stored these very lines: a heartbeat resent through it) and the others numbered after it. This
+ * holds for a worker that sends its heartbeats in order, one at a time, as runlog's do: a line
+ * that reaches the hub after a newer one of the same worker is taken for a resend.
  */
 import type { LogRecord } from '../core/record.js';
 import type { Store } from '../store/store.js';
@@ -37,6 +40,11 @@ interface WorkerLinesState {
 }
 
 const MAX_RENUMBER = 10; // rounds of renumbering lines whose seq another hub took meanwhile
+
+/** A line its sender already sent: no newer, by its seq and its time, than the last line seen from it. */
+function isResend(state: WorkerLinesState, clientSeq: number, timestamp: number): boolean {
+  return clientSeq > 0 && clientSeq <= state.clientSeq && timestamp <= state.clientTs;
+}
 
 export class WorkerLines {
   private readonly states = new Map<string, WorkerLinesState>();
@@ -66,28 +74,37 @@ export class WorkerLines {
 
   private async appendNow(stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
     const next = { ...(this.states.get(stream) ?? (await this.load(stream))) };
-    let pending: LogRecord[] = [];
+    // each line with the seq its sender gave it (0: none), which numbering replaces
+    let pending: { record: LogRecord; clientSeq: number }[] = [];
     for (const record of records) {
+      if (isResend(next, record.seq, record.timestamp)) continue; // a line repeated in the batch, too
       if (record.seq > 0) {
-        if (record.seq <= next.clientSeq && record.timestamp <= next.clientTs) continue; // a resend
         next.clientSeq = record.seq;
         next.clientTs = Math.max(next.clientTs, record.timestamp);
       }
-      pending.push(record);
+      pending.push({ record, clientSeq: record.seq });
     }
     const stored: LogRecord[] = [];
     for (let round = 0; pending.length > 0; round++) {
       if (round === MAX_RENUMBER) throw new Error(`worker lines of ${stream}: seqs still taken after ${MAX_RENUMBER} rounds`);
-      if (round > 0) next.lastSeq = Math.max(next.lastSeq, await this.lastStoredSeq(stream));
+      if (round > 0) {
+        // another hub stored lines of this worker meanwhile: what it stored may be these very
+        // lines (a heartbeat resent through the other hub), so they are checked again against it
+        const now = await this.load(stream);
+        next.lastSeq = Math.max(next.lastSeq, now.lastSeq);
+        next.clientSeq = Math.max(next.clientSeq, now.clientSeq);
+        next.clientTs = Math.max(next.clientTs, now.clientTs);
+        pending = pending.filter(({ record, clientSeq }) => !isResend(next, clientSeq, record.timestamp));
+        if (pending.length === 0) break;
+      }
       const first = next.lastSeq + 1;
-      const numbered = pending.map((record, index) => ({ ...record, seq: first + index }));
+      const numbered = pending.map(({ record }, index) => ({ ...record, seq: first + index }));
       const inserted = await this.store.appendRecords(stream, numbered);
       stored.push(...inserted);
       next.lastSeq = first + numbered.length - 1;
       if (inserted.length === numbered.length) break;
-      // some seqs were taken meanwhile (another hub on the same database): the rest go after them
       const kept = new Set(inserted.map((record) => record.seq));
-      pending = numbered.filter((record) => !kept.has(record.seq));
+      pending = pending.filter((_, index) => !kept.has(first + index));
     }
     this.states.set(stream, next);
     return stored;
