@@ -11,6 +11,10 @@
  *   Runner          new Runner({ sink: StoreSink, echo: false }).run(): the whole thing, as
  *                   `runlog run` without a hub does it (adds the ring of recent lines)
  *   for scale       the same records, made beforehand, through StoreSink alone: the store's pace
+ *   shipper         records + log file + each record's JSON, as HubShipper makes it for the hub
+ *   shipper + WAL   … + the run's write-ahead log as HubShipper writes it (one write per event-loop
+ *                   turn, fdatasync ≤ 100 ms): the difference between the two is what durability
+ *                   costs a line, shown as a share of the Runner row's time per line
  * Each repetition runs every row once, in that order; the tables give the median of the runs.
  *
  *   node bench/capture.js        (after npm run build)
@@ -22,6 +26,8 @@ import { fileURLToPath } from 'node:url';
 import { Runner } from '../dist/agent/runner.js';
 import { RecordBuilder } from '../dist/pipeline/records.js';
 import { LogFileSink } from '../dist/sinks/log-file.js';
+import { Wal } from '../dist/pipeline/spool/wal.js';
+import { self } from '../dist/pipeline/spool/owner.js';
 import { StoreSink } from '../dist/sinks/store.js';
 import { CapturedProcess } from '../dist/sources/process/process.js';
 import { SqliteStore } from '../dist/store/sqlite/store.js';
@@ -30,6 +36,7 @@ import { LINE_BYTES, fixed, int, isMain, makeBlock, markdownTable, printResult, 
 const LINES = 1_000_000;
 const RUNS = 5;
 const GOAL_LINES_PER_S = 1_000_000;
+const WAL_GOAL = 0.15; // the write-ahead may cost at most 15 % of end-to-end throughput (issue 9)
 const PYTHON = '/usr/bin/python3';
 const GENERATOR = fileURLToPath(new URL('./children/generate.py', import.meta.url));
 const SAMPLE_BLOCKS = 16; // 16,000 distinct lines, repeated
@@ -41,6 +48,8 @@ const STAGES = [
   { name: '+ store (SQLite)', run: (cmd, n) => pipeline(cmd, n, { logFile: true, store: true }), step: true },
   { name: 'Runner end to end (+ ring of recent lines)', run: runner, step: true },
   { name: 'for scale: StoreSink → SqliteStore alone, no child', run: storeAlone },
+  { name: 'shipper: records + log file + JSON per record, no WAL', run: (cmd, n) => pipeline(cmd, n, { logFile: true, store: false, json: true }) },
+  { name: 'shipper + WAL: … + the write-ahead log', run: (cmd, n) => pipeline(cmd, n, { logFile: true, store: false, json: true, wal: true }), step: true },
 ];
 
 export async function run({ runs = RUNS, lines = LINES } = {}) {
@@ -77,7 +86,7 @@ async function baseline(command, lines) {
 }
 
 /** CapturedProcess → RecordBuilder → the chosen sinks, wired the way Runner wires them. */
-async function pipeline(command, lines, { logFile, store }) {
+async function pipeline(command, lines, { logFile, store, json = false, wal = false }) {
   const dir = tempDir('capture-run');
   const id = 'bench-capture';
   // the store is opened before timing, as in the Runner row (a runner opens it before the run)
@@ -87,7 +96,20 @@ async function pipeline(command, lines, { logFile, store }) {
     const file = logFile ? new LogFileSink(join(dir, 'logs'), id) : undefined;
     const storeSink = db ? new StoreSink(db) : undefined;
     storeSink?.start({ id, command: command.join(' '), status: 'running', started_at: Date.now() * 1000 });
-    const sinks = [file, storeSink].filter((sink) => sink !== undefined);
+    const log = wal ? new Wal(join(dir, 'wal'), { version: 1, run: { id }, writer_key: 'bench', hub: 'http://127.0.0.1:1', acked_seq: 0, owner: self('run') }) : undefined;
+    // what HubShipper.record does for the WAL: the record's JSON once, appended with its seq
+    let serialized = 0;
+    const walSink = json
+      ? {
+          record(record) {
+            const text = JSON.stringify(record);
+            serialized += text.length;
+            log?.add(record.seq, text);
+          },
+          progress() {},
+        }
+      : undefined;
+    const sinks = [walSink, file, storeSink].filter((sink) => sink !== undefined);
     const builder = new RecordBuilder({
       stream: id,
       sink: {
@@ -104,11 +126,14 @@ async function pipeline(command, lines, { logFile, store }) {
     stdout.end();
     stderr.end();
     file?.close();
+    log?.close();
     await storeSink?.finish({ status: 'completed', exit_code: 0 });
     const seconds = (performance.now() - start) / 1000;
 
     expect(builder.lastSeq, lines, 'records');
     if (file) expect(countNewlines(file.path), lines, 'log file lines');
+    if (log) expect(countNewlines(log.file), lines, 'WAL lines');
+    if (json && serialized === 0) throw new Error('capture bench: nothing serialized');
     if (db) expect((await db.getRun(id)).line_count, lines, 'stored lines');
     return seconds;
   } finally {
@@ -186,7 +211,10 @@ function report(rates, runs, lines) {
   for (const [s, stage] of STAGES.entries()) {
     if (stage.step && micros[s] - micros[s - 1] > micros[costliest] - micros[costliest - 1]) costliest = s;
   }
-  const met = endToEnd >= GOAL_LINES_PER_S;
+  const walRow = STAGES.findIndex((stage) => stage.name.startsWith('shipper + WAL'));
+  const walMicros = micros[walRow] - micros[walRow - 1];
+  const walShare = walMicros / (1e6 / endToEnd);
+  const met = endToEnd >= GOAL_LINES_PER_S && walShare <= WAL_GOAL;
   return {
     key: 'capture',
     title: 'Capture: lines per second into records, log file and store',
@@ -206,7 +234,9 @@ function report(rates, runs, lines) {
         ? `**Goal met**: ${int(endToEnd)} lines/s end to end (goal ≥ ${int(GOAL_LINES_PER_S)}).`
         : `**Goal not met**: ${int(endToEnd)} lines/s end to end, ${fixed(endToEnd / GOAL_LINES_PER_S)}× the goal of ${int(GOAL_LINES_PER_S)} lines/s.`) +
       ` The costliest stage is "${STAGES[costliest].name}": ${fixed(micros[costliest] - micros[costliest - 1])} of the ` +
-      `${fixed(1e6 / endToEnd)} µs each line takes end to end.`,
+      `${fixed(1e6 / endToEnd)} µs each line takes end to end. ` +
+      `**The write-ahead log** ("shipper + WAL" against "shipper") costs ${fixed(walMicros)} µs/line, ` +
+      `${fixed(walShare * 100, 1)} % of the end-to-end time per line (goal ≤ ${WAL_GOAL * 100} %).`,
     met,
   };
 }

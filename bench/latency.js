@@ -11,7 +11,9 @@
  * Per line, latency = receive time − print time, both on the wall clock (performance.timeOrigin +
  * performance.now(), the same clock in every process). Baseline: the same ticker read directly
  * from a pipe by this process, measured the same way. Each repetition runs the baseline then the
- * hub road; the tables give the median over repetitions of each run's p50, p99 and max.
+ * hub road, then the hub road again with the write-ahead log off (RUNLOG_WAL=off: lines wait in
+ * memory only), so the cost of durability shows as its own column; the tables give the median over
+ * repetitions of each run's p50, p99 and max.
  *
  *   node bench/latency.js        (after npm run build)
  */
@@ -38,10 +40,11 @@ export async function run({ runs = RUNS, seconds = SECONDS, rate = RATE } = {}) 
   const hub = await startHubProcess('latency', join(dir, 'hub'));
   try {
     const ticker = [process.execPath, TICKER, String(rate), String(seconds), String(START_DELAY_MS)];
-    const results = { baseline: [], hub: [] };
+    const results = { baseline: [], hub: [], noWal: [] };
     for (let r = 0; r < runs; r++) {
       results.baseline.push(await throughPipe(ticker));
       results.hub.push(await throughHub(hub.url, ticker, join(dir, `run-${r}`), `bench-latency-${r}`));
+      results.noWal.push(await throughHub(hub.url, ticker, join(dir, `nowal-${r}`), `bench-latency-nowal-${r}`, undefined, { RUNLOG_WAL: 'off' }));
     }
     return report(results, { runs, seconds, rate });
   } finally {
@@ -66,12 +69,12 @@ async function throughPipe(ticker) {
   return percentiles(latencies, Number(ticker[2]) * Number(ticker[3]));
 }
 
-/** The real road: `runlog run --hub` ships the ticker's lines, an SSE client receives them (with `token`, on a hub with tokens). */
-export async function throughHub(hub, ticker, dataDir, id, token) {
+/** The real road: `runlog run --hub` ships the ticker's lines, an SSE client receives them (with `token`, on a hub with tokens; `env`: more environment for runlog run). */
+export async function throughHub(hub, ticker, dataDir, id, token, env = {}) {
   const auth = token === undefined ? {} : { authorization: `Bearer ${token}` };
   const cli = spawn(process.execPath, [CLI, 'run', '--hub', hub, '--quiet', '--data', dataDir, '--id', id, '--', ...ticker], {
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: token === undefined ? process.env : { ...process.env, RUNLOG_TOKEN: token },
+    env: { ...process.env, ...(token === undefined ? {} : { RUNLOG_TOKEN: token }), ...env },
   });
   const cliClosed = once(cli, 'close');
   const latencies = [];
@@ -150,6 +153,7 @@ function report(results, { runs, seconds, rate }) {
   let met = true;
   for (const key of ['p50', 'p99', 'max']) {
     const hub = summary(results.hub.map((r) => r[key]));
+    const noWal = summary(results.noWal.map((r) => r[key]));
     const base = summary(results.baseline.map((r) => r[key]));
     const goal = GOAL[key];
     if (goal !== undefined && hub.median > goal) met = false;
@@ -157,6 +161,8 @@ function report(results, { runs, seconds, rate }) {
       key,
       fixed(hub.median),
       `${fixed(hub.min)} – ${fixed(hub.max)}`,
+      fixed(noWal.median),
+      signedMs(hub.median - noWal.median),
       fixed(base.median),
       `${fixed(base.min)} – ${fixed(base.max)}`,
       `${fixed(hub.median / base.median, 1)}×`,
@@ -172,10 +178,12 @@ function report(results, { runs, seconds, rate }) {
       `A command prints ${int(rate)} lines a second for ${seconds} s, each stamped with its print time, under ` +
       '`bin/runlog run --hub <url> --quiet`; a real hub (`bin/runlog server --port 0`, 127.0.0.1) stores and fans ' +
       'them out; an `eventsource` client notes when each arrives. Latency = receive − print, per line. ' +
+      'The "WAL off" column is the same road with the write-ahead log off (`RUNLOG_WAL=off`), in the same repetitions: ' +
+      'the difference is what durability costs a line. ' +
       `The baseline reads the same command from a plain pipe. Median (and min – max) of ${runs} runs of ` +
       `${int(rate * seconds)} lines each. Goal: p50 ≤ ${GOAL.p50} ms, p99 ≤ ${GOAL.p99} ms.`,
     table: markdownTable(
-      ['latency', 'runlog → hub → SSE, ms', 'min – max', 'baseline pipe, ms', 'min – max', 'ratio to baseline', 'goal, ms'],
+      ['latency', 'runlog → hub → SSE, ms', 'min – max', 'same, WAL off, ms', 'cost of the WAL, ms', 'baseline pipe, ms', 'min – max', 'ratio to baseline', 'goal, ms'],
       rows,
     ),
     verdict: met
@@ -183,6 +191,11 @@ function report(results, { runs, seconds, rate }) {
       : `**Goal not met**: p50 ${fixed(hub50)} ms (goal ≤ ${GOAL.p50}), p99 ${fixed(hub99)} ms (goal ≤ ${GOAL.p99}).`,
     met,
   };
+}
+
+/** +0.3 / −0.1 ms: a negative cost is noise */
+function signedMs(n) {
+  return n < 0 ? `−${fixed(-n)}` : `+${fixed(n)}`;
 }
 
 if (isMain(import.meta.url)) printResult(await run());

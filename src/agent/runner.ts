@@ -40,6 +40,9 @@ export interface RunnerOptions {
   recentLines?: number;
   /** the runner's own trouble (a log file it cannot write), for the user's terminal */
   warn?: (message: string) => void;
+  /** each command's process group as it starts and ends (a worker records them, to clean up after a crash) */
+  onSpawn?: (pgid: number) => void;
+  onSpawnEnd?: (pgid: number) => void;
   /** collect diagnostics when the run fails (default true); the GPU probe they use */
   diagnostics?: boolean;
   gpu?: GpuProbe;
@@ -60,6 +63,8 @@ export interface RunOutcome {
   completed_at: number;
   duration_seconds: number;
   line_count: number;
+  /** lines the runner could not keep (its disk full): in the log file / neither on disk nor delivered */
+  dropped: { logFile: number; lines: number };
   recent: Ring<LogRecord>;
   /** the run as the sink stored it, when it could */
   stored?: Run;
@@ -69,17 +74,24 @@ const KILL_GRACE_MS = 10_000;
 
 export class Runner {
   private current: CapturedProcess | undefined;
-  private cancelledBy: NodeJS.Signals | undefined;
+  private cancelledBy: string | undefined;
+  private cancelSignal: NodeJS.Signals | undefined;
+  private builder: RecordBuilder | undefined;
+  private readonly troubleSaid = new Set<string>();
   private killTimer: NodeJS.Timeout | undefined;
   /** every command that ran, for the diagnostics */
   private readonly commands: CommandRecord[] = [];
 
   constructor(private readonly options: RunnerOptions) {}
 
-  /** Passes a signal on to the command (Ctrl-C, SIGTERM); the run ends `cancelled`. A second one kills. */
-  cancel(signal: NodeJS.Signals): void {
+  /**
+   * Passes a signal on to the command's group (Ctrl-C, SIGTERM, or a cancel from the hub `by`
+   * someone); the run ends `cancelled`, SIGKILL follows 10 s later. A second one kills at once.
+   */
+  cancel(signal: NodeJS.Signals, by: string = signal): void {
     const again = this.cancelledBy !== undefined;
-    this.cancelledBy ??= signal;
+    this.cancelledBy ??= by;
+    this.cancelSignal ??= signal;
     this.current?.kill(again ? 'SIGKILL' : signal);
     this.killTimer ??= setTimeout(() => this.current?.kill('SIGKILL'), KILL_GRACE_MS).unref();
   }
@@ -89,15 +101,17 @@ export class Runner {
     // spawn would report a missing cwd as a missing command (`spawn /bin/sh ENOENT`)
     if (o.cwd !== undefined && !isDirectory(o.cwd)) return this.refuse(`working directory ${o.cwd} does not exist`);
     const startedAt = nowMicros();
-    const logFile = new LogFileSink(o.logDir, o.id, o.warn);
+    const logFile = new LogFileSink(o.logDir, o.id, (message) => this.trouble('logfile', message), () => o.sink.flushDurable?.());
     const recent = new Ring<LogRecord>(o.recentLines ?? 1000);
     const builder = new RecordBuilder({
       stream: o.id,
       taskId: o.taskId,
       maxLineBytes: o.maxLineBytes,
       lastSeq: o.lastSeq,
-      sink: teeSink([logFile, o.sink, { record: (r) => recent.push(r), progress: () => {} }]),
+      // the run's sink first: a line is in the WAL's buffer before it is in the log file's
+      sink: teeSink([o.sink, logFile, { record: (r) => recent.push(r), progress: () => {} }]),
     });
+    this.builder = builder;
     o.sink.start({
       id: o.id,
       name: o.name ?? null,
@@ -151,6 +165,13 @@ export class Runner {
     }
     const diagnostics = status === 'failed' && o.diagnostics !== false ? await this.diagnose(builder, o.logDir) : undefined;
     logFile.close();
+    // a full disk never changes the exit code, but the run says what it could not keep
+    const dropped = { logFile: logFile.lost, lines: o.sink.lost ?? 0 };
+    const dropNote = describeDrops(dropped);
+    if (dropNote !== undefined) {
+      builder.system(`runlog: ${dropNote}`, 'WARNING');
+      errorMessage = clip(errorMessage === null ? `runlog: ${dropNote}` : `${errorMessage} (runlog: ${dropNote})`, MAX_ERROR_MESSAGE);
+    }
     const completedAt = nowMicros();
     const finish: RunFinish = {
       status,
@@ -161,6 +182,7 @@ export class Runner {
       diagnostics,
     };
     const stored = await o.sink.finish(finish);
+    this.builder = undefined; // the run is over: later trouble goes to the terminal only
     return {
       id: o.id,
       status,
@@ -173,9 +195,21 @@ export class Runner {
       completed_at: completedAt,
       duration_seconds: (completedAt - startedAt) / 1e6,
       line_count: builder.lastSeq - (o.lastSeq ?? 0),
+      dropped,
       recent,
       stored,
     };
+  }
+
+  /**
+   * The runner's own trouble (its disk full, …): said on the terminal and as a `system` line of the
+   * run, once per kind. Deferred: it may be reported from inside a sink's write.
+   */
+  trouble(kind: string, message: string): void {
+    if (this.troubleSaid.has(kind)) return;
+    this.troubleSaid.add(kind);
+    this.options.warn?.(message);
+    setImmediate(() => this.builder?.system(`runlog: ${message}`, 'WARNING'));
   }
 
   /** A run that cannot start at all: it is stored as failed, with the reason, and nothing runs. */
@@ -209,6 +243,7 @@ export class Runner {
       completed_at: completedAt,
       duration_seconds: (completedAt - startedAt) / 1e6,
       line_count: 1,
+      dropped: { logFile: 0, lines: 0 },
       recent,
       stored,
     };
@@ -248,11 +283,14 @@ export class Runner {
       },
     );
     this.current = child;
+    const pgid = child.pid;
+    if (pgid !== undefined) this.options.onSpawn?.(pgid);
     const record: CommandRecord = { phase: builder.phase, command: shellJoin(argv), exit_code: null, signal: null };
     this.commands.push(record);
-    if (this.cancelledBy) child.kill(this.cancelledBy);
+    if (this.cancelSignal) child.kill(this.cancelSignal);
     const exit = await child.exited;
     this.current = undefined;
+    if (pgid !== undefined) this.options.onSpawnEnd?.(pgid);
     record.exit_code = exit.spawnError ? 127 : exit.code;
     record.signal = exit.signal;
     stdout.end();
@@ -260,6 +298,13 @@ export class Runner {
     if (exit.spawnError) builder.system(`could not start ${argv[0]}: ${exit.spawnError.message}`, 'ERROR');
     return exit;
   }
+}
+
+function describeDrops(dropped: { logFile: number; lines: number }): string | undefined {
+  const parts = [];
+  if (dropped.lines > 0) parts.push(`${dropped.lines} lines dropped (disk full: neither on disk nor delivered)`);
+  if (dropped.logFile > 0) parts.push(`${dropped.logFile} lines missing from the log file (disk full)`);
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
 function describeExit(exit: ProcessExit): string {

@@ -5,12 +5,14 @@
  * the task (`--drain`) or hands it back to the queue, flushes, says goodbye and exits.
  */
 import { join } from 'node:path';
+import { walDir } from '../pipeline/spool/wal.js';
 import { hubFetch } from '../sinks/hub-http.js';
 import { withTask } from '../sdk/context.js';
 import { createWorker, type RunlogWorker } from '../sdk/worker.js';
 import { HubShipper } from '../sinks/hub.js';
 import type { ClaimedTask } from '../store/store.js';
 import { GpuProbe } from './gpu.js';
+import { clearGroups, killLeftoverGroups, recordGroup } from './leftovers.js';
 import { Runner } from './runner.js';
 
 export interface WorkerAgentOptions {
@@ -24,6 +26,8 @@ export interface WorkerAgentOptions {
   pollMs: number;
   drain: boolean;
   debug: boolean;
+  /** how often a task's lease is renewed (DEFAULTS.leaseSeconds) */
+  leaseSeconds?: number;
 }
 
 const STATS_EVERY_MS = 5 * 60_000; // buffer stats in debug mode, as in the seed
@@ -50,7 +54,17 @@ export class WorkerAgent {
       gpu,
       stats: () => ({ tasks_run: tasks.run }),
     });
-    return new WorkerAgent(options, worker, gpu, tasks);
+    const agent = new WorkerAgent(options, worker, gpu, tasks);
+    // a previous life of this worker, killed with its task running: its command goes now
+    for (const { pgid, runId, processes } of killLeftoverGroups(agent.pidsFile)) {
+      worker.log.warning(`killed process group ${pgid} (${processes} processes) of task ${runId}, left running by this worker's previous run`);
+    }
+    return agent;
+  }
+
+  /** where the running command's process group is recorded */
+  get pidsFile(): string {
+    return join(this.options.dataDir, `worker-${this.options.id}.pids`);
   }
 
   private constructor(
@@ -128,10 +142,18 @@ export class WorkerAgent {
       // a worker outlives hub outages: its run waits for the hub however long, unless the worker is told to stop
       this.shipper = new HubShipper({
         hub: this.options.hub,
-        spoolDir: this.options.spoolDir,
-        finishTimeoutMs: Infinity,
+        walDir: walDir(this.options.dataDir),
+        // the claim's key proves to the hub that this worker writes the run (older hubs send none)
         writerKey: task.writer_key,
+        ownerKind: 'worker',
         workerId: this.options.id,
+        finishTimeoutMs: Infinity,
+        leaseSeconds: this.options.leaseSeconds,
+        onCancel: (by) => {
+          log.warning(`task ${run.id} cancelled by ${by}: stopping its command`);
+          this.runner?.cancel('SIGTERM', by);
+        },
+        onTrouble: (message) => this.runner?.trouble('wal', message),
       });
       this.runner = new Runner({
         id: run.id,
@@ -148,6 +170,8 @@ export class WorkerAgent {
         sink: this.shipper,
         gpu: this.gpu,
         warn: (message) => log.warning(message),
+        onSpawn: (pgid) => recordGroup(this.pidsFile, pgid, run.id),
+        onSpawnEnd: () => clearGroups(this.pidsFile),
       });
       try {
         const outcome = await this.runner.run();
@@ -160,6 +184,7 @@ export class WorkerAgent {
         log.error(`task ${run.id} could not run: ${(error as Error).message}`);
       }
     });
+    this.shipper?.close();
     this.runner = undefined;
     this.shipper = undefined;
     this.currentTask = undefined;

@@ -1,4 +1,5 @@
 /** Flag values, checked: a bad one stops the command with a message naming the flag. */
+import { LIMITS } from '../core/config.js';
 import { isValidId, isValidRunId, parseLevel, type Level } from '../core/record.js';
 import { parseDuration, parseSince } from '../core/time.js';
 
@@ -38,12 +39,36 @@ export function checkRunId(text: string, flag = '--id'): string {
   return text;
 }
 
-export function labels(pairs: readonly string[], flag = '--label'): Record<string, string> {
+export function labels(pairs: readonly string[], flag = '--label', limits = flag === '--label'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');
     if (at < 1) throw new UsageError(`${flag}: expected key=value, got ${JSON.stringify(pair)}`);
-    out[pair.slice(0, at)] = pair.slice(at + 1);
+    const key = pair.slice(0, at);
+    const value = pair.slice(at + 1);
+    if (limits && (Buffer.byteLength(key) > LIMITS.labelBytes || Buffer.byteLength(value) > LIMITS.labelBytes)) {
+      throw new UsageError(`${flag}: a label's key and value are at most ${LIMITS.labelBytes} bytes each (the hub's limit), got ${JSON.stringify(pair.slice(0, 40))}…`);
+    }
+    out[key] = value;
   }
+  if (limits && Object.keys(out).length > LIMITS.labels) throw new UsageError(`${flag}: at most ${LIMITS.labels} labels (the hub's limit), got ${Object.keys(out).length}`);
   return out;
+}
+
+/** --name within the hub's limit. */
+export function checkName(name: string | undefined, flag = '--name'): void {
+  if (name !== undefined && name.length > LIMITS.nameChars) throw new UsageError(`${flag}: at most ${LIMITS.nameChars} characters (the hub's limit), got ${name.length}`);
+}
+
+/** The command (as a shell would read it back) within the hub's limit. */
+export function checkCommandSize(command: string, flag = 'the command'): void {
+  const bytes = Buffer.byteLength(command);
+  if (bytes > LIMITS.commandBytes) throw new UsageError(`${flag}: at most ${LIMITS.commandBytes / 1024} KiB (the hub's limit), got ${(bytes / 1024).toFixed(1)} KiB; put a long script in a file`);
+}
+
+/** --lease: whole seconds, 1 to 3600 (the hub's bounds for lease_s). */
+export function leaseSeconds(text: string, flag = '--lease'): number {
+  const ms = durationMs(text, flag);
+  if (ms < 1000 || ms > 3_600_000) throw new UsageError(`${flag}: expected 1s to 1h, got ${JSON.stringify(text)}`);
+  return Math.round(ms / 1000);
 }

@@ -94,7 +94,8 @@ withToken(program
   .addOption(flag('-q, --quiet', 'do not show the command output'))
   .addOption(flag('--json', 'print the run as JSON at the end'))
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
-  .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
+  .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer (the rest waits in the WAL for `runlog sync`)', '10s'))
+  .addOption(flag('--lease <duration>', "how often the run's lease is renewed on the hub (it fails the run after 3 silent leases)", `${DEFAULTS.leaseSeconds}s`))
   .addOption(repeatable('--follow <path>', 'a file (or glob) the command writes: its lines join the run, source `file`'))
   .passThroughOptions()
   .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options)));
@@ -190,6 +191,7 @@ withToken(program
   .addOption(flag('--spool-max <bytes>', 'spool bound; past it the oldest are dropped and counted', String(DEFAULTS.spoolMaxBytes)))
   .addOption(flag('--poll <duration>', 'how often an idle worker asks for a task', '1s'))
   .addOption(flag('--drain', 'on SIGTERM/SIGINT, finish the current task before exiting (default: hand it back)'))
+  .addOption(flag('--lease <duration>', "how often a task's lease is renewed on the hub", `${DEFAULTS.leaseSeconds}s`))
   .addOption(flag('--debug', 'debug log format, and buffer stats every 5 minutes'))
   .action(async (options) => (await import('./commands/worker.js')).workerCommand(options)));
 
@@ -252,6 +254,16 @@ withToken(
     .addOption(db())
     .action(async (name: string, options) => (await import('./commands/token.js')).revokeToken(name, options)),
 );
+
+withToken(program
+  .command('sync')
+  .description('send to the hub what runners on this data directory left undelivered (killed, hub away); says what it sent')
+  .addOption(flag('--hub <url>', 'send to this hub (default: the hub each run was meant for)'))
+  .addOption(data())
+  .addOption(flag('--timeout <duration>', 'how long to retry a hub that does not answer, per run', '10s'))
+  .addOption(flag('-q, --quiet', 'say nothing, only the exit code'))
+  .addOption(json())
+  .action(async (options) => (await import('./commands/sync.js')).syncCommand(options)));
 
 withToken(program
   .command('cancel')

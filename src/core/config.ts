@@ -25,6 +25,16 @@ export const DEFAULTS = {
   housekeepingMs: 5_000, // the hub checks for dead workers and expired leases this often
   cleanupMs: 10 * 60_000, // and applies retention this often
   watchMs: 200, // the hub looks for lines and ends written to its store by other processes this often
+  walSyncMs: 100, // the runner's write-ahead log is fdatasynced at most this often
+  walMemoryLines: 20_000, // lines the shipper keeps in memory (~4 MB); further behind, they are read back from the WAL
+} as const;
+
+/** What the hub accepts in a run's creation (the CLI checks them before it runs anything). */
+export const LIMITS = {
+  nameChars: 256,
+  labels: 64,
+  labelBytes: 256, // a label's key and its value, each
+  commandBytes: 64 * 1024, // 64 KiB: the command as a shell would read it back
 } as const;
 
 /** a run whose writer has been silent this many leases is failed as "runner lost" */

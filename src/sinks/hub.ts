@@ -1,29 +1,48 @@
 /**
- * HubShipper: a run's records → the hub, over HTTP, without ever blocking the command.
+ * HubShipper: a run's records → the hub, over HTTP, without ever blocking the command, and with
+ * every record on disk first (issue 9: a line read is a line kept).
  *
- * One request in flight at a time, so batches arrive in order: lines that come while one is in
- * flight go together in the next (up to 5,000 lines or ~8 MiB a request; a line waits for one
- * round trip and a 2 ms gathering pause at most, well inside the 50 ms flush the design allows). A failed request is retried with backoff, the same batch first;
- * meanwhile lines queue in memory and, past a bound, in a spool file on disk. Resending is safe:
- * the hub ignores a (stream, seq) it already has. Progress updates ride along, at most 4 a second,
- * and only the latest of each source: a line from that source makes its bar obsolete.
+ * - Write-ahead: each record is appended to the run's WAL (`src/pipeline/spool/wal.ts`: one write
+ *   per batch, fdatasync at most every 100 ms) as it is read; the WAL's metadata holds the create
+ *   body, the writer key, the hub and the acknowledged seq, so `runlog sync` (or the next runlog
+ *   command on this data directory) can deliver what this process could not.
+ * - Memory stays bounded: while the hub keeps up, records also wait in memory (as their JSON) and
+ *   go from there. Past `maxMemoryLines` the shipper is "behind": it forgets them and reads what to
+ *   send back from the WAL, from the first unacknowledged seq, until it has caught up.
+ * - One request in flight at a time, so batches arrive in order (up to 5,000 lines or ~8 MiB);
+ *   lines that come meanwhile go in the next one. A failed request (network, timeout, 5xx, 507,
+ *   408, 429) is retried with backoff, the same batch first. 404: the hub lost the run, create it
+ *   again. A refused create (any other 4xx) stops shipping at once: one message, no retries.
+ * - Every request for the run carries `X-Runlog-Writer` (docs/PROTOCOL: only the writer writes);
+ *   a lease (`POST /api/runs/:id/lease`) is renewed every `lease_s`, and its answer may ask the
+ *   run to be cancelled.
+ * - Once the hub has acknowledged every line and the end, the WAL is deleted.
  */
 import { randomBytes } from 'node:crypto';
 import { DEFAULTS } from '../core/config.js';
 import type { LogRecord, ProgressUpdate } from '../core/record.js';
-import { Spool } from '../pipeline/spool/spool.js';
+import { self } from '../pipeline/spool/owner.js';
+import { Wal } from '../pipeline/spool/wal.js';
 import type { Run, RunFinish, RunUpsert } from '../store/store.js';
 import type { RunSink } from './sink.js';
 import { hubFetch } from './hub-http.js';
 
 export interface ShipperOptions {
   hub: string;
-  spoolDir: string;
-  /** lines kept in memory while the hub is away or behind, before they go to the spool */
+  /** where the WAL goes (`<data>/wal`); undefined: memory only (benchmarks) */
+  walDir: string | undefined;
+  /** the run's writer key (X-Runlog-Writer): the claim's for a task; default: a new random key */
+  writerKey?: string;
+  /** who writes this run: `run` or `worker` (kept in the WAL's owner) */
+  ownerKind?: string;
+  /** the worker running the task (a hand-back names it) */
+  workerId?: string;
+  leaseSeconds?: number;
+  /** lines kept in memory while the hub is behind; further behind, they are read back from the WAL */
   maxMemoryLines?: number;
   maxBatchLines?: number;
   requestTimeoutMs?: number;
-  /** how long finish() waits for an absent hub before giving up (see unsent()) */
+  /** how long finish() waits for an absent hub before giving up (the WAL keeps what is left) */
   finishTimeoutMs?: number;
   /** told when the hub stops or starts answering */
   onHubState?: (reachable: boolean, reason?: string) => void;
@@ -32,17 +51,20 @@ export interface ShipperOptions {
    * follower writes its checkpoint then). Records go out in seq order, so this only grows.
    */
   onDelivered?: (lastSeq: number) => void;
-  /** proves to the hub that this process writes the run (a task's: from its claim); default: a new random key */
-  writerKey?: string;
-  /** the worker running the task (a hand-back names it) */
-  workerId?: string;
+  /** the hub asked for the run to be cancelled (lease answer) */
+  onCancel?: (by: string) => void;
+  /** the hub refused the run's creation: shipping stopped */
+  onRefused?: (message: string) => void;
+  /** lines could not be written to the WAL (disk full) */
+  onTrouble?: (message: string) => void;
 }
 
 interface Batch {
-  records: LogRecord[];
+  json: string[];
+  seqs: number[];
   progress: ProgressUpdate[];
-  /** the spool offset after these records, when they came from the spool */
-  spoolNext?: number;
+  /** read back from the WAL: where the reading goes on once it is acknowledged */
+  nextCursor?: number;
 }
 
 class HubRefused extends Error {
@@ -58,37 +80,44 @@ const MIN_BACKOFF_MS = 100;
 const COALESCE_MS = 2;
 const MAX_BATCH_LINES = 5000; // when the hub is behind, bigger requests amortise their cost
 const MAX_BATCH_BYTES = 8 * 1024 * 1024; // 8 MiB: well under the hub's body limit
-
-/** How many of the first records make a batch: at most `max` lines and about MAX_BATCH_BYTES. */
-function batchLength(records: readonly LogRecord[], max: number): number {
-  let bytes = 0;
-  const limit = Math.min(records.length, max);
-  for (let i = 0; i < limit; i++) {
-    bytes += (records[i]?.message.length ?? 0) * 3 + 200; // worst case UTF-8, plus the fields
-    if (bytes > MAX_BATCH_BYTES) return Math.max(1, i);
-  }
-  return limit;
-}
 const MAX_BACKOFF_MS = 2000;
+/** statuses that a retry may cure; any other 4xx would be refused however often it is sent */
+const RETRYABLE = new Set([404, 408, 429]);
 
 export class HubShipper implements RunSink {
-  readonly stats = { requests: 0, sent: 0, retries: 0, spooled: 0, refused: 0 };
+  readonly stats = { requests: 0, sent: 0, retries: 0, walReads: 0, refused: 0 };
+  /** lines neither on disk nor delivered (the WAL could not be written and the hub did not get them) */
+  lost = 0;
+  /** the hub's message when it refused the run's creation */
+  refusedCreate: string | undefined;
   private readonly hub: string;
-  private run: RunUpsert | undefined;
+  private run: (RunUpsert & { lease_s: number }) | undefined;
+  private wal: Wal | undefined;
   private runAcknowledged = false;
-  private pending: LogRecord[] = [];
+  private pendingJson: string[] = [];
+  private pendingSeqs: number[] = [];
+  /** past the memory bound: what to send is read back from the WAL from `cursor` on */
+  private behind = false;
+  private cursor = 0;
+  private ackedSeq = 0;
+  /** seq ranges the WAL could not take while they were in memory: lost if memory lets them go */
+  private volatile: [number, number][] = [];
   private readonly progressBySource = new Map<string, ProgressUpdate>();
   private lastProgressSentAt = 0;
   private current: Batch | undefined;
-  private spool: Spool<LogRecord> | undefined;
   private finishing: RunFinish | undefined;
   private finished: Run | undefined;
   private handingBack = false;
   private stopped = false;
   private reachable = true;
+  private cancelSeen = false;
+  private troubleSaid = false;
+  /** what the request in flight is, to tell a refused create from a refused batch */
+  private doing: 'create' | 'lines' | 'end' = 'create';
   private wakeup: (() => void) | undefined;
   private cutBackoff: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
   private pump: Promise<void> | undefined;
   private lastSuccessAt = Date.now();
   private finishTimeoutMs: number;
@@ -98,8 +127,18 @@ export class HubShipper implements RunSink {
   constructor(private readonly options: ShipperOptions) {
     this.writerKey = options.writerKey ?? randomBytes(16).toString('base64url');
     this.hub = options.hub.replace(/\/+$/, '');
-    this.maxMemoryLines = options.maxMemoryLines ?? 100_000; // ~30 MB of 100-byte lines
+    this.maxMemoryLines = options.maxMemoryLines ?? DEFAULTS.walMemoryLines;
     this.finishTimeoutMs = options.finishTimeoutMs ?? 10_000;
+  }
+
+  /** lines waiting in memory (the rest of what is unsent waits in the WAL) */
+  get memoryLines(): number {
+    return this.pendingJson.length + (this.current?.json.length ?? 0);
+  }
+
+  /** The WAL's files (for messages), when there is one. */
+  get walFile(): string | undefined {
+    return this.wal?.file;
   }
 
   /** How long finish() may still wait for a hub that does not answer (a worker told to stop). */
@@ -108,17 +147,41 @@ export class HubShipper implements RunSink {
   }
 
   start(run: RunUpsert): void {
-    this.run = run;
-    this.spool = new Spool<LogRecord>(this.options.spoolDir, run.id);
+    const leaseSeconds = this.options.leaseSeconds ?? DEFAULTS.leaseSeconds;
+    this.run = { ...run, lease_s: leaseSeconds };
+    if (this.options.walDir !== undefined) {
+      this.wal = new Wal(
+        this.options.walDir,
+        { version: 1, run: this.run, writer_key: this.writerKey, hub: this.hub, acked_seq: 0, owner: self(this.options.ownerKind ?? 'run') },
+        (count, firstSeq, error) => this.walFailed(count, firstSeq, error),
+      );
+      if (!this.wal.usable) this.troubleSaid = true;
+      if (!this.wal.usable) this.options.onTrouble?.(`cannot write the WAL ${this.wal.file}: ${this.wal.error}; lines wait in memory only`);
+      if (this.wal.resumed) this.behind = true; // an earlier process's lines go first
+    }
+    this.leaseTimer = setInterval(() => void this.renewLease(), leaseSeconds * 1000);
+    this.leaseTimer.unref();
     this.pump = this.loop();
   }
 
   record(record: LogRecord): void {
-    this.pending.push(record);
+    const json = JSON.stringify(record);
+    this.wal?.add(record.seq, json);
     this.progressBySource.delete(record.source ?? '');
-    // away or just slower than the command: memory stays bounded either way
-    if (this.pending.length > this.maxMemoryLines) this.toSpool();
+    if (!this.behind) {
+      this.pendingJson.push(json);
+      this.pendingSeqs.push(record.seq);
+      // away or just slower than the command: memory stays bounded either way
+      if (this.pendingJson.length > this.maxMemoryLines && this.wal) {
+        if (this.wal.usable) this.fallBehind();
+        else this.dropOldest(); // no disk at all: the oldest go, counted
+      }
+    }
     this.kick();
+  }
+
+  flushDurable(): void {
+    this.wal?.flush();
   }
 
   progress(update: ProgressUpdate): void {
@@ -128,10 +191,11 @@ export class HubShipper implements RunSink {
 
   /**
    * Delivers everything, then the run's end. Waits as long as the hub makes progress; gives up
-   * once it has answered nothing for finishTimeoutMs (see unsent()).
+   * once it has answered nothing for finishTimeoutMs: the WAL keeps what is left for `runlog sync`.
    */
   async finish(finish: RunFinish): Promise<Run | undefined> {
     this.finishing = finish;
+    this.wal?.end(this.handingBack ? 'release' : 'finish', this.endBody());
     this.cutBackoff?.();
     this.kick();
     const pump = this.pump ?? Promise.resolve();
@@ -141,27 +205,74 @@ export class HubShipper implements RunSink {
       await Promise.race([pump, new Promise((resolve) => setTimeout(resolve, 100))]);
     }
     this.stopped = true;
+    clearInterval(this.leaseTimer);
     this.cutBackoff?.();
     this.kick();
+    if (this.finished) this.wal?.remove();
+    else this.wal?.flush(); // kept open: unsent() may read it; close() ends it
     return this.finished;
+  }
+
+  /** Done with the run: the WAL (if the hub did not take everything) stays on disk for `runlog sync`. */
+  close(): void {
+    this.wal?.close();
   }
 
   /**
    * The run is a task this worker hands back unfinished: once its lines are delivered, put it
-   * back in the queue instead of ending it.
+   * back in the queue instead of ending it. A cancelled run is never handed back.
    */
   handBack(): void {
-    this.handingBack = true;
+    if (!this.cancelSeen) this.handingBack = true;
   }
 
-  /** What the hub never acknowledged, in order: for the local store when the hub stayed away. */
-  unsent(): LogRecord[] {
-    let records = this.current?.spoolNext === undefined ? (this.current?.records ?? []) : [];
-    if (this.spool) records = records.concat(this.spool.drain());
-    records = records.concat(this.pending);
-    this.current = undefined;
-    this.pending = [];
-    return records;
+  /** The hub never acknowledged the run: true when nothing of it reached the hub. */
+  get neverAcknowledged(): boolean {
+    return !this.runAcknowledged && this.ackedSeq === 0;
+  }
+
+  /**
+   * What the hub never acknowledged, page by page (the WAL's records, then those only memory
+   * holds): for the local store when the hub stayed away or refused the run.
+   */
+  *unsent(pageLines = 2000): Generator<LogRecord[]> {
+    const taken = new Set<number>();
+    let last = 0;
+    if (this.wal) {
+      for (let from = this.ackedSeq + 1; ; ) {
+        const page = this.wal.read(from, pageLines, 64 * 1024 * 1024);
+        if (page.json.length === 0) break;
+        yield page.json.map((json) => JSON.parse(json) as LogRecord);
+        last = page.seqs.at(-1) ?? last;
+        from = last + 1;
+        if (page.atEnd) break;
+      }
+    }
+    // memory: what the WAL could not take (and everything, without a WAL)
+    const memory: LogRecord[] = [];
+    const take = (json: string[], seqs: number[]) => {
+      for (const [i, seq] of seqs.entries()) {
+        if (seq > this.ackedSeq && (seq > last || this.isVolatile(seq)) && !taken.has(seq)) {
+          taken.add(seq);
+          memory.push(JSON.parse(json[i]!) as LogRecord);
+        }
+      }
+    };
+    if (this.current) take(this.current.json, this.current.seqs);
+    take(this.pendingJson, this.pendingSeqs);
+    if (memory.length > 0) yield memory;
+  }
+
+  /** Lines lost for want of disk that the hub never got either (memory let them go unsent). */
+  countUnsentVolatile(): number {
+    let count = 0;
+    for (const seq of [...(this.current?.seqs ?? []), ...this.pendingSeqs]) if (seq > this.ackedSeq && this.isVolatile(seq)) count++;
+    return count;
+  }
+
+  /** The run is kept elsewhere (the local store, after a refusal): its WAL goes. */
+  discardWal(): void {
+    this.wal?.remove();
   }
 
   private async loop(): Promise<void> {
@@ -172,17 +283,31 @@ export class HubShipper implements RunSink {
         backoff = MIN_BACKOFF_MS;
         this.setReachable(true);
       } catch (error) {
-        if (error instanceof HubRefused && error.status !== 404 && error.status < 500 && error.status !== 429 && error.status !== 408) {
+        const status = error instanceof HubRefused ? error.status : 0;
+        const what = this.doing;
+        if (status >= 400 && status < 500 && !RETRYABLE.has(status)) {
+          if (what === 'create' && status !== 409) {
+            this.refuse(error as HubRefused);
+            return;
+          }
+          if (what === 'create') {
+            this.runAcknowledged = true; // it exists already (a retried create): go on with its lines
+            continue;
+          }
+          if (what === 'end') {
+            this.options.onHubState?.(true, `hub refused the end of the run: ${(error as Error).message}`);
+            this.stopped = true;
+            return;
+          }
           // the hub will refuse this batch however often we send it: count it and go on
-          this.stats.refused += this.current?.records.length ?? 0;
-          this.options.onHubState?.(true, `hub refused ${this.current?.records.length ?? 0} lines: ${error.message}`);
+          this.stats.refused += this.current?.json.length ?? 0;
+          this.options.onHubState?.(true, `hub refused ${this.current?.json.length ?? 0} lines: ${(error as Error).message}`);
           this.commitCurrent();
           continue;
         }
-        if (error instanceof HubRefused && error.status === 404) this.runAcknowledged = false;
+        if (status === 404) this.runAcknowledged = false;
         this.setReachable(false, error instanceof Error ? error.message : String(error));
         this.stats.retries++;
-        if (this.pending.length > this.maxMemoryLines) this.toSpool();
         await this.sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
@@ -192,48 +317,61 @@ export class HubShipper implements RunSink {
   /** Does the next piece of work; false when there is none. */
   private async step(): Promise<boolean> {
     if (!this.run) return false;
+    const id = encodeURIComponent(this.run.id);
     if (!this.runAcknowledged) {
-      await this.post('/api/runs', this.run);
+      this.doing = 'create';
+      await this.post('/api/runs', JSON.stringify(this.run));
       this.runAcknowledged = true;
       return true;
     }
     this.current ??= this.nextBatch();
     if (this.current) {
-      await this.post(`/api/runs/${encodeURIComponent(this.run.id)}/logs`, {
-        records: this.current.records,
-        progress: this.current.progress.length > 0 ? this.current.progress : undefined,
-      });
-      this.stats.sent += this.current.records.length;
-      const last = this.current.records[this.current.records.length - 1];
+      const { json, seqs, progress } = this.current;
+      this.doing = 'lines';
+      const body = `{"records":[${json.join(',')}]${progress.length > 0 ? `,"progress":${JSON.stringify(progress)}` : ''}}`;
+      await this.post(`/api/runs/${id}/logs`, body);
+      this.stats.sent += json.length;
+      const last = seqs[seqs.length - 1];
       this.commitCurrent();
-      if (last !== undefined) this.options.onDelivered?.(last.seq);
+      if (last !== undefined) this.options.onDelivered?.(last);
       return true;
     }
     if (this.finishing && !this.finished) {
-      const id = encodeURIComponent(this.run.id);
-      this.finished = (await this.post(
-        this.handingBack ? `/api/tasks/${id}/release` : `/api/runs/${id}/finish`,
-        this.handingBack ? { worker_id: this.options.workerId } : this.finishing,
-      )) as Run;
+      this.doing = 'end';
+      const path = this.handingBack ? `/api/tasks/${id}/release` : `/api/runs/${id}/finish`;
+      this.finished = (await this.post(path, JSON.stringify(this.endBody()))) as Run;
       this.stopped = true;
       return true;
     }
     return false;
   }
 
+  private endBody(): unknown {
+    return this.handingBack ? { worker_id: this.options.workerId } : this.finishing;
+  }
+
   private nextBatch(): Batch | undefined {
     const max = this.options.maxBatchLines ?? MAX_BATCH_LINES;
-    if (this.spool && this.spool.size > 0) {
-      const { items, next } = this.spool.peek(max);
-      if (items.length > 0) return { records: items, progress: [], spoolNext: next };
+    if (this.behind && this.wal) {
+      const page = this.wal.read(this.cursor, max, MAX_BATCH_BYTES);
+      this.stats.walReads++;
+      // caught up: what comes next waits in memory again
+      if (page.atEnd) this.behind = false;
+      if (page.json.length > 0) {
+        const last = page.seqs.at(-1)!;
+        return { json: page.json, seqs: page.seqs, progress: [], nextCursor: last + 1 };
+      }
     }
-    const count = batchLength(this.pending, max);
-    const records = count === this.pending.length ? this.pending : this.pending.slice(0, count);
-    this.pending = count === this.pending.length ? [] : this.pending.slice(count);
+    const count = batchLength(this.pendingJson, max);
+    const all = count === this.pendingJson.length;
+    const json = all ? this.pendingJson : this.pendingJson.slice(0, count);
+    const seqs = all ? this.pendingSeqs : this.pendingSeqs.slice(0, count);
+    this.pendingJson = all ? [] : this.pendingJson.slice(count);
+    this.pendingSeqs = all ? [] : this.pendingSeqs.slice(count);
     // a bar goes out only with the last of the lines before it, and at most 4 times a second
-    const progress = this.pending.length === 0 ? this.takeProgress() : [];
-    if (records.length === 0 && progress.length === 0) return undefined;
-    return { records, progress };
+    const progress = this.pendingJson.length === 0 ? this.takeProgress() : [];
+    if (json.length === 0 && progress.length === 0) return undefined;
+    return { json, seqs, progress };
   }
 
   private takeProgress(): ProgressUpdate[] {
@@ -255,26 +393,77 @@ export class HubShipper implements RunSink {
   private commitCurrent(): void {
     const batch = this.current;
     this.current = undefined;
-    if (batch?.spoolNext !== undefined) this.spool?.commit(batch.spoolNext, batch.records.length);
+    if (!batch) return;
+    if (batch.nextCursor !== undefined) this.cursor = Math.max(this.cursor, batch.nextCursor);
+    const last = batch.seqs.at(-1);
+    if (last !== undefined && last > this.ackedSeq) {
+      this.ackedSeq = last;
+      this.wal?.acked(last);
+      while (this.volatile.length > 0 && this.volatile[0]![1] <= last) this.volatile.shift();
+    }
   }
 
-  private toSpool(): void {
-    if (!this.spool || this.pending.length === 0) return;
-    this.stats.spooled += this.pending.length;
-    this.spool.append(this.pending);
-    this.pending = [];
+  /** Too far behind for memory: forget the pending lines, read them back from the WAL. */
+  private fallBehind(): void {
+    this.wal?.flush(); // a failing write is known before memory lets its lines go
+    for (const seq of this.pendingSeqs) if (this.isVolatile(seq)) this.lost++;
+    this.cursor = this.pendingSeqs[0] ?? this.cursor;
+    this.pendingJson = [];
+    this.pendingSeqs = [];
+    this.volatile = [];
+    this.behind = true;
   }
 
-  private async post(path: string, body: unknown): Promise<unknown> {
+  private walFailed(count: number, firstSeq: number, error: string): void {
+    if (this.behind) this.lost += count; // only the WAL would have kept them
+    else this.volatile.push([firstSeq, firstSeq + count - 1]);
+    if (!this.troubleSaid) this.options.onTrouble?.(`cannot write the WAL ${this.wal?.file}: ${error}`);
+    this.troubleSaid = true;
+  }
+
+  private dropOldest(): void {
+    const count = this.pendingJson.length - this.maxMemoryLines;
+    this.pendingJson.splice(0, count);
+    this.pendingSeqs.splice(0, count);
+    this.lost += count;
+  }
+
+  private isVolatile(seq: number): boolean {
+    return this.volatile.some(([from, to]) => seq >= from && seq <= to);
+  }
+
+  private refuse(error: HubRefused): void {
+    this.refusedCreate = hubMessage(error.message);
+    this.stopped = true;
+    clearInterval(this.leaseTimer);
+    this.wal?.refuse(this.refusedCreate);
+    this.options.onRefused?.(this.refusedCreate);
+  }
+
+  private async renewLease(): Promise<void> {
+    if (!this.run || this.stopped || !this.runAcknowledged) return;
+    try {
+      const answer = (await this.post(`/api/runs/${encodeURIComponent(this.run.id)}/lease`, '{}')) as { cancel?: { by?: string } | null } | undefined;
+      if (answer?.cancel && !this.cancelSeen) {
+        this.cancelSeen = true;
+        this.handingBack = false;
+        this.options.onCancel?.(answer.cancel.by ?? 'unknown');
+      }
+    } catch {
+      // 404: an older hub without leases; anything else: the next renewal or line will tell
+    }
+  }
+
+  private async post(path: string, body: string): Promise<unknown> {
     this.stats.requests++;
     const response = await hubFetch(`${this.hub}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-runlog-writer': this.writerKey },
-      body: JSON.stringify(body),
+      body,
       signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
     });
     const text = await response.text();
-    if (!response.ok) throw new HubRefused(response.status, `${response.status} ${text.slice(0, 300)}`);
+    if (!response.ok) throw new HubRefused(response.status, `${response.status} ${text.slice(0, 500)}`);
     this.lastSuccessAt = Date.now();
     return text === '' ? undefined : JSON.parse(text);
   }
@@ -308,4 +497,27 @@ export class HubShipper implements RunSink {
     this.wakeup = undefined;
     setTimeout(wake, COALESCE_MS);
   }
+}
+
+/** How many of the first records make a batch: at most `max` lines and about MAX_BATCH_BYTES. */
+function batchLength(json: readonly string[], max: number): number {
+  let bytes = 0;
+  const limit = Math.min(json.length, max);
+  for (let i = 0; i < limit; i++) {
+    bytes += (json[i]?.length ?? 0) * 3; // worst case UTF-8
+    if (bytes > MAX_BATCH_BYTES) return Math.max(1, i);
+  }
+  return limit;
+}
+
+/** `400 {"error":"BAD_REQUEST","message":"name: longer than 256 characters","field":"name"}` → the message. */
+export function hubMessage(raw: string): string {
+  const space = raw.indexOf(' ');
+  try {
+    const body = JSON.parse(raw.slice(space + 1)) as { message?: string; field?: string };
+    if (body.message) return body.field && !body.message.startsWith(body.field) ? `${body.field}: ${body.message}` : body.message;
+  } catch {
+    // not JSON: the status and text as they came
+  }
+  return raw;
 }

@@ -14,16 +14,28 @@ const FLUSH_MS = 50;
 
 export class LogFileSink implements RecordSink {
   readonly path: string;
-  private readonly fd: number;
+  private readonly fd: number | undefined;
+  private readonly openError: string | undefined;
   private buffer = '';
   private timer: NodeJS.Timeout | undefined;
   /** lines that could not be written (disk full, …): counted, never thrown at the command */
   lost = 0;
 
-  constructor(dir: string, runId: string, private readonly warn: (message: string) => void = () => {}) {
-    mkdirSync(dir, { recursive: true });
+  constructor(
+    dir: string,
+    runId: string,
+    private readonly warn: (message: string) => void = () => {},
+    /** called before each write: the WAL writes first, so it always holds every line the file has */
+    private readonly beforeWrite: () => void = () => {},
+  ) {
     this.path = join(dir, `${runId}.log`);
-    this.fd = openSync(this.path, 'a');
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.fd = openSync(this.path, 'a');
+    } catch (error) {
+      // a full disk: the command runs anyway, its lines are counted as missing from the file
+      this.openError = (error as Error).message;
+    }
   }
 
   record(record: LogRecord): void {
@@ -42,7 +54,9 @@ export class LogFileSink implements RecordSink {
     if (this.buffer === '') return;
     const text = this.buffer;
     this.buffer = '';
+    this.beforeWrite();
     try {
+      if (this.fd === undefined) throw new Error(this.openError);
       writeSync(this.fd, text);
     } catch (error) {
       if (this.lost === 0) this.warn(`cannot write the log file ${this.path}: ${(error as Error).message}`);
@@ -52,7 +66,7 @@ export class LogFileSink implements RecordSink {
 
   close(): void {
     this.flush();
-    closeSync(this.fd);
+    if (this.fd !== undefined) closeSync(this.fd);
   }
 }
 

@@ -6,4 +6,8 @@ export interface RunSink extends RecordSink {
   start(run: RunUpsert): void;
   /** Delivers everything, then the run's end. Resolves with the run as stored, when it could be. */
   finish(finish: RunFinish): Promise<Run | undefined>;
+  /** lines lost for good (disk full and not delivered): counted, never thrown at the command */
+  readonly lost?: number;
+  /** writes what waits for the disk now (the WAL), before the log file writes the same lines */
+  flushDurable?(): void;
 }

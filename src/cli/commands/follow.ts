@@ -10,7 +10,7 @@
  * write the checkpoint, exit 0. The run stays `running` (another follower may take it up) unless
  * --end-on-exit, which flushes partial last lines and ends it `completed`.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
@@ -96,7 +96,8 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   const shipper = new HubShipper({
     hub,
     writerKey: checkpoint.writer_key,
-    spoolDir: join(dataDir, 'spool'),
+    // no write-ahead log: the checkpoint (written once the hub has the lines) is what resumes a follower
+    walDir: undefined,
     finishTimeoutMs: flushTimeoutMs,
     onHubState: (reachable, reason) => warn(reachable ? (reason ?? `hub ${hub} answers again`) : `hub ${hub} unreachable (${reason}); lines wait`),
     onDelivered: (seq) => {

@@ -1,12 +1,11 @@
 /** `runlog logs RUN`: a run's lines, with the meanings `kubectl logs` gives the flags. */
-import { EventSource } from 'eventsource';
 import { plain } from '../../core/format.js';
 import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord, type WireRecord } from '../../core/record.js';
+import { followRun } from '../follow.js';
 import { FINAL_STATUSES, type LogQuery } from '../../store/store.js';
 import { level as parseLevelFlag, positiveInt, sinceMicros } from '../args.js';
-import { fromWire, type RunReader } from '../hub-client.js';
+import type { RunReader } from '../hub-client.js';
 import { openReader } from '../open-reader.js';
-import { hubFetch } from '../../sinks/hub-http.js';
 
 export interface LogsFlags {
   tail?: string;
@@ -40,7 +39,7 @@ export async function logsCommand(runId: string, flags: LogsFlags): Promise<void
   const print = printer(flags);
   if (flags.follow && hub !== undefined) {
     await close();
-    await followOverSse(hub, runId, tail, filter, print);
+    await followOverSse(hub, runId, tail, filter, print, flags.json === true);
     return;
   }
   let last = await printExisting(reader, runId, tail, filter, print);
@@ -86,25 +85,14 @@ async function printExisting(reader: RunReader, runId: string, tail: number | un
   }
 }
 
-function followOverSse(hub: string, runId: string, tail: number | undefined, filter: LogQuery, print: (r: LogRecord) => void): Promise<void> {
-  const params = tail === undefined ? 'after=0' : `tail=${tail}`;
-  return new Promise((resolve, reject) => {
-    // EventSource sends no headers of its own: the token goes through its fetch
-    const source = new EventSource(`${hub}/api/runs/${encodeURIComponent(runId)}/logs/stream?${params}`, {
-      fetch: (input, init) => hubFetch(String(input), init as RequestInit),
-    });
-    source.addEventListener('log', (event) => {
-      const record = fromWire(JSON.parse(event.data) as WireRecord);
+async function followOverSse(hub: string, runId: string, tail: number | undefined, filter: LogQuery, print: (r: LogRecord) => void, json: boolean): Promise<void> {
+  await followRun(hub, runId, {
+    params: tail === undefined ? 'after=0' : `tail=${tail}`,
+    print: (record) => {
       if (matches(record, filter)) print(record);
-    });
-    source.addEventListener('end', () => {
-      source.close();
-      resolve();
-    });
-    source.onerror = (error) => {
-      // EventSource reconnects by itself (with Last-Event-ID) unless the hub refused the stream
-      if (source.readyState === EventSource.CLOSED) reject(new Error(`stream closed: ${error.message ?? 'hub refused'}`));
-    };
+    },
+    // a bar drawn in place only for a person at a terminal, and not under a filter it would dodge
+    progress: process.stdout.isTTY === true && !json && filter.level === undefined && filter.q === undefined,
   });
 }
 
@@ -115,7 +103,7 @@ function matches(record: LogRecord, filter: LogQuery): boolean {
   return true;
 }
 
-function printer(flags: LogsFlags): (record: LogRecord) => void {
+export function printer(flags: Pick<LogsFlags, 'json' | 'timestamps'>): (record: LogRecord) => void {
   // colours for a terminal; plain text for a pipe or a file
   const keepAnsi = process.stdout.isTTY === true;
   return (record) => {

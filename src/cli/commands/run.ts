@@ -2,16 +2,17 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { databaseFile } from '../../core/config.js';
-import { Runner, type RunOutcome } from '../../agent/runner.js';
+import { Runner, shellJoin, type RunOutcome } from '../../agent/runner.js';
+import { walDir } from '../../pipeline/spool/wal.js';
 import { newRunId } from '../../server/routes/runs.js';
 import { HubShipper } from '../../sinks/hub.js';
 import { StoreSink } from '../../sinks/store.js';
 import type { RunSink } from '../../sinks/sink.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
-import { checkRunId, durationMs, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
+import { checkCommandSize, checkName, checkRunId, durationMs, leaseSeconds as leaseFlag, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
+import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub, HubReader } from '../hub-client.js';
 import { hubError, hubFetch } from '../../sinks/hub-http.js';
-import { shellJoin } from '../../agent/runner.js';
 
 export interface RunFlags {
   hub?: string;
@@ -28,6 +29,7 @@ export interface RunFlags {
   maxLineBytes: string;
   flushTimeout: string;
   follow: string[];
+  lease: string;
 }
 
 export async function runCommand(command: string[], flags: RunFlags): Promise<void> {
@@ -35,8 +37,12 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   const runId = flags.id === undefined ? newRunId() : checkRunId(flags.id);
   const taskId = flags.task === undefined ? undefined : checkId(flags.task, '--task');
   const labels = parseLabels(flags.label);
+  // the hub's limits, checked before anything runs (a refused create would leave the run local)
+  checkName(flags.name);
+  checkCommandSize(shellJoin(command));
   const maxLineBytes = positiveInt(flags.maxLineBytes, '--max-line-bytes');
   const flushTimeoutMs = durationMs(flags.flushTimeout, '--flush-timeout');
+  const leaseSeconds = leaseFlag(flags.lease);
   const hub = await findHub(flags.hub, false);
   const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
 
@@ -54,21 +60,33 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     // the run is ours before the command starts: of two `run --id X` at once, one runs, the other stops here
     await createOnHub(hub, writerKey, { id: runId, name: flags.name ?? null, command: shellJoin(command), task_id: taskId ?? null, labels });
   }
+  // what earlier runners on this data directory left undelivered (killed, hub away) goes now
+  deliverLeftoversInBackground(dataDir);
   if (hub !== undefined) {
     shipper = new HubShipper({
       hub,
+      // RUNLOG_WAL=off: lines wait in memory only (for benchmarks: the cost of durability)
+      walDir: process.env.RUNLOG_WAL === 'off' ? undefined : walDir(dataDir),
       writerKey,
-      spoolDir: join(dataDir, 'spool'),
+      ownerKind: 'run',
       finishTimeoutMs: flushTimeoutMs,
+      leaseSeconds,
       onHubState: (reachable, reason) =>
-        warn(reachable ? (reason ?? `hub ${hub} answers again`) : `hub ${hub} unreachable (${reason}); lines wait in the spool`),
+        warn(reachable ? (reason ?? `hub ${hub} answers again`) : `hub ${hub} unreachable (${reason}); lines wait in the write-ahead log`),
+      onCancel: (by) => {
+        warn(`run ${runId} cancelled by ${by}: stopping the command`);
+        runner.cancel('SIGTERM', by);
+      },
+      onRefused: (message) =>
+        warn(`the hub refused run ${runId}: ${message}. Not sending it again; the command runs on and its lines go to the local store ${databaseFile(dataDir)}`),
+      onTrouble: (message) => runner.trouble('wal', message),
     });
     sink = shipper;
   } else {
     sink = new StoreSink(openLocal(), warn);
   }
 
-  const runner = new Runner({
+  const runner: Runner = new Runner({
     id: runId,
     command,
     setup: flags.setup,
@@ -88,17 +106,41 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   const outcome = await runner.run();
   let where = hub ?? databaseFile(dataDir);
   if (shipper && !outcome.stored) {
-    // the hub stayed away to the end: what it never got goes to the local store
-    const store = openLocal();
-    const unsent = shipper.unsent();
-    const local = new StoreSink(store, warn);
-    local.start({ id: runId, name: flags.name ?? null, command: command.join(' '), log_path: outcome.log_path, task_id: taskId ?? null, labels, started_at: outcome.started_at });
-    await local.append(unsent);
-    await local.finish({ status: outcome.status, exit_code: outcome.exit_code, signal: outcome.signal, error_message: outcome.error_message, completed_at: outcome.completed_at });
-    where = databaseFile(dataDir);
-    warn(`hub ${hub} did not come back: ${unsent.length} lines kept in the local store ${where}`);
+    const lost = shipper.countUnsentVolatile();
+    if (lost > 0) warn(`${lost} lines could be kept neither on disk nor by the hub (disk full)`);
+    if (shipper.refusedCreate !== undefined || shipper.neverAcknowledged) {
+      // the hub never had any of the run: the whole run goes to the local store; a run the hub
+      // refused stays there, one it never answered also waits in the WAL for `runlog sync`
+      let count = 0;
+      let lost = 0;
+      try {
+        const local = new StoreSink(openLocal(), warn);
+        local.start({ id: runId, name: flags.name ?? null, command: shellJoin(command), log_path: outcome.log_path, task_id: taskId ?? null, labels, started_at: outcome.started_at });
+        for (const page of shipper.unsent()) {
+          await local.append(page);
+          count += page.length;
+        }
+        await local.finish({ status: outcome.status, exit_code: outcome.exit_code, signal: outcome.signal, error_message: outcome.error_message, completed_at: outcome.completed_at });
+        lost = local.lost;
+      } catch (error) {
+        // a full disk: the WAL still holds what it could take, for `runlog sync`
+        warn(`cannot open the local store ${databaseFile(dataDir)}: ${(error as Error).message}`);
+        lost = count = -1;
+      }
+      where = databaseFile(dataDir);
+      if (lost !== 0) warn(`the local store could not keep the run${shipper.walFile ? `; what the WAL took waits in ${shipper.walFile} for \`runlog sync\`` : ''}`);
+      else if (shipper.refusedCreate !== undefined) {
+        shipper.discardWal();
+        warn(`run ${runId}: ${count} lines kept in the local store ${where}`);
+      } else warn(`hub ${hub} did not come back: ${count} lines kept in the local store ${where}; \`runlog sync\` sends them to the hub once it answers`);
+    } else {
+      // part of the run is on the hub: the rest waits in the WAL, never split into the local store
+      where = `${hub} (the rest waits in ${shipper.walFile ?? 'the WAL'})`;
+      warn(`hub ${hub} did not take the end of run ${runId}: what it lacks waits in ${shipper.walFile}; \`runlog sync\` (or the next runlog run) delivers it`);
+    }
   }
-  await localStore?.close();
+  shipper?.close();
+  await localStore?.close().catch(() => {});
   if (flags.json) process.stdout.write(`${JSON.stringify(summary(outcome, where))}\n`);
   process.exit(outcome.exit_status);
 }

@@ -1,6 +1,13 @@
-/** `runlog submit -- CMD`: queue a run for a worker; with --wait, print its FunctionResponse. */
-import { id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
+/**
+ * `runlog submit -- CMD`: queue a run for a worker. With --wait, its lines as they come (followed
+ * over SSE like `logs -f`, a progress bar in place on a terminal), then the outcome; with --json,
+ * only the FunctionResponse at the end.
+ */
+import { shellJoin } from '../../agent/runner.js';
+import { checkCommandSize, checkName, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
+import { followRun } from '../follow.js';
 import { findHub } from '../hub-client.js';
+import { printer } from './logs.js';
 import type { FunctionResponse } from '../../server/routes/tasks.js';
 import { hubError, hubFetch } from '../../sinks/hub-http.js';
 
@@ -22,6 +29,8 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
   const hub = await findHub(flags.hub, true);
   if (hub === undefined) throw new UsageError('submit needs a hub (--hub URL or RUNLOG_HUB): workers claim tasks from it');
   const env = parseLabels(flags.env, '--env');
+  checkName(flags.name);
+  checkCommandSize(shellJoin(command));
   const body = {
     id: flags.id === undefined ? undefined : checkId(flags.id, '--id'),
     name: flags.name,
@@ -39,15 +48,22 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
   await waitAndReport(hub, created.id, flags.wait, flags.json);
 }
 
-/** Waits for the run's end (`wait`: true or seconds), prints its response and exits with its outcome. */
+/**
+ * Waits for the run's end (`wait`: true or seconds): without --json, prints its lines as they
+ * come, then the outcome; with --json, the FunctionResponse. Exits with its outcome.
+ */
 export async function waitAndReport(hub: string, id: string, wait: string | true, json: boolean | undefined): Promise<never> {
   const waitS = wait === true ? DEFAULT_WAIT_S : positiveInt(wait, '--wait', 0);
-  const response = await waitForResponse(hub, id, waitS);
-  if (json) process.stdout.write(`${JSON.stringify(response)}\n`);
-  else {
-    if (response.stdout) process.stdout.write(`${response.stdout}\n`);
-    if (!response.success) process.stderr.write(`runlog: run ${response.run_id} failed: ${response.error ?? 'no error message'}\n`);
+  const started = Date.now();
+  if (!json) {
+    // the lines as they come; the response below is then only the outcome
+    await followRun(hub, id, { params: 'after=0', print: printer({}), progress: process.stdout.isTTY === true, timeoutMs: waitS * 1000 });
   }
+  const left = Math.max(0, waitS - Math.floor((Date.now() - started) / 1000));
+  const response = await waitForResponse(hub, id, json ? waitS : Math.max(1, left));
+  if (json) process.stdout.write(`${JSON.stringify(response)}\n`);
+  else if (response.success) process.stderr.write(`runlog: run ${response.run_id} completed in ${(response.duration_seconds ?? 0).toFixed(1)}s\n`);
+  else process.stderr.write(`runlog: run ${response.run_id} failed${response.exit_code !== null ? ` (exit ${response.exit_code})` : ''}: ${response.error ?? 'no error message'}\n`);
   process.exit(response.success ? 0 : response.exit_code !== null && response.exit_code > 0 ? response.exit_code : 1);
 }
 

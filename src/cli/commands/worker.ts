@@ -2,7 +2,8 @@
 import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import { WorkerAgent } from '../../agent/worker.js';
-import { durationMs, id as checkId, positiveInt, UsageError } from '../args.js';
+import { durationMs, id as checkId, leaseSeconds, positiveInt, UsageError } from '../args.js';
+import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub } from '../hub-client.js';
 
 export interface WorkerFlags {
@@ -15,6 +16,7 @@ export interface WorkerFlags {
   spoolMax: string;
   poll: string;
   drain?: boolean;
+  lease: string;
   debug?: boolean;
 }
 
@@ -24,6 +26,8 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
   // a hub that does not answer yet is waited for (heartbeats spool meanwhile)
   const hub = (await findHub(flags.hub, false)) ?? DEFAULTS.hub;
   const dataDir = resolve(flags.data);
+  // what earlier runners and workers on this data directory left undelivered goes now
+  deliverLeftoversInBackground(dataDir);
   const agent = await WorkerAgent.create({
     id,
     hub,
@@ -34,6 +38,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
     spoolMaxBytes: positiveInt(flags.spoolMax, '--spool-max'),
     pollMs: durationMs(flags.poll, '--poll'),
     drain: flags.drain === true,
+    leaseSeconds: leaseSeconds(flags.lease),
     debug: flags.debug === true || ['1', 'true'].includes(process.env.RUNLOG_DEBUG ?? ''),
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => agent.stop(signal));

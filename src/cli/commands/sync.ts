@@ -1,0 +1,31 @@
+/** `runlog sync`: deliver what runners on this data directory left undelivered (see sinks/hub-replay.ts). */
+import { resolve } from 'node:path';
+import { replayWals } from '../../sinks/hub-replay.js';
+import { durationMs } from '../args.js';
+
+export interface SyncFlags {
+  hub?: string;
+  data: string;
+  timeout: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export async function syncCommand(flags: SyncFlags): Promise<void> {
+  const say = (message: string) => {
+    if (!flags.quiet && !flags.json) process.stdout.write(`${message}\n`);
+  };
+  const runs = await replayWals({
+    dataDir: resolve(flags.data),
+    hub: flags.hub === undefined || flags.hub === '' || flags.hub === 'none' ? undefined : flags.hub,
+    timeoutMs: durationMs(flags.timeout, '--timeout'),
+    log: say,
+  });
+  const sent = runs.filter((run) => run.outcome !== 'waiting');
+  const lines = runs.reduce((sum, run) => sum + run.lines, 0);
+  const waiting = runs.filter((run) => run.outcome === 'waiting');
+  if (flags.json) process.stdout.write(`${JSON.stringify({ runs, sent_runs: sent.length, sent_lines: lines, waiting: waiting.length })}\n`);
+  else if (runs.length === 0) say('nothing to send');
+  else say(`sent ${sent.length} runs, ${lines} lines${waiting.length > 0 ? `; ${waiting.length} runs still wait (hub unreachable)` : ''}`);
+  process.exit(waiting.length > 0 ? 1 : 0);
+}

@@ -1,0 +1,73 @@
+/**
+ * Following a run live over SSE, for `runlog logs -f` and `runlog submit --wait`: its lines as they
+ * come, and on a terminal its progress bar drawn in place (`\r`, SSE `progress` events), which a
+ * line from the run then replaces; the bar's final state arrives as a line of its own, so it stays.
+ * Into a pipe or a file, only lines.
+ */
+import { EventSource } from 'eventsource';
+import type { LogRecord, ProgressUpdate, WireRecord } from '../core/record.js';
+import { plain } from '../core/format.js';
+import type { Run } from '../store/store.js';
+import { hubFetch } from '../sinks/hub-http.js';
+import { fromWire } from './hub-client.js';
+
+export interface FollowOptions {
+  /** `after=0` (everything) or `tail=N` */
+  params: string;
+  print(record: LogRecord): void;
+  /** draw progress bars in place (a terminal) */
+  progress: boolean;
+  /** give up after this long (ms) */
+  timeoutMs?: number;
+}
+
+const CLEAR_LINE = '\r\x1b[K';
+
+/** Resolves with the run as it ended (the `end` event), or rejects when the hub refuses the stream. */
+export function followRun(hub: string, runId: string, options: FollowOptions): Promise<Run | undefined> {
+  const out = process.stdout;
+  let bar = false; // a bar is drawn on the current terminal line
+  const clearBar = () => {
+    if (bar) out.write(CLEAR_LINE);
+    bar = false;
+  };
+  return new Promise((resolve, reject) => {
+    // EventSource sends no headers of its own: the token goes through its fetch
+    const source = new EventSource(`${hub}/api/runs/${encodeURIComponent(runId)}/logs/stream?${options.params}`, {
+      fetch: (input, init) => hubFetch(String(input), init as RequestInit),
+    });
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => finish(() => reject(new Error(`run ${runId} still running after ${Math.round(options.timeoutMs! / 1000)}s`))), options.timeoutMs);
+    const finish = (then: () => void) => {
+      clearTimeout(timer);
+      source.close();
+      if (bar) out.write('\n'); // the last state of a bar that never became a line stays
+      bar = false;
+      then();
+    };
+    source.addEventListener('log', (event) => {
+      clearBar();
+      options.print(fromWire(JSON.parse(event.data) as WireRecord));
+    });
+    source.addEventListener('progress', (event) => {
+      if (!options.progress) return;
+      const update = JSON.parse(event.data) as ProgressUpdate;
+      // one terminal line: cut to its width so that `\r` comes back to its start
+      const width = Math.max(10, (out.columns ?? 120) - 1);
+      out.write(`${CLEAR_LINE}${plain(update.message).slice(0, width)}`);
+      bar = true;
+    });
+    source.addEventListener('end', (event) => finish(() => resolve(parseRun(event.data))));
+    source.onerror = (error) => {
+      // EventSource reconnects by itself (with Last-Event-ID) unless the hub refused the stream
+      if (source.readyState === EventSource.CLOSED) finish(() => reject(new Error(`stream closed: ${error.message ?? 'hub refused'}`)));
+    };
+  });
+}
+
+function parseRun(data: string): Run | undefined {
+  try {
+    return JSON.parse(data) as Run;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * Wal: the write-ahead log of one run on the machine that runs it, so that a line read is a line
+ * kept whatever happens to the runner or the hub (issue 9).
+ *
+ * Files, in `<data>/wal/`:
+ * - `<run-id>.wal`: one line per record, in seq order: `<seq>\t<record as JSON>\n` (NDJSON with
+ *   the seq in front, so a reader finds a seq without parsing the record, and the JSON is posted
+ *   to the hub as it is). Appended with one write() per batch (the records of one event-loop turn,
+ *   or 256 KiB), so a line is in the kernel's page cache at once and survives the runner's death
+ *   (SIGKILL, OOM killer). fdatasync runs at most every 100 ms (DEFAULTS.walSyncMs), off the
+ *   event loop, so a machine crash loses at most the last ~100 ms.
+ * - `<run-id>.json` (mode 0600: it holds the run's writer key): the run's create body, writer key,
+ *   hub URL, the seq the hub has acknowledged, the run's end once known, and the owner process
+ *   (pid + start time, to tell a dead owner). Replaced atomically (temp file + rename); fsynced
+ *   when created and when the end is written; `acked_seq` is rewritten at most once a second and
+ *   may lag: resending what the hub has is harmless, it keeps one copy per (stream, seq).
+ *
+ * What a crash leaves: complete lines, maybe a partial last one. A reader skips a line that is not
+ * complete or whose JSON does not parse; a writer that resumes a WAL cuts a partial last line off
+ * before appending. A write that fails (disk full) is cut back off the file (ftruncate), so the
+ * file never holds half a batch, and the failure is reported to the owner with the seqs it lost.
+ * Once the hub has acknowledged every line and the end, both files are deleted.
+ */
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULTS } from '../../core/config.js';
+import type { Owner } from './owner.js';
+import { lastLineEnd, readPage, type WalPage } from './wal-read.js';
+
+export { WalReader, type WalPage } from './wal-read.js';
+
+export interface WalMeta {
+  version: 1;
+  /** the body of POST /api/runs */
+  run: { id: string };
+  writer_key: string;
+  hub: string;
+  /** every seq up to this one is on the hub */
+  acked_seq: number;
+  /** the run's end, once the command ended: the request that ends it on the hub */
+  end?: { path: 'finish' | 'release'; body: unknown };
+  owner: Owner;
+  /** the hub refused the run's creation: the hub's message; nobody sends it again */
+  refused?: string;
+}
+
+
+const FLUSH_BYTES = 256 * 1024;
+const META_EVERY_MS = 1000;
+
+export function walDir(dataDir: string): string {
+  return join(dataDir, 'wal');
+}
+
+export class Wal {
+  readonly file: string;
+  readonly metaFile: string;
+  /** records that could not be written (disk full, …) */
+  lost = 0;
+  /** why the last write failed */
+  error: string | undefined;
+  private fd: number | undefined;
+  private writeOffset = 0;
+  private buffer = '';
+  private bufferFirstSeq = 0;
+  private bufferCount = 0;
+  private flushScheduled = false;
+  /** where each written batch starts, for reading back from a seq: ascending seqs */
+  private index: { seq: number; offset: number }[] = [];
+  private indexHead = 0;
+  private dirty = false;
+  private syncing = false;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private metaWrittenAt = 0;
+  private metaTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  /**
+   * Opens (or resumes) the WAL of run `meta.run.id`. Never throws: a WAL that cannot be created
+   * counts every record as lost and says why in `error`.
+   */
+  constructor(
+    dir: string,
+    readonly meta: WalMeta,
+    private readonly onWriteFailed: (count: number, firstSeq: number, error: string) => void = () => {},
+  ) {
+    this.file = join(dir, `${meta.run.id}.wal`);
+    this.metaFile = join(dir, `${meta.run.id}.json`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.fd = openSync(this.file, 'a+');
+      const size = fstatSync(this.fd).size;
+      // a partial last line (a crash in the middle of a write) would swallow the next one
+      this.writeOffset = size === 0 ? 0 : lastLineEnd(this.fd, size);
+      if (this.writeOffset !== size) ftruncateSync(this.fd, this.writeOffset);
+      if (this.writeOffset > 0) this.index.push({ seq: 0, offset: 0 });
+      this.writeMeta(true);
+    } catch (error) {
+      this.error = (error as Error).message;
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+
+  /** The WAL held records from an earlier process (a resumed task): they go first. */
+  get resumed(): boolean {
+    return this.index.length > 0 && this.index[0]?.seq === 0;
+  }
+
+  get usable(): boolean {
+    return this.fd !== undefined;
+  }
+
+  add(seq: number, json: string): void {
+    if (this.bufferCount === 0) this.bufferFirstSeq = seq;
+    this.buffer += `${seq}\t${json}\n`;
+    this.bufferCount++;
+    if (this.buffer.length >= FLUSH_BYTES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes what is buffered; a write that fails is cut off the file and reported. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.bufferCount === 0) return;
+    const text = this.buffer;
+    const count = this.bufferCount;
+    const firstSeq = this.bufferFirstSeq;
+    this.buffer = '';
+    this.bufferCount = 0;
+    if (this.fd === undefined) return this.failed(count, firstSeq, this.error ?? 'closed');
+    // the string as it is (no Buffer copy); a short write (disk full) counts as a failed one
+    const length = Buffer.byteLength(text, 'utf8');
+    try {
+      const written = writeSync(this.fd, text, this.writeOffset, 'utf8');
+      if (written !== length) throw new Error(`ENOSPC: short write (${written} of ${length} bytes)`);
+    } catch (error) {
+      try {
+        ftruncateSync(this.fd, this.writeOffset);
+      } catch {
+        // the reader skips a partial line anyway
+      }
+      return this.failed(count, firstSeq, (error as Error).message);
+    }
+    this.index.push({ seq: firstSeq, offset: this.writeOffset });
+    this.writeOffset += length;
+    this.dirty = true;
+    this.syncTimer ??= setTimeout(() => this.sync(), DEFAULTS.walSyncMs);
+  }
+
+  /** Records from seq `from` on, at most `maxLines` and about `maxBytes`, what is buffered included. */
+  read(from: number, maxLines: number, maxBytes: number): WalPage {
+    this.flush();
+    if (this.fd === undefined) return { json: [], seqs: [], atEnd: true };
+    return readPage(this.fd, this.offsetOf(from), this.writeOffset, from, maxLines, maxBytes, false);
+  }
+
+  /** Every seq up to `seq` is on the hub: recorded (at most once a second), and the index trimmed. */
+  acked(seq: number): void {
+    if (seq <= this.meta.acked_seq) return;
+    this.meta.acked_seq = seq;
+    while (this.index.length - this.indexHead > 1 && (this.index[this.indexHead + 1]?.seq ?? Infinity) <= seq + 1) this.indexHead++;
+    if (this.indexHead > 1024) {
+      this.index = this.index.slice(this.indexHead);
+      this.indexHead = 0;
+    }
+    const wait = this.metaWrittenAt + META_EVERY_MS - Date.now();
+    if (wait <= 0) this.writeMeta(false);
+    else this.metaTimer ??= setTimeout(() => this.writeMeta(false), wait);
+  }
+
+  /** The run's end, kept so that a later `runlog sync` can deliver it. */
+  end(path: 'finish' | 'release', body: unknown): void {
+    this.flush();
+    this.meta.end = { path, body };
+    this.writeMeta(true);
+  }
+
+  /** The hub refused the run: nobody sends it again. */
+  refuse(message: string): void {
+    this.meta.refused = message;
+    this.writeMeta(true);
+  }
+
+  /** Stops writing and keeps the files (for a later delivery). */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    clearTimeout(this.syncTimer);
+    clearTimeout(this.metaTimer);
+    if (this.fd !== undefined) {
+      try {
+        if (this.dirty) fsyncSync(this.fd);
+      } catch {
+        // what the page cache holds survives our exit anyway
+      }
+      this.writeMeta(false);
+      closeSync(this.fd);
+    }
+    this.fd = undefined;
+  }
+
+  /** Everything is on the hub: the files go. */
+  remove(): void {
+    this.close();
+    rmSync(this.file, { force: true });
+    rmSync(this.metaFile, { force: true });
+  }
+
+  private failed(count: number, firstSeq: number, error: string): void {
+    this.lost += count;
+    this.error = error;
+    this.onWriteFailed(count, firstSeq, error);
+  }
+
+  private offsetOf(seq: number): number {
+    // the last batch starting at or before seq (binary search over ascending seqs)
+    let lo = this.indexHead;
+    let hi = this.index.length - 1;
+    let found = this.index[lo]?.offset ?? this.writeOffset;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const entry = this.index[mid]!;
+      if (entry.seq <= seq) {
+        found = entry.offset;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  private sync(): void {
+    this.syncTimer = undefined;
+    if (this.syncing || !this.dirty || this.fd === undefined) return;
+    this.syncing = true;
+    this.dirty = false;
+    fdatasync(this.fd, () => {
+      this.syncing = false;
+      if (this.dirty && !this.closed) this.syncTimer ??= setTimeout(() => this.sync(), DEFAULTS.walSyncMs);
+    });
+  }
+
+  private writeMeta(durable: boolean): void {
+    clearTimeout(this.metaTimer);
+    this.metaTimer = undefined;
+    this.metaWrittenAt = Date.now();
+    try {
+      writeMeta(this.metaFile, this.meta, durable);
+    } catch (error) {
+      // disk full: the meta on disk lags; its acked_seq only saves resending
+      this.error ??= (error as Error).message;
+    }
+  }
+}
+
+export function writeMeta(file: string, meta: WalMeta, durable: boolean): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  const json = JSON.stringify(meta);
+  // padded to whole 4 KiB blocks, so that on a full disk it can still be rewritten in place
+  const text = `${json.padEnd(Math.ceil((json.length + 1024) / 4096) * 4096 - 1)}\n`;
+  try {
+    writeFileSync(temp, text, { mode: 0o600 });
+    if (durable) {
+      const fd = openSync(temp, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    if (!rewriteInPlace(file, json)) throw error;
+  }
+}
+
+/** The disk is full: overwrite the meta in the blocks it already has, when it fits. */
+function rewriteInPlace(file: string, json: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r+');
+    const size = fstatSync(fd).size;
+    if (json.length + 1 > size) return false;
+    const text = Buffer.from(`${json.padEnd(size - 1)}\n`);
+    if (text.length !== size) return false; // multi-byte characters: the padding would not fit
+    writeSync(fd, text, 0, size, 0);
+    fsyncSync(fd);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The runs whose WAL is in `dir`, with their metadata (a meta that does not parse is skipped). */
+export function listWals(dir: string): { id: string; meta: WalMeta; metaFile: string; file: string }[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const found = [];
+  for (const name of names) {
+    if (!name.endsWith('.json')) continue;
+    const metaFile = join(dir, name);
+    try {
+      const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as WalMeta;
+      if (meta.version !== 1 || typeof meta.run?.id !== 'string') continue;
+      found.push({ id: meta.run.id, meta, metaFile, file: join(dir, `${meta.run.id}.wal`) });
+    } catch {
+      // a meta being replaced, or garbage: not ours to touch
+    }
+  }
+  return found;
+}

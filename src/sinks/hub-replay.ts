@@ -1,0 +1,180 @@
+/**
+ * Replay: the WALs that runners left behind (killed, or gone while the hub was away) → the hub.
+ * `runlog sync` runs it, and the next `runlog run` / `runlog worker` on the data directory starts
+ * it in the background.
+ *
+ * A WAL is taken when its owner is dead (pid + start time, `owner.ts`) or is another sync (two
+ * deliveries at once only resend lines: the hub keeps one per (stream, seq)). For each run, as its
+ * writer (the writer key from the WAL's metadata): create the run (an idempotent retry for the
+ * hub), send every line after the acknowledged seq, in order, then the run's end, or, when the
+ * runner died before its command ended, `failed` "runner lost"; then delete the WAL. A hub that
+ * does not answer (or is full: 5xx, 507) is retried with backoff until `timeoutMs`, then the run
+ * waits for the next sync. A refused create (a 4xx) is recorded in the WAL and never sent again.
+ */
+import { rmSync } from 'node:fs';
+import { isAlive, self } from '../pipeline/spool/owner.js';
+import { listWals, WalReader, walDir, writeMeta, type WalMeta } from '../pipeline/spool/wal.js';
+import { hubMessage } from './hub.js';
+import { hubFetch } from './hub-http.js';
+
+export interface ReplayOptions {
+  dataDir: string;
+  /** send to this hub instead of the one each WAL names */
+  hub?: string;
+  /** how long a hub that does not answer is retried, per run */
+  timeoutMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface ReplayedRun {
+  id: string;
+  hub: string;
+  lines: number;
+  /** how the run ended on the hub, or why it is still waiting */
+  outcome: 'ended' | 'runner lost' | 'refused' | 'waiting';
+  note?: string;
+}
+
+const PAGE_LINES = 5000;
+const PAGE_BYTES = 8 * 1024 * 1024;
+
+class HubError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export async function replayWals(options: ReplayOptions): Promise<ReplayedRun[]> {
+  const log = options.log ?? (() => {});
+  const done: ReplayedRun[] = [];
+  const unreachable = new Set<string>();
+  for (const wal of listWals(walDir(options.dataDir))) {
+    const { meta } = wal;
+    if (meta.refused !== undefined) {
+      log(`run ${wal.id}: the hub refused it (${meta.refused}); not sent again (${wal.file})`);
+      continue;
+    }
+    if (meta.owner.kind !== 'sync' && isAlive(meta.owner)) continue; // its runner is still at it
+    if (meta.owner.pid === process.pid) continue;
+    const hub = (options.hub ?? meta.hub).replace(/\/+$/, '');
+    if (unreachable.has(hub)) {
+      done.push({ id: wal.id, hub, lines: 0, outcome: 'waiting', note: 'hub unreachable' });
+      continue;
+    }
+    const ownerDied = meta.owner.kind !== 'sync' ? meta.owner.pid : undefined;
+    meta.owner = self('sync');
+    saveMeta(wal.metaFile, meta);
+    const run = await replayOne(wal.file, wal.metaFile, meta, hub, ownerDied, options).catch((error: Error): ReplayedRun => {
+      if (!(error instanceof HubError) || error.status >= 500 || error.status === 0) unreachable.add(hub);
+      return { id: wal.id, hub, lines: 0, outcome: 'waiting', note: error.message };
+    });
+    done.push(run);
+    log(describe(run));
+  }
+  return done;
+}
+
+function describe(run: ReplayedRun): string {
+  const what = { ended: 'ended', 'runner lost': 'failed: runner lost', refused: 'refused by the hub', waiting: 'still waiting' }[run.outcome];
+  return `run ${run.id}: ${run.lines} lines sent to ${run.hub}, ${what}${run.note ? ` (${run.note})` : ''}`;
+}
+
+async function replayOne(file: string, metaFile: string, meta: WalMeta, hub: string, ownerDied: number | undefined, options: ReplayOptions): Promise<ReplayedRun> {
+  const id = meta.run.id;
+  const path = `/api/runs/${encodeURIComponent(id)}`;
+  const send = (route: string, body: string) => post(hub, route, body, meta.writer_key, options);
+  const result: ReplayedRun = { id, hub, lines: 0, outcome: 'ended' };
+  const create = async () => {
+    try {
+      await send('/api/runs', JSON.stringify(meta.run));
+    } catch (error) {
+      if (error instanceof HubError && error.status === 409) return; // it exists: its lines may still come
+      if (error instanceof HubError && error.status < 500 && error.status !== 408 && error.status !== 429) {
+        meta.refused = hubMessage(error.message);
+        saveMeta(metaFile, meta);
+      }
+      throw error;
+    }
+  };
+  try {
+    await create();
+  } catch (error) {
+    if (meta.refused !== undefined) return { ...result, outcome: 'refused', note: meta.refused };
+    throw error;
+  }
+  const reader = new WalReader(file);
+  try {
+    for (let from = meta.acked_seq + 1; ; ) {
+      const page = reader.next(from, PAGE_LINES, PAGE_BYTES);
+      if (page.json.length > 0) {
+        try {
+          await send(`${path}/logs`, `{"records":[${page.json.join(',')}]}`);
+        } catch (error) {
+          if (!(error instanceof HubError)) throw error;
+          if (error.status === 404) {
+            await create();
+            continue; // the same page again
+          }
+          if (error.status === 409) {
+            // the run ended on the hub and takes no more lines: nothing a retry would change
+            result.note = `the hub refuses its lines: ${hubMessage(error.message)}`;
+            break;
+          }
+          throw error;
+        }
+        result.lines += page.json.length;
+        from = page.seqs.at(-1)! + 1;
+        meta.acked_seq = from - 1;
+        saveMeta(metaFile, meta);
+      }
+      if (page.atEnd) break;
+    }
+  } finally {
+    reader.close();
+  }
+  const end = meta.end ?? {
+    path: 'finish' as const,
+    body: { status: 'failed', exit_code: null, error_message: `runner lost (its runner, pid ${ownerDied ?? '?'}, died before the command ended; lines delivered by runlog sync)` },
+  };
+  if (meta.end === undefined) result.outcome = 'runner lost';
+  try {
+    await send(end.path === 'release' ? `/api/tasks/${encodeURIComponent(id)}/release` : `${path}/finish`, JSON.stringify(end.body));
+  } catch (error) {
+    // a 4xx: the hub ended the run otherwise (cancelled, a task no longer held): the lines are there
+    if (!(error instanceof HubError) || error.status >= 500 || error.status === 408 || error.status === 429) throw error;
+    result.note ??= `its end was not taken: ${hubMessage(error.message)}`;
+  }
+  rmSync(file, { force: true });
+  rmSync(metaFile, { force: true });
+  return result;
+}
+
+/** The meta as far as the disk takes it: a full disk only means resending more next time. */
+function saveMeta(file: string, meta: WalMeta): void {
+  try {
+    writeMeta(file, meta, false);
+  } catch {
+    // acked_seq lags; resending is harmless
+  }
+}
+
+/** POST with the writer key; retries what a retry may cure (network, 5xx, 507, 408, 429) until the deadline. */
+async function post(hub: string, route: string, body: string, writerKey: string, options: ReplayOptions): Promise<unknown> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-runlog-writer': writerKey };
+  for (let backoff = 100; ; backoff = Math.min(backoff * 2, 2000)) {
+    let error: HubError;
+    try {
+      const response = await hubFetch(`${hub}${route}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+      const text = await response.text();
+      if (response.ok) return text === '' ? undefined : JSON.parse(text);
+      error = new HubError(response.status, `${response.status} ${text.slice(0, 500)}`);
+      if (response.status < 500 && response.status !== 408 && response.status !== 429) throw error;
+    } catch (caught) {
+      if (caught instanceof HubError && caught.status < 500 && caught.status !== 408 && caught.status !== 429) throw caught;
+      error = caught instanceof HubError ? caught : new HubError(0, `hub ${hub} unreachable: ${(caught as Error).message}`);
+    }
+    if (Date.now() + backoff > deadline) throw error;
+    await new Promise((resolve) => setTimeout(resolve, backoff));
+  }
+}
