@@ -4,6 +4,7 @@ import { badRequest, notFound } from '../../core/errors.js';
 import { nowMicros } from '../../core/record.js';
 import { WORKER_STATES, workerStream, type WorkerState } from '../../store/store.js';
 import { parseBatch } from '../ingest.js';
+import { WorkerLines } from '../worker-lines.js';
 import { RUN_EVENTS } from '../../pipeline/live.js';
 import { systemLogFromRecord } from '../../store/rows.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
@@ -14,6 +15,8 @@ import { assertActsFor } from '../auth/guard.js';
 const MAX_GPUS = 64;
 
 export function workerRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
+  const workerLines = new WorkerLines(store);
+
   app.post('/api/workers/:id/heartbeat', { config: { scope: 'worker' } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
     assertActsFor(request.auth, id);
@@ -21,7 +24,8 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
     const state = (body.status ?? 'idle') as WorkerState;
     if (!WORKER_STATES.includes(state)) throw badRequest('status', `expected one of ${WORKER_STATES.join(', ')}`);
     const stream = workerStream(id);
-    const { records } = parseBatch(stream, { logs: body.logs ?? [] }, config.maxLineBytes, 'logs');
+    // the seeds' lines: no seq (the hub numbers worker lines), metadata, levelno, time.time()
+    const { records } = parseBatch(stream, { logs: body.logs ?? [] }, config.maxLineBytes, { field: 'logs', seqRequired: false });
     await store.recordHeartbeat({
       id,
       state,
@@ -34,7 +38,7 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
       stats: body.stats !== undefined && body.stats !== null && typeof body.stats === 'object' ? (body.stats as Record<string, unknown>) : null,
       received_at: nowMicros(),
     });
-    const inserted = await store.appendRecords(stream, records);
+    const inserted = await workerLines.append(stream, records);
     live.publishRecords(stream, inserted);
     live.publishSystemLines(inserted.map(systemLogFromRecord));
     if (live.subscriberCount(RUN_EVENTS) > 0) {
