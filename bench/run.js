@@ -31,6 +31,7 @@ const SCENARIOS = [
   'store', // the chunked line store: bytes per line, ingest through a hub, reads on 10M lines
   'follow', // files and ssh into a hub: latency, throughput, bytes on the wire
   'postgres', // hubs on PostgreSQL beside the seed's function; two hubs; a fleet
+  'python-handler', // the Python client's logging call, beside logging.StreamHandler
 ];
 
 const wanted = process.argv.slice(2);

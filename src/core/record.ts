@@ -71,6 +71,20 @@ const LEVEL_ALIASES: Readonly<Record<string, Level>> = {
   CRIT: 'CRITICAL',
 };
 
+/**
+ * A numeric level as Python's `levelno` gives it (10 DEBUG, 20 INFO, 30 WARNING, 40 ERROR,
+ * 50 CRITICAL); a number in between rounds down (25 is INFO), below 10 is DEBUG (loguru's TRACE
+ * is 5), above 50 CRITICAL. Undefined for a negative or non-finite number.
+ */
+export function levelFromNumber(value: number): Level | undefined {
+  if (!Number.isFinite(value) || value < 0) return undefined;
+  if (value >= 50) return 'CRITICAL';
+  if (value >= 40) return 'ERROR';
+  if (value >= 30) return 'WARNING';
+  if (value >= 20) return 'INFO';
+  return 'DEBUG';
+}
+
 /** Ids reach file paths and URLs: nothing outside this pattern is accepted anywhere. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 

@@ -50,6 +50,19 @@ function daysInMonth(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
+/**
+ * An epoch timestamp in whatever unit its sender counts → µs: seconds (Python's `time.time()`,
+ * a float), milliseconds (`Date.now()`) or microseconds, told apart by size: below 1e11 is seconds
+ * (1e11 s is the year 5138), below 1e14 milliseconds (1e14 ms is 5138 too), else microseconds.
+ * Undefined for a negative or non-finite number.
+ */
+export function epochToMicros(value: number): number | undefined {
+  if (!Number.isFinite(value) || value < 0) return undefined;
+  if (value < 1e11) return Math.round(value * 1e6);
+  if (value < 1e14) return Math.round(value * 1e3);
+  return Math.round(value);
+}
+
 /** `--since`: an ISO timestamp or a duration back from now → µs; undefined when neither. */
 export function parseSince(text: string): number | undefined {
   const duration = parseDuration(text);

@@ -92,7 +92,7 @@ export async function createWorker(options: WorkerOptions): Promise<RunlogWorker
     spoolMaxBytes: options.spoolMaxBytes ?? DEFAULTS.spoolMaxBytes,
     takeLogs: () => {
       const logs = fullBatches.splice(0).flat().concat(buffer.flush());
-      // a restarted worker numbers on after what it sent: the hub would take reused seqs for duplicates
+      // a restarted worker numbers on after what it sent, so its seqs stay the hub's (server/worker-lines.ts)
       const last = logs.at(-1);
       if (last) writeSeq(seqFile, last.seq);
       return logs;

@@ -120,8 +120,14 @@ function toNumber(value: number | string | null): number | null {
   return value === null ? null : Number(value);
 }
 
-/** A worker's line (stream `worker:<id>`) in the shape of the seeds' `system_logs` table. */
+/**
+ * A worker's line (stream `worker:<id>`) in the shape of the seeds' `system_logs` table. Its
+ * `metadata` is the line's attrs and logger, and the `metadata` object its sender gave (kept as
+ * `attrs.metadata`, nested so a sender's key can never pass for one of ours, like `group`),
+ * flattened: the sender's keys as it sent them win.
+ */
 export function systemLogFromRecord(record: LogRecord): SystemLog {
+  const { metadata, ...attrs } = record.attrs ?? {};
   return {
     id: `${record.stream}/${record.seq}`,
     seq: record.seq,
@@ -131,6 +137,10 @@ export function systemLogFromRecord(record: LogRecord): SystemLog {
     source_type: 'worker',
     source_id: record.stream.slice('worker:'.length),
     task_id: record.task_id ?? null,
-    metadata: { ...(record.attrs ?? {}), ...(record.logger ? { logger: record.logger } : {}) },
+    metadata: {
+      ...attrs,
+      ...(record.logger ? { logger: record.logger } : {}),
+      ...(typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {}),
+    },
   };
 }

@@ -5,6 +5,7 @@ import { nowMicros } from '../../core/record.js';
 import { DEFAULTS } from '../../core/config.js';
 import { WORKER_STATES, workerStream, type WorkerState } from '../../store/store.js';
 import { parseBatch } from '../ingest.js';
+import { WorkerLines } from '../worker-lines.js';
 import { RUN_EVENTS } from '../../pipeline/live.js';
 import { systemLogFromRecord } from '../../store/rows.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
@@ -15,6 +16,8 @@ import { boundedObject, intervalField } from '../fields.js';
 import { assertActsFor } from '../auth/guard.js';
 
 export function workerRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
+  const workerLines = new WorkerLines(store);
+
   app.post('/api/workers/:id/heartbeat', { config: { scope: 'worker' } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
     assertActsFor(request.auth, id);
@@ -22,7 +25,8 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
     const state = (body.status ?? 'idle') as WorkerState;
     if (!WORKER_STATES.includes(state)) throw badRequest('status', `expected one of ${WORKER_STATES.join(', ')}`);
     const stream = workerStream(id);
-    const { records } = parseBatch(stream, { logs: body.logs ?? [] }, config.maxLineBytes, 'logs');
+    // the seeds' lines: no seq (the hub numbers worker lines), metadata, levelno, time.time()
+    const { records } = parseBatch(stream, { logs: body.logs ?? [] }, config.maxLineBytes, { field: 'logs', seqRequired: false });
     await store.recordHeartbeat({
       id,
       state,
@@ -35,7 +39,7 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
       stats: body.stats === undefined || body.stats === null ? null : boundedObject(body.stats, 'stats'),
       received_at: nowMicros(),
     });
-    const inserted = await store.appendRecords(stream, records);
+    const inserted = await workerLines.append(stream, records);
     live.publishRecords(stream, inserted);
     live.publishSystemLines(inserted.map(systemLogFromRecord));
     if (live.subscriberCount(RUN_EVENTS) > 0) {

@@ -17,6 +17,7 @@ import { LiveDot } from '../ui/LiveDot.tsx';
 import { AnsiText } from '../viewer/AnsiText.tsx';
 import { matcher } from '../viewer/filter.ts';
 import { useVirtualizer } from '../viewer/virtual.ts';
+import { textLines } from '../viewer/rows.ts';
 import { SearchResults } from './SearchResults.tsx';
 
 const PAGE = 500;
@@ -215,7 +216,8 @@ function SystemLogList({ lines, more, onMore, showWorker }: { lines: SystemLog[]
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_PX,
+    // a message with line ends (a worker's exception with its traceback) is that many lines tall
+    estimateSize: (index) => ROW_PX * textLines(rows[index]?.message ?? ''),
     getItemKey: (index) => rows[index]?.id ?? index,
     overscan: 30,
   });
@@ -233,7 +235,7 @@ function SystemLogList({ lines, more, onMore, showWorker }: { lines: SystemLog[]
                 <div
                   key={line.id}
                   class={`row line lvl-${line.level.toLowerCase()}`}
-                  style={{ transform: `translateY(${item.start}px)` }}
+                  style={{ transform: `translateY(${item.start}px)`, height: `${item.size}px` }}
                   data-testid="system-log-row"
                 >
                   <span class="ts wide" title={fullTime(line.timestamp)}>

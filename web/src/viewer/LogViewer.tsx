@@ -9,14 +9,13 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, u
 import { href } from '../router.ts';
 import { useKeys, useSetting } from '../ui/hooks.ts';
 import { count } from '../ui/format.ts';
-import { buildRows, type Row } from './rows.ts';
+import { buildRows, LINE_PX, textLines, type Row } from './rows.ts';
 import type { RunLogSession } from './session.ts';
 import { useVirtualizer } from './virtual.ts';
 import { RowView } from './RowView.tsx';
 import { Toolbar } from './Toolbar.tsx';
 
-/** px: a line without wrapping; markers and phase headers are taller */
-export const LINE_PX = 20;
+/** px: markers and phase headers are taller than a line (LINE_PX) */
 const SIZES: Record<Row['kind'], number> = { line: LINE_PX, progress: LINE_PX, gap: 30, phase: 26, end: 30 };
 /** scrolled up by more than this from the bottom: follow mode pauses */
 const PAUSE_PX = 2 * LINE_PX;
@@ -40,7 +39,11 @@ export function LogViewer({ session }: { session: RunLogSession }) {
 
   // new functions only when the rows change: the virtualizer redoes its O(rows) measurements
   // when getItemKey changes, and that should be once per batch of lines, not once per render
-  const estimateSize = useCallback((index: number) => SIZES[rows[index]?.kind ?? 'line'], [rows]);
+  const estimateSize = useCallback((index: number) => {
+    const row = rows[index];
+    // a message with line ends is as many lines tall (wrapped rows are measured besides)
+    return row?.kind === 'line' ? LINE_PX * textLines(row.line.message) : SIZES[row?.kind ?? 'line'];
+  }, [rows]);
   const getItemKey = useCallback((index: number) => rows[index]?.key ?? index, [rows]);
   const virtualizer = useVirtualizer({
     count: rows.length,

@@ -4,7 +4,7 @@ import { clock, count, duration } from '../ui/format.ts';
 import { levelBadge } from '../ui/status.tsx';
 import { href } from '../router.ts';
 import { ansiNodes } from './AnsiText.tsx';
-import type { Row } from './rows.ts';
+import { LINE_PX, textLines, type Row } from './rows.ts';
 import type { RunLogSession } from './session.ts';
 
 interface Props {
@@ -47,6 +47,9 @@ function rowContent({ row, index, start, measure, session, target, search, times
   switch (row.kind) {
     case 'line': {
       const { line } = row;
+      // unwrapped rows have a fixed height: a message with line ends gets one line of it per line
+      const lines = measure === undefined ? textLines(line.message) : 1;
+      if (lines > 1) common.style = { ...common.style, height: `${lines * LINE_PX}px` } as typeof common.style;
       const level = line.level.toLowerCase();
       const classes = `row line lvl-${level}${row.group === null ? '' : ` grp grp-${row.group}`}${target ? ' target' : ''}${line.source === 'stderr' ? ' stderr' : ''}`;
       return (

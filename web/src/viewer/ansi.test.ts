@@ -23,6 +23,12 @@ describe('toSpans', () => {
     expect(toSpans('a\x1b[2K\x1b[1Ab\x07c\x1b(Bd\x9be').map((span) => span.text).join('')).toBe('abcde');
   });
 
+  it('keeps the line ends of a multi-line message (an exception sent as one record), with or without colours', () => {
+    expect(toSpans('failed\nTraceback (most recent call last):\nKeyError: 1').map((span) => span.text).join('')).toBe('failed\nTraceback (most recent call last):\nKeyError: 1');
+    expect(toSpans('\x1b[31mfailed\x1b[0m\r\nKeyError').map((span) => span.text).join('')).toBe('failed\nKeyError');
+    expect(plainText('a\nb')).toBe('a\nb');
+  });
+
   it('leaves markup as text (rendering makes it text nodes)', () => {
     expect(toSpans('<script>alert(1)</script>')).toEqual([{ text: '<script>alert(1)</script>' }]);
   });

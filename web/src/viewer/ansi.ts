@@ -21,10 +21,11 @@ const OSC = /\x1b\](?:[^\x07\x1b]|\x1b(?!\\))*(?:\x07|\x1b\\|$)/g;
 const STRING_SEQ = /\x1b[PX^_](?:[^\x1b]|\x1b(?!\\))*(?:\x1b\\|$)/g;
 // two- and three-byte escapes that are not CSI (charset selection ESC ( B, keypad modes ESC =, …)
 const SHORT_ESC = /\x1b(?:[ -/]+[0-~]?|[0-Z\\-~])/g;
-// whatever control characters remain, C1 included; tab stays
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+// whatever control characters remain, C1 included; tab stays, and so does a line end: a message
+// may hold several lines (a Python exception sent as one record), shown as such (issue 11)
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 /** whether a message needs parsing at all: most lines have no escape and no control character */
-export const HAS_SPECIAL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
+export const HAS_SPECIAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
 /** anser's colours for the 16 basic ones, mapped to theme variables so both themes stay legible */
 const BASIC: Record<string, string> = {

@@ -82,3 +82,17 @@ const ORDER = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 function levelAtLeast(level: string, min: string): boolean {
   return ORDER.indexOf(level) >= ORDER.indexOf(min);
 }
+
+/** px: a line without wrapping */
+export const LINE_PX = 20;
+
+/**
+ * Screen lines of a message without wrapping: a message may hold line ends (a Python exception
+ * sent as one record keeps its traceback's lines), shown as they are, so its row is that many
+ * lines tall.
+ */
+export function textLines(message: string): number {
+  let lines = 1;
+  for (let at = message.indexOf('\n'); at !== -1; at = message.indexOf('\n', at + 1)) lines++;
+  return lines;
+}

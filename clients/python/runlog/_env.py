@@ -1,0 +1,98 @@
+"""Where the hub is, the token, the spool directory, ids and levels: one place for each."""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from typing import Optional
+
+DEFAULT_HUB = "http://127.0.0.1:7070"
+ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
+
+
+def resolve_hub(hub: Optional[str]) -> str:
+    """The argument, else RUNLOG_HUB, else the local default; without a trailing slash."""
+    return (hub or os.environ.get("RUNLOG_HUB") or DEFAULT_HUB).rstrip("/")
+
+
+def resolve_token(token: Optional[str]) -> Optional[str]:
+    """The argument, else RUNLOG_TOKEN, else the contents of RUNLOG_TOKEN_FILE; None without one."""
+    if token:
+        return token
+    if os.environ.get("RUNLOG_TOKEN"):
+        return os.environ["RUNLOG_TOKEN"].strip()
+    path = os.environ.get("RUNLOG_TOKEN_FILE")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as file:
+                return file.read().strip() or None
+        except OSError:
+            return None
+    return None
+
+
+def spool_root() -> str:
+    """RUNLOG_SPOOL, else ~/.cache/runlog (XDG_CACHE_HOME honoured)."""
+    if os.environ.get("RUNLOG_SPOOL"):
+        return os.environ["RUNLOG_SPOOL"]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "runlog")
+
+
+def program_name() -> str:
+    """The run's default name: the program's file name (`train.py`), `python` for an interactive session."""
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    return os.path.basename(argv0) or "python"
+
+
+def new_run_id() -> str:
+    """`r-<ms base36>-<8 hex>`, as the hub makes them: ids sort by creation time."""
+    return "r-%s-%s" % (_base36(int(time.time() * 1000)), secrets.token_hex(4))
+
+
+def new_writer_key() -> str:
+    """The run's writer key (PROTOCOL.md): 16 random bytes, base64url, sent as X-Runlog-Writer."""
+    return secrets.token_urlsafe(16)
+
+
+def valid_id(text: str) -> bool:
+    return 0 < len(text) <= 128 and text[0].isalnum() and text.isascii() and all(c in ID_CHARS for c in text)
+
+
+def level_name(levelno: int) -> str:
+    """Python's levelno → runlog's level; a level in between rounds down (loguru's SUCCESS 25 is INFO)."""
+    if levelno >= 50:
+        return "CRITICAL"
+    if levelno >= 40:
+        return "ERROR"
+    if levelno >= 30:
+        return "WARNING"
+    if levelno >= 20:
+        return "INFO"
+    return "DEBUG"
+
+
+def env_number(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, ""))
+        return value if value > 0 else default
+    except ValueError:
+        return default
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while number:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+    return text or "0"
+
+
+def warn(message: str) -> None:
+    """A note to the program's stderr; never raises (stderr may be closed)."""
+    try:
+        sys.stderr.write("runlog: %s\n" % message)
+    except Exception:  # noqa: BLE001 - a broken stderr is not the program's problem
+        pass

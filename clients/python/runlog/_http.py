@@ -1,0 +1,59 @@
+"""The one function that talks to the hub: every request carries the token (when there is one)
+and the run's writer key (when it has one). Never raises: a hub that cannot be reached is status 0."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any, Dict, Optional, Tuple
+
+USER_AGENT = "runlog-python/0.1"
+
+
+class Hub:
+    def __init__(self, url: str, token: Optional[str]) -> None:
+        self.url = url
+        self._token = token
+
+    def __repr__(self) -> str:  # the token never reaches a log line or a traceback
+        return "Hub(%r)" % self.url
+
+    def request(
+        self, method: str, path: str, body: Any = None, writer: Optional[str] = None, timeout: float = 10.0
+    ) -> Tuple[int, Any]:
+        """(status, parsed JSON answer or None); status 0 when the hub could not be reached."""
+        headers: Dict[str, str] = {"User-Agent": USER_AGENT}
+        data = None
+        if body is not None:
+            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        if self._token:
+            headers["Authorization"] = "Bearer " + self._token
+        if writer:
+            headers["X-Runlog-Writer"] = writer
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, _json(response.read())
+        except urllib.error.HTTPError as error:
+            try:
+                payload = _json(error.read())
+            except Exception:  # noqa: BLE001
+                payload = None
+            return error.code, payload
+        except Exception:  # noqa: BLE001 - refused, reset, timed out, DNS: all "not reachable now"
+            return 0, None
+
+
+def retryable(status: int) -> bool:
+    """Unreachable, 5xx, 507 (store full), 429: try again later; other 4xx will not change."""
+    return status == 0 or status >= 500 or status == 429 or status == 408
+
+
+def _json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return None

@@ -1,0 +1,101 @@
+"""Spool: what waits on disk while the hub is away.
+
+One file of JSON lines, one item (a batch of records, a heartbeat) per line, appended as items
+fail to go out and replayed oldest first. Nothing is fsynced: the spool is there for a hub that
+is away, not for a machine that loses power. A crash in the middle of an append leaves a torn last
+line, which replay skips. The file is bounded (`max_bytes`): past the bound, new items are not
+written and the records they carried are counted in `dropped`, which the sender reports.
+Replaying an item twice is harmless: the hub keeps a line once (runs by (stream, seq), worker
+lines by their client seq and timestamp).
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Callable, List, Optional
+
+
+class Spool:
+    def __init__(self, path: str, max_bytes: int = 256 * 1024 * 1024) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.dropped = 0
+        self._size = _file_size(path)
+
+    @property
+    def empty(self) -> bool:
+        return self._size == 0
+
+    def append(self, item: Any, weight: int = 1) -> None:
+        line = (json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        if self._size + len(line) > self.max_bytes:
+            self.dropped += weight
+            return
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+            self._size += len(line)
+        except OSError:
+            self.dropped += weight
+
+    def replay(self, send: Callable[[Any], bool]) -> bool:
+        """Sends the items oldest first until one fails; keeps the rest. True when the spool is empty."""
+        if self._size == 0:
+            return True
+        items = self._read()
+        sent = 0
+        for item in items:
+            if not send(item):
+                break
+            sent += 1
+        self._rewrite(items[sent:])
+        return self._size == 0
+
+    def _read(self) -> List[Any]:
+        items: List[Any] = []
+        try:
+            with open(self.path, "rb") as file:
+                for raw in file:
+                    try:
+                        items.append(json.loads(raw))
+                    except ValueError:
+                        continue  # a torn line from a crash mid-append
+        except OSError:
+            pass
+        return items
+
+    def _rewrite(self, rest: List[Any]) -> None:
+        if not rest:
+            _remove(self.path)
+            self._size = 0
+            return
+        tmp = self.path + ".tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as file:
+                for item in rest:
+                    file.write((json.dumps(item, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8"))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+        self._size = _file_size(self.path)
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _remove(path: Optional[str]) -> None:
+    if path is None:
+        return
+    try:
+        os.remove(path)
+    except OSError:
+        pass

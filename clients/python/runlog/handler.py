@@ -1,0 +1,295 @@
+"""runlog.Handler: Python logging (and loguru) into a run of the hub.
+
+    import logging, runlog
+    logging.basicConfig(level=logging.INFO)
+    logging.getLogger().addHandler(runlog.Handler())   # a new run named after the program
+    logging.info("model loaded")
+
+The logging call only appends the record to a bounded deque (see _shipper.py): the message is
+formatted, numbered and sent on the shipper's thread. The run ends when the program exits:
+`completed`, or `failed` with "ExcType: message" when an uncaught exception ends it (the hook
+chains to sys.excepthook; the traceback also goes to the run as one ERROR line).
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shlex
+import sys
+import threading
+import traceback
+from typing import Any, Callable, Dict, List, Optional
+
+from ._env import level_name, new_run_id, program_name, resolve_hub, resolve_token, valid_id
+from ._http import Hub
+from ._shipper import RunShipper
+
+_FORMATTER = logging.Formatter()
+
+
+class Handler(logging.Handler):
+    """A logging.Handler whose records go to run `run_id` (created when the hub does not have it;
+    default: a new run named after the program). Hub and token: the arguments, else RUNLOG_HUB and
+    RUNLOG_TOKEN / RUNLOG_TOKEN_FILE."""
+
+    def __init__(
+        self,
+        run_id: Optional[str] = None,
+        hub: Optional[str] = None,
+        token: Optional[str] = None,
+        *,
+        name: Optional[str] = None,
+        labels: Optional[Dict[str, str]] = None,
+        level: int = logging.NOTSET,
+        spool_dir: Optional[str] = None,
+        lease_s: float = 10.0,
+        max_records: int = 100_000,
+        exit_timeout: float = 10.0,
+        end_at_exit: bool = True,
+        on_cancel: Optional[Callable[[Dict[str, Any]], None]] = None,
+    ) -> None:
+        super().__init__(level)
+        if run_id is not None and not valid_id(run_id):
+            raise ValueError("run_id: expected [A-Za-z0-9][A-Za-z0-9._:-]{0,127}, got %r" % (run_id,))
+        self.run_id = run_id or new_run_id()
+        self.hub_url = resolve_hub(hub)
+        self._shipper = RunShipper(
+            Hub(self.hub_url, resolve_token(token)),
+            self.run_id,
+            convert=to_wire,
+            name=name if name is not None else (program_name() if run_id is None else None),
+            command=_command_line(),
+            labels=labels,
+            lease_s=lease_s,
+            max_records=max_records,
+            exit_timeout=exit_timeout,
+            spool_dir=spool_dir,
+            on_cancel=on_cancel,
+            fresh=run_id is None,
+        )
+        self._put = self._shipper.put
+        if end_at_exit:
+            _end_at_exit(self)
+
+    def __repr__(self) -> str:
+        return "<runlog.Handler run=%s hub=%s>" % (self.run_id, self.hub_url)
+
+    def handle(self, record: logging.LogRecord) -> Any:
+        # The hot path, inlined (each Python call costs as much as the work): no handler lock (a
+        # deque append is atomic), the record's fields as a tuple (see _queued), one append.
+        if self.filters:
+            result = self.filter(record)
+            if not result:
+                return result
+            if isinstance(result, logging.LogRecord):  # Python 3.12+: a filter may replace the record
+                record = result
+        msg, args = record.msg, record.args
+        if type(msg) is not str or (args and not _plain_args(args)):
+            msg, args = _formatted(record), None
+        fields = record.__dict__
+        task_id = fields.get("task_id")
+        if task_id is None and "extra" in fields:
+            task_id = _loguru_task_id(fields["extra"])
+        shipper = self._shipper
+        queue = shipper.queue
+        if len(queue) >= shipper.max_records:
+            shipper.drop_oldest()
+        queue.append((record.created, record.levelno, record.name, msg, args, record.exc_info, record.exc_text, record.stack_info, task_id))
+        if len(queue) >= shipper.batch_size:
+            shipper.wake()
+        return record
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._put(_queued(record))
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Waits (`timeout` s at most) until the shipper has taken every queued record."""
+        self._shipper.flush(timeout)
+
+    def close(self) -> None:
+        """Ends the run (completed, unless end() said otherwise), sending what is left first."""
+        self.end()
+        super().close()
+
+    def end(self, status: str = "completed", error_message: Optional[str] = None, exit_code: Optional[int] = None) -> None:
+        """Sends what is left and ends the run with this outcome; the first end stands."""
+        self._shipper.close(status, error_message, exit_code)
+
+    @property
+    def stats(self) -> Dict[str, int]:
+        return {**self._shipper.stats, "dropped": self._shipper.dropped, "queued": len(self._shipper.queue)}
+
+
+def loguru_sink(run_id: Optional[str] = None, hub: Optional[str] = None, token: Optional[str] = None, handler: Optional[Handler] = None, **options: Any) -> Callable[[Any], None]:
+    """A loguru sink: `logger.add(runlog.loguru_sink())`. Takes loguru's record as it is (its level,
+    message, exception and `extra["task_id"]`), whatever the sink's format. The Handler it feeds is
+    `sink.handler`. (`logger.add(runlog.Handler(), format="{message}")` works too.)"""
+    target = handler if handler is not None else Handler(run_id, hub, token, **options)
+    put = target._shipper.put
+
+    def sink(message: Any) -> None:
+        try:
+            put(_LoguruRecord(message.record))
+        except Exception:  # noqa: BLE001 - never into the program
+            pass
+
+    sink.handler = target  # type: ignore[attr-defined]
+    return sink
+
+
+class _LoguruRecord:
+    __slots__ = ("record",)
+
+    def __init__(self, record: Dict[str, Any]) -> None:
+        self.record = record
+
+
+# What a logging call leaves in the queue: a tuple of the record's fields, not the record. Holding
+# 100k LogRecords (objects the cyclic GC tracks) until the shipper takes them makes every
+# collection longer; a tuple of strings and numbers is not tracked. The message is formatted on the
+# shipper thread when its arguments are plain values (they cannot change meanwhile), at once
+# otherwise (an object's __str__ is called now, on the caller's thread, as logging would).
+_PLAIN = frozenset((int, float, str, bool, type(None), bytes))
+_CREATED, _LEVELNO, _NAME, _MSG, _ARGS, _EXC_INFO, _EXC_TEXT, _STACK, _TASK = range(9)
+
+
+def _queued(record: logging.LogRecord) -> Any:
+    """What Handler.handle queues, for callers of emit()."""
+    msg, args = record.msg, record.args
+    if type(msg) is not str or (args and not _plain_args(args)):
+        msg, args = _formatted(record), None
+    fields = record.__dict__
+    task_id = fields.get("task_id")
+    if task_id is None and "extra" in fields:
+        task_id = _loguru_task_id(fields["extra"])
+    return (record.created, record.levelno, record.name, msg, args, record.exc_info, record.exc_text, record.stack_info, task_id)
+
+
+def _plain_args(args: Any) -> bool:
+    if type(args) is not tuple:
+        return False  # logging's one-mapping form: formatted at once
+    for arg in args:
+        if type(arg) not in _PLAIN:
+            return False
+    return True
+
+
+def _formatted(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception as error:  # noqa: BLE001 - a bad % format must not lose the line
+        return "%r %% %r (runlog: could not format: %s)" % (record.msg, record.args, error)
+
+
+def _loguru_task_id(extra: Any) -> Any:
+    """loguru through a Handler: logger.bind(task_id=…) arrives in record.extra."""
+    return extra.get("task_id") if type(extra) is dict else None
+
+
+def to_wire(item: Any) -> Dict[str, Any]:
+    """A queued record (see _queued; or loguru's) → the hub's record shape, without its seq."""
+    if isinstance(item, _LoguruRecord):
+        return _loguru_to_wire(item.record)
+    text = item[_MSG]
+    args = item[_ARGS]
+    if args:
+        try:
+            text = text % args
+        except Exception as error:  # noqa: BLE001
+            text = "%r %% %r (runlog: could not format: %s)" % (text, args, error)
+    exc_info, exc = item[_EXC_INFO], item[_EXC_TEXT]
+    if exc_info or exc:
+        if not exc and exc_info:
+            exc = _FORMATTER.formatException(exc_info)
+        if exc and exc.strip():  # loguru puts the traceback in the message and sets exc_text "\n"
+            text = text + "\n" + exc
+    if item[_STACK]:
+        text = text + "\n" + item[_STACK]
+    wire: Dict[str, Any] = {
+        "timestamp": int(item[_CREATED] * 1_000_000),
+        "level": level_name(item[_LEVELNO]),
+        "message": text.rstrip("\n"),  # a line's end is not part of it
+        "logger": item[_NAME][:256],
+        "source": "sdk",
+    }
+    task_id = item[_TASK]
+    if task_id:
+        wire["task_id"] = str(task_id)[:128]
+    return wire
+
+
+def _loguru_to_wire(record: Dict[str, Any]) -> Dict[str, Any]:
+    text = str(record["message"])
+    exception = record.get("exception")
+    if exception is not None and exception.type is not None:
+        text = text + "\n" + "".join(traceback.format_exception(exception.type, exception.value, exception.traceback)).rstrip("\n")
+    wire: Dict[str, Any] = {
+        "timestamp": int(record["time"].timestamp() * 1_000_000),
+        "level": level_name(record["level"].no),
+        "message": text.rstrip("\n"),
+        "logger": str(record.get("name") or "loguru")[:256],
+        "source": "sdk",
+    }
+    task_id = record.get("extra", {}).get("task_id")
+    if task_id:
+        wire["task_id"] = str(task_id)[:128]
+    return wire
+
+
+def _command_line() -> str:
+    try:
+        return " ".join(shlex.quote(part) for part in [os.path.basename(sys.executable or "python")] + sys.argv)[: 64 * 1024]
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+# --- the end of the program ------------------------------------------------------------------
+
+_exit_handlers: List[Handler] = []
+_exit_lock = threading.Lock()
+_uncaught: Optional[str] = None
+_hooked = False
+
+
+def _end_at_exit(handler: Handler) -> None:
+    global _hooked
+    with _exit_lock:
+        _exit_handlers.append(handler)
+        if _hooked:
+            return
+        _hooked = True
+        previous = sys.excepthook
+
+        def hook(exc_type: Any, exc: Any, tb: Any) -> None:
+            global _uncaught
+            try:
+                _uncaught = error_message_of(exc)
+                for target in list(_exit_handlers):
+                    target.emit(logging.LogRecord("runlog", logging.ERROR, "", 0, "Uncaught exception", None, (exc_type, exc, tb)))
+            except Exception:  # noqa: BLE001
+                pass
+            previous(exc_type, exc, tb)
+
+        sys.excepthook = hook
+        atexit.register(_at_exit)
+
+
+def error_message_of(exc: BaseException) -> str:
+    """A run's cause: "ExcType: message" ("ExcType" alone when it says nothing)."""
+    text = str(exc)
+    return "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
+
+
+def _at_exit() -> None:
+    with _exit_lock:
+        handlers = list(_exit_handlers)
+        _exit_handlers.clear()
+    for handler in handlers:
+        try:
+            if _uncaught is None:
+                handler.end("completed")
+            else:
+                handler.end("failed", _uncaught)
+        except Exception:  # noqa: BLE001
+            pass

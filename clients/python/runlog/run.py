@@ -1,0 +1,81 @@
+"""runlog.run: a block (or a function) whose logging goes to a run of its own.
+
+    with runlog.run("nightly-eval") as r:       # r.run_id
+        logging.info("evaluating")              # → the run, while the block runs
+    # ended: completed; an exception inside fails it with "ExcType: message" and goes on up
+
+    @runlog.run("train")                        # each call is a run of its own
+    def train(): ...
+
+The run's lease is renewed while the block runs, so a process that dies inside it (SIGKILL, OOM)
+leaves a run the hub fails ("runner lost") instead of one `running` forever.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from typing import Any, Dict, Optional, Union
+
+from .handler import Handler, error_message_of
+
+
+class run(contextlib.ContextDecorator):
+    def __init__(
+        self,
+        name: Optional[str] = None,
+        run_id: Optional[str] = None,
+        hub: Optional[str] = None,
+        token: Optional[str] = None,
+        *,
+        logger: Union[None, str, logging.Logger] = None,
+        level: Optional[int] = None,
+        labels: Optional[Dict[str, str]] = None,
+        **options: Any,
+    ) -> None:
+        """`logger`: whose records go to the run (default the root logger: everything that
+        propagates); `level`: set on that logger for the block when given (the root logger's
+        default, WARNING, would keep INFO lines out)."""
+        self._args = dict(name=name, run_id=run_id, hub=hub, token=token, logger=logger, level=level, labels=labels, **options)
+        self.handler: Optional[Handler] = None
+        self.run_id: Optional[str] = None
+        self._target: Optional[logging.Logger] = None
+        self._previous_level: Optional[int] = None
+
+    def _recreate_cm(self) -> "run":
+        return run(**self._args)  # as a decorator: each call is a new run
+
+    def __enter__(self) -> "run":
+        args = dict(self._args)
+        logger = args.pop("logger")
+        level = args.pop("level")
+        name = args.pop("name")
+        run_id = args.pop("run_id")
+        hub = args.pop("hub")
+        token = args.pop("token")
+        self.handler = Handler(run_id, hub, token, name=name, end_at_exit=False, **args)
+        self.run_id = self.handler.run_id
+        target = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
+        self._target = target
+        if level is not None:
+            self._previous_level = target.level
+            target.setLevel(level)
+        target.addHandler(self.handler)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        handler, target = self.handler, self._target
+        if handler is None or target is None:
+            return False
+        try:
+            target.removeHandler(handler)
+            if self._previous_level is not None:
+                target.setLevel(self._previous_level)
+            if exc is None:
+                handler.end("completed")
+            else:
+                handler.handle(logging.LogRecord("runlog", logging.ERROR, "", 0, "Run failed", None, (exc_type, exc, tb)))
+                handler.end("failed", error_message_of(exc))
+        except Exception as error:  # noqa: BLE001 - the block's own outcome is what matters
+            sys.stderr.write("runlog: could not end run %s: %r\n" % (self.run_id, error))
+        return False

@@ -1,0 +1,121 @@
+/**
+ * WorkerLines: the hub numbers a worker's own lines (stream `worker:<id>`).
+ *
+ * Why not the worker's seq, as for runs: the seeds' workers send `{timestamp, level, message,
+ * task_id, metadata}` with no seq at all, and a worker that restarts counts from 1 again; taking
+ * its seq as the line's identity would drop a new life's lines as "already stored" (issue 10).
+ *
+ * The rule, per worker stream:
+ * - every line the hub keeps gets the stored seq: one more than the stream's last;
+ * - a client's `seq`, when it sends one, only tells a resent line (a heartbeat replayed from its
+ *   spool after an answer it never got) from a new one. A line is a resend when its client seq is
+ *   ≤ the last client seq seen for the worker AND its timestamp is ≤ the newest client timestamp
+ *   seen. A new life numbers from 1 again but writes newer lines, so it is never taken for one;
+ * - a line without a seq is always new (a client that sends none cannot be told apart when it
+ *   resends).
+ *
+ * What the hub remembers (last stored seq, last client seq, newest client timestamp) is kept in
+ * memory and changed only once the store has committed the lines, so a heartbeat that failed can
+ * be resent whole. After a hub restart it starts again from the stream's last stored line (its seq
+ * and timestamp stand for the client's): a resend of what was stored before is still a resend,
+ * since it is no newer than that line.
+ *
+ * Heartbeats of one worker are handled one at a time (a chain of promises per stream), so two
+ * heartbeats in flight at once cannot be given the same seqs. Another hub on the same database
+ * can still take a seq first: the store then keeps one of the two records for that seq. The lines
+ * it did not keep are checked again against the stream's last stored line (the other hub may have
+ * stored these very lines: a heartbeat resent through it) and the others numbered after it. This
+ * holds for a worker that sends its heartbeats in order, one at a time, as runlog's do: a line
+ * that reaches the hub after a newer one of the same worker is taken for a resend.
+ */
+import type { LogRecord } from '../core/record.js';
+import type { Store } from '../store/store.js';
+
+interface WorkerLinesState {
+  /** the last seq stored in the stream */
+  lastSeq: number;
+  /** the last client seq seen, and the newest client timestamp (µs) */
+  clientSeq: number;
+  clientTs: number;
+}
+
+const MAX_RENUMBER = 10; // rounds of renumbering lines whose seq another hub took meanwhile
+
+/** A line its sender already sent: no newer, by its seq and its time, than the last line seen from it. */
+function isResend(state: WorkerLinesState, clientSeq: number, timestamp: number): boolean {
+  return clientSeq > 0 && clientSeq <= state.clientSeq && timestamp <= state.clientTs;
+}
+
+export class WorkerLines {
+  private readonly states = new Map<string, WorkerLinesState>();
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly store: Store) {}
+
+  /**
+   * Stores a heartbeat's lines in `stream`. `seq` of each record is the client's (0: none); the
+   * records returned are those stored, with the seq the hub gave them, in order.
+   */
+  append(stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
+    if (records.length === 0) return Promise.resolve([]);
+    return this.oneAtATime(stream, () => this.appendNow(stream, records));
+  }
+
+  private oneAtATime<T>(stream: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(stream) ?? Promise.resolve();
+    const result = previous.then(task);
+    const settled = result.catch(() => {});
+    this.chains.set(stream, settled);
+    void settled.then(() => {
+      if (this.chains.get(stream) === settled) this.chains.delete(stream);
+    });
+    return result;
+  }
+
+  private async appendNow(stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
+    const next = { ...(this.states.get(stream) ?? (await this.load(stream))) };
+    // each line with the seq its sender gave it (0: none), which numbering replaces
+    let pending: { record: LogRecord; clientSeq: number }[] = [];
+    for (const record of records) {
+      if (isResend(next, record.seq, record.timestamp)) continue; // a line repeated in the batch, too
+      if (record.seq > 0) {
+        next.clientSeq = record.seq;
+        next.clientTs = Math.max(next.clientTs, record.timestamp);
+      }
+      pending.push({ record, clientSeq: record.seq });
+    }
+    const stored: LogRecord[] = [];
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === MAX_RENUMBER) throw new Error(`worker lines of ${stream}: seqs still taken after ${MAX_RENUMBER} rounds`);
+      if (round > 0) {
+        // another hub stored lines of this worker meanwhile: what it stored may be these very
+        // lines (a heartbeat resent through the other hub), so they are checked again against it
+        const now = await this.load(stream);
+        next.lastSeq = Math.max(next.lastSeq, now.lastSeq);
+        next.clientSeq = Math.max(next.clientSeq, now.clientSeq);
+        next.clientTs = Math.max(next.clientTs, now.clientTs);
+        pending = pending.filter(({ record, clientSeq }) => !isResend(next, clientSeq, record.timestamp));
+        if (pending.length === 0) break;
+      }
+      const first = next.lastSeq + 1;
+      const numbered = pending.map(({ record }, index) => ({ ...record, seq: first + index }));
+      const inserted = await this.store.appendRecords(stream, numbered);
+      stored.push(...inserted);
+      next.lastSeq = first + numbered.length - 1;
+      if (inserted.length === numbered.length) break;
+      const kept = new Set(inserted.map((record) => record.seq));
+      pending = pending.filter((_, index) => !kept.has(first + index));
+    }
+    this.states.set(stream, next);
+    return stored;
+  }
+
+  private async load(stream: string): Promise<WorkerLinesState> {
+    const [last] = (await this.store.queryLogs(stream, { tail: 1 })).records;
+    return last === undefined ? { lastSeq: 0, clientSeq: 0, clientTs: 0 } : { lastSeq: last.seq, clientSeq: last.seq, clientTs: last.timestamp };
+  }
+
+  private async lastStoredSeq(stream: string): Promise<number> {
+    return (await this.store.queryLogs(stream, { tail: 1 })).records[0]?.seq ?? 0;
+  }
+}

@@ -1,0 +1,449 @@
+/**
+ * The Python client (clients/python, package `runlog`) with Debian's /usr/bin/python3 against a
+ * real hub: logging, loguru, runlog.run, the seed's worker with a stand-in nvidia-smi, the hub away
+ * for a while, a process killed mid-run, no hub at all. Skips, saying why, without python3 or
+ * loguru; fails instead in strict mode (RUNLOG_TEST_STRICT=1).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WireRecord } from '../src/core/record.js';
+import type { RunningHub } from '../src/server/listen.js';
+import type { Run, SystemLog, Worker } from '../src/store/store.js';
+import { databaseFile } from '../src/core/config.js';
+import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
+import { FIXTURES, getJson, hubOn, PYTHON, ROOT, tempDir, waitFor } from './helpers.js';
+
+const PROGRAMS = join(FIXTURES, 'runlog_py');
+const CLIENT = join(ROOT, 'clients', 'python');
+const strict = process.env.RUNLOG_TEST_STRICT === '1';
+
+function missing(what: string, probe: () => boolean): string | undefined {
+  if (probe()) return undefined;
+  if (strict) throw new Error(`python client tests: ${what} is missing (strict mode: not skipping)`);
+  console.warn(`python client tests: ${what} is missing: skipping`);
+  return what;
+}
+
+const noPython = missing(PYTHON, () => existsSync(PYTHON));
+const noLoguru = noPython ?? missing('python3-loguru (import loguru)', () => spawnSync(PYTHON, ['-c', 'import loguru']).status === 0);
+
+let hubs: RunningHub[] = [];
+let children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children = [];
+  await Promise.all(hubs.map((hub) => hub.close().catch(() => {})));
+  hubs = [];
+});
+
+async function newHub(dataDir = tempDir(), port = 0): Promise<RunningHub> {
+  const hub = await hubOn(dataDir, port);
+  hubs.push(hub);
+  return hub;
+}
+
+interface Program {
+  child: ChildProcess;
+  /** resolves with the exit code once the process has ended */
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+  /** the first `n` lines printed on stdout */
+  lines(n: number): Promise<string[]>;
+}
+
+function python(program: string, args: string[], env: Record<string, string>): Program {
+  const child = spawn(PYTHON, [join(PROGRAMS, program), ...args], {
+    env: { ...process.env, PYTHONPATH: CLIENT, RUNLOG_SPOOL: tempDir('runlog-spool-'), RUNLOG_TOKEN: '', RUNLOG_TOKEN_FILE: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  const lines = (n: number) =>
+    waitFor(() => {
+      const got = stdout.split('\n').filter((line) => line !== '');
+      return got.length >= n ? got.slice(0, n) : undefined;
+    }, 20_000, `${n} lines from ${program} (stderr: ${stderr})`);
+  return { child, done, lines };
+}
+
+/** The run's lines; none while the hub does not know the run yet. */
+async function runLines(hub: string, id: string): Promise<WireRecord[]> {
+  const { status, body } = await getJson<{ logs: WireRecord[] }>(`${hub}/api/runs/${id}/logs?limit=10000`);
+  return status === 200 ? body.logs : [];
+}
+
+async function run(hub: string, id: string): Promise<Run> {
+  return (await getJson<Run>(`${hub}/api/runs/${id}`)).body;
+}
+
+async function ended(hub: string, id: string): Promise<Run> {
+  return waitFor(async () => {
+    const { status, body } = await getJson<Run>(`${hub}/api/runs/${id}`);
+    return status === 200 && body.status !== 'running' ? body : undefined;
+  }, 20_000, `run ${id} to end`);
+}
+
+/** A port nothing listens on now (the hub comes up there later). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () => {
+  it('ships logging lines with their levels, logger and task id; an exception is one record that keeps its lines', async () => {
+    const hub = await newHub();
+    const program = python('logging_program.py', ['ok'], { RUNLOG_HUB: hub.url });
+    const [runId] = await program.lines(1);
+    expect((await program.done).code).toBe(0);
+    const finished = await ended(hub.url, runId!);
+    expect(finished).toMatchObject({ status: 'completed', name: 'logging_program.py' });
+    const lines = await runLines(hub.url, runId!);
+    expect(lines.map((l) => [l.seq, l.level, l.message.split('\n')[0], l.logger, l.source])).toEqual([
+      [1, 'DEBUG', 'debug line', 'train.loop', 'sdk'],
+      [2, 'INFO', 'step 1 of 3', 'train.loop', 'sdk'],
+      [3, 'WARNING', "slow step: {'ms': 812}", 'train.loop', 'sdk'],
+      [4, 'ERROR', 'error line', 'train.loop', 'sdk'],
+      [5, 'CRITICAL', 'critical line', 'train.loop', 'sdk'],
+      [6, 'INFO', 'level 25 rounds down', 'root', 'sdk'],
+      [7, 'INFO', 'carries a task', 'train.loop', 'sdk'],
+      [8, 'ERROR', 'lookup failed', 'train.loop', 'sdk'],
+    ]);
+    expect(lines[6]?.task_id).toBe('task-7');
+    const exception = lines[7]!.message.split('\n');
+    expect(exception[1]).toBe('Traceback (most recent call last):');
+    expect(exception.at(-1)).toBe("KeyError: 'missing'");
+  });
+
+  it('fails the run of a program that dies of an uncaught exception, with its cause, and still exits as Python would', async () => {
+    const hub = await newHub();
+    const program = python('logging_program.py', ['crash'], { RUNLOG_HUB: hub.url });
+    const [runId] = await program.lines(1);
+    const result = await program.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('ValueError: bad input 42'); // the chained excepthook printed it
+    expect(await ended(hub.url, runId!)).toMatchObject({ status: 'failed', error_message: 'ValueError: bad input 42' });
+    const last = (await runLines(hub.url, runId!)).at(-1)!;
+    expect(last.level).toBe('ERROR');
+    expect(last.message.split('\n').at(-1)).toBe('ValueError: bad input 42');
+  });
+
+  it('loses nothing when the hub comes up only after the program started', async () => {
+    const port = await freePort();
+    const program = python('paced_program.py', ['60', '0.05'], { RUNLOG_HUB: `http://127.0.0.1:${port}` });
+    const [runId] = await program.lines(1);
+    await new Promise((r) => setTimeout(r, 1000));
+    const hub = await newHub(tempDir(), port);
+    expect((await program.done).code).toBe(0);
+    expect((await ended(hub.url, runId!)).status).toBe('completed');
+    expect((await runLines(hub.url, runId!)).map((l) => l.message)).toEqual(range(1, 60).map((n) => `paced ${n}`));
+  });
+
+  it('loses nothing, and stores nothing twice, when the hub is away for 30 s mid-run and comes back on the same port and data', async () => {
+    const dataDir = tempDir();
+    let hub = await newHub(dataDir);
+    const port = Number(new URL(hub.url).port);
+    const program = python('paced_program.py', ['800', '0.05'], { RUNLOG_HUB: hub.url }); // 40 s of lines
+    const [runId] = await program.lines(1);
+    await waitFor(async () => (await runLines(hub.url, runId!)).length >= 10 || undefined, 20_000, 'lines before the outage');
+    await hub.close();
+    hubs = [];
+    await new Promise((r) => setTimeout(r, 30_000));
+    hub = await newHub(dataDir, port);
+    expect((await program.done).code).toBe(0);
+    expect((await ended(hub.url, runId!)).status).toBe('completed');
+    const lines = await runLines(hub.url, runId!);
+    expect(lines.map((l) => l.message)).toEqual(range(1, 800).map((n) => `paced ${n}`));
+    expect(lines.map((l) => l.seq)).toEqual(range(1, 800));
+  }, 120_000);
+
+  it('delivers, from the next program that starts, the lines and end a program left in the spool when the hub was away at its exit', async () => {
+    const spool = tempDir('runlog-spool-');
+    const port = await freePort();
+    const early = python('logging_program.py', ['ok'], { RUNLOG_HUB: `http://127.0.0.1:${port}`, RUNLOG_SPOOL: spool });
+    const [leftId] = await early.lines(1);
+    expect((await early.done).code).toBe(0);
+    const hub = await newHub(tempDir(), port);
+    const later = python('paced_program.py', ['3', '0.01'], { RUNLOG_HUB: hub.url, RUNLOG_SPOOL: spool });
+    expect((await later.done).code).toBe(0);
+    expect(await ended(hub.url, leftId!)).toMatchObject({ status: 'completed', name: 'logging_program.py' });
+    expect(await runLines(hub.url, leftId!)).toHaveLength(8);
+  });
+
+  it('keeps what was delivered of a process killed mid-run (SIGKILL): a gapless prefix, the run left to its lease', async () => {
+    const hub = await newHub();
+    const program = python('paced_program.py', ['100000', '0.01'], { RUNLOG_HUB: hub.url });
+    const [runId] = await program.lines(1);
+    await waitFor(async () => (await runLines(hub.url, runId!)).length >= 50 || undefined, 20_000, '50 lines delivered');
+    program.child.kill('SIGKILL');
+    expect((await program.done).signal).toBe('SIGKILL');
+    const lines = await runLines(hub.url, runId!);
+    expect(lines.length).toBeGreaterThanOrEqual(50);
+    expect(lines.map((l) => l.message)).toEqual(range(1, lines.length).map((n) => `paced ${n}`));
+    expect((await run(hub.url, runId!)).status).toBe('running'); // no end was sent: the hub's lease fails it
+  });
+
+  it('renews the run’s lease while the program lives, so the hub fails its run only once it is killed', async () => {
+    const hub = await newHub();
+    // one line, then silence: only the renewals say it is alive
+    const program = python('paced_program.py', ['1000', '8'], { RUNLOG_HUB: hub.url, LEASE_S: '1' });
+    const [runId] = await program.lines(1);
+    await waitFor(async () => (await runLines(hub.url, runId!)).length === 1 || undefined, 20_000, 'the first line');
+    await new Promise((r) => setTimeout(r, 5000)); // 5 leases
+    expect((await run(hub.url, runId!)).status).toBe('running');
+    program.child.kill('SIGKILL');
+    const lost = await waitFor(async () => {
+      const now = await run(hub.url, runId!);
+      return now.status === 'failed' ? now : undefined;
+    }, 30_000, 'the hub to fail the run of the killed program');
+    expect(lost.error_message).toMatch(/^runner lost \(last heard /);
+  }, 60_000);
+
+  it('hears a cancel request in its lease renewal: on_cancel is called, and the run ends cancelled', async () => {
+    const hub = await newHub();
+    const program = python('paced_program.py', ['100000', '0.02'], { RUNLOG_HUB: hub.url, LEASE_S: '1' });
+    const [runId] = await program.lines(1);
+    await waitFor(async () => (await runLines(hub.url, runId!)).length >= 5 || undefined, 20_000, 'lines');
+    const cancel = await fetch(`${hub.url}/api/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(cancel.status).toBe(200);
+    const result = await program.done;
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('cancelled');
+    expect(await ended(hub.url, runId!)).toMatchObject({ status: 'cancelled', error_message: expect.stringMatching(/^cancelled by /) });
+  });
+
+  it('never raises into the program, nor holds it up long, when there is no hub at all', async () => {
+    const port = await freePort();
+    const program = python('logging_program.py', ['ok'], { RUNLOG_HUB: `http://127.0.0.1:${port}` });
+    const result = await program.done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain('Traceback');
+    expect(result.stderr).toMatch(/^runlog: hub .* away at exit: run r-\S+'s last lines and its end wait in /m);
+  });
+});
+
+describe.skipIf(noPython !== undefined)('the Python client: its token', () => {
+  /** A stand-in hub that answers every write and records who asked. */
+  async function recordingHub(): Promise<{ url: string; requests: { path: string; headers: IncomingMessage['headers'] }[]; close(): void }> {
+    const requests: { path: string; headers: IncomingMessage['headers'] }[] = [];
+    const server = createHttpServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        requests.push({ path: `${request.method} ${request.url}`, headers: request.headers });
+        const created = request.url === '/api/runs';
+        response.writeHead(request.url?.endsWith('/lease') ? 404 : created ? 201 : 200, { 'content-type': 'application/json' });
+        response.end(created ? '{}' : '{"success":true}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => server.close() };
+  }
+
+  it('sends the token from RUNLOG_TOKEN_FILE or RUNLOG_TOKEN as a bearer on every request, and the writer key of the run on its writes, never printing the token', async () => {
+    const hub = await recordingHub();
+    try {
+      const tokenFile = join(tempDir(), 'token');
+      writeFileSync(tokenFile, 'file-s3cret\n', { mode: 0o600 });
+      const handler = await python('logging_program.py', ['crash'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN_FILE: tokenFile }).done;
+      const worker = await python('worker_program.py', ['tok-w', '4'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN: 'env-s3cret', HEARTBEAT_INTERVAL: '0.2' }).done;
+      for (const output of [handler.stdout, handler.stderr, worker.stdout, worker.stderr]) expect(output).not.toMatch(/s3cret/);
+      const runWrites = hub.requests.filter((r) => r.path.startsWith('POST /api/runs'));
+      expect(runWrites.map((r) => r.path.replace(/r-[\w-]+/, 'ID'))).toEqual(expect.arrayContaining(['POST /api/runs', 'POST /api/runs/ID/logs', 'POST /api/runs/ID/finish']));
+      expect(new Set(runWrites.map((r) => r.headers.authorization))).toEqual(new Set(['Bearer file-s3cret']));
+      const writers = new Set(runWrites.map((r) => r.headers['x-runlog-writer']));
+      expect(writers.size).toBe(1);
+      expect([...writers][0]).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      const beats = hub.requests.filter((r) => r.path === 'POST /api/workers/tok-w/heartbeat');
+      expect(beats.length).toBeGreaterThan(0);
+      expect(new Set(beats.map((r) => r.headers.authorization))).toEqual(new Set(['Bearer env-s3cret']));
+    } finally {
+      hub.close();
+    }
+  });
+});
+
+describe.skipIf(noPython !== undefined)('the Python client against a hub with tokens', () => {
+  it('writes its run with a write token and heartbeats with a worker token; a wrong token is said on stderr once, never raised', async () => {
+    const dataDir = tempDir();
+    const store = new SqliteStore(databaseFile(dataDir));
+    const writer = newTokenSecret();
+    const worker = newTokenSecret();
+    await store.createToken({ name: 'py-writer', hash: sha256(writer), scopes: ['write', 'read'], worker_id: null, expires_at: null, created_by: null });
+    await store.createToken({ name: 'py-worker', hash: sha256(worker), scopes: ['worker'], worker_id: 'tok-w', expires_at: null, created_by: null });
+    await store.close();
+    const hub = await newHub(dataDir);
+    const read = (path: string) => fetch(`${hub.url}${path}`, { headers: { authorization: `Bearer ${writer}` } }).then((r) => r.json());
+
+    const program = python('logging_program.py', ['ok'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN: writer });
+    const [runId] = await program.lines(1);
+    expect((await program.done).code).toBe(0);
+    expect(((await read(`/api/runs/${runId}`)) as Run).status).toBe('completed');
+    expect(((await read(`/api/runs/${runId}/logs`)) as { logs: WireRecord[] }).logs).toHaveLength(8);
+
+    expect((await python('worker_program.py', ['tok-w', '4'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN: worker, HEARTBEAT_INTERVAL: '0.2' }).done).code).toBe(0);
+    expect(((await read('/api/logs?source_id=tok-w')) as { logs: SystemLog[] }).logs).toHaveLength(5);
+
+    const refused = await python('logging_program.py', ['ok'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN: 'not-a-token' }).done;
+    expect(refused.code).toBe(0);
+    expect(refused.stderr.match(/^runlog: /gm)).toHaveLength(1);
+    expect(refused.stderr).toMatch(/cannot be written \(hub answered 401/);
+    expect(refused.stderr).not.toContain('not-a-token');
+  });
+});
+
+describe.skipIf(noPython !== undefined)('the Python client: installing it', () => {
+  const noPip = noPython ?? missing('pip for /usr/bin/python3 (python3-pip) with setuptools and wheel', () => spawnSync(PYTHON, ['-c', 'import setuptools, wheel, pip']).status === 0);
+
+  it.skipIf(noPip !== undefined)('installs with pip, offline, from clients/python, as the README says', () => {
+    const source = join(tempDir(), 'python'); // a copy: pip builds in the source tree
+    cpSync(CLIENT, source, { recursive: true });
+    const target = tempDir('runlog-pip-');
+    const pip = spawnSync(PYTHON, ['-m', 'pip', 'install', '--no-build-isolation', '--no-index', '--no-deps', '--quiet', '--target', target, source], { encoding: 'utf8' });
+    expect(pip.status, pip.stderr).toBe(0);
+    const imported = spawnSync(PYTHON, ['-c', 'import runlog, sys; print(runlog.__version__, runlog.__file__)'], { cwd: tempDir(), env: { ...process.env, PYTHONPATH: target }, encoding: 'utf8' });
+    expect(imported.stdout).toContain(`0.1.0 ${target}`);
+  }, 60_000);
+});
+
+describe.skipIf(noLoguru !== undefined)('the Python client with loguru', () => {
+  it('takes loguru records through loguru_sink and through a Handler: levels, task id, the exception as one record', async () => {
+    const hub = await newHub();
+    const program = python('loguru_program.py', [], { RUNLOG_HUB: hub.url });
+    const [ids] = await program.lines(1);
+    expect((await program.done).code).toBe(0);
+    for (const runId of ids!.split(' ')) {
+      await ended(hub.url, runId);
+      const lines = await runLines(hub.url, runId);
+      expect(lines.map((l) => [l.level, l.message.split('\n')[0]])).toEqual([
+        ['DEBUG', 'trace line'],
+        ['INFO', 'it worked 42'],
+        ['WARNING', 'with a task'],
+        ['ERROR', 'division failed'],
+      ]);
+      expect(lines[2]?.task_id).toBe('task-9');
+      expect(lines[3]!.message).toContain('Traceback (most recent call last):');
+      expect(lines[3]!.message.split('\n').at(-1)).toBe('ZeroDivisionError: division by zero');
+    }
+  });
+});
+
+describe.skipIf(noPython !== undefined)('the Python client: runlog.run', () => {
+  it('makes a block or a decorated call a run of its own, ended with its outcome', async () => {
+    const hub = await newHub();
+    const program = python('run_block_program.py', [], { RUNLOG_HUB: hub.url });
+    const [okId, failingId] = await program.lines(2);
+    expect((await program.done).code).toBe(0);
+    expect(await ended(hub.url, okId!)).toMatchObject({ status: 'completed', name: 'block-ok' });
+    expect((await runLines(hub.url, okId!)).map((l) => l.message)).toEqual(['inside the block']);
+    expect(await ended(hub.url, failingId!)).toMatchObject({ status: 'failed', error_message: 'RuntimeError: out of memory on GPU 0' });
+    const failingLines = await runLines(hub.url, failingId!);
+    expect(failingLines[0]?.message).toBe('about to fail');
+    expect(failingLines[1]?.message.split('\n').at(-1)).toBe('RuntimeError: out of memory on GPU 0');
+    const decorated = (await getJson<{ runs: Run[] }>(`${hub.url}/api/runs?q=decorated`)).body.runs;
+    expect(decorated.map((r) => r.status)).toEqual(['completed', 'completed']);
+    const jobs = await Promise.all(decorated.map(async (r) => (await runLines(hub.url, r.id)).map((l) => l.message)));
+    expect(jobs.flat().sort()).toEqual(['job 1', 'job 2']);
+  });
+});
+
+describe.skipIf(noPython !== undefined)('the Python client: runlog.Worker', () => {
+  const gpuEnv = () => {
+    const capture = join(tempDir(), 'gpus.csv');
+    writeFileSync(capture, '0, GPU-aaaa, NVIDIA A100-SXM4-40GB, 12, 40960, 1234, 40, 60.5\n1, GPU-bbbb, NVIDIA A100-SXM4-40GB, 0, 40960, 100, 35, 50\n');
+    // the stand-in nvidia-smi first on PATH (it is a node script: node stays on PATH)
+    return { PATH: `${FIXTURES}:${process.env.PATH ?? ''}`, FAKE_NVIDIA_SMI_CAPTURE: capture };
+  };
+
+  async function workerLines(hub: string, id: string): Promise<SystemLog[]> {
+    const { body } = await getJson<{ logs: SystemLog[] }>(`${hub}/api/logs?source_id=${id}&limit=10000`);
+    return body.logs.sort((a, b) => a.seq - b.seq);
+  }
+
+  it('heartbeats with its lines, VRAM from nvidia-smi, its task; the buffer flushes when full and says so in its stats', async () => {
+    const hub = await newHub();
+    const gate = join(tempDir(), 'gate');
+    const program = python('worker_program.py', ['py-w1', '20'], { RUNLOG_HUB: hub.url, HEARTBEAT_INTERVAL: '0.3', LOG_BUFFER_SIZE: '4', GATE: gate, ...gpuEnv() });
+    const busy = await waitFor(async () => {
+      const { status, body } = await getJson<Worker>(`${hub.url}/api/workers/py-w1`);
+      return status === 200 && body.current_task_id === 'task-42' ? body : undefined;
+    }, 20_000, 'a heartbeat while busy');
+    writeFileSync(gate, ''); // the task may end now
+    expect(busy).toMatchObject({ state: 'busy', vram_total_mb: 81920, vram_used_mb: 1334, heartbeat_interval_s: 0.3 });
+    expect(busy.gpus).toHaveLength(2);
+    const result = await program.done;
+    expect(result.code).toBe(0);
+    const { stats, max_size: maxSize } = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { stats: Record<string, number>; max_size: number };
+    expect(maxSize).toBe(4);
+    expect(stats.total_logs_buffered).toBe(21);
+    expect(stats.total_flushes).toBeGreaterThanOrEqual(5); // 21 lines in a buffer of 4: at least 5 flushed full
+    expect(stats.current_buffer_size).toBeLessThan(4);
+    const lines = await workerLines(hub.url, 'py-w1');
+    expect(lines.map((l) => l.message)).toEqual(['worker up', ...range(1, 10).map((n) => `task line ${n}`), ...range(11, 20).map((n) => `idle line ${n}`)]);
+    expect(lines.map((l) => l.task_id)).toEqual([null, ...Array(10).fill('task-42'), ...Array(10).fill(null)]);
+    expect(lines[1]?.metadata).toMatchObject({ module: 'worker_program', funcName: '<module>', logger: 'runlog.worker.py-w1' });
+    expect(lines.at(-1)?.level).toBe('WARNING');
+    expect((await getJson<Worker>(`${hub.url}/api/workers/py-w1`)).body.status).toBe('offline');
+  });
+
+  it('has the seed’s LogBuffer: max_size from LOG_BUFFER_SIZE, an automatic flush when full, its stats, seqs in the order added', () => {
+    const script = [
+      'import json, runlog',
+      'flushed = []',
+      'buffer = runlog.LogBuffer(on_full=flushed.append)',
+      'for n in range(7): buffer.add({"message": "m%d" % n})',
+      'bounded = runlog.LogBuffer(max_size=2)',
+      'for n in range(5): bounded.add({"message": "b%d" % n})',
+      'print(json.dumps({"max_size": buffer.max_size, "flushed": [[e["seq"] for e in b] for b in flushed], "stats": buffer.get_stats(),',
+      '  "rest": [e["seq"] for e in buffer.flush()], "after": buffer.get_stats(), "bounded": [e["message"] for e in bounded.flush()], "dropped": bounded.dropped}))',
+    ].join('\n');
+    const result = spawnSync(PYTHON, ['-c', script], { env: { ...process.env, PYTHONPATH: CLIENT, LOG_BUFFER_SIZE: '3' }, encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      max_size: 3,
+      flushed: [[1, 2, 3], [4, 5, 6]],
+      stats: { current_buffer_size: 1, total_logs_buffered: 7, total_flushes: 2 },
+      rest: [7],
+      after: { current_buffer_size: 0, total_logs_buffered: 7, total_flushes: 3 },
+      bounded: ['b3', 'b4'],
+      dropped: 3,
+    });
+  });
+
+  it('keeps every line of a worker restarted under the same id, each life numbering from 1; the last ones sent at exit without stop()', async () => {
+    const hub = await newHub();
+    for (let life = 0; life < 2; life++) {
+      const program = python('worker_program.py', ['py-reborn', '6'], { RUNLOG_HUB: hub.url, HEARTBEAT_INTERVAL: '0.2', NO_STOP: '1' });
+      expect((await program.done).code).toBe(0);
+    }
+    const lines = await workerLines(hub.url, 'py-reborn');
+    expect(lines.map((l) => l.seq)).toEqual(range(1, 14));
+    expect(lines.filter((l) => l.message === 'worker up')).toHaveLength(2);
+    expect(lines.filter((l) => l.message === 'idle line 6')).toHaveLength(2); // logged just before exit
+    expect((await getJson<Worker>(`${hub.url}/api/workers/py-reborn`)).body.status).toBe('offline');
+  });
+
+  it('spools its heartbeats while the hub is away and delivers every line once when it is back', async () => {
+    const port = await freePort();
+    const program = python('worker_program.py', ['py-away', '40', '0.1'], { RUNLOG_HUB: `http://127.0.0.1:${port}`, HEARTBEAT_INTERVAL: '0.2', LOG_BUFFER_SIZE: '7' });
+    await new Promise((r) => setTimeout(r, 1500));
+    const hub = await newHub(tempDir(), port);
+    expect((await program.done).code).toBe(0);
+    const lines = await workerLines(hub.url, 'py-away');
+    expect(lines.map((l) => l.message)).toEqual(['worker up', ...range(1, 20).map((n) => `task line ${n}`), ...range(21, 40).map((n) => `idle line ${n}`)]);
+    expect(lines.map((l) => l.seq)).toEqual(range(1, 41));
+  });
+});
