@@ -54,7 +54,7 @@ export function followRun(hub: string, runId: string, options: FollowOptions): P
       // one terminal line: cut to its width so that `\r` comes back to its start; no escape or
       // control character of the update's own (anyone's text) reaches the terminal
       const width = Math.max(10, (out.columns ?? 120) - 1);
-      out.write(`${CLEAR_LINE}${terminalSafe(update.message, { colour: false }).slice(0, width)}`);
+      out.write(`${CLEAR_LINE}${terminalSafe(update.message, { colour: false }).replace(/\n/g, ' ').slice(0, width)}`);
       bar = true;
     });
     source.addEventListener('end', (event) => finish(() => resolve(parseRun(event.data))));

@@ -19,11 +19,11 @@ const hostile = fc
   .map((parts) => parts.join(''));
 
 const SGR = /\x1b\[[\d;:]*m/g;
-/** ESC only at the start of a complete SGR; no control character but tab */
-const TERMINAL_SAFE = /^(?:\x1b\[[\d;:]*m|[^\x00-\x08\x0a-\x1f\x7f-\x9f])*$/;
-const NO_CONTROL = /^[^\x00-\x08\x0a-\x1f\x7f-\x9f]*$/;
+/** ESC only at the start of a complete SGR; no control character but tab and line feed */
+const TERMINAL_SAFE = /^(?:\x1b\[[\d;:]*m|[^\x00-\x08\x0b-\x1f\x7f-\x9f])*$/;
+const NO_CONTROL = /^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$/;
 
-const plainText = fc.string({ maxLength: 20 }).map((text) => text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, ''));
+const plainText = fc.string({ maxLength: 20 }).map((text) => text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, ''));
 /** styles and basic colours, several to a sequence; or one 256-colour or true colour (whose arguments may be 8) */
 const colourSgr = fc.oneof(
   fc.array(fc.oneof(fc.constantFrom('', '0', '1', '2', '3', '4', '7', '9', '22', '39', '49'), fc.integer({ min: 30, max: 107 }).map(String)), { maxLength: 4 }).map((params) => params.join(';')),
@@ -31,7 +31,7 @@ const colourSgr = fc.oneof(
 ).map((params) => `\x1b[${params}m`);
 
 describe('terminalSafe', () => {
-  it('writes ESC only to start a complete SGR, and no control character but tab', () => {
+  it('writes ESC only to start a complete SGR, and no control character but tab and line feed', () => {
     fc.assert(
       fc.property(hostile, (text) => {
         expect(terminalSafe(text, colour)).toMatch(TERMINAL_SAFE);
@@ -40,7 +40,7 @@ describe('terminalSafe', () => {
     );
   });
 
-  it('writes no escape and no control character but tab into a pipe', () => {
+  it('writes no escape and no control character but tab and line feed into a pipe', () => {
     fc.assert(
       fc.property(hostile, (text) => {
         expect(terminalSafe(text, pipe)).toMatch(NO_CONTROL);
@@ -95,11 +95,16 @@ describe('terminalSafe', () => {
     ['C1 controls', 'a\x85b\x8dc', 'abc'],
     ['a lone carriage return that would overwrite the line', 'secret\rpublic', 'secretpublic'],
     ['backspaces that would erase earlier text', 'rm -rf /\b\b\b\b\b\b\b\bls', 'rm -rf /ls'],
-    ['NUL, BEL, DEL, newline', 'a\x00b\x07c\x7fd\ne', 'abcde'],
+    ['NUL, BEL, DEL, vertical tab, form feed', 'a\x00b\x07c\x7fd\x0be\x0cf', 'abcdef'],
     ['a lone ESC at the end', 'text\x1b', 'text'],
     ['concealed text (SGR 8)', '\x1b[8msecret\x1b[0m', 'secret\x1b[0m'],
   ])('drops %s', (_what, input, output) => {
     expect(terminalSafe(input, colour)).toBe(output);
+  });
+
+  it('keeps the lines of a multi-line message, each one\'s text as it is', () => {
+    expect(terminalSafe('Traceback (most recent call last):\n  File "x.py", line 1\nValueError: bad', colour)).toBe('Traceback (most recent call last):\n  File "x.py", line 1\nValueError: bad');
+    expect(terminalSafe('one\r\ntwo\x1b[2K\nthree', pipe)).toBe('one\ntwo\nthree');
   });
 
   it('keeps tabs, colours, 256 and true colours, and text in any script', () => {

@@ -11,23 +11,26 @@
  *   DCS, SOS, PM and APC strings (to ST, or the end), and two-byte escapes (`ESC 7`, `ESC c`, `ESC ( B`);
  * - without `colour` (a pipe, a file): SGR goes too;
  * - always: C1 controls (U+0080–U+009F, their 8-bit CSI/OSC/DCS forms parsed like the 7-bit ones
- *   and dropped the same way), and C0 controls and DEL except tab, `\r` and `\b` included.
+ *   and dropped the same way), and C0 controls and DEL except tab and line feed, `\r` and `\b`
+ *   included. A line feed stays: a message may hold several lines (an exception sent as one
+ *   record), and a new line can only add below, never overwrite or hide what came before.
  *
  * What comes out contains ESC only as the start of a complete SGR sequence this function wrote,
- * and no control character but tab: dropping a piece can never splice a new sequence together.
+ * and no control character but tab and line feed: dropping a piece never splices a new sequence.
  */
 
 const ESC = 0x1b;
 const BEL = 0x07;
 const TAB = 0x09;
+const LF = 0x0a;
 /** an SGR longer than this is not colour: 38;2;r;g;b five times over is 60 */
 const MAX_SGR_PARAMS = 64;
 
 /** 8-bit C1 introducers and the 7-bit byte that follows ESC for the same sequence */
 const C1_AS_ESC: Readonly<Record<number, number>> = { 0x9b: 0x5b, 0x9d: 0x5d, 0x90: 0x50, 0x98: 0x58, 0x9e: 0x5e, 0x9f: 0x5f };
 
-/** nothing to do for most lines: no control character of any kind */
-const SPECIAL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
+/** nothing to do for most lines: no control character but tab and line feed */
+const SPECIAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
 export interface TerminalOptions {
   /** keep SGR colours and styles (a terminal) or not (a pipe, a file) */
@@ -60,12 +63,12 @@ export function terminalSafe(text: string, { colour }: TerminalOptions): string 
       }
       continue;
     }
-    if (code === TAB || !(code < 0x20 || (code >= 0x7f && code <= 0x9f))) {
+    if (code === TAB || code === LF || !(code < 0x20 || (code >= 0x7f && code <= 0x9f))) {
       // copy the run of ordinary characters up to the next control at once
       let next = i + 1;
       while (next < text.length) {
         const c = text.charCodeAt(next);
-        if (c !== TAB && (c < 0x20 || (c >= 0x7f && c <= 0x9f))) break;
+        if (c !== TAB && c !== LF && (c < 0x20 || (c >= 0x7f && c <= 0x9f))) break;
         next++;
       }
       out += text.slice(i, next);
