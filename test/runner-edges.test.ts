@@ -106,7 +106,7 @@ describe('runlog run at the edges (issue 9)', () => {
     const touch = ['/bin/sh', '-c', `touch ${marker}`];
     const name = await cli(['run', '--data', data, '--name', 'n'.repeat(257), '--', ...touch]);
     expect(name.code).toBe(2);
-    expect(name.stderr).toContain('--name: at most 256 characters');
+    expect(name.stderr).toContain('--name: at most 256 bytes');
     const labels = await cli(['run', '--data', data, ...Array.from({ length: 65 }, (_, i) => ['--label', `k${i}=v`]).flat(), '--', ...touch]);
     expect(labels.code).toBe(2);
     expect(labels.stderr).toContain('--label: at most 64 labels');

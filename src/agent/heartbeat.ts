@@ -7,6 +7,8 @@
  * goes out with the next heartbeat that gets through). Worker lines carry a per-worker seq, so a
  * replayed heartbeat never stores a line twice. Nothing here throws at the worker.
  */
+import { fitJsonObject } from '../core/json-bounds.js';
+import { reportedIntervalS } from '../core/limits.js';
 import type { LogRecord } from '../core/record.js';
 import { hubFetch } from '../sinks/hub-http.js';
 import { Spool } from '../pipeline/spool/spool.js';
@@ -133,10 +135,11 @@ export class HeartbeatLoop {
       vram_total_mb: snapshot?.vram_total_mb ?? null,
       vram_used_mb: snapshot?.vram_used_mb ?? null,
       gpus: snapshot?.gpus ?? [],
-      heartbeat_interval_s: this.options.intervalMs / 1000,
+      heartbeat_interval_s: reportedIntervalS(this.options.intervalMs),
       logs: this.options.takeLogs(),
       dropped_logs: 0,
-      stats: { ...state.stats, heartbeats: this.stats, spooled_heartbeats: this.spool.size },
+      // fitted to the hub's bound: stats it refuses would cost the beat's lines
+      stats: fitJsonObject({ ...state.stats, heartbeats: this.stats, spooled_heartbeats: this.spool.size }),
     };
   }
 

@@ -5,6 +5,7 @@
  * the task (`--drain`) or hands it back to the queue, flushes, says goodbye and exits.
  */
 import { join } from 'node:path';
+import { reportedIntervalS } from '../core/limits.js';
 import { walDir } from '../pipeline/spool/wal.js';
 import { hubFetch } from '../sinks/hub-http.js';
 import { withTask } from '../sdk/context.js';
@@ -118,7 +119,7 @@ export class WorkerAgent {
       const response = await hubFetch(`${this.options.hub}/api/tasks/claim`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ worker_id: this.options.id, heartbeat_interval_s: this.options.heartbeatMs / 1000 }),
+        body: JSON.stringify({ worker_id: this.options.id, heartbeat_interval_s: reportedIntervalS(this.options.heartbeatMs) }),
         signal: AbortSignal.timeout(10_000),
       });
       if (response.status === 204) return undefined;

@@ -1,5 +1,5 @@
 /** Flag values, checked: a bad one stops the command with a message naming the flag. */
-import { LIMITS } from '../core/config.js';
+import { LIMITS } from '../core/limits.js';
 import { isValidId, isValidRunId, parseLevel, type Level } from '../core/record.js';
 import { parseDuration, parseSince } from '../core/time.js';
 
@@ -46,8 +46,8 @@ export function labels(pairs: readonly string[], flag = '--label', limits = flag
     if (at < 1) throw new UsageError(`${flag}: expected key=value, got ${JSON.stringify(pair)}`);
     const key = pair.slice(0, at);
     const value = pair.slice(at + 1);
-    if (limits && (Buffer.byteLength(key) > LIMITS.labelBytes || Buffer.byteLength(value) > LIMITS.labelBytes)) {
-      throw new UsageError(`${flag}: a label's key and value are at most ${LIMITS.labelBytes} bytes each (the hub's limit), got ${JSON.stringify(pair.slice(0, 40))}…`);
+    if (limits && (Buffer.byteLength(key) > LIMITS.labelKeyBytes || Buffer.byteLength(value) > LIMITS.labelValueBytes)) {
+      throw new UsageError(`${flag}: a label's key and value are at most ${LIMITS.labelValueBytes} bytes each (the hub's limit), got ${JSON.stringify(pair.slice(0, 40))}…`);
     }
     out[key] = value;
   }
@@ -57,7 +57,9 @@ export function labels(pairs: readonly string[], flag = '--label', limits = flag
 
 /** --name within the hub's limit. */
 export function checkName(name: string | undefined, flag = '--name'): void {
-  if (name !== undefined && name.length > LIMITS.nameChars) throw new UsageError(`${flag}: at most ${LIMITS.nameChars} characters (the hub's limit), got ${name.length}`);
+  // bytes, as the hub counts them: 100 characters of CJK are 300 bytes
+  const bytes = name === undefined ? 0 : Buffer.byteLength(name);
+  if (bytes > LIMITS.nameBytes) throw new UsageError(`${flag}: at most ${LIMITS.nameBytes} bytes (the hub's limit), got ${bytes}`);
 }
 
 /** The command (as a shell would read it back) within the hub's limit. */

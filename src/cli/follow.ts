@@ -6,7 +6,7 @@
  */
 import { EventSource } from 'eventsource';
 import type { LogRecord, ProgressUpdate, WireRecord } from '../core/record.js';
-import { plain } from '../core/format.js';
+import { terminalSafe } from '../core/terminal.js';
 import type { Run } from '../store/store.js';
 import { hubFetch } from '../sinks/hub-http.js';
 import { fromWire } from './hub-client.js';
@@ -51,9 +51,10 @@ export function followRun(hub: string, runId: string, options: FollowOptions): P
     source.addEventListener('progress', (event) => {
       if (!options.progress) return;
       const update = JSON.parse(event.data) as ProgressUpdate;
-      // one terminal line: cut to its width so that `\r` comes back to its start
+      // one terminal line: cut to its width so that `\r` comes back to its start; no escape or
+      // control character of the update's own (anyone's text) reaches the terminal
       const width = Math.max(10, (out.columns ?? 120) - 1);
-      out.write(`${CLEAR_LINE}${plain(update.message).slice(0, width)}`);
+      out.write(`${CLEAR_LINE}${terminalSafe(update.message, { colour: false }).replace(/\n/g, ' ').slice(0, width)}`);
       bar = true;
     });
     source.addEventListener('end', (event) => finish(() => resolve(parseRun(event.data))));

@@ -29,14 +29,6 @@ export const DEFAULTS = {
   walMemoryLines: 20_000, // lines the shipper keeps in memory (~4 MB); further behind, they are read back from the WAL
 } as const;
 
-/** What the hub accepts in a run's creation (the CLI checks them before it runs anything). */
-export const LIMITS = {
-  nameChars: 256,
-  labels: 64,
-  labelBytes: 256, // a label's key and its value, each
-  commandBytes: 64 * 1024, // 64 KiB: the command as a shell would read it back
-} as const;
-
 /** a run whose writer has been silent this many leases is failed as "runner lost" */
 export const LEASE_MISSES = 3;
 

@@ -1,4 +1,5 @@
 /** Time arguments as users write them: an ISO timestamp, or a duration back from now (`10m`, `2h`). */
+import { LIMITS } from './limits.js';
 import { nowMicros } from './record.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
@@ -11,18 +12,42 @@ export function parseDuration(text: string): number | undefined {
   return Number(match[1]) * (UNIT_MS[match[2] as string] ?? 0);
 }
 
-/** An ISO timestamp → µs since the epoch; undefined when it does not parse. */
+// a bare date or a date-time; Date.parse alone accepts too much ("1", "May 3", "2026-02-30")
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|([+-])(\d{2}):?(\d{2}))?)?$/;
+
+/**
+ * An ISO timestamp → µs since the epoch; undefined when it does not parse, is not a real calendar
+ * date and time (`2026-02-30`, `25:00`), or falls outside 1970–9999 (LIMITS.timestampMicros).
+ * A time without a zone is UTC, whatever the zone of the machine reading it.
+ */
 export function parseIsoMicros(text: string): number | undefined {
-  // a bare date or a date-time; Date.parse alone accepts too much ("1", "May 3")
-  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim())) return undefined;
   const trimmed = text.trim();
-  // a time without a zone is UTC, whatever the zone of the machine reading it
-  const zoned = /[T ]\d{2}:\d{2}/.test(trimmed) && !/(Z|[+-]\d{2}:?\d{2})$/.test(trimmed) ? `${trimmed}Z` : trimmed;
-  const ms = Date.parse(zoned.replace(' ', 'T'));
-  if (Number.isNaN(ms)) return undefined;
-  const fraction = /\.(\d+)/.exec(text);
-  const extraMicros = fraction?.[1] && fraction[1].length > 3 ? Number(fraction[1].slice(3, 6).padEnd(3, '0')) : 0;
-  return ms * 1000 + extraMicros;
+  if (trimmed.length > LIMITS.timestampChars) return undefined;
+  const match = ISO.exec(trimmed);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((group) => Number(match[group] ?? 0)) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  let offsetMinutes = 0;
+  if (match[9] !== undefined) {
+    const offsetHours = Number(match[10]);
+    const offsetRest = Number(match[11]);
+    if (offsetHours > 23 || offsetRest > 59) return undefined;
+    offsetMinutes = (match[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetRest);
+  }
+  const fraction = (match[7] ?? '').slice(0, 6).padEnd(6, '0');
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day); // Date.UTC would read years 0–99 as 1900–1999
+  utc.setUTCHours(hour, minute - offsetMinutes, second, 0);
+  const seconds = utc.getTime(); // ms, a whole second
+  if (!(seconds >= LIMITS.timestampMicros.min) || seconds >= Date.UTC(10000, 0, 1)) return undefined;
+  // the last ms of 9999 has no double of its own for each of its µs: the last one below 10000 stands for them
+  return Math.min(seconds * 1000 + Number(fraction), LIMITS.timestampMicros.max);
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
 /**

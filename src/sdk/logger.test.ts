@@ -87,6 +87,17 @@ describe('createLogger: records', () => {
     expect(JSON.parse(JSON.stringify(records[0]))).toMatchObject({ attrs: { err: { message: 'ENOENT: no such file' } } });
   });
 
+  it('fits attrs past the hub\'s bounds (16 KiB, depth 8) into attrs_cut, so the batch is not refused for them (issue 8)', () => {
+    const { logger, records } = capture();
+    logger.info('big', { blob: 'x'.repeat(20_000) });
+    logger.info('deep', { a: { b: { c: { d: { e: { f: { g: { h: { i: 1 } } } } } } } } });
+    logger.info('small', { attempt: 2 });
+    expect(String(records[0]?.attrs?.attrs_cut)).toMatch(/^\{"blob":"xxx/);
+    expect(Buffer.byteLength(JSON.stringify(records[0]?.attrs))).toBeLessThanOrEqual(16 * 1024);
+    expect(records[1]?.attrs).toEqual({ attrs_cut: '{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":1}}}}}}}}}' });
+    expect(records[2]?.attrs).toEqual({ attempt: 2 });
+  });
+
   it('refuses a stream that is not a valid id', () => {
     expect(() => createLogger('my app')).toThrow(/not a valid id/);
   });

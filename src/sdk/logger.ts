@@ -9,6 +9,7 @@
  * A call never throws and never waits: a sink that throws or a console stream that broke is
  * counted in `drops`, with its reason, and the program goes on.
  */
+import { fitJsonObject, surelyFits } from '../core/json-bounds.js';
 import { LEVEL_RANK, isLevel, isValidId, nowMicros, type Level, type LogRecord, type RecordAttrs } from '../core/record.js';
 import { callsite } from './callsite.js';
 import { currentTaskId } from './context.js';
@@ -202,14 +203,17 @@ function checkLevel(level: Level): Level {
   return level;
 }
 
-/** A copy (the caller may reuse its object before the buffer is shipped), Errors made plain data. */
+/**
+ * A copy (the caller may reuse its object before the buffer is shipped), Errors made plain data,
+ * fitted to the hub's bounds (depth 8, 16 KiB): attrs past them would get the whole batch refused.
+ */
 function copyAttrs(attrs: Record<string, unknown>): RecordAttrs {
   const copy: RecordAttrs = {};
   for (const key of Object.keys(attrs)) {
     const value = attrs[key];
     copy[key] = value instanceof Error ? serializeError(value) : value;
   }
-  return copy;
+  return surelyFits(copy) ? copy : fitJsonObject(copy);
 }
 
 /** An Error as JSON can carry it: JSON.stringify of an Error is `{}`. */

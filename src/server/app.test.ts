@@ -174,7 +174,7 @@ describe('hub HTTP API', () => {
     [{}, 'command'],
     [{ command: 'python3 train.py' }, 'command'],
     [{ command: ['x'], env: { 'BAD-NAME': '1' } }, 'env.BAD-NAME'],
-    [{ command: ['x'], setup: [1] }, 'setup'],
+    [{ command: ['x'], setup: [1] }, 'setup[0]'],
   ])('refuses a malformed task with a 400 naming the field (%#)', async (payload, field) => {
     const response = await post('/api/tasks', payload);
     expect(response.statusCode).toBe(400);

@@ -13,10 +13,12 @@ import { badRequest } from '../core/errors.js';
 import { levelFromNumber, parseLevel, type LogRecord, type ProgressUpdate, type RecordAttrs } from '../core/record.js';
 import { epochToMicros, parseIsoMicros } from '../core/time.js';
 import { cutToBytes } from '../core/text.js';
+import { LIMITS } from '../core/limits.js';
+import { boundedObject, textField } from './fields.js';
 
 const SOURCES = new Set(['stdout', 'stderr', 'system', 'file', 'sdk']);
 const PHASES = new Set(['setup', 'run', 'diagnostics']);
-export const MAX_BATCH = 10_000;
+export const MAX_BATCH = LIMITS.batchRecords;
 
 export interface IngestBatch {
   records: LogRecord[];
@@ -62,15 +64,12 @@ function parseRecord(stream: string, item: unknown, at: string, maxLineBytes: nu
   record.message = cut.text;
   if (raw.source !== undefined) record.source = enumField(raw.source, SOURCES, `${at}.source`) as LogRecord['source'];
   if (raw.phase !== undefined) record.phase = enumField(raw.phase, PHASES, `${at}.phase`) as LogRecord['phase'];
-  if (raw.logger !== undefined) record.logger = stringField(raw.logger, `${at}.logger`, 256);
-  if (raw.task_id !== undefined && raw.task_id !== null) record.task_id = stringField(raw.task_id, `${at}.task_id`, 128);
-  if (raw.attrs !== undefined && raw.attrs !== null) {
-    if (typeof raw.attrs !== 'object' || Array.isArray(raw.attrs)) throw badRequest(`${at}.attrs`, 'expected an object');
-    record.attrs = raw.attrs as RecordAttrs;
-  }
+  if (raw.logger !== undefined) record.logger = textField(raw.logger, `${at}.logger`, LIMITS.loggerBytes);
+  if (raw.task_id !== undefined && raw.task_id !== null) record.task_id = textField(raw.task_id, `${at}.task_id`, LIMITS.idChars);
+  if (raw.attrs !== undefined && raw.attrs !== null) record.attrs = boundedObject(raw.attrs, `${at}.attrs`) as RecordAttrs;
   if (raw.metadata !== undefined && raw.metadata !== null) {
-    if (typeof raw.metadata !== 'object' || Array.isArray(raw.metadata)) throw badRequest(`${at}.metadata`, 'expected an object');
-    if (Object.keys(raw.metadata).length > 0) record.attrs = { ...record.attrs, metadata: raw.metadata };
+    const metadata = boundedObject(raw.metadata, `${at}.metadata`);
+    if (Object.keys(metadata).length > 0) record.attrs = { ...record.attrs, metadata };
   }
   if (cut.truncated) record.attrs = { ...record.attrs, truncated: true };
   return record;
@@ -96,11 +95,20 @@ function parseProgress(stream: string, progress: unknown, maxLineBytes: number):
   });
 }
 
-/** An epoch number (seconds, ms or µs: see epochToMicros) or an ISO timestamp → µs since the epoch. */
+/**
+ * An epoch number (seconds, ms or µs: see epochToMicros) or an ISO timestamp → µs since the epoch:
+ * a real date and time from 1970 to 9999 (LIMITS.timestampMicros; a number must come to a safe integer of µs).
+ */
 export function timestampField(value: unknown, at: string): number {
-  const micros = typeof value === 'number' ? epochToMicros(value) : typeof value === 'string' ? parseIsoMicros(value) : undefined;
-  if (micros !== undefined && Number.isSafeInteger(micros)) return micros;
-  throw badRequest(at, 'expected an epoch time (seconds, ms or µs) or an ISO timestamp');
+  const { min, max } = LIMITS.timestampMicros;
+  if (typeof value === 'number') {
+    const micros = epochToMicros(value);
+    if (micros !== undefined && Number.isSafeInteger(micros) && micros >= min && micros <= max) return micros;
+  } else if (typeof value === 'string') {
+    const micros = parseIsoMicros(value); // within 1970–9999, or undefined
+    if (micros !== undefined) return micros;
+  }
+  throw badRequest(at, 'expected an epoch time (seconds, ms or µs) or an ISO timestamp, a real date from 1970 to 9999');
 }
 
 function levelField(value: unknown, at: string) {
@@ -111,10 +119,5 @@ function levelField(value: unknown, at: string) {
 
 function enumField(value: unknown, allowed: Set<string>, at: string): string {
   if (typeof value !== 'string' || !allowed.has(value)) throw badRequest(at, `expected one of ${[...allowed].join(', ')}`);
-  return value;
-}
-
-function stringField(value: unknown, at: string, maxLength: number): string {
-  if (typeof value !== 'string' || value.length > maxLength) throw badRequest(at, `expected a string of at most ${maxLength} characters`);
   return value;
 }

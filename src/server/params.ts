@@ -2,6 +2,7 @@
 import { badRequest } from '../core/errors.js';
 import { isValidId, isValidRunId, parseLevel, type Level } from '../core/record.js';
 import { parseSince } from '../core/time.js';
+import { LIMITS } from '../core/limits.js';
 import { RUN_STATUSES, type RunStatus } from '../store/store.js';
 
 export type Query = Record<string, string | string[] | undefined>;
@@ -61,7 +62,7 @@ export function levelParam(query: Query, name = 'level'): Level | undefined {
   return level;
 }
 
-export function textParam(query: Query, name: string, maxLength = 1000): string | undefined {
+export function textParam(query: Query, name: string, maxLength: number = LIMITS.queryTextChars): string | undefined {
   const text = single(query, name);
   if (text !== undefined && text.length > maxLength) throw badRequest(name, `longer than ${maxLength} characters`);
   return text;

@@ -251,7 +251,8 @@ class Worker:
             "vram_total_mb": gpu["vram_total_mb"],
             "vram_used_mb": gpu["vram_used_mb"],
             "gpus": gpu["gpus"],
-            "heartbeat_interval_s": self.heartbeat_interval,
+            # the hub takes 1 to 3600 s: one beating faster says 1 s (the hub then waits longer, never less)
+            "heartbeat_interval_s": min(3600.0, max(1.0, float(self.heartbeat_interval))),
             "logs": self._take_logs(),
             "dropped_logs": drops - self._reported_drops,
             "stats": {**self.buffer.get_stats(), "heartbeats": dict(self.stats)},

@@ -1,5 +1,5 @@
 /** `runlog grep TEXT`: lines of every run and every worker that contain TEXT, newest first. */
-import { plain } from '../../core/format.js';
+import { terminalSafe } from '../../core/terminal.js';
 import { microsToIso, toWire } from '../../core/record.js';
 import type { LineSearch } from '../../store/store.js';
 import { labels as parseLabels, level as parseLevel, positiveInt, sinceMicros } from '../args.js';
@@ -29,14 +29,15 @@ export async function grepCommand(text: string, flags: GrepFlags): Promise<void>
   const { reader, close } = await openReader(flags);
   try {
     const page = await reader.searchLines(filter);
-    const keepAnsi = process.stdout.isTTY === true;
+    // colours on a terminal and no other escape sequence (a stored line is anyone's text); none into a pipe
+    const safe = { colour: process.stdout.isTTY === true };
     for (const record of page.records) {
       if (flags.json) {
         const where = record.stream.startsWith('worker:') ? { worker_id: record.stream.slice('worker:'.length) } : { run_id: record.stream };
         process.stdout.write(`${JSON.stringify({ ...toWire(record), ...where })}\n`);
       } else {
         // where (run:seq, as grep prints file:line), when, then the line
-        const message = keepAnsi ? record.message : plain(record.message);
+        const message = terminalSafe(record.message, safe);
         process.stdout.write(`${record.stream}:${record.seq}: ${microsToIso(record.timestamp)} ${message}\n`);
       }
     }

@@ -1,5 +1,6 @@
 /** `runlog logs RUN`: a run's lines, with the meanings `kubectl logs` gives the flags. */
 import { plain } from '../../core/format.js';
+import { terminalSafe } from '../../core/terminal.js';
 import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord, type WireRecord } from '../../core/record.js';
 import { followRun } from '../follow.js';
 import { FINAL_STATUSES, type LogQuery } from '../../store/store.js';
@@ -104,15 +105,15 @@ function matches(record: LogRecord, filter: LogQuery): boolean {
 }
 
 export function printer(flags: Pick<LogsFlags, 'json' | 'timestamps'>): (record: LogRecord) => void {
-  // colours for a terminal; plain text for a pipe or a file
-  const keepAnsi = process.stdout.isTTY === true;
+  // colours for a terminal, and no other escape sequence (a stored line is anyone's text); plain text for a pipe or a file
+  const safe = { colour: process.stdout.isTTY === true };
   return (record) => {
     if (flags.json) {
       const wire: WireRecord = toWire(record);
       process.stdout.write(`${JSON.stringify(wire)}\n`);
       return;
     }
-    const text = keepAnsi ? record.message : plain(record.message);
+    const text = terminalSafe(record.message, safe);
     process.stdout.write(flags.timestamps ? `${microsToIso(record.timestamp)} ${text}\n` : `${text}\n`);
   };
 }

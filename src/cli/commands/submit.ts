@@ -9,6 +9,7 @@ import { followRun } from '../follow.js';
 import { findHub } from '../hub-client.js';
 import { printer } from './logs.js';
 import type { FunctionResponse } from '../../server/routes/tasks.js';
+import { terminalSafe } from '../../core/terminal.js';
 import { hubError, hubFetch } from '../../sinks/hub-http.js';
 
 export interface SubmitFlags {
@@ -63,7 +64,11 @@ export async function waitAndReport(hub: string, id: string, wait: string | true
   const response = await waitForResponse(hub, id, json ? waitS : Math.max(1, left));
   if (json) process.stdout.write(`${JSON.stringify(response)}\n`);
   else if (response.success) process.stderr.write(`runlog: run ${response.run_id} completed in ${(response.duration_seconds ?? 0).toFixed(1)}s\n`);
-  else process.stderr.write(`runlog: run ${response.run_id} failed${response.exit_code !== null ? ` (exit ${response.exit_code})` : ''}: ${response.error ?? 'no error message'}\n`);
+  else {
+    // the run's error_message is stored text: no escape sequence reaches the terminal
+    const error = terminalSafe(response.error ?? 'no error message', { colour: false });
+    process.stderr.write(`runlog: run ${response.run_id} failed${response.exit_code !== null ? ` (exit ${response.exit_code})` : ''}: ${error}\n`);
+  }
   process.exit(response.success ? 0 : response.exit_code !== null && response.exit_code > 0 ? response.exit_code : 1);
 }
 

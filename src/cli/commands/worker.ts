@@ -1,6 +1,7 @@
 /** `runlog worker --id ID`: a worker agent until SIGTERM/SIGINT (see agent/worker.ts). */
 import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
+import { LIMITS } from '../../core/limits.js';
 import { WorkerAgent } from '../../agent/worker.js';
 import { durationMs, id as checkId, leaseSeconds, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
@@ -48,8 +49,11 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
 
 /** --heartbeat takes a duration (20s); the seed's HEARTBEAT_INTERVAL is in seconds. */
 function heartbeatMs(flag: string | undefined): number {
-  if (flag !== undefined) return /^\d+(\.\d+)?$/.test(flag) ? Number(flag) * 1000 : durationMs(flag, '--heartbeat');
   const seed = process.env.HEARTBEAT_INTERVAL;
-  if (seed !== undefined && seed !== '') return positiveInt(seed, 'HEARTBEAT_INTERVAL') * 1000;
-  return DEFAULTS.heartbeatSeconds * 1000;
+  let ms = DEFAULTS.heartbeatSeconds * 1000;
+  if (flag !== undefined) ms = /^\d+(\.\d+)?$/.test(flag) ? Number(flag) * 1000 : durationMs(flag, '--heartbeat');
+  else if (seed !== undefined && seed !== '') ms = positiveInt(seed, 'HEARTBEAT_INTERVAL') * 1000;
+  // the hub takes intervals up to an hour (docs/api.md, Limits): a worker silent longer would look dead
+  if (ms > LIMITS.heartbeatIntervalS.max * 1000) throw new UsageError(`${flag === undefined ? 'HEARTBEAT_INTERVAL' : '--heartbeat'}: at most ${LIMITS.heartbeatIntervalS.max}s`);
+  return ms;
 }

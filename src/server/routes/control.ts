@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { badRequest, conflict, notFound } from '../../core/errors.js';
+import { LIMITS } from '../../core/limits.js';
 import { LEASE_MISSES } from '../../core/config.js';
 import { microsToIso, nowMicros } from '../../core/record.js';
 import { parseIsoMicros } from '../../core/time.js';
@@ -108,16 +109,19 @@ function hasLiveWriter(run: Run, now: number): boolean {
  */
 function cancelledBy(body: Record<string, unknown>, tokenName: string | null): string {
   const by = body.by;
-  if (by !== undefined && by !== null && (typeof by !== 'string' || by.trim() === '' || by.length > 128)) throw badRequest('by', 'expected a name of 1-128 characters');
+  if (by !== undefined && by !== null && (typeof by !== 'string' || by.trim() === '' || by.length > LIMITS.cancelByChars)) {
+    throw badRequest('by', `expected a name of 1-${LIMITS.cancelByChars} characters`);
+  }
   const said = typeof by === 'string' ? by.trim() : undefined;
   if (tokenName === null) return said ?? 'api';
   return said === undefined ? tokenName : `${tokenName} (${said})`;
 }
 
-/** `lease_s` of a body: 1-3600 s, or undefined when absent. */
+/** `lease_s` of a body: 1-3600 s (LIMITS.leaseS), or undefined when absent. */
 export function leaseField(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 3600) throw badRequest('lease_s', 'expected an integer from 1 to 3600 (seconds)');
+  const { min, max } = LIMITS.leaseS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw badRequest('lease_s', `expected an integer from ${min} to ${max} (seconds)`);
   return value;
 }
 

@@ -11,6 +11,8 @@ import type { HubContext } from '../context.js';
 import { DEFAULTS } from '../../core/config.js';
 import { leaseField } from './control.js';
 import { FINAL_STATUSES, sameWriter, type RunUpsert } from '../../store/store.js';
+import { LIMITS } from '../../core/limits.js';
+import { boundedObject, labelsField, optionalText } from '../fields.js';
 
 export function runRoutes(app: FastifyInstance, { store, live }: HubContext): void {
   /**
@@ -63,8 +65,9 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     const body = objectBody(request.body);
     const status = statusParam(body.status);
     if (!FINAL_STATUSES.includes(status)) throw badRequest('status', `expected one of ${FINAL_STATUSES.join(', ')}`);
-    if (body.exit_code !== undefined && body.exit_code !== null && !Number.isInteger(body.exit_code)) {
-      throw badRequest('exit_code', 'expected an integer');
+    const exitCode = body.exit_code;
+    if (exitCode !== undefined && exitCode !== null && !(Number.isInteger(exitCode) && Math.abs(exitCode as number) <= LIMITS.exitCodeAbs)) {
+      throw badRequest('exit_code', `expected an integer from -${LIMITS.exitCodeAbs} to ${LIMITS.exitCodeAbs}`);
     }
     const before = await store.getRun(id);
     if (!before) throw notFound(`run ${id}`);
@@ -72,14 +75,14 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     // its first end stands, unless that was the hub's "runner lost": the writer's real end replaces it
     if (FINAL_STATUSES.includes(before.status) && !before.lost) return before;
     if (body.diagnostics !== undefined && body.diagnostics !== null) {
-      if (typeof body.diagnostics !== 'object') throw badRequest('diagnostics', 'expected an object');
-      await store.setDiagnostics(id, body.diagnostics);
+      const bounds = { depth: LIMITS.diagnosticsDepth, bytes: LIMITS.diagnosticsBytes };
+      await store.setDiagnostics(id, boundedObject(body.diagnostics, 'diagnostics', bounds));
     }
     const run = await store.finishRun(id, {
       status,
       exit_code: (body.exit_code as number | null | undefined) ?? null,
-      signal: optionalString(body.signal, 'signal', 32) ?? null,
-      error_message: optionalString(body.error_message, 'error_message', 1000) ?? null,
+      signal: optionalString(body.signal, 'signal', LIMITS.signalChars) ?? null,
+      error_message: optionalString(body.error_message, 'error_message', LIMITS.errorMessageChars) ?? null,
       completed_at: body.completed_at === undefined ? nowMicros() : timestampField(body.completed_at, 'completed_at'),
       replaceLost: before.lost,
     });
@@ -93,25 +96,17 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
 export function parseUpsert(body: unknown): RunUpsert {
   const raw = objectBody(body);
   const upsert: RunUpsert = { id: raw.id === undefined ? newRunId() : runIdParam(raw.id) };
-  if (raw.name !== undefined) upsert.name = optionalString(raw.name, 'name', 256) ?? null;
-  if (raw.command !== undefined) upsert.command = optionalString(raw.command, 'command', 64 * 1024) ?? null;
+  if (raw.name !== undefined) upsert.name = optionalText(raw.name, 'name', LIMITS.nameBytes) ?? null;
+  if (raw.command !== undefined) upsert.command = optionalText(raw.command, 'command', LIMITS.commandBytes) ?? null;
   if (raw.status !== undefined) upsert.status = statusParam(raw.status);
   if (raw.started_at !== undefined) upsert.started_at = timestampField(raw.started_at, 'started_at');
-  if (raw.log_path !== undefined) upsert.log_path = optionalString(raw.log_path, 'log_path', 4096) ?? null;
+  if (raw.log_path !== undefined) upsert.log_path = optionalText(raw.log_path, 'log_path', LIMITS.logPathBytes) ?? null;
   if (raw.worker_id !== undefined) upsert.worker_id = raw.worker_id === null ? null : idParam(raw.worker_id, 'worker_id');
   if (raw.task_id !== undefined) upsert.task_id = raw.task_id === null ? null : idParam(raw.task_id, 'task_id');
   if (raw.labels !== undefined) upsert.labels = labelsField(raw.labels);
   const leaseS = leaseField(raw.lease_s);
   if (leaseS !== undefined) upsert.lease_s = leaseS;
   return upsert;
-}
-
-function labelsField(value: unknown): Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('labels', 'expected an object of strings');
-  for (const [key, label] of Object.entries(value)) {
-    if (typeof label !== 'string') throw badRequest(`labels.${key}`, 'expected a string');
-  }
-  return value as Record<string, string>;
 }
 
 export function objectBody(body: unknown): Record<string, unknown> {

@@ -18,6 +18,8 @@ import { assertActsFor } from '../auth/guard.js';
 import { masked } from '../auth/secrets.js';
 import { newKey, sha256 } from '../auth/tokens.js';
 import { assertWriter } from '../auth/writer.js';
+import { LIMITS } from '../../core/limits.js';
+import { fitsBytes, intervalField, optionalText, textField } from '../fields.js';
 
 const MAX_WAIT_S = 3600;
 const RESPONSE_PAGE = 5000;
@@ -50,8 +52,7 @@ export function taskRoutes(app: FastifyInstance, { store, live, secrets, audit }
     const body = objectBody(request.body);
     const workerId = idParam(body.worker_id, 'worker_id');
     assertActsFor(request.auth, workerId);
-    const interval = body.heartbeat_interval_s;
-    if (interval !== undefined && (typeof interval !== 'number' || !(interval > 0))) throw badRequest('heartbeat_interval_s', 'expected a number > 0');
+    const interval = intervalField(body.heartbeat_interval_s);
     // a claim is a sign of life: a worker that dies before its first heartbeat still gets its runs failed
     await store.touchWorker(workerId, interval ?? DEFAULTS.heartbeatSeconds, nowMicros());
     // the claim starts the run's lease: from now on the worker renews it
@@ -140,19 +141,13 @@ async function* functionResponse(store: Store, run: Run): AsyncGenerator<string>
 }
 
 function parseSpec(body: Record<string, unknown>): TaskSpec {
-  const command = stringList(body.command, 'command');
+  const command = stringList(body.command, 'command', LIMITS.commandArgs, LIMITS.commandBytes);
   if (command.length === 0) throw badRequest('command', 'expected the command and its arguments, a non-empty array of strings');
-  const env: Record<string, string> = {};
-  if (body.env !== undefined) {
-    if (typeof body.env !== 'object' || body.env === null || Array.isArray(body.env)) throw badRequest('env', 'expected an object of strings');
-    for (const [key, value] of Object.entries(body.env)) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw badRequest(`env.${key}`, 'not a variable name');
-      if (typeof value !== 'string') throw badRequest(`env.${key}`, 'expected a string');
-      env[key] = value;
-    }
-  }
-  if (body.cwd !== undefined && body.cwd !== null && typeof body.cwd !== 'string') throw badRequest('cwd', 'expected a string');
-  return { command, setup: body.setup === undefined ? [] : stringList(body.setup, 'setup'), env, cwd: (body.cwd as string | null | undefined) ?? null };
+  // stored as the run's command too, joined by spaces: the same bound as a run's
+  if (!fitsBytes(command.join(' '), LIMITS.commandBytes)) throw badRequest('command', `longer than ${LIMITS.commandBytes} bytes, arguments joined by spaces`);
+  const setup = body.setup === undefined ? [] : stringList(body.setup, 'setup', LIMITS.setupSteps, LIMITS.setupStepBytes);
+  const cwd = optionalText(body.cwd, 'cwd', LIMITS.cwdBytes) ?? null;
+  return { command, setup, env: envField(body.env), cwd };
 }
 
 /** A task's spec as stored: the env's values masked, and sealed beside them. */
@@ -167,7 +162,27 @@ function clipForLog(text: string | null): string {
   return text === null ? '' : text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
-function stringList(value: unknown, field: string): string[] {
-  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) throw badRequest(field, 'expected an array of strings');
+function envField(value: unknown): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (value === undefined || value === null) return env;
+  if (typeof value !== 'object' || Array.isArray(value)) throw badRequest('env', 'expected an object of strings');
+  const entries = Object.entries(value);
+  if (entries.length > LIMITS.envVars) throw badRequest('env', `at most ${LIMITS.envVars} variables, got ${entries.length}`);
+  let bytes = 0;
+  for (const [key, text] of entries) {
+    const at = `env.${key.slice(0, LIMITS.envNameBytes)}`;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || key.length > LIMITS.envNameBytes) throw badRequest(at, `not a variable name of at most ${LIMITS.envNameBytes} bytes`);
+    env[key] = textField(text, at, LIMITS.envBytes);
+    bytes += key.length + Buffer.byteLength(env[key]);
+    if (bytes > LIMITS.envBytes) throw badRequest('env', `larger than ${LIMITS.envBytes} bytes, names and values together`);
+  }
+  return env;
+}
+
+/** An array of at most `maxItems` strings of at most `maxBytes` each; an item past its bound is named (`setup[2]`). */
+function stringList(value: unknown, field: string, maxItems: number, maxBytes: number): string[] {
+  if (!Array.isArray(value)) throw badRequest(field, 'expected an array of strings');
+  if (value.length > maxItems) throw badRequest(field, `at most ${maxItems} items, got ${value.length}`);
+  value.forEach((item, index) => textField(item, `${field}[${index}]`, maxBytes));
   return value as string[];
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { badRequest, conflict, notFound } from '../../core/errors.js';
 import { nowMicros } from '../../core/record.js';
 import { parseDuration } from '../../core/time.js';
+import { LIMITS } from '../../core/limits.js';
 import { isScope, SCOPES, type Scope } from '../../core/scopes.js';
 import type { TokenRecord } from '../../store/store.js';
 import { newTokenSecret, sha256 } from '../auth/tokens.js';
@@ -62,7 +63,8 @@ export function parseNewToken(body: Record<string, unknown>): TokenSpec {
   let expiresAt: number | null = null;
   if (body.expires !== undefined && body.expires !== null) {
     const ms = typeof body.expires === 'string' ? parseDuration(body.expires) : undefined;
-    if (ms === undefined || ms <= 0) throw badRequest('expires', 'expected a duration like 90d, 12h');
+    // bounded: an expiry past the year 9999 has no date to show (and once answered a 500)
+    if (ms === undefined || ms <= 0 || ms > LIMITS.tokenExpiresMs) throw badRequest('expires', `expected a duration like 90d, 12h, of at most ${LIMITS.tokenExpiresMs / 86_400_000}d`);
     expiresAt = nowMicros() + ms * 1000;
   }
   return { name, scopes, worker_id: workerId, expires_at: expiresAt };

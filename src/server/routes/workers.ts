@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest, notFound } from '../../core/errors.js';
 import { nowMicros } from '../../core/record.js';
+import { DEFAULTS } from '../../core/config.js';
 import { WORKER_STATES, workerStream, type WorkerState } from '../../store/store.js';
 import { parseBatch } from '../ingest.js';
 import { WorkerLines } from '../worker-lines.js';
@@ -10,9 +11,9 @@ import { systemLogFromRecord } from '../../store/rows.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
 import { objectBody } from './runs.js';
 import type { HubContext } from '../context.js';
+import { LIMITS } from '../../core/limits.js';
+import { boundedObject, intervalField } from '../fields.js';
 import { assertActsFor } from '../auth/guard.js';
-
-const MAX_GPUS = 64;
 
 export function workerRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
   const workerLines = new WorkerLines(store);
@@ -30,12 +31,12 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
       id,
       state,
       current_task_id: optionalId(body.current_task_id, 'current_task_id'),
-      vram_total_mb: optionalNumber(body.vram_total_mb, 'vram_total_mb'),
-      vram_used_mb: optionalNumber(body.vram_used_mb, 'vram_used_mb'),
+      vram_total_mb: optionalNumber(body.vram_total_mb, 'vram_total_mb', LIMITS.vramMb),
+      vram_used_mb: optionalNumber(body.vram_used_mb, 'vram_used_mb', LIMITS.vramMb),
       gpus: gpusField(body.gpus),
-      heartbeat_interval_s: optionalNumber(body.heartbeat_interval_s, 'heartbeat_interval_s') ?? 20,
-      dropped_logs: optionalNumber(body.dropped_logs, 'dropped_logs') ?? 0,
-      stats: body.stats !== undefined && body.stats !== null && typeof body.stats === 'object' ? (body.stats as Record<string, unknown>) : null,
+      heartbeat_interval_s: intervalField(body.heartbeat_interval_s) ?? DEFAULTS.heartbeatSeconds,
+      dropped_logs: optionalCount(body.dropped_logs, 'dropped_logs') ?? 0,
+      stats: body.stats === undefined || body.stats === null ? null : boundedObject(body.stats, 'stats'),
       received_at: nowMicros(),
     });
     const inserted = await workerLines.append(stream, records);
@@ -75,10 +76,17 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
   });
 }
 
-function optionalNumber(value: unknown, field: string): number | null {
+function optionalNumber(value: unknown, field: string, max: number): number | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw badRequest(field, 'expected a number ≥ 0 or null');
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) throw badRequest(field, `expected a number from 0 to ${max}, or null`);
   return value;
+}
+
+/** A count: an integer (a BIGINT column in PostgreSQL, where 2.5 answered 500), 0 to 2^53 − 1. */
+function optionalCount(value: unknown, field: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw badRequest(field, `expected an integer from 0 to ${Number.MAX_SAFE_INTEGER}, or null`);
+  return value as number;
 }
 
 function optionalId(value: unknown, field: string): string | null {
@@ -87,9 +95,7 @@ function optionalId(value: unknown, field: string): string | null {
 
 function gpusField(value: unknown): unknown[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value) || value.length > MAX_GPUS) throw badRequest('gpus', `expected an array of at most ${MAX_GPUS} GPUs`);
-  value.forEach((gpu, index) => {
-    if (typeof gpu !== 'object' || gpu === null || Array.isArray(gpu)) throw badRequest(`gpus[${index}]`, 'expected an object');
-  });
+  if (!Array.isArray(value) || value.length > LIMITS.gpus) throw badRequest('gpus', `expected an array of at most ${LIMITS.gpus} GPUs`);
+  value.forEach((gpu, index) => boundedObject(gpu, `gpus[${index}]`, { depth: LIMITS.jsonDepth, bytes: LIMITS.gpuBytes }));
   return value;
 }

@@ -1,0 +1,145 @@
+/**
+ * Stored text made safe to print on a terminal (issue 8, "The terminal").
+ *
+ * A stored line is whatever a job, or anyone who could post to the hub, sent. Printed verbatim it
+ * could write the clipboard (OSC 52), set the window title (OSC 0/2), move the cursor and erase
+ * lines or the screen (CSI), or hide text with a lone carriage return or backspace. So:
+ *
+ * - with `colour` (a terminal): SGR sequences (`ESC [ digits ; : m`, colours and text styles) are
+ *   kept whole, except one that conceals text (SGR 8); every other escape sequence is dropped
+ *   whole: CSI with any other final byte or private parameters, OSC (to BEL or ST, or the end),
+ *   DCS, SOS, PM and APC strings (to ST, or the end), and two-byte escapes (`ESC 7`, `ESC c`, `ESC ( B`);
+ * - without `colour` (a pipe, a file): SGR goes too;
+ * - always: C1 controls (U+0080–U+009F, their 8-bit CSI/OSC/DCS forms parsed like the 7-bit ones
+ *   and dropped the same way), and C0 controls and DEL except tab and line feed, `\r` and `\b`
+ *   included. A line feed stays: a message may hold several lines (an exception sent as one
+ *   record), and a new line can only add below, never overwrite or hide what came before.
+ *
+ * What comes out contains ESC only as the start of a complete SGR sequence this function wrote,
+ * and no control character but tab and line feed: dropping a piece never splices a new sequence.
+ */
+
+const ESC = 0x1b;
+const BEL = 0x07;
+const TAB = 0x09;
+const LF = 0x0a;
+/** an SGR longer than this is not colour: 38;2;r;g;b five times over is 60 */
+const MAX_SGR_PARAMS = 64;
+
+/** 8-bit C1 introducers and the 7-bit byte that follows ESC for the same sequence */
+const C1_AS_ESC: Readonly<Record<number, number>> = { 0x9b: 0x5b, 0x9d: 0x5d, 0x90: 0x50, 0x98: 0x58, 0x9e: 0x5e, 0x9f: 0x5f };
+
+/** nothing to do for most lines: no control character but tab and line feed */
+const SPECIAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
+export interface TerminalOptions {
+  /** keep SGR colours and styles (a terminal) or not (a pipe, a file) */
+  colour: boolean;
+}
+
+export function terminalSafe(text: string, { colour }: TerminalOptions): string {
+  if (!SPECIAL.test(text)) return text;
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const code = text.charCodeAt(i);
+    if (code === ESC || C1_AS_ESC[code] !== undefined) {
+      const kind = code === ESC ? text.charCodeAt(i + 1) : (C1_AS_ESC[code] as number);
+      const start = code === ESC ? i + 2 : i + 1; // first byte after the introducer
+      if (code === ESC && Number.isNaN(kind)) break; // a lone ESC at the end
+      if (kind === 0x5b) {
+        const end = csiEnd(text, start);
+        // keep only a 7-bit SGR, and only for a terminal
+        if (colour && code === ESC && end.ok && text.charCodeAt(end.at - 1) === 0x6d) out += sgr(text.slice(start, end.at - 1));
+        i = end.at;
+      } else if (kind === 0x5d) {
+        i = stringEnd(text, start, true);
+      } else if (kind === 0x50 || kind === 0x58 || kind === 0x5e || kind === 0x5f) {
+        i = stringEnd(text, start, false);
+      } else if (code === ESC) {
+        i = shortEscapeEnd(text, i + 1);
+      } else {
+        i++;
+      }
+      continue;
+    }
+    if (code === TAB || code === LF || !(code < 0x20 || (code >= 0x7f && code <= 0x9f))) {
+      // copy the run of ordinary characters up to the next control at once
+      let next = i + 1;
+      while (next < text.length) {
+        const c = text.charCodeAt(next);
+        if (c !== TAB && c !== LF && (c < 0x20 || (c >= 0x7f && c <= 0x9f))) break;
+        next++;
+      }
+      out += text.slice(i, next);
+      i = next;
+      continue;
+    }
+    i++; // any other control character: dropped
+  }
+  return out;
+}
+
+/**
+ * Where a CSI sequence that starts its parameters at `from` ends: parameter bytes 0x30–0x3F,
+ * intermediates 0x20–0x2F, one final byte 0x40–0x7E. `ok` is false when another byte cuts it short
+ * (the sequence is dropped up to that byte, which is then read as text or control).
+ */
+function csiEnd(text: string, from: number): { at: number; ok: boolean } {
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x40 && c <= 0x7e) return { at: i + 1, ok: true };
+    if (c < 0x20 || c > 0x3f) return { at: i, ok: false };
+    i++;
+  }
+  return { at: i, ok: false };
+}
+
+/** The SGR to write for these parameters: as it was when it is only colour and style, else nothing. */
+function sgr(params: string): string {
+  if (params.length > MAX_SGR_PARAMS || !/^[\d;:]*$/.test(params)) return '';
+  if (concealsText(params)) return '';
+  return `\x1b[${params}m`;
+}
+
+/** SGR 8 (conceal) makes the text after it invisible; 38/48/58 take colour arguments that may be 8. */
+function concealsText(params: string): boolean {
+  const fields = params.split(';');
+  for (let k = 0; k < fields.length; k++) {
+    const field = fields[k] as string;
+    const head = field.split(':')[0];
+    if (head === '38' || head === '48' || head === '58') {
+      if (field.includes(':')) continue; // 38:5:n, 38:2::r:g:b carry their arguments inside
+      const mode = fields[k + 1];
+      k += mode === '5' ? 2 : mode === '2' ? 4 : 1;
+      continue;
+    }
+    if (head === '8') return true;
+  }
+  return false;
+}
+
+/** Past an OSC (`bel`: BEL ends it too) or a DCS/SOS/PM/APC string: to ST (ESC \ or 0x9C), or the end. */
+function stringEnd(text: string, from: number, bel: boolean): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((bel && c === BEL) || c === 0x9c) return i + 1;
+    if (c === ESC && text.charCodeAt(i + 1) === 0x5c) return i + 2;
+  }
+  return text.length;
+}
+
+/** Past ESC, intermediates 0x20–0x2F, and a final byte 0x30–0x7E (`ESC 7`, `ESC ( B`, `ESC c`). */
+function shortEscapeEnd(text: string, from: number): number {
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x20 && c <= 0x2f) {
+      i++;
+      continue;
+    }
+    return c >= 0x30 && c <= 0x7e ? i + 1 : i;
+  }
+  return i;
+}
