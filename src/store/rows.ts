@@ -1,7 +1,8 @@
 /** Conversions between stored rows and the wire shapes, shared by every Store implementation. */
 import { stripVTControlCharacters } from 'node:util';
 import { LEVELS, LEVEL_RANK, microsToIso, type Level, type LogRecord, type Phase, type Source } from '../core/record.js';
-import type { Run, RunStatus, SystemLog } from './store.js';
+import type { Scope } from '../core/scopes.js';
+import type { Run, RunStatus, RunUpsert, SystemLog, TokenRecord } from './store.js';
 
 export interface RunRow {
   id: string;
@@ -143,4 +144,44 @@ export function systemLogFromRecord(record: LogRecord): SystemLog {
       ...(typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {}),
     },
   };
+}
+
+/** A token as both stores keep it (times in µs; BIGINT may come back as text). */
+export interface TokenRow {
+  name: string;
+  hash: string;
+  scopes: string;
+  worker_id: string | null;
+  created_at: number | string;
+  expires_at: number | string | null;
+  last_used_at: number | string | null;
+  created_by: string | null;
+}
+
+export function tokenFromRow(row: TokenRow): TokenRecord {
+  const iso = (value: number | string | null) => (value === null ? null : microsToIso(Number(value)));
+  return {
+    name: row.name,
+    hash: row.hash,
+    scopes: row.scopes.split(',').filter(Boolean) as Scope[],
+    worker_id: row.worker_id,
+    created_at: iso(row.created_at) as string,
+    expires_at: iso(row.expires_at),
+    last_used_at: iso(row.last_used_at),
+    created_by: row.created_by,
+  };
+}
+
+/** The columns an upsert of an existing run changes: only those the caller gave. */
+export function updatableFields(run: RunUpsert): [string, string | number | null][] {
+  const fields: [string, string | number | null][] = [];
+  if (run.name !== undefined) fields.push(['name', run.name]);
+  if (run.command !== undefined) fields.push(['command', run.command]);
+  if (run.status !== undefined) fields.push(['status', run.status]);
+  if (run.started_at !== undefined) fields.push(['started_at', run.started_at]);
+  if (run.log_path !== undefined) fields.push(['log_path', run.log_path]);
+  if (run.worker_id !== undefined) fields.push(['worker_id', run.worker_id]);
+  if (run.task_id !== undefined) fields.push(['task_id', run.task_id]);
+  if (run.labels !== undefined) fields.push(['labels', JSON.stringify(run.labels)]);
+  return fields;
 }

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { nowMicros, type LogRecord } from '../../core/record.js';
 import type { LiveFanout } from '../../pipeline/live.js';
-import { labelPattern, likePattern, runFromRow, type RunRow } from '../rows.js';
+import { labelPattern, likePattern, runFromRow, updatableFields, type RunRow } from '../rows.js';
 import {
   MAX_PAGE,
   RUN_STATUSES,
@@ -421,16 +421,3 @@ function workerOf(stream: string): string | undefined {
   return stream.startsWith('worker:') ? stream.slice('worker:'.length) : undefined;
 }
 
-/** The columns an upsert of an existing run changes: only those the caller gave. */
-function updatableFields(run: RunUpsert): [string, string | number | null][] {
-  const fields: [string, string | number | null][] = [];
-  if (run.name !== undefined) fields.push(['name', run.name]);
-  if (run.command !== undefined) fields.push(['command', run.command]);
-  if (run.status !== undefined) fields.push(['status', run.status]);
-  if (run.started_at !== undefined) fields.push(['started_at', run.started_at]);
-  if (run.log_path !== undefined) fields.push(['log_path', run.log_path]);
-  if (run.worker_id !== undefined) fields.push(['worker_id', run.worker_id]);
-  if (run.task_id !== undefined) fields.push(['task_id', run.task_id]);
-  if (run.labels !== undefined) fields.push(['labels', JSON.stringify(run.labels)]);
-  return fields;
-}

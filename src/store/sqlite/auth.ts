@@ -3,8 +3,7 @@
  * their own, so the runs table keeps its shape.
  */
 import type Database from 'better-sqlite3';
-import { microsToIso } from '../../core/record.js';
-import type { Scope } from '../../core/scopes.js';
+import { tokenFromRow, type TokenRow } from '../rows.js';
 import { sameWriter, type NewToken, type RunWriter, type TokenRecord, type WriterClaim } from '../store.js';
 
 export const AUTH_SCHEMA = `
@@ -30,29 +29,6 @@ CREATE TABLE IF NOT EXISTS run_writers (
 );
 `;
 
-interface TokenRow {
-  name: string;
-  hash: string;
-  scopes: string;
-  worker_id: string | null;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  created_by: string | null;
-}
-
-function tokenFromRow(row: TokenRow): TokenRecord {
-  return {
-    name: row.name,
-    hash: row.hash,
-    scopes: row.scopes.split(',').filter(Boolean) as Scope[],
-    worker_id: row.worker_id,
-    created_at: microsToIso(row.created_at),
-    expires_at: row.expires_at === null ? null : microsToIso(row.expires_at),
-    last_used_at: row.last_used_at === null ? null : microsToIso(row.last_used_at),
-    created_by: row.created_by,
-  };
-}
 
 export function createToken(db: Database.Database, token: NewToken, now: number): boolean {
   const result = db

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { nowMicros, type LogRecord } from '../../core/record.js';
 import { DEFAULTS, LEASE_MISSES } from '../../core/config.js';
-import { labelPattern, likePattern, runFromRow, type RunRow } from '../rows.js';
+import { labelPattern, likePattern, runFromRow, updatableFields, type RunRow } from '../rows.js';
 import {
   MAX_PAGE,
   RUN_STATUSES,
@@ -395,16 +395,3 @@ export class SqliteStore implements Store {
   }
 }
 
-/** The columns an upsert of an existing run changes: only those the caller gave. */
-function updatableFields(run: RunUpsert): [string, string | number | null][] {
-  const fields: [string, string | number | null][] = [];
-  if (run.name !== undefined) fields.push(['name', run.name]);
-  if (run.command !== undefined) fields.push(['command', run.command]);
-  if (run.status !== undefined) fields.push(['status', run.status]);
-  if (run.started_at !== undefined) fields.push(['started_at', run.started_at]);
-  if (run.log_path !== undefined) fields.push(['log_path', run.log_path]);
-  if (run.worker_id !== undefined) fields.push(['worker_id', run.worker_id]);
-  if (run.task_id !== undefined) fields.push(['task_id', run.task_id]);
-  if (run.labels !== undefined) fields.push(['labels', JSON.stringify(run.labels)]);
-  return fields;
-}
