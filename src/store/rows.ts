@@ -172,6 +172,11 @@ export function tokenFromRow(row: TokenRow): TokenRecord {
   };
 }
 
+/** The values of a queued task's row, in the order both stores insert them: id, name, command, created_at, task_id, labels, spec, rerun_of. */
+export function taskRowValues(run: RunUpsert, spec: unknown, createdAt: number): (string | number | null)[] {
+  return [run.id, run.name ?? null, run.command ?? null, createdAt, run.task_id ?? run.id, JSON.stringify(run.labels ?? {}), JSON.stringify(spec), run.rerun_of ?? null];
+}
+
 /** The columns an upsert of an existing run changes: only those the caller gave. */
 export function updatableFields(run: RunUpsert): [string, string | number | null][] {
   const fields: [string, string | number | null][] = [];

@@ -19,7 +19,7 @@ import { allows, scopeNames, SCOPES, type RouteScope, type Scope } from '../../c
 import { parseIsoMicros } from '../../core/time.js';
 import type { Store, TokenRecord } from '../../store/store.js';
 import type { TokenCache } from './cache.js';
-import { hostOfHeader } from './hosts.js';
+import { hostOfHeader, isLoopbackHost } from './hosts.js';
 import { sha256 } from './tokens.js';
 
 declare module 'fastify' {
@@ -158,12 +158,8 @@ function checkOrigin(request: FastifyRequest, hosts: ReadonlySet<string> | null)
     throw forbidden(`Origin ${JSON.stringify(origin.slice(0, 100))} is not the hub's`, 'CROSS_ORIGIN');
   }
   const sameHost = originHost === (request.headers.host ?? '').toLowerCase();
-  const known = hosts !== null && hosts.has(hostOfHeader(originHost)) && !isLoopbackName(hostOfHeader(originHost));
+  const known = hosts !== null && hosts.has(hostOfHeader(originHost)) && !isLoopbackHost(hostOfHeader(originHost));
   if (!sameHost && !known) throw forbidden(`cross-origin request from ${JSON.stringify(origin.slice(0, 100))} refused`, 'CROSS_ORIGIN');
-}
-
-function isLoopbackName(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function authorize(request: FastifyRequest, reply: FastifyReply): void {

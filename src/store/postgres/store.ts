@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { nowMicros, type LogRecord } from '../../core/record.js';
 import type { LiveFanout } from '../../pipeline/live.js';
-import { labelPattern, likePattern, runFromRow, updatableFields, type RunRow } from '../rows.js';
+import { labelPattern, likePattern, runFromRow, taskRowValues, updatableFields, type RunRow } from '../rows.js';
 import {
   MAX_PAGE,
   RUN_STATUSES,
@@ -199,16 +199,7 @@ export class PostgresStore implements Store {
     const { rows } = await this.pool.query<RunRow>(
       `INSERT INTO runs (id, name, command, status, created_at, task_id, labels, spec, rerun_of)
        VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) RETURNING *`,
-      [
-        run.id,
-        run.name ?? null,
-        run.command ?? null,
-        nowMicros(),
-        run.task_id ?? run.id,
-        JSON.stringify(run.labels ?? {}),
-        JSON.stringify(spec),
-        run.rerun_of ?? null,
-      ],
+      taskRowValues(run, spec, nowMicros()),
     );
     return runFromRow(rows[0] as RunRow);
   }

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { nowMicros, type LogRecord } from '../../core/record.js';
 import { DEFAULTS, LEASE_MISSES } from '../../core/config.js';
-import { labelPattern, likePattern, runFromRow, updatableFields, type RunRow } from '../rows.js';
+import { labelPattern, likePattern, runFromRow, taskRowValues, updatableFields, type RunRow } from '../rows.js';
 import {
   MAX_PAGE,
   RUN_STATUSES,
@@ -231,16 +231,7 @@ export class SqliteStore implements Store {
         `INSERT INTO runs (id, name, command, status, created_at, task_id, labels, spec, rerun_of)
          VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
       )
-      .run(
-        run.id,
-        run.name ?? null,
-        run.command ?? null,
-        nowMicros(),
-        run.task_id ?? run.id,
-        JSON.stringify(run.labels ?? {}),
-        JSON.stringify(spec),
-        run.rerun_of ?? null,
-      );
+      .run(...taskRowValues(run, spec, nowMicros()));
     return this.getRunSync(run.id) as Run;
   }
 
