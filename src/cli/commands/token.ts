@@ -51,8 +51,9 @@ export async function createToken(name: string, flags: CreateFlags): Promise<voi
     const store = await openStore({ db: flags.db, dataDir: flags.data });
     try {
       const secret = newTokenSecret();
-      if (!(await store.createToken({ ...spec, hash: sha256(secret), created_by: null }))) throw new UsageError(`a token named ${name} exists: revoke it first or choose another name`);
-      const record = (await store.listTokens()).find((token) => token.name === name) as TokenRecord;
+      const hash = sha256(secret);
+      if (!(await store.createToken({ ...spec, hash, created_by: null }))) throw new UsageError(`a token named ${name} exists: revoke it first or choose another name`);
+      const record = (await store.findToken(hash)) as TokenRecord;
       created = { ...publicToken(record), token: secret };
     } finally {
       await store.close();

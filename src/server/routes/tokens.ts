@@ -16,13 +16,14 @@ export function tokenRoutes(app: FastifyInstance, { store, tokens, audit }: Rout
     const body = objectBody(request.body);
     const spec = parseNewToken(body);
     const secret = newTokenSecret();
+    const hash = sha256(secret);
     const by = request.auth.tokenName;
-    const created = await store.createToken({ ...spec, hash: sha256(secret), created_by: by });
+    const created = await store.createToken({ ...spec, hash, created_by: by });
     if (!created) throw conflict(`a token named ${spec.name} exists: revoke it first or choose another name`);
     tokens.invalidate();
     audit('token.create', { name: spec.name, scopes: spec.scopes.join(','), worker: spec.worker_id, by: by ?? 'open hub' });
     reply.code(201);
-    const record = (await store.listTokens()).find((token) => token.name === spec.name);
+    const record = await store.findToken(hash);
     return { ...publicToken(record as TokenRecord), token: secret };
   });
 
