@@ -14,6 +14,9 @@ import type { RunningHub } from '../src/server/listen.js';
 
 const KILL_POINTS = 20;
 const LINES_PER_RUN = 10_000; // 20 × 10,000 = the 200k-line job, cut at 20 moments
+// the job's lines are spread over this long, so a kill at 50–950 ms falls mid-run even on a fast,
+// idle machine (at full speed 10,000 lines take ~10 ms and most kills would come after the end)
+const SPREAD_SECONDS = 1.5;
 const SEED = Number(process.env.RUNLOG_TEST_SEED ?? 9);
 
 let hub: RunningHub | undefined;
@@ -69,7 +72,7 @@ describe('runlog run killed with SIGKILL (issue 9)', () => {
       // the hub: up all along, down all along, or switched once while the run prints
       const scenario = ['up', 'down', 'restarted', 'went away'][Math.floor(random() * 4)]!;
       await setHub(scenario === 'up' || scenario === 'went away');
-      const running = cli(['run', '--quiet', '--hub', url, '--data', data, '--id', id, '--', '/bin/sh', '-c', `echo $$ > ${pidFile}; exec ${PYTHON} ${join(FIXTURES, 'many_lines.py')} ${LINES_PER_RUN}`]);
+      const running = cli(['run', '--quiet', '--hub', url, '--data', data, '--id', id, '--', '/bin/sh', '-c', `echo $$ > ${pidFile}; exec ${PYTHON} ${join(FIXTURES, 'many_lines.py')} ${LINES_PER_RUN} ${SPREAD_SECONDS}`]);
       await waitFor(() => readFileSync(pidFile, 'utf8').trim() || undefined, 10_000, 'the command to start');
       const killAt = 50 + random() * 900;
       if (scenario === 'restarted' || scenario === 'went away') {
