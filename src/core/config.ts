@@ -26,7 +26,7 @@ export const DEFAULTS = {
   cleanupMs: 10 * 60_000, // and applies retention this often
   watchMs: 200, // the hub looks for lines and ends written to its store by other processes this often
   walSyncMs: 100, // the runner's write-ahead log is fdatasynced at most this often
-  walMemoryLines: 20_000, // lines the shipper keeps in memory (~4 MB); further behind, they are read back from the WAL
+  walMemoryLines: 2_000, // lines the shipper keeps in memory (~0.5 MB); further behind, they are read back from the WAL
 } as const;
 
 /** a run whose writer has been silent this many leases is failed as "runner lost" */

@@ -25,7 +25,7 @@ import { self } from '../pipeline/spool/owner.js';
 import { Wal } from '../pipeline/spool/wal.js';
 import type { Run, RunFinish, RunUpsert } from '../store/store.js';
 import type { RunSink } from './sink.js';
-import { hubFetch } from './hub-http.js';
+import { hubPost } from './hub-http.js';
 
 export interface ShipperOptions {
   hub: string;
@@ -60,7 +60,10 @@ export interface ShipperOptions {
 }
 
 interface Batch {
-  json: string[];
+  /** the records' JSON, from memory … */
+  json?: string[];
+  /** … or read back from the WAL, already joined by commas (pieces of the POST body's bytes) */
+  joined?: Buffer[];
   seqs: number[];
   progress: ProgressUpdate[];
   /** read back from the WAL: where the reading goes on once it is acknowledged */
@@ -78,8 +81,14 @@ const MIN_BACKOFF_MS = 100;
 // then costs ~500 requests/s instead of 1,000, and on 2 cores the syscalls saved lower the
 // latency more than the wait adds (bench/latency.js: p50 4.7 → 3.6 ms, p99 56 → 31 ms).
 const COALESCE_MS = 2;
+// While lines keep coming, requests go at most this often (unless a batch is full): at 1,000 lines/s
+// that is ~10 lines a request instead of ~2, and the hub's and the runner's CPU per line (most of
+// it per request: HTTP, a transaction, the SSE writes) falls by ~3× for a few ms of latency
+// (the peers harness's 1,000 lines/s scenario; bench/latency.js keeps the latency goals).
+const STEADY_GAP_MS = 10;
 const MAX_BATCH_LINES = 5000; // when the hub is behind, bigger requests amortise their cost
-const MAX_BATCH_BYTES = 8 * 1024 * 1024; // 8 MiB: well under the hub's body limit
+const MAX_BATCH_BYTES = 2 * 1024 * 1024; // 2 MiB: well under the hub's body limit, and the runner's memory stays small
+const RECORDS_OPEN = Buffer.from('{"records":[');
 const MAX_BACKOFF_MS = 2000;
 /** statuses that a retry may cure; any other 4xx would be refused however often it is sent */
 const RETRYABLE = new Set([404, 408, 429]);
@@ -120,6 +129,7 @@ export class HubShipper implements RunSink {
   private leaseTimer: NodeJS.Timeout | undefined;
   private pump: Promise<void> | undefined;
   private lastSuccessAt = Date.now();
+  private lastSentAt = 0;
   private finishTimeoutMs: number;
   private readonly maxMemoryLines: number;
   private readonly writerKey: string;
@@ -133,7 +143,7 @@ export class HubShipper implements RunSink {
 
   /** lines waiting in memory (the rest of what is unsent waits in the WAL) */
   get memoryLines(): number {
-    return this.pendingJson.length + (this.current?.json.length ?? 0);
+    return this.pendingJson.length + (this.current?.json?.length ?? 0);
   }
 
   /** The WAL's files (for messages), when there is one. */
@@ -258,7 +268,7 @@ export class HubShipper implements RunSink {
         }
       }
     };
-    if (this.current) take(this.current.json, this.current.seqs);
+    if (this.current?.json) take(this.current.json, this.current.seqs); // a joined batch is in the WAL
     take(this.pendingJson, this.pendingSeqs);
     if (memory.length > 0) yield memory;
   }
@@ -279,6 +289,7 @@ export class HubShipper implements RunSink {
     let backoff = MIN_BACKOFF_MS;
     while (!this.stopped) {
       try {
+        await this.paceSteadyFlow();
         if (!(await this.step())) await this.idle();
         backoff = MIN_BACKOFF_MS;
         this.setReachable(true);
@@ -300,8 +311,8 @@ export class HubShipper implements RunSink {
             return;
           }
           // the hub will refuse this batch however often we send it: count it and go on
-          this.stats.refused += this.current?.json.length ?? 0;
-          this.options.onHubState?.(true, `hub refused ${this.current?.json.length ?? 0} lines: ${(error as Error).message}`);
+          this.stats.refused += this.current?.seqs.length ?? 0;
+          this.options.onHubState?.(true, `hub refused ${this.current?.seqs.length ?? 0} lines: ${(error as Error).message}`);
           this.commitCurrent();
           continue;
         }
@@ -312,6 +323,14 @@ export class HubShipper implements RunSink {
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }
+  }
+
+  /** Lines are flowing and the last request just left: let a few more join the next one. */
+  private async paceSteadyFlow(): Promise<void> {
+    const wait = this.lastSentAt + STEADY_GAP_MS - Date.now();
+    if (wait <= 0 || this.finishing || this.behind || this.pendingJson.length === 0) return;
+    if (this.pendingJson.length >= (this.options.maxBatchLines ?? MAX_BATCH_LINES) / 2) return;
+    await this.sleep(wait);
   }
 
   /** Does the next piece of work; false when there is none. */
@@ -326,11 +345,12 @@ export class HubShipper implements RunSink {
     }
     this.current ??= this.nextBatch();
     if (this.current) {
-      const { json, seqs, progress } = this.current;
+      const { json, joined, seqs, progress } = this.current;
       this.doing = 'lines';
-      const body = `{"records":[${json.join(',')}]${progress.length > 0 ? `,"progress":${JSON.stringify(progress)}` : ''}}`;
+      const tail = `]${progress.length > 0 ? `,"progress":${JSON.stringify(progress)}` : ''}}`;
+      const body = joined ? [RECORDS_OPEN, ...joined, Buffer.from(tail)] : `{"records":[${(json ?? []).join(',')}${tail}`;
       await this.post(`/api/runs/${id}/logs`, body);
-      this.stats.sent += json.length;
+      this.stats.sent += seqs.length;
       const last = seqs[seqs.length - 1];
       this.commitCurrent();
       if (last !== undefined) this.options.onDelivered?.(last);
@@ -353,13 +373,13 @@ export class HubShipper implements RunSink {
   private nextBatch(): Batch | undefined {
     const max = this.options.maxBatchLines ?? MAX_BATCH_LINES;
     if (this.behind && this.wal) {
-      const page = this.wal.read(this.cursor, max, MAX_BATCH_BYTES);
+      const page = this.wal.readJoined(this.cursor, max, MAX_BATCH_BYTES);
       this.stats.walReads++;
       // caught up: what comes next waits in memory again
       if (page.atEnd) this.behind = false;
-      if (page.json.length > 0) {
+      if (page.seqs.length > 0) {
         const last = page.seqs.at(-1)!;
-        return { json: page.json, seqs: page.seqs, progress: [], nextCursor: last + 1 };
+        return { joined: page.joined, seqs: page.seqs, progress: [], nextCursor: last + 1 };
       }
     }
     const count = batchLength(this.pendingJson, max);
@@ -454,16 +474,11 @@ export class HubShipper implements RunSink {
     }
   }
 
-  private async post(path: string, body: string): Promise<unknown> {
+  private async post(path: string, body: string | Buffer[]): Promise<unknown> {
     this.stats.requests++;
-    const response = await hubFetch(`${this.hub}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-runlog-writer': this.writerKey },
-      body,
-      signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new HubRefused(response.status, `${response.status} ${text.slice(0, 500)}`);
+    this.lastSentAt = Date.now();
+    const { status, text } = await hubPost(`${this.hub}${path}`, body, { 'x-runlog-writer': this.writerKey }, this.options.requestTimeoutMs ?? 10_000);
+    if (status < 200 || status >= 300) throw new HubRefused(status, `${status} ${text.slice(0, 500)}`);
     this.lastSuccessAt = Date.now();
     return text === '' ? undefined : JSON.parse(text);
   }

@@ -5,9 +5,11 @@
  * Files, in `<data>/wal/`:
  * - `<run-id>.wal`: one line per record, in seq order: `<seq>\t<record as JSON>\n` (NDJSON with
  *   the seq in front, so a reader finds a seq without parsing the record, and the JSON is posted
- *   to the hub as it is). Appended with one write() per batch (the records of one event-loop turn,
- *   or 256 KiB), so a line is in the kernel's page cache at once and survives the runner's death
- *   (SIGKILL, OOM killer). fdatasync runs at most every 100 ms (DEFAULTS.walSyncMs), off the
+ *   to the hub as it is). Appended with one write() per batch: every 256 KiB, else FLUSH_MS after
+ *   the batch's first record (well inside issue 9's "on disk within 100 ms"), and always before
+ *   the log file is written, so the WAL holds every line the file has. Then a line is in the
+ *   kernel's page cache and survives the runner's death (SIGKILL, OOM killer); a line still in
+ *   the buffer is in no file either. fdatasync runs at most every 100 ms (DEFAULTS.walSyncMs), off the
  *   event loop, so a machine crash loses at most the last ~100 ms.
  * - `<run-id>.json` (mode 0600: it holds the run's writer key): the run's create body, writer key,
  *   hub URL, the seq the hub has acknowledged, the run's end once known, and the owner process
@@ -25,9 +27,9 @@ import { closeSync, fdatasync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, o
 import { join } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import type { Owner } from './owner.js';
-import { lastLineEnd, readPage, type WalPage } from './wal-read.js';
+import { lastLineEnd, readJoined, readPage, type JoinedPage, type WalPage } from './wal-read.js';
 
-export { WalReader, type WalPage } from './wal-read.js';
+export { WalReader, type JoinedPage, type WalPage } from './wal-read.js';
 
 export interface WalMeta {
   version: 1;
@@ -46,6 +48,12 @@ export interface WalMeta {
 
 
 const FLUSH_BYTES = 256 * 1024;
+/**
+ * A batch waits at most this long for more records: a command printing a line a millisecond then
+ * costs 50 writes a second, not 1,000 (the write per event-loop turn it was cost a quarter of the
+ * runner's CPU at 1,000 lines/s).
+ */
+const FLUSH_MS = 20;
 const META_EVERY_MS = 1000;
 
 export function walDir(dataDir: string): string {
@@ -64,7 +72,7 @@ export class Wal {
   private buffer = '';
   private bufferFirstSeq = 0;
   private bufferCount = 0;
-  private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | undefined;
   /** where each written batch starts, for reading back from a seq: ascending seqs */
   private index: { seq: number; offset: number }[] = [];
   private indexHead = 0;
@@ -116,15 +124,13 @@ export class Wal {
     this.buffer += `${seq}\t${json}\n`;
     this.bufferCount++;
     if (this.buffer.length >= FLUSH_BYTES) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   /** Writes what is buffered; a write that fails is cut off the file and reported. */
   flush(): void {
-    this.flushScheduled = false;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     if (this.bufferCount === 0) return;
     const text = this.buffer;
     const count = this.bufferCount;
@@ -156,6 +162,13 @@ export class Wal {
     this.flush();
     if (this.fd === undefined) return { json: [], seqs: [], atEnd: true };
     return readPage(this.fd, this.offsetOf(from), this.writeOffset, from, maxLines, maxBytes, false);
+  }
+
+  /** The same records as read(), as a POST body's bytes: the JSON of each, joined by commas. */
+  readJoined(from: number, maxLines: number, maxBytes: number): JoinedPage {
+    this.flush();
+    if (this.fd === undefined) return { joined: [], seqs: [], atEnd: true, end: 0 };
+    return readJoined(this.fd, this.offsetOf(from), this.writeOffset, from, maxLines, maxBytes);
   }
 
   /** Every seq up to `seq` is on the hub: recorded (at most once a second), and the index trimmed. */

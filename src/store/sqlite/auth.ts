@@ -3,6 +3,7 @@
  * their own, so the runs table keeps its shape.
  */
 import type Database from 'better-sqlite3';
+import { statement } from './statements.js';
 import { tokenFromRow, type TokenRow } from '../rows.js';
 import { sameWriter, type NewToken, type RunWriter, type TokenRecord, type WriterClaim } from '../store.js';
 
@@ -31,8 +32,8 @@ CREATE TABLE IF NOT EXISTS run_writers (
 
 
 export function createToken(db: Database.Database, token: NewToken, now: number): boolean {
-  const result = db
-    .prepare(
+  const result = statement(
+    db,
       `INSERT INTO tokens (name, hash, scopes, worker_id, created_at, expires_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     )
@@ -41,48 +42,46 @@ export function createToken(db: Database.Database, token: NewToken, now: number)
 }
 
 export function listTokens(db: Database.Database): TokenRecord[] {
-  return (db.prepare('SELECT * FROM tokens ORDER BY created_at, name').all() as TokenRow[]).map(tokenFromRow);
+  return (statement(db, 'SELECT * FROM tokens ORDER BY created_at, name').all() as TokenRow[]).map(tokenFromRow);
 }
 
 export function findToken(db: Database.Database, hash: string): TokenRecord | undefined {
-  const row = db.prepare('SELECT * FROM tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
+  const row = statement(db, 'SELECT * FROM tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
   return row === undefined ? undefined : tokenFromRow(row);
 }
 
 export function revokeToken(db: Database.Database, name: string): boolean {
   return db.transaction(() => {
-    db.prepare('DELETE FROM sessions WHERE token_name = ?').run(name);
-    return db.prepare('DELETE FROM tokens WHERE name = ?').run(name).changes === 1;
+    statement(db, 'DELETE FROM sessions WHERE token_name = ?').run(name);
+    return statement(db, 'DELETE FROM tokens WHERE name = ?').run(name).changes === 1;
   })();
 }
 
 export function touchToken(db: Database.Database, name: string, at: number): void {
-  db.prepare('UPDATE tokens SET last_used_at = ? WHERE name = ?').run(at, name);
+  statement(db, 'UPDATE tokens SET last_used_at = ? WHERE name = ?').run(at, name);
 }
 
 export function countTokens(db: Database.Database): number {
-  return (db.prepare('SELECT COUNT(*) AS n FROM tokens').get() as { n: number }).n;
+  return (statement(db, 'SELECT COUNT(*) AS n FROM tokens').get() as { n: number }).n;
 }
 
 export function createSession(db: Database.Database, hash: string, tokenName: string, expiresAt: number): void {
-  db.prepare('INSERT INTO sessions (hash, token_name, expires_at) VALUES (?, ?, ?)').run(hash, tokenName, expiresAt);
+  statement(db, 'INSERT INTO sessions (hash, token_name, expires_at) VALUES (?, ?, ?)').run(hash, tokenName, expiresAt);
 }
 
 export function findSession(db: Database.Database, hash: string, now: number): TokenRecord | undefined {
-  const row = db
-    .prepare('SELECT t.* FROM sessions s JOIN tokens t ON t.name = s.token_name WHERE s.hash = ? AND s.expires_at > ?')
+  const row = statement(db, 'SELECT t.* FROM sessions s JOIN tokens t ON t.name = s.token_name WHERE s.hash = ? AND s.expires_at > ?')
     .get(hash, now) as TokenRow | undefined;
   return row === undefined ? undefined : tokenFromRow(row);
 }
 
 export function deleteSession(db: Database.Database, hash: string): void {
-  db.prepare('DELETE FROM sessions WHERE hash = ?').run(hash);
+  statement(db, 'DELETE FROM sessions WHERE hash = ?').run(hash);
 }
 
 export function claimRunWriter(db: Database.Database, runId: string, writer: RunWriter): WriterClaim {
   // one statement: of two creators racing for the same id, exactly one inserts
-  const inserted = db
-    .prepare('INSERT INTO run_writers (run_id, token_name, key_hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
+  const inserted = statement(db, 'INSERT INTO run_writers (run_id, token_name, key_hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
     .run(runId, writer.token_name, writer.key_hash).changes;
   if (inserted === 1) return 'claimed';
   const stored = getRunWriter(db, runId);
@@ -90,12 +89,13 @@ export function claimRunWriter(db: Database.Database, runId: string, writer: Run
 }
 
 export function setRunWriter(db: Database.Database, runId: string, writer: RunWriter): void {
-  db.prepare(
+  statement(
+    db,
     `INSERT INTO run_writers (run_id, token_name, key_hash) VALUES (?, ?, ?)
      ON CONFLICT (run_id) DO UPDATE SET token_name = excluded.token_name, key_hash = excluded.key_hash`,
   ).run(runId, writer.token_name, writer.key_hash);
 }
 
 export function getRunWriter(db: Database.Database, runId: string): RunWriter | undefined {
-  return db.prepare('SELECT token_name, key_hash FROM run_writers WHERE run_id = ?').get(runId) as RunWriter | undefined;
+  return statement(db, 'SELECT token_name, key_hash FROM run_writers WHERE run_id = ?').get(runId) as RunWriter | undefined;
 }

@@ -19,6 +19,7 @@
  * them, they become one chunk (mergeChunks: mostly a copy of their segments).
  */
 import type Database from 'better-sqlite3';
+import { statement } from './statements.js';
 import { LEVEL_RANK, type LogRecord } from '../../core/record.js';
 import { decodeChunk, encodeChunk, levelsAtLeast, mergeChunks, type ChunkMeta, type DecodeFilter, type EncodedChunk } from '../chunks/index.js';
 
@@ -54,8 +55,24 @@ export interface ChunkRowWithBloom extends ChunkRow {
 
 const META = 'rowid AS id, stream, first_seq, last_seq, count, min_ts, max_ts, levels, bytes, alerts IS NOT NULL AS has_alerts';
 
+/** How many streams' tails are remembered (a hub has a few hundred live runs at most) */
+const MAX_TAIL_HINTS = 10_000;
+
+/** What the last chunks of a stream add up to, while they are all small (see compactTail). */
+interface TailHint {
+  small: number;
+  lines: number;
+  bytes: number;
+}
+
 export class SqliteLines {
-  private readonly statements = new Map<string, Database.Statement>();
+  /**
+   * The small chunks at each stream's end, as this connection last saw them: compactTail reads the
+   * tail only when they may be worth merging, not on every append (that read was a third of a
+   * small append's cost). Only a hint: another process writing the same stream makes it lag, which
+   * delays a merge, and a merge reads the real tail.
+   */
+  private readonly tails = new Map<string, TailHint>();
 
   constructor(readonly db: Database.Database) {}
 
@@ -71,6 +88,7 @@ export class SqliteLines {
       this.compactTail(stream);
       return batch;
     }
+    this.tails.delete(stream);
     // retries resend what may be stored already: keep only what is not
     const stored = overlapping.flatMap((row) => decodeChunk(stream, row.data));
     const known = new Set(stored.map((record) => record.seq));
@@ -110,6 +128,7 @@ export class SqliteLines {
   }
 
   deleteStream(stream: string): void {
+    this.tails.delete(stream);
     this.sql('DELETE FROM chunks WHERE stream = ?').run(stream);
   }
 
@@ -124,6 +143,7 @@ export class SqliteLines {
     const step = this.db.transaction(() => {
       const rows = this.sql(`SELECT ${META} FROM chunks WHERE stream >= ? AND stream < ? AND min_ts < ? LIMIT ?`).all(prefix, end, before, batch) as ChunkRow[];
       for (const row of rows) {
+        this.tails.delete(row.stream);
         const kept = row.max_ts < before ? [] : this.decode(row).filter((record) => record.timestamp >= before);
         this.sql('DELETE FROM chunks WHERE rowid = ?').run(row.id);
         if (kept.length > 0) this.insert(row.stream, encodeChunk(kept), alertsOf(kept));
@@ -142,8 +162,17 @@ export class SqliteLines {
     const size = records.length > 2 * TARGET_LINES ? TARGET_LINES : records.length;
     for (let start = 0; start < records.length; start += size) {
       const part = records.slice(start, start + size);
-      this.insert(stream, encodeChunk(part), alertsOf(part));
+      const chunk = encodeChunk(part);
+      this.insert(stream, chunk, alertsOf(part));
+      this.noteTail(stream, chunk.meta.count, chunk.data.length);
     }
+  }
+
+  private noteTail(stream: string, count: number, bytes: number): void {
+    const hint = this.tails.get(stream);
+    if (hint === undefined) return;
+    if (count >= TARGET_LINES || bytes >= TARGET_BYTES) this.tails.set(stream, { small: 0, lines: 0, bytes: 0 });
+    else this.tails.set(stream, { small: hint.small + 1, lines: hint.lines + count, bytes: hint.bytes + bytes });
   }
 
   /** `alerts`: the chunk's WARNING-and-above lines, or null when it has none or too many. */
@@ -157,6 +186,8 @@ export class SqliteLines {
 
   /** Merges the stream's last small chunks once they are worth it (see the header). */
   private compactTail(stream: string): void {
+    const hint = this.tails.get(stream);
+    if (hint !== undefined && !worthMerging(hint)) return;
     const tail = this.sql(`SELECT ${META} FROM chunks WHERE stream = ? ORDER BY first_seq DESC LIMIT ?`).all(stream, MAX_SMALL) as ChunkRow[];
     const small: ChunkRow[] = [];
     let lines = 0;
@@ -167,7 +198,12 @@ export class SqliteLines {
       lines += row.count;
       bytes += row.bytes;
     }
-    if (small.length < 2 || (lines < TARGET_LINES && bytes < TARGET_BYTES && small.length < MAX_SMALL)) return;
+    if (!worthMerging({ small: small.length, lines, bytes })) {
+      if (this.tails.size >= MAX_TAIL_HINTS) this.tails.clear();
+      this.tails.set(stream, { small: small.length, lines, bytes });
+      return;
+    }
+    this.tails.delete(stream); // the merged chunk may be small still: the next append reads the tail
     small.reverse();
     let alerts: LogRecord[] | null = [];
     const parts = small.map((row): EncodedChunk => {
@@ -184,10 +220,13 @@ export class SqliteLines {
   }
 
   sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
-    return statement;
+    return statement(this.db, text);
   }
+}
+
+/** The stream's last small chunks are many enough, or big enough together, to become one. */
+function worthMerging({ small, lines, bytes }: TailHint): boolean {
+  return small >= 2 && (lines >= TARGET_LINES || bytes >= TARGET_BYTES || small >= MAX_SMALL);
 }
 
 /** The lines of WARNING and above, when there are at most MAX_ALERTS; null when more. */

@@ -4,6 +4,7 @@
  * processes (a hub and a runner that found no hub) can share the file.
  */
 import Database from 'better-sqlite3';
+import { statement } from './statements.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { nowMicros, type LogRecord } from '../../core/record.js';
@@ -44,8 +45,6 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly lines: SqliteLines;
   private readonly countLines: Database.Statement<[number, string]>;
-  /** statements by their SQL: preparing costs more than running for the small ones */
-  private readonly statements = new Map<string, Database.Statement>();
   private readonly appendTx: Database.Transaction<(stream: string, records: readonly LogRecord[]) => LogRecord[]>;
 
   constructor(readonly file: string) {
@@ -375,9 +374,7 @@ export class SqliteStore implements Store {
   }
 
   private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
-    return statement;
+    return statement(this.db, text);
   }
 
   private getRunSync(id: string): Run | undefined {

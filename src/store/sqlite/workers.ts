@@ -1,5 +1,6 @@
 /** SQLite: workers, their heartbeats and their own lines (the seeds' `system_logs` view). */
 import type Database from 'better-sqlite3';
+import { statement } from './statements.js';
 import { microsToIso } from '../../core/record.js';
 import { parseJson, systemLogFromRecord } from '../rows.js';
 import type { SqliteLines } from './lines.js';
@@ -31,7 +32,8 @@ interface WorkerRow {
 }
 
 export function recordHeartbeat(db: Database.Database, hb: WorkerHeartbeat): void {
-  db.prepare(
+  statement(
+    db,
     `INSERT INTO workers (id, state, current_task_id, vram_total_mb, vram_used_mb, gpus, heartbeat_interval_s, first_seen, last_heartbeat, dropped_logs, stats)
      VALUES (@id, @state, @current_task_id, @vram_total_mb, @vram_used_mb, @gpus, @heartbeat_interval_s, @received_at, @received_at, @dropped_logs, @stats)
      ON CONFLICT (id) DO UPDATE SET
@@ -43,7 +45,8 @@ export function recordHeartbeat(db: Database.Database, hb: WorkerHeartbeat): voi
 }
 
 export function touchWorker(db: Database.Database, id: string, intervalS: number, now: number): void {
-  db.prepare(
+  statement(
+    db,
     `INSERT INTO workers (id, state, heartbeat_interval_s, first_seen, last_heartbeat) VALUES (?, 'busy', ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat`,
   ).run(id, intervalS, now, now);
@@ -52,12 +55,12 @@ export function touchWorker(db: Database.Database, id: string, intervalS: number
 const WORKER_SELECT = `SELECT w.*, (SELECT MAX(last_seq) FROM chunks WHERE stream = 'worker:' || w.id) AS last_seq FROM workers w`;
 
 export function getWorker(db: Database.Database, id: string, now: number): Worker | undefined {
-  const row = db.prepare(`${WORKER_SELECT} WHERE w.id = ?`).get(id) as WorkerRow | undefined;
+  const row = statement(db, `${WORKER_SELECT} WHERE w.id = ?`).get(id) as WorkerRow | undefined;
   return row === undefined ? undefined : workerFromRow(row, now);
 }
 
 export function listWorkers(db: Database.Database, now: number): Worker[] {
-  return (db.prepare(`${WORKER_SELECT} ORDER BY w.id`).all() as WorkerRow[]).map((row) => workerFromRow(row, now));
+  return (statement(db, `${WORKER_SELECT} ORDER BY w.id`).all() as WorkerRow[]).map((row) => workerFromRow(row, now));
 }
 
 function workerFromRow(row: WorkerRow, now: number): Worker {
