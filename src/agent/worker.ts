@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { reportedIntervalS } from '../core/limits.js';
-import { walDir } from '../pipeline/spool/wal.js';
+import { lastSeqInWal, walDir } from '../pipeline/spool/wal.js';
 import { hubFetch } from '../sinks/hub-http.js';
 import { withTask } from '../sdk/context.js';
 import { createWorker, type RunlogWorker } from '../sdk/worker.js';
@@ -167,7 +167,8 @@ export class WorkerAgent {
         env: { ...process.env, ...spec.env },
         logDir: join(this.options.dataDir, 'logs'),
         echo: false,
-        lastSeq: task.last_seq,
+        // a task this machine ran before: its WAL may hold lines past what the hub has
+        lastSeq: Math.max(task.last_seq ?? 0, lastSeqInWal(walDir(this.options.dataDir), run.id)),
         sink: this.shipper,
         gpu: this.gpu,
         warn: (message) => log.warning(message),

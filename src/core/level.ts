@@ -121,7 +121,7 @@ function scan(line: string, start: number, end: number, top: boolean): Level | u
       const eq = line.indexOf('=', pos);
       if (LEVEL_KEYS.has(line.slice(pos, eq))) return WORDS[unquote(line.slice(eq + 1, stop)).toUpperCase()];
       if (line.charCodeAt(eq + 1) === 0x22 /* " */) stop = tokenEnd(line, closingQuote(line, eq + 1, end) + 1, end);
-    } else if (kind === WORD && !TIME_WORDS.has(line.slice(pos, line.charCodeAt(stop - 1) === 0x2c ? stop - 1 : stop))) {
+    } else if (kind === WORD && !(stop - pos <= 4 && TIME_WORDS.has(line.slice(pos, line.charCodeAt(stop - 1) === 0x2c ? stop - 1 : stop)))) {
       // a field name followed by a separator is part of the prefix: `<time> - app.module - INFO - msg`
       const next = skipSpaces(line, stop, end);
       if (!isSeparator(line, next, tokenEnd(line, next, Math.min(end, next + 4)))) return undefined;
@@ -165,7 +165,8 @@ function tokenLevel(
     return undefined;
   }
   let i = pos;
-  while (i < stop && isLetter(line.charCodeAt(i))) i++;
+  // a level word is at most MAX_WORD letters: a longer run of letters is not one (no need to walk it all)
+  while (i < stop && i - pos <= MAX_WORD && isLetter(line.charCodeAt(i))) i++;
   const word = i - pos >= 3 && i - pos <= MAX_WORD ? line.slice(pos, i) : '';
   const upper = UPPER_WORDS.get(word);
   const level = upper ?? OTHER_CASE_WORDS.get(word);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { self } from './owner.js';
-import { listWals, Wal, WalReader, type WalMeta } from './wal.js';
+import { lastSeqInWal, listWals, Wal, WalReader, type WalMeta } from './wal.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'runlog-wal-'));
 const meta = (id: string): WalMeta => ({ version: 1, run: { id }, writer_key: 'k3y', hub: 'http://127.0.0.1:1', acked_seq: 0, owner: self('run') });
@@ -29,6 +29,40 @@ describe('Wal', () => {
       }),
       { numRuns: 50 },
     );
+  });
+
+  it('reads a page as the bytes of a POST body: the same records as read(), joined by commas, within the bounds', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.nat(), fc.integer({ min: 1, max: 50 }), fc.integer({ min: 40, max: 4000 }), (count, pick, maxLines, maxBytes) => {
+        const wal = new Wal(dir(), meta('j'));
+        for (let seq = 1; seq <= count; seq++) wal.add(seq, record(seq));
+        const from = (pick % count) + 1;
+        const page = wal.read(from, maxLines, maxBytes);
+        const joined = wal.readJoined(from, maxLines, maxBytes);
+        expect(joined.seqs).toEqual(page.seqs);
+        expect(joined.atEnd).toBe(page.atEnd);
+        expect(JSON.parse(`[${Buffer.concat(joined.joined).toString('utf8')}]`)).toEqual(page.json.map((json) => JSON.parse(json)));
+        wal.remove();
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('tells the last seq a WAL holds (0 for none, a partial last line ignored)', () => {
+    const where = dir();
+    expect(lastSeqInWal(where, 'nope')).toBe(0);
+    const wal = new Wal(where, meta('t'));
+    wal.add(1, record(1));
+    wal.add(2, record(2));
+    wal.add(1234567, record(1234567));
+    wal.close();
+    expect(lastSeqInWal(where, 't')).toBe(1234567);
+    appendFileSync(wal.file, '1234568\t{"half');
+    expect(lastSeqInWal(where, 't')).toBe(1234567);
+    const one = new Wal(where, meta('one'));
+    one.add(7, record(7));
+    one.close();
+    expect(lastSeqInWal(where, 'one')).toBe(7);
   });
 
   it('keeps its metadata private (0600), with the writer key, and deletes both files once removed', () => {

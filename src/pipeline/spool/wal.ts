@@ -23,7 +23,7 @@
  * file never holds half a batch, and the failure is reported to the owner with the seqs it lost.
  * Once the hub has acknowledged every line and the end, both files are deleted.
  */
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import type { Owner } from './owner.js';
@@ -48,6 +48,8 @@ export interface WalMeta {
 
 
 const FLUSH_BYTES = 256 * 1024;
+/** room for a full batch and the record that fills it */
+const BATCH_CAPACITY = 1024 * 1024;
 /**
  * A batch waits at most this long for more records: a command printing a line a millisecond then
  * costs 50 writes a second, not 1,000 (the write per event-loop turn it was cost a quarter of the
@@ -69,7 +71,9 @@ export class Wal {
   error: string | undefined;
   private fd: number | undefined;
   private writeOffset = 0;
-  private buffer = '';
+  /** the batch being made, as bytes: encoding each record into it costs less than joining strings */
+  private batch = Buffer.allocUnsafe(BATCH_CAPACITY);
+  private batchLength = 0;
   private bufferFirstSeq = 0;
   private bufferCount = 0;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -120,10 +124,22 @@ export class Wal {
   }
 
   add(seq: number, json: string): void {
+    const need = json.length * 3 + 24; // UTF-8 at worst, the seq, the tab and the newline
+    if (this.batchLength + need > this.batch.length) {
+      this.flush();
+      // one record bigger than the batch: a buffer its size, for this once
+      this.batch = Buffer.allocUnsafe(Math.max(BATCH_CAPACITY, need));
+    }
     if (this.bufferCount === 0) this.bufferFirstSeq = seq;
-    this.buffer += `${seq}\t${json}\n`;
+    const batch = this.batch;
+    let at = this.batchLength;
+    at += batch.write(String(seq), at, 'latin1');
+    batch[at++] = 0x09;
+    at += batch.write(json, at, 'utf8');
+    batch[at++] = 0x0a;
+    this.batchLength = at;
     this.bufferCount++;
-    if (this.buffer.length >= FLUSH_BYTES) this.flush();
+    if (at >= FLUSH_BYTES) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
@@ -132,16 +148,15 @@ export class Wal {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.bufferCount === 0) return;
-    const text = this.buffer;
     const count = this.bufferCount;
     const firstSeq = this.bufferFirstSeq;
-    this.buffer = '';
+    const length = this.batchLength;
+    this.batchLength = 0;
     this.bufferCount = 0;
     if (this.fd === undefined) return this.failed(count, firstSeq, this.error ?? 'closed');
-    // the string as it is (no Buffer copy); a short write (disk full) counts as a failed one
-    const length = Buffer.byteLength(text, 'utf8');
+    // a short write (disk full) counts as a failed one
     try {
-      const written = writeSync(this.fd, text, this.writeOffset, 'utf8');
+      const written = writeSync(this.fd, this.batch, 0, length, this.writeOffset);
       if (written !== length) throw new Error(`ENOSPC: short write (${written} of ${length} bytes)`);
     } catch (error) {
       try {
@@ -306,6 +321,30 @@ function rewriteInPlace(file: string, json: string): boolean {
     return true;
   } catch {
     return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * The seq of the last complete record in run `runId`'s WAL, 0 when there is none: a task claimed
+ * again on the machine that ran it before resumes that WAL, and its new lines must be numbered
+ * after the old ones the hub may not have yet (else they would be taken for duplicates).
+ */
+export function lastSeqInWal(dir: string, runId: string): number {
+  let fd: number | undefined;
+  try {
+    fd = openSync(join(dir, `${runId}.wal`), 'r');
+    const end = lastLineEnd(fd, fstatSync(fd).size);
+    if (end === 0) return 0;
+    const start = lastLineEnd(fd, end - 1); // the line before the last one ends where the last begins
+    const head = Buffer.alloc(Math.min(32, end - start));
+    readSync(fd, head, 0, head.length, start);
+    const text = head.toString('latin1');
+    const seq = Number(text.slice(0, text.indexOf('\t')));
+    return Number.isInteger(seq) && seq > 0 ? seq : 0;
+  } catch {
+    return 0;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
