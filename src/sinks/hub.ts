@@ -89,6 +89,8 @@ const STEADY_GAP_MS = 10;
 const MAX_BATCH_LINES = 5000; // when the hub is behind, bigger requests amortise their cost
 const MAX_BATCH_BYTES = 2 * 1024 * 1024; // 2 MiB: well under the hub's body limit, and the runner's memory stays small
 const RECORDS_OPEN = Buffer.from('{"records":[');
+/** lines that only memory holds (the WAL cannot be written): kept up to this many (~25 MB) while the hub takes them */
+const MAX_VOLATILE_LINES = 100_000;
 const MAX_BACKOFF_MS = 2000;
 /** statuses that a retry may cure; any other 4xx would be refused however often it is sent */
 const RETRYABLE = new Set([404, 408, 429]);
@@ -183,8 +185,10 @@ export class HubShipper implements RunSink {
       this.pendingSeqs.push(record.seq);
       // away or just slower than the command: memory stays bounded either way
       if (this.pendingJson.length > this.maxMemoryLines && this.wal) {
-        if (this.wal.usable) this.fallBehind();
-        else this.dropOldest(); // no disk at all: the oldest go, counted
+        if (this.wal.usable && this.volatile.length === 0) this.fallBehind();
+        // the WAL cannot take them (no disk): memory is all they have, so it holds more of them,
+        // and past that the oldest go, counted
+        else if (this.pendingJson.length > MAX_VOLATILE_LINES) this.dropOldest(MAX_VOLATILE_LINES);
       }
     }
     this.kick();
@@ -441,8 +445,8 @@ export class HubShipper implements RunSink {
     this.troubleSaid = true;
   }
 
-  private dropOldest(): void {
-    const count = this.pendingJson.length - this.maxMemoryLines;
+  private dropOldest(keep: number): void {
+    const count = this.pendingJson.length - keep;
     this.pendingJson.splice(0, count);
     this.pendingSeqs.splice(0, count);
     this.lost += count;
