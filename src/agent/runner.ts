@@ -167,11 +167,14 @@ export class Runner {
     logFile.close();
     // a full disk never changes the exit code, but the run says what it could not keep
     const dropped = { logFile: logFile.lost, lines: o.sink.lost ?? 0 };
+    const why = errorMessage;
+    const withDrops = (): string | null => {
+      const note = describeDrops(dropped);
+      return note === undefined ? why : clip(why === null ? `runlog: ${note}` : `${why} (runlog: ${note})`, MAX_ERROR_MESSAGE);
+    };
     const dropNote = describeDrops(dropped);
-    if (dropNote !== undefined) {
-      builder.system(`runlog: ${dropNote}`, 'WARNING');
-      errorMessage = clip(errorMessage === null ? `runlog: ${dropNote}` : `${errorMessage} (runlog: ${dropNote})`, MAX_ERROR_MESSAGE);
-    }
+    if (dropNote !== undefined) builder.system(`runlog: ${dropNote}`, 'WARNING');
+    errorMessage = withDrops();
     const completedAt = nowMicros();
     const finish: RunFinish = {
       status,
@@ -182,6 +185,13 @@ export class Runner {
       diagnostics,
     };
     const stored = await o.sink.finish(finish);
+    // lines only memory held (the disk full) that the hub never took either: lost with this process
+    if ((o.sink.lost ?? 0) > dropped.lines) {
+      dropped.lines = o.sink.lost ?? 0;
+      errorMessage = withDrops();
+      finish.error_message = errorMessage;
+      o.sink.rewriteEnd?.(finish);
+    }
     this.builder = undefined; // the run is over: later trouble goes to the terminal only
     return {
       id: o.id,

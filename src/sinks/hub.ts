@@ -113,6 +113,8 @@ export class HubShipper implements RunSink {
   private ackedSeq = 0;
   /** seq ranges the WAL could not take while they were in memory: lost if memory lets them go */
   private volatile: [number, number][] = [];
+  /** lines the WAL could not take while the shipper was behind (read back from the WAL): memory is all that has them, in seq order */
+  private orphans: { json: string[]; seqs: number[] } = { json: [], seqs: [] };
   private readonly progressBySource = new Map<string, ProgressUpdate>();
   private lastProgressSentAt = 0;
   private current: Batch | undefined;
@@ -165,7 +167,7 @@ export class HubShipper implements RunSink {
       this.wal = new Wal(
         this.options.walDir,
         { version: 1, run: this.run, writer_key: this.writerKey, hub: this.hub, acked_seq: 0, owner: self(this.options.ownerKind ?? 'run') },
-        (count, firstSeq, error) => this.walFailed(count, firstSeq, error),
+        (count, firstSeq, error, lines) => this.walFailed(count, firstSeq, error, lines),
       );
       if (!this.wal.usable) this.troubleSaid = true;
       if (!this.wal.usable) this.options.onTrouble?.(`cannot write the WAL ${this.wal.file}: ${this.wal.error}; lines wait in memory only`);
@@ -222,9 +224,16 @@ export class HubShipper implements RunSink {
     clearInterval(this.leaseTimer);
     this.cutBackoff?.();
     this.kick();
+    // what only memory held (the WAL could not take it) and the hub did not get is lost now
+    if (!this.finished) this.lost += this.countUnsentVolatile();
     if (this.finished) this.wal?.remove();
     else this.wal?.flush(); // kept open: unsent() may read it; close() ends it
     return this.finished;
+  }
+
+  rewriteEnd(finish: RunFinish): void {
+    this.finishing = finish;
+    this.wal?.end(this.handingBack ? 'release' : 'finish', this.endBody());
   }
 
   /** Done with the run: the WAL (if the hub did not take everything) stays on disk for `runlog sync`. */
@@ -273,6 +282,7 @@ export class HubShipper implements RunSink {
       }
     };
     if (this.current?.json) take(this.current.json, this.current.seqs); // a joined batch is in the WAL
+    take(this.orphans.json, this.orphans.seqs);
     take(this.pendingJson, this.pendingSeqs);
     if (memory.length > 0) yield memory;
   }
@@ -280,7 +290,7 @@ export class HubShipper implements RunSink {
   /** Lines lost for want of disk that the hub never got either (memory let them go unsent). */
   countUnsentVolatile(): number {
     let count = 0;
-    for (const seq of [...(this.current?.seqs ?? []), ...this.pendingSeqs]) if (seq > this.ackedSeq && this.isVolatile(seq)) count++;
+    for (const seq of [...(this.current?.seqs ?? []), ...this.orphans.seqs, ...this.pendingSeqs]) if (seq > this.ackedSeq && this.isVolatile(seq)) count++;
     return count;
   }
 
@@ -376,6 +386,7 @@ export class HubShipper implements RunSink {
 
   private nextBatch(): Batch | undefined {
     const max = this.options.maxBatchLines ?? MAX_BATCH_LINES;
+    if (this.behind && this.wal && this.orphans.seqs.length > 0) return this.mergeOrphans(max);
     if (this.behind && this.wal) {
       const page = this.wal.readJoined(this.cursor, max, MAX_BATCH_BYTES);
       this.stats.walReads++;
@@ -396,6 +407,35 @@ export class HubShipper implements RunSink {
     const progress = this.pendingJson.length === 0 ? this.takeProgress() : [];
     if (json.length === 0 && progress.length === 0) return undefined;
     return { json, seqs, progress };
+  }
+
+  /**
+   * Behind, with lines the WAL could not take (a full disk): the WAL's next page and those lines,
+   * merged in seq order. Lines past the page's last one wait for the next page, unless the WAL
+   * has no more.
+   */
+  private mergeOrphans(max: number): Batch {
+    const page = this.wal!.read(this.cursor, max, MAX_BATCH_BYTES);
+    this.stats.walReads++;
+    const limit = page.atEnd ? Infinity : (page.seqs.at(-1) ?? 0);
+    const orphans = this.orphans;
+    const json: string[] = [];
+    const seqs: number[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < page.seqs.length || (j < orphans.seqs.length && orphans.seqs[j]! <= limit)) {
+      const fromPage = j >= orphans.seqs.length || orphans.seqs[j]! > limit || (i < page.seqs.length && page.seqs[i]! < orphans.seqs[j]!);
+      if (fromPage) {
+        json.push(page.json[i]!);
+        seqs.push(page.seqs[i++]!);
+      } else {
+        json.push(orphans.json[j]!);
+        seqs.push(orphans.seqs[j++]!);
+      }
+    }
+    this.orphans = { json: orphans.json.slice(j), seqs: orphans.seqs.slice(j) };
+    if (page.atEnd && this.orphans.seqs.length === 0) this.behind = false;
+    return { json, seqs, progress: [], nextCursor: (seqs.at(-1) ?? this.cursor - 1) + 1 };
   }
 
   private takeProgress(): ProgressUpdate[] {
@@ -429,20 +469,35 @@ export class HubShipper implements RunSink {
 
   /** Too far behind for memory: forget the pending lines, read them back from the WAL. */
   private fallBehind(): void {
-    this.wal?.flush(); // a failing write is known before memory lets its lines go
-    for (const seq of this.pendingSeqs) if (this.isVolatile(seq)) this.lost++;
+    this.wal?.flush(); // a failing write is known before memory lets its lines go …
+    if (this.volatile.length > 0) return; // … and then memory keeps them (see record)
     this.cursor = this.pendingSeqs[0] ?? this.cursor;
     this.pendingJson = [];
     this.pendingSeqs = [];
-    this.volatile = [];
     this.behind = true;
   }
 
-  private walFailed(count: number, firstSeq: number, error: string): void {
-    if (this.behind) this.lost += count; // only the WAL would have kept them
-    else this.volatile.push([firstSeq, firstSeq + count - 1]);
+  private walFailed(count: number, firstSeq: number, error: string, lines: Buffer): void {
+    this.volatile.push([firstSeq, firstSeq + count - 1]);
+    // behind, the lines are nowhere else (memory keeps them only while the shipper keeps up)
+    if (this.behind) this.keepOrphans(lines);
     if (!this.troubleSaid) this.options.onTrouble?.(`cannot write the WAL ${this.wal?.file}: ${error}`);
     this.troubleSaid = true;
+  }
+
+  /** The lines of a batch the WAL could not take (`<seq>\t<json>\n` each), kept in memory, within MAX_VOLATILE_LINES. */
+  private keepOrphans(lines: Buffer): void {
+    for (let start = 0, end = lines.indexOf(0x0a); end !== -1; start = end + 1, end = lines.indexOf(0x0a, start)) {
+      const tab = lines.indexOf(0x09, start);
+      this.orphans.seqs.push(Number(lines.toString('latin1', start, tab)));
+      this.orphans.json.push(lines.toString('utf8', tab + 1, end));
+    }
+    const extra = this.orphans.seqs.length - MAX_VOLATILE_LINES;
+    if (extra > 0) {
+      this.orphans.json.splice(0, extra);
+      this.orphans.seqs.splice(0, extra);
+      this.lost += extra;
+    }
   }
 
   private dropOldest(keep: number): void {

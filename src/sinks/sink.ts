@@ -10,4 +10,6 @@ export interface RunSink extends RecordSink {
   readonly lost?: number;
   /** writes what waits for the disk now (the WAL), before the log file writes the same lines */
   flushDurable?(): void;
+  /** the hub did not take the end: the end kept for later delivery (the WAL) becomes this one */
+  rewriteEnd?(finish: RunFinish): void;
 }

@@ -94,7 +94,8 @@ export class Wal {
   constructor(
     dir: string,
     readonly meta: WalMeta,
-    private readonly onWriteFailed: (count: number, firstSeq: number, error: string) => void = () => {},
+    /** told of a batch the file could not take, with its lines (`<seq>\t<json>\n`): memory is all that has them */
+    private readonly onWriteFailed: (count: number, firstSeq: number, error: string, lines: Buffer) => void = () => {},
   ) {
     this.file = join(dir, `${meta.run.id}.wal`);
     this.metaFile = join(dir, `${meta.run.id}.json`);
@@ -153,7 +154,7 @@ export class Wal {
     const length = this.batchLength;
     this.batchLength = 0;
     this.bufferCount = 0;
-    if (this.fd === undefined) return this.failed(count, firstSeq, this.error ?? 'closed');
+    if (this.fd === undefined) return this.failed(count, firstSeq, this.error ?? 'closed', length);
     // a short write (disk full) counts as a failed one
     try {
       const written = writeSync(this.fd, this.batch, 0, length, this.writeOffset);
@@ -164,7 +165,7 @@ export class Wal {
       } catch {
         // the reader skips a partial line anyway
       }
-      return this.failed(count, firstSeq, (error as Error).message);
+      return this.failed(count, firstSeq, (error as Error).message, length);
     }
     this.index.push({ seq: firstSeq, offset: this.writeOffset });
     this.writeOffset += length;
@@ -239,10 +240,10 @@ export class Wal {
     rmSync(this.metaFile, { force: true });
   }
 
-  private failed(count: number, firstSeq: number, error: string): void {
+  private failed(count: number, firstSeq: number, error: string, length: number): void {
     this.lost += count;
     this.error = error;
-    this.onWriteFailed(count, firstSeq, error);
+    this.onWriteFailed(count, firstSeq, error, Buffer.from(this.batch.subarray(0, length)));
   }
 
   private offsetOf(seq: number): number {
