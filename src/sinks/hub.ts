@@ -82,10 +82,10 @@ const MIN_BACKOFF_MS = 100;
 // latency more than the wait adds (bench/latency.js: p50 4.7 → 3.6 ms, p99 56 → 31 ms).
 const COALESCE_MS = 2;
 // While lines keep coming, requests go at most this often (unless a batch is full): at 1,000 lines/s
-// that is ~10 lines a request instead of ~2, and the hub's and the runner's CPU per line (most of
+// that is ~8 lines a request instead of ~2, and the hub's and the runner's CPU per line (most of
 // it per request: HTTP, a transaction, the SSE writes) falls by ~3× for a few ms of latency
 // (the peers harness's 1,000 lines/s scenario; bench/latency.js keeps the latency goals).
-const STEADY_GAP_MS = 10;
+const STEADY_GAP_MS = 8;
 const MAX_BATCH_LINES = 5000; // when the hub is behind, bigger requests amortise their cost
 const MAX_BATCH_BYTES = 2 * 1024 * 1024; // 2 MiB: well under the hub's body limit, and the runner's memory stays small
 const RECORDS_OPEN = Buffer.from('{"records":[');
