@@ -10,6 +10,12 @@ from typing import Any, Dict, Optional, Tuple
 USER_AGENT = "runlog-python/0.1"
 
 
+class RawJson(str):
+    """A request body that is JSON text already (Hub.request sends it as it is)."""
+
+    __slots__ = ()
+
+
 class Hub:
     def __init__(self, url: str, token: Optional[str]) -> None:
         self.url = url
@@ -25,7 +31,8 @@ class Hub:
         headers: Dict[str, str] = {"User-Agent": USER_AGENT}
         data = None
         if body is not None:
-            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
+            text = body if type(body) is RawJson else json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)
+            data = text.encode("utf-8")
             headers["Content-Type"] = "application/json"
         if self._token:
             headers["Authorization"] = "Bearer " + self._token

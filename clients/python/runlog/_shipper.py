@@ -4,8 +4,9 @@
   by the network, or the disk. The deque is bounded (`max_records`, 100k): past it the oldest
   records go, counted, and a `system` line says how many.
 - The shipper thread wakes every `flush_interval` (0.2 s), or sooner when `batch_size` records
-  wait; it turns the records into the wire shape, numbers them (seq 1, 2, 3 … in the order they
-  were queued) and POSTs them in batches (`/api/runs/:id/logs`, at most ~4 MiB each).
+  wait; it turns the records into the wire shape, numbered (seq 1, 2, 3 … in the order they were
+  queued), as JSON text (`convert`), and POSTs them in batches (`/api/runs/:id/logs`, at most
+  ~4 MiB each).
 - The run is created by this thread (`POST /api/runs` with a new writer key, PROTOCOL.md); its
   lease is renewed every `lease_s` (10 s) from then on (a hub without the lease route answers 404,
   which is ignored). A renewal's answer may carry a cancel request: `on_cancel` is called with it
@@ -38,7 +39,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ._env import new_writer_key, spool_root, warn
 from ._files import lock_dir, read_int, read_json, remove_tree, write_private
-from ._http import Hub, retryable
+from ._http import Hub, RawJson, retryable
 from ._leftovers import deliver_leftovers
 from ._spool import Spool
 
@@ -56,7 +57,7 @@ class RunShipper:
         self,
         hub: Hub,
         run_id: str,
-        convert: Callable[[Any], Dict[str, Any]],
+        convert: Callable[[Any, int], str],
         name: Optional[str] = None,
         command: Optional[str] = None,
         labels: Optional[Dict[str, str]] = None,
@@ -69,13 +70,19 @@ class RunShipper:
         on_cancel: Optional[Callable[[Dict[str, Any]], None]] = None,
         fresh: bool = False,
     ) -> None:
-        """`fresh`: the run id was just made up, so the run has no lines yet: numbering starts at
-        once, hub or not. Otherwise lines wait (in memory) until the hub says the run's last seq."""
+        """`convert(item, seq)`: a queued item → its record in the wire shape, numbered `seq`, as
+        JSON text. `fresh`: the run id was just made up, so the run has no lines yet: numbering
+        starts at once, hub or not. Otherwise lines wait (in memory) until the hub says the run's
+        last seq."""
         self.hub = hub
         self.run_id = run_id
         self.queue: "collections.deque[Any]" = collections.deque()
         self.max_records = max_records
         self.batch_size = batch_size
+        # an append to a queue this long calls crowded() first (the shipper is woken, the oldest
+        # dropped); raised by a batch while the woken shipper waits for the GIL (up to 5 ms), set
+        # back once it has taken the queue, so the appends meanwhile do not call crowded() each
+        self.wake_at = self._wake_at = max(1, min(batch_size, max_records))
         self.dropped = 0
         self.stats = {"sent": 0, "spooled": 0, "failed_posts": 0}
         self._convert = convert
@@ -115,11 +122,23 @@ class RunShipper:
         """Queues a record (what `convert` takes); never blocks, never raises. Handler.handle does
         the same inline."""
         queue = self.queue
-        if len(queue) >= self.max_records:
-            self.drop_oldest()
+        if len(queue) >= self.wake_at:
+            self.crowded()
         queue.append(item)
-        if len(queue) >= self.batch_size:
-            self.wake()
+
+    def crowded(self) -> None:
+        """Called before an append to a queue of `wake_at` records or more: makes room for it
+        (the oldest goes, counted) and wakes the shipper (a batch is waiting)."""
+        queue = self.queue
+        if self._disabled:  # a forked child's copy, or a run the hub refused: nothing will take them
+            queue.clear()
+            self.wake_at = self._wake_at
+            return
+        length = len(queue)
+        if length >= self.max_records:
+            self.drop_oldest()
+        self.wake_at = min(length + self.batch_size, self.max_records)
+        self._wake.set()
 
     def drop_oldest(self) -> None:
         try:
@@ -241,41 +260,52 @@ class RunShipper:
             return int(answer["logs"][-1].get("seq", 0))
         return 0
 
-    def _drain(self) -> List[Dict[str, Any]]:
-        records: List[Dict[str, Any]] = []
+    def _drain(self) -> List[str]:
+        """Takes every queued record: their JSON texts, numbered on."""
+        records: List[str] = []
+        append = records.append
         queue = self.queue
+        popleft = queue.popleft
         convert = self._convert
         drops = self.dropped + self._spool.dropped
         if drops > self._reported_drops:
-            records.append(self._notice("%d lines dropped by runlog (more than %d waiting, or the spool full)" % (drops - self._reported_drops, self.max_records)))
+            append(self._notice("%d lines dropped by runlog (more than %d waiting, or the spool full)" % (drops - self._reported_drops, self.max_records)))
             self._reported_drops = drops
-        while True:
-            try:
-                item = queue.popleft()
-            except IndexError:
-                break
-            try:
-                record = convert(item)
-            except Exception as error:  # noqa: BLE001
-                record = {"level": "ERROR", "message": "runlog could not convert a record: %r" % error, "timestamp": _now_micros(), "source": "system"}
-            self._seq += 1
-            record["seq"] = self._seq
-            records.append(record)
+        self.wake_at = self._wake_at  # the queue is being taken: the next batch wakes the shipper again
+        seq = self._seq
+        try:
+            while True:
+                try:
+                    item = popleft()
+                except IndexError:
+                    break
+                seq += 1
+                try:
+                    append(convert(item, seq))
+                except Exception as error:  # noqa: BLE001
+                    append(_to_json({"seq": seq, "level": "ERROR", "message": "runlog could not convert a record: %r" % error, "timestamp": _now_micros(), "source": "system"}))
+        finally:
+            self._seq = seq
         return records
 
-    def _notice(self, message: str) -> Dict[str, Any]:
+    def _notice(self, message: str) -> str:
         self._seq += 1
-        return {"seq": self._seq, "timestamp": _now_micros(), "level": "WARNING", "message": message, "source": "system", "logger": "runlog"}
+        return _to_json({"seq": self._seq, "timestamp": _now_micros(), "level": "WARNING", "message": message, "source": "system", "logger": "runlog"})
 
-    def _send_or_spool(self, batch: List[Dict[str, Any]]) -> None:
+    def _send_or_spool(self, batch: List[str]) -> None:
         if self._created and self._spool.empty and time.monotonic() >= self._retry_at and self._post(batch):
             return
-        self._spool.append(batch, weight=len(batch))
+        self._spool.append_json("[" + ",".join(batch) + "]", weight=len(batch))
         self.stats["spooled"] += len(batch)
 
-    def _post(self, batch: List[Dict[str, Any]]) -> bool:
-        """True when the batch is done with (taken, or refused for good); False to retry it later."""
-        status, answer = self.hub.request("POST", "/api/runs/%s/logs" % self.run_id, {"records": batch}, writer=self._writer, timeout=self._timeout())
+    def _post(self, batch: List[Any]) -> bool:
+        """True when the batch is done with (taken, or refused for good); False to retry it later.
+        The batch: records as JSON texts (from _drain), or as dicts (read back from the spool)."""
+        if batch and type(batch[0]) is str:
+            body: Any = RawJson('{"records":[' + ",".join(batch) + "]}")
+        else:
+            body = {"records": batch}
+        status, answer = self.hub.request("POST", "/api/runs/%s/logs" % self.run_id, body, writer=self._writer, timeout=self._timeout())
         if 200 <= status < 300:
             self._failures = 0
             self.stats["sent"] += len(batch)
@@ -365,12 +395,8 @@ class RunShipper:
         # the child has the parent's queue but not its thread: its lines would take the parent's seqs
         self._disabled = True
         self._end = {"status": "completed"}
-        self.queue = _Discard()  # type: ignore[assignment]
-
-
-class _Discard(collections.deque):
-    def append(self, item: Any) -> None:  # noqa: D102
-        pass
+        self.queue.clear()  # and crowded() empties it again every `batch_size` records (Handler keeps this deque)
+        self.wake_at = self._wake_at
 
 
 def _after_fork_in_child() -> None:
@@ -388,11 +414,11 @@ if hasattr(os, "register_at_fork"):
 
 
 
-def _batches(records: List[Dict[str, Any]]):
-    batch: List[Dict[str, Any]] = []
+def _batches(records: List[str]):
+    batch: List[str] = []
     size = 0
     for record in records:
-        weight = len(record.get("message", "")) * 2 + 200
+        weight = len(record) * 2  # bytes, roughly (most characters take 1 in UTF-8, a few up to 4)
         if batch and (size + weight > MAX_BATCH_BYTES or len(batch) >= MAX_BATCH_RECORDS):
             yield batch
             batch, size = [], 0
@@ -400,6 +426,10 @@ def _batches(records: List[Dict[str, Any]]):
         size += weight
     if batch:
         yield batch
+
+
+def _to_json(record: Dict[str, Any]) -> str:
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _now_micros() -> int:

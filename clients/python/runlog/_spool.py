@@ -27,7 +27,11 @@ class Spool:
         return self._size == 0
 
     def append(self, item: Any, weight: int = 1) -> None:
-        line = (json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        self.append_json(json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str), weight)
+
+    def append_json(self, text: str, weight: int = 1) -> None:
+        """append() of an item already written as JSON text (one line: JSON text has no raw newline)."""
+        line = (text + "\n").encode("utf-8")
         if self._size + len(line) > self.max_bytes:
             self.dropped += weight
             return

@@ -13,6 +13,7 @@ chains to sys.excepthook; the traceback also goes to the run as one ERROR line).
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import shlex
@@ -57,7 +58,7 @@ class Handler(logging.Handler):
         self._shipper = RunShipper(
             Hub(self.hub_url, resolve_token(token)),
             self.run_id,
-            convert=to_wire,
+            convert=to_json,
             name=name if name is not None else (program_name() if run_id is None else None),
             command=_command_line(),
             labels=labels,
@@ -68,6 +69,9 @@ class Handler(logging.Handler):
             on_cancel=on_cancel,
             fresh=run_id is None,
         )
+        # what handle() needs, one attribute away (see handle)
+        self._queue = self._shipper.queue
+        self._crowded = self._shipper.crowded
         self._put = self._shipper.put
         if end_at_exit:
             _end_at_exit(self)
@@ -77,7 +81,7 @@ class Handler(logging.Handler):
 
     def handle(self, record: logging.LogRecord) -> Any:
         # The hot path, inlined (each Python call costs as much as the work): no handler lock (a
-        # deque append is atomic), the record's fields as a tuple (see _queued), one append.
+        # deque append is atomic), the record's fields as one flat tuple (see _queued), one append.
         if self.filters:
             result = self.filter(record)
             if not result:
@@ -85,19 +89,17 @@ class Handler(logging.Handler):
             if isinstance(result, logging.LogRecord):  # Python 3.12+: a filter may replace the record
                 record = result
         msg, args = record.msg, record.args
-        if type(msg) is not str or (args and not _plain_args(args)):
-            msg, args = _formatted(record), None
-        fields = record.__dict__
-        task_id = fields.get("task_id")
-        if task_id is None and "extra" in fields:
-            task_id = _loguru_task_id(fields["extra"])
-        shipper = self._shipper
-        queue = shipper.queue
-        if len(queue) >= shipper.max_records:
-            shipper.drop_oldest()
-        queue.append((record.created, record.levelno, record.name, msg, args, record.exc_info, record.exc_text, record.stack_info, task_id))
-        if len(queue) >= shipper.batch_size:
-            shipper.wake()
+        if type(msg) is not str or type(args) is not tuple or not _plain_types(map(type, args)):
+            msg, args = _formatted(record), ()  # also args None or a mapping (logging's one-mapping form)
+        task_id = getattr(record, "task_id", None)
+        if task_id is None:
+            extra = getattr(record, "extra", None)
+            if extra is not None:
+                task_id = _loguru_task_id(extra)
+        queue = self._queue
+        if len(queue) >= self._shipper.wake_at:  # rare: a batch is waiting (wake the shipper), or the queue is full
+            self._crowded()
+        queue.append((record.created, record.levelno, record.name, msg, record.exc_info, record.exc_text, record.stack_info, task_id) + args)
         return record
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -130,7 +132,7 @@ def loguru_sink(run_id: Optional[str] = None, hub: Optional[str] = None, token: 
 
     def sink(message: Any) -> None:
         try:
-            put(_LoguruRecord(message.record))
+            put(message.record)  # loguru's record: a dict made for this message
         except Exception:  # noqa: BLE001 - never into the program
             pass
 
@@ -138,41 +140,32 @@ def loguru_sink(run_id: Optional[str] = None, hub: Optional[str] = None, token: 
     return sink
 
 
-class _LoguruRecord:
-    __slots__ = ("record",)
-
-    def __init__(self, record: Dict[str, Any]) -> None:
-        self.record = record
-
-
-# What a logging call leaves in the queue: a tuple of the record's fields, not the record. Holding
-# 100k LogRecords (objects the cyclic GC tracks) until the shipper takes them makes every
-# collection longer; a tuple of strings and numbers is not tracked. The message is formatted on the
-# shipper thread when its arguments are plain values (they cannot change meanwhile), at once
-# otherwise (an object's __str__ is called now, on the caller's thread, as logging would).
+# What a logging call leaves in the queue: one flat tuple of the record's fields, not the record:
+# (created, levelno, name, msg, exc_info, exc_text, stack_info, task_id, *args). The message is
+# formatted on the shipper thread when its arguments are plain values (they cannot change
+# meanwhile), at once otherwise (an object's __str__ is called now, on the caller's thread, as
+# logging would). Not the LogRecord: the queue holds thousands of records whenever the program logs
+# faster than the shipper sends, and the cyclic GC's collections mostly run on the caller's thread.
+# A LogRecord is GC-tracked as long as it lives (and ~630 bytes queued, against ~220 for the
+# tuple); a tuple of strings and numbers is untracked by the first collection that sees it. Not a
+# tuple holding the args tuple either: that collection checks the outer tuple before it has
+# untracked the inner one, so the outer stays tracked, reaches the old generation and brings full
+# collections on (which also walk the whole queue). Measured with bench/python-handler.js's calls:
+# the LogRecord cost more than the nested tuple, the flat tuple least.
 _PLAIN = frozenset((int, float, str, bool, type(None), bytes))
-_CREATED, _LEVELNO, _NAME, _MSG, _ARGS, _EXC_INFO, _EXC_TEXT, _STACK, _TASK = range(9)
+_plain_types = _PLAIN.issuperset  # _plain_types(map(type, args)): every argument's type is plain
+_CREATED, _LEVELNO, _NAME, _MSG, _EXC_INFO, _EXC_TEXT, _STACK, _TASK, _ARGS = range(9)
 
 
 def _queued(record: logging.LogRecord) -> Any:
     """What Handler.handle queues, for callers of emit()."""
     msg, args = record.msg, record.args
-    if type(msg) is not str or (args and not _plain_args(args)):
-        msg, args = _formatted(record), None
-    fields = record.__dict__
-    task_id = fields.get("task_id")
-    if task_id is None and "extra" in fields:
-        task_id = _loguru_task_id(fields["extra"])
-    return (record.created, record.levelno, record.name, msg, args, record.exc_info, record.exc_text, record.stack_info, task_id)
-
-
-def _plain_args(args: Any) -> bool:
-    if type(args) is not tuple:
-        return False  # logging's one-mapping form: formatted at once
-    for arg in args:
-        if type(arg) not in _PLAIN:
-            return False
-    return True
+    if type(msg) is not str or type(args) is not tuple or not _plain_types(map(type, args)):
+        msg, args = _formatted(record), ()
+    task_id = getattr(record, "task_id", None)
+    if task_id is None:
+        task_id = _loguru_task_id(getattr(record, "extra", None))
+    return (record.created, record.levelno, record.name, msg, record.exc_info, record.exc_text, record.stack_info, task_id) + args
 
 
 def _formatted(record: logging.LogRecord) -> str:
@@ -187,13 +180,17 @@ def _loguru_task_id(extra: Any) -> Any:
     return extra.get("task_id") if type(extra) is dict else None
 
 
-def to_wire(item: Any) -> Dict[str, Any]:
-    """A queued record (see _queued; or loguru's) → the hub's record shape, without its seq."""
-    if isinstance(item, _LoguruRecord):
-        return _loguru_to_wire(item.record)
+def to_json(item: Any, seq: int) -> str:
+    """A queued record (see _queued; or loguru's dict) → the hub's record shape, numbered `seq`, as
+    JSON text: what json.dumps(…, ensure_ascii=False) makes of it (in a fixed key order), written
+    directly: several times faster, and it leaves no dict behind for the cyclic GC to count."""
+    if type(item) is not tuple:  # loguru's record (loguru_sink)
+        wire = _loguru_to_wire(item)
+        wire["seq"] = seq
+        return json.dumps(wire, separators=(",", ":"), ensure_ascii=False, default=str)
     text = item[_MSG]
-    args = item[_ARGS]
-    if args:
+    if len(item) > _ARGS:
+        args = item[_ARGS:]
         try:
             text = text % args
         except Exception as error:  # noqa: BLE001
@@ -206,17 +203,21 @@ def to_wire(item: Any) -> Dict[str, Any]:
             text = text + "\n" + exc
     if item[_STACK]:
         text = text + "\n" + item[_STACK]
-    wire: Dict[str, Any] = {
-        "timestamp": int(item[_CREATED] * 1_000_000),
-        "level": level_name(item[_LEVELNO]),
-        "message": text.rstrip("\n"),  # a line's end is not part of it
-        "logger": item[_NAME][:256],
-        "source": "sdk",
-    }
+    levelno = item[_LEVELNO]
     task_id = item[_TASK]
-    if task_id:
-        wire["task_id"] = str(task_id)[:128]
-    return wire
+    return _RECORD_JSON % (
+        seq,
+        int(item[_CREATED] * 1_000_000),
+        _LEVEL_NAMES.get(levelno) or level_name(levelno),
+        _json_string(text.rstrip("\n")),  # a line's end is not part of it
+        _json_string(item[_NAME][:256]),
+        ',"task_id":' + _json_string(str(task_id)[:128]) if task_id else "",
+    )
+
+
+_RECORD_JSON = '{"seq":%d,"timestamp":%d,"level":"%s","message":%s,"logger":%s,"source":"sdk"%s}'
+_json_string = json.encoder.encode_basestring  # a str as a JSON string, as json.dumps(ensure_ascii=False) writes it
+_LEVEL_NAMES = {level: level_name(level) for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)}
 
 
 def _loguru_to_wire(record: Dict[str, Any]) -> Dict[str, Any]:

@@ -1,0 +1,226 @@
+"""runlog.Handler against a stand-in hub (http.server on 127.0.0.1), standard library only:
+
+    PYTHONPATH=clients/python python3 -m unittest discover -s clients/python/tests
+
+(test/python.test.ts runs the client against the real hub.)"""
+import http.server
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import unittest
+
+import runlog
+
+
+def _error_of(action) -> str:
+    try:
+        action()
+    except Exception as error:  # noqa: BLE001
+        return str(error)
+    return ""
+
+
+class StandIn(http.server.ThreadingHTTPServer):
+    """Takes every request (201 with {}), keeping the records POSTed to /api/runs/:id/logs."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Answer)
+        self.records = []
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return "http://127.0.0.1:%d" % self.server_address[1]
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
+        if self.path.endswith("/logs"):
+            with self.server.lock:
+                self.server.records.extend(body["records"])
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.do_POST()
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+
+class WithHub(unittest.TestCase):
+    def setUp(self) -> None:
+        self.spool = tempfile.mkdtemp(prefix="runlog-test-")
+        self.hub = StandIn()
+        threading.Thread(target=self.hub.serve_forever, daemon=True).start()
+        self.logger = logging.Logger("test.handler", logging.DEBUG)
+
+    def tearDown(self) -> None:
+        self.hub.shutdown()
+        self.hub.server_close()
+        shutil.rmtree(self.spool, ignore_errors=True)
+
+    def handler(self, **options) -> runlog.Handler:
+        handler = runlog.Handler(hub=options.pop("hub", self.hub.url), spool_dir=self.spool, end_at_exit=False, **options)
+        self.logger.addHandler(handler)
+        return handler
+
+    def shipped(self, handler: runlog.Handler):
+        handler.end()
+        return sorted(self.hub.records, key=lambda r: r["seq"])
+
+
+class HandlerTest(WithHub):
+    def test_messages_levels_and_seqs(self) -> None:
+        handler = self.handler()
+        self.logger.debug("plain")
+        self.logger.info("step %d of %d, loss %.3f, %s, %r", 1, 3, 0.5, "lr", b"x")
+        self.logger.log(25, "level 25 rounds down")
+        self.logger.warning("no args: %s %d stay")
+        self.logger.error("mapping %(a)s", {"a": 5})
+        self.logger.critical("bad %d", "x")
+        self.logger.info({"not": "a str"})
+        self.logger.info("non-ASCII and JSON escapes: é 中 😀 \" \\ \t \u2028 \x00")
+        records = self.shipped(handler)
+        self.assertEqual([(r["seq"], r["level"], r["message"], r["logger"], r["source"]) for r in records], [
+            (1, "DEBUG", "plain", "test.handler", "sdk"),
+            (2, "INFO", "step 1 of 3, loss 0.500, lr, b'x'", "test.handler", "sdk"),
+            (3, "INFO", "level 25 rounds down", "test.handler", "sdk"),
+            (4, "WARNING", "no args: %s %d stay", "test.handler", "sdk"),
+            (5, "ERROR", "mapping 5", "test.handler", "sdk"),
+            (6, "CRITICAL", "'bad %%d' %% ('x',) (runlog: could not format: %s)" % _error_of(lambda: "bad %d" % "x"), "test.handler", "sdk"),
+            (7, "INFO", "{'not': 'a str'}", "test.handler", "sdk"),
+            (8, "INFO", "non-ASCII and JSON escapes: é 中 😀 \" \\ \t \u2028 \x00", "test.handler", "sdk"),
+        ])
+        self.assertTrue(all(isinstance(r["timestamp"], int) and "task_id" not in r for r in records))
+
+    def test_arguments_that_are_not_plain_values_are_formatted_at_call_time(self) -> None:
+        class Mutable:
+            def __init__(self) -> None:
+                self.value = "then"
+
+            def __str__(self) -> str:
+                return self.value
+
+        handler = self.handler()
+        items, thing = [1], Mutable()
+        self.logger.info("list %s, object %s", items, thing)
+        items.append(2)
+        thing.value = "later"
+        self.assertEqual([r["message"] for r in self.shipped(handler)], ["list [1], object then"])
+
+    def test_task_ids(self) -> None:
+        handler = self.handler()
+        self.logger.info("from extra", extra={"task_id": "t-1"})
+        self.logger.info("loguru's extra", extra={"extra": {"task_id": "t-2"}})
+        self.logger.info("a number", extra={"task_id": 42})
+        self.logger.info("none")
+        self.assertEqual([r.get("task_id") for r in self.shipped(handler)], ["t-1", "t-2", "42", None])
+
+    def test_filters(self) -> None:
+        handler = self.handler()
+
+        def drop_secret(record):
+            return "secret" not in record.getMessage()
+
+        handler.addFilter(drop_secret)
+        if sys.version_info >= (3, 12):  # a filter may return the record to use instead
+            def replace(record):
+                if record.msg != "replace me":
+                    return True
+                other = logging.makeLogRecord(record.__dict__)
+                other.msg = "replaced"
+                return other
+
+            handler.addFilter(replace)
+        self.logger.info("kept")
+        self.logger.info("a secret")
+        self.logger.info("replace me")
+        expected = ["kept", "replaced" if sys.version_info >= (3, 12) else "replace me"]
+        self.assertEqual([r["message"] for r in self.shipped(handler)], expected)
+
+    def test_an_exception_is_one_record_with_its_traceback_and_stack(self) -> None:
+        handler = self.handler()
+        try:
+            {}["missing"]
+        except KeyError:
+            self.logger.exception("lookup %s failed", "x")
+        self.logger.info("where", stack_info=True)
+        first, second = self.shipped(handler)
+        lines = first["message"].split("\n")
+        self.assertEqual((first["level"], lines[0], lines[1], lines[-1]), ("ERROR", "lookup x failed", "Traceback (most recent call last):", "KeyError: 'missing'"))
+        self.assertEqual(second["message"].split("\n")[:2], ["where", "Stack (most recent call last):"])
+
+    def test_a_full_queue_drops_the_oldest_and_says_how_many(self) -> None:
+        # a run named by its id waits for the hub to say its last seq: nothing is taken meanwhile
+        handler = self.handler(run_id="r-full", hub="http://127.0.0.1:9", max_records=10, exit_timeout=1)
+        for i in range(25):
+            self.logger.info("line %d", i)
+        self.assertEqual(handler.stats["dropped"], 15)
+        self.assertEqual(handler.stats["queued"], 10)
+        handler.end()  # the hub away: the lines go to the spool
+        with open(os.path.join(self.spool, "runs", "r-full", "pending.jsonl"), encoding="utf-8") as file:
+            records = [record for line in file for record in json.loads(line)]
+        self.assertEqual([r["message"] for r in records], ["15 lines dropped by runlog (more than 10 waiting, or the spool full)"] + ["line %d" % i for i in range(15, 25)])
+        self.assertEqual([r["seq"] for r in records], list(range(1, 12)))
+
+    def test_many_lines_from_threads_keep_their_order_per_thread(self) -> None:
+        handler = self.handler()
+
+        def log(name: str) -> None:
+            for i in range(3000):
+                self.logger.info("%s %d", name, i)
+
+        threads = [threading.Thread(target=log, args=(name,)) for name in "abc"]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        records = self.shipped(handler)
+        self.assertEqual([r["seq"] for r in records], list(range(1, 9001)))
+        for name in "abc":
+            self.assertEqual([r["message"] for r in records if r["message"].startswith(name)], ["%s %d" % (name, i) for i in range(3000)])
+
+
+try:
+    import loguru
+except ImportError:  # optional
+    loguru = None
+
+
+@unittest.skipIf(loguru is None, "loguru is not installed")
+class LoguruTest(WithHub):
+    def test_loguru_through_its_sink_and_through_a_handler(self) -> None:
+        from loguru import logger
+
+        for how in ("sink", "handler"):
+            self.hub.records.clear()
+            handler = self.handler()
+            sink = runlog.loguru_sink(handler=handler) if how == "sink" else handler
+            logger.remove()
+            key = logger.add(sink, level="TRACE", **({"format": "{message}"} if how == "handler" else {}))
+            logger.trace("trace line")
+            logger.success("it worked {}", 42)
+            logger.bind(task_id="task-9").warning("with a task")
+            try:
+                1 / 0
+            except ZeroDivisionError:
+                logger.exception("division failed")
+            logger.remove(key)
+            records = self.shipped(handler)
+            self.assertEqual([(r["level"], r["message"].split("\n")[0], r.get("task_id")) for r in records], [
+                ("DEBUG", "trace line", None), ("INFO", "it worked 42", None), ("WARNING", "with a task", "task-9"), ("ERROR", "division failed", None),
+            ], how)
+            self.assertEqual(records[3]["message"].split("\n")[-1], "ZeroDivisionError: division by zero", how)
+            self.assertEqual(records[3]["message"].count("Traceback"), 1, how)
+
+
+if __name__ == "__main__":
+    unittest.main()
