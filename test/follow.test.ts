@@ -191,6 +191,41 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     expect(all.filter((r) => r.source === 'system')).toEqual([]);
   });
 
+  it('a follower of several files killed again and again loses no line (a batch read twice is said in a system line)', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    for (const name of ['a.log', 'b.log']) writeFileSync(join(dir, name), '');
+    const writing = Promise.all([
+      writer({ path: join(dir, 'a.log'), from: 1, to: 300, every: 3, prefix: 'a' }),
+      writer({ path: join(dir, 'b.log'), from: 1, to: 300, every: 3, prefix: 'b' }),
+    ]);
+    let following = follow(url, data, [join(dir, '*.log'), '--run', 'many']);
+    for (const seen of [80, 200, 350]) {
+      await waitForLines(url, 'many', seen);
+      following.child.kill('SIGKILL');
+      await following;
+      following = follow(url, data, [join(dir, '*.log'), '--run', 'many']);
+    }
+    await writing;
+    const all = await (async () => {
+      for (const deadline = Date.now() + 20_000; ; ) {
+        const got = await records(url, 'many');
+        const a = new Set(got.filter((r) => r.attrs?.path === join(dir, 'a.log')).map((r) => r.message));
+        const b = new Set(got.filter((r) => r.attrs?.path === join(dir, 'b.log')).map((r) => r.message));
+        if ((a.size === 300 && b.size === 300) || Date.now() > deadline) return got;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    await stopped(following);
+    for (const prefix of ['a', 'b']) {
+      const of = all.filter((r) => r.attrs?.path === join(dir, `${prefix}.log`)).map((r) => r.message);
+      // every line is there, in order once repeats are set aside
+      expect([...new Set(of)]).toEqual(lines(prefix, 1, 300));
+      if (new Set(of).size !== of.length) expect(all.some((r) => r.source === 'system' && /may come again/.test(r.message))).toBe(true);
+    }
+  });
+
   for (const how of ['truncated and written again past the old offset', 'deleted and created again (maybe on the same inode)'] as const) {
     it(`says in a system line what could not be read when the file was ${how} while nobody followed it`, async () => {
       const url = await startHub();

@@ -10,12 +10,14 @@
  * checkpoint was written, so the bytes lost to a truncation while nobody was following can be
  * counted.
  *
- * When: only after the hub acknowledged a batch (HubShipper onDelivered), at most every 200 ms,
- * and once more when the follower stops. How: written to a temporary file, then renamed over the
- * old one, so a crash leaves the previous checkpoint or the new one, never half of one. Neither
- * is fsynced: a machine crash may leave an older checkpoint, and the follower then reads again
- * lines the hub has; it numbers them as before (one file: the same seqs), and the hub ignores a
- * (stream, seq) it already has.
+ * When: as soon as the hub acknowledged a batch (HubShipper onDelivered), and once more when the
+ * follower stops. How: written to a temporary file, then renamed over the old one, so a crash
+ * leaves the previous checkpoint or the new one, never half of one. Neither is fsynced. A kill
+ * between the hub's answer and the write (or a machine crash) leaves an older checkpoint: the
+ * follower then reads again lines the hub has. One file: it numbers them as before (the same
+ * seqs), and the hub ignores a (stream, seq) it already has. Several files may interleave
+ * differently the second time, so a resumed follower of several files numbers on after the hub's
+ * last line instead: those lines may come twice (said in a `system` line), none is lost.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
