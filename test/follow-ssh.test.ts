@@ -152,6 +152,27 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     await waitFor(() => childrenOf(sshd.pid ?? 0).length === 0 || undefined, 15_000, 'the sessions to end');
   });
 
+  it('reads a file that was rotated away before it could be read (two rotations in a row), from beside the name', async () => {
+    const path = join(dir, 'twice.log');
+    writeFileSync(path, '');
+    const data = tempDir();
+    const url = `ssh://root@127.0.0.1:${port}${path}`;
+    const follower = cli(['follow', url, '--run', 'ssh-twice', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+    await waitFor(async () => (await fetch(`${hub.url}/api/runs/ssh-twice`)).ok || undefined, 20_000, 'the run');
+    await new Promise((r) => setTimeout(r, 500)); // the first session is up
+    // lines 61–120 live in a file that is renamed away ~0.5 s after it appears: while the first
+    // session still reads its old file (it lingers 2 s after a rotation), so nobody reads it then
+    const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ path, from: 1, to: 180, every: 8, prefix: 'remote', rotate: { at: [60, 120], how: 'rename' } })], {
+      stdio: 'inherit',
+    });
+    expect(await new Promise((resolve) => writer.on('close', resolve))).toBe(0);
+    await waitFor(async () => (await records('ssh-twice')).filter((r) => r.source === 'file').length >= 180 || undefined, 30_000, 'all 180 lines');
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    const all = await records('ssh-twice');
+    expect(all.map((r) => r.message)).toEqual(Array.from({ length: 180 }, (_, i) => lineText(i + 1)));
+  });
+
   it('follows a rotation on the remote host: the old file to its end, then the new one from its start', async () => {
     const path = join(dir, 'rotating.log');
     writeFileSync(path, '');

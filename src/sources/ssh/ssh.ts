@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { FileCheckpoint } from '../file/checkpoint.js';
 import { LineFeed, type DeliveryMark } from '../file/feed.js';
 import type { LineTarget } from '../file/follower.js';
-import { MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote } from './remote.js';
+import { MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote, SIBLING_EXIT } from './remote.js';
 
 export interface SshTarget {
   url: string;
@@ -69,6 +69,8 @@ export class SshFollower {
   private partialTimer: NodeJS.Timeout | undefined;
   /** the last session ended because the name points to another file: its start is no loss */
   private rotated = false;
+  /** the inode the name pointed to next, as the last session saw it (remote.ts: RUNLOG-NEXT) */
+  private next = '-';
   /** a session's header came: bytes flow now */
   private streaming = false;
   /** start at the end: only for the first connection of a follower with no checkpoint */
@@ -139,6 +141,7 @@ export class SshFollower {
       fp: identity.fp || '-',
       fpLen: identity.fp_len,
       fromEnd: this.fromEnd,
+      next: this.rotated ? this.next : '-',
     });
     return [
       ...(this.o.sshArgs ?? []),
@@ -187,8 +190,13 @@ export class SshFollower {
       this.feed.take(chunk);
     });
     child.stderr?.on('data', (chunk: Buffer) => {
-      // the keep-alive dots are not news; anything else is kept for the message on exit
-      const text = chunk.toString().replace(/^\.+$/, '');
+      // the keep-alive dots are not news; the script's notes are read; anything else is kept for the message on exit
+      let text = chunk.toString().replace(/RUNLOG-(NEXT|LOST) (\S+)\n?/g, (_, what: string, ino: string) => {
+        if (what === 'NEXT') this.next = ino;
+        else this.o.lines.system(`${this.o.target.url}: the file that replaced it (inode ${ino}) was rotated away before it could be read, and is not beside it any more: its lines could not be read`, 'WARNING');
+        return '';
+      });
+      text = text.replace(/^\.+$/, '');
       if (text.trim() !== '') errors = (errors + text).slice(-500);
     });
     this.exited = new Promise((resolve) => {
@@ -203,9 +211,17 @@ export class SshFollower {
   }
 
   /** The header of a session: where its bytes start and what file they are. */
-  private begin(state: 'ok' | 'reset' | 'missing', ino: number, offset: number, fp: string, fpLen: number): void {
+  private begin(state: 'ok' | 'reset' | 'missing' | 'sibling', ino: number, offset: number, fp: string, fpLen: number): void {
     if (state === 'missing') return;
     const identity = { dev: 0, ino, fp, fp_len: fpLen };
+    if (state === 'sibling') {
+      // the next file, rotated away unread: whole, from its first byte; the name's file comes after
+      this.feed.flush();
+      this.streaming = true;
+      this.feed.lastGrowthAt = Date.now();
+      this.feed.restart(identity, 0);
+      return;
+    }
     if (state === 'reset') {
       const before = this.feed.offset;
       this.feed.flush();
@@ -224,6 +240,15 @@ export class SshFollower {
 
   private ended(code: number | null, got: number, errors: string): void {
     if (this.stopped) return;
+    if (code === SIBLING_EXIT) {
+      // the next file is read: the name's file now, from its start (no loss: it is the one after)
+      this.feed.flush();
+      this.rotated = true;
+      this.next = '-';
+      this.backoff = MIN_BACKOFF_MS;
+      this.connect();
+      return;
+    }
     if (code === ROTATED_EXIT) {
       // the old file is done: its partial last line is a line
       this.feed.flush();
