@@ -251,6 +251,8 @@ export interface Store {
   queryLogs(stream: string, query: LogQuery): Promise<LogPage>;
   /** Lines after `afterSeq`, ascending, at most `limit`: for streaming a whole run out in pages. */
   readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]>;
+  /** The highest seq stored for a stream (0: none): a resuming writer numbers on after it. */
+  lastSeq(stream: string): Promise<number>;
   setDiagnostics(runId: string, diagnostics: unknown): Promise<void>;
   /** How many runs of each status (for /metrics). Optional: without it /metrics counts from listRuns, capped at MAX_PAGE. */
   countRuns?(): Promise<Record<RunStatus, number>>;

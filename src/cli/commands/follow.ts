@@ -16,6 +16,7 @@ import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
 import { HubShipper } from '../../sinks/hub.js';
 import { hubError, hubFetch } from '../../sinks/hub-http.js';
+import { isGlob } from '../../sources/file/glob.js';
 import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
 import { FileFollower } from '../../sources/file/follower.js';
 import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
@@ -80,13 +81,16 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   // a run that was there without a checkpoint (one made before writer keys): number on after its lines
   let lastSeq = saved?.last_seq ?? (created ? 0 : await lastSeqOf(hub, runId, warn));
   // The checkpoint is written as each batch is acknowledged, so the hub is at most a batch ahead of
-  // it (a kill between the two). One file read again from its offset gives the same lines the same
-  // seqs, and the hub keeps one copy. Several files may interleave differently the second time: a
-  // line could then take a seq the hub holds for another line, and be lost. So with several files,
-  // number on after the hub's lines: the lines of that batch may come twice, none goes.
+  // it (a kill between the two). One name read again from its offsets gives the same lines the same
+  // seqs (its rotated file, read to its end before the new one, included), and the hub keeps one
+  // copy. Several names (or a glob) may interleave differently the second time: a line could then
+  // take a seq the hub holds for another line, and be lost. So then, number on after the hub's
+  // lines: the lines of that batch may come twice, none goes.
   let repeated = 0;
-  if (saved !== undefined && (saved.files.length > 1 || targets.length > 1)) {
-    const onHub = await lastSeqOf(hub, runId, warn);
+  if (saved !== undefined && (targets.length > 1 || local.some(isGlob))) {
+    // the lease answer says it (a write token is enough); an older hub's does not: read it then
+    const told = (await lease(hub, runId, writerKey))?.last_seq;
+    const onHub = typeof told === 'number' ? told : await lastSeqOf(hub, runId, warn);
     if (onHub > lastSeq) {
       repeated = onHub - lastSeq;
       lastSeq = onHub;
@@ -156,8 +160,8 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
 
   // the lease (PROTOCOL.md): a follower of a quiet file is still alive; its answer may ask to cancel
   const leaseTimer = setInterval(() => {
-    void renewLease(hub, runId, writerKey).then((cancel) => {
-      if (cancel) onStop?.('cancelled', cancel.by);
+    void lease(hub, runId, writerKey).then((answer) => {
+      if (answer?.cancel) onStop?.('cancelled', answer.cancel.by);
     });
   }, DEFAULTS.leaseSeconds * 1000);
   /** `cancelledBy`: the hub asked (a lease answer): the run ends `cancelled`, whatever --end-on-exit says. */
@@ -213,8 +217,8 @@ async function createOnHub(hub: string, writerKey: string, body: Record<string, 
   return response.status === 201;
 }
 
-/** Renews the run's lease; the hub's cancel request when there is one. Trouble is the shipper's to report. */
-async function renewLease(hub: string, runId: string, writerKey: string): Promise<{ by: string } | undefined> {
+/** Renews the run's lease (write scope): the answer may ask to cancel, and tells the run's highest stored seq (older hubs: not). */
+async function lease(hub: string, runId: string, writerKey: string): Promise<{ cancel?: { by: string } | null; last_seq?: unknown } | undefined> {
   try {
     const response = await hubFetch(`${hub}/api/runs/${encodeURIComponent(runId)}/lease`, {
       method: 'POST',
@@ -226,7 +230,7 @@ async function renewLease(hub: string, runId: string, writerKey: string): Promis
       await response.body?.cancel();
       return undefined;
     }
-    return ((await response.json()) as { cancel: { by: string } | null }).cancel ?? undefined;
+    return (await response.json()) as { cancel?: { by: string } | null; last_seq?: unknown };
   } catch {
     return undefined;
   }

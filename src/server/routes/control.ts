@@ -25,6 +25,8 @@ export interface LeaseAnswer {
   /** when the hub fails the run if it hears nothing more */
   expires_at: string;
   cancel: { by: string; at: string } | null;
+  /** the run's highest stored seq: a writer that resumes (a restarted follower) numbers on after it */
+  last_seq: number;
 }
 
 export function controlRoutes(app: FastifyInstance, { store, live, audit }: RouteContext): void {
@@ -39,7 +41,7 @@ export function controlRoutes(app: FastifyInstance, { store, live, audit }: Rout
       throw conflict(`run ${id} has ended (${before.status})`);
     }
     const run = (await store.renewLease(id, nowMicros(), leaseS)) ?? before;
-    return leaseAnswer(run);
+    return { ...leaseAnswer(run), last_seq: await store.lastSeq(id) };
   });
 
   app.post('/api/runs/:id/cancel', { config: { scope: ['submit', 'write', 'admin'] } }, async (request) => {
@@ -86,7 +88,7 @@ export function controlRoutes(app: FastifyInstance, { store, live, audit }: Rout
   });
 }
 
-export function leaseAnswer(run: Run): LeaseAnswer {
+export function leaseAnswer(run: Run): Omit<LeaseAnswer, 'last_seq'> {
   const leaseS = run.lease_s ?? 0;
   const heard = parseIsoMicros(run.last_heard_at ?? '') ?? nowMicros();
   return {

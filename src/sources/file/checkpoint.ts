@@ -15,8 +15,8 @@
  * leaves the previous checkpoint or the new one, never half of one. Neither is fsynced. A kill
  * between the hub's answer and the write (or a machine crash) leaves an older checkpoint: the
  * follower then reads again lines the hub has. One file: it numbers them as before (the same
- * seqs), and the hub ignores a (stream, seq) it already has. Several files may interleave
- * differently the second time, so a resumed follower of several files numbers on after the hub's
+ * seqs), and the hub ignores a (stream, seq) it already has. The files of several names (or of a
+ * glob) may interleave differently the second time, so such a follower numbers on after the hub's
  * last line instead: those lines may come twice (said in a `system` line), none is lost.
  */
 import { createHash, randomBytes } from 'node:crypto';

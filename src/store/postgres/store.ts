@@ -180,6 +180,10 @@ export class PostgresStore implements Store {
     return { records, total_lines: await this.lineCount(stream), truncated };
   }
 
+  async lastSeq(stream: string): Promise<number> {
+    return lastSeq(this.pool, stream);
+  }
+
   async readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]> {
     // no line count here: a page of lines is all a reader (the live path, a download) needs
     if (workerOf(stream) !== undefined) return (await this.queryLogs(stream, { after: afterSeq, limit })).records;

@@ -203,6 +203,10 @@ export class SqliteStore implements Store {
     return { ...page, total_lines: this.lineCount(stream) };
   }
 
+  async lastSeq(stream: string): Promise<number> {
+    return this.lines.lastSeq(stream);
+  }
+
   async readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]> {
     return readStream(this.lines, stream, afterSeq, limit);
   }
