@@ -386,12 +386,15 @@ export class HubShipper implements RunSink {
 
   private nextBatch(): Batch | undefined {
     const max = this.options.maxBatchLines ?? MAX_BATCH_LINES;
-    if (this.behind && this.wal && this.orphans.seqs.length > 0) return this.mergeOrphans(max);
     if (this.behind && this.wal) {
+      // what waits to be written goes first: a write that fails makes orphans of its lines now,
+      // before the choice of how to read (else the shipper could leave "behind" without them)
+      this.wal.flush();
+      if (this.orphans.seqs.length > 0) return this.mergeOrphans(max);
       const page = this.wal.readJoined(this.cursor, max, MAX_BATCH_BYTES);
       this.stats.walReads++;
       // caught up: what comes next waits in memory again
-      if (page.atEnd) this.behind = false;
+      if (page.atEnd && this.orphans.seqs.length === 0) this.behind = false;
       if (page.seqs.length > 0) {
         const last = page.seqs.at(-1)!;
         return { joined: page.joined, seqs: page.seqs, progress: [], nextCursor: last + 1 };
