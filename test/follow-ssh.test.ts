@@ -7,7 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
 import { cli, FIXTURES, hubOn, tempDir, waitFor } from './helpers.js';
@@ -98,6 +98,12 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     await hub?.close();
   });
 
+  // a follower a failed test did not get to stop is not left running
+  const followers: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of followers.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+
   async function records(run: string): Promise<WireRecord[]> {
     const response = await fetch(`${hub.url}/api/runs/${run}/logs?limit=10000`);
     return response.ok ? ((await response.json()) as { logs: WireRecord[] }).logs : [];
@@ -111,6 +117,7 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     const sshPids = new Set<number>();
     const start = () => {
       const result = cli(['follow', url, '--run', 'over-ssh', '--hub', hub.url, '--data', data, '--ssh-option', sshOption, '--partial-timeout', '300ms']);
+      followers.push(result.child);
       const watch = setInterval(() => {
         for (const pid of childrenOf(result.child.pid ?? 0)) sshPids.add(pid);
       }, 50);
@@ -158,6 +165,7 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     const data = tempDir();
     const url = `ssh://root@127.0.0.1:${port}${path}`;
     const follower = cli(['follow', url, '--run', 'ssh-twice', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+    followers.push(follower.child);
     await waitFor(async () => (await fetch(`${hub.url}/api/runs/ssh-twice`)).ok || undefined, 20_000, 'the run');
     await new Promise((r) => setTimeout(r, 500)); // the first session is up
     // lines 61–120 live in a file that is renamed away ~0.5 s after it appears: while the first
@@ -179,6 +187,7 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     const data = tempDir();
     const url = `ssh://root@127.0.0.1:${port}${path}`;
     const follower = cli(['follow', url, '--run', 'ssh-rotation', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+    followers.push(follower.child);
     await waitFor(async () => (await fetch(`${hub.url}/api/runs/ssh-rotation`)).ok || undefined, 20_000, 'the run');
     await new Promise((r) => setTimeout(r, 500)); // the first session is up
     const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ path, from: 1, to: 250, every: 8, prefix: 'remote', rotate: { at: [100], how: 'rename' } })], {
