@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULTS } from '../core/config.js';
 import type { LogRecord, ProgressUpdate } from '../core/record.js';
 import { self } from '../pipeline/spool/owner.js';
-import { Wal } from '../pipeline/spool/wal.js';
+import { eachWalLine, Wal } from '../pipeline/spool/wal.js';
 import type { Run, RunFinish, RunUpsert } from '../store/store.js';
 import type { RunSink } from './sink.js';
 import { hubPost } from './hub-http.js';
@@ -490,11 +490,11 @@ export class HubShipper implements RunSink {
 
   /** The lines of a batch the WAL could not take (`<seq>\t<json>\n` each), kept in memory, within MAX_VOLATILE_LINES. */
   private keepOrphans(lines: Buffer): void {
-    for (let start = 0, end = lines.indexOf(0x0a); end !== -1; start = end + 1, end = lines.indexOf(0x0a, start)) {
-      const tab = lines.indexOf(0x09, start);
-      this.orphans.seqs.push(Number(lines.toString('latin1', start, tab)));
-      this.orphans.json.push(lines.toString('utf8', tab + 1, end));
-    }
+    eachWalLine(lines, (seq, jsonStart, jsonEnd) => {
+      this.orphans.seqs.push(seq);
+      this.orphans.json.push(lines.toString('utf8', jsonStart, jsonEnd));
+      return true;
+    });
     const extra = this.orphans.seqs.length - MAX_VOLATILE_LINES;
     if (extra > 0) {
       this.orphans.json.splice(0, extra);

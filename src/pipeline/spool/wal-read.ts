@@ -108,18 +108,13 @@ function scanPage(
     const data: Buffer = carry ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
     const dataStart = offset - (carry?.length ?? 0);
     offset += read;
-    let lineStart = 0;
-    let consumed = 0;
-    for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, lineStart)) {
-      const tab = data.indexOf(0x09, lineStart);
-      const seq = tab !== -1 && tab < nl ? Number(data.toString('latin1', lineStart, tab)) : NaN;
-      if (Number.isInteger(seq) && seq >= from && take(data, tab + 1, nl, seq)) {
+    const consumed = eachWalLine(data, (seq, jsonStart, jsonEnd) => {
+      if (Number.isInteger(seq) && seq >= from && take(data, jsonStart, jsonEnd, seq)) {
         lines++;
-        bytes += nl - tab;
+        bytes += jsonEnd - jsonStart + 1;
       }
-      lineStart = consumed = nl + 1;
-      if (lines >= maxLines || bytes >= maxBytes) break;
-    }
+      return lines < maxLines && bytes < maxBytes;
+    });
     if (lines >= maxLines || bytes >= maxBytes) {
       const stop = dataStart + consumed;
       return { atEnd: stop >= end, end: stop };
@@ -127,6 +122,22 @@ function scanPage(
     carry = consumed < data.length ? data.subarray(consumed) : undefined;
   }
   return { atEnd: true, end: offset - (carry?.length ?? 0) };
+}
+
+/**
+ * The complete lines `<seq>\t<json>\n` at the start of `data`, in order: `visit` gets each one's
+ * seq (NaN when the line has none) and where its JSON's bytes are, and returns false to stop.
+ * Returns where the last line visited ends (a partial last line is not visited).
+ */
+export function eachWalLine(data: Buffer, visit: (seq: number, jsonStart: number, jsonEnd: number) => boolean): number {
+  let consumed = 0;
+  for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, consumed)) {
+    const tab = data.indexOf(0x09, consumed);
+    const seq = tab !== -1 && tab < nl ? Number(data.toString('latin1', consumed, tab)) : NaN;
+    consumed = nl + 1;
+    if (!visit(seq, tab + 1, nl)) break;
+  }
+  return consumed;
 }
 
 function isJson(text: string): boolean {

@@ -29,7 +29,7 @@ import { DEFAULTS } from '../../core/config.js';
 import type { Owner } from './owner.js';
 import { lastLineEnd, readJoined, readPage, type JoinedPage, type WalPage } from './wal-read.js';
 
-export { WalReader, type JoinedPage, type WalPage } from './wal-read.js';
+export { eachWalLine, WalReader, type JoinedPage, type WalPage } from './wal-read.js';
 
 export interface WalMeta {
   version: 1;
@@ -128,8 +128,8 @@ export class Wal {
     const need = json.length * 3 + 24; // UTF-8 at worst, the seq, the tab and the newline
     if (this.batchLength + need > this.batch.length) {
       this.flush();
-      // one record bigger than the batch: a buffer its size, for this once
-      this.batch = Buffer.allocUnsafe(Math.max(BATCH_CAPACITY, need));
+      // one record bigger than a batch (a line near the limit, escaped): a buffer that holds it
+      if (need > this.batch.length) this.batch = Buffer.allocUnsafe(need);
     }
     if (this.bufferCount === 0) this.bufferFirstSeq = seq;
     const batch = this.batch;
