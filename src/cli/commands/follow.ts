@@ -11,11 +11,10 @@
  * --end-on-exit, which flushes partial last lines and ends it `completed`.
  */
 import { resolve } from 'node:path';
-import { DEFAULTS } from '../../core/config.js';
 import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
 import { HubShipper } from '../../sinks/hub.js';
-import { hubError, hubFetch } from '../../sinks/hub-http.js';
+import { hubError, hubFetch, hubPost } from '../../sinks/hub-http.js';
 import { isGlob } from '../../sources/file/glob.js';
 import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
 import { FileFollower } from '../../sources/file/follower.js';
@@ -89,8 +88,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   let repeated = 0;
   if (saved !== undefined && (targets.length > 1 || local.some(isGlob))) {
     // the lease answer says it (a write token is enough); an older hub's does not: read it then
-    const told = (await lease(hub, runId, writerKey))?.last_seq;
-    const onHub = typeof told === 'number' ? told : await lastSeqOf(hub, runId, warn);
+    const onHub = (await leaseLastSeq(hub, runId, writerKey)) ?? (await lastSeqOf(hub, runId, warn));
     if (onHub > lastSeq) {
       repeated = onHub - lastSeq;
       lastSeq = onHub;
@@ -120,6 +118,8 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
       // at once: the hub is never more than this batch ahead of the checkpoint (see the resume above)
       save();
     },
+    // the lease (PROTOCOL.md), renewed by the shipper even while the files are quiet: its answer may ask to cancel
+    onCancel: (by) => onStop?.('cancelled', by),
   });
   const builder = new RecordBuilder({ stream: runId, sink: shipper, lastSeq, maxLineBytes });
   shipper.start(create);
@@ -158,15 +158,8 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   files?.start();
   for (const follower of ssh) follower.start();
 
-  // the lease (PROTOCOL.md): a follower of a quiet file is still alive; its answer may ask to cancel
-  const leaseTimer = setInterval(() => {
-    void lease(hub, runId, writerKey).then((answer) => {
-      if (answer?.cancel) onStop?.('cancelled', answer.cancel.by);
-    });
-  }, DEFAULTS.leaseSeconds * 1000);
   /** `cancelledBy`: the hub asked (a lease answer): the run ends `cancelled`, whatever --end-on-exit says. */
   const stop = async (why: string, cancelledBy?: string) => {
-    clearInterval(leaseTimer);
     const end = (flags.endOnExit ?? false) || cancelledBy !== undefined;
     files?.stop(end);
     await Promise.all(ssh.map((follower) => follower.stop(end)));
@@ -217,20 +210,12 @@ async function createOnHub(hub: string, writerKey: string, body: Record<string, 
   return response.status === 201;
 }
 
-/** Renews the run's lease (write scope): the answer may ask to cancel, and tells the run's highest stored seq (older hubs: not). */
-async function lease(hub: string, runId: string, writerKey: string): Promise<{ cancel?: { by: string } | null; last_seq?: unknown } | undefined> {
+/** The run's highest stored seq, from a lease renewal (a write token is enough); undefined when the hub does not say (an older hub). */
+async function leaseLastSeq(hub: string, runId: string, writerKey: string): Promise<number | undefined> {
   try {
-    const response = await hubFetch(`${hub}/api/runs/${encodeURIComponent(runId)}/lease`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-runlog-writer': writerKey },
-      body: '{}',
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!response.ok) {
-      await response.body?.cancel();
-      return undefined;
-    }
-    return (await response.json()) as { cancel?: { by: string } | null; last_seq?: unknown };
+    const { status, text } = await hubPost(`${hub}/api/runs/${encodeURIComponent(runId)}/lease`, '{}', { 'x-runlog-writer': writerKey }, 10_000);
+    const seq = status === 200 ? (JSON.parse(text) as { last_seq?: unknown }).last_seq : undefined;
+    return typeof seq === 'number' ? seq : undefined;
   } catch {
     return undefined;
   }

@@ -41,7 +41,7 @@ export function controlRoutes(app: FastifyInstance, { store, live, audit }: Rout
       throw conflict(`run ${id} has ended (${before.status})`);
     }
     const run = (await store.renewLease(id, nowMicros(), leaseS)) ?? before;
-    return { ...leaseAnswer(run), last_seq: await store.lastSeq(id) };
+    return leaseAnswer(run, await store.lastSeq(id));
   });
 
   app.post('/api/runs/:id/cancel', { config: { scope: ['submit', 'write', 'admin'] } }, async (request) => {
@@ -88,13 +88,14 @@ export function controlRoutes(app: FastifyInstance, { store, live, audit }: Rout
   });
 }
 
-export function leaseAnswer(run: Run): Omit<LeaseAnswer, 'last_seq'> {
+export function leaseAnswer(run: Run, lastSeq: number): LeaseAnswer {
   const leaseS = run.lease_s ?? 0;
   const heard = parseIsoMicros(run.last_heard_at ?? '') ?? nowMicros();
   return {
     lease_s: leaseS,
     expires_at: microsToIso(heard + LEASE_MISSES * leaseS * 1e6),
     cancel: run.cancel_requested_by === null ? null : { by: run.cancel_requested_by, at: run.cancel_requested_at ?? microsToIso(nowMicros()) },
+    last_seq: lastSeq,
   };
 }
 
