@@ -240,19 +240,12 @@ export class SshFollower {
 
   private ended(code: number | null, got: number, errors: string): void {
     if (this.stopped) return;
-    if (code === SIBLING_EXIT) {
-      // the next file is read: the name's file now, from its start (no loss: it is the one after)
+    if (code === ROTATED_EXIT || code === SIBLING_EXIT) {
+      // the old file (or the next one, read whole from beside the name) is done: its partial last
+      // line is a line, and the name's file comes now from its start, no loss
       this.feed.flush();
       this.rotated = true;
-      this.next = '-';
-      this.backoff = MIN_BACKOFF_MS;
-      this.connect();
-      return;
-    }
-    if (code === ROTATED_EXIT) {
-      // the old file is done: its partial last line is a line
-      this.feed.flush();
-      this.rotated = true;
+      if (code === SIBLING_EXIT) this.next = '-';
       this.backoff = MIN_BACKOFF_MS;
       this.connect();
       return;

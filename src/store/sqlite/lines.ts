@@ -35,15 +35,10 @@ const ALERT_RANK = LEVEL_RANK.WARNING;
 /** LEVELS bits of WARNING and above */
 export const ALERT_LEVELS = levelsAtLeast('WARNING');
 
-export interface ChunkRow {
+/** A chunk's row without its data: the codec's metadata (its bloom only when asked), and where it is. */
+export interface ChunkRow extends Omit<ChunkMeta, 'bloom'> {
   id: number;
   stream: string;
-  first_seq: number;
-  last_seq: number;
-  count: number;
-  min_ts: number;
-  max_ts: number;
-  levels: number;
   bytes: number;
   /** a copy of the chunk's few WARNING-and-above lines (see the header) */
   has_alerts: number;
@@ -171,7 +166,7 @@ export class SqliteLines {
   private noteTail(stream: string, count: number, bytes: number): void {
     const hint = this.tails.get(stream);
     if (hint === undefined) return;
-    if (count >= TARGET_LINES || bytes >= TARGET_BYTES) this.tails.set(stream, { small: 0, lines: 0, bytes: 0 });
+    if (!isSmall(count, bytes)) this.tails.set(stream, { small: 0, lines: 0, bytes: 0 });
     else this.tails.set(stream, { small: hint.small + 1, lines: hint.lines + count, bytes: hint.bytes + bytes });
   }
 
@@ -193,7 +188,7 @@ export class SqliteLines {
     let lines = 0;
     let bytes = 0;
     for (const row of tail) {
-      if (row.count >= TARGET_LINES || row.bytes >= TARGET_BYTES) break;
+      if (!isSmall(row.count, row.bytes)) break;
       small.push(row);
       lines += row.count;
       bytes += row.bytes;
@@ -222,6 +217,11 @@ export class SqliteLines {
   sql(text: string): Database.Statement {
     return statement(this.db, text);
   }
+}
+
+/** A chunk below the target size: compaction may merge it with its small neighbours. */
+function isSmall(count: number, bytes: number): boolean {
+  return count < TARGET_LINES && bytes < TARGET_BYTES;
 }
 
 /** The stream's last small chunks are many enough, or big enough together, to become one. */
