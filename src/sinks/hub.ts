@@ -91,6 +91,8 @@ const MAX_BATCH_BYTES = 2 * 1024 * 1024; // 2 MiB: well under the hub's body lim
 const RECORDS_OPEN = Buffer.from('{"records":[');
 /** lines that only memory holds (the WAL cannot be written): kept up to this many (~25 MB) while the hub takes them */
 const MAX_VOLATILE_LINES = 100_000;
+/** past this many characters waiting in memory (long lines), the shipper reads from the WAL as past walMemoryLines */
+const MAX_MEMORY_CHARS = 4 * 1024 * 1024;
 const MAX_BACKOFF_MS = 2000;
 /** statuses that a retry may cure; any other 4xx would be refused however often it is sent */
 const RETRYABLE = new Set([404, 408, 429]);
@@ -107,6 +109,8 @@ export class HubShipper implements RunSink {
   private runAcknowledged = false;
   private pendingJson: string[] = [];
   private pendingSeqs: number[] = [];
+  /** characters of pendingJson: long lines reach the memory bound before their count does */
+  private pendingChars = 0;
   /** past the memory bound: what to send is read back from the WAL from `cursor` on */
   private behind = false;
   private cursor = 0;
@@ -185,8 +189,9 @@ export class HubShipper implements RunSink {
     if (!this.behind) {
       this.pendingJson.push(json);
       this.pendingSeqs.push(record.seq);
+      this.pendingChars += json.length;
       // away or just slower than the command: memory stays bounded either way
-      if (this.pendingJson.length > this.maxMemoryLines && this.wal) {
+      if ((this.pendingJson.length > this.maxMemoryLines || this.pendingChars > MAX_MEMORY_CHARS) && this.wal) {
         if (this.wal.usable && this.volatile.length === 0) this.fallBehind();
         // the WAL cannot take them (no disk): memory is all they have, so it holds more of them,
         // and past that the oldest go, counted
@@ -404,6 +409,7 @@ export class HubShipper implements RunSink {
     const all = count === this.pendingJson.length;
     const json = all ? this.pendingJson : this.pendingJson.slice(0, count);
     const seqs = all ? this.pendingSeqs : this.pendingSeqs.slice(0, count);
+    this.pendingChars = all ? 0 : this.pendingChars - charsOf(json);
     this.pendingJson = all ? [] : this.pendingJson.slice(count);
     this.pendingSeqs = all ? [] : this.pendingSeqs.slice(count);
     // a bar goes out only with the last of the lines before it, and at most 4 times a second
@@ -477,6 +483,7 @@ export class HubShipper implements RunSink {
     this.cursor = this.pendingSeqs[0] ?? this.cursor;
     this.pendingJson = [];
     this.pendingSeqs = [];
+    this.pendingChars = 0;
     this.behind = true;
   }
 
@@ -505,6 +512,7 @@ export class HubShipper implements RunSink {
 
   private dropOldest(keep: number): void {
     const count = this.pendingJson.length - keep;
+    this.pendingChars -= charsOf(this.pendingJson.slice(0, count));
     this.pendingJson.splice(0, count);
     this.pendingSeqs.splice(0, count);
     this.lost += count;
@@ -577,6 +585,12 @@ export class HubShipper implements RunSink {
 }
 
 /** How many of the first records make a batch: at most `max` lines and about MAX_BATCH_BYTES. */
+function charsOf(json: readonly string[]): number {
+  let chars = 0;
+  for (const line of json) chars += line.length;
+  return chars;
+}
+
 function batchLength(json: readonly string[], max: number): number {
   let bytes = 0;
   const limit = Math.min(json.length, max);

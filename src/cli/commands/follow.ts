@@ -21,6 +21,7 @@ import { FileFollower } from '../../sources/file/follower.js';
 import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
 import { checkRunId, durationMs, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { findHub, HubReader } from '../hub-client.js';
+import { keepHeapSmall } from '../lean-heap.js';
 
 export interface FollowFlags {
   run: string;
@@ -41,6 +42,7 @@ export interface FollowFlags {
 
 
 export async function followCommand(targets: string[], flags: FollowFlags): Promise<void> {
+  keepHeapSmall();
   // a signal before following starts stops it as soon as it has (exit 0, nothing lost)
   let onStop: ((why: string, cancelledBy?: string) => void) | undefined = undefined;
   let stopAsked: string | undefined;

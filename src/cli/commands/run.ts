@@ -8,11 +8,12 @@ import { newRunId } from '../../server/routes/runs.js';
 import { HubShipper } from '../../sinks/hub.js';
 import { StoreSink } from '../../sinks/store.js';
 import type { RunSink } from '../../sinks/sink.js';
-import { SqliteStore } from '../../store/sqlite/store.js';
+import type { SqliteStore } from '../../store/sqlite/store.js';
 import { checkCommandSize, checkName, checkRunId, durationMs, leaseSeconds as leaseFlag, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub, HubReader } from '../hub-client.js';
 import { hubError, hubFetch } from '../../sinks/hub-http.js';
+import { keepHeapSmall } from '../lean-heap.js';
 
 export interface RunFlags {
   hub?: string;
@@ -33,6 +34,7 @@ export interface RunFlags {
 }
 
 export async function runCommand(command: string[], flags: RunFlags): Promise<void> {
+  keepHeapSmall();
   const dataDir = resolve(flags.data);
   const runId = flags.id === undefined ? newRunId() : checkRunId(flags.id);
   const taskId = flags.task === undefined ? undefined : checkId(flags.task, '--task');
@@ -47,10 +49,11 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
 
   let localStore: SqliteStore | undefined;
-  const openLocal = () => (localStore ??= new SqliteStore(databaseFile(dataDir)));
+  // loaded only when needed: a runner that ships to a hub keeps the native SQLite library out of its memory
+  const openLocal = async () => (localStore ??= new (await import('../../store/sqlite/store.js')).SqliteStore(databaseFile(dataDir)));
   if (flags.id !== undefined) {
     // a second run under an id would mix two runs' lines: refuse before anything runs
-    const existing = hub !== undefined ? await new HubReader(hub).getRun(runId).catch(() => undefined) : await openLocal().getRun(runId);
+    const existing = hub !== undefined ? await new HubReader(hub).getRun(runId).catch(() => undefined) : await (await openLocal()).getRun(runId);
     if (existing) throw new UsageError(`--id: run ${runId} already exists (${existing.status}); choose another id`);
   }
   let shipper: HubShipper | undefined;
@@ -83,7 +86,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     });
     sink = shipper;
   } else {
-    sink = new StoreSink(openLocal(), warn);
+    sink = new StoreSink(await openLocal(), warn);
   }
 
   const runner: Runner = new Runner({
@@ -114,7 +117,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
       let count = 0;
       let lost = 0;
       try {
-        const local = new StoreSink(openLocal(), warn);
+        const local = new StoreSink(await openLocal(), warn);
         local.start({ id: runId, name: flags.name ?? null, command: shellJoin(command), log_path: outcome.log_path, task_id: taskId ?? null, labels, started_at: outcome.started_at });
         for (const page of shipper.unsent()) {
           await local.append(page);

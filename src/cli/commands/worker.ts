@@ -6,6 +6,7 @@ import { WorkerAgent } from '../../agent/worker.js';
 import { durationMs, id as checkId, leaseSeconds, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub } from '../hub-client.js';
+import { keepHeapSmall } from '../lean-heap.js';
 
 export interface WorkerFlags {
   id: string;
@@ -22,6 +23,7 @@ export interface WorkerFlags {
 }
 
 export async function workerCommand(flags: WorkerFlags): Promise<void> {
+  keepHeapSmall();
   const id = checkId(flags.id, '--id');
   if (flags.hub === 'none') throw new UsageError('--hub: a worker needs a hub, to claim tasks from and to send heartbeats to');
   // a hub that does not answer yet is waited for (heartbeats spool meanwhile)
