@@ -7,7 +7,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/server/listen.js';
-import { cli, hubOn, PYTHON, tempDir } from './helpers.js';
+import { cli, getJson, hubOn, PYTHON, tempDir, waitFor } from './helpers.js';
 
 const LINES = 2_000_000;
 const LIMIT_KB = 100 * 1024;
@@ -24,24 +24,33 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Reads a process's peak resident memory (kB) every 50 ms until `stop()`; the last reading stands. */
+function watchPeak(pid: number): { stop: () => number } {
+  let peakKb = 0;
+  const timer = setInterval(() => {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (match) peakKb = Math.max(peakKb, Number(match[1]));
+    } catch {
+      // gone between two looks
+    }
+  }, 50);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peakKb;
+    },
+  };
+}
+
 /** Runs `runlog run` on the 2M-line job and returns its exit code, stderr and peak RSS in kB. */
 async function runWatched(hubUrl: string): Promise<{ code: number | null; stderr: string; peakKb: number }> {
   const data = tempDir('runlog-mem-');
   dirs.push(data);
   const running = cli(['run', '--quiet', '--hub', hubUrl, '--', PYTHON, '-c', PRINT], { RUNLOG_DATA: data });
-  const pid = running.child.pid!;
-  let peakKb = 0;
-  const watch = setInterval(() => {
-    try {
-      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (match) peakKb = Math.max(peakKb, Number(match[1]));
-    } catch {
-      // gone between two looks: the last reading stands
-    }
-  }, 50);
+  const watch = watchPeak(running.child.pid!);
   const result = await running;
-  clearInterval(watch);
-  return { code: result.code, stderr: result.stderr, peakKb };
+  return { code: result.code, stderr: result.stderr, peakKb: watch.stop() };
 }
 
 describe('the runner memory', () => {
@@ -67,4 +76,28 @@ describe('the runner memory', () => {
     expect(stderr).toContain(`${LINES} lines kept in the local store`);
     expect(peakKb, `peak RSS ${Math.round(peakKb / 1024)} MB`).toBeLessThan(LIMIT_KB);
   }, 180_000);
+
+  it('stays under 100 MB in a worker running a 2M-line task', async () => {
+    const hubData = tempDir('runlog-mem-hub-');
+    const workerData = tempDir('runlog-mem-worker-');
+    dirs.push(hubData, workerData);
+    hub = await hubOn(hubData);
+    const worker = cli(['worker', '--id', 'mem-1', '--hub', hub.url, '--poll', '100ms', '--data', workerData]);
+    const watch = watchPeak(worker.child.pid!);
+    try {
+      const submitted = await cli(['submit', '--hub', hub.url, '--id', 'mem-task', '--', PYTHON, '-c', PRINT]);
+      expect(submitted.code, submitted.stderr).toBe(0);
+      const ended = await waitFor(async () => {
+        const run = (await getJson<{ status: string; line_count: number }>(`${hub!.url}/api/runs/mem-task`)).body;
+        return run.status === 'queued' || run.status === 'running' ? undefined : run;
+      }, 170_000, 'the task to end');
+      expect(ended.status).toBe('completed');
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker;
+    }
+    const peakKb = watch.stop();
+    expect(peakKb).toBeGreaterThan(0);
+    expect(peakKb, `peak RSS ${Math.round(peakKb / 1024)} MB`).toBeLessThan(LIMIT_KB);
+  }, 200_000);
 });

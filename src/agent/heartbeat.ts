@@ -10,7 +10,7 @@
 import { fitJsonObject } from '../core/json-bounds.js';
 import { reportedIntervalS } from '../core/limits.js';
 import type { LogRecord } from '../core/record.js';
-import { hubFetch } from '../sinks/hub-http.js';
+import { hubRequest } from '../sinks/hub-http.js';
 import { Spool } from '../pipeline/spool/spool.js';
 import type { WorkerState } from '../store/store.js';
 import type { GpuSnapshot } from './gpu.js';
@@ -29,7 +29,7 @@ export interface HeartbeatBody {
 
 export interface HeartbeatOptions {
   hub: string;
-  /** default: the process's token (hubFetch) */
+  /** default: the process's token (hubToken) */
   token?: string;
   workerId: string;
   intervalMs: number;
@@ -146,16 +146,14 @@ export class HeartbeatLoop {
   /** true when the hub took it; false when it should be retried later (unreachable, 5xx). */
   private async post(body: HeartbeatBody): Promise<boolean> {
     try {
-      const response = await hubFetch(`${this.options.hub}/api/workers/${encodeURIComponent(this.options.workerId)}/heartbeat`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
+      const response = await hubRequest('POST', `${this.options.hub}/api/workers/${encodeURIComponent(this.options.workerId)}/heartbeat`, {
         body: JSON.stringify(body),
         token: this.options.token,
-        signal: AbortSignal.any([this.aborter.signal, AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000)]),
+        signal: this.aborter.signal,
+        timeoutMs: this.options.requestTimeoutMs ?? 10_000,
       });
-      await response.arrayBuffer();
       if (response.status >= 500) throw new Error(`hub answered ${response.status}`);
-      if (!response.ok) this.options.onTrouble?.(`hub refused a heartbeat (${response.status}); its lines are dropped`);
+      if (response.status >= 300) this.options.onTrouble?.(`hub refused a heartbeat (${response.status}); its lines are dropped`);
       this.stats.sent++;
       if (!this.reachable) this.options.onTrouble?.(`hub reachable again; replaying ${this.spool.size} spooled heartbeats`);
       this.reachable = true;

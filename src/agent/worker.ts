@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { reportedIntervalS } from '../core/limits.js';
 import { lastSeqInWal, walDir } from '../pipeline/spool/wal.js';
-import { hubFetch } from '../sinks/hub-http.js';
+import { answerJson, hubError, hubRequest } from '../sinks/hub-http.js';
 import { withTask } from '../sdk/context.js';
 import { createWorker, type RunlogWorker } from '../sdk/worker.js';
 import { HubShipper } from '../sinks/hub.js';
@@ -116,16 +116,13 @@ export class WorkerAgent {
 
   private async claim(): Promise<ClaimedTask | undefined> {
     try {
-      const response = await hubFetch(`${this.options.hub}/api/tasks/claim`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
+      const response = await hubRequest('POST', `${this.options.hub}/api/tasks/claim`, {
         body: JSON.stringify({ worker_id: this.options.id, heartbeat_interval_s: reportedIntervalS(this.options.heartbeatMs) }),
-        signal: AbortSignal.timeout(10_000),
+        timeoutMs: 10_000,
       });
       if (response.status === 204) return undefined;
-      const body = (await response.json()) as ClaimedTask & { message?: string };
-      if (!response.ok) throw new Error(body.message ?? `hub answered ${response.status}`);
-      return body;
+      if (response.status !== 200) throw new Error(await hubError(response));
+      return answerJson<ClaimedTask>(response);
     } catch (error) {
       this.worker.log.debug(`no claim: ${(error as Error).message}`);
       return undefined;

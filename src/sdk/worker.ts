@@ -19,7 +19,7 @@ import { GpuProbe } from '../agent/gpu.js';
 import { HeartbeatLoop } from '../agent/heartbeat.js';
 import { workerStream, type WorkerState } from '../store/store.js';
 import { LogBuffer } from './buffer.js';
-import { hubFetch } from '../sinks/hub-http.js';
+import { answerJson, hubRequest } from '../sinks/hub-http.js';
 import { createLogger, type Logger } from './logger.js';
 
 export interface WorkerOptions {
@@ -126,8 +126,8 @@ function heartbeatFromEnv(): number {
 /** The last seq the hub has of this worker's lines (0 when it does not answer). */
 async function hubLastSeq(hub: string, id: string, token: string | undefined): Promise<number> {
   try {
-    const response = await hubFetch(`${hub}/api/workers/${encodeURIComponent(id)}`, { token, signal: AbortSignal.timeout(3000) });
-    return response.ok ? (((await response.json()) as { last_seq?: number }).last_seq ?? 0) : 0;
+    const response = await hubRequest('GET', `${hub}/api/workers/${encodeURIComponent(id)}`, { token, timeoutMs: 3000 });
+    return response.status === 200 ? (answerJson<{ last_seq?: number }>(response)?.last_seq ?? 0) : 0;
   } catch {
     return 0;
   }

@@ -1,5 +1,5 @@
 /**
- * Every request a client makes to the hub goes through hubFetch, which adds the token: the one
+ * Every request a client makes to the hub goes through this module (hubFetch, hubRequest, hubPost), which adds the token: the one
  * place that knows it. The token comes from `setHubToken` (the CLI's --token / --token-file),
  * else RUNLOG_TOKEN, else the file named by RUNLOG_TOKEN_FILE. It is never logged, printed or put
  * in a URL.
@@ -57,19 +57,46 @@ const agents = { 'http:': new HttpAgent({ keepAlive: true, maxSockets: 4 }), 'ht
  * request itself (a runner at 1,000 lines/s spent ~1 CPU-s per 10 s in it). Resolves with the
  * status and the body's text, rejects on a network error or after `timeoutMs`.
  */
-export function hubPost(url: string, body: string | readonly Buffer[], headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; text: string }> {
+export function hubPost(url: string, body: string | readonly Buffer[], headers: Record<string, string>, timeoutMs: number): Promise<HubAnswer> {
+  return hubRequest('POST', url, { body, headers, timeoutMs });
+}
+
+export interface HubAnswer {
+  status: number;
+  text: string;
+}
+
+export interface HubRequestOptions {
+  /** a JSON body: a string, or pieces of bytes sent as they are */
+  body?: string | readonly Buffer[];
+  headers?: Record<string, string>;
+  timeoutMs: number;
+  /** the token for this request, when not the process's (hubToken) */
+  token?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * A request to the hub with node:http, for the processes that live beside a job (runner, worker,
+ * follower): fetch would load undici and compile its WASM HTTP parser, ~40 MB of resident memory
+ * for a handful of small requests (`node -e "fetch(…)"` peaks at 84 MB, node:http at 44 MB).
+ * One-shot CLI commands keep fetch (hubFetch), as does the SSE client, which needs its streams.
+ */
+export function hubRequest(method: string, url: string, options: HubRequestOptions): Promise<HubAnswer> {
   const target = new URL(url);
   const secure = target.protocol === 'https:';
   if (!secure && target.protocol !== 'http:') return Promise.reject(new Error(`hub URL ${target.origin}: only http and https`));
+  const { body, timeoutMs, signal } = options;
+  const headers: Record<string, string> = { ...options.headers };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(bodyLength(body));
+  }
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
     const request = (secure ? httpsRequest : httpRequest)(
       target,
-      {
-        method: 'POST',
-        agent: agents[secure ? 'https:' : 'http:'],
-        headers: hubHeaders({ ...headers, 'content-type': 'application/json', 'content-length': String(bodyLength(body)) }),
-        timeout: timeoutMs,
-      },
+      { method, agent: agents[secure ? 'https:' : 'http:'], headers: hubHeaders(headers, options.token ?? hubToken()), timeout: timeoutMs },
       (response: IncomingMessage) => {
         response.setEncoding('utf8');
         let text = '';
@@ -78,15 +105,27 @@ export function hubPost(url: string, body: string | readonly Buffer[], headers: 
         response.on('error', reject);
       },
     );
+    const abort = () => request.destroy(signal?.reason as Error);
+    signal?.addEventListener('abort', abort, { once: true });
+    request.on('close', () => signal?.removeEventListener('abort', abort));
     request.on('timeout', () => request.destroy(new Error(`no answer from the hub in ${timeoutMs} ms`)));
     request.on('error', reject);
-    if (typeof body === 'string') request.end(body);
+    if (body === undefined || typeof body === 'string') request.end(body);
     else {
       // the pieces as they are (a page of the WAL): no copy of the whole body
       for (const piece of body) request.write(piece);
       request.end();
     }
   });
+}
+
+/** An answer's body as JSON (undefined when it is empty or not JSON). */
+export function answerJson<T>(answer: HubAnswer): T | undefined {
+  try {
+    return answer.text === '' ? undefined : (JSON.parse(answer.text) as T);
+  } catch {
+    return undefined;
+  }
 }
 
 function bodyLength(body: string | readonly Buffer[]): number {
@@ -97,13 +136,14 @@ function bodyLength(body: string | readonly Buffer[]): number {
 }
 
 /** The hub's error message from a refused answer's body, for the user. */
-export async function hubError(response: Response): Promise<string> {
-  try {
-    const body = (await response.json()) as { message?: string };
-    if (body.message) return body.message;
-  } catch {
-    // not JSON
-  }
-  if (response.status === 401) return 'the hub needs a token (--token, RUNLOG_TOKEN or RUNLOG_TOKEN_FILE)';
-  return `hub answered ${response.status}`;
+export async function hubError(response: Response | HubAnswer): Promise<string> {
+  const text = typeof response.text === 'string' ? response.text : await response.text().catch(() => '');
+  return hubErrorOf(response.status, text);
+}
+
+function hubErrorOf(status: number, text: string): string {
+  const message = answerJson<{ message?: string }>({ status, text })?.message;
+  if (message) return message;
+  if (status === 401) return 'the hub needs a token (--token, RUNLOG_TOKEN or RUNLOG_TOKEN_FILE)';
+  return `hub answered ${status}`;
 }

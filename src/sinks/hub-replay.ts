@@ -15,7 +15,7 @@ import { rmSync } from 'node:fs';
 import { isAlive, self } from '../pipeline/spool/owner.js';
 import { listWals, WalReader, walDir, writeMeta, type WalMeta } from '../pipeline/spool/wal.js';
 import { hubMessage } from './hub.js';
-import { hubFetch } from './hub-http.js';
+import { hubRequest } from './hub-http.js';
 
 export interface ReplayOptions {
   dataDir: string;
@@ -165,9 +165,9 @@ async function post(hub: string, route: string, body: string, writerKey: string,
   for (let backoff = 100; ; backoff = Math.min(backoff * 2, 2000)) {
     let error: HubError;
     try {
-      const response = await hubFetch(`${hub}${route}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
-      const text = await response.text();
-      if (response.ok) return text === '' ? undefined : JSON.parse(text);
+      const response = await hubRequest('POST', `${hub}${route}`, { headers, body, timeoutMs: 10_000 });
+      const text = response.text;
+      if (response.status >= 200 && response.status < 300) return text === '' ? undefined : JSON.parse(text);
       error = new HubError(response.status, `${response.status} ${text.slice(0, 500)}`);
       if (response.status < 500 && response.status !== 408 && response.status !== 429) throw error;
     } catch (caught) {

@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
 import { HubShipper } from '../../sinks/hub.js';
-import { hubError, hubFetch, hubPost } from '../../sinks/hub-http.js';
+import { hubError, hubPost, hubRequest } from '../../sinks/hub-http.js';
 import { isGlob } from '../../sources/file/glob.js';
 import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
 import { FileFollower } from '../../sources/file/follower.js';
@@ -200,15 +200,9 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
 
 /** Creates (or takes up again) the run with our writer key; true when it is new. */
 async function createOnHub(hub: string, writerKey: string, body: Record<string, unknown>): Promise<boolean> {
-  const response = await hubFetch(`${hub}/api/runs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-runlog-writer': writerKey },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
+  const response = await hubRequest('POST', `${hub}/api/runs`, { headers: { 'x-runlog-writer': writerKey }, body: JSON.stringify(body), timeoutMs: 10_000 });
   if (response.status === 409) throw new UsageError(`--run: ${await hubError(response)} (another writer's run, or this follower's checkpoint was lost)`);
-  if (!response.ok) throw new UsageError(await hubError(response));
-  await response.body?.cancel();
+  if (response.status < 200 || response.status >= 300) throw new UsageError(await hubError(response));
   return response.status === 201;
 }
 

@@ -12,7 +12,7 @@ import type { SqliteStore } from '../../store/sqlite/store.js';
 import { checkCommandSize, checkName, checkRunId, durationMs, leaseSeconds as leaseFlag, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub, HubReader } from '../hub-client.js';
-import { hubError, hubFetch } from '../../sinks/hub-http.js';
+import { hubError, hubRequest, type HubAnswer } from '../../sinks/hub-http.js';
 import { keepHeapSmall } from '../lean-heap.js';
 
 export interface RunFlags {
@@ -150,20 +150,14 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
 
 /** Creates the run on the hub with our writer key; a 409 (someone else's run) stops the command from starting. A hub away: the shipper creates it later. */
 async function createOnHub(hub: string, writerKey: string, body: Record<string, unknown>): Promise<void> {
-  let response: Response;
+  let response: HubAnswer;
   try {
-    response = await hubFetch(`${hub}/api/runs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-runlog-writer': writerKey },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
+    response = await hubRequest('POST', `${hub}/api/runs`, { headers: { 'x-runlog-writer': writerKey }, body: JSON.stringify(body), timeoutMs: 10_000 });
   } catch {
     return;
   }
   if (response.status === 409) throw new UsageError(`--id: ${await hubError(response)}`);
   if (response.status === 401 || response.status === 403) throw new UsageError(await hubError(response));
-  await response.body?.cancel();
 }
 
 function summary(outcome: RunOutcome, where: string) {
