@@ -200,4 +200,55 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     const all = await records('ssh-rotation');
     expect(all.map((r) => r.message)).toEqual(Array.from({ length: 250 }, (_, i) => lineText(i + 1)));
   });
+
+  it('follows copytruncate on the remote host twice: each line once, in order, the lines between the last read and each truncation from the copy', async () => {
+    const path = join(dir, 'copied.log');
+    writeFileSync(path, '');
+    const data = tempDir();
+    const url = `ssh://root@127.0.0.1:${port}${path}`;
+    const follower = cli(['follow', url, '--run', 'ssh-copytruncate', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+    followers.push(follower.child);
+    await waitFor(async () => (await fetch(`${hub.url}/api/runs/ssh-copytruncate`)).ok || undefined, 20_000, 'the run');
+    await new Promise((r) => setTimeout(r, 500)); // the first session is up
+    const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ path, from: 1, to: 250, every: 8, prefix: 'remote', rotate: { at: [100, 180], how: 'copytruncate' } })], {
+      stdio: 'inherit',
+    });
+    expect(await new Promise((resolve) => writer.on('close', resolve))).toBe(0);
+    await waitFor(async () => (await records('ssh-copytruncate')).filter((r) => r.source === 'file').length >= 250 || undefined, 30_000, 'all 250 lines');
+    await new Promise((r) => setTimeout(r, 700)); // a line repeated would come by now
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    const all = await records('ssh-copytruncate');
+    expect(all.map((r) => r.message)).toEqual(Array.from({ length: 250 }, (_, i) => lineText(i + 1)));
+  });
+
+  it('says what a truncation in place cost (no copy beside the file) and repeats nothing', async () => {
+    const path = join(dir, 'emptied.log');
+    writeFileSync(path, '');
+    const data = tempDir();
+    const url = `ssh://root@127.0.0.1:${port}${path}`;
+    const follower = cli(['follow', url, '--run', 'ssh-truncate', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+    followers.push(follower.child);
+    await waitFor(async () => (await fetch(`${hub.url}/api/runs/ssh-truncate`)).ok || undefined, 20_000, 'the run');
+    await new Promise((r) => setTimeout(r, 500));
+    const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ path, from: 1, to: 150, every: 4, prefix: 'remote', rotate: { at: [100], how: 'truncate' } })], {
+      stdio: 'inherit',
+    });
+    expect(await new Promise((resolve) => writer.on('close', resolve))).toBe(0);
+    await waitFor(async () => (await records('ssh-truncate')).some((r) => r.message === lineText(150)) || undefined, 30_000, 'the last line');
+    await new Promise((r) => setTimeout(r, 700));
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    const all = await records('ssh-truncate');
+    const lines = all.filter((r) => r.source === 'file').map((r) => r.message);
+    // every line after the truncation, each line at most once, in order
+    expect(lines.slice(-50)).toEqual(Array.from({ length: 50 }, (_, i) => lineText(i + 101)));
+    expect(new Set(lines).size).toBe(lines.length);
+    const numbers = lines.map((line) => Number(line.split(' ')[1]));
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    // a loss is said, with the byte it starts after; none when nothing was lost
+    const said = all.filter((r) => r.source === 'system').map((r) => r.message);
+    if (lines.length < 150) expect(said.join('\n')).toMatch(/truncated; lines written after byte \d+ before the truncation could not be read/);
+    else expect(said.every((m) => /truncated; lines written after byte \d+/.test(m))).toBe(true);
+  });
 });

@@ -1,27 +1,35 @@
 /**
- * What runs on the far side of `runlog follow ssh://host/path`: a POSIX sh script, so any host
- * with coreutils (stat, head, sha256sum, tail) will do, whatever the user's login shell.
+ * What runs on the far side of `runlog follow ssh://host/path`: a POSIX sh script, so any Linux
+ * host with coreutils (stat, head, dd, sha256sum, tail) will do, whatever the user's login shell.
  *
  * It first prints one header line, `RUNLOG1 <ok|reset|missing> <ino> <size> <fp> <fp_len>`: `reset`
  * when the file is not the one the offset counts into (another inode, shorter than the offset, or
  * other first bytes), and then it streams from byte 0 instead. Then the file's bytes from the
- * offset, by `tail -c +N -f`, so nothing already received is sent again. `-f`, not `-F`: a
- * rotation while streaming would mix two files' bytes in one count, so instead the script ends
- * (exit 75) 2 s after the name points elsewhere, and the client connects again and learns of the
- * new file from the header. The name is looked at 5 times a second; the inode it first pointed
- * to after the followed file (the next file) goes to stderr as `RUNLOG-NEXT <ino>` when the script
- * ends, and the client passes it to the next session: when the name points elsewhere by then (the
- * next file was rotated in turn before anybody read it), that session finds it beside the name
- * by its inode and sends it whole first (header `sibling`, exit 77), or says `RUNLOG-LOST <ino>`
- * on stderr when it is not there any more; the client says so in a `system` line. (Two rotations
- * less than 0.2 s apart still go unseen.) A byte on stderr every 5 s makes the script die of
- * SIGPIPE soon after the connection is gone, taking its tail with it: nothing is left behind on
- * the host either.
+ * offset: the file is opened once (fd 3) and `cat` reads it to its end 10 times a second while it
+ * grows (4 once it has been still for 2 s), so nothing already received is sent again and the
+ * count of bytes received is always a place in that one file. Each look also compares:
+ * - how far fd 3 was read (/proc/$$/fdinfo/3) with the open file's size: shorter means truncated
+ *   (copytruncate, or `: > file`). The newest sibling with the same first bytes (logrotate's
+ *   copy) gives the bytes written after that point before the truncation; the script sends them
+ *   and ends (exit 78) with `RUNLOG-TRUNC <copy|none> <offset>` on stderr, and the client reads
+ *   the file again from its start, saying in a `system` line when no copy had the missing bytes;
+ * - the name's inode with the open file's: when the name points elsewhere (renamed, replaced),
+ *   the old file is read on for 2 s (its writer may not have moved yet), then the script ends
+ *   (exit 75) and the client connects again and learns of the new file from the header. The inode
+ *   the name pointed to then (the next file) goes to stderr as `RUNLOG-NEXT <ino>`, and the client
+ *   passes it to the next session: when the name points elsewhere by then (the next file was
+ *   rotated in turn before anybody read it), that session finds it beside the name by its inode
+ *   and sends it whole first (header `sibling`, exit 77), or says `RUNLOG-LOST <ino>` on stderr
+ *   when it is not there any more; the client says so in a `system` line. (Two rotations less
+ *   than 0.1 s apart still go unseen.)
+ * A byte on stderr every 2–5 s makes the script die of SIGPIPE soon after the connection is gone:
+ * nothing is left behind on the host.
  */
 
 export const ROTATED_EXIT = 75;
 export const MISSING_EXIT = 76;
 export const SIBLING_EXIT = 77;
+export const TRUNCATED_EXIT = 78;
 
 export interface RemoteStart {
   path: string;
@@ -63,11 +71,45 @@ export function remoteScript(start: RemoteStart): string {
           `r=ok; if [ "$o" -gt 0 ] && { [ "$1" != "$i" ] || [ "$2" -lt "$o" ] || [ "$c" != "$h" ]; }; then r=reset; o=0; fi`,
         ]),
     `l=$(head -c 1024 -- "$f" | wc -c); p=$(head -c 1024 -- "$f" | sha256sum | cut -c1-32)`,
-    `echo "RUNLOG1 $r $1 $o $p $l"`,
-    `tail -c +$((o+1)) -f -- "$f" & t=$!`,
-    `trap 'kill $t 2>/dev/null' EXIT HUP INT TERM PIPE`,
-    `k=0; while kill -0 $t 2>/dev/null; do sleep 0.2; k=$((k+1)); [ $((k%25)) -eq 0 ] && printf . >&2`,
-    `c=$(stat -L -c %i -- "$f" 2>/dev/null || echo -); [ "$c" = "$1" ] || { sleep 2; echo "RUNLOG-NEXT $c" >&2; kill $t; wait $t; exit ${ROTATED_EXIT}; }; done`,
+    // the file stays open on fd 3, read by `cat` to its end each look (the kernel keeps the
+    // offset): after a rename it is still the one read, and a truncation leaves the offset past
+    // the end, where it is seen (GNU tail -f would go on from the new start, and the count of
+    // bytes would no longer say where in the file they are)
+    `exec 3<"$f" || exit ${MISSING_EXIT}`,
+    `j=$1; echo "RUNLOG1 $r $j $o $p $l"`,
+    `[ "$o" -gt 0 ] && dd iflag=skip_bytes skip="$o" count=0 <&3 2>/dev/null`,
+    `q=$o; w=$o; z=0; k=0; g=-1`,
+    `while :; do`,
+    `  cat <&3`,
+    // how far fd 3 has been read, and the sizes of the open file and of the name's file
+    `  while read a b; do [ "$a" = pos: ] && q=$b; done </proc/$$/fdinfo/3`,
+    `  set -- $(stat -L -c '%s %i' -- /dev/fd/3 "$f" 2>/dev/null) - -`,
+    // the first bytes' fingerprint grows with a young file (up to 1 KiB): it finds the copy
+    `  [ "$l" -lt 1024 ] && [ "$1" -gt "$l" ] && { l=$(head -c 1024 /dev/fd/3 | wc -c); p=$(head -c "$l" /dev/fd/3 | sha256sum | cut -c1-32); }`,
+    `  if [ "$1" -lt "$q" ]; then`,
+    // truncated (copytruncate, or in place): what was written after byte q before it is looked
+    // for in the newest sibling with the same first bytes (logrotate's copy), then the file is
+    // read again from its start by the next session
+    `    b=; m=0`,
+    // (logrotate's names first; the whole directory only when they have none)
+    `    t() { for e; do`,
+    `      [ "$l" -gt 0 ] && [ -f "$e" ] || continue`,
+    `      set -- $(stat -L -c '%i %Y' -- "$e" 2>/dev/null) - 0`,
+    `      [ "$1" != "$j" ] && [ "$2" -ge "$m" ] || continue`,
+    `      [ "$(head -c "$l" -- "$e" | sha256sum | cut -c1-32)" = "$p" ] && { b=$e; m=$2; }`,
+    `    done; }`,
+    `    t "$f".* "$f"-*; [ -n "$b" ] || t "$(dirname -- "$f")"/*`,
+    `    if [ -n "$b" ]; then tail -c +$((q+1)) -- "$b"; echo "RUNLOG-TRUNC copy $q" >&2; else echo "RUNLOG-TRUNC none $q" >&2; fi`,
+    `    exit ${TRUNCATED_EXIT}`,
+    `  fi`,
+    // renamed away or replaced: read on for 2 s (its writer may not have moved yet), then end
+    `  if [ $g -lt 0 ]; then [ "$4" = "$j" ] || { g=20; c=$4; }`,
+    `  else g=$((g-1)); [ $g -eq 0 ] && { cat <&3; echo "RUNLOG-NEXT $c" >&2; exit ${ROTATED_EXIT}; }; fi`,
+    // 10 looks a second while the file grows, 4 once it has been still for 2 s
+    `  if [ "$q" != "$w" ]; then w=$q; z=0; else z=$((z+1)); fi`,
+    `  if [ $z -lt 20 ] || [ $g -ge 0 ]; then sleep 0.1; else sleep 0.25; fi`,
+    `  k=$((k+1)); [ $((k%20)) -eq 0 ] && printf . >&2`,
+    `done`,
   ].join('\n');
 }
 

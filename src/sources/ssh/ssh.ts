@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { FileCheckpoint } from '../file/checkpoint.js';
 import { LineFeed, type DeliveryMark } from '../file/feed.js';
 import type { LineTarget } from '../file/follower.js';
-import { MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote, SIBLING_EXIT } from './remote.js';
+import { MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote, SIBLING_EXIT, TRUNCATED_EXIT } from './remote.js';
 
 export interface SshTarget {
   url: string;
@@ -71,6 +71,8 @@ export class SshFollower {
   private rotated = false;
   /** the inode the name pointed to next, as the last session saw it (remote.ts: RUNLOG-NEXT) */
   private next = '-';
+  /** the last session ended on a truncation: was a copy found with what it had not read? */
+  private truncation: { copy: boolean; offset: number } | undefined;
   /** a session's header came: bytes flow now */
   private streaming = false;
   /** start at the end: only for the first connection of a follower with no checkpoint */
@@ -191,7 +193,11 @@ export class SshFollower {
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       // the keep-alive dots are not news; the script's notes are read; anything else is kept for the message on exit
-      let text = chunk.toString().replace(/RUNLOG-(NEXT|LOST) (\S+)\n?/g, (_, what: string, ino: string) => {
+      let text = chunk.toString().replace(/RUNLOG-TRUNC (copy|none) (\d+)\n?/g, (_, copy: string, offset: string) => {
+        this.truncation = { copy: copy === 'copy', offset: Number(offset) };
+        return '';
+      });
+      text = text.replace(/RUNLOG-(NEXT|LOST) (\S+)\n?/g, (_, what: string, ino: string) => {
         if (what === 'NEXT') this.next = ino;
         else this.o.lines.system(`${this.o.target.url}: the file that replaced it (inode ${ino}) was rotated away before it could be read, and is not beside it any more: its lines could not be read`, 'WARNING');
         return '';
@@ -240,6 +246,18 @@ export class SshFollower {
 
   private ended(code: number | null, got: number, errors: string): void {
     if (this.stopped) return;
+    if (code === TRUNCATED_EXIT && this.truncation !== undefined) {
+      // truncated while followed: what a copy had was sent; the file is read again from its start
+      // (a partial last line stays held: a copytruncate writer goes on with it)
+      if (!this.truncation.copy) {
+        this.o.lines.system(`${this.o.target.url}: truncated; lines written after byte ${this.truncation.offset} before the truncation could not be read (no rotated copy found)`, 'WARNING');
+      }
+      this.truncation = undefined;
+      this.feed.restart({ dev: 0, ino: this.feed.identity.ino, fp: '', fp_len: 0 }, 0);
+      this.backoff = MIN_BACKOFF_MS;
+      this.connect();
+      return;
+    }
     if (code === ROTATED_EXIT || code === SIBLING_EXIT) {
       // the old file (or the next one, read whole from beside the name) is done: its partial last
       // line is a line, and the name's file comes now from its start, no loss
