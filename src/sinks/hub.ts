@@ -51,6 +51,8 @@ export interface ShipperOptions {
    * follower writes its checkpoint then). Records go out in seq order, so this only grows.
    */
   onDelivered?: (lastSeq: number) => void;
+  /** Told once a batch is made, before it is first sent: it ends at `lastSeq` (a file follower notes where the files would be then). */
+  onSending?: (lastSeq: number) => void;
   /** the hub asked for the run to be cancelled (lease answer) */
   onCancel?: (by: string) => void;
   /** the hub refused the run's creation: shipping stopped */
@@ -362,7 +364,11 @@ export class HubShipper implements RunSink {
       this.runAcknowledged = true;
       return true;
     }
-    this.current ??= this.nextBatch();
+    if (this.current === undefined) {
+      this.current = this.nextBatch();
+      const last = this.current?.seqs.at(-1);
+      if (last !== undefined) this.options.onSending?.(last);
+    }
     if (this.current) {
       const { json, joined, seqs, progress } = this.current;
       this.doing = 'lines';

@@ -88,15 +88,21 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   // take a seq the hub holds for another line, and be lost. So then, number on after the hub's
   // lines: the lines of that batch may come twice, none goes.
   let repeated = 0;
+  let resumeFiles = saved?.files ?? [];
   if (saved !== undefined && (targets.length > 1 || local.some(isGlob))) {
     // the lease answer says it (a write token is enough); an older hub's does not: read it then
     const onHub = (await leaseLastSeq(hub, runId, writerKey)) ?? (await lastSeqOf(hub, runId, warn));
+    // killed between the hub's answer and the checkpoint: the batch in flight is in, its offsets hold
+    if (saved.sending !== undefined && onHub >= saved.sending.last_seq) {
+      lastSeq = saved.sending.last_seq;
+      resumeFiles = saved.sending.files;
+    }
     if (onHub > lastSeq) {
       repeated = onHub - lastSeq;
       lastSeq = onHub;
     }
   }
-  const checkpoint: FollowCheckpoint = { version: 1, run: runId, writer_key: writerKey, last_seq: lastSeq, files: saved?.files ?? [] };
+  const checkpoint: FollowCheckpoint = { version: 1, run: runId, writer_key: writerKey, last_seq: lastSeq, files: resumeFiles };
 
   let delivered = lastSeq;
   let dirty = false;
@@ -104,9 +110,12 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     if (!dirty) return;
     dirty = false;
     checkpoint.last_seq = delivered;
-    checkpoint.files = [...(files?.delivered(delivered) ?? []), ...ssh.flatMap((follower) => follower.deliveredUpTo(delivered))];
+    checkpoint.files = filesAt(delivered);
+    // a batch still unanswered (stopping, hub away) stays noted: a restart asks the hub about it
+    if (checkpoint.sending !== undefined && checkpoint.sending.last_seq <= delivered) delete checkpoint.sending;
     saveCheckpoint(cpFile, checkpoint);
   };
+  const filesAt = (seq: number, sending = false) => [...(files?.delivered(seq, sending) ?? []), ...ssh.flatMap((follower) => follower.deliveredUpTo(seq, sending))];
   const shipper = new HubShipper({
     hub,
     writerKey: checkpoint.writer_key,
@@ -114,6 +123,11 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     walDir: undefined,
     finishTimeoutMs: flushTimeoutMs,
     onHubState: (reachable, reason) => warn(reachable ? (reason ?? `hub ${hub} answers again`) : `hub ${hub} unreachable (${reason}); lines wait`),
+    onSending: (seq) => {
+      // where the files are once this batch is in: a kill before the checkpoint below still knows
+      checkpoint.sending = { last_seq: seq, files: filesAt(seq, true) };
+      saveCheckpoint(cpFile, checkpoint);
+    },
     onDelivered: (seq) => {
       delivered = seq;
       dirty = true;

@@ -10,14 +10,18 @@
  * checkpoint was written, so the bytes lost to a truncation while nobody was following can be
  * counted.
  *
- * When: as soon as the hub acknowledged a batch (HubShipper onDelivered), and once more when the
- * follower stops. How: written to a temporary file, then renamed over the old one, so a crash
- * leaves the previous checkpoint or the new one, never half of one. Neither is fsynced. A kill
- * between the hub's answer and the write (or a machine crash) leaves an older checkpoint: the
- * follower then reads again lines the hub has. One file: it numbers them as before (the same
- * seqs), and the hub ignores a (stream, seq) it already has. The files of several names (or of a
- * glob) may interleave differently the second time, so such a follower numbers on after the hub's
- * last line instead: those lines may come twice (said in a `system` line), none is lost.
+ * When: as a batch is made, before it is sent (HubShipper onSending), with `sending`: the batch's
+ * last seq and the offsets that stand for it; as soon as the hub acknowledged it (onDelivered),
+ * without; and once more when the follower stops. One batch is in flight at a time and the hub
+ * stores a batch whole, so a restart tells which of the two is true by asking the hub its last seq
+ * (the lease answer): at or past `sending.last_seq`, the batch is in and `sending` holds; else the
+ * offsets before it do. How: written to a temporary file, then renamed over the old one, so a
+ * crash leaves the previous checkpoint or the new one, never half of one. Neither is fsynced: a
+ * machine crash can leave an older checkpoint, and the follower reads again lines the hub has.
+ * One file: it numbers them as before (the same seqs), and the hub ignores a (stream, seq) it
+ * already has. The files of several names (or of a glob) may interleave differently the second
+ * time, so such a follower numbers on after the hub's last line instead: those lines may come
+ * twice (said in a `system` line), none is lost.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
@@ -40,6 +44,8 @@ export interface FollowCheckpoint {
   writer_key: string;
   last_seq: number;
   files: FileCheckpoint[];
+  /** the batch sent and not yet acknowledged: where the files are once the hub has up to its last seq */
+  sending?: { last_seq: number; files: FileCheckpoint[] };
 }
 
 export function checkpointPath(dataDir: string, runId: string): string {

@@ -110,12 +110,12 @@ export class LineFeed {
     this.mark(offset - this.held.length);
   }
 
-  /** The last mark at or below a delivered seq, and forgets the marks before it. */
-  delivered(seq: number): DeliveryMark | undefined {
+  /** The last mark at or below a delivered seq, and forgets the marks before it (unless only asked: `keep`). */
+  delivered(seq: number, keep = false): DeliveryMark | undefined {
     let found: DeliveryMark | undefined;
     let index = 0;
     while (index < this.marks.length && (this.marks[index]?.seq ?? Infinity) <= seq) found = this.marks[index++];
-    if (index > 0) this.marks = this.marks.slice(index);
+    if (index > 0 && !keep) this.marks = this.marks.slice(index);
     return found;
   }
 

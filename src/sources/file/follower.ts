@@ -117,15 +117,17 @@ export class FileFollower {
   }
 
   /** Files a checkpoint holds once the hub has every record up to `seq`. */
-  delivered(seq: number): FileCheckpoint[] {
+  /** Where each file stands once the hub has every record up to `seq`; `sending`: not yet, only asked (nothing forgotten). */
+  delivered(seq: number, sending = false): FileCheckpoint[] {
     const files: FileCheckpoint[] = [];
     for (const tracked of [...this.detached, ...this.active.values()]) {
-      tracked.delivered = tracked.feed.delivered(seq) ?? tracked.delivered;
-      const { seq: _seq, ...mark } = tracked.delivered;
-      files.push({ path: tracked.name, ...mark, size: tracked.size });
+      const mark = tracked.feed.delivered(seq, sending) ?? tracked.delivered;
+      if (!sending) tracked.delivered = mark;
+      const { seq: _seq, ...place } = mark;
+      files.push({ path: tracked.name, ...place, size: tracked.size });
     }
     // a file let go and fully delivered needs no place in the checkpoint any more
-    this.detached = this.detached.filter((tracked) => tracked.fd !== -1 || tracked.feed.undelivered > 0);
+    if (!sending) this.detached = this.detached.filter((tracked) => tracked.fd !== -1 || tracked.feed.undelivered > 0);
     return files;
   }
 

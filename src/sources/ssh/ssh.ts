@@ -122,10 +122,12 @@ export class SshFollower {
     if (flush) this.feed.flush();
   }
 
-  deliveredUpTo(seq: number): FileCheckpoint[] {
-    this.delivered = this.feed.delivered(seq) ?? this.delivered;
-    const { seq: _seq, ...mark } = this.delivered;
-    return [{ path: this.o.target.url, ...mark, size: this.feed.offset }];
+  /** Where the file stands once the hub has every record up to `seq`; `sending`: not yet, only asked. */
+  deliveredUpTo(seq: number, sending = false): FileCheckpoint[] {
+    const mark = this.feed.delivered(seq, sending) ?? this.delivered;
+    if (!sending) this.delivered = mark;
+    const { seq: _seq, ...place } = mark;
+    return [{ path: this.o.target.url, ...place, size: this.feed.offset }];
   }
 
   /** Drops the connection as a network would (tests): the follower connects again by itself. */
