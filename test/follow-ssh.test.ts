@@ -109,6 +109,33 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     return response.ok ? ((await response.json()) as { logs: WireRecord[] }).logs : [];
   }
 
+  /** A follower of a new remote file `name` into run `run`, its first session up. */
+  async function followRemote(name: string, run: string) {
+    const path = join(dir, name);
+    writeFileSync(path, '');
+    const url = `ssh://root@127.0.0.1:${port}${path}`;
+    const follower = cli(['follow', url, '--run', run, '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshOption]);
+    followers.push(follower.child);
+    await waitFor(async () => (await fetch(`${hub.url}/api/runs/${run}`)).ok || undefined, 20_000, 'the run');
+    await new Promise((r) => setTimeout(r, 500)); // the first session is up
+    return { path, follower };
+  }
+
+  /** Runs the log writer on the remote file to its end. */
+  async function write(options: object): Promise<void> {
+    const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ every: 8, prefix: 'remote', ...options })], { stdio: 'inherit' });
+    expect(await new Promise((resolve) => writer.on('close', resolve))).toBe(0);
+  }
+
+  /** Waits until `done` holds for the run's records, lets a repeat show up, stops the follower (exit 0): the run's records. */
+  async function stopWhen(run: string, follower: ReturnType<typeof cli>, done: (all: WireRecord[]) => boolean): Promise<WireRecord[]> {
+    await waitFor(async () => done(await records(run)) || undefined, 30_000, `the lines of ${run}`);
+    await new Promise((r) => setTimeout(r, 700)); // a line repeated would come by now
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    return records(run);
+  }
+
   it('survives a killed connection and a restart with no line lost or repeated, and leaves no ssh process', async () => {
     const path = join(dir, 'train.log');
     writeFileSync(path, '');
@@ -160,86 +187,32 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
   });
 
   it('reads a file that was rotated away before it could be read (two rotations in a row), from beside the name', async () => {
-    const path = join(dir, 'twice.log');
-    writeFileSync(path, '');
-    const data = tempDir();
-    const url = `ssh://root@127.0.0.1:${port}${path}`;
-    const follower = cli(['follow', url, '--run', 'ssh-twice', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
-    followers.push(follower.child);
-    await waitFor(async () => (await fetch(`${hub.url}/api/runs/ssh-twice`)).ok || undefined, 20_000, 'the run');
-    await new Promise((r) => setTimeout(r, 500)); // the first session is up
+    const { path, follower } = await followRemote('twice.log', 'ssh-twice');
     // lines 61–120 live in a file that is renamed away ~0.5 s after it appears: while the first
     // session still reads its old file (it lingers 2 s after a rotation), so nobody reads it then
-    const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ path, from: 1, to: 180, every: 8, prefix: 'remote', rotate: { at: [60, 120], how: 'rename' } })], {
-      stdio: 'inherit',
-    });
-    expect(await new Promise((resolve) => writer.on('close', resolve))).toBe(0);
-    await waitFor(async () => (await records('ssh-twice')).filter((r) => r.source === 'file').length >= 180 || undefined, 30_000, 'all 180 lines');
-    follower.child.kill('SIGTERM');
-    expect((await follower).code).toBe(0);
-    const all = await records('ssh-twice');
+    await write({ path, from: 1, to: 180, rotate: { at: [60, 120], how: 'rename' } });
+    const all = await stopWhen('ssh-twice', follower, (all) => all.filter((r) => r.source === 'file').length >= 180);
     expect(all.map((r) => r.message)).toEqual(Array.from({ length: 180 }, (_, i) => lineText(i + 1)));
   });
 
   it('follows a rotation on the remote host: the old file to its end, then the new one from its start', async () => {
-    const path = join(dir, 'rotating.log');
-    writeFileSync(path, '');
-    const data = tempDir();
-    const url = `ssh://root@127.0.0.1:${port}${path}`;
-    const follower = cli(['follow', url, '--run', 'ssh-rotation', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
-    followers.push(follower.child);
-    await waitFor(async () => (await fetch(`${hub.url}/api/runs/ssh-rotation`)).ok || undefined, 20_000, 'the run');
-    await new Promise((r) => setTimeout(r, 500)); // the first session is up
-    const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ path, from: 1, to: 250, every: 8, prefix: 'remote', rotate: { at: [100], how: 'rename' } })], {
-      stdio: 'inherit',
-    });
-    expect(await new Promise((resolve) => writer.on('close', resolve))).toBe(0);
-    await waitFor(async () => (await records('ssh-rotation')).length >= 250 || undefined, 30_000, 'all 250 lines');
-    follower.child.kill('SIGTERM');
-    expect((await follower).code).toBe(0);
-    const all = await records('ssh-rotation');
+    const { path, follower } = await followRemote('rotating.log', 'ssh-rotation');
+    await write({ path, from: 1, to: 250, rotate: { at: [100], how: 'rename' } });
+    const all = await stopWhen('ssh-rotation', follower, (all) => all.length >= 250);
     expect(all.map((r) => r.message)).toEqual(Array.from({ length: 250 }, (_, i) => lineText(i + 1)));
   });
 
   it('follows copytruncate on the remote host twice: each line once, in order, the lines between the last read and each truncation from the copy', async () => {
-    const path = join(dir, 'copied.log');
-    writeFileSync(path, '');
-    const data = tempDir();
-    const url = `ssh://root@127.0.0.1:${port}${path}`;
-    const follower = cli(['follow', url, '--run', 'ssh-copytruncate', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
-    followers.push(follower.child);
-    await waitFor(async () => (await fetch(`${hub.url}/api/runs/ssh-copytruncate`)).ok || undefined, 20_000, 'the run');
-    await new Promise((r) => setTimeout(r, 500)); // the first session is up
-    const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ path, from: 1, to: 250, every: 8, prefix: 'remote', rotate: { at: [100, 180], how: 'copytruncate' } })], {
-      stdio: 'inherit',
-    });
-    expect(await new Promise((resolve) => writer.on('close', resolve))).toBe(0);
-    await waitFor(async () => (await records('ssh-copytruncate')).filter((r) => r.source === 'file').length >= 250 || undefined, 30_000, 'all 250 lines');
-    await new Promise((r) => setTimeout(r, 700)); // a line repeated would come by now
-    follower.child.kill('SIGTERM');
-    expect((await follower).code).toBe(0);
-    const all = await records('ssh-copytruncate');
+    const { path, follower } = await followRemote('copied.log', 'ssh-copytruncate');
+    await write({ path, from: 1, to: 250, rotate: { at: [100, 180], how: 'copytruncate' } });
+    const all = await stopWhen('ssh-copytruncate', follower, (all) => all.filter((r) => r.source === 'file').length >= 250);
     expect(all.map((r) => r.message)).toEqual(Array.from({ length: 250 }, (_, i) => lineText(i + 1)));
   });
 
   it('says what a truncation in place cost (no copy beside the file) and repeats nothing', async () => {
-    const path = join(dir, 'emptied.log');
-    writeFileSync(path, '');
-    const data = tempDir();
-    const url = `ssh://root@127.0.0.1:${port}${path}`;
-    const follower = cli(['follow', url, '--run', 'ssh-truncate', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
-    followers.push(follower.child);
-    await waitFor(async () => (await fetch(`${hub.url}/api/runs/ssh-truncate`)).ok || undefined, 20_000, 'the run');
-    await new Promise((r) => setTimeout(r, 500));
-    const writer = spawn(process.execPath, [join(FIXTURES, 'log_writer.mjs'), JSON.stringify({ path, from: 1, to: 150, every: 4, prefix: 'remote', rotate: { at: [100], how: 'truncate' } })], {
-      stdio: 'inherit',
-    });
-    expect(await new Promise((resolve) => writer.on('close', resolve))).toBe(0);
-    await waitFor(async () => (await records('ssh-truncate')).some((r) => r.message === lineText(150)) || undefined, 30_000, 'the last line');
-    await new Promise((r) => setTimeout(r, 700));
-    follower.child.kill('SIGTERM');
-    expect((await follower).code).toBe(0);
-    const all = await records('ssh-truncate');
+    const { path, follower } = await followRemote('emptied.log', 'ssh-truncate');
+    await write({ path, from: 1, to: 150, every: 4, rotate: { at: [100], how: 'truncate' } });
+    const all = await stopWhen('ssh-truncate', follower, (all) => all.some((r) => r.message === lineText(150)));
     const lines = all.filter((r) => r.source === 'file').map((r) => r.message);
     // every line after the truncation, each line at most once, in order
     expect(lines.slice(-50)).toEqual(Array.from({ length: 50 }, (_, i) => lineText(i + 101)));
