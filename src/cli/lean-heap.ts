@@ -10,7 +10,8 @@
  * lines peaks at 120–160 MB of RSS (2 KB lines: 140–165 MB); with the two settings below, at
  * 85 MB (2 KB lines: 95 MB). The price is more scavenges: at full speed, beside a hub on the
  * same two cores, a 2M-line job took ~15 % longer.
- * `RUNLOG_LEAN_HEAP=off` keeps V8's defaults.
+ * `RUNLOG_LEAN_HEAP=off` keeps V8's defaults, as does `RUNLOG_WAL=off` (benchmarks), where every unsent line
+ * waits in memory and a small heap would only thrash.
  *
  * How: both are V8 flags that V8 reads each time it sizes a space (not only at start), so they
  * can be set from inside the process; `node` flags on the command line would also reach the hub
