@@ -224,4 +224,16 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     if (lines.length < 150) expect(said.join('\n')).toMatch(/truncated; lines written after byte \d+ before the truncation could not be read/);
     else expect(said.every((m) => /truncated; lines written after byte \d+/.test(m))).toBe(true);
   });
+
+  it('leaves no ssh process, here or on the host, when the follower is killed with SIGKILL', async () => {
+    const { follower } = await followRemote('killed.log', 'ssh-killed');
+    const local = childrenOf(follower.child.pid ?? 0); // ssh and its watchdog
+    const sessions = childrenOf(sshd.pid ?? 0); // sshd's process for the connection, the script below it
+    expect(local.length).toBeGreaterThan(0);
+    expect(sessions.length).toBeGreaterThan(0);
+    follower.child.kill('SIGKILL');
+    await follower;
+    await waitFor(() => local.every((pid) => !alive(pid)) || undefined, 5_000, 'the ssh client to go');
+    await waitFor(() => sessions.every((pid) => !alive(pid)) || undefined, 15_000, 'the session on the host to end');
+  });
 });

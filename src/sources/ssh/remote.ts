@@ -80,7 +80,8 @@ export function remoteScript(start: RemoteStart): string {
     `[ "$o" -gt 0 ] && dd iflag=skip_bytes skip="$o" count=0 <&3 2>/dev/null`,
     `q=$o; w=$o; z=0; k=0; g=-1`,
     `while :; do`,
-    `  cat <&3`,
+    // a write that fails (the connection is gone, SIGPIPE ignored) ends the script
+    `  cat <&3 || exit 0`,
     // how far fd 3 has been read, and the sizes of the open file and of the name's file
     `  while read a b; do [ "$a" = pos: ] && q=$b; done </proc/$$/fdinfo/3`,
     `  set -- $(stat -L -c '%s %i' -- /dev/fd/3 "$f" 2>/dev/null) - -`,
@@ -108,7 +109,7 @@ export function remoteScript(start: RemoteStart): string {
     // 10 looks a second while the file grows, 4 once it has been still for 2 s
     `  if [ "$q" != "$w" ]; then w=$q; z=0; else z=$((z+1)); fi`,
     `  if [ $z -lt 20 ] || [ $g -ge 0 ]; then sleep 0.1; else sleep 0.25; fi`,
-    `  k=$((k+1)); [ $((k%20)) -eq 0 ] && printf . >&2`,
+    `  k=$((k+1)); if [ $((k%20)) -eq 0 ]; then printf . >&2 || exit 0; fi`,
     `done`,
   ].join('\n');
 }

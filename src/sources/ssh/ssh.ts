@@ -9,9 +9,11 @@
  * streams from the byte after the last one received; when ssh ends for any reason the follower
  * connects again with backoff (250 ms doubling to 10 s, reset by a session that brought bytes),
  * from that same byte, so nothing is fetched twice and what was written meanwhile comes then.
- * ssh runs in a process group of its own, killed whole on stop, and stop waits for it to exit.
+ * ssh runs in a process group of its own, killed whole on stop, and stop waits for it to exit; a
+ * watchdog (process/watchdog.ts) kills it when the follower dies without stopping (SIGKILL).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnWatched } from '../process/watchdog.js';
 import type { FileCheckpoint } from '../file/checkpoint.js';
 import { LineFeed, type DeliveryMark } from '../file/feed.js';
 import type { LineTarget } from '../file/follower.js';
@@ -166,7 +168,8 @@ export class SshFollower {
   private connect(): void {
     if (this.stopped) return;
     this.stats.connections++;
-    const child = spawn(this.o.sshCommand ?? 'ssh', this.args(), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // with a watchdog: a follower killed by SIGKILL leaves no ssh behind (and so no script on the host)
+    const { child, settled } = spawnWatched(this.o.sshCommand ?? 'ssh', this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let header: Buffer | undefined = Buffer.alloc(0);
     let got = 0;
@@ -210,6 +213,7 @@ export class SshFollower {
     this.exited = new Promise((resolve) => {
       child.on('error', (error) => (errors += error.message));
       child.on('close', (code) => {
+        settled();
         if (this.child === child) this.child = undefined;
         this.streaming = false;
         this.ended(code, got, errors.trim());
