@@ -20,7 +20,10 @@
  *     was live after the last full collection (V8 picks 10–300 % by its own heuristics).
  *   - `--semi-space-growth-factor=1` once the young generation reached YOUNG_CAP: it stops there
  *     instead of doubling on to 16 MB (a fixed small size from the start costs far more scavenges).
- * An unknown flag (a future V8) is ignored by V8 with a line on stderr, and nothing else changes.
+ * Both flags exist and work the same on Node 20 and Node 24 (a program keeping 3,000 small objects
+ * while allocating fast: new space 8.4 MB with them on both; without them 34 MB on Node 20 and
+ * 134 MB on Node 24). An unknown flag (a future V8) is ignored by V8 with a line on stderr, and
+ * nothing else changes.
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
