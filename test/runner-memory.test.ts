@@ -4,7 +4,8 @@
  * (VmHWM, the kernel's high-water mark) is read from /proc while it runs, with a hub that takes
  * the lines (and so is behind most of the time) and with no hub at all (everything waits in the WAL).
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/server/listen.js';
 import { cli, getJson, hubOn, PYTHON, tempDir, waitFor } from './helpers.js';
@@ -100,4 +101,23 @@ describe('the runner memory', () => {
     expect(peakKb).toBeGreaterThan(0);
     expect(peakKb, `peak RSS ${Math.round(peakKb / 1024)} MB`).toBeLessThan(LIMIT_KB);
   }, 200_000);
+
+  it('keeps a follower of a 500k-line file under 150 MB: it reads no further while 20,000 lines wait for the hub', async () => {
+    const hubData = tempDir('runlog-mem-hub-');
+    const data = tempDir('runlog-mem-follow-');
+    dirs.push(hubData, data);
+    const file = join(data, 'big.log');
+    const line = 'a line of a big log file, padded to about ninety bytes like the others ............';
+    writeFileSync(file, Array.from({ length: 500_000 }, (_, i) => `${i + 1} ${line}\n`).join(''));
+    hub = await hubOn(hubData);
+    const follower = cli(['follow', file, '--run', 'big-file', '--hub', hub.url, '--data', data, '--until-idle', '1s']);
+    const watch = watchPeak(follower.child.pid!);
+    const result = await follower;
+    const peakKb = watch.stop();
+    expect(result.code, result.stderr).toBe(0);
+    const run = (await getJson<{ line_count: number }>(`${hub.url}/api/runs/big-file`)).body;
+    expect(run.line_count).toBe(500_000);
+    expect(peakKb).toBeGreaterThan(0);
+    expect(peakKb, `peak RSS ${Math.round(peakKb / 1024)} MB`).toBeLessThan(150 * 1024);
+  }, 120_000);
 });

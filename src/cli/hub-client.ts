@@ -7,16 +7,17 @@ import { DEFAULTS } from '../core/config.js';
 import { LEVEL_RANK, type LogRecord, type WireRecord } from '../core/record.js';
 import { parseIsoMicros } from '../core/time.js';
 import type { LineSearch, LineSearchPage, LogPage, LogQuery, Run, RunFilter, Store } from '../store/store.js';
-import { hubError, hubFetch } from '../sinks/hub-http.js';
+import { answerJson, hubError, hubFetch, hubRequest } from '../sinks/hub-http.js';
 
 export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs' | 'searchLines'>;
 
 export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
   try {
-    const response = await fetch(`${hub.replace(/\/+$/, '')}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (response.ok) return true;
+    // node:http, not fetch: runners and followers ask this first, and fetch costs them ~40 MB (hubRequest)
+    const answer = await hubRequest('GET', `${hub.replace(/\/+$/, '')}/healthz`, { timeoutMs });
+    if (answer.status >= 200 && answer.status < 300) return true;
     // a hub whose store is full still answers: its senders wait for room rather than split a run
-    return response.status === 503 && ((await response.json()) as { store?: string }).store === 'full';
+    return answer.status === 503 && answerJson<{ store?: string }>(answer)?.store === 'full';
   } catch {
     return false;
   }

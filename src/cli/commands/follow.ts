@@ -23,6 +23,9 @@ import { checkRunId, durationMs, labels as parseLabels, positiveInt, UsageError 
 import { findHub, HubReader } from '../hub-client.js';
 import { keepHeapSmall } from '../lean-heap.js';
 
+/** lines read and not yet taken by the hub, past which a follower reads no more for now */
+const FOLLOW_MEMORY_LINES = 20_000;
+
 export interface FollowFlags {
   run: string;
   hub?: string;
@@ -140,6 +143,9 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   const builder = new RecordBuilder({ stream: runId, sink: shipper, lastSeq, maxLineBytes });
   shipper.start(create);
 
+  // a follower has no WAL: what it read waits in the shipper's memory, so it reads no further
+  // while FOLLOW_MEMORY_LINES wait there (a big file from its start, a slow or absent hub)
+  const busy = () => shipper.memoryLines >= FOLLOW_MEMORY_LINES;
   const resumeOf = (path: string) => checkpoint.files.filter((file) => file.path === path);
   const files =
     local.length > 0
@@ -150,6 +156,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
           partialTimeoutMs,
           pollMs,
           maxLineBytes,
+          busy,
           resume: checkpoint.files.filter((file) => !file.path.startsWith('ssh://')),
         })
       : undefined;
@@ -164,6 +171,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
         partialTimeoutMs,
         maxLineBytes,
         onState: warn,
+        busy,
       }),
   );
   if (repeated > 0) {
@@ -204,7 +212,8 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   if (untilIdleMs !== undefined) {
     const timer = setInterval(() => {
       const last = Math.max(files?.lastGrowthAt ?? 0, ...ssh.map((follower) => follower.lastGrowthAt));
-      if (Date.now() - last < untilIdleMs || stopping) return;
+      // waiting for the hub to take what was read is not idle: the files may hold more
+      if (Date.now() - last < untilIdleMs || stopping || busy()) return;
       clearInterval(timer);
       stopping = true;
       void stop(`idle for ${flags.untilIdle}`);

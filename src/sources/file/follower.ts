@@ -42,6 +42,8 @@ export interface FileFollowerOptions {
   /** where a restarted follower takes up */
   resume?: readonly FileCheckpoint[];
   maxLineBytes?: number;
+  /** the lines read wait somewhere bounded (the shipper's memory): while it says so, no more is read */
+  busy?: () => boolean;
 }
 
 interface Tracked {
@@ -60,6 +62,7 @@ interface Tracked {
 
 const READ_BYTES = 1024 * 1024; // 1 MiB a read
 const PASS_BYTES = 16 * 1024 * 1024; // a pass reads at most this much of a file, so the shipper gets its turn
+const BUSY_RETRY_MS = 10; // the target was busy: look again this soon
 
 export class FileFollower {
   private readonly active = new Map<string, Tracked>();
@@ -68,10 +71,12 @@ export class FileFollower {
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** this pass reads to the end whatever the target says (stopping) */
+  private reading = false;
   private readonly resumedNames = new Set<string>();
   private startedAt = Date.now();
   private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
-  private readonly o: Required<Omit<FileFollowerOptions, 'resume' | 'maxLineBytes'>> & Pick<FileFollowerOptions, 'resume' | 'maxLineBytes'>;
+  private readonly o: Required<Omit<FileFollowerOptions, 'resume' | 'maxLineBytes' | 'busy'>> & Pick<FileFollowerOptions, 'resume' | 'maxLineBytes' | 'busy'>;
 
   constructor(options: FileFollowerOptions) {
     this.o = { fromEnd: false, partialTimeoutMs: 1000, pollMs: 250, releaseAfterMs: 5000, ...options };
@@ -95,7 +100,7 @@ export class FileFollower {
   /** Reads every file to its end; with `flush`, partial last lines become lines too. */
   stop(flush: boolean): void {
     if (this.stopped) return;
-    while (this.pass()) {
+    while (this.pass(true)) {
       // a big file: read on to its end
     }
     this.stopped = true;
@@ -131,9 +136,18 @@ export class FileFollower {
     return files;
   }
 
-  /** One look at every file: discovers, reads to the end, notices rotation. True when a file has more. */
-  pass(): boolean {
+  /**
+   * One look at every file: discovers, reads to the end, notices rotation. True when a file has
+   * more. While the target is busy nothing is read (the next look comes in BUSY_RETRY_MS), unless
+   * `all`: stopping reads every file to its end.
+   */
+  pass(all = false): boolean {
     if (this.stopped) return false;
+    if (!all && this.o.busy?.()) {
+      this.passSoon(BUSY_RETRY_MS);
+      return true;
+    }
+    this.reading = all;
     let more = false;
     for (const tracked of this.detached) {
       if (tracked.fd === -1) continue;
@@ -154,12 +168,12 @@ export class FileFollower {
     return more;
   }
 
-  private passSoon(): void {
+  private passSoon(delayMs = 0): void {
     if (this.stopped || this.soon) return;
     this.soon = setTimeout(() => {
       this.soon = undefined;
       this.pass();
-    }, 0);
+    }, delayMs);
   }
 
   /** Reads what the file has past the offset; true when there is more than one pass may read. */
@@ -175,7 +189,8 @@ export class FileFollower {
       feed.identity = { ...feed.identity, ...fingerprintFd(tracked.fd) };
     }
     let budget = PASS_BYTES;
-    while (budget > 0) {
+    // a pass also ends when the target fills up (checked after each read): what is left waits in the file
+    while (budget > 0 && (this.reading || !this.o.busy?.())) {
       const n = readSync(tracked.fd, this.buffer, 0, READ_BYTES, feed.offset);
       if (n === 0) return false;
       feed.take(this.buffer.subarray(0, n));

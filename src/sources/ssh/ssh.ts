@@ -54,10 +54,13 @@ export interface SshFollowerOptions {
   maxLineBytes?: number;
   /** the connection's ups and downs, for the user's terminal */
   onState?: (message: string) => void;
+  /** the lines read wait somewhere bounded (the shipper's memory): while it says so, ssh's output is not read (TCP holds the rest) */
+  busy?: () => boolean;
 }
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
+const BUSY_RETRY_MS = 10;
 
 export class SshFollower {
   readonly stats = { connections: 0, bytes: 0 };
@@ -195,6 +198,7 @@ export class SshFollower {
       got += chunk.length;
       this.stats.bytes += chunk.length;
       this.feed.take(chunk);
+      if (this.o.busy?.()) this.holdOutput(child);
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       // the keep-alive dots are not news; the script's notes are read; anything else is kept for the message on exit
@@ -279,6 +283,16 @@ export class SshFollower {
     this.o.onState?.(`${this.o.target.url}: ${why}; connecting again in ${this.backoff} ms`);
     this.retry = setTimeout(() => this.connect(), this.backoff);
     this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+  }
+
+  /** Reads no more of ssh's output until the lines read have gone on. */
+  private holdOutput(child: ChildProcess): void {
+    child.stdout?.pause();
+    const check = setInterval(() => {
+      if (this.o.busy?.() && this.child === child) return;
+      clearInterval(check);
+      child.stdout?.resume();
+    }, BUSY_RETRY_MS);
   }
 
   private kill(signal: NodeJS.Signals): void {
