@@ -86,11 +86,12 @@ export class HubReader implements RunReader {
     return { records: body.logs.map(fromWire), truncated: body.truncated };
   }
 
+  // node:http (hubRequest): `runlog run --id` asks here first, and fetch would cost the runner ~40 MB
   private async get<T>(path: string, missingIsUndefined = false): Promise<T | undefined> {
-    const response = await hubFetch(`${this.hub}${path}`, { signal: AbortSignal.timeout(30_000) });
-    if (response.status === 404 && missingIsUndefined) return undefined;
-    if (!response.ok) throw new Error(await hubError(response));
-    return (await response.json()) as T;
+    const answer = await hubRequest('GET', `${this.hub}${path}`, { timeoutMs: 30_000 });
+    if (answer.status === 404 && missingIsUndefined) return undefined;
+    if (answer.status < 200 || answer.status >= 300) throw new Error(await hubError(answer));
+    return JSON.parse(answer.text) as T;
   }
 }
 
