@@ -39,25 +39,38 @@ const TRICKLE_GAP_MS = 3;
  * few ms: a command printing a line a millisecond then costs the runner ~300 wakeups a second
  * instead of 1,000, each with its batch of lines (the per-read work, not the per-line work, was
  * most of the runner's CPU at 1,000 lines/s). A full read (a command printing flat out) is never
- * held up, so throughput and the pipe's backpressure are as before.
+ * held up, so throughput and the pipe's backpressure are as before. stdout and stderr share one
+ * pace, which holds only while one of them has data: once the other has some too, both are read
+ * at once, the first to have data first. With a pace each, one pipe waiting let the other overtake
+ * it (tqdm's last bar on stderr was stored after the print that follows it).
  */
-function readPaced(stream: NodeJS.ReadableStream, handler: (chunk: Buffer) => void): void {
-  let waiting = false;
+function readPaced(pipes: readonly { stream: NodeJS.ReadableStream; handler: (chunk: Buffer) => void }[]): void {
+  let timer: NodeJS.Timeout | undefined;
+  // the pipes with unread data, in the order it came
+  let ready: number[] = [];
   const drain = () => {
-    waiting = false;
-    // read() without a size gives everything buffered, as one chunk
-    for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
-      handler(chunk);
-      if (chunk.length < TRICKLE_BYTES) {
-        waiting = true;
-        setTimeout(drain, TRICKLE_GAP_MS);
-        return;
+    clearTimeout(timer);
+    timer = undefined;
+    let trickle = false;
+    const order = ready;
+    ready = [];
+    for (const index of order) {
+      const { stream, handler } = pipes[index]!;
+      // read() without a size gives everything buffered, as one chunk
+      for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
+        handler(chunk);
+        if (chunk.length < TRICKLE_BYTES) trickle = true;
       }
     }
+    if (trickle) timer = setTimeout(drain, TRICKLE_GAP_MS);
   };
-  stream.on('readable', () => {
-    if (!waiting) drain();
-  });
+  pipes.forEach(({ stream }, index) =>
+    stream.on('readable', () => {
+      if (!ready.includes(index)) ready.push(index);
+      // the pace holds while one pipe alone has data; a second one is read at once, after the first
+      if (timer === undefined || ready.length > 1) drain();
+    }),
+  );
 }
 
 export class CapturedProcess {
@@ -76,8 +89,10 @@ export class CapturedProcess {
     });
     this.child = watched.child;
     this.settled = watched.settled;
-    if (this.child.stdout) readPaced(this.child.stdout, handlers.stdout);
-    if (this.child.stderr) readPaced(this.child.stderr, handlers.stderr);
+    readPaced([
+      ...(this.child.stdout ? [{ stream: this.child.stdout, handler: handlers.stdout }] : []),
+      ...(this.child.stderr ? [{ stream: this.child.stderr, handler: handlers.stderr }] : []),
+    ]);
     this.exited = new Promise((resolve) => {
       let spawnError: Error | undefined;
       this.child.on('error', (error) => (spawnError = error));

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { CapturedProcess } from './process.js';
+
+describe('CapturedProcess', () => {
+  it("hands on stderr's lines before the stdout line written 1 ms after them (a bar's last states, then a print)", async () => {
+    // the first stderr write is a small read, which starts the pace, and the second waits for it;
+    // with a pace per pipe, the stdout line that came 1 ms later was read at once and overtook the
+    // second (the case of tqdm's last bar)
+    const script = `
+import sys, time
+for i in range(40):
+    sys.stderr.write("e%d\\n" % i); sys.stderr.flush()
+    time.sleep(0.0005)
+    sys.stderr.write("f%d\\n" % i); sys.stderr.flush()
+    time.sleep(0.001)
+    sys.stdout.write("o%d\\n" % i); sys.stdout.flush()
+    time.sleep(0.03)
+`;
+    const seen: string[] = [];
+    const take = (chunk: Buffer) => seen.push(...chunk.toString().split('\n').filter(Boolean));
+    const child = new CapturedProcess(['/usr/bin/python3', '-c', script], { env: process.env }, { stdout: take, stderr: take });
+    const exit = await child.exited;
+    expect(exit.code).toBe(0);
+    expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => [`e${i}`, `f${i}`, `o${i}`]).flat());
+  });
+});
