@@ -153,7 +153,7 @@ export class HeartbeatLoop {
         timeoutMs: this.options.requestTimeoutMs ?? 10_000,
       });
       if (response.status >= 500) throw new Error(`hub answered ${response.status}`);
-      if (response.status >= 300) this.options.onTrouble?.(`hub refused a heartbeat (${response.status}); its lines are dropped`);
+      if (!response.ok) this.options.onTrouble?.(`hub refused a heartbeat (${response.status}); its lines are dropped`);
       this.stats.sent++;
       if (!this.reachable) this.options.onTrouble?.(`hub reachable again; replaying ${this.spool.size} spooled heartbeats`);
       this.reachable = true;

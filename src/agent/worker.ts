@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { reportedIntervalS } from '../core/limits.js';
 import { lastSeqInWal, walDir } from '../pipeline/spool/wal.js';
-import { answerJson, hubError, hubRequest } from '../sinks/hub-http.js';
+import { hubError, hubRequest, jsonOf } from '../sinks/hub-http.js';
 import { withTask } from '../sdk/context.js';
 import { createWorker, type RunlogWorker } from '../sdk/worker.js';
 import { HubShipper } from '../sinks/hub.js';
@@ -121,8 +121,8 @@ export class WorkerAgent {
         timeoutMs: 10_000,
       });
       if (response.status === 204) return undefined;
-      if (response.status !== 200) throw new Error(await hubError(response));
-      return answerJson<ClaimedTask>(response);
+      if (!response.ok) throw new Error(await hubError(response));
+      return jsonOf<ClaimedTask>(response.text);
     } catch (error) {
       this.worker.log.debug(`no claim: ${(error as Error).message}`);
       return undefined;

@@ -7,7 +7,7 @@ import { DEFAULTS } from '../core/config.js';
 import { LEVEL_RANK, type LogRecord, type WireRecord } from '../core/record.js';
 import { parseIsoMicros } from '../core/time.js';
 import type { LineSearch, LineSearchPage, LogPage, LogQuery, Run, RunFilter, Store } from '../store/store.js';
-import { answerJson, hubError, hubFetch, hubRequest } from '../sinks/hub-http.js';
+import { hubError, hubFetch, hubRequest, jsonOf } from '../sinks/hub-http.js';
 
 export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs' | 'searchLines'>;
 
@@ -15,9 +15,9 @@ export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
   try {
     // node:http, not fetch: runners and followers ask this first, and fetch costs them ~40 MB (hubRequest)
     const answer = await hubRequest('GET', `${hub.replace(/\/+$/, '')}/healthz`, { timeoutMs });
-    if (answer.status >= 200 && answer.status < 300) return true;
+    if (answer.ok) return true;
     // a hub whose store is full still answers: its senders wait for room rather than split a run
-    return answer.status === 503 && answerJson<{ store?: string }>(answer)?.store === 'full';
+    return answer.status === 503 && jsonOf<{ store?: string }>(answer.text)?.store === 'full';
   } catch {
     return false;
   }
@@ -90,7 +90,7 @@ export class HubReader implements RunReader {
   private async get<T>(path: string, missingIsUndefined = false): Promise<T | undefined> {
     const answer = await hubRequest('GET', `${this.hub}${path}`, { timeoutMs: 30_000 });
     if (answer.status === 404 && missingIsUndefined) return undefined;
-    if (answer.status < 200 || answer.status >= 300) throw new Error(await hubError(answer));
+    if (!answer.ok) throw new Error(await hubError(answer));
     return JSON.parse(answer.text) as T;
   }
 }

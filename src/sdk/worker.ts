@@ -19,7 +19,7 @@ import { GpuProbe } from '../agent/gpu.js';
 import { HeartbeatLoop } from '../agent/heartbeat.js';
 import { workerStream, type WorkerState } from '../store/store.js';
 import { LogBuffer } from './buffer.js';
-import { answerJson, hubRequest } from '../sinks/hub-http.js';
+import { hubRequest, jsonOf } from '../sinks/hub-http.js';
 import { createLogger, type Logger } from './logger.js';
 
 export interface WorkerOptions {
@@ -127,7 +127,7 @@ function heartbeatFromEnv(): number {
 async function hubLastSeq(hub: string, id: string, token: string | undefined): Promise<number> {
   try {
     const response = await hubRequest('GET', `${hub}/api/workers/${encodeURIComponent(id)}`, { token, timeoutMs: 3000 });
-    return response.status === 200 ? (answerJson<{ last_seq?: number }>(response)?.last_seq ?? 0) : 0;
+    return response.ok ? (jsonOf<{ last_seq?: number }>(response.text)?.last_seq ?? 0) : 0;
   } catch {
     return 0;
   }

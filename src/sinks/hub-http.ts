@@ -63,6 +63,8 @@ export function hubPost(url: string, body: string | readonly Buffer[], headers: 
 
 export interface HubAnswer {
   status: number;
+  /** a 2xx, as fetch's Response.ok */
+  ok: boolean;
   text: string;
 }
 
@@ -101,7 +103,10 @@ export function hubRequest(method: string, url: string, options: HubRequestOptio
         response.setEncoding('utf8');
         let text = '';
         response.on('data', (piece: string) => (text += piece));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        response.on('end', () => {
+          const status = response.statusCode ?? 0;
+          resolve({ status, ok: status >= 200 && status < 300, text });
+        });
         response.on('error', reject);
       },
     );
@@ -119,10 +124,10 @@ export function hubRequest(method: string, url: string, options: HubRequestOptio
   });
 }
 
-/** An answer's body as JSON (undefined when it is empty or not JSON). */
-export function answerJson<T>(answer: HubAnswer): T | undefined {
+/** A body's text as JSON (undefined when it is empty or not JSON). */
+export function jsonOf<T>(text: string): T | undefined {
   try {
-    return answer.text === '' ? undefined : (JSON.parse(answer.text) as T);
+    return text === '' ? undefined : (JSON.parse(text) as T);
   } catch {
     return undefined;
   }
@@ -138,12 +143,8 @@ function bodyLength(body: string | readonly Buffer[]): number {
 /** The hub's error message from a refused answer's body, for the user. */
 export async function hubError(response: Response | HubAnswer): Promise<string> {
   const text = typeof response.text === 'string' ? response.text : await response.text().catch(() => '');
-  return hubErrorOf(response.status, text);
-}
-
-function hubErrorOf(status: number, text: string): string {
-  const message = answerJson<{ message?: string }>({ status, text })?.message;
+  const message = jsonOf<{ message?: string }>(text)?.message;
   if (message) return message;
-  if (status === 401) return 'the hub needs a token (--token, RUNLOG_TOKEN or RUNLOG_TOKEN_FILE)';
-  return `hub answered ${status}`;
+  if (response.status === 401) return 'the hub needs a token (--token, RUNLOG_TOKEN or RUNLOG_TOKEN_FILE)';
+  return `hub answered ${response.status}`;
 }

@@ -167,7 +167,7 @@ async function post(hub: string, route: string, body: string, writerKey: string,
     try {
       const response = await hubRequest('POST', `${hub}${route}`, { headers, body, timeoutMs: 10_000 });
       const text = response.text;
-      if (response.status >= 200 && response.status < 300) return text === '' ? undefined : JSON.parse(text);
+      if (response.ok) return text === '' ? undefined : JSON.parse(text);
       error = new HubError(response.status, `${response.status} ${text.slice(0, 500)}`);
       if (response.status < 500 && response.status !== 408 && response.status !== 429) throw error;
     } catch (caught) {

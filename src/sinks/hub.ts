@@ -553,8 +553,8 @@ export class HubShipper implements RunSink {
   private async post(path: string, body: string | Buffer[]): Promise<unknown> {
     this.stats.requests++;
     this.lastSentAt = Date.now();
-    const { status, text } = await hubPost(`${this.hub}${path}`, body, { 'x-runlog-writer': this.writerKey }, this.options.requestTimeoutMs ?? 10_000);
-    if (status < 200 || status >= 300) throw new HubRefused(status, `${status} ${text.slice(0, 500)}`);
+    const { status, ok, text } = await hubPost(`${this.hub}${path}`, body, { 'x-runlog-writer': this.writerKey }, this.options.requestTimeoutMs ?? 10_000);
+    if (!ok) throw new HubRefused(status, `${status} ${text.slice(0, 500)}`);
     this.lastSuccessAt = Date.now();
     return text === '' ? undefined : JSON.parse(text);
   }
@@ -590,13 +590,13 @@ export class HubShipper implements RunSink {
   }
 }
 
-/** How many of the first records make a batch: at most `max` lines and about MAX_BATCH_BYTES. */
 function charsOf(json: readonly string[]): number {
   let chars = 0;
   for (const line of json) chars += line.length;
   return chars;
 }
 
+/** How many of the first records make a batch: at most `max` lines and about MAX_BATCH_BYTES. */
 function batchLength(json: readonly string[], max: number): number {
   let bytes = 0;
   const limit = Math.min(json.length, max);

@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
 import { HubShipper } from '../../sinks/hub.js';
-import { hubError, hubPost, hubRequest } from '../../sinks/hub-http.js';
+import { hubError, hubPost, hubRequest, jsonOf } from '../../sinks/hub-http.js';
 import { isGlob } from '../../sources/file/glob.js';
 import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
 import { FileFollower } from '../../sources/file/follower.js';
@@ -42,7 +42,6 @@ export interface FollowFlags {
   maxLineBytes: string;
   flushTimeout: string;
 }
-
 
 export async function followCommand(targets: string[], flags: FollowFlags): Promise<void> {
   keepHeapSmall();
@@ -225,15 +224,15 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
 async function createOnHub(hub: string, writerKey: string, body: Record<string, unknown>): Promise<boolean> {
   const response = await hubRequest('POST', `${hub}/api/runs`, { headers: { 'x-runlog-writer': writerKey }, body: JSON.stringify(body), timeoutMs: 10_000 });
   if (response.status === 409) throw new UsageError(`--run: ${await hubError(response)} (another writer's run, or this follower's checkpoint was lost)`);
-  if (response.status < 200 || response.status >= 300) throw new UsageError(await hubError(response));
+  if (!response.ok) throw new UsageError(await hubError(response));
   return response.status === 201;
 }
 
 /** The run's highest stored seq, from a lease renewal (a write token is enough); undefined when the hub does not say (an older hub). */
 async function leaseLastSeq(hub: string, runId: string, writerKey: string): Promise<number | undefined> {
   try {
-    const { status, text } = await hubPost(`${hub}/api/runs/${encodeURIComponent(runId)}/lease`, '{}', { 'x-runlog-writer': writerKey }, 10_000);
-    const seq = status === 200 ? (JSON.parse(text) as { last_seq?: unknown }).last_seq : undefined;
+    const { ok, text } = await hubPost(`${hub}/api/runs/${encodeURIComponent(runId)}/lease`, '{}', { 'x-runlog-writer': writerKey }, 10_000);
+    const seq = ok ? jsonOf<{ last_seq?: unknown }>(text)?.last_seq : undefined;
     return typeof seq === 'number' ? seq : undefined;
   } catch {
     return undefined;
