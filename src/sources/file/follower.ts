@@ -62,7 +62,7 @@ interface Tracked {
 
 const READ_BYTES = 1024 * 1024; // 1 MiB a read
 const PASS_BYTES = 16 * 1024 * 1024; // a pass reads at most this much of a file, so the shipper gets its turn
-const BUSY_RETRY_MS = 10; // the target was busy: look again this soon
+export const BUSY_RETRY_MS = 10; // the target was busy: look again this soon
 
 export class FileFollower {
   private readonly active = new Map<string, Tracked>();
@@ -71,8 +71,6 @@ export class FileFollower {
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** this pass reads to the end whatever the target says (stopping) */
-  private reading = false;
   private readonly resumedNames = new Set<string>();
   private startedAt = Date.now();
   private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
@@ -121,7 +119,6 @@ export class FileFollower {
     return last;
   }
 
-  /** Files a checkpoint holds once the hub has every record up to `seq`. */
   /** Where each file stands once the hub has every record up to `seq`; `sending`: not yet, only asked (nothing forgotten). */
   delivered(seq: number, sending = false): FileCheckpoint[] {
     const files: FileCheckpoint[] = [];
@@ -147,18 +144,17 @@ export class FileFollower {
       this.passSoon(BUSY_RETRY_MS);
       return true;
     }
-    this.reading = all;
     let more = false;
     for (const tracked of this.detached) {
       if (tracked.fd === -1) continue;
-      const unread = this.read(tracked);
+      const unread = this.read(tracked, all);
       more = unread || more;
       // only a file read to its end can be idle
       if (!unread) tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
       if (Date.now() - tracked.feed.lastGrowthAt >= this.o.releaseAfterMs) this.release(tracked);
     }
     for (const tracked of [...this.active.values()]) {
-      const unread = this.read(tracked);
+      const unread = this.read(tracked, all);
       more = unread || more;
       this.checkName(tracked);
       if (!unread) tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
@@ -176,8 +172,8 @@ export class FileFollower {
     }, delayMs);
   }
 
-  /** Reads what the file has past the offset; true when there is more than one pass may read. */
-  private read(tracked: Tracked): boolean {
+  /** Reads what the file has past the offset (while the target is not busy, unless `all`); true when there is more than one pass may read. */
+  private read(tracked: Tracked, all: boolean): boolean {
     const feed = tracked.feed;
     let stats = fstatSync(tracked.fd);
     if (stats.size < feed.offset || (stats.size !== tracked.size && this.rewritten(tracked))) {
@@ -190,7 +186,7 @@ export class FileFollower {
     }
     let budget = PASS_BYTES;
     // a pass also ends when the target fills up (checked after each read): what is left waits in the file
-    while (budget > 0 && (this.reading || !this.o.busy?.())) {
+    while (budget > 0 && (all || !this.o.busy?.())) {
       const n = readSync(tracked.fd, this.buffer, 0, READ_BYTES, feed.offset);
       if (n === 0) return false;
       feed.take(this.buffer.subarray(0, n));

@@ -16,7 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawnWatched } from '../process/watchdog.js';
 import type { FileCheckpoint } from '../file/checkpoint.js';
 import { LineFeed, type DeliveryMark } from '../file/feed.js';
-import type { LineTarget } from '../file/follower.js';
+import { BUSY_RETRY_MS, type LineTarget } from '../file/follower.js';
 import { MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote, SIBLING_EXIT, TRUNCATED_EXIT } from './remote.js';
 
 export interface SshTarget {
@@ -60,7 +60,6 @@ export interface SshFollowerOptions {
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
-const BUSY_RETRY_MS = 10;
 
 export class SshFollower {
   readonly stats = { connections: 0, bytes: 0 };
