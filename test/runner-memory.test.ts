@@ -25,6 +25,25 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A temporary directory, removed after the test. */
+function scratch(prefix: string): string {
+  const dir = tempDir(prefix);
+  dirs.push(dir);
+  return dir;
+}
+
+/** A hub in this process on a directory of its own, closed after the test. */
+async function startHub(): Promise<RunningHub> {
+  hub = await hubOn(scratch('runlog-mem-hub-'));
+  return hub;
+}
+
+/** The peak was read, and is under the limit. */
+function expectPeakUnder(peakKb: number, limitKb: number): void {
+  expect(peakKb).toBeGreaterThan(0);
+  expect(peakKb, `peak RSS ${Math.round(peakKb / 1024)} MB`).toBeLessThan(limitKb);
+}
+
 /** Reads a process's peak resident memory (kB) every 50 ms until `stop()`; the last reading stands. */
 function watchPeak(pid: number): { stop: () => number } {
   let peakKb = 0;
@@ -46,8 +65,7 @@ function watchPeak(pid: number): { stop: () => number } {
 
 /** Runs `runlog run` on the 2M-line job and returns its exit code, stderr and peak RSS in kB. */
 async function runWatched(hubUrl: string): Promise<{ code: number | null; stderr: string; peakKb: number }> {
-  const data = tempDir('runlog-mem-');
-  dirs.push(data);
+  const data = scratch('runlog-mem-');
   const running = cli(['run', '--quiet', '--hub', hubUrl, '--', PYTHON, '-c', PRINT], { RUNLOG_DATA: data });
   const watch = watchPeak(running.child.pid!);
   const result = await running;
@@ -56,17 +74,14 @@ async function runWatched(hubUrl: string): Promise<{ code: number | null; stderr
 
 describe('the runner memory', () => {
   it('stays under 100 MB while a hub takes a 2M-line job, and the hub gets every line', async () => {
-    const hubData = tempDir('runlog-mem-hub-');
-    dirs.push(hubData);
-    hub = await hubOn(hubData);
-    const { code, stderr, peakKb } = await runWatched(hub.url);
+    const hubUrl = (await startHub()).url;
+    const { code, stderr, peakKb } = await runWatched(hubUrl);
     expect(code, stderr).toBe(0);
-    expect(peakKb).toBeGreaterThan(0);
-    expect(peakKb, `peak RSS ${Math.round(peakKb / 1024)} MB`).toBeLessThan(LIMIT_KB);
-    const runs = (await (await fetch(`${hub.url}/api/runs`)).json()) as { runs: { id: string; line_count?: number; status: string }[] };
+    expectPeakUnder(peakKb, LIMIT_KB);
+    const runs = (await (await fetch(`${hubUrl}/api/runs`)).json()) as { runs: { id: string; line_count?: number; status: string }[] };
     const run = runs.runs[0]!;
     expect(run.status).toBe('completed');
-    const tail = (await (await fetch(`${hub.url}/api/runs/${run.id}/logs?tail=1`)).json()) as { logs: { seq: number }[]; total_lines: number };
+    const tail = (await (await fetch(`${hubUrl}/api/runs/${run.id}/logs?tail=1`)).json()) as { logs: { seq: number }[]; total_lines: number };
     expect(tail.logs.at(-1)?.seq).toBe(LINES);
     expect(tail.total_lines).toBe(LINES);
   }, 180_000);
@@ -79,17 +94,14 @@ describe('the runner memory', () => {
   }, 180_000);
 
   it('stays under 100 MB in a worker running a 2M-line task', async () => {
-    const hubData = tempDir('runlog-mem-hub-');
-    const workerData = tempDir('runlog-mem-worker-');
-    dirs.push(hubData, workerData);
-    hub = await hubOn(hubData);
-    const worker = cli(['worker', '--id', 'mem-1', '--hub', hub.url, '--poll', '100ms', '--data', workerData]);
+    const hubUrl = (await startHub()).url;
+    const worker = cli(['worker', '--id', 'mem-1', '--hub', hubUrl, '--poll', '100ms', '--data', scratch('runlog-mem-worker-')]);
     const watch = watchPeak(worker.child.pid!);
     try {
-      const submitted = await cli(['submit', '--hub', hub.url, '--id', 'mem-task', '--', PYTHON, '-c', PRINT]);
+      const submitted = await cli(['submit', '--hub', hubUrl, '--id', 'mem-task', '--', PYTHON, '-c', PRINT]);
       expect(submitted.code, submitted.stderr).toBe(0);
       const ended = await waitFor(async () => {
-        const run = (await getJson<{ status: string; line_count: number }>(`${hub!.url}/api/runs/mem-task`)).body;
+        const run = (await getJson<{ status: string; line_count: number }>(`${hubUrl}/api/runs/mem-task`)).body;
         return run.status === 'queued' || run.status === 'running' ? undefined : run;
       }, 170_000, 'the task to end');
       expect(ended.status).toBe('completed');
@@ -97,27 +109,22 @@ describe('the runner memory', () => {
       worker.child.kill('SIGTERM');
       await worker;
     }
-    const peakKb = watch.stop();
-    expect(peakKb).toBeGreaterThan(0);
-    expect(peakKb, `peak RSS ${Math.round(peakKb / 1024)} MB`).toBeLessThan(LIMIT_KB);
+    expectPeakUnder(watch.stop(), LIMIT_KB);
   }, 200_000);
 
   it('keeps a follower of a 500k-line file under 150 MB: it reads no further while 20,000 lines wait for the hub', async () => {
-    const hubData = tempDir('runlog-mem-hub-');
-    const data = tempDir('runlog-mem-follow-');
-    dirs.push(hubData, data);
+    const data = scratch('runlog-mem-follow-');
     const file = join(data, 'big.log');
     const line = 'a line of a big log file, padded to about ninety bytes like the others ............';
     writeFileSync(file, Array.from({ length: 500_000 }, (_, i) => `${i + 1} ${line}\n`).join(''));
-    hub = await hubOn(hubData);
-    const follower = cli(['follow', file, '--run', 'big-file', '--hub', hub.url, '--data', data, '--until-idle', '1s']);
+    const hubUrl = (await startHub()).url;
+    const follower = cli(['follow', file, '--run', 'big-file', '--hub', hubUrl, '--data', data, '--until-idle', '1s']);
     const watch = watchPeak(follower.child.pid!);
     const result = await follower;
     const peakKb = watch.stop();
     expect(result.code, result.stderr).toBe(0);
-    const run = (await getJson<{ line_count: number }>(`${hub.url}/api/runs/big-file`)).body;
+    const run = (await getJson<{ line_count: number }>(`${hubUrl}/api/runs/big-file`)).body;
     expect(run.line_count).toBe(500_000);
-    expect(peakKb).toBeGreaterThan(0);
-    expect(peakKb, `peak RSS ${Math.round(peakKb / 1024)} MB`).toBeLessThan(150 * 1024);
+    expectPeakUnder(peakKb, 150 * 1024);
   }, 120_000);
 });
