@@ -4,7 +4,7 @@
  * Every scenario measures its baseline in the same run as its figure (interleaved, repetition by
  * repetition), so a noisy machine slows both alike and the ratio stays meaningful.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -92,4 +92,34 @@ export function isMain(importMetaUrl) {
 /** Prints one scenario's result the way run.js writes it into the docs. */
 export function printResult(result) {
   process.stdout.write(`\n## ${result.title}\n\n${result.about}\n\n${result.table}\n\n${result.verdict}\n`);
+}
+
+/**
+ * Waits (at most `maxMs`) until the machine has been quiet for a second: the CPUs busy less than
+ * `busyBelow` of the time (from /proc/stat). A scenario that measures small per-call costs calls it
+ * first, so that what the previous scenario left running (a database's checkpoint, a vacuum) is
+ * not measured with it. Returns what it saw: { waitedMs, busy } (busy: the last second's share).
+ */
+export async function settle({ busyBelow = 0.25, maxMs = 60_000 } = {}) {
+  const started = Date.now();
+  let busy = 1;
+  while (Date.now() - started < maxMs) {
+    const before = cpuTimes();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = cpuTimes();
+    if (!before || !after) return { waitedMs: Date.now() - started, busy: NaN }; // no /proc: nothing to wait on
+    busy = 1 - (after.idle - before.idle) / Math.max(1, after.total - before.total);
+    if (busy < busyBelow) break;
+  }
+  return { waitedMs: Date.now() - started, busy };
+}
+
+function cpuTimes() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = fields[3] + (fields[4] ?? 0); // idle + iowait
+    return { idle, total: fields.reduce((sum, n) => sum + n, 0) };
+  } catch {
+    return null;
+  }
 }

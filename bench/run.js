@@ -30,8 +30,8 @@ const SCENARIOS = [
   'browser', // the web UI in Debian's chromium: a 1M-line run, 5,000 lines/s
   'store', // the chunked line store: bytes per line, ingest through a hub, reads on 10M lines
   'follow', // files and ssh into a hub: latency, throughput, bytes on the wire
-  'postgres', // hubs on PostgreSQL beside the seed's function; two hubs; a fleet
   'python-handler', // the Python client's logging call, beside logging.StreamHandler
+  'postgres', // hubs on PostgreSQL beside the seed's function; two hubs; a fleet
 ];
 
 const wanted = process.argv.slice(2);
