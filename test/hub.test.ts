@@ -120,6 +120,23 @@ describe('hub with real runs', () => {
     expect(resumed.ended).toMatchObject({ status: 'completed' });
   });
 
+  it('gives each of 40 viewers every line once, in order, then the end (a stream with many viewers has its lines gathered)', async () => {
+    const hub = await newHub();
+    const total = 200;
+    const running = cli(['run', '--quiet', '--hub', hub.url, '--id', 'crowd', '--data', tempDir(), '--', PYTHON, join(FIXTURES, 'paced.py'), String(total), '0.01']);
+    await waitFor(async () => (await getJson(`${hub.url}/api/runs/crowd`)).status === 200 || undefined, 20_000, 'run');
+    const early = Array.from({ length: 30 }, (_, i) => subscribe(`${hub.url}/api/runs/crowd/logs/stream?after=0${i % 3 === 0 ? '&batch=1' : ''}`));
+    await waitFor(async () => (await getJson<{ line_count: number }>(`${hub.url}/api/runs/crowd`)).body.line_count >= 60 || undefined, 20_000, 'lines');
+    const late = Array.from({ length: 10 }, () => subscribe(`${hub.url}/api/runs/crowd/logs/stream?after=0`)); // joining mid-run: backlog, then live
+    const viewers = [...early, ...late];
+    for (const viewer of viewers) await waitFor(() => viewer.ended, 30_000, 'end event');
+    expect((await running).code).toBe(0);
+    for (const viewer of viewers) {
+      expect(viewer.seqs).toEqual(range(1, total));
+      expect(viewer.ended).toMatchObject({ status: 'completed' });
+    }
+  });
+
   it('batched, sends a big commit live as events of at most 1,000 lines, each with its own last seq as id', async () => {
     const hub = await newHub();
     const post = (path: string, body: unknown) =>
