@@ -184,6 +184,27 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () 
     expect(await runLines(hub.url, leftId!)).toHaveLength(8);
   });
 
+  it('keeps on disk the lines of a run it names whose hub is away at the start; killed, the next program delivers them, numbered', async () => {
+    const spool = tempDir('runlog-spool-');
+    const port = await freePort();
+    const away = python('paced_program.py', ['100000', '0.02'], { RUNLOG_HUB: `http://127.0.0.1:${port}`, RUNLOG_SPOOL: spool, RUN_ID: 'named-away' });
+    await away.lines(1);
+    await new Promise((r) => setTimeout(r, 2000));
+    away.child.kill('SIGKILL');
+    expect((await away.done).signal).toBe('SIGKILL');
+    const hub = await newHub(tempDir(), port);
+    const later = python('paced_program.py', ['3', '0.01'], { RUNLOG_HUB: hub.url, RUNLOG_SPOOL: spool });
+    expect((await later.done).code).toBe(0);
+    const lines = await waitFor(async () => {
+      const got = await runLines(hub.url, 'named-away');
+      return got.length > 0 ? got : undefined;
+    }, 20_000, 'the left lines of named-away');
+    expect(lines.length).toBeGreaterThanOrEqual(20); // all but the last 0.2 s of 2 s of lines at 50 a second
+    expect(lines.map((l) => l.message)).toEqual(range(1, lines.length).map((n) => `paced ${n}`));
+    expect(lines.map((l) => l.seq)).toEqual(range(1, lines.length));
+    expect((await run(hub.url, 'named-away')).lease_s).toBe(10); // created with a lease: failed by the hub, not left running
+  });
+
   it('keeps what was delivered of a process killed mid-run (SIGKILL): a gapless prefix, the run left to its lease', async () => {
     const hub = await newHub();
     const program = python('paced_program.py', ['100000', '0.01'], { RUNLOG_HUB: hub.url });
@@ -345,7 +366,7 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.run', () => {
   it('makes a block or a decorated call a run of its own, ended with its outcome', async () => {
     const hub = await newHub();
     const program = python('run_block_program.py', [], { RUNLOG_HUB: hub.url });
-    const [okId, failingId] = await program.lines(2);
+    const [okId, failingId, exit0Id, exit3Id] = await program.lines(4);
     expect((await program.done).code).toBe(0);
     expect(await ended(hub.url, okId!)).toMatchObject({ status: 'completed', name: 'block-ok' });
     expect((await runLines(hub.url, okId!)).map((l) => l.message)).toEqual(['inside the block']);
@@ -353,6 +374,10 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.run', () => {
     const failingLines = await runLines(hub.url, failingId!);
     expect(failingLines[0]?.message).toBe('about to fail');
     expect(failingLines[1]?.message.split('\n').at(-1)).toBe('RuntimeError: out of memory on GPU 0');
+    // sys.exit() inside the block ends the run as the process would end: 0 is a clean end
+    expect(await ended(hub.url, exit0Id!)).toMatchObject({ status: 'completed', name: 'block-exits-0' });
+    expect(await ended(hub.url, exit3Id!)).toMatchObject({ status: 'failed', exit_code: 3, error_message: 'exit code 3' });
+    expect((await runLines(hub.url, exit0Id!)).map((l) => l.message)).toEqual(['exiting with 0']);
     const decorated = (await getJson<{ runs: Run[] }>(`${hub.url}/api/runs?q=decorated`)).body.runs;
     expect(decorated.map((r) => r.status)).toEqual(['completed', 'completed']);
     const jobs = await Promise.all(decorated.map(async (r) => (await runLines(hub.url, r.id)).map((l) => l.message)));
@@ -398,6 +423,19 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Worker', () =
     expect(lines[1]?.metadata).toMatchObject({ module: 'worker_program', funcName: '<module>', logger: 'runlog.worker.py-w1' });
     expect(lines.at(-1)?.level).toBe('WARNING');
     expect((await getJson<Worker>(`${hub.url}/api/workers/py-w1`)).body.status).toBe('offline');
+  });
+
+  it('delivers the runs a Handler left in the spool when its hub was away at exit, even when it is the only part of the client in use', async () => {
+    const spool = tempDir('runlog-spool-');
+    const port = await freePort();
+    const early = python('logging_program.py', ['ok'], { RUNLOG_HUB: `http://127.0.0.1:${port}`, RUNLOG_SPOOL: spool });
+    const [leftId] = await early.lines(1);
+    expect((await early.done).code).toBe(0);
+    const hub = await newHub(tempDir(), port);
+    const worker = python('worker_program.py', ['py-w-left', '4'], { RUNLOG_HUB: hub.url, RUNLOG_SPOOL: spool, HEARTBEAT_INTERVAL: '0.3', ...gpuEnv() });
+    expect((await worker.done).code).toBe(0);
+    expect(await ended(hub.url, leftId!)).toMatchObject({ status: 'completed', name: 'logging_program.py' });
+    expect(await runLines(hub.url, leftId!)).toHaveLength(8);
   });
 
   it('has the seed’s LogBuffer: max_size from LOG_BUFFER_SIZE, an automatic flush when full, its stats, seqs in the order added', () => {

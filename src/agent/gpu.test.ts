@@ -26,6 +26,15 @@ describe('parseNvidiaSmiCsv', () => {
     ]);
   });
 
+  it("reads a row of two numbers as memory.total, memory.used (the seeds' own query), units or not, and skips other short rows", () => {
+    const gpus = parseNvidiaSmiCsv('memory.total [MiB], memory.used [MiB]\n24576, 1024\n81559 MiB, 59 MiB\nNo devices were found\nerror, 12\n');
+    expect(gpus).toEqual([
+      { index: 0, uuid: null, name: null, utilization_gpu: null, memory_total_mb: 24576, memory_used_mb: 1024, temperature_c: null, power_draw_w: null },
+      { index: 1, uuid: null, name: null, utilization_gpu: null, memory_total_mb: 81559, memory_used_mb: 59, temperature_c: null, power_draw_w: null },
+    ]);
+    expect(snapshotOf(gpus)).toMatchObject({ vram_total_mb: 106135, vram_used_mb: 1083 });
+  });
+
   it('gives null utilization for a GPU in MIG mode, which nvidia-smi prints as [N/A]', () => {
     const [h100] = parseNvidiaSmiCsv('0, GPU-00000000-0000-0000-0000-000000000000, NVIDIA H100 80GB HBM3, [N/A], 81559, 59, 42, 71.15\n');
     expect(h100).toMatchObject({ utilization_gpu: null, memory_total_mb: 81559, memory_used_mb: 59, temperature_c: 42, power_draw_w: 71.15 });

@@ -56,11 +56,21 @@ const DEFAULTS = {
   waitMs: 500, // 0.5 s: how long a caller waits for a fresh answer when a stale one can stand in
 };
 
-/** Rows of the query above; rows that are not GPU rows (banners, error text) are skipped. */
+/**
+ * Rows of the query above; rows that are not GPU rows (banners, error text) are skipped. A row of
+ * two numbers is read as `memory.total, memory.used`: what the seeds' own query
+ * (`--query-gpu=memory.total,memory.used`) prints, and so what a wrapper or a stand-in made for it
+ * answers whatever it is asked.
+ */
 export function parseNvidiaSmiCsv(text: string): GpuInfo[] {
   const gpus: GpuInfo[] = [];
   for (const line of text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)) {
     let fields = line.split(',').map((field) => field.trim());
+    if (fields.length === 2) {
+      const [total, used] = fields.map(numberValue);
+      if (total !== null && total !== undefined && used !== null && used !== undefined) gpus.push(memoryOnly(gpus.length, total, used));
+      continue;
+    }
     if (fields.length < QUERY_FIELDS.length) continue;
     // nvidia-smi does not quote: a comma inside a name makes extra fields; the name is the only
     // free text, so it takes them back
@@ -81,6 +91,10 @@ export function parseNvidiaSmiCsv(text: string): GpuInfo[] {
     });
   }
   return gpus;
+}
+
+function memoryOnly(index: number, total: number, used: number): GpuInfo {
+  return { index, uuid: null, name: null, utilization_gpu: null, memory_total_mb: total, memory_used_mb: used, temperature_c: null, power_draw_w: null };
 }
 
 export function snapshotOf(gpus: GpuInfo[], at = Date.now(), error?: string): GpuSnapshot {

@@ -26,9 +26,13 @@ def resolve_token(token: Optional[str]) -> Optional[str]:
     if path:
         try:
             with open(path, encoding="utf-8") as file:
-                return file.read().strip() or None
-        except OSError:
+                token = file.read().strip()
+        except OSError as error:
+            warn("token file %s: %s; going on without a token" % (path, error.strerror or error))
             return None
+        if not token:
+            warn("token file %s is empty; going on without a token" % path)
+        return token or None
     return None
 
 
@@ -43,7 +47,12 @@ def spool_root() -> str:
 def program_name() -> str:
     """The run's default name: the program's file name (`train.py`), `python` for an interactive session."""
     argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
-    return os.path.basename(argv0) or "python"
+    name = os.path.basename(argv0)
+    if name == "__main__.py":  # `python -m package`: the package's name
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        parent = spec.name.rsplit(".", 1)[0] if spec is not None and spec.name.endswith(".__main__") else ""
+        return parent or os.path.basename(os.path.dirname(argv0)) or "python"
+    return name or "python"
 
 
 def new_run_id() -> str:

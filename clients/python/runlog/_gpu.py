@@ -61,9 +61,17 @@ class GpuProbe:
 
 
 def parse_csv(text: str) -> List[Dict[str, Any]]:
-    gpus = []
+    """Rows of QUERY (banners and error text skipped). A row of two numbers is read as
+    `memory.total, memory.used`: what the seed's own query prints, and so what a wrapper or a
+    stand-in made for it answers whatever it is asked."""
+    gpus: List[Dict[str, Any]] = []
     for line in text.splitlines():
         fields = [field.strip() for field in line.split(",")]
+        if len(fields) == 2:
+            total, used = _number(fields[0]), _number(fields[1])
+            if total is not None and used is not None:
+                gpus.append({"index": len(gpus), "uuid": None, "name": None, "memory_total_mb": total, "memory_used_mb": used})
+            continue
         if len(fields) < len(FIELDS):
             continue
         extra = len(fields) - len(FIELDS)
@@ -100,6 +108,11 @@ def _torch_gpus() -> Optional[List[Dict[str, Any]]]:
 
 
 def _number(text: str) -> Optional[float]:
+    # units slip in when someone drops `nounits` ("81559 MiB", "250.00 W", "45 %")
+    for unit in (" MiB", " W", " %", " C"):
+        if text.endswith(unit):
+            text = text[: -len(unit)]
+            break
     try:
         value = float(text)
     except ValueError:

@@ -2,6 +2,7 @@
 and the run's writer key (when it has one). Never raises: a hub that cannot be reached is status 0."""
 from __future__ import annotations
 
+import codecs
 import json
 import urllib.error
 import urllib.request
@@ -32,7 +33,7 @@ class Hub:
         data = None
         if body is not None:
             text = body if type(body) is RawJson else json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)
-            data = text.encode("utf-8")
+            data = utf8(text)
             headers["Content-Type"] = "application/json"
         if self._token:
             headers["Authorization"] = "Bearer " + self._token
@@ -50,6 +51,36 @@ class Hub:
             return error.code, payload
         except Exception:  # noqa: BLE001 - refused, reset, timed out, DNS: all "not reachable now"
             return 0, None
+
+
+def _replace_unencodable(error: UnicodeError) -> Tuple[bytes, int]:
+    # bytes: an encoder takes a str replacement only when it is ASCII
+    return "\ufffd".encode("utf-8") * (error.end - error.start), error.end  # type: ignore[attr-defined]
+
+
+codecs.register_error("runlog.replace", _replace_unencodable)
+
+
+def utf8(text: str) -> bytes:
+    """`text` as UTF-8; a lone surrogate becomes U+FFFD (as the hub reads bytes that are not UTF-8).
+    A program makes them without knowing: os.fsdecode() of a file name that is not UTF-8, bytes
+    decoded with errors="surrogateescape". Strict UTF-8 would refuse the whole batch they are in."""
+    return text.encode("utf-8", "runlog.replace")
+
+
+def short(value: object, limit: int = 300) -> str:
+    """repr() of an error for a warning, cut: an encoding error's repr holds the whole text it failed on."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def hub_last_seq(hub: "Hub", run_id: str, timeout: float = 10.0) -> Optional[int]:
+    """The seq of the run's last line on the hub (0: none); None when the hub did not say."""
+    status, answer = hub.request("GET", "/api/runs/%s/logs?tail=1" % run_id, timeout=timeout)
+    if status != 200 or not isinstance(answer, dict) or not isinstance(answer.get("logs"), list):
+        return None
+    logs = answer["logs"]
+    return int(logs[-1].get("seq", 0)) if logs else 0
 
 
 def retryable(status: int) -> bool:

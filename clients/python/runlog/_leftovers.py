@@ -4,15 +4,24 @@ is left as the hub's lease leaves it; its directory goes once nothing is left to
 from __future__ import annotations
 
 import os
+import threading
 import time
-from typing import Any
+from typing import Any, Optional
 
 from ._files import lock_dir, read_json, remove_tree
-from ._http import Hub, retryable
+from ._http import Hub, hub_last_seq, retryable
 from ._spool import Spool
 
 
-def deliver_leftovers(hub: Hub, runs_dir: str, own_dir: str, deadline: float) -> None:
+_claimed = threading.Lock()  # once per process: by its first shipper or worker that reaches the hub
+
+
+def claim_leftovers() -> bool:
+    """True for the first caller of the process (who then calls deliver_leftovers), False after."""
+    return _claimed.acquire(blocking=False)
+
+
+def deliver_leftovers(hub: Hub, runs_dir: str, own_dir: Optional[str], deadline: float) -> None:
     """Delivers what dead processes left in the spool: each run's lines, then its end, until `deadline`."""
     try:
         names = sorted(os.listdir(runs_dir))
@@ -44,11 +53,20 @@ def _deliver_one(hub: Hub, path: str, run_id: str) -> bool:
     def post(path_: str, body: Any) -> int:
         status, _ = hub.request("POST", path_, body, writer=writer)
         if status == 404:  # never created: the hub was away all its life
-            created, _ = hub.request("POST", "/api/runs", {"id": run_id, "name": meta.get("name")}, writer=writer)
+            created, _ = hub.request("POST", "/api/runs", _create_body(run_id, meta), writer=writer)
             if created in (200, 201):
                 status, _ = hub.request("POST", path_, body, writer=writer)
         return status
 
+    # lines of a process that never heard from the hub wait with seq 0: numbered after the run's last line there
+    if spool.holds_unnumbered():
+        created, _ = hub.request("POST", "/api/runs", _create_body(run_id, meta), writer=writer)
+        if retryable(created):
+            return False
+        last = hub_last_seq(hub, run_id)
+        if last is None:
+            return False
+        spool.number(last)
     # taken, or refused for good: either way done with
     if not spool.replay(lambda batch: not retryable(post("/api/runs/%s/logs" % run_id, {"records": batch}))):
         return False
@@ -58,3 +76,8 @@ def _deliver_one(hub: Hub, path: str, run_id: str) -> bool:
     # nothing left to deliver (a run killed before its end is the hub's lease's to fail)
     remove_tree(path)
     return True
+
+
+def _create_body(run_id: str, meta: Any) -> Any:
+    # with a lease: a run whose process was killed before its end is failed by the hub, not left running
+    return {"id": run_id, "name": meta.get("name") if isinstance(meta, dict) else None, "lease_s": 10}

@@ -39,8 +39,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ._env import new_writer_key, spool_root, warn
 from ._files import lock_dir, read_int, read_json, remove_tree, write_private
-from ._http import Hub, RawJson, retryable
-from ._leftovers import deliver_leftovers
+from ._http import Hub, RawJson, hub_last_seq, retryable, short
+from ._leftovers import claim_leftovers, deliver_leftovers
 from ._spool import Spool
 
 MAX_BATCH_BYTES = 4 * 1024 * 1024  # 4 MiB a POST: far below the hub's body limit
@@ -49,7 +49,6 @@ BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
 
 _live_shippers: "weakref.WeakSet[RunShipper]" = weakref.WeakSet()
-_leftovers_claimed = threading.Lock()  # one shipper per process delivers the leftovers
 
 
 class RunShipper:
@@ -188,13 +187,13 @@ class RunShipper:
             try:
                 self._cycle()
             except Exception as error:  # noqa: BLE001 - never let the thread die
-                self._warn_once("cycle", "shipper error: %r" % error)
+                self._warn_once("cycle", "shipper error: %s" % short(error))
             if stopping:
                 break
         try:
             self._finish()
         except Exception as error:  # noqa: BLE001
-            self._warn_once("finish", "could not end run %s: %r" % (self.run_id, error))
+            self._warn_once("finish", "could not end run %s: %s" % (self.run_id, short(error)))
 
     def _setup(self) -> None:
         os.makedirs(self._dir, mode=0o700, exist_ok=True)
@@ -223,11 +222,13 @@ class RunShipper:
             for batch in _batches(records):
                 self._send_or_spool(batch)
             self._save_seq()
+        elif self._failures > 0:
+            self._spool_unnumbered()
         if self._created and not self._spool.empty and time.monotonic() >= self._retry_at:
             self._replay()
         if self._created and not self._disabled and time.monotonic() >= self._next_lease:
             self._renew_lease()
-        if self._created and self._spool.empty and _leftovers_claimed.acquire(blocking=False):
+        if self._created and self._spool.empty and claim_leftovers():
             # bounded: a program that is already ending gives it a moment, not its exit
             deliver_leftovers(self.hub, os.path.dirname(self._dir), self._dir, time.monotonic() + (2.0 if self._stopping else 30.0))
 
@@ -246,7 +247,16 @@ class RunShipper:
             self._next_lease = time.monotonic() + self._lease_s
             if status == 200 and not self._seq_known:
                 # the run was there already (resumed by its id): number on after its last line
-                self._seq = max(self._seq, self._hub_last_seq())
+                last = self._hub_last_seq()
+                if last is None:  # not known yet: numbering from 0 would have the hub take new lines for old ones
+                    self._created = False
+                    self._failed()
+                    return
+                self._seq = max(self._seq, last)
+            if not self._seq_known:
+                # what waited on disk for the numbering goes first, numbered now
+                self._seq = self._spool.number(self._seq)
+                self._save_seq()
             self._seq_known = True
         elif retryable(status):
             self._failed()
@@ -254,14 +264,21 @@ class RunShipper:
             self._disabled = True
             self._warn_once("create", "run %s cannot be written (hub answered %d: %s); its lines are dropped" % (self.run_id, status, _why(answer)))
 
-    def _hub_last_seq(self) -> int:
-        status, answer = self.hub.request("GET", "/api/runs/%s/logs?tail=1" % self.run_id, timeout=self._timeout())
-        if status == 200 and isinstance(answer, dict) and answer.get("logs"):
-            return int(answer["logs"][-1].get("seq", 0))
-        return 0
+    def _hub_last_seq(self) -> Optional[int]:
+        return hub_last_seq(self.hub, self.run_id, self._timeout())
 
-    def _drain(self) -> List[str]:
-        """Takes every queued record: their JSON texts, numbered on."""
+    def _spool_unnumbered(self) -> None:
+        """A run named by the program whose hub has not answered yet: its last seq there is not
+        known, so its records cannot be numbered, but they must not wait in memory (a SIGKILL
+        would lose them, and a long outage would drop them past max_records). They go to the
+        spool with seq 0 and are numbered there once the hub says where the run is (_create; or
+        deliver_leftovers, when this process dies first)."""
+        for batch in _batches(self._drain(numbered=False)):
+            self._spool.append_json("[" + ",".join(batch) + "]", weight=len(batch))
+            self.stats["spooled"] += len(batch)
+
+    def _drain(self, numbered: bool = True) -> List[str]:
+        """Takes every queued record: their JSON texts, numbered on (seq 0 each when not `numbered`)."""
         records: List[str] = []
         append = records.append
         queue = self.queue
@@ -269,28 +286,30 @@ class RunShipper:
         convert = self._convert
         drops = self.dropped + self._spool.dropped
         if drops > self._reported_drops:
-            append(self._notice("%d lines dropped by runlog (more than %d waiting, or the spool full)" % (drops - self._reported_drops, self.max_records)))
+            append(self._notice("%d lines dropped by runlog (more than %d waiting, or the spool full)" % (drops - self._reported_drops, self.max_records), numbered))
             self._reported_drops = drops
         self.wake_at = self._wake_at  # the queue is being taken: the next batch wakes the shipper again
         seq = self._seq
+        step = 1 if numbered else 0
         try:
             while True:
                 try:
                     item = popleft()
                 except IndexError:
                     break
-                seq += 1
+                seq += step
                 try:
                     append(convert(item, seq))
                 except Exception as error:  # noqa: BLE001
-                    append(_to_json({"seq": seq, "level": "ERROR", "message": "runlog could not convert a record: %r" % error, "timestamp": _now_micros(), "source": "system"}))
+                    append(_to_json({"seq": seq, "level": "ERROR", "message": "runlog could not convert a record: %s" % short(error), "timestamp": _now_micros(), "source": "system"}))
         finally:
             self._seq = seq
         return records
 
-    def _notice(self, message: str) -> str:
-        self._seq += 1
-        return _to_json({"seq": self._seq, "timestamp": _now_micros(), "level": "WARNING", "message": message, "source": "system", "logger": "runlog"})
+    def _notice(self, message: str, numbered: bool = True) -> str:
+        if numbered:
+            self._seq += 1
+        return _to_json({"seq": self._seq if numbered else 0, "timestamp": _now_micros(), "level": "WARNING", "message": message, "source": "system", "logger": "runlog"})
 
     def _send_or_spool(self, batch: List[str]) -> None:
         if self._created and self._spool.empty and time.monotonic() >= self._retry_at and self._post(batch):
@@ -341,12 +360,11 @@ class RunShipper:
         if not self._created:
             self._retry_at = 0.0
             self._create()
-        if not self._seq_known:
-            # never heard from the hub: number from the start rather than lose the lines
-            self._seq_known = True
-        records = self._drain()
-        for batch in _batches(records):
-            self._send_or_spool(batch)
+        if self._seq_known:
+            for batch in _batches(self._drain()):
+                self._send_or_spool(batch)
+        else:
+            self._spool_unnumbered()  # never heard from the hub: the next program numbers them (_leftovers.py)
         self._save_seq()
         # the hub away at exit: one more try, not a wait
         if self._created and not self._spool.empty:

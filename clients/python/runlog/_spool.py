@@ -14,6 +14,8 @@ import json
 import os
 from typing import Any, Callable, List, Optional
 
+from ._http import utf8
+
 
 class Spool:
     def __init__(self, path: str, max_bytes: int = 256 * 1024 * 1024) -> None:
@@ -31,7 +33,7 @@ class Spool:
 
     def append_json(self, text: str, weight: int = 1) -> None:
         """append() of an item already written as JSON text (one line: JSON text has no raw newline)."""
-        line = (text + "\n").encode("utf-8")
+        line = utf8(text + "\n")
         if self._size + len(line) > self.max_bytes:
             self.dropped += weight
             return
@@ -59,6 +61,30 @@ class Spool:
         self._rewrite(items[sent:])
         return self._size == 0
 
+    def holds_unnumbered(self) -> bool:
+        """Some record waits with seq 0 (see number)."""
+        return self._size > 0 and any(
+            isinstance(item, list) and any(isinstance(record, dict) and record.get("seq") == 0 for record in item) for item in self._read()
+        )
+
+    def number(self, last: int) -> int:
+        """Gives the records spooled before their run's numbering was known (seq 0) the seqs after
+        `last`, oldest first, and returns the last seq given (`last` when there were none). Items
+        that are not batches of records (a worker's heartbeats) are left as they are."""
+        if self._size == 0:
+            return last
+        items = self._read()
+        numbered = last
+        for item in items:
+            if isinstance(item, list):
+                for record in item:
+                    if isinstance(record, dict) and record.get("seq") == 0:
+                        numbered += 1
+                        record["seq"] = numbered
+        if numbered != last:
+            self._rewrite(items)
+        return numbered
+
     def _read(self) -> List[Any]:
         items: List[Any] = []
         try:
@@ -82,7 +108,7 @@ class Spool:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as file:
                 for item in rest:
-                    file.write((json.dumps(item, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8"))
+                    file.write(utf8(json.dumps(item, separators=(",", ":"), ensure_ascii=False) + "\n"))
             os.replace(tmp, self.path)
         except OSError:
             pass

@@ -132,7 +132,13 @@ def loguru_sink(run_id: Optional[str] = None, hub: Optional[str] = None, token: 
 
     def sink(message: Any) -> None:
         try:
-            put(message.record)  # loguru's record: a dict made for this message
+            record = message.record  # loguru's record: a dict made for this message
+            exception = record.get("exception")
+            if exception is not None and exception.traceback is None and exception.type is not None:
+                # enqueue=True: loguru pickled the record and its traceback is gone, but the
+                # message it formatted before that still holds it
+                record = {**record, "formatted": str(message)}
+            put(record)
         except Exception:  # noqa: BLE001 - never into the program
             pass
 
@@ -224,7 +230,12 @@ def _loguru_to_wire(record: Dict[str, Any]) -> Dict[str, Any]:
     text = str(record["message"])
     exception = record.get("exception")
     if exception is not None and exception.type is not None:
-        text = text + "\n" + "".join(traceback.format_exception(exception.type, exception.value, exception.traceback)).rstrip("\n")
+        formatted = record.get("formatted") or ""
+        start = formatted.find("Traceback (most recent call last)") if exception.traceback is None else -1
+        if start >= 0:  # see loguru_sink: the traceback as loguru formatted it
+            text = text + "\n" + formatted[start:].rstrip("\n")
+        else:
+            text = text + "\n" + "".join(traceback.format_exception(exception.type, exception.value, exception.traceback)).rstrip("\n")
     wire: Dict[str, Any] = {
         "timestamp": int(record["time"].timestamp() * 1_000_000),
         "level": level_name(record["level"].no),

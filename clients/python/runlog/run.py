@@ -2,7 +2,8 @@
 
     with runlog.run("nightly-eval") as r:       # r.run_id
         logging.info("evaluating")              # → the run, while the block runs
-    # ended: completed; an exception inside fails it with "ExcType: message" and goes on up
+    # ended: completed; an exception inside fails it with "ExcType: message" and goes on up;
+    # sys.exit() inside ends it as the process ends: completed for 0, failed with the exit code else
 
     @runlog.run("train")                        # each call is a run of its own
     def train(): ...
@@ -17,6 +18,7 @@ import logging
 import sys
 from typing import Any, Dict, Optional, Union
 
+from ._http import short
 from .handler import Handler, error_message_of
 
 
@@ -71,11 +73,14 @@ class run(contextlib.ContextDecorator):
             target.removeHandler(handler)
             if self._previous_level is not None:
                 target.setLevel(self._previous_level)
-            if exc is None:
-                handler.end("completed")
+            if exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0)):
+                handler.end("completed")  # sys.exit(0) inside the block is a clean end
+            elif isinstance(exc, SystemExit):
+                code = exc.code if isinstance(exc.code, int) else 1  # sys.exit("message") exits 1
+                handler.end("failed", "exit code %d" % code if isinstance(exc.code, int) else str(exc.code)[:1000], exit_code=code)
             else:
                 handler.handle(logging.LogRecord("runlog", logging.ERROR, "", 0, "Run failed", None, (exc_type, exc, tb)))
                 handler.end("failed", error_message_of(exc))
         except Exception as error:  # noqa: BLE001 - the block's own outcome is what matters
-            sys.stderr.write("runlog: could not end run %s: %r\n" % (self.run_id, error))
+            sys.stderr.write("runlog: could not end run %s: %s\n" % (self.run_id, short(error)))
         return False

@@ -23,11 +23,13 @@ import contextvars
 import logging
 import os
 import threading
+import time
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from ._env import env_number, level_name, resolve_hub, resolve_token, spool_root, valid_id, warn
 from ._gpu import GpuProbe
-from ._http import Hub, retryable
+from ._http import Hub, retryable, short
+from ._leftovers import claim_leftovers, deliver_leftovers
 from ._spool import Spool
 
 DEFAULT_BUFFER_SIZE = 100  # the seed's
@@ -45,7 +47,7 @@ class LogBuffer:
     Each entry added gets `seq` 1, 2, 3 … in the order added, unless it has one."""
 
     def __init__(self, max_size: Optional[int] = None, on_full: Optional[Callable[[List[Dict[str, Any]]], None]] = None) -> None:
-        size = max_size if max_size is not None else int(env_number("LOG_BUFFER_SIZE", DEFAULT_BUFFER_SIZE))
+        size = max_size if max_size is not None else max(1, int(env_number("LOG_BUFFER_SIZE", DEFAULT_BUFFER_SIZE)))
         if size < 1:
             raise ValueError("max_size: expected a positive integer, got %r" % (size,))
         self.max_size = size
@@ -165,7 +167,8 @@ class Worker:
         self.logger.setLevel(level)
         self.logger.addHandler(self.handler)
         self._hub = Hub(resolve_hub(hub), resolve_token(token))
-        self._spool = Spool(os.path.join(spool_dir or spool_root(), "workers", worker_id, "heartbeats.jsonl"), SPOOL_MAX_BYTES)
+        self._spool_root = spool_dir or spool_root()
+        self._spool = Spool(os.path.join(self._spool_root, "workers", worker_id, "heartbeats.jsonl"), SPOOL_MAX_BYTES)
         self._gpu = gpu or GpuProbe()
         self._stop_timeout = stop_timeout
         self._full: List[List[Dict[str, Any]]] = []
@@ -235,8 +238,12 @@ class Worker:
             stopping = self._stopping
             try:
                 self._beat("offline" if stopping else self.status)
+                if self.stats["sent"] > 0 and not stopping and claim_leftovers():
+                    # runs that dead processes using this spool left behind (the Handler's); bounded,
+                    # and on this thread, so the next heartbeat waits for them at most this long
+                    deliver_leftovers(self._hub, os.path.join(self._spool_root, "runs"), None, time.monotonic() + 10.0)
             except Exception as error:  # noqa: BLE001 - never let the thread die
-                warn("heartbeat error: %r" % error)
+                warn("heartbeat error: %s" % short(error))
             if stopping:
                 return
             self._wake.wait(self.heartbeat_interval)

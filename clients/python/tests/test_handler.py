@@ -11,6 +11,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 import runlog
@@ -29,6 +30,7 @@ class StandIn(http.server.ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Answer)
+        self.down = False  # answers 503 to everything while True
         self.records = []
         self.lock = threading.Lock()
 
@@ -40,6 +42,10 @@ class StandIn(http.server.ThreadingHTTPServer):
 class _Answer(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
+        if self.server.down:
+            self.send_response(503)
+            self.end_headers()
+            return
         if self.path.endswith("/logs"):
             with self.server.lock:
                 self.server.records.extend(body["records"])
@@ -100,6 +106,34 @@ class HandlerTest(WithHub):
             (8, "INFO", "non-ASCII and JSON escapes: é 中 😀 \" \\ \t \u2028 \x00", "test.handler", "sdk"),
         ])
         self.assertTrue(all(isinstance(r["timestamp"], int) and "task_id" not in r for r in records))
+
+    def test_a_named_run_whose_hub_is_away_at_the_start_spools_its_lines_and_numbers_them_once_it_answers(self) -> None:
+        self.hub.down = True
+        handler = self.handler(run_id="named-away")
+        for i in range(5):
+            self.logger.info("early %d", i)
+        spool = os.path.join(self.spool, "runs", "named-away", "pending.jsonl")
+        deadline = time.monotonic() + 10
+        while handler.stats["spooled"] < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with open(spool, encoding="utf-8") as file:  # on disk, not only in memory (a SIGKILL would lose those)
+            waiting = [record for line in file for record in json.loads(line)]
+        self.assertEqual([(r["seq"], r["message"]) for r in waiting], [(0, "early %d" % i) for i in range(5)])
+        self.hub.down = False
+        for i in range(3):
+            self.logger.info("late %d", i)
+        records = self.shipped(handler)
+        self.assertEqual([(r["seq"], r["message"]) for r in records], [(i + 1, m) for i, m in enumerate(["early %d" % i for i in range(5)] + ["late %d" % i for i in range(3)])])
+
+    def test_a_lone_surrogate_costs_one_character_not_the_batch(self) -> None:
+        # what os.fsdecode() makes of a file name that is not UTF-8: strict UTF-8 refuses the whole body
+        handler = self.handler()
+        self.logger.info("before")
+        self.logger.info("opening %s", os.fsdecode(b"/data/caf\xe9.csv"))
+        self.logger.info("after \ud800 too")
+        records = self.shipped(handler)
+        self.assertEqual([r["message"] for r in records], ["before", "opening /data/caf\ufffd.csv", "after \ufffd too"])
+        self.assertEqual([r["seq"] for r in records], [1, 2, 3])
 
     def test_arguments_that_are_not_plain_values_are_formatted_at_call_time(self) -> None:
         class Mutable:
@@ -169,7 +203,15 @@ class HandlerTest(WithHub):
         with open(os.path.join(self.spool, "runs", "r-full", "pending.jsonl"), encoding="utf-8") as file:
             records = [record for line in file for record in json.loads(line)]
         self.assertEqual([r["message"] for r in records], ["15 lines dropped by runlog (more than 10 waiting, or the spool full)"] + ["line %d" % i for i in range(15, 25)])
-        self.assertEqual([r["seq"] for r in records], list(range(1, 12)))
+        # never heard from the hub: numbered once a hub says the run's last seq (here 40)
+        self.assertEqual([r["seq"] for r in records], [0] * 11)
+        from runlog._spool import Spool
+        spool = Spool(os.path.join(self.spool, "runs", "r-full", "pending.jsonl"))
+        self.assertTrue(spool.holds_unnumbered())
+        self.assertEqual(spool.number(40), 51)
+        self.assertFalse(spool.holds_unnumbered())
+        with open(spool.path, encoding="utf-8") as file:
+            self.assertEqual([record["seq"] for line in file for record in json.loads(line)], list(range(41, 52)))
 
     def test_many_lines_from_threads_keep_their_order_per_thread(self) -> None:
         handler = self.handler()
@@ -224,3 +266,29 @@ class LoguruTest(WithHub):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SmallPartsTest(unittest.TestCase):
+    def test_nvidia_smi_rows_of_the_full_query_and_of_memory_alone(self) -> None:
+        from runlog._gpu import parse_csv
+        full = parse_csv("0, GPU-a, NVIDIA H200, 12, 143771, 1024, 40, 120.5\n")
+        self.assertEqual(full[0]["memory_total_mb"], 143771)
+        self.assertEqual(full[0]["name"], "NVIDIA H200")
+        short = parse_csv("memory.total [MiB], memory.used [MiB]\n24576, 1024\n81559 MiB, 59 MiB\nerror, 3\n")
+        self.assertEqual([(g["index"], g["memory_total_mb"], g["memory_used_mb"]) for g in short], [(0, 24576, 1024), (1, 81559, 59)])
+
+    def test_a_program_run_with_python_m_is_named_after_its_package(self) -> None:
+        import subprocess
+        root = tempfile.mkdtemp(prefix="runlog-test-")
+        try:
+            os.makedirs(os.path.join(root, "trainer"))
+            with open(os.path.join(root, "trainer", "__init__.py"), "w"):
+                pass
+            with open(os.path.join(root, "trainer", "__main__.py"), "w") as file:
+                file.write("from runlog._env import program_name\nprint(program_name())\n")
+            client = os.path.dirname(os.path.dirname(os.path.abspath(runlog.__file__)))
+            done = subprocess.run([sys.executable, "-m", "trainer"], cwd=root, env={**os.environ, "PYTHONPATH": client},
+                                  stdout=subprocess.PIPE, check=True)
+            self.assertEqual(done.stdout.decode().strip(), "trainer")
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
