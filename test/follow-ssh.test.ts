@@ -4,7 +4,7 @@
  * with RUNLOG_TEST_STRICT=1.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -223,6 +223,31 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     const said = all.filter((r) => r.source === 'system').map((r) => r.message);
     if (lines.length < 150) expect(said.join('\n')).toMatch(/truncated; lines written after byte \d+ before the truncation could not be read/);
     else expect(said.every((m) => /truncated; lines written after byte \d+/.test(m))).toBe(true);
+  });
+
+  it('restarted after the file was renamed while it was stopped, reads the rest of the renamed file, then the new one', async () => {
+    const path = join(dir, 'moved.log');
+    const url = `ssh://root@127.0.0.1:${port}${path}`;
+    const data = tempDir();
+    const block = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => `${lineText(from + k)}\n`).join('');
+    writeFileSync(path, block(1, 40));
+    const start = () => {
+      const result = cli(['follow', url, '--run', 'ssh-moved', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+      followers.push(result.child);
+      return result;
+    };
+    const first = start();
+    await waitFor(async () => (await records('ssh-moved')).length >= 40 || undefined, 20_000, '40 lines');
+    await new Promise((r) => setTimeout(r, 500));
+    first.child.kill('SIGTERM');
+    expect((await first).code).toBe(0);
+    appendFileSync(path, block(41, 60));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block(61, 80));
+    const second = start();
+    const all = await stopWhen('ssh-moved', second, (all) => all.filter((r) => r.source === 'file').length >= 80);
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(Array.from({ length: 80 }, (_, i) => lineText(i + 1)));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
   });
 
   it('leaves no ssh process, here or on the host, when the follower is killed with SIGKILL', async () => {

@@ -4,7 +4,7 @@
  * once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
@@ -326,6 +326,54 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     expect(all.at(-1)).toMatchObject({ source: 'system', level: 'WARNING' });
   });
 
+  it('restarted after two rotations while it was stopped, reads the file it had, the one rotated after it, then the new one', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    const block = (from: number, to: number) => lines('line', from, to).map((line) => `${line}\n`).join('');
+    writeFileSync(path, block(1, 50));
+    writeFileSync(`${path}.3.gz`, 'not text'); // an old compressed rotation: not read
+    const first = await following(url, data, [path], 'twice');
+    await waitForLines(url, 'twice', 50);
+    await new Promise((r) => setTimeout(r, 300));
+    await stopped(first.result);
+    appendFileSync(path, block(51, 60));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block(61, 70));
+    renameSync(`${path}.1`, `${path}.2`);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block(71, 80));
+    const second = await following(url, data, [path], 'twice');
+    await waitForLines(url, 'twice', 80);
+    await new Promise((r) => setTimeout(r, 300));
+    await stopped(second.result);
+    const all = await records(url, 'twice');
+    expect(fileLines(all)).toEqual(lines('line', 1, 80));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
+  });
+
+  it('restarted while a progress bar is pending, repeats no line: the bar ends as one line, after the line before it', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'bar.log');
+    writeFileSync(path, 'one\n');
+    const first = await following(url, data, [path], 'bar-restart');
+    await waitForLines(url, 'bar-restart', 1);
+    appendFileSync(path, 'x\nbar 1%\r');
+    await waitForLines(url, 'bar-restart', 2);
+    await new Promise((r) => setTimeout(r, 500)); // the checkpoint is written once the hub has `x`
+    await stopped(first.result);
+    appendFileSync(path, 'bar 2%\r\nthree\n');
+    const second = await following(url, data, [path], 'bar-restart');
+    await waitForLines(url, 'bar-restart', 4);
+    await stopped(second.result);
+    const all = await records(url, 'bar-restart');
+    expect(fileLines(all)).toEqual(['one', 'x', 'bar 2%', 'three']);
+    expect(all.map((r) => r.seq)).toEqual(all.map((_, i) => i + 1));
+  });
+
   it('ends the run with --end-on-exit once idle, after the last partial line', async () => {
     const url = await startHub();
     const dir = tempDir();
@@ -354,6 +402,17 @@ describe('runlog run --follow', () => {
     expect(all.filter((r) => r.source === 'stdout').map((r) => r.message)).toEqual(['to stdout 1', 'to stdout 2', 'to stdout 3']);
     expect(fileLines(all)).toEqual(['to the file 1', 'to the file 2', 'to the file 3', 'last, no newline']);
     expect(all.filter((r) => r.source === 'file').every((r) => r.attrs?.path === path)).toBe(true);
+  });
+  it('reads a file the command creates just before it exits', async () => {
+    const url = await startHub();
+    for (const delay of ['0', '0.2']) {
+      const dir = tempDir();
+      const path = join(dir, 'late.log');
+      const done = await cli(['run', '--quiet', '--json', '--hub', url, '--data', tempDir(), '--follow', path, '--', '/bin/sh', '-c', `sleep ${delay}; echo result > ${path}`]);
+      expect(done.code).toBe(0);
+      const run = JSON.parse(done.stdout.trim()) as { id: string };
+      expect(fileLines(await records(url, run.id)), `created after ${delay} s`).toEqual(['result']);
+    }
   });
 });
 

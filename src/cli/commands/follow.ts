@@ -91,7 +91,11 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   // lines: the lines of that batch may come twice, none goes.
   let repeated = 0;
   let resumeFiles = saved?.files ?? [];
-  if (saved !== undefined && (targets.length > 1 || local.some(isGlob))) {
+  const oneFile = targets.length === 1 && !local.some(isGlob);
+  // one file: from the seq of the last record before its offset (a progress bar or a partial line
+  // after it was delivered as far as the hub is concerned, and is read again with the same seqs)
+  if (saved !== undefined && oneFile && resumeFiles[0]?.seq !== undefined) lastSeq = Math.min(lastSeq, resumeFiles[0].seq);
+  if (saved !== undefined && !oneFile) {
     // the lease answer says it (a write token is enough); an older hub's does not: read it then
     const onHub = (await leaseLastSeq(hub, runId, writerKey)) ?? (await lastSeqOf(hub, runId, warn));
     // killed between the hub's answer and the checkpoint: the batch in flight is in, its offsets hold

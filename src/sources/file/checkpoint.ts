@@ -2,13 +2,15 @@
  * Follow checkpoints: where a restarted follower takes up each file, and the run it feeds.
  *
  * One JSON file per run, `<data>/follow/<run>.json`, mode 0600 (it holds the run's writer key):
- *   { version: 1, run, writer_key, last_seq, files: [{ path, dev, ino, fp, fp_len, offset, size }] }
+ *   { version: 1, run, writer_key, last_seq, files: [{ path, dev, ino, fp, fp_len, offset, size, seq }] }
  * `offset` is the first byte not yet delivered: every byte before it is a record the hub has
  * acknowledged, with a seq ≤ `last_seq`, and none after it is. `fp` is a sha256 of the file's first
  * `fp_len` bytes (up to 1 KiB): with dev and ino it tells "the same file" from a file truncated and
  * written again, or a new file on a reused inode. `size` is how big the file was when the
  * checkpoint was written, so the bytes lost to a truncation while nobody was following can be
- * counted.
+ * counted. `seq` is the seq of the last record before `offset` (≤ last_seq: the records after it
+ * may still be held, a progress bar's or a partial line's): a restarted follower of one file numbers
+ * on from it, so what it reads again gets the seqs it had.
  *
  * When: as a batch is made, before it is sent (HubShipper onSending), with `sending`: the batch's
  * last seq and the offsets that stand for it; as soon as the hub acknowledged it (onDelivered),
@@ -35,6 +37,8 @@ export interface FileCheckpoint extends FileIdentity {
   path: string;
   offset: number;
   size: number;
+  /** the last seq of the records the bytes before `offset` became (absent in older checkpoints) */
+  seq?: number;
 }
 
 export interface FollowCheckpoint {

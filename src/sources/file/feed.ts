@@ -72,6 +72,7 @@ export class LineFeed {
 
   private split(chunk: Buffer): void {
     const data = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
+    const start = this.offset - data.length; // where data's first byte is in the file
     const lf = data.lastIndexOf(LF);
     const cr = data.lastIndexOf(CR);
     const cut = Math.max(lf, cr);
@@ -85,7 +86,13 @@ export class LineFeed {
     this.held = cut + 1 === data.length ? EMPTY : Buffer.from(data.subarray(cut + 1));
     this.inBar = cr > lf;
     if (!this.inBar) this.mark(this.offset - this.held.length);
-    else if (this.held.length > this.maxLineBytes) this.pushHeld();
+    else {
+      // a progress bar is pending (its states are not records): the lines up to the last `\n`
+      // before it are, so that is where a restart goes on (after the bar's start it would read
+      // the line before the bar again under a new seq)
+      if (lf !== -1) this.mark(start + lf + 1);
+      if (this.held.length > this.maxLineBytes) this.pushHeld();
+    }
   }
 
   /** A writer that stopped mid-line: after the timeout the partial line is a line. */

@@ -12,11 +12,12 @@
  *   in a sibling whose first bytes are the old file's (logrotate's copy); when none has them the
  *   loss is said in a `system` line. Then the file is read from its start.
  * A restarted follower finds each checkpointed file by device, inode and fingerprint, under its
- * name or a sibling's (rotated while nobody was following), and goes on from its offset; a file
- * it cannot find any more costs a `system` line saying how many bytes could not be read.
+ * name or a sibling's (rotated while nobody was following), and goes on from its offset, then
+ * reads whole the siblings rotated after it (rotated twice meanwhile); a file it cannot find any
+ * more costs a `system` line saying how many bytes could not be read.
  */
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
 import { FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, type FileCheckpoint } from './checkpoint.js';
 import { LineFeed, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
@@ -61,6 +62,8 @@ interface Tracked {
 }
 
 const READ_BYTES = 1024 * 1024; // 1 MiB a read
+/** a rotated sibling with these endings is compressed (logrotate's compress): not text to read */
+const COMPRESSED = /\.(gz|bz2|xz|zst|zip|lz4)$/;
 const PASS_BYTES = 16 * 1024 * 1024; // a pass reads at most this much of a file, so the shipper gets its turn
 export const BUSY_RETRY_MS = 10; // the target was busy: look again this soon
 
@@ -125,8 +128,7 @@ export class FileFollower {
     for (const tracked of [...this.detached, ...this.active.values()]) {
       const mark = tracked.feed.delivered(seq, sending) ?? tracked.delivered;
       if (!sending) tracked.delivered = mark;
-      const { seq: _seq, ...place } = mark;
-      files.push({ path: tracked.name, ...place, size: tracked.size });
+      files.push({ path: tracked.name, ...mark, size: tracked.size });
     }
     // a file let go and fully delivered needs no place in the checkpoint any more
     if (!sending) this.detached = this.detached.filter((tracked) => tracked.fd !== -1 || tracked.feed.undelivered > 0);
@@ -159,7 +161,11 @@ export class FileFollower {
       this.checkName(tracked);
       if (!unread) tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
     }
+    const known = this.active.size;
     this.discover(false);
+    // a file found now is read at once (stop() passes until nothing is left: a file the command
+    // made just before it exited would be closed unread)
+    if (this.active.size > known) more = true;
     if (more) this.passSoon();
     return more;
   }
@@ -308,17 +314,40 @@ export class FileFollower {
       this.resumedNames.add(name);
       const found = this.locate(name, entry);
       if (found === undefined) {
-        const lost = Math.max(0, entry.size - entry.offset);
-        this.o.target.system(
-          `${name}: changed while nobody followed it (truncated, replaced or deleted): ${lost} bytes after byte ${entry.offset} could not be read, nor whatever was written after them`,
-          'WARNING',
-        );
+        const lost = entry.size - entry.offset;
+        const what = lost > 0 ? `${lost} bytes after byte ${entry.offset}, and whatever was written after them,` : `what was written after byte ${entry.offset}`;
+        this.o.target.system(`${name}: changed while nobody followed it (truncated, replaced or deleted): ${what} could not be read`, 'WARNING');
         continue;
       }
       const underName = found === name;
       if (underName && this.active.has(name)) continue;
       this.open(found, entry.offset, !underName);
+      if (!underName) for (const later of this.rotatedAfter(name, found)) this.open(later, 0, true);
     }
+  }
+
+  /**
+   * The checkpointed file was rotated while nobody followed it (found under `rotated`): the files
+   * rotated after it, before the one now under the name (a second rotation meanwhile: app.log.1
+   * written after app.log.2 was), oldest first. They are its siblings named after the name
+   * (app.log.1, app.log-20261201), not compressed, last written no earlier than it.
+   */
+  private rotatedAfter(name: string, rotated: string): string[] {
+    const dir = dirname(name);
+    const base = basename(name);
+    const since = safeStat(rotated);
+    const current = safeStat(name);
+    if (since === undefined) return [];
+    const later: { path: string; mtime: number }[] = [];
+    for (const entry of safeReaddir(dir)) {
+      if (!(entry.startsWith(`${base}.`) || entry.startsWith(`${base}-`)) || COMPRESSED.test(entry)) continue;
+      const path = join(dir, entry);
+      const stats = safeStat(path);
+      if (!stats?.isFile() || stats.mtimeMs < since.mtimeMs) continue;
+      if (stats.ino === since.ino || (current !== undefined && stats.ino === current.ino)) continue;
+      later.push({ path, mtime: stats.mtimeMs });
+    }
+    return later.sort((a, b) => a.mtime - b.mtime).map((file) => file.path);
   }
 
   /** The file a checkpoint entry names: under its name, or rotated to a sibling. */

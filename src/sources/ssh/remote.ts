@@ -22,6 +22,11 @@
  *   and sends it whole first (header `sibling`, exit 77), or says `RUNLOG-LOST <ino>` on stderr
  *   when it is not there any more; the client says so in a `system` line. (Two rotations less
  *   than 0.1 s apart still go unseen.)
+ * When nobody was reading as the file was renamed (a follower restarted from its checkpoint, a
+ * connection that was down), the name points elsewhere at the start: the file the offset counts
+ * into is looked for beside the name by its inode and first bytes, and its bytes from the offset
+ * are sent (header `moved`), then the script ends as after a rotation (exit 75, `RUNLOG-NEXT`
+ * with the name's inode), so the name's file comes next, whole.
  * A byte on stderr every 2–5 s makes the script die of SIGPIPE soon after the connection is gone:
  * nothing is left behind on the host.
  */
@@ -62,6 +67,19 @@ export function remoteScript(start: RemoteStart): string {
     `    fi`,
     `  done`,
     `  echo "RUNLOG-LOST $x" >&2`,
+    `fi`,
+    // the file the offset counts into was rotated while nobody read it (a restarted follower, a
+    // connection that was down): beside the name by its inode, with its first bytes; its bytes
+    // from the offset, then the name's file as after any rotation
+    `if [ "$x" = - ] && [ "$i" != - ] && [ "$o" -gt 0 ] && [ "$1" != - ] && [ "$1" != "$i" ]; then`,
+    `  y=$1`,
+    `  for g in "$f".* "$f"-* "$(dirname -- "$f")"/*; do`,
+    `    [ -f "$g" ] || continue; set -- $(stat -L -c '%i %s' -- "$g" 2>/dev/null) - 0`,
+    `    if [ "$1" = "$i" ] && [ "$2" -ge "$o" ] && [ "$(head -c "$n" -- "$g" | sha256sum | cut -c1-32)" = "$h" ]; then`,
+    `      echo "RUNLOG1 moved $i $o $h $n"; tail -c +$((o+1)) -- "$g"; echo "RUNLOG-NEXT $y" >&2; exit ${ROTATED_EXIT}`,
+    `    fi`,
+    `  done`,
+    `  set -- $(stat -L -c '%i %s' -- "$f" 2>/dev/null || echo - 0)`,
     `fi`,
     `if [ "$1" = - ]; then echo "RUNLOG1 missing - 0 - 0"; exit ${MISSING_EXIT}; fi`,
     ...(start.fromEnd
@@ -115,7 +133,7 @@ export function remoteScript(start: RemoteStart): string {
 }
 
 export interface RemoteHeader {
-  state: 'ok' | 'reset' | 'missing' | 'sibling';
+  state: 'ok' | 'reset' | 'missing' | 'sibling' | 'moved';
   ino: string;
   /** where the stream starts */
   offset: number;
@@ -124,7 +142,7 @@ export interface RemoteHeader {
 }
 
 export function parseHeader(line: string): RemoteHeader | undefined {
-  const match = /^RUNLOG1 (ok|reset|missing|sibling) (\S+) (\d+) (\S+) (\d+)$/.exec(line.trim());
+  const match = /^RUNLOG1 (ok|reset|missing|sibling|moved) (\S+) (\d+) (\S+) (\d+)$/.exec(line.trim());
   if (!match) return undefined;
   return { state: match[1] as RemoteHeader['state'], ino: match[2] ?? '-', offset: Number(match[3]), fp: match[4] ?? '', fpLen: Number(match[5]) };
 }

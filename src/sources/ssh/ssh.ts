@@ -130,8 +130,7 @@ export class SshFollower {
   deliveredUpTo(seq: number, sending = false): FileCheckpoint[] {
     const mark = this.feed.delivered(seq, sending) ?? this.delivered;
     if (!sending) this.delivered = mark;
-    const { seq: _seq, ...place } = mark;
-    return [{ path: this.o.target.url, ...place, size: this.feed.offset }];
+    return [{ path: this.o.target.url, ...mark, size: this.feed.offset }];
   }
 
   /** Drops the connection as a network would (tests): the follower connects again by itself. */
@@ -226,7 +225,7 @@ export class SshFollower {
   }
 
   /** The header of a session: where its bytes start and what file they are. */
-  private begin(state: 'ok' | 'reset' | 'missing' | 'sibling', ino: number, offset: number, fp: string, fpLen: number): void {
+  private begin(state: 'ok' | 'reset' | 'missing' | 'sibling' | 'moved', ino: number, offset: number, fp: string, fpLen: number): void {
     if (state === 'missing') return;
     const identity = { dev: 0, ino, fp, fp_len: fpLen };
     if (state === 'sibling') {
