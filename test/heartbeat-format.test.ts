@@ -66,6 +66,10 @@ describe('the seeds’ heartbeat format', () => {
     await beat('levelno-w', levels.map((level) => ({ timestamp: Date.now() / 1000, level, message: `levelno ${level}` })));
     expect((await lines('levelno-w')).map((l) => l.level)).toEqual(['DEBUG', 'INFO', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'DEBUG', 'CRITICAL']);
     expect((await beat('levelno-w', [{ timestamp: 1, level: -1, message: 'x' }])).body.field).toBe('logs[0].level');
+    // the seed's logger's own level, loguru's, and a levelno sent as text
+    await beat('named-w', ['essential', 'SUCCESS', 'notice', '40'].map((level) => ({ timestamp: Date.now() / 1000, level, message: `named ${level}` })));
+    expect((await lines('named-w')).map((l) => l.level)).toEqual(['INFO', 'INFO', 'INFO', 'ERROR']);
+    expect((await beat('named-w', [{ timestamp: 1, level: 'loud', message: 'x' }])).body.field).toBe('logs[0].level');
   });
 
   it('takes epoch timestamps in seconds (float or int), ms and µs', async () => {

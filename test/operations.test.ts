@@ -96,7 +96,7 @@ describe('the access log of runlog server', () => {
       expect(server.url).toMatch(/\/runlog$/);
       await fetch(`${server.url}/api/runs/no-such-run`);
       await fetch(`${server.url}/api/runs`, json({ id: 'acc-1' }));
-      await fetch(`${new URL(server.url).origin}/nowhere?secret=1`);
+      await fetch(`${new URL(server.url).origin}/nowhere/rl_pasted-token?secret=1`);
       // a live stream, closed by its client: logged when it closes
       const sse = new AbortController();
       const stream = await fetch(`${server.url}/api/runs/acc-1/logs/stream`, { signal: sse.signal });
@@ -110,8 +110,9 @@ describe('the access log of runlog server', () => {
       expect(lines[3]).toMatch(/ GET \/runlog\/api\/runs\/:id\/logs\/stream 200 \d+\.\dms$/);
       expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z GET \/runlog\/api\/runs\/:id 404 \d+\.\dms$/);
       expect(lines[1]).toMatch(/ POST \/runlog\/api\/runs 201 \d+\.\dms$/);
-      // no route matched: the path, never the query string
-      expect(lines[2]).toMatch(/ GET \/nowhere 404 \d+\.\dms$/);
+      // no route matched: its first segment, never the rest (a token pasted there) nor the query string
+      expect(lines[2]).toMatch(/ GET \/nowhere\/… \(no route\) 404 \d+\.\dms$/);
+      expect(server.stderr()).not.toContain('rl_pasted-token');
     } finally {
       await server.stop();
     }

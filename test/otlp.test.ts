@@ -164,12 +164,30 @@ describe('POST /v1/logs (OTLP/HTTP)', () => {
     expect(await lines('otel-ended')).toEqual([]);
   });
 
+  it('rejects, as a partial success, a record whose time is not nanoseconds; cuts a long service name to a run name', async () => {
+    const times = ['abc', '-5', '99999999999999999999999'].map((time) => ({ timeUnixNano: time, body: { stringValue: `at ${time}` } }));
+    const observed = { observedTimeUnixNano: 'soon', body: { stringValue: 'observed badly' } };
+    const response = await post(JSON.stringify(request('otel-times', [...times, observed, { body: { stringValue: 'no time: now' } }])), { 'content-type': 'application/json' });
+    const answer = (await response.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } };
+    expect(answer.partialSuccess.rejectedLogRecords).toBe('4');
+    expect(answer.partialSuccess.errorMessage).toContain('timeUnixNano');
+    expect((await lines('otel-times')).map((line) => line.message)).toEqual(['no time: now']);
+    const long = { resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 's'.repeat(5000) } }] }, scopeLogs: [{ logRecords: [{ body: { stringValue: 'x' } }] }] }] };
+    expect((await post(JSON.stringify(long), { 'content-type': 'application/json' })).status).toBe(200);
+    const runs = ((await (await fetch(`${hub.url}/api/runs?limit=500`)).json()) as { runs: { name: string | null; labels: Record<string, string> }[] }).runs;
+    const service = runs.find((run) => run.name?.startsWith('sss'));
+    expect(service?.name?.length).toBe(256);
+    expect(service?.labels.service?.length).toBe(256);
+  });
+
   it('answers 400 for bodies that do not decode and 415 for other content types', async () => {
     expect((await post('{not json', { 'content-type': 'application/json' })).status).toBe(400);
     expect((await post(JSON.stringify({ resourceLogs: 'no' }), { 'content-type': 'application/json' })).status).toBe(400);
     expect((await post(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]), { 'content-type': 'application/x-protobuf' })).status).toBe(400);
     expect((await post(Buffer.from('not gzip'), { 'content-type': 'application/json', 'content-encoding': 'gzip' })).status).toBe(400);
     expect((await post('{}', { 'content-type': 'application/json', 'content-encoding': 'br' })).status).toBe(415);
-    expect((await post('hello', { 'content-type': 'text/plain' })).status).toBe(415);
+    const plain = await post('hello', { 'content-type': 'text/plain' });
+    expect(plain.status).toBe(415);
+    expect(((await plain.json()) as { message: string }).message).toMatch(/text\/plain .*application\/x-protobuf/);
   });
 });

@@ -75,6 +75,27 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     }
   });
 
+  it("reads the levels the seed's function stores as they came: a levelno as text, the seed's essential, a NUL-free line", async () => {
+    const { url } = await freshDatabase();
+    await (await PostgresStore.open(url)).close();
+    const logs = JSON.stringify([
+      { timestamp: '2026-11-30T10:00:00Z', level: 40, message: 'numeric forty' },
+      { timestamp: '2026-11-30T10:00:01Z', level: 'essential', message: 'essential line' },
+      { timestamp: '2026-11-30T10:00:02Z', level: '25', message: 'between' },
+    ]);
+    psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('lvl-w', NULL, NULL, '${logs}'::jsonb, NULL)` });
+    const store = await PostgresStore.open(url);
+    try {
+      const all = await store.querySystemLogs({ source_id: 'lvl-w' });
+      expect(all.map((l) => [l.message, l.level])).toEqual([['between', 'INFO'], ['essential line', 'INFO'], ['numeric forty', 'ERROR']]);
+      expect((await store.querySystemLogs({ source_id: 'lvl-w', level: 'ERROR' })).map((l) => l.message)).toEqual(['numeric forty']);
+      expect((await store.querySystemLogs({ source_id: 'lvl-w', level: 'DEBUG' })).map((l) => l.message)).toHaveLength(3);
+      expect((await store.searchLines({ q: 'forty', level: 'ERROR' })).records.map((r) => r.message)).toEqual(['numeric forty']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("adopts a database made by the seed's SQL (tables, indexes, function) with its rows: nothing lost, no index twice", async () => {
     const { url } = await freshDatabase();
     // the orchestrator's own workers table, as the seed assumes it exists

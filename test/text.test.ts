@@ -200,7 +200,18 @@ describe('POST /api/runs/:id/text', () => {
     expect((await run('nd-bad')).status).toBe(404);
   });
 
+  it('refuses a run name past 256 bytes, as POST /api/runs does', async () => {
+    const response = await post('text-name', 'a line\n', { 'content-type': 'text/plain' }, `?name=${'n'.repeat(300)}`);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { field: string }).field).toBe('name');
+    expect((await run('text-name')).status).toBe(404);
+  });
+
   it('answers 415 for a content type it does not take', async () => {
     expect((await post('text-type', '{}', { 'content-type': 'application/json' })).status).toBe(415);
+    // curl's default type (--data-binary without -H): the answer says what to send
+    const form = await post('text-type', 'a line', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
+    expect(await form.json()).toMatchObject({ field: 'content-type', message: expect.stringMatching(/application\/x-www-form-urlencoded .*text\/plain/) });
   });
 });

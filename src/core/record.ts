@@ -58,8 +58,10 @@ export function isLevel(value: unknown): value is Level {
 
 /** Accepts level names in any case and the common aliases (warn, err, fatal). */
 export function parseLevel(value: string): Level | undefined {
-  const upper = value.toUpperCase();
+  const upper = value.trim().toUpperCase();
   if (isLevel(upper)) return upper;
+  // a levelno written as text ("40": what the seed's function stores when given a number)
+  if (/^\d{1,3}$/.test(upper)) return levelFromNumber(Number(upper));
   return LEVEL_ALIASES[upper];
 }
 
@@ -69,6 +71,10 @@ const LEVEL_ALIASES: Readonly<Record<string, Level>> = {
   ERR: 'ERROR',
   FATAL: 'CRITICAL',
   CRIT: 'CRITICAL',
+  // the seed's logger's own (essential) and loguru's (success), between INFO and WARNING
+  ESSENTIAL: 'INFO',
+  SUCCESS: 'INFO',
+  NOTICE: 'INFO',
 };
 
 /**

@@ -58,14 +58,22 @@ describe('terminalSafe', () => {
     );
   });
 
-  it('leaves text that has only colours (SGR) as it is', () => {
+  it('leaves text that has only colours (SGR) as it is, with a reset after a colour left on', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(plainText, colourSgr), { maxLength: 10 }), (parts) => {
         const text = parts.join('');
-        expect(terminalSafe(text, colour)).toBe(text);
+        const sgrs = text.match(/\x1b\[[0-9;:]*m/g) ?? [];
+        const leftOn = sgrs.length > 0 && !/^\x1b\[(0*;)*0*m$/.test(sgrs.at(-1)!);
+        expect(terminalSafe(text, colour)).toBe(leftOn ? `${text}\x1b[0m` : text);
       }),
       { seed: 8, numRuns: 2000 },
     );
+  });
+
+  it('ends a line that leaves a colour on with a reset, so it does not paint the next line or the prompt', () => {
+    expect(terminalSafe('failed \x1b[31;1m', colour)).toBe('failed \x1b[31;1m\x1b[0m');
+    expect(terminalSafe('\x1b[32mok\x1b[0m done', colour)).toBe('\x1b[32mok\x1b[0m done');
+    expect(terminalSafe('failed \x1b[31;1m', { colour: false })).toBe('failed ');
   });
 
   it('changes nothing the second time', () => {

@@ -17,12 +17,17 @@
  *
  * What comes out contains ESC only as the start of a complete SGR sequence this function wrote,
  * and no control character but tab and line feed: dropping a piece never splices a new sequence.
+ * A line whose last kept SGR leaves a colour or a style on gets a reset (SGR 0) at its end, so
+ * what it turned on stops with it.
  */
 
 const ESC = 0x1b;
 const BEL = 0x07;
 const TAB = 0x09;
 const LF = 0x0a;
+const RESET = '\x1b[0m';
+/** an SGR that turns every colour and style off: what a line may end its colours with */
+const RESETS = /^\x1b\[(0*;)*0*m$/;
 /** an SGR longer than this is not colour: 38;2;r;g;b five times over is 60 */
 const MAX_SGR_PARAMS = 64;
 
@@ -40,6 +45,7 @@ export interface TerminalOptions {
 export function terminalSafe(text: string, { colour }: TerminalOptions): string {
   if (!SPECIAL.test(text)) return text;
   let out = '';
+  let coloured = false;
   let i = 0;
   while (i < text.length) {
     const code = text.charCodeAt(i);
@@ -50,7 +56,11 @@ export function terminalSafe(text: string, { colour }: TerminalOptions): string 
       if (kind === 0x5b) {
         const end = csiEnd(text, start);
         // keep only a 7-bit SGR, and only for a terminal
-        if (colour && code === ESC && end.ok && text.charCodeAt(end.at - 1) === 0x6d) out += sgr(text.slice(start, end.at - 1));
+        if (colour && code === ESC && end.ok && text.charCodeAt(end.at - 1) === 0x6d) {
+          const kept = sgr(text.slice(start, end.at - 1));
+          out += kept;
+          if (kept !== '') coloured = !RESETS.test(kept);
+        }
         i = end.at;
       } else if (kind === 0x5d) {
         i = stringEnd(text, start, true);
@@ -77,7 +87,9 @@ export function terminalSafe(text: string, { colour }: TerminalOptions): string 
     }
     i++; // any other control character: dropped
   }
-  return out;
+  // a colour the line leaves on would paint the lines after it, and the shell's prompt (`coloured`:
+  // the last SGR kept is not a reset)
+  return coloured ? `${out}${RESET}` : out;
 }
 
 /**

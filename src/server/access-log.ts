@@ -2,7 +2,8 @@
  * The access log: one line per request, written when its response closes:
  *   2026-11-30T21:50:00.123Z GET /api/runs/:id 200 1.4ms token=ci
  * The route is the pattern, not the URL (ids and query strings stay out of the log); a request no
- * route matched shows its path. The token's name (never the token) when the request carried one.
+ * route matched shows its first path segment only (`/api/…`: the rest may be anything, a token
+ * pasted in the wrong place included). The token's name (never the token) when the request carried one.
  *
  * Why the raw response's `close`, not Fastify's onResponse: a live stream (SSE) takes the response
  * over and ends when its client goes away, which onResponse never sees; `close` comes once for
@@ -13,7 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export type AccessLogWriter = (line: string) => void;
 
 export function accessLogLine(request: FastifyRequest, reply: FastifyReply, now = new Date()): string {
-  const route = request.routeOptions.url ?? request.url.split('?')[0] ?? '-';
+  const route = request.routeOptions.url ?? unmatched(request.url);
   const ms = reply.elapsedTime.toFixed(1);
   const token = (request as FastifyRequest & { auth?: { tokenName?: unknown } | null }).auth?.tokenName;
   // one field, one line, whatever the name holds
@@ -32,3 +33,10 @@ export function addAccessLog(app: FastifyInstance, write: AccessLogWriter): void
 export const stderrAccessLog: AccessLogWriter = (line) => {
   process.stderr.write(`${line}\n`);
 };
+
+/** A path no route matched, as the log shows it: its first segment, the rest elided. */
+function unmatched(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  const first = /^\/[^/]{0,64}/.exec(path)?.[0] ?? '/';
+  return path.length > first.length ? `${first}/… (no route)` : `${first} (no route)`;
+}

@@ -67,9 +67,22 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
       return reply.code(error.statusCode).send({ error: error.code, message: error.message, field: error.field });
     }
     const status = error.statusCode ?? 500;
-    if (status >= 500) request.log.error(error);
-    // Fastify's own 4xx (malformed JSON, body too large, bad content type) keep their message
-    return reply.code(status).send({ error: error.code ?? 'INTERNAL', message: status >= 500 ? 'internal error' : error.message });
+    if (status >= 500) {
+      request.log.error(error);
+      // the operator's only trace of it (the answer says no more than "internal error"): the route
+      // pattern, never the URL (it may hold a token), and the error's own message
+      if (options.logger === undefined) {
+        process.stderr.write(`runlog: internal error on ${request.method} ${request.routeOptions.url ?? '(no route)'}: ${oneLine(error)}\n`);
+      }
+      return reply.code(status).send({ error: 'INTERNAL', message: 'internal error' });
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const type = request.headers['content-type'] ?? '(none)';
+      const accepted = ACCEPTED_TYPES[request.routeOptions.url ?? ''] ?? 'application/json';
+      return reply.code(415).send({ error: error.code, field: 'content-type', message: `Content-Type ${type.slice(0, 100)} is not taken here: send ${accepted}` });
+    }
+    // Fastify's own 4xx (malformed JSON, body too large) keep their message
+    return reply.code(status).send({ error: error.code ?? 'BAD_REQUEST', message: error.message });
   });
 
   // first: its hook runs before the guard's, so a refused request is logged too
@@ -120,3 +133,14 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
   }
   return app;
 }
+
+/** An error as one line for the log: its code (a database's, a system call's) and message. */
+function oneLine(error: Error & { code?: string }): string {
+  return `${error.code === undefined ? '' : `${error.code} `}${error.message}`.replace(/\s+/g, ' ').slice(0, 500);
+}
+
+/** What a route whose body is not JSON takes (the answer to a wrong Content-Type says it). */
+const ACCEPTED_TYPES: Record<string, string> = {
+  '/api/runs/:id/text': 'text/plain (a log file) or application/x-ndjson (a record a line)',
+  '/v1/logs': 'application/json or application/x-protobuf (OTLP/HTTP)',
+};

@@ -27,6 +27,6 @@ export async function openStore(config: StoreConfig): Promise<Store> {
 
 /** Where a store is, for messages: the URL without its password, or the file. */
 export function describeStore(config: StoreConfig): string {
-  if (isPostgres(config.db)) return config.db.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+  if (isPostgres(config.db)) return config.db.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
   return config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir);
 }

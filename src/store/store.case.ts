@@ -262,6 +262,23 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect((await store.querySystemLogs({})).map((l) => l.message)).toEqual(['disk slow']);
     });
 
+    it('takes a NUL anywhere a job or a worker can put one (PostgreSQL text cannot hold it: U+FFFD there)', async () => {
+      const nul = (text: string) => [text, text.replaceAll('\u0000', '\uFFFD')]; // as stored by SQLite, by PostgreSQL
+      await store.upsertRun({ id: 'run-1', name: 'n\u0000ame', command: 'c\u0000md', labels: { 'k\u0000': 'v\u0000' } });
+      expect(nul('n\u0000ame')).toContain((await store.getRun('run-1'))?.name);
+      await store.appendRecords('run-1', [{ ...rec(1, 'a\u0000b'), task_id: 't\u0000', attrs: { note: 'x\u0000' } }]);
+      const [line] = (await store.queryLogs('run-1', { tail: 10 })).records;
+      expect(nul('a\u0000b')).toContain(line?.message);
+      const stream = workerStream('w-nul');
+      await store.appendRecords(stream, [{ ...rec(1, 'worker \u0000 line'), stream, timestamp: 1000, task_id: 't\u0000', attrs: { metadata: { m: 'x\u0000' } } }]);
+      const [workerLine] = await store.querySystemLogs({ source_id: 'w-nul' });
+      expect(nul('worker \u0000 line')).toContain(workerLine?.message);
+      await store.finishRun('run-1', { status: 'failed', error_message: 'e\u0000rr', completed_at: 1_700_000_000_000_000 });
+      expect(nul('e\u0000rr')).toContain((await store.getRun('run-1'))?.error_message);
+      expect((await store.queryLogs('run-1', { q: '\u0000' })).records.length).toBeLessThanOrEqual(1);
+      expect(Array.isArray((await store.searchLines({ q: '\u0000' })).records)).toBe(true);
+    });
+
     it('deletes worker lines by age inside a batch too, keeping the newer lines of the same batch', async () => {
       const stream = workerStream('w1');
       await store.appendRecords(stream, Array.from({ length: 50 }, (_, i) => ({ ...rec(i + 1), stream, timestamp: (i + 1) * 1000 })));

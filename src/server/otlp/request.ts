@@ -14,6 +14,7 @@
 import { badRequest } from '../../core/errors.js';
 import { isValidRunId, nowMicros, parseLevel, type Level, type LogRecord, type RecordAttrs } from '../../core/record.js';
 import { cutToBytes } from '../../core/text.js';
+import { LIMITS } from '../../core/limits.js';
 
 export const MAX_ATTR_DEPTH = 8;
 export const MAX_ATTRS_BYTES = 16 * 1024; // 16 KiB of attrs per line, as JSON
@@ -99,7 +100,8 @@ function countRecords(scopeLog: unknown): number {
 
 function targetOf(attrs: Map<string, unknown>): StreamTarget | string {
   const service = attrs.get('service.name');
-  const serviceName = typeof service === 'string' && service !== '' ? service : null;
+  // the run's name and its `service` label: cut to their limit, as a logger name is
+  const serviceName = typeof service === 'string' && service !== '' ? cutToBytes(service, Math.min(LIMITS.nameBytes, LIMITS.labelValueBytes)).text : null;
   const runId = attrs.get('runlog.run_id');
   if (runId !== undefined) {
     if (!isValidRunId(runId)) return `runlog.run_id ${JSON.stringify(runId)}: not a valid run id`;
@@ -110,8 +112,11 @@ function targetOf(attrs: Map<string, unknown>): StreamTarget | string {
 }
 
 function toRecord(raw: Record<string, unknown>, at: string, stream: string, logger: string | undefined, ids: Ids, maxLineBytes: number): LogRecord | string {
-  const time = nanosToMicros(raw.timeUnixNano) ?? nanosToMicros(raw.observedTimeUnixNano);
-  if (time === null) return `${at}.timeUnixNano: expected nanoseconds since the epoch`;
+  const stamped = nanosToMicros(raw.timeUnixNano);
+  if (stamped === null) return `${at}.timeUnixNano: expected nanoseconds since the epoch`;
+  const observed = nanosToMicros(raw.observedTimeUnixNano);
+  if (observed === null) return `${at}.observedTimeUnixNano: expected nanoseconds since the epoch`;
+  const time = stamped ?? observed;
   const message = messageOf(raw.body);
   const cut = cutToBytes(message, maxLineBytes);
   const record: LogRecord = {

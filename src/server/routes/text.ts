@@ -25,6 +25,7 @@ import type { HubContext } from '../context.js';
 import type { StreamNumbering } from '../numbering.js';
 import { openRun } from '../open-run.js';
 import { boolParam, runIdParam, textParam, type Query } from '../params.js';
+import { LIMITS } from '../../core/limits.js';
 
 export const TEXT_MAX_BYTES = 1024 * 1024 * 1024; // 1 GiB of text per request, streamed
 export const NDJSON_MAX_BYTES = 64 * 1024 * 1024; // 64 MiB of NDJSON per request, checked whole before it is stored
@@ -43,6 +44,7 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     const query = request.query as Query;
     const final = boolParam(query, 'final');
     const name = textParam(query, 'name');
+    if (name !== undefined && Buffer.byteLength(name) > LIMITS.nameBytes) throw badRequest('name', `longer than ${LIMITS.nameBytes} bytes`);
     const ndjson = (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-ndjson');
     // NDJSON is checked whole before the run is touched: a bad request leaves no trace
     const parsed = ndjson ? parseNdjson(id, inflate(request, request.body as Buffer), config.maxLineBytes) : undefined;

@@ -11,7 +11,11 @@
  * - The schema is migrated on open under an advisory lock (migrate.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
+import { NulSafeClient } from './nul.js';
 import { nowMicros, type LogRecord } from '../../core/record.js';
 import type { LiveFanout } from '../../pipeline/live.js';
 import { labelPattern, likePattern, runFromRow, taskRowValues, updatableFields, type RunRow } from '../rows.js';
@@ -67,13 +71,13 @@ export class PostgresStore implements Store {
     readonly url: string,
     private readonly options: PostgresOptions,
   ) {
-    this.pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, application_name: this.origin });
+    this.pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, application_name: this.origin, Client: NulSafeClient });
     // an idle connection that breaks (the server restarts) is dropped by the pool; not a crash
     this.pool.on('error', () => {});
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
-    const store = new PostgresStore(url, options);
+    const store = new PostgresStore(withLocalDefaults(url), options);
     try {
       if (options.migrate !== false) store.migration = await migratePostgres(store.pool);
     } catch (error) {
@@ -416,3 +420,30 @@ function workerOf(stream: string): string | undefined {
   return stream.startsWith('worker:') ? stream.slice('worker:'.length) : undefined;
 }
 
+
+/**
+ * What psql does with a URL that leaves things out, which node-postgres does not: no host is the
+ * local socket (Debian's /var/run/postgresql, else /tmp, when one listens there), no user is the
+ * user this runs as. PGHOST and PGUSER still win, as they do for psql.
+ */
+export function withLocalDefaults(url: string, env: NodeJS.ProcessEnv = process.env): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url; // pg's own parser says what is wrong with it
+  }
+  const port = parsed.port || parsed.searchParams.get('port') || env.PGPORT || '5432';
+  if (parsed.hostname === '' && !parsed.searchParams.has('host') && !env.PGHOST) {
+    const dir = ['/var/run/postgresql', '/tmp'].find((candidate) => existsSync(join(candidate, `.s.PGSQL.${port}`)));
+    if (dir !== undefined) parsed.searchParams.set('host', dir);
+  }
+  if (parsed.username === '' && !parsed.searchParams.has('user') && !env.PGUSER) {
+    try {
+      parsed.searchParams.set('user', userInfo().username);
+    } catch {
+      // no name for this uid: pg says so
+    }
+  }
+  return parsed.toString();
+}

@@ -4,7 +4,7 @@
  * called `func_worker_heartbeat_with_logs` itself; runlog's `seq` column keeps a resent line once.
  */
 import type pg from 'pg';
-import { LEVEL_RANK, LEVELS, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
+import { LEVEL_RANK, LEVELS, levelFromNumber, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
 import { likePattern, systemLogFromRecord } from '../rows.js';
 import {
   MAX_PAGE,
@@ -177,13 +177,18 @@ export function recordFromSystemRow(row: SystemLogRow): LogRecord {
 
 export function systemLogFromRow(row: SystemLogRow): SystemLog {
   const line = systemLogFromRecord(recordFromSystemRow(row));
-  return { ...line, id: String(row.id), source_type: row.source_type, source_id: row.source_id, metadata: row.metadata ?? {} };
+  // the id the API documents and the live stream gives (worker:<id>/<seq>), whichever hub wrote the line
+  return { ...line, source_type: row.source_type, source_id: row.source_id, metadata: row.metadata ?? {} };
 }
 
-/** The level names (upper case, aliases and the seed's own included) at or above `level`. */
+/**
+ * The texts a `level` column may hold (upper case) for `level` and above: names, aliases, the
+ * seed's own, and numbers (the seed's function stores a levelno given as a number as its text).
+ */
 export function levelNamesAtOrAbove(level: Level): string[] {
   const extra: Record<string, number> = { TRACE: 10, ESSENTIAL: 20, SUCCESS: 20, NOTICE: 20, WARN: 30, ERR: 40, FATAL: 50, CRIT: 50 };
-  const all: [string, number][] = [...LEVELS.map((name): [string, number] => [name, LEVEL_RANK[name]]), ...Object.entries(extra)];
+  const numbers = Array.from({ length: 101 }, (_, n): [string, number] => [String(n), LEVEL_RANK[levelFromNumber(n) ?? 'DEBUG']]);
+  const all: [string, number][] = [...LEVELS.map((name): [string, number] => [name, LEVEL_RANK[name]]), ...Object.entries(extra), ...numbers];
   return all.filter(([, rank]) => rank >= LEVEL_RANK[level]).map(([name]) => name);
 }
 
