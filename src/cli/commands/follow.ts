@@ -92,9 +92,12 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   let repeated = 0;
   let resumeFiles = saved?.files ?? [];
   const oneFile = targets.length === 1 && !local.some(isGlob);
-  // one file: from the seq of the last record before its offset (a progress bar or a partial line
-  // after it was delivered as far as the hub is concerned, and is read again with the same seqs)
-  if (saved !== undefined && oneFile && resumeFiles[0]?.seq !== undefined) lastSeq = Math.min(lastSeq, resumeFiles[0].seq);
+  // one file: from the seq of the last record before its offset (what came after it, a progress
+  // bar's end say, was delivered as far as the hub is concerned, and is read again with the same
+  // seqs). While a rotated file is still in the checkpoint beside the new one, their records may
+  // interleave: then from the checkpoint's last seq, as before.
+  const only = resumeFiles.length === 1 ? resumeFiles[0] : undefined;
+  if (saved !== undefined && oneFile && only?.seq !== undefined) lastSeq = Math.min(lastSeq, only.seq);
   if (saved !== undefined && !oneFile) {
     // the lease answer says it (a write token is enough); an older hub's does not: read it then
     const onHub = (await leaseLastSeq(hub, runId, writerKey)) ?? (await lastSeqOf(hub, runId, warn));
