@@ -4,7 +4,7 @@
  * called `func_worker_heartbeat_with_logs` itself; runlog's `seq` column keeps a resent line once.
  */
 import type pg from 'pg';
-import { LEVEL_RANK, LEVELS, levelFromNumber, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
+import { LEVEL_RANK, LEVELS, levelFromNumber, microsToIso, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
 import { likePattern, systemLogFromRecord } from '../rows.js';
 import {
   MAX_PAGE,
@@ -95,7 +95,7 @@ function workerFromRow(row: WorkerRow, now: number): Worker {
     vram_used_mb: row.vram_used_mb,
     gpus: row.gpus,
     heartbeat_interval_s: row.heartbeat_interval_s,
-    first_seen: new Date(Number(row.first_seen_us) / 1000).toISOString(),
+    first_seen: microsToIso(Number(row.first_seen_us)),
     last_heartbeat: isoMicros(heard),
     last_heartbeat_age_s: Math.max(0, (now - heard) / 1e6),
     dropped_logs: Number(row.dropped_logs),
