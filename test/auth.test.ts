@@ -294,6 +294,10 @@ describe('a hub with tokens', () => {
     await call(hub, 'DELETE', '/api/tokens/reader', { token: 'admin' });
     expect((await call(hub, 'GET', '/api/runs', { headers: { cookie: again } })).status).toBe(401);
     expect((await call(hub, 'POST', '/api/session', { body: { token: 'rl_wrong' } })).status).toBe(401);
+    // a token that cannot read signs in to nothing: refused, saying why
+    const workerOnly = await call(hub, 'POST', '/api/session', { body: { token: hub.tokens.w1 } });
+    expect(workerOnly.status).toBe(403);
+    expect(JSON.stringify(workerOnly.body)).toContain('no read scope');
   });
 
   it('answers with a CSP without inline script, frame-ancestors none, nosniff and no-referrer', async () => {
@@ -386,6 +390,13 @@ describe('tokens from the CLI', () => {
     expect(noToken.stderr).toContain('token');
     const wrong = await cli(['runs', '--hub', hub.url, '--token', hub.tokens.w1!]);
     expect(wrong.stderr).toContain('needs the read scope');
+    // a token the hub does not know is said as such, not as a hub that does not answer
+    for (const command of [['runs'], ['workers'], ['logs', 'tok-run']]) {
+      const unknown = await cli([...command, '--hub', hub.url], { RUNLOG_TOKEN: 'rl_typo' });
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('unknown or revoked token');
+      expect(unknown.stderr).not.toContain('does not answer');
+    }
   });
 
   it('runs a worker and a waiting submit on a hub with tokens, each with its own token', async () => {

@@ -237,5 +237,9 @@ describe('runlog rerun', () => {
     const result = await cli(['rerun', 'plain', '--hub', hub.url]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('not a task');
+    // `--wait RUN`: the run id is not taken for the seconds to wait
+    const waited = await cli(['rerun', '--hub', hub.url, '--wait', 'plain']);
+    expect(waited.code).toBe(2);
+    expect(waited.stderr).toContain('not a task');
   });
 });

@@ -10,7 +10,7 @@
 import { fitJsonObject } from '../core/json-bounds.js';
 import { reportedIntervalS } from '../core/limits.js';
 import type { LogRecord } from '../core/record.js';
-import { hubRequest } from '../sinks/hub-http.js';
+import { hubError, hubRequest } from '../sinks/hub-http.js';
 import { Spool } from '../pipeline/spool/spool.js';
 import type { WorkerState } from '../store/store.js';
 import type { GpuSnapshot } from './gpu.js';
@@ -153,7 +153,7 @@ export class HeartbeatLoop {
         timeoutMs: this.options.requestTimeoutMs ?? 10_000,
       });
       if (response.status >= 500) throw new Error(`hub answered ${response.status}`);
-      if (!response.ok) this.options.onTrouble?.(`hub refused a heartbeat (${response.status}); its lines are dropped`);
+      if (!response.ok) this.options.onTrouble?.(`hub refused a heartbeat (${response.status}: ${await hubError(response)}); its lines are dropped`);
       this.stats.sent++;
       if (!this.reachable) this.options.onTrouble?.(`hub reachable again; replaying ${this.spool.size} spooled heartbeats`);
       this.reachable = true;

@@ -19,6 +19,7 @@ import { CapturedProcess, exitStatus, type ProcessExit } from '../sources/proces
 import type { Run, RunFinish, RunStatus } from '../store/store.js';
 import { collectDiagnostics, writeDiagnostics, type CommandRecord } from './diagnostics.js';
 import type { GpuProbe } from './gpu.js';
+import { shellJoin } from '../core/text.js';
 
 export interface RunnerOptions {
   id: string;
@@ -342,7 +343,4 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** The command as a shell would read it back: for display, never executed. */
-export function shellJoin(argv: readonly string[]): string {
-  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
+export { shellJoin } from '../core/text.js';

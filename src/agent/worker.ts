@@ -15,6 +15,7 @@ import type { ClaimedTask } from '../store/store.js';
 import { GpuProbe } from './gpu.js';
 import { clearGroups, killLeftoverGroups, recordGroup } from './leftovers.js';
 import { Runner } from './runner.js';
+import { shellJoin } from '../core/text.js';
 
 export interface WorkerAgentOptions {
   id: string;
@@ -114,14 +115,24 @@ export class WorkerAgent {
     this.wakeUp?.();
   }
 
+  /** what the last failed claim said (said once until it changes) */
+  private lastClaimRefusal: string | undefined;
+
   private async claim(): Promise<ClaimedTask | undefined> {
     try {
       const response = await hubRequest('POST', `${this.options.hub}/api/tasks/claim`, {
         body: JSON.stringify({ worker_id: this.options.id, heartbeat_interval_s: reportedIntervalS(this.options.heartbeatMs) }),
         timeoutMs: 10_000,
       });
+      if (response.status === 204 || response.ok) this.lastClaimRefusal = undefined;
       if (response.status === 204) return undefined;
-      if (!response.ok) throw new Error(await hubError(response));
+      if (!response.ok) {
+        // a refusal (a token for another worker, a revoked one) is said once a kind, not every poll
+        const message = `${response.status}: ${await hubError(response)}`;
+        if (message !== this.lastClaimRefusal) this.worker.log.warning(`the hub refuses to give this worker tasks (${message})`);
+        this.lastClaimRefusal = message;
+        return undefined;
+      }
       return jsonOf<ClaimedTask>(response.text);
     } catch (error) {
       this.worker.log.debug(`no claim: ${(error as Error).message}`);
@@ -135,7 +146,7 @@ export class WorkerAgent {
     this.worker.setTask(run.id);
     this.currentTask = run.id;
     await withTask(run.id, async () => {
-      log.info(`claimed task ${run.id}: ${run.command ?? spec.command.join(' ')}`);
+      log.info(`claimed task ${run.id}: ${run.command ?? shellJoin(spec.command)}`);
       void this.worker.beat();
       // a worker outlives hub outages: its run waits for the hub however long, unless the worker is told to stop
       this.shipper = new HubShipper({

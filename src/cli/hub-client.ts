@@ -14,8 +14,10 @@ export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs' | 'searc
 export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
   try {
     // node:http, not fetch: runners and followers ask this first, and fetch costs them ~40 MB (hubRequest)
-    const answer = await hubRequest('GET', `${hub.replace(/\/+$/, '')}/healthz`, { timeoutMs });
-    if (answer.ok) return true;
+    // without the token: /healthz is public, and a token the hub refuses must not make it look
+    // absent (the command's own request then says what is wrong with the token)
+    const answer = await hubRequest('GET', `${hub.replace(/\/+$/, '')}/healthz`, { timeoutMs, token: '' });
+    if (answer.ok || answer.status === 401 || answer.status === 403) return true;
     // a hub whose store is full still answers: its senders wait for room rather than split a run
     return answer.status === 503 && jsonOf<{ store?: string }>(answer.text)?.store === 'full';
   } catch {

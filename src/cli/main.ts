@@ -285,12 +285,17 @@ withToken(program
 withToken(program
   .command('rerun')
   .description("queue a task's command again as a new run (linked to the old one: rerun_of); with --wait, print its response")
-  .argument('<run>', 'run id of the task to run again')
+  .argument('[run]', 'run id of the task to run again')
   .addOption(flag('--wait [seconds]', 'wait for the end (at most this long) and print the response'))
   .addOption(json())
   .addOption(hub())
   .addOption(data())
-  .action(async (run: string, options) => (await import('./commands/control.js')).rerunCommand(run, options)));
+  .action(async (run: string | undefined, options) => {
+    // `rerun --wait RUN`: the optional seconds took the run id
+    if (run === undefined && typeof options.wait === 'string' && !/^\d+$/.test(options.wait)) [run, options.wait] = [options.wait, true];
+    if (run === undefined) throw new Error("missing required argument 'run'");
+    return (await import('./commands/control.js')).rerunCommand(run, options);
+  }));
 
 program
   .command('migrate')

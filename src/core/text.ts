@@ -7,3 +7,8 @@ export function cutToBytes(text: string, maxBytes: number): { text: string; trun
   // decoding drops a character cut in two to U+FFFD: remove it
   return { text: bytes.toString('utf8').replace(/\uFFFD$/, ''), truncated: true };
 }
+
+/** A command as a shell would read it back (`sh -c 'echo hi'`): for display, never executed. */
+export function shellJoin(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

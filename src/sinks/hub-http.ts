@@ -73,7 +73,7 @@ export interface HubRequestOptions {
   body?: string | readonly Buffer[];
   headers?: Record<string, string>;
   timeoutMs: number;
-  /** the token for this request, when not the process's (hubToken) */
+  /** the token for this request, when not the process's (hubToken); '' for none */
   token?: string;
   signal?: AbortSignal;
 }
@@ -98,7 +98,7 @@ export function hubRequest(method: string, url: string, options: HubRequestOptio
     if (signal?.aborted) return reject(signal.reason as Error);
     const request = (secure ? httpsRequest : httpRequest)(
       target,
-      { method, agent: agents[secure ? 'https:' : 'http:'], headers: hubHeaders(headers, options.token ?? hubToken()), timeout: timeoutMs },
+      { method, agent: agents[secure ? 'https:' : 'http:'], headers: hubHeaders(headers, options.token === '' ? undefined : (options.token ?? hubToken())), timeout: timeoutMs },
       (response: IncomingMessage) => {
         response.setEncoding('utf8');
         let text = '';

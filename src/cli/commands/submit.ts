@@ -56,18 +56,28 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
 export async function waitAndReport(hub: string, id: string, wait: string | true, json: boolean | undefined): Promise<never> {
   const waitS = wait === true ? DEFAULT_WAIT_S : positiveInt(wait, '--wait', 0);
   const started = Date.now();
-  if (!json) {
-    // the lines as they come; the response below is then only the outcome
-    await followRun(hub, id, { params: 'after=0', print: printer({}), progress: process.stdout.isTTY === true, timeoutMs: waitS * 1000 });
+  let response: FunctionResponse;
+  try {
+    if (!json) {
+      // the lines as they come; the response below is then only the outcome
+      await followRun(hub, id, { params: 'after=0', print: printer({}), progress: process.stdout.isTTY === true, timeoutMs: waitS * 1000 });
+    }
+    const left = Math.max(0, waitS - Math.floor((Date.now() - started) / 1000));
+    response = await waitForResponse(hub, id, json ? waitS : Math.max(1, left));
+  } catch (error) {
+    // the run is queued all the same: say which, and why it could not be watched
+    const message = error instanceof Error ? error.message : String(error);
+    const scope = /\b403\b|read scope/.test(message) ? ' (watching a run needs a token with the read scope)' : '';
+    throw new Error(`run ${id} is queued, but waiting for it failed: ${message}${scope}`);
   }
-  const left = Math.max(0, waitS - Math.floor((Date.now() - started) / 1000));
-  const response = await waitForResponse(hub, id, json ? waitS : Math.max(1, left));
   if (json) process.stdout.write(`${JSON.stringify(response)}\n`);
   else if (response.success) process.stderr.write(`runlog: run ${response.run_id} completed in ${(response.duration_seconds ?? 0).toFixed(1)}s\n`);
   else {
     // the run's error_message is stored text: no escape sequence reaches the terminal
     const error = terminalSafe(response.error ?? 'no error message', { colour: false });
-    process.stderr.write(`runlog: run ${response.run_id} failed${response.exit_code !== null ? ` (exit ${response.exit_code})` : ''}: ${error}\n`);
+    // a cancelled run's error is "cancelled by <who>" (the response has no status)
+    const how = (response.error ?? '').startsWith('cancelled by ') ? 'cancelled' : 'failed';
+    process.stderr.write(`runlog: run ${response.run_id} ${how}${response.exit_code !== null ? ` (exit ${response.exit_code})` : ''}: ${error}\n`);
   }
   process.exit(response.success ? 0 : response.exit_code !== null && response.exit_code > 0 ? response.exit_code : 1);
 }

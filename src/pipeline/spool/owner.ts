@@ -36,6 +36,18 @@ export function isAlive(owner: Owner | undefined): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  // a zombie (killed, not yet reaped by its parent) writes nothing more: its WAL is free to deliver
+  if (processState(owner.pid) === 'Z') return false;
   if (owner.start === null) return true;
   return processStartTime(owner.pid) === owner.start;
+}
+
+/** The process's state letter from /proc (R, S, D, Z, …); undefined without /proc. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ', 1)[0];
+  } catch {
+    return undefined;
+  }
 }

@@ -5,7 +5,8 @@
  * and acts with its token's scopes: revoking the token ends it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, unauthorized } from '../../core/errors.js';
+import { badRequest, forbidden, unauthorized } from '../../core/errors.js';
+import { allows } from '../../core/scopes.js';
 import { nowMicros } from '../../core/record.js';
 import { parseIsoMicros } from '../../core/time.js';
 import { cookie, SESSION_COOKIE } from '../auth/guard.js';
@@ -35,6 +36,8 @@ export function sessionRoutes(app: FastifyInstance, { store, tokens, config, aud
     const now = nowMicros();
     const tokenEnd = token.expires_at === null ? Infinity : (parseIsoMicros(token.expires_at) ?? 0);
     if (tokenEnd <= now) throw unauthorized(`token "${token.name}" expired at ${token.expires_at}`);
+    // the UI only reads (and acts through read pages): a token that cannot read would sign in to nothing
+    if (!allows(new Set(token.scopes), 'read')) throw forbidden(`token "${token.name}" has no read scope (it has ${token.scopes.join(', ') || 'none'}): sign in with one that has`);
     const expiresAt = Math.min(now + SESSION_DAYS * 86_400e6, tokenEnd);
     const id = newKey() + newKey();
     await store.createSession(sha256(id), token.name, expiresAt);

@@ -20,6 +20,7 @@ import { newKey, sha256 } from '../auth/tokens.js';
 import { assertWriter } from '../auth/writer.js';
 import { LIMITS } from '../../core/limits.js';
 import { fitsBytes, intervalField, optionalText, textField } from '../fields.js';
+import { shellJoin } from '../../core/text.js';
 
 const MAX_WAIT_S = 3600;
 const RESPONSE_PAGE = 5000;
@@ -41,7 +42,7 @@ export function taskRoutes(app: FastifyInstance, { store, live, secrets, audit }
     if (await store.getRun(run.id)) throw conflict(`run ${run.id} already exists: use another id`);
     // the environment's values are sealed at rest; only the claiming worker gets them back
     const stored: StoredSpec = { ...spec, env: masked(spec.env), ...(Object.keys(spec.env).length > 0 ? { env_sealed: secrets.seal(spec.env) } : {}) };
-    const queued = await store.createTask({ ...run, command: spec.command.join(' ') }, stored);
+    const queued = await store.createTask({ ...run, command: shellJoin(spec.command) }, stored);
     audit('task.submit', { run: queued.id, command: clipForLog(queued.command), by: request.auth.tokenName ?? 'open hub' });
     live.publishRun(queued);
     reply.code(201);
