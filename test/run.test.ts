@@ -1,5 +1,5 @@
 /** `runlog run` end to end: real child processes, the built CLI, a real SQLite file. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
@@ -30,6 +30,18 @@ async function runLocal(command: string[], flags: string[] = []) {
 }
 
 describe('runlog run', () => {
+  it('says on stderr why a command could not start (exit 127), and refuses a hub URL that is not http(s) before running anything', async () => {
+    const missing = await cli(['run', '--hub', 'none', '--data', tempDir(), '-q', '--', 'no-such-command-xyz']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toMatch(/no-such-command-xyz: could not start/);
+    const dir = tempDir();
+    const marker = join(dir, 'ran');
+    const bad = await cli(['run', '--hub', 'ftp://x', '--data', dir, '--', '/bin/sh', '-c', `touch ${marker}`]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--hub "ftp://x": expected an http:// or https:// URL');
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('captures a Python program: every level, a tqdm bar as one line, a traceback block, exit code 3', async () => {
     const { result, run, records } = await runLocal([PYTHON, join(FIXTURES, 'levels_traceback.py')]);
     expect(result.code).toBe(3);

@@ -83,6 +83,42 @@ describe('runlog run at the edges (issue 9)', () => {
     expect((await cli(['sync', '--data', data])).stdout).toContain('nothing to send');
   });
 
+  it('keeps the runs a sync could not deliver while the hub was down for the next sync (exit 1), which delivers them whole', async () => {
+    const spare = await hubOn(tempDir()); // a port nothing listens on once this hub is closed
+    const url = spare.url;
+    await spare.close();
+    const data = tempDir();
+    const ran = await cli(['run', '--hub', url, '--id', 'waits', '--data', data, '--flush-timeout', '1s', '-q', '--', '/bin/sh', '-c', 'echo one; echo two']);
+    expect(ran.code).toBe(0);
+    const early = await cli(['sync', '--data', data, '--timeout', '1s']);
+    expect(early.code).toBe(1);
+    expect(early.stderr + early.stdout).not.toMatch(/refused/);
+    const hub = await hubOn(tempDir(), Number(new URL(url).port));
+    hubs.push(hub);
+    const later = await cli(['sync', '--data', data, '--json']);
+    expect(later.code).toBe(0);
+    expect((JSON.parse(later.stdout) as { sent_lines: number }).sent_lines).toBe(2);
+    const { body } = await getJson<{ logs: { message: string }[] }>(`${hub.url}/api/runs/waits/logs`);
+    expect(body.logs.map((line) => line.message)).toEqual(['one', 'two']);
+    expect((await getJson<Run>(`${hub.url}/api/runs/waits`)).body.status).toBe('completed');
+  });
+
+  it('sends every line again, from its WAL, to a hub that came back without the run (a new data directory)', async () => {
+    let hub = await hubOn(tempDir());
+    const port = Number(new URL(hub.url).port);
+    const running = start(['run', '--hub', hub.url, '--id', 'reborn', '--data', tempDir(), '--', PYTHON, join(FIXTURES, 'paced.py'), '300', '0.01']);
+    await waitFor(async () => ((await getJson<Run>(`${hub.url}/api/runs/reborn`)).body.line_count ?? 0) >= 50 || undefined, 20_000, '50 lines');
+    await hub.close();
+    hub = await hubOn(tempDir(), port); // the same address, an empty store
+    hubs.push(hub);
+    const done = await running;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toMatch(/no longer knew run reborn.*sent again/);
+    const { body } = await getJson<{ logs: { seq: number; message: string }[] }>(`${hub.url}/api/runs/reborn/logs?limit=1000`);
+    expect(body.logs.map((line) => line.message)).toEqual(Array.from({ length: 300 }, (_, i) => `paced ${i + 1}`));
+    expect((await getJson<Run>(`${hub.url}/api/runs/reborn`)).body).toMatchObject({ status: 'completed', line_count: 300 });
+  });
+
   it('retries a hub whose store is full (507) until it takes the lines: the run is whole on the hub, never split into the local store', async () => {
     let full = 6; // the first answers to lines are 507 STORAGE_FULL
     const { hub, proxy } = await hubBehindProxy((method, path) =>

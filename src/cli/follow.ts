@@ -53,7 +53,7 @@ export function followRun(hub: string, runId: string, options: FollowOptions): P
       const update = JSON.parse(event.data) as ProgressUpdate;
       // one terminal line: cut to its width so that `\r` comes back to its start; no escape or
       // control character of the update's own (anyone's text) reaches the terminal
-      const width = Math.max(10, (out.columns ?? 120) - 1);
+      const width = Math.max(10, (out.columns || 120) - 1); // a terminal that says 0 columns has not said
       out.write(`${CLEAR_LINE}${terminalSafe(update.message, { colour: false }).replace(/\n/g, ' ').slice(0, width)}`);
       bar = true;
     });

@@ -29,6 +29,15 @@ export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
 export async function findHub(explicit: string | undefined, mustAnswer: boolean): Promise<string | undefined> {
   if (explicit === 'none') return undefined; // `--hub none`: the local store, even when a hub answers
   if (explicit !== undefined && explicit !== '') {
+    let url: URL | undefined;
+    try {
+      url = new URL(explicit);
+    } catch {
+      // said below
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new Error(`--hub ${JSON.stringify(explicit)}: expected an http:// or https:// URL, or none`);
+    }
     if (mustAnswer && !(await answers(explicit, 3000))) throw new Error(`hub ${explicit} does not answer`);
     return explicit.replace(/\/+$/, '');
   }

@@ -11,7 +11,7 @@
  * does not answer (or is full: 5xx, 507) is retried with backoff until `timeoutMs`, then the run
  * waits for the next sync. A refused create (a 4xx) is recorded in the WAL and never sent again.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { isAlive, self } from '../pipeline/spool/owner.js';
 import { listWals, WalReader, walDir, writeMeta, type WalMeta } from '../pipeline/spool/wal.js';
 import { hubMessage } from './hub.js';
@@ -49,13 +49,18 @@ export async function replayWals(options: ReplayOptions): Promise<ReplayedRun[]>
   const done: ReplayedRun[] = [];
   const unreachable = new Set<string>();
   for (const wal of listWals(walDir(options.dataDir))) {
-    const { meta } = wal;
-    if (meta.refused !== undefined) {
-      log(`run ${wal.id}: the hub refused it (${meta.refused}); not sent again (${wal.file})`);
+    const listed = wal.meta;
+    if (listed.refused !== undefined) {
+      log(`run ${wal.id}: the hub refused it (${listed.refused}); not sent again (${wal.file})`);
       continue;
     }
-    if (meta.owner.kind !== 'sync' && isAlive(meta.owner)) continue; // its runner is still at it
-    if (meta.owner.pid === process.pid) continue;
+    if (listed.owner.kind !== 'sync' && isAlive(listed.owner)) continue; // its runner is still at it
+    if (listed.owner.pid === process.pid) continue;
+    // read again now that its owner is known gone: the list was read before the runs before this
+    // one were sent (seconds, with a slow hub), and a runner that ended meanwhile wrote its end
+    const meta = readMetaFile(wal.metaFile);
+    // delivered by its runner after all (the files are gone), or taken by another sync meanwhile
+    if (meta === undefined || meta.owner.pid !== listed.owner.pid || meta.refused !== undefined) continue;
     const hub = (options.hub ?? meta.hub).replace(/\/+$/, '');
     if (unreachable.has(hub)) {
       done.push({ id: wal.id, hub, lines: 0, outcome: 'waiting', note: 'hub unreachable' });
@@ -65,7 +70,7 @@ export async function replayWals(options: ReplayOptions): Promise<ReplayedRun[]>
     meta.owner = self('sync');
     saveMeta(wal.metaFile, meta);
     const run = await replayOne(wal.file, wal.metaFile, meta, hub, ownerDied, options).catch((error: Error): ReplayedRun => {
-      if (!(error instanceof HubError) || error.status >= 500 || error.status === 0) unreachable.add(hub);
+      if (!(error instanceof HubError) || !isRefusal(error.status)) unreachable.add(hub);
       return { id: wal.id, hub, lines: 0, outcome: 'waiting', note: error.message };
     });
     done.push(run);
@@ -89,7 +94,8 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, hub: str
       await send('/api/runs', JSON.stringify(meta.run));
     } catch (error) {
       if (error instanceof HubError && error.status === 409) return; // it exists: its lines may still come
-      if (error instanceof HubError && error.status < 500 && error.status !== 408 && error.status !== 429) {
+      // a refusal, not a hub that does not answer (status 0) or cannot take it now
+      if (error instanceof HubError && isRefusal(error.status)) {
         meta.refused = hubMessage(error.message);
         saveMeta(metaFile, meta);
       }
@@ -141,12 +147,25 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, hub: str
     await send(end.path === 'release' ? `/api/tasks/${encodeURIComponent(id)}/release` : `${path}/finish`, JSON.stringify(end.body));
   } catch (error) {
     // a 4xx: the hub ended the run otherwise (cancelled, a task no longer held): the lines are there
-    if (!(error instanceof HubError) || error.status >= 500 || error.status === 408 || error.status === 429) throw error;
+    if (!(error instanceof HubError) || !isRefusal(error.status)) throw error;
     result.note ??= `its end was not taken: ${hubMessage(error.message)}`;
   }
   rmSync(file, { force: true });
   rmSync(metaFile, { force: true });
   return result;
+}
+
+/** A 4xx a retry would not change (not 408, 429); 0 is a hub that did not answer, 5xx and 507 one that cannot take it now. */
+function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+function readMetaFile(file: string): WalMeta | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as WalMeta;
+  } catch {
+    return undefined; // gone (delivered), or unreadable: not ours to touch
+  }
 }
 
 /** The meta as far as the disk takes it: a full disk only means resending more next time. */
@@ -169,9 +188,9 @@ async function post(hub: string, route: string, body: string, writerKey: string,
       const text = response.text;
       if (response.ok) return text === '' ? undefined : JSON.parse(text);
       error = new HubError(response.status, `${response.status} ${text.slice(0, 500)}`);
-      if (response.status < 500 && response.status !== 408 && response.status !== 429) throw error;
+      if (isRefusal(response.status)) throw error;
     } catch (caught) {
-      if (caught instanceof HubError && caught.status < 500 && caught.status !== 408 && caught.status !== 429) throw caught;
+      if (caught instanceof HubError && isRefusal(caught.status)) throw caught;
       error = caught instanceof HubError ? caught : new HubError(0, `hub ${hub} unreachable: ${(caught as Error).message}`);
     }
     if (Date.now() + backoff > deadline) throw error;

@@ -109,6 +109,8 @@ export class HubShipper implements RunSink {
   private run: (RunUpsert & { lease_s: number }) | undefined;
   private wal: Wal | undefined;
   private runAcknowledged = false;
+  /** the hub answered 404 for the run: it is created again, and may have lost its lines */
+  private runLost = false;
   private pendingJson: string[] = [];
   private pendingSeqs: number[] = [];
   /** characters of pendingJson: long lines reach the memory bound before their count does */
@@ -337,7 +339,10 @@ export class HubShipper implements RunSink {
           this.commitCurrent();
           continue;
         }
-        if (status === 404) this.runAcknowledged = false;
+        if (status === 404) {
+          this.runAcknowledged = false;
+          this.runLost = true;
+        }
         this.setReachable(false, error instanceof Error ? error.message : String(error));
         this.stats.retries++;
         await this.sleep(backoff);
@@ -360,8 +365,11 @@ export class HubShipper implements RunSink {
     const id = encodeURIComponent(this.run.id);
     if (!this.runAcknowledged) {
       this.doing = 'create';
-      await this.post('/api/runs', JSON.stringify(this.run));
+      const made = (await this.post('/api/runs', JSON.stringify(this.run))) as Partial<Run> | undefined;
       this.runAcknowledged = true;
+      // made again, empty, after a 404: the hub lost what it had taken (a new data directory)
+      if (this.runLost && this.ackedSeq > 0 && made?.line_count === 0) this.resendFromStart();
+      this.runLost = false;
       return true;
     }
     if (this.current === undefined) {
@@ -480,6 +488,30 @@ export class HubShipper implements RunSink {
       this.wal?.acked(last);
       while (this.volatile.length > 0 && this.volatile[0]![1] <= last) this.volatile.shift();
     }
+  }
+
+  /**
+   * The hub lost the run's lines (it answered 404, then created the run again with none): send
+   * them all again, from the WAL's first line. Without a WAL (or with lines only memory holds)
+   * they cannot be: that is said, and what comes next goes on.
+   */
+  private resendFromStart(): void {
+    const lost = this.ackedSeq;
+    const id = this.run?.id ?? '?';
+    if (!this.wal?.usable || this.volatile.length > 0) {
+      this.options.onHubState?.(true, `the hub lost the first ${lost} lines of run ${id} (it no longer knew the run); they are in the log file, not on the hub`);
+      return;
+    }
+    this.wal.flush();
+    this.wal.rewind();
+    this.current = undefined;
+    this.pendingJson = [];
+    this.pendingSeqs = [];
+    this.pendingChars = 0;
+    this.ackedSeq = 0;
+    this.cursor = 1;
+    this.behind = true;
+    this.options.onHubState?.(true, `the hub no longer knew run ${id} (a new data directory?): created again, its ${lost} lines sent again from the WAL`);
   }
 
   /** Too far behind for memory: forget the pending lines, read them back from the WAL. */

@@ -145,6 +145,10 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   }
   shipper?.close();
   await localStore?.close().catch(() => {});
+  // a command that never started printed nothing: say why here too (--quiet or not), as a shell would
+  if (outcome.exit_status === 127 && outcome.error_message?.startsWith('could not start')) {
+    process.stderr.write(`runlog: ${command[0]}: ${outcome.error_message}\n`);
+  }
   if (flags.json) process.stdout.write(`${JSON.stringify(summary(outcome, where))}\n`);
   process.exit(outcome.exit_status);
 }

@@ -187,6 +187,17 @@ export class Wal {
     return readJoined(this.fd, this.offsetOf(from), this.writeOffset, from, maxLines, maxBytes);
   }
 
+  /**
+   * The hub lost what it had acknowledged (it came back on an empty data directory): nothing is
+   * acknowledged any more, and a read from seq 1 starts at the file's first byte again.
+   */
+  rewind(): void {
+    this.meta.acked_seq = 0;
+    this.index = [{ seq: 0, offset: 0 }, ...this.index.slice(this.indexHead)];
+    this.indexHead = 0;
+    this.writeMeta(false);
+  }
+
   /** Every seq up to `seq` is on the hub: recorded (at most once a second), and the index trimmed. */
   acked(seq: number): void {
     if (seq <= this.meta.acked_seq) return;
