@@ -14,6 +14,9 @@ describeInBrowser('the run page actions', () => {
   it('cancels a queued task with its Cancel button, re-runs it with Re-run, links both runs, and deletes one after a confirm', async () => {
     await post('/api/tasks', { id: 'ui-task', name: 'ui task', command: ['echo', 'hi'] });
     const page = await suite.tab('#/runs/ui-task');
+    // not claimed yet: its time is when it was queued, not a start
+    await expect.poll(async () => page.locator('.fact-label').allTextContents(), { timeout: 10_000 }).toContain('queued');
+    expect(await page.locator('.fact-label').allTextContents()).not.toContain('started');
     await page.locator('[data-action="cancel"]').click();
     await expect.poll(async () => page.getByTestId('run-status').textContent(), { timeout: 10_000 }).toContain('cancelled');
     expect((await run('ui-task')).cancel_requested_by).toBe('web UI');

@@ -75,7 +75,8 @@ export function RunHeader({ id, run, error, onChanged = () => {} }: { id: string
         <Fact label="duration">
           <span data-testid="run-duration">{seconds === null ? '–' : duration(seconds)}</span>
         </Fact>
-        <Fact label="started">
+        {/* a task not claimed yet has not started: its time is when it was queued */}
+        <Fact label={run.started_at === null ? 'queued' : 'started'}>
           <span title={fullTime(run.started_at ?? run.created_at)}>{when(run.started_at ?? run.created_at)}</span>
         </Fact>
         <Fact label="worker">
