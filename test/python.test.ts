@@ -102,6 +102,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** A run that logging_program.py left in a spool, its hub away at its exit; then a hub where that was. */
+async function runLeftInSpool(): Promise<{ spool: string; hub: RunningHub; leftId: string }> {
+  const spool = tempDir('runlog-spool-');
+  const port = await freePort();
+  const early = python('logging_program.py', ['ok'], { RUNLOG_HUB: `http://127.0.0.1:${port}`, RUNLOG_SPOOL: spool });
+  const [leftId] = await early.lines(1);
+  expect((await early.done).code).toBe(0);
+  return { spool, hub: await newHub(tempDir(), port), leftId: leftId! };
+}
+
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () => {
@@ -172,16 +182,11 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () 
   }, 120_000);
 
   it('delivers, from the next program that starts, the lines and end a program left in the spool when the hub was away at its exit', async () => {
-    const spool = tempDir('runlog-spool-');
-    const port = await freePort();
-    const early = python('logging_program.py', ['ok'], { RUNLOG_HUB: `http://127.0.0.1:${port}`, RUNLOG_SPOOL: spool });
-    const [leftId] = await early.lines(1);
-    expect((await early.done).code).toBe(0);
-    const hub = await newHub(tempDir(), port);
+    const { spool, hub, leftId } = await runLeftInSpool();
     const later = python('paced_program.py', ['3', '0.01'], { RUNLOG_HUB: hub.url, RUNLOG_SPOOL: spool });
     expect((await later.done).code).toBe(0);
-    expect(await ended(hub.url, leftId!)).toMatchObject({ status: 'completed', name: 'logging_program.py' });
-    expect(await runLines(hub.url, leftId!)).toHaveLength(8);
+    expect(await ended(hub.url, leftId)).toMatchObject({ status: 'completed', name: 'logging_program.py' });
+    expect(await runLines(hub.url, leftId)).toHaveLength(8);
   });
 
   it('keeps on disk the lines of a run it names whose hub is away at the start; killed, the next program delivers them, numbered', async () => {
@@ -426,16 +431,11 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Worker', () =
   });
 
   it('delivers the runs a Handler left in the spool when its hub was away at exit, even when it is the only part of the client in use', async () => {
-    const spool = tempDir('runlog-spool-');
-    const port = await freePort();
-    const early = python('logging_program.py', ['ok'], { RUNLOG_HUB: `http://127.0.0.1:${port}`, RUNLOG_SPOOL: spool });
-    const [leftId] = await early.lines(1);
-    expect((await early.done).code).toBe(0);
-    const hub = await newHub(tempDir(), port);
+    const { spool, hub, leftId } = await runLeftInSpool();
     const worker = python('worker_program.py', ['py-w-left', '4'], { RUNLOG_HUB: hub.url, RUNLOG_SPOOL: spool, HEARTBEAT_INTERVAL: '0.3', ...gpuEnv() });
     expect((await worker.done).code).toBe(0);
-    expect(await ended(hub.url, leftId!)).toMatchObject({ status: 'completed', name: 'logging_program.py' });
-    expect(await runLines(hub.url, leftId!)).toHaveLength(8);
+    expect(await ended(hub.url, leftId)).toMatchObject({ status: 'completed', name: 'logging_program.py' });
+    expect(await runLines(hub.url, leftId)).toHaveLength(8);
   });
 
   it('has the seed’s LogBuffer: max_size from LOG_BUFFER_SIZE, an automatic flush when full, its stats, seqs in the order added', () => {

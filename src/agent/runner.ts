@@ -343,4 +343,3 @@ function isDirectory(path: string): boolean {
   }
 }
 
-export { shellJoin } from '../core/text.js';

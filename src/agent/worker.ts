@@ -124,7 +124,7 @@ export class WorkerAgent {
         body: JSON.stringify({ worker_id: this.options.id, heartbeat_interval_s: reportedIntervalS(this.options.heartbeatMs) }),
         timeoutMs: 10_000,
       });
-      if (response.status === 204 || response.ok) this.lastClaimRefusal = undefined;
+      if (response.ok) this.lastClaimRefusal = undefined;
       if (response.status === 204) return undefined;
       if (!response.ok) {
         // a refusal (a token for another worker, a revoked one) is said once a kind, not every poll

@@ -11,9 +11,9 @@
  * does not answer (or is full: 5xx, 507) is retried with backoff until `timeoutMs`, then the run
  * waits for the next sync. A refused create (a 4xx) is recorded in the WAL and never sent again.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { isAlive, self } from '../pipeline/spool/owner.js';
-import { listWals, WalReader, walDir, writeMeta, type WalMeta } from '../pipeline/spool/wal.js';
+import { listWals, readWalMeta, WalReader, walDir, writeMeta, type WalMeta } from '../pipeline/spool/wal.js';
 import { hubMessage } from './hub.js';
 import { hubRequest } from './hub-http.js';
 
@@ -58,7 +58,7 @@ export async function replayWals(options: ReplayOptions): Promise<ReplayedRun[]>
     if (listed.owner.pid === process.pid) continue;
     // read again now that its owner is known gone: the list was read before the runs before this
     // one were sent (seconds, with a slow hub), and a runner that ended meanwhile wrote its end
-    const meta = readMetaFile(wal.metaFile);
+    const meta = readWalMeta(wal.metaFile);
     // delivered by its runner after all (the files are gone), or taken by another sync meanwhile
     if (meta === undefined || meta.owner.pid !== listed.owner.pid || meta.refused !== undefined) continue;
     const hub = (options.hub ?? meta.hub).replace(/\/+$/, '');
@@ -158,14 +158,6 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, hub: str
 /** A 4xx a retry would not change (not 408, 429); 0 is a hub that did not answer, 5xx and 507 one that cannot take it now. */
 function isRefusal(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
-}
-
-function readMetaFile(file: string): WalMeta | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as WalMeta;
-  } catch {
-    return undefined; // gone (delivered), or unreadable: not ours to touch
-  }
 }
 
 /** The meta as far as the disk takes it: a full disk only means resending more next time. */

@@ -247,7 +247,7 @@ class RunShipper:
             self._next_lease = time.monotonic() + self._lease_s
             if status == 200 and not self._seq_known:
                 # the run was there already (resumed by its id): number on after its last line
-                last = self._hub_last_seq()
+                last = hub_last_seq(self.hub, self.run_id, self._timeout())
                 if last is None:  # not known yet: numbering from 0 would have the hub take new lines for old ones
                     self._created = False
                     self._failed()
@@ -263,9 +263,6 @@ class RunShipper:
         else:
             self._disabled = True
             self._warn_once("create", "run %s cannot be written (hub answered %d: %s); its lines are dropped" % (self.run_id, status, _why(answer)))
-
-    def _hub_last_seq(self) -> Optional[int]:
-        return hub_last_seq(self.hub, self.run_id, self._timeout())
 
     def _spool_unnumbered(self) -> None:
         """A run named by the program whose hub has not answered yet: its last seq there is not

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from ._http import utf8
 
@@ -63,24 +63,18 @@ class Spool:
 
     def holds_unnumbered(self) -> bool:
         """Some record waits with seq 0 (see number)."""
-        return self._size > 0 and any(
-            isinstance(item, list) and any(isinstance(record, dict) and record.get("seq") == 0 for record in item) for item in self._read()
-        )
+        return self._size > 0 and any(True for _ in _unnumbered(self._read()))
 
     def number(self, last: int) -> int:
         """Gives the records spooled before their run's numbering was known (seq 0) the seqs after
-        `last`, oldest first, and returns the last seq given (`last` when there were none). Items
-        that are not batches of records (a worker's heartbeats) are left as they are."""
+        `last`, oldest first, and returns the last seq given (`last` when there were none)."""
         if self._size == 0:
             return last
         items = self._read()
         numbered = last
-        for item in items:
-            if isinstance(item, list):
-                for record in item:
-                    if isinstance(record, dict) and record.get("seq") == 0:
-                        numbered += 1
-                        record["seq"] = numbered
+        for record in _unnumbered(items):
+            numbered += 1
+            record["seq"] = numbered
         if numbered != last:
             self._rewrite(items)
         return numbered
@@ -113,6 +107,16 @@ class Spool:
         except OSError:
             pass
         self._size = _file_size(self.path)
+
+
+def _unnumbered(items: List[Any]) -> Iterator[Dict[str, Any]]:
+    """The records with seq 0 in spooled batches, in order; items that are not batches of records
+    (a worker's heartbeats) are passed over."""
+    for item in items:
+        if isinstance(item, list):
+            for record in item:
+                if isinstance(record, dict) and record.get("seq") == 0:
+                    yield record
 
 
 def _file_size(path: str) -> int:

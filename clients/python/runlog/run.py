@@ -75,9 +75,10 @@ class run(contextlib.ContextDecorator):
                 target.setLevel(self._previous_level)
             if exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0)):
                 handler.end("completed")  # sys.exit(0) inside the block is a clean end
+            elif isinstance(exc, SystemExit) and isinstance(exc.code, int):
+                handler.end("failed", "exit code %d" % exc.code, exit_code=exc.code)
             elif isinstance(exc, SystemExit):
-                code = exc.code if isinstance(exc.code, int) else 1  # sys.exit("message") exits 1
-                handler.end("failed", "exit code %d" % code if isinstance(exc.code, int) else str(exc.code)[:1000], exit_code=code)
+                handler.end("failed", str(exc.code)[:1000], exit_code=1)  # sys.exit("message") exits 1
             else:
                 handler.handle(logging.LogRecord("runlog", logging.ERROR, "", 0, "Run failed", None, (exc_type, exc, tb)))
                 handler.end("failed", error_message_of(exc))

@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { databaseFile } from '../../core/config.js';
-import { Runner, shellJoin, type RunOutcome } from '../../agent/runner.js';
+import { Runner, type RunOutcome } from '../../agent/runner.js';
+import { shellJoin } from '../../core/text.js';
 import { walDir } from '../../pipeline/spool/wal.js';
 import { newRunId } from '../../server/routes/runs.js';
 import { HubShipper } from '../../sinks/hub.js';

@@ -3,7 +3,7 @@
  * over SSE like `logs -f`, a progress bar in place on a terminal), then the outcome; with --json,
  * only the FunctionResponse at the end.
  */
-import { shellJoin } from '../../agent/runner.js';
+import { shellJoin } from '../../core/text.js';
 import { checkCommandSize, checkName, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { followRun } from '../follow.js';
 import { findHub } from '../hub-client.js';

@@ -13,16 +13,24 @@ export interface Owner {
   kind: string;
 }
 
-export function processStartTime(pid: number): number | null {
+/** The fields of /proc/<pid>/stat after the command name: [0] the state letter, [19] the start time; undefined without /proc. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the command name (field 2) may hold spaces and parentheses: count from the last `)`
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const start = Number(fields[19]);
-    return Number.isFinite(start) ? start : null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+export function processStartTime(pid: number): number | null {
+  return startOf(statFields(pid));
+}
+
+function startOf(fields: string[] | undefined): number | null {
+  const start = Number(fields?.[19]);
+  return fields !== undefined && Number.isFinite(start) ? start : null;
 }
 
 export function self(kind: string): Owner {
@@ -36,18 +44,9 @@ export function isAlive(owner: Owner | undefined): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const fields = statFields(owner.pid);
   // a zombie (killed, not yet reaped by its parent) writes nothing more: its WAL is free to deliver
-  if (processState(owner.pid) === 'Z') return false;
+  if (fields?.[0] === 'Z') return false;
   if (owner.start === null) return true;
-  return processStartTime(owner.pid) === owner.start;
-}
-
-/** The process's state letter from /proc (R, S, D, Z, …); undefined without /proc. */
-function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ', 1)[0];
-  } catch {
-    return undefined;
-  }
+  return startOf(fields) === owner.start;
 }

@@ -374,13 +374,18 @@ export function listWals(dir: string): { id: string; meta: WalMeta; metaFile: st
   for (const name of names) {
     if (!name.endsWith('.json')) continue;
     const metaFile = join(dir, name);
-    try {
-      const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as WalMeta;
-      if (meta.version !== 1 || typeof meta.run?.id !== 'string') continue;
-      found.push({ id: meta.run.id, meta, metaFile, file: join(dir, `${meta.run.id}.wal`) });
-    } catch {
-      // a meta being replaced, or garbage: not ours to touch
-    }
+    const meta = readWalMeta(metaFile);
+    if (meta !== undefined) found.push({ id: meta.run.id, meta, metaFile, file: join(dir, `${meta.run.id}.wal`) });
   }
   return found;
+}
+
+/** A WAL's metadata as it is on disk now; undefined when it is gone (delivered), being replaced, or not a WAL's. */
+export function readWalMeta(metaFile: string): WalMeta | undefined {
+  try {
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as WalMeta;
+    return meta.version === 1 && typeof meta.run?.id === 'string' ? meta : undefined;
+  } catch {
+    return undefined; // not ours to touch
+  }
 }

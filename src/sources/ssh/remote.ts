@@ -58,28 +58,22 @@ export function remoteScript(start: RemoteStart): string {
   return [
     `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}`,
     `set -- $(stat -L -c '%i %s' -- "$f" 2>/dev/null || echo - 0)`,
-    // the next file was rotated away unread: beside the name (logrotate's app.log.1), sent whole
+    // the file with inode $1 beside the name (logrotate's app.log.1, app.log-20261201), left in $g
+    `beside() { for g in "$f".* "$f"-* "$(dirname -- "$f")"/*; do [ -f "$g" ] && [ "$(stat -L -c %i -- "$g" 2>/dev/null)" = "$1" ] && return 0; done; return 1; }`,
+    // the next file was rotated away unread: beside the name, sent whole
     `if [ "$x" != - ] && [ "$1" != "$x" ]; then`,
-    `  for g in "$f".* "$f"-* "$(dirname -- "$f")"/*; do`,
-    `    if [ -f "$g" ] && [ "$(stat -L -c %i -- "$g" 2>/dev/null)" = "$x" ]; then`,
-    `      echo "RUNLOG1 sibling $x 0 $(head -c 1024 -- "$g" | sha256sum | cut -c1-32) $(head -c 1024 -- "$g" | wc -c)"`,
-    `      cat -- "$g"; exit ${SIBLING_EXIT}`,
-    `    fi`,
-    `  done`,
+    `  if beside "$x"; then`,
+    `    echo "RUNLOG1 sibling $x 0 $(head -c 1024 -- "$g" | sha256sum | cut -c1-32) $(head -c 1024 -- "$g" | wc -c)"`,
+    `    cat -- "$g"; exit ${SIBLING_EXIT}`,
+    `  fi`,
     `  echo "RUNLOG-LOST $x" >&2`,
     `fi`,
     // the file the offset counts into was rotated while nobody read it (a restarted follower, a
     // connection that was down): beside the name by its inode, with its first bytes; its bytes
     // from the offset, then the name's file as after any rotation
-    `if [ "$x" = - ] && [ "$i" != - ] && [ "$o" -gt 0 ] && [ "$1" != - ] && [ "$1" != "$i" ]; then`,
-    `  y=$1`,
-    `  for g in "$f".* "$f"-* "$(dirname -- "$f")"/*; do`,
-    `    [ -f "$g" ] || continue; set -- $(stat -L -c '%i %s' -- "$g" 2>/dev/null) - 0`,
-    `    if [ "$1" = "$i" ] && [ "$2" -ge "$o" ] && [ "$(head -c "$n" -- "$g" | sha256sum | cut -c1-32)" = "$h" ]; then`,
-    `      echo "RUNLOG1 moved $i $o $h $n"; tail -c +$((o+1)) -- "$g"; echo "RUNLOG-NEXT $y" >&2; exit ${ROTATED_EXIT}`,
-    `    fi`,
-    `  done`,
-    `  set -- $(stat -L -c '%i %s' -- "$f" 2>/dev/null || echo - 0)`,
+    `if [ "$x" = - ] && [ "$i" != - ] && [ "$o" -gt 0 ] && [ "$1" != - ] && [ "$1" != "$i" ] && beside "$i" &&`,
+    `  [ "$(stat -L -c %s -- "$g")" -ge "$o" ] && [ "$(head -c "$n" -- "$g" | sha256sum | cut -c1-32)" = "$h" ]; then`,
+    `  echo "RUNLOG1 moved $i $o $h $n"; tail -c +$((o+1)) -- "$g"; echo "RUNLOG-NEXT $1" >&2; exit ${ROTATED_EXIT}`,
     `fi`,
     `if [ "$1" = - ]; then echo "RUNLOG1 missing - 0 - 0"; exit ${MISSING_EXIT}; fi`,
     ...(start.fromEnd
