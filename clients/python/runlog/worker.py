@@ -159,7 +159,6 @@ class Worker:
         self.worker_id = worker_id
         self.heartbeat_interval = heartbeat_interval or env_number("HEARTBEAT_INTERVAL", DEFAULT_HEARTBEAT_S)
         self.current_task_id: Optional[str] = None
-        self.status = "idle"
         self.stats = {"sent": 0, "failed": 0, "replayed": 0}
         self.buffer = LogBuffer(buffer_size, on_full=self._on_full)
         self.handler = WorkerLogHandler(self)
@@ -213,7 +212,12 @@ class Worker:
 
     def set_task(self, task_id: Optional[str]) -> None:
         self.current_task_id = task_id
-        self.status = "idle" if task_id is None else "busy"
+
+    @property
+    def status(self) -> str:
+        """`busy` while a task is current, else `idle`: derived, so a heartbeat never says one
+        without the other (it reads the task once)."""
+        return _status_of(self.current_task_id)
 
     def beat(self) -> None:
         """A heartbeat now (on the heartbeat thread)."""
@@ -237,7 +241,7 @@ class Worker:
         while True:
             stopping = self._stopping
             try:
-                self._beat("offline" if stopping else self.status)
+                self._beat(stopping)
                 if self.stats["sent"] > 0 and not stopping and claim_leftovers():
                     # runs that dead processes using this spool left behind (the Handler's); bounded,
                     # and on this thread, so the next heartbeat waits for them at most this long
@@ -249,12 +253,13 @@ class Worker:
             self._wake.wait(self.heartbeat_interval)
             self._wake.clear()
 
-    def _beat(self, status: str) -> None:
+    def _beat(self, stopping: bool) -> None:
+        task_id = self.current_task_id  # once: the program's thread may change it meanwhile
         gpu = self._gpu.snapshot()
         drops = self.buffer.dropped + self._spool.dropped
         body = {
-            "status": status,
-            "current_task_id": self.current_task_id,
+            "status": "offline" if stopping else _status_of(task_id),
+            "current_task_id": task_id,
             "vram_total_mb": gpu["vram_total_mb"],
             "vram_used_mb": gpu["vram_used_mb"],
             "gpus": gpu["gpus"],
@@ -291,3 +296,7 @@ class Worker:
             message = answer.get("message") if isinstance(answer, dict) else ""
             warn("hub refused a heartbeat of worker %s (%d: %s); its lines are dropped" % (self.worker_id, status, message))
         return True
+
+
+def _status_of(task_id: Optional[str]) -> str:
+    return "idle" if task_id is None else "busy"
