@@ -250,6 +250,37 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     expect(all.filter((r) => r.source === 'system')).toEqual([]);
   });
 
+  it('restarted after two rotations while it was stopped, reads the rest of the first file, the whole middle one, then the new one', async () => {
+    const path = join(dir, 'twice-moved.log');
+    const url = `ssh://root@127.0.0.1:${port}${path}`;
+    const data = tempDir();
+    const block = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => `${lineText(from + k)}\n`).join('');
+    writeFileSync(path, block(1, 40));
+    const start = () => {
+      const result = cli(['follow', url, '--run', 'ssh-twice-moved', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+      followers.push(result.child);
+      return result;
+    };
+    const first = start();
+    await waitFor(async () => (await records('ssh-twice-moved')).length >= 40 || undefined, 20_000, '40 lines');
+    await new Promise((r) => setTimeout(r, 500));
+    first.child.kill('SIGTERM');
+    expect((await first).code).toBe(0);
+    // logrotate twice while nobody followed: .1 becomes .2, the name becomes .1, a new file under the name
+    appendFileSync(path, block(41, 60));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block(61, 80));
+    renameSync(`${path}.1`, `${path}.2`);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block(81, 100));
+    writeFileSync(`${path}.3`, 'an older rotation, not to be read\n');
+    execFileSync('touch', ['-d', '2020-01-01', `${path}.3`]);
+    const second = start();
+    const all = await stopWhen('ssh-twice-moved', second, (all) => all.filter((r) => r.source === 'file').length >= 100);
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(Array.from({ length: 100 }, (_, i) => lineText(i + 1)));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
+  });
+
   it('leaves no ssh process, here or on the host, when the follower is killed with SIGKILL', async () => {
     const { follower } = await followRemote('killed.log', 'ssh-killed');
     const local = childrenOf(follower.child.pid ?? 0); // ssh and its watchdog

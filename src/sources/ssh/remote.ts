@@ -11,8 +11,12 @@
  * - how far fd 3 was read (/proc/$$/fdinfo/3) with the open file's size: shorter means truncated
  *   (copytruncate, or `: > file`). The newest sibling with the same first bytes (logrotate's
  *   copy) gives the bytes written after that point before the truncation; the script sends them
- *   and ends (exit 78) with `RUNLOG-TRUNC <copy|none> <offset>` on stderr, and the client reads
- *   the file again from its start, saying in a `system` line when no copy had the missing bytes;
+ *   and ends (exit 78) with `RUNLOG-TRUNC <copy|none> <offset> <fp_len> <fp>` on stderr (the
+ *   first bytes written since the truncation, waiting up to 2 s for some), and the client reads
+ *   the file again from its start, saying in a `system` line when no copy had the missing bytes.
+ *   When the file no longer starts with those bytes as the next session begins, it was truncated
+ *   again meanwhile (copytruncate twice while the connection was made again): the copy that starts
+ *   with them is sent whole first (header `sibling`), or `RUNLOG-RETRUNC` says it is gone;
  * - the name's inode with the open file's: when the name points elsewhere (renamed, replaced),
  *   the old file is read on for 2 s (its writer may not have moved yet), then the script ends
  *   (exit 75) and the client connects again and learns of the new file from the header. The inode
@@ -26,7 +30,9 @@
  * connection that was down), the name points elsewhere at the start: the file the offset counts
  * into is looked for beside the name by its inode and first bytes, and its bytes from the offset
  * are sent (header `moved`), then the script ends as after a rotation (exit 75, `RUNLOG-NEXT`
- * with the name's inode), so the name's file comes next, whole.
+ * with the inode of the file rotated next: a sibling written after it when it was rotated twice
+ * meanwhile, else the name's), so that file comes next, whole; a sibling so read is in turn the
+ * file the offset counts into, so any number of rotations are read in order, one per session.
  * A byte on stderr every 2–5 s makes the script die of SIGPIPE soon after the connection is gone:
  * nothing is left behind on the host.
  */
@@ -47,6 +53,8 @@ export interface RemoteStart {
   fromEnd: boolean;
   /** the inode the name pointed to after the file followed last ('-': none seen) */
   next?: string;
+  /** inodes of rotated files already read to their end since the follower last read the name's file */
+  done?: string[];
 }
 
 /** `'…'` for sh: the only character needing care inside single quotes is the quote itself. */
@@ -56,14 +64,27 @@ export function shellQuote(text: string): string {
 
 export function remoteScript(start: RemoteStart): string {
   return [
-    `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}`,
+    `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}; d=${shellQuote(` ${(start.done ?? []).join(' ')} `)}`,
     `set -- $(stat -L -c '%i %s' -- "$f" 2>/dev/null || echo - 0)`,
+    // a file's first bytes (up to 1 KiB): their count in $fl, their fingerprint in $fh (one count, so
+    // that a file still growing gives the fingerprint of the bytes counted)
+    `fp() { fl=$(head -c 1024 -- "$1" | wc -c); fh=$(head -c "$fl" -- "$1" | sha256sum | cut -c1-32); }`,
     // the file with inode $1 beside the name (logrotate's app.log.1, app.log-20261201), left in $g
     `beside() { for g in "$f".* "$f"-* "$(dirname -- "$f")"/*; do [ -f "$g" ] && [ "$(stat -L -c %i -- "$g" 2>/dev/null)" = "$1" ] && return 0; done; return 1; }`,
+    // the file rotated next after $g (a second rotation while nobody read: app.log.1 written after
+    // app.log.2 was), its inode in $ni, else the name's ($1): not compressed, not read already
+    // ($d: files written in the same clock tick have the same time), written no earlier than $g
+    // (nanoseconds, as one integer), the oldest such; the next session sends it whole
+    `later() { y=$1; ni=$1; nb=; a0=$(stat -L -c %.9Y -- "$g" | tr -d .); for e in "$f".* "$f"-*; do`,
+    `  case $e in *.gz|*.bz2|*.xz|*.zst|*.lz4|*.Z|*.zip) continue;; esac; [ -f "$e" ] || continue`,
+    `  set -- $(stat -L -c '%i %.9Y' -- "$e" 2>/dev/null | tr -d .) - 0`,
+    `  case $d in *" $1 "*) continue;; esac`,
+    `  [ "$1" != "$i" ] && [ "$1" != "$y" ] && [ "$2" -ge "$a0" ] && { [ -z "$nb" ] || [ "$2" -lt "$nb" ]; } && { ni=$1; nb=$2; }`,
+    `done; }`,
     // the next file was rotated away unread: beside the name, sent whole
     `if [ "$x" != - ] && [ "$1" != "$x" ]; then`,
     `  if beside "$x"; then`,
-    `    echo "RUNLOG1 sibling $x 0 $(head -c 1024 -- "$g" | sha256sum | cut -c1-32) $(head -c 1024 -- "$g" | wc -c)"`,
+    `    fp "$g"; echo "RUNLOG1 sibling $x 0 $fh $fl"`,
     `    cat -- "$g"; exit ${SIBLING_EXIT}`,
     `  fi`,
     `  echo "RUNLOG-LOST $x" >&2`,
@@ -73,16 +94,27 @@ export function remoteScript(start: RemoteStart): string {
     // from the offset, then the name's file as after any rotation
     `if [ "$x" = - ] && [ "$i" != - ] && [ "$o" -gt 0 ] && [ "$1" != - ] && [ "$1" != "$i" ] && beside "$i" &&`,
     `  [ "$(stat -L -c %s -- "$g")" -ge "$o" ] && [ "$(head -c "$n" -- "$g" | sha256sum | cut -c1-32)" = "$h" ]; then`,
-    `  echo "RUNLOG1 moved $i $o $h $n"; tail -c +$((o+1)) -- "$g"; echo "RUNLOG-NEXT $1" >&2; exit ${ROTATED_EXIT}`,
+    `  echo "RUNLOG1 moved $i $o $h $n"; tail -c +$((o+1)) -- "$g"; later "$1"; echo "RUNLOG-NEXT $ni" >&2; exit ${ROTATED_EXIT}`,
     `fi`,
     `if [ "$1" = - ]; then echo "RUNLOG1 missing - 0 - 0"; exit ${MISSING_EXIT}; fi`,
     ...(start.fromEnd
       ? ['o=$2; r=ok']
       : [
           `c=$(head -c "$n" -- "$f" | sha256sum | cut -c1-32)`,
+          // truncated again before this session began (copytruncate twice while a connection was
+          // made again): the copy holding the first bytes the last session saw after the first
+          // truncation is sent whole first, as a sibling; when there is none, that is said
+          `if [ "$o" -eq 0 ] && [ "$n" -gt 0 ] && [ "$1" = "$i" ] && [ "$c" != "$h" ]; then`,
+          `  for e in "$f".* "$f"-* "$(dirname -- "$f")"/*; do`,
+          `    [ -f "$e" ] && [ "$(stat -L -c %i -- "$e" 2>/dev/null)" != "$1" ] && [ "$(head -c "$n" -- "$e" | sha256sum | cut -c1-32)" = "$h" ] || continue`,
+          `    fp "$e"; echo "RUNLOG1 sibling $(stat -L -c %i -- "$e") 0 $fh $fl"`,
+          `    cat -- "$e"; exit ${SIBLING_EXIT}`,
+          `  done`,
+          `  echo "RUNLOG-RETRUNC" >&2`,
+          `fi`,
           `r=ok; if [ "$o" -gt 0 ] && { [ "$1" != "$i" ] || [ "$2" -lt "$o" ] || [ "$c" != "$h" ]; }; then r=reset; o=0; fi`,
         ]),
-    `l=$(head -c 1024 -- "$f" | wc -c); p=$(head -c 1024 -- "$f" | sha256sum | cut -c1-32)`,
+    `fp "$f"; l=$fl; p=$fh`,
     // the file stays open on fd 3, read by `cat` to its end each look (the kernel keeps the
     // offset): after a rename it is still the one read, and a truncation leaves the offset past
     // the end, where it is seen (GNU tail -f would go on from the new start, and the count of
@@ -112,7 +144,11 @@ export function remoteScript(start: RemoteStart): string {
     `      [ "$(head -c "$l" -- "$e" | sha256sum | cut -c1-32)" = "$p" ] && { b=$e; m=$2; }`,
     `    done; }`,
     `    t "$f".* "$f"-*; [ -n "$b" ] || t "$(dirname -- "$f")"/*`,
-    `    if [ -n "$b" ]; then tail -c +$((q+1)) -- "$b"; echo "RUNLOG-TRUNC copy $q" >&2; else echo "RUNLOG-TRUNC none $q" >&2; fi`,
+    `    if [ -n "$b" ]; then tail -c +$((q+1)) -- "$b"; b=copy; else b=none; fi`,
+    // the truncated file's new first bytes (waiting up to 2 s for some) go to the next session,
+    // which so finds a second truncation made before it began
+    `    tw=0; while [ $tw -lt 20 ] && [ "$(stat -L -c %s -- "$f" 2>/dev/null || echo 0)" -eq 0 ]; do sleep 0.1; tw=$((tw+1)); done`,
+    `    fp "$f"; echo "RUNLOG-TRUNC $b $q $fl $fh" >&2`,
     `    exit ${TRUNCATED_EXIT}`,
     `  fi`,
     // renamed away or replaced: read on for 2 s (its writer may not have moved yet), then end

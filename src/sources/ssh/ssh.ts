@@ -75,8 +75,10 @@ export class SshFollower {
   private rotated = false;
   /** the inode the name pointed to next, as the last session saw it (remote.ts: RUNLOG-NEXT) */
   private next = '-';
+  /** rotated files read to their end since the name's file was read last (remote.ts: `done`) */
+  private done: string[] = [];
   /** the last session ended on a truncation: was a copy found with what it had not read? */
-  private truncation: { copy: boolean; offset: number } | undefined;
+  private truncation: { copy: boolean; offset: number; fp: string; fpLen: number } | undefined;
   /** a session's header came: bytes flow now */
   private streaming = false;
   /** start at the end: only for the first connection of a follower with no checkpoint */
@@ -149,6 +151,7 @@ export class SshFollower {
       fpLen: identity.fp_len,
       fromEnd: this.fromEnd,
       next: this.rotated ? this.next : '-',
+      done: this.done,
     });
     return [
       ...(this.o.sshArgs ?? []),
@@ -200,8 +203,12 @@ export class SshFollower {
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       // the keep-alive dots are not news; the script's notes are read; anything else is kept for the message on exit
-      let text = chunk.toString().replace(/RUNLOG-TRUNC (copy|none) (\d+)\n?/g, (_, copy: string, offset: string) => {
-        this.truncation = { copy: copy === 'copy', offset: Number(offset) };
+      let text = chunk.toString().replace(/RUNLOG-TRUNC (copy|none) (\d+) (\d+) (\S+)\n?/g, (_, copy: string, offset: string, fpLen: string, fp: string) => {
+        this.truncation = { copy: copy === 'copy', offset: Number(offset), fp, fpLen: Number(fpLen) };
+        return '';
+      });
+      text = text.replace(/RUNLOG-RETRUNC\n?/g, () => {
+        this.o.lines.system(`${this.o.target.url}: truncated again before it could be read, and no copy of it was found beside it: what was written between the two truncations could not be read`, 'WARNING');
         return '';
       });
       text = text.replace(/RUNLOG-(NEXT|LOST) (\S+)\n?/g, (_, what: string, ino: string) => {
@@ -244,6 +251,7 @@ export class SshFollower {
         this.o.lines.system(`${this.o.target.url}: truncated or replaced while not followed:${lost} could not be read`, 'WARNING');
       }
     }
+    if (state !== 'moved') this.done = [];
     this.rotated = false;
     this.fromEnd = false;
     this.streaming = true;
@@ -260,8 +268,10 @@ export class SshFollower {
       if (!this.truncation.copy) {
         this.o.lines.system(`${this.o.target.url}: truncated; lines written after byte ${this.truncation.offset} before the truncation could not be read (no rotated copy found)`, 'WARNING');
       }
+      // the new first bytes, if any yet: the next session checks the file still starts with them
+      const { fp, fpLen } = this.truncation;
       this.truncation = undefined;
-      this.feed.restart({ dev: 0, ino: this.feed.identity.ino, fp: '', fp_len: 0 }, 0);
+      this.feed.restart({ dev: 0, ino: this.feed.identity.ino, fp: fpLen > 0 ? fp : '', fp_len: fpLen }, 0);
       this.backoff = MIN_BACKOFF_MS;
       this.connect();
       return;
@@ -271,6 +281,7 @@ export class SshFollower {
       // line is a line, and the name's file comes now from its start, no loss
       this.feed.flush();
       this.rotated = true;
+      this.done = [...this.done.slice(-15), String(this.feed.identity.ino)];
       if (code === SIBLING_EXIT) this.next = '-';
       this.backoff = MIN_BACKOFF_MS;
       this.connect();
