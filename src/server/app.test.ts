@@ -122,6 +122,13 @@ describe('hub HTTP API', () => {
     expect((await app.inject('/api/runs?status=weird')).statusCode).toBe(400);
   });
 
+  it('takes an end before the run started as its start (clocks differ), and refuses an end that is no time', async () => {
+    await post('/api/runs', { id: 'skewed', started_at: '2026-01-02T03:04:05Z' });
+    expect((await post('/api/runs/skewed/finish', { status: 'completed', completed_at: 'yesterday' })).json()).toMatchObject({ error: 'BAD_REQUEST', field: 'completed_at' });
+    const run = (await post('/api/runs/skewed/finish', { status: 'completed', completed_at: '2026-01-02T03:04:01Z' })).json();
+    expect(run).toMatchObject({ status: 'completed', started_at: '2026-01-02T03:04:05.000000Z', completed_at: '2026-01-02T03:04:05.000000Z' });
+  });
+
   it('downloads a run as text, with the file name', async () => {
     await post('/api/runs/run-1/logs', { records: [line(1, { message: '\x1b[31mred\x1b[0m', level: 'ERROR' }), line(2)] });
     const response = await app.inject('/api/runs/run-1/logs/download');

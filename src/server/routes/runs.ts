@@ -6,6 +6,7 @@ import { nowMicros } from '../../core/record.js';
 import { allows } from '../../core/scopes.js';
 import { assertWriter, requestWriter } from '../auth/writer.js';
 import { timestampField } from '../ingest.js';
+import { parseIsoMicros } from '../../core/time.js';
 import { idParam, intParam, runIdParam, statusParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
 import { DEFAULTS } from '../../core/config.js';
@@ -83,7 +84,7 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
       exit_code: (body.exit_code as number | null | undefined) ?? null,
       signal: optionalString(body.signal, 'signal', LIMITS.signalChars) ?? null,
       error_message: optionalString(body.error_message, 'error_message', LIMITS.errorMessageChars) ?? null,
-      completed_at: body.completed_at === undefined ? nowMicros() : timestampField(body.completed_at, 'completed_at'),
+      completed_at: completedAt(body.completed_at, before.started_at ?? before.created_at),
       replaceLost: before.lost,
     });
     if (!run) throw notFound(`run ${id}`);
@@ -91,6 +92,17 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     live.publishRun(run);
     return run;
   });
+}
+
+/**
+ * When the run ended: the hub's clock when not given. An end before the run's start is taken as
+ * its start: the writer's clock and the one that set started_at may differ, and a negative
+ * duration helps nobody (refusing it would leave the run running until its lease fails it).
+ */
+function completedAt(given: unknown, startedAt: string | null): number {
+  const at = given === undefined ? nowMicros() : timestampField(given, 'completed_at');
+  const start = startedAt === null ? undefined : parseIsoMicros(startedAt);
+  return start === undefined ? at : Math.max(at, start);
 }
 
 export function parseUpsert(body: unknown): RunUpsert {
