@@ -52,6 +52,15 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The pids of the scripts that follow `path` on the "remote" side: one runs once a session is up (ssh takes up to seconds on a busy machine). */
+function remoteScripts(path: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', '--', `f='${path}';`], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when there are none
+  }
+}
+
 function lineText(i: number): string {
   return `remote ${i} é ${'x'.repeat(i % 40)}`;
 }
@@ -117,7 +126,8 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     const follower = cli(['follow', url, '--run', run, '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshOption]);
     followers.push(follower.child);
     await waitFor(async () => (await fetch(`${hub.url}/api/runs/${run}`)).ok || undefined, 20_000, 'the run');
-    await new Promise((r) => setTimeout(r, 500)); // the first session is up
+    await waitFor(() => remoteScripts(path).length > 0 || undefined, 20_000, 'the first session');
+    await new Promise((r) => setTimeout(r, 300)); // its header is out: it reads from the file's end as it is now
     return { path, follower };
   }
 
@@ -170,7 +180,11 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     const first = await follower;
     expect(first.code).toBe(0);
     expect(first.stderr).toMatch(/connecting again/);
+    // the first one's script may linger on the host a few seconds (it ends on its next keep-alive)
+    const lingering = new Set(remoteScripts(path));
     follower = start();
+    // up before it is stopped (the first may have delivered every line already)
+    await waitFor(() => remoteScripts(path).some((pid) => !lingering.has(pid)) || undefined, 20_000, 'the second follower');
     expect(await written).toBe(0);
     await waitFor(async () => (await count()) >= 500 || undefined, 30_000, 'all 500 lines');
     follower.child.kill('SIGTERM');

@@ -131,6 +131,25 @@ describe('runlog worker', () => {
     expect((await worker(hub.url, 'w-term')).status).toBe('offline');
   });
 
+  it('refuses a second worker with the same id while the first is online (same data directory, or another), and takes it once the first is gone', async () => {
+    const hub = await newHub();
+    const data = tempDir();
+    const first = startWorker(hub.url, 'w-dup', ['--data', data]);
+    await waitFor(async () => (await getJson(`${hub.url}/api/workers/w-dup`)).status === 200 || undefined, 20_000, 'first heartbeat');
+    const here = await startWorker(hub.url, 'w-dup', ['--data', data]);
+    expect(here.code).toBe(2);
+    expect(here.stderr).toContain(`worker w-dup is already running here (pid ${first.child.pid}`);
+    const elsewhere = await startWorker(hub.url, 'w-dup');
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toMatch(new RegExp(`worker w-dup is \\w+ from \\S+ \\(pid ${first.child.pid}\\).*--replace`));
+    expect((await worker(hub.url, 'w-dup')).status).not.toBe('offline');
+    // the first killed (a crash on this host): a new life starts at once, with no --replace
+    first.child.kill('SIGKILL');
+    await first;
+    const next = startWorker(hub.url, 'w-dup', ['--data', data]);
+    await waitFor(async () => (await worker(hub.url, 'w-dup')).stats?.pid === next.child.pid || undefined, 20_000, 'the new life heartbeating');
+  });
+
   it('hands an unfinished task back on SIGTERM, and another worker finishes it, numbering its lines on', async () => {
     const hub = await newHub();
     const first = startWorker(hub.url, 'w-leaving');

@@ -4,6 +4,7 @@
  * runs them with the Runner, every phase captured and shipped live. On SIGTERM/SIGINT it finishes
  * the task (`--drain`) or hands it back to the queue, flushes, says goodbye and exits.
  */
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { reportedIntervalS } from '../core/limits.js';
 import { lastSeqInWal, walDir } from '../pipeline/spool/wal.js';
@@ -54,7 +55,8 @@ export class WorkerAgent {
       spoolMaxBytes: options.spoolMaxBytes,
       debug: options.debug,
       gpu,
-      stats: () => ({ tasks_run: tasks.run }),
+      // where it runs: a second `runlog worker` with this id is refused while this one is online
+      stats: () => ({ tasks_run: tasks.run, host: hostname(), pid: process.pid }),
     });
     const agent = new WorkerAgent(options, worker, gpu, tasks);
     // a previous life of this worker, killed with its task running: its command goes now

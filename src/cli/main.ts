@@ -193,6 +193,7 @@ withToken(program
   .addOption(flag('--drain', 'on SIGTERM/SIGINT, finish the current task before exiting (default: hand it back)'))
   .addOption(flag('--lease <duration>', "how often a task's lease is renewed on the hub", `${DEFAULTS.leaseSeconds}s`))
   .addOption(flag('--debug', 'debug log format, and buffer stats every 5 minutes'))
+  .addOption(flag('--replace', 'start even though the hub sees a worker with this id online from another host (it is gone)'))
   .action(async (options) => (await import('./commands/worker.js')).workerCommand(options)));
 
 withToken(program

@@ -1,12 +1,15 @@
 /**
- * One hub per data directory: `<data>/hub.lock` holds the pid of the hub that owns it, made by
- * link(2), which fails when the name exists, so two hubs starting at once cannot both win. A lock whose pid is no longer alive
- * (a hub killed with SIGKILL) is stale and taken over, and so is one naming our own pid that this
- * process does not hold (a container's hub is pid 1 in each of its lives). A second hub is refused, naming the pid:
- * two hubs on one store would each see only their own writers' lines live.
+ * One process per lock file: `<dir>/<name>` holds the pid of the process that owns it, made by
+ * link(2), which fails when the name exists, so two processes starting at once cannot both win. A
+ * lock whose pid is no longer alive (a process killed with SIGKILL, a zombie too) is stale and taken over, and so
+ * is one naming our own pid that this process does not hold (a container's process is pid 1 in
+ * each of its lives). A second process is refused, naming the pid. Used for one hub per data
+ * directory (hub.lock: two hubs on one store would each see only their own writers' lines live)
+ * and one worker per id and data directory (worker-ID.lock: two would share its spool and task).
  */
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from '../pipeline/spool/owner.js';
 
 export class DataDirLocked extends Error {
   constructor(
@@ -21,13 +24,18 @@ export class DataDirLocked extends Error {
 /** the lock files this process holds: a lock naming our own pid and not among these is a previous life's (a container's pid 1) */
 const heldHere = new Set<string>();
 
-export interface HubLock {
+export interface PidLock {
   release(): void;
 }
 
-export function lockDataDir(dataDir: string): HubLock {
-  mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, 'hub.lock');
+export function lockDataDir(dataDir: string): PidLock {
+  return lockWithPid(dataDir, 'hub.lock', (pid) => new DataDirLocked(dataDir, pid));
+}
+
+/** `<dir>/<name>` for this process, or `refused(pid of its holder)` thrown. */
+export function lockWithPid(dir: string, name: string, refused: (pid: number) => Error): PidLock {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, name);
   for (let attempt = 0; attempt < 3; attempt++) {
     // written whole under a name of our own, then linked: the lock never exists without its pid
     const mine = `${file}.${process.pid}`;
@@ -40,8 +48,8 @@ export function lockDataDir(dataDir: string): HubLock {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = readPid(file);
       const ours = holder === process.pid;
-      if (holder !== undefined && (ours ? heldHere.has(file) : isAlive(holder))) throw new DataDirLocked(dataDir, holder);
-      // stale: its hub died without releasing it
+      if (holder !== undefined && (ours ? heldHere.has(file) : isAlive({ pid: holder, start: null, kind: 'lock' }))) throw refused(holder);
+      // stale: its process died without releasing it
       try {
         unlinkSync(file);
       } catch {
@@ -63,7 +71,7 @@ export function lockDataDir(dataDir: string): HubLock {
       },
     };
   }
-  throw new Error(`could not lock ${file}: another runlog server keeps taking it`);
+  throw new Error(`could not lock ${file}: another process keeps taking it`);
 }
 
 function readPid(file: string): number | undefined {
@@ -72,14 +80,5 @@ function readPid(file: string): number | undefined {
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
   }
 }

@@ -1,4 +1,5 @@
 /** `runlog worker --id ID`: a worker agent until SIGTERM/SIGINT (see agent/worker.ts). */
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import { LIMITS } from '../../core/limits.js';
@@ -7,6 +8,10 @@ import { durationMs, id as checkId, leaseSeconds, positiveInt, UsageError } from
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub } from '../hub-client.js';
 import { keepHeapSmall } from '../lean-heap.js';
+import { lockWithPid } from '../../server/lock.js';
+import { isAlive } from '../../pipeline/spool/owner.js';
+import { hubRequest, jsonOf } from '../../sinks/hub-http.js';
+import type { Worker } from '../../store/store.js';
 
 export interface WorkerFlags {
   id: string;
@@ -20,6 +25,7 @@ export interface WorkerFlags {
   drain?: boolean;
   lease: string;
   debug?: boolean;
+  replace?: boolean;
 }
 
 export async function workerCommand(flags: WorkerFlags): Promise<void> {
@@ -29,6 +35,10 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
   // a hub that does not answer yet is waited for (heartbeats spool meanwhile)
   const hub = (await findHub(flags.hub, false)) ?? DEFAULTS.hub;
   const dataDir = resolve(flags.data);
+  // one process per worker id: two would share its spool, its task's process group, and its status
+  const lock = lockWithPid(dataDir, `worker-${id}.lock`, (pid) => new Error(`worker ${id} is already running here (pid ${pid}, data directory ${dataDir}); stop it, or pick another --id`));
+  process.on('exit', () => lock.release());
+  if (flags.replace !== true) await refuseIfOnlineElsewhere(hub, id);
   // what earlier runners and workers on this data directory left undelivered goes now
   deliverLeftoversInBackground(dataDir);
   const agent = await WorkerAgent.create({
@@ -47,6 +57,32 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => agent.stop(signal));
   await agent.run();
   process.exit(0);
+}
+
+/**
+ * A worker with this id that the hub sees online from another process (its heartbeats carry host
+ * and pid) is refused: its tasks and status would be two processes' at once. A previous life on
+ * this host that is dead (crashed) is not in the way; one on another host cannot be checked from
+ * here, so `--replace` says it is gone. A hub that does not answer, or a token that may not read
+ * workers, leaves it to the hub: the worker starts.
+ */
+async function refuseIfOnlineElsewhere(hub: string, id: string): Promise<void> {
+  let worker: Worker | undefined;
+  try {
+    const answer = await hubRequest('GET', `${hub}/api/workers/${encodeURIComponent(id)}`, { timeoutMs: 5_000 });
+    worker = answer.ok ? jsonOf<Worker>(answer.text) : undefined;
+  } catch {
+    return;
+  }
+  if (worker === undefined || worker.status === 'offline') return;
+  const host = typeof worker.stats?.host === 'string' ? worker.stats.host : undefined;
+  const pid = typeof worker.stats?.pid === 'number' ? worker.stats.pid : undefined;
+  if (host === undefined || pid === undefined) return; // a worker that does not say where it runs (the seeds' own)
+  if (host === hostname() && (pid === process.pid || !isAlive({ pid, start: null, kind: 'worker' }))) return;
+  throw new Error(
+    `worker ${id} is ${worker.status} from ${host} (pid ${pid}), its last heartbeat ${Math.round(worker.last_heartbeat_age_s)} s ago: ` +
+      'another process is using this id. Stop it, pick another --id, or pass --replace if it is gone',
+  );
 }
 
 /** --heartbeat takes a duration (20s); the seed's HEARTBEAT_INTERVAL is in seconds. */

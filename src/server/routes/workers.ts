@@ -51,8 +51,10 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
 
   app.get('/api/workers', { config: { scope: 'read' } }, async () => ({ workers: await store.listWorkers(nowMicros()) }));
 
-  app.get('/api/workers/:id', { config: { scope: 'read' } }, async (request) => {
+  // a worker's own token reads its own entry (`runlog worker` checks its id is not online elsewhere)
+  app.get('/api/workers/:id', { config: { scope: ['read', 'worker'] } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
+    if (!request.auth.scopes.has('read')) assertActsFor(request.auth, id);
     const worker = await store.getWorker(id, nowMicros());
     if (!worker) throw notFound(`worker ${id}`);
     return worker;
