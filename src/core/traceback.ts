@@ -7,7 +7,8 @@
  * indented and blank lines. The first non-indented line ends it: an exception line
  * (`ValueError: bad value`) is its final line; anything else is not part of it. A chain sentence
  * (`During handling of the above exception…`) just after the end reopens the same group for the
- * next traceback. The group id is the seq of the line that opened the first block.
+ * next traceback; the (at most two) blank lines before it are in the group as they come, since a
+ * chain may follow them. The group id is the seq of the line that opened the first block.
  */
 import { stripVTControlCharacters } from 'node:util';
 
@@ -123,7 +124,9 @@ export class TracebackGrouper {
   private afterEnd(line: string): TracebackMark | undefined {
     if (line === '') {
       if (++this.blanks > MAX_CHAIN_BLANKS) this.state = 'idle';
-      return this.chained && this.state === 'ended' ? this.inside(false) : undefined;
+      // in the group while a chain may still follow: marks cannot be taken back once a line is
+      // out, and a chained traceback cut in two by its blank line reads as two
+      return this.state === 'ended' ? this.inside(false) : undefined;
     }
     if (!this.chained && CHAIN.test(line)) {
       this.chained = true;
