@@ -304,6 +304,14 @@ describeInBrowser('the run page, live', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => page.getByTestId('search-status').textContent(), { timeout: 10_000 }).toBe('11 matches'); // 17, 170–179
     expect(await page.getByTestId('search-input').inputValue()).toBe('key line 17');
+    // Tab goes on to the page's controls, not through the line numbers on screen
+    await page.getByTestId('log-scroll').click();
+    const focused: (string | null | undefined)[] = [];
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press('Tab');
+      focused.push(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelector(':focus')?.getAttribute('data-testid')));
+    }
+    expect(focused).not.toContain('line-link');
     expect(errorsOf(page)).toEqual([]);
   });
 });

@@ -55,7 +55,8 @@ function rowContent({ row, index, start, measure, session, target, search, times
       return (
         <div {...common} class={classes} data-testid="log-row" data-seq={line.seq} data-level={line.level}>
           {/* clicks and the timestamp's tooltip are handled once for all rows, in LogViewer */}
-          <a class="ln" href={href.run(session.runId, line.seq)} data-testid="line-link">
+          {/* not a tab stop: Tab would walk through every line on screen before the next control */}
+          <a class="ln" href={href.run(session.runId, line.seq)} data-testid="line-link" tabIndex={-1}>
             {line.seq}
           </a>
           {timestamps && <span class="ts">{clock(line.timestamp)}</span>}
