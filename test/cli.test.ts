@@ -85,3 +85,27 @@ describe.each(['local store', 'hub'])('runlog logs and runs (%s)', (mode) => {
     expect(byCommand.map((r) => r.id)).toEqual(['r2']);
   });
 });
+
+describe('flags refused before anything starts', () => {
+  let hub: RunningHub;
+  beforeAll(async () => {
+    hub = await hubOn(tempDir());
+  });
+  afterAll(async () => {
+    await hub.close();
+  });
+
+  it('refuses a heartbeat under 1 s, a --wait past what a timer holds (nothing queued), and a --db URL of another kind', async () => {
+    const worker = await cli(['worker', '--id', 'w-fast', '--hub', hub.url, '--heartbeat', '0', '--data', tempDir()]);
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toContain('--heartbeat: at least 1s');
+    const submit = await cli(['submit', '--hub', hub.url, '--id', 'never-queued', '--wait', '3000000', '--', 'true']);
+    expect(submit.code).toBe(2);
+    expect(submit.stderr).toContain('--wait: at most 2147483 seconds');
+    expect((await fetch(`${hub.url}/api/runs/never-queued`)).status).toBe(404);
+    const dir = tempDir();
+    const migrate = await cli(['migrate', '--db', 'mysql://x/y', '--data', dir], {});
+    expect(migrate.code).toBe(2);
+    expect(migrate.stderr).toContain('expected postgres:// or postgresql://, or a SQLite file path');
+  });
+});

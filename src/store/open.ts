@@ -16,11 +16,19 @@ export function isPostgres(db: string | undefined): db is string {
   return db !== undefined && /^postgres(ql)?:\/\//.test(db);
 }
 
+/** A URL of another kind (mysql://, a typo like postgress://) is not a SQLite file name to create. */
+export function checkDbKind(config: StoreConfig): void {
+  if (config.db !== undefined && !isPostgres(config.db) && /^[a-z][a-z0-9+.-]*:\/\//i.test(config.db)) {
+    throw new Error(`--db ${describeStore(config)}: expected postgres:// or postgresql://, or a SQLite file path`);
+  }
+}
+
 export async function openStore(config: StoreConfig): Promise<Store> {
   if (isPostgres(config.db)) {
     const { PostgresStore } = await import('./postgres/store.js');
     return PostgresStore.open(config.db);
   }
+  checkDbKind(config);
   const { SqliteStore } = await import('./sqlite/store.js');
   return new SqliteStore(config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir));
 }

@@ -5,7 +5,7 @@ import { SqliteStore } from '../../store/sqlite/store.js';
 import type { Run } from '../../store/store.js';
 import { checkRunId, UsageError } from '../args.js';
 import { findHub, hubCall } from '../hub-client.js';
-import { waitAndReport } from './submit.js';
+import { waitAndReport, waitSeconds } from './submit.js';
 
 interface ControlFlags {
   hub?: string;
@@ -61,6 +61,7 @@ export async function rmCommand(id: string, flags: ControlFlags): Promise<void> 
 export async function rerunCommand(id: string, flags: ControlFlags & { wait?: string | boolean }): Promise<void> {
   checkRunId(id, 'RUN');
   const hub = await needHub(flags, 'rerun', 'workers claim the new run from it');
+  if (flags.wait !== undefined && flags.wait !== false) waitSeconds(flags.wait);
   const { body: run } = await hubCall<Run>(hub, 'POST', `/api/runs/${encodeURIComponent(id)}/rerun`, {});
   if (flags.wait === undefined || flags.wait === false) {
     process.stdout.write(flags.json ? `${JSON.stringify(run)}\n` : `${run.id}\n`);

@@ -4,7 +4,7 @@
  * what an upgrade will do). PostgreSQL: under the same advisory lock as a hub's start.
  */
 import { existsSync } from 'node:fs';
-import { describeStore, isPostgres } from '../../store/open.js';
+import { checkDbKind, describeStore, isPostgres } from '../../store/open.js';
 import { databaseFile } from '../../core/config.js';
 
 export interface MigrateFlags {
@@ -14,6 +14,7 @@ export interface MigrateFlags {
 }
 
 export async function migrateCommand(flags: MigrateFlags): Promise<void> {
+  checkDbKind({ db: flags.db, dataDir: flags.data });
   const where = describeStore({ db: flags.db, dataDir: flags.data });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   if (isPostgres(flags.db)) {

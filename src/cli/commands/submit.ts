@@ -41,6 +41,7 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
     env,
     cwd: flags.cwd,
   };
+  if (flags.wait !== undefined && flags.wait !== false) waitSeconds(flags.wait);
   const created = await post<{ id: string }>(`${hub}/api/tasks`, body);
   if (flags.wait === undefined || flags.wait === false) {
     process.stdout.write(flags.json ? `${JSON.stringify(created)}\n` : `${created.id}\n`);
@@ -53,8 +54,18 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
  * Waits for the run's end (`wait`: true or seconds): without --json, prints its lines as they
  * come, then the outcome; with --json, the FunctionResponse. Exits with its outcome.
  */
-export async function waitAndReport(hub: string, id: string, wait: string | true, json: boolean | undefined): Promise<never> {
+const MAX_WAIT_S = Math.floor((2 ** 31 - 1) / 1000);
+
+/** --wait's seconds, checked before anything is queued. */
+export function waitSeconds(wait: string | true): number {
   const waitS = wait === true ? DEFAULT_WAIT_S : positiveInt(wait, '--wait', 0);
+  // a timer holds at most 2^31 − 1 ms (~24.8 days): past it Node fires at once
+  if (waitS > MAX_WAIT_S) throw new UsageError(`--wait: at most ${MAX_WAIT_S} seconds (24 days), got ${wait}`);
+  return waitS;
+}
+
+export async function waitAndReport(hub: string, id: string, wait: string | true, json: boolean | undefined): Promise<never> {
+  const waitS = waitSeconds(wait);
   const started = Date.now();
   let response: FunctionResponse;
   try {

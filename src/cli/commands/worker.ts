@@ -91,6 +91,8 @@ function heartbeatMs(flag: string | undefined): number {
   let ms = DEFAULTS.heartbeatSeconds * 1000;
   if (flag !== undefined) ms = /^\d+(\.\d+)?$/.test(flag) ? Number(flag) * 1000 : durationMs(flag, '--heartbeat');
   else if (seed !== undefined && seed !== '') ms = positiveInt(seed, 'HEARTBEAT_INTERVAL') * 1000;
+  // the hub takes intervals from 1 s (a worker beating faster would flood it) up to an hour
+  if (ms < 1000) throw new UsageError(`${flag === undefined ? 'HEARTBEAT_INTERVAL' : '--heartbeat'}: at least 1s`);
   // the hub takes intervals up to an hour (docs/api.md, Limits): a worker silent longer would look dead
   if (ms > LIMITS.heartbeatIntervalS.max * 1000) throw new UsageError(`${flag === undefined ? 'HEARTBEAT_INTERVAL' : '--heartbeat'}: at most ${LIMITS.heartbeatIntervalS.max}s`);
   return ms;
