@@ -61,6 +61,11 @@ function remoteScripts(path: string): number[] {
   }
 }
 
+/** Lines `from`–`to` of `lineText`, each ended by \n. */
+function block(from: number, to: number): string {
+  return Array.from({ length: to - from + 1 }, (_, k) => `${lineText(from + k)}\n`).join('');
+}
+
 function lineText(i: number): string {
   return `remote ${i} é ${'x'.repeat(i % 40)}`;
 }
@@ -129,6 +134,25 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     await waitFor(() => remoteScripts(path).length > 0 || undefined, 20_000, 'the first session');
     await new Promise((r) => setTimeout(r, 300)); // its header is out: it reads from the file's end as it is now
     return { path, follower };
+  }
+
+  /** Lines 1–40 of `lineText` in a new remote file, followed into `run` and the follower stopped (SIGTERM): `start` starts it again from its checkpoint. */
+  async function followedThenStopped(name: string, run: string) {
+    const path = join(dir, name);
+    const url = `ssh://root@127.0.0.1:${port}${path}`;
+    const data = tempDir();
+    writeFileSync(path, block(1, 40));
+    const start = () => {
+      const result = cli(['follow', url, '--run', run, '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+      followers.push(result.child);
+      return result;
+    };
+    const first = start();
+    await waitFor(async () => (await records(run)).length >= 40 || undefined, 20_000, '40 lines');
+    await new Promise((r) => setTimeout(r, 500));
+    first.child.kill('SIGTERM');
+    expect((await first).code).toBe(0);
+    return { path, start };
   }
 
   /** Runs the log writer on the remote file to its end. */
@@ -241,21 +265,7 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
   });
 
   it('restarted after the file was renamed while it was stopped, reads the rest of the renamed file, then the new one', async () => {
-    const path = join(dir, 'moved.log');
-    const url = `ssh://root@127.0.0.1:${port}${path}`;
-    const data = tempDir();
-    const block = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => `${lineText(from + k)}\n`).join('');
-    writeFileSync(path, block(1, 40));
-    const start = () => {
-      const result = cli(['follow', url, '--run', 'ssh-moved', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
-      followers.push(result.child);
-      return result;
-    };
-    const first = start();
-    await waitFor(async () => (await records('ssh-moved')).length >= 40 || undefined, 20_000, '40 lines');
-    await new Promise((r) => setTimeout(r, 500));
-    first.child.kill('SIGTERM');
-    expect((await first).code).toBe(0);
+    const { path, start } = await followedThenStopped('moved.log', 'ssh-moved');
     appendFileSync(path, block(41, 60));
     renameSync(path, `${path}.1`);
     writeFileSync(path, block(61, 80));
@@ -266,21 +276,7 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
   });
 
   it('restarted after two rotations while it was stopped, reads the rest of the first file, the whole middle one, then the new one', async () => {
-    const path = join(dir, 'twice-moved.log');
-    const url = `ssh://root@127.0.0.1:${port}${path}`;
-    const data = tempDir();
-    const block = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => `${lineText(from + k)}\n`).join('');
-    writeFileSync(path, block(1, 40));
-    const start = () => {
-      const result = cli(['follow', url, '--run', 'ssh-twice-moved', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
-      followers.push(result.child);
-      return result;
-    };
-    const first = start();
-    await waitFor(async () => (await records('ssh-twice-moved')).length >= 40 || undefined, 20_000, '40 lines');
-    await new Promise((r) => setTimeout(r, 500));
-    first.child.kill('SIGTERM');
-    expect((await first).code).toBe(0);
+    const { path, start } = await followedThenStopped('twice-moved.log', 'ssh-twice-moved');
     // logrotate twice while nobody followed: .1 becomes .2, the name becomes .1, a new file under the name
     appendFileSync(path, block(41, 60));
     renameSync(path, `${path}.1`);
