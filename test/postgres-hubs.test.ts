@@ -117,6 +117,32 @@ describeWithPostgres('two hubs on one PostgreSQL database', () => {
     }
   });
 
+  it('numbers lines it is sent without a seq once across hubs: text and NDJSON through A and B at once, none lost', async () => {
+    // each request's lines are numbered by the hub from the run's last seq: two hubs reading the
+    // same last seq would each be answered 200 while the store kept one line per seq
+    const requests = Array.from({ length: 12 }, (_, r) => {
+      const hub = r % 2 === 0 ? a : b;
+      const text = r % 3 !== 2;
+      const body = Array.from({ length: 300 }, (_, j) => (text ? `req ${r} line ${j}` : JSON.stringify({ message: `req ${r} line ${j}` }))).join('\n') + '\n';
+      return fetch(`${hub.url}/api/runs/numbered-twice/text`, {
+        method: 'POST',
+        headers: { 'content-type': text ? 'text/plain' : 'application/x-ndjson' },
+        body,
+      });
+    });
+    const answers = await Promise.all(requests);
+    expect(answers.map((response) => response.status)).toEqual(Array(12).fill(200));
+    const page = await getJson<{ logs: WireRecord[] }>(`${b.url}/api/runs/numbered-twice/logs?after=0&limit=10000`);
+    expect(page.body.logs.map((l) => l.seq)).toEqual(Array.from({ length: 3600 }, (_, i) => i + 1));
+    const messages = page.body.logs.map((l) => l.message);
+    expect(new Set(messages).size).toBe(3600);
+    // one request's lines are one block, in order
+    for (let r = 0; r < 12; r++) {
+      const first = messages.indexOf(`req ${r} line 0`);
+      expect(messages.slice(first, first + 300)).toEqual(Array.from({ length: 300 }, (_, j) => `req ${r} line ${j}`));
+    }
+  });
+
   it('loses no acknowledged line when hub A is killed with -9 mid-ingest: hub B has every one, once', async () => {
     expect((await post(`${a.url}/api/runs`, { id: 'killed' })).status).toBe(201);
     const acknowledged: number[] = [];

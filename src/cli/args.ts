@@ -18,7 +18,7 @@ export function durationMs(text: string, flag: string): number {
 
 export function sinceMicros(text: string, flag = '--since'): number {
   const micros = parseSince(text);
-  if (micros === undefined) throw new UsageError(`${flag}: expected an ISO timestamp or a duration like 10m, got ${JSON.stringify(text)}`);
+  if (micros === undefined) throw new UsageError(`${flag}: expected an ISO timestamp, a number since the epoch or a duration like 10m, got ${JSON.stringify(text)}`);
   return micros;
 }
 

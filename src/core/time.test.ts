@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from './limits.js';
 import { microsToIso } from './record.js';
-import { parseIsoMicros } from './time.js';
+import { parseIsoMicros, parseSince } from './time.js';
 
 describe('parseIsoMicros', () => {
   it('reads back every µs it writes, 1970 to 2255 (where µs are exact)', () => {
@@ -43,5 +43,26 @@ describe('parseIsoMicros', () => {
 
   it('writes the last µs it accepts as a date in 9999', () => {
     expect(microsToIso(LIMITS.timestampMicros.max)).toMatch(/^9999-12-31T23:59:59\.\d{6}Z$/);
+  });
+});
+
+describe('parseSince', () => {
+  it('takes a number since the epoch in seconds, ms or µs as the API says, and refuses one past 9999', () => {
+    const at = Date.UTC(2026, 10, 23, 20, 26, 21, 233) * 1000;
+    expect(parseSince('1795465581.233')).toBe(at);
+    expect(parseSince('1795465581233')).toBe(at);
+    expect(parseSince(String(at))).toBe(at);
+    expect(parseSince(' 0 ')).toBe(0);
+    expect(parseSince('99999999999999999999')).toBeUndefined();
+    expect(parseSince('-5')).toBeUndefined();
+    expect(parseSince('1e9')).toBeUndefined();
+  });
+
+  it('reads a duration back from now and an ISO time as before', () => {
+    expect(parseSince('2026-11-23T20:26:21.233Z')).toBe(Date.UTC(2026, 10, 23, 20, 26, 21, 233) * 1000);
+    const before = Date.now() * 1000;
+    const tenMinutesAgo = parseSince('10m') as number;
+    expect(before - tenMinutesAgo).toBeGreaterThanOrEqual(600e6 - 1e6);
+    expect(before - tenMinutesAgo).toBeLessThanOrEqual(600e6 + 1e6);
   });
 });

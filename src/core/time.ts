@@ -63,9 +63,20 @@ export function epochToMicros(value: number): number | undefined {
   return Math.round(value);
 }
 
-/** `--since`: an ISO timestamp or a duration back from now → µs; undefined when neither. */
+const EPOCH_NUMBER = /^\d{1,20}(?:\.\d{1,9})?$/;
+
+/**
+ * `since`/`until`: a duration back from now, an ISO timestamp, or a number since the epoch (in
+ * seconds, ms or µs, as `epochToMicros` tells them apart) → µs; undefined when none of them, or
+ * outside 1970–9999.
+ */
 export function parseSince(text: string): number | undefined {
   const duration = parseDuration(text);
   if (duration !== undefined) return nowMicros() - duration * 1000;
+  const trimmed = text.trim();
+  if (EPOCH_NUMBER.test(trimmed)) {
+    const micros = epochToMicros(Number(trimmed));
+    return micros !== undefined && micros <= LIMITS.timestampMicros.max ? micros : undefined;
+  }
   return parseIsoMicros(text);
 }

@@ -1,9 +1,11 @@
 /**
  * StreamNumbering: lines the hub numbers itself (OTLP, plain text, NDJSON without seq). The next
- * seq of a stream is its last stored seq + 1, read and written under a per-stream lock in this
- * process, so two requests for one stream never take the same numbers. A stream written by
- * another process at the same time (a runner numbering its own lines) is not covered: hub-numbered
- * and sender-numbered lines are not meant to share a run.
+ * seq of a stream is its last stored seq + 1, read and written under a per-stream lock: a queue in
+ * this process, then the store's lock across the hubs sharing its database (`lockStream`), so two
+ * requests for one stream, through one hub or two, never take the same numbers (the store would
+ * keep one line of each pair and answer 200 for both). A stream written at the same time by a
+ * sender numbering its own lines is not covered: hub-numbered and sender-numbered lines are not
+ * meant to share a run.
  */
 import type { Store } from '../store/store.js';
 
@@ -20,10 +22,13 @@ export class StreamNumbering {
     const mine = new Promise<void>((resolve) => (release = resolve));
     const tail = before.then(() => mine);
     this.queues.set(stream, tail);
-    await before;
+    let unlock: (() => Promise<void>) | undefined;
     try {
+      await before;
+      unlock = await this.store.lockStream?.(stream);
       return await write(await this.lastSeq(stream));
     } finally {
+      await unlock?.();
       release();
       if (this.queues.get(stream) === tail) this.queues.delete(stream);
     }

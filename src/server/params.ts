@@ -50,7 +50,7 @@ export function sinceParam(query: Query, name = 'since'): number | undefined {
   const text = single(query, name);
   if (text === undefined) return undefined;
   const micros = parseSince(text);
-  if (micros === undefined) throw badRequest(name, `expected an ISO timestamp or a duration like 10m, got ${JSON.stringify(text.slice(0, 40))}`);
+  if (micros === undefined) throw badRequest(name, `expected an ISO timestamp, a number since the epoch or a duration like 10m, got ${JSON.stringify(text.slice(0, 40))}`);
   return micros;
 }
 

@@ -114,8 +114,4 @@ export class WorkerLines {
     const [last] = (await this.store.queryLogs(stream, { tail: 1 })).records;
     return last === undefined ? { lastSeq: 0, clientSeq: 0, clientTs: 0 } : { lastSeq: last.seq, clientSeq: last.seq, clientTs: last.timestamp };
   }
-
-  private async lastStoredSeq(stream: string): Promise<number> {
-    return (await this.store.queryLogs(stream, { tail: 1 })).records[0]?.seq ?? 0;
-  }
 }

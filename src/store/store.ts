@@ -248,6 +248,12 @@ export interface Store {
   listRuns(filter: RunFilter): Promise<Run[]>;
   /** Stores the records not stored yet and returns those, in seq order. */
   appendRecords(stream: string, records: readonly LogRecord[]): Promise<LogRecord[]>;
+  /**
+   * Holds `stream`'s numbering lock across the processes sharing this database until the returned
+   * release is called: a hub numbering lines itself reads the last seq and stores after it under it.
+   * Absent where one process owns the database (SQLite: the hub's lock file).
+   */
+  lockStream?(stream: string): Promise<() => Promise<void>>;
   queryLogs(stream: string, query: LogQuery): Promise<LogPage>;
   /** Lines after `afterSeq`, ascending, at most `limit`: for streaming a whole run out in pages. */
   readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]>;

@@ -16,6 +16,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { NulSafeClient } from './nul.js';
+import { StreamLocks } from './stream-locks.js';
 import { nowMicros, type LogRecord } from '../../core/record.js';
 import type { LiveFanout } from '../../pipeline/live.js';
 import { labelPattern, likePattern, runFromRow, taskRowValues, updatableFields, type RunRow } from '../rows.js';
@@ -66,6 +67,7 @@ export class PostgresStore implements Store {
   readonly origin = `runlog-${randomBytes(6).toString('hex')}`;
   readonly pool: pg.Pool;
   migration: MigrationResult | undefined;
+  private readonly streamLocks: StreamLocks;
 
   private constructor(
     readonly url: string,
@@ -74,6 +76,7 @@ export class PostgresStore implements Store {
     this.pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, application_name: this.origin, Client: NulSafeClient });
     // an idle connection that breaks (the server restarts) is dropped by the pool; not a crash
     this.pool.on('error', () => {});
+    this.streamLocks = new StreamLocks(url, this.origin);
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
@@ -371,7 +374,12 @@ export class PostgresStore implements Store {
     return followNotices(this, live, onError);
   }
 
+  lockStream(stream: string): Promise<() => Promise<void>> {
+    return this.streamLocks.lock(stream);
+  }
+
   async close(): Promise<void> {
+    await this.streamLocks.close();
     await this.pool.end();
   }
 
