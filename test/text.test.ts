@@ -99,6 +99,23 @@ describe('POST /api/runs/:id/text', () => {
     expect((await post('text-more', 'late\n', { 'content-type': 'text/plain' })).status).toBe(409);
   });
 
+  it('answers 409 when the run has no seq left to number a line with, keeping the lines that fit', async () => {
+    await fetch(`${hub.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'text-full' }) });
+    const seq = Number.MAX_SAFE_INTEGER - 1;
+    await fetch(`${hub.url}/api/runs/text-full/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ records: [{ seq, timestamp: 1, level: 'INFO', message: 'near the end' }] }),
+    });
+    const answer = await post('text-full', 'fits\ndoes not\n', { 'content-type': 'text/plain' });
+    expect(answer.status).toBe(409);
+    expect(((await answer.json()) as { message: string }).message).toContain('no seq left');
+    expect((await lines('text-full')).logs.map((line) => [line.seq, line.message])).toEqual([
+      [seq, 'near the end'],
+      [seq + 1, 'fits'],
+    ]);
+  });
+
   it("renews a leased run's lease, and still takes lines for a run the hub failed as runner lost", async () => {
     await fetch(`${hub.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'text-leased', lease_s: 5 }) });
     const before = (await run('text-leased')).body as unknown as { last_heard_at: string };

@@ -7,7 +7,19 @@
  * sender numbering its own lines is not covered: hub-numbered and sender-numbered lines are not
  * meant to share a run.
  */
+import { RunlogError } from '../core/errors.js';
+import type { LogRecord } from '../core/record.js';
 import type { Store } from '../store/store.js';
+
+/**
+ * Refuses lines numbered past the largest seq (2^53 − 1, where a sender may put its own lines):
+ * the store cannot keep them, and a 200 would lose them.
+ */
+export function assertNumbered(stream: string, records: readonly LogRecord[]): void {
+  if (records.some((record) => !Number.isSafeInteger(record.seq))) {
+    throw new RunlogError(409, 'CONFLICT', `run ${stream} has no seq left after ${Number.MAX_SAFE_INTEGER}: the lines after it cannot be numbered`);
+  }
+}
 
 export class StreamNumbering {
   /** the tail of each stream's queue of writers; removed when the last one is done */

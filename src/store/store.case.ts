@@ -115,6 +115,16 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect((await store.readLogs('run-1', 18, 10)).map((r) => r.seq)).toEqual([19, 20]);
     });
 
+    it('reads back a line at the largest seq a sender may use (2^53 − 1), by tail, after and before', async () => {
+      const max = Number.MAX_SAFE_INTEGER;
+      await store.upsertRun({ id: 'run-1' });
+      await store.appendRecords('run-1', [rec(max - 2), rec(max - 1), rec(max)]);
+      expect((await store.queryLogs('run-1', { tail: 2 })).records.map((r) => r.seq)).toEqual([max - 1, max]);
+      expect((await store.queryLogs('run-1', { after: max - 2, limit: 5 })).records.map((r) => r.seq)).toEqual([max - 1, max]);
+      expect((await store.queryLogs('run-1', { before: max, tail: 5 })).records.map((r) => r.seq)).toEqual([max - 2, max - 1]);
+      expect(await store.lastSeq('run-1')).toBe(max);
+    });
+
     it('filters by level (this level and above), by time, and by text without ANSI codes', async () => {
       await store.upsertRun({ id: 'run-1' });
       await store.appendRecords('run-1', [

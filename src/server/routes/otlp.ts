@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RunlogError, badRequest } from '../../core/errors.js';
 import type { HubContext } from '../context.js';
-import type { StreamNumbering } from '../numbering.js';
+import { assertNumbered, type StreamNumbering } from '../numbering.js';
 import { openRun } from '../open-run.js';
 import { decodeProtobufRequest, encodeProtobufResponse } from '../otlp/proto.js';
 import { readExportRequest, type OtlpGroup } from '../otlp/request.js';
@@ -62,6 +62,7 @@ export async function otlpRoutes(app: FastifyInstance, options: { context: HubCo
       });
       let seq = lastSeq;
       for (const record of records) record.seq = ++seq;
+      assertNumbered(target.runId, records);
       const inserted = await store.appendRecords(target.runId, records);
       // publish after commit: a live viewer must never see a line that could still be lost
       live.publishRecords(target.runId, inserted);

@@ -22,7 +22,7 @@ import { nowMicros, type LogRecord, type ProgressUpdate } from '../../core/recor
 import { RecordBuilder } from '../../pipeline/records.js';
 import { parseBatch } from '../ingest.js';
 import type { HubContext } from '../context.js';
-import type { StreamNumbering } from '../numbering.js';
+import { assertNumbered, type StreamNumbering } from '../numbering.js';
 import { openRun } from '../open-run.js';
 import { boolParam, runIdParam, textParam, type Query } from '../params.js';
 import { LIMITS } from '../../core/limits.js';
@@ -76,11 +76,13 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     const flush = async () => {
       const batch = pending;
       pending = [];
-      const stored = await store.appendRecords(id, batch);
+      // what fits below the largest seq is stored before the rest is refused
+      const stored = await store.appendRecords(id, batch.filter((record) => Number.isSafeInteger(record.seq)));
       inserted += stored.length;
       live.publishRecords(id, stored);
       if (progress !== undefined) live.publishProgress(id, [progress]);
       progress = undefined;
+      assertNumbered(id, batch);
     };
     // the body's end, or why it stopped early (the limit, bad gzip, a client gone): in every
     // case the lines received are stored, the last one even without its newline
@@ -119,6 +121,7 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
       else record.seq = ++next;
       return record;
     });
+    assertNumbered(id, numbered);
     const stored = await store.appendRecords(id, numbered);
     live.publishRecords(id, stored);
     return { inserted: stored.length, last_seq: Math.max(lastSeq, next) };

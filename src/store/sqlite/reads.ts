@@ -52,7 +52,8 @@ export function queryStream(lines: SqliteLines, stream: string, query: LogQuery)
   const forward = query.limit !== undefined;
   const wanted = Math.min(query.limit ?? query.tail ?? DEFAULT_TAIL, MAX_PAGE);
   const after = query.after ?? 0;
-  const before = query.before ?? Number.MAX_SAFE_INTEGER;
+  // past the largest seq there is (MAX_SAFE_INTEGER is a seq a writer may use), and exact as a double
+  const before = query.before ?? 2 ** 53;
   const test = matchers({ ...(query.since === undefined ? {} : { since: query.since }), ...(query.level ? { level: query.level } : {}), ...(query.q ? { q: query.q } : {}) });
   const found: LogRecord[] = [];
   let cursor = forward ? after : before;
