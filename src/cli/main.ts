@@ -42,6 +42,8 @@ function collect(value: string, previous: string[]): string[] {
 
 const data = () => flag('--data <dir>', 'data directory (SQLite store, logs, spool)', DEFAULTS.data);
 const hub = () => flag('--hub <url>', `hub URL (default ${DEFAULTS.hub} when it answers; "none": the local store)`);
+/** for commands that only talk to a hub (there is no local store to fall back to) */
+const hubOnly = () => flag('--hub <url>', `hub URL (default ${DEFAULTS.hub})`);
 const json = () => flag('--json', 'JSON output');
 const db = () => flag('--db <url>', 'the store: postgres://user@host/db (PostgreSQL), or a SQLite file (default: <data>/runlog.db)');
 // the token: prefer RUNLOG_TOKEN_FILE or RUNLOG_TOKEN to --token, which other users can see in `ps`
@@ -105,7 +107,7 @@ withToken(program
   .description("ship files' lines into a run as they grow: paths, globs, ssh://[user@]host[:port]/path")
   .argument('<files...>', "paths, globs ('logs/*.log', quoted) or ssh:// URLs")
   .addOption(new Option('--run <id>', 'the run the lines go to (created when it does not exist)').env('RUNLOG_RUN').makeOptionMandatory())
-  .addOption(hub())
+  .addOption(hubOnly())
   .addOption(data())
   .addOption(flag('--name <name>', 'a name for the run'))
   .addOption(repeatable('--label <k=v>', 'a label'))

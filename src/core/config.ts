@@ -99,6 +99,10 @@ export function normalizeBasePath(path: string): string {
   if (!/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(trimmed)) {
     throw new Error(`base path: expected segments of letters, digits and . _ ~ - separated by /, got ${JSON.stringify(path)}`);
   }
+  // a browser and a proxy resolve `.` and `..` away: the hub would serve a path no request reaches
+  if (trimmed.split('/').some((segment) => segment === '.' || segment === '..')) {
+    throw new Error(`base path: . and .. are not segments a request can reach, got ${JSON.stringify(path)}`);
+  }
   return `/${trimmed}`;
 }
 

@@ -65,7 +65,13 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
 
   const hub = await findHub(flags.hub, true);
-  if (hub === undefined) throw new UsageError('--hub: follow ships to a hub; none answers (start one with `runlog server`)');
+  if (hub === undefined) {
+    throw new UsageError(
+      flags.hub === 'none'
+        ? '--hub none: follow ships to a hub, it has no local store to write to (name a hub, or start one with `runlog server`)'
+        : '--hub: follow ships to a hub; none answers (start one with `runlog server`)',
+    );
+  }
   const cpFile = checkpointPath(dataDir, runId);
   const saved = loadCheckpoint(cpFile);
   const writerKey = saved?.writer_key ?? newWriterKey();
