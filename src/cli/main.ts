@@ -98,7 +98,8 @@ withToken(program
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer (the rest waits in the WAL for `runlog sync`)', '10s'))
   .addOption(flag('--lease <duration>', "how often the run's lease is renewed on the hub (it fails the run after 3 silent leases)", `${DEFAULTS.leaseSeconds}s`))
-  .addOption(repeatable('--follow <path>', 'a file (or glob) the command writes: its lines join the run, source `file`'))
+  // no environment twin: RUNLOG_FOLLOW=1 is `logs -f`'s, and would be taken here for a file named 1
+  .addOption(new Option('--follow <path>', 'a file (or glob) the command writes: its lines join the run, source `file` (repeatable)').argParser(collect).default([]))
   .passThroughOptions()
   .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options)));
 
