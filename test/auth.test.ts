@@ -423,6 +423,23 @@ describe('tokens from the CLI', () => {
     }
   });
 
+  it('stops a worker at start, exit 2, when the hub refuses its token: unknown, or bound to another worker', async () => {
+    const hub = await startHub();
+    const file = join(hub.dir, 'w1.token');
+    writeFileSync(file, hub.tokens.w1!);
+    for (const [env, why] of [
+      [{ RUNLOG_TOKEN: 'rl_not_a_token_the_hub_knows' }, '401'],
+      [{ RUNLOG_TOKEN_FILE: file }, '403'],
+    ] as const) {
+      // w1's token is good, but not for w2
+      const worker = await cli(['worker', '--id', 'w2', '--hub', hub.url, '--heartbeat', '1', '--data', join(hub.dir, `worker-${why}`)], env);
+      expect(worker.code).toBe(2);
+      expect(worker.stderr).toContain(`refuses this worker's token (${why}`);
+      expect(worker.stderr).not.toContain('rl_not_a_token_the_hub_knows');
+    }
+    expect((await call(hub, 'GET', '/api/workers', { token: 'reader' })).body.workers).toEqual([]);
+  });
+
   it('of two `runlog run --id X` started together, exactly one runs its command; the other exits 2 before starting it', async () => {
     const hub = await startHub({ withTokens: false });
     const marker = join(hub.dir, 'ran');

@@ -10,7 +10,7 @@ import { findHub } from '../hub-client.js';
 import { keepHeapSmall } from '../lean-heap.js';
 import { lockWithPid } from '../../server/lock.js';
 import { isAlive } from '../../pipeline/spool/owner.js';
-import { hubRequest, jsonOf } from '../../sinks/hub-http.js';
+import { hubError, hubRequest, jsonOf } from '../../sinks/hub-http.js';
 import type { Worker } from '../../store/store.js';
 
 export interface WorkerFlags {
@@ -38,7 +38,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
   // one process per worker id: two would share its spool, its task's process group, and its status
   const lock = lockWithPid(dataDir, `worker-${id}.lock`, (pid) => new Error(`worker ${id} is already running here (pid ${pid}, data directory ${dataDir}); stop it, or pick another --id`));
   process.on('exit', () => lock.release());
-  if (flags.replace !== true) await refuseIfOnlineElsewhere(hub, id);
+  await refuseIfElsewhereOrUnauthorized(hub, id, flags.replace === true);
   // what earlier runners and workers on this data directory left undelivered goes now
   deliverLeftoversInBackground(dataDir);
   const agent = await WorkerAgent.create({
@@ -60,21 +60,27 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
 }
 
 /**
- * A worker with this id that the hub sees online from another process (its heartbeats carry host
- * and pid) is refused: its tasks and status would be two processes' at once. A previous life on
- * this host that is dead (crashed) is not in the way; one on another host cannot be checked from
- * here, so `--replace` says it is gone. A hub that does not answer, or a token that may not read
- * workers, leaves it to the hub: the worker starts.
+ * A token the hub refuses (unknown, revoked, expired, without the worker scope, or for another
+ * worker id) stops the worker before it starts: it would run forever and never get a task or be
+ * seen. A worker with this id that the hub sees online from another process (its heartbeats carry
+ * host and pid) is refused: its tasks and status would be two processes' at once. A previous life
+ * on this host that is dead (crashed) is not in the way; one on another host cannot be checked
+ * from here, so `--replace` says it is gone. A hub that does not answer leaves it to the hub: the
+ * worker starts, and its heartbeats wait in the spool.
  */
-async function refuseIfOnlineElsewhere(hub: string, id: string): Promise<void> {
+async function refuseIfElsewhereOrUnauthorized(hub: string, id: string, replace: boolean): Promise<void> {
   let worker: Worker | undefined;
   try {
     const answer = await hubRequest('GET', `${hub}/api/workers/${encodeURIComponent(id)}`, { timeoutMs: 5_000 });
+    if (answer.status === 401 || answer.status === 403) {
+      throw new UsageError(`the hub at ${hub} refuses this worker's token (${answer.status}: ${await hubError(answer)}): check --token / RUNLOG_TOKEN (a token with the worker scope for ${id})`);
+    }
     worker = answer.ok ? jsonOf<Worker>(answer.text) : undefined;
-  } catch {
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
     return;
   }
-  if (worker === undefined || worker.status === 'offline') return;
+  if (replace || worker === undefined || worker.status === 'offline') return;
   const host = typeof worker.stats?.host === 'string' ? worker.stats.host : undefined;
   const pid = typeof worker.stats?.pid === 'number' ? worker.stats.pid : undefined;
   if (host === undefined || pid === undefined) return; // a worker that does not say where it runs (the seeds' own)
