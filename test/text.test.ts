@@ -201,6 +201,9 @@ describe('POST /api/runs/:id/text', () => {
     // resent: stored once
     await post('nd-1', ndjson({ seq: 5, timestamp: 0, level: 'INFO', message: 'resent' }), { 'content-type': 'application/x-ndjson' });
     expect((await lines('nd-1')).total_lines).toBe(3);
+    // the same line twice in one body: a resend too, kept once
+    const twice = { seq: 9, timestamp: 0, level: 'INFO', message: 'twice' };
+    expect(await (await post('nd-1', ndjson(twice, twice), { 'content-type': 'application/x-ndjson' })).json()).toMatchObject({ inserted: 1 });
   });
 
   it('refuses NDJSON with a bad line with a 400 naming the line, and stores nothing of it', async () => {
@@ -209,6 +212,8 @@ describe('POST /api/runs/:id/text', () => {
       [ndjson({ message: 'fine' }, { message: 'x' }, '', { message: 3 }), 'line 4'],
       [ndjson({ message: 'x', level: 'LOUD' }), 'line 1'],
       [ndjson([1, 2]), 'line 1'],
+      // one seq for two different lines: the store would keep one and drop the other under a 200
+      [ndjson({ seq: 4, timestamp: 1, message: 'four' }, { message: 'numbered by the hub' }, { seq: 4, timestamp: 1, message: 'another four' }), 'line 3.seq'],
     ] as const) {
       const response = await post('nd-bad', body, { 'content-type': 'application/x-ndjson' });
       expect(response.status).toBe(400);

@@ -144,6 +144,9 @@ export function parseNdjson(stream: string, body: Buffer, maxLineBytes: number):
   const lines = body.toString('utf8').split('\n');
   const parsed: ParsedLine[] = [];
   const now = nowMicros();
+  // a seq given twice in one body: the same line twice is kept once, two different lines are a 400
+  // (the store would keep the first and drop the other under a 200)
+  const bySeq = new Map<number, { at: string; record: LogRecord }>();
   lines.forEach((text, index) => {
     if (text.trim() === '') return;
     const at = `line ${index + 1}`;
@@ -158,15 +161,26 @@ export function parseNdjson(stream: string, body: Buffer, maxLineBytes: number):
     const numbered = raw.seq !== undefined && raw.seq !== null;
     // a placeholder seq that parseBatch accepts; the hub numbers the line when it stores it
     const filled = { ...raw, seq: numbered ? raw.seq : 1, timestamp: raw.timestamp ?? now, level: raw.level ?? 'INFO' };
+    let record: LogRecord | undefined;
     try {
-      const [record] = parseBatch(stream, { records: [filled] }, maxLineBytes).records;
-      if (record) parsed.push({ record, numbered });
+      [record] = parseBatch(stream, { records: [filled] }, maxLineBytes).records;
     } catch (error) {
       if (error instanceof RunlogError) throw badRequest(at, error.message.replace(/^records\[0\]\.?/, ''));
       throw error;
     }
+    if (record === undefined) return;
+    if (numbered) {
+      const earlier = bySeq.get(record.seq);
+      if (earlier && !sameLine(earlier.record, record)) throw badRequest(`${at}.seq`, `seq ${record.seq} is also ${earlier.at}'s, with another line`);
+      bySeq.set(record.seq, { at, record });
+    }
+    parsed.push({ record, numbered });
   });
   return parsed;
+}
+
+function sameLine(a: LogRecord, b: LogRecord): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function bodyError(error: unknown, bytes: number): RunlogError {
