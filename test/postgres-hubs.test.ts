@@ -143,6 +143,14 @@ describeWithPostgres('two hubs on one PostgreSQL database', () => {
     }
   });
 
+  it('takes a since, until or retention reaching back past 1970 as "since the start" (PostgreSQL refused the time: a 500)', async () => {
+    for (const path of ['/api/logs?since=9999999d', '/api/logs?until=9999999d', '/api/search?q=a&since=9999999d', '/api/runs/numbered-twice/logs?since=9999999d']) {
+      expect([path, (await fetch(`${a.url}${path}`)).status]).toEqual([path, 200]);
+    }
+    const cleanup = await post(`${a.url}/api/cleanup`, { older_than: '3000000d', runs_older_than: '3000000d' });
+    expect(await cleanup.json()).toEqual({ worker_lines_deleted: 0, runs_deleted: 0 });
+  });
+
   it('loses no acknowledged line when hub A is killed with -9 mid-ingest: hub B has every one, once', async () => {
     expect((await post(`${a.url}/api/runs`, { id: 'killed' })).status).toBe(201);
     const acknowledged: number[] = [];

@@ -66,13 +66,14 @@ export function epochToMicros(value: number): number | undefined {
 const EPOCH_NUMBER = /^\d{1,20}(?:\.\d{1,9})?$/;
 
 /**
- * `since`/`until`: a duration back from now, an ISO timestamp, or a number since the epoch (in
- * seconds, ms or µs, as `epochToMicros` tells them apart) → µs; undefined when none of them, or
- * outside 1970–9999.
+ * `since`/`until`: a duration back from now (at most back to 1970), an ISO timestamp, or a number
+ * since the epoch (in seconds, ms or µs, as `epochToMicros` tells them apart) → µs; undefined when
+ * none of them, or outside 1970–9999.
  */
 export function parseSince(text: string): number | undefined {
   const duration = parseDuration(text);
-  if (duration !== undefined) return nowMicros() - duration * 1000;
+  // a duration that reaches back past 1970 means since the first time there is
+  if (duration !== undefined) return Math.max(0, nowMicros() - duration * 1000);
   const trimmed = text.trim();
   if (EPOCH_NUMBER.test(trimmed)) {
     const micros = epochToMicros(Number(trimmed));

@@ -34,12 +34,15 @@ import { uiRoutes } from './routes/ui.js';
 
 export interface AppOptions {
   logger?: boolean | { level: string };
+  /** where the hub says what went wrong on its side (a 500, a full disk); default: stderr, `runlog: …` */
+  warn?: (message: string) => void;
   /** where access log lines go when config.accessLog is on (default: stderr) */
   accessLog?: AccessLogWriter;
 }
 
 export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInstance {
   const { config } = hub;
+  const warn = options.warn ?? warnOnStderr;
   const metrics = new HubMetrics(hub.store, hub.live);
   const context: RouteContext = {
     ...hub,
@@ -61,19 +64,16 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
 
   app.setErrorHandler((error: FastifyError | RunlogError, request, reply) => {
     const full = storage.check(error);
-    if (full !== undefined) request.log.warn(full.message);
+    if (full !== undefined) warn(full.message);
     if (full !== undefined) error = full;
     if (error instanceof RunlogError) {
       return reply.code(error.statusCode).send({ error: error.code, message: error.message, field: error.field });
     }
     const status = error.statusCode ?? 500;
     if (status >= 500) {
-      request.log.error(error);
       // the operator's only trace of it (the answer says no more than "internal error"): the route
       // pattern, never the URL (it may hold a token), and the error's own message
-      if (options.logger === undefined) {
-        process.stderr.write(`runlog: internal error on ${request.method} ${request.routeOptions.url ?? '(no route)'}: ${oneLine(error)}\n`);
-      }
+      warn(`internal error on ${request.method} ${request.routeOptions.url ?? '(no route)'}: ${oneLine(error)}`);
       return reply.code(status).send({ error: 'INTERNAL', message: 'internal error' });
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
@@ -144,3 +144,8 @@ const ACCEPTED_TYPES: Record<string, string> = {
   '/api/runs/:id/text': 'text/plain (a log file) or application/x-ndjson (a record a line)',
   '/v1/logs': 'application/json or application/x-protobuf (OTLP/HTTP)',
 };
+
+/** A hub's own trouble, one plain line on stderr (never the request's URL: it may hold a token). */
+export function warnOnStderr(message: string): void {
+  process.stderr.write(`runlog: ${message}\n`);
+}

@@ -18,8 +18,10 @@ export interface Deleted {
 /** Deletes worker lines older than `workerLinesMs` and, when `runsMs` > 0, ended runs older than it. */
 export async function deleteOlderThan(store: Store, workerLinesMs: number, runsMs: number): Promise<Deleted> {
   const now = nowMicros();
-  const workerLines = await store.deleteLinesBefore('worker:', now - workerLinesMs * 1000);
-  const runs = runsMs > 0 ? await store.deleteRunsBefore(now - runsMs * 1000) : 0;
+  // a retention reaching back past 1970 keeps everything (no line is older; PostgreSQL would refuse the time)
+  const cutoff = (ms: number) => Math.max(0, now - ms * 1000);
+  const workerLines = await store.deleteLinesBefore('worker:', cutoff(workerLinesMs));
+  const runs = runsMs > 0 ? await store.deleteRunsBefore(cutoff(runsMs)) : 0;
   return { worker_lines_deleted: workerLines, runs_deleted: runs };
 }
 

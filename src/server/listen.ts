@@ -3,7 +3,7 @@ import { resolveHubConfig, type HubConfig } from '../core/config.js';
 import { LiveFanout } from '../pipeline/live.js';
 import { isPostgres, openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import { buildApp } from './app.js';
+import { buildApp, warnOnStderr } from './app.js';
 import { isLoopbackHost } from './auth/hosts.js';
 import { Housekeeping } from './housekeeping.js';
 import { lockDataDir } from './lock.js';
@@ -47,11 +47,12 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
     );
   }
   const live = new LiveFanout();
-  const app = buildApp({ store, live, config, audit }, { logger: logErrors ? { level: 'warn' } : false });
-  const housekeeping = new Housekeeping(store, live, config, (message) => app.log.warn(message));
-  const watcher = new ChangeWatcher(store, live, config.watchMs, (message) => app.log.warn(message));
+  const warn = logErrors ? warnOnStderr : () => {};
+  const app = buildApp({ store, live, config, audit }, { logger: false, warn });
+  const housekeeping = new Housekeeping(store, live, config, warn);
+  const watcher = new ChangeWatcher(store, live, config.watchMs, warn);
   // several hubs on one database: what the others commit reaches this hub's viewers too
-  const stopFollowing = await store.followOthers?.(live, (message) => app.log.warn(message));
+  const stopFollowing = await store.followOthers?.(live, warn);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
