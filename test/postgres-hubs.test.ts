@@ -151,6 +151,27 @@ describeWithPostgres('two hubs on one PostgreSQL database', () => {
     expect(await cleanup.json()).toEqual({ worker_lines_deleted: 0, runs_deleted: 0 });
   });
 
+  it("keeps every line of a worker whose heartbeats alternate between the hubs, after retention emptied its stream", async () => {
+    const now = Date.now() / 1000;
+    const beat = (hub: HubProcess, logs: object[]) => post(`${hub.url}/api/workers/alternating/heartbeat`, { status: 'idle', logs });
+    const line = (seq: number, at: number, message: string) => ({ seq, timestamp: at, level: 20, message });
+    expect((await beat(a, [line(1, now - 3 * 86400, 'old a'), line(2, now - 3 * 86400, 'old b'), line(3, now - 3 * 86400, 'old c')])).status).toBe(200);
+    expect(await (await post(`${b.url}/api/cleanup`, { older_than: '48h' })).json()).toMatchObject({ worker_lines_deleted: 3 });
+    // hub A remembers seq 3; hub B finds the stream empty: before, both numbered from there and one line of a pair was lost
+    const answers = [];
+    answers.push(await (await beat(b, [line(4, now, 'new 1')])).json());
+    answers.push(await (await beat(a, [line(5, now + 0.1, 'new 2')])).json());
+    answers.push(await (await beat(b, [6, 7, 8, 9].map((seq, i) => line(seq, now + 0.2 + i / 10, `new ${3 + i}`)))).json());
+    answers.push(await (await beat(a, [line(10, now + 0.7, 'new 7')])).json());
+    expect(answers.map((answer) => (answer as { logs_inserted: number }).logs_inserted)).toEqual([1, 1, 4, 1]);
+    const logs = (await getJson<{ logs: { seq: number; message: string }[] }>(`${b.url}/api/logs?source_id=alternating&limit=100`)).body.logs;
+    // newest first; numbered in the order they came
+    expect(logs.map((l) => l.message).reverse()).toEqual(['new 1', 'new 2', 'new 3', 'new 4', 'new 5', 'new 6', 'new 7']);
+    const seqs = logs.map((l) => l.seq).reverse();
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set(seqs).size).toBe(7);
+  });
+
   it('loses no acknowledged line when hub A is killed with -9 mid-ingest: hub B has every one, once', async () => {
     expect((await post(`${a.url}/api/runs`, { id: 'killed' })).status).toBe(201);
     const acknowledged: number[] = [];

@@ -21,12 +21,15 @@
  * since it is no newer than that line.
  *
  * Heartbeats of one worker are handled one at a time (a chain of promises per stream), so two
- * heartbeats in flight at once cannot be given the same seqs. Another hub on the same database
- * can still take a seq first: the store then keeps one of the two records for that seq. The lines
- * it did not keep are checked again against the stream's last stored line (the other hub may have
- * stored these very lines: a heartbeat resent through it) and the others numbered after it. This
- * holds for a worker that sends its heartbeats in order, one at a time, as runlog's do: a line
- * that reaches the hub after a newer one of the same worker is taken for a resend.
+ * heartbeats in flight at once cannot be given the same seqs. Hubs sharing a database number a
+ * worker's lines one at a time too (`store.lockStream`), each from the stream's last stored line
+ * and what it remembers (`merged`): lines another hub stored meanwhile are numbered after, and
+ * their last one stands for what that hub saw of the sender (a heartbeat resent through this hub
+ * after the other stored it is still a resend). Should a seq be taken all the same (a lock lost
+ * with its connection), the store keeps one of the two records; the lines it did not keep are
+ * checked again against what was stored and numbered after it. This holds for a worker that sends
+ * its heartbeats in order, one at a time, as runlog's do: a line that reaches the hub after a
+ * newer one of the same worker is taken for a resend.
  */
 import type { LogRecord } from '../core/record.js';
 import type { Store } from '../store/store.js';
@@ -40,6 +43,15 @@ interface WorkerLinesState {
 }
 
 const MAX_RENUMBER = 10; // rounds of renumbering lines whose seq another hub took meanwhile
+
+/**
+ * What this hub remembers, brought up to what is stored: lines stored past its last seq came
+ * through another hub, and their last one stands for what that hub saw of the sender.
+ */
+function merged(remembered: WorkerLinesState, stored: WorkerLinesState): WorkerLinesState {
+  if (stored.lastSeq <= remembered.lastSeq) return remembered;
+  return { lastSeq: stored.lastSeq, clientSeq: Math.max(remembered.clientSeq, stored.clientSeq), clientTs: Math.max(remembered.clientTs, stored.clientTs) };
+}
 
 /** A line its sender already sent: no newer, by its seq and its time, than the last line seen from it. */
 function isResend(state: WorkerLinesState, clientSeq: number, timestamp: number): boolean {
@@ -73,7 +85,21 @@ export class WorkerLines {
   }
 
   private async appendNow(stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
-    const next = { ...(this.states.get(stream) ?? (await this.load(stream))) };
+    // on a database several hubs share, one hub at a time numbers a worker's lines, on from what
+    // is stored now: what this hub remembers may be behind another hub's lines, or ahead of a
+    // retention that deleted them all
+    const unlock = await this.store.lockStream?.(stream);
+    try {
+      const remembered = this.states.get(stream);
+      const known = remembered === undefined ? await this.load(stream) : unlock === undefined ? remembered : merged(remembered, await this.load(stream));
+      return await this.numberAndStore(stream, records, known);
+    } finally {
+      await unlock?.();
+    }
+  }
+
+  private async numberAndStore(stream: string, records: readonly LogRecord[], known: WorkerLinesState): Promise<LogRecord[]> {
+    const next = { ...known };
     // each line with the seq its sender gave it (0: none), which numbering replaces
     let pending: { record: LogRecord; clientSeq: number }[] = [];
     for (const record of records) {
@@ -88,13 +114,14 @@ export class WorkerLines {
     for (let round = 0; pending.length > 0; round++) {
       if (round === MAX_RENUMBER) throw new Error(`worker lines of ${stream}: seqs still taken after ${MAX_RENUMBER} rounds`);
       if (round > 0) {
-        // another hub stored lines of this worker meanwhile: what it stored may be these very
-        // lines (a heartbeat resent through the other hub), so they are checked again against it
+        // another process stored lines of this worker meanwhile (without the lock: a broken lock
+        // connection): what it stored may be these very lines (a heartbeat resent through it), so
+        // they are checked again against what was known before this batch and what is stored now,
+        // never against this batch's own seqs (each line would look like a resend of itself)
         const now = await this.load(stream);
         next.lastSeq = Math.max(next.lastSeq, now.lastSeq);
-        next.clientSeq = Math.max(next.clientSeq, now.clientSeq);
-        next.clientTs = Math.max(next.clientTs, now.clientTs);
-        pending = pending.filter(({ record, clientSeq }) => !isResend(next, clientSeq, record.timestamp));
+        const before = merged(known, now);
+        pending = pending.filter(({ record, clientSeq }) => !isResend(before, clientSeq, record.timestamp));
         if (pending.length === 0) break;
       }
       const first = next.lastSeq + 1;
