@@ -5,10 +5,10 @@
  * loguru; fails instead in strict mode (RUNLOG_TEST_STRICT=1).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
@@ -55,8 +55,9 @@ interface Program {
   lines(n: number): Promise<string[]>;
 }
 
+/** `program`: a file of test/fixtures/runlog_py, or an absolute path (see pythonCode). */
 function python(program: string, args: string[], env: Record<string, string>): Program {
-  const child = spawn(PYTHON, [join(PROGRAMS, program), ...args], {
+  const child = spawn(PYTHON, [isAbsolute(program) ? program : join(PROGRAMS, program), ...args], {
     env: { ...process.env, PYTHONPATH: CLIENT, RUNLOG_SPOOL: tempDir('runlog-spool-'), RUNLOG_TOKEN: '', RUNLOG_TOKEN_FILE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -74,6 +75,13 @@ function python(program: string, args: string[], env: Record<string, string>): P
       return got.length >= n ? got.slice(0, n) : undefined;
     }, 20_000, `${n} lines from ${program} (stderr: ${stderr})`);
   return { child, done, lines };
+}
+
+/** A program of a few lines, written to a file of its own (python() then runs it). */
+function pythonCode(lines: string[], env: Record<string, string>): Program {
+  const file = join(tempDir('runlog-py-'), 'program.py');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return python(file, [], env);
 }
 
 /** The run's lines; none while the hub does not know the run yet. */
@@ -252,6 +260,31 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () 
     expect(await ended(hub.url, runId!)).toMatchObject({ status: 'cancelled', error_message: expect.stringMatching(/^cancelled by /) });
   });
 
+  it('keeps every line of a run whose name or labels the hub refuses: the run is created without what it refused, said once on stderr', async () => {
+    const hub = await newHub();
+    const program = pythonCode([
+      'import logging, runlog',
+      'handler = runlog.Handler(name="n" * 300, labels={"team": "t" * 300, "gpu": "a100", "epochs": 3})',
+      'print(handler.run_id, flush=True)',
+      'log = logging.getLogger("refused")',
+      'log.setLevel(logging.INFO)',
+      'log.addHandler(handler)',
+      'for n in range(1, 6): log.info("line %d", n)',
+    ], { RUNLOG_HUB: hub.url });
+    const [runId] = await program.lines(1);
+    const result = await program.done;
+    expect(result.code).toBe(0);
+    expect(await ended(hub.url, runId!)).toMatchObject({ status: 'completed', name: 'n'.repeat(256), labels: { gpu: 'a100', epochs: '3' } });
+    expect((await runLines(hub.url, runId!)).map((l) => [l.seq, l.message])).toEqual(range(1, 5).map((n) => [n, `line ${n}`]));
+    expect(result.stderr).not.toContain('Traceback');
+    const warnings = result.stderr.match(/^runlog: .*$/gm) ?? [];
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(runId);
+    expect(warnings[0]).toMatch(/name: longer than 256 bytes \(name cut to 256 bytes\)/);
+    expect(warnings[0]).toMatch(/labels\.team: longer than 256 bytes \(label team left out\)/);
+    expect(warnings[0]).toMatch(/labels\.epochs: expected a string \(label epochs sent as text\)/);
+  });
+
   it('never raises into the program, nor holds it up long, when there is no hub at all', async () => {
     const port = await freePort();
     const program = python('logging_program.py', ['ok'], { RUNLOG_HUB: `http://127.0.0.1:${port}` });
@@ -323,11 +356,23 @@ describe.skipIf(noPython !== undefined)('the Python client against a hub with to
     expect((await python('worker_program.py', ['tok-w', '4'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN: worker, HEARTBEAT_INTERVAL: '0.2' }).done).code).toBe(0);
     expect(((await read('/api/logs?source_id=tok-w')) as { logs: SystemLog[] }).logs).toHaveLength(5);
 
-    const refused = await python('logging_program.py', ['ok'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN: 'not-a-token' }).done;
+    // a run the hub will not have: its lines are kept on disk, one record a line, and nothing will send them again
+    const spool = tempDir('runlog-spool-');
+    const refusedProgram = python('logging_program.py', ['ok'], { RUNLOG_HUB: hub.url, RUNLOG_TOKEN: 'not-a-token', RUNLOG_SPOOL: spool });
+    const [refusedId] = await refusedProgram.lines(1);
+    const refused = await refusedProgram.done;
     expect(refused.code).toBe(0);
     expect(refused.stderr.match(/^runlog: /gm)).toHaveLength(1);
-    expect(refused.stderr).toMatch(/cannot be written \(hub answered 401/);
+    const kept = join(spool, 'refused', `${refusedId}.jsonl`);
+    expect(refused.stderr).toContain(`run ${refusedId} cannot be written (hub answered 401: `);
+    expect(refused.stderr).toContain(`its lines are kept in ${kept}`);
     expect(refused.stderr).not.toContain('not-a-token');
+    const records = readFileSync(kept, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as WireRecord);
+    expect(records.map((r) => [r.seq, r.level, r.message.split('\n')[0]])).toEqual([
+      [1, 'DEBUG', 'debug line'], [2, 'INFO', 'step 1 of 3'], [3, 'WARNING', "slow step: {'ms': 812}"], [4, 'ERROR', 'error line'],
+      [5, 'CRITICAL', 'critical line'], [6, 'INFO', 'level 25 rounds down'], [7, 'INFO', 'carries a task'], [8, 'ERROR', 'lookup failed'],
+    ]);
+    expect(existsSync(join(spool, 'runs', refusedId!))).toBe(false); // nothing left for the next program to try
   });
 });
 

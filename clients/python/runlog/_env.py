@@ -1,6 +1,7 @@
 """Where the hub is, the token, the spool directory, ids and levels: one place for each."""
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import sys
@@ -65,8 +66,8 @@ def new_writer_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def valid_id(text: str) -> bool:
-    return 0 < len(text) <= 128 and text[0].isalnum() and text.isascii() and all(c in ID_CHARS for c in text)
+def valid_id(text: object) -> bool:
+    return isinstance(text, str) and 0 < len(text) <= 128 and text[0].isalnum() and text.isascii() and all(c in ID_CHARS for c in text)
 
 
 def level_name(levelno: int) -> str:
@@ -82,12 +83,21 @@ def level_name(levelno: int) -> str:
     return "DEBUG"
 
 
-def env_number(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, ""))
-        return value if value > 0 else default
-    except ValueError:
+def env_number(name: str, default: float, integer: bool = False) -> float:
+    """A positive number (a whole one when `integer`) from the environment; unset or empty: `default`.
+    Any other value is said on stderr with the one used instead: a worker started with
+    HEARTBEAT_INTERVAL=0 must not beat every 20 s without a word."""
+    text = os.environ.get(name, "").strip()
+    if not text:
         return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value) and value > 0 and (not integer or value.is_integer()):
+        return int(value) if integer else value
+    warn("%s=%r: expected a positive %s; using %g" % (name, text, "integer" if integer else "number of seconds", default))
+    return default
 
 
 def _base36(number: int) -> str:

@@ -6,7 +6,7 @@ import codecs
 import json
 import urllib.error
 import urllib.request
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 USER_AGENT = "runlog-python/0.1"
 
@@ -81,6 +81,57 @@ def hub_last_seq(hub: "Hub", run_id: str, timeout: float = 10.0) -> Optional[int
         return None
     logs = answer["logs"]
     return int(logs[-1].get("seq", 0)) if logs else 0
+
+
+# POST /api/runs fields a run can do without (docs/api.md, "Limits"): text cut to the hub's bound
+_TEXT_LIMITS = {"name": 256, "command": 64 * 1024}
+
+
+def create_run(hub: "Hub", body: Dict[str, Any], writer: Optional[str], timeout: float = 10.0) -> Tuple[int, Any, List[str]]:
+    """POST /api/runs. A 400 naming a field the run can do without (its name, command, a label,
+    lease_s) is tried again at once without it: the program's lines matter more than its run's
+    name. Only the id (and the token, and a run that already ended) cannot be helped that way.
+    Returns (status, answer, what was changed: one "<the hub's message> (<what was done>)" each);
+    `body` is left as the hub last saw it."""
+    changes: List[str] = []
+    while True:
+        status, answer = hub.request("POST", "/api/runs", body, writer=writer, timeout=timeout)
+        change = _without_refused(body, answer) if status == 400 else None
+        if change is None:
+            return status, answer, changes
+        changes.append(change)
+
+
+def _without_refused(body: Dict[str, Any], answer: Any) -> Optional[str]:
+    """Takes the field a 400 names out of `body` (a name or command too long is cut first, a label
+    that is not text is sent as text); None when there is nothing to take. Each call takes something
+    away, so create_run's loop ends."""
+    field = answer.get("field") if isinstance(answer, dict) else None
+    if not isinstance(field, str):
+        return None
+    message = str(answer.get("message") or field)[:200]
+    top = field.split(".", 1)[0]
+    if top in _TEXT_LIMITS and top in body:
+        limit, data = _TEXT_LIMITS[top], utf8(str(body[top]))
+        if isinstance(body[top], str) and len(data) > limit:
+            body[top] = data[:limit].decode("utf-8", "ignore")  # not half a character
+            return "%s (%s cut to %d bytes)" % (message, top, limit)
+        del body[top]
+        return "%s (%s left out)" % (message, top)
+    if top == "labels" and "labels" in body:
+        labels, key = body["labels"], field[len("labels."):]
+        if isinstance(labels, dict) and field.startswith("labels.") and key in labels:
+            if isinstance(labels[key], str):
+                body["labels"] = {k: v for k, v in labels.items() if k != key}
+                return "%s (label %s left out)" % (message, key)
+            body["labels"] = {**labels, key: str(labels[key])}  # labels={"epochs": 3}
+            return "%s (label %s sent as text)" % (message, key)
+        del body["labels"]  # the hub does not say which one (a key too long, too many)
+        return "%s (labels left out)" % message
+    if top == "lease_s" and "lease_s" in body:
+        del body["lease_s"]
+        return "%s (the hub's default lease instead)" % message
+    return None
 
 
 def retryable(status: int) -> bool:

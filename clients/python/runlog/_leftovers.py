@@ -9,7 +9,7 @@ import time
 from typing import Any, Optional
 
 from ._files import lock_dir, read_json, remove_tree
-from ._http import Hub, hub_last_seq, retryable
+from ._http import Hub, create_run, hub_last_seq, retryable
 from ._spool import Spool
 
 
@@ -53,14 +53,14 @@ def _deliver_one(hub: Hub, path: str, run_id: str) -> bool:
     def post(path_: str, body: Any) -> int:
         status, _ = hub.request("POST", path_, body, writer=writer)
         if status == 404:  # never created: the hub was away all its life
-            created, _ = hub.request("POST", "/api/runs", _create_body(run_id, meta), writer=writer)
+            created, _, _ = create_run(hub, _create_body(run_id, meta), writer)
             if created in (200, 201):
                 status, _ = hub.request("POST", path_, body, writer=writer)
         return status
 
     # lines of a process that never heard from the hub wait with seq 0: numbered after the run's last line there
     if spool.holds_unnumbered():
-        created, _ = hub.request("POST", "/api/runs", _create_body(run_id, meta), writer=writer)
+        created, _, _ = create_run(hub, _create_body(run_id, meta), writer)
         if retryable(created):
             return False
         last = hub_last_seq(hub, run_id)

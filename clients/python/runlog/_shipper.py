@@ -18,6 +18,10 @@
 - The run's spool directory (0700) also keeps `run.json` (its writer key, 0600: a process that
   resumes the run by its id is its writer) and `seq` (the last seq given), so a resumed run
   numbers on. It is deleted once the run has ended on the hub with nothing left to send.
+- A run the hub refuses to create: a field it can do without (a name too long, a bad label) is
+  left out and the create tried again at once (create_run, _http.py), said once on stderr. A run
+  it will not have at all (a token it refuses, the id of a run that already ended) keeps its lines
+  in <spool>/refused/<id>.jsonl, one record a line, said once on stderr; nothing sends them later.
 - close(): drains, sends or spools what is left, ends the run, all within `exit_timeout`; a hub
   that is away at exit gets one try, and the run's end waits in `end.json`.
 - Left behind: while a shipper lives it holds an flock on its run's `lock` file. The first
@@ -39,7 +43,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ._env import new_writer_key, spool_root, warn
 from ._files import lock_dir, read_int, read_json, remove_tree, write_private
-from ._http import Hub, RawJson, hub_last_seq, retryable, short
+from ._http import Hub, RawJson, create_run, hub_last_seq, retryable, short
 from ._leftovers import claim_leftovers, deliver_leftovers
 from ._spool import Spool
 
@@ -92,11 +96,13 @@ class RunShipper:
         self._flush_interval = flush_interval
         self._exit_timeout = exit_timeout
         self._on_cancel = on_cancel
-        self._dir = os.path.join(spool_dir or spool_root(), "runs", run_id)
+        self._root = spool_dir or spool_root()
+        self._dir = os.path.join(self._root, "runs", run_id)
         self._spool = Spool(os.path.join(self._dir, "pending.jsonl"))
         self._wake = threading.Event()
         self._stopping = False
-        self._disabled = False
+        self._disabled = False  # a forked child's copy: its records are dropped
+        self._refused = False  # the hub will not have the run: its records go to a file (_refuse)
         self._end: Optional[Dict[str, Any]] = None  # the body of POST /finish, once close() was called
         self._writer = ""
         self._seq = 0
@@ -129,7 +135,7 @@ class RunShipper:
         """Called before an append to a queue of `wake_at` records or more: makes room for it
         (the oldest goes, counted) and wakes the shipper (a batch is waiting)."""
         queue = self.queue
-        if self._disabled:  # a forked child's copy, or a run the hub refused: nothing will take them
+        if self._disabled:  # a forked child's copy: nothing will take them
             queue.clear()
             self.wake_at = self._wake_at
             return
@@ -204,7 +210,7 @@ class RunShipper:
             self._writer = meta["writer"]  # a run resumed by its id: the same writer
         else:
             self._writer = new_writer_key()
-            write_private(meta_path, json.dumps({"id": self.run_id, "name": self._name, "writer": self._writer}))
+            self._write_meta()
         saved = read_int(os.path.join(self._dir, "seq"))
         if saved is not None:
             self._seq = self._seq_saved = saved
@@ -215,8 +221,11 @@ class RunShipper:
         if self._disabled:
             self.queue.clear()
             return
-        if not self._created and now >= self._retry_at:
+        if not self._created and not self._refused and now >= self._retry_at:
             self._create()
+        if self._refused:
+            self._keep_refused()
+            return
         if self._seq_known:
             records = self._drain()
             for batch in _batches(records):
@@ -240,8 +249,17 @@ class RunShipper:
             body["command"] = self._command
         if self._labels:
             body["labels"] = self._labels
-        status, answer = self.hub.request("POST", "/api/runs", body, writer=self._writer, timeout=self._timeout())
+        status, answer, changes = create_run(self.hub, body, self._writer, self._timeout())
+        if changes:
+            # what the hub took is what a later create (and the next program's delivery) sends
+            self._name, self._command, self._labels = body.get("name"), body.get("command"), body.get("labels")
+            self._write_meta()
+            if status in (200, 201) or retryable(status):  # refused anyway: _refuse's warning is the one that matters
+                self._warn_once("fields", "run %s goes on without what the hub refused: %s" % (self.run_id, "; ".join(changes)))
         if status in (200, 201):
+            if "lease_s" not in body:  # ours was refused: renew at least as often as the hub's default lease asks
+                lease = answer.get("lease_s") if isinstance(answer, dict) else None
+                self._lease_s = min(self._lease_s, float(lease) if isinstance(lease, (int, float)) and lease > 0 else 10.0)
             self._created = True
             self._failures = 0
             self._next_lease = time.monotonic() + self._lease_s
@@ -261,8 +279,35 @@ class RunShipper:
         elif retryable(status):
             self._failed()
         else:
-            self._disabled = True
-            self._warn_once("create", "run %s cannot be written (hub answered %d: %s); its lines are dropped" % (self.run_id, status, _why(answer)))
+            self._refuse(status, answer)
+
+    def _refuse(self, status: int, answer: Any) -> None:
+        """The hub will not have the run (a token it refuses, the id of a run that already ended):
+        the lines cannot reach it, but they are the program's. From now on they go, one record a
+        line, to <spool>/refused/<id>.jsonl, those that waited in the run's spool first. Nothing
+        sends that file later (it would be refused again): it is for the user to read or send."""
+        kept = Spool(os.path.join(self._root, "refused", self.run_id + ".jsonl"))
+        # numbered on after what the file holds (an earlier program refused under this id), so it
+        # is one run's lines; those that waited for the hub to number them too
+        self._seq = max([self._seq] + [r.get("seq", 0) for r in kept._read() if isinstance(r, dict)])
+        self._seq = self._spool.number(self._seq)
+        self._seq_known = True
+
+        def keep(batch: Any) -> bool:
+            for record in batch if isinstance(batch, list) else []:
+                kept.append(record)
+            return True
+
+        self._spool.replay(keep)
+        self._spool = kept  # its drops are reported as the spool's are (_drain)
+        self._refused = True
+        self._warn_once("create", "run %s cannot be written (hub answered %d: %s); its lines are kept in %s" % (self.run_id, status, _why(answer), kept.path))
+
+    def _keep_refused(self) -> None:
+        records = self._drain()
+        for record in records:
+            self._spool.append_json(record)
+        self.stats["spooled"] += len(records)
 
     def _spool_unnumbered(self) -> None:
         """A run named by the program whose hub has not answered yet: its last seq there is not
@@ -354,9 +399,13 @@ class RunShipper:
         deadline = time.monotonic() + self._exit_timeout
         if self._disabled:
             return
-        if not self._created:
+        if not self._created and not self._refused:
             self._retry_at = 0.0
             self._create()
+        if self._refused:
+            self._keep_refused()
+            remove_tree(self._dir)  # nothing in it for the next program to deliver
+            return
         if self._seq_known:
             for batch in _batches(self._drain()):
                 self._send_or_spool(batch)
@@ -395,6 +444,9 @@ class RunShipper:
         if deadline is not None:
             return max(0.5, min(5.0, deadline - time.monotonic()))
         return 2.0 if self._stopping else 10.0
+
+    def _write_meta(self) -> None:
+        write_private(os.path.join(self._dir, "run.json"), json.dumps({"id": self.run_id, "name": self._name, "writer": self._writer}))
 
     def _save_seq(self) -> None:
         if self._seq != self._seq_saved:

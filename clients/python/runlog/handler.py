@@ -50,10 +50,13 @@ class Handler(logging.Handler):
         end_at_exit: bool = True,
         on_cancel: Optional[Callable[[Dict[str, Any]], None]] = None,
     ) -> None:
-        super().__init__(level)
+        # checked before logging.Handler.__init__: that registers the handler for logging's own
+        # flush at exit, which would raise a second traceback on a handler never finished
         if run_id is not None and not valid_id(run_id):
             raise ValueError("run_id: expected [A-Za-z0-9][A-Za-z0-9._:-]{0,127}, got %r" % (run_id,))
+        super().__init__(level)
         self.run_id = run_id or new_run_id()
+        self._block = False  # a runlog.run block's handler (see _open_block)
         self.hub_url = resolve_hub(hub)
         self._shipper = RunShipper(
             Hub(self.hub_url, resolve_token(token)),
@@ -82,12 +85,18 @@ class Handler(logging.Handler):
     def handle(self, record: logging.LogRecord) -> Any:
         # The hot path, inlined (each Python call costs as much as the work): no handler lock (a
         # deque append is atomic), the record's fields as one flat tuple (see _queued), one append.
+        if _blocks_open:  # rare: a runlog.run block is open (see _open_block)
+            owner = record.__dict__.get("_runlog_block")
+            if owner is not None and owner is not self:
+                return False  # a block's run took it: it is that run's alone
         if self.filters:
             result = self.filter(record)
             if not result:
                 return result
             if isinstance(result, logging.LogRecord):  # Python 3.12+: a filter may replace the record
                 record = result
+        if self._block:
+            record._runlog_block = self
         msg, args = record.msg, record.args
         if type(msg) is not str or type(args) is not tuple or not _plain_types(map(type, args)):
             msg, args = _formatted(record), ()  # also args None or a mapping (logging's one-mapping form)
@@ -144,6 +153,35 @@ def loguru_sink(run_id: Optional[str] = None, hub: Optional[str] = None, token: 
 
     sink.handler = target  # type: ignore[attr-defined]
     return sink
+
+
+# --- runlog.run blocks ----------------------------------------------------------------------
+# A block's logging goes to a run of its own, not also to the runs of runlog Handlers added before
+# it (an outer Handler on the root logger, an enclosing block). Its handler goes first on its
+# logger and marks each record it takes; a runlog Handler that meets a record marked by another
+# handler leaves it. Handlers on loggers below the block's see a record before it is marked and
+# keep it (they are more specific than the block), and so does a Handler fed directly (loguru),
+# which the block never sees. Other handlers (the console, a file) are not concerned.
+_blocks_open = 0  # while 0, Handler.handle reads nothing more (its cost is every logging call's)
+_blocks_lock = threading.Lock()
+_logging_lock = getattr(logging, "_lock", None) or threading.RLock()  # logging's module lock (Logger.addHandler's)
+
+
+def _open_block(handler: Handler, target: logging.Logger) -> None:
+    global _blocks_open
+    handler._block = True
+    with _blocks_lock:
+        _blocks_open += 1
+    with _logging_lock:  # as Logger.addHandler, but first: it must mark a record before the others see it
+        if handler not in target.handlers:
+            target.handlers = [handler] + target.handlers  # a new list: a logging call may be walking the old one
+
+
+def _close_block(handler: Handler, target: logging.Logger) -> None:
+    global _blocks_open
+    target.removeHandler(handler)
+    with _blocks_lock:
+        _blocks_open -= 1
 
 
 # What a logging call leaves in the queue: one flat tuple of the record's fields, not the record:

@@ -19,7 +19,7 @@ import sys
 from typing import Any, Dict, Optional, Union
 
 from ._http import short
-from .handler import Handler, error_message_of
+from .handler import Handler, _close_block, _open_block, error_message_of
 
 
 class run(contextlib.ContextDecorator):
@@ -62,7 +62,7 @@ class run(contextlib.ContextDecorator):
         if level is not None:
             self._previous_level = target.level
             target.setLevel(level)
-        target.addHandler(self.handler)
+        _open_block(self.handler, target)  # its records go to this run alone (see handler.py)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
@@ -70,7 +70,7 @@ class run(contextlib.ContextDecorator):
         if handler is None or target is None:
             return False
         try:
-            target.removeHandler(handler)
+            _close_block(handler, target)
             if self._previous_level is not None:
                 target.setLevel(self._previous_level)
             if exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0)):

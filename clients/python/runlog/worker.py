@@ -47,7 +47,7 @@ class LogBuffer:
     Each entry added gets `seq` 1, 2, 3 … in the order added, unless it has one."""
 
     def __init__(self, max_size: Optional[int] = None, on_full: Optional[Callable[[List[Dict[str, Any]]], None]] = None) -> None:
-        size = max_size if max_size is not None else max(1, int(env_number("LOG_BUFFER_SIZE", DEFAULT_BUFFER_SIZE)))
+        size = max_size if max_size is not None else int(env_number("LOG_BUFFER_SIZE", DEFAULT_BUFFER_SIZE, integer=True))
         if size < 1:
             raise ValueError("max_size: expected a positive integer, got %r" % (size,))
         self.max_size = size
@@ -156,6 +156,10 @@ class Worker:
     ) -> None:
         if not valid_id(worker_id):
             raise ValueError("worker_id: expected [A-Za-z0-9][A-Za-z0-9._:-]{0,127}, got %r" % (worker_id,))
+        # as LogBuffer's max_size: an argument that is not usable is the program's error, a variable
+        # that is not is said (env_number) and the default used
+        if heartbeat_interval is not None and not (isinstance(heartbeat_interval, (int, float)) and 0 < heartbeat_interval < float("inf")):
+            raise ValueError("heartbeat_interval: expected a positive number of seconds, got %r" % (heartbeat_interval,))
         self.worker_id = worker_id
         self.heartbeat_interval = heartbeat_interval or env_number("HEARTBEAT_INTERVAL", DEFAULT_HEARTBEAT_S)
         self.current_task_id: Optional[str] = None

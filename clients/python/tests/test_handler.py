@@ -31,7 +31,9 @@ class StandIn(http.server.ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Answer)
         self.down = False  # answers 503 to everything while True
+        self.refuse_runs = False  # answers POST /api/runs with a 409 while True
         self.records = []
+        self.by_run = {}  # run id → the messages POSTed to its /logs
         self.lock = threading.Lock()
 
     @property
@@ -46,9 +48,16 @@ class _Answer(http.server.BaseHTTPRequestHandler):
             self.send_response(503)
             self.end_headers()
             return
+        if self.server.refuse_runs and self.path == "/api/runs":
+            self.send_response(409)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"error":"CONFLICT","message":"run named-refused already ran (completed): use another id"}')
+            return
         if self.path.endswith("/logs"):
             with self.server.lock:
                 self.server.records.extend(body["records"])
+                self.server.by_run.setdefault(self.path.split("/")[3], []).extend(r["message"] for r in body["records"])
         self.send_response(201)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -124,6 +133,28 @@ class HandlerTest(WithHub):
             self.logger.info("late %d", i)
         records = self.shipped(handler)
         self.assertEqual([(r["seq"], r["message"]) for r in records], [(i + 1, m) for i, m in enumerate(["early %d" % i for i in range(5)] + ["late %d" % i for i in range(3)])])
+
+    def test_a_run_the_hub_will_not_have_keeps_its_lines_in_a_file_of_their_own(self) -> None:
+        import contextlib
+        import io
+        self.hub.down = True
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            handler = self.handler(run_id="named-refused")
+            self.logger.info("while the hub is away")
+            deadline = time.monotonic() + 10
+            while handler.stats["spooled"] < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.hub.down, self.hub.refuse_runs = False, True
+            self.logger.info("once it answers")
+            handler.end()
+        kept = os.path.join(self.spool, "refused", "named-refused.jsonl")
+        with open(kept, encoding="utf-8") as file:
+            records = [json.loads(line) for line in file]
+        self.assertEqual([(r["seq"], r["message"]) for r in records], [(1, "while the hub is away"), (2, "once it answers")])
+        self.assertEqual(stderr.getvalue(), "runlog: run named-refused cannot be written (hub answered 409: run named-refused already ran (completed): use another id); its lines are kept in %s\n" % kept)
+        self.assertFalse(os.path.exists(os.path.join(self.spool, "runs", "named-refused")))  # nothing for the next program to try
+        self.assertEqual(self.hub.records, [])
 
     def test_a_lone_surrogate_costs_one_character_not_the_batch(self) -> None:
         # what os.fsdecode() makes of a file name that is not UTF-8: strict UTF-8 refuses the whole body
@@ -231,6 +262,58 @@ class HandlerTest(WithHub):
             self.assertEqual([r["message"] for r in records if r["message"].startswith(name)], ["%s %d" % (name, i) for i in range(3000)])
 
 
+class RunBlockTest(WithHub):
+    """runlog.run: the block's logging goes to a run of its own, not also to the runs of runlog
+    Handlers added before it (an outer Handler, an enclosing block); other handlers still see it."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.root = logging.getLogger()
+        self.root_level = self.root.level
+        self.root.setLevel(logging.INFO)
+        self.seen = []  # what a plain (non-runlog) handler on the root logger got
+        self.plain = logging.Handler()
+        self.plain.emit = lambda record: self.seen.append(record.getMessage())
+        self.root.addHandler(self.plain)
+        self.outer = runlog.Handler(hub=self.hub.url, spool_dir=self.spool, end_at_exit=False)
+        self.root.addHandler(self.outer)
+
+    def tearDown(self) -> None:
+        self.root.removeHandler(self.outer)
+        self.root.removeHandler(self.plain)
+        self.root.setLevel(self.root_level)
+        self.outer.end()
+        super().tearDown()
+
+    def block(self, name, **options):
+        return runlog.run(name, hub=self.hub.url, spool_dir=self.spool, **options)
+
+    def messages(self, run_id):
+        return self.hub.by_run.get(run_id, [])
+
+    def test_a_block_on_the_root_logger_takes_its_lines_alone(self) -> None:
+        logging.info("before")
+        with self.block("outer-and-inner") as outer_block:
+            logging.info("in the outer block")
+            with self.block("inner") as inner_block:
+                logging.getLogger("train").info("in the inner block")
+            logging.info("in the outer block again")
+        logging.info("after")
+        self.outer.end()
+        self.assertEqual(self.messages(self.outer.run_id), ["before", "after"])
+        self.assertEqual(self.messages(outer_block.run_id), ["in the outer block", "in the outer block again"])
+        self.assertEqual(self.messages(inner_block.run_id), ["in the inner block"])
+        self.assertEqual(self.seen, ["before", "in the outer block", "in the inner block", "in the outer block again", "after"])
+
+    def test_a_block_on_a_named_logger_takes_that_logger_s_lines_only(self) -> None:
+        with self.block("train-only", logger="train") as block:
+            logging.getLogger("train.loop").info("train line")
+            logging.getLogger("data").info("data line")
+        self.outer.end()
+        self.assertEqual(self.messages(block.run_id), ["train line"])
+        self.assertEqual(self.messages(self.outer.run_id), ["data line"])
+
+
 try:
     import loguru
 except ImportError:  # optional
@@ -276,6 +359,41 @@ class SmallPartsTest(unittest.TestCase):
         self.assertEqual(full[0]["name"], "NVIDIA H200")
         short = parse_csv("memory.total [MiB], memory.used [MiB]\n24576, 1024\n81559 MiB, 59 MiB\nerror, 3\n")
         self.assertEqual([(g["index"], g["memory_total_mb"], g["memory_used_mb"]) for g in short], [(0, 24576, 1024), (1, 81559, 59)])
+
+    def test_an_invalid_run_id_is_one_error_at_construction_and_nothing_at_exit(self) -> None:
+        import subprocess
+        client = os.path.dirname(os.path.dirname(os.path.abspath(runlog.__file__)))
+        for call in ("runlog.Handler(run_id='../bad')", "runlog.run(run_id='../bad').__enter__()", "runlog.Handler(run_id=42)"):
+            done = subprocess.run([sys.executable, "-c", "import runlog\n" + call], env={**os.environ, "PYTHONPATH": client},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            stderr = done.stderr.decode()
+            self.assertEqual(done.returncode, 1, stderr)
+            self.assertEqual(stderr.count("Traceback"), 1, stderr)  # the program's own, not a second one at exit
+            self.assertIn("ValueError: run_id: expected", stderr)
+            self.assertNotIn("Exception ignored", stderr)
+
+    def test_worker_settings_from_the_environment_that_are_not_positive_numbers_are_said_with_the_value_used(self) -> None:
+        import contextlib
+        import io
+        from unittest import mock
+        cases = [
+            ({"HEARTBEAT_INTERVAL": "0"}, "heartbeat_interval", 20.0, "runlog: HEARTBEAT_INTERVAL='0': expected a positive number of seconds; using 20\n"),
+            ({"HEARTBEAT_INTERVAL": "-5"}, "heartbeat_interval", 20.0, "runlog: HEARTBEAT_INTERVAL='-5': expected a positive number of seconds; using 20\n"),
+            ({"HEARTBEAT_INTERVAL": "soon"}, "heartbeat_interval", 20.0, "runlog: HEARTBEAT_INTERVAL='soon': expected a positive number of seconds; using 20\n"),
+            ({"HEARTBEAT_INTERVAL": "0.3"}, "heartbeat_interval", 0.3, ""),  # under the hub's 1 s: beats that often, says 1 s
+            ({"HEARTBEAT_INTERVAL": ""}, "heartbeat_interval", 20.0, ""),
+            ({"LOG_BUFFER_SIZE": "0"}, "max_size", 100, "runlog: LOG_BUFFER_SIZE='0': expected a positive integer; using 100\n"),
+            ({"LOG_BUFFER_SIZE": "2.5"}, "max_size", 100, "runlog: LOG_BUFFER_SIZE='2.5': expected a positive integer; using 100\n"),
+            ({"LOG_BUFFER_SIZE": "7"}, "max_size", 7, ""),
+        ]
+        for n, (env, attribute, value, said) in enumerate(cases):
+            stderr = io.StringIO()
+            with mock.patch.dict(os.environ, env), contextlib.redirect_stderr(stderr):
+                worker = runlog.Worker("env-%d" % n, hub="http://127.0.0.1:9", spool_dir=tempfile.gettempdir())
+            got = worker.heartbeat_interval if attribute == "heartbeat_interval" else worker.buffer.max_size
+            self.assertEqual((got, stderr.getvalue()), (value, said), env)
+        with self.assertRaisesRegex(ValueError, "heartbeat_interval"):
+            runlog.Worker("env-arg", heartbeat_interval=0)
 
     def test_a_program_run_with_python_m_is_named_after_its_package(self) -> None:
         import subprocess
