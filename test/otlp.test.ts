@@ -180,6 +180,36 @@ describe('POST /v1/logs (OTLP/HTTP)', () => {
     expect(service?.labels.service?.length).toBe(256);
   });
 
+  it('rejects a time past 9999 or a body that is not an AnyValue; keeps a plain string body; keeps a line whose ids or severity it cannot use, and says so', async () => {
+    const records = [
+      { timeUnixNano: 1e25, body: { stringValue: 'a JSON number of ns far past 9999' } },
+      { timeUnixNano: '99999999999999999999', body: { stringValue: 'year 5138: kept' } },
+      { body: { value: 'not an AnyValue' } },
+      { body: 'a bare string' },
+      { body: { stringValue: 'bad ids' }, traceId: 'abc', spanId: 'zz' },
+      { body: { stringValue: 'severity 25' }, severityNumber: 25, severityText: 'error' },
+      { body: { stringValue: 'severity -1' }, severityNumber: -1 },
+    ];
+    const response = await post(JSON.stringify(request('otel-odd', records)), { 'content-type': 'application/json' });
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } };
+    expect(answer.partialSuccess.rejectedLogRecords).toBe('2');
+    expect(answer.partialSuccess.errorMessage).toContain('logRecords[0].timeUnixNano');
+    expect(answer.partialSuccess.errorMessage).toContain('logRecords[2].body');
+    expect(answer.partialSuccess.errorMessage).toContain('logRecords[4].traceId');
+    expect(answer.partialSuccess.errorMessage).toContain('logRecords[4].spanId');
+    expect(answer.partialSuccess.errorMessage).toContain('logRecords[5].severityNumber');
+    // what was kept reads back (a huge time once made every read of the run a 500)
+    const kept = await lines('otel-odd');
+    expect(kept.map((line) => line.message)).toEqual(['year 5138: kept', 'a bare string', 'bad ids', 'severity 25', 'severity -1']);
+    expect(kept[0]?.timestamp).toMatch(/^5138-/);
+    expect(kept[2]?.attrs?.trace_id).toBeUndefined();
+    expect(kept.slice(3).map((line) => line.level)).toEqual(['ERROR', 'INFO']);
+    // a warning alone is still a partial success with nothing rejected
+    const warned = await post(JSON.stringify(request('otel-odd', [{ body: { stringValue: 'x' }, spanId: '00' }])), { 'content-type': 'application/json' });
+    expect(await warned.json()).toEqual({ partialSuccess: { rejectedLogRecords: '0', errorMessage: expect.stringContaining('spanId') } });
+  });
+
   it('answers 400 for bodies that do not decode and 415 for other content types', async () => {
     expect((await post('{not json', { 'content-type': 'application/json' })).status).toBe(400);
     expect((await post(JSON.stringify({ resourceLogs: 'no' }), { 'content-type': 'application/json' })).status).toBe(400);

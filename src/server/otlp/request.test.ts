@@ -1,4 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../../core/limits.js';
+import { microsToIso } from '../../core/record.js';
 import { OTLP_ROOT, decodeProtobufRequest, encodeProtobufResponse } from './proto.js';
 import { levelOf, readExportRequest, serviceRunId } from './request.js';
 
@@ -32,7 +35,7 @@ describe('OTLP logs request', () => {
           resourceLogs: [
             {
               resource: { attributes: [{ key: 'runlog.run_id', value: { stringValue: 'p-1' } }] },
-              scopeLogs: [{ logRecords: [{ timeUnixNano: '1767323045678901234', severityNumber: 17, body: { stringValue: 'boom' }, traceId: Buffer.from('0102ab', 'hex') }] }],
+              scopeLogs: [{ logRecords: [{ timeUnixNano: '1767323045678901234', severityNumber: 17, body: { stringValue: 'boom' }, traceId: Buffer.from('0102ab'.padEnd(32, '0'), 'hex') }] }],
             },
           ],
         }),
@@ -41,7 +44,7 @@ describe('OTLP logs request', () => {
     const batch = readExportRequest(decodeProtobufRequest(Buffer.from(bytes)), 'base64', 1024);
     expect(batch.rejected).toBe(0);
     expect(batch.groups[0]?.target.runId).toBe('p-1');
-    expect(batch.groups[0]?.records[0]).toMatchObject({ timestamp: 1767323045678901, level: 'ERROR', message: 'boom', attrs: { trace_id: '0102ab' } });
+    expect(batch.groups[0]?.records[0]).toMatchObject({ timestamp: 1767323045678901, level: 'ERROR', message: 'boom', attrs: { trace_id: '0102ab'.padEnd(32, '0') } });
   });
 
   it('encodes a partial success, and an empty response when everything was taken', () => {
@@ -56,5 +59,32 @@ describe('OTLP logs request', () => {
     const batch = readExportRequest({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'x'.repeat(100) } }] }] }] }, 'hex', 10);
     expect(batch.groups[0]?.records[0]).toMatchObject({ message: 'x'.repeat(10), attrs: { truncated: true } });
     expect(batch.groups[0]?.target).toMatchObject({ runId: 'svc-unknown_service', isService: true });
+  });
+
+  it('keeps only records whose time reads back, and counts every record once, kept or rejected (property)', () => {
+    const nanos = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 64n }).map(String),
+      fc.double({ noNaN: false }),
+      fc.constantFrom(1e25, -1, '', '0', 'abc', null, 2 ** 53, '18446744073709551615'),
+    );
+    const anyValue = fc.oneof(fc.record({ stringValue: fc.string() }), fc.record({ intValue: fc.oneof(fc.integer(), fc.string()) }), fc.string(), fc.integer(), fc.object(), fc.constant(null));
+    const logRecord = fc.record(
+      { timeUnixNano: nanos, observedTimeUnixNano: nanos, severityNumber: fc.oneof(fc.integer({ min: -2, max: 30 }), fc.string()), body: anyValue, traceId: fc.string(), spanId: fc.stringMatching(/^[0-9a-f]{0,20}$/) },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.array(logRecord, { maxLength: 8 }), (records) => {
+        const batch = readExportRequest({ resourceLogs: [{ scopeLogs: [{ logRecords: records }] }] }, 'hex', 1024);
+        const kept = batch.groups.flatMap((group) => group.records);
+        expect(kept.length + batch.rejected).toBe(records.length);
+        for (const record of kept) {
+          expect(record.timestamp).toBeGreaterThanOrEqual(0);
+          expect(record.timestamp).toBeLessThanOrEqual(LIMITS.timestampMicros.max);
+          expect(() => microsToIso(record.timestamp)).not.toThrow();
+          expect(typeof record.message).toBe('string');
+        }
+      }),
+      { seed: 11, numRuns: 500 },
+    );
   });
 });

@@ -8,8 +8,11 @@
  * attrs, the record's time (else its observed time, else now) → timestamp. The hub numbers the
  * lines when it stores them, so a record here has no seq yet.
  *
- * A malformed document (not the request's shape) is a 400; a record the hub cannot take is
- * counted in `rejected` with a reason, as OTLP's partial success says.
+ * A malformed document (not the request's shape) is a 400; a record the hub cannot take (a time
+ * outside 1970–9999, a body that is not an AnyValue, attributes that are not a list) is counted
+ * in `rejected` with a reason, as OTLP's partial success says. What the hub keeps but had to
+ * leave out (a trace or span id of the wrong length, a severity number outside 1–24) is said in
+ * the partial success's error message with nothing rejected, which OTLP allows as a warning.
  */
 import { badRequest } from '../../core/errors.js';
 import { isValidRunId, nowMicros, parseLevel, type Level, type LogRecord, type RecordAttrs } from '../../core/record.js';
@@ -40,8 +43,11 @@ export interface OtlpGroup {
 export interface OtlpBatch {
   groups: OtlpGroup[];
   rejected: number;
+  /** why records were rejected, then what was left out of kept ones (at most MAX_REASONS) */
   errors: string[];
 }
+
+const MAX_REASONS = 10;
 
 type Ids = 'hex' | 'base64';
 
@@ -77,7 +83,7 @@ export function readExportRequest(body: unknown, ids: Ids, maxLineBytes: number)
       const logger = typeof scope.name === 'string' && scope.name !== '' ? scope.name.slice(0, 256) : undefined;
       arrayAt(scopeLog.logRecords, `${scopeAt}.logRecords`).forEach((recordItem, i) => {
         const recordAt = `${scopeAt}.logRecords[${i}]`;
-        const record = toRecord(objectAt(recordItem, recordAt), recordAt, target.runId, logger, ids, maxLineBytes);
+        const record = toRecord(objectAt(recordItem, recordAt), recordAt, target.runId, logger, ids, maxLineBytes, (warning) => warn(batch, warning));
         if (typeof record === 'string') reject(batch, 1, record);
         else group.records.push(record);
       });
@@ -90,7 +96,11 @@ export function readExportRequest(body: unknown, ids: Ids, maxLineBytes: number)
 function reject(batch: OtlpBatch, count: number, reason: string): void {
   if (count === 0) return;
   batch.rejected += count;
-  if (batch.errors.length < 10) batch.errors.push(reason);
+  warn(batch, reason);
+}
+
+function warn(batch: OtlpBatch, reason: string): void {
+  if (batch.errors.length < MAX_REASONS) batch.errors.push(reason);
 }
 
 function countRecords(scopeLog: unknown): number {
@@ -111,14 +121,26 @@ function targetOf(attrs: Map<string, unknown>): StreamTarget | string {
   return { runId: serviceRunId(name), name, service: name, isService: true };
 }
 
-function toRecord(raw: Record<string, unknown>, at: string, stream: string, logger: string | undefined, ids: Ids, maxLineBytes: number): LogRecord | string {
+function toRecord(
+  raw: Record<string, unknown>,
+  at: string,
+  stream: string,
+  logger: string | undefined,
+  ids: Ids,
+  maxLineBytes: number,
+  warn: (warning: string) => void,
+): LogRecord | string {
   const stamped = nanosToMicros(raw.timeUnixNano);
-  if (stamped === null) return `${at}.timeUnixNano: expected nanoseconds since the epoch`;
+  if (stamped === null) return `${at}.timeUnixNano: expected nanoseconds since the epoch, a date from 1970 to 9999`;
   const observed = nanosToMicros(raw.observedTimeUnixNano);
-  if (observed === null) return `${at}.observedTimeUnixNano: expected nanoseconds since the epoch`;
+  if (observed === null) return `${at}.observedTimeUnixNano: expected nanoseconds since the epoch, a date from 1970 to 9999`;
   const time = stamped ?? observed;
   const message = messageOf(raw.body);
+  if (message === null) return `${at}.body: expected an AnyValue (an object such as {"stringValue": "…"})`;
   const cut = cutToBytes(message, maxLineBytes);
+  if (raw.severityNumber !== undefined && raw.severityNumber !== null && raw.severityNumber !== 0 && severityOf(raw.severityNumber) === undefined) {
+    warn(`${at}.severityNumber: ${JSON.stringify(raw.severityNumber)} is not 1–24; the level comes from severityText, else INFO`);
+  }
   const record: LogRecord = {
     stream,
     seq: 0,
@@ -131,8 +153,8 @@ function toRecord(raw: Record<string, unknown>, at: string, stream: string, logg
   if (logger !== undefined) record.logger = logger;
   const attrs = boundedAttrs(raw.attributes, at);
   if (typeof attrs === 'string') return attrs;
-  const traceId = idOf(raw.traceId, ids);
-  const spanId = idOf(raw.spanId, ids);
+  const traceId = idOf(raw.traceId, ids, 16, `${at}.traceId`, warn);
+  const spanId = idOf(raw.spanId, ids, 8, `${at}.spanId`, warn);
   if (traceId !== undefined) attrs.trace_id = traceId;
   if (spanId !== undefined) attrs.span_id = spanId;
   if (typeof raw.eventName === 'string' && raw.eventName !== '') attrs.event_name = raw.eventName.slice(0, 256);
@@ -143,8 +165,8 @@ function toRecord(raw: Record<string, unknown>, at: string, stream: string, logg
 
 /** 1–4 TRACE, 5–8 DEBUG → DEBUG; 9–12 INFO; 13–16 WARN; 17–20 ERROR; 21–24 FATAL → CRITICAL. */
 export function levelOf(severityNumber: unknown, severityText: unknown): Level {
-  const number = typeof severityNumber === 'string' ? SEVERITY_NAMES[severityNumber] ?? Number(severityNumber) : severityNumber;
-  if (typeof number === 'number' && Number.isInteger(number) && number >= 1 && number <= 24) {
+  const number = severityOf(severityNumber);
+  if (number !== undefined) {
     if (number <= 8) return 'DEBUG';
     if (number <= 12) return 'INFO';
     if (number <= 16) return 'WARNING';
@@ -158,6 +180,12 @@ export function levelOf(severityNumber: unknown, severityText: unknown): Level {
   return 'INFO';
 }
 
+/** A severity number of 1–24 (or its enum name), else undefined. */
+function severityOf(value: unknown): number | undefined {
+  const number = typeof value === 'string' ? SEVERITY_NAMES[value] ?? Number(value) : value;
+  return typeof number === 'number' && Number.isInteger(number) && number >= 1 && number <= 24 ? number : undefined;
+}
+
 /** the enum's names, which the proto3 JSON mapping also allows */
 const SEVERITY_NAMES: Readonly<Record<string, number>> = Object.fromEntries(
   ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].flatMap((name, band) =>
@@ -165,26 +193,42 @@ const SEVERITY_NAMES: Readonly<Record<string, number>> = Object.fromEntries(
   ),
 );
 
-/** ns as a decimal string or a number → µs; 0 or absent → undefined (unset); null: not a time */
+/**
+ * ns as a decimal string or a number → µs; 0 or absent → undefined (unset); null: not a time the
+ * hub can keep (not a number of ns, or outside 1970–9999: LIMITS.timestampMicros).
+ */
 function nanosToMicros(value: unknown): number | undefined | null {
   if (value === undefined || value === null || value === 0 || value === '0' || value === '') return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.floor(value / 1000) : null;
-  if (typeof value === 'string' && /^\d{1,20}$/.test(value)) return Number(BigInt(value) / 1000n);
-  return null;
+  let micros: number | null = null;
+  if (typeof value === 'number') micros = Number.isFinite(value) && value > 0 ? Math.floor(value / 1000) : null;
+  else if (typeof value === 'string' && /^\d{1,20}$/.test(value)) micros = Number(BigInt(value) / 1000n);
+  return micros !== null && micros <= LIMITS.timestampMicros.max ? micros : null;
 }
 
-function messageOf(body: unknown): string {
+/** The body as the line's text: an AnyValue's string, or its value as JSON; null when it is not an AnyValue. */
+function messageOf(body: unknown): string | null {
+  if (body === undefined || body === null) return '';
+  // not the mapping's shape, but a plain string or number says plainly what the line is
+  if (typeof body === 'string') return body;
+  if (typeof body === 'number' || typeof body === 'boolean') return String(body);
   const value = plainValue(body, 0);
-  if (value === undefined || value === null) return '';
+  if (value === undefined) return Array.isArray(body) || Object.keys(body).length > 0 ? null : ''; // {} is an AnyValue with nothing set
+  if (value === null) return '';
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-/** A trace or span id as lowercase hex; an all-zero id is no id. */
-function idOf(value: unknown, ids: Ids): string | undefined {
-  if (typeof value !== 'string' || value === '') return undefined;
-  const hex = ids === 'hex' ? value.toLowerCase() : Buffer.from(value, 'base64').toString('hex');
-  if (!/^[0-9a-f]{1,64}$/.test(hex) || /^0+$/.test(hex)) return undefined;
-  return hex;
+/**
+ * A trace or span id as lowercase hex, `bytes` long; an all-zero id is no id. One of another
+ * length, or not hex (base64 in protobuf), is left out and said.
+ */
+function idOf(value: unknown, ids: Ids, bytes: number, at: string, warn: (warning: string) => void): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const hex = typeof value !== 'string' ? '' : ids === 'hex' ? value.toLowerCase() : Buffer.from(value, 'base64').toString('hex');
+  if (hex.length !== bytes * 2 || !/^[0-9a-f]+$/.test(hex)) {
+    warn(`${at}: expected ${bytes} bytes${ids === 'hex' ? ' as hex' : ''}; left out`);
+    return undefined;
+  }
+  return /^0+$/.test(hex) ? undefined : hex;
 }
 
 /**

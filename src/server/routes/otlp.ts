@@ -49,8 +49,8 @@ export async function otlpRoutes(app: FastifyInstance, options: { context: HubCo
     }
     const errorMessage = errors.join('; ');
     if (protobuf) return reply.type(PROTOBUF).send(encodeProtobufResponse(rejected, errorMessage));
-    // int64 is a decimal string in OTLP/JSON
-    return rejected > 0 ? { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage } } : {};
+    // int64 is a decimal string in OTLP/JSON; a message with nothing rejected is a warning
+    return rejected > 0 || errorMessage !== '' ? { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage } } : {};
   });
 
   async function storeGroup(request: FastifyRequest, group: OtlpGroup): Promise<void> {
