@@ -141,6 +141,43 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     expect(all.filter((r) => r.source === 'system')).toEqual([]);
   });
 
+  it('truncated while followed, takes no look-alike sibling (same first bytes, other lines) for its copy', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    const block = (from: number, to: number) => lines('line', from, to).map((line) => `${line}\n`).join('');
+    writeFileSync(path, block(1, 10));
+    // other logs that start like this one (a banner, a header) and go on differently: one not
+    // named as a rotated copy, one named so whose bytes differ where app.log was read to
+    writeFileSync(join(dir, 'other.log'), `${block(1, 10)}unrelated a\nunrelated b\n`);
+    writeFileSync(`${path}.old`, `${block(1, 5)}${block(1, 10)}unrelated c\n`);
+    const follower = await following(url, data, [path], 'lookalike');
+    await waitForLines(url, 'lookalike', 10);
+    writeFileSync(path, block(11, 15)); // truncated and written again
+    await waitForLines(url, 'lookalike', 15);
+    await new Promise((r) => setTimeout(r, 300));
+    await stopped(follower.result);
+    const all = await records(url, 'lookalike');
+    expect(fileLines(all)).toEqual(lines('line', 1, 15));
+  });
+
+  it('truncated while a partial line is held, with no copy (tee starting over): the partial line is a line of its own', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'tee.log');
+    writeFileSync(path, 'one\ntwo, cut');
+    const result = cli(['follow', '--hub', url, '--data', data, '--partial-timeout', '20s', '--poll', '100ms', path, '--run', 'tee-over']);
+    children.push(result.child);
+    await waitForLines(url, 'tee-over', 1);
+    await new Promise((r) => setTimeout(r, 300));
+    writeFileSync(path, 'three\nfour\n');
+    await waitForLines(url, 'tee-over', 4);
+    await stopped(result);
+    expect(fileLines(await records(url, 'tee-over'))).toEqual(['one', 'two, cut', 'three', 'four']);
+  });
+
   it('follows every file a glob matches, picking up a file created later', async () => {
     const url = await startHub();
     const dir = tempDir();
@@ -350,6 +387,38 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     await stopped(second.result);
     const all = await records(url, 'twice');
     expect(fileLines(all)).toEqual(lines('line', 1, 80));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
+  });
+
+  it('rotated twice while it followed, then restarted (twice), repeats no line of the rotated files', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    const block = (from: number, to: number) => lines('line', from, to).map((line) => `${line}\n`).join('');
+    writeFileSync(path, block(1, 50));
+    const first = await following(url, data, [path], 'rotating');
+    await waitForLines(url, 'rotating', 50);
+    appendFileSync(path, block(51, 60));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block(61, 70));
+    await waitForLines(url, 'rotating', 70);
+    renameSync(`${path}.1`, `${path}.2`);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block(71, 80));
+    await waitForLines(url, 'rotating', 80);
+    await new Promise((r) => setTimeout(r, 300));
+    // stopped while both rotated files are still held (they are let go only after 5 s idle)
+    await stopped(first.result);
+    for (const [from, to] of [[81, 90], [91, 100]] as const) {
+      appendFileSync(path, block(from, to));
+      const again = await following(url, data, [path], 'rotating');
+      await waitForLines(url, 'rotating', to);
+      await new Promise((r) => setTimeout(r, 300));
+      await stopped(again.result);
+    }
+    const all = await records(url, 'rotating');
+    expect(fileLines(all)).toEqual(lines('line', 1, 100));
     expect(all.filter((r) => r.source === 'system')).toEqual([]);
   });
 

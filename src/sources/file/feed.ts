@@ -31,6 +31,8 @@ export interface DeliveryMark extends FileIdentity {
   offset: number;
 }
 
+/** how many of the last bytes read a feed keeps, to tell a file's real copy from a look-alike */
+export const TAIL_BYTES = 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = Buffer.alloc(0);
@@ -45,6 +47,8 @@ export class LineFeed {
   private inBar = false;
   /** marks not yet known delivered, in seq order */
   private marks: DeliveryMark[] = [];
+  /** the last bytes before `offset` (up to TAIL_BYTES; fewer at a file's start or after a resume) */
+  private tailBytes: Buffer;
 
   constructor(
     private readonly out: ByteSink,
@@ -52,8 +56,15 @@ export class LineFeed {
     public identity: FileIdentity,
     offset: number,
     private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+    tail: Buffer = EMPTY,
   ) {
     this.offset = offset;
+    this.tailBytes = tail;
+  }
+
+  /** The bytes just before `offset`: a copy of the file holds them at the same place. */
+  get tail(): Buffer {
+    return this.tailBytes;
   }
 
   /** bytes held back as an unfinished line */
@@ -65,6 +76,8 @@ export class LineFeed {
   take(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.offset += chunk.length;
+    this.tailBytes =
+      chunk.length >= TAIL_BYTES ? Buffer.from(chunk.subarray(chunk.length - TAIL_BYTES)) : Buffer.concat([this.tailBytes, chunk]).subarray(-TAIL_BYTES);
     this.split(chunk);
     // after the push: a slow sink (a spool write) must not make the file look idle
     this.lastGrowthAt = Date.now();
@@ -109,11 +122,20 @@ export class LineFeed {
     this.mark(this.offset);
   }
 
-  /** The file behind the name started over (truncated, replaced): count from `offset` of it. */
-  restart(identity: FileIdentity, offset: number): void {
-    // a partial line of the old content stays held: a copytruncate writer goes on with it
+  /**
+   * The file behind the name started over (truncated, replaced): count from `offset` of it. A
+   * partial line of the old content stays held when `keepHeld` (a copytruncate writer goes on
+   * with it); else it is a line of its own (a new writer, `tee` starting over, begins a new line).
+   */
+  restart(identity: FileIdentity, offset: number, keepHeld: boolean): void {
+    if (!keepHeld && this.held.length > 0) {
+      this.pushHeld();
+      this.out.end();
+      this.inBar = false;
+    }
     this.identity = identity;
     this.offset = offset;
+    this.tailBytes = EMPTY;
     this.mark(offset - this.held.length);
   }
 

@@ -20,7 +20,7 @@ import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, watch,
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
 import { FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, type FileCheckpoint } from './checkpoint.js';
-import { LineFeed, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
+import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
 import { expandGlob, globBase } from './glob.js';
 
 /** The part of a RecordBuilder a follower feeds. */
@@ -209,7 +209,7 @@ export class FileFollower {
 
   private truncated(tracked: Tracked, stats: Stats): void {
     const feed = tracked.feed;
-    const copy = this.findCopy(tracked.name, feed.identity, feed.offset, stats.ino);
+    const copy = this.findCopy(tracked.name, feed, stats.ino);
     if (copy !== undefined) this.readRange(copy, feed);
     else if (tracked.skipped > 0 && feed.offset === tracked.skipped) {
       // nothing read yet of a file opened at its end (`tee` starting it over): nothing lost
@@ -219,19 +219,26 @@ export class FileFollower {
         'WARNING',
       );
     }
-    feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0);
+    feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0, copy !== undefined);
   }
 
-  /** A sibling holding the same first bytes, at least `offset` long: a copy made before a truncation. */
-  private findCopy(name: string, identity: FileIdentity, offset: number, exceptIno: number): string | undefined {
+  /**
+   * A sibling made by copying the file before a truncation: named after it as a rotated copy is
+   * (app.log.1, app.log-20261201), at least `offset` long, with the same first bytes and the same
+   * bytes just before `offset` (another log may well start alike: a header, a banner).
+   */
+  private findCopy(name: string, feed: LineFeed, exceptIno: number): string | undefined {
+    const { identity, offset, tail } = feed;
     if (identity.fp_len === 0) return undefined;
     const dir = dirname(name);
     let best: { path: string; mtime: number } | undefined;
     for (const entry of safeReaddir(dir)) {
+      if (!isRotatedName(basename(name), entry)) continue;
       const path = join(dir, entry);
       const stats = safeStat(path);
       if (!stats?.isFile() || stats.ino === exceptIno || stats.size < offset) continue;
       if (fingerprintPath(path, identity.fp_len)?.fp !== identity.fp) continue;
+      if (!readAt(path, offset - tail.length, tail.length)?.equals(tail)) continue;
       if (!best || stats.mtimeMs > best.mtime) best = { path, mtime: stats.mtimeMs };
     }
     return best?.path;
@@ -299,7 +306,11 @@ export class FileFollower {
     const stats = fstatSync(fd);
     const identity: FileIdentity = { dev: stats.dev, ino: stats.ino, ...fingerprintFd(fd) };
     const source = this.o.target.source('file', { path: name });
-    const feed = new LineFeed(source, () => this.o.target.lastSeq, identity, offset, this.o.maxLineBytes);
+    // the bytes before a resumed offset: a truncation before the next read still finds the real copy
+    const tailLength = Math.min(offset, TAIL_BYTES);
+    const tail = Buffer.alloc(tailLength);
+    if (tailLength > 0) readSync(fd, tail, 0, tailLength, offset - tailLength);
+    const feed = new LineFeed(source, () => this.o.target.lastSeq, identity, offset, this.o.maxLineBytes, tail);
     const skipped = atEnd ? offset : 0;
     const tracked: Tracked = { name, fd, feed, size: stats.size, detached, delivered: { ...identity, seq: this.o.target.lastSeq, offset }, skipped };
     if (detached) this.detached.push(tracked);
@@ -307,23 +318,39 @@ export class FileFollower {
     return tracked;
   }
 
-  /** Takes up each checkpointed file where the hub's lines end. */
+  /**
+   * Takes up each checkpointed file where the hub's lines end. A checkpoint may hold several files
+   * of one name (rotated while followed, not let go yet): each is opened once, at its own offset,
+   * and none of them counts as "rotated after" another (it would be read again from its start).
+   */
   private resume(): void {
-    for (const entry of this.o.resume ?? []) {
+    const entries = (this.o.resume ?? []).map((entry) => {
       const name = resolve(entry.path);
+      return { entry, name, found: this.locate(name, entry) };
+    });
+    const claimed = new Set(entries.flatMap(({ found }) => (found === undefined ? [] : [fileKey(safeStat(found))])));
+    for (const { entry, name, found } of entries) {
       this.resumedNames.add(name);
-      const found = this.locate(name, entry);
       if (found === undefined) {
         const lost = entry.size - entry.offset;
         const what = lost > 0 ? `${lost} bytes after byte ${entry.offset}, and whatever was written after them,` : `what was written after byte ${entry.offset}`;
         this.o.target.system(`${name}: changed while nobody followed it (truncated, replaced or deleted): ${what} could not be read`, 'WARNING');
         continue;
       }
+      if (this.tracking(found)) continue;
       const underName = found === name;
-      if (underName && this.active.has(name)) continue;
       this.open(found, entry.offset, !underName);
-      if (!underName) for (const later of this.rotatedAfter(name, found)) this.open(later, 0, true);
+      if (underName) continue;
+      for (const later of this.rotatedAfter(name, found)) {
+        if (!claimed.has(fileKey(safeStat(later))) && !this.tracking(later)) this.open(later, 0, true);
+      }
     }
+  }
+
+  /** The file at `path` is open already (under any name). */
+  private tracking(path: string): boolean {
+    const key = fileKey(safeStat(path));
+    return [...this.detached, ...this.active.values()].some((tracked) => tracked.fd !== -1 && fileKey(tracked.feed.identity) === key);
   }
 
   /**
@@ -340,7 +367,7 @@ export class FileFollower {
     if (since === undefined) return [];
     const later: { path: string; mtime: number }[] = [];
     for (const entry of safeReaddir(dir)) {
-      if (!(entry.startsWith(`${base}.`) || entry.startsWith(`${base}-`)) || COMPRESSED.test(entry)) continue;
+      if (!isRotatedName(base, entry)) continue;
       const path = join(dir, entry);
       const stats = safeStat(path);
       if (!stats?.isFile() || stats.mtimeMs < since.mtimeMs) continue;
@@ -367,11 +394,37 @@ export class FileFollower {
   }
 }
 
+/** A name a rotated copy of `base` has (app.log.1, app.log-20261201), not compressed. */
+function isRotatedName(base: string, entry: string): boolean {
+  return (entry.startsWith(`${base}.`) || entry.startsWith(`${base}-`)) && !COMPRESSED.test(entry);
+}
+
+/** dev and inode: which file a name points to */
+function fileKey(file: { dev: number; ino: number } | undefined): string {
+  return file === undefined ? 'none' : `${file.dev}:${file.ino}`;
+}
+
 function safeStat(path: string): Stats | undefined {
   try {
     return statSync(path);
   } catch {
     return undefined;
+  }
+}
+
+/** `length` bytes of a file from `position`; undefined when it cannot be read */
+function readAt(path: string, position: number, length: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const buffer = Buffer.alloc(length);
+    return readSync(fd, buffer, 0, length, position) === length ? buffer : undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 

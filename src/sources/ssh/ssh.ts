@@ -240,7 +240,7 @@ export class SshFollower {
       this.feed.flush();
       this.streaming = true;
       this.feed.lastGrowthAt = Date.now();
-      this.feed.restart(identity, 0);
+      this.feed.restart(identity, 0, true);
       return;
     }
     if (state === 'reset') {
@@ -256,7 +256,7 @@ export class SshFollower {
     this.fromEnd = false;
     this.streaming = true;
     this.feed.lastGrowthAt = Date.now(); // the partial timeout counts from now
-    if (state === 'reset' || this.feed.identity.ino !== ino || this.feed.offset !== offset) this.feed.restart(identity, offset);
+    if (state === 'reset' || this.feed.identity.ino !== ino || this.feed.offset !== offset) this.feed.restart(identity, offset, true);
     else this.feed.identity = identity.fp_len >= this.feed.identity.fp_len ? identity : this.feed.identity;
   }
 
@@ -264,14 +264,16 @@ export class SshFollower {
     if (this.stopped) return;
     if (code === TRUNCATED_EXIT && this.truncation !== undefined) {
       // truncated while followed: what a copy had was sent; the file is read again from its start
-      // (a partial last line stays held: a copytruncate writer goes on with it)
-      if (!this.truncation.copy) {
+      // (a partial last line stays held when a copy was found: a copytruncate writer goes on with
+      // it; else it is a line of its own)
+      const copied = this.truncation.copy;
+      if (!copied) {
         this.o.lines.system(`${this.o.target.url}: truncated; lines written after byte ${this.truncation.offset} before the truncation could not be read (no rotated copy found)`, 'WARNING');
       }
       // the new first bytes, if any yet: the next session checks the file still starts with them
       const { fp, fpLen } = this.truncation;
       this.truncation = undefined;
-      this.feed.restart({ dev: 0, ino: this.feed.identity.ino, fp: fpLen > 0 ? fp : '', fp_len: fpLen }, 0);
+      this.feed.restart({ dev: 0, ino: this.feed.identity.ino, fp: fpLen > 0 ? fp : '', fp_len: fpLen }, 0, copied);
       this.backoff = MIN_BACKOFF_MS;
       this.connect();
       return;
