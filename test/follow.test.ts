@@ -331,6 +331,41 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     expect(of('new.log')).toEqual(lines('new', 1, 30));
   });
 
+  it('with --from-end, restarted, reads whole a file that appeared under the glob while it was stopped', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    writeFileSync(join(dir, 'old.log'), 'before 1\nbefore 2\n');
+    const first = await following(url, data, [join(dir, '*.log'), '--from-end'], 'from-end-restart');
+    appendFileSync(join(dir, 'old.log'), 'after 1\n');
+    await waitForLines(url, 'from-end-restart', 1);
+    await stopped(first.result);
+    writeFileSync(join(dir, 'meanwhile.log'), 'made while stopped 1\nmade while stopped 2\n');
+    const second = await following(url, data, [join(dir, '*.log'), '--from-end'], 'from-end-restart');
+    await waitForLines(url, 'from-end-restart', 3);
+    await new Promise((r) => setTimeout(r, 300));
+    await stopped(second.result);
+    expect(fileLines(await records(url, 'from-end-restart'))).toEqual(['after 1', 'made while stopped 1', 'made while stopped 2']);
+  });
+
+  it('says when a name is not there yet (then reads it once it appears), and refuses a directory', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const refused = await cli(['follow', '--hub', url, '--data', data, dir, '--run', 'a-dir']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${dir}: a directory; follow its files with a glob`);
+    const path = join(dir, 'later.log');
+    const result = follow(url, data, [path, join(dir, 'x', '*.txt'), '--run', 'later']);
+    let stderr = '';
+    result.child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => stderr.includes('*.txt: matches no file yet') || undefined, 20_000, 'the glob notice');
+    expect(stderr).toContain(`${path}: no such file yet; it is read once it appears`);
+    writeFileSync(path, 'at last\n');
+    await waitForLines(url, 'later', 1);
+    await stopped(result);
+  });
+
   it("refuses to write into another writer's run (a follower with another checkpoint, or none)", async () => {
     const url = await startHub();
     const dir = tempDir();

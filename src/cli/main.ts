@@ -40,7 +40,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, ...value.split('\n').filter(Boolean)];
 }
 
-const data = () => flag('--data <dir>', 'data directory (SQLite store, logs, spool)', DEFAULTS.data);
+const data = (what = 'SQLite store, logs, spool') => flag('--data <dir>', `data directory (${what})`, DEFAULTS.data);
 const hub = () => flag('--hub <url>', `hub URL (default ${DEFAULTS.hub} when it answers; "none": the local store)`);
 /** for commands that only talk to a hub (there is no local store to fall back to) */
 const hubOnly = () => flag('--hub <url>', `hub URL (default ${DEFAULTS.hub})`);
@@ -109,7 +109,7 @@ withToken(program
   .argument('<files...>', "paths, globs ('logs/*.log', quoted) or ssh:// URLs")
   .addOption(new Option('--run <id>', 'the run the lines go to (created when it does not exist)').env('RUNLOG_RUN').makeOptionMandatory())
   .addOption(hubOnly())
-  .addOption(data())
+  .addOption(data('where the follow checkpoints are: <data>/follow/<run>.json'))
   .addOption(flag('--name <name>', 'a name for the run'))
   .addOption(repeatable('--label <k=v>', 'a label'))
   .addOption(flag('--from-start', 'files already there, with no checkpoint: from their start (the default)'))

@@ -10,12 +10,13 @@
  * write the checkpoint, exit 0. The run stays `running` (another follower may take it up) unless
  * --end-on-exit, which flushes partial last lines and ends it `completed`.
  */
-import { resolve } from 'node:path';
+import { statSync, type Stats } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
 import { HubShipper } from '../../sinks/hub.js';
 import { hubError, hubPost, hubRequest, jsonOf } from '../../sinks/hub-http.js';
-import { isGlob } from '../../sources/file/glob.js';
+import { expandGlob, isGlob } from '../../sources/file/glob.js';
 import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
 import { FileFollower } from '../../sources/file/follower.js';
 import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
@@ -63,6 +64,11 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   const sshTargets = remote.map((url) => parseSshUrl(url) ?? usage(`${url}: expected ssh://[user@]host[:port]/path`));
   const dataDir = resolve(flags.data);
   const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
+  for (const target of local) {
+    if (isGlob(target)) continue;
+    const stats = statOrUndefined(target);
+    if (stats?.isDirectory()) throw new UsageError(`${target}: a directory; follow its files with a glob, quoted: '${join(target, '*.log')}'`);
+  }
 
   const hub = await findHub(flags.hub, true);
   if (hub === undefined) {
@@ -164,7 +170,8 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
       ? new FileFollower({
           patterns: local,
           target: builder,
-          fromEnd: flags.fromEnd ?? false,
+          // a file that appeared while the follower was stopped is new: read whole
+          fromEnd: (flags.fromEnd ?? false) && saved === undefined,
           partialTimeoutMs,
           pollMs,
           maxLineBytes,
@@ -193,6 +200,11 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   }
   files?.start();
   for (const follower of ssh) follower.start();
+  // a name that is not there (yet) is waited for: said once, so a typo is not silence
+  for (const target of local) {
+    if (expandGlob(target).some((path) => statOrUndefined(path)?.isFile())) continue;
+    warn(isGlob(target) ? `${target}: matches no file yet; its files are read as they appear` : `${target}: no such file yet; it is read once it appears`);
+  }
 
   /** `cancelledBy`: the hub asked (a lease answer): the run ends `cancelled`, whatever --end-on-exit says. */
   const stop = async (why: string, cancelledBy?: string) => {
@@ -268,4 +280,12 @@ function splitSshOption(value: string): string[] {
 
 function usage(message: string): never {
   throw new UsageError(message);
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }
