@@ -197,3 +197,37 @@ describeWithPostgres('two hubs on one PostgreSQL database', () => {
     expect(page.body.total_lines).toBe(next - 1);
   });
 });
+
+describeWithPostgres('tokens across two hubs on one PostgreSQL database', () => {
+  let database: TestDatabase;
+  const hubs: HubProcess[] = [];
+  afterAll(async () => {
+    for (const hub of hubs) if (hub.child.exitCode === null) hub.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    await database?.drop();
+  });
+
+  it('a token revoked through one hub, or with `runlog token revoke --db`, stops working on the other at once, not after its cache', async () => {
+    database = await createTestDatabase();
+    const token = async (name: string, scope: string) => {
+      const made = await cli(['token', 'create', name, '--scope', scope, '--db', database.url]);
+      expect(made.code).toBe(0);
+      return made.stdout.trim();
+    };
+    const admin = await token('admin', 'admin');
+    const readers = { viaHub: await token('reader-a', 'read'), viaCli: await token('reader-b', 'read') };
+    const [a, b] = await Promise.all([startHubProcess(database.url), startHubProcess(database.url)]);
+    hubs.push(a!, b!);
+    const runsOnB = (secret: string) => fetch(`${b!.url}/api/runs`, { headers: { authorization: `Bearer ${secret}` } }).then((r) => r.status);
+    // hub B has looked each token up, and caches it for 5 s
+    expect(await runsOnB(readers.viaHub)).toBe(200);
+    expect(await runsOnB(readers.viaCli)).toBe(200);
+    const revoked = await fetch(`${a!.url}/api/tokens/reader-a`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    expect(revoked.status).toBe(200);
+    // well inside the cache's 5 s: the notice made hub B forget it
+    await waitFor(async () => (await runsOnB(readers.viaHub)) === 401 || undefined, 2500, 'hub B to refuse the token revoked through hub A');
+    expect((await cli(['token', 'revoke', 'reader-b', '--db', database.url])).code).toBe(0);
+    await waitFor(async () => (await runsOnB(readers.viaCli)) === 401 || undefined, 2500, 'hub B to refuse the token revoked with --db');
+    expect(await runsOnB(admin)).toBe(200);
+  });
+});

@@ -96,6 +96,20 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     }
   });
 
+  it('migrate --dry-run on an empty database lists every step and writes nothing (not even schema_migrations); cleanup --db', async () => {
+    const { url } = await freshDatabase();
+    const dry = await cli(['migrate', '--db', url, '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('would apply 1:');
+    expect(dry.stdout).toContain('would apply 8: notices for the hubs when tokens change');
+    expect(psql(url, { sql: "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'" }).trim()).toBe('0');
+    // `cleanup --db` cleans that database directly (the README said so before the flag existed)
+    expect((await cli(['migrate', '--db', url])).code).toBe(0);
+    psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('old-w', 1, 1, '[{"timestamp": "2020-01-01T00:00:00Z", "level": "INFO", "message": "old"}]'::jsonb, NULL)` });
+    const cleaned = await cli(['cleanup', '--db', url, '--older-than', '1d']);
+    expect(cleaned.stdout).toBe('deleted 1 worker lines and 0 runs\n');
+  });
+
   it("adopts a database made by the seed's SQL (tables, indexes, function) with its rows: nothing lost, no index twice", async () => {
     const { url } = await freshDatabase();
     // the orchestrator's own workers table, as the seed assumes it exists

@@ -221,6 +221,7 @@ withToken(program
   .addOption(flag('--runs-older-than <duration>', 'also ended runs and their lines older than this'))
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (options) => (await import('./commands/cleanup.js')).cleanupCommand(options)));
 
 const tokens = program.command('token').description('create, list and revoke tokens (through a hub with an admin token, or on the local store with --hub none)');

@@ -4,6 +4,7 @@ import { LiveFanout } from '../pipeline/live.js';
 import { isPostgres, openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { buildApp, warnOnStderr } from './app.js';
+import { TokenCache } from './auth/cache.js';
 import { isLoopbackHost } from './auth/hosts.js';
 import { Housekeeping } from './housekeeping.js';
 import { lockDataDir } from './lock.js';
@@ -48,11 +49,12 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
   }
   const live = new LiveFanout();
   const warn = logErrors ? warnOnStderr : () => {};
-  const app = buildApp({ store, live, config, audit }, { logger: false, warn });
+  const tokens = new TokenCache(store);
+  const app = buildApp({ store, live, config, audit, tokens }, { logger: false, warn });
   const housekeeping = new Housekeeping(store, live, config, warn);
   const watcher = new ChangeWatcher(store, live, config.watchMs, warn);
   // several hubs on one database: what the others commit reaches this hub's viewers too
-  const stopFollowing = await store.followOthers?.(live, warn);
+  const stopFollowing = await store.followOthers?.(live, warn, () => tokens.invalidate());
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {

@@ -336,8 +336,11 @@ export interface Store {
    * (then answers undefined), so housekeeping is done once, not once per hub. Absent: one hub.
    */
   exclusive?<T>(name: string, task: () => Promise<T>): Promise<T | undefined>;
-  /** Several hubs on one database: publishes to `live` what other processes commit; returns how to stop. */
-  followOthers?(live: LiveFanout, onError?: (message: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Several hubs on one database: publishes to `live` what other processes commit, and says when
+   * another process changed the tokens; returns how to stop.
+   */
+  followOthers?(live: LiveFanout, onError?: (message: string) => void, onTokensChanged?: () => void): Promise<() => Promise<void>>;
 }
 
 export function sameWriter(a: RunWriter, b: RunWriter): boolean {

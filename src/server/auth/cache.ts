@@ -1,7 +1,9 @@
 /**
  * TokenCache: what the hub knows of tokens, without a store query per request. A token looked up
- * is kept 5 s (a revocation made through another hub, or on the local store, takes effect within
- * that); whether any token exists is asked again every 2 s. `last_used_at` is written at most
+ * is kept 5 s; a change made through this hub, or on PostgreSQL by any process (a notice: see
+ * postgres/notify.ts), empties the cache at once, so a revoked token stops working everywhere
+ * within a notice's delivery. Only a change made on a SQLite file by `runlog token … --hub none`
+ * while the hub runs waits for the 5 s. Whether any token exists is asked again every 2 s. `last_used_at` is written at most
  * once a minute per token.
  */
 import { nowMicros } from '../../core/record.js';

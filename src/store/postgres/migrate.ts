@@ -26,9 +26,14 @@ export async function migratePostgres(pool: pg.Pool, { dryRun = false } = {}): P
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
-      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())`);
-      const applied = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+      // a dry run writes nothing (a read-only role can ask): no table yet means nothing applied
+      const exists = (await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t")).rows[0]?.t != null;
+      if (!exists && !dryRun) {
+        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())`);
+      }
+      const versions = exists ? (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows : [];
+      const applied = new Set(versions.map((r) => r.version));
       const pending = MIGRATIONS.filter((m) => !applied.has(m.version));
       if (!dryRun) for (const migration of pending) await apply(client, migration);
       const known = [...applied, ...(dryRun ? [] : pending.map((m) => m.version))];

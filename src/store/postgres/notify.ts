@@ -8,6 +8,7 @@
  *   s <first_id> <last_id> <origin> -         worker lines (system_logs rows)
  *   r 0 0 <origin> <run>                      a run was created, claimed, handed back or ended
  *   w 0 0 <origin> <worker>                   a worker's heartbeat
+ *   t 0 0 <origin> -                          tokens were created, revoked or changed
  * The lines are read from the store, and only when this hub has a subscriber for them. A notice
  * this process caused (its own origin, the pool's application_name) is skipped: the hub that
  * ingested a line has published it already, once. Notices are handled one at a time, so a run's
@@ -23,7 +24,12 @@ import { recordFromSystemRow, systemLogFromRow } from './workers.js';
 const RECONNECT_MS = 1000;
 const READ_PAGE = 10_000;
 
-export async function followNotices(store: PostgresStore, live: LiveFanout, onError: (message: string) => void = () => {}): Promise<() => Promise<void>> {
+export async function followNotices(
+  store: PostgresStore,
+  live: LiveFanout,
+  onError: (message: string) => void = () => {},
+  onTokensChanged: () => void = () => {},
+): Promise<() => Promise<void>> {
   let client: pg.Client | undefined;
   let stopped = false;
   let queue: Promise<void> = Promise.resolve();
@@ -65,6 +71,8 @@ export async function followNotices(store: PostgresStore, live: LiveFanout, onEr
       if (run === undefined) return;
       live.publishRun(run);
       if (FINAL_STATUSES.includes(run.status)) live.publishEnd(run);
+    } else if (kind === 't') {
+      onTokensChanged();
     } else if (kind === 'w') {
       if (live.subscriberCount(RUN_EVENTS) === 0) return;
       const worker = await store.getWorker(subject, nowMicros());
@@ -88,6 +96,8 @@ export async function followNotices(store: PostgresStore, live: LiveFanout, onEr
     await next.connect();
     await next.query('LISTEN runlog');
     client = next;
+    // a token revoked while this connection was away sent its notice to nobody
+    onTokensChanged();
   };
 
   await connect();

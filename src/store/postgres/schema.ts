@@ -242,6 +242,22 @@ CREATE TRIGGER workers_notice AFTER INSERT OR UPDATE ON workers
   FOR EACH ROW EXECUTE FUNCTION runlog_notice_worker();
 `;
 
+/**
+ * A token created, revoked or changed (by a hub or by `runlog token … --db`): every hub forgets
+ * what it cached of tokens at once, instead of within its cache's 5 s (notify.ts, auth/cache.ts).
+ * Not on `last_used_at`, which hubs write as tokens are used.
+ */
+const TOKEN_NOTICES = `
+CREATE OR REPLACE FUNCTION runlog_notice_tokens() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('runlog', 't 0 0 ' || replace(runlog_origin(), ' ', '_') || ' -');
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS tokens_notice ON tokens;
+CREATE TRIGGER tokens_notice AFTER INSERT OR DELETE OR UPDATE OF name, hash, scopes, worker_id, expires_at ON tokens
+  FOR EACH STATEMENT EXECUTE FUNCTION runlog_notice_tokens();
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'runs and their lines in compressed chunks', sql: RUNS },
   { version: 2, name: "the seeds' workers and system_logs tables", sql: SEED_TABLES },
@@ -255,4 +271,5 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: 'CREATE INDEX IF NOT EXISTS run_chunks_by_time ON run_chunks (max_ts, stream, first_seq);',
   },
   { version: 7, name: 'leases, cancel requests, the lost verdict, re-runs', sql: LEASE_COLUMNS },
+  { version: 8, name: 'notices for the hubs when tokens change', sql: TOKEN_NOTICES },
 ];

@@ -369,9 +369,9 @@ export class PostgresStore implements Store {
   }
 
   /** Publishes to `live` what other processes on this database commit; returns how to stop. */
-  async followOthers(live: LiveFanout, onError?: (message: string) => void): Promise<() => Promise<void>> {
+  async followOthers(live: LiveFanout, onError?: (message: string) => void, onTokensChanged?: () => void): Promise<() => Promise<void>> {
     const { followNotices } = await import('./notify.js');
-    return followNotices(this, live, onError);
+    return followNotices(this, live, onError, onTokensChanged);
   }
 
   lockStream(stream: string): Promise<() => Promise<void>> {
