@@ -166,7 +166,7 @@ describe('POST /api/runs/:id/text', () => {
     expect((await run('text-big')).body.status).toBe('completed');
   });
 
-  it('keeps the lines received when the client goes away midway, the last one without its newline too', async () => {
+  it('keeps the lines received when the client goes away midway, the last one without its newline too, marked truncated', async () => {
     const url = new URL(`${hub.url}/api/runs/text-cut/text`);
     const request = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': '1000000' } });
     request.on('error', () => {}); // the socket we destroy
@@ -178,6 +178,8 @@ describe('POST /api/runs/:id/text', () => {
       return found.length === 3 ? found : undefined;
     }, 10_000, 'the lines of the cut-off body');
     expect(stored).toEqual(['first', 'second', 'third, cut']);
+    // a fragment, not a whole line: said as a line cut at the length limit is
+    expect((await lines('text-cut')).logs.map((line) => line.attrs?.truncated ?? false)).toEqual([false, false, true]);
   });
 
   const ndjson = (...items: unknown[]) => items.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join('\n') + '\n';

@@ -85,9 +85,11 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
       assertNumbered(id, batch);
     };
     // the body's end, or why it stopped early (the limit, bad gzip, a client gone): in every
-    // case the lines received are stored, the last one even without its newline
+    // case the lines received are stored, the last one even without its newline; a body that
+    // stopped early mid-line marks that last line `truncated` (it is a fragment, not the line)
     let stopped: RunlogError | undefined;
     let bytes = 0;
+    let lastByte = -1;
     const chunks = body[Symbol.asyncIterator]();
     for (;;) {
       let next: IteratorResult<unknown>;
@@ -106,9 +108,12 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
         break;
       }
       source.push(buffer);
+      if (buffer.length > 0) lastByte = buffer[buffer.length - 1] as number;
       if (pending.length >= BATCH_LINES) await flush();
     }
     source.end();
+    const cutLine = stopped !== undefined && lastByte !== -1 && lastByte !== 0x0a && lastByte !== 0x0d ? pending.at(-1) : undefined;
+    if (cutLine !== undefined) cutLine.attrs = { ...cutLine.attrs, truncated: true };
     await flush();
     if (stopped) throw stopped;
     return { inserted, last_seq: builder.lastSeq };
@@ -188,7 +193,7 @@ function bodyError(error: unknown, bytes: number): RunlogError {
   if (typeof code === 'string' && code.startsWith('Z_')) {
     return badRequest('body', `not gzip (${(error as Error).message}): the lines before it were stored`);
   }
-  return badRequest('body', `cut off after ${bytes} bytes (${error instanceof Error ? error.message : String(error)}): the lines received were stored`);
+  return badRequest('body', `cut off after ${bytes} bytes (${error instanceof Error ? error.message : String(error)}): the lines received were stored (the last, cut mid-line, marked truncated)`);
 }
 
 function bodyStream(request: FastifyRequest): Readable {
