@@ -240,6 +240,16 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect((await store.runningOn('w9')).map((r) => r.id)).toEqual(['t1']);
     });
 
+    it("adds up a worker's dropped lines, held at 2^53 - 1 so that the count reads back exactly", async () => {
+      const t0 = 1_700_000_000_000_000;
+      await store.recordHeartbeat(heartbeat('w-drops', t0, { dropped_logs: 5 }));
+      await store.recordHeartbeat(heartbeat('w-drops', t0 + 1, { dropped_logs: 7 }));
+      expect((await store.getWorker('w-drops', t0 + 2))?.dropped_logs).toBe(12);
+      await store.recordHeartbeat(heartbeat('w-drops', t0 + 3, { dropped_logs: Number.MAX_SAFE_INTEGER }));
+      await store.recordHeartbeat(heartbeat('w-drops', t0 + 4, { dropped_logs: Number.MAX_SAFE_INTEGER }));
+      expect((await store.getWorker('w-drops', t0 + 5))?.dropped_logs).toBe(Number.MAX_SAFE_INTEGER);
+    });
+
     it('records heartbeats and derives a worker status from their age', async () => {
       const t0 = 1_700_000_000_000_000;
       await store.recordHeartbeat(heartbeat('w1', t0));

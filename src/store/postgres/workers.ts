@@ -28,7 +28,7 @@ export async function recordHeartbeat(db: pg.Pool, hb: WorkerHeartbeat): Promise
        status = excluded.status, state = excluded.state, current_task_id = excluded.current_task_id,
        vram_total_mb = COALESCE(excluded.vram_total_mb, w.vram_total_mb), vram_used_mb = COALESCE(excluded.vram_used_mb, w.vram_used_mb),
        gpus = excluded.gpus, heartbeat_interval_s = excluded.heartbeat_interval_s, last_heartbeat = excluded.last_heartbeat,
-       dropped_logs = w.dropped_logs + excluded.dropped_logs, stats = COALESCE(excluded.stats, w.stats)`,
+       dropped_logs = LEAST(w.dropped_logs + excluded.dropped_logs, 9007199254740991), stats = COALESCE(excluded.stats, w.stats)`,
     [
       hb.id,
       hb.state === 'offline' ? 'offline' : 'active',

@@ -40,7 +40,7 @@ export function recordHeartbeat(db: Database.Database, hb: WorkerHeartbeat): voi
        state = excluded.state, current_task_id = excluded.current_task_id,
        vram_total_mb = COALESCE(excluded.vram_total_mb, vram_total_mb), vram_used_mb = COALESCE(excluded.vram_used_mb, vram_used_mb),
        gpus = excluded.gpus, heartbeat_interval_s = excluded.heartbeat_interval_s, last_heartbeat = excluded.last_heartbeat,
-       dropped_logs = dropped_logs + excluded.dropped_logs, stats = COALESCE(excluded.stats, stats)`,
+       dropped_logs = MIN(dropped_logs + excluded.dropped_logs, 9007199254740991), stats = COALESCE(excluded.stats, stats)`,
   ).run({ ...hb, gpus: JSON.stringify(hb.gpus), stats: hb.stats === null ? null : JSON.stringify(hb.stats) });
 }
 
