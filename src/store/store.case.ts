@@ -329,6 +329,21 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect((await store.searchLines({ level: 'ERROR' })).records.map((r) => r.message)).toEqual(['CUDA out of memory', '\x1b[31mCuda\x1b[0m error: device lost']);
     });
 
+    it("finds a worker's coloured lines by their plain text, as a run's are: its logs, the worker lines, search", async () => {
+      const stream = workerStream('w-ansi');
+      await store.appendRecords(stream, [
+        { ...rec(1, '\x1b[31merror\x1b[0m: disk full', 'ERROR'), stream },
+        { ...rec(2, 'see \x1b]8;;http://x\x07the docs\x1b]8;;\x07 now'), stream },
+        { ...rec(3, 'plain error: disk full'), stream },
+      ]);
+      expect((await store.queryLogs(stream, { q: 'error: disk' })).records.map((r) => r.seq)).toEqual([1, 3]);
+      expect((await store.queryLogs(stream, { q: 'the docs now' })).records.map((r) => r.seq)).toEqual([2]);
+      expect((await store.querySystemLogs({ q: 'error: disk', limit: 10 })).map((l) => l.seq).sort()).toEqual([1, 3]);
+      expect((await store.searchLines({ q: 'error: disk' })).records.map((r) => r.seq).sort()).toEqual([1, 3]);
+      // the codes are kept in what is returned
+      expect((await store.queryLogs(stream, { q: 'the docs' })).records[0]?.message).toContain('\x1b]8;;');
+    });
+
     it('deletes ended runs older than a cutoff with their lines, and keeps the rest', async () => {
       await store.upsertRun({ id: 'old' });
       await store.upsertRun({ id: 'new' });

@@ -12,7 +12,7 @@ import { bloomMayContain, decodeChunk, levelsAtLeast } from '../chunks/index.js'
 import { LEVEL_RANK, type LogRecord } from '../../core/record.js';
 import { likePattern, plainText } from '../rows.js';
 import { MAX_PAGE, type LineSearch, type LineSearchPage } from '../store.js';
-import { levelNamesAtOrAbove, recordFromSystemRow, SYSTEM_LOG_SELECT, type SystemLogRow } from './workers.js';
+import { levelNamesAtOrAbove, PLAIN_MESSAGE, recordFromSystemRow, SYSTEM_LOG_SELECT, type SystemLogRow } from './workers.js';
 
 type SearchFilter = LineSearch;
 
@@ -91,7 +91,7 @@ async function workerLines(db: pg.Pool, filter: SearchFilter, limit: number): Pr
   if (filter.since !== undefined) add(`timestamp >= (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond')`, filter.since);
   if (filter.until !== undefined) add(`timestamp <= (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond')`, filter.until);
   if (filter.level !== undefined) add('upper(level) = ANY(?)', levelNamesAtOrAbove(filter.level));
-  if (filter.q) add('message ILIKE ?', likePattern(filter.q));
+  if (filter.q) add(`${PLAIN_MESSAGE} ILIKE ?`, likePattern(filter.q));
   params.push(limit);
   const { rows } = await db.query<SystemLogRow>(`${SYSTEM_LOG_SELECT} WHERE ${where.join(' AND ')} ORDER BY timestamp DESC, id DESC LIMIT $${params.length}`, params);
   return rows.map(recordFromSystemRow);

@@ -402,7 +402,7 @@ export class PostgresStore implements Store {
     if (query.before !== undefined) add(`${seq} < ?`, query.before);
     if (query.since !== undefined) add(`timestamp >= (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond')`, query.since);
     if (query.level !== undefined) add('upper(level) = ANY(?)', workers.levelNamesAtOrAbove(query.level));
-    if (query.q) add('message ILIKE ?', likePattern(query.q));
+    if (query.q) add(`${workers.PLAIN_MESSAGE} ILIKE ?`, likePattern(query.q));
     params.push(wanted + 1);
     const { rows } = await this.pool.query<workers.SystemLogRow>(
       `${workers.SYSTEM_LOG_SELECT} WHERE ${where.join(' AND ')} ORDER BY ${seq} ${forward ? 'ASC' : 'DESC'} LIMIT $${params.length}`,

@@ -192,6 +192,14 @@ export function levelNamesAtOrAbove(level: Level): string[] {
   return all.filter(([, rank]) => rank >= LEVEL_RANK[level]).map(([name]) => name);
 }
 
+/**
+ * A worker line's message as search sees it: without ANSI codes (CSI, OSC, two-byte escapes), as
+ * run lines are searched (their chunks index the plain text). Worth the regexp only on the few
+ * lines that hold an ESC at all. No `?` in it: the queries put their parameters where a `?` is.
+ */
+const ANSI_RE = String.raw`\x1b(\[[0-\x3f]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-_])`;
+export const PLAIN_MESSAGE = `(CASE WHEN strpos(message, chr(27)) > 0 THEN regexp_replace(message, '${ANSI_RE}', '', 'g') ELSE message END)`;
+
 export async function querySystemLogs(db: pg.Pool, filter: SystemLogFilter): Promise<SystemLog[]> {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -205,7 +213,7 @@ export async function querySystemLogs(db: pg.Pool, filter: SystemLogFilter): Pro
   if (filter.level !== undefined) add('upper(level) = ANY(?)', levelNamesAtOrAbove(filter.level));
   if (filter.since !== undefined) add(`timestamp >= ${FROM_MICROS('?')}`, filter.since);
   if (filter.until !== undefined) add(`timestamp <= ${FROM_MICROS('?')}`, filter.until);
-  if (filter.q) add('message ILIKE ?', likePattern(filter.q));
+  if (filter.q) add(`${PLAIN_MESSAGE} ILIKE ?`, likePattern(filter.q));
   params.push(Math.min(filter.limit ?? 100, MAX_PAGE));
   const { rows } = await db.query<SystemLogRow>(
     `${SYSTEM_LOG_SELECT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY timestamp DESC, id DESC LIMIT $${params.length}`,
