@@ -102,6 +102,7 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('would apply 1:');
     expect(dry.stdout).toContain('would apply 8: notices for the hubs when tokens change');
+    expect(dry.stdout).toContain('would apply 9:');
     expect(psql(url, { sql: "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'" }).trim()).toBe('0');
     // `cleanup --db` cleans that database directly (the README said so before the flag existed)
     expect((await cli(['migrate', '--db', url])).code).toBe(0);
@@ -114,7 +115,7 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     const { url } = await freshDatabase();
     // the orchestrator's own workers table, as the seed assumes it exists
     psql(url, { sql: 'CREATE TABLE workers (id TEXT PRIMARY KEY, status TEXT, last_heartbeat TIMESTAMPTZ, vram_total_mb INT, vram_used_mb INT, current_task_id TEXT)' });
-    psql(url, { sql: "INSERT INTO workers (id, status, last_heartbeat) VALUES ('gpu-7', 'active', NOW())" });
+    psql(url, { sql: "INSERT INTO workers (id, status, last_heartbeat) VALUES ('gpu-7', 'active', NOW()), ('gpu-never', 'active', NULL)" });
     psql(url, { file: join(SEED, 'tables.sql') });
     psql(url, { file: join(SEED, 'function.sql') });
     psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('gpu-7', 80000, 100, '[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "before runlog"}]'::jsonb, NULL)` });
@@ -124,10 +125,19 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     const store = await PostgresStore.open(url);
     try {
       expect((await store.querySystemLogs({})).map((l) => l.message)).toEqual(['before runlog']);
-      expect((await store.listWorkers(nowMicros())).map((w) => [w.id, w.vram_total_mb])).toEqual([['gpu-7', 80000]]);
+      expect((await store.listWorkers(nowMicros())).map((w) => [w.id, w.vram_total_mb])).toEqual([['gpu-7', 80000], ['gpu-never', null]]);
+      // a row no heartbeat ever reached is offline, with no heartbeat time (not runlog's first sight of it)
+      expect(await store.getWorker('gpu-never', nowMicros())).toMatchObject({ status: 'offline', last_heartbeat: null, last_heartbeat_age_s: null });
+      // a worker whose first call finds no row (the function updates, then inserts its lines) is heard now
+      psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('gpu-new', 1, 1, '[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "hello"}]'::jsonb, NULL)` });
+      expect(await store.getWorker('gpu-new', nowMicros())).toMatchObject({ status: 'active', last_heartbeat: expect.any(String) });
+      psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('gpu-never', 1, 1, NULL, NULL)` });
+      expect((await store.getWorker('gpu-never', nowMicros()))?.status).toBe('active');
     } finally {
       await store.close();
     }
+    const table = await cli(['workers', '--db', url]);
+    expect(table.stdout).toMatch(/gpu-7\s+active/);
     const indexes = psql(url, { sql: "SELECT indexname FROM pg_indexes WHERE tablename = 'system_logs' ORDER BY 1" }).trim().split('\n');
     expect(indexes).toEqual(['idx_system_logs_level', 'idx_system_logs_source', 'idx_system_logs_task_id', 'idx_system_logs_timestamp', 'system_logs_pkey', 'system_logs_stream_seq']);
   });

@@ -62,6 +62,7 @@ export class Housekeeping {
     const now = nowMicros();
     for (const worker of await this.store.listWorkers(now)) {
       // a worker cannot have reached a hub that was down: its missed beats count from our start
+      if (worker.last_heartbeat === null) continue; // never heard from: it runs nothing of ours
       const heard = Math.max(parseIsoMicros(worker.last_heartbeat) ?? 0, this.startedAt);
       if (workerStatus(worker.state, heard, worker.heartbeat_interval_s, now) !== 'offline') continue;
       for (const run of await this.store.runningOn(worker.id)) {

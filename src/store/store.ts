@@ -90,8 +90,9 @@ export interface WorkerHeartbeat extends WorkerReport {
 export interface Worker extends WorkerReport {
   status: WorkerStatus;
   first_seen: string;
-  last_heartbeat: string;
-  last_heartbeat_age_s: number;
+  /** null: never heard from (a row of the seeds' own workers table with no heartbeat: offline) */
+  last_heartbeat: string | null;
+  last_heartbeat_age_s: number | null;
   last_seq: number;
 }
 

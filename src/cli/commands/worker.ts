@@ -86,7 +86,7 @@ async function refuseIfElsewhereOrUnauthorized(hub: string, id: string, replace:
   if (host === undefined || pid === undefined) return; // a worker that does not say where it runs (the seeds' own)
   if (host === hostname() && (pid === process.pid || !isAlive({ pid, start: null, kind: 'worker' }))) return;
   throw new Error(
-    `worker ${id} is ${worker.status} from ${host} (pid ${pid}), its last heartbeat ${Math.round(worker.last_heartbeat_age_s)} s ago: ` +
+    `worker ${id} is ${worker.status} from ${host} (pid ${pid}), its last heartbeat ${Math.round(worker.last_heartbeat_age_s ?? 0)} s ago: ` +
       'another process is using this id. Stop it, pick another --id, or pass --replace if it is gone',
   );
 }

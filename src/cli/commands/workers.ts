@@ -20,7 +20,7 @@ export async function workersCommand(flags: { json?: boolean; hub?: string; data
     w.id,
     w.status,
     w.state,
-    `${Math.round(w.last_heartbeat_age_s)}s ago`,
+    w.last_heartbeat_age_s === null ? 'never' : `${Math.round(w.last_heartbeat_age_s)}s ago`,
     w.vram_total_mb === null ? '-' : `${w.vram_used_mb ?? '?'}/${w.vram_total_mb} MiB`,
     String(w.gpus.length),
     w.current_task_id ?? '-',

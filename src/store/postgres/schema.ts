@@ -258,6 +258,26 @@ CREATE TRIGGER tokens_notice AFTER INSERT OR DELETE OR UPDATE OF name, hash, sco
   FOR EACH STATEMENT EXECUTE FUNCTION runlog_notice_tokens();
 `;
 
+/**
+ * A worker that writes lines before any heartbeat reached its row (the seed's function updates
+ * `workers` and then inserts its lines: its first call finds no row) has its row made by the
+ * lines' trigger; it was just heard from, so `last_heartbeat` is now, whatever default an
+ * adopted table has (the orchestrator's own may have none: a NULL there means never heard).
+ */
+const HEARD_THROUGH_LINES = `
+CREATE OR REPLACE FUNCTION runlog_notice_system_logs() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE lo BIGINT; hi BIGINT;
+BEGIN
+  SELECT min(id), max(id) INTO lo, hi FROM new_rows;
+  IF lo IS NOT NULL THEN
+    PERFORM pg_notify('runlog', 's ' || lo || ' ' || hi || ' ' || replace(runlog_origin(), ' ', '_') || ' -');
+    INSERT INTO workers (id, last_heartbeat) SELECT DISTINCT source_id, NOW() FROM new_rows WHERE source_type = 'worker'
+    ON CONFLICT (id) DO UPDATE SET last_heartbeat = NOW() WHERE workers.last_heartbeat IS NULL;
+  END IF;
+  RETURN NULL;
+END $$;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'runs and their lines in compressed chunks', sql: RUNS },
   { version: 2, name: "the seeds' workers and system_logs tables", sql: SEED_TABLES },
@@ -272,4 +292,5 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { version: 7, name: 'leases, cancel requests, the lost verdict, re-runs', sql: LEASE_COLUMNS },
   { version: 8, name: 'notices for the hubs when tokens change', sql: TOKEN_NOTICES },
+  { version: 9, name: 'a worker first heard through its lines is heard now', sql: HEARD_THROUGH_LINES },
 ];

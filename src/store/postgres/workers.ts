@@ -63,13 +63,15 @@ interface WorkerRow {
   heartbeat_interval_s: number;
   first_seen_us: number;
   last_heartbeat_us: number;
+  never_heard: boolean;
   dropped_logs: number;
   stats: Record<string, unknown> | null;
   last_seq: number | null;
 }
 
 const WORKER_SELECT = `SELECT w.id, w.state, w.current_task_id, w.vram_total_mb, w.vram_used_mb, w.gpus, w.heartbeat_interval_s,
-  ${MICROS('w.first_seen')} AS first_seen_us, ${MICROS('COALESCE(w.last_heartbeat, w.first_seen)')} AS last_heartbeat_us, w.dropped_logs, w.stats,
+  ${MICROS('w.first_seen')} AS first_seen_us, ${MICROS('COALESCE(w.last_heartbeat, w.first_seen)')} AS last_heartbeat_us,
+  w.last_heartbeat IS NULL AS never_heard, w.dropped_logs, w.stats,
   (SELECT MAX(seq) FROM system_logs s WHERE s.source_type = 'worker' AND s.source_id = w.id AND s.seq IS NOT NULL) AS last_seq
   FROM workers w`;
 
@@ -86,9 +88,11 @@ export async function listWorkers(db: pg.Pool, now: number): Promise<Worker[]> {
 function workerFromRow(row: WorkerRow, now: number): Worker {
   const state = (row.state ?? 'idle') as WorkerState;
   const heard = Number(row.last_heartbeat_us);
+  // a row the orchestrator made that no heartbeat ever reached (adopted with the seed's table)
+  const never = row.never_heard;
   return {
     id: row.id,
-    status: workerStatus(state, heard, row.heartbeat_interval_s, now),
+    status: never ? 'offline' : workerStatus(state, heard, row.heartbeat_interval_s, now),
     state,
     current_task_id: row.current_task_id,
     vram_total_mb: row.vram_total_mb,
@@ -96,8 +100,8 @@ function workerFromRow(row: WorkerRow, now: number): Worker {
     gpus: row.gpus,
     heartbeat_interval_s: row.heartbeat_interval_s,
     first_seen: microsToIso(Number(row.first_seen_us)),
-    last_heartbeat: isoMicros(heard),
-    last_heartbeat_age_s: Math.max(0, (now - heard) / 1e6),
+    last_heartbeat: never ? null : isoMicros(heard),
+    last_heartbeat_age_s: never ? null : Math.max(0, (now - heard) / 1e6),
     dropped_logs: Number(row.dropped_logs),
     stats: row.stats,
     last_seq: row.last_seq === null ? 0 : Number(row.last_seq),

@@ -105,8 +105,9 @@ export interface Worker {
   dropped_logs?: number;
   stats: Record<string, unknown> | null;
   first_seen?: string;
-  last_heartbeat: string;
-  last_heartbeat_age_s: number;
+  /** null: never heard from (a row of the seeds' own workers table): offline */
+  last_heartbeat: string | null;
+  last_heartbeat_age_s: number | null;
 }
 
 /** A worker's own line, in the seeds' `system_logs` shape (GET /api/logs, /api/logs/stream). */

@@ -98,7 +98,7 @@ export function WorkersPage({ query }: { query: URLSearchParams }) {
           <WorkerCard
             key={worker.id}
             worker={worker}
-            age={worker.last_heartbeat_age_s + (now - at) / 1000}
+            age={worker.last_heartbeat_age_s === null ? null : worker.last_heartbeat_age_s + (now - at) / 1000}
             lines={lines.get(worker.id)}
             focused={worker.id === focus}
           />
@@ -108,7 +108,7 @@ export function WorkersPage({ query }: { query: URLSearchParams }) {
   );
 }
 
-function WorkerCard({ worker, age, lines, focused }: { worker: Worker; age: number; lines: SystemLog[] | undefined; focused: boolean }) {
+function WorkerCard({ worker, age, lines, focused }: { worker: Worker; age: number | null; lines: SystemLog[] | undefined; focused: boolean }) {
   // the hub's rule (store.ts): stale after 2 missed heartbeats, offline after 5; ages grow here
   const status = liveStatus(worker, age);
   return (
@@ -117,8 +117,8 @@ function WorkerCard({ worker, age, lines, focused }: { worker: Worker; age: numb
         <WorkerStatusBadge status={status} />
         <h2 class="mono">{worker.id}</h2>
         <span class="spacer" />
-        <span class="muted small" title={worker.last_heartbeat} data-testid="heartbeat-age">
-          heartbeat {ago(age)}
+        <span class="muted small" title={worker.last_heartbeat ?? 'no heartbeat has reached runlog'} data-testid="heartbeat-age">
+          heartbeat {age === null ? 'never' : ago(age)}
         </span>
       </header>
       <div class="card-facts small">
@@ -171,8 +171,8 @@ function WorkerCard({ worker, age, lines, focused }: { worker: Worker; age: numb
   );
 }
 
-function liveStatus(worker: Worker, age: number): WorkerStatus {
-  if (worker.status === 'offline' || worker.state === 'offline') return 'offline';
+function liveStatus(worker: Worker, age: number | null): WorkerStatus {
+  if (age === null || worker.status === 'offline' || worker.state === 'offline') return 'offline';
   const missed = age / Math.max(1, worker.heartbeat_interval_s);
   if (missed > 5) return 'offline';
   if (missed > 2) return 'stale';
