@@ -107,6 +107,29 @@ describe('the seeds’ heartbeat format', () => {
     ]);
   });
 
+  it("keeps every line of a worker restarted on a machine whose clock is behind the old one's, when it says its session; a resend of the old life's last heartbeat is still one", async () => {
+    const dataDir = tempDir();
+    hub = await hubOn(dataDir);
+    const now = Date.now();
+    const life = (name: string, start: number) => [1, 2, 3].map((seq) => ({ seq, timestamp: (start + seq) * 1000, level: 'INFO', message: `${name} ${seq}` }));
+    const old = life('old life', now);
+    expect((await beat('moved', old, { session: 'life-a' })).body.logs_inserted).toBe(3);
+    // its answer lost, the old life's heartbeat is replayed (by the next life, from the spool): a resend
+    expect((await beat('moved', old, { session: 'life-a' })).body.logs_inserted).toBe(0);
+    // the new life, on another machine 60 s behind, and after a hub restart: it says nothing of
+    // its lines first (a heartbeat without lines leaves the worker's last session as it was)
+    await hub.close();
+    hub = await hubOn(dataDir);
+    expect((await beat('moved', [], { session: 'life-b' })).status).toBe(200);
+    expect((await beat('moved', life('new life', now - 60_000), { session: 'life-b' })).body.logs_inserted).toBe(3);
+    expect((await beat('moved', life('new life', now - 60_000), { session: 'life-b' })).body.logs_inserted).toBe(0);
+    expect((await lines('moved')).map((l) => l.message)).toEqual([...old.map((l) => l.message), 'new life 1', 'new life 2', 'new life 3']);
+    // without a session, the clock is all the hub has: such a line looks resent
+    expect((await beat('unsaid', life('old', now))).body.logs_inserted).toBe(3);
+    expect((await beat('unsaid', life('behind', now - 60_000))).body.logs_inserted).toBe(0);
+    expect((await beat('bad-session', [], { session: 'a b' })).body).toMatchObject({ field: 'session' });
+  });
+
   it('stores a resent heartbeat once, also after a hub restart', async () => {
     const dataDir = tempDir();
     hub = await hubOn(dataDir);

@@ -7,6 +7,7 @@
  * goes out with the next heartbeat that gets through). Worker lines carry a per-worker seq, so a
  * replayed heartbeat never stores a line twice. Nothing here throws at the worker.
  */
+import { randomBytes } from 'node:crypto';
 import { fitJsonObject } from '../core/json-bounds.js';
 import { reportedIntervalS } from '../core/limits.js';
 import type { LogRecord } from '../core/record.js';
@@ -25,6 +26,8 @@ export interface HeartbeatBody {
   logs: LogRecord[];
   dropped_logs: number;
   stats: Record<string, unknown>;
+  /** this life of the worker (a spooled beat keeps its own): the hub tells a new life's lines from resends by it */
+  session?: string;
 }
 
 export interface HeartbeatOptions {
@@ -54,6 +57,7 @@ export class HeartbeatLoop {
   private readonly aborter = new AbortController();
   private reachable = true;
   private reportedDrops = 0;
+  private readonly session = randomBytes(12).toString('base64url');
 
   constructor(private readonly options: HeartbeatOptions) {
     // past the bound the oldest beats go; what is counted is the lines they carried
@@ -140,6 +144,7 @@ export class HeartbeatLoop {
       dropped_logs: 0,
       // fitted to the hub's bound: stats it refuses would cost the beat's lines
       stats: fitJsonObject({ ...state.stats, heartbeats: this.stats, spooled_heartbeats: this.spool.size }),
+      session: this.session,
     };
   }
 

@@ -12,7 +12,13 @@
  *   ≤ the last client seq seen for the worker AND its timestamp is ≤ the newest client timestamp
  *   seen. A new life numbers from 1 again but writes newer lines, so it is never taken for one;
  * - a line without a seq is always new (a client that sends none cannot be told apart when it
- *   resends).
+ *   resends);
+ * - a client that says which life of the worker sent the heartbeat (`session`: runlog's worker
+ *   and the Python client draw one per process, and a spooled heartbeat keeps its own) removes
+ *   the need for the clock: a heartbeat of another session than the worker's last one is a new
+ *   life, and none of its lines is a resend, even when its clock is behind the old life's (a
+ *   worker moved to another machine). The last session is kept with the worker (its `stats`,
+ *   so every hub sees it); a heartbeat of the last session, or without one, goes by the rule above.
  *
  * What the hub remembers (last stored seq, last client seq, newest client timestamp) is kept in
  * memory and changed only once the store has committed the lines, so a heartbeat that failed can
@@ -42,6 +48,15 @@ interface WorkerLinesState {
   clientTs: number;
 }
 
+/** A heartbeat's lines: `seq` of each record is the client's (0: none). */
+export interface WorkerBatch {
+  records: readonly LogRecord[];
+  /** the life of the worker that sent them, when it says */
+  session?: string | undefined;
+  /** the worker's last session before this heartbeat (the stored one), when there is one */
+  previousSession?: string | undefined;
+}
+
 const MAX_RENUMBER = 10; // rounds of renumbering lines whose seq another hub took meanwhile
 
 /**
@@ -65,12 +80,12 @@ export class WorkerLines {
   constructor(private readonly store: Store) {}
 
   /**
-   * Stores a heartbeat's lines in `stream`. `seq` of each record is the client's (0: none); the
-   * records returned are those stored, with the seq the hub gave them, in order.
+   * Stores a heartbeat's lines in `stream`; the records returned are those stored, with the seq
+   * the hub gave them, in order.
    */
-  append(stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
-    if (records.length === 0) return Promise.resolve([]);
-    return this.oneAtATime(stream, () => this.appendNow(stream, records));
+  append(stream: string, batch: WorkerBatch): Promise<LogRecord[]> {
+    if (batch.records.length === 0) return Promise.resolve([]);
+    return this.oneAtATime(stream, () => this.appendNow(stream, batch));
   }
 
   private oneAtATime<T>(stream: string, task: () => Promise<T>): Promise<T> {
@@ -84,14 +99,16 @@ export class WorkerLines {
     return result;
   }
 
-  private async appendNow(stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
+  private async appendNow(stream: string, { records, session, previousSession }: WorkerBatch): Promise<LogRecord[]> {
     // on a database several hubs share, one hub at a time numbers a worker's lines, on from what
     // is stored now: what this hub remembers may be behind another hub's lines, or ahead of a
     // retention that deleted them all
     const unlock = await this.store.lockStream?.(stream);
     try {
       const remembered = this.states.get(stream);
-      const known = remembered === undefined ? await this.load(stream) : unlock === undefined ? remembered : merged(remembered, await this.load(stream));
+      let known = remembered === undefined ? await this.load(stream) : unlock === undefined ? remembered : merged(remembered, await this.load(stream));
+      // a new life: nothing it sends was sent before, whatever its clock says
+      if (session !== undefined && previousSession !== undefined && session !== previousSession) known = { ...known, clientSeq: 0, clientTs: 0 };
       return await this.numberAndStore(stream, records, known);
     } finally {
       await unlock?.();

@@ -164,6 +164,7 @@ class Worker:
         self.heartbeat_interval = heartbeat_interval or env_number("HEARTBEAT_INTERVAL", DEFAULT_HEARTBEAT_S)
         self.current_task_id: Optional[str] = None
         self.stats = {"sent": 0, "failed": 0, "replayed": 0}
+        self._session = os.urandom(12).hex()
         self.buffer = LogBuffer(buffer_size, on_full=self._on_full)
         self.handler = WorkerLogHandler(self)
         self.logger = logging.getLogger("runlog.worker." + worker_id)
@@ -272,6 +273,9 @@ class Worker:
             "logs": self._take_logs(),
             "dropped_logs": drops - self._reported_drops,
             "stats": {**self.buffer.get_stats(), "heartbeats": dict(self.stats)},
+            # this life of the worker (a spooled beat keeps its own): the hub tells a new life's
+            # lines from resends by it, whatever the clocks say
+            "session": self._session,
         }
         self._reported_drops = drops
         if not self._spool.empty:
