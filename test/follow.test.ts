@@ -254,6 +254,9 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
+    // the last follower may have had nothing left to send: let it start (a SIGTERM while node
+    // boots, before the follower's handler, ends it by the signal, not by a stop)
+    await new Promise((r) => setTimeout(r, 1000));
     await stopped(following);
     expect(all.filter((r) => r.source === 'system').map((r) => r.message)).toEqual([]);
     for (const prefix of ['a', 'b']) {
@@ -337,6 +340,8 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     const data = tempDir();
     writeFileSync(join(dir, 'old.log'), 'before 1\nbefore 2\n');
     const first = await following(url, data, [join(dir, '*.log'), '--from-end'], 'from-end-restart');
+    // the run is made before the files are opened (at their end): give the follower that moment
+    await new Promise((r) => setTimeout(r, 500));
     appendFileSync(join(dir, 'old.log'), 'after 1\n');
     await waitForLines(url, 'from-end-restart', 1);
     await stopped(first.result);

@@ -142,6 +142,59 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     expect(indexes).toEqual(['idx_system_logs_level', 'idx_system_logs_source', 'idx_system_logs_task_id', 'idx_system_logs_timestamp', 'system_logs_pkey', 'system_logs_stream_seq']);
   });
 
+  it("adopts an orchestrator's workers table as it is: a NOT NULL column runlog cannot fill, roles with only the seed's rights; its other rows stay out of /api/logs", async () => {
+    const { url } = await freshDatabase();
+    const role = `seedw_${url.split('/').pop()?.replace(/\W/g, '')}`;
+    psql(url, { sql: 'CREATE TABLE workers (id TEXT PRIMARY KEY, status TEXT, last_heartbeat TIMESTAMPTZ, vram_total_mb INT, vram_used_mb INT, current_task_id TEXT, instance_type TEXT NOT NULL)' });
+    psql(url, { sql: "INSERT INTO workers (id, status, last_heartbeat, instance_type) VALUES ('orch-old', 'active', NOW(), 'a100')" });
+    psql(url, { file: join(SEED, 'tables.sql') });
+    psql(url, { file: join(SEED, 'function.sql') });
+    psql(url, { sql: "INSERT INTO system_logs (level, message, source_type, source_id) VALUES ('INFO', 'orchestrator started', 'orchestrator', 'orch-main')" });
+    expect((await cli(['migrate', '--db', url])).code).toBe(0);
+    // the seed's rights: SELECT and UPDATE on workers, INSERT on system_logs
+    psql(url, { sql: `CREATE ROLE ${role}; GRANT SELECT, UPDATE ON workers TO ${role}; GRANT INSERT ON system_logs TO ${role}; GRANT USAGE ON SEQUENCE system_logs_id_seq TO ${role}` });
+    const asRole = (sql: string) => psql(url, { sql: `SET ROLE ${role}; ${sql}` }).trim();
+    try {
+      const line = (message: string) => `'[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "${message}"}]'::jsonb`;
+      expect(asRole(`SELECT func_worker_heartbeat_with_logs('orch-old', 80000, 100, ${line('known worker')}, NULL)`)).toContain('"success": true');
+      // a worker new to the table: no row (the table needs an instance_type), its lines kept
+      expect(asRole(`SELECT func_worker_heartbeat_with_logs('new-one', 1, 1, ${line('new worker')}, NULL)`)).toContain('"logs_inserted": 1');
+      asRole("INSERT INTO system_logs (level, message, source_type, source_id) VALUES ('INFO', 'written by hand', 'worker', 'hand-w')");
+    } finally {
+      psql(url, { sql: `DROP OWNED BY ${role}; DROP ROLE ${role}` });
+    }
+    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: url });
+    hubs.push(hub);
+    const beat = (id: string) =>
+      fetch(`${hub.url}/api/workers/${id}/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ logs: [{ timestamp: Date.now() / 1000, level: 'INFO', message: `http ${id}` }] }) });
+    expect((await beat('orch-old')).status).toBe(200);
+    const refused = await beat('http-new');
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { message: string }).message).toContain('instance_type');
+    const { body } = await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?limit=100`);
+    expect(body.logs.map((l) => l.message).sort()).toEqual(['http orch-old', 'known worker', 'new worker', 'written by hand']);
+    expect((await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?source_type=orchestrator`)).body.logs).toEqual([]);
+    // the seed's function takes any text for an id: such a worker is read like any other
+    psql(url, { sql: "INSERT INTO workers (id, instance_type) VALUES ('vast ai/worker #3', 'h100')" });
+    psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('vast ai/worker #3', 1, 1, '[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "odd id"}]'::jsonb, NULL)` });
+    const odd = encodeURIComponent('vast ai/worker #3');
+    expect((await getJson<Worker>(`${hub.url}/api/workers/${odd}`)).status).toBe(200);
+    expect((await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?source_id=${odd}`)).body.logs.map((l) => l.message)).toEqual(['odd id']);
+  });
+
+  it('reads with --db only where runlog made its schema: an empty database is said, not given a schema by a read; cleanup refuses 0s', async () => {
+    const { url } = await freshDatabase();
+    for (const command of [['workers'], ['runs']]) {
+      const read = await cli([...command, '--db', url]);
+      expect(read.code).not.toBe(0);
+      expect(read.stderr).toContain('has no runlog schema');
+    }
+    expect(psql(url, { sql: "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'" }).trim()).toBe('0');
+    const zero = await cli(['cleanup', '--db', url, '--older-than', '0s']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--older-than: expected a duration above 0');
+  });
+
   it('shows a seed-style Python worker live through the hub: SSE /api/logs/stream, GET /api/workers, runlog workers', async () => {
     const probe = spawnSync(PYTHON, ['-c', 'import psycopg2'], { encoding: 'utf8' });
     if (probe.status !== 0) {

@@ -12,6 +12,6 @@ export async function openReader(flags: { hub?: string; data: string; db?: strin
   // a database given: read it directly (several hubs share it), else the hub when one answers
   const hub = flags.db ? undefined : await findHub(flags.hub, true);
   if (hub !== undefined) return { reader: new HubReader(hub), hub, close: async () => {} };
-  const store = await openStore({ db: flags.db, dataDir: flags.data });
+  const store = await openStore({ db: flags.db, dataDir: flags.data, readOnly: true });
   return { reader: store, close: () => store.close() };
 }

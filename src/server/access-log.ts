@@ -3,7 +3,7 @@
  *   2026-11-30T21:50:00.123Z GET /api/runs/:id 200 1.4ms token=ci
  * The route is the pattern, not the URL (ids and query strings stay out of the log); a request no
  * route matched shows its first path segment only (`/api/…`: the rest may be anything, a token
- * pasted in the wrong place included). The token's name (never the token) when the request carried one.
+ * pasted in the wrong place included). One field each, so that splitting on spaces finds them. The token's name (never the token) when the request carried one.
  *
  * Why the raw response's `close`, not Fastify's onResponse: a live stream (SSE) takes the response
  * over and ends when its client goes away, which onResponse never sees; `close` comes once for
@@ -34,9 +34,9 @@ export const stderrAccessLog: AccessLogWriter = (line) => {
   process.stderr.write(`${line}\n`);
 };
 
-/** A path no route matched, as the log shows it: its first segment, the rest elided. */
+/** A path no route matched, as the log shows it: its first segment, the rest elided; one field. */
 function unmatched(url: string): string {
   const path = url.split('?')[0] ?? '';
-  const first = /^\/[^/]{0,64}/.exec(path)?.[0] ?? '/';
-  return path.length > first.length ? `${first}/… (no route)` : `${first} (no route)`;
+  const first = (/^\/[^/]{0,64}/.exec(path)?.[0] ?? '/').replace(/[\s\p{Cc}]/gu, '_');
+  return path.length > first.length ? `${first}/…` : first;
 }

@@ -18,6 +18,18 @@ export function idParam(value: unknown, name = 'id'): string {
   return value;
 }
 
+/**
+ * A worker's id to look up: the ids runlog gives out (idParam), and any other a worker wrote into
+ * PostgreSQL itself through the seed's function, which takes any text ("vast ai/worker #3"):
+ * 1 to 256 characters, no control characters.
+ */
+export function workerIdParam(value: unknown, name = 'id'): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256 || /[\p{Cc}]/u.test(value)) {
+    throw badRequest(name, 'expected a worker id: 1 to 256 characters, no control characters');
+  }
+  return value;
+}
+
 export function runIdParam(value: unknown, name = 'id'): string {
   const id = idParam(value, name);
   if (!isValidRunId(id)) throw badRequest(name, '`worker:` is kept for the lines of workers');

@@ -10,6 +10,12 @@ export interface StoreConfig {
   /** a PostgreSQL URL or a SQLite file (`--db`, RUNLOG_DB) */
   db?: string;
   dataDir: string;
+  /**
+   * Only to read (`runlog runs|logs|workers --db`): a PostgreSQL database is not migrated, and
+   * one without runlog's schema, or behind this release's, is an error saying so, not a schema
+   * made by a read.
+   */
+  readOnly?: boolean;
 }
 
 export function isPostgres(db: string | undefined): db is string {
@@ -26,7 +32,15 @@ export function checkDbKind(config: StoreConfig): void {
 export async function openStore(config: StoreConfig): Promise<Store> {
   if (isPostgres(config.db)) {
     const { PostgresStore } = await import('./postgres/store.js');
-    return PostgresStore.open(config.db);
+    if (!config.readOnly) return PostgresStore.open(config.db);
+    const store = await PostgresStore.open(config.db, { migrate: false });
+    try {
+      await store.assertMigrated(describeStore(config));
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return store;
   }
   checkDbKind(config);
   const { SqliteStore } = await import('./sqlite/store.js');

@@ -335,7 +335,10 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
         { ...rec(1, '\x1b[31merror\x1b[0m: disk full', 'ERROR'), stream },
         { ...rec(2, 'see \x1b]8;;http://x\x07the docs\x1b]8;;\x07 now'), stream },
         { ...rec(3, 'plain error: disk full'), stream },
+        // `tput sgr0` prints ESC ( B before ESC [ m
+        { ...rec(4, 'fa\x1b(B\x1b[mtal quota delta'), stream },
       ]);
+      expect((await store.queryLogs(stream, { q: 'fatal quota' })).records.map((r) => r.seq)).toEqual([4]);
       expect((await store.queryLogs(stream, { q: 'error: disk' })).records.map((r) => r.seq)).toEqual([1, 3]);
       expect((await store.queryLogs(stream, { q: 'the docs now' })).records.map((r) => r.seq)).toEqual([2]);
       expect((await store.querySystemLogs({ q: 'error: disk', limit: 10 })).map((l) => l.seq).sort()).toEqual([1, 3]);

@@ -36,7 +36,7 @@ async function listWorkers(flags: { hub?: string; data: string; db?: string }): 
     if (!response.ok) throw new Error(await hubError(response));
     return ((await response.json()) as { workers: Worker[] }).workers;
   }
-  const store = await openStore({ db: flags.db, dataDir: flags.data });
+  const store = await openStore({ db: flags.db, dataDir: flags.data, readOnly: true });
   try {
     return await store.listWorkers(nowMicros());
   } finally {

@@ -8,7 +8,7 @@ import { parseBatch } from '../ingest.js';
 import { WorkerLines } from '../worker-lines.js';
 import { RUN_EVENTS } from '../../pipeline/live.js';
 import { systemLogFromRecord } from '../../store/rows.js';
-import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
+import { idParam, intParam, levelParam, sinceParam, textParam, workerIdParam, type Query } from '../params.js';
 import { objectBody } from './runs.js';
 import type { HubContext } from '../context.js';
 import { LIMITS } from '../../core/limits.js';
@@ -59,7 +59,7 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
 
   // a worker's own token reads its own entry (`runlog worker` checks its id is not online elsewhere)
   app.get('/api/workers/:id', { config: { scope: ['read', 'worker'] } }, async (request) => {
-    const id = idParam((request.params as { id: string }).id);
+    const id = workerIdParam((request.params as { id: string }).id);
     if (!request.auth.scopes.has('read')) assertActsFor(request.auth, id);
     const worker = await store.getWorker(id, nowMicros());
     if (!worker) throw notFound(`worker ${id}`);
@@ -70,9 +70,12 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
     const query = request.query as Query;
     const sourceId = textParam(query, 'source_id');
     const taskId = textParam(query, 'task_id');
+    // only workers have lines here (an adopted database's other rows, an orchestrator's say, are not runlog's)
+    const sourceType = textParam(query, 'source_type') ?? 'worker';
+    if (sourceType !== 'worker') return { logs: [] };
     const logs = await store.querySystemLogs({
-      source_type: textParam(query, 'source_type'),
-      source_id: sourceId === undefined ? undefined : idParam(sourceId, 'source_id'),
+      source_type: 'worker',
+      source_id: sourceId === undefined ? undefined : workerIdParam(sourceId, 'source_id'),
       task_id: taskId === undefined ? undefined : idParam(taskId, 'task_id'),
       level: levelParam(query),
       since: sinceParam(query),

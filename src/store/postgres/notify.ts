@@ -52,7 +52,9 @@ export async function followNotices(
     } else if (kind === 's') {
       if (live.subscriberCount() === 0) return;
       for (let from = low; from <= high; ) {
-        const rows = await store.systemLogRows(from, high);
+        const all = await store.systemLogRows(from, high);
+        // a worker's lines only (an adopted database's other rows, an orchestrator's say, are not runlog's)
+        const rows = all.filter((row) => row.source_type === 'worker');
         const byStream = new Map<string, ReturnType<typeof recordFromSystemRow>[]>();
         for (const row of rows) {
           const record = recordFromSystemRow(row);
@@ -62,8 +64,8 @@ export async function followNotices(
         }
         for (const [stream, records] of byStream) live.publishRecords(stream, records);
         live.publishSystemLines(rows.map(systemLogFromRow));
-        const lastRow = rows[rows.length - 1];
-        if (lastRow === undefined || rows.length < READ_PAGE) break;
+        const lastRow = all[all.length - 1];
+        if (lastRow === undefined || all.length < READ_PAGE) break;
         from = Number(lastRow.id) + 1;
       }
     } else if (kind === 'r') {

@@ -130,6 +130,30 @@ CREATE UNIQUE INDEX IF NOT EXISTS system_logs_stream_seq ON system_logs (source_
  * directly is known from its first beat. A database that has the seed's own version (it replaces
  * ours with CREATE OR REPLACE) still works: the trigger below registers the worker with its lines.
  */
+/** The seed's function from its lines on, as the seed wrote it: the same in every version of it here. */
+const SEED_FUNCTION_LINES = `  IF logs_param IS NOT NULL AND jsonb_array_length(logs_param) > 0 THEN
+    INSERT INTO system_logs (timestamp, level, message, source_type, source_id, task_id, metadata)
+    SELECT
+      (log->>'timestamp')::TIMESTAMPTZ,
+      log->>'level',
+      log->>'message',
+      'worker',
+      worker_id_param,
+      log->>'task_id',
+      COALESCE(log->'metadata', '{}'::jsonb)
+    FROM jsonb_array_elements(logs_param) AS log;
+
+    GET DIAGNOSTICS logs_inserted = ROW_COUNT;
+  END IF;
+
+  RETURN jsonb_build_object(
+    'success', true,
+    'logs_inserted', logs_inserted
+  );
+END;
+$$;
+`;
+
 const SEED_FUNCTIONS = `
 CREATE OR REPLACE FUNCTION func_worker_heartbeat_with_logs(
   worker_id_param TEXT,
@@ -155,28 +179,7 @@ BEGIN
     current_task_id = current_task_id_param,
     state = CASE WHEN w.state IN ('draining') THEN w.state WHEN current_task_id_param IS NULL THEN 'idle' ELSE 'busy' END;
 
-  IF logs_param IS NOT NULL AND jsonb_array_length(logs_param) > 0 THEN
-    INSERT INTO system_logs (timestamp, level, message, source_type, source_id, task_id, metadata)
-    SELECT
-      (log->>'timestamp')::TIMESTAMPTZ,
-      log->>'level',
-      log->>'message',
-      'worker',
-      worker_id_param,
-      log->>'task_id',
-      COALESCE(log->'metadata', '{}'::jsonb)
-    FROM jsonb_array_elements(logs_param) AS log;
-
-    GET DIAGNOSTICS logs_inserted = ROW_COUNT;
-  END IF;
-
-  RETURN jsonb_build_object(
-    'success', true,
-    'logs_inserted', logs_inserted
-  );
-END;
-$$;
-
+${SEED_FUNCTION_LINES}
 -- the seed's retention, as the seed wrote it; the hub deletes in bounded batches instead (retention.ts)
 CREATE OR REPLACE FUNCTION cleanup_old_system_logs()
 RETURNS void
@@ -259,20 +262,63 @@ CREATE TRIGGER tokens_notice AFTER INSERT OR DELETE OR UPDATE OF name, hash, sco
 `;
 
 /**
- * A worker that writes lines before any heartbeat reached its row (the seed's function updates
- * `workers` and then inserts its lines: its first call finds no row) has its row made by the
- * lines' trigger; it was just heard from, so `last_heartbeat` is now, whatever default an
- * adopted table has (the orchestrator's own may have none: a NULL there means never heard).
+ * Adopted databases, as they are: the orchestrator's own `workers` table may hold columns runlog
+ * cannot fill (NOT NULL without a default), and a worker's role may have only the rights the
+ * seed's function needs (UPDATE on workers, INSERT on system_logs). So neither the function nor
+ * the lines' trigger may fail for want of a row in `workers`: the function UPDATEs as the seed's
+ * does, and only a worker new to the table is INSERTed, where the table and the caller's rights
+ * allow it (else it has no row, as with the seed's own function, and its lines are kept all the
+ * same). A worker first heard through its lines (the seed's function updates, then inserts: its
+ * first call finds no row) is heard now: `last_heartbeat` NOW(), whatever default the table has.
  */
-const HEARD_THROUGH_LINES = `
+const ADOPTED_TABLES = `
+CREATE OR REPLACE FUNCTION func_worker_heartbeat_with_logs(
+  worker_id_param TEXT,
+  vram_total_mb_param INT,
+  vram_used_mb_param INT,
+  logs_param JSONB,
+  current_task_id_param TEXT
+)
+RETURNS JSONB
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  logs_inserted INT := 0;
+BEGIN
+  UPDATE workers AS w SET
+    last_heartbeat = NOW(),
+    status = 'active',
+    vram_total_mb = COALESCE(vram_total_mb_param, w.vram_total_mb),
+    vram_used_mb = COALESCE(vram_used_mb_param, w.vram_used_mb),
+    current_task_id = current_task_id_param,
+    state = CASE WHEN w.state IN ('draining') THEN w.state WHEN current_task_id_param IS NULL THEN 'idle' ELSE 'busy' END
+  WHERE w.id = worker_id_param;
+  IF NOT FOUND THEN
+    BEGIN
+      INSERT INTO workers (id, status, last_heartbeat, vram_total_mb, vram_used_mb, current_task_id, state)
+      VALUES (worker_id_param, 'active', NOW(), vram_total_mb_param, vram_used_mb_param, current_task_id_param,
+              CASE WHEN current_task_id_param IS NULL THEN 'idle' ELSE 'busy' END)
+      ON CONFLICT (id) DO NOTHING;
+    EXCEPTION WHEN not_null_violation OR check_violation OR foreign_key_violation OR insufficient_privilege THEN
+      NULL;
+    END;
+  END IF;
+
+${SEED_FUNCTION_LINES}
 CREATE OR REPLACE FUNCTION runlog_notice_system_logs() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE lo BIGINT; hi BIGINT;
 BEGIN
   SELECT min(id), max(id) INTO lo, hi FROM new_rows;
   IF lo IS NOT NULL THEN
     PERFORM pg_notify('runlog', 's ' || lo || ' ' || hi || ' ' || replace(runlog_origin(), ' ', '_') || ' -');
-    INSERT INTO workers (id, last_heartbeat) SELECT DISTINCT source_id, NOW() FROM new_rows WHERE source_type = 'worker'
-    ON CONFLICT (id) DO UPDATE SET last_heartbeat = NOW() WHERE workers.last_heartbeat IS NULL;
+    BEGIN
+      INSERT INTO workers (id, last_heartbeat)
+      SELECT DISTINCT n.source_id, NOW() FROM new_rows n
+      WHERE n.source_type = 'worker' AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = n.source_id)
+      ON CONFLICT (id) DO NOTHING;
+    EXCEPTION WHEN not_null_violation OR check_violation OR foreign_key_violation OR insufficient_privilege THEN
+      NULL;
+    END;
   END IF;
   RETURN NULL;
 END $$;
@@ -292,5 +338,5 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { version: 7, name: 'leases, cancel requests, the lost verdict, re-runs', sql: LEASE_COLUMNS },
   { version: 8, name: 'notices for the hubs when tokens change', sql: TOKEN_NOTICES },
-  { version: 9, name: 'a worker first heard through its lines is heard now', sql: HEARD_THROUGH_LINES },
+  { version: 9, name: "adopted tables as they are: no INSERT into workers where the table or the caller's rights forbid it", sql: ADOPTED_TABLES },
 ];

@@ -90,6 +90,17 @@ export class PostgresStore implements Store {
     return store;
   }
 
+  /** For a reader that does not migrate: the schema is there and current, else an error saying what to run. */
+  async assertMigrated(where: string): Promise<void> {
+    const { steps, version } = await migratePostgres(this.pool, { dryRun: true });
+    if (steps.length === 0) return;
+    throw new Error(
+      version === 0
+        ? `${where} has no runlog schema: start a hub on it (runlog server --db …) or run \`runlog migrate --db …\``
+        : `${where} is at schema version ${version}, behind this runlog's (${steps.length} steps): run \`runlog migrate --db …\``,
+    );
+  }
+
   async upsertRun(run: RunUpsert): Promise<{ run: Run; created: boolean }> {
     const { rows } = await this.pool.query<RunRow & { created: boolean }>(
       `INSERT INTO runs (id, name, command, status, created_at, started_at, log_path, worker_id, task_id, labels, lease_s, heard_at, rerun_of)

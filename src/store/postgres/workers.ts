@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { LEVEL_RANK, LEVELS, levelFromNumber, microsToIso, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
+import { conflict } from '../../core/errors.js';
 import { likePattern, systemLogFromRecord } from '../rows.js';
 import {
   MAX_PAGE,
@@ -19,38 +20,75 @@ import {
 const MICROS = (column: string) => `(EXTRACT(EPOCH FROM ${column}) * 1000000)::bigint`;
 const FROM_MICROS = (param: string) => `(TIMESTAMPTZ 'epoch' + ${param}::bigint * INTERVAL '1 microsecond')`;
 
+/**
+ * A heartbeat → the worker's row. UPDATE first, INSERT only for a worker new to the table: an
+ * adopted table (the orchestrator's own) may hold NOT NULL columns runlog cannot fill, which
+ * PostgreSQL checks even on an INSERT … ON CONFLICT that ends as an update.
+ */
 export async function recordHeartbeat(db: pg.Pool, hb: WorkerHeartbeat): Promise<void> {
-  await db.query(
-    `INSERT INTO workers AS w (id, status, state, current_task_id, vram_total_mb, vram_used_mb, gpus, heartbeat_interval_s,
-                               first_seen, last_heartbeat, dropped_logs, stats)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${FROM_MICROS('$9')}, ${FROM_MICROS('$9')}, $10, $11)
-     ON CONFLICT (id) DO UPDATE SET
-       status = excluded.status, state = excluded.state, current_task_id = excluded.current_task_id,
-       vram_total_mb = COALESCE(excluded.vram_total_mb, w.vram_total_mb), vram_used_mb = COALESCE(excluded.vram_used_mb, w.vram_used_mb),
-       gpus = excluded.gpus, heartbeat_interval_s = excluded.heartbeat_interval_s, last_heartbeat = excluded.last_heartbeat,
-       dropped_logs = LEAST(w.dropped_logs + excluded.dropped_logs, 9007199254740991), stats = COALESCE(excluded.stats, w.stats)`,
-    [
-      hb.id,
-      hb.state === 'offline' ? 'offline' : 'active',
-      hb.state,
-      hb.current_task_id,
-      hb.vram_total_mb === null ? null : Math.round(hb.vram_total_mb),
-      hb.vram_used_mb === null ? null : Math.round(hb.vram_used_mb),
-      JSON.stringify(hb.gpus),
-      hb.heartbeat_interval_s,
-      hb.received_at,
-      hb.dropped_logs,
-      hb.stats === null ? null : JSON.stringify(hb.stats),
-    ],
+  const values = [
+    hb.id,
+    hb.state === 'offline' ? 'offline' : 'active',
+    hb.state,
+    hb.current_task_id,
+    hb.vram_total_mb === null ? null : Math.round(hb.vram_total_mb),
+    hb.vram_used_mb === null ? null : Math.round(hb.vram_used_mb),
+    JSON.stringify(hb.gpus),
+    hb.heartbeat_interval_s,
+    hb.received_at,
+    hb.dropped_logs,
+    hb.stats === null ? null : JSON.stringify(hb.stats),
+  ];
+  const updated = await db.query(
+    `UPDATE workers AS w SET status = $2, state = $3, current_task_id = $4,
+       vram_total_mb = COALESCE($5, w.vram_total_mb), vram_used_mb = COALESCE($6, w.vram_used_mb),
+       gpus = $7, heartbeat_interval_s = $8, last_heartbeat = ${FROM_MICROS('$9')},
+       dropped_logs = LEAST(w.dropped_logs + $10, 9007199254740991), stats = COALESCE($11, w.stats)
+     WHERE w.id = $1`,
+    values,
+  );
+  if (updated.rowCount === 1) return;
+  await insertWorker(
+    hb.id,
+    db.query(
+      `INSERT INTO workers AS w (id, status, state, current_task_id, vram_total_mb, vram_used_mb, gpus, heartbeat_interval_s,
+                                 first_seen, last_heartbeat, dropped_logs, stats)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${FROM_MICROS('$9')}, ${FROM_MICROS('$9')}, $10, $11)
+       ON CONFLICT (id) DO UPDATE SET
+         status = excluded.status, state = excluded.state, current_task_id = excluded.current_task_id,
+         vram_total_mb = COALESCE(excluded.vram_total_mb, w.vram_total_mb), vram_used_mb = COALESCE(excluded.vram_used_mb, w.vram_used_mb),
+         gpus = excluded.gpus, heartbeat_interval_s = excluded.heartbeat_interval_s, last_heartbeat = excluded.last_heartbeat,
+         dropped_logs = LEAST(w.dropped_logs + excluded.dropped_logs, 9007199254740991), stats = COALESCE(excluded.stats, w.stats)`,
+      values,
+    ),
   );
 }
 
 export async function touchWorker(db: pg.Pool, id: string, intervalS: number, now: number): Promise<void> {
-  await db.query(
-    `INSERT INTO workers (id, state, heartbeat_interval_s, first_seen, last_heartbeat) VALUES ($1, 'busy', $2, ${FROM_MICROS('$3')}, ${FROM_MICROS('$3')})
-     ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat`,
-    [id, intervalS, now],
+  const updated = await db.query(`UPDATE workers SET last_heartbeat = ${FROM_MICROS('$2')} WHERE id = $1`, [id, now]);
+  if (updated.rowCount === 1) return;
+  await insertWorker(
+    id,
+    db.query(
+      `INSERT INTO workers (id, state, heartbeat_interval_s, first_seen, last_heartbeat) VALUES ($1, 'busy', $2, ${FROM_MICROS('$3')}, ${FROM_MICROS('$3')})
+       ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat`,
+      [id, intervalS, now],
+    ),
   );
+}
+
+/** A new worker's row; a table that needs more than runlog knows (an adopted one) is a 409 naming the column. */
+async function insertWorker(id: string, insert: Promise<unknown>): Promise<void> {
+  try {
+    await insert;
+  } catch (error) {
+    const { code, column } = error as { code?: string; column?: string };
+    if (code !== '23502' && code !== '23514' && code !== '23503') throw error;
+    throw conflict(
+      `worker ${id} is not in the workers table, and runlog cannot add it there` +
+        `${column ? ` (its column ${column} needs a value)` : ''}: register the worker in that table first`,
+    );
+  }
 }
 
 interface WorkerRow {
@@ -197,11 +235,12 @@ export function levelNamesAtOrAbove(level: Level): string[] {
 }
 
 /**
- * A worker line's message as search sees it: without ANSI codes (CSI, OSC, two-byte escapes), as
+ * A worker line's message as search sees it: without ANSI codes (CSI, OSC, a charset choice such
+ * as `tput sgr0`'s ESC ( B, two-byte escapes), as
  * run lines are searched (their chunks index the plain text). Worth the regexp only on the few
  * lines that hold an ESC at all. No `?` in it: the queries put their parameters where a `?` is.
  */
-const ANSI_RE = String.raw`\x1b(\[[0-\x3f]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-_])`;
+const ANSI_RE = String.raw`\x1b(\[[0-\x3f]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[ -/]+[0-~]|[@-_])`;
 export const PLAIN_MESSAGE = `(CASE WHEN strpos(message, chr(27)) > 0 THEN regexp_replace(message, '${ANSI_RE}', '', 'g') ELSE message END)`;
 
 export async function querySystemLogs(db: pg.Pool, filter: SystemLogFilter): Promise<SystemLog[]> {
