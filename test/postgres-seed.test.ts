@@ -128,6 +128,9 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
       expect((await store.listWorkers(nowMicros())).map((w) => [w.id, w.vram_total_mb])).toEqual([['gpu-7', 80000], ['gpu-never', null]]);
       // a row no heartbeat ever reached is offline, with no heartbeat time (not runlog's first sight of it)
       expect(await store.getWorker('gpu-never', nowMicros())).toMatchObject({ status: 'offline', last_heartbeat: null, last_heartbeat_age_s: null });
+      // first seen no later than its last heartbeat, though runlog's first_seen column came with the migration
+      const known = await store.getWorker('gpu-7', nowMicros());
+      expect(Date.parse(known?.first_seen ?? '')).toBeLessThanOrEqual(Date.parse(known?.last_heartbeat ?? ''));
       // a worker whose first call finds no row (the function updates, then inserts its lines) is heard now
       psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('gpu-new', 1, 1, '[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "hello"}]'::jsonb, NULL)` });
       expect(await store.getWorker('gpu-new', nowMicros())).toMatchObject({ status: 'active', last_heartbeat: expect.any(String) });
