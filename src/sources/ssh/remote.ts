@@ -9,7 +9,7 @@
  * grows (4 once it has been still for 2 s), so nothing already received is sent again and the
  * count of bytes received is always a place in that one file. Each look also compares:
  * - how far fd 3 was read (/proc/$$/fdinfo/3) with the open file's size: shorter means truncated
- *   (copytruncate, or `: > file`). The newest sibling with the same first bytes (logrotate's
+ *   (copytruncate, or `: > file`). The newest sibling named as a rotated copy (app.log.1, app.log-…) with the same first bytes (logrotate's
  *   copy) gives the bytes written after that point before the truncation; the script sends them
  *   and ends (exit 78) with `RUNLOG-TRUNC <copy|none> <offset> <fp_len> <fp>` on stderr (the
  *   first bytes written since the truncation, waiting up to 2 s for some), and the client reads
@@ -105,7 +105,7 @@ export function remoteScript(start: RemoteStart): string {
           // made again): the copy holding the first bytes the last session saw after the first
           // truncation is sent whole first, as a sibling; when there is none, that is said
           `if [ "$o" -eq 0 ] && [ "$n" -gt 0 ] && [ "$1" = "$i" ] && [ "$c" != "$h" ]; then`,
-          `  for e in "$f".* "$f"-* "$(dirname -- "$f")"/*; do`,
+          `  for e in "$f".* "$f"-*; do`,
           `    [ -f "$e" ] && [ "$(stat -L -c %i -- "$e" 2>/dev/null)" != "$1" ] && [ "$(head -c "$n" -- "$e" | sha256sum | cut -c1-32)" = "$h" ] || continue`,
           `    fp "$e"; echo "RUNLOG1 sibling $(stat -L -c %i -- "$e") 0 $fh $fl"`,
           `    cat -- "$e"; exit ${SIBLING_EXIT}`,
@@ -136,14 +136,15 @@ export function remoteScript(start: RemoteStart): string {
     // for in the newest sibling with the same first bytes (logrotate's copy), then the file is
     // read again from its start by the next session
     `    b=; m=0`,
-    // (logrotate's names first; the whole directory only when they have none)
+    // (only names a rotated copy has, app.log.1, app.log-20261201: another log of the directory
+    // may start with the same bytes, a banner, and is not this file's copy)
     `    t() { for e; do`,
     `      [ "$l" -gt 0 ] && [ -f "$e" ] || continue`,
     `      set -- $(stat -L -c '%i %Y' -- "$e" 2>/dev/null) - 0`,
     `      [ "$1" != "$j" ] && [ "$2" -ge "$m" ] || continue`,
     `      [ "$(head -c "$l" -- "$e" | sha256sum | cut -c1-32)" = "$p" ] && { b=$e; m=$2; }`,
     `    done; }`,
-    `    t "$f".* "$f"-*; [ -n "$b" ] || t "$(dirname -- "$f")"/*`,
+    `    t "$f".* "$f"-*`,
     `    if [ -n "$b" ]; then tail -c +$((q+1)) -- "$b"; b=copy; else b=none; fi`,
     // the truncated file's new first bytes (waiting up to 2 s for some) go to the next session,
     // which so finds a second truncation made before it began
