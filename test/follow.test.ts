@@ -371,6 +371,91 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     await stopped(result);
   });
 
+  it('restarted after its file was rewritten starting as before (a banner past 1 KiB), says so and reads it whole; takes no look-alike sibling for it', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    const banner = Array.from({ length: 30 }, (_, i) => `config key_${i} = ${'v'.repeat(40)}`);
+    const text = (items: string[]) => items.map((line) => `${line}\n`).join('');
+    writeFileSync(path, text([...banner, ...lines('first', 1, 20)]));
+    // another log that starts as this one does and goes on
+    writeFileSync(join(dir, 'other.log'), text([...banner, ...lines('first', 1, 20), 'OTHER 21', 'OTHER 22']));
+    const first = await following(url, data, [path], 'rewritten');
+    await waitForLines(url, 'rewritten', 50);
+    await new Promise((r) => setTimeout(r, 300));
+    await stopped(first.result);
+    writeFileSync(path, text([...banner, ...lines('second', 1, 40)])); // the same inode, truncated and written again
+    const second = await following(url, data, [path], 'rewritten');
+    await waitForLines(url, 'rewritten', 120);
+    await new Promise((r) => setTimeout(r, 300));
+    await stopped(second.result);
+    const all = await records(url, 'rewritten');
+    expect(fileLines(all)).toEqual([...banner, ...lines('first', 1, 20), ...banner, ...lines('second', 1, 40)]);
+    expect(all.filter((r) => r.source === 'system').map((r) => r.level)).toEqual(['WARNING']);
+  });
+
+  it('restarted after its file was started over (tee), takes no other log that starts alike for it', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'BANNER\nline 1\nline 2\n');
+    writeFileSync(join(dir, 'other.log'), 'BANNER\nline 1\nline 2\nOTHER 3\nOTHER 4\nOTHER 5\n');
+    const first = await following(url, data, [path], 'started-over');
+    await waitForLines(url, 'started-over', 3);
+    await new Promise((r) => setTimeout(r, 300));
+    await stopped(first.result);
+    writeFileSync(path, 'line 3\nline 4\n');
+    const second = await following(url, data, [path], 'started-over');
+    await waitForLines(url, 'started-over', 5);
+    await new Promise((r) => setTimeout(r, 300));
+    await stopped(second.result);
+    const all = await records(url, 'started-over');
+    expect(fileLines(all)).toEqual(['BANNER', 'line 1', 'line 2', 'line 3', 'line 4']);
+    expect(all.filter((r) => r.source === 'system').map((r) => r.level)).toEqual(['WARNING']);
+  });
+
+  it('stopped while a partial line begun before a copytruncate is held, ships it: nothing of it is lost', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'line 1\nline 2 begins');
+    const args = ['follow', '--hub', url, '--data', data, '--partial-timeout', '30s', '--poll', '100ms', path, '--run', 'held-over'];
+    let result = cli(args);
+    children.push(result.child);
+    await waitForLines(url, 'held-over', 1);
+    writeFileSync(`${path}.1`, readFileSync(path));
+    writeFileSync(path, '');
+    await new Promise((r) => setTimeout(r, 600)); // the follower sees the truncation, keeps the partial line
+    await stopped(result);
+    appendFileSync(path, ' and ends\nline 3\n');
+    result = cli(args);
+    children.push(result.child);
+    await waitForLines(url, 'held-over', 4);
+    await stopped(result);
+    expect(fileLines(await records(url, 'held-over'))).toEqual(['line 1', 'line 2 begins', ' and ends', 'line 3']);
+  });
+
+  it('with --from-end, killed before any batch was taken, takes its files up from where it began (not their start)', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'old 1\nold 2\nold 3\n');
+    const first = await following(url, data, [path, '--from-end'], 'from-end-killed');
+    await new Promise((r) => setTimeout(r, 500));
+    first.result.child.kill('SIGKILL');
+    await first.result;
+    appendFileSync(path, 'new 1\n');
+    const second = await following(url, data, [path, '--from-end'], 'from-end-killed');
+    await waitForLines(url, 'from-end-killed', 1);
+    await new Promise((r) => setTimeout(r, 300));
+    await stopped(second.result);
+    expect(fileLines(await records(url, 'from-end-killed'))).toEqual(['new 1']);
+  });
+
   it("refuses to write into another writer's run (a follower with another checkpoint, or none)", async () => {
     const url = await startHub();
     const dir = tempDir();

@@ -182,6 +182,38 @@ describe('POST /api/runs/:id/text', () => {
     expect((await lines('text-cut')).logs.map((line) => line.attrs?.truncated ?? false)).toEqual([false, false, true]);
   });
 
+  it('leaves no run behind for a request refused before any line (bad gzip; NDJSON past the last seq)', async () => {
+    const bad = await post('text-refused', Buffer.from('not gzip at all'), { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
+    expect(bad.status).toBe(400);
+    expect((await fetch(`${hub.url}/api/runs/text-refused`)).status).toBe(404);
+    const past = `${JSON.stringify({ seq: Number.MAX_SAFE_INTEGER, timestamp: 0, level: 'INFO', message: 'last' })}\n${JSON.stringify({ message: 'one too many' })}\n`;
+    expect((await post('nd-refused', past, { 'content-type': 'application/x-ndjson' })).status).toBe(409);
+    expect((await fetch(`${hub.url}/api/runs/nd-refused`)).status).toBe(404);
+    // an empty body that came whole still makes the run (curl of an empty file, ?final=1)
+    expect((await post('text-empty', '', { 'content-type': 'text/plain' }, '?final=1')).status).toBe(200);
+    expect((await run('text-empty')).body.status).toBe('completed');
+  });
+
+  it('stops inflating a gzip body once its client is gone, keeping what came before', async () => {
+    // ~100 MB of short lines in ~100 KB of gzip: inflated, far longer than the client stays
+    const body = gzipSync(Buffer.from('ok\n'.repeat(35_000_000)));
+    const url = new URL(`${hub.url}/api/runs/gzip-gone/text`);
+    const request = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': String(body.length) } });
+    request.on('error', () => {});
+    request.end(body);
+    await waitFor(async () => (await fetch(`${hub.url}/api/runs/gzip-gone`)).status === 200 || undefined, 10_000, 'the run created');
+    request.destroy();
+    const count = async () => (await lines('gzip-gone')).total_lines;
+    // it stops: the count settles, well short of the whole body
+    const settled = await waitFor(async () => {
+      const before = await count();
+      await new Promise((r) => setTimeout(r, 1500));
+      const after = await count();
+      return after === before ? after : undefined;
+    }, 60_000, 'the upload to stop');
+    expect(settled).toBeLessThan(35_000_000);
+  });
+
   const ndjson = (...items: unknown[]) => items.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join('\n') + '\n';
 
   it('takes NDJSON, one record per line, numbering the lines that have no seq', async () => {

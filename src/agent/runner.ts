@@ -152,6 +152,7 @@ export class Runner {
     }
     clearTimeout(this.killTimer);
     follower?.stop(true);
+    follower?.close();
 
     const status: RunStatus = this.cancelledBy ? 'cancelled' : failure !== undefined ? 'failed' : 'completed';
     const cause = builder.cause.message();

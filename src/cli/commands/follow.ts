@@ -200,6 +200,12 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   }
   files?.start();
   for (const follower of ssh) follower.start();
+  // where each file starts, noted before any batch is acknowledged: a follower killed before its
+  // first one takes up its files from there (from their end with --from-end), not from their start
+  if (saved === undefined) {
+    dirty = true;
+    save();
+  }
   // a name that is not there (yet) is waited for: said once, so a typo is not silence
   for (const target of local) {
     if (expandGlob(target).some((path) => statOrUndefined(path)?.isFile())) continue;
@@ -224,6 +230,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     }
     dirty = true;
     save();
+    files?.close();
     process.exit(0);
   };
   let stopping = false;

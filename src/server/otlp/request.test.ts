@@ -25,6 +25,12 @@ describe('OTLP logs request', () => {
     expect(serviceRunId('billing api/v2')).toBe('svc-billing-api-v2');
     expect(serviceRunId('unknown_service:node')).toBe('svc-unknown_service-node');
     expect(serviceRunId('')).toBe('svc-unknown_service');
+    // names that would come out alike are told apart by a hash
+    expect(serviceRunId('日本')).toMatch(/^svc----[0-9a-f]{8}$/);
+    expect(serviceRunId('日本')).not.toBe(serviceRunId('中国'));
+    const long = (end: string) => serviceRunId(`${'s'.repeat(130)}${end}`);
+    expect(long('a')).not.toBe(long('b'));
+    expect(long('a').length).toBeLessThanOrEqual(128);
   });
 
   it('decodes a protobuf request into the JSON mapping, ids turned to hex', () => {

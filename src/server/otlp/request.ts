@@ -14,6 +14,7 @@
  * leave out (a trace or span id of the wrong length, a severity number outside 1–24) is said in
  * the partial success's error message with nothing rejected, which OTLP allows as a warning.
  */
+import { createHash } from 'node:crypto';
 import { badRequest } from '../../core/errors.js';
 import { isValidRunId, nowMicros, parseLevel, type Level, type LogRecord, type RecordAttrs } from '../../core/record.js';
 import { cutToBytes } from '../../core/text.js';
@@ -51,10 +52,16 @@ const MAX_REASONS = 10;
 
 type Ids = 'hex' | 'base64';
 
-/** `svc-` and the service name with every character a run id may not hold turned into `-`. */
+/**
+ * `svc-` and the service name with every character a run id may not hold turned into `-`. A name
+ * that keeps no letter or digit that way (日本語, only symbols) or is longer than 110 characters
+ * gets 8 hex digits of its hash too, so that two such services do not share a stream.
+ */
 export function serviceRunId(service: string): string {
-  const cleaned = service.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 120);
-  return `svc-${cleaned === '' ? 'unknown_service' : cleaned}`;
+  const cleaned = service.replace(/[^A-Za-z0-9._-]/g, '-');
+  if (cleaned === '') return 'svc-unknown_service';
+  if (/[A-Za-z0-9]/.test(cleaned) && cleaned.length <= 110) return `svc-${cleaned}`;
+  return `svc-${cleaned.slice(0, 110)}-${createHash('sha256').update(service).digest('hex').slice(0, 8)}`;
 }
 
 export function readExportRequest(body: unknown, ids: Ids, maxLineBytes: number): OtlpBatch {

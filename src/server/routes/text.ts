@@ -48,10 +48,12 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     const ndjson = (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-ndjson');
     // NDJSON is checked whole before the run is touched: a bad request leaves no trace
     const parsed = ndjson ? parseNdjson(id, inflate(request, request.body as Buffer), config.maxLineBytes) : undefined;
-    const result = await numbering.exclusive(id, async (lastSeq) => {
-      await openRun(context, request, id, name === undefined ? {} : { name });
-      return parsed === undefined ? storeText(id, bodyStream(request), lastSeq) : storeNdjson(id, parsed, lastSeq);
-    });
+    // the run is made once there is something to keep: a request refused whole (bad gzip before
+    // any line, NDJSON past the last seq) leaves no empty run behind
+    const open = () => openRun(context, request, id, name === undefined ? {} : { name });
+    const result = await numbering.exclusive(id, (lastSeq) =>
+      parsed === undefined ? storeText(id, bodyStream(request), lastSeq, open, () => request.raw.socket?.destroyed === true) : storeNdjson(id, parsed, lastSeq, open),
+    );
     if (final) {
       const run = await store.finishRun(id, { status: 'completed', completed_at: nowMicros() });
       if (run) {
@@ -62,7 +64,8 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     return { run_id: id, ...result };
   });
 
-  async function storeText(id: string, body: Readable, lastSeq: number): Promise<Stored> {
+  async function storeText(id: string, body: Readable, lastSeq: number, open: () => Promise<unknown>, clientGone: () => boolean): Promise<Stored> {
+    let opened = false;
     let pending: LogRecord[] = [];
     let progress: ProgressUpdate | undefined;
     const builder = new RecordBuilder({
@@ -73,7 +76,18 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     });
     const source = builder.source('file');
     let inserted = 0;
+    // the body's end, or why it stopped early (the limit, bad gzip, a client gone): in every
+    // case the lines received are stored, the last one even without its newline; a body that
+    // stopped early mid-line marks that last line `truncated` (it is a fragment, not the line)
+    let stopped: RunlogError | undefined;
+    let bytes = 0;
+    let lastByte = -1;
     const flush = async () => {
+      // a body that came whole with no bytes at all makes the run too (an empty file, ?final=1)
+      if (!opened && (pending.length > 0 || stopped === undefined)) {
+        await open();
+        opened = true;
+      }
       const batch = pending;
       pending = [];
       // what fits below the largest seq is stored before the rest is refused
@@ -84,12 +98,6 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
       progress = undefined;
       assertNumbered(id, batch);
     };
-    // the body's end, or why it stopped early (the limit, bad gzip, a client gone): in every
-    // case the lines received are stored, the last one even without its newline; a body that
-    // stopped early mid-line marks that last line `truncated` (it is a fragment, not the line)
-    let stopped: RunlogError | undefined;
-    let bytes = 0;
-    let lastByte = -1;
     const chunks = body[Symbol.asyncIterator]();
     for (;;) {
       let next: IteratorResult<unknown>;
@@ -100,7 +108,17 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
         break;
       }
       if (next.done) break;
+      // a gzip body inflates long after its bytes came: once its client is gone, nobody waits for it
+      if (clientGone()) {
+        stopped = badRequest('body', `the client went away after ${bytes} bytes: the lines before were stored`);
+        break;
+      }
       const buffer = next.value as Buffer;
+      if (!opened) {
+        // the body's first bytes came (and inflated): the run is there from now on, seen while the rest streams
+        await open();
+        opened = true;
+      }
       bytes += buffer.length;
       if (bytes > TEXT_MAX_BYTES) {
         // the rest is left unread: Node closes the connection once the 413 is sent
@@ -119,7 +137,7 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     return { inserted, last_seq: builder.lastSeq };
   }
 
-  async function storeNdjson(id: string, records: ParsedLine[], lastSeq: number): Promise<Stored> {
+  async function storeNdjson(id: string, records: ParsedLine[], lastSeq: number, open: () => Promise<unknown>): Promise<Stored> {
     let next = lastSeq;
     const numbered = records.map(({ record, numbered: hasSeq }) => {
       if (hasSeq) next = Math.max(next, record.seq);
@@ -127,6 +145,7 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
       return record;
     });
     assertNumbered(id, numbered);
+    await open();
     const stored = await store.appendRecords(id, numbered);
     live.publishRecords(id, stored);
     return { inserted: stored.length, last_seq: Math.max(lastSeq, next) };

@@ -2,13 +2,15 @@
  * Follow checkpoints: where a restarted follower takes up each file, and the run it feeds.
  *
  * One JSON file per run, `<data>/follow/<run>.json`, mode 0600 (it holds the run's writer key):
- *   { version: 1, run, writer_key, last_seq, files: [{ path, dev, ino, fp, fp_len, offset, size, seq }] }
+ *   { version: 1, run, writer_key, last_seq, files: [{ path, dev, ino, fp, fp_len, offset, size, seq, tail_fp, tail_len }] }
  * `offset` is the first byte not yet delivered: every byte before it is a record the hub has
  * acknowledged, with a seq ≤ `last_seq`, and none after it is. `fp` is a sha256 of the file's first
  * `fp_len` bytes (up to 1 KiB): with dev and ino it tells "the same file" from a file truncated and
  * written again, or a new file on a reused inode. `size` is how big the file was when the
  * checkpoint was written, so the bytes lost to a truncation while nobody was following can be
- * counted. `seq` is the seq of the last record before `offset` (≤ last_seq: the records after it
+ * counted. `tail_fp` is a sha256 of the `tail_len` bytes just before `offset` (up to 1 KiB): a file
+ * rewritten while nobody followed it that starts as before (a banner longer than 1 KiB) differs
+ * there, and a look-alike of another file does too. `seq` is the seq of the last record before `offset` (≤ last_seq: the records after it
  * may still be held, a progress bar's or a partial line's): a restarted follower of one file numbers
  * on from it, so what it reads again gets the seqs it had.
  *
@@ -39,6 +41,9 @@ export interface FileCheckpoint extends FileIdentity {
   size: number;
   /** the last seq of the records the bytes before `offset` became (absent in older checkpoints) */
   seq?: number;
+  /** sha256 (hex, 32 chars) of the tail_len bytes before `offset` (absent in older checkpoints) */
+  tail_fp?: string;
+  tail_len?: number;
 }
 
 export interface FollowCheckpoint {
@@ -94,6 +99,30 @@ export function fingerprintFd(fd: number, length = FINGERPRINT_BYTES): { fp: str
 
 export function fingerprint(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+}
+
+/** sha256 of the (up to FINGERPRINT_BYTES) bytes of an open file just before `offset`. */
+export function tailFingerprintFd(fd: number, offset: number): { tail_fp: string; tail_len: number } {
+  const length = Math.min(offset, FINGERPRINT_BYTES);
+  const buffer = Buffer.alloc(length);
+  const read = length === 0 ? 0 : readSync(fd, buffer, 0, length, offset - length);
+  return { tail_fp: fingerprint(buffer.subarray(0, read)), tail_len: read };
+}
+
+/** Does the file at `path` hold, just before `offset`, the bytes a checkpoint's tail_fp says? (true when it says nothing) */
+export function tailMatches(path: string, entry: { offset: number; tail_fp?: string; tail_len?: number }): boolean {
+  if (entry.tail_fp === undefined || entry.tail_len === undefined) return true;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buffer = Buffer.alloc(entry.tail_len);
+    const read = readSync(fd, buffer, 0, entry.tail_len, entry.offset - entry.tail_len);
+    return read === entry.tail_len && fingerprint(buffer) === entry.tail_fp;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** The fingerprint of a file by name, over `length` bytes; undefined when it cannot be read. */

@@ -72,6 +72,14 @@ export class LineFeed {
     return this.held.length;
   }
 
+  /**
+   * Part of the line held began before the file's start (kept across a copytruncate): no
+   * checkpoint offset can stand for it, so a follower that stops must ship it as it is.
+   */
+  get heldBeforeStart(): boolean {
+    return this.held.length > this.offset;
+  }
+
   /** The bytes at `this.offset`. */
   take(chunk: Buffer): void {
     if (chunk.length === 0) return;

@@ -19,7 +19,7 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
-import { FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, type FileCheckpoint } from './checkpoint.js';
+import { FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, tailFingerprintFd, tailMatches, type FileCheckpoint } from './checkpoint.js';
 import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
 import { expandGlob, globBase } from './glob.js';
 
@@ -59,6 +59,8 @@ interface Tracked {
   delivered: DeliveryMark;
   /** opened at its end (--from-end): the bytes before were never wanted */
   skipped: number;
+  /** the tail fingerprint of the last offset a checkpoint asked for (read again only when it moves) */
+  tail?: { offset: number; ino: number; tail_fp: string; tail_len: number };
 }
 
 const READ_BYTES = 1024 * 1024; // 1 MiB a read
@@ -98,7 +100,11 @@ export class FileFollower {
     this.timer = setInterval(() => this.pass(), this.o.pollMs);
   }
 
-  /** Reads every file to its end; with `flush`, partial last lines become lines too. */
+  /**
+   * Reads every file to its end; with `flush`, partial last lines become lines too. The files
+   * stay open (delivered() fingerprints the bytes before each offset for the last checkpoint)
+   * until close().
+   */
   stop(flush: boolean): void {
     if (this.stopped) return;
     while (this.pass(true)) {
@@ -110,8 +116,18 @@ export class FileFollower {
     for (const watcher of this.watchers) watcher.close();
     for (const tracked of [...this.detached, ...this.active.values()]) {
       if (tracked.fd === -1) continue; // let go already
-      if (flush) tracked.feed.flush();
+      // a partial line begun before a copytruncate cannot be read again by a restart: shipped now
+      if (flush || tracked.feed.heldBeforeStart) tracked.feed.flush();
+    }
+  }
+
+  /** Lets every file go (after stop()). */
+  close(): void {
+    this.stop(false);
+    for (const tracked of [...this.detached, ...this.active.values()]) {
+      if (tracked.fd === -1) continue;
       closeSync(tracked.fd);
+      tracked.fd = -1;
     }
   }
 
@@ -128,11 +144,24 @@ export class FileFollower {
     for (const tracked of [...this.detached, ...this.active.values()]) {
       const mark = tracked.feed.delivered(seq, sending) ?? tracked.delivered;
       if (!sending) tracked.delivered = mark;
-      files.push({ path: tracked.name, ...mark, size: tracked.size });
+      files.push({ path: tracked.name, ...mark, size: tracked.size, ...this.tailOf(tracked, mark) });
     }
     // a file let go and fully delivered needs no place in the checkpoint any more
     if (!sending) this.detached = this.detached.filter((tracked) => tracked.fd !== -1 || tracked.feed.undelivered > 0);
     return files;
+  }
+
+  /** The fingerprint of the bytes before a mark's offset, while the file is open and still the mark's. */
+  private tailOf(tracked: Tracked, mark: DeliveryMark): { tail_fp?: string; tail_len?: number } {
+    if (tracked.fd === -1 || mark.ino !== tracked.feed.identity.ino) return {};
+    if (tracked.tail?.offset !== mark.offset || tracked.tail.ino !== mark.ino) {
+      try {
+        tracked.tail = { offset: mark.offset, ino: mark.ino, ...tailFingerprintFd(tracked.fd, mark.offset) };
+      } catch {
+        return {}; // unreadable now (an I/O error): the restart checks the first bytes only
+      }
+    }
+    return { tail_fp: tracked.tail.tail_fp, tail_len: tracked.tail.tail_len };
   }
 
   /**
@@ -377,17 +406,26 @@ export class FileFollower {
     return later.sort((a, b) => a.mtime - b.mtime).map((file) => file.path);
   }
 
-  /** The file a checkpoint entry names: under its name, or rotated to a sibling. */
+  /**
+   * The file a checkpoint entry names: under its name, or rotated to a sibling. It must hold the
+   * same first bytes and the same bytes before the offset (a file rewritten with the same start,
+   * a banner longer than the first-bytes fingerprint, is not the one the offset counts into).
+   */
   private locate(name: string, entry: FileCheckpoint): string | undefined {
-    const candidates = [name, ...safeReaddir(dirname(name)).map((entryName) => join(dirname(name), entryName)).filter((p) => p !== name)];
-    // the same inode first; then a copy with the same first bytes (copytruncate while nobody followed)
-    for (const sameInode of [true, false]) {
-      for (const path of candidates) {
+    const base = basename(name);
+    const siblings = safeReaddir(dirname(name)).filter((entryName) => entryName !== base);
+    const candidates = [name, ...siblings.map((entryName) => join(dirname(name), entryName))];
+    // the same inode first (under the name, or renamed to any name); then a copy with the same
+    // bytes under a name a rotated copy has (copytruncate while nobody followed)
+    const copies = [...siblings.filter((entryName) => isRotatedName(base, entryName)).map((entryName) => join(dirname(name), entryName))];
+    for (const [sameInode, paths] of [[true, candidates], [false, copies]] as const) {
+      for (const path of paths) {
         const stats = safeStat(path);
         if (!stats?.isFile() || stats.size < entry.offset) continue;
         if (sameInode !== (stats.ino === entry.ino && stats.dev === entry.dev)) continue;
         if (!sameInode && entry.fp_len === 0) continue;
-        if (entry.fp_len === 0 || fingerprintPath(path, entry.fp_len)?.fp === entry.fp) return path;
+        if (entry.fp_len > 0 && fingerprintPath(path, entry.fp_len)?.fp !== entry.fp) continue;
+        if (tailMatches(path, entry)) return path;
       }
     }
     return undefined;
