@@ -547,6 +547,33 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     expect(all.filter((r) => r.source === 'system')).toEqual([]);
   });
 
+  it('restarted after a rename and then a copytruncate while it followed, does not read the copy again', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    const block = (from: number, to: number) => lines('line', from, to).map((line) => `${line}\n`).join('');
+    writeFileSync(path, block(1, 10));
+    const first = await following(url, data, [path], 'rename-then-copy');
+    await waitForLines(url, 'rename-then-copy', 10);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block(11, 20));
+    await waitForLines(url, 'rename-then-copy', 20);
+    writeFileSync(`${path}.2`, readFileSync(path)); // copytruncate: the copy, then the truncation
+    writeFileSync(path, '');
+    appendFileSync(path, block(21, 30));
+    await waitForLines(url, 'rename-then-copy', 30);
+    await new Promise((r) => setTimeout(r, 300));
+    // stopped while app.log.1 is still held (let go after 5 s idle): the checkpoint has both files
+    await stopped(first.result);
+    appendFileSync(path, block(31, 35));
+    const second = await following(url, data, [path], 'rename-then-copy');
+    await waitForLines(url, 'rename-then-copy', 35);
+    await new Promise((r) => setTimeout(r, 500));
+    await stopped(second.result);
+    expect(fileLines(await records(url, 'rename-then-copy'))).toEqual(lines('line', 1, 35));
+  });
+
   it('restarted while a progress bar is pending, repeats no line: the bar ends as one line, after the line before it', async () => {
     const url = await startHub();
     const dir = tempDir();

@@ -358,6 +358,17 @@ export class FileFollower {
       return { entry, name, found: this.locate(name, entry) };
     });
     const claimed = new Set(entries.flatMap(({ found }) => (found === undefined ? [] : [fileKey(safeStat(found))])));
+    // Files rotated while nobody followed come after the newest file a name's entries stand for,
+    // and only when none of them is still under the name: a file the checkpoint knows under its
+    // name was followed through every rotation before it (a copytruncate's copy made then was read
+    // then, and read whole again it would repeat lines).
+    const newest = new Map<string, string | undefined>();
+    for (const { name, found } of entries) {
+      if (found === undefined) continue;
+      const current = newest.get(name);
+      if (found === name || current === name) newest.set(name, name);
+      else if (current === undefined || (safeStat(found)?.mtimeMs ?? 0) > (safeStat(current)?.mtimeMs ?? 0)) newest.set(name, found);
+    }
     for (const { entry, name, found } of entries) {
       this.resumedNames.add(name);
       if (found === undefined) {
@@ -369,7 +380,7 @@ export class FileFollower {
       if (this.tracking(found)) continue;
       const underName = found === name;
       this.open(found, entry.offset, !underName);
-      if (underName) continue;
+      if (underName || newest.get(name) !== found) continue;
       for (const later of this.rotatedAfter(name, found)) {
         if (!claimed.has(fileKey(safeStat(later))) && !this.tracking(later)) this.open(later, 0, true);
       }
