@@ -124,6 +124,9 @@ describe('the seeds’ heartbeat format', () => {
     expect((await beat('moved', life('new life', now - 60_000), { session: 'life-b' })).body.logs_inserted).toBe(3);
     expect((await beat('moved', life('new life', now - 60_000), { session: 'life-b' })).body.logs_inserted).toBe(0);
     expect((await lines('moved')).map((l) => l.message)).toEqual([...old.map((l) => l.message), 'new life 1', 'new life 2', 'new life 3']);
+    // a worker that said no session before (an older client) and says one now: a new life too
+    expect((await beat('upgraded', life('before', now))).body.logs_inserted).toBe(3);
+    expect((await beat('upgraded', life('after', now - 60_000), { session: 'life-1' })).body.logs_inserted).toBe(3);
     // without a session, the clock is all the hub has: such a line looks resent
     expect((await beat('unsaid', life('old', now))).body.logs_inserted).toBe(3);
     expect((await beat('unsaid', life('behind', now - 60_000))).body.logs_inserted).toBe(0);
@@ -198,5 +201,27 @@ describeWithPostgres('worker lines on PostgreSQL, through two hubs on one databa
     const life = (name: string) => Array.from({ length: 15 }, (_, i) => `${name} ${i + 1}`);
     expect(messages.slice(0, 30)).toEqual([...life('first'), ...life('second')]);
     expect(messages.slice(30).sort()).toEqual(['no seq via hub 0', 'no seq via hub 1']);
+  });
+
+  it('keeps a new life whose clock is behind when its heartbeats alternate between the hubs (each hub knows the session from the stored lines)', async () => {
+    if (pgHubs.length === 0) {
+      database = await createTestDatabase();
+      for (let i = 0; i < 2; i++) pgHubs.push(await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: database.url, ssePingMs: 1000 }));
+    }
+    const [x, y] = pgHubs as [RunningHub, RunningHub];
+    const post = (hubUrl: string, session: string, logs: object[]) =>
+      fetch(`${hubUrl}/api/workers/alt-w/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session, logs }) }).then((r) => r.json() as Promise<{ logs_inserted: number }>);
+    const now = Date.now() * 1000;
+    const logs = (name: string, start: number, from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, timestamp: start + (from + i) * 1000, level: 'INFO', message: `${name} ${from + i}` }));
+    expect((await post(x.url, 'a', logs('a', now, 1, 3))).logs_inserted).toBe(3);
+    expect((await post(x.url, 'a', logs('a', now, 4, 5))).logs_inserted).toBe(2);
+    const behind = now - 1_000_000_000; // 1000 s behind
+    expect((await post(y.url, 'b', logs('b', behind, 1, 2))).logs_inserted).toBe(2);
+    expect((await post(x.url, 'b', logs('b', behind, 3, 4))).logs_inserted).toBe(2);
+    // resent through the other hub: still once
+    expect((await post(y.url, 'b', logs('b', behind, 3, 4))).logs_inserted).toBe(0);
+    const { body } = await getJson<{ logs: SystemLog[] }>(`${x.url}/api/logs?source_id=alt-w&limit=100`);
+    expect(body.logs.sort((p, q) => p.seq - q.seq).map((l) => l.message)).toEqual(['a 1', 'a 2', 'a 3', 'a 4', 'a 5', 'b 1', 'b 2', 'b 3', 'b 4']);
   });
 });

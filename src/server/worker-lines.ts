@@ -15,10 +15,13 @@
  *   resends);
  * - a client that says which life of the worker sent the heartbeat (`session`: runlog's worker
  *   and the Python client draw one per process, and a spooled heartbeat keeps its own) removes
- *   the need for the clock: a heartbeat of another session than the worker's last one is a new
- *   life, and none of its lines is a resend, even when its clock is behind the old life's (a
- *   worker moved to another machine). The last session is kept with the worker (its `stats`,
- *   so every hub sees it); a heartbeat of the last session, or without one, goes by the rule above.
+ *   the need for the clock: a heartbeat whose session is not the one of the worker's last stored
+ *   line is a new life, and none of its lines is a resend, even when its clock is behind the old
+ *   life's (a worker moved to another machine). The session is stored with each line
+ *   (`attrs.runlog_session`), in the same commit: every hub, and a restarted one, reads it from the
+ *   stream's last line, and a heartbeat that failed leaves it as it was (its retry is still the
+ *   new life's first). A heartbeat of the last line's session, or without one, goes by the rule
+ *   above.
  *
  * What the hub remembers (last stored seq, last client seq, newest client timestamp) is kept in
  * memory and changed only once the store has committed the lines, so a heartbeat that failed can
@@ -46,6 +49,8 @@ interface WorkerLinesState {
   /** the last client seq seen, and the newest client timestamp (µs) */
   clientSeq: number;
   clientTs: number;
+  /** the session of the last stored line (undefined: it said none) */
+  session: string | undefined;
 }
 
 /** A heartbeat's lines: `seq` of each record is the client's (0: none). */
@@ -53,11 +58,11 @@ export interface WorkerBatch {
   records: readonly LogRecord[];
   /** the life of the worker that sent them, when it says */
   session?: string | undefined;
-  /** the worker's last session before this heartbeat (the stored one), when there is one */
-  previousSession?: string | undefined;
 }
 
 const MAX_RENUMBER = 10; // rounds of renumbering lines whose seq another hub took meanwhile
+/** where a worker line keeps the session that sent it */
+export const SESSION_ATTR = 'runlog_session';
 
 /**
  * What this hub remembers, brought up to what is stored: lines stored past its last seq came
@@ -65,7 +70,9 @@ const MAX_RENUMBER = 10; // rounds of renumbering lines whose seq another hub to
  */
 function merged(remembered: WorkerLinesState, stored: WorkerLinesState): WorkerLinesState {
   if (stored.lastSeq <= remembered.lastSeq) return remembered;
-  return { lastSeq: stored.lastSeq, clientSeq: Math.max(remembered.clientSeq, stored.clientSeq), clientTs: Math.max(remembered.clientTs, stored.clientTs) };
+  // another life since: what this hub remembers of the old one says nothing of it
+  if (stored.session !== remembered.session) return stored;
+  return { ...stored, clientSeq: Math.max(remembered.clientSeq, stored.clientSeq), clientTs: Math.max(remembered.clientTs, stored.clientTs) };
 }
 
 /** A line its sender already sent: no newer, by its seq and its time, than the last line seen from it. */
@@ -99,7 +106,7 @@ export class WorkerLines {
     return result;
   }
 
-  private async appendNow(stream: string, { records, session, previousSession }: WorkerBatch): Promise<LogRecord[]> {
+  private async appendNow(stream: string, { records, session }: WorkerBatch): Promise<LogRecord[]> {
     // on a database several hubs share, one hub at a time numbers a worker's lines, on from what
     // is stored now: what this hub remembers may be behind another hub's lines, or ahead of a
     // retention that deleted them all
@@ -108,15 +115,15 @@ export class WorkerLines {
       const remembered = this.states.get(stream);
       let known = remembered === undefined ? await this.load(stream) : unlock === undefined ? remembered : merged(remembered, await this.load(stream));
       // a new life: nothing it sends was sent before, whatever its clock says
-      if (session !== undefined && previousSession !== undefined && session !== previousSession) known = { ...known, clientSeq: 0, clientTs: 0 };
-      return await this.numberAndStore(stream, records, known);
+      if (session !== undefined && session !== known.session) known = { ...known, clientSeq: 0, clientTs: 0 };
+      return await this.numberAndStore(stream, records, known, session);
     } finally {
       await unlock?.();
     }
   }
 
-  private async numberAndStore(stream: string, records: readonly LogRecord[], known: WorkerLinesState): Promise<LogRecord[]> {
-    const next = { ...known };
+  private async numberAndStore(stream: string, records: readonly LogRecord[], known: WorkerLinesState, session: string | undefined): Promise<LogRecord[]> {
+    const next = { ...known, session };
     // each line with the seq its sender gave it (0: none), which numbering replaces
     let pending: { record: LogRecord; clientSeq: number }[] = [];
     for (const record of records) {
@@ -142,7 +149,7 @@ export class WorkerLines {
         if (pending.length === 0) break;
       }
       const first = next.lastSeq + 1;
-      const numbered = pending.map(({ record }, index) => ({ ...record, seq: first + index }));
+      const numbered = pending.map(({ record }, index) => ({ ...record, seq: first + index, ...(session === undefined ? {} : { attrs: { ...record.attrs, [SESSION_ATTR]: session } }) }));
       const inserted = await this.store.appendRecords(stream, numbered);
       stored.push(...inserted);
       next.lastSeq = first + numbered.length - 1;
@@ -156,6 +163,8 @@ export class WorkerLines {
 
   private async load(stream: string): Promise<WorkerLinesState> {
     const [last] = (await this.store.queryLogs(stream, { tail: 1 })).records;
-    return last === undefined ? { lastSeq: 0, clientSeq: 0, clientTs: 0 } : { lastSeq: last.seq, clientSeq: last.seq, clientTs: last.timestamp };
+    if (last === undefined) return { lastSeq: 0, clientSeq: 0, clientTs: 0, session: undefined };
+    const session = last.attrs?.[SESSION_ATTR];
+    return { lastSeq: last.seq, clientSeq: last.seq, clientTs: last.timestamp, session: typeof session === 'string' ? session : undefined };
   }
 }

@@ -29,8 +29,6 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
     const { records } = parseBatch(stream, { logs: body.logs ?? [] }, config.maxLineBytes, { field: 'logs', seqRequired: false });
     const session = sessionField(body.session);
     const stats = body.stats === undefined || body.stats === null ? null : boundedObject(body.stats, 'stats');
-    // the session of the worker's last lines, read before this heartbeat replaces it (see WorkerLines)
-    const previousSession = session === undefined ? undefined : storedSession(await store.getWorker(id, nowMicros()));
     await store.recordHeartbeat({
       id,
       state,
@@ -40,12 +38,10 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
       gpus: gpusField(body.gpus),
       heartbeat_interval_s: intervalField(body.heartbeat_interval_s) ?? DEFAULTS.heartbeatSeconds,
       dropped_logs: optionalCount(body.dropped_logs, 'dropped_logs') ?? 0,
-      // the session of its last lines is kept with the worker, so that every hub (and a restarted
-      // one) knows it: a heartbeat without lines leaves it as it was
-      stats: session === undefined ? stats : { ...stats, session: records.length > 0 ? session : previousSession ?? session },
+      stats,
       received_at: nowMicros(),
     });
-    const inserted = await workerLines.append(stream, { records, session, previousSession });
+    const inserted = await workerLines.append(stream, { records, session });
     live.publishRecords(stream, inserted);
     live.publishSystemLines(inserted.map(systemLogFromRecord));
     if (live.subscriberCount(RUN_EVENTS) > 0) {
@@ -92,11 +88,6 @@ function sessionField(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(value)) throw badRequest('session', 'expected 1 to 128 printable ASCII characters, or null');
   return value;
-}
-
-function storedSession(worker: { stats: Record<string, unknown> | null } | undefined): string | undefined {
-  const session = worker?.stats?.session;
-  return typeof session === 'string' ? session : undefined;
 }
 
 function optionalNumber(value: unknown, field: string, max: number): number | null {

@@ -159,7 +159,9 @@ export async function appendSystemLogs(db: pg.Pool, workerId: string, stream: st
     // attrs.metadata by the heartbeat route, with its keys winning), beside runlog's attrs and logger
     const { metadata: given, ...attrs } = r.attrs ?? {};
     const sent = typeof given === 'object' && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : given === undefined ? {} : { metadata: given };
-    const metadata = { ...attrs, ...(r.logger ? { logger: r.logger } : {}), ...sent };
+    // runlog's session of the line is runlog's own: a sender's metadata key of that name does not replace it
+    const session = attrs.runlog_session === undefined ? {} : { runlog_session: attrs.runlog_session };
+    const metadata = { ...attrs, ...(r.logger ? { logger: r.logger } : {}), ...sent, ...session };
     const values = [r.timestamp, r.level, r.message, r.task_id ?? null, JSON.stringify(metadata), r.seq, r.source ?? null, r.phase ?? null];
     values.forEach((value, i) => columns[i]?.push(value));
   }
