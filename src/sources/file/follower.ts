@@ -16,12 +16,13 @@
  * reads whole the siblings rotated after it (rotated twice meanwhile); a file it cannot find any
  * more costs a `system` line saying how many bytes could not be read.
  */
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
-import { FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, tailFingerprintFd, tailMatches, type FileCheckpoint } from './checkpoint.js';
+import { FINGERPRINT_BYTES, fingerprintFd, tailFingerprintFd, type FileCheckpoint } from './checkpoint.js';
 import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
 import { expandGlob, globBase } from './glob.js';
+import { fileKey, findCopy, locateCheckpointed, rotatedAfter, safeStat } from './siblings.js';
 
 /** The part of a RecordBuilder a follower feeds. */
 export interface LineTarget {
@@ -64,8 +65,6 @@ interface Tracked {
 }
 
 const READ_BYTES = 1024 * 1024; // 1 MiB a read
-/** a rotated sibling with these endings is compressed (logrotate's compress): not text to read */
-const COMPRESSED = /\.(gz|bz2|xz|zst|zip|lz4)$/;
 const PASS_BYTES = 16 * 1024 * 1024; // a pass reads at most this much of a file, so the shipper gets its turn
 export const BUSY_RETRY_MS = 10; // the target was busy: look again this soon
 
@@ -238,7 +237,7 @@ export class FileFollower {
 
   private truncated(tracked: Tracked, stats: Stats): void {
     const feed = tracked.feed;
-    const copy = this.findCopy(tracked.name, feed, stats.ino);
+    const copy = findCopy(tracked.name, feed.identity, feed.offset, feed.tail, stats.ino);
     if (copy !== undefined) this.readRange(copy, feed);
     else if (tracked.skipped > 0 && feed.offset === tracked.skipped) {
       // nothing read yet of a file opened at its end (`tee` starting it over): nothing lost
@@ -249,28 +248,6 @@ export class FileFollower {
       );
     }
     feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0, copy !== undefined);
-  }
-
-  /**
-   * A sibling made by copying the file before a truncation: named after it as a rotated copy is
-   * (app.log.1, app.log-20261201), at least `offset` long, with the same first bytes and the same
-   * bytes just before `offset` (another log may well start alike: a header, a banner).
-   */
-  private findCopy(name: string, feed: LineFeed, exceptIno: number): string | undefined {
-    const { identity, offset, tail } = feed;
-    if (identity.fp_len === 0) return undefined;
-    const dir = dirname(name);
-    let best: { path: string; mtime: number } | undefined;
-    for (const entry of safeReaddir(dir)) {
-      if (!isRotatedName(basename(name), entry)) continue;
-      const path = join(dir, entry);
-      const stats = safeStat(path);
-      if (!stats?.isFile() || stats.ino === exceptIno || stats.size < offset) continue;
-      if (fingerprintPath(path, identity.fp_len)?.fp !== identity.fp) continue;
-      if (!readAt(path, offset - tail.length, tail.length)?.equals(tail)) continue;
-      if (!best || stats.mtimeMs > best.mtime) best = { path, mtime: stats.mtimeMs };
-    }
-    return best?.path;
   }
 
   /** Feeds a copy's bytes from the feed's offset to its end. */
@@ -355,7 +332,7 @@ export class FileFollower {
   private resume(): void {
     const entries = (this.o.resume ?? []).map((entry) => {
       const name = resolve(entry.path);
-      return { entry, name, found: this.locate(name, entry) };
+      return { entry, name, found: locateCheckpointed(name, entry) };
     });
     const claimed = new Set(entries.flatMap(({ found }) => (found === undefined ? [] : [fileKey(safeStat(found))])));
     // Files rotated while nobody followed come after the newest file a name's entries stand for,
@@ -381,7 +358,7 @@ export class FileFollower {
       const underName = found === name;
       this.open(found, entry.offset, !underName);
       if (underName || newest.get(name) !== found) continue;
-      for (const later of this.rotatedAfter(name, found)) {
+      for (const later of rotatedAfter(name, found)) {
         if (!claimed.has(fileKey(safeStat(later))) && !this.tracking(later)) this.open(later, 0, true);
       }
     }
@@ -391,96 +368,5 @@ export class FileFollower {
   private tracking(path: string): boolean {
     const key = fileKey(safeStat(path));
     return [...this.detached, ...this.active.values()].some((tracked) => tracked.fd !== -1 && fileKey(tracked.feed.identity) === key);
-  }
-
-  /**
-   * The checkpointed file was rotated while nobody followed it (found under `rotated`): the files
-   * rotated after it, before the one now under the name (a second rotation meanwhile: app.log.1
-   * written after app.log.2 was), oldest first. They are its siblings named after the name
-   * (app.log.1, app.log-20261201), not compressed, last written no earlier than it.
-   */
-  private rotatedAfter(name: string, rotated: string): string[] {
-    const dir = dirname(name);
-    const base = basename(name);
-    const since = safeStat(rotated);
-    const current = safeStat(name);
-    if (since === undefined) return [];
-    const later: { path: string; mtime: number }[] = [];
-    for (const entry of safeReaddir(dir)) {
-      if (!isRotatedName(base, entry)) continue;
-      const path = join(dir, entry);
-      const stats = safeStat(path);
-      if (!stats?.isFile() || stats.mtimeMs < since.mtimeMs) continue;
-      if (stats.ino === since.ino || (current !== undefined && stats.ino === current.ino)) continue;
-      later.push({ path, mtime: stats.mtimeMs });
-    }
-    return later.sort((a, b) => a.mtime - b.mtime).map((file) => file.path);
-  }
-
-  /**
-   * The file a checkpoint entry names: under its name, or rotated to a sibling. It must hold the
-   * same first bytes and the same bytes before the offset (a file rewritten with the same start,
-   * a banner longer than the first-bytes fingerprint, is not the one the offset counts into).
-   */
-  private locate(name: string, entry: FileCheckpoint): string | undefined {
-    const base = basename(name);
-    const siblings = safeReaddir(dirname(name)).filter((entryName) => entryName !== base);
-    const candidates = [name, ...siblings.map((entryName) => join(dirname(name), entryName))];
-    // the same inode first (under the name, or renamed to any name); then a copy with the same
-    // bytes under a name a rotated copy has (copytruncate while nobody followed)
-    const copies = [...siblings.filter((entryName) => isRotatedName(base, entryName)).map((entryName) => join(dirname(name), entryName))];
-    for (const [sameInode, paths] of [[true, candidates], [false, copies]] as const) {
-      for (const path of paths) {
-        const stats = safeStat(path);
-        if (!stats?.isFile() || stats.size < entry.offset) continue;
-        if (sameInode !== (stats.ino === entry.ino && stats.dev === entry.dev)) continue;
-        if (!sameInode && entry.fp_len === 0) continue;
-        if (entry.fp_len > 0 && fingerprintPath(path, entry.fp_len)?.fp !== entry.fp) continue;
-        if (tailMatches(path, entry)) return path;
-      }
-    }
-    return undefined;
-  }
-}
-
-/** A name a rotated copy of `base` has (app.log.1, app.log-20261201), not compressed. */
-function isRotatedName(base: string, entry: string): boolean {
-  return (entry.startsWith(`${base}.`) || entry.startsWith(`${base}-`)) && !COMPRESSED.test(entry);
-}
-
-/** dev and inode: which file a name points to */
-function fileKey(file: { dev: number; ino: number } | undefined): string {
-  return file === undefined ? 'none' : `${file.dev}:${file.ino}`;
-}
-
-function safeStat(path: string): Stats | undefined {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `length` bytes of a file from `position`; undefined when it cannot be read */
-function readAt(path: string, position: number, length: number): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    const buffer = Buffer.alloc(length);
-    return readSync(fd, buffer, 0, length, position) === length ? buffer : undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
   }
 }

@@ -1,0 +1,125 @@
+/**
+ * Where a followed file's bytes may be besides under its name: the rotated copies beside it
+ * (logrotate's app.log.1, app.log-20261201; not compressed ones), found by inode or by their bytes.
+ * A copy is taken for the file only when it is named as one and holds the same first bytes, and
+ * the same bytes where the follower's offset is: another log of the directory may start alike.
+ */
+import { closeSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fingerprintPath, tailMatches, type FileCheckpoint } from './checkpoint.js';
+import type { FileIdentity } from './feed.js';
+
+/** a rotated sibling with these endings is compressed (logrotate's compress): not text to read */
+const COMPRESSED = /\.(gz|bz2|xz|zst|zip|lz4)$/;
+
+/**
+ * A sibling made by copying the file before a truncation: named after it as a rotated copy is
+ * (app.log.1, app.log-20261201), at least `offset` long, with the same first bytes and the same
+ * bytes just before `offset` (another log may well start alike: a header, a banner).
+ */
+export function findCopy(name: string, identity: FileIdentity, offset: number, tail: Buffer, exceptIno: number): string | undefined {
+  if (identity.fp_len === 0) return undefined;
+  const dir = dirname(name);
+  let best: { path: string; mtime: number } | undefined;
+  for (const entry of safeReaddir(dir)) {
+    if (!isRotatedName(basename(name), entry)) continue;
+    const path = join(dir, entry);
+    const stats = safeStat(path);
+    if (!stats?.isFile() || stats.ino === exceptIno || stats.size < offset) continue;
+    if (fingerprintPath(path, identity.fp_len)?.fp !== identity.fp) continue;
+    if (!readAt(path, offset - tail.length, tail.length)?.equals(tail)) continue;
+    if (!best || stats.mtimeMs > best.mtime) best = { path, mtime: stats.mtimeMs };
+  }
+  return best?.path;
+}
+
+/**
+ * The checkpointed file was rotated while nobody followed it (found under `rotated`): the files
+ * rotated after it, before the one now under the name (a second rotation meanwhile: app.log.1
+ * written after app.log.2 was), oldest first. They are its siblings named after the name
+ * (app.log.1, app.log-20261201), not compressed, last written no earlier than it.
+ */
+export function rotatedAfter(name: string, rotated: string): string[] {
+  const dir = dirname(name);
+  const base = basename(name);
+  const since = safeStat(rotated);
+  const current = safeStat(name);
+  if (since === undefined) return [];
+  const later: { path: string; mtime: number }[] = [];
+  for (const entry of safeReaddir(dir)) {
+    if (!isRotatedName(base, entry)) continue;
+    const path = join(dir, entry);
+    const stats = safeStat(path);
+    if (!stats?.isFile() || stats.mtimeMs < since.mtimeMs) continue;
+    if (stats.ino === since.ino || (current !== undefined && stats.ino === current.ino)) continue;
+    later.push({ path, mtime: stats.mtimeMs });
+  }
+  return later.sort((a, b) => a.mtime - b.mtime).map((file) => file.path);
+}
+
+/**
+ * The file a checkpoint entry names: under its name, or rotated to a sibling. It must hold the
+ * same first bytes and the same bytes before the offset (a file rewritten with the same start,
+ * a banner longer than the first-bytes fingerprint, is not the one the offset counts into).
+ */
+export function locateCheckpointed(name: string, entry: FileCheckpoint): string | undefined {
+  const base = basename(name);
+  const siblings = safeReaddir(dirname(name)).filter((entryName) => entryName !== base);
+  const candidates = [name, ...siblings.map((entryName) => join(dirname(name), entryName))];
+  // the same inode first (under the name, or renamed to any name); then a copy with the same
+  // bytes under a name a rotated copy has (copytruncate while nobody followed)
+  const copies = [...siblings.filter((entryName) => isRotatedName(base, entryName)).map((entryName) => join(dirname(name), entryName))];
+  for (const [sameInode, paths] of [[true, candidates], [false, copies]] as const) {
+    for (const path of paths) {
+      const stats = safeStat(path);
+      if (!stats?.isFile() || stats.size < entry.offset) continue;
+      if (sameInode !== (stats.ino === entry.ino && stats.dev === entry.dev)) continue;
+      if (!sameInode && entry.fp_len === 0) continue;
+      if (entry.fp_len > 0 && fingerprintPath(path, entry.fp_len)?.fp !== entry.fp) continue;
+      if (tailMatches(path, entry)) return path;
+    }
+  }
+  return undefined;
+}
+
+/** A name a rotated copy of `base` has (app.log.1, app.log-20261201), not compressed. */
+export function isRotatedName(base: string, entry: string): boolean {
+  return (entry.startsWith(`${base}.`) || entry.startsWith(`${base}-`)) && !COMPRESSED.test(entry);
+}
+
+/** dev and inode: which file a name points to */
+export function fileKey(file: { dev: number; ino: number } | undefined): string {
+  return file === undefined ? 'none' : `${file.dev}:${file.ino}`;
+}
+
+export function safeStat(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `length` bytes of a file from `position`; undefined when it cannot be read */
+function readAt(path: string, position: number, length: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const buffer = Buffer.alloc(length);
+    return readSync(fd, buffer, 0, length, position) === length ? buffer : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
