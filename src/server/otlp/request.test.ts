@@ -61,6 +61,11 @@ describe('OTLP logs request', () => {
     expect(encodeProtobufResponse(0, '').length).toBe(0);
   });
 
+  it('counts an attribute without a key among the dropped ones', () => {
+    const batch = readExportRequest({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ attributes: [{ value: { stringValue: 'no key' } }, { key: 'k', value: { intValue: 1 } }] }] }] }] }, 'hex', 1024);
+    expect(batch.groups[0]?.records[0]?.attrs).toEqual({ k: 1, attrs_dropped: 1 });
+  });
+
   it('cuts a message over the line limit and says so', () => {
     const batch = readExportRequest({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'x'.repeat(100) } }] }] }] }, 'hex', 10);
     expect(batch.groups[0]?.records[0]).toMatchObject({ message: 'x'.repeat(10), attrs: { truncated: true } });

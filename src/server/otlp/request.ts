@@ -240,7 +240,7 @@ function idOf(value: unknown, ids: Ids, bytes: number, at: string, warn: (warnin
 
 /**
  * Attributes → attrs, at most MAX_ATTR_DEPTH deep (deeper values become "[too deep]") and
- * MAX_ATTRS_BYTES as JSON: the attributes that do not fit are left out and counted in
+ * MAX_ATTRS_BYTES as JSON: the attributes that do not fit, and those without a key, are left out and counted in
  * `attrs_dropped`.
  */
 function boundedAttrs(list: unknown, at: string): RecordAttrs | string {
@@ -251,7 +251,10 @@ function boundedAttrs(list: unknown, at: string): RecordAttrs | string {
   let bytes = 2;
   let dropped = 0;
   for (const item of list) {
-    if (typeof item !== 'object' || item === null || typeof (item as { key?: unknown }).key !== 'string') continue;
+    if (typeof item !== 'object' || item === null || typeof (item as { key?: unknown }).key !== 'string') {
+      dropped++; // not a KeyValue: nothing to name it by, but counted
+      continue;
+    }
     const { key, value } = item as { key: string; value?: unknown };
     const plain = plainValue(value, 1) ?? null;
     const size = Buffer.byteLength(JSON.stringify(key)) + Buffer.byteLength(JSON.stringify(plain)) + 2;
