@@ -11,6 +11,9 @@
  * each waiting on the other: a deadlock). Why not a pool connection per lock: a lock held while the
  * numbered lines are written through the pool could take the last connection the write needs.
  *
+ * The connection runs one query at a time (a chain of promises): pg queues concurrent ones itself,
+ * but says that use is deprecated (pg 9 refuses it).
+ *
  * What a crash leaves: nothing; a session lock ends with its connection. A connection that breaks
  * while a lock is held loses the lock: the store still keeps one line per seq, so the worst case is
  * the old one (lines of two requests racing in that moment), never a line stored twice.
@@ -23,6 +26,7 @@ const POLL_MAX_MS = 50;
 export class StreamLocks {
   private connection: Promise<pg.Client> | undefined;
   private closed = false;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly url: string,
@@ -32,12 +36,15 @@ export class StreamLocks {
   /** Waits until this process holds `stream`'s numbering lock; resolves with its release. */
   async lock(stream: string): Promise<() => Promise<void>> {
     for (let wait = POLL_FIRST_MS; ; wait = Math.min(wait * 2, POLL_MAX_MS)) {
-      const client = await this.client();
-      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 13)) AS ok', [stream]);
-      if (rows[0]?.ok) {
+      const { client, ok } = await this.oneAtATime(async () => {
+        const connected = await this.client();
+        const { rows } = await connected.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 13)) AS ok', [stream]);
+        return { client: connected, ok: rows[0]?.ok === true };
+      });
+      if (ok) {
         return async () => {
-          // a broken connection has let the lock go already
-          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 13))', [stream]).catch(() => {});
+          // on the connection that holds it; a broken connection has let the lock go already
+          await this.oneAtATime(() => client.query('SELECT pg_advisory_unlock(hashtextextended($1, 13))', [stream])).catch(() => {});
         };
       }
       await new Promise((resolve) => setTimeout(resolve, wait));
@@ -49,6 +56,12 @@ export class StreamLocks {
     const connection = this.connection;
     this.connection = undefined;
     if (connection) await (await connection.catch(() => undefined))?.end().catch(() => {});
+  }
+
+  private oneAtATime<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task);
+    this.queue = result.catch(() => {});
+    return result;
   }
 
   private client(): Promise<pg.Client> {
