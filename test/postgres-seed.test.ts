@@ -142,7 +142,7 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     const table = await cli(['workers', '--db', url]);
     expect(table.stdout).toMatch(/gpu-7\s+active/);
     const indexes = psql(url, { sql: "SELECT indexname FROM pg_indexes WHERE tablename = 'system_logs' ORDER BY 1" }).trim().split('\n');
-    expect(indexes).toEqual(['idx_system_logs_level', 'idx_system_logs_source', 'idx_system_logs_task_id', 'idx_system_logs_timestamp', 'system_logs_pkey', 'system_logs_stream_seq']);
+    expect(indexes).toEqual(['idx_system_logs_level', 'idx_system_logs_source', 'idx_system_logs_task_id', 'idx_system_logs_timestamp', 'system_logs_pkey', 'system_logs_stream_seq', 'system_logs_worker_order']);
   });
 
   it("adopts an orchestrator's workers table as it is: a NOT NULL column runlog cannot fill, roles with only the seed's rights; its other rows stay out of /api/logs", async () => {
