@@ -162,7 +162,8 @@ export class WorkerLines {
   }
 
   private async load(stream: string): Promise<WorkerLinesState> {
-    const [last] = (await this.store.queryLogs(stream, { tail: 1 })).records;
+    // without the line count a page carries (a count of all the worker's rows, on PostgreSQL)
+    const last = this.store.lastRecord ? await this.store.lastRecord(stream) : (await this.store.queryLogs(stream, { tail: 1 })).records[0];
     if (last === undefined) return { lastSeq: 0, clientSeq: 0, clientTs: 0, session: undefined };
     const session = last.attrs?.[SESSION_ATTR];
     return { lastSeq: last.seq, clientSeq: last.seq, clientTs: last.timestamp, session: typeof session === 'string' ? session : undefined };

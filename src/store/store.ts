@@ -260,6 +260,8 @@ export interface Store {
   readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]>;
   /** The highest seq stored for a stream (0: none): a resuming writer numbers on after it. */
   lastSeq(stream: string): Promise<number>;
+  /** The stream's last line (by seq), without the page's line count; optional: queryLogs tail 1 without it. */
+  lastRecord?(stream: string): Promise<LogRecord | undefined>;
   setDiagnostics(runId: string, diagnostics: unknown): Promise<void>;
   /** How many runs of each status (for /metrics). Optional: without it /metrics counts from listRuns, capped at MAX_PAGE. */
   countRuns?(): Promise<Record<RunStatus, number>>;

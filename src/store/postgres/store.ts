@@ -399,7 +399,14 @@ export class PostgresStore implements Store {
     return workers.systemLogsByIds(this.pool, low, high);
   }
 
-  private async queryWorkerLines(workerId: string, query: LogQuery): Promise<LogPage> {
+  /** A worker's last line without counting its lines (every heartbeat asks: see WorkerLines). */
+  async lastRecord(stream: string): Promise<LogRecord | undefined> {
+    const worker = workerOf(stream);
+    if (worker === undefined) return (await this.queryLogs(stream, { tail: 1 })).records[0];
+    return (await this.queryWorkerLines(worker, { tail: 1 }, false)).records[0];
+  }
+
+  private async queryWorkerLines(workerId: string, query: LogQuery, withCount = true): Promise<LogPage> {
     const forward = query.limit !== undefined;
     const wanted = Math.min(query.limit ?? query.tail ?? 500, MAX_PAGE);
     const where = [`source_type = 'worker'`, 'source_id = $1'];
@@ -422,8 +429,10 @@ export class PostgresStore implements Store {
     const truncated = rows.length > wanted;
     if (truncated) rows.pop();
     if (!forward) rows.reverse();
+    const records = rows.map(workers.recordFromSystemRow);
+    if (!withCount) return { records, total_lines: 0, truncated };
     const count = await this.pool.query<{ n: number }>(`SELECT COUNT(*) AS n FROM system_logs WHERE source_type = 'worker' AND source_id = $1`, [workerId]);
-    return { records: rows.map(workers.recordFromSystemRow), total_lines: count.rows[0]?.n ?? 0, truncated };
+    return { records, total_lines: Number(count.rows[0]?.n ?? 0), truncated };
   }
 
   private async lineCount(stream: string): Promise<number> {
