@@ -22,6 +22,11 @@ function lines(prefix: string, from: number, to: number): string[] {
   return Array.from({ length: to - from + 1 }, (_, k) => lineText(prefix, from + k));
 }
 
+/** lines `line from` … `line to`, each with its newline, as a writer appends them */
+function block(from: number, to: number): string {
+  return lines('line', from, to).map((line) => `${line}\n`).join('');
+}
+
 interface WriterOptions {
   path: string;
   from: number;
@@ -146,7 +151,6 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     const dir = tempDir();
     const data = tempDir();
     const path = join(dir, 'app.log');
-    const block = (from: number, to: number) => lines('line', from, to).map((line) => `${line}\n`).join('');
     writeFileSync(path, block(1, 10));
     // other logs that start like this one (a banner, a header) and go on differently: one not
     // named as a rotated copy, one named so whose bytes differ where app.log was read to
@@ -493,7 +497,6 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     const dir = tempDir();
     const data = tempDir();
     const path = join(dir, 'app.log');
-    const block = (from: number, to: number) => lines('line', from, to).map((line) => `${line}\n`).join('');
     writeFileSync(path, block(1, 50));
     writeFileSync(`${path}.3.gz`, 'not text'); // an old compressed rotation: not read
     const first = await following(url, data, [path], 'twice');
@@ -520,7 +523,6 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     const dir = tempDir();
     const data = tempDir();
     const path = join(dir, 'app.log');
-    const block = (from: number, to: number) => lines('line', from, to).map((line) => `${line}\n`).join('');
     writeFileSync(path, block(1, 50));
     const first = await following(url, data, [path], 'rotating');
     await waitForLines(url, 'rotating', 50);
@@ -552,7 +554,6 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     const dir = tempDir();
     const data = tempDir();
     const path = join(dir, 'app.log');
-    const block = (from: number, to: number) => lines('line', from, to).map((line) => `${line}\n`).join('');
     writeFileSync(path, block(1, 10));
     const first = await following(url, data, [path], 'rename-then-copy');
     await waitForLines(url, 'rename-then-copy', 10);

@@ -10,7 +10,6 @@
  * write the checkpoint, exit 0. The run stays `running` (another follower may take it up) unless
  * --end-on-exit, which flushes partial last lines and ends it `completed`.
  */
-import { statSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
@@ -19,6 +18,7 @@ import { hubError, hubPost, hubRequest, jsonOf } from '../../sinks/hub-http.js';
 import { expandGlob, isGlob } from '../../sources/file/glob.js';
 import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
 import { FileFollower } from '../../sources/file/follower.js';
+import { safeStat } from '../../sources/file/siblings.js';
 import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
 import { checkRunId, durationMs, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { findHub, HubReader } from '../hub-client.js';
@@ -66,7 +66,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
   for (const target of local) {
     if (isGlob(target)) continue;
-    const stats = statOrUndefined(target);
+    const stats = safeStat(target);
     if (stats?.isDirectory()) throw new UsageError(`${target}: a directory; follow its files with a glob, quoted: '${join(target, '*.log')}'`);
   }
 
@@ -208,7 +208,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   }
   // a name that is not there (yet) is waited for: said once, so a typo is not silence
   for (const target of local) {
-    if (expandGlob(target).some((path) => statOrUndefined(path)?.isFile())) continue;
+    if (expandGlob(target).some((path) => safeStat(path)?.isFile())) continue;
     warn(isGlob(target) ? `${target}: matches no file yet; its files are read as they appear` : `${target}: no such file yet; it is read once it appears`);
   }
 
@@ -287,12 +287,4 @@ function splitSshOption(value: string): string[] {
 
 function usage(message: string): never {
   throw new UsageError(message);
-}
-
-function statOrUndefined(path: string): Stats | undefined {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
-  }
 }

@@ -66,6 +66,11 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
 
   async function storeText(id: string, body: Readable, lastSeq: number, open: () => Promise<unknown>, clientGone: () => boolean): Promise<Stored> {
     let opened = false;
+    const openOnce = async () => {
+      if (opened) return;
+      await open();
+      opened = true;
+    };
     let pending: LogRecord[] = [];
     let progress: ProgressUpdate | undefined;
     const builder = new RecordBuilder({
@@ -84,10 +89,7 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     let lastByte = -1;
     const flush = async () => {
       // a body that came whole with no bytes at all makes the run too (an empty file, ?final=1)
-      if (!opened && (pending.length > 0 || stopped === undefined)) {
-        await open();
-        opened = true;
-      }
+      if (pending.length > 0 || stopped === undefined) await openOnce();
       const batch = pending;
       pending = [];
       // what fits below the largest seq is stored before the rest is refused
@@ -114,11 +116,8 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
         break;
       }
       const buffer = next.value as Buffer;
-      if (!opened) {
-        // the body's first bytes came (and inflated): the run is there from now on, seen while the rest streams
-        await open();
-        opened = true;
-      }
+      // the body's first bytes came (and inflated): the run is there from now on, seen while the rest streams
+      await openOnce();
       bytes += buffer.length;
       if (bytes > TEXT_MAX_BYTES) {
         // the rest is left unread: Node closes the connection once the 413 is sent

@@ -101,28 +101,17 @@ export function fingerprint(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 32);
 }
 
-/** sha256 of the (up to FINGERPRINT_BYTES) bytes of an open file just before `offset`. */
-export function tailFingerprintFd(fd: number, offset: number): { tail_fp: string; tail_len: number } {
-  const length = Math.min(offset, FINGERPRINT_BYTES);
-  const buffer = Buffer.alloc(length);
-  const read = length === 0 ? 0 : readSync(fd, buffer, 0, length, offset - length);
-  return { tail_fp: fingerprint(buffer.subarray(0, read)), tail_len: read };
+/** The (up to `length`) bytes of an open file just before `offset` (fewer if it is shorter now). */
+export function bytesBeforeFd(fd: number, offset: number, length = FINGERPRINT_BYTES): Buffer {
+  const buffer = Buffer.alloc(Math.min(offset, length));
+  const read = buffer.length === 0 ? 0 : readSync(fd, buffer, 0, buffer.length, offset - buffer.length);
+  return buffer.subarray(0, read);
 }
 
-/** Does the file at `path` hold, just before `offset`, the bytes a checkpoint's tail_fp says? (true when it says nothing) */
-export function tailMatches(path: string, entry: { offset: number; tail_fp?: string; tail_len?: number }): boolean {
-  if (entry.tail_fp === undefined || entry.tail_len === undefined) return true;
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const buffer = Buffer.alloc(entry.tail_len);
-    const read = readSync(fd, buffer, 0, entry.tail_len, entry.offset - entry.tail_len);
-    return read === entry.tail_len && fingerprint(buffer) === entry.tail_fp;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+/** sha256 of the (up to FINGERPRINT_BYTES) bytes of an open file just before `offset`. */
+export function tailFingerprintFd(fd: number, offset: number): { tail_fp: string; tail_len: number } {
+  const bytes = bytesBeforeFd(fd, offset);
+  return { tail_fp: fingerprint(bytes), tail_len: bytes.length };
 }
 
 /** The fingerprint of a file by name, over `length` bytes; undefined when it cannot be read. */

@@ -19,7 +19,7 @@
 import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
-import { FINGERPRINT_BYTES, fingerprintFd, tailFingerprintFd, type FileCheckpoint } from './checkpoint.js';
+import { bytesBeforeFd, FINGERPRINT_BYTES, fingerprintFd, tailFingerprintFd, type FileCheckpoint } from './checkpoint.js';
 import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
 import { expandGlob, globBase } from './glob.js';
 import { fileKey, findCopy, locateCheckpointed, rotatedAfter, safeStat } from './siblings.js';
@@ -313,9 +313,7 @@ export class FileFollower {
     const identity: FileIdentity = { dev: stats.dev, ino: stats.ino, ...fingerprintFd(fd) };
     const source = this.o.target.source('file', { path: name });
     // the bytes before a resumed offset: a truncation before the next read still finds the real copy
-    const tailLength = Math.min(offset, TAIL_BYTES);
-    const tail = Buffer.alloc(tailLength);
-    if (tailLength > 0) readSync(fd, tail, 0, tailLength, offset - tailLength);
+    const tail = bytesBeforeFd(fd, offset, TAIL_BYTES);
     const feed = new LineFeed(source, () => this.o.target.lastSeq, identity, offset, this.o.maxLineBytes, tail);
     const skipped = atEnd ? offset : 0;
     const tracked: Tracked = { name, fd, feed, size: stats.size, detached, delivered: { ...identity, seq: this.o.target.lastSeq, offset }, skipped };

@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fingerprintPath, tailMatches, type FileCheckpoint } from './checkpoint.js';
+import { fingerprint, fingerprintPath, type FileCheckpoint } from './checkpoint.js';
 import type { FileIdentity } from './feed.js';
 
 /** a rotated sibling with these endings is compressed (logrotate's compress): not text to read */
@@ -80,6 +80,13 @@ export function locateCheckpointed(name: string, entry: FileCheckpoint): string 
     }
   }
   return undefined;
+}
+
+/** Does the file at `path` hold, just before `offset`, the bytes a checkpoint's tail_fp says? (true when it says nothing) */
+function tailMatches(path: string, entry: { offset: number; tail_fp?: string; tail_len?: number }): boolean {
+  if (entry.tail_fp === undefined || entry.tail_len === undefined) return true;
+  const bytes = readAt(path, entry.offset - entry.tail_len, entry.tail_len);
+  return bytes !== undefined && fingerprint(bytes) === entry.tail_fp;
 }
 
 /** A name a rotated copy of `base` has (app.log.1, app.log-20261201), not compressed. */

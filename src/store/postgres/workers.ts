@@ -39,48 +39,51 @@ export async function recordHeartbeat(db: pg.Pool, hb: WorkerHeartbeat): Promise
     hb.dropped_logs,
     hb.stats === null ? null : JSON.stringify(hb.stats),
   ];
-  const updated = await db.query(
-    `UPDATE workers AS w SET status = $2, state = $3, current_task_id = $4,
-       vram_total_mb = COALESCE($5, w.vram_total_mb), vram_used_mb = COALESCE($6, w.vram_used_mb),
-       gpus = $7, heartbeat_interval_s = $8, last_heartbeat = ${FROM_MICROS('$9')},
-       dropped_logs = LEAST(w.dropped_logs + $10, 9007199254740991), stats = COALESCE($11, w.stats)
-     WHERE w.id = $1`,
-    values,
-  );
-  if (updated.rowCount === 1) return;
-  await insertWorker(
+  await updateElseInsert(
     hb.id,
-    db.query(
-      `INSERT INTO workers AS w (id, status, state, current_task_id, vram_total_mb, vram_used_mb, gpus, heartbeat_interval_s,
-                                 first_seen, last_heartbeat, dropped_logs, stats)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${FROM_MICROS('$9')}, ${FROM_MICROS('$9')}, $10, $11)
-       ON CONFLICT (id) DO UPDATE SET
-         status = excluded.status, state = excluded.state, current_task_id = excluded.current_task_id,
-         vram_total_mb = COALESCE(excluded.vram_total_mb, w.vram_total_mb), vram_used_mb = COALESCE(excluded.vram_used_mb, w.vram_used_mb),
-         gpus = excluded.gpus, heartbeat_interval_s = excluded.heartbeat_interval_s, last_heartbeat = excluded.last_heartbeat,
-         dropped_logs = LEAST(w.dropped_logs + excluded.dropped_logs, 9007199254740991), stats = COALESCE(excluded.stats, w.stats)`,
-      values,
-    ),
+    () =>
+      db.query(
+        `UPDATE workers AS w SET status = $2, state = $3, current_task_id = $4,
+           vram_total_mb = COALESCE($5, w.vram_total_mb), vram_used_mb = COALESCE($6, w.vram_used_mb),
+           gpus = $7, heartbeat_interval_s = $8, last_heartbeat = ${FROM_MICROS('$9')},
+           dropped_logs = LEAST(w.dropped_logs + $10, 9007199254740991), stats = COALESCE($11, w.stats)
+         WHERE w.id = $1`,
+        values,
+      ),
+    () =>
+      db.query(
+        `INSERT INTO workers (id, status, state, current_task_id, vram_total_mb, vram_used_mb, gpus, heartbeat_interval_s,
+                              first_seen, last_heartbeat, dropped_logs, stats)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${FROM_MICROS('$9')}, ${FROM_MICROS('$9')}, $10, $11)
+         ON CONFLICT (id) DO NOTHING`,
+        values,
+      ),
   );
 }
 
 export async function touchWorker(db: pg.Pool, id: string, intervalS: number, now: number): Promise<void> {
-  const updated = await db.query(`UPDATE workers SET last_heartbeat = ${FROM_MICROS('$2')} WHERE id = $1`, [id, now]);
-  if (updated.rowCount === 1) return;
-  await insertWorker(
+  await updateElseInsert(
     id,
-    db.query(
-      `INSERT INTO workers (id, state, heartbeat_interval_s, first_seen, last_heartbeat) VALUES ($1, 'busy', $2, ${FROM_MICROS('$3')}, ${FROM_MICROS('$3')})
-       ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat`,
-      [id, intervalS, now],
-    ),
+    () => db.query(`UPDATE workers SET last_heartbeat = ${FROM_MICROS('$2')} WHERE id = $1`, [id, now]),
+    () =>
+      db.query(
+        `INSERT INTO workers (id, state, heartbeat_interval_s, first_seen, last_heartbeat) VALUES ($1, 'busy', $2, ${FROM_MICROS('$3')}, ${FROM_MICROS('$3')})
+         ON CONFLICT (id) DO NOTHING`,
+        [id, intervalS, now],
+      ),
   );
 }
 
-/** A new worker's row; a table that needs more than runlog knows (an adopted one) is a 409 naming the column. */
-async function insertWorker(id: string, insert: Promise<unknown>): Promise<void> {
+/**
+ * The worker's row updated, or made when there is none (and updated after all when another
+ * process made it meanwhile). A table that needs more than runlog knows (an adopted one) is a 409
+ * naming the column.
+ */
+async function updateElseInsert(id: string, update: () => Promise<pg.QueryResult>, insert: () => Promise<pg.QueryResult>): Promise<void> {
+  if ((await update()).rowCount === 1) return;
+  let inserted: pg.QueryResult;
   try {
-    await insert;
+    inserted = await insert();
   } catch (error) {
     const { code, column } = error as { code?: string; column?: string };
     if (code !== '23502' && code !== '23514' && code !== '23503') throw error;
@@ -89,6 +92,7 @@ async function insertWorker(id: string, insert: Promise<unknown>): Promise<void>
         `${column ? ` (its column ${column} needs a value)` : ''}: register the worker in that table first`,
     );
   }
+  if (inserted.rowCount === 0) await update();
 }
 
 interface WorkerRow {
