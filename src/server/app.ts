@@ -18,7 +18,7 @@ import { SecretBox } from './auth/secrets.js';
 import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { healthRoutes } from './routes/health.js';
-import { logRoutes } from './routes/logs.js';
+import { ingestRoutes, logRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { otlpRoutes } from './routes/otlp.js';
 import { runRoutes } from './routes/runs.js';
@@ -118,7 +118,8 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     eventRoutes(scope, context);
     tokenRoutes(scope, context);
     sessionRoutes(scope, context);
-    // their own content-type parsers (raw bytes, streamed text), kept to their own routes
+    // their own content-type parsers (a batch read in pieces, raw bytes, streamed text), kept to their own routes
+    await scope.register(ingestRoutes, { context });
     await scope.register(otlpRoutes, { context, numbering });
     await scope.register(textRoutes, { context, numbering });
     await scope.register(uiRoutes, { dir: config.uiDir });

@@ -52,12 +52,12 @@ export function hubFetch(url: string, init: RequestInit & { token?: string } = {
 const agents = { 'http:': new HttpAgent({ keepAlive: true, maxSockets: 4 }), 'https:': new HttpsAgent({ keepAlive: true, maxSockets: 4 }) };
 
 /**
- * POST a JSON body (a string, or pieces of bytes) to the hub with node:http on a keep-alive socket: the shipper's hot path, where
+ * POST a JSON body (a string, or its bytes) to the hub with node:http on a keep-alive socket: the shipper's hot path, where
  * fetch's machinery (web streams, abort signals, undici's parser) cost more CPU than the
  * request itself (a runner at 1,000 lines/s spent ~1 CPU-s per 10 s in it). Resolves with the
  * status and the body's text, rejects on a network error or after `timeoutMs`.
  */
-export function hubPost(url: string, body: string | readonly Buffer[], headers: Record<string, string>, timeoutMs: number): Promise<HubAnswer> {
+export function hubPost(url: string, body: string | Buffer, headers: Record<string, string>, timeoutMs: number): Promise<HubAnswer> {
   return hubRequest('POST', url, { body, headers, timeoutMs });
 }
 
@@ -69,8 +69,8 @@ export interface HubAnswer {
 }
 
 export interface HubRequestOptions {
-  /** a JSON body: a string, or pieces of bytes sent as they are */
-  body?: string | readonly Buffer[];
+  /** a JSON body: a string, or its bytes */
+  body?: string | Buffer;
   headers?: Record<string, string>;
   timeoutMs: number;
   /** the token for this request, when not the process's (hubToken); '' for none */
@@ -115,12 +115,7 @@ export function hubRequest(method: string, url: string, options: HubRequestOptio
     request.on('close', () => signal?.removeEventListener('abort', abort));
     request.on('timeout', () => request.destroy(new Error(`no answer from the hub in ${timeoutMs} ms`)));
     request.on('error', reject);
-    if (body === undefined || typeof body === 'string') request.end(body);
-    else {
-      // the pieces as they are (a page of the WAL): no copy of the whole body
-      for (const piece of body) request.write(piece);
-      request.end();
-    }
+    request.end(body);
   });
 }
 
@@ -133,11 +128,8 @@ export function jsonOf<T>(text: string): T | undefined {
   }
 }
 
-function bodyLength(body: string | readonly Buffer[]): number {
-  if (typeof body === 'string') return Buffer.byteLength(body);
-  let length = 0;
-  for (const piece of body) length += piece.length;
-  return length;
+function bodyLength(body: string | Buffer): number {
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.length;
 }
 
 /** The hub's error message from a refused answer's body, for the user. */

@@ -12,6 +12,7 @@
  * waits for the next sync. A refused create (a 4xx) is recorded in the WAL and never sent again.
  */
 import { rmSync } from 'node:fs';
+import { BatchBodyWriter } from '../core/batch-wire.js';
 import { isAlive, self } from '../pipeline/spool/owner.js';
 import { listWals, readWalMeta, WalReader, walDir, writeMeta, type WalMeta } from '../pipeline/spool/wal.js';
 import { hubMessage } from './hub.js';
@@ -87,7 +88,8 @@ function describe(run: ReplayedRun): string {
 async function replayOne(file: string, metaFile: string, meta: WalMeta, hub: string, ownerDied: number | undefined, options: ReplayOptions): Promise<ReplayedRun> {
   const id = meta.run.id;
   const path = `/api/runs/${encodeURIComponent(id)}`;
-  const send = (route: string, body: string) => post(hub, route, body, meta.writer_key, options);
+  const send = (route: string, body: string | Buffer) => post(hub, route, body, meta.writer_key, options);
+  const bodies = new BatchBodyWriter();
   const result: ReplayedRun = { id, hub, lines: 0, outcome: 'ended' };
   const create = async () => {
     try {
@@ -114,7 +116,7 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, hub: str
       const page = reader.next(from, PAGE_LINES, PAGE_BYTES);
       if (page.json.length > 0) {
         try {
-          await send(`${path}/logs`, `{"records":[${page.json.join(',')}]}`);
+          await send(`${path}/logs`, bodies.write(page.json));
         } catch (error) {
           if (!(error instanceof HubError)) throw error;
           if (error.status === 404) {
@@ -170,7 +172,7 @@ function saveMeta(file: string, meta: WalMeta): void {
 }
 
 /** POST with the writer key; retries what a retry may cure (network, 5xx, 507, 408, 429) until the deadline. */
-async function post(hub: string, route: string, body: string, writerKey: string, options: ReplayOptions): Promise<unknown> {
+async function post(hub: string, route: string, body: string | Buffer, writerKey: string, options: ReplayOptions): Promise<unknown> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-runlog-writer': writerKey };
   for (let backoff = 100; ; backoff = Math.min(backoff * 2, 2000)) {

@@ -19,6 +19,7 @@
  * - Once the hub has acknowledged every line and the end, the WAL is deleted.
  */
 import { randomBytes } from 'node:crypto';
+import { BatchBodyWriter } from '../core/batch-wire.js';
 import { DEFAULTS } from '../core/config.js';
 import type { LogRecord, ProgressUpdate } from '../core/record.js';
 import { self } from '../pipeline/spool/owner.js';
@@ -64,8 +65,8 @@ export interface ShipperOptions {
 interface Batch {
   /** the records' JSON, from memory … */
   json?: string[];
-  /** … or read back from the WAL, already joined by commas (pieces of the POST body's bytes) */
-  joined?: Buffer[];
+  /** … or read back from the WAL (pieces of the file's bytes) */
+  pieces?: Buffer[];
   seqs: number[];
   progress: ProgressUpdate[];
   /** read back from the WAL: where the reading goes on once it is acknowledged */
@@ -90,7 +91,6 @@ const COALESCE_MS = 2;
 const STEADY_GAP_MS = 8;
 const MAX_BATCH_LINES = 5000; // when the hub is behind, bigger requests amortise their cost
 const MAX_BATCH_BYTES = 2 * 1024 * 1024; // 2 MiB: well under the hub's body limit, and the runner's memory stays small
-const RECORDS_OPEN = Buffer.from('{"records":[');
 /** lines that only memory holds (the WAL cannot be written): kept up to this many (~25 MB) while the hub takes them */
 const MAX_VOLATILE_LINES = 100_000;
 /** past this many characters waiting in memory (long lines), the shipper reads from the WAL as past walMemoryLines */
@@ -145,6 +145,8 @@ export class HubShipper implements RunSink {
   private finishTimeoutMs: number;
   private readonly maxMemoryLines: number;
   private readonly writerKey: string;
+  /** one buffer for every batch's body (see BatchBodyWriter) */
+  private readonly body = new BatchBodyWriter();
 
   constructor(private readonly options: ShipperOptions) {
     this.writerKey = options.writerKey ?? randomBytes(16).toString('base64url');
@@ -290,7 +292,7 @@ export class HubShipper implements RunSink {
         }
       }
     };
-    if (this.current?.json) take(this.current.json, this.current.seqs); // a joined batch is in the WAL
+    if (this.current?.json) take(this.current.json, this.current.seqs); // a batch read back is in the WAL
     take(this.orphans.json, this.orphans.seqs);
     take(this.pendingJson, this.pendingSeqs);
     if (memory.length > 0) yield memory;
@@ -378,11 +380,9 @@ export class HubShipper implements RunSink {
       if (last !== undefined) this.options.onSending?.(last);
     }
     if (this.current) {
-      const { json, joined, seqs, progress } = this.current;
+      const { json, pieces, seqs, progress } = this.current;
       this.doing = 'lines';
-      const tail = `]${progress.length > 0 ? `,"progress":${JSON.stringify(progress)}` : ''}}`;
-      const body = joined ? [RECORDS_OPEN, ...joined, Buffer.from(tail)] : `{"records":[${(json ?? []).join(',')}${tail}`;
-      await this.post(`/api/runs/${id}/logs`, body);
+      await this.post(`/api/runs/${id}/logs`, this.body.write(pieces ?? json ?? [], progress));
       this.stats.sent += seqs.length;
       const last = seqs[seqs.length - 1];
       this.commitCurrent();
@@ -416,7 +416,7 @@ export class HubShipper implements RunSink {
       if (page.atEnd && this.orphans.seqs.length === 0) this.behind = false;
       if (page.seqs.length > 0) {
         const last = page.seqs.at(-1)!;
-        return { joined: page.joined, seqs: page.seqs, progress: [], nextCursor: last + 1 };
+        return { pieces: page.pieces, seqs: page.seqs, progress: [], nextCursor: last + 1 };
       }
     }
     const count = batchLength(this.pendingJson, max);
@@ -582,7 +582,7 @@ export class HubShipper implements RunSink {
     }
   }
 
-  private async post(path: string, body: string | Buffer[]): Promise<unknown> {
+  private async post(path: string, body: string | Buffer): Promise<unknown> {
     this.stats.requests++;
     this.lastSentAt = Date.now();
     const { status, ok, text } = await hubPost(`${this.hub}${path}`, body, { 'x-runlog-writer': this.writerKey }, this.options.requestTimeoutMs ?? 10_000);

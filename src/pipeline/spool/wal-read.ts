@@ -61,9 +61,9 @@ export function readPage(fd: number, start: number, end: number, from: number, m
   return { json, seqs, ...scanned };
 }
 
-/** A page as the body of a POST takes it: the records' JSON joined by commas, pieces of the file's bytes (no string per line, no copy). */
+/** A page as the body of a POST takes it: each record's JSON, a piece of the file's bytes (no string per line, no copy). */
 export interface JoinedPage {
-  joined: Buffer[];
+  pieces: Buffer[];
   seqs: number[];
   atEnd: boolean;
   end: number;
@@ -73,15 +73,12 @@ export function readJoined(fd: number, start: number, end: number, from: number,
   const pieces: Buffer[] = [];
   const seqs: number[] = [];
   const scanned = scanPage(fd, start, end, from, maxLines, maxBytes, (data, jsonStart, jsonEnd, seq) => {
-    if (pieces.length > 0) pieces.push(COMMA);
     pieces.push(data.subarray(jsonStart, jsonEnd));
     seqs.push(seq);
     return true;
   });
-  return { joined: pieces, seqs, ...scanned };
+  return { pieces, seqs, ...scanned };
 }
-
-const COMMA = Buffer.from(',');
 
 /**
  * Walks the lines `<seq>\t<json>\n` of `fd` from `start` to `end`, giving `take` each one whose seq

@@ -180,10 +180,10 @@ export class Wal {
     return readPage(this.fd, this.offsetOf(from), this.writeOffset, from, maxLines, maxBytes, false);
   }
 
-  /** The same records as read(), as a POST body's bytes: the JSON of each, joined by commas. */
+  /** The same records as read(), as pieces of the file's bytes: the JSON of each. */
   readJoined(from: number, maxLines: number, maxBytes: number): JoinedPage {
     this.flush();
-    if (this.fd === undefined) return { joined: [], seqs: [], atEnd: true, end: 0 };
+    if (this.fd === undefined) return { pieces: [], seqs: [], atEnd: true, end: 0 };
     return readJoined(this.fd, this.offsetOf(from), this.writeOffset, from, maxLines, maxBytes);
   }
 

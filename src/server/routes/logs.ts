@@ -7,6 +7,7 @@ import { FINAL_STATUSES } from '../../store/store.js';
 import { nowMicros, toWire } from '../../core/record.js';
 import { formatLogFileLine } from '../../core/format.js';
 import { parseBatch } from '../ingest.js';
+import { parseBatchBody } from '../batch-body.js';
 import { parseIsoMicros } from '../../core/time.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
@@ -15,7 +16,29 @@ import type { Store } from '../../store/store.js';
 const DOWNLOAD_PAGE = 5000;
 const LEASE_RENEW_GAP_US = 1_000_000;
 
-export function logRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
+/**
+ * POST /api/runs/:id/logs, in a plugin of its own: its JSON parser reads a runner's big batch
+ * without making one string of it (batch-body.ts); every other route keeps the app's.
+ */
+export async function ingestRoutes(app: FastifyInstance, { context }: { context: HubContext }): Promise<void> {
+  const { store, live, config } = context;
+  const whole = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const parse = (text: string): unknown => {
+      let value: unknown;
+      let failure: Error | undefined;
+      whole(request, text, (error, parsed) => ((failure = error ?? undefined), (value = parsed)));
+      if (failure !== undefined) throw failure;
+      return value;
+    };
+    try {
+      done(null, parseBatchBody(body as Buffer, parse));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
   app.post('/api/runs/:id/logs', { config: { scope: ['write', 'worker'] } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
     const batch = parseBatch(id, request.body, config.maxLineBytes);
@@ -36,6 +59,9 @@ export function logRoutes(app: FastifyInstance, { store, live, config }: HubCont
     return { inserted: inserted.length, received: batch.records.length };
   });
 
+}
+
+export function logRoutes(app: FastifyInstance, { store }: HubContext): void {
   app.get('/api/runs/:id/logs', { config: { scope: 'read' } }, async (request) => {
     const id = idParam((request.params as { id: string }).id);
     const query = request.query as Query;

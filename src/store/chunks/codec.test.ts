@@ -41,6 +41,21 @@ describe('chunk codec', () => {
     );
   });
 
+  it('decodes a chunk whose text runs past its 16K-character pieces, whatever character ends a piece', () => {
+    // the text section is written a piece at a time; a line ending in half a surrogate pair, the
+    // next line beginning with the other half, must still come back whole (as one string would)
+    const long = fc.tuple(fc.integer({ min: 16_370, max: 16_400 }), fc.constantFrom('😀', 'é', '日本', '\ud83d')).map(([n, tail]) => 'a'.repeat(n) + tail);
+    const short = fc.constantFrom('😀', 'x', '', '\ude00 low half first');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(long, short), { minLength: 1, maxLength: 8 }), (messages) => {
+        const list = messages.map((message, i): LogRecord => ({ stream: 's', seq: i + 1, timestamp: 1, level: 'INFO', message }));
+        const text = (records: LogRecord[]) => Buffer.from(records.map((r) => r.message).join('')).toString();
+        expect(text(decodeChunk('s', encodeChunk(list).data))).toEqual(text(list));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('describes its lines in the meta: seq range, count, time range, levels present', () => {
     const list: LogRecord[] = [
       { stream: 's', seq: 3, timestamp: 50, level: 'INFO', message: 'a' },

@@ -198,7 +198,8 @@ function encodeBody(records: readonly LogRecord[]): Buffer {
   for (const record of records) out.byte(LEVEL_INDEX.get(record.level) ?? 1);
   // interned strings: a run has a handful of distinct sources, phases, loggers, tasks
   const interned = new Map<string, number>();
-  const refs = new Array<number>(count * 4);
+  if (refScratch.length < count * 4) refScratch = new Uint32Array(count * 8);
+  const refs = refScratch;
   const intern = (value: string | undefined): number => {
     if (value === undefined) return 0;
     let index = interned.get(value);
@@ -213,12 +214,12 @@ function encodeBody(records: readonly LogRecord[]): Buffer {
     refs[3 * count + i] = intern(record.task_id);
   }
   out.uvarint(interned.size);
-  let text = '';
+  const text = new TextColumn();
   for (const value of interned.keys()) {
     out.uvarint(value.length);
-    text += value;
+    text.add(value);
   }
-  for (const ref of refs) out.uvarint(ref);
+  for (let i = 0; i < count * 4; i++) out.uvarint(refs[i] as number);
   const attrs: string[] = [];
   for (const record of records) {
     if (record.attrs === undefined) out.uvarint(0);
@@ -230,11 +231,40 @@ function encodeBody(records: readonly LogRecord[]): Buffer {
   }
   for (const record of records) {
     out.uvarint(record.message.length);
-    text += record.message;
+    text.add(record.message);
   }
-  for (const json of attrs) text += json;
-  out.utf8(text);
+  for (const json of attrs) text.add(json);
+  text.writeTo(out);
   return out.result();
+}
+
+/** the refs of encodeBody, reused: a fresh array of 4 × 5,000 numbers per chunk is a large object, fresh pages each time */
+let refScratch = new Uint32Array(4 * 4096);
+
+/**
+ * encodeBody's text section, written out a piece at a time: one string of a whole chunk's text
+ * would be a large object (fresh pages per chunk, see src/server/batch-body.ts), and the bytes
+ * are the same. A piece never ends between the two halves of a surrogate pair.
+ */
+class TextColumn {
+  private pending = '';
+  private readonly pieces: string[] = [];
+
+  add(value: string): void {
+    if (value.length === 0) return;
+    this.pending += value;
+    // the last character of `value`, not of `pending`: reading into a rope would flatten it each time
+    const last = value.charCodeAt(value.length - 1);
+    if (this.pending.length >= 16 * 1024 && !(last >= 0xd800 && last <= 0xdbff)) {
+      this.pieces.push(this.pending);
+      this.pending = '';
+    }
+  }
+
+  writeTo(out: ByteWriter): void {
+    for (const piece of this.pieces) out.utf8(piece);
+    out.utf8(this.pending);
+  }
 }
 
 function decodeBody(stream: string, body: Buffer, into: LogRecord[], filter?: DecodeFilter): void {
