@@ -1,4 +1,5 @@
 /** `runlog migrate`: the steps a store lacks, printed, applied once; --dry-run applies none (SQLite here; PostgreSQL in postgres-seed.test.ts). */
+import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -22,4 +23,22 @@ it('creates and migrates a SQLite file, printing each step once, and a dry run c
   const again = await cli(['migrate', '--data', data]);
   expect(again.stdout).not.toContain('applied');
   expect(again.stdout).toContain(`up to date (version ${LATEST})`);
+});
+
+it('refuses a SQLite file a newer runlog migrated, saying so, and changes nothing in it', async () => {
+  const data = tempDir();
+  expect((await cli(['migrate', '--data', data])).code).toBe(0);
+  const file = join(data, 'runlog.db');
+  const db = new Database(file);
+  db.pragma(`user_version = ${LATEST + 3}`);
+  db.close();
+  for (const args of [['migrate', '--data', data], ['migrate', '--data', data, '--dry-run'], ['server', '--data', data, '--port', '0']]) {
+    const refused = await cli(args);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`schema version ${LATEST + 3}, made by a newer runlog`);
+    expect(refused.stderr).toContain(`up to ${LATEST}`);
+  }
+  const after = new Database(file, { readonly: true });
+  expect(after.pragma('user_version', { simple: true })).toBe(LATEST + 3);
+  after.close();
 });

@@ -111,6 +111,19 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     expect(cleaned.stdout).toBe('deleted 1 worker lines and 0 runs\n');
   });
 
+  it('refuses a database a newer runlog migrated (hub and migrate), and changes nothing in it', async () => {
+    const { url } = await freshDatabase();
+    expect((await cli(['migrate', '--db', url])).code).toBe(0);
+    const latest = Number(psql(url, { sql: 'SELECT max(version) FROM schema_migrations' }).trim());
+    psql(url, { sql: `INSERT INTO schema_migrations (version, name) VALUES (${latest + 2}, 'from the future')` });
+    for (const args of [['migrate', '--db', url], ['migrate', '--db', url, '--dry-run'], ['server', '--db', url, '--port', '0']]) {
+      const refused = await cli(args);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain(`schema version ${latest + 2}, made by a newer runlog`);
+    }
+    expect(psql(url, { sql: 'SELECT count(*) FROM schema_migrations' }).trim()).toBe(String(latest + 1));
+  });
+
   it("adopts a database made by the seed's SQL (tables, indexes, function) with its rows: nothing lost, no index twice", async () => {
     const { url } = await freshDatabase();
     // the orchestrator's own workers table, as the seed assumes it exists

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { checkDbKind, describeStore, isPostgres } from '../../store/open.js';
 import { databaseFile } from '../../core/config.js';
+import { refuseNewerSchema } from '../../store/schema-version.js';
 
 export interface MigrateFlags {
   db?: string;
@@ -43,6 +44,7 @@ export async function migrateCommand(flags: MigrateFlags): Promise<void> {
       db.close();
     }
   }
+  refuseNewerSchema('SQLite file', version, MIGRATIONS); // a dry run too
   const pending = MIGRATIONS.filter((m) => m.version > version);
   if (!existsSync(file)) out(`${flags.dryRun ? 'would create' : 'creating'} ${where}`);
   if (!flags.dryRun) {

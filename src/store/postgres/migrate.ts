@@ -3,6 +3,7 @@
  * once (the second waits, then finds nothing to do). Each step runs in its own transaction with
  * its row in `schema_migrations`: a step is applied whole or not at all.
  */
+import { refuseNewerSchema } from '../schema-version.js';
 import type pg from 'pg';
 import { MIGRATIONS, type Migration } from './schema.js';
 
@@ -34,6 +35,7 @@ export async function migratePostgres(pool: pg.Pool, { dryRun = false } = {}): P
       }
       const versions = exists ? (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows : [];
       const applied = new Set(versions.map((r) => r.version));
+      refuseNewerSchema('PostgreSQL database', Math.max(0, ...applied), MIGRATIONS);
       const pending = MIGRATIONS.filter((m) => !applied.has(m.version));
       if (!dryRun) for (const migration of pending) await apply(client, migration);
       const known = [...applied, ...(dryRun ? [] : pending.map((m) => m.version))];

@@ -35,7 +35,8 @@ import {
   type WriterClaim,
 } from '../store.js';
 import { SqliteLines } from './lines.js';
-import { runMigrations } from './migrations.js';
+import { MIGRATIONS, runMigrations, userVersion } from './migrations.js';
+import { refuseNewerSchema } from '../schema-version.js';
 import { queryStream, readStream, scanNewest } from './reads.js';
 import { SCHEMA } from './schema.js';
 import * as workers from './workers.js';
@@ -53,6 +54,8 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across a crash of the process
     this.db.pragma('busy_timeout = 5000');
+    // before the schema is touched: a file a newer runlog migrated is refused as it is
+    refuseNewerSchema('SQLite file', userVersion(this.db), MIGRATIONS);
     this.db.exec(SCHEMA);
     this.db.exec(auth.AUTH_SCHEMA);
     runMigrations(this.db);
