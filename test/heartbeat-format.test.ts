@@ -45,6 +45,16 @@ describe('the seeds’ heartbeat format', () => {
     ]);
   });
 
+  it('filters /api/logs by worker_id as by source_id; two that differ are a 400 naming worker_id', async () => {
+    hub = await hubOn(tempDir());
+    for (const worker of ['w-a', 'w-b']) await beat(worker, [{ timestamp: Date.now() / 1000, level: 'INFO', message: `from ${worker}` }]);
+    const ask = (query: string) => getJson<{ logs?: SystemLog[]; field?: string }>(`${hub!.url}/api/logs?${query}`);
+    expect((await ask('worker_id=w-b')).body.logs?.map((l) => l.message)).toEqual(['from w-b']);
+    expect((await ask('worker_id=w-a&source_id=w-a')).body.logs?.map((l) => l.message)).toEqual(['from w-a']);
+    const clash = await ask('worker_id=w-a&source_id=w-b');
+    expect([clash.status, clash.body.field]).toEqual([400, 'worker_id']);
+  });
+
   it('gives metadata back as metadata, in the API and live, and keeps a sender’s keys apart from the hub’s', async () => {
     hub = await hubOn(tempDir());
     const live = new EventSource(`${hub.url}/api/logs/stream?source_id=meta-w`);

@@ -64,14 +64,14 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
 
   app.get('/api/logs', { config: { scope: 'read' } }, async (request) => {
     const query = request.query as Query;
-    const sourceId = textParam(query, 'source_id');
+    const sourceId = workerFilter(query);
     const taskId = textParam(query, 'task_id');
     // only workers have lines here (an adopted database's other rows, an orchestrator's say, are not runlog's)
     const sourceType = textParam(query, 'source_type') ?? 'worker';
     if (sourceType !== 'worker') return { logs: [] };
     const logs = await store.querySystemLogs({
       source_type: 'worker',
-      source_id: sourceId === undefined ? undefined : workerIdParam(sourceId, 'source_id'),
+      source_id: sourceId,
       task_id: taskId === undefined ? undefined : idParam(taskId, 'task_id'),
       level: levelParam(query),
       since: sinceParam(query),
@@ -81,6 +81,17 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
     });
     return { logs };
   });
+}
+
+/** /api/logs's worker: `source_id` (the seeds' column) or `worker_id` (as every other route names it), not two different ones. */
+function workerFilter(query: Query): string | undefined {
+  const sourceId = textParam(query, 'source_id');
+  const workerId = textParam(query, 'worker_id');
+  if (sourceId !== undefined && workerId !== undefined && sourceId !== workerId) {
+    throw badRequest('worker_id', 'names another worker than source_id: give one of them');
+  }
+  if (workerId !== undefined) return workerIdParam(workerId, 'worker_id');
+  return sourceId === undefined ? undefined : workerIdParam(sourceId, 'source_id');
 }
 
 /** A heartbeat's `session`: which life of the worker sent it (a short opaque string). */
