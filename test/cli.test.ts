@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 /** The read commands, `runlog logs` and `runlog runs`, on the local store and through a hub. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/server/listen.js';
@@ -107,5 +109,20 @@ describe('flags refused before anything starts', () => {
     const migrate = await cli(['migrate', '--db', 'mysql://x/y', '--data', dir], {});
     expect(migrate.code).toBe(2);
     expect(migrate.stderr).toContain('expected postgres:// or postgresql://, or a SQLite file path');
+  });
+
+  it('refuses a zero poll or idle time (it would spin, or stop at once), naming the flag', async () => {
+    const file = join(tempDir(), 'app.log');
+    writeFileSync(file, 'a line\n');
+    const refused = [
+      ['follow', file, '--run', 'zero-poll', '--hub', hub.url, '--poll', '0s'],
+      ['follow', file, '--run', 'zero-idle', '--hub', hub.url, '--until-idle', '0ms'],
+      ['worker', '--id', 'w-spin', '--hub', hub.url, '--poll', '0s', '--data', tempDir()],
+    ];
+    for (const args of refused) {
+      const answer = await cli(args);
+      const flag = args.find((arg) => arg === '--poll' || arg === '--until-idle')!;
+      expect([answer.code, answer.stderr]).toEqual([2, expect.stringContaining(`${flag}: must be more than 0`)]);
+    }
   });
 });

@@ -16,6 +16,13 @@ export function durationMs(text: string, flag: string): number {
   return ms;
 }
 
+/** A duration that must be more than zero: a poll or idle time of 0 would spin or stop at once. */
+export function positiveDurationMs(text: string, flag: string): number {
+  const ms = durationMs(text, flag);
+  if (ms <= 0) throw new UsageError(`${flag}: must be more than 0, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
 export function sinceMicros(text: string, flag = '--since'): number {
   const micros = parseSince(text);
   if (micros === undefined) throw new UsageError(`${flag}: expected an ISO timestamp, a number since the epoch or a duration like 10m, got ${JSON.stringify(text)}`);

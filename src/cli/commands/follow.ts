@@ -20,7 +20,7 @@ import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type Foll
 import { FileFollower } from '../../sources/file/follower.js';
 import { safeStat } from '../../sources/file/siblings.js';
 import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
-import { checkRunId, durationMs, labels as parseLabels, positiveInt, UsageError } from '../args.js';
+import { checkRunId, durationMs, labels as parseLabels, positiveDurationMs, positiveInt, UsageError } from '../args.js';
 import { findHub, HubReader } from '../hub-client.js';
 import { keepHeapSmall } from '../lean-heap.js';
 
@@ -53,8 +53,8 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   const runId = checkRunId(flags.run, '--run');
   if (flags.fromStart && flags.fromEnd) throw new UsageError('--from-start and --from-end: choose one');
   const partialTimeoutMs = durationMs(flags.partialTimeout, '--partial-timeout');
-  const pollMs = durationMs(flags.poll, '--poll');
-  const untilIdleMs = flags.untilIdle === undefined ? undefined : durationMs(flags.untilIdle, '--until-idle');
+  const pollMs = positiveDurationMs(flags.poll, '--poll');
+  const untilIdleMs = flags.untilIdle === undefined ? undefined : positiveDurationMs(flags.untilIdle, '--until-idle');
   const flushTimeoutMs = durationMs(flags.flushTimeout, '--flush-timeout');
   const maxLineBytes = positiveInt(flags.maxLineBytes, '--max-line-bytes');
   const labels = parseLabels(flags.label);

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import { LIMITS } from '../../core/limits.js';
 import { WorkerAgent } from '../../agent/worker.js';
-import { durationMs, id as checkId, leaseSeconds, positiveInt, UsageError } from '../args.js';
+import { durationMs, id as checkId, leaseSeconds, positiveDurationMs, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub } from '../hub-client.js';
 import { keepHeapSmall } from '../lean-heap.js';
@@ -49,7 +49,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
     bufferSize: flags.buffer !== undefined ? positiveInt(flags.buffer, '--buffer') : positiveInt(process.env.LOG_BUFFER_SIZE ?? String(DEFAULTS.bufferSize), 'LOG_BUFFER_SIZE'),
     spoolDir: flags.spool === undefined ? join(dataDir, 'spool') : resolve(flags.spool),
     spoolMaxBytes: positiveInt(flags.spoolMax, '--spool-max'),
-    pollMs: durationMs(flags.poll, '--poll'),
+    pollMs: positiveDurationMs(flags.poll, '--poll'),
     drain: flags.drain === true,
     leaseSeconds: leaseSeconds(flags.lease),
     debug: flags.debug === true || ['1', 'true'].includes(process.env.RUNLOG_DEBUG ?? ''),
