@@ -131,6 +131,11 @@ export class LiveFanout {
     return out;
   }
 
+  /** Every stream (run or worker, not a `#` topic) with a subscriber, with a position or not. */
+  watchedStreams(): string[] {
+    return [...this.topics.keys()].filter((topic) => !topic.startsWith('#'));
+  }
+
   subscriberCount(stream?: string): number {
     if (stream !== undefined) return this.topics.get(stream)?.size ?? 0;
     let total = 0;

@@ -13,16 +13,24 @@
  * this process caused (its own origin, the pool's application_name) is skipped: the hub that
  * ingested a line has published it already, once. Notices are handled one at a time, so a run's
  * last lines go out before its end.
+ *
+ * A notice sent while the LISTEN connection is down reaches nobody (PostgreSQL keeps none for a
+ * listener that is gone). So after a reconnect the hub catches up from the store, which is the
+ * truth: every followed stream is read after its viewers' last seq, and the runs they watch are
+ * published again (an end included). Without it a viewer missed the gap's lines until the next
+ * notice, or for good when the run went quiet.
  */
 import pg from 'pg';
 import { RUN_EVENTS, type LiveFanout } from '../../pipeline/live.js';
 import { nowMicros } from '../../core/record.js';
-import { FINAL_STATUSES } from '../store.js';
+import { FINAL_STATUSES, type Run } from '../store.js';
 import type { PostgresStore } from './store.js';
 import { recordFromSystemRow, systemLogFromRow } from './workers.js';
 
 const RECONNECT_MS = 1000;
 const READ_PAGE = 10_000;
+/** the newest runs published again to the runs page after a gap */
+const RECENT_RUNS = 50;
 
 export async function followNotices(
   store: PostgresStore,
@@ -82,30 +90,86 @@ export async function followNotices(
     }
   };
 
-  const connect = async (): Promise<void> => {
+  const enqueue = (what: string, work: () => Promise<void>): void => {
+    queue = queue.then(work).catch((error: unknown) => onError(`${what}: ${(error as Error).message}`));
+  };
+
+  const connect = async (reconnecting: boolean): Promise<void> => {
     const next = new pg.Client({ connectionString: store.url, application_name: `${store.origin}-listen` });
     next.on('notification', (message) => {
       if (message.channel !== 'runlog' || message.payload === undefined) return;
       const payload = message.payload;
-      queue = queue.then(() => handle(payload)).catch((error: unknown) => onError(`live notice ${payload}: ${(error as Error).message}`));
+      enqueue(`live notice ${payload}`, () => handle(payload));
     });
-    next.on('error', (error) => {
-      onError(`LISTEN connection lost: ${error.message}; reconnecting`);
+    const lost = (why: string): void => {
       void next.end().catch(() => {});
-      if (client === next) client = undefined;
-      if (!stopped) setTimeout(() => void connect().catch(() => {}), RECONNECT_MS).unref();
-    });
-    await next.connect();
-    await next.query('LISTEN runlog');
+      // lost while connecting: connect's caller retries (once, not twice)
+      if (client !== next || stopped) return;
+      client = undefined;
+      onError(`LISTEN connection lost: ${why}; reconnecting`);
+      retry();
+    };
+    next.on('error', (error) => lost(error.message));
+    next.on('end', () => lost('the server closed it'));
+    try {
+      await next.connect();
+      await next.query('LISTEN runlog');
+    } catch (error) {
+      void next.end().catch(() => {});
+      throw error;
+    }
+    if (stopped) {
+      await next.end().catch(() => {});
+      return;
+    }
     client = next;
     // a token revoked while this connection was away sent its notice to nobody
     onTokensChanged();
+    // queued behind nothing new: notices from now on come after it, and duplicates are dropped by seq
+    if (reconnecting) enqueue('catch-up after reconnect', () => catchUp(store, live));
   };
 
-  await connect();
+  // until it is back: a database still away at the first try is tried again, not given up on
+  const retry = (): void => {
+    if (stopped) return;
+    setTimeout(() => {
+      if (stopped) return;
+      connect(true).catch((error: unknown) => {
+        onError(`LISTEN reconnect failed: ${(error as Error).message}; trying again`);
+        retry();
+      });
+    }, RECONNECT_MS).unref();
+  };
+
+  await connect(false);
   return async () => {
     stopped = true;
     await client?.end().catch(() => {});
     await queue;
   };
+}
+
+/** After a gap in the notices: what the watched streams and runs missed, read from the store. */
+async function catchUp(store: PostgresStore, live: LiveFanout): Promise<void> {
+  for (const [stream, from] of live.followedStreams()) {
+    if (stream.startsWith('#')) continue;
+    for (let after = from; ; ) {
+      const records = await store.readLogs(stream, after, READ_PAGE);
+      live.publishRecords(stream, records);
+      if (records.length < READ_PAGE) break;
+      after = records[records.length - 1]!.seq;
+    }
+  }
+  // after the lines: a viewer (or a task's response waiting for its end) closes on `end`
+  const runs = new Map<string, Run>();
+  for (const stream of live.watchedStreams()) {
+    const run = await store.getRun(stream);
+    if (run !== undefined) runs.set(run.id, run);
+  }
+  // the runs page: runs created, claimed or ended meanwhile
+  if (live.subscriberCount(RUN_EVENTS) > 0) for (const run of await store.listRuns({ limit: RECENT_RUNS })) runs.set(run.id, run);
+  for (const run of runs.values()) {
+    live.publishRun(run);
+    if (FINAL_STATUSES.includes(run.status)) live.publishEnd(run);
+  }
 }
