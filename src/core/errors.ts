@@ -22,6 +22,11 @@ export function notFound(what: string, hint?: string): RunlogError {
   return new RunlogError(404, 'NOT_FOUND', `${what} not found${hint ? `: ${hint}` : ''}`);
 }
 
+/** The hub cannot serve this now, through no fault of the request: retry later, or elsewhere. */
+export function unavailable(code: string, message: string): RunlogError {
+  return new RunlogError(503, code, message);
+}
+
 export function conflict(message: string): RunlogError {
   return new RunlogError(409, 'CONFLICT', message);
 }

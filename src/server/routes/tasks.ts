@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { badRequest, conflict, notFound } from '../../core/errors.js';
+import { badRequest, conflict, notFound, unavailable } from '../../core/errors.js';
 import { productionLine } from '../../sdk/format.js';
 import { DEFAULTS } from '../../core/config.js';
 import { nowMicros } from '../../core/record.js';
@@ -59,11 +59,13 @@ export function taskRoutes(app: FastifyInstance, { store, live, secrets, audit }
     // the claim starts the run's lease: from now on the worker renews it
     const claimed = await store.claimTask(workerId, leaseField(body.lease_s));
     if (!claimed) return reply.code(204).send();
+    // before anything else of the claim: a task this hub cannot open goes back to the queue
+    const spec = await openSpec(store, claimed.run.id, claimed.spec as StoredSpec, secrets);
     // this claim's own writer key: a previous attempt of the same task can no longer write it
     const writerKey = newKey();
     await store.setRunWriter(claimed.run.id, { token_name: request.auth.tokenName, key_hash: sha256(writerKey) });
     live.publishRun(claimed.run);
-    return { ...claimed, spec: unsealSpec(claimed.spec as StoredSpec, secrets), writer_key: writerKey };
+    return { ...claimed, spec, writer_key: writerKey };
   });
 
   app.post('/api/tasks/:id/release', { config: { scope: 'worker' } }, async (request) => {
@@ -154,9 +156,26 @@ function parseSpec(body: Record<string, unknown>): TaskSpec {
 /** A task's spec as stored: the env's values masked, and sealed beside them. */
 type StoredSpec = TaskSpec & { env_sealed?: string };
 
-function unsealSpec(spec: StoredSpec, secrets: RouteContext['secrets']): TaskSpec {
+/**
+ * A claimed task's spec with its environment unsealed. A hub whose secret key is not the one that
+ * sealed it (hubs on one database with different key files) hands the task back to the queue,
+ * where a hub with the right key can give it out, and answers 503 SECRET_KEY_MISMATCH: before, the
+ * claim answered 500 and left the task running on a worker that never got it.
+ */
+async function openSpec(store: Store, id: string, spec: StoredSpec, secrets: RouteContext['secrets']): Promise<TaskSpec> {
   const { env_sealed: sealed, ...rest } = spec;
-  return { ...rest, env: sealed === undefined ? spec.env : secrets.unseal(sealed) };
+  if (sealed === undefined) return rest;
+  try {
+    return { ...rest, env: secrets.unseal(sealed) };
+  } catch (error) {
+    await store.releaseTask(id);
+    throw unavailable(
+      'SECRET_KEY_MISMATCH',
+      `task ${id}: this hub cannot decrypt its environment (${(error as Error).message}); it was submitted through a hub with ` +
+        `another secret key. Every hub on one database must use the same secret key file (--secret-file, RUNLOG_SECRET_FILE): ` +
+        `the task stays queued for a hub that has it`,
+    );
+  }
 }
 
 function clipForLog(text: string | null): string {
