@@ -211,6 +211,29 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     expect(zero.stderr).toContain('--older-than: expected a duration above 0');
   });
 
+  it("reads rows the seed's function stored with an infinite timestamp, clamped to the edge of time (the cast to bigint failed: a 500)", async () => {
+    const { url } = await freshDatabase();
+    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: url }, { audit: () => {} });
+    hubs.push(hub);
+    psql(url, { sql: "INSERT INTO workers (id) VALUES ('forever')" });
+    const now = new Date().toISOString();
+    const logs = JSON.stringify([
+      { timestamp: 'infinity', level: 'INFO', message: 'at the end of time', task_id: null, metadata: {} },
+      { timestamp: now, level: 'INFO', message: 'an ordinary line', task_id: null, metadata: {} },
+    ]);
+    psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('forever', 24000, 20000, '${logs}'::jsonb, NULL)` });
+    psql(url, { sql: "UPDATE workers SET last_heartbeat = 'infinity', first_seen = '-infinity' WHERE id = 'forever'" });
+    const listed = await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?source_id=forever`);
+    expect(listed.status).toBe(200);
+    // newest first: infinity is the latest there is (a -infinity line is past any retention: deleted)
+    expect(listed.body.logs.map((l) => [l.message, l.timestamp])).toEqual([
+      ['at the end of time', '2255-06-05T23:47:34.740991Z'],
+      ['an ordinary line', now.replace('Z', '000Z')],
+    ]);
+    for (const path of ['/api/logs', '/api/search?q=time', '/api/workers', '/api/workers/forever']) expect([path, (await fetch(`${hub.url}${path}`)).status]).toEqual([path, 200]);
+    expect((await getJson<Worker>(`${hub.url}/api/workers/forever`)).body).toMatchObject({ last_heartbeat: '2255-06-05T23:47:34.740991Z', first_seen: '1684-07-28T00:12:25.259009Z' });
+  });
+
   it('shows a seed-style Python worker live through the hub: SSE /api/logs/stream, GET /api/workers, runlog workers', async () => {
     const probe = spawnSync(PYTHON, ['-c', 'import psycopg2'], { encoding: 'utf8' });
     if (probe.status !== 0) {

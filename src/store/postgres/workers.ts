@@ -17,7 +17,14 @@ import {
   type WorkerState,
 } from '../store.js';
 
-const MICROS = (column: string) => `(EXTRACT(EPOCH FROM ${column}) * 1000000)::bigint`;
+/**
+ * A TIMESTAMPTZ as µs since the epoch, clamped to ±(2^53 − 1) µs (the years 1685 to 2255): a row
+ * the seed's function or another tool wrote with 'infinity' (or a year a JavaScript Date cannot
+ * show) made the cast to bigint fail, and every read that met it answered 500. The clamp keeps such
+ * a row readable, at the edge of time, and every µs value an exact JavaScript number.
+ */
+const MICROS = (column: string) =>
+  `GREATEST(LEAST(EXTRACT(EPOCH FROM ${column}) * 1000000, ${Number.MAX_SAFE_INTEGER}), ${-Number.MAX_SAFE_INTEGER})::bigint`;
 const FROM_MICROS = (param: string) => `(TIMESTAMPTZ 'epoch' + ${param}::bigint * INTERVAL '1 microsecond')`;
 
 /**
