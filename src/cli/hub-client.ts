@@ -18,8 +18,10 @@ export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
     // absent (the command's own request then says what is wrong with the token)
     const answer = await hubRequest('GET', `${hub.replace(/\/+$/, '')}/healthz`, { timeoutMs, token: '' });
     if (answer.ok || answer.status === 401 || answer.status === 403) return true;
-    // a hub whose store is full still answers: its senders wait for room rather than split a run
-    return answer.status === 503 && jsonOf<{ store?: string }>(answer.text)?.store === 'full';
+    // a hub whose store is full or out of reach still answers: its senders wait for room (or for the
+    // database) rather than split a run between the hub and the local store
+    const store = jsonOf<{ store?: string }>(answer.text)?.store;
+    return answer.status === 503 && (store === 'full' || store === 'unreachable');
   } catch {
     return false;
   }

@@ -11,6 +11,7 @@ import type { HubContext, RouteContext } from './context.js';
 import { HubMetrics } from './metrics.js';
 import { StreamNumbering } from './numbering.js';
 import { StorageHealth } from './storage.js';
+import { storeUnavailable } from './reachable.js';
 import { TokenCache } from './auth/cache.js';
 import { installGuard } from './auth/guard.js';
 import { allowedHostNames, isLoopbackHost } from './auth/hosts.js';
@@ -66,6 +67,11 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     const full = storage.check(error);
     if (full !== undefined) warn(full.message);
     if (full !== undefined) error = full;
+    const down = storeUnavailable(error);
+    if (down !== undefined) {
+      warn(`${down.message} (${request.method} ${request.routeOptions.url ?? '(no route)'})`);
+      error = down;
+    }
     if (error instanceof RunlogError) {
       return reply.code(error.statusCode).send({ error: error.code, message: error.message, field: error.field });
     }

@@ -332,6 +332,8 @@ export interface Store {
    * call; the hub's change watcher then publishes what it wrote. Optional: a store that cannot tell.
    */
   changedElsewhere?(): Promise<boolean>;
+  /** A trivial query (/healthz): resolves when the store answers, throws when it is out of reach. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 
   /**

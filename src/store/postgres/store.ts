@@ -62,6 +62,8 @@ export interface PostgresOptions {
   retention?: BatchOptions;
 }
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export class PostgresStore implements Store {
   /** this process's name in the database: notices it caused carry it, so it does not publish them twice */
   readonly origin = `runlog-${randomBytes(6).toString('hex')}`;
@@ -73,7 +75,15 @@ export class PostgresStore implements Store {
     readonly url: string,
     private readonly options: PostgresOptions,
   ) {
-    this.pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, application_name: this.origin, Client: NulSafeClient });
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 10,
+      application_name: this.origin,
+      Client: NulSafeClient,
+      // a database that does not answer (a host gone, a firewall dropping packets): the request fails
+      // with 503 STORE_UNAVAILABLE instead of waiting for ever on a connection
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
     // an idle connection that breaks (the server restarts) is dropped by the pool; not a crash
     this.pool.on('error', () => {});
     this.streamLocks = new StreamLocks(url, this.origin);
@@ -387,6 +397,10 @@ export class PostgresStore implements Store {
 
   lockStream(stream: string): Promise<() => Promise<void>> {
     return this.streamLocks.lock(stream);
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
   }
 
   async close(): Promise<void> {

@@ -364,6 +364,10 @@ export class SqliteStore implements Store {
     return changed;
   }
 
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }
