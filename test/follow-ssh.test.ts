@@ -4,7 +4,7 @@
  * with RUNLOG_TEST_STRICT=1.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -289,6 +289,19 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     const second = start();
     const all = await stopWhen('ssh-twice-moved', second, (all) => all.filter((r) => r.source === 'file').length >= 100);
     expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(Array.from({ length: 100 }, (_, i) => lineText(i + 1)));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
+  });
+
+  it('restarted after a copytruncate while it was stopped, reads the lines before the truncation from the copy, then the new file', async () => {
+    const { path, start } = await followedThenStopped('copied-stopped.log', 'ssh-copied-stopped');
+    // logrotate's copytruncate while nobody followed: lines 41–60 only in the copy, the name starts over
+    appendFileSync(path, block(41, 60));
+    copyFileSync(path, `${path}.1`);
+    truncateSync(path, 0);
+    appendFileSync(path, block(61, 80));
+    const second = start();
+    const all = await stopWhen('ssh-copied-stopped', second, (all) => all.filter((r) => r.source === 'file').length >= 80);
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(Array.from({ length: 80 }, (_, i) => lineText(i + 1)));
     expect(all.filter((r) => r.source === 'system')).toEqual([]);
   });
 

@@ -33,6 +33,12 @@
  * with the inode of the file rotated next: a sibling written after it when it was rotated twice
  * meanwhile, else the name's), so that file comes next, whole; a sibling so read is in turn the
  * file the offset counts into, so any number of rotations are read in order, one per session.
+ * When the file was truncated while nobody was reading (copytruncate while the follower was
+ * stopped: the same inode, but shorter than the offset, or with other first bytes, or other bytes
+ * just before the offset than the checkpoint's tail fingerprint says), the newest rotated copy
+ * holding the file up to the offset (named as one, the same first bytes, the same bytes before the
+ * offset) gives the rest, as for a moved file (header `moved`, exit 75); then the file is read from
+ * its start. With no such copy the session starts at 0 (`reset`) and the client says the loss.
  * A byte on stderr every 2–5 s makes the script die of SIGPIPE soon after the connection is gone:
  * nothing is left behind on the host.
  */
@@ -55,6 +61,9 @@ export interface RemoteStart {
   next?: string;
   /** inodes of rotated files already read to their end since the follower last read the name's file */
   done?: string[];
+  /** sha256 (32 hex) of the `tailLen` bytes just before the offset: a copy holds them there too */
+  tailFp?: string;
+  tailLen?: number;
 }
 
 /** `'…'` for sh: the only character needing care inside single quotes is the quote itself. */
@@ -64,7 +73,7 @@ export function shellQuote(text: string): string {
 
 export function remoteScript(start: RemoteStart): string {
   return [
-    `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}; d=${shellQuote(` ${(start.done ?? []).join(' ')} `)}`,
+    `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}; d=${shellQuote(` ${(start.done ?? []).join(' ')} `)}; tl=${start.tailFp === undefined ? 0 : Math.floor(start.tailLen ?? 0)}; th=${shellQuote(start.tailFp ?? '-')}`,
     `set -- $(stat -L -c '%i %s' -- "$f" 2>/dev/null || echo - 0)`,
     // a file's first bytes (up to 1 KiB): their count in $fl, their fingerprint in $fh (one count, so
     // that a file still growing gives the fingerprint of the bytes counted)
@@ -81,6 +90,16 @@ export function remoteScript(start: RemoteStart): string {
     `  case $d in *" $1 "*) continue;; esac`,
     `  [ "$1" != "$i" ] && [ "$1" != "$y" ] && [ "$2" -ge "$a0" ] && { [ -z "$nb" ] || [ "$2" -lt "$nb" ]; } && { ni=$1; nb=$2; }`,
     `done; }`,
+    // does file $1 hold, just before the offset, the bytes fingerprinted in $th? (yes when none are known)
+    `tailis() { [ "$tl" -eq 0 ] || [ "$(dd iflag=skip_bytes,count_bytes skip=$((o-tl)) count="$tl" 2>/dev/null <"$1" | sha256sum | cut -c1-32)" = "$th" ]; }`,
+    // the newest rotated copy (app.log.1, app.log-…; not compressed) holding the file up to the
+    // offset: the same first bytes, at least $o long, the same bytes before $o; in $g, its inode in $bi
+    `copied() { g=; m=0; for e in "$f".* "$f"-*; do`,
+    `  case $e in *.gz|*.bz2|*.xz|*.zst|*.lz4|*.Z|*.zip) continue;; esac; [ -f "$e" ] || continue`,
+    `  set -- $(stat -L -c '%i %s %.9Y' -- "$e" 2>/dev/null | tr -d .) - 0 0`,
+    `  [ "$1" != "$i" ] && [ "$2" -ge "$o" ] && [ "$3" -gt "$m" ] || continue`,
+    `  [ "$(head -c "$n" -- "$e" | sha256sum | cut -c1-32)" = "$h" ] && tailis "$e" && { g=$e; bi=$1; m=$3; }`,
+    `done; [ -n "$g" ]; }`,
     // the next file was rotated away unread: beside the name, sent whole
     `if [ "$x" != - ] && [ "$1" != "$x" ]; then`,
     `  if beside "$x"; then`,
@@ -112,7 +131,13 @@ export function remoteScript(start: RemoteStart): string {
           `  done`,
           `  echo "RUNLOG-RETRUNC" >&2`,
           `fi`,
-          `r=ok; if [ "$o" -gt 0 ] && { [ "$1" != "$i" ] || [ "$2" -lt "$o" ] || [ "$c" != "$h" ]; }; then r=reset; o=0; fi`,
+          // truncated while nobody read it (copytruncate while the follower was stopped): the copy
+          // gives the bytes from the offset, as for a moved file, then the file comes from its start
+          `s=; if [ "$o" -gt 0 ] && [ "$1" = "$i" ] && { [ "$2" -lt "$o" ] || [ "$c" != "$h" ] || ! tailis "$f"; }; then s=1; fi`,
+          `if [ -n "$s" ] && copied; then`,
+          `  echo "RUNLOG1 moved $bi $o $h $n"; tail -c +$((o+1)) -- "$g"; i=$bi; later "$1"; echo "RUNLOG-NEXT $ni" >&2; exit ${ROTATED_EXIT}`,
+          `fi`,
+          `r=ok; if [ "$o" -gt 0 ] && { [ "$1" != "$i" ] || [ -n "$s" ]; }; then r=reset; o=0; fi`,
         ]),
     `fp "$f"; l=$fl; p=$fh`,
     // the file stays open on fd 3, read by `cat` to its end each look (the kernel keeps the

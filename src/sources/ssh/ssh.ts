@@ -14,7 +14,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawnWatched } from '../process/watchdog.js';
-import type { FileCheckpoint } from '../file/checkpoint.js';
+import { fingerprint, type FileCheckpoint } from '../file/checkpoint.js';
 import { LineFeed, type DeliveryMark } from '../file/feed.js';
 import { BUSY_RETRY_MS, type LineTarget } from '../file/follower.js';
 import { MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote, SIBLING_EXIT, TRUNCATED_EXIT } from './remote.js';
@@ -85,6 +85,8 @@ export class SshFollower {
   private fromEnd: boolean;
   /** the file's size when the checkpoint was written (counting a loss on reset) */
   private readonly resumedSize: number | undefined;
+  /** the checkpoint's fingerprint of the bytes before its offset: until the feed has read some itself */
+  private readonly resumedTail: { ino: number; offset: number; tail_fp: string; tail_len: number } | undefined;
 
   constructor(private readonly o: SshFollowerOptions) {
     const resume = o.resume;
@@ -94,6 +96,9 @@ export class SshFollower {
     this.delivered = { ...identity, seq: o.lines.lastSeq, offset: resume?.offset ?? 0 };
     this.fromEnd = resume === undefined && (o.fromEnd ?? false);
     this.resumedSize = resume?.size;
+    if (resume?.tail_fp !== undefined && resume.tail_len !== undefined) {
+      this.resumedTail = { ino: resume.ino, offset: resume.offset, tail_fp: resume.tail_fp, tail_len: resume.tail_len };
+    }
   }
 
   /** The ssh process now, if any (tests check that none is left). */
@@ -132,7 +137,23 @@ export class SshFollower {
   deliveredUpTo(seq: number, sending = false): FileCheckpoint[] {
     const mark = this.feed.delivered(seq, sending) ?? this.delivered;
     if (!sending) this.delivered = mark;
-    return [{ path: this.o.target.url, ...mark, size: this.feed.offset }];
+    return [{ path: this.o.target.url, ...mark, size: this.feed.offset, ...this.tailAt(mark) }];
+  }
+
+  /**
+   * The fingerprint of the bytes before `at.offset` in its file (the feed keeps the last KiB it
+   * read): a restart after a copytruncate tells the real copy by it (remote.ts).
+   */
+  private tailAt(at: { ino: number; offset: number }): { tail_fp?: string; tail_len?: number } {
+    const tail = this.feed.tail;
+    const behind = this.feed.offset - at.offset;
+    if (at.ino === this.feed.identity.ino && behind >= 0 && behind < tail.length) {
+      const bytes = tail.subarray(0, tail.length - behind);
+      return { tail_fp: fingerprint(bytes), tail_len: bytes.length };
+    }
+    const resumed = this.resumedTail;
+    if (resumed !== undefined && resumed.ino === at.ino && resumed.offset === at.offset) return { tail_fp: resumed.tail_fp, tail_len: resumed.tail_len };
+    return {};
   }
 
   /** Drops the connection as a network would (tests): the follower connects again by itself. */
@@ -143,6 +164,7 @@ export class SshFollower {
   private args(): string[] {
     const t = this.o.target;
     const identity = this.feed.identity;
+    const tail = this.tailAt({ ino: identity.ino, offset: this.feed.offset });
     const script = remoteScript({
       path: t.path,
       offset: this.fromEnd ? 0 : this.feed.offset,
@@ -152,6 +174,8 @@ export class SshFollower {
       fromEnd: this.fromEnd,
       next: this.rotated ? this.next : '-',
       done: this.done,
+      tailFp: this.fromEnd ? undefined : tail.tail_fp,
+      tailLen: tail.tail_len,
     });
     return [
       ...(this.o.sshArgs ?? []),
