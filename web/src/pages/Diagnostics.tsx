@@ -6,6 +6,7 @@
 import type { ComponentChildren } from 'preact';
 import type { Gpu } from '../api/types.ts';
 import { bytes } from '../ui/format.ts';
+import { gpusOf } from '../ui/gpus.ts';
 import { GpuRows } from '../ui/meter.tsx';
 import { AnsiText } from '../viewer/AnsiText.tsx';
 
@@ -31,16 +32,7 @@ function probesOf(diagnostics: unknown): Probe[] {
 export function gpuProbe(diagnostics: unknown): Gpu[] | null {
   const probe = probesOf(diagnostics).find((candidate) => candidate.name === 'gpu');
   if (probe === undefined || !isObj(probe.data) || !Array.isArray(probe.data.gpus)) return null;
-  return probe.data.gpus.filter(isObj).map((gpu, index) => ({
-    index: num(gpu.index) ?? index,
-    uuid: typeof gpu.uuid === 'string' ? gpu.uuid : null,
-    name: typeof gpu.name === 'string' ? gpu.name : null,
-    utilization_gpu: num(gpu.utilization_gpu),
-    memory_total_mb: num(gpu.memory_total_mb),
-    memory_used_mb: num(gpu.memory_used_mb),
-    temperature_c: num(gpu.temperature_c),
-    power_draw_w: num(gpu.power_draw_w),
-  }));
+  return gpusOf(probe.data.gpus);
 }
 
 export function Diagnostics({ diagnostics }: { diagnostics: unknown }) {

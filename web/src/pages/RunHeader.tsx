@@ -9,6 +9,7 @@ import type { Gpu, Run } from '../api/types.ts';
 import { href } from '../router.ts';
 import { duration, fullTime, runSeconds, when } from '../ui/format.ts';
 import { useNow } from '../ui/hooks.ts';
+import { gpusOf } from '../ui/gpus.ts';
 import { GpuRows } from '../ui/meter.tsx';
 import { RunStatusBadge, RunWorker } from '../ui/status.tsx';
 import { Diagnostics, gpuProbe } from './Diagnostics.tsx';
@@ -150,7 +151,7 @@ function GpuAtTheTime({ run }: { run: Run }) {
     if (probe !== null || run.worker_id === null) return;
     const abort = new AbortController();
     getWorker(run.worker_id, abort.signal).then(
-      (worker) => setNow(worker.gpus),
+      (worker) => setNow(gpusOf(worker.gpus)),
       () => {},
     );
     return () => abort.abort();

@@ -10,6 +10,7 @@ import type { SystemLog, Worker, WorkerStatus } from '../api/types.ts';
 import { href } from '../router.ts';
 import { ago, clock, count, mib } from '../ui/format.ts';
 import { useLiveStream, useNow } from '../ui/hooks.ts';
+import { gpusOf } from '../ui/gpus.ts';
 import { GpuRows, Meter } from '../ui/meter.tsx';
 import { LevelBadge, WorkerStatusBadge } from '../ui/status.tsx';
 import { LiveDot } from '../ui/LiveDot.tsx';
@@ -111,6 +112,8 @@ export function WorkersPage({ query }: { query: URLSearchParams }) {
 function WorkerCard({ worker, age, lines, focused }: { worker: Worker; age: number | null; lines: SystemLog[] | undefined; focused: boolean }) {
   // the hub's rule (store.ts): stale after 2 missed heartbeats, offline after 5; ages grow here
   const status = liveStatus(worker, age);
+  // as the worker sent them: cleaned before they are drawn
+  const gpus = gpusOf(worker.gpus);
   return (
     <article class={`card worker-card ${focused ? 'focused' : ''}`} id={`worker-${worker.id}`} data-testid="worker-card" data-worker-id={worker.id}>
       <header class="card-head">
@@ -140,8 +143,8 @@ function WorkerCard({ worker, age, lines, focused }: { worker: Worker; age: numb
         )}
         {(worker.dropped_logs ?? 0) > 0 && <span class="bad">{count(worker.dropped_logs ?? 0)} lines dropped</span>}
       </div>
-      {worker.gpus.length > 0 ? (
-        <GpuRows gpus={worker.gpus} />
+      {gpus.length > 0 ? (
+        <GpuRows gpus={gpus} />
       ) : worker.vram_total_mb !== null ? (
         <Meter used={worker.vram_used_mb} total={worker.vram_total_mb} label="VRAM" />
       ) : (
