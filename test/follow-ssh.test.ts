@@ -305,6 +305,23 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     expect(all.filter((r) => r.source === 'system')).toEqual([]);
   });
 
+  it('stopped (SIGTERM) just after lines were written, reads the remote file to its end before it exits', async () => {
+    const { path, follower } = await followRemote('stopping.log', 'ssh-stop');
+    appendFileSync(path, block(1, 10));
+    await waitFor(async () => (await records('ssh-stop')).length >= 10 || undefined, 20_000, '10 lines');
+    // still for over 2 s: the script looks 4 times a second, so the next lines are not read yet when the stop comes
+    await new Promise((r) => setTimeout(r, 2500));
+    appendFileSync(path, block(11, 30));
+    const stopAt = Date.now();
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    // the script ended by itself at its stdin's end (not killed after the 5 s a stop waits at most), and left nothing behind
+    expect(Date.now() - stopAt).toBeLessThan(4_000);
+    await waitFor(() => remoteScripts(path).length === 0 || undefined, 5_000, 'the remote script and its stdin reader to end');
+    const all = await records('ssh-stop');
+    expect(all.map((r) => r.message)).toEqual(Array.from({ length: 30 }, (_, i) => lineText(i + 1)));
+  });
+
   it('leaves no ssh process, here or on the host, when the follower is killed with SIGKILL', async () => {
     const { follower } = await followRemote('killed.log', 'ssh-killed');
     const local = childrenOf(follower.child.pid ?? 0); // ssh and its watchdog

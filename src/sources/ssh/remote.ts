@@ -41,6 +41,9 @@
  * its start. With no such copy the session starts at 0 (`reset`) and the client says the loss.
  * A byte on stderr every 2–5 s makes the script die of SIGPIPE soon after the connection is gone:
  * nothing is left behind on the host.
+ * The follower stops by closing the script's stdin (ssh passes the EOF on): a reader in the
+ * background signals the script (USR1), which reads the file to its end once more and exits 0, so
+ * the lines written just before a stop are delivered rather than left for the next start.
  */
 
 export const ROTATED_EXIT = 75;
@@ -148,9 +151,15 @@ export function remoteScript(start: RemoteStart): string {
     `j=$1; echo "RUNLOG1 $r $j $o $p $l"`,
     `[ "$o" -gt 0 ] && dd iflag=skip_bytes skip="$o" count=0 <&3 2>/dev/null`,
     `q=$o; w=$o; z=0; k=0; g=-1`,
+    // stdin ends: the follower stops. (An asynchronous list's stdin is /dev/null unless redirected
+    // explicitly, hence fd 4; its output goes nowhere, so sshd does not wait for it.)
+    `halt=; trap 'halt=1' USR1; exec 4<&0`,
+    `{ cat <&4; kill -USR1 $$; } >/dev/null 2>&1 &`,
     `while :; do`,
     // a write that fails (the connection is gone, SIGPIPE ignored) ends the script
     `  cat <&3 || exit 0`,
+    // stopping: what was written before the signal is read (the cat before may have ended first)
+    `  [ -n "$halt" ] && { cat <&3; exit 0; }`,
     // how far fd 3 has been read, and the sizes of the open file and of the name's file
     `  while read a b; do [ "$a" = pos: ] && q=$b; done </proc/$$/fdinfo/3`,
     `  set -- $(stat -L -c '%s %i' -- /dev/fd/3 "$f" 2>/dev/null) - -`,

@@ -9,8 +9,10 @@
  * streams from the byte after the last one received; when ssh ends for any reason the follower
  * connects again with backoff (250 ms doubling to 10 s, reset by a session that brought bytes),
  * from that same byte, so nothing is fetched twice and what was written meanwhile comes then.
- * ssh runs in a process group of its own, killed whole on stop, and stop waits for it to exit; a
- * watchdog (process/watchdog.ts) kills it when the follower dies without stopping (SIGKILL).
+ * Stop closes ssh's stdin: the remote script reads the file to its end and exits (remote.ts), so
+ * lines written just before a stop are not lost; after STOP_DRAIN_MS ssh's process group is killed
+ * whole, and stop waits for it to exit. A watchdog (process/watchdog.ts) kills it when the follower
+ * dies without stopping (SIGKILL).
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawnWatched } from '../process/watchdog.js';
@@ -60,6 +62,8 @@ export interface SshFollowerOptions {
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
+/** how long a stop waits for the remote script to read the file to its end (a slow link, a big rest) */
+const STOP_DRAIN_MS = 5_000;
 
 export class SshFollower {
   readonly stats = { connections: 0, bytes: 0 };
@@ -121,14 +125,23 @@ export class SshFollower {
     }, 100);
   }
 
-  /** Ends the connection (kills ssh and its group, waits for it); with `flush`, a partial last line is a line. */
+  /**
+   * Ends the connection once the remote file is read to its end (its stdin closed: remote.ts), or
+   * after STOP_DRAIN_MS by killing ssh and its group; waits for it. With `flush`, a partial last
+   * line is a line.
+   */
   async stop(flush: boolean): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
     clearInterval(this.partialTimer);
-    this.kill('SIGTERM');
-    const killer = setTimeout(() => this.kill('SIGKILL'), 2000);
+    this.child?.stdin?.end();
+    let killer: NodeJS.Timeout | undefined;
+    const drain = setTimeout(() => {
+      this.kill('SIGTERM');
+      killer = setTimeout(() => this.kill('SIGKILL'), 2000);
+    }, STOP_DRAIN_MS);
     await this.exited;
+    clearTimeout(drain);
     clearTimeout(killer);
     if (flush) this.feed.flush();
   }
@@ -197,8 +210,10 @@ export class SshFollower {
     if (this.stopped) return;
     this.stats.connections++;
     // with a watchdog: a follower killed by SIGKILL leaves no ssh behind (and so no script on the host)
-    const { child, settled } = spawnWatched(this.o.sshCommand ?? 'ssh', this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdin is a pipe that stays open while the follower runs: its end tells the script to stop
+    const { child, settled } = spawnWatched(this.o.sshCommand ?? 'ssh', this.args(), { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
+    child.stdin?.on('error', () => {}); // ssh gone already: it is waited for on 'close'
     let header: Buffer | undefined = Buffer.alloc(0);
     let got = 0;
     let errors = '';
