@@ -6,7 +6,7 @@
 import type { FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { HubConfig } from '../core/config.js';
-import { logFrames, logsFrames, LOGS_PER_EVENT, recordJson, SSE_PING } from '../core/sse.js';
+import { logFrames, logsFrames, LOGS_PER_EVENT, recordJson, sseFrame, SSE_PING } from '../core/sse.js';
 import type { LogRecord } from '../core/record.js';
 import type { LiveEvent, LiveFanout, RecordBatch } from '../pipeline/live.js';
 
@@ -41,7 +41,19 @@ export function openSse(
     (event) => stream.onLive(event),
     () => (stream.isLive ? stream.lastSent : undefined),
   );
-  const ping = setInterval(() => stream.write(SSE_PING), config.ssePingMs);
+  // a stream outlives the request that checked its token: each ping asks again, and a revoked or
+  // expired token ends it with an `error` event saying why (the client's reconnection is refused)
+  const lapsed = reply.request.auth?.lapsed;
+  let asking = false;
+  const ping = setInterval(() => {
+    stream.write(SSE_PING);
+    if (lapsed === undefined || asking) return;
+    asking = true;
+    lapsed()
+      .then((lapse) => lapse !== undefined && stream.end(sseFrame('error', lapse)))
+      .catch(() => {}) // the store did not answer: asked again at the next ping
+      .finally(() => (asking = false));
+  }, config.ssePingMs);
   stream.onClose(() => {
     unsubscribe();
     clearInterval(ping);

@@ -40,6 +40,18 @@ export interface RequestAuth {
   /** a `worker` token acts for this worker only */
   workerId: string | null;
   via: 'open' | 'token' | 'session' | 'none';
+  /**
+   * Asks again whether the token (or session) that made the request still holds: a live stream
+   * outlives its request, and must end when its token is revoked or expires (sse.ts). Absent when
+   * no credential was used.
+   */
+  lapsed?: () => Promise<AuthLapse | undefined>;
+}
+
+/** Why a credential no longer holds (an `error` event's data on a stream it opened). */
+export interface AuthLapse {
+  error: 'TOKEN_REVOKED' | 'TOKEN_EXPIRED';
+  message: string;
 }
 
 export const SESSION_COOKIE = 'runlog_session';
@@ -124,21 +136,39 @@ async function authenticate(request: FastifyRequest, options: GuardOptions): Pro
   const header = request.headers.authorization;
   let token: TokenRecord | undefined;
   let via: RequestAuth['via'] = 'token';
+  let find: () => Promise<TokenRecord | undefined>;
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match === null) throw unauthorized('Authorization: expected "Bearer <token>"');
-    token = await options.tokens.lookup(sha256(match[1] as string));
+    const hash = sha256(match[1] as string);
+    find = () => options.tokens.lookup(hash);
+    token = await find();
     if (token === undefined) throw unauthorized('unknown or revoked token');
   } else {
     const session = cookie(request, SESSION_COOKIE);
     if (session === undefined) return ANONYMOUS;
     via = 'session';
-    token = await options.store.findSession(sha256(session), nowMicros());
+    const hash = sha256(session);
+    find = () => options.store.findSession(hash, nowMicros());
+    token = await find();
     if (token === undefined) return ANONYMOUS; // an expired session: as if signed out
   }
-  if (token.expires_at !== null && (parseIsoMicros(token.expires_at) ?? 0) <= nowMicros()) throw unauthorized(`token "${token.name}" expired at ${token.expires_at}`);
+  if (expired(token)) throw unauthorized(`token "${token.name}" expired at ${token.expires_at}`);
   options.tokens.used(token);
-  return { required: true, tokenName: token.name, scopes: new Set(token.scopes), workerId: token.worker_id, via };
+  const name = token.name;
+  const lapsed = async (): Promise<AuthLapse | undefined> => {
+    const now = await find();
+    if (now === undefined) {
+      const what = via === 'session' ? `the session of token "${name}" ended (signed out, expired, or the token revoked)` : `token "${name}" was revoked`;
+      return { error: 'TOKEN_REVOKED', message: what };
+    }
+    return expired(now) ? { error: 'TOKEN_EXPIRED', message: `token "${name}" expired at ${now.expires_at}` } : undefined;
+  };
+  return { required: true, tokenName: name, scopes: new Set(token.scopes), workerId: token.worker_id, via, lapsed };
+}
+
+function expired(token: TokenRecord): boolean {
+  return token.expires_at !== null && (parseIsoMicros(token.expires_at) ?? 0) <= nowMicros();
 }
 
 function checkOrigin(request: FastifyRequest, hosts: ReadonlySet<string> | null): void {
