@@ -4,7 +4,7 @@
  * local store.
  */
 import { DEFAULTS } from '../core/config.js';
-import { LEVEL_RANK, type LogRecord, type WireRecord } from '../core/record.js';
+import { LEVEL_RANK, microsToIso, type LogRecord, type WireRecord } from '../core/record.js';
 import { parseIsoMicros } from '../core/time.js';
 import type { LineSearch, LineSearchPage, LogPage, LogQuery, Run, RunFilter, Store } from '../store/store.js';
 import { hubError, hubFetch, hubRequest, jsonOf } from '../sinks/hub-http.js';
@@ -92,6 +92,11 @@ export class HubReader implements RunReader {
     // times travel as ISO timestamps with ms
     if (filter.since !== undefined) params.set('since', new Date(Math.floor(filter.since / 1000)).toISOString());
     if (filter.until !== undefined) params.set('until', new Date(Math.ceil(filter.until / 1000)).toISOString());
+    if (filter.until !== undefined && filter.before !== undefined) {
+      // a cursor names a line: its own time, to the µs
+      params.set('until', microsToIso(filter.until));
+      params.set('before', `${filter.before.stream}/${filter.before.seq}`);
+    }
     if (filter.level) params.set('level', filter.level);
     for (const [key, value] of Object.entries(filter.labels ?? {})) params.append('label', `${key}=${value}`);
     if (filter.limit) params.set('limit', String(filter.limit));

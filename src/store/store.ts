@@ -6,6 +6,7 @@
 import type { Level, LogRecord } from '../core/record.js';
 import type { LiveFanout } from '../pipeline/live.js';
 import type { Scope } from '../core/scopes.js';
+import type { SearchCursor } from './search-order.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -188,6 +189,8 @@ export interface LineSearch {
   since?: number;
   /** µs: lines captured at or before */
   until?: number;
+  /** with `until`: of the lines captured at `until`, only those after this one (search-order.ts) */
+  before?: SearchCursor;
   /** this level and above */
   level?: Level;
   /** only runs with these labels (workers' lines have none, so they are left out) */

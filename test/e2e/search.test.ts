@@ -29,4 +29,27 @@ describeInBrowser('the Logs page searching every run', () => {
     await page.getByTestId('log-row').filter({ hasText: 'a needle again' }).waitFor({ timeout: 10_000 });
     expect(errorsOf(page)).toEqual([]);
   });
+
+  it('loads older results page by page, each line once, when more than a page share one µs', { timeout: 60_000 }, async () => {
+    const post = (path: string, body: object) =>
+      fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('/api/runs', { id: 'same-us' })).status).toBe(201);
+    // 450 lines of one µs: more than two pages of 200
+    const records = Array.from({ length: 450 }, (_, i) => ({ seq: i + 1, timestamp: 1_795_465_800_000_000, level: 'INFO', message: `tied haystack ${i + 1}` }));
+    expect((await post('/api/runs/same-us/logs', { records })).status).toBe(200);
+    const page = await suite.tab('#/logs');
+    await page.getByTestId('logs-scope').selectOption('all');
+    await page.getByTestId('logs-q').fill('tied haystack');
+    await page.getByRole('button', { name: 'apply' }).click();
+    const rows = page.getByTestId('search-row');
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(200);
+    for (const shown of [400, 450]) {
+      await page.getByRole('button', { name: /older lines/ }).click();
+      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(shown);
+    }
+    await expect.poll(() => page.getByRole('button', { name: /older lines/ }).count()).toBe(0);
+    const links = await rows.locator('a.src').allTextContents();
+    expect(links).toEqual(records.map((record) => `same-us#L${record.seq}`).reverse());
+    expect(errorsOf(page)).toEqual([]);
+  });
 });

@@ -2,8 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../../core/errors.js';
 import { toWire, type LogRecord, type WireRecord } from '../../core/record.js';
+import type { SearchCursor } from '../../store/search-order.js';
 import type { HubContext } from '../context.js';
-import { intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
+import { checkInt, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
 
 /** A matching line, with where it lives: a run (`run_id`) or a worker (`worker_id`). */
 export interface SearchMatch extends WireRecord {
@@ -14,10 +15,12 @@ export interface SearchMatch extends WireRecord {
 export function searchRoutes(app: FastifyInstance, { store }: HubContext): void {
   app.get('/api/search', { config: { scope: 'read' } }, async (request) => {
     const query = request.query as Query;
+    const until = sinceParam(query, 'until');
     const page = await store.searchLines({
       q: textParam(query, 'q'),
       since: sinceParam(query),
-      until: sinceParam(query, 'until'),
+      until,
+      before: cursorParam(query, until),
       level: levelParam(query),
       labels: labelParams(query),
       limit: intParam(query, 'limit', 1, 10_000),
@@ -31,6 +34,19 @@ function toMatch(record: LogRecord): SearchMatch {
   if (record.stream.startsWith('worker:')) wire.worker_id = record.stream.slice('worker:'.length);
   else wire.run_id = record.stream;
   return wire;
+}
+
+/**
+ * `before=<stream>/<seq>`: the last line of the previous page, with `until` its timestamp. A
+ * worker's id may hold a `/`, a seq never does: the seq is after the last one.
+ */
+function cursorParam(query: Query, until: number | undefined): SearchCursor | undefined {
+  const text = textParam(query, 'before', 512);
+  if (text === undefined) return undefined;
+  const at = text.lastIndexOf('/');
+  if (at < 1) throw badRequest('before', `expected <stream>/<seq> (a line's stream and seq), got ${JSON.stringify(text.slice(0, 40))}`);
+  if (until === undefined) throw badRequest('before', 'needs `until`: the timestamp of the line it names');
+  return { stream: text.slice(0, at), seq: checkInt(text.slice(at + 1), 'before', 1) };
 }
 
 /** `label=k=v`, repeatable: runs with every one of these labels. */

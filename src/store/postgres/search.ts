@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { bloomMayContain, decodeChunk, levelsAtLeast } from '../chunks/index.js';
 import { LEVEL_RANK, type LogRecord } from '../../core/record.js';
 import { likePattern, plainText } from '../rows.js';
+import { isAfterCursor, newestFirst } from '../search-order.js';
 import { MAX_PAGE, type LineSearch, type LineSearchPage } from '../store.js';
 import { levelNamesAtOrAbove, PLAIN_MESSAGE, recordFromSystemRow, SYSTEM_LOG_SELECT, type SystemLogRow } from './workers.js';
 
@@ -23,14 +24,13 @@ interface ChunkHead {
   bloom: Buffer;
 }
 
-const newestFirst = (a: LogRecord, b: LogRecord) => b.timestamp - a.timestamp || (a.stream < b.stream ? 1 : a.stream > b.stream ? -1 : b.seq - a.seq);
-
 export async function searchLines(db: pg.Pool, filter: SearchFilter): Promise<LineSearchPage> {
   const limit = Math.min(filter.limit ?? 100, MAX_PAGE);
   const needle = filter.q ? filter.q.toLowerCase() : undefined;
+  const { until, before } = filter;
   const matches = (r: LogRecord) =>
     (filter.since === undefined || r.timestamp >= filter.since) &&
-    (filter.until === undefined || r.timestamp <= filter.until) &&
+    (until === undefined || (before === undefined ? r.timestamp <= until : isAfterCursor(r, until, before))) &&
     (filter.level === undefined || LEVEL_RANK[r.level] >= LEVEL_RANK[filter.level]) &&
     (needle === undefined || (plainText(r.message) ?? r.message).toLowerCase().includes(needle));
 
@@ -81,6 +81,9 @@ export async function searchLines(db: pg.Pool, filter: SearchFilter): Promise<Li
   return { records: found.slice(0, limit), truncated: found.length > limit };
 }
 
+/** a worker line's stream, ordered by code point as compareStreams orders it */
+const WORKER_STREAM = `('worker:' || source_id) COLLATE "C"`;
+
 async function workerLines(db: pg.Pool, filter: SearchFilter, limit: number): Promise<LogRecord[]> {
   const where = [`source_type = 'worker'`];
   const params: unknown[] = [];
@@ -90,9 +93,16 @@ async function workerLines(db: pg.Pool, filter: SearchFilter, limit: number): Pr
   };
   if (filter.since !== undefined) add(`timestamp >= (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond')`, filter.since);
   if (filter.until !== undefined) add(`timestamp <= (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond')`, filter.until);
+  if (filter.until !== undefined && filter.before !== undefined) {
+    // of the lines at `until`, those after the cursor in the search order (search-order.ts)
+    const at = params.push(filter.until, filter.before.stream, filter.before.seq);
+    where.push(
+      `(timestamp < (TIMESTAMPTZ 'epoch' + $${at - 2}::bigint * INTERVAL '1 microsecond') OR ${WORKER_STREAM} < $${at - 1} OR (${WORKER_STREAM} = $${at - 1} AND COALESCE(seq, id) < $${at}))`,
+    );
+  }
   if (filter.level !== undefined) add('upper(level) = ANY(?)', levelNamesAtOrAbove(filter.level));
   if (filter.q) add(`${PLAIN_MESSAGE} ILIKE ?`, likePattern(filter.q));
   params.push(limit);
-  const { rows } = await db.query<SystemLogRow>(`${SYSTEM_LOG_SELECT} WHERE ${where.join(' AND ')} ORDER BY timestamp DESC, id DESC LIMIT $${params.length}`, params);
+  const { rows } = await db.query<SystemLogRow>(`${SYSTEM_LOG_SELECT} WHERE ${where.join(' AND ')} ORDER BY timestamp DESC, ${WORKER_STREAM} DESC, COALESCE(seq, id) DESC LIMIT $${params.length}`, params);
   return rows.map(recordFromSystemRow);
 }

@@ -9,6 +9,7 @@
  */
 import { LEVEL_RANK, type Level, type LogRecord } from '../../core/record.js';
 import { bloomMayContain, levelsAtLeast, searchText, type DecodeFilter } from '../chunks/index.js';
+import { newestFirst } from '../search-order.js';
 import { DEFAULT_TAIL, MAX_PAGE, type LogQuery } from '../store.js';
 import type { ChunkRow, ChunkRowWithBloom, SqliteLines } from './lines.js';
 
@@ -86,11 +87,6 @@ export function queryStream(lines: SqliteLines, stream: string, query: LogQuery)
 /** Lines after `afterSeq`, ascending, at most `limit`. */
 export function readStream(lines: SqliteLines, stream: string, afterSeq: number, limit: number): LogRecord[] {
   return queryStream(lines, stream, { after: afterSeq, limit: Math.min(limit, MAX_PAGE) }).records;
-}
-
-/** Newest first: by timestamp, then seq, then stream. */
-function newestFirst(a: LogRecord, b: LogRecord): number {
-  return b.timestamp - a.timestamp || b.seq - a.seq || (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0);
 }
 
 /**

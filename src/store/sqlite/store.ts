@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { nowMicros, type LogRecord } from '../../core/record.js';
 import { DEFAULTS, LEASE_MISSES } from '../../core/config.js';
+import { isAfterCursor } from '../search-order.js';
 import { labelPattern, likePattern, runFromRow, taskRowValues, updatableFields, type RunRow } from '../rows.js';
 import {
   MAX_PAGE,
@@ -225,7 +226,9 @@ export class SqliteStore implements Store {
             sql: `stream IN (SELECT id FROM runs WHERE ${labels.map(() => 'json_extract(labels, ?) = ?').join(' AND ')})`,
             params: labels.flatMap(([key, value]) => [`$.${JSON.stringify(key)}`, value]),
           };
-    return scanNewest(this.lines, where, filter, limit);
+    const { until, before } = filter;
+    const keep = until !== undefined && before !== undefined ? (record: LogRecord) => isAfterCursor(record, until, before) : undefined;
+    return scanNewest(this.lines, where, filter, limit, keep);
   }
 
   async setDiagnostics(runId: string, diagnostics: unknown): Promise<void> {

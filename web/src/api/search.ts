@@ -14,6 +14,8 @@ export interface SearchQuery {
   level?: Level | undefined;
   since?: string | undefined;
   until?: string | undefined;
+  /** `<stream>/<seq>`, with `until` its timestamp: only lines after that one (the previous page's last) */
+  before?: string | undefined;
   /** `key=value` */
   label?: string | undefined;
   limit?: number;

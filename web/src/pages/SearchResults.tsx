@@ -40,12 +40,10 @@ export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) 
   const loadOlder = () => {
     const oldest = lines?.[lines.length - 1];
     if (oldest === undefined) return;
-    searchLines({ ...query, until: oldest.timestamp, limit: PAGE }).then(
+    // the last line is the cursor: the next page starts right after it, even among lines of one µs
+    searchLines({ ...query, until: oldest.timestamp, before: idOf(oldest), limit: PAGE }).then(
       (page) => {
-        setLines((current) => {
-          const have = new Set((current ?? []).map(idOf));
-          return [...(current ?? []), ...page.logs.filter((line) => !have.has(idOf(line)))];
-        });
+        setLines((current) => [...(current ?? []), ...page.logs]);
         setMore(page.truncated);
       },
       (failure: unknown) => setError(messageOf(failure)),
