@@ -1,7 +1,12 @@
 /** Search across runs: `runlog grep` on the local store and through a hub, and GET /api/search. */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/server/listen.js';
+import { PostgresStore } from '../src/store/postgres/store.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
+import type { Store } from '../src/store/store.js';
 import { cli, getJson, hubOn, tempDir } from './helpers.js';
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from './postgres.js';
 
 describe.each(['local store', 'hub'])('runlog grep (%s)', (mode) => {
   let hub: RunningHub | undefined;
@@ -65,5 +70,55 @@ describe('GET /api/search', () => {
     expect((await getJson<{ field: string }>(`${hub.url}/api/search?q=x&label=novalue`)).body).toMatchObject({ field: 'label' });
     expect((await getJson<{ field: string }>(`${hub.url}/api/search?q=x&limit=0`)).status).toBe(400);
     expect((await getJson<{ field: string }>(`${hub.url}/api/search?since=yesterday`)).body).toMatchObject({ field: 'since' });
+  });
+});
+
+/** `runlog grep --db` (and RUNLOG_DB) searches a store directly, as `runlog server --db` opens it: no hub. */
+describe('runlog grep --db', () => {
+  const seed = async (store: Store) => {
+    await store.upsertRun({ id: 'direct', command: 'seeded' });
+    await store.appendRecords('direct', [
+      { stream: 'direct', seq: 1, timestamp: 1_000, level: 'INFO', message: 'warming up' },
+      { stream: 'direct', seq: 2, timestamp: 2_000, level: 'ERROR', message: 'CUDA out of memory' },
+    ]);
+  };
+  // a hub URL that answers nothing: a search that asked a hub would fail instead of reading the store
+  const noHub = { RUNLOG_HUB: 'http://127.0.0.1:9' };
+
+  it('searches a SQLite file given by --db or RUNLOG_DB', async () => {
+    const file = join(tempDir(), 'elsewhere.db');
+    const store = new SqliteStore(file);
+    await seed(store);
+    await store.close();
+    const byFlag = await cli(['grep', 'cuda', '--db', file, '--data', tempDir()], noHub);
+    expect(byFlag.stderr).toBe('');
+    expect(byFlag.stdout).toMatch(/^direct:2: \S+Z CUDA out of memory\n$/);
+    const byEnv = await cli(['grep', 'cuda', '--data', tempDir()], { ...noHub, RUNLOG_DB: file });
+    expect(byEnv.stdout).toMatch(/^direct:2: /);
+  });
+
+  describeWithPostgres('on PostgreSQL', () => {
+    let database: TestDatabase;
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      const store = await PostgresStore.open(database.url);
+      await seed(store);
+      await store.close();
+    });
+    afterAll(async () => database?.drop());
+
+    it('searches a PostgreSQL database given by --db, and says so when the database has no runlog schema', async () => {
+      const found = await cli(['grep', 'memory', '--json', '--db', database.url], noHub);
+      expect(found.code).toBe(0);
+      expect(JSON.parse(found.stdout)).toMatchObject({ run_id: 'direct', seq: 2, message: 'CUDA out of memory' });
+      const empty = await createTestDatabase();
+      try {
+        const refused = await cli(['grep', 'memory', '--db', empty.url], noHub);
+        expect(refused.code).not.toBe(0);
+        expect(refused.stderr).toContain('runlog migrate');
+      } finally {
+        await empty.drop();
+      }
+    });
   });
 });

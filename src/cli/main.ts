@@ -163,6 +163,7 @@ withToken(program
   .addOption(flag('--json', 'one JSON record per line, with run_id or worker_id'))
   .addOption(hub())
   .addOption(data())
+  .addOption(db())
   .action(async (text: string, options) => (await import('./commands/grep.js')).grepCommand(text, options)));
 
 withToken(program

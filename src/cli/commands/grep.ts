@@ -14,6 +14,8 @@ export interface GrepFlags {
   json?: boolean;
   hub?: string;
   data: string;
+  /** a PostgreSQL URL or a SQLite file, searched directly without a hub (`--db`, RUNLOG_DB) */
+  db?: string;
 }
 
 export async function grepCommand(text: string, flags: GrepFlags): Promise<void> {
