@@ -122,7 +122,24 @@ describe('flags refused before anything starts', () => {
     for (const args of refused) {
       const answer = await cli(args);
       const flag = args.find((arg) => arg === '--poll' || arg === '--until-idle')!;
-      expect([answer.code, answer.stderr]).toEqual([2, expect.stringContaining(`${flag}: must be more than 0`)]);
+      expect([answer.code, answer.stderr]).toEqual([2, expect.stringContaining(`${flag}: expected a duration above 0`)]);
+    }
+  });
+
+  it('refuses `runlog server --retention 0s` (any zero duration, flag or RUNLOG_RETENTION): it would delete every worker line', async () => {
+    const dir = tempDir();
+    const runs: [string, string[], NodeJS.ProcessEnv][] = [
+      ...['0s', '0m', '0.0h', '0ms', '0d'].map((zero): [string, string[], NodeJS.ProcessEnv] => [zero, ['--retention', zero], {}]),
+      ['RUNLOG_RETENTION=0s', [], { RUNLOG_RETENTION: '0s' }],
+    ];
+    for (const [what, flags, env] of runs) {
+      const server = cli(['server', '--port', '0', '--data', dir, ...flags], env);
+      // a hub that started anyway is stopped, and the test fails on its exit code
+      const timer = setTimeout(() => server.child.kill('SIGTERM'), 10_000);
+      const result = await server.finally(() => clearTimeout(timer));
+      expect(result.code, what).toBe(2);
+      expect(result.stderr, what).toContain('--retention: expected a duration above 0');
+      expect(result.stdout, what).not.toContain('listening');
     }
   });
 });

@@ -16,10 +16,10 @@ export function durationMs(text: string, flag: string): number {
   return ms;
 }
 
-/** A duration that must be more than zero: a poll or idle time of 0 would spin or stop at once. */
-export function positiveDurationMs(text: string, flag: string): number {
+/** A duration above zero: an age to delete beyond (0 would delete everything), a poll or idle time (0 would spin, or stop at once). */
+export function positiveDurationMs(text: string, flag: string, why = ''): number {
   const ms = durationMs(text, flag);
-  if (ms <= 0) throw new UsageError(`${flag}: must be more than 0, got ${JSON.stringify(text)}`);
+  if (ms < 1) throw new UsageError(`${flag}: expected a duration above 0, like 500ms, 30s, 48h${why ? ` (${why})` : ''}, got ${JSON.stringify(text)}`);
   return ms;
 }
 

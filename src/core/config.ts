@@ -86,6 +86,8 @@ export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<Hub
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new Error(`port: expected 0-65535, got ${config.port}`);
   }
+  // 0 would delete every worker line at the next cleanup (run retention's 0 is "forever")
+  if (!(config.workerRetentionMs >= 1)) throw new Error(`workerRetentionMs: expected 1 ms or more, got ${config.workerRetentionMs}`);
   for (const url of config.publicUrls) {
     if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new Error(`public URL: expected http(s)://host[:port][/path], got ${JSON.stringify(url)}`);
   }

@@ -1,14 +1,14 @@
 /** `runlog cleanup`: apply retention now, on the hub when one answers, else on the local store. */
 import { deleteOlderThan, type Deleted } from '../../server/housekeeping.js';
 import { openStore } from '../../store/open.js';
-import { durationMs, UsageError } from '../args.js';
+import { positiveDurationMs } from '../args.js';
 import { findHub } from '../hub-client.js';
 import { hubError, hubFetch } from '../../sinks/hub-http.js';
 
 export async function cleanupCommand(flags: { olderThan: string; runsOlderThan?: string; hub?: string; data: string; db?: string }): Promise<void> {
   // above 0, as the hub's POST /api/cleanup says: `0s` would delete every worker line there is
-  const olderThan = positiveDuration(flags.olderThan, '--older-than');
-  const runsOlderThan = flags.runsOlderThan === undefined ? 0 : positiveDuration(flags.runsOlderThan, '--runs-older-than');
+  const olderThan = positiveDurationMs(flags.olderThan, '--older-than');
+  const runsOlderThan = flags.runsOlderThan === undefined ? 0 : positiveDurationMs(flags.runsOlderThan, '--runs-older-than');
   const hub = flags.db ? undefined : await findHub(flags.hub, true);
   let deleted: Deleted;
   if (hub !== undefined) {
@@ -25,10 +25,4 @@ export async function cleanupCommand(flags: { olderThan: string; runsOlderThan?:
     await store.close();
   }
   process.stdout.write(`deleted ${deleted.worker_lines_deleted} worker lines and ${deleted.runs_deleted} runs\n`);
-}
-
-function positiveDuration(text: string, flag: string): number {
-  const ms = durationMs(text, flag);
-  if (ms <= 0) throw new UsageError(`${flag}: expected a duration above 0, like 48h, 30m, 7d`);
-  return ms;
 }

@@ -1,6 +1,6 @@
 import { HubRefused, startHub } from '../../server/listen.js';
 import { describeStore } from '../../store/open.js';
-import { durationMs, positiveInt, UsageError } from '../args.js';
+import { durationMs, positiveDurationMs, positiveInt, UsageError } from '../args.js';
 
 export interface ServerFlags {
   host: string;
@@ -27,7 +27,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
       dataDir: flags.data,
       db: flags.db === '' ? undefined : flags.db,
       maxLineBytes: positiveInt(flags.maxLineBytes, '--max-line-bytes'),
-      workerRetentionMs: durationMs(flags.retention, '--retention'),
+      workerRetentionMs: positiveDurationMs(flags.retention, '--retention', 'worker lines older than it are deleted: 0 would delete them all'),
       runRetentionMs: flags.runRetention === '0' ? 0 : durationMs(flags.runRetention, '--run-retention'),
       basePath: flags.basePath,
       // on unless turned off, by the flag or by RUNLOG_ACCESS_LOG=0/false/no
