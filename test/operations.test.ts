@@ -118,6 +118,33 @@ describe('the access log of runlog server', () => {
     }
   });
 
+  it('logs 499 for a request its client gave up before any answer: a ?wait= closed early, an upload cut off', async () => {
+    const server = await serverProcess([]);
+    try {
+      await fetch(`${server.url}/api/runs`, json({ id: 'waited-on' }));
+      const gaveUp = new AbortController();
+      const waiting = fetch(`${server.url}/api/runs/waited-on/response?wait=30`, { signal: gaveUp.signal }).catch(() => undefined);
+      setTimeout(() => gaveUp.abort(), 300);
+      await waiting;
+      // a body announced as 1,000 bytes, 20 sent, then the connection closed
+      const { port } = new URL(server.url);
+      await new Promise<void>((resolve) => {
+        const upload = httpRequest({ port, method: 'POST', path: '/api/runs/waited-on/logs', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
+        upload.on('error', () => resolve());
+        upload.write('{"records": [{"seq":');
+        setTimeout(() => (upload.destroy(), resolve()), 300);
+      });
+      const lines = await waitFor(() => {
+        const found = server.stderr().split('\n').filter((row) => row !== '');
+        return found.length >= 3 ? found : undefined;
+      }, 10_000, 'three access log lines');
+      expect(lines[1]).toMatch(/ GET \/api\/runs\/:id\/response 499 \d+\.\dms$/);
+      expect(lines[2]).toMatch(/ POST \/api\/runs\/:id\/logs 499 \d+\.\dms$/);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('is off with --no-access-log and with RUNLOG_ACCESS_LOG=0', async () => {
     for (const [args, env] of [[['--no-access-log'], {}], [[], { RUNLOG_ACCESS_LOG: '0' }]] as const) {
       const server = await serverProcess([...args], env);

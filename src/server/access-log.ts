@@ -8,6 +8,7 @@
  * Why the raw response's `close`, not Fastify's onResponse: a live stream (SSE) takes the response
  * over and ends when its client goes away, which onResponse never sees; `close` comes once for
  * every response, finished or cut, so each request is one line, with the time it stayed open.
+ * A response closed before its head was written is the client's doing: status 499, as nginx logs it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -20,8 +21,15 @@ export function accessLogLine(request: FastifyRequest, reply: FastifyReply, now 
   // one field, one line, whatever the name holds
   const who = typeof token === 'string' && token !== '' ? ` token=${token.replace(/[\s\p{Cc}]/gu, '_')}` : '';
   // the status written, also by a live stream that wrote its head on the raw response itself
-  return `${now.toISOString()} ${request.method} ${route} ${reply.raw.statusCode} ${ms}ms${who}`;
+  const status = reply.raw.headersSent ? reply.raw.statusCode : CLIENT_CLOSED;
+  return `${now.toISOString()} ${request.method} ${route} ${status} ${ms}ms${who}`;
 }
+
+/**
+ * nginx's 499: the client closed the connection before any answer was written (a long wait
+ * given up, an upload cut). `statusCode` would say 200, the default of an answer never sent.
+ */
+const CLIENT_CLOSED = 499;
 
 /** Before any other onRequest hook: a request refused there (401, 403) is logged too. */
 export function addAccessLog(app: FastifyInstance, write: AccessLogWriter): void {
