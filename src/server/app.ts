@@ -8,6 +8,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RunlogError } from '../core/errors.js';
 import { addAccessLog, stderrAccessLog, type AccessLogWriter } from './access-log.js';
 import type { HubContext, RouteContext } from './context.js';
+import { jsonBodies } from './json-body.js';
 import { HubMetrics } from './metrics.js';
 import { StreamNumbering } from './numbering.js';
 import { StorageHealth } from './storage.js';
@@ -111,6 +112,7 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
   });
 
   const routes = async (scope: FastifyInstance) => {
+    jsonBodies(scope);
     healthRoutes(scope, context);
     metricsRoutes(scope, metrics);
     runRoutes(scope, context);

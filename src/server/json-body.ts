@@ -1,0 +1,64 @@
+/**
+ * How the JSON routes read a body, the same for all of them (every route but /v1/logs and
+ * /api/runs/:id/text, which set their own parsers in their own plugins):
+ * - only `application/json`: Fastify's default `text/plain` parser is removed, so text sent to a
+ *   JSON route is a 415 naming the type it takes (app.ts's error handler), not a string the route
+ *   then calls "not an object";
+ * - the body is a JSON object: `null`, an array or a number is a 400 naming `body` (a route that
+ *   reads its body as optional took `null` as "no fields": `POST /api/runs` made a run of it);
+ * - a `__proto__` key, or `constructor` holding `prototype`, is a 400 naming where it is: JSON.parse
+ *   makes them plain own keys, but a merge into another object (`{ ...a }`, Object.assign) later
+ *   could set a prototype. Fastify refused them too, as "Body is not valid JSON", which it was.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { badRequest, RunlogError } from '../core/errors.js';
+
+/** Whether the text may hold a key starting `__` or `con` (each character may be a \u escape): else no walk. */
+const SUSPECT_KEY = /"(?:_|\\u005[fF]){2}|"(?:c|\\u0063)(?:o|\\u006[fF])(?:n|\\u006[eE])/;
+
+export function jsonBodies(app: FastifyInstance): void {
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request: FastifyRequest, text: string | Buffer, done) => {
+    try {
+      done(null, parseJsonObject(String(text)));
+    } catch (error) {
+      done(error as RunlogError);
+    }
+  });
+}
+
+export function parseJsonObject(text: string): Record<string, unknown> {
+  if (text.trim() === '') throw badRequest('body', 'empty with Content-Type application/json: send a JSON object, or no Content-Type');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw badRequest('body', `not valid JSON (${(error as Error).message.slice(0, 200)})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest('body', `expected a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+  }
+  const found = SUSPECT_KEY.test(text) ? forbiddenKey(value) : undefined;
+  if (found !== undefined) throw badRequest(found.path, `${found.what} is not allowed in a JSON body (it could set an object's prototype)`);
+  return value as Record<string, unknown>;
+}
+
+/** The first `__proto__` key, or `constructor` key holding `prototype`, and its path (`labels.__proto__`); without recursion. */
+function forbiddenKey(root: object): { path: string; what: string } | undefined {
+  const stack: [unknown, string][] = [[root, '']];
+  while (stack.length > 0) {
+    const [node, path] = stack.pop() as [unknown, string];
+    if (typeof node !== 'object' || node === null) continue;
+    const isArray = Array.isArray(node);
+    for (const key of Object.keys(node)) {
+      const child: unknown = (node as Record<string, unknown>)[key];
+      const at = isArray ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
+      if (key === '__proto__') return { path: at, what: 'a "__proto__" key' };
+      if (key === 'constructor' && typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype')) {
+        return { path: at, what: 'a "constructor" key holding "prototype"' };
+      }
+      if (typeof child === 'object' && child !== null) stack.push([child, at]);
+    }
+  }
+  return undefined;
+}
