@@ -98,6 +98,18 @@ describe('JSON bodies, the same on every JSON route', () => {
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
   });
 
+  it("names a __proto__ key deep in a runner's big batch (read a group of records at a time) by its place in the whole body", async () => {
+    const { BatchBodyWriter } = await import('../src/core/batch-wire.js');
+    const record = (seq: number) => JSON.stringify({ seq, timestamp: 1_700_000_000_000_000, level: 'INFO', message: `line ${seq} ${'x'.repeat(90)}` });
+    const pieces = Array.from({ length: 3000 }, (_, i) => record(i + 1));
+    pieces[2222] = pieces[2222]!.replace('{"seq"', '{"attrs":{"__proto__":{"polluted":true}},"seq"');
+    const body = new BatchBodyWriter().write(pieces);
+    expect(body.length).toBeGreaterThan(256 * 1024); // big enough to be read in groups
+    const answer = await app.inject({ method: 'POST', url: '/api/runs/run-1/logs', payload: Buffer.from(body), headers: { 'content-type': 'application/json' } });
+    expect([answer.statusCode, answer.json().field]).toEqual([400, 'records[2222].attrs.__proto__']);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
   it('still takes what only looks like one: "__proto__" inside a string, a "constructor" key without "prototype"', async () => {
     const line = { seq: 1, timestamp: 1_700_000_000_000_000, level: 'INFO', message: '{"__proto__": 1, "constructor": {"prototype": 2}}', attrs: { constructor: 'x' } };
     const answer = await send({ method: 'POST', url: '/api/runs/run-1/logs' }, JSON.stringify({ records: [line] }), 'application/json; charset=utf-8');

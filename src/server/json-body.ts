@@ -28,6 +28,19 @@ export function jsonBodies(app: FastifyInstance): void {
 }
 
 export function parseJsonObject(text: string): Record<string, unknown> {
+  return jsonObject(parseJsonValue(text));
+}
+
+/** A body's value must be an object: `null`, an array or a number is a 400 naming `body`. */
+export function jsonObject(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest('body', `expected a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Any JSON value, without the keys that could set a prototype (the ingest route reads its batch a group of records at a time with it). */
+export function parseJsonValue(text: string): unknown {
   if (text.trim() === '') throw badRequest('body', 'empty with Content-Type application/json: send a JSON object, or no Content-Type');
   let value: unknown;
   try {
@@ -35,12 +48,9 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   } catch (error) {
     throw badRequest('body', `not valid JSON (${(error as Error).message.slice(0, 200)})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw badRequest('body', `expected a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
-  }
-  const found = SUSPECT_KEY.test(text) ? forbiddenKey(value) : undefined;
+  const found = SUSPECT_KEY.test(text) && typeof value === 'object' && value !== null ? forbiddenKey(value) : undefined;
   if (found !== undefined) throw badRequest(found.path, `${found.what} is not allowed in a JSON body (it could set an object's prototype)`);
-  return value as Record<string, unknown>;
+  return value;
 }
 
 /** The first `__proto__` key, or `constructor` key holding `prototype`, and its path (`labels.__proto__`); without recursion. */

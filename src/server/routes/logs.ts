@@ -8,6 +8,7 @@ import { nowMicros, toWire } from '../../core/record.js';
 import { formatLogFileLine } from '../../core/format.js';
 import { parseBatch } from '../ingest.js';
 import { parseBatchBody } from '../batch-body.js';
+import { jsonObject, parseJsonValue } from '../json-body.js';
 import { parseIsoMicros } from '../../core/time.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
@@ -22,18 +23,12 @@ const LEASE_RENEW_GAP_US = 1_000_000;
  */
 export async function ingestRoutes(app: FastifyInstance, { context }: { context: HubContext }): Promise<void> {
   const { store, live, config } = context;
-  const whole = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    const parse = (text: string): unknown => {
-      let value: unknown;
-      let failure: Error | undefined;
-      whole(request, text, (error, parsed) => ((failure = error ?? undefined), (value = parsed)));
-      if (failure !== undefined) throw failure;
-      return value;
-    };
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, parseBatchBody(body as Buffer, parse));
+      // the same checks as every JSON route (json-body.ts); a group that fails them is parsed again
+      // whole, so an error names its place in the whole body
+      done(null, jsonObject(parseBatchBody(body as Buffer, parseJsonValue)));
     } catch (error) {
       done(error as Error, undefined);
     }
