@@ -2,7 +2,7 @@
  * A test hook in front of a real hub: forwards every request, counts them by route, and may answer
  * some itself (a lease renewal that asks for a cancel, before the hub has the route).
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface HubProxy {
   url: string;
@@ -15,7 +15,12 @@ export interface HubProxy {
 
 export type Answer = { status: number; body: unknown } | undefined;
 
-export async function hubProxy(target: string, answer: (method: string, path: string) => Answer = () => undefined): Promise<HubProxy> {
+export async function hubProxy(
+  target: string,
+  answer: (method: string, path: string) => Answer = () => undefined,
+  /** ms to hold a request before forwarding it (a slow hub) */
+  delayMs: (method: string, path: string) => number = () => 0,
+): Promise<HubProxy> {
   const counts = new Map<string, number>();
   const writers = new Map<string, Set<string>>();
   const targetUrl = new URL(target);
@@ -32,6 +37,11 @@ export async function hubProxy(target: string, answer: (method: string, path: st
       res.end(JSON.stringify(own.body));
       return;
     }
+    const delay = delayMs(req.method ?? 'GET', path);
+    if (delay > 0) setTimeout(() => forward(req, res), delay);
+    else forward(req, res);
+  });
+  const forward = (req: IncomingMessage, res: ServerResponse) => {
     const upstream = httpRequest({ host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers }, (answerFromHub) => {
       res.writeHead(answerFromHub.statusCode ?? 502, answerFromHub.headers);
       answerFromHub.pipe(res);
@@ -41,7 +51,7 @@ export async function hubProxy(target: string, answer: (method: string, path: st
       res.end();
     });
     req.pipe(upstream);
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

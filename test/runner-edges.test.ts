@@ -26,10 +26,10 @@ afterEach(async () => {
   children = [];
 });
 
-async function hubBehindProxy(answer?: (method: string, path: string) => Answer) {
+async function hubBehindProxy(answer?: (method: string, path: string) => Answer, delayMs?: (method: string, path: string) => number) {
   const hub = await hubOn(tempDir());
   hubs.push(hub);
-  const proxy = await hubProxy(hub.url, answer);
+  const proxy = await hubProxy(hub.url, answer, delayMs);
   proxies.push(proxy);
   return { hub, proxy };
 }
@@ -134,6 +134,18 @@ describe('runlog run at the edges (issue 9)', () => {
     const local = await cli(['runs', '--json', '--hub', 'none', '--data', data]);
     expect(local.stdout.trim()).toBe('[]');
     expect((await cli(['sync', '--data', data])).stdout).toContain('nothing to send');
+  });
+
+  it('delivers the end of a command that printed nothing for longer than --flush-timeout, to a hub slow to answer it', async () => {
+    // the wait for the end used to count from the hub's last answer (the run's creation): after
+    // 1.5 s of silence a 1 s timeout had already run out, and a finish answered in 400 ms was given up
+    const { hub, proxy } = await hubBehindProxy(undefined, (method, path) => (method === 'POST' && path.endsWith('/finish') ? 400 : 0));
+    const data = tempDir();
+    const result = await start(['run', '--hub', proxy.url, '--id', 'quiet-end', '--flush-timeout', '1s', '--lease', '60s', '--data', data, '--', 'sleep', '1.5']);
+    expect(result.stderr).not.toContain('did not take the end');
+    expect(result.code).toBe(0);
+    expect((await getJson<Run>(`${hub.url}/api/runs/quiet-end`)).body.status).toBe('completed');
+    expect(readdirSync(join(data, 'wal')).filter((name) => name.startsWith('quiet-end'))).toEqual([]);
   });
 
   it("checks --name, labels and the command's size against the hub's limits before running anything", async () => {

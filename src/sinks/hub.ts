@@ -143,6 +143,8 @@ export class HubShipper implements RunSink {
   private lastSuccessAt = Date.now();
   private lastSentAt = 0;
   private finishTimeoutMs: number;
+  /** a stopping worker's limit (giveUpAfter): how long the hub may stay silent, from its last answer */
+  private stopQuietMs = Infinity;
   private readonly maxMemoryLines: number;
   private readonly writerKey: string;
   /** one buffer for every batch's body (see BatchBodyWriter) */
@@ -167,7 +169,7 @@ export class HubShipper implements RunSink {
 
   /** How long finish() may still wait for a hub that does not answer (a worker told to stop). */
   giveUpAfter(ms: number): void {
-    this.finishTimeoutMs = Math.min(this.finishTimeoutMs, Date.now() - this.lastSuccessAt + ms);
+    this.stopQuietMs = Math.min(this.stopQuietMs, Date.now() - this.lastSuccessAt + ms);
   }
 
   start(run: RunUpsert): void {
@@ -228,7 +230,12 @@ export class HubShipper implements RunSink {
     const pump = this.pump ?? Promise.resolve();
     let done = false;
     void pump.then(() => (done = true));
-    while (!done && Date.now() - this.lastSuccessAt < this.finishTimeoutMs) {
+    // the hub's silence counts from the later of its last answer and now: a command quiet for
+    // longer than the timeout before it ended (no line, no lease yet) still gets the whole
+    // timeout for its end, not the ~100 ms it had when silence counted from the last answer
+    const finishStartedAt = Date.now();
+    const quietMs = () => Date.now() - Math.max(this.lastSuccessAt, finishStartedAt);
+    while (!done && quietMs() < this.finishTimeoutMs && Date.now() - this.lastSuccessAt < this.stopQuietMs) {
       await Promise.race([pump, new Promise((resolve) => setTimeout(resolve, 100))]);
     }
     this.stopped = true;
