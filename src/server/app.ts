@@ -136,9 +136,13 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     void app.register(routes);
   } else {
     void app.register(routes, { prefix: config.basePath });
-    // `/runlog` → `runlog/` (relative: right behind any proxy), so the UI's relative URLs resolve under it
+    // `/runlog?x` → `runlog/?x` (relative: right behind any proxy), so the UI's relative URLs resolve
+    // under it. The location starts with the path's own last segment, never `/`, so no request can
+    // make it name another host; the query is re-encoded by URL (a raw byte may not go in a header).
     const last = config.basePath.slice(config.basePath.lastIndexOf('/') + 1);
-    app.get(config.basePath, { config: { scope: 'public' } }, async (_request, reply) => reply.redirect(`${last}/`));
+    app.get(config.basePath, { config: { scope: 'public' } }, async (request, reply) =>
+      reply.redirect(`${last}/${new URL(request.url, 'http://hub').search}`),
+    );
   }
   return app;
 }
