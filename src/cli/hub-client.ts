@@ -6,10 +6,10 @@
 import { DEFAULTS } from '../core/config.js';
 import { LEVEL_RANK, microsToIso, type LogRecord, type WireRecord } from '../core/record.js';
 import { parseIsoMicros } from '../core/time.js';
-import type { LineSearch, LineSearchPage, LogPage, LogQuery, Run, RunFilter, Store } from '../store/store.js';
+import type { LineSearch, LineSearchPage, LogPage, LogQuery, Run, RunFilter, Store, SystemLog, SystemLogFilter, Worker } from '../store/store.js';
 import { hubError, hubFetch, hubRequest, jsonOf } from '../sinks/hub-http.js';
 
-export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs' | 'searchLines'>;
+export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs' | 'searchLines' | 'getWorker' | 'querySystemLogs'>;
 
 export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
   try {
@@ -102,6 +102,20 @@ export class HubReader implements RunReader {
     if (filter.limit) params.set('limit', String(filter.limit));
     const body = (await this.get<{ logs: WireRecord[]; truncated: boolean }>(`/api/search?${params}`)) as { logs: WireRecord[]; truncated: boolean };
     return { records: body.logs.map(fromWire), truncated: body.truncated };
+  }
+
+  async getWorker(id: string): Promise<Worker | undefined> {
+    return this.get<Worker>(`/api/workers/${encodeURIComponent(id)}`, true);
+  }
+
+  /** GET /api/logs: a worker's own lines, newest first; times travel as ISO timestamps with µs (a page's edge, exactly) */
+  async querySystemLogs(filter: SystemLogFilter): Promise<SystemLog[]> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter)) {
+      if (value === undefined) continue;
+      params.set(key, key === 'since' || key === 'until' ? microsToIso(value as number) : String(value));
+    }
+    return ((await this.get<{ logs: SystemLog[] }>(`/api/logs?${params}`)) as { logs: SystemLog[] }).logs;
   }
 
   // node:http (hubRequest): `runlog run --id` asks here first, and fetch would cost the runner ~40 MB

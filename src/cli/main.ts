@@ -137,15 +137,15 @@ withToken(program
 
 withToken(program
   .command('logs')
-  .description("print a run's lines")
-  .argument('<run>', 'run id')
+  .description("print a run's lines, or a worker's own (worker:<id>)")
+  .argument('<run>', 'run id, or worker:<id> for that worker\'s own lines')
   .addOption(flag('--tail <n>', 'only the last N lines'))
   .addOption(flag('--since <time>', 'only lines since an ISO timestamp, a number since the epoch or a duration ago (10m, 2h)'))
   .addOption(flag('--level <level>', 'only this level and above (DEBUG, INFO, WARNING, ERROR, CRITICAL)'))
   .addOption(flag('--grep <text>', 'only lines containing this text (case-insensitive)'))
   .addOption(flag('--timestamps', 'prefix each line with its capture time'))
   .addOption(flag('--json', 'one JSON record per line, ANSI codes kept'))
-  .addOption(flag('-f, --follow', 'keep printing new lines until the run ends'))
+  .addOption(flag('-f, --follow', 'keep printing new lines until the run ends (a worker\'s: until interrupted)'))
   .addOption(hub())
   .addOption(data())
   .addOption(db())

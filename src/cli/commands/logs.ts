@@ -1,4 +1,4 @@
-/** `runlog logs RUN`: a run's lines, with the meanings `kubectl logs` gives the flags. */
+/** `runlog logs RUN`: a run's lines, with the meanings `kubectl logs` gives the flags (`worker:<id>`: worker-logs.ts). */
 import { plain } from '../../core/format.js';
 import { terminalSafe } from '../../core/terminal.js';
 import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord, type WireRecord } from '../../core/record.js';
@@ -25,6 +25,8 @@ const PAGE = 5000;
 const POLL_MS = 250;
 
 export async function logsCommand(runId: string, flags: LogsFlags): Promise<void> {
+  // no run takes `worker:` (isValidRunId): that prefix names a worker's own lines
+  if (runId.startsWith('worker:')) return (await import('./worker-logs.js')).workerLogsCommand(runId.slice('worker:'.length), flags);
   const filter: LogQuery = {
     since: flags.since === undefined ? undefined : sinceMicros(flags.since),
     level: flags.level === undefined ? undefined : parseLevelFlag(flags.level),

@@ -1,0 +1,65 @@
+/**
+ * Following a worker's own lines live, for `runlog logs worker:<id> -f`: `GET /api/logs/stream`
+ * has no backlog, so the stream is opened first and what it sends is held while the stored lines
+ * are printed; then the held lines newer than those printed (by seq: the hub numbers a worker's
+ * lines in the order it stores them) and every later one. Runs until interrupted, or rejects when
+ * the hub ends the stream for good (a refused or revoked token).
+ */
+import { EventSource } from 'eventsource';
+import type { SystemLog } from '../store/store.js';
+import { hubFetch } from '../sinks/hub-http.js';
+
+export function followWorker(hub: string, workerId: string, printStored: () => Promise<number>, print: (line: SystemLog) => void): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    const source = new EventSource(`${hub}/api/logs/stream?source_id=${encodeURIComponent(workerId)}`, {
+      fetch: (input, init) => hubFetch(String(input), init as RequestInit),
+    });
+    let held: SystemLog[] | undefined = []; // undefined once the stored lines are printed
+    let lastSeq = 0;
+    const show = (line: SystemLog) => {
+      if (line.seq <= lastSeq) return;
+      lastSeq = line.seq;
+      print(line);
+    };
+    const fail = (error: unknown) => {
+      source.close();
+      reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    source.addEventListener('log', (event) => {
+      const line = JSON.parse(event.data) as SystemLog;
+      if (held) held.push(line);
+      else show(line);
+    });
+    source.addEventListener('error', (event) => {
+      // the hub's own `event: error` (TOKEN_REVOKED, …) ends the stream for good
+      const data = (event as MessageEvent).data as string | undefined;
+      if (data !== undefined) fail(new Error(`stream ended: ${lapseText(data)}`));
+    });
+    source.addEventListener('open', () => {
+      if (held === undefined) return; // a reconnect: lines sent while it was down are not read again
+      printStored()
+        .then((seq) => {
+          lastSeq = seq;
+          const waiting = held ?? [];
+          held = undefined;
+          waiting.forEach(show);
+        })
+        .catch(fail);
+    });
+    source.onerror = (error) => {
+      // EventSource reconnects by itself unless the hub refused the stream
+      if (source.readyState === EventSource.CLOSED) fail(new Error(`stream closed: ${error.message ?? 'hub refused'}`));
+    };
+  });
+}
+
+/** `{"error":"TOKEN_REVOKED","message":"token \"ci\" was revoked"}` → `token "ci" was revoked (TOKEN_REVOKED)` */
+function lapseText(data: string): string {
+  try {
+    const { error, message } = JSON.parse(data) as { error?: unknown; message?: unknown };
+    if (typeof error === 'string' && typeof message === 'string') return `${message} (${error})`;
+  } catch {
+    // not JSON: said as it came
+  }
+  return data.slice(0, 500);
+}

@@ -1,0 +1,124 @@
+/**
+ * `runlog logs worker:<id>`: a worker's own lines from the CLI, oldest first, with the flags a
+ * run's lines take, through a hub and from the store directly. It used to say "run worker:… not found".
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseFile } from '../src/core/config.js';
+import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
+import { startHub, type RunningHub } from '../src/server/listen.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
+import { cli, hubOn, tempDir, waitFor, type CliResult } from './helpers.js';
+
+const T0 = Date.parse('2026-01-02T03:04:05Z');
+const at = (s: number) => new Date(T0 + s * 1000).toISOString();
+
+async function beat(hub: RunningHub, worker: string, logs: { timestamp: string; level: string; message: string }[]): Promise<void> {
+  const answer = await fetch(`${hub.url}/api/workers/${worker}/heartbeat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ status: 'idle', logs }),
+  });
+  expect(answer.status).toBe(200);
+}
+
+const lines = (result: CliResult) => result.stdout.split('\n').filter((line) => line !== '');
+
+describe('runlog logs worker:<id>', () => {
+  let hub: RunningHub;
+  let dir: string;
+  beforeAll(async () => {
+    dir = tempDir();
+    hub = await hubOn(dir);
+    await beat(hub, 'w-1', [
+      { timestamp: at(0), level: 'INFO', message: 'worker w-1 started' },
+      { timestamp: at(1), level: 'WARNING', message: 'GPU 0 is warm' },
+      { timestamp: at(2), level: 'ERROR', message: 'claim failed: \x1b]0;pwned\x07hub away' },
+    ]);
+    await beat(hub, 'w-1', [{ timestamp: at(3), level: 'INFO', message: 'claimed task t-9' }]);
+    await beat(hub, 'w-other', [{ timestamp: at(1), level: 'ERROR', message: 'another worker' }]);
+  });
+  afterAll(async () => {
+    await hub.close();
+  });
+
+  for (const where of ['hub', 'store'] as const) {
+    const from = () => (where === 'hub' ? ['--hub', hub.url] : ['--hub', 'none', '--data', dir]);
+
+    it(`prints the worker's lines oldest first, and no other worker's (${where})`, async () => {
+      const result = await cli(['logs', 'worker:w-1', ...from()]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      // the title-setting escape is dropped: nothing a worker sent may act on the terminal
+      expect(lines(result)).toEqual(['worker w-1 started', 'GPU 0 is warm', 'claim failed: hub away', 'claimed task t-9']);
+    });
+
+    it(`takes --tail, --level, --grep, --since, --timestamps and --json (${where})`, async () => {
+      expect(lines(await cli(['logs', 'worker:w-1', '--tail', '2', ...from()]))).toEqual(['claim failed: hub away', 'claimed task t-9']);
+      expect(lines(await cli(['logs', 'worker:w-1', '--level', 'warning', ...from()]))).toEqual(['GPU 0 is warm', 'claim failed: hub away']);
+      expect(lines(await cli(['logs', 'worker:w-1', '--grep', 'CLAIM', '--tail', '1', ...from()]))).toEqual(['claimed task t-9']);
+      expect(lines(await cli(['logs', 'worker:w-1', '--since', at(2), ...from()]))).toEqual(['claim failed: hub away', 'claimed task t-9']);
+      expect(lines(await cli(['logs', 'worker:w-1', '--tail', '1', '--timestamps', ...from()]))).toEqual([`${at(3).replace('Z', '000Z')} claimed task t-9`]);
+      const json = lines(await cli(['logs', 'worker:w-1', '--json', '--level', 'ERROR', ...from()])).map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(json).toEqual([expect.objectContaining({ source_id: 'w-1', level: 'ERROR', message: 'claim failed: \x1b]0;pwned\x07hub away', seq: 3 })]);
+    });
+
+    it(`says so for a worker it has never heard from (${where})`, async () => {
+      const result = await cli(['logs', 'worker:w-nobody', ...from()]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('worker w-nobody not found');
+    });
+
+    it(`-f prints the stored lines, then the new ones as they come, once each (${where})`, async () => {
+      const worker = `w-f-${where}`;
+      await beat(hub, worker, [
+        { timestamp: at(0), level: 'INFO', message: 'started' },
+        { timestamp: at(3), level: 'INFO', message: 'claimed task t-9' },
+      ]);
+      const following = cli(['logs', `worker:${worker}`, '-f', '--tail', '1', ...from()]);
+      let out = '';
+      following.child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      try {
+        await waitFor(() => out.includes('claimed task t-9'), 20_000, 'the stored lines');
+        await new Promise((resolve) => setTimeout(resolve, 500)); // the stream is open (hub) or the first poll is done (store)
+        const message = `live from ${worker}`;
+        await beat(hub, worker, [{ timestamp: new Date().toISOString(), level: 'INFO', message }]);
+        await beat(hub, 'w-other', [{ timestamp: new Date().toISOString(), level: 'INFO', message: 'not this worker' }]);
+        await waitFor(() => out.includes(message), 20_000, 'the new line');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(out.split('\n').filter((line) => line !== '')).toEqual(['claimed task t-9', message]);
+      } finally {
+        following.child.kill('SIGTERM');
+        await following;
+      }
+    });
+  }
+});
+
+describe('runlog logs worker:<id> -f on a hub with tokens', () => {
+  it('ends, saying why, when the hub ends the stream because its token was revoked', async () => {
+    const dir = tempDir();
+    const store = new SqliteStore(databaseFile(dir));
+    const reader = newTokenSecret();
+    const admin = newTokenSecret();
+    await store.createToken({ name: 'reader', hash: sha256(reader), scopes: ['read'], worker_id: null, expires_at: null, created_by: null });
+    await store.createToken({ name: 'admin', hash: sha256(admin), scopes: ['admin'], worker_id: null, expires_at: null, created_by: null });
+    await store.close();
+    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: dir, ssePingMs: 500 }, { audit: () => {} });
+    try {
+      const as = (token: string, init: RequestInit = {}) => ({ ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+      const body = JSON.stringify({ logs: [{ timestamp: new Date().toISOString(), level: 'INFO', message: 'hello' }] });
+      expect((await fetch(`${hub.url}/api/workers/w-t/heartbeat`, as(admin, { method: 'POST', body }))).status).toBe(200);
+      const following = cli(['logs', 'worker:w-t', '-f', '--hub', hub.url], { RUNLOG_TOKEN: reader });
+      let out = '';
+      following.child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await waitFor(() => out.includes('hello'), 20_000, 'the stored line');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await fetch(`${hub.url}/api/tokens/reader`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
+      const result = await following;
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('token "reader" was revoked (TOKEN_REVOKED)');
+    } finally {
+      await hub.close();
+    }
+  });
+});
