@@ -12,6 +12,8 @@ export function App() {
   const route = useRoute();
   const [session, setSession] = useState<Session | null>(null);
   const [sessionError, setSessionError] = useState<string | null>(null);
+  /** why the sign-in is back (a live stream's session ended), until the user signs in or out */
+  const [ended, setEnded] = useState<string | null>(null);
   const refresh = useCallback(() => {
     getSession().then(
       (next) => {
@@ -23,8 +25,16 @@ export function App() {
   }, []);
   useEffect(() => {
     refresh();
-    window.addEventListener(UNAUTHORIZED_EVENT, refresh);
-    return () => window.removeEventListener(UNAUTHORIZED_EVENT, refresh);
+    const onUnauthorized = (event: Event) => {
+      if (event instanceof CustomEvent && typeof event.detail === 'string') setEnded(event.detail);
+      refresh();
+    };
+    window.addEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
+    return () => window.removeEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
+  }, [refresh]);
+  const signedIn = useCallback(() => {
+    setEnded(null);
+    refresh();
   }, [refresh]);
   useEffect(() => {
     if (route.page !== 'run') document.title = `${route.page === 'missing' ? 'not found' : route.page} · runlog`;
@@ -33,14 +43,14 @@ export function App() {
   return (
     <SessionContext.Provider value={session}>
       <div class="app">
-        <TopBar route={route} onSignOut={() => signOut().then(refresh)} />
+        <TopBar route={route} onSignOut={() => signOut().then(signedIn)} />
         <main class="main">
           {session === null ? (
             <div class="page">
               <div class="empty muted">{sessionError ?? 'connecting to the hub…'}</div>
             </div>
           ) : mustSignIn ? (
-            <SignInPage onSignedIn={refresh} />
+            <SignInPage onSignedIn={signedIn} notice={ended} />
           ) : (
             <Page route={route} />
           )}

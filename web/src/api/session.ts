@@ -21,6 +21,18 @@ export interface Session {
 /** A request was refused for want of a session: the App asks who we are again. */
 export const UNAUTHORIZED_EVENT = 'runlog:unauthorized';
 
+/** What the sign-in says when a live stream ended with the session (a CustomEvent's detail). */
+const ENDED: Record<'TOKEN_REVOKED' | 'TOKEN_EXPIRED' | 'SIGNED_OUT', string> = {
+  TOKEN_REVOKED: 'Your session ended: it was signed out, or its token was revoked. Sign in again to go on.',
+  TOKEN_EXPIRED: 'Your session ended: its token expired. Sign in with a new token to go on.',
+  SIGNED_OUT: 'Your session ended. Sign in again to go on.',
+};
+
+/** A live stream learnt that the session is over: the App shows the sign-in, saying why. */
+export function sessionEnded(why: 'TOKEN_REVOKED' | 'TOKEN_EXPIRED' | undefined): void {
+  window.dispatchEvent(new CustomEvent<string>(UNAUTHORIZED_EVENT, { detail: ENDED[why ?? 'SIGNED_OUT'] }));
+}
+
 export async function getSession(): Promise<Session> {
   const response = await fetch('api/session', { headers: { accept: 'application/json' } });
   if (!response.ok) throw new ApiError(response.status, `the hub answered ${response.status}`);

@@ -4,8 +4,11 @@
  * opened again, from a fresh URL (the view's own resume point), when it shows.
  *
  * A dropped connection is the browser's to repair: EventSource comes back after the hub's `retry`
- * and sends Last-Event-ID, so the stream resumes with no gap (docs/sse.md).
+ * and sends Last-Event-ID, so the stream resumes with no gap (docs/sse.md). A stream the hub ended
+ * because its session or token lapsed (`event: error`, TOKEN_REVOKED / TOKEN_EXPIRED) is not: every
+ * reconnection would be refused, so it stops and the page goes back to the sign-in.
  */
+import { getSession, sessionEnded } from './session.ts';
 
 export type StreamState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -70,13 +73,29 @@ export class LiveStream {
       this.retryMs = RETRY_MIN_MS;
       this.setState('open', false);
     };
-    source.onerror = () => {
+    source.onerror = (event) => {
       if (this.source !== source) return;
+      const lapse = lapseOf(event);
+      if (lapse !== undefined) {
+        this.stop();
+        sessionEnded(lapse);
+        return;
+      }
       // CONNECTING: the browser is retrying by itself (with Last-Event-ID). CLOSED: it gave up
       // (an HTTP error): open again later from the view's own position, backing off
       if (source.readyState === EventSource.CLOSED) {
         this.source = null;
         this.setState('reconnecting', false);
+        // EventSource hides the status: a 401 (the lapse missed while the tab was hidden, say) looks
+        // like a hub away. Ask who we are: signed out means no retry, only the sign-in
+        getSession().then(
+          (session) => {
+            if (this.stopped || !session.auth_required || session.signed_in) return;
+            this.stop();
+            sessionEnded(undefined);
+          },
+          () => {}, // the hub does not answer: the retry below is the right thing
+        );
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
           if (!this.stopped && document.visibilityState !== 'hidden') this.open();
@@ -111,5 +130,16 @@ export class LiveStream {
   private setState(state: StreamState, final: boolean): void {
     this.state = state;
     this.onState(state, final);
+  }
+}
+
+/** The hub's `event: error` frame when the token or session behind the stream lapsed; undefined for any other error. */
+function lapseOf(event: Event): 'TOKEN_REVOKED' | 'TOKEN_EXPIRED' | undefined {
+  if (!(event instanceof MessageEvent) || typeof event.data !== 'string') return undefined;
+  try {
+    const code = (JSON.parse(event.data) as { error?: unknown }).error;
+    return code === 'TOKEN_REVOKED' || code === 'TOKEN_EXPIRED' ? code : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -2,7 +2,8 @@
 import { useState } from 'preact/hooks';
 import { signIn } from '../api/session.ts';
 
-export function SignInPage({ onSignedIn }: { onSignedIn: () => void }) {
+/** `notice`: why the page is back at the sign-in (a live stream's session ended), or null. */
+export function SignInPage({ onSignedIn, notice }: { onSignedIn: () => void; notice: string | null }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -24,6 +25,11 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => void }) {
     <div class="page">
       <form class="sign-in" onSubmit={submit} data-testid="sign-in">
         <h1>Sign in</h1>
+        {notice !== null ? (
+          <div class="ended" role="status" data-testid="sign-in-notice">
+            {notice}
+          </div>
+        ) : null}
         <p class="muted">
           This hub needs a token. Paste one with the <code>read</code> scope (or more); <code>runlog token create NAME --scope read</code> makes one.
         </p>
