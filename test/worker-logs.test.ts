@@ -122,3 +122,32 @@ describe('runlog logs worker:<id> -f on a hub with tokens', () => {
     }
   });
 });
+
+describe('runlog logs <run> -f on a hub with tokens', () => {
+  it('ends, saying why, when the hub ends the stream because its token was revoked (not a reconnect into a 401)', async () => {
+    const dir = tempDir();
+    const store = new SqliteStore(databaseFile(dir));
+    const reader = newTokenSecret();
+    const admin = newTokenSecret();
+    await store.createToken({ name: 'run-reader', hash: sha256(reader), scopes: ['read'], worker_id: null, expires_at: null, created_by: null });
+    await store.createToken({ name: 'admin', hash: sha256(admin), scopes: ['admin'], worker_id: null, expires_at: null, created_by: null });
+    await store.close();
+    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: dir, ssePingMs: 500 }, { audit: () => {} });
+    try {
+      const as = (token: string, init: RequestInit = {}) => ({ ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+      expect((await fetch(`${hub.url}/api/runs`, as(admin, { method: 'POST', body: JSON.stringify({ id: 'watched', status: 'running' }) }))).status).toBe(201);
+      const line = { seq: 1, timestamp: new Date().toISOString(), level: 'INFO', message: 'first line' };
+      expect((await fetch(`${hub.url}/api/runs/watched/logs`, as(admin, { method: 'POST', body: JSON.stringify({ records: [line] }) }))).status).toBe(200);
+      const following = cli(['logs', 'watched', '-f', '--hub', hub.url], { RUNLOG_TOKEN: reader });
+      let out = '';
+      following.child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await waitFor(() => out.includes('first line'), 20_000, 'the stored line');
+      expect((await fetch(`${hub.url}/api/tokens/run-reader`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
+      const result = await following;
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('token "run-reader" was revoked (TOKEN_REVOKED)');
+    } finally {
+      await hub.close();
+    }
+  });
+});

@@ -54,7 +54,7 @@ export function followWorker(hub: string, workerId: string, printStored: () => P
 }
 
 /** `{"error":"TOKEN_REVOKED","message":"token \"ci\" was revoked"}` → `token "ci" was revoked (TOKEN_REVOKED)` */
-function lapseText(data: string): string {
+export function lapseText(data: string): string {
   try {
     const { error, message } = JSON.parse(data) as { error?: unknown; message?: unknown };
     if (typeof error === 'string' && typeof message === 'string') return `${message} (${error})`;

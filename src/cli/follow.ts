@@ -5,6 +5,7 @@
  * Into a pipe or a file, only lines.
  */
 import { EventSource } from 'eventsource';
+import { lapseText } from './follow-worker.js';
 import type { LogRecord, ProgressUpdate, WireRecord } from '../core/record.js';
 import { terminalSafe } from '../core/terminal.js';
 import type { Run } from '../store/store.js';
@@ -58,6 +59,11 @@ export function followRun(hub: string, runId: string, options: FollowOptions): P
       bar = true;
     });
     source.addEventListener('end', (event) => finish(() => resolve(parseRun(event.data))));
+    source.addEventListener('error', (event) => {
+      // the hub's own `event: error` (TOKEN_REVOKED, …) ends the stream for good: say why, do not reconnect into a 401
+      const data = (event as MessageEvent).data as string | undefined;
+      if (data !== undefined) finish(() => reject(new Error(`stream ended: ${lapseText(data)}`)));
+    });
     source.onerror = (error) => {
       // EventSource reconnects by itself (with Last-Event-ID) unless the hub refused the stream
       if (source.readyState === EventSource.CLOSED) finish(() => reject(new Error(`stream closed: ${error.message ?? 'hub refused'}`)));
