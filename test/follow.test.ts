@@ -80,7 +80,15 @@ async function records(url: string, run: string): Promise<WireRecord[]> {
 const fileLines = (all: WireRecord[]) => all.filter((r) => r.source === 'file').map((r) => r.message);
 
 async function waitForLines(url: string, run: string, count: number): Promise<void> {
-  await waitFor(async () => (await records(url, run)).filter((r) => r.source === 'file').length >= count || undefined, 30_000, `${count} lines`);
+  try {
+    await waitFor(async () => (await records(url, run)).filter((r) => r.source === 'file').length >= count || undefined, 30_000, `${count} lines`);
+  } catch (error) {
+    // say what did come (a rare timing of a rotation has lost lines here): the next session needs it
+    const all = await records(url, run);
+    const got = fileLines(all);
+    const said = all.filter((r) => r.source === 'system').map((r) => r.message);
+    throw new Error(`${(error as Error).message}: got ${got.length}, last ${JSON.stringify(got.slice(-3))}, system lines ${JSON.stringify(said)}`);
+  }
 }
 
 async function stopped(result: ReturnType<typeof follow>) {
