@@ -240,6 +240,39 @@ describe('POST /api/runs/:id/text', () => {
     expect(await (await post('nd-1', ndjson(twice, twice), { 'content-type': 'application/x-ndjson' })).json()).toMatchObject({ inserted: 1 });
   });
 
+  it('skips a leading UTF-8 BOM, as Windows tools write, in NDJSON (plain and gzip) and in plain text, even split across chunks', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const body = Buffer.concat([bom, Buffer.from(ndjson({ message: 'first' }, { message: 'second' }))]);
+    for (const [id, bytes, encoding] of [['nd-bom', body, {}], ['nd-bom-gz', gzipSync(body), { 'content-encoding': 'gzip' }]] as const) {
+      const response = await post(id, bytes, { 'content-type': 'application/x-ndjson', ...encoding });
+      expect(response.status).toBe(200);
+      expect((await lines(id)).logs.map((line) => line.message)).toEqual(['first', 'second']);
+    }
+    // a BOM later in the body is no BOM: the message keeps it
+    expect((await post('nd-bom-2', Buffer.concat([bom, bom, Buffer.from('{"message":"x"}\n')]), { 'content-type': 'application/x-ndjson' })).status).toBe(400);
+    const text = await post('text-bom', Buffer.concat([bom, Buffer.from('INFO one\ntwo\n')]), { 'content-type': 'text/plain' });
+    expect(text.status).toBe(200);
+    expect((await lines('text-bom')).logs.map((line) => line.message)).toEqual(['INFO one', 'two']);
+    // the BOM's bytes in three writes of a streamed body, the first line after them
+    const url = new URL(`${hub.url}/api/runs/text-bom-split/text`);
+    await new Promise<void>((resolve, reject) => {
+      const request = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' } }, (response) => {
+        response.resume();
+        response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`status ${response.statusCode}`))));
+      });
+      request.on('error', reject);
+      const parts = [bom.subarray(0, 1), bom.subarray(1, 2), Buffer.concat([bom.subarray(2), Buffer.from('split\n')])];
+      const writeNext = () => {
+        const part = parts.shift();
+        if (part === undefined) return request.end();
+        request.write(part);
+        setTimeout(writeNext, 50);
+      };
+      writeNext();
+    });
+    expect((await lines('text-bom-split')).logs.map((line) => line.message)).toEqual(['split']);
+  });
+
   it('refuses NDJSON with a bad line with a 400 naming the line, and stores nothing of it', async () => {
     for (const [body, field] of [
       [ndjson({ message: 'fine' }, '{"message": broken', { message: 'fine too' }), 'line 2'],

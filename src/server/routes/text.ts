@@ -10,6 +10,7 @@
  *   `seq`, `timestamp` and `level` optional (numbered by the hub, now, INFO). Checked whole
  *   before anything is stored: a bad line is a 400 naming it, and nothing of the request is kept.
  *   Up to NDJSON_MAX_BYTES per request.
+ * Either may start with a UTF-8 BOM (Windows tools write one): it is skipped.
  *
  * The run is created when it does not exist (status running, `?name=` its name); `?final=1` ends
  * it (completed) once the lines are stored.
@@ -26,6 +27,7 @@ import { assertNumbered, type StreamNumbering } from '../numbering.js';
 import { openRun } from '../open-run.js';
 import { boolParam, runIdParam, textParam, type Query } from '../params.js';
 import { LIMITS } from '../../core/limits.js';
+import { chunksWithoutBom, withoutBom } from '../../core/text.js';
 
 export const TEXT_MAX_BYTES = 1024 * 1024 * 1024; // 1 GiB of text per request, streamed
 export const NDJSON_MAX_BYTES = 64 * 1024 * 1024; // 64 MiB of NDJSON per request, checked whole before it is stored
@@ -100,7 +102,7 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
       progress = undefined;
       assertNumbered(id, batch);
     };
-    const chunks = body[Symbol.asyncIterator]();
+    const chunks = chunksWithoutBom(body)[Symbol.asyncIterator]();
     for (;;) {
       let next: IteratorResult<unknown>;
       try {
@@ -164,7 +166,7 @@ interface ParsedLine {
 
 /** One record per line; blank lines are skipped. A bad line: 400 `line N: …`. */
 export function parseNdjson(stream: string, body: Buffer, maxLineBytes: number): ParsedLine[] {
-  const lines = body.toString('utf8').split('\n');
+  const lines = withoutBom(body).toString('utf8').split('\n');
   const parsed: ParsedLine[] = [];
   const now = nowMicros();
   // a seq given twice in one body: the same line twice is kept once, two different lines are a 400
