@@ -34,7 +34,7 @@ describe('POST /v1/logs (OTLP/HTTP)', () => {
   const lines = async (run: string) => (await getJson<{ logs: Line[] }>(`${hub.url}/api/runs/${run}/logs`)).body.logs;
 
   /** Emits through the exporter (one batch, so one request, in order); returns the export results it saw. */
-  async function emitThrough(exporter: LogRecordExporter, attributes: Record<string, string>, emit: (logger: ReturnType<LoggerProvider['getLogger']>) => void) {
+  async function emitThrough(exporter: LogRecordExporter, attributes: Record<string, string | number>, emit: (logger: ReturnType<LoggerProvider['getLogger']>) => void) {
     const results: number[] = [];
     const watched: LogRecordExporter = {
       export: (records, done) => exporter.export(records, (result) => done((results.push(result.code), result))),
@@ -162,6 +162,43 @@ describe('POST /v1/logs (OTLP/HTTP)', () => {
     expect(answer.partialSuccess.errorMessage).toContain('runlog.run_id "bad id!"');
     expect((await lines('otel-fine')).map((line) => line.message)).toEqual(['kept']);
     expect(await lines('otel-ended')).toEqual([]);
+  });
+
+  it('takes runlog.run_id given as an intValue (a number, or a string as OTLP/JSON writes an int64) as its decimal text', async () => {
+    // the official exporters send a number attribute as an intValue: a number in JSON, an int64 in protobuf
+    await emitThrough(new HttpExporter({ url: `${hub.url}/v1/logs` }), { 'runlog.run_id': 4201 }, (logger) => logger.emit({ body: 'json exporter' }));
+    await emitThrough(new ProtoExporter({ url: `${hub.url}/v1/logs` }), { 'runlog.run_id': 4202 }, (logger) => logger.emit({ body: 'protobuf exporter' }));
+    expect((await lines('4201')).map((line) => line.message)).toEqual(['json exporter']);
+    expect((await lines('4202')).map((line) => line.message)).toEqual(['protobuf exporter']);
+    const byInt = (intValue: unknown, message: string) => ({
+      resourceLogs: [{ resource: { attributes: [{ key: 'runlog.run_id', value: { intValue } }] }, scopeLogs: [{ logRecords: [{ body: { stringValue: message } }] }] }],
+    });
+    for (const [intValue, run] of [['4203', '4203'], ['0042', '42'], [9007199254740993n.toString(), '9007199254740993']] as const) {
+      const response = await post(JSON.stringify(byInt(intValue, `as ${intValue}`)), { 'content-type': 'application/json' });
+      expect(await response.json()).toEqual({});
+      expect((await lines(run)).map((line) => line.message)).toContain(`as ${intValue}`);
+    }
+    // a negative int makes no valid run id: rejected as a bad run id is, the rest of the request kept
+    const negative = (await (await post(JSON.stringify(byInt('-7', 'negative')), { 'content-type': 'application/json' })).json()) as { partialSuccess: { errorMessage: string } };
+    expect(negative.partialSuccess.errorMessage).toContain('runlog.run_id "-7": not a valid run id');
+  });
+
+  it('refuses runlog.run_id of another type with a 400 naming the attribute, storing nothing', async () => {
+    for (const value of [{ boolValue: true }, { doubleValue: 4.5 }, { intValue: 4.5 }, { intValue: 'forty' }, { intValue: '99999999999999999999' }, { arrayValue: { values: [] } }, {}]) {
+      const body = {
+        resourceLogs: [
+          ...request('otel-typed-fine', [{ body: { stringValue: 'fine' } }]).resourceLogs,
+          { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'typed' } }, { key: 'runlog.run_id', value }] }, scopeLogs: [{ logRecords: [{ body: { stringValue: 'x' } }] }] },
+        ],
+      };
+      const response = await post(JSON.stringify(body), { 'content-type': 'application/json' });
+      expect(response.status).toBe(400);
+      const error = (await response.json()) as { field: string; message: string };
+      expect(error.field).toBe('resourceLogs[1].resource.attributes[1].value');
+      expect(error.message).toContain('runlog.run_id');
+    }
+    expect((await fetch(`${hub.url}/api/runs/otel-typed-fine`)).status).toBe(404);
+    expect((await fetch(`${hub.url}/api/runs/svc-typed`)).status).toBe(404);
   });
 
   it('rejects, as a partial success, a record whose time is not nanoseconds; cuts a long service name to a run name', async () => {

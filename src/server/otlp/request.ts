@@ -2,11 +2,12 @@
  * An OTLP ExportLogsServiceRequest, in the JSON mapping's shape (from JSON, or from protobuf via
  * proto.ts) → runlog records grouped by the stream they go to.
  *
- * The stream: the resource attribute `runlog.run_id` names a run; without it the lines go to the
- * service's own stream, the run `svc-<service.name>` (see serviceRunId). Severity → level, body →
- * message (a structured body as JSON), attributes → attrs (bounded), trace and span ids kept in
- * attrs, the record's time (else its observed time, else now) → timestamp. The hub numbers the
- * lines when it stores them, so a record here has no seq yet.
+ * The stream: the resource attribute `runlog.run_id` names a run (a string, or an int as its
+ * decimal text; another type is a 400); without it the lines go to the service's own stream, the
+ * run `svc-<service.name>` (see serviceRunId). Severity → level, body → message (a structured
+ * body as JSON), attributes → attrs (bounded), trace and span ids kept in attrs, the record's time
+ * (else its observed time, else now) → timestamp. The hub numbers the lines when it stores them,
+ * so a record here has no seq yet.
  *
  * A malformed document (not the request's shape) is a 400; a record the hub cannot take (a time
  * outside 1970–9999, a body that is not an AnyValue, attributes that are not a list) is counted
@@ -75,7 +76,7 @@ export function readExportRequest(body: unknown, ids: Ids, maxLineBytes: number)
     const resource = resourceLog.resource === undefined || resourceLog.resource === null ? {} : objectAt(resourceLog.resource, `${at}.resource`);
     const resourceAttrs = keyValues(resource.attributes, `${at}.resource.attributes`);
     const scopeLogs = arrayAt(resourceLog.scopeLogs, `${at}.scopeLogs`);
-    const target = targetOf(resourceAttrs);
+    const target = targetOf(resourceAttrs, runIdOf(resource.attributes, `${at}.resource.attributes`));
     if (typeof target === 'string') {
       const count = scopeLogs.reduce<number>((sum, scopeLog) => sum + countRecords(scopeLog), 0);
       reject(batch, count, target);
@@ -115,17 +116,48 @@ function countRecords(scopeLog: unknown): number {
   return Array.isArray(records) ? records.length : 0;
 }
 
-function targetOf(attrs: Map<string, unknown>): StreamTarget | string {
+function targetOf(attrs: Map<string, unknown>, runId: string | undefined): StreamTarget | string {
   const service = attrs.get('service.name');
   // the run's name and its `service` label: cut to their limit, as a logger name is
   const serviceName = typeof service === 'string' && service !== '' ? cutToBytes(service, Math.min(LIMITS.nameBytes, LIMITS.labelValueBytes)).text : null;
-  const runId = attrs.get('runlog.run_id');
   if (runId !== undefined) {
     if (!isValidRunId(runId)) return `runlog.run_id ${JSON.stringify(runId)}: not a valid run id`;
     return { runId, name: serviceName, service: serviceName, isService: false };
   }
   const name = serviceName ?? 'unknown_service';
   return { runId: serviceRunId(name), name, service: name, isService: true };
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * The text of the resource's `runlog.run_id` (the last one given, as keyValues reads it): a
+ * stringValue, or an intValue as its decimal text (a numeric id set as a number, which OTLP/JSON
+ * writes as a string or a number, protobuf as an int64). Another type is a 400 naming the
+ * attribute: it is how the sender is set up, so every request would be wrong alike, and sending
+ * its lines to the service's stream instead would hide that.
+ */
+function runIdOf(list: unknown, at: string): string | undefined {
+  if (!Array.isArray(list)) return undefined;
+  const index = list.findLastIndex((item) => typeof item === 'object' && item !== null && (item as { key?: unknown }).key === 'runlog.run_id');
+  if (index === -1) return undefined;
+  const value = (list[index] as { value?: unknown }).value;
+  const any = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  if (typeof any.stringValue === 'string') return any.stringValue;
+  const int = any.intValue === undefined ? undefined : int64Text(any.intValue);
+  if (int !== undefined) return int;
+  const got = any.intValue !== undefined ? `intValue ${JSON.stringify(any.intValue)}, not an int64` : JSON.stringify(value ?? null);
+  throw badRequest(`${at}[${index}].value`, `runlog.run_id: expected a stringValue or an intValue, got ${got}`);
+}
+
+/** An int64 as the JSON mapping gives it (a string of digits, or a number) → its decimal text. */
+function int64Text(value: unknown): string | undefined {
+  let int: bigint;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) int = BigInt(value);
+  else if (typeof value === 'string' && /^-?\d{1,20}$/.test(value)) int = BigInt(value);
+  else return undefined;
+  return int >= INT64_MIN && int <= INT64_MAX ? int.toString() : undefined;
 }
 
 function toRecord(
