@@ -198,6 +198,39 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     expect((await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?source_id=${odd}`)).body.logs.map((l) => l.message)).toEqual(['odd id']);
   });
 
+  it("refuses in func_worker_heartbeat_with_logs a worker id the API could not read (empty, past 256 characters, a control character), storing nothing", async () => {
+    const { url } = await freshDatabase();
+    await (await PostgresStore.open(url)).close();
+    const line = `'[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "hello"}]'::jsonb`;
+    const beat = (id: string) => `SELECT func_worker_heartbeat_with_logs(${id}, 1, 1, ${line}, NULL)`;
+    for (const [id, said] of [
+      ["''", 'worker_id_param is empty'],
+      ['NULL', 'worker_id_param is empty'],
+      [`'${'w'.repeat(257)}'`, 'worker_id_param is 257 characters long'],
+      [`repeat('x', 5000)`, 'worker_id_param is 5000 characters long'],
+      ["'tab' || chr(9) || 'bed'", 'worker_id_param holds a control character'],
+      ["'del' || chr(127)", 'worker_id_param holds a control character'],
+    ] as const) {
+      const result = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-c', beat(id), url], { encoding: 'utf8' });
+      expect(result.status, id).not.toBe(0);
+      expect(result.stderr, id).toContain(said);
+      expect(result.stderr, id).toContain('1 to 256 characters, no control characters');
+    }
+    expect(psql(url, { sql: 'SELECT count(*) FROM system_logs' }).trim()).toBe('0');
+    expect(psql(url, { sql: 'SELECT count(*) FROM workers' }).trim()).toBe('0');
+    // at the limit, counted as PostgreSQL counts characters (an emoji is one): taken, and read through the API
+    const longest = 'w'.repeat(256);
+    const emoji = '\u{1F680}'.repeat(256);
+    for (const id of [longest, emoji]) expect(psql(url, { sql: beat(`'${id}'`) }).trim()).toBe('{"success": true, "logs_inserted": 1}');
+    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: url });
+    hubs.push(hub);
+    for (const id of [longest, emoji]) {
+      expect((await getJson<Worker>(`${hub.url}/api/workers/${encodeURIComponent(id)}`)).body.id).toBe(id);
+      expect((await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?source_id=${encodeURIComponent(id)}`)).body.logs.map((l) => l.message)).toEqual(['hello']);
+    }
+    expect((await fetch(`${hub.url}/api/workers/${'w'.repeat(257)}`)).status).toBe(400);
+  });
+
   it('reads with --db only where runlog made its schema: an empty database is said, not given a schema by a read; cleanup refuses 0s', async () => {
     const { url } = await freshDatabase();
     for (const command of [['workers'], ['runs']]) {

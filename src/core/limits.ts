@@ -15,6 +15,7 @@ const LAST_MICROS_BEFORE_10000 = 253_402_300_799_999_968;
 
 export const LIMITS = {
   idChars: 128, // run, task and worker ids: [A-Za-z0-9][A-Za-z0-9._:-]{0,127}
+  workerIdChars: 256, // a worker id read back (and taken by the seeds' function): characters (code points), no control characters
   nameBytes: 256, // a run's name
   commandBytes: 64 * 1024, // 64 KiB: a run's command; a task's command, its arguments joined by spaces
   commandArgs: 4096, // arguments in a task's command

@@ -20,12 +20,13 @@ export function idParam(value: unknown, name = 'id'): string {
 
 /**
  * A worker's id to look up: the ids runlog gives out (idParam), and any other a worker wrote into
- * PostgreSQL itself through the seed's function, which takes any text ("vast ai/worker #3"):
- * 1 to 256 characters, no control characters.
+ * PostgreSQL itself through the seed's function, which takes any text ("vast ai/worker #3") within
+ * the same bound (postgres/worker-ids.ts): 1 to 256 characters, counted as PostgreSQL counts them
+ * (code points: an emoji is one), no control characters.
  */
 export function workerIdParam(value: unknown, name = 'id'): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256 || /[\p{Cc}]/u.test(value)) {
-    throw badRequest(name, 'expected a worker id: 1 to 256 characters, no control characters');
+  if (typeof value !== 'string' || value.length === 0 || [...value].length > LIMITS.workerIdChars || /[\p{Cc}]/u.test(value)) {
+    throw badRequest(name, `expected a worker id: 1 to ${LIMITS.workerIdChars} characters, no control characters`);
   }
   return value;
 }

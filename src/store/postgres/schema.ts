@@ -15,6 +15,7 @@
  */
 import { AUTH_SCHEMA } from './auth.js';
 import { LEASE_COLUMNS } from './leases.js';
+import { WORKER_ID_CHECK } from './worker-ids.js';
 
 export interface Migration {
   version: number;
@@ -271,8 +272,7 @@ CREATE TRIGGER tokens_notice AFTER INSERT OR DELETE OR UPDATE OF name, hash, sco
  * same). A worker first heard through its lines (the seed's function updates, then inserts: its
  * first call finds no row) is heard now: `last_heartbeat` NOW(), whatever default the table has.
  */
-const ADOPTED_TABLES = `
-CREATE OR REPLACE FUNCTION func_worker_heartbeat_with_logs(
+const adoptedHeartbeat = (check: string) => `CREATE OR REPLACE FUNCTION func_worker_heartbeat_with_logs(
   worker_id_param TEXT,
   vram_total_mb_param INT,
   vram_used_mb_param INT,
@@ -285,7 +285,7 @@ AS $$
 DECLARE
   logs_inserted INT := 0;
 BEGIN
-  UPDATE workers AS w SET
+${check}  UPDATE workers AS w SET
     last_heartbeat = NOW(),
     status = 'active',
     vram_total_mb = COALESCE(vram_total_mb_param, w.vram_total_mb),
@@ -304,7 +304,10 @@ BEGIN
     END;
   END IF;
 
-${SEED_FUNCTION_LINES}
+${SEED_FUNCTION_LINES}`;
+
+const ADOPTED_TABLES = `
+${adoptedHeartbeat('')}
 CREATE OR REPLACE FUNCTION runlog_notice_system_logs() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE lo BIGINT; hi BIGINT;
 BEGIN
@@ -347,4 +350,6 @@ export const MIGRATIONS: readonly Migration[] = [
     // were a sort of all of the worker's rows (a second per heartbeat for a worker with 1M lines)
     sql: 'CREATE INDEX IF NOT EXISTS system_logs_worker_order ON system_logs (source_type, source_id, (COALESCE(seq, id)));',
   },
+  // migration 9's function, the same but for its first check: an id the API could not read is refused
+  { version: 11, name: 'func_worker_heartbeat_with_logs refuses a worker id the API could not read', sql: adoptedHeartbeat(WORKER_ID_CHECK) },
 ];
