@@ -3,7 +3,7 @@ import { badRequest } from '../core/errors.js';
 import { isValidId, isValidRunId, parseLevel, type Level } from '../core/record.js';
 import { parseSince } from '../core/time.js';
 import { LIMITS } from '../core/limits.js';
-import { RUN_STATUSES, type RunStatus } from '../store/store.js';
+import { RUN_STATUSES, type RunStatus, type WorkerLineRef } from '../store/store.js';
 
 export type Query = Record<string, string | string[] | undefined>;
 
@@ -29,6 +29,21 @@ export function workerIdParam(value: unknown, name = 'id'): string {
     throw badRequest(name, `expected a worker id: 1 to ${LIMITS.workerIdChars} characters, no control characters`);
   }
   return value;
+}
+
+/**
+ * A worker line's id as GET /api/logs gives it, `worker:<worker id>/<seq>` (the worker id may hold
+ * `/`: the seq is after the last one).
+ */
+export function workerLineParam(query: Query, name: string): WorkerLineRef | undefined {
+  const text = single(query, name);
+  if (text === undefined) return undefined;
+  const slash = text.lastIndexOf('/');
+  const seq = text.slice(slash + 1);
+  if (!text.startsWith('worker:') || slash < 0 || !/^\d{1,16}$/.test(seq) || !Number.isSafeInteger(Number(seq))) {
+    throw badRequest(name, `expected a line's id as GET /api/logs gives it (worker:<worker id>/<seq>), got ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  return { source_id: workerIdParam(text.slice('worker:'.length, slash), name), seq: Number(seq) };
 }
 
 export function runIdParam(value: unknown, name = 'id'): string {

@@ -119,6 +119,17 @@ export interface SystemLogFilter {
   until?: number;
   q?: string;
   limit?: number;
+  /**
+   * A cursor: only the lines strictly after this one in the order lines are listed in (timestamp
+   * desc, stream, seq desc), the next page. A line that is not stored is a 400 naming `before`.
+   */
+  before?: WorkerLineRef;
+}
+
+/** A worker's line, as its id `worker:<source_id>/<seq>` names it. */
+export interface WorkerLineRef {
+  source_id: string;
+  seq: number;
 }
 
 /** What a caller says about a run it starts; a field left out keeps its stored value. */

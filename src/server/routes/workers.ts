@@ -8,7 +8,7 @@ import { parseBatch } from '../ingest.js';
 import { WorkerLines } from '../worker-lines.js';
 import { RUN_EVENTS } from '../../pipeline/live.js';
 import { systemLogFromRecord } from '../../store/rows.js';
-import { idParam, intParam, levelParam, sinceParam, textParam, workerIdParam, type Query } from '../params.js';
+import { idParam, intParam, levelParam, sinceParam, textParam, workerIdParam, workerLineParam, type Query } from '../params.js';
 import { objectBody } from './runs.js';
 import type { HubContext } from '../context.js';
 import { LIMITS } from '../../core/limits.js';
@@ -78,6 +78,7 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
       until: sinceParam(query, 'until'),
       q: textParam(query, 'q'),
       limit: intParam(query, 'limit', 1, 10_000),
+      before: workerLineParam(query, 'before'),
     });
     return { logs };
   });

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { LEVEL_RANK, LEVELS, levelFromNumber, microsToIso, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
-import { conflict } from '../../core/errors.js';
+import { badRequest, conflict } from '../../core/errors.js';
 import { likePattern, systemLogFromRecord } from '../rows.js';
 import {
   MAX_PAGE,
@@ -14,6 +14,7 @@ import {
   type SystemLogFilter,
   type Worker,
   type WorkerHeartbeat,
+  type WorkerLineRef,
   type WorkerState,
 } from '../store.js';
 
@@ -270,12 +271,33 @@ export async function querySystemLogs(db: pg.Pool, filter: SystemLogFilter): Pro
   if (filter.since !== undefined) add(`timestamp >= ${FROM_MICROS('?')}`, filter.since);
   if (filter.until !== undefined) add(`timestamp <= ${FROM_MICROS('?')}`, filter.until);
   if (filter.q) add(`${PLAIN_MESSAGE} ILIKE ?`, likePattern(filter.q));
+  if (filter.before !== undefined) where.push(await afterLine(db, filter.before, params));
   params.push(Math.min(filter.limit ?? 100, MAX_PAGE));
   const { rows } = await db.query<SystemLogRow>(
-    `${SYSTEM_LOG_SELECT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY timestamp DESC, id DESC LIMIT $${params.length}`,
+    `${SYSTEM_LOG_SELECT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${WORKER_LINE_ORDER} LIMIT $${params.length}`,
     params,
   );
   return rows.map(systemLogFromRow);
+}
+
+/**
+ * Workers' lines as GET /api/logs lists them: timestamp desc, stream (`worker:<source_id>`), seq
+ * desc, as SQLite's workerLineOrder; ids compared byte by byte (COLLATE "C"), as SQLite compares
+ * them, not by the database's locale. A seed line's row id stands in for its seq, as in its id;
+ * the row id last breaks the one tie that leaves (a seed row whose id is another line's seq).
+ */
+const WORKER_LINE_ORDER = 'timestamp DESC, source_type COLLATE "C", source_id COLLATE "C", COALESCE(seq, id) DESC, id DESC';
+
+/** The condition "after this line" in WORKER_LINE_ORDER; a 400 naming `before` when the line is not stored. */
+async function afterLine(db: pg.Pool, ref: WorkerLineRef, params: unknown[]): Promise<string> {
+  const at = `source_type = 'worker' AND source_id = $1::text AND COALESCE(seq, id) = $2::bigint`;
+  const found = await db.query(`SELECT 1 FROM system_logs WHERE ${at} LIMIT 1`, [ref.source_id, ref.seq]);
+  if (found.rowCount === 0) throw badRequest('before', `no line worker:${ref.source_id}/${ref.seq} is stored (never, or deleted by retention)`);
+  params.push(ref.source_id, ref.seq);
+  const [id, seq] = [`$${params.length - 1}::text`, `$${params.length}::bigint`];
+  // the cursor's own timestamp, read in the query: exact, however far from the µs JavaScript holds
+  const time = `(SELECT timestamp FROM system_logs WHERE ${at.replace('$1::text', id).replace('$2::bigint', seq)} LIMIT 1)`;
+  return `source_type = 'worker' AND (timestamp < ${time} OR (timestamp = ${time} AND (source_id COLLATE "C" > ${id} OR (source_id = ${id} AND COALESCE(seq, id) < ${seq}))))`;
 }
 
 /** Rows by id, for the hubs that learn of them from a notice (notify.ts). */

@@ -91,7 +91,7 @@ export function readStream(lines: SqliteLines, stream: string, afterSeq: number,
 
 /**
  * The newest `limit` matching lines of the streams `streamWhere` selects (an SQL condition on
- * `chunks`), with `keep` as a further test of each record.
+ * `chunks`), with `keep` as a further test of each record; `order` breaks ties of timestamp.
  */
 export function scanNewest(
   lines: SqliteLines,
@@ -99,6 +99,7 @@ export function scanNewest(
   filter: LineFilter,
   limit: number,
   keep: (record: LogRecord) => boolean = () => true,
+  order: (a: LogRecord, b: LogRecord) => number = newestFirst,
 ): { records: LogRecord[]; truncated: boolean } {
   const test = matchers(filter);
   const rows = lines
@@ -111,13 +112,13 @@ export function scanNewest(
   let found: LogRecord[] = [];
   for (const row of candidates) {
     if (found.length > limit) {
-      found.sort(newestFirst);
+      found.sort(order);
       found = found.slice(0, limit + 1);
       if (row.max_ts < (found[limit] as LogRecord).timestamp) break;
     }
     for (const record of lines.decode(row, test.decode)) if (test.record(record) && keep(record)) found.push(record);
   }
-  found.sort(newestFirst);
+  found.sort(order);
   const truncated = found.length > limit;
   return { records: found.slice(0, limit), truncated };
 }

@@ -1,10 +1,11 @@
 /** SQLite: workers, their heartbeats and their own lines (the seeds' `system_logs` view). */
 import type Database from 'better-sqlite3';
 import { statement } from './statements.js';
-import { microsToIso } from '../../core/record.js';
+import { badRequest } from '../../core/errors.js';
+import { microsToIso, type LogRecord } from '../../core/record.js';
 import { parseJson, systemLogFromRecord } from '../rows.js';
 import type { SqliteLines } from './lines.js';
-import { scanNewest } from './reads.js';
+import { queryStream, scanNewest } from './reads.js';
 import {
   MAX_PAGE,
   workerStatus,
@@ -13,6 +14,7 @@ import {
   type SystemLogFilter,
   type Worker,
   type WorkerHeartbeat,
+  type WorkerLineRef,
   type WorkerState,
 } from '../store.js';
 
@@ -92,17 +94,36 @@ export function querySystemLogs(lines: SqliteLines, filter: SystemLogFilter): Sy
       : // every stream that starts with `worker:` (';' sorts right after ':')
         { sql: 'stream >= ? AND stream < ?', params: ['worker:', 'worker;'] };
   const task = filter.task_id;
+  const cursor = filter.before === undefined ? undefined : storedLine(lines, filter.before);
+  // after the cursor: at or before its time (which narrows the chunks read), then the order decides
+  const until = cursor === undefined ? filter.until : Math.min(filter.until ?? Infinity, cursor.timestamp);
   const page = scanNewest(
     lines,
     where,
     {
       ...(filter.since === undefined ? {} : { since: filter.since }),
-      ...(filter.until === undefined ? {} : { until: filter.until }),
+      ...(until === undefined ? {} : { until }),
       ...(filter.level === undefined ? {} : { level: filter.level }),
       ...(filter.q ? { q: filter.q } : {}),
     },
     Math.min(filter.limit ?? 100, MAX_PAGE),
-    task === undefined ? undefined : (record) => record.task_id === task,
+    (record) => (task === undefined || record.task_id === task) && (cursor === undefined || workerLineOrder(cursor, record) < 0),
+    workerLineOrder,
   );
   return page.records.map(systemLogFromRecord);
+}
+
+/**
+ * Workers' lines as GET /api/logs lists them: timestamp desc, stream, seq desc (PostgreSQL's
+ * querySystemLogs sorts the same way). A total order, so that `before=<id>` pages exactly.
+ */
+export function workerLineOrder(a: LogRecord, b: LogRecord): number {
+  return b.timestamp - a.timestamp || (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : b.seq - a.seq);
+}
+
+/** The line a `before` cursor names; a 400 naming `before` when it is not stored. */
+function storedLine(lines: SqliteLines, ref: WorkerLineRef): LogRecord {
+  const [record] = queryStream(lines, workerStream(ref.source_id), { after: ref.seq - 1, limit: 1 }).records;
+  if (record?.seq !== ref.seq) throw badRequest('before', `no line worker:${ref.source_id}/${ref.seq} is stored (never, or deleted by retention)`);
+  return record;
 }
