@@ -19,6 +19,8 @@ export interface SystemLogQuery {
   until?: string | undefined;
   q?: string | undefined;
   limit?: number;
+  /** a row's id: the rows after it (the next page) */
+  before?: string | undefined;
 }
 
 /** Newest first. */

@@ -94,7 +94,8 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
   const loadOlder = () => {
     const oldest = lines?.[lines.length - 1];
     if (oldest === undefined) return;
-    systemLogs({ ...filterParams, until: oldest.timestamp, limit: PAGE }).then(
+    // by the oldest row's id, not its time: more than a page of lines may share one timestamp
+    systemLogs({ ...filterParams, before: oldest.id, limit: PAGE }).then(
       (logs) => {
         setLines((current) => {
           const have = new Set((current ?? []).map((line) => line.id));
