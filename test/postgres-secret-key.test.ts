@@ -49,4 +49,17 @@ describeWithPostgres('hubs on one PostgreSQL database with different secret keys
     expect(claimed.status).toBe(200);
     expect(((await claimed.json()) as { run: Run }).run.id).toBe('plain');
   });
+
+  it('passes over a task it cannot open: a worker on the hub without the key gets the task queued behind it, and the sealed one waits for the hub with the key', async () => {
+    expect((await post(`${a.url}/api/tasks`, { id: 'sealed-first', command: ['env'], env: { HF_TOKEN: 'hf_secret' } })).status).toBe(201);
+    expect((await post(`${a.url}/api/tasks`, { id: 'plain-behind', command: ['true'] })).status).toBe(201);
+    const claimed = await post(`${b.url}/api/tasks/claim`, { worker_id: 'w-b' });
+    expect(claimed.status).toBe(200);
+    expect(((await claimed.json()) as { run: Run }).run).toMatchObject({ id: 'plain-behind', worker_id: 'w-b' });
+    // the next claim through that hub does not take the sealed task again (no running/queued flicker)
+    expect((await post(`${b.url}/api/tasks/claim`, { worker_id: 'w-b2' })).status).toBe(204);
+    expect((await getJson<Run>(`${a.url}/api/runs/sealed-first`)).body).toMatchObject({ status: 'queued', worker_id: null });
+    const opened = await post(`${a.url}/api/tasks/claim`, { worker_id: 'w-a' });
+    expect(((await opened.json()) as { run: Run; spec: TaskSpec }).spec.env).toEqual({ HF_TOKEN: 'hf_secret' });
+  });
 });

@@ -240,6 +240,15 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect((await store.runningOn('w9')).map((r) => r.id)).toEqual(['t1']);
     });
 
+    it('passes over the tasks a claim names to skip, and takes the next queued one', async () => {
+      const spec = { command: ['true'], setup: [], env: {}, cwd: null };
+      await store.createTask({ id: 'skip-1' }, spec);
+      await store.createTask({ id: 'skip-2' }, spec);
+      expect((await store.claimTask('w1', undefined, ['skip-1']))?.run.id).toBe('skip-2');
+      expect(await store.claimTask('w1', undefined, ['skip-1'])).toBeUndefined();
+      expect((await store.claimTask('w1', undefined, []))?.run.id).toBe('skip-1');
+    });
+
     it("adds up a worker's dropped lines, held at 2^53 - 1 so that the count reads back exactly", async () => {
       const t0 = 1_700_000_000_000_000;
       await store.recordHeartbeat(heartbeat('w-drops', t0, { dropped_logs: 5 }));

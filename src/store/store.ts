@@ -303,8 +303,11 @@ export interface Store {
 
   /** Queues a run to be claimed by a worker. */
   createTask(run: RunUpsert, spec: TaskSpec): Promise<Run>;
-  /** The oldest queued task, now running on `workerId` (its lease starts now); exactly one claimer gets each task. */
-  claimTask(workerId: string, leaseS?: number): Promise<ClaimedTask | undefined>;
+  /**
+   * The oldest queued task, now running on `workerId` (its lease starts now); exactly one claimer
+   * gets each task. Tasks whose id is in `skip` are passed over (ones this hub cannot open).
+   */
+  claimTask(workerId: string, leaseS?: number, skip?: readonly string[]): Promise<ClaimedTask | undefined>;
   /** Puts a claimed task back in the queue (its worker stopped without finishing it); a task asked to cancel is not put back. */
   releaseTask(runId: string): Promise<Run | undefined>;
   /** The runs still running on a worker (to fail them when the worker goes offline). */

@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { badRequest, conflict, notFound, unavailable } from '../../core/errors.js';
+import { badRequest, conflict, notFound, RunlogError, unavailable } from '../../core/errors.js';
 import { productionLine } from '../../sdk/format.js';
 import { DEFAULTS } from '../../core/config.js';
 import { nowMicros } from '../../core/record.js';
@@ -21,9 +21,12 @@ import { assertWriter } from '../auth/writer.js';
 import { LIMITS } from '../../core/limits.js';
 import { fitsBytes, intervalField, optionalText, textField } from '../fields.js';
 import { shellJoin } from '../../core/text.js';
+import { UnopenableTasks } from './unopenable.js';
 
 const MAX_WAIT_S = 3600;
 const RESPONSE_PAGE = 5000;
+/** sealed tasks one claim may put back before it answers 503 (the next claim passes over them) */
+const CLAIM_TRIES = 5;
 
 export interface FunctionResponse {
   success: boolean;
@@ -35,6 +38,7 @@ export interface FunctionResponse {
 }
 
 export function taskRoutes(app: FastifyInstance, { store, live, secrets, audit }: RouteContext): void {
+  const unopenable = new UnopenableTasks();
   app.post('/api/tasks', { config: { scope: 'submit' } }, async (request, reply) => {
     const body = objectBody(request.body);
     const spec = parseSpec(body);
@@ -56,16 +60,29 @@ export function taskRoutes(app: FastifyInstance, { store, live, secrets, audit }
     const interval = intervalField(body.heartbeat_interval_s);
     // a claim is a sign of life: a worker that dies before its first heartbeat still gets its runs failed
     await store.touchWorker(workerId, interval ?? DEFAULTS.heartbeatSeconds, nowMicros());
-    // the claim starts the run's lease: from now on the worker renews it
-    const claimed = await store.claimTask(workerId, leaseField(body.lease_s));
-    if (!claimed) return reply.code(204).send();
-    // before anything else of the claim: a task this hub cannot open goes back to the queue
-    const spec = await openSpec(store, claimed.run.id, claimed.spec as StoredSpec, secrets);
-    // this claim's own writer key: a previous attempt of the same task can no longer write it
-    const writerKey = newKey();
-    await store.setRunWriter(claimed.run.id, { token_name: request.auth.tokenName, key_hash: sha256(writerKey) });
-    live.publishRun(claimed.run);
-    return { ...claimed, spec, writer_key: writerKey };
+    const lease = leaseField(body.lease_s);
+    let refusal: RunlogError | undefined;
+    for (let tries = 0; tries < CLAIM_TRIES; tries++) {
+      // the claim starts the run's lease: from now on the worker renews it
+      const claimed = await store.claimTask(workerId, lease, unopenable.ids());
+      if (!claimed) break;
+      // before anything else of the claim: a task this hub cannot open goes back to the queue, and
+      // the hub passes over it to the next one (a hub with the right key gives it out)
+      const spec = await openSpec(store, claimed.run.id, claimed.spec as StoredSpec, secrets);
+      if (spec instanceof RunlogError) {
+        unopenable.add(claimed.run.id);
+        refusal = spec;
+        continue;
+      }
+      // this claim's own writer key: a previous attempt of the same task can no longer write it
+      const writerKey = newKey();
+      await store.setRunWriter(claimed.run.id, { token_name: request.auth.tokenName, key_hash: sha256(writerKey) });
+      live.publishRun(claimed.run);
+      return { ...claimed, spec, writer_key: writerKey };
+    }
+    // nothing this hub can give out: say why when it was a task it cannot open
+    if (refusal) throw refusal;
+    return reply.code(204).send();
   });
 
   app.post('/api/tasks/:id/release', { config: { scope: 'worker' } }, async (request) => {
@@ -159,17 +176,18 @@ type StoredSpec = TaskSpec & { env_sealed?: string };
 /**
  * A claimed task's spec with its environment unsealed. A hub whose secret key is not the one that
  * sealed it (hubs on one database with different key files) hands the task back to the queue,
- * where a hub with the right key can give it out, and answers 503 SECRET_KEY_MISMATCH: before, the
- * claim answered 500 and left the task running on a worker that never got it.
+ * where a hub with the right key can give it out, and returns the 503 SECRET_KEY_MISMATCH to answer
+ * if it has nothing else to give: before, the claim answered 500 and left the task running on a
+ * worker that never got it.
  */
-async function openSpec(store: Store, id: string, spec: StoredSpec, secrets: RouteContext['secrets']): Promise<TaskSpec> {
+async function openSpec(store: Store, id: string, spec: StoredSpec, secrets: RouteContext['secrets']): Promise<TaskSpec | RunlogError> {
   const { env_sealed: sealed, ...rest } = spec;
   if (sealed === undefined) return rest;
   try {
     return { ...rest, env: secrets.unseal(sealed) };
   } catch (error) {
     await store.releaseTask(id);
-    throw unavailable(
+    return unavailable(
       'SECRET_KEY_MISMATCH',
       `task ${id}: this hub cannot decrypt its environment (${(error as Error).message}); it was submitted through a hub with ` +
         `another secret key. Every hub on one database must use the same secret key file (--secret-file, RUNLOG_SECRET_FILE): ` +

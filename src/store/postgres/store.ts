@@ -236,14 +236,15 @@ export class PostgresStore implements Store {
     return runFromRow(rows[0] as RunRow);
   }
 
-  async claimTask(workerId: string, leaseS = leases.DEFAULT_LEASE_S): Promise<ClaimedTask | undefined> {
+  async claimTask(workerId: string, leaseS = leases.DEFAULT_LEASE_S, skip: readonly string[] = []): Promise<ClaimedTask | undefined> {
     // SKIP LOCKED: claimers on every hub pass over a row another is taking, never wait on it, never share it
     const now = nowMicros();
     const { rows } = await this.pool.query<RunRow & { spec: string }>(
       `UPDATE runs SET status = 'running', worker_id = $1, started_at = $2, lease_s = $3, heard_at = $2
-       WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND spec IS NOT NULL ORDER BY created_at, ord LIMIT 1 FOR UPDATE SKIP LOCKED)
+       WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND spec IS NOT NULL AND id <> ALL($4::text[])
+                   ORDER BY created_at, ord LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING *`,
-      [workerId, now, leaseS],
+      [workerId, now, leaseS, skip],
     );
     const row = rows[0];
     if (row === undefined) return undefined;

@@ -244,15 +244,16 @@ export class SqliteStore implements Store {
     return this.getRunSync(run.id) as Run;
   }
 
-  async claimTask(workerId: string, leaseS = DEFAULTS.leaseSeconds): Promise<ClaimedTask | undefined> {
+  async claimTask(workerId: string, leaseS = DEFAULTS.leaseSeconds, skip: readonly string[] = []): Promise<ClaimedTask | undefined> {
     // one statement: SQLite runs it under the write lock, so two claimers never get the same task
     const now = nowMicros();
     const row = this.sql(
         `UPDATE runs SET status = 'running', worker_id = ?, started_at = ?, lease_s = ?, heard_at = ?
-         WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND spec IS NOT NULL ORDER BY created_at, rowid LIMIT 1)
+         WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND spec IS NOT NULL AND id NOT IN (SELECT value FROM json_each(?))
+                     ORDER BY created_at, rowid LIMIT 1)
          RETURNING *`,
       )
-      .get(workerId, now, leaseS, now) as (RunRow & { spec: string }) | undefined;
+      .get(workerId, now, leaseS, now, JSON.stringify(skip)) as (RunRow & { spec: string }) | undefined;
     if (row === undefined) return undefined;
     return { run: runFromRow(row), spec: JSON.parse(row.spec) as TaskSpec, last_seq: this.lines.lastSeq(row.id) };
   }
