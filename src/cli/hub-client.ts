@@ -11,17 +11,17 @@ import { hubError, hubFetch, hubRequest, jsonOf } from '../sinks/hub-http.js';
 
 export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs' | 'searchLines' | 'getWorker' | 'querySystemLogs'>;
 
-export async function answers(hub: string, timeoutMs = 500): Promise<boolean> {
+export async function answers(hub: string, timeoutMs: number = DEFAULTS.hubProbeMs): Promise<boolean> {
   try {
     // node:http, not fetch: runners and followers ask this first, and fetch costs them ~40 MB (hubRequest)
     // without the token: /healthz is public, and a token the hub refuses must not make it look
     // absent (the command's own request then says what is wrong with the token)
     const answer = await hubRequest('GET', `${hub.replace(/\/+$/, '')}/healthz`, { timeoutMs, token: '' });
     if (answer.ok || answer.status === 401 || answer.status === 403) return true;
-    // a hub whose store is full or out of reach still answers: its senders wait for room (or for the
-    // database) rather than split a run between the hub and the local store
+    // a hub whose store is full, out of reach or slow still answers: its senders wait for room (or for
+    // the database) rather than split a run between the hub and the local store
     const store = jsonOf<{ store?: string }>(answer.text)?.store;
-    return answer.status === 503 && (store === 'full' || store === 'unreachable');
+    return answer.status === 503 && (store === 'full' || store === 'unreachable' || store === 'slow');
   } catch {
     return false;
   }

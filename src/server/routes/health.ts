@@ -1,16 +1,32 @@
 import type { FastifyInstance } from 'fastify';
+import { DEFAULTS } from '../../core/config.js';
 import type { HubContext } from '../context.js';
 import { errorText } from '../reachable.js';
 
-/** how long /healthz waits for the store's answer: a load balancer's probe gives up after a few seconds */
-const PING_TIMEOUT_MS = 2000;
+/**
+ * How long /healthz waits for the store. Shorter than a runner's wait for /healthz
+ * (DEFAULTS.hubProbeMs): a hub whose database hangs used to answer only after 2 s, so a runner took
+ * it for absent and wrote its run to the local store, splitting the run.
+ */
+const STORE_WAIT_MS = DEFAULTS.healthStoreMs;
 
 export function healthRoutes(app: FastifyInstance, { live, storage, store }: HubContext): void {
+  // one ping at a time: probes of a hung database share it rather than queue for connections
+  let pinging: Promise<string | undefined> | undefined;
+  const ping = () =>
+    (pinging ??= store
+      .ping()
+      .then(() => undefined, errorText)
+      .finally(() => (pinging = undefined)));
+
   app.get('/healthz', { config: { scope: 'public' } }, async (_request, reply) => {
     const subscribers = live.subscriberCount();
     // a real query: a hub whose database is out of reach is not healthy, though it still answers HTTP
-    const unreachable = await ping(store);
-    if (unreachable !== undefined) return reply.code(503).send({ ok: false, store: 'unreachable', error: `store unreachable: ${unreachable}`, subscribers });
+    const answer = await inTime(ping());
+    if (answer === SLOW) {
+      return reply.code(503).send({ ok: false, store: 'slow', error: `store slow: no answer within ${STORE_WAIT_MS} ms`, subscribers });
+    }
+    if (answer !== undefined) return reply.code(503).send({ ok: false, store: 'unreachable', error: `store unreachable: ${answer}`, subscribers });
     const fullError = storage?.fullError ?? null;
     // a full store cannot keep what it is sent: not healthy, and it says why
     if (fullError !== null) return reply.code(503).send({ ok: false, store: 'full', error: fullError, subscribers });
@@ -18,12 +34,14 @@ export function healthRoutes(app: FastifyInstance, { live, storage, store }: Hub
   });
 }
 
-/** undefined when the store answered in time, else what went wrong. */
-async function ping(store: HubContext['store']): Promise<string | undefined> {
+const SLOW = Symbol('slow');
+
+/** The ping's answer (undefined: the store answered; else what went wrong), or SLOW after STORE_WAIT_MS. */
+async function inTime(ping: Promise<string | undefined>): Promise<string | undefined | typeof SLOW> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${PING_TIMEOUT_MS} ms`), PING_TIMEOUT_MS)));
+  const late = new Promise<typeof SLOW>((resolve) => (timer = setTimeout(() => resolve(SLOW), STORE_WAIT_MS)));
   try {
-    return await Promise.race([store.ping().then(() => undefined, errorText), late]);
+    return await Promise.race([ping, late]);
   } finally {
     clearTimeout(timer);
   }
