@@ -35,17 +35,45 @@ async function inBatches(db: pg.Pool, statement: string, params: unknown[], opti
   }
 }
 
-/** Worker lines (the seed's `system_logs`, source_type 'worker') written before `before` (µs). */
-export function deleteSystemLogsBefore(db: pg.Pool, before: number, options?: BatchOptions): Promise<number> {
-  return inBatches(
+const CUTOFF = `(TIMESTAMPTZ 'epoch' + $1::bigint * INTERVAL '1 microsecond')`;
+
+/**
+ * Worker lines (the seed's `system_logs`, source_type 'worker') written before `before` (µs).
+ *
+ * A line the seed's function or another tool stored at 'infinity' or '-infinity' has no time of its
+ * own: by its timestamp alone, an 'infinity' line was never deleted (and stayed the newest line for
+ * ever) and a '-infinity' one went at the first pass. Such a line goes by when it was stored
+ * instead: its `created_at` (the seed's column, NOW() by default), or, when that is missing or not
+ * finite either, by id order: once the newest line past the cutoff was stored after it (a larger
+ * id). Every lookup goes through the timestamp index (the newest line past the cutoff too, not a
+ * max(id) that would walk the primary key back through the retention's worth of lines); the
+ * second statement's range leaves out '-infinity'.
+ */
+export async function deleteSystemLogsBefore(db: pg.Pool, before: number, options?: BatchOptions): Promise<number> {
+  // the non-finite first: the id horizon is a line the second statement deletes
+  const timeless = await inBatches(
     db,
     `DELETE FROM system_logs WHERE id IN (
        SELECT id FROM system_logs
-       WHERE timestamp < (TIMESTAMPTZ 'epoch' + $1::bigint * INTERVAL '1 microsecond') AND source_type = 'worker'
+       WHERE timestamp IN ('infinity', '-infinity') AND source_type = 'worker'
+         AND CASE WHEN isfinite(created_at) THEN created_at < ${CUTOFF}
+                  ELSE id < (SELECT id FROM system_logs
+                             WHERE timestamp > '-infinity' AND timestamp < ${CUTOFF} AND source_type = 'worker'
+                             ORDER BY timestamp DESC LIMIT 1) END
        LIMIT $2)`,
     [before],
     options,
   );
+  const timed = await inBatches(
+    db,
+    `DELETE FROM system_logs WHERE id IN (
+       SELECT id FROM system_logs
+       WHERE timestamp > '-infinity' AND timestamp < ${CUTOFF} AND source_type = 'worker'
+       LIMIT $2)`,
+    [before],
+    options,
+  );
+  return timeless + timed;
 }
 
 /** Lines of streams starting with `prefix` in chunks whose newest line is before `before` (µs). */
