@@ -11,6 +11,7 @@ export const DEFAULTS = {
   hub: 'http://127.0.0.1:7070',
   healthStoreMs: 300, // /healthz waits this long for the store's answer, then says store: "slow" …
   hubProbeMs: 500, // … within a runner's wait for /healthz: a slow database never makes a hub look absent
+  healthSlowGraceMs: 10_000, // a store slow for less than this since its last answer is still healthy (200, store "slow")
   maxLineBytes: 64 * 1024, // 64 KiB
   bodyLimit: 32 * 1024 * 1024, // 32 MiB: 1,000 lines at the line limit would still be refused, see the shipper
   sseBacklog: 500, // lines sent before live when the client gives no Last-Event-ID

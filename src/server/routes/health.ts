@@ -13,10 +13,11 @@ const STORE_WAIT_MS = DEFAULTS.healthStoreMs;
 export function healthRoutes(app: FastifyInstance, { live, storage, store }: HubContext): void {
   // one ping at a time: probes of a hung database share it rather than queue for connections
   let pinging: Promise<string | undefined> | undefined;
+  let answeredAt = Date.now(); // the store's last answer (the hub opened it at start)
   const ping = () =>
     (pinging ??= store
       .ping()
-      .then(() => undefined, errorText)
+      .then(() => void (answeredAt = Date.now()), errorText)
       .finally(() => (pinging = undefined)));
 
   app.get('/healthz', { config: { scope: 'public' } }, async (_request, reply) => {
@@ -24,7 +25,11 @@ export function healthRoutes(app: FastifyInstance, { live, storage, store }: Hub
     // a real query: a hub whose database is out of reach is not healthy, though it still answers HTTP
     const answer = await inTime(ping());
     if (answer === SLOW) {
-      return reply.code(503).send({ ok: false, store: 'slow', error: `store slow: no answer within ${STORE_WAIT_MS} ms`, subscribers });
+      const error = `store slow: no answer within ${STORE_WAIT_MS} ms`;
+      // a database busy for a moment (every connection in use) must not make a load balancer drop
+      // every hub at once: healthy until it has not answered for healthSlowGraceMs
+      if (Date.now() - answeredAt < DEFAULTS.healthSlowGraceMs) return { ok: true, store: 'slow', error, subscribers };
+      return reply.code(503).send({ ok: false, store: 'slow', error: `${error}, none for ${Math.round((Date.now() - answeredAt) / 1000)} s`, subscribers });
     }
     if (answer !== undefined) return reply.code(503).send({ ok: false, store: 'unreachable', error: `store unreachable: ${answer}`, subscribers });
     const fullError = storage?.fullError ?? null;
