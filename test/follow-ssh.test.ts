@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
+import { checkpointPath, loadCheckpoint } from '../src/sources/file/checkpoint.js';
 import { cli, FIXTURES, hubOn, tempDir, waitFor } from './helpers.js';
 
 const SSHD = '/usr/sbin/sshd';
@@ -303,6 +304,18 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     const all = await stopWhen('ssh-copied-stopped', second, (all) => all.filter((r) => r.source === 'file').length >= 80);
     expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(Array.from({ length: 80 }, (_, i) => lineText(i + 1)));
     expect(all.filter((r) => r.source === 'system')).toEqual([]);
+  });
+
+  it('ships the first line of a remote file that starts with a UTF-8 BOM without U+FEFF, the BOM counted as read', async () => {
+    const path = join(dir, 'bom.log');
+    const text = '\uFEFFfirst\r\nsecond\r\n';
+    writeFileSync(path, text);
+    const data = tempDir();
+    const follower = cli(['follow', `ssh://root@127.0.0.1:${port}${path}`, '--run', 'ssh-bom', '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+    followers.push(follower.child);
+    const all = await stopWhen('ssh-bom', follower, (all) => all.length >= 2);
+    expect(all.map((r) => r.message)).toEqual(['first', 'second']);
+    expect(loadCheckpoint(checkpointPath(data, 'ssh-bom'))?.files).toMatchObject([{ offset: Buffer.byteLength(text) }]);
   });
 
   it('stopped (SIGTERM) just after lines were written, reads the remote file to its end before it exits', async () => {

@@ -15,7 +15,7 @@ export function shellJoin(argv: readonly string[]): string {
 
 // the UTF-8 byte order mark Windows tools (Notepad, PowerShell's Out-File) write first; a body
 // starts with it, a line never does, so only the body's first bytes are looked at
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+export const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /** The bytes without a leading UTF-8 BOM. */
 export function withoutBom(bytes: Buffer): Buffer {

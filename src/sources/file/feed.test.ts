@@ -114,4 +114,28 @@ describe('LineFeed', () => {
     feed.flushIfIdle(50);
     expect(pushed).toEqual(['whole\n']);
   });
+
+  it('counts a BOM at the file start as read and pushes none of it, in whatever pieces its bytes come', () => {
+    const bytes = Buffer.from('\uFEFFone\ntwo\n');
+    for (let cut = 0; cut <= 4; cut++) {
+      const { b, records } = builder();
+      const feed = new LineFeed(b.source('file', { path: 'p' }), () => b.lastSeq, IDENTITY, 0, 64);
+      for (let at = 0; at < cut; at++) feed.take(bytes.subarray(at, at + 1));
+      feed.take(bytes.subarray(cut, 7));
+      feed.take(bytes.subarray(7));
+      feed.flush();
+      expect(records.map((r) => r.message)).toEqual(['one', 'two']);
+      expect(feed.delivered(1, true)?.offset).toBe(7); // after 'one\n': the BOM's 3 bytes counted
+      expect(feed.delivered(2)?.offset).toBe(bytes.length);
+    }
+  });
+
+  it('keeps the first bytes that only looked like the start of a BOM, and one past the file start', () => {
+    const { b, records } = builder();
+    const feed = new LineFeed(b.source('file', { path: 'p' }), () => b.lastSeq, IDENTITY, 0, 64);
+    feed.take(Buffer.from([0xef]));
+    feed.take(Buffer.from('x\n\uFEFFy\n'));
+    feed.flush();
+    expect(records.map((r) => r.message)).toEqual(['\uFFFDx', '\uFEFFy']);
+  });
 });

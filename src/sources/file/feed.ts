@@ -9,8 +9,11 @@
  * A held partial line is pushed after `partialTimeoutMs` without growth (a writer that stopped
  * mid-line, a file that never ends in a newline); a progress bar (bytes after a `\r`) is not, since
  * its next update replaces it.
+ * A UTF-8 BOM at byte 0 of a file (Windows tools write one) is counted as read and never pushed:
+ * it is no text of the first line.
  */
 import { DEFAULT_MAX_LINE_BYTES } from '../../core/lines.js';
+import { BOM, withoutBom } from '../../core/text.js';
 
 export interface ByteSink {
   push(chunk: Buffer): void;
@@ -49,6 +52,8 @@ export class LineFeed {
   private marks: DeliveryMark[] = [];
   /** the last bytes before `offset` (up to TAIL_BYTES; fewer at a file's start or after a resume) */
   private tailBytes: Buffer;
+  /** the file's first bytes while they may still be a BOM (its bytes may come in separate reads) */
+  private head: Buffer | undefined;
 
   constructor(
     private readonly out: ByteSink,
@@ -83,12 +88,25 @@ export class LineFeed {
   /** The bytes at `this.offset`. */
   take(chunk: Buffer): void {
     if (chunk.length === 0) return;
+    const start = this.offset === 0 || this.head !== undefined;
     this.offset += chunk.length;
     this.tailBytes =
       chunk.length >= TAIL_BYTES ? Buffer.from(chunk.subarray(chunk.length - TAIL_BYTES)) : Buffer.concat([this.tailBytes, chunk]).subarray(-TAIL_BYTES);
-    this.split(chunk);
+    const text = start ? this.headless(chunk) : chunk;
+    if (text.length > 0) this.split(text);
     // after the push: a slow sink (a spool write) must not make the file look idle
     this.lastGrowthAt = Date.now();
+  }
+
+  /** The file's first bytes without a BOM; none while they may still be one. */
+  private headless(chunk: Buffer): Buffer {
+    const head = this.head === undefined ? chunk : Buffer.concat([this.head, chunk]);
+    if (head.length < BOM.length && BOM.subarray(0, head.length).equals(head)) {
+      this.head = Buffer.from(head); // copy: the reader reuses its buffer
+      return EMPTY;
+    }
+    this.head = undefined;
+    return withoutBom(head);
   }
 
   private split(chunk: Buffer): void {
@@ -124,6 +142,7 @@ export class LineFeed {
 
   /** Everything held becomes records (the file is done, or the run ends). */
   flush(): void {
+    this.holdHead();
     this.pushHeld();
     this.out.end();
     this.inBar = false;
@@ -136,6 +155,7 @@ export class LineFeed {
    * with it); else it is a line of its own (a new writer, `tee` starting over, begins a new line).
    */
   restart(identity: FileIdentity, offset: number, keepHeld: boolean): void {
+    this.holdHead();
     if (!keepHeld && this.held.length > 0) {
       this.pushHeld();
       this.out.end();
@@ -159,6 +179,13 @@ export class LineFeed {
   /** Marks still waiting for the hub. */
   get undelivered(): number {
     return this.marks.length;
+  }
+
+  /** A file that ends (or starts over) inside what could have been a BOM: those bytes are text after all. */
+  private holdHead(): void {
+    if (this.head === undefined) return;
+    this.held = Buffer.concat([this.held, this.head]);
+    this.head = undefined;
   }
 
   private pushHeld(): void {
