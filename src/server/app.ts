@@ -84,9 +84,10 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
       return reply.code(status).send({ error: 'INTERNAL', message: 'internal error' });
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      // runlog's own code, like every other error's: Fastify's is its internals' name
       const type = request.headers['content-type'] ?? '(none)';
       const accepted = ACCEPTED_TYPES[request.routeOptions.url ?? ''] ?? 'application/json';
-      return reply.code(415).send({ error: error.code, field: 'content-type', message: `Content-Type ${type.slice(0, 100)} is not taken here: send ${accepted}` });
+      return reply.code(415).send({ error: 'UNSUPPORTED_MEDIA_TYPE', field: 'content-type', message: `Content-Type ${type.slice(0, 100)} is not taken here: send ${accepted}` });
     }
     // Fastify's own 4xx (malformed JSON, body too large) keep their message
     return reply.code(status).send({ error: error.code ?? 'BAD_REQUEST', message: error.message });
