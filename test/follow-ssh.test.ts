@@ -318,6 +318,21 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     expect(loadCheckpoint(checkpointPath(data, 'ssh-bom'))?.files).toMatchObject([{ offset: Buffer.byteLength(text) }]);
   });
 
+  it('with --until-idle, reads a file created while it waited to look again for the name, instead of stopping before the remote side saw it', async () => {
+    const path = join(dir, 'late.log');
+    const follower = cli(['follow', `ssh://root@127.0.0.1:${port}${path}`, '--run', 'ssh-late', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshOption, '--until-idle', '2500ms']);
+    followers.push(follower.child);
+    let said = '';
+    follower.child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    // no such file: looked for again after 250, 500, then 1000 ms; it appears in that last wait (some
+    // 2 s after the follower began, less than --until-idle), and is there when the remote side looks next
+    await waitFor(() => /connecting again in 1000 ms/.test(said) || undefined, 20_000, 'the third look for the name');
+    writeFileSync(path, block(1, 5));
+    const done = await follower;
+    expect(done.code).toBe(0);
+    expect((await records('ssh-late')).map((r) => r.message)).toEqual(Array.from({ length: 5 }, (_, i) => lineText(i + 1)));
+  });
+
   it('stopped (SIGTERM) just after lines were written, reads the remote file to its end before it exits', async () => {
     const { path, follower } = await followRemote('stopping.log', 'ssh-stop');
     appendFileSync(path, block(1, 10));

@@ -12,7 +12,8 @@
  * Stop closes ssh's stdin: the remote script reads the file to its end and exits (remote.ts), so
  * lines written just before a stop are not lost; after STOP_DRAIN_MS ssh's process group is killed
  * whole, and stop waits for it to exit. A watchdog (process/watchdog.ts) kills it when the follower
- * dies without stopping (SIGKILL).
+ * dies without stopping (SIGKILL). For --until-idle, only time the remote side looked at the file
+ * counts as idle (lastGrowthAt).
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawnWatched } from '../process/watchdog.js';
@@ -83,8 +84,10 @@ export class SshFollower {
   private done: string[] = [];
   /** the last session ended on a truncation: was a copy found with what it had not read? */
   private truncation: { copy: boolean; offset: number; fp: string; fpLen: number } | undefined;
-  /** a session's header came: bytes flow now */
+  /** a session's header came: bytes flow now (and the remote side looks at the file 4–10 times a second) */
   private streaming = false;
+  /** when the remote side last looked (a `missing` header, the end of a session that streamed) */
+  private lookedAt: number | undefined;
   /** start at the end: only for the first connection of a follower with no checkpoint */
   private fromEnd: boolean;
   /** the file's size when the checkpoint was written (counting a loss on reset) */
@@ -110,8 +113,16 @@ export class SshFollower {
     return this.child?.pid;
   }
 
+  /**
+   * When the file last grew, for --until-idle, counting only time the remote side looked: while it
+   * does not (ssh connecting, waiting to look again for a name not there yet), idle time stands
+   * still at what the last look saw, so a file that appears meanwhile is not missed by a stop.
+   */
   get lastGrowthAt(): number {
-    return this.feed.lastGrowthAt;
+    if (this.streaming) return this.feed.lastGrowthAt;
+    const now = Date.now();
+    if (this.lookedAt === undefined) return now; // nothing looked at yet: not idle
+    return now - Math.max(0, this.lookedAt - this.feed.lastGrowthAt);
   }
 
   start(): void {
@@ -263,6 +274,7 @@ export class SshFollower {
       child.on('close', (code) => {
         settled();
         if (this.child === child) this.child = undefined;
+        if (this.streaming) this.lookedAt = Date.now();
         this.streaming = false;
         this.ended(code, got, errors.trim());
         resolve();
@@ -272,7 +284,10 @@ export class SshFollower {
 
   /** The header of a session: where its bytes start and what file they are. */
   private begin(state: 'ok' | 'reset' | 'missing' | 'sibling' | 'moved', ino: number, offset: number, fp: string, fpLen: number): void {
-    if (state === 'missing') return;
+    if (state === 'missing') {
+      this.lookedAt = Date.now();
+      return;
+    }
     const identity = { dev: 0, ino, fp, fp_len: fpLen };
     if (state === 'sibling') {
       // the next file, rotated away unread: whole, from its first byte; the name's file comes after
