@@ -293,6 +293,50 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     expect(all.filter((r) => r.source === 'system')).toEqual([]);
   });
 
+  /** A new empty remote file followed into `run` and the follower stopped once it knows the file (its inode, at offset 0): `start` starts it again. */
+  async function followedEmptyThenStopped(name: string, run: string) {
+    const path = join(dir, name);
+    writeFileSync(path, '');
+    const url = `ssh://root@127.0.0.1:${port}${path}`;
+    const data = tempDir();
+    const start = () => {
+      const result = cli(['follow', url, '--run', run, '--hub', hub.url, '--data', data, '--ssh-option', sshOption]);
+      followers.push(result.child);
+      return result;
+    };
+    const first = start();
+    await waitFor(() => remoteScripts(path).length > 0 || undefined, 20_000, 'the first session');
+    await new Promise((r) => setTimeout(r, 300)); // its header is out: the follower knows the file
+    first.child.kill('SIGTERM');
+    expect((await first).code).toBe(0);
+    expect(loadCheckpoint(checkpointPath(data, run))?.files).toMatchObject([{ offset: 0 }]);
+    return { path, url, start };
+  }
+
+  it('restarted after its file was renamed before any line of it was read, reads the renamed file whole, then the new one', async () => {
+    const { path, start } = await followedEmptyThenStopped('unread.log', 'ssh-unread');
+    // written and rotated while nobody followed: lines 1–20 only in the renamed file
+    appendFileSync(path, block(1, 20));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block(21, 40));
+    const second = start();
+    const all = await stopWhen('ssh-unread', second, (all) => all.filter((r) => r.source === 'file').some((r) => r.message === lineText(40)));
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(Array.from({ length: 40 }, (_, i) => lineText(i + 1)));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
+  });
+
+  it('restarted after its file was replaced before any line of it was read, says what could not be read', async () => {
+    const { path, url, start } = await followedEmptyThenStopped('unread-gone.log', 'ssh-unread-gone');
+    appendFileSync(path, block(1, 20));
+    // another file renamed over it (made first: it cannot take the old one's inode), the old one gone
+    writeFileSync(`${path}.new`, block(21, 40));
+    renameSync(`${path}.new`, path);
+    const second = start();
+    const all = await stopWhen('ssh-unread-gone', second, (all) => all.some((r) => r.message === lineText(40)));
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(Array.from({ length: 20 }, (_, i) => lineText(i + 21)));
+    expect(all.filter((r) => r.source === 'system').map((r) => r.message)).toEqual([`${url}: truncated or replaced while not followed: what was written after byte 0 could not be read`]);
+  });
+
   it('restarted after a copytruncate while it was stopped, reads the lines before the truncation from the copy, then the new file', async () => {
     const { path, start } = await followedThenStopped('copied-stopped.log', 'ssh-copied-stopped');
     // logrotate's copytruncate while nobody followed: lines 41–60 only in the copy, the name starts over

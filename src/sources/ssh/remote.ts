@@ -29,7 +29,7 @@
  * When nobody was reading as the file was renamed (a follower restarted from its checkpoint, a
  * connection that was down), the name points elsewhere at the start: the file the offset counts
  * into is looked for beside the name by its inode and first bytes, and its bytes from the offset
- * are sent (header `moved`), then the script ends as after a rotation (exit 75, `RUNLOG-NEXT`
+ * (from 0 when nothing of it was delivered yet) are sent (header `moved`), then the script ends as after a rotation (exit 75, `RUNLOG-NEXT`
  * with the inode of the file rotated next: a sibling written after it when it was rotated twice
  * meanwhile, else the name's), so that file comes next, whole; a sibling so read is in turn the
  * file the offset counts into, so any number of rotations are read in order, one per session.
@@ -113,9 +113,10 @@ export function remoteScript(start: RemoteStart): string {
     `fi`,
     // the file the offset counts into was rotated while nobody read it (a restarted follower, a
     // connection that was down): beside the name by its inode, with its first bytes; its bytes
-    // from the offset, then the name's file as after any rotation
-    `if [ "$x" = - ] && [ "$i" != - ] && [ "$o" -gt 0 ] && [ "$1" != - ] && [ "$1" != "$i" ] && beside "$i" &&`,
-    `  [ "$(stat -L -c %s -- "$g")" -ge "$o" ] && [ "$(head -c "$n" -- "$g" | sha256sum | cut -c1-32)" = "$h" ]; then`,
+    // from the offset (all of them at offset 0: nothing of it was delivered yet, and it may have
+    // been written before the rename), then the name's file as after any rotation
+    `if [ "$x" = - ] && [ "$i" != - ] && [ "$1" != - ] && [ "$1" != "$i" ] && beside "$i" &&`,
+    `  [ "$(stat -L -c %s -- "$g")" -ge "$o" ] && { [ "$n" -eq 0 ] || [ "$(head -c "$n" -- "$g" | sha256sum | cut -c1-32)" = "$h" ]; }; then`,
     `  echo "RUNLOG1 moved $i $o $h $n"; tail -c +$((o+1)) -- "$g"; later "$1"; echo "RUNLOG-NEXT $ni" >&2; exit ${ROTATED_EXIT}`,
     `fi`,
     `if [ "$1" = - ]; then echo "RUNLOG1 missing - 0 - 0"; exit ${MISSING_EXIT}; fi`,
@@ -140,7 +141,9 @@ export function remoteScript(start: RemoteStart): string {
           `if [ -n "$s" ] && copied; then`,
           `  echo "RUNLOG1 moved $bi $o $h $n"; tail -c +$((o+1)) -- "$g"; i=$bi; later "$1"; echo "RUNLOG-NEXT $ni" >&2; exit ${ROTATED_EXIT}`,
           `fi`,
-          `r=ok; if [ "$o" -gt 0 ] && { [ "$1" != "$i" ] || [ -n "$s" ]; }; then r=reset; o=0; fi`,
+          // another file under the name, the one counted into not found beside it: the client says
+          // what could not be read (even at offset 0: it may have been written before it went)
+          `r=ok; if { [ "$i" != - ] && [ "$1" != "$i" ]; } || { [ "$o" -gt 0 ] && [ -n "$s" ]; }; then r=reset; o=0; fi`,
         ]),
     `fp "$f"; l=$fl; p=$fh`,
     // the file stays open on fd 3, read by `cat` to its end each look (the kernel keeps the

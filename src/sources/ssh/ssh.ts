@@ -301,7 +301,8 @@ export class SshFollower {
       const before = this.feed.offset;
       this.feed.flush();
       if (!this.rotated) {
-        const lost = this.resumedSize !== undefined && this.stats.connections === 1 ? ` ${Math.max(0, this.resumedSize - before)} bytes after byte ${before}, and whatever was written after them,` : ` what was written after byte ${before}`;
+        const counted = this.resumedSize !== undefined && this.stats.connections === 1 ? Math.max(0, this.resumedSize - before) : 0;
+        const lost = counted > 0 ? ` ${counted} bytes after byte ${before}, and whatever was written after them,` : ` what was written after byte ${before}`;
         this.o.lines.system(`${this.o.target.url}: truncated or replaced while not followed:${lost} could not be read`, 'WARNING');
       }
     }
