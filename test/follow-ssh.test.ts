@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
@@ -375,6 +375,22 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     const done = await follower;
     expect(done.code).toBe(0);
     expect((await records('ssh-late')).map((r) => r.message)).toEqual(Array.from({ length: 5 }, (_, i) => lineText(i + 1)));
+  });
+
+  it('with --until-idle, ends after the idle time when the host never answers (a failed connection is a look)', async () => {
+    // a port nothing listens on: every connection is refused at once
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const free = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(free));
+      });
+    });
+    const started = Date.now();
+    const follower = cli(['follow', `ssh://root@127.0.0.1:${closed}${join(dir, 'never.log')}`, '--run', 'ssh-nohost', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshOption, '--until-idle', '1500ms']);
+    followers.push(follower.child);
+    const done = await follower;
+    expect(done.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   it('stopped (SIGTERM) just after lines were written, reads the remote file to its end before it exits', async () => {

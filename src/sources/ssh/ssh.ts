@@ -274,7 +274,10 @@ export class SshFollower {
       child.on('close', (code) => {
         settled();
         if (this.child === child) this.child = undefined;
-        if (this.streaming) this.lookedAt = Date.now();
+        // a session that streamed looked to the end; one that never brought a header (the host
+        // refused or could not be reached) is a look too: nothing could have been seen, and a host
+        // that never answers must not keep --until-idle waiting for ever
+        if (this.streaming || header !== undefined) this.lookedAt = Date.now();
         this.streaming = false;
         this.ended(code, got, errors.trim());
         resolve();
