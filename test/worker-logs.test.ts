@@ -94,18 +94,24 @@ describe('runlog logs worker:<id>', () => {
   }
 });
 
+/** A hub (SQLite, SSE pings every 500 ms) with an admin token and a read token named `readerName`. */
+async function hubWithTokens(readerName: string) {
+  const dir = tempDir();
+  const store = new SqliteStore(databaseFile(dir));
+  const reader = newTokenSecret();
+  const admin = newTokenSecret();
+  await store.createToken({ name: readerName, hash: sha256(reader), scopes: ['read'], worker_id: null, expires_at: null, created_by: null });
+  await store.createToken({ name: 'admin', hash: sha256(admin), scopes: ['admin'], worker_id: null, expires_at: null, created_by: null });
+  await store.close();
+  const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: dir, ssePingMs: 500 }, { audit: () => {} });
+  const as = (token: string, init: RequestInit = {}) => ({ ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+  return { hub, reader, admin, as };
+}
+
 describe('runlog logs worker:<id> -f on a hub with tokens', () => {
   it('ends, saying why, when the hub ends the stream because its token was revoked', async () => {
-    const dir = tempDir();
-    const store = new SqliteStore(databaseFile(dir));
-    const reader = newTokenSecret();
-    const admin = newTokenSecret();
-    await store.createToken({ name: 'reader', hash: sha256(reader), scopes: ['read'], worker_id: null, expires_at: null, created_by: null });
-    await store.createToken({ name: 'admin', hash: sha256(admin), scopes: ['admin'], worker_id: null, expires_at: null, created_by: null });
-    await store.close();
-    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: dir, ssePingMs: 500 }, { audit: () => {} });
+    const { hub, reader, admin, as } = await hubWithTokens('reader');
     try {
-      const as = (token: string, init: RequestInit = {}) => ({ ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
       const body = JSON.stringify({ logs: [{ timestamp: new Date().toISOString(), level: 'INFO', message: 'hello' }] });
       expect((await fetch(`${hub.url}/api/workers/w-t/heartbeat`, as(admin, { method: 'POST', body }))).status).toBe(200);
       const following = cli(['logs', 'worker:w-t', '-f', '--hub', hub.url], { RUNLOG_TOKEN: reader });
@@ -125,16 +131,8 @@ describe('runlog logs worker:<id> -f on a hub with tokens', () => {
 
 describe('runlog logs <run> -f on a hub with tokens', () => {
   it('ends, saying why, when the hub ends the stream because its token was revoked (not a reconnect into a 401)', async () => {
-    const dir = tempDir();
-    const store = new SqliteStore(databaseFile(dir));
-    const reader = newTokenSecret();
-    const admin = newTokenSecret();
-    await store.createToken({ name: 'run-reader', hash: sha256(reader), scopes: ['read'], worker_id: null, expires_at: null, created_by: null });
-    await store.createToken({ name: 'admin', hash: sha256(admin), scopes: ['admin'], worker_id: null, expires_at: null, created_by: null });
-    await store.close();
-    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: dir, ssePingMs: 500 }, { audit: () => {} });
+    const { hub, reader, admin, as } = await hubWithTokens('run-reader');
     try {
-      const as = (token: string, init: RequestInit = {}) => ({ ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
       expect((await fetch(`${hub.url}/api/runs`, as(admin, { method: 'POST', body: JSON.stringify({ id: 'watched', status: 'running' }) }))).status).toBe(201);
       const line = { seq: 1, timestamp: new Date().toISOString(), level: 'INFO', message: 'first line' };
       expect((await fetch(`${hub.url}/api/runs/watched/logs`, as(admin, { method: 'POST', body: JSON.stringify({ records: [line] }) }))).status).toBe(200);
