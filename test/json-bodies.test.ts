@@ -111,6 +111,14 @@ describe('JSON bodies, the same on every JSON route', () => {
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
   });
 
+  it("answers a body over the limit 413 under runlog's own code, PAYLOAD_TOO_LARGE, naming body (not Fastify's FST_ERR_CTP_BODY_TOO_LARGE)", async () => {
+    const huge = `{"id":"big","name":"${'x'.repeat(33 * 1024 * 1024)}"}`;
+    for (const url of ['/api/runs', '/api/runs/run-1/logs']) {
+      const answer = await send({ method: 'POST', url }, huge, 'application/json');
+      expect([answer.statusCode, answer.json().error, answer.json().field], url).toEqual([413, 'PAYLOAD_TOO_LARGE', 'body']);
+    }
+  });
+
   it('still takes what only looks like one: "__proto__" inside a string, a "constructor" key without "prototype"', async () => {
     const line = { seq: 1, timestamp: 1_700_000_000_000_000, level: 'INFO', message: '{"__proto__": 1, "constructor": {"prototype": 2}}', attrs: { constructor: 'x' } };
     const answer = await send({ method: 'POST', url: '/api/runs/run-1/logs' }, JSON.stringify({ records: [line] }), 'application/json; charset=utf-8');

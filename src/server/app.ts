@@ -89,8 +89,9 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
       const accepted = ACCEPTED_TYPES[request.routeOptions.url ?? ''] ?? 'application/json';
       return reply.code(415).send({ error: 'UNSUPPORTED_MEDIA_TYPE', field: 'content-type', message: `Content-Type ${type.slice(0, 100)} is not taken here: send ${accepted}` });
     }
-    // Fastify's own 4xx (malformed JSON, body too large) keep their message
-    return reply.code(status).send({ error: error.code ?? 'BAD_REQUEST', message: error.message });
+    // Fastify's own 4xx (body too large, a bad Content-Length) keep their message, under runlog's codes
+    const known = FASTIFY_CODES[error.code ?? ''];
+    return reply.code(status).send({ error: known?.code ?? CODE_BY_STATUS[status] ?? 'BAD_REQUEST', message: error.message, field: known?.field });
   });
 
   // first: its hook runs before the guard's, so a refused request is logged too
@@ -163,3 +164,12 @@ const ACCEPTED_TYPES: Record<string, string> = {
 export function warnOnStderr(message: string): void {
   process.stderr.write(`runlog: ${message}\n`);
 }
+
+/** Fastify's 4xx codes are its internals' names: a client gets runlog's, and the field when there is one. */
+const FASTIFY_CODES: Record<string, { code: string; field?: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', field: 'body' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', field: 'content-length' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'BAD_REQUEST', field: 'body' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'BAD_REQUEST', field: 'body' },
+};
+const CODE_BY_STATUS: Record<number, string> = { 404: 'NOT_FOUND', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' };
