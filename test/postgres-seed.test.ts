@@ -15,6 +15,14 @@ import { cli, FIXTURES, getJson, PYTHON, tempDir, waitFor } from './helpers.js';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from './postgres.js';
 
 const SEED = join(FIXTURES, 'seed');
+/**
+ * Line times an hour ago, to the second: fixed dates aged past the 48 h retention (the hub's, the
+ * seed's cleanup) and the tests began failing two days after they were written.
+ */
+const BASE_MS = Math.floor(Date.now() / 1000 - 3600) * 1000;
+const at = (seconds: number) => new Date(BASE_MS + seconds * 1000).toISOString().replace('.000Z', 'Z');
+/** the same time as psql prints a timestamptz (PGTZ=UTC): `2026-11-30 10:00:01+00` */
+const pgText = (seconds: number) => at(seconds).replace('T', ' ').replace('Z', '+00');
 
 /** `psql -v ON_ERROR_STOP=1 -f FILE` (or -c SQL): its output, and it must succeed. */
 function psql(url: string, what: { file?: string; sql?: string }): string {
@@ -45,15 +53,15 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     expect(psql(url, { file: join(SEED, 'check-function.sql') }).trim()).toBe('{"success": true, "logs_inserted": 0}');
     psql(url, { sql: "INSERT INTO workers (id) VALUES ('test-worker-123')" });
     const logs = JSON.stringify([
-      { timestamp: '2026-11-30T10:00:00Z', level: 'INFO', message: 'Worker started', task_id: null, metadata: {} },
-      { timestamp: '2026-11-30T10:00:01Z', level: 'WARNING', message: 'Low VRAM detected', task_id: 't-1', metadata: { module: 'worker' } },
+      { timestamp: at(0), level: 'INFO', message: 'Worker started', task_id: null, metadata: {} },
+      { timestamp: at(1), level: 'WARNING', message: 'Low VRAM detected', task_id: 't-1', metadata: { module: 'worker' } },
     ]);
     expect(psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('test-worker-123', 24000, 20000, '${logs}'::jsonb, 't-1')` }).trim()).toBe(
       '{"success": true, "logs_inserted": 2}',
     );
     expect(psql(url, { file: join(SEED, 'check-database.sql') }).trim().split('\n')).toEqual([
-      '2026-11-30 10:00:01+00|WARNING|Low VRAM detected|t-1',
-      '2026-11-30 10:00:00+00|INFO|Worker started|',
+      `${pgText(1)}|WARNING|Low VRAM detected|t-1`,
+      `${pgText(0)}|INFO|Worker started|`,
     ]);
     expect(psql(url, { sql: "SELECT status, vram_used_mb, current_task_id FROM workers WHERE id = 'test-worker-123'" }).trim()).toBe('active|20000|t-1');
     // the seed's retention: 48 hours, as the seed wrote it
@@ -79,9 +87,9 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     const { url } = await freshDatabase();
     await (await PostgresStore.open(url)).close();
     const logs = JSON.stringify([
-      { timestamp: '2026-11-30T10:00:00Z', level: 40, message: 'numeric forty' },
-      { timestamp: '2026-11-30T10:00:01Z', level: 'essential', message: 'essential line' },
-      { timestamp: '2026-11-30T10:00:02Z', level: '25', message: 'between' },
+      { timestamp: at(0), level: 40, message: 'numeric forty' },
+      { timestamp: at(1), level: 'essential', message: 'essential line' },
+      { timestamp: at(2), level: '25', message: 'between' },
     ]);
     psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('lvl-w', NULL, NULL, '${logs}'::jsonb, NULL)` });
     const store = await PostgresStore.open(url);
@@ -131,7 +139,7 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     psql(url, { sql: "INSERT INTO workers (id, status, last_heartbeat) VALUES ('gpu-7', 'active', NOW()), ('gpu-never', 'active', NULL)" });
     psql(url, { file: join(SEED, 'tables.sql') });
     psql(url, { file: join(SEED, 'function.sql') });
-    psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('gpu-7', 80000, 100, '[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "before runlog"}]'::jsonb, NULL)` });
+    psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('gpu-7', 80000, 100, '[{"timestamp": "${at(0)}", "level": "INFO", "message": "before runlog"}]'::jsonb, NULL)` });
     const migrated = await cli(['migrate', '--db', url]);
     expect(migrated.code).toBe(0);
     expect(migrated.stdout).toContain('applied 2:');
@@ -145,7 +153,7 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
       const known = await store.getWorker('gpu-7', nowMicros());
       expect(Date.parse(known?.first_seen ?? '')).toBeLessThanOrEqual(Date.parse(known?.last_heartbeat ?? ''));
       // a worker whose first call finds no row (the function updates, then inserts its lines) is heard now
-      psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('gpu-new', 1, 1, '[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "hello"}]'::jsonb, NULL)` });
+      psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('gpu-new', 1, 1, '[{"timestamp": "${at(0)}", "level": "INFO", "message": "hello"}]'::jsonb, NULL)` });
       expect(await store.getWorker('gpu-new', nowMicros())).toMatchObject({ status: 'active', last_heartbeat: expect.any(String) });
       psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('gpu-never', 1, 1, NULL, NULL)` });
       expect((await store.getWorker('gpu-never', nowMicros()))?.status).toBe('active');
@@ -171,7 +179,7 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     psql(url, { sql: `CREATE ROLE ${role}; GRANT SELECT, UPDATE ON workers TO ${role}; GRANT INSERT ON system_logs TO ${role}; GRANT USAGE ON SEQUENCE system_logs_id_seq TO ${role}` });
     const asRole = (sql: string) => psql(url, { sql: `SET ROLE ${role}; ${sql}` }).trim();
     try {
-      const line = (message: string) => `'[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "${message}"}]'::jsonb`;
+      const line = (message: string) => `'[{"timestamp": "${at(0)}", "level": "INFO", "message": "${message}"}]'::jsonb`;
       expect(asRole(`SELECT func_worker_heartbeat_with_logs('orch-old', 80000, 100, ${line('known worker')}, NULL)`)).toContain('"success": true');
       // a worker new to the table: no row (the table needs an instance_type), its lines kept
       expect(asRole(`SELECT func_worker_heartbeat_with_logs('new-one', 1, 1, ${line('new worker')}, NULL)`)).toContain('"logs_inserted": 1');
@@ -192,7 +200,7 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     expect((await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?source_type=orchestrator`)).body.logs).toEqual([]);
     // the seed's function takes any text for an id: such a worker is read like any other
     psql(url, { sql: "INSERT INTO workers (id, instance_type) VALUES ('vast ai/worker #3', 'h100')" });
-    psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('vast ai/worker #3', 1, 1, '[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "odd id"}]'::jsonb, NULL)` });
+    psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('vast ai/worker #3', 1, 1, '[{"timestamp": "${at(0)}", "level": "INFO", "message": "odd id"}]'::jsonb, NULL)` });
     const odd = encodeURIComponent('vast ai/worker #3');
     expect((await getJson<Worker>(`${hub.url}/api/workers/${odd}`)).status).toBe(200);
     expect((await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?source_id=${odd}`)).body.logs.map((l) => l.message)).toEqual(['odd id']);
@@ -201,7 +209,7 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
   it("refuses in func_worker_heartbeat_with_logs a worker id the API could not read (empty, past 256 characters, a control character), storing nothing", async () => {
     const { url } = await freshDatabase();
     await (await PostgresStore.open(url)).close();
-    const line = `'[{"timestamp": "2026-11-30T09:00:00Z", "level": "INFO", "message": "hello"}]'::jsonb`;
+    const line = `'[{"timestamp": "${at(0)}", "level": "INFO", "message": "hello"}]'::jsonb`;
     const beat = (id: string) => `SELECT func_worker_heartbeat_with_logs(${id}, 1, 1, ${line}, NULL)`;
     for (const [id, said] of [
       ["''", 'worker_id_param is empty'],
