@@ -183,21 +183,23 @@ describe('POST /v1/logs (OTLP/HTTP)', () => {
     expect(negative.partialSuccess.errorMessage).toContain('runlog.run_id "-7": not a valid run id');
   });
 
-  it('refuses runlog.run_id of another type with a 400 naming the attribute, storing nothing', async () => {
-    for (const value of [{ boolValue: true }, { doubleValue: 4.5 }, { intValue: 4.5 }, { intValue: 'forty' }, { intValue: '99999999999999999999' }, { arrayValue: { values: [] } }, {}]) {
+  it("rejects the records of a resource whose runlog.run_id is of another type, naming the attribute, and keeps the other resources' lines", async () => {
+    const values = [{ boolValue: true }, { doubleValue: 4.5 }, { intValue: 4.5 }, { intValue: 'forty' }, { intValue: '99999999999999999999' }, { arrayValue: { values: [] } }, {}];
+    for (const [i, value] of values.entries()) {
       const body = {
         resourceLogs: [
-          ...request('otel-typed-fine', [{ body: { stringValue: 'fine' } }]).resourceLogs,
-          { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'typed' } }, { key: 'runlog.run_id', value }] }, scopeLogs: [{ logRecords: [{ body: { stringValue: 'x' } }] }] },
+          ...request('otel-typed-fine', [{ body: { stringValue: `fine ${i}` } }]).resourceLogs,
+          { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'typed' } }, { key: 'runlog.run_id', value }] }, scopeLogs: [{ logRecords: [{ body: { stringValue: 'x' } }, { body: { stringValue: 'y' } }] }] },
         ],
       };
       const response = await post(JSON.stringify(body), { 'content-type': 'application/json' });
-      expect(response.status).toBe(400);
-      const error = (await response.json()) as { field: string; message: string };
-      expect(error.field).toBe('resourceLogs[1].resource.attributes[1].value');
-      expect(error.message).toContain('runlog.run_id');
+      expect(response.status).toBe(200);
+      const answer = (await response.json()) as { partialSuccess: { rejectedLogRecords: number | string; errorMessage: string } };
+      expect(Number(answer.partialSuccess.rejectedLogRecords)).toBe(2);
+      expect(answer.partialSuccess.errorMessage).toContain('resourceLogs[1].resource.attributes[1].value: runlog.run_id: expected a stringValue or an intValue');
     }
-    expect((await fetch(`${hub.url}/api/runs/otel-typed-fine`)).status).toBe(404);
+    // the other resource's lines are kept; the mistyped ones went nowhere (not to the service's stream)
+    expect((await lines('otel-typed-fine')).map((line) => line.message)).toEqual(values.map((_, i) => `fine ${i}`));
     expect((await fetch(`${hub.url}/api/runs/svc-typed`)).status).toBe(404);
   });
 

@@ -3,7 +3,7 @@
  * proto.ts) → runlog records grouped by the stream they go to.
  *
  * The stream: the resource attribute `runlog.run_id` names a run (a string, or an int as its
- * decimal text; another type is a 400); without it the lines go to the service's own stream, the
+ * decimal text; another type rejects that resource's records, as a partial success); without it the lines go to the service's own stream, the
  * run `svc-<service.name>` (see serviceRunId). Severity → level, body → message (a structured
  * body as JSON), attributes → attrs (bounded), trace and span ids kept in attrs, the record's time
  * (else its observed time, else now) → timestamp. The hub numbers the lines when it stores them,
@@ -76,7 +76,8 @@ export function readExportRequest(body: unknown, ids: Ids, maxLineBytes: number)
     const resource = resourceLog.resource === undefined || resourceLog.resource === null ? {} : objectAt(resourceLog.resource, `${at}.resource`);
     const resourceAttrs = keyValues(resource.attributes, `${at}.resource.attributes`);
     const scopeLogs = arrayAt(resourceLog.scopeLogs, `${at}.scopeLogs`);
-    const target = targetOf(resourceAttrs, runIdOf(resource.attributes, `${at}.resource.attributes`));
+    const runId = runIdOf(resource.attributes, `${at}.resource.attributes`);
+    const target = typeof runId === 'object' ? runId.rejected : targetOf(resourceAttrs, runId);
     if (typeof target === 'string') {
       const count = scopeLogs.reduce<number>((sum, scopeLog) => sum + countRecords(scopeLog), 0);
       reject(batch, count, target);
@@ -134,11 +135,12 @@ const INT64_MAX = 2n ** 63n - 1n;
 /**
  * The text of the resource's `runlog.run_id` (the last one given, as keyValues reads it): a
  * stringValue, or an intValue as its decimal text (a numeric id set as a number, which OTLP/JSON
- * writes as a string or a number, protobuf as an int64). Another type is a 400 naming the
- * attribute: it is how the sender is set up, so every request would be wrong alike, and sending
- * its lines to the service's stream instead would hide that.
+ * writes as a string or a number, protobuf as an int64). Another type rejects that resource's
+ * records (a partial success whose message names the attribute): sending its lines to the
+ * service's stream would hide the mistake, and a 400 would lose the other resources' lines of a
+ * collector's batch with them.
  */
-function runIdOf(list: unknown, at: string): string | undefined {
+function runIdOf(list: unknown, at: string): string | undefined | { rejected: string } {
   if (!Array.isArray(list)) return undefined;
   const index = list.findLastIndex((item) => typeof item === 'object' && item !== null && (item as { key?: unknown }).key === 'runlog.run_id');
   if (index === -1) return undefined;
@@ -148,7 +150,7 @@ function runIdOf(list: unknown, at: string): string | undefined {
   const int = any.intValue === undefined ? undefined : int64Text(any.intValue);
   if (int !== undefined) return int;
   const got = any.intValue !== undefined ? `intValue ${JSON.stringify(any.intValue)}, not an int64` : JSON.stringify(value ?? null);
-  throw badRequest(`${at}[${index}].value`, `runlog.run_id: expected a stringValue or an intValue, got ${got}`);
+  return { rejected: `${at}[${index}].value: runlog.run_id: expected a stringValue or an intValue, got ${got}` };
 }
 
 /** An int64 as the JSON mapping gives it (a string of digits, or a number) → its decimal text. */
