@@ -108,13 +108,15 @@ export class HubReader implements RunReader {
     return this.get<Worker>(`/api/workers/${encodeURIComponent(id)}`, true);
   }
 
-  /** GET /api/logs: a worker's own lines, newest first; times travel as ISO timestamps with µs (a page's edge, exactly) */
+  /** GET /api/logs: a worker's own lines, newest first; times travel as ISO timestamps with µs; `before` as the line's id */
   async querySystemLogs(filter: SystemLogFilter): Promise<SystemLog[]> {
     const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(filter)) {
+    const { before, ...rest } = filter;
+    for (const [key, value] of Object.entries(rest)) {
       if (value === undefined) continue;
       params.set(key, key === 'since' || key === 'until' ? microsToIso(value as number) : String(value));
     }
+    if (before !== undefined) params.set('before', `worker:${before.source_id}/${before.seq}`);
     return ((await this.get<{ logs: SystemLog[] }>(`/api/logs?${params}`)) as { logs: SystemLog[] }).logs;
   }
 

@@ -1,7 +1,7 @@
 /** `runlog logs RUN`: a run's lines, with the meanings `kubectl logs` gives the flags (`worker:<id>`: worker-logs.ts). */
 import { plain } from '../../core/format.js';
 import { terminalSafe } from '../../core/terminal.js';
-import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord, type WireRecord } from '../../core/record.js';
+import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord } from '../../core/record.js';
 import { followRun } from '../follow.js';
 import { FINAL_STATUSES, type LogQuery } from '../../store/store.js';
 import { level as parseLevelFlag, positiveInt, sinceMicros } from '../args.js';
@@ -100,22 +100,38 @@ async function followOverSse(hub: string, runId: string, tail: number | undefine
 }
 
 function matches(record: LogRecord, filter: LogQuery): boolean {
-  if (filter.since !== undefined && record.timestamp < filter.since) return false;
-  if (filter.level !== undefined && LEVEL_RANK[record.level] < LEVEL_RANK[filter.level as Level]) return false;
-  if (filter.q && !plain(record.message).toLowerCase().includes(filter.q.toLowerCase())) return false;
+  return keeps(filter, record.timestamp, record.level, record.message);
+}
+
+/** Whether a line the hub sent live passes the flags' filter (the stored lines were filtered by the query). */
+export function keeps(filter: Pick<LogQuery, 'since' | 'level' | 'q'>, timestamp: number, level: Level, message: string): boolean {
+  if (filter.since !== undefined && timestamp < filter.since) return false;
+  if (filter.level !== undefined && LEVEL_RANK[level] < LEVEL_RANK[filter.level]) return false;
+  if (filter.q && !plain(message).toLowerCase().includes(filter.q.toLowerCase())) return false;
   return true;
 }
 
 export function printer(flags: Pick<LogsFlags, 'json' | 'timestamps'>): (record: LogRecord) => void {
-  // colours for a terminal, and no other escape sequence (a stored line is anyone's text); plain text for a pipe or a file
+  return linePrinter(flags, toWire, (record) => microsToIso(record.timestamp));
+}
+
+/**
+ * Prints a line as `--json` (`json`: its wire shape) or as its message, after its time with
+ * `--timestamps`: colours for a terminal, and no other escape sequence (a stored line is anyone's
+ * text); plain text for a pipe or a file. A run's lines and a worker's share it.
+ */
+export function linePrinter<T extends { message: string }>(
+  flags: Pick<LogsFlags, 'json' | 'timestamps'>,
+  json: (line: T) => unknown,
+  time: (line: T) => string,
+): (line: T) => void {
   const safe = { colour: process.stdout.isTTY === true };
-  return (record) => {
+  return (line) => {
     if (flags.json) {
-      const wire: WireRecord = toWire(record);
-      process.stdout.write(`${JSON.stringify(wire)}\n`);
+      process.stdout.write(`${JSON.stringify(json(line))}\n`);
       return;
     }
-    const text = terminalSafe(record.message, safe);
-    process.stdout.write(flags.timestamps ? `${microsToIso(record.timestamp)} ${text}\n` : `${text}\n`);
+    const text = terminalSafe(line.message, safe);
+    process.stdout.write(flags.timestamps ? `${time(line)} ${text}\n` : `${text}\n`);
   };
 }

@@ -1,12 +1,10 @@
 /**
  * `runlog logs worker:<id>`: a worker's own lines (stream `worker:<id>`), oldest first, with the
  * flags `runlog logs` takes for a run. They are read as the hub serves them (`GET /api/logs`, the
- * seeds' system_logs shape: newest first, by time, no seq cursor) or from the store the same way,
+ * seeds' system_logs shape: newest first, paged by the `before` cursor) or from the store the same way,
  * so both print alike; -f goes on with `GET /api/logs/stream`, or polls the store.
  */
-import { LEVEL_RANK, nowMicros } from '../../core/record.js';
-import { terminalSafe } from '../../core/terminal.js';
-import { plain } from '../../core/format.js';
+import { nowMicros } from '../../core/record.js';
 import { parseIsoMicros } from '../../core/time.js';
 import { systemLogFromRecord } from '../../store/rows.js';
 import { MAX_PAGE, workerStream, type SystemLog, type SystemLogFilter } from '../../store/store.js';
@@ -14,7 +12,7 @@ import { id as idArg, level as parseLevelFlag, positiveInt, sinceMicros } from '
 import type { RunReader } from '../hub-client.js';
 import { openReader } from '../open-reader.js';
 import { followWorker } from '../follow-worker.js';
-import type { LogsFlags } from './logs.js';
+import { keeps, linePrinter, type LogsFlags } from './logs.js';
 
 const POLL_MS = 250;
 
@@ -32,11 +30,11 @@ export async function workerLogsCommand(workerId: string, flags: LogsFlags): Pro
   try {
     const worker = await reader.getWorker(workerId, nowMicros());
     if (!worker) throw new Error(`worker ${workerId} not found${hub ? ` on ${hub}` : ''}`);
-    const print = printer(flags);
+    const print = linePrinter<SystemLog>(flags, (line) => line, (line) => line.timestamp);
     if (flags.follow && hub !== undefined) {
       // subscribed before the read: a line stored meanwhile comes live, and is not printed twice
       await followWorker(hub, workerId, async () => printed(await readOldestFirst(reader, filter, tail), print), (line) => {
-        if (matches(line, filter)) print(line);
+        if (keeps(filter, parseIsoMicros(line.timestamp) ?? 0, line.level, line.message)) print(line);
       });
       return;
     }
@@ -60,47 +58,16 @@ function printed(lines: readonly SystemLog[], print: (line: SystemLog) => void):
   return lines.reduce((max, line) => Math.max(max, line.seq), 0);
 }
 
-/**
- * Every matching line (or the last `tail`), oldest first. Pages go back in time with `until` set
- * to the oldest time seen; `until` is inclusive, so the lines at that very time come again and
- * are skipped by seq, and the page asks for that many more.
- */
+/** Every matching line (or the last `tail`), oldest first: pages back in time after the oldest line seen (`before`). */
 export async function readOldestFirst(reader: RunReader, filter: SystemLogFilter, tail: number | undefined): Promise<SystemLog[]> {
   const found: SystemLog[] = []; // newest first
-  let until: number | undefined;
-  let atEdge = new Set<number>(); // seqs of the lines already found at time `until`
   for (;;) {
-    const wanted = tail === undefined ? MAX_PAGE : tail - found.length;
-    if (wanted <= 0) break;
-    const limit = Math.min(MAX_PAGE, wanted + atEdge.size);
-    const page = await reader.querySystemLogs({ ...filter, until, limit });
-    const fresh = page.filter((line) => !atEdge.has(line.seq)).slice(0, wanted);
-    found.push(...fresh);
-    if (fresh.length === 0 || page.length < limit) break;
-    const oldest = parseIsoMicros(page.at(-1)!.timestamp) ?? 0;
-    if (oldest !== until) atEdge = new Set();
-    until = oldest;
-    for (const line of page) if (parseIsoMicros(line.timestamp) === oldest) atEdge.add(line.seq);
+    const limit = Math.min(MAX_PAGE, tail === undefined ? MAX_PAGE : tail - found.length);
+    if (limit <= 0) break;
+    const oldest = found.at(-1);
+    const page = await reader.querySystemLogs({ ...filter, limit, before: oldest && { source_id: oldest.source_id, seq: oldest.seq } });
+    found.push(...page);
+    if (page.length < limit) break;
   }
   return found.reverse();
-}
-
-function matches(line: SystemLog, filter: SystemLogFilter): boolean {
-  if (filter.since !== undefined && (parseIsoMicros(line.timestamp) ?? 0) < filter.since) return false;
-  if (filter.level !== undefined && LEVEL_RANK[line.level] < LEVEL_RANK[filter.level]) return false;
-  if (filter.q && !plain(line.message).toLowerCase().includes(filter.q.toLowerCase())) return false;
-  return true;
-}
-
-function printer(flags: Pick<LogsFlags, 'json' | 'timestamps'>): (line: SystemLog) => void {
-  // as for a run's lines: colours for a terminal and no other escape sequence (anyone's text)
-  const safe = { colour: process.stdout.isTTY === true };
-  return (line) => {
-    if (flags.json) {
-      process.stdout.write(`${JSON.stringify(line)}\n`);
-      return;
-    }
-    const text = terminalSafe(line.message, safe);
-    process.stdout.write(flags.timestamps ? `${line.timestamp} ${text}\n` : `${text}\n`);
-  };
 }
