@@ -13,28 +13,51 @@ export function shellJoin(argv: readonly string[]): string {
   return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
-// the UTF-8 byte order mark Windows tools (Notepad, PowerShell's Out-File) write first; a body
-// starts with it, a line never does, so only the body's first bytes are looked at
+// the UTF-8 byte order mark Windows tools (Notepad, PowerShell's Out-File) write first; a body or
+// a file starts with it, a line never does, so only the first bytes are looked at
 export const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const NOTHING = Buffer.alloc(0);
 
 /** The bytes without a leading UTF-8 BOM. */
 export function withoutBom(bytes: Buffer): Buffer {
   return bytes.subarray(0, 3).equals(BOM) ? bytes.subarray(3) : bytes;
 }
 
-/** A streamed body without its leading UTF-8 BOM, even when the BOM's bytes come in separate chunks. */
-export async function* chunksWithoutBom(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let head: Buffer | undefined = Buffer.alloc(0);
-  for await (const chunk of chunks) {
-    if (head === undefined) {
-      yield chunk;
-      continue;
+/**
+ * Drops a UTF-8 BOM at the start of bytes that come in pieces (a streamed body, a file read as it
+ * grows), even when the BOM's own bytes come in separate pieces.
+ */
+export class BomSkipper {
+  /** the first bytes while they may still be a BOM; undefined once that is decided */
+  private head: Buffer | undefined = NOTHING;
+
+  /** The bytes to use now: none while the first bytes may still be a BOM. */
+  take(chunk: Buffer): Buffer {
+    if (this.head === undefined) return chunk;
+    const head = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
+    if (head.length < BOM.length && BOM.subarray(0, head.length).equals(head)) {
+      this.head = Buffer.from(head); // a copy: a reader may reuse its buffer
+      return NOTHING;
     }
-    head = Buffer.concat([head, chunk]);
-    // still a prefix of the BOM: wait for the bytes that tell
-    if (head.length < BOM.length && BOM.subarray(0, head.length).equals(head)) continue;
-    yield withoutBom(head);
-    head = undefined;
+    this.head = undefined;
+    return withoutBom(head);
   }
-  if (head !== undefined && head.length > 0) yield head;
+
+  /** The bytes held as a possible BOM when the bytes end (or start over) there: text after all. */
+  rest(): Buffer {
+    const head = this.head ?? NOTHING;
+    this.head = undefined;
+    return head;
+  }
+}
+
+/** A streamed body without its leading UTF-8 BOM. */
+export async function* chunksWithoutBom(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const bom = new BomSkipper();
+  for await (const chunk of chunks) {
+    const text = bom.take(chunk);
+    if (text.length > 0) yield text;
+  }
+  const rest = bom.rest();
+  if (rest.length > 0) yield rest;
 }

@@ -13,7 +13,7 @@
  * it is no text of the first line.
  */
 import { DEFAULT_MAX_LINE_BYTES } from '../../core/lines.js';
-import { BOM, withoutBom } from '../../core/text.js';
+import { BomSkipper } from '../../core/text.js';
 
 export interface ByteSink {
   push(chunk: Buffer): void;
@@ -52,8 +52,8 @@ export class LineFeed {
   private marks: DeliveryMark[] = [];
   /** the last bytes before `offset` (up to TAIL_BYTES; fewer at a file's start or after a resume) */
   private tailBytes: Buffer;
-  /** the file's first bytes while they may still be a BOM (its bytes may come in separate reads) */
-  private head: Buffer | undefined;
+  /** from byte 0 of the file on: its BOM, if any, is dropped (its bytes may come in separate reads) */
+  private bom: BomSkipper | undefined;
 
   constructor(
     private readonly out: ByteSink,
@@ -88,25 +88,14 @@ export class LineFeed {
   /** The bytes at `this.offset`. */
   take(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    const start = this.offset === 0 || this.head !== undefined;
+    if (this.offset === 0) this.bom = new BomSkipper();
     this.offset += chunk.length;
     this.tailBytes =
       chunk.length >= TAIL_BYTES ? Buffer.from(chunk.subarray(chunk.length - TAIL_BYTES)) : Buffer.concat([this.tailBytes, chunk]).subarray(-TAIL_BYTES);
-    const text = start ? this.headless(chunk) : chunk;
+    const text = this.bom === undefined ? chunk : this.bom.take(chunk);
     if (text.length > 0) this.split(text);
     // after the push: a slow sink (a spool write) must not make the file look idle
     this.lastGrowthAt = Date.now();
-  }
-
-  /** The file's first bytes without a BOM; none while they may still be one. */
-  private headless(chunk: Buffer): Buffer {
-    const head = this.head === undefined ? chunk : Buffer.concat([this.head, chunk]);
-    if (head.length < BOM.length && BOM.subarray(0, head.length).equals(head)) {
-      this.head = Buffer.from(head); // copy: the reader reuses its buffer
-      return EMPTY;
-    }
-    this.head = undefined;
-    return withoutBom(head);
   }
 
   private split(chunk: Buffer): void {
@@ -183,9 +172,9 @@ export class LineFeed {
 
   /** A file that ends (or starts over) inside what could have been a BOM: those bytes are text after all. */
   private holdHead(): void {
-    if (this.head === undefined) return;
-    this.held = Buffer.concat([this.held, this.head]);
-    this.head = undefined;
+    const rest = this.bom?.rest();
+    this.bom = undefined;
+    if (rest !== undefined && rest.length > 0) this.held = Buffer.concat([this.held, rest]);
   }
 
   private pushHeld(): void {
