@@ -86,6 +86,10 @@ export class PostgresStore implements Store {
     });
     // an idle connection that breaks (the server restarts) is dropped by the pool; not a crash
     this.pool.on('error', () => {});
+    // one that breaks while checked out between two queries (`exclusive` holds one while its task
+    // runs) emits 'error' on its client with no query to take it: an uncaught exception, the hub
+    // died. Its next query fails instead, and the pool drops it on release (no longer queryable).
+    this.pool.on('connect', (client) => client.on('error', () => {}));
     this.streamLocks = new StreamLocks(url, this.origin);
   }
 
