@@ -48,4 +48,23 @@ describeWithPostgres('PostgreSQL retention of lines with an infinite timestamp',
     // a second pass finds nothing more
     expect(await store.deleteLinesBefore('worker:', nowMicros() - 48 * HOUR_US)).toBe(0);
   });
+
+  it('deletes every old worker line in batches that go on from where the last ended: equal times, a line from the year 1200, other sources kept', async () => {
+    await store.pool.query('DELETE FROM system_logs');
+    const old = "NOW() - INTERVAL '3 days'";
+    // 7 lines at one time (more than a batch of 2 holds), around lines that are not a worker's
+    for (let i = 0; i < 7; i++) await insert(`same time ${i}`, "TIMESTAMPTZ '2020-01-01 00:00:00+00'", old);
+    await store.pool.query(
+      `INSERT INTO system_logs (timestamp, level, message, source_type, source_id) VALUES
+         (TIMESTAMPTZ '2019-06-01 00:00:00+00', 'INFO', 'a system line, older', 'system', 's'),
+         (TIMESTAMPTZ '2021-06-01 00:00:00+00', 'INFO', 'a system line, newer', 'system', 's')`,
+    );
+    await insert('the year 1200', "TIMESTAMPTZ '1200-03-01 12:00:00.000001+00'", old);
+    await insert('old, with µs', "TIMESTAMPTZ '2022-05-05 05:05:05.123457+00'", old);
+    await insert('old, a µs later', "TIMESTAMPTZ '2022-05-05 05:05:05.123458+00'", old);
+    await insert('new', 'NOW()', 'NOW()');
+    expect(await store.deleteLinesBefore('worker:', nowMicros() - 48 * HOUR_US)).toBe(10);
+    const { rows } = await store.pool.query<{ message: string }>('SELECT message FROM system_logs ORDER BY id');
+    expect(rows.map((row) => row.message)).toEqual(['a system line, older', 'a system line, newer', 'new']);
+  });
 });

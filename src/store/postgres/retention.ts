@@ -20,22 +20,28 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Runs `statement` (a DELETE of at most `batchRows` rows, the last parameter) until it deletes
  * fewer. It answers its rows deleted as `rowCount`, or as a row `{ n, lines }` when it says more.
+ * A statement that walks an index in order also answers `{ cursor }`, where its batch ended: the
+ * next batch gets it as one more parameter and starts there (see deleteSystemLogsBefore).
  */
-async function inBatches(db: pg.Pool, statement: string, params: unknown[], options: BatchOptions = {}): Promise<number> {
+async function inBatches(db: pg.Pool, statement: string, params: unknown[], options: BatchOptions = {}, cursor?: unknown): Promise<number> {
   const batchRows = options.batchRows ?? 10_000;
   const pauseMs = options.pauseMs ?? 20;
   let total = 0;
   for (;;) {
-    const result = await db.query<{ n: number; lines: number }>(statement, [...params, batchRows]);
+    const args = cursor === undefined ? [...params, batchRows] : [...params, batchRows, cursor];
+    const result = await db.query<{ n: number; lines: number; cursor: unknown }>(statement, args);
     const counted = result.rows[0];
     const deleted = counted?.n ?? result.rowCount ?? 0;
     total += counted?.lines ?? deleted;
     if (deleted < batchRows) return total;
+    if (cursor !== undefined) cursor = counted?.cursor ?? cursor;
     if (pauseMs > 0) await sleep(pauseMs);
   }
 }
 
-const CUTOFF = `(TIMESTAMPTZ 'epoch' + $1::bigint * INTERVAL '1 microsecond')`;
+/** The time `$n` holds, in µs since the epoch. */
+const at = (n: number) => `(TIMESTAMPTZ 'epoch' + $${n}::bigint * INTERVAL '1 microsecond')`;
+const CUTOFF = at(1);
 
 /**
  * Worker lines (the seed's `system_logs`, source_type 'worker') written before `before` (µs).
@@ -64,14 +70,20 @@ export async function deleteSystemLogsBefore(db: pg.Pool, before: number, option
     [before],
     options,
   );
+  // in timestamp order, each batch from where the last one ended: a batch that looked for old lines
+  // from the start of the index again would walk every entry the batches before it deleted (dead
+  // until vacuum), and the last batches of 10M lines took seconds each
   const timed = await inBatches(
     db,
-    `DELETE FROM system_logs WHERE id IN (
+    `WITH doomed AS (
        SELECT id FROM system_logs
-       WHERE timestamp > '-infinity' AND timestamp < ${CUTOFF} AND source_type = 'worker'
-       LIMIT $2)`,
+       WHERE timestamp > '-infinity' AND timestamp >= COALESCE(${at(3)}, '-infinity') AND timestamp < ${CUTOFF} AND source_type = 'worker'
+       ORDER BY timestamp LIMIT $2)
+     , gone AS (DELETE FROM system_logs WHERE id IN (SELECT id FROM doomed) RETURNING timestamp)
+     SELECT COUNT(*)::int AS n, (EXTRACT(EPOCH FROM MAX(timestamp)) * 1000000)::bigint::text AS cursor FROM gone`,
     [before],
     options,
+    null, // the first batch starts at the oldest line
   );
   return timeless + timed;
 }
