@@ -36,6 +36,8 @@ interface WriterOptions {
   final?: boolean;
   truncate?: boolean;
   rotate?: { at: number[]; how: 'rename' | 'copytruncate' | 'delete' | 'moveout' };
+  /** rotate only once the hub has a line of the file rotated away (see log_writer.mjs) */
+  gate?: { url: string; run: string };
 }
 
 function writer(options: WriterOptions): Promise<number | null> {
@@ -108,7 +110,19 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
       writeFileSync(path, '');
       const follower = await following(url, data, [join(dir, '*.log')], `rot-${how}`);
       const expected = lines('line', 1, 240);
-      expect(await writer({ path, from: 1, to: 240, every: 3, final: false, rotate: { at: [80, 160], how } })).toBe(0);
+      // a file deleted before the follower had a look at it cannot be read by anyone: a stall on a
+      // loaded machine outlasting a whole ~250 ms generation lost it and this test timed out. So
+      // the writer deletes a file only once the hub has a line of it; the other rotations leave a
+      // file to find, and are not waited for
+      const gate = how === 'delete' ? { url, run: `rot-${how}` } : undefined;
+      const writing = writer({ path, from: 1, to: 240, every: 3, final: false, rotate: { at: [80, 160], how }, gate });
+      // a loaded machine, made sure of: once it has read the first lines, the follower stalls for
+      // longer than a generation lasts (rotated twice between two looks)
+      await waitForLines(url, `rot-${how}`, 1);
+      follower.result.child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 600));
+      follower.result.child.kill('SIGCONT');
+      expect(await writing).toBe(0);
       await waitForLines(url, `rot-${how}`, expected.length);
       await stopped(follower.result);
       const all = await records(url, `rot-${how}`);
@@ -126,7 +140,8 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     const path = join(dir, 'app.log');
     writeFileSync(path, '');
     const follower = await following(url, data, [join(dir, 'app.log*')], 'still-matches');
-    expect(await writer({ path, from: 1, to: 150, every: 3, rotate: { at: [50, 100], how: 'rename' } })).toBe(0);
+    const gate = { url, run: 'still-matches' }; // a file never seen before the next rotation cannot be put in order
+    expect(await writer({ path, from: 1, to: 150, every: 3, rotate: { at: [50, 100], how: 'rename' }, gate })).toBe(0);
     await waitForLines(url, 'still-matches', 150);
     await new Promise((r) => setTimeout(r, 500)); // a second look at app.log.1 and app.log.2 must not read them again
     await stopped(follower.result);

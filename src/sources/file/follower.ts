@@ -19,10 +19,10 @@
 import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
-import { bytesBeforeFd, FINGERPRINT_BYTES, fingerprintFd, tailFingerprintFd, type FileCheckpoint } from './checkpoint.js';
+import { bytesBeforeFd, FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, tailFingerprintFd, type FileCheckpoint } from './checkpoint.js';
 import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
 import { expandGlob, globBase } from './glob.js';
-import { fileKey, findCopy, locateCheckpointed, rotatedAfter, safeStat } from './siblings.js';
+import { fileKey, findCopy, locateCheckpointed, rotatedAfter, rotatedSince, safeStat } from './siblings.js';
 
 /** The part of a RecordBuilder a follower feeds. */
 export interface LineTarget {
@@ -238,8 +238,10 @@ export class FileFollower {
   private truncated(tracked: Tracked, stats: Stats): void {
     const feed = tracked.feed;
     const copy = findCopy(tracked.name, feed.identity, feed.offset, feed.tail, stats.ino);
-    if (copy !== undefined) this.readRange(copy, feed);
-    else if (tracked.skipped > 0 && feed.offset === tracked.skipped) {
+    if (copy !== undefined) {
+      this.readRange(copy, feed);
+      this.readLaterCopies(tracked.name, copy, feed);
+    } else if (tracked.skipped > 0 && feed.offset === tracked.skipped) {
       // nothing read yet of a file opened at its end (`tee` starting it over): nothing lost
     } else {
       this.o.target.system(
@@ -248,6 +250,21 @@ export class FileFollower {
       );
     }
     feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0, copy !== undefined);
+  }
+
+  /**
+   * Copied and truncated more than once between two looks (a follower stalled on a loaded machine,
+   * a laptop asleep): the copies made after the one found hold what came between, oldest first.
+   * Read whole through the same feed, so a line cut by a copytruncate is joined across copies.
+   */
+  private readLaterCopies(name: string, copy: string, feed: LineFeed): void {
+    for (const later of rotatedAfter(name, copy)) {
+      const stats = safeStat(later);
+      const fp = fingerprintPath(later, FINGERPRINT_BYTES);
+      if (stats === undefined || fp === undefined || this.tracking(later)) continue;
+      feed.restart({ dev: stats.dev, ino: stats.ino, ...fp }, 0, true);
+      this.readRange(later, feed);
+    }
   }
 
   /** Feeds a copy's bytes from the feed's offset to its end. */
@@ -271,6 +288,12 @@ export class FileFollower {
     this.active.delete(tracked.name);
     tracked.detached = true;
     this.detached.push(tracked);
+    // rotated more than once between two looks (a stalled follower): the files rotated after this
+    // one, before the one under the name now, are read whole after it (a file deleted before any
+    // look cannot be read by anyone)
+    for (const later of rotatedSince(tracked.name, fstatSync(tracked.fd))) {
+      if (!this.tracking(later)) this.open(later, 0, true);
+    }
   }
 
   private release(tracked: Tracked): void {

@@ -40,11 +40,15 @@ export function findCopy(name: string, identity: FileIdentity, offset: number, t
  * (app.log.1, app.log-20261201), not compressed, last written no earlier than it.
  */
 export function rotatedAfter(name: string, rotated: string): string[] {
+  const since = safeStat(rotated);
+  return since === undefined ? [] : rotatedSince(name, since);
+}
+
+/** rotatedAfter, for a file known by its stats (one still open, whatever its name now, or none). */
+export function rotatedSince(name: string, since: { ino: number; mtimeMs: number }): string[] {
   const dir = dirname(name);
   const base = basename(name);
-  const since = safeStat(rotated);
   const current = safeStat(name);
-  if (since === undefined) return [];
   const later: { path: string; mtime: number }[] = [];
   for (const entry of safeReaddir(dir)) {
     if (!isRotatedName(base, entry)) continue;
