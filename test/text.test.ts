@@ -273,6 +273,29 @@ describe('POST /api/runs/:id/text', () => {
     expect((await lines('text-bom-split')).logs.map((line) => line.message)).toEqual(['split']);
   });
 
+  it('transcodes a body that declares another charset (latin-1, windows-1252, UTF-16 with its BOM) instead of storing U+FFFD, and refuses an unknown charset with a 415 naming it', async () => {
+    const latin1 = Buffer.from('caf\u00e9 cr\u00e8me\r\nERROR na\u00efve\n', 'latin1');
+    expect((await post('cs-latin1', latin1, { 'content-type': 'text/plain; charset=ISO-8859-1' })).status).toBe(200);
+    expect((await lines('cs-latin1')).logs.map((line) => [line.level, line.message])).toEqual([
+      ['INFO', 'caf\u00e9 cr\u00e8me'],
+      ['ERROR', 'ERROR na\u00efve'],
+    ]);
+    // windows-1252's euro sign (0x80), gzip, streamed in two chunks split inside nothing in particular
+    expect((await post('cs-1252', gzipSync(Buffer.from([0x80, 0x20, 0x35, 0x0a])), { 'content-type': 'text/plain; charset="windows-1252"', 'content-encoding': 'gzip' })).status).toBe(200);
+    expect((await lines('cs-1252')).logs.map((line) => line.message)).toEqual(['\u20ac 5']);
+    // UTF-16 (PowerShell 5's Out-File): its BOM is not text either
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('\u00e9t\u00e9 \u{1F680}\nsecond\n', 'utf16le')]);
+    expect((await post('cs-utf16', utf16, { 'content-type': 'text/plain; charset=utf-16le' })).status).toBe(200);
+    expect((await lines('cs-utf16')).logs.map((line) => line.message)).toEqual(['\u00e9t\u00e9 \u{1F680}', 'second']);
+    const nd = await post('cs-nd', Buffer.from('{"message":"d\u00e9j\u00e0"}\n', 'latin1'), { 'content-type': 'application/x-ndjson; charset=latin1' });
+    expect(nd.status).toBe(200);
+    expect((await lines('cs-nd')).logs.map((line) => line.message)).toEqual(['d\u00e9j\u00e0']);
+    const unknown = await post('cs-unknown', 'x\n', { 'content-type': 'text/plain; charset=klingon' });
+    expect(unknown.status).toBe(415);
+    expect(await unknown.json()).toMatchObject({ field: 'content-type', message: expect.stringContaining('klingon') });
+    expect((await run('cs-unknown')).status).toBe(404);
+  });
+
   it('refuses NDJSON with a bad line with a 400 naming the line, and stores nothing of it', async () => {
     for (const [body, field] of [
       [ndjson({ message: 'fine' }, '{"message": broken', { message: 'fine too' }), 'line 2'],

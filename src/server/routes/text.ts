@@ -10,7 +10,8 @@
  *   `seq`, `timestamp` and `level` optional (numbered by the hub, now, INFO). Checked whole
  *   before anything is stored: a bad line is a 400 naming it, and nothing of the request is kept.
  *   Up to NDJSON_MAX_BYTES per request.
- * Either may start with a UTF-8 BOM (Windows tools write one): it is skipped.
+ * Either may start with a UTF-8 BOM (Windows tools write one): it is skipped. A body in another
+ * charset says so (`; charset=windows-1252`) and is transcoded to UTF-8 (charset.ts).
  *
  * The run is created when it does not exist (status running, `?name=` its name); `?final=1` ends
  * it (completed) once the lines are stored.
@@ -28,6 +29,7 @@ import { openRun } from '../open-run.js';
 import { boolParam, runIdParam, textParam, type Query } from '../params.js';
 import { LIMITS } from '../../core/limits.js';
 import { chunksWithoutBom, withoutBom } from '../../core/text.js';
+import { bodyCharset, transcode, transcoded } from '../charset.js';
 
 export const TEXT_MAX_BYTES = 1024 * 1024 * 1024; // 1 GiB of text per request, streamed
 export const NDJSON_MAX_BYTES = 64 * 1024 * 1024; // 64 MiB of NDJSON per request, checked whole before it is stored
@@ -48,13 +50,14 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     const name = textParam(query, 'name');
     if (name !== undefined && Buffer.byteLength(name) > LIMITS.nameBytes) throw badRequest('name', `longer than ${LIMITS.nameBytes} bytes`);
     const ndjson = (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-ndjson');
+    const charset = bodyCharset(request.headers['content-type']);
     // NDJSON is checked whole before the run is touched: a bad request leaves no trace
-    const parsed = ndjson ? parseNdjson(id, inflate(request, request.body as Buffer), config.maxLineBytes) : undefined;
+    const parsed = ndjson ? parseNdjson(id, transcode(inflate(request, request.body as Buffer), charset), config.maxLineBytes) : undefined;
     // the run is made once there is something to keep: a request refused whole (bad gzip before
     // any line, NDJSON past the last seq) leaves no empty run behind
     const open = () => openRun(context, request, id, name === undefined ? {} : { name });
     const result = await numbering.exclusive(id, (lastSeq) =>
-      parsed === undefined ? storeText(id, bodyStream(request), lastSeq, open, () => request.raw.socket?.destroyed === true) : storeNdjson(id, parsed, lastSeq, open),
+      parsed === undefined ? storeText(id, bodyStream(request), charset, lastSeq, open, () => request.raw.socket?.destroyed === true) : storeNdjson(id, parsed, lastSeq, open),
     );
     if (final) {
       const run = await store.finishRun(id, { status: 'completed', completed_at: nowMicros() });
@@ -66,7 +69,7 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     return { run_id: id, ...result };
   });
 
-  async function storeText(id: string, body: Readable, lastSeq: number, open: () => Promise<unknown>, clientGone: () => boolean): Promise<Stored> {
+  async function storeText(id: string, body: Readable, charset: string | undefined, lastSeq: number, open: () => Promise<unknown>, clientGone: () => boolean): Promise<Stored> {
     let opened = false;
     const openOnce = async () => {
       if (opened) return;
@@ -102,7 +105,8 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
       progress = undefined;
       assertNumbered(id, batch);
     };
-    const chunks = chunksWithoutBom(body)[Symbol.asyncIterator]();
+    // a UTF-16 body's BOM is the decoder's to drop; a UTF-8 one, chunksWithoutBom's
+    const chunks = chunksWithoutBom(charset === undefined ? body : transcoded(body, charset))[Symbol.asyncIterator]();
     for (;;) {
       let next: IteratorResult<unknown>;
       try {
