@@ -52,4 +52,35 @@ describeInBrowser('the Logs page searching every run', () => {
     expect(links).toEqual(records.map((record) => `same-us#L${record.seq}`).reverse());
     expect(errorsOf(page)).toEqual([]);
   });
+
+  it('adds an older page once however fast "load more" is clicked, and never into the results of a newer search', { timeout: 60_000 }, async () => {
+    const post = (path: string, body: object) =>
+      fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('/api/runs', { id: 'clicky' })).status).toBe(201);
+    const records = Array.from({ length: 450 }, (_, i) => ({ seq: i + 1, timestamp: 1_795_465_900_000_000 + i, level: 'INFO', message: `clicky haystack ${i + 1}` }));
+    expect((await post('/api/runs/clicky/logs', { records })).status).toBe(200);
+    const page = await suite.tab('#/logs?scope=all&q=clicky%20haystack');
+    const rows = page.getByTestId('search-row');
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(200);
+    // a double click: one page more, not the same page twice
+    await page.getByRole('button', { name: /older lines/ }).dblclick();
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(400);
+    await page.waitForTimeout(500);
+    const links = await rows.locator('a.src').allTextContents();
+    expect(links).toEqual(records.slice(50).map((record) => `clicky#L${record.seq}`).reverse());
+
+    // "load more", then a new search before that page arrives: the old page is not added to the new results
+    await page.route('**/api/search?*before=*', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await route.continue().catch(() => {});
+    });
+    await page.getByRole('button', { name: /older lines/ }).click();
+    await page.getByTestId('logs-q').fill('clicky haystack 7');
+    await page.getByRole('button', { name: 'apply' }).click();
+    await page.waitForTimeout(2000);
+    const messages = await rows.locator('.msg').allTextContents();
+    expect(messages.length).toBeGreaterThan(0);
+    for (const message of messages) expect(message).toContain('clicky haystack 7');
+    expect(errorsOf(page)).toEqual([]);
+  });
 });

@@ -53,6 +53,9 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
   const [qText, setQText] = useState(q);
   const [taskText, setTaskText] = useState(task);
   const [labelText, setLabelText] = useState(labelFilter);
+  // the older page being loaded: one at a time, and dropped when the filters change (its lines
+  // belong to the old ones)
+  const older = useRef<AbortController | null>(null);
 
   const setParam = (key: string, value: string) => {
     const next = new URLSearchParams(query);
@@ -88,22 +91,36 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
         }
       },
     );
-    return () => abort.abort();
+    return () => {
+      abort.abort();
+      older.current?.abort();
+      older.current = null;
+    };
   }, [worker, task, level, since, until, q, reloads, everywhere]);
 
   const loadOlder = () => {
     const oldest = lines?.[lines.length - 1];
-    if (oldest === undefined) return;
+    if (oldest === undefined || older.current !== null) return;
+    const abort = new AbortController();
+    older.current = abort;
+    const done = () => {
+      if (older.current === abort) older.current = null;
+    };
     // by the oldest row's id, not its time: more than a page of lines may share one timestamp
-    systemLogs({ ...filterParams, before: oldest.id, limit: PAGE }).then(
+    systemLogs({ ...filterParams, before: oldest.id, limit: PAGE }, abort.signal).then(
       (logs) => {
+        done();
+        if (abort.signal.aborted) return;
         setLines((current) => {
           const have = new Set((current ?? []).map((line) => line.id));
           return [...(current ?? []), ...logs.filter((line) => !have.has(line.id))];
         });
         setMore(logs.length === PAGE);
       },
-      (failure: unknown) => setError(messageOf(failure)),
+      (failure: unknown) => {
+        done();
+        if (!abort.signal.aborted) setError(messageOf(failure));
+      },
     );
   };
 

@@ -2,7 +2,7 @@
  * The Logs page's "all runs" view: lines of every run and worker that match, newest first
  * (GET /api/search), each linking to its line in its run (#/runs/<id>/L<seq>) or to its worker.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { messageOf } from '../api/http.ts';
 import { searchLines, type SearchMatch, type SearchQuery } from '../api/search.ts';
 import { href } from '../router.ts';
@@ -17,6 +17,10 @@ export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) 
   const [more, setMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const key = JSON.stringify(query);
+  // the older page being loaded: one at a time (a double click must not add a page twice), and
+  // dropped when the search changes (its lines belong to the old one)
+  const older = useRef<AbortController | null>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -34,19 +38,41 @@ export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) 
         }
       },
     );
-    return () => abort.abort();
+    return () => {
+      abort.abort();
+      older.current?.abort();
+      older.current = null;
+      setLoadingOlder(false);
+    };
   }, [key]);
 
   const loadOlder = () => {
     const oldest = lines?.[lines.length - 1];
-    if (oldest === undefined) return;
+    if (oldest === undefined || older.current !== null) return;
+    const abort = new AbortController();
+    older.current = abort;
+    setLoadingOlder(true);
+    const done = () => {
+      if (older.current !== abort) return;
+      older.current = null;
+      setLoadingOlder(false);
+    };
     // the last line is the cursor: the next page starts right after it, even among lines of one µs
-    searchLines({ ...query, until: oldest.timestamp, before: idOf(oldest), limit: PAGE }).then(
+    searchLines({ ...query, until: oldest.timestamp, before: idOf(oldest), limit: PAGE }, abort.signal).then(
       (page) => {
-        setLines((current) => [...(current ?? []), ...page.logs]);
+        if (abort.signal.aborted) return;
+        setLines((current) => {
+          const have = new Set((current ?? []).map(idOf));
+          return [...(current ?? []), ...page.logs.filter((line) => !have.has(idOf(line)))];
+        });
         setMore(page.truncated);
+        done();
       },
-      (failure: unknown) => setError(messageOf(failure)),
+      (failure: unknown) => {
+        if (abort.signal.aborted) return;
+        setError(messageOf(failure));
+        done();
+      },
     );
   };
 
@@ -79,8 +105,8 @@ export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) 
           ))}
           {more && (
             <div class="row gap static">
-              <button class="gap-button" onClick={loadOlder}>
-                ↓ older lines · load {count(PAGE)} more
+              <button class="gap-button" onClick={loadOlder} disabled={loadingOlder}>
+                {loadingOlder ? 'loading older lines…' : `↓ older lines · load ${count(PAGE)} more`}
               </button>
             </div>
           )}
