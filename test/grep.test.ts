@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/server/listen.js';
+import { databaseFile } from '../src/core/config.js';
 import { PostgresStore } from '../src/store/postgres/store.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import type { Store } from '../src/store/store.js';
@@ -52,6 +53,34 @@ describe.each(['local store', 'hub'])('runlog grep (%s)', (mode) => {
     const bad = await grep('x', '--level', 'LOUD');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--level');
+  });
+});
+
+describe.each(['local store', 'hub'])('time bounds to the µs (%s)', (mode) => {
+  // three lines 400 µs apart, inside one millisecond: a bound rounded to the ms takes all three
+  const T = Date.parse('2026-12-01T10:00:00Z') * 1000;
+  let hub: RunningHub | undefined;
+  let data: string;
+  const where = () => (hub ? ['--hub', hub.url] : ['--hub', 'none', '--data', data]);
+
+  beforeAll(async () => {
+    data = tempDir();
+    const store = new SqliteStore(databaseFile(data));
+    await store.upsertRun({ id: 'precise', command: 'seeded' });
+    await store.appendRecords('precise', [100, 500, 900].map((us, i) => ({ stream: 'precise', seq: i + 1, timestamp: T + us, level: 'INFO' as const, message: `precise ${us}` })));
+    await store.close();
+    if (mode === 'hub') hub = await hubOn(data);
+  });
+  afterAll(async () => hub?.close());
+
+  it('runlog grep --since/--until at a line’s µs: that line only, as the local store gives it', async () => {
+    const result = await cli(['grep', 'precise', '--since', '2026-12-01T10:00:00.000500Z', '--until', '2026-12-01T10:00:00.000500Z', ...where()]);
+    expect(result.stdout).toBe('precise:2: 2026-12-01T10:00:00.000500Z precise 500\n');
+  });
+
+  it('runlog logs --since at a line’s µs: from that line on', async () => {
+    const result = await cli(['logs', 'precise', '--since', '2026-12-01T10:00:00.000500Z', ...where()]);
+    expect(result.stdout).toBe('precise 500\nprecise 900\n');
   });
 });
 

@@ -77,8 +77,8 @@ export class HubReader implements RunReader {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) {
       if (value === undefined) continue;
-      // since travels as an ISO timestamp with µs
-      params.set(key, key === 'since' ? new Date(Math.floor(value / 1000)).toISOString() : String(value));
+      // since travels as an ISO timestamp with µs (one rounded to the ms took lines before it)
+      params.set(key, key === 'since' ? microsToIso(Math.ceil(value)) : String(value));
     }
     const body = (await this.get<{ logs: WireRecord[]; total_lines: number; truncated: boolean }>(
       `/api/runs/${encodeURIComponent(stream)}/logs?${params}`,
@@ -89,14 +89,12 @@ export class HubReader implements RunReader {
   async searchLines(filter: LineSearch): Promise<LineSearchPage> {
     const params = new URLSearchParams();
     if (filter.q) params.set('q', filter.q);
-    // times travel as ISO timestamps with ms
-    if (filter.since !== undefined) params.set('since', new Date(Math.floor(filter.since / 1000)).toISOString());
-    if (filter.until !== undefined) params.set('until', new Date(Math.ceil(filter.until / 1000)).toISOString());
-    if (filter.until !== undefined && filter.before !== undefined) {
-      // a cursor names a line: its own time, to the µs
-      params.set('until', microsToIso(filter.until));
-      params.set('before', `${filter.before.stream}/${filter.before.seq}`);
-    }
+    // times travel as ISO timestamps with µs, so the hub's window is the local store's to the µs
+    // (lines are at whole µs: a bound of `1.5ms ago` keeps the same lines rounded inwards)
+    if (filter.since !== undefined) params.set('since', microsToIso(Math.ceil(filter.since)));
+    if (filter.until !== undefined) params.set('until', microsToIso(Math.floor(filter.until)));
+    // a cursor names a line: `until` is its own time
+    if (filter.until !== undefined && filter.before !== undefined) params.set('before', `${filter.before.stream}/${filter.before.seq}`);
     if (filter.level) params.set('level', filter.level);
     for (const [key, value] of Object.entries(filter.labels ?? {})) params.append('label', `${key}=${value}`);
     if (filter.limit) params.set('limit', String(filter.limit));
