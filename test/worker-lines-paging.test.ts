@@ -1,8 +1,9 @@
 /**
  * GET /api/logs paged with `before=<id>` through a real hub, on SQLite and on PostgreSQL: lines
  * that share one timestamp (a worker flushing a burst in one heartbeat) each come exactly once,
- * in the documented order (timestamp desc, stream, seq desc). Paging by `until=<last timestamp>`
- * repeated or skipped them, since every line of the burst has that timestamp.
+ * in the documented order (timestamp desc, stream desc, seq desc: GET /api/search's order). Paging
+ * by `until=<last timestamp>` repeated or skipped them, since every line of the burst has that
+ * timestamp.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { startHub, type RunningHub } from '../src/server/listen.js';
@@ -19,7 +20,7 @@ function pagingSuite(open: () => Promise<RunningHub>): void {
     await hub?.close();
   });
 
-  it('pages 250 lines of one timestamp, limit 100, with before=<id>: each line exactly once, timestamp desc, stream, seq desc', async () => {
+  it('pages 250 lines of one timestamp, limit 100, with before=<id>: each line exactly once, timestamp desc, stream desc, seq desc', async () => {
     hub = await open();
     for (const [worker, count] of Object.entries(WORKERS)) {
       const logs = Array.from({ length: count }, (_, i) => ({ timestamp: AT, level: 'INFO', message: `${worker} line ${i + 1}` }));
@@ -39,7 +40,7 @@ function pagingSuite(open: () => Promise<RunningHub>): void {
       before = body.logs.at(-1)?.id;
     }
     expect(pages).toEqual([100, 100, 50, 0]);
-    const expected = ['page-a', 'page-b', 'page-c'].flatMap((worker) =>
+    const expected = ['page-c', 'page-b', 'page-a'].flatMap((worker) =>
       Array.from({ length: WORKERS[worker as keyof typeof WORKERS] }, (_, i) => `worker:${worker}/${WORKERS[worker as keyof typeof WORKERS] - i}`),
     );
     expect(seen.map((line) => line.id)).toEqual(expected);
@@ -47,6 +48,30 @@ function pagingSuite(open: () => Promise<RunningHub>): void {
     // with the other filters: one worker's lines, paged by its own ids
     const one = await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?source_id=page-c&limit=30&before=${encodeURIComponent('worker:page-c/21')}`);
     expect(one.body.logs.map((line) => line.seq)).toEqual(Array.from({ length: 20 }, (_, i) => 20 - i));
+  });
+
+  it('lists lines of one timestamp in the order GET /api/search gives them, streams by code point, on every page', async () => {
+    // byte order, not a locale's: `A` before `a`, `a` before `a.x`
+    const workers = ['order-a', 'order-b', 'order-A', 'order-a.x'];
+    for (const worker of workers) {
+      const logs = Array.from({ length: 7 }, (_, i) => ({ timestamp: AT + 1, level: 'INFO', message: `ordered ${worker} ${i + 1}` }));
+      const beat = await fetch(`${hub.url}/api/workers/${encodeURIComponent(worker)}/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ logs }) });
+      expect(beat.status).toBe(200);
+    }
+    const search = await getJson<{ logs: { stream: string; seq: number }[] }>(`${hub.url}/api/search?q=ordered&limit=100`);
+    const searched = search.body.logs.map((line) => `${line.stream}/${line.seq}`);
+    expect(searched.slice(0, 7)).toEqual(Array.from({ length: 7 }, (_, i) => `worker:order-b/${7 - i}`));
+    for (const limit of [100, 3]) {
+      const listed: string[] = [];
+      let before = '';
+      for (let page = 0; page < 20; page++) {
+        const { body } = await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?q=ordered&limit=${limit}${before}`);
+        if (body.logs.length === 0) break;
+        listed.push(...body.logs.map((line) => line.id));
+        before = `&before=${encodeURIComponent(body.logs.at(-1)?.id ?? '')}`;
+      }
+      expect(listed, `limit ${limit}`).toEqual(searched);
+    }
   });
 
   it('refuses a before that is no line id, or names no stored line, with a 400 naming it', async () => {

@@ -120,8 +120,8 @@ export interface SystemLogFilter {
   q?: string;
   limit?: number;
   /**
-   * A cursor: only the lines strictly after this one in the order lines are listed in (timestamp
-   * desc, stream, seq desc), the next page. A line that is not stored is a 400 naming `before`.
+   * A cursor: only the lines strictly after this one in the order lines are listed in (timestamp,
+   * stream, seq, each descending: search's order), the next page. A line that is not stored is a 400 naming `before`.
    */
   before?: WorkerLineRef;
 }

@@ -281,12 +281,13 @@ export async function querySystemLogs(db: pg.Pool, filter: SystemLogFilter): Pro
 }
 
 /**
- * Workers' lines as GET /api/logs lists them: timestamp desc, stream (`worker:<source_id>`), seq
- * desc, as SQLite's workerLineOrder; ids compared byte by byte (COLLATE "C"), as SQLite compares
- * them, not by the database's locale. A seed line's row id stands in for its seq, as in its id;
- * the row id last breaks the one tie that leaves (a seed row whose id is another line's seq).
+ * Workers' lines as GET /api/logs lists them: timestamp, stream (`worker:<source_id>`), seq, each
+ * descending, as search lists them (search-order.ts) and SQLite does; ids compared byte by byte
+ * (COLLATE "C", code point order), not by the database's locale. A seed line's row id stands in
+ * for its seq, as in its id; the row id last breaks the one tie that leaves (a seed row whose id
+ * is another line's seq).
  */
-const WORKER_LINE_ORDER = 'timestamp DESC, source_type COLLATE "C", source_id COLLATE "C", COALESCE(seq, id) DESC, id DESC';
+const WORKER_LINE_ORDER = 'timestamp DESC, source_type COLLATE "C" DESC, source_id COLLATE "C" DESC, COALESCE(seq, id) DESC, id DESC';
 
 /** The condition "after this line" in WORKER_LINE_ORDER; a 400 naming `before` when the line is not stored. */
 async function afterLine(db: pg.Pool, ref: WorkerLineRef, params: unknown[]): Promise<string> {
@@ -297,7 +298,7 @@ async function afterLine(db: pg.Pool, ref: WorkerLineRef, params: unknown[]): Pr
   const [id, seq] = [`$${params.length - 1}::text`, `$${params.length}::bigint`];
   // the cursor's own timestamp, read in the query: exact, however far from the µs JavaScript holds
   const time = `(SELECT timestamp FROM system_logs WHERE ${at.replace('$1::text', id).replace('$2::bigint', seq)} LIMIT 1)`;
-  return `source_type = 'worker' AND (timestamp < ${time} OR (timestamp = ${time} AND (source_id COLLATE "C" > ${id} OR (source_id = ${id} AND COALESCE(seq, id) < ${seq}))))`;
+  return `source_type = 'worker' AND (timestamp < ${time} OR (timestamp = ${time} AND (source_id COLLATE "C" < ${id} OR (source_id = ${id} AND COALESCE(seq, id) < ${seq}))))`;
 }
 
 /** Rows by id, for the hubs that learn of them from a notice (notify.ts). */

@@ -6,6 +6,7 @@ import { microsToIso, type LogRecord } from '../../core/record.js';
 import { parseJson, systemLogFromRecord } from '../rows.js';
 import type { SqliteLines } from './lines.js';
 import { queryStream, scanNewest } from './reads.js';
+import { newestFirst } from '../search-order.js';
 import {
   MAX_PAGE,
   workerStatus,
@@ -85,7 +86,12 @@ function workerFromRow(row: WorkerRow, now: number): Worker {
   };
 }
 
-/** Worker lines across workers: the streams `worker:*`, newest first, as `system_logs` rows. */
+/**
+ * Worker lines across workers: the streams `worker:*`, newest first, as `system_logs` rows, in the
+ * order of search (search-order.ts: timestamp, stream, seq, each descending), so a worker's lines
+ * of one µs list alike in GET /api/logs and GET /api/search. A total order: `before=<id>` pages
+ * exactly.
+ */
 export function querySystemLogs(lines: SqliteLines, filter: SystemLogFilter): SystemLog[] {
   if (filter.source_type !== undefined && filter.source_type !== 'worker') return [];
   const where =
@@ -107,18 +113,10 @@ export function querySystemLogs(lines: SqliteLines, filter: SystemLogFilter): Sy
       ...(filter.q ? { q: filter.q } : {}),
     },
     Math.min(filter.limit ?? 100, MAX_PAGE),
-    (record) => (task === undefined || record.task_id === task) && (cursor === undefined || workerLineOrder(cursor, record) < 0),
-    workerLineOrder,
+    (record) => (task === undefined || record.task_id === task) && (cursor === undefined || newestFirst(cursor, record) < 0),
+    newestFirst,
   );
   return page.records.map(systemLogFromRecord);
-}
-
-/**
- * Workers' lines as GET /api/logs lists them: timestamp desc, stream, seq desc (PostgreSQL's
- * querySystemLogs sorts the same way). A total order, so that `before=<id>` pages exactly.
- */
-export function workerLineOrder(a: LogRecord, b: LogRecord): number {
-  return b.timestamp - a.timestamp || (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : b.seq - a.seq);
 }
 
 /** The line a `before` cursor names; a 400 naming `before` when it is not stored. */
