@@ -55,6 +55,21 @@ describe('the seeds’ heartbeat format', () => {
     expect([clash.status, clash.body.field]).toEqual([400, 'worker_id']);
   });
 
+  it('follows one worker on /api/logs/stream by worker_id as by source_id (not every worker); two that differ are a 400 naming worker_id', async () => {
+    hub = await hubOn(tempDir());
+    const live = new EventSource(`${hub.url}/api/logs/stream?worker_id=live-b`);
+    const received: string[] = [];
+    live.addEventListener('log', (event) => received.push((JSON.parse(event.data) as SystemLog).message));
+    await new Promise<void>((resolve) => live.addEventListener('open', () => resolve()));
+    for (const worker of ['live-a', 'live-b']) await beat(worker, [{ timestamp: Date.now() / 1000, level: 'INFO', message: `from ${worker}` }]);
+    await waitFor(() => received.length >= 1 || undefined, 10_000, 'the live line');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    live.close();
+    expect(received).toEqual(['from live-b']);
+    const clash = await getJson<{ field?: string }>(`${hub.url}/api/logs/stream?worker_id=live-a&source_id=live-b`);
+    expect([clash.status, clash.body.field]).toEqual([400, 'worker_id']);
+  });
+
   it('gives metadata back as metadata, in the API and live, and keeps a sender’s keys apart from the hub’s', async () => {
     hub = await hubOn(tempDir());
     const live = new EventSource(`${hub.url}/api/logs/stream?source_id=meta-w`);

@@ -32,6 +32,20 @@ export function workerIdParam(value: unknown, name = 'id'): string {
 }
 
 /**
+ * The worker whose lines GET /api/logs and /api/logs/stream give: `source_id` (the seeds' column)
+ * or `worker_id` (as every other route names it), not two different ones.
+ */
+export function workerFilterParam(query: Query): string | undefined {
+  const sourceId = textParam(query, 'source_id');
+  const workerId = textParam(query, 'worker_id');
+  if (sourceId !== undefined && workerId !== undefined && sourceId !== workerId) {
+    throw badRequest('worker_id', 'names another worker than source_id: give one of them');
+  }
+  if (workerId !== undefined) return workerIdParam(workerId, 'worker_id');
+  return sourceId === undefined ? undefined : workerIdParam(sourceId, 'source_id');
+}
+
+/**
  * A worker line's id as GET /api/logs gives it, `worker:<worker id>/<seq>` (the worker id may hold
  * `/`: the seq is after the last one).
  */

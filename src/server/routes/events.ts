@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { RUN_EVENTS, SYSTEM_LINES, systemLinesOf } from '../../pipeline/live.js';
-import { textParam, workerIdParam, type Query } from '../params.js';
+import { workerFilterParam, type Query } from '../params.js';
 import { openSse } from '../sse.js';
 import type { HubContext } from '../context.js';
 
@@ -16,9 +16,9 @@ export function eventRoutes(app: FastifyInstance, { live, config }: HubContext):
   });
 
   app.get('/api/logs/stream', { config: { scope: 'read' } }, async (request, reply) => {
-    const sourceId = textParam(request.query as Query, 'source_id');
+    const sourceId = workerFilterParam(request.query as Query);
     // one worker: its own stream; all of them: the topic every worker's lines go to
-    const topic = sourceId === undefined ? SYSTEM_LINES : systemLinesOf(workerIdParam(sourceId, 'source_id'));
+    const topic = sourceId === undefined ? SYSTEM_LINES : systemLinesOf(sourceId);
     const stream = openSse(reply, live, topic, config);
     stream.goLive();
   });

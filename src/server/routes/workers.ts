@@ -8,7 +8,7 @@ import { parseBatch } from '../ingest.js';
 import { WorkerLines } from '../worker-lines.js';
 import { RUN_EVENTS } from '../../pipeline/live.js';
 import { systemLogFromRecord } from '../../store/rows.js';
-import { idParam, intParam, levelParam, sinceParam, textParam, workerIdParam, workerLineParam, type Query } from '../params.js';
+import { idParam, intParam, levelParam, sinceParam, textParam, workerFilterParam, workerIdParam, workerLineParam, type Query } from '../params.js';
 import { objectBody } from './runs.js';
 import type { HubContext } from '../context.js';
 import { LIMITS } from '../../core/limits.js';
@@ -64,7 +64,7 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
 
   app.get('/api/logs', { config: { scope: 'read' } }, async (request) => {
     const query = request.query as Query;
-    const sourceId = workerFilter(query);
+    const sourceId = workerFilterParam(query);
     const taskId = textParam(query, 'task_id');
     // only workers have lines here (an adopted database's other rows, an orchestrator's say, are not runlog's)
     const sourceType = textParam(query, 'source_type') ?? 'worker';
@@ -82,17 +82,6 @@ export function workerRoutes(app: FastifyInstance, { store, live, config }: HubC
     });
     return { logs };
   });
-}
-
-/** /api/logs's worker: `source_id` (the seeds' column) or `worker_id` (as every other route names it), not two different ones. */
-function workerFilter(query: Query): string | undefined {
-  const sourceId = textParam(query, 'source_id');
-  const workerId = textParam(query, 'worker_id');
-  if (sourceId !== undefined && workerId !== undefined && sourceId !== workerId) {
-    throw badRequest('worker_id', 'names another worker than source_id: give one of them');
-  }
-  if (workerId !== undefined) return workerIdParam(workerId, 'worker_id');
-  return sourceId === undefined ? undefined : workerIdParam(sourceId, 'source_id');
 }
 
 /** A heartbeat's `session`: which life of the worker sent it (a short opaque string). */
