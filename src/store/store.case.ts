@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Level, LogRecord } from '../core/record.js';
+import { newestFirst } from './search-order.js';
 import { workerStream, type Store, type WorkerHeartbeat } from './store.js';
 
 export function storeCases(name: string, makeStore: () => Promise<Store>): void {
@@ -336,6 +337,47 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect(limited.truncated).toBe(true);
       expect((await store.searchLines({ q: 'no such line' })).records).toEqual([]);
       expect((await store.searchLines({ level: 'ERROR' })).records.map((r) => r.message)).toEqual(['CUDA out of memory', '\x1b[31mCuda\x1b[0m error: device lost']);
+    });
+
+    it('pages search and the worker lines alike, each line once, in one order, however many lines share a µs', async () => {
+      let round = 0;
+      const streamsOf = fc.array(fc.record({ worker: fc.boolean(), times: fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 25 }) }), { minLength: 1, maxLength: 6 });
+      await fc.assert(
+        fc.asyncProperty(streamsOf, fc.integer({ min: 1, max: 12 }), async (streams, limit) => {
+          const needle = `pgz${round++}q`;
+          const all: LogRecord[] = [];
+          for (const [index, { worker, times }] of streams.entries()) {
+            // ids whose order by stream differs from their order of creation
+            const id = `${needle}-${String.fromCharCode(122 - index)}${index % 2 === 0 ? 'B' : 'a'}`;
+            const stream = worker ? workerStream(id) : id;
+            if (!worker) await store.upsertRun({ id });
+            const records = [...times].sort().map((t, i) => ({ ...rec(i + 1, `line ${i + 1} ${needle}`, 'INFO', 1_700_000_000_000_000 + t), stream }));
+            if (records.length > 0) await store.appendRecords(stream, records);
+            all.push(...records);
+          }
+          const expected = all.sort(newestFirst).map((r) => `${r.stream}/${r.seq}`);
+          const searched: string[] = [];
+          let cursor: LogRecord | undefined;
+          for (let page = 0; page < 200; page++) {
+            const found = await store.searchLines({ q: needle, limit, ...(cursor && { until: cursor.timestamp, before: { stream: cursor.stream, seq: cursor.seq } }) });
+            searched.push(...found.records.map((r) => `${r.stream}/${r.seq}`));
+            cursor = found.records.at(-1);
+            if (!found.truncated) break;
+          }
+          expect(searched).toEqual(expected);
+          const listed: string[] = [];
+          let before: { source_id: string; seq: number } | undefined;
+          for (let page = 0; page < 200; page++) {
+            const rows = await store.querySystemLogs({ q: needle, limit, ...(before && { before }) });
+            listed.push(...rows.map((row) => `worker:${row.source_id}/${row.seq}`));
+            const last = rows.at(-1);
+            if (last === undefined || rows.length < limit) break;
+            before = { source_id: last.source_id, seq: last.seq };
+          }
+          expect(listed).toEqual(expected.filter((id) => id.startsWith('worker:')));
+        }),
+        { numRuns: 20 },
+      );
     });
 
     it("finds a worker's coloured lines by their plain text, as a run's are: its logs, the worker lines, search", async () => {
