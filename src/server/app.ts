@@ -86,7 +86,9 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       // runlog's own code, like every other error's: Fastify's is its internals' name
       const type = request.headers['content-type'] ?? '(none)';
-      const accepted = ACCEPTED_TYPES[request.routeOptions.url ?? ''] ?? 'application/json';
+      // the route's pattern without the base path (`/runlog/v1/logs` is `/v1/logs`'s)
+      const route = (request.routeOptions.url ?? '').slice(config.basePath.length);
+      const accepted = ACCEPTED_TYPES[route] ?? 'application/json';
       return reply.code(415).send({ error: 'UNSUPPORTED_MEDIA_TYPE', field: 'content-type', message: `Content-Type ${type.slice(0, 100)} is not taken here: send ${accepted}` });
     }
     // Fastify's own 4xx (body too large, a bad Content-Length) keep their message, under runlog's codes
