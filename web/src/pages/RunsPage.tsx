@@ -136,7 +136,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
         </table>
         {runs !== null && runs.length === 0 && (
           <div class="empty muted">
-            {runs.length === 0 ? (
+            {status === undefined && needle === '' ? (
               <>
                 No runs yet. Start one with <code>runlog run -- python train.py</code>
               </>
@@ -146,6 +146,12 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
           </div>
         )}
         {runs === null && error === null && <div class="empty muted">loading…</div>}
+        {runs !== null && runs.length >= LIMIT && (
+          // the hub gives the newest LIMIT: say so, rather than let the oldest go unseen
+          <div class="empty muted small" data-testid="runs-capped">
+            Showing the newest {LIMIT} runs. Filter by status or text to reach older ones.
+          </div>
+        )}
       </div>
     </div>
   );
