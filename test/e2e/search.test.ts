@@ -83,4 +83,27 @@ describeInBrowser('the Logs page searching every run', () => {
     for (const message of messages) expect(message).toContain('clicky haystack 7');
     expect(errorsOf(page)).toEqual([]);
   });
+
+  it('keeps the results shown when an older page fails, says why beside the button, and loads it on a retry', { timeout: 60_000 }, async () => {
+    const post = (path: string, body: object) =>
+      fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('/api/runs', { id: 'flaky' })).status).toBe(201);
+    const records = Array.from({ length: 250 }, (_, i) => ({ seq: i + 1, timestamp: 1_795_466_000_000_000 + i, level: 'INFO', message: `flaky haystack ${i + 1}` }));
+    expect((await post('/api/runs/flaky/logs', { records })).status).toBe(200);
+    const page = await suite.tab('#/logs?scope=all&q=flaky%20haystack');
+    const rows = page.getByTestId('search-row');
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(200);
+    // the hub answers the older page with a 503 once
+    let failures = 1;
+    await page.route('**/api/search?*before=*', async (route) => {
+      if (failures-- > 0) await route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: 'UNAVAILABLE', message: 'store unreachable' }) });
+      else await route.continue();
+    });
+    await page.getByRole('button', { name: /older lines/ }).click();
+    await page.getByTestId('search-older-error').waitFor({ timeout: 10_000 });
+    expect(await rows.count()).toBe(200);
+    await page.getByRole('button', { name: /older lines/ }).click();
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(250);
+    expect(await page.getByTestId('search-older-error').count()).toBe(0);
+  });
 });

@@ -21,6 +21,8 @@ export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) 
   // dropped when the search changes (its lines belong to the old one)
   const older = useRef<AbortController | null>(null);
   const [loadingOlder, setLoadingOlder] = useState(false);
+  // an older page that failed: said beside the button (a retry), the lines shown stay
+  const [olderError, setOlderError] = useState<string | null>(null);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -43,6 +45,7 @@ export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) 
       older.current?.abort();
       older.current = null;
       setLoadingOlder(false);
+      setOlderError(null);
     };
   }, [key]);
 
@@ -52,6 +55,7 @@ export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) 
     const abort = new AbortController();
     older.current = abort;
     setLoadingOlder(true);
+    setOlderError(null);
     const done = () => {
       if (older.current !== abort) return;
       older.current = null;
@@ -70,7 +74,7 @@ export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) 
       },
       (failure: unknown) => {
         if (abort.signal.aborted) return;
-        setError(messageOf(failure));
+        setOlderError(messageOf(failure));
         done();
       },
     );
@@ -108,6 +112,11 @@ export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) 
               <button class="gap-button" onClick={loadOlder} disabled={loadingOlder}>
                 {loadingOlder ? 'loading older lines…' : `↓ older lines · load ${count(PAGE)} more`}
               </button>
+              {olderError !== null && (
+                <span class="error-text" data-testid="search-older-error">
+                  {olderError}
+                </span>
+              )}
             </div>
           )}
         </div>
