@@ -84,6 +84,22 @@ describe('JSON bodies, the same on every JSON route', () => {
     expect(await store.getRun('typed-run')).toBeUndefined();
   });
 
+  it('answers a compressed body with a 415 naming content-encoding, not "not valid JSON" and its bytes, on every JSON route', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const body = gzipSync('{"id":"zipped-run","status":"completed"}');
+    for (const route of routes) {
+      for (const encoding of ['gzip', 'br', 'deflate']) {
+        const answer = await app.inject({ method: route.method as 'POST', url: route.url, payload: body, headers: { 'content-type': 'application/json', 'content-encoding': encoding } });
+        expect(answer.statusCode, `${route.method} ${route.url} ${encoding}`).toBe(415);
+        expect(answer.json()).toEqual({ error: 'UNSUPPORTED_ENCODING', field: 'content-encoding', message: `content-encoding ${encoding}: a JSON body is taken uncompressed (no Content-Encoding)` });
+      }
+      // identity is no encoding
+      const plain = await app.inject({ method: route.method as 'POST', url: route.url, payload: 'null', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' } });
+      expect(plain.statusCode, `${route.method} ${route.url} identity`).toBe(400);
+    }
+    expect(await store.getRun('zipped-run')).toBeUndefined();
+  });
+
   it('names a __proto__ key wherever it is put, and never takes the body', async () => {
     const key = fc.stringMatching(/^[a-z]{1,6}$/);
     await fc.assert(

@@ -9,6 +9,9 @@
  * - a `__proto__` key, or `constructor` holding `prototype`, is a 400 naming where it is: JSON.parse
  *   makes them plain own keys, but a merge into another object (`{ ...a }`, Object.assign) later
  *   could set a prototype. Fastify refused them too, as "Body is not valid JSON", which it was.
+ * - uncompressed: a `Content-Encoding` (gzip, br) is a 415 naming it, where the compressed bytes
+ *   were parsed as text and answered "not valid JSON" with a piece of them. (OTLP and the text
+ *   route inflate gzip themselves.)
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest, RunlogError } from '../core/errors.js';
@@ -18,13 +21,21 @@ const SUSPECT_KEY = /"(?:_|\\u005[fF]){2}|"(?:c|\\u0063)(?:o|\\u006[fF])(?:n|\\u
 
 export function jsonBodies(app: FastifyInstance): void {
   app.removeContentTypeParser(['text/plain', 'application/json']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request: FastifyRequest, text: string | Buffer, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request: FastifyRequest, text: string | Buffer, done) => {
     try {
+      assertUncompressed(request);
       done(null, parseJsonObject(String(text)));
     } catch (error) {
       done(error as RunlogError);
     }
   });
+}
+
+/** A JSON body comes as it is: a Content-Encoding other than identity is a 415 naming it. */
+export function assertUncompressed(request: FastifyRequest): void {
+  const encoding = (request.headers['content-encoding'] ?? '').toLowerCase().trim();
+  if (encoding === '' || encoding === 'identity') return;
+  throw new RunlogError(415, 'UNSUPPORTED_ENCODING', `content-encoding ${encoding.slice(0, 40)}: a JSON body is taken uncompressed (no Content-Encoding)`, 'content-encoding');
 }
 
 export function parseJsonObject(text: string): Record<string, unknown> {

@@ -8,7 +8,7 @@ import { nowMicros, toWire } from '../../core/record.js';
 import { formatLogFileLine } from '../../core/format.js';
 import { parseBatch } from '../ingest.js';
 import { parseBatchBody } from '../batch-body.js';
-import { jsonObject, parseJsonValue } from '../json-body.js';
+import { assertUncompressed, jsonObject, parseJsonValue } from '../json-body.js';
 import { parseIsoMicros } from '../../core/time.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
@@ -24,8 +24,9 @@ const LEASE_RENEW_GAP_US = 1_000_000;
 export async function ingestRoutes(app: FastifyInstance, { context }: { context: HubContext }): Promise<void> {
   const { store, live, config } = context;
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
+      assertUncompressed(request);
       // the same checks as every JSON route (json-body.ts); a group that fails them is parsed again
       // whole, so an error names its place in the whole body
       done(null, jsonObject(parseBatchBody(body as Buffer, parseJsonValue)));
