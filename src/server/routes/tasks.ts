@@ -167,7 +167,20 @@ function parseSpec(body: Record<string, unknown>): TaskSpec {
   if (!fitsBytes(command.join(' '), LIMITS.commandBytes)) throw badRequest('command', `longer than ${LIMITS.commandBytes} bytes, arguments joined by spaces`);
   const setup = body.setup === undefined ? [] : stringList(body.setup, 'setup', LIMITS.setupSteps, LIMITS.setupStepBytes);
   const cwd = optionalText(body.cwd, 'cwd', LIMITS.cwdBytes) ?? null;
-  return { command, setup, env: envField(body.env), cwd };
+  const env = envField(body.env);
+  command.forEach((arg, index) => noNul(arg, `command[${index}]`));
+  setup.forEach((step, index) => noNul(step, `setup[${index}]`));
+  if (cwd !== null) noNul(cwd, 'cwd');
+  for (const [key, value] of Object.entries(env)) noNul(value, `env.${key}`);
+  return { command, setup, env, cwd };
+}
+
+/**
+ * What reaches execve on the worker holds no NUL byte: the worker could not start the command, and
+ * its run stayed `running`. Refused here, by field (never quoting it: an env value is a secret).
+ */
+function noNul(text: string, field: string): void {
+  if (text.includes('\0')) throw badRequest(field, 'holds a NUL byte, which a command, its arguments, directory and environment cannot');
 }
 
 /** A task's spec as stored: the env's values masked, and sealed beside them. */
