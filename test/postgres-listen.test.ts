@@ -101,4 +101,40 @@ describeWithPostgres("hub B's LISTEN connection lost and back", () => {
       source.close();
     }
   });
+
+  it("gives hub B's viewers of worker lines (all workers, and one) the lines stored while B's LISTEN was down, each once", async () => {
+    const worker = new pg.Client({ connectionString: database.url });
+    await worker.connect();
+    const all: string[] = [];
+    const one: string[] = [];
+    const watch = (url: string, into: string[]) => {
+      const source = new EventSource(url);
+      source.addEventListener('log', (event) => into.push((JSON.parse(event.data) as { message: string }).message));
+      return source;
+    };
+    const heartbeat = (hub: RunningHub, message: string) =>
+      post(`${hub.url}/api/workers/w-gap/heartbeat`, { status: 'idle', logs: [{ timestamp: Date.now() / 1000, level: 'INFO', message }] });
+    const sources = [watch(`${b.url}/api/logs/stream`, all), watch(`${b.url}/api/logs/stream?source_id=w-gap`, one)];
+    try {
+      await waitFor(() => sources.every((s) => s.readyState === EventSource.OPEN) || undefined, 10_000, 'the streams open');
+      expect((await heartbeat(a, 'before')).status).toBe(200);
+      await waitFor(() => (all.length === 1 && one.length === 1) || undefined, 10_000, 'the first line live on hub B');
+      const name = await dropListen();
+      // the gap: through hub A, through the seed's function itself, and through hub B
+      expect((await heartbeat(a, 'via A')).status).toBe(200);
+      const logs = JSON.stringify([{ timestamp: new Date().toISOString(), level: 'INFO', message: 'via the function' }]);
+      await worker.query('SELECT func_worker_heartbeat_with_logs($1, NULL, NULL, $2::jsonb, NULL)', ['w-gap', logs]);
+      expect((await heartbeat(b, 'via B')).status).toBe(200);
+      await waitFor(async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [name])).rowCount === 1 || undefined, 10_000, 'hub B listening again');
+      expect((await heartbeat(a, 'after')).status).toBe(200);
+      const expected = ['before', 'via A', 'via the function', 'via B', 'after'];
+      for (const got of [all, one]) await waitFor(() => got.length >= expected.length || undefined, 10_000, `the gap's lines on hub B (got ${JSON.stringify(got)})`);
+      await new Promise((r) => setTimeout(r, 1500)); // room for a duplicate to show
+      expect([...all].sort()).toEqual([...expected].sort());
+      expect([...one].sort()).toEqual([...expected].sort());
+    } finally {
+      for (const source of sources) source.close();
+      await worker.end();
+    }
+  });
 });

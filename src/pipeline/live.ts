@@ -67,6 +67,9 @@ interface Held {
   timer: NodeJS.Timeout;
 }
 
+/** worker lines remembered to send each once (see publishSystemLines): ~100 bytes each */
+const RECENT_SYSTEM_LINES = 50_000;
+
 /** Topics that are not a stream: `#` never starts an id, so they cannot collide with a run. */
 export const RUN_EVENTS = '#events';
 export const SYSTEM_LINES = '#system';
@@ -85,6 +88,8 @@ export class LiveFanout {
   private readonly positions = new Map<string, Map<LiveListener, Position>>();
   /** the last seq published per subscribed stream: lines the hub wrote itself need no re-reading */
   private readonly lastPublished = new Map<string, number>();
+  /** the worker lines last sent to the system-line topics, oldest first (see publishSystemLines) */
+  private readonly recentSystemLines = new Set<string>();
   /** lines of streams with many subscribers, until their hold ends */
   private readonly held = new Map<string, Held>();
   /** told of every run published, with the run (the change watcher keeps its picture with it) */
@@ -198,11 +203,22 @@ export class LiveFanout {
     this.publishTo(RUN_EVENTS, 'worker', worker);
   }
 
-  /** Worker lines of every worker, in the system_logs shape: for the logs page. */
+  /**
+   * Worker lines of every worker, in the system_logs shape: for the logs page. These streams have
+   * no position to drop a repeat by, so a line published twice (a PostgreSQL hub's catch-up after
+   * its LISTEN connection came back reads lines it published itself, or that a notice brings too)
+   * goes out once: the last RECENT_SYSTEM_LINES lines sent are remembered by id and time (a
+   * worker's seqs start again at 1 once retention deleted all its lines: a new line, a new time).
+   */
   publishSystemLines(lines: readonly SystemLog[]): void {
     for (const line of lines) {
       const targets = [...(this.topics.get(SYSTEM_LINES) ?? []), ...(this.topics.get(systemLinesOf(line.source_id)) ?? [])];
-      if (targets.length > 0) this.deliver(targets, { type: 'log', frame: sseFrame('log', line) });
+      if (targets.length === 0) continue;
+      const key = `${line.id} ${line.timestamp}`;
+      if (this.recentSystemLines.has(key)) continue;
+      this.recentSystemLines.add(key);
+      if (this.recentSystemLines.size > RECENT_SYSTEM_LINES) this.recentSystemLines.delete(this.recentSystemLines.values().next().value!);
+      this.deliver(targets, { type: 'log', frame: sseFrame('log', line) });
     }
   }
 

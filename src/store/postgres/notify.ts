@@ -16,8 +16,9 @@
  *
  * A notice sent while the LISTEN connection is down reaches nobody (PostgreSQL keeps none for a
  * listener that is gone). So after a reconnect the hub catches up from the store, which is the
- * truth: every followed stream is read after its viewers' last seq, and the runs they watch are
- * published again (an end included). Without it a viewer missed the gap's lines until the next
+ * truth: every followed stream is read after its viewers' last seq, the worker lines stored past
+ * the highest system_logs id a notice told of go to the logs page's streams (which have no seq to
+ * resume by), and the runs they watch are published again (an end included). Without it a viewer missed the gap's lines until the next
  * notice, or for good when the run went quiet.
  */
 import pg from 'pg';
@@ -41,13 +42,38 @@ export async function followNotices(
   let client: pg.Client | undefined;
   let stopped = false;
   let queue: Promise<void> = Promise.resolve();
+  /** the highest system_logs id a notice told of (from any origin): a catch-up reads the rows past it */
+  let systemHigh = 0;
+
+  /** Worker lines (system_logs rows `low`…`high`) to this hub's subscribers of them. */
+  const publishSystemRows = async (low: number, high: number): Promise<void> => {
+    if (live.subscriberCount() === 0) return;
+    for (let from = low; from <= high; ) {
+      const all = await store.systemLogRows(from, high);
+      // a worker's lines only (an adopted database's other rows, an orchestrator's say, are not runlog's)
+      const rows = all.filter((row) => row.source_type === 'worker');
+      const byStream = new Map<string, ReturnType<typeof recordFromSystemRow>[]>();
+      for (const row of rows) {
+        const record = recordFromSystemRow(row);
+        const records = byStream.get(record.stream);
+        if (records === undefined) byStream.set(record.stream, [record]);
+        else records.push(record);
+      }
+      for (const [stream, records] of byStream) live.publishRecords(stream, records);
+      live.publishSystemLines(rows.map(systemLogFromRow));
+      const lastRow = all[all.length - 1];
+      if (lastRow === undefined || all.length < READ_PAGE) break;
+      from = Number(lastRow.id) + 1;
+    }
+  };
 
   const handle = async (payload: string): Promise<void> => {
     const [kind, first, last, origin, ...rest] = payload.split(' ');
-    if (origin === store.origin) return;
     const subject = rest.join(' ');
     const low = Number(first);
     const high = Number(last);
+    if (kind === 's' && high > systemHigh) systemHigh = high;
+    if (origin === store.origin) return;
     if (kind === 'c') {
       if (live.subscriberCount(subject) === 0) return;
       for (let after = low - 1; after < high; ) {
@@ -58,24 +84,7 @@ export async function followNotices(
         after = next;
       }
     } else if (kind === 's') {
-      if (live.subscriberCount() === 0) return;
-      for (let from = low; from <= high; ) {
-        const all = await store.systemLogRows(from, high);
-        // a worker's lines only (an adopted database's other rows, an orchestrator's say, are not runlog's)
-        const rows = all.filter((row) => row.source_type === 'worker');
-        const byStream = new Map<string, ReturnType<typeof recordFromSystemRow>[]>();
-        for (const row of rows) {
-          const record = recordFromSystemRow(row);
-          const records = byStream.get(record.stream);
-          if (records === undefined) byStream.set(record.stream, [record]);
-          else records.push(record);
-        }
-        for (const [stream, records] of byStream) live.publishRecords(stream, records);
-        live.publishSystemLines(rows.map(systemLogFromRow));
-        const lastRow = all[all.length - 1];
-        if (lastRow === undefined || all.length < READ_PAGE) break;
-        from = Number(lastRow.id) + 1;
-      }
+      await publishSystemRows(low, high);
     } else if (kind === 'r') {
       const run = await store.getRun(subject);
       if (run === undefined) return;
@@ -111,9 +120,12 @@ export async function followNotices(
     };
     next.on('error', (error) => lost(error.message));
     next.on('end', () => lost('the server closed it'));
+    let storedHigh: number;
     try {
       await next.connect();
       await next.query('LISTEN runlog');
+      // read once listening: a row committed before is at most this, one committed after sends a notice
+      storedHigh = Number((await next.query<{ id: string }>('SELECT COALESCE(max(id), 0) AS id FROM system_logs')).rows[0]?.id ?? 0);
     } catch (error) {
       void next.end().catch(() => {});
       throw error;
@@ -125,8 +137,17 @@ export async function followNotices(
     client = next;
     // a token revoked while this connection was away sent its notice to nobody
     onTokensChanged();
-    // queued behind nothing new: notices from now on come after it, and duplicates are dropped by seq
-    if (reconnecting) enqueue('catch-up after reconnect', () => catchUp(store, live));
+    // queued behind nothing new: notices from now on come after it, and duplicates are dropped by
+    // seq (a run's, a worker's stream) or by id (the worker lines of the logs page: publishSystemLines)
+    if (!reconnecting) systemHigh = Math.max(systemHigh, storedHigh);
+    else
+      enqueue('catch-up after reconnect', async () => {
+        await catchUp(store, live);
+        // worker lines stored in the gap, for the logs page's streams too (they have no seq to resume by)
+        const from = systemHigh + 1;
+        systemHigh = Math.max(systemHigh, storedHigh);
+        await publishSystemRows(from, storedHigh);
+      });
   };
 
   // until it is back: a database still away at the first try is tried again, not given up on
