@@ -321,4 +321,32 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     expect(workers.code).toBe(0);
     expect(workers.stdout).toMatch(/py-worker-1\s+active/);
   });
+
+  it("gives a worker that calls the function itself its last line's seq as last_seq: -f --tail 0 prints only new lines (it printed the whole history)", async () => {
+    const { url } = await freshDatabase();
+    await (await PostgresStore.open(url)).close();
+    const call = (message: string) =>
+      psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('fn-w', NULL, NULL, '${JSON.stringify([{ timestamp: new Date().toISOString(), level: 'INFO', message }])}'::jsonb, NULL)` });
+    call('old one');
+    call('old two');
+    const newest = Number(psql(url, { sql: "SELECT max(id) FROM system_logs WHERE source_id = 'fn-w'" }).trim());
+    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: url, ssePingMs: 1000 });
+    hubs.push(hub);
+    expect((await getJson<Worker>(`${hub.url}/api/workers/fn-w`)).body.last_seq).toBe(newest);
+    for (const from of [['--hub', hub.url], ['--db', url]]) {
+      const following = cli(['logs', 'worker:fn-w', '-f', '--tail', '0', ...from]);
+      let out = '';
+      following.child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        call(`new via ${from[0]}`);
+        await waitFor(() => out.includes(`new via ${from[0]}`), 20_000, `the new line (${from[0]})`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(out.trim().split('\n')).toEqual([`new via ${from[0]}`]);
+      } finally {
+        following.child.kill('SIGTERM');
+        await following;
+      }
+    }
+  });
 });

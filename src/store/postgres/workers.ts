@@ -122,7 +122,7 @@ interface WorkerRow {
 const WORKER_SELECT = `SELECT w.id, w.state, w.current_task_id, w.vram_total_mb, w.vram_used_mb, w.gpus, w.heartbeat_interval_s,
   ${MICROS('LEAST(w.first_seen, COALESCE(w.last_heartbeat, w.first_seen))')} AS first_seen_us, ${MICROS('COALESCE(w.last_heartbeat, w.first_seen)')} AS last_heartbeat_us,
   w.last_heartbeat IS NULL AS never_heard, w.dropped_logs, w.stats,
-  (SELECT MAX(seq) FROM system_logs s WHERE s.source_type = 'worker' AND s.source_id = w.id AND s.seq IS NOT NULL) AS last_seq
+  (SELECT MAX(COALESCE(seq, id)) FROM system_logs s WHERE s.source_type = 'worker' AND s.source_id = w.id) AS last_seq
   FROM workers w`;
 
 export async function getWorker(db: pg.Pool, id: string, now: number): Promise<Worker | undefined> {
