@@ -149,3 +149,67 @@ describe('runlog logs <run> -f on a hub with tokens', () => {
     }
   });
 });
+
+describe('runlog logs worker:<id> -f across a hub restart', () => {
+  const now = (message: string) => ({ timestamp: new Date().toISOString(), level: 'INFO', message });
+
+  for (const flags of [['--tail', '1'], ['--level', 'ERROR']]) {
+    it(`prints the lines stored while the hub was away, once each, then goes on (${flags.join(' ')})`, async () => {
+      const dir = tempDir();
+      let hub = await hubOn(dir);
+      const port = Number(new URL(hub.url).port);
+      await beat(hub, 'w-r', [now('stored before')]);
+      const following = cli(['logs', 'worker:w-r', '-f', ...flags, '--hub', hub.url, '--json']);
+      let out = '';
+      following.child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const messages = () => lines({ code: 0, stdout: out, stderr: '' }).map((line) => (JSON.parse(line) as { message: string }).message);
+      const level = flags[0] === '--level' ? 'ERROR' : 'INFO';
+      try {
+        if (level === 'INFO') await waitFor(() => out.includes('stored before'), 20_000, 'the stored line');
+        await new Promise((resolve) => setTimeout(resolve, 500)); // the stream is open
+        // the hub goes away; another hub on its data stores a line meanwhile; the hub comes back
+        await hub.close();
+        const meanwhile = await hubOn(dir);
+        await beat(meanwhile, 'w-r', [{ ...now('during the gap'), level }]);
+        await meanwhile.close();
+        hub = await hubOn(dir, port);
+        await waitFor(() => out.includes('during the gap'), 20_000, "the gap's line");
+        await beat(hub, 'w-r', [{ ...now('after'), level }]);
+        await waitFor(() => out.includes('after'), 20_000, 'the line after');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(messages()).toEqual(level === 'INFO' ? ['stored before', 'during the gap', 'after'] : ['during the gap', 'after']);
+      } finally {
+        following.child.kill('SIGTERM');
+        await following;
+        await hub.close();
+      }
+    });
+  }
+
+  it('GET /api/logs/stream?source_id= resumes after Last-Event-ID (or ?after=), each event with its seq as id', async () => {
+    const hub = await hubOn(tempDir());
+    try {
+      await beat(hub, 'w-id', [now('one'), now('two'), now('three')]);
+      const controller = new AbortController();
+      const answer = await fetch(`${hub.url}/api/logs/stream?source_id=w-id`, { headers: { 'Last-Event-ID': '1' }, signal: controller.signal });
+      expect(answer.status).toBe(200);
+      const reader = answer.body!.getReader();
+      let text = '';
+      while (!text.includes('three')) text += new TextDecoder().decode((await reader.read()).value);
+      await beat(hub, 'w-id', [now('four')]);
+      while (!text.includes('four')) text += new TextDecoder().decode((await reader.read()).value);
+      controller.abort();
+      const events = text.split('\n\n').filter((frame) => frame.includes('event: log'));
+      expect(events.map((frame) => [/^id: (\d+)$/m.exec(frame)?.[1], /"message":"(\w+)"/.exec(frame)?.[1]])).toEqual([
+        ['2', 'two'],
+        ['3', 'three'],
+        ['4', 'four'],
+      ]);
+      const bad = await fetch(`${hub.url}/api/logs/stream?after=3`);
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ field: 'after' });
+    } finally {
+      await hub.close();
+    }
+  });
+});

@@ -2,8 +2,10 @@
  * Following a worker's own lines live, for `runlog logs worker:<id> -f`: `GET /api/logs/stream`
  * has no backlog, so the stream is opened first and what it sends is held while the stored lines
  * are printed; then the held lines newer than those printed (by seq: the hub numbers a worker's
- * lines in the order it stores them) and every later one. Runs until interrupted, or rejects when
- * the hub ends the stream for good (a refused or revoked token).
+ * lines in the order it stores them) and every later one. When the stream comes back (the hub
+ * restarted, a proxy cut it) it asks for the lines after the last one seen (Last-Event-ID: the
+ * hub sends what was stored meanwhile first), so nothing written during the gap is lost. Runs
+ * until interrupted, or rejects when the hub ends the stream for good (a refused or revoked token).
  */
 import { EventSource } from 'eventsource';
 import type { SystemLog } from '../store/store.js';
@@ -11,11 +13,17 @@ import { hubFetch } from '../sinks/hub-http.js';
 
 export function followWorker(hub: string, workerId: string, printStored: () => Promise<number>, print: (line: SystemLog) => void): Promise<never> {
   return new Promise((_resolve, reject) => {
-    const source = new EventSource(`${hub}/api/logs/stream?source_id=${encodeURIComponent(workerId)}`, {
-      fetch: (input, init) => hubFetch(String(input), init as RequestInit),
-    });
     let held: SystemLog[] | undefined = []; // undefined once the stored lines are printed
-    let lastSeq = 0;
+    let lastSeq = 0; // the last line seen, printed or passed over by the filters
+    const source = new EventSource(`${hub}/api/logs/stream?source_id=${encodeURIComponent(workerId)}`, {
+      fetch: (input, init) => {
+        // a reconnect: the lines after the last one seen, whether it came as an event (whose id the
+        // EventSource keeps) or from the store (which it never saw)
+        if (held !== undefined || lastSeq === 0) return hubFetch(String(input), init as RequestInit);
+        const headers = { ...(init?.headers as Record<string, string> | undefined), 'Last-Event-ID': String(lastSeq) };
+        return hubFetch(String(input), { ...(init as RequestInit), headers });
+      },
+    });
     const show = (line: SystemLog) => {
       if (line.seq <= lastSeq) return;
       lastSeq = line.seq;
@@ -36,7 +44,7 @@ export function followWorker(hub: string, workerId: string, printStored: () => P
       if (data !== undefined) fail(new Error(`stream ended: ${lapseText(data)}`));
     });
     source.addEventListener('open', () => {
-      if (held === undefined) return; // a reconnect: lines sent while it was down are not read again
+      if (held === undefined) return; // a reconnect: the hub sends the lines after Last-Event-ID first
       printStored()
         .then((seq) => {
           lastSeq = seq;

@@ -17,7 +17,11 @@ import { microsToIso, type LogRecord, type ProgressUpdate } from '../core/record
 import type { Run, SystemLog, Worker } from '../store/store.js';
 
 /** What a topic's subscribers get: a commit's lines of a run, or one ready frame (progress, end, …). */
-export type LiveEvent = { type: 'records'; batch: RecordBatch } | { type: 'progress' | 'end' | 'run' | 'worker' | 'log'; frame: string };
+export type LiveEvent =
+  | { type: 'records'; batch: RecordBatch }
+  | { type: 'progress' | 'end' | 'run' | 'worker'; frame: string }
+  /** a worker line; `seq` on one worker's topic, whose frames carry it as their id (a resume point) */
+  | { type: 'log'; frame: string; seq?: number };
 
 /**
  * The lines one commit added to a run, turned into SSE text once for every subscriber, in the form
@@ -212,13 +216,16 @@ export class LiveFanout {
    */
   publishSystemLines(lines: readonly SystemLog[]): void {
     for (const line of lines) {
-      const targets = [...(this.topics.get(SYSTEM_LINES) ?? []), ...(this.topics.get(systemLinesOf(line.source_id)) ?? [])];
-      if (targets.length === 0) continue;
+      const every = this.topics.get(SYSTEM_LINES);
+      const one = this.topics.get(systemLinesOf(line.source_id));
+      if (every === undefined && one === undefined) continue;
       const key = `${line.id} ${line.timestamp}`;
       if (this.recentSystemLines.has(key)) continue;
       this.recentSystemLines.add(key);
       if (this.recentSystemLines.size > RECENT_SYSTEM_LINES) this.recentSystemLines.delete(this.recentSystemLines.values().next().value!);
-      this.deliver(targets, { type: 'log', frame: sseFrame('log', line) });
+      // every worker's lines have no one seq to resume by; one worker's do: its frames carry it
+      if (every !== undefined) this.deliver([...every], { type: 'log', frame: sseFrame('log', line) });
+      if (one !== undefined) this.deliver([...one], { type: 'log', frame: sseFrame('log', line, line.seq), seq: line.seq });
     }
   }
 

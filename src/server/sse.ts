@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { HubConfig } from '../core/config.js';
 import { logFrames, logsFrames, LOGS_PER_EVENT, recordJson, sseFrame, SSE_PING } from '../core/sse.js';
 import type { LogRecord } from '../core/record.js';
+import type { SystemLog } from '../store/store.js';
 import type { LiveEvent, LiveFanout, RecordBatch } from '../pipeline/live.js';
 
 const SSE_RETRY_MS = 1000;
@@ -112,7 +113,19 @@ export class SubscriberStream {
 
   goLive(): void {
     this.live = true;
-    for (const event of this.buffered.splice(0)) this.deliver(event);
+    for (const event of this.buffered.splice(0)) {
+      // a worker line its backlog sent already (one worker's stream, resumed)
+      if (event.type === 'log' && event.seq !== undefined && event.seq <= this.lastSent) continue;
+      this.deliver(event);
+    }
+  }
+
+  /** One worker's stored lines (its backlog), each with its seq as the event id. */
+  sendSystemLines(lines: readonly SystemLog[]): void {
+    const fresh = lines.filter((line) => line.seq > this.lastSent);
+    if (fresh.length === 0) return;
+    this.lastSent = fresh[fresh.length - 1]!.seq;
+    this.write(fresh.map((line) => sseFrame('log', line, line.seq)).join(''));
   }
 
   end(frame: string): void {
@@ -160,6 +173,10 @@ export class SubscriberStream {
       if (this.batched) this.hold(batch, this.lastSent);
       else this.write(batch.framesAfter(this.lastSent));
       this.lastSent = batch.lastSeq;
+    } else if (event.type === 'log' && event.seq !== undefined) {
+      // live, a worker line is new whatever its seq (retention may have started its worker's seqs again)
+      this.lastSent = Math.max(this.lastSent, event.seq);
+      this.write(event.frame);
     } else if (event.type === 'end') {
       this.end(event.frame);
     } else {

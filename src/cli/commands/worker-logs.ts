@@ -32,8 +32,9 @@ export async function workerLogsCommand(workerId: string, flags: LogsFlags): Pro
     if (!worker) throw new Error(`worker ${workerId} not found${hub ? ` on ${hub}` : ''}`);
     const print = linePrinter<SystemLog>(flags, (line) => line, (line) => line.timestamp);
     if (flags.follow && hub !== undefined) {
-      // subscribed before the read: a line stored meanwhile comes live, and is not printed twice
-      await followWorker(hub, workerId, async () => printed(await readOldestFirst(reader, filter, tail), print), (line) => {
+      // subscribed before the read: a line stored meanwhile comes live, and is not printed twice;
+      // the worker's last seq (read before subscribing) is where a reconnect resumes when no line matched
+      await followWorker(hub, workerId, async () => Math.max(printed(await readOldestFirst(reader, filter, tail), print), worker.last_seq), (line) => {
         if (keeps(filter, parseIsoMicros(line.timestamp) ?? 0, line.level, line.message)) print(line);
       });
       return;

@@ -1,25 +1,53 @@
 /**
  * Live events for the UI's lists: runs as they are created, claimed and end, workers as their
  * heartbeats arrive (`/api/events`), and every worker's lines (`/api/logs/stream`). No backlog:
- * a page loads the current state with the list endpoints, then follows these.
+ * a page loads the current state with the list endpoints, then follows these. One worker's lines
+ * (`?source_id=`) carry their seq as the event id, and resume from it like a run's stream
+ * (Last-Event-ID, or `?after=`): a viewer that reconnects (the hub restarted) misses nothing.
  */
 import type { FastifyInstance } from 'fastify';
 import { RUN_EVENTS, SYSTEM_LINES, systemLinesOf } from '../../pipeline/live.js';
-import { workerFilterParam, type Query } from '../params.js';
+import { badRequest } from '../../core/errors.js';
+import { systemLogFromRecord } from '../../store/rows.js';
+import { workerStream } from '../../store/store.js';
+import { checkInt, intParam, workerFilterParam, type Query } from '../params.js';
 import { openSse } from '../sse.js';
 import type { HubContext } from '../context.js';
 
-export function eventRoutes(app: FastifyInstance, { live, config }: HubContext): void {
+const BACKLOG_PAGE = 1000;
+
+export function eventRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
   app.get('/api/events', { config: { scope: 'read' } }, async (_request, reply) => {
     const stream = openSse(reply, live, RUN_EVENTS, config);
     stream.goLive();
   });
 
   app.get('/api/logs/stream', { config: { scope: 'read' } }, async (request, reply) => {
-    const sourceId = workerFilterParam(request.query as Query);
-    // one worker: its own stream; all of them: the topic every worker's lines go to
-    const topic = sourceId === undefined ? SYSTEM_LINES : systemLinesOf(sourceId);
-    const stream = openSse(reply, live, topic, config);
-    stream.goLive();
+    const query = request.query as Query;
+    const workerId = workerFilterParam(query);
+    const after = intParam(query, 'after', 0);
+    if (workerId === undefined) {
+      if (after !== undefined) throw badRequest('after', 'every worker\'s lines have no one seq to resume by: give source_id (or worker_id) too');
+      // a Last-Event-ID is not ours (these events carry none): ignored
+      openSse(reply, live, SYSTEM_LINES, config).goLive();
+      return;
+    }
+    const header = request.headers['last-event-id'];
+    const resumeFrom = typeof header === 'string' && header !== '' ? checkInt(header, 'Last-Event-ID', 0) : after;
+    const stream = openSse(reply, live, systemLinesOf(workerId), config, { lastSent: resumeFrom ?? 0 });
+    try {
+      // everything after the client's last id, page by page, at the pace the client reads
+      while (resumeFrom !== undefined) {
+        const page = await store.readLogs(workerStream(workerId), stream.lastSent, BACKLOG_PAGE);
+        if (stream.closed) return;
+        stream.sendSystemLines(page.map(systemLogFromRecord));
+        if (page.length < BACKLOG_PAGE) break;
+        await stream.drained();
+      }
+      stream.goLive();
+    } catch (error) {
+      request.log.error(error, 'sse backlog failed');
+      stream.close();
+    }
   });
 }
