@@ -349,4 +349,21 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
       }
     }
   });
+
+  it("runlog logs worker:<id> reads a worker id the function took that runlog would not give out (it said \"ids match […]\")", async () => {
+    const { url } = await freshDatabase();
+    await (await PostgresStore.open(url)).close();
+    const id = 'vast ai/worker #3';
+    psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('${id}', NULL, NULL, '${JSON.stringify([{ timestamp: at(0), level: 'INFO', message: 'odd id line' }])}'::jsonb, NULL)` });
+    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: url, ssePingMs: 1000 });
+    hubs.push(hub);
+    for (const from of [['--hub', hub.url], ['--db', url]]) {
+      const result = await cli(['logs', `worker:${id}`, ...from]);
+      expect(result.stderr).toBe('');
+      expect(result.stdout.trim()).toBe('odd id line');
+    }
+    const bad = await cli(['logs', 'worker:tab\there', '--db', url]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('no control characters');
+  });
 });

@@ -40,6 +40,17 @@ export function id(text: string, flag: string): string {
   return text;
 }
 
+/**
+ * A worker id to read: wider than the ids runlog gives out, since the seeds' function takes any
+ * text (`vast ai/worker #3`) and the hub reads it (the rule of GET /api/workers/:id).
+ */
+export function workerId(text: string, flag: string): string {
+  if (text.length === 0 || [...text].length > LIMITS.workerIdChars || /[\p{Cc}]/u.test(text)) {
+    throw new UsageError(`${flag}: expected a worker id: 1 to ${LIMITS.workerIdChars} characters, no control characters, got ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
 export function checkRunId(text: string, flag = '--id'): string {
   id(text, flag);
   if (!isValidRunId(text)) throw new UsageError(`${flag}: \`worker:\` is kept for the lines of workers`);

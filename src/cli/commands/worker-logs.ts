@@ -8,7 +8,7 @@ import { nowMicros } from '../../core/record.js';
 import { parseIsoMicros } from '../../core/time.js';
 import { systemLogFromRecord } from '../../store/rows.js';
 import { MAX_PAGE, workerStream, type SystemLog, type SystemLogFilter } from '../../store/store.js';
-import { id as idArg, level as parseLevelFlag, positiveInt, sinceMicros } from '../args.js';
+import { level as parseLevelFlag, positiveInt, sinceMicros, workerId as workerIdArg } from '../args.js';
 import type { RunReader } from '../hub-client.js';
 import { openReader } from '../open-reader.js';
 import { followWorker } from '../follow-worker.js';
@@ -17,7 +17,7 @@ import { keeps, linePrinter, type LogsFlags } from './logs.js';
 const POLL_MS = 250;
 
 export async function workerLogsCommand(workerId: string, flags: LogsFlags): Promise<void> {
-  idArg(workerId, 'worker:<id>');
+  workerIdArg(workerId, 'worker:<id>');
   const filter: SystemLogFilter = {
     source_type: 'worker',
     source_id: workerId,
