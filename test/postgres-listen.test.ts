@@ -137,4 +137,34 @@ describeWithPostgres("hub B's LISTEN connection lost and back", () => {
       await worker.end();
     }
   });
+
+  it("gives hub B's viewers a worker line whose heartbeat began before a later one's yet committed in the gap", async () => {
+    const first = new pg.Client({ connectionString: database.url });
+    const second = new pg.Client({ connectionString: database.url });
+    await first.connect();
+    await second.connect();
+    const got: string[] = [];
+    const source = new EventSource(`${b.url}/api/logs/stream`);
+    source.addEventListener('log', (event) => got.push((JSON.parse(event.data) as { message: string }).message));
+    // two workers: one worker's heartbeats wait for each other (its row in workers)
+    const call = (client: pg.Client, worker: string, message: string) =>
+      client.query('SELECT func_worker_heartbeat_with_logs($1, NULL, NULL, $2::jsonb, NULL)', [worker, JSON.stringify([{ timestamp: new Date().toISOString(), level: 'INFO', message }])]);
+    try {
+      await waitFor(() => source.readyState === EventSource.OPEN || undefined, 10_000, 'the stream open');
+      // the first heartbeat takes its ids, then waits; a second one takes later ids and commits
+      await first.query('BEGIN');
+      await call(first, 'w-early', 'in flight');
+      await call(second, 'w-late', 'committed first');
+      await waitFor(() => got.includes('committed first') || undefined, 10_000, 'the later heartbeat live on hub B');
+      const name = await dropListen();
+      await first.query('COMMIT'); // in the gap: its notice reaches nobody
+      await waitFor(async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [name])).rowCount === 1 || undefined, 10_000, 'hub B listening again');
+      await waitFor(() => got.includes('in flight') || undefined, 10_000, `the earlier heartbeat's line on hub B (got ${JSON.stringify(got)})`);
+      expect(got).toEqual(['committed first', 'in flight']);
+    } finally {
+      source.close();
+      await first.end();
+      await second.end();
+    }
+  });
 });

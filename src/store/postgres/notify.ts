@@ -16,9 +16,9 @@
  *
  * A notice sent while the LISTEN connection is down reaches nobody (PostgreSQL keeps none for a
  * listener that is gone). So after a reconnect the hub catches up from the store, which is the
- * truth: every followed stream is read after its viewers' last seq, the worker lines stored past
- * the highest system_logs id a notice told of go to the logs page's streams (which have no seq to
- * resume by), and the runs they watch are published again (an end included). Without it a viewer missed the gap's lines until the next
+ * truth: every followed stream is read after its viewers' last seq, the worker lines whose
+ * notices it missed (system_logs ids no notice told of: SeenIds) go to the logs page's streams
+ * (which have no seq to resume by), and the runs they watch are published again (an end included). Without it a viewer missed the gap's lines until the next
  * notice, or for good when the run went quiet.
  */
 import pg from 'pg';
@@ -27,6 +27,7 @@ import { nowMicros } from '../../core/record.js';
 import { FINAL_STATUSES, type Run } from '../store.js';
 import type { PostgresStore } from './store.js';
 import { recordFromSystemRow, systemLogFromRow } from './workers.js';
+import { SeenIds } from './seen-ids.js';
 
 const RECONNECT_MS = 1000;
 const READ_PAGE = 10_000;
@@ -42,8 +43,8 @@ export async function followNotices(
   let client: pg.Client | undefined;
   let stopped = false;
   let queue: Promise<void> = Promise.resolve();
-  /** the highest system_logs id a notice told of (from any origin): a catch-up reads the rows past it */
-  let systemHigh = 0;
+  /** the system_logs ids notices told of (from any origin): a catch-up reads the others */
+  let seen: SeenIds | undefined;
 
   /** Worker lines (system_logs rows `low`…`high`) to this hub's subscribers of them. */
   const publishSystemRows = async (low: number, high: number): Promise<void> => {
@@ -72,7 +73,7 @@ export async function followNotices(
     const subject = rest.join(' ');
     const low = Number(first);
     const high = Number(last);
-    if (kind === 's' && high > systemHigh) systemHigh = high;
+    if (kind === 's') seen?.add(low, high);
     if (origin === store.origin) return;
     if (kind === 'c') {
       if (live.subscriberCount(subject) === 0) return;
@@ -139,14 +140,12 @@ export async function followNotices(
     onTokensChanged();
     // queued behind nothing new: notices from now on come after it, and duplicates are dropped by
     // seq (a run's, a worker's stream) or by id (the worker lines of the logs page: publishSystemLines)
-    if (!reconnecting) systemHigh = Math.max(systemHigh, storedHigh);
+    if (!reconnecting) seen = new SeenIds(storedHigh);
     else
       enqueue('catch-up after reconnect', async () => {
         await catchUp(store, live);
         // worker lines stored in the gap, for the logs page's streams too (they have no seq to resume by)
-        const from = systemHigh + 1;
-        systemHigh = Math.max(systemHigh, storedHigh);
-        await publishSystemRows(from, storedHigh);
+        for (const [low, high] of seen?.takeMissing(storedHigh) ?? []) await publishSystemRows(low, high);
       });
   };
 
