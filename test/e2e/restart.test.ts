@@ -64,4 +64,41 @@ describeInBrowser('a hub restart under the viewer', () => {
     expect(seqs).toEqual(range(1, total));
     expect(errorsOf(page)).toEqual([]);
   });
+
+  it("shows on the Logs page, live, the worker lines stored while the hub was away (the list is read again once the stream is back)", { timeout: 60_000 }, async () => {
+    const dataDir = tempDir();
+    hub = await hubOn(dataDir);
+    const url = hub.url;
+    const port = Number(new URL(url).port);
+    const beat = async (on: RunningHub, message: string) => {
+      const answer = await fetch(`${on.url}/api/workers/w-away/heartbeat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status: 'idle', logs: [{ timestamp: new Date().toISOString(), level: 'INFO', message }] }),
+      });
+      expect(answer.status).toBe(200);
+    };
+    await beat(hub, 'before the outage');
+    for (const path of ['#/logs?live=1', '#/logs?worker=w-away&live=1']) {
+      const page = await suite.open(`${url}/${path}`);
+      const rows = page.getByTestId('system-log-row');
+      await rows.filter({ hasText: 'before the outage' }).first().waitFor({ timeout: 20_000 });
+      await page.locator('[data-testid="live-state"][data-state="open"]').waitFor({ timeout: 10_000 });
+      await hub.close();
+      hub = undefined;
+      // another hub on the same data stores a line while this one is away
+      const meanwhile = await hubOn(dataDir);
+      await beat(meanwhile, `during the outage (${path})`);
+      await meanwhile.close();
+      await sleep(1_500);
+      hub = await hubOn(dataDir, port);
+      await rows.filter({ hasText: `during the outage (${path})` }).first().waitFor({ timeout: 20_000 });
+      await beat(hub, `after the outage (${path})`);
+      await rows.filter({ hasText: `after the outage (${path})` }).first().waitFor({ timeout: 20_000 });
+      const texts = await rows.allTextContents();
+      expect(texts.filter((text) => text.includes('before the outage'))).toHaveLength(1);
+      expect(texts.filter((text) => text.includes(`during the outage (${path})`))).toHaveLength(1);
+      expect(errorsOf(page)).toEqual([]);
+    }
+  });
 });

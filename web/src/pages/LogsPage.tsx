@@ -142,7 +142,11 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
           flushTimer.current = null;
           const batch = pendingLive.current.reverse();
           pendingLive.current = [];
-          setLines((current) => [...batch, ...(current ?? [])].slice(0, LIVE_CAP));
+          // a line may be in the list already: read again after the stream came back, which sent it too
+          setLines((current) => {
+            const have = new Set((current ?? []).map((line) => line.id));
+            return [...batch.filter((line) => !have.has(line.id)), ...(current ?? [])].slice(0, LIVE_CAP);
+          });
         }, 250);
       },
     },

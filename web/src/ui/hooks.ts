@@ -14,11 +14,6 @@ export function useNow(ms = 1000): number {
   return now;
 }
 
-/**
- * An event stream for the page on screen (null: none), closed while the tab is hidden.
- * `onResume` runs when the tab shows again: what happened meanwhile was not streamed, so the page
- * reloads its state before the stream goes on.
- */
 /** `value`, once it has stayed the same for `ms`: what a filter box asks the hub for. */
 export function useDebounced<T>(value: T, ms: number): T {
   const [settled, setSettled] = useState(value);
@@ -29,6 +24,11 @@ export function useDebounced<T>(value: T, ms: number): T {
   return settled;
 }
 
+/**
+ * An event stream for the page on screen (null: none), closed while the tab is hidden.
+ * `onResume` runs when the tab shows again, and when the stream is back after a drop: what
+ * happened meanwhile was not streamed, so the page reloads its state before the stream goes on.
+ */
 export function useLiveStream(url: string | null, handlers: StreamHandlers, onResume?: () => void): StreamState {
   const [state, setState] = useState<StreamState>('closed');
   const latest = useRef({ handlers, onResume });
@@ -38,7 +38,17 @@ export function useLiveStream(url: string | null, handlers: StreamHandlers, onRe
     const names = Object.keys(latest.current.handlers);
     const proxied: StreamHandlers = {};
     for (const name of names) proxied[name] = (data) => latest.current.handlers[name]?.(data);
-    const stream = new LiveStream(() => url, proxied, (next) => setState(next));
+    // back after a drop (the hub restarted): what happened meanwhile went to nobody, and the lists'
+    // streams (/api/events, every worker's lines) have no position to resume from: read again
+    let dropped = false;
+    const stream = new LiveStream(() => url, proxied, (next) => {
+      if (next === 'reconnecting') dropped = true;
+      else if (next === 'open' && dropped) {
+        dropped = false;
+        latest.current.onResume?.();
+      }
+      setState(next);
+    });
     stream.start();
     let hidden = document.visibilityState === 'hidden';
     const onVisibility = () => {
