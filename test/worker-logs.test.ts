@@ -166,7 +166,9 @@ describe('runlog logs worker:<id> -f across a hub restart', () => {
       const level = flags[0] === '--level' ? 'ERROR' : 'INFO';
       try {
         if (level === 'INFO') await waitFor(() => out.includes('stored before'), 20_000, 'the stored line');
-        await new Promise((resolve) => setTimeout(resolve, 500)); // the stream is open
+        // the stream is open (and its stored lines read, an instant later)
+        await waitFor(async () => ((await (await fetch(`${hub.url}/healthz`)).json()) as { subscribers: number }).subscribers > 0 || undefined, 20_000, 'the follower subscribed');
+        await new Promise((resolve) => setTimeout(resolve, 300));
         // the hub goes away; another hub on its data stores a line meanwhile; the hub comes back
         await hub.close();
         const meanwhile = await hubOn(dir);

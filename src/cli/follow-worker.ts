@@ -15,11 +15,16 @@ export function followWorker(hub: string, workerId: string, printStored: () => P
   return new Promise((_resolve, reject) => {
     let held: SystemLog[] | undefined = []; // undefined once the stored lines are printed
     let lastSeq = 0; // the last line seen, printed or passed over by the filters
+    let stored: Promise<void> | undefined; // the stored lines being printed, from the first open on
+    let connects = 0;
     const source = new EventSource(`${hub}/api/logs/stream?source_id=${encodeURIComponent(workerId)}`, {
-      fetch: (input, init) => {
+      fetch: async (input, init) => {
+        if (connects++ === 0) return hubFetch(String(input), init as RequestInit);
         // a reconnect: the lines after the last one seen, whether it came as an event (whose id the
-        // EventSource keeps) or from the store (which it never saw)
-        if (held !== undefined || lastSeq === 0) return hubFetch(String(input), init as RequestInit);
+        // EventSource keeps) or from the store (which it never saw); once the stored lines are
+        // printed, if that was under way, so that where they end is known
+        await stored?.catch(() => {});
+        if (lastSeq === 0) return hubFetch(String(input), init as RequestInit);
         const headers = { ...(init?.headers as Record<string, string> | undefined), 'Last-Event-ID': String(lastSeq) };
         return hubFetch(String(input), { ...(init as RequestInit), headers });
       },
@@ -44,15 +49,14 @@ export function followWorker(hub: string, workerId: string, printStored: () => P
       if (data !== undefined) fail(new Error(`stream ended: ${lapseText(data)}`));
     });
     source.addEventListener('open', () => {
-      if (held === undefined) return; // a reconnect: the hub sends the lines after Last-Event-ID first
-      printStored()
-        .then((seq) => {
-          lastSeq = seq;
-          const waiting = held ?? [];
-          held = undefined;
-          waiting.forEach(show);
-        })
-        .catch(fail);
+      if (stored !== undefined) return; // a reconnect: the hub sends the lines after Last-Event-ID first
+      stored = printStored().then((seq) => {
+        lastSeq = seq;
+        const waiting = held ?? [];
+        held = undefined;
+        waiting.forEach(show);
+      });
+      stored.catch(fail);
     });
     source.onerror = (error) => {
       // EventSource reconnects by itself unless the hub refused the stream
