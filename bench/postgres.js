@@ -357,12 +357,13 @@ function report({ ingest: i, twoHubs: t, fleet: f, retention: r }) {
     rows.push(['  a worker heartbeating (100 lines, every 100 ms) meanwhile', `p99 ${fixed(r.batched.probeP99, 1)} ms, max ${fixed(r.batched.probeMax, 1)} ms`, '']);
     rows.push([`retention, the seed's cleanup_old_system_logs() (one DELETE): ${int(r.rows)} lines`, `${fixed(r.single.seconds, 1)} s in one statement`, '']);
     rows.push(['  a worker heartbeating meanwhile', `p99 ${fixed(r.single.probeP99, 1)} ms, max ${fixed(r.single.probeMax, 1)} ms`, '']);
+    verdicts.push(`retention measured (the issue sets no goal for it): batched ${fixed(r.batched.seconds, 0)} s with a heartbeat p99 of ${fixed(r.batched.probeP99, 0)} ms, the seed's one DELETE ${fixed(r.single.seconds, 0)} s with ${fixed(r.single.probeP99, 0)} ms`);
   }
   return {
     title: 'PostgreSQL: hubs on one database, beside the seed',
     about: 'See the header of bench/postgres.js for what each row measures. One run of each part (retention on 10M lines runs only with `node bench/postgres.js retention`).',
     table: markdownTable(['measure', 'value', 'goal'], rows),
-    verdict: `${met ? '**Goal met**' : '**Goal not met**'}: ${verdicts.join('; ')}`,
+    verdict: `${!i && !t ? '**Measured**' : met ? '**Goal met**' : '**Goal not met**'}: ${verdicts.join('; ')}`,
     met,
   };
 }
