@@ -100,6 +100,15 @@ describe('GET /api/search', () => {
     expect((await getJson<{ field: string }>(`${hub.url}/api/search?q=x&limit=0`)).status).toBe(400);
     expect((await getJson<{ field: string }>(`${hub.url}/api/search?since=yesterday`)).body).toMatchObject({ field: 'since' });
   });
+
+  it('refuses one label key given two values (a run has one), where the last one won and matched', async () => {
+    const twice = await getJson<{ field: string; message: string }>(`${hub.url}/api/search?q=needle&label=k%3Dw&label=k%3Dv`);
+    expect(twice.status).toBe(400);
+    expect(twice.body).toMatchObject({ field: 'label' });
+    expect(twice.body.message).toContain('"k"');
+    // the same pair twice is one condition
+    expect((await getJson<{ logs: unknown[] }>(`${hub.url}/api/search?q=needle&label=k%3Dv&label=k%3Dv`)).body.logs).toHaveLength(1);
+  });
 });
 
 /** `runlog grep --db` (and RUNLOG_DB) searches a store directly, as `runlog server --db` opens it: no hub. */
