@@ -133,6 +133,44 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     });
   }
 
+  it('an empty file copytruncated twice before its first read: the copies are read, oldest first, then the file (nothing lost, nothing said)', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, '');
+    const follower = await following(url, data, [join(dir, '*.log')], 'empty-copied');
+    // the follower has looked at the empty file (no first bytes to fingerprint yet) and stalls
+    // through two copytruncates: only a look at the siblings can tell the file started over
+    follower.result.child.kill('SIGSTOP');
+    expect(await writer({ path, from: 1, to: 240, every: 1, rotate: { at: [80, 160], how: 'copytruncate' } })).toBe(0);
+    follower.result.child.kill('SIGCONT');
+    await waitForLines(url, 'empty-copied', 240);
+    await new Promise((r) => setTimeout(r, 300)); // a second look must not read the copies again
+    await stopped(follower.result);
+    const all = await records(url, 'empty-copied');
+    expect(fileLines(all)).toEqual(lines('line', 1, 240));
+    expect(all.filter((r) => r.source === 'system')).toEqual([]);
+  });
+
+  it('stopped while its file was empty, restarted after two copytruncates: reads the copies, then the file (nothing lost)', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const data = tempDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, '');
+    const first = await following(url, data, [path], 'empty-copied-restart');
+    await new Promise((r) => setTimeout(r, 300)); // a look or two at the empty file
+    await stopped(first.result);
+    expect(await writer({ path, from: 1, to: 240, every: 0, rotate: { at: [80, 160], how: 'copytruncate' } })).toBe(0);
+    const second = follow(url, data, [path, '--run', 'empty-copied-restart']);
+    await waitForLines(url, 'empty-copied-restart', 240);
+    await new Promise((r) => setTimeout(r, 300));
+    await stopped(second);
+    const all = await records(url, 'empty-copied-restart');
+    expect(fileLines(all)).toEqual(lines('line', 1, 240));
+  });
+
   it('takes a file renamed to a name the glob still matches (app.log → app.log.1 under app.log*) for the same file', async () => {
     const url = await startHub();
     const dir = tempDir();

@@ -11,6 +11,8 @@
  *   and write again): the bytes written between the last read and the truncation are looked for
  *   in a sibling whose first bytes are the old file's (logrotate's copy); when none has them the
  *   loss is said in a `system` line. Then the file is read from its start.
+ * - a file nothing of which was read yet (empty at every look) has no first bytes to compare: a
+ *   copytruncate between two looks shows only as a new rotated sibling, read whole before it.
  * A restarted follower finds each checkpointed file by device, inode and fingerprint, under its
  * name or a sibling's (rotated while nobody was following), and goes on from its offset, then
  * reads whole the siblings rotated after it (rotated twice meanwhile); a file it cannot find any
@@ -22,7 +24,7 @@ import type { Level } from '../../core/record.js';
 import { bytesBeforeFd, FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, tailFingerprintFd, type FileCheckpoint } from './checkpoint.js';
 import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
 import { expandGlob, globBase } from './glob.js';
-import { fileKey, findCopy, locateCheckpointed, rotatedAfter, rotatedSince, safeStat } from './siblings.js';
+import { fileKey, findCopy, locateCheckpointed, rotatedAfter, rotatedKeys, rotatedNotIn, rotatedSince, safeStat } from './siblings.js';
 
 /** The part of a RecordBuilder a follower feeds. */
 export interface LineTarget {
@@ -62,6 +64,8 @@ interface Tracked {
   skipped: number;
   /** the tail fingerprint of the last offset a checkpoint asked for (read again only when it moves) */
   tail?: { offset: number; ino: number; tail_fp: string; tail_len: number };
+  /** nothing of the file read yet (empty at every look): its mtime and its rotated siblings at the last look */
+  unread?: { mtimeMs: number; siblings: Set<string> };
 }
 
 const READ_BYTES = 1024 * 1024; // 1 MiB a read
@@ -143,11 +147,18 @@ export class FileFollower {
     for (const tracked of [...this.detached, ...this.active.values()]) {
       const mark = tracked.feed.delivered(seq, sending) ?? tracked.delivered;
       if (!sending) tracked.delivered = mark;
-      files.push({ path: tracked.name, ...mark, size: tracked.size, ...this.tailOf(tracked, mark) });
+      files.push({ path: tracked.name, ...mark, size: tracked.size, ...this.tailOf(tracked, mark), ...this.unreadOf(tracked, mark) });
     }
     // a file let go and fully delivered needs no place in the checkpoint any more
     if (!sending) this.detached = this.detached.filter((tracked) => tracked.fd !== -1 || tracked.feed.undelivered > 0);
     return files;
+  }
+
+  /** A file nothing of which was read yet, delivered as it is now: the siblings a restart knows the copies made after from. */
+  private unreadOf(tracked: Tracked, mark: DeliveryMark): { siblings?: string[] } {
+    const feed = tracked.feed;
+    const asNow = mark.offset === 0 && mark.fp_len === 0 && mark.ino === feed.identity.ino && feed.offset === 0 && feed.undelivered === 0;
+    return asNow && tracked.unread !== undefined ? { siblings: [...tracked.unread.siblings] } : {};
   }
 
   /** The fingerprint of the bytes before a mark's offset, while the file is open and still the mark's. */
@@ -214,6 +225,8 @@ export class FileFollower {
       this.truncated(tracked, stats);
       stats = fstatSync(tracked.fd);
     }
+    if (!tracked.detached && feed.offset === 0 && (feed.identity.fp_len === 0 || tracked.unread !== undefined)) this.readCopiesOfUnread(tracked, stats);
+    else tracked.unread = undefined;
     tracked.size = stats.size;
     if (feed.identity.fp_len < FINGERPRINT_BYTES && stats.size > feed.identity.fp_len) {
       feed.identity = { ...feed.identity, ...fingerprintFd(tracked.fd) };
@@ -265,6 +278,28 @@ export class FileFollower {
       feed.restart({ dev: stats.dev, ino: stats.ino, ...fp }, 0, true);
       this.readRange(later, feed);
     }
+  }
+
+  /**
+   * An empty file, copied and truncated before its first read (a stalled follower, copytruncate
+   * right after the file was made): its size and first bytes say nothing, its lines are in the
+   * rotated siblings made since the last look. Read whole, oldest first, through the same feed.
+   */
+  private readCopiesOfUnread(tracked: Tracked, stats: Stats): void {
+    const last = tracked.unread;
+    if (last !== undefined && last.mtimeMs === stats.mtimeMs && stats.size === 0) return; // untouched since
+    const copies = last === undefined ? [] : rotatedNotIn(tracked.name, last.siblings).filter((copy) => !this.tracking(copy));
+    tracked.unread = { mtimeMs: stats.mtimeMs, siblings: rotatedKeys(tracked.name) };
+    if (copies.length === 0) return;
+    const feed = tracked.feed;
+    for (const copy of copies) {
+      const copyStats = safeStat(copy);
+      const fp = fingerprintPath(copy, FINGERPRINT_BYTES);
+      if (copyStats === undefined || fp === undefined) continue;
+      feed.restart({ dev: copyStats.dev, ino: copyStats.ino, ...fp }, 0, true);
+      this.readRange(copy, feed);
+    }
+    feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0, true);
   }
 
   /** Feeds a copy's bytes from the feed's offset to its end. */
@@ -340,6 +375,8 @@ export class FileFollower {
     const feed = new LineFeed(source, () => this.o.target.lastSeq, identity, offset, this.o.maxLineBytes, tail);
     const skipped = atEnd ? offset : 0;
     const tracked: Tracked = { name, fd, feed, size: stats.size, detached, delivered: { ...identity, seq: this.o.target.lastSeq, offset }, skipped };
+    // empty: a copy made before the first read is told from an older one by being new
+    if (offset === 0 && identity.fp_len === 0) tracked.unread = { mtimeMs: stats.mtimeMs, siblings: rotatedKeys(name) };
     if (detached) this.detached.push(tracked);
     else this.active.set(name, tracked);
     return tracked;
@@ -377,7 +414,11 @@ export class FileFollower {
       }
       if (this.tracking(found)) continue;
       const underName = found === name;
-      this.open(found, entry.offset, !underName);
+      const tracked = this.open(found, entry.offset, !underName);
+      // empty when it stopped: the copies made since are read before it (mtime -1: look at once)
+      if (tracked !== undefined && underName && entry.siblings !== undefined && entry.offset === 0) {
+        tracked.unread = { mtimeMs: -1, siblings: new Set(entry.siblings) };
+      }
       if (underName || newest.get(name) !== found) continue;
       for (const later of rotatedAfter(name, found)) {
         if (!claimed.has(fileKey(safeStat(later))) && !this.tracking(later)) this.open(later, 0, true);

@@ -61,6 +61,27 @@ export function rotatedSince(name: string, since: { ino: number; mtimeMs: number
   return later.sort((a, b) => a.mtime - b.mtime).map((file) => file.path);
 }
 
+/** The rotated siblings of `name` there now (as fileKey): a sibling not among them is made later. */
+export function rotatedKeys(name: string): Set<string> {
+  const dir = dirname(name);
+  const base = basename(name);
+  return new Set(safeReaddir(dir).flatMap((entry) => (isRotatedName(base, entry) ? [fileKey(safeStat(join(dir, entry)))] : [])));
+}
+
+/** The rotated siblings of `name` that are not among `known` (rotatedKeys), oldest (last written) first. */
+export function rotatedNotIn(name: string, known: ReadonlySet<string>): string[] {
+  const dir = dirname(name);
+  const base = basename(name);
+  const found: { path: string; mtime: number }[] = [];
+  for (const entry of safeReaddir(dir)) {
+    if (!isRotatedName(base, entry)) continue;
+    const path = join(dir, entry);
+    const stats = safeStat(path);
+    if (stats?.isFile() && !known.has(fileKey(stats))) found.push({ path, mtime: stats.mtimeMs });
+  }
+  return found.sort((a, b) => a.mtime - b.mtime).map((file) => file.path);
+}
+
 /**
  * The file a checkpoint entry names: under its name, or rotated to a sibling. It must hold the
  * same first bytes and the same bytes before the offset (a file rewritten with the same start,
