@@ -231,6 +231,47 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () 
     expect((await run(hub.url, runId!)).status).toBe('running'); // no end was sent: the hub's lease fails it
   });
 
+  it('stopped by SIGTERM (docker stop, kill): every line it logged arrives, the run fails "killed by SIGTERM", and it still dies of SIGTERM', async () => {
+    const hub = await newHub();
+    // 2000 lines in a few ms, then SIGTERM at once: they were all still queued, the run not yet made
+    const code = [
+      'import logging, sys, time, runlog',
+      'logging.getLogger().setLevel(logging.INFO)',
+      'handler = runlog.Handler()',
+      'logging.getLogger().addHandler(handler)',
+      'for i in range(1, 2001): logging.info("term %d", i)',
+      'print(handler.run_id, flush=True)',
+      'time.sleep(30)',
+    ];
+    const program = pythonCode(code, { RUNLOG_HUB: hub.url });
+    const [runId] = await program.lines(1);
+    program.child.kill('SIGTERM');
+    expect((await program.done).signal).toBe('SIGTERM');
+    const end = await ended(hub.url, runId!);
+    expect([end.status, end.error_message, end.signal, end.exit_code]).toEqual(['failed', 'killed by SIGTERM', 'SIGTERM', null]);
+    expect((await runLines(hub.url, runId!)).map((l) => [l.seq, l.message])).toEqual(range(1, 2000).map((n) => [n, `term ${n}`]));
+  });
+
+  it('leaves a SIGTERM handler of the program its own: the program decides, and atexit ends the run as usual', async () => {
+    const hub = await newHub();
+    const code = [
+      'import logging, signal, sys, time, runlog',
+      'signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))',
+      'logging.getLogger().setLevel(logging.INFO)',
+      'handler = runlog.Handler()',
+      'logging.getLogger().addHandler(handler)',
+      'logging.info("before")',
+      'print(handler.run_id, flush=True)',
+      'time.sleep(30)',
+    ];
+    const program = pythonCode(code, { RUNLOG_HUB: hub.url });
+    const [runId] = await program.lines(1);
+    program.child.kill('SIGTERM');
+    expect((await program.done).code).toBe(0);
+    expect((await ended(hub.url, runId!)).status).toBe('completed');
+    expect((await runLines(hub.url, runId!)).map((l) => l.message)).toEqual(['before']);
+  });
+
   it('renews the run’s lease while the program lives, so the hub fails its run only once it is killed', async () => {
     const hub = await newHub();
     // one line, then silence: only the renewals say it is alive

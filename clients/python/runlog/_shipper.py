@@ -157,7 +157,7 @@ class RunShipper:
         if not self._wake.is_set():
             self._wake.set()
 
-    def close(self, status: str = "completed", error_message: Optional[str] = None, exit_code: Optional[int] = None) -> None:
+    def close(self, status: str = "completed", error_message: Optional[str] = None, exit_code: Optional[int] = None, signal: Optional[str] = None) -> None:
         """Sends what is left and ends the run (the first close wins); waits at most `exit_timeout`."""
         if self._end is not None:
             return
@@ -166,6 +166,8 @@ class RunShipper:
             end["error_message"] = error_message[:1000]
         if exit_code is not None:
             end["exit_code"] = exit_code
+        if signal is not None:
+            end["signal"] = signal
         self._end = end
         self._stopping = True
         self._wake.set()

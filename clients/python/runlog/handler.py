@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Optional
 from ._env import level_name, new_run_id, program_name, resolve_hub, resolve_token, valid_id
 from ._http import Hub
 from ._shipper import RunShipper
+from ._signals import at_sigterm
 
 _FORMATTER = logging.Formatter()
 
@@ -123,9 +124,9 @@ class Handler(logging.Handler):
         self.end()
         super().close()
 
-    def end(self, status: str = "completed", error_message: Optional[str] = None, exit_code: Optional[int] = None) -> None:
+    def end(self, status: str = "completed", error_message: Optional[str] = None, exit_code: Optional[int] = None, signal: Optional[str] = None) -> None:
         """Sends what is left and ends the run with this outcome; the first end stands."""
-        self._shipper.close(status, error_message, exit_code)
+        self._shipper.close(status, error_message, exit_code, signal)
 
     @property
     def stats(self) -> Dict[str, int]:
@@ -167,11 +168,16 @@ _blocks_lock = threading.Lock()
 _logging_lock = getattr(logging, "_lock", None) or threading.RLock()  # logging's module lock (Logger.addHandler's)
 
 
+_block_handlers: List[Handler] = []  # the open blocks' handlers, innermost last (ended by SIGTERM)
+
+
 def _open_block(handler: Handler, target: logging.Logger) -> None:
     global _blocks_open
     handler._block = True
     with _blocks_lock:
         _blocks_open += 1
+        _block_handlers.append(handler)
+    at_sigterm(_end_at_sigterm)
     with _logging_lock:  # as Logger.addHandler, but first: it must mark a record before the others see it
         if handler not in target.handlers:
             target.handlers = [handler] + target.handlers  # a new list: a logging call may be walking the old one
@@ -182,6 +188,8 @@ def _close_block(handler: Handler, target: logging.Logger) -> None:
     target.removeHandler(handler)
     with _blocks_lock:
         _blocks_open -= 1
+        if handler in _block_handlers:
+            _block_handlers.remove(handler)
 
 
 # What a logging call leaves in the queue: one flat tuple of the record's fields, not the record:
@@ -323,6 +331,7 @@ def _end_at_exit(handler: Handler) -> None:
 
         sys.excepthook = hook
         atexit.register(_at_exit)
+    at_sigterm(_end_at_sigterm)
 
 
 def error_message_of(exc: BaseException) -> str:
@@ -341,5 +350,19 @@ def _at_exit() -> None:
                 handler.end("completed")
             else:
                 handler.end("failed", _uncaught)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _end_at_sigterm() -> None:
+    """SIGTERM (see _signals.py): every run still open, innermost block first, ends failed."""
+    with _blocks_lock:
+        blocks = list(reversed(_block_handlers))
+    with _exit_lock:
+        handlers = list(_exit_handlers)
+        _exit_handlers.clear()
+    for handler in blocks + handlers:
+        try:
+            handler.end("failed", "killed by SIGTERM", signal="SIGTERM")
         except Exception:  # noqa: BLE001
             pass

@@ -30,6 +30,7 @@ from ._env import env_number, level_name, resolve_hub, resolve_token, spool_root
 from ._gpu import GpuProbe
 from ._http import Hub, retryable, short
 from ._leftovers import claim_leftovers, deliver_leftovers
+from ._signals import at_sigterm
 from ._spool import Spool
 
 DEFAULT_BUFFER_SIZE = 100  # the seed's
@@ -191,6 +192,7 @@ class Worker:
             self._thread = threading.Thread(target=self._main, name="runlog-heartbeat", daemon=True)
             self._thread.start()
             atexit.register(self.stop)
+            at_sigterm(self.stop)  # SIGTERM skips atexit (see _signals.py)
         return self
 
     def stop(self) -> None:
