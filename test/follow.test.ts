@@ -133,25 +133,31 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
     });
   }
 
-  it('an empty file copytruncated twice before its first read: the copies are read, oldest first, then the file (nothing lost, nothing said)', async () => {
-    const url = await startHub();
-    const dir = tempDir();
-    const data = tempDir();
-    const path = join(dir, 'app.log');
-    writeFileSync(path, '');
-    const follower = await following(url, data, [join(dir, '*.log')], 'empty-copied');
-    // the follower has looked at the empty file (no first bytes to fingerprint yet) and stalls
-    // through two copytruncates: only a look at the siblings can tell the file started over
-    follower.result.child.kill('SIGSTOP');
-    expect(await writer({ path, from: 1, to: 240, every: 1, rotate: { at: [80, 160], how: 'copytruncate' } })).toBe(0);
-    follower.result.child.kill('SIGCONT');
-    await waitForLines(url, 'empty-copied', 240);
-    await new Promise((r) => setTimeout(r, 300)); // a second look must not read the copies again
-    await stopped(follower.result);
-    const all = await records(url, 'empty-copied');
-    expect(fileLines(all)).toEqual(lines('line', 1, 240));
-    expect(all.filter((r) => r.source === 'system')).toEqual([]);
-  });
+  for (const glob of ['*.log', 'app.log*'] as const) {
+    it(`an empty file copytruncated twice before its first read (${glob}): every line of the copies and the file once, nothing said`, async () => {
+      const url = await startHub();
+      const dir = tempDir();
+      const data = tempDir();
+      const path = join(dir, 'app.log');
+      writeFileSync(path, '');
+      const run = `empty-copied-${glob === '*.log' ? 'log' : 'all'}`;
+      const follower = await following(url, data, [join(dir, glob)], run);
+      // the follower has looked at the empty file (no first bytes to fingerprint yet) and stalls
+      // through two copytruncates: only a look at the siblings can tell the file started over
+      follower.result.child.kill('SIGSTOP');
+      expect(await writer({ path, from: 1, to: 240, every: 1, rotate: { at: [80, 160], how: 'copytruncate' } })).toBe(0);
+      follower.result.child.kill('SIGCONT');
+      await waitForLines(url, run, 240);
+      await new Promise((r) => setTimeout(r, 300)); // a second look must not read the copies again
+      await stopped(follower.result);
+      const all = await records(url, run);
+      // the copies read before the file, oldest first; under app.log* they are files of their
+      // own, followed as such (each line once, under its own path)
+      if (glob === '*.log') expect(fileLines(all)).toEqual(lines('line', 1, 240));
+      else expect(fileLines(all).sort()).toEqual(lines('line', 1, 240).sort());
+      expect(all.filter((r) => r.source === 'system')).toEqual([]);
+    });
+  }
 
   it('stopped while its file was empty, restarted after two copytruncates: reads the copies, then the file (nothing lost)', async () => {
     const url = await startHub();

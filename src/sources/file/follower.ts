@@ -288,7 +288,8 @@ export class FileFollower {
   private readCopiesOfUnread(tracked: Tracked, stats: Stats): void {
     const last = tracked.unread;
     if (last !== undefined && last.mtimeMs === stats.mtimeMs && stats.size === 0) return; // untouched since
-    const copies = last === undefined ? [] : rotatedNotIn(tracked.name, last.siblings).filter((copy) => !this.tracking(copy));
+    // a copy the patterns match (app.log* ) is a file followed on its own: not read twice
+    const copies = last === undefined ? [] : rotatedNotIn(tracked.name, last.siblings).filter((copy) => !this.tracking(copy) && !this.matched(copy));
     tracked.unread = { mtimeMs: stats.mtimeMs, siblings: rotatedKeys(tracked.name) };
     if (copies.length === 0) return;
     const feed = tracked.feed;
@@ -424,6 +425,11 @@ export class FileFollower {
         if (!claimed.has(fileKey(safeStat(later))) && !this.tracking(later)) this.open(later, 0, true);
       }
     }
+  }
+
+  /** A pattern names the file at `path` (discover() follows it as a file of its own). */
+  private matched(path: string): boolean {
+    return this.o.patterns.some((pattern) => expandGlob(pattern).includes(path));
   }
 
   /** The file at `path` is open already (under any name). */
