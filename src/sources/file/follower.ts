@@ -21,9 +21,10 @@
 import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
-import { bytesBeforeFd, FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, tailFingerprintFd, type FileCheckpoint } from './checkpoint.js';
+import { bytesBeforeFd, FINGERPRINT_BYTES, fingerprintFd, tailFingerprintFd, type FileCheckpoint } from './checkpoint.js';
 import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
 import { expandGlob, globBase } from './glob.js';
+import { readRange, readWhole } from './copies.js';
 import { fileKey, findCopy, locateCheckpointed, rotatedAfter, rotatedKeys, rotatedNotIn, rotatedSince, safeStat } from './siblings.js';
 
 /** The part of a RecordBuilder a follower feeds. */
@@ -252,7 +253,7 @@ export class FileFollower {
     const feed = tracked.feed;
     const copy = findCopy(tracked.name, feed.identity, feed.offset, feed.tail, stats.ino);
     if (copy !== undefined) {
-      this.readRange(copy, feed);
+      readRange(copy, feed, this.buffer);
       this.readLaterCopies(tracked.name, copy, feed);
     } else if (tracked.skipped > 0 && feed.offset === tracked.skipped) {
       // nothing read yet of a file opened at its end (`tee` starting it over): nothing lost
@@ -271,13 +272,7 @@ export class FileFollower {
    * Read whole through the same feed, so a line cut by a copytruncate is joined across copies.
    */
   private readLaterCopies(name: string, copy: string, feed: LineFeed): void {
-    for (const later of rotatedAfter(name, copy)) {
-      const stats = safeStat(later);
-      const fp = fingerprintPath(later, FINGERPRINT_BYTES);
-      if (stats === undefined || fp === undefined || this.tracking(later)) continue;
-      feed.restart({ dev: stats.dev, ino: stats.ino, ...fp }, 0, true);
-      this.readRange(later, feed);
-    }
+    readWhole(rotatedAfter(name, copy).filter((later) => !this.tracking(later)), feed, this.buffer);
   }
 
   /**
@@ -292,29 +287,8 @@ export class FileFollower {
     const copies = last === undefined ? [] : rotatedNotIn(tracked.name, last.siblings).filter((copy) => !this.tracking(copy) && !this.matched(copy));
     tracked.unread = { mtimeMs: stats.mtimeMs, siblings: rotatedKeys(tracked.name) };
     if (copies.length === 0) return;
-    const feed = tracked.feed;
-    for (const copy of copies) {
-      const copyStats = safeStat(copy);
-      const fp = fingerprintPath(copy, FINGERPRINT_BYTES);
-      if (copyStats === undefined || fp === undefined) continue;
-      feed.restart({ dev: copyStats.dev, ino: copyStats.ino, ...fp }, 0, true);
-      this.readRange(copy, feed);
-    }
-    feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0, true);
-  }
-
-  /** Feeds a copy's bytes from the feed's offset to its end. */
-  private readRange(path: string, feed: LineFeed): void {
-    const fd = openSync(path, 'r');
-    try {
-      for (;;) {
-        const n = readSync(fd, this.buffer, 0, READ_BYTES, feed.offset);
-        if (n === 0) break;
-        feed.take(this.buffer.subarray(0, n));
-      }
-    } finally {
-      closeSync(fd);
-    }
+    readWhole(copies, tracked.feed, this.buffer);
+    tracked.feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0, true);
   }
 
   private checkName(tracked: Tracked): void {
