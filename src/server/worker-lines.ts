@@ -27,7 +27,9 @@
  * memory and changed only once the store has committed the lines, so a heartbeat that failed can
  * be resent whole. After a hub restart it starts again from the stream's last stored line (its seq
  * and timestamp stand for the client's): a resend of what was stored before is still a resend,
- * since it is no newer than that line.
+ * since it is no newer than that line. The stored seq goes on from the highest the stream has had
+ * (`store.lastSeq`: retention keeps it when it deletes the lines), so a seq never goes back, even
+ * when every line of the worker was deleted.
  *
  * Heartbeats of one worker are handled one at a time (a chain of promises per stream), so two
  * heartbeats in flight at once cannot be given the same seqs. Hubs sharing a database number a
@@ -164,8 +166,11 @@ export class WorkerLines {
   private async load(stream: string): Promise<WorkerLinesState> {
     // without the line count a page carries (a count of all the worker's rows, on PostgreSQL)
     const last = this.store.lastRecord ? await this.store.lastRecord(stream) : (await this.store.queryLogs(stream, { tail: 1 })).records[0];
-    if (last === undefined) return { lastSeq: 0, clientSeq: 0, clientTs: 0, session: undefined };
+    // the highest seq the worker's lines have had, those retention deleted included: numbering
+    // from the last line left would give a seq again, and a follower would skip its line as seen
+    const highest = await this.store.lastSeq(stream);
+    if (last === undefined) return { lastSeq: highest, clientSeq: 0, clientTs: 0, session: undefined };
     const session = last.attrs?.[SESSION_ATTR];
-    return { lastSeq: last.seq, clientSeq: last.seq, clientTs: last.timestamp, session: typeof session === 'string' ? session : undefined };
+    return { lastSeq: Math.max(last.seq, highest), clientSeq: last.seq, clientTs: last.timestamp, session: typeof session === 'string' ? session : undefined };
   }
 }

@@ -319,6 +319,19 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect((await store.getWorker('w1', 0))?.last_seq ?? 51).toBe(51);
     });
 
+    it("keeps a worker stream's highest seq when retention deleted all its lines (its seq never goes back)", async () => {
+      const stream = workerStream('w-gone');
+      await store.appendRecords(stream, [1, 2, 3].map((seq) => ({ ...rec(seq), stream, timestamp: seq * 1000 })));
+      expect(await store.deleteLinesBefore('worker:', 10_000)).toBe(3);
+      expect(await store.querySystemLogs({ source_id: 'w-gone' })).toEqual([]);
+      expect(await store.lastSeq(stream)).toBe(3);
+      await store.recordHeartbeat(heartbeat('w-gone', 20_000));
+      expect((await store.getWorker('w-gone', 20_000))?.last_seq).toBe(3);
+      // lines stored after it are the highest again
+      await store.appendRecords(stream, [{ ...rec(4), stream, timestamp: 30_000 }]);
+      expect(await store.lastSeq(stream)).toBe(4);
+    });
+
     it('searches lines across runs and workers, newest first, by text, level, time and label', async () => {
       await store.upsertRun({ id: 'train', labels: { team: 'vision' } });
       await store.upsertRun({ id: 'eval', labels: { team: 'nlp' } });

@@ -272,7 +272,10 @@ export interface Store {
   queryLogs(stream: string, query: LogQuery): Promise<LogPage>;
   /** Lines after `afterSeq`, ascending, at most `limit`: for streaming a whole run out in pages. */
   readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]>;
-  /** The highest seq stored for a stream (0: none): a resuming writer numbers on after it. */
+  /**
+   * The highest seq a stream has had (0: none), lines retention deleted included: a resuming writer,
+   * or the hub numbering a worker's lines, numbers on after it and never gives a seq twice.
+   */
   lastSeq(stream: string): Promise<number>;
   /** The stream's last line (by seq), without the page's line count; optional: queryLogs tail 1 without it. */
   lastRecord?(stream: string): Promise<LogRecord | undefined>;

@@ -15,6 +15,7 @@
  */
 import { AUTH_SCHEMA } from './auth.js';
 import { LEASE_COLUMNS } from './leases.js';
+import { SYSTEM_LOG_SEQS } from './line-seqs.js';
 import { WORKER_ID_CHECK } from './worker-ids.js';
 
 export interface Migration {
@@ -352,4 +353,5 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   // migration 9's function, the same but for its first check: an id the API could not read is refused
   { version: 11, name: 'func_worker_heartbeat_with_logs refuses a worker id the API could not read', sql: adoptedHeartbeat(WORKER_ID_CHECK) },
+  { version: 12, name: "system_log_seqs: the highest seq of a worker's deleted lines (its seq never goes back)", sql: SYSTEM_LOG_SEQS },
 ];

@@ -51,6 +51,7 @@ import * as auth from './auth.js';
 import * as leases from './leases.js';
 import { searchLines } from './search.js';
 import * as workers from './workers.js';
+import { WORKER_LAST_SEQ } from './line-seqs.js';
 
 // BIGINT (µs, counts) as numbers: every value runlog stores is below 2^53
 pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
@@ -213,7 +214,10 @@ export class PostgresStore implements Store {
   }
 
   async lastSeq(stream: string): Promise<number> {
-    return lastSeq(this.pool, stream);
+    const worker = workerOf(stream);
+    if (worker === undefined) return lastSeq(this.pool, stream);
+    const { rows } = await this.pool.query<{ n: number }>(`SELECT ${WORKER_LAST_SEQ('$1')} AS n`, [worker]);
+    return rows[0]?.n ?? 0;
   }
 
   async readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]> {

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { LEVEL_RANK, LEVELS, levelFromNumber, microsToIso, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
 import { badRequest, conflict } from '../../core/errors.js';
 import { likePattern, systemLogFromRecord } from '../rows.js';
+import { WORKER_LAST_SEQ } from './line-seqs.js';
 import {
   MAX_PAGE,
   workerStatus,
@@ -122,7 +123,7 @@ interface WorkerRow {
 const WORKER_SELECT = `SELECT w.id, w.state, w.current_task_id, w.vram_total_mb, w.vram_used_mb, w.gpus, w.heartbeat_interval_s,
   ${MICROS('LEAST(w.first_seen, COALESCE(w.last_heartbeat, w.first_seen))')} AS first_seen_us, ${MICROS('COALESCE(w.last_heartbeat, w.first_seen)')} AS last_heartbeat_us,
   w.last_heartbeat IS NULL AS never_heard, w.dropped_logs, w.stats,
-  (SELECT MAX(COALESCE(seq, id)) FROM system_logs s WHERE s.source_type = 'worker' AND s.source_id = w.id) AS last_seq
+  ${WORKER_LAST_SEQ('w.id')} AS last_seq
   FROM workers w`;
 
 export async function getWorker(db: pg.Pool, id: string, now: number): Promise<Worker | undefined> {

@@ -114,8 +114,11 @@ export class SqliteLines {
     return data === undefined ? [] : decodeChunk(row.stream, data, filter);
   }
 
+  /** The highest seq the stream has had: its lines', and those retention deleted (stream_seqs). */
   lastSeq(stream: string): number {
-    return (this.sql('SELECT MAX(last_seq) FROM chunks WHERE stream = ?').pluck().get(stream) as number | null) ?? 0;
+    const stored = this.sql('SELECT MAX(last_seq) FROM chunks WHERE stream = ?').pluck().get(stream) as number | null;
+    const deleted = this.sql('SELECT last_seq FROM stream_seqs WHERE stream = ?').pluck().get(stream) as number | undefined;
+    return Math.max(stored ?? 0, deleted ?? 0);
   }
 
   countLines(stream: string): number {
@@ -130,7 +133,9 @@ export class SqliteLines {
   /**
    * Deletes the lines of streams starting with `prefix` captured before `before` (µs): whole
    * chunks when they are all older, a chunk that straddles the cutoff encoded again with what
-   * it keeps. In transactions of at most `batch` chunks, so a writer never waits long.
+   * it keeps. In transactions of at most `batch` chunks, so a writer never waits long. Each chunk's
+   * last seq is kept in stream_seqs in the same transaction: a stream numbered by the hub (a
+   * worker's) numbers on after it, never from 1 again (see migrate-seqs.ts).
    */
   deleteBefore(prefix: string, before: number, batch = 256): number {
     const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
@@ -140,6 +145,10 @@ export class SqliteLines {
       for (const row of rows) {
         this.tails.delete(row.stream);
         const kept = row.max_ts < before ? [] : this.decode(row).filter((record) => record.timestamp >= before);
+        this.sql(
+          `INSERT INTO stream_seqs (stream, last_seq) VALUES (?, ?)
+           ON CONFLICT (stream) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)`,
+        ).run(row.stream, row.last_seq);
         this.sql('DELETE FROM chunks WHERE rowid = ?').run(row.id);
         if (kept.length > 0) this.insert(row.stream, encodeChunk(kept), alertsOf(kept));
         deleted += row.count - kept.length;

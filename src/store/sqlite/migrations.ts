@@ -11,6 +11,7 @@
 import type Database from 'better-sqlite3';
 import { migrateLinesToChunks } from './migrate-lines.js';
 import { addRunControlColumns } from './migrate-runs.js';
+import { addStreamSeqs } from './migrate-seqs.js';
 
 export interface Migration {
   version: number;
@@ -22,6 +23,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'lines: one row per line (log_lines) → compressed chunks', up: migrateLinesToChunks },
   // 11, not in 1–9: files already at 10 (made by the line store before this step existed) must get it too
   { version: 11, name: 'runs: leases, cancel requests, lost, re-runs', up: addRunControlColumns },
+  { version: 12, name: "streams: the highest seq retention deleted (a worker's seq never goes back)", up: addStreamSeqs },
 ];
 
 export function userVersion(db: Database.Database): number {

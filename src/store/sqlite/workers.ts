@@ -55,7 +55,10 @@ export function touchWorker(db: Database.Database, id: string, intervalS: number
   ).run(id, intervalS, now, now);
 }
 
-const WORKER_SELECT = `SELECT w.*, (SELECT MAX(last_seq) FROM chunks WHERE stream = 'worker:' || w.id) AS last_seq FROM workers w`;
+// last_seq: lines retention deleted count too (stream_seqs): a follower starts after it
+const WORKER_SELECT = `SELECT w.*, max(
+    COALESCE((SELECT MAX(last_seq) FROM chunks WHERE stream = 'worker:' || w.id), 0),
+    COALESCE((SELECT last_seq FROM stream_seqs WHERE stream = 'worker:' || w.id), 0)) AS last_seq FROM workers w`;
 
 export function getWorker(db: Database.Database, id: string, now: number): Worker | undefined {
   const row = statement(db, `${WORKER_SELECT} WHERE w.id = ?`).get(id) as WorkerRow | undefined;

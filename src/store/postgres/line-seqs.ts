@@ -1,0 +1,36 @@
+/**
+ * Migration 12: `system_log_seqs`, the highest seq each source's lines have had in `system_logs`,
+ * kept when they are deleted. A worker's stream outlives its lines (48 h of them by default): once
+ * retention had deleted them all, the hub numbered the worker's next line 1 again, and a follower
+ * or an SSE viewer resuming with Last-Event-ID skipped the new lines as seen.
+ *
+ * A line's seq here is the hub's `seq`, or its row `id` for a line the seeds' function stored
+ * (it writes no seq: the id stands in, as everywhere a worker's lines are read). A trigger after
+ * each DELETE statement keeps the highest of the rows it deleted, so every way of deleting counts:
+ * the hub's retention in batches, the seeds' `cleanup_old_system_logs()`, a DELETE by hand. The
+ * upsert takes the sources in order, so two deletes at once cannot deadlock on these rows.
+ */
+export const SYSTEM_LOG_SEQS = `
+CREATE TABLE IF NOT EXISTS system_log_seqs (
+  source_type TEXT NOT NULL,
+  source_id   TEXT NOT NULL,
+  last_seq    BIGINT NOT NULL,
+  PRIMARY KEY (source_type, source_id)
+);
+
+CREATE OR REPLACE FUNCTION runlog_keep_system_log_seqs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO system_log_seqs AS k (source_type, source_id, last_seq)
+  SELECT source_type, source_id, MAX(COALESCE(seq, id)) FROM old_rows GROUP BY source_type, source_id ORDER BY source_type, source_id
+  ON CONFLICT (source_type, source_id) DO UPDATE SET last_seq = GREATEST(k.last_seq, EXCLUDED.last_seq);
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS system_logs_keep_seqs ON system_logs;
+CREATE TRIGGER system_logs_keep_seqs AFTER DELETE ON system_logs
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION runlog_keep_system_log_seqs();
+`;
+
+/** The highest seq a worker's lines have had, deleted ones included (0: none). */
+export const WORKER_LAST_SEQ = (workerId: string) => `GREATEST(
+  (SELECT MAX(COALESCE(seq, id)) FROM system_logs s WHERE s.source_type = 'worker' AND s.source_id = ${workerId}),
+  (SELECT k.last_seq FROM system_log_seqs k WHERE k.source_type = 'worker' AND k.source_id = ${workerId}), 0)`;
