@@ -72,10 +72,14 @@ export function intParam(query: Query, name: string, min: number, max = Number.M
   return checkInt(text, name, min, max);
 }
 
+/** What an integer parameter may be, as its 400 says it: `-1` was "expected an integer", not its bound. */
+function intBounds(min: number, max: number): string {
+  return max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min} (at most 2^53 − 1)` : `an integer from ${min} to ${max}`;
+}
+
 export function checkInt(text: string, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^\d+$/.test(text)) throw badRequest(name, `expected an integer, got ${JSON.stringify(text.slice(0, 40))}`);
   const value = Number(text);
-  if (value < min || value > max) throw badRequest(name, `expected ${min} to ${max}, got ${value}`);
+  if (!/^\d+$/.test(text) || value < min || value > max) throw badRequest(name, `expected ${intBounds(min, max)}, got ${JSON.stringify(text.slice(0, 40))}`);
   return value;
 }
 
