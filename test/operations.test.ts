@@ -35,6 +35,19 @@ describe('GET /metrics', () => {
     await hub.close();
   });
 
+  it('says 0 lines and bytes of each kind before the first line (a counter absent until then makes rate() and alerts on it see no data)', async () => {
+    const fresh = await hubOn(tempDir());
+    try {
+      const page = await (await fetch(`${fresh.url}/metrics`)).text();
+      for (const kind of ['run', 'worker', 'service']) {
+        expect(sample(page, `runlog_lines_ingested_total{kind="${kind}"}`)).toBe(0);
+        expect(sample(page, `runlog_bytes_ingested_total{kind="${kind}"}`)).toBe(0);
+      }
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('counts lines and bytes by kind of stream, SSE clients, workers, runs and the queue, in Prometheus text', async () => {
     await fetch(`${hub.url}/api/runs`, json({ id: 'm-run' }));
     await fetch(`${hub.url}/api/runs/m-run/logs`, json({ records: [line(1, 'héllo'), line(2, 'world')] }));

@@ -14,6 +14,7 @@ import { MAX_PAGE, RUN_STATUSES, type RunStatus, type Store } from '../store/sto
 
 /** What a stream is, for the ingest counters: a run, a worker's own lines, a service's OTLP stream. */
 export type StreamKind = 'run' | 'worker' | 'service';
+const STREAM_KINDS: readonly StreamKind[] = ['run', 'worker', 'service'];
 
 export function streamKind(stream: string): StreamKind {
   if (stream.startsWith('worker:')) return 'worker';
@@ -45,6 +46,12 @@ export class HubMetrics {
     const registers = [this.registry];
     this.lines = new Counter({ name: 'runlog_lines_ingested_total', help: 'Lines stored (new, not resent), by kind of stream', labelNames: ['kind'], registers });
     this.bytes = new Counter({ name: 'runlog_bytes_ingested_total', help: 'UTF-8 bytes of the messages of the lines stored, by kind of stream', labelNames: ['kind'], registers });
+    // every kind at 0 from the start: a series that appears only with its first line is no data
+    // to rate() and to an alert until then (Prometheus: "avoid missing metrics")
+    for (const kind of STREAM_KINDS) {
+      this.lines.inc({ kind }, 0);
+      this.bytes.inc({ kind }, 0);
+    }
     this.writeSeconds = new Histogram({
       name: 'runlog_store_write_seconds',
       help: 'Time of each batch append to the store',
