@@ -3,7 +3,7 @@
  *   2026-11-30T21:50:00.123Z GET /api/runs/:id 200 1.4ms token=ci
  * The route is the pattern, not the URL (ids and query strings stay out of the log); a request no
  * route matched shows its first path segment only (`/api/…`: the rest may be anything, a token
- * pasted in the wrong place included). One field each, so that splitting on spaces finds them. The token's name (never the token) when the request carried one.
+ * pasted in the wrong place included), and not even that when it is long or holds a token (`/…`). One field each, so that splitting on spaces finds them. The token's name (never the token) when the request carried one.
  *
  * Why the raw response's `close`, not Fastify's onResponse: a live stream (SSE) takes the response
  * over and ends when its client goes away, which onResponse never sees; `close` comes once for
@@ -42,9 +42,18 @@ export const stderrAccessLog: AccessLogWriter = (line) => {
   process.stderr.write(`${line}\n`);
 };
 
-/** A path no route matched, as the log shows it: its first segment, the rest elided; one field. */
+/**
+ * A first segment shown as it is: short, and no token in it. A token pasted as the path
+ * (`curl hub/rl_…`, 46 characters) was written whole into the log.
+ */
+const SHOWN_SEGMENT = /^\/[^/]{0,32}(?=\/|$)/;
+const TOKEN_MARK = /rl_/i; // every token starts so (auth/tokens.ts), also after "Bearer%20"
+
+/** A path no route matched, as the log shows it: its first segment (unless it may be a secret), the rest elided; one field. */
 function unmatched(url: string): string {
   const path = url.split('?')[0] ?? '';
-  const first = (/^\/[^/]{0,64}/.exec(path)?.[0] ?? '/').replace(/[\s\p{Cc}]/gu, '_');
-  return path.length > first.length ? `${first}/…` : first;
+  const segment = SHOWN_SEGMENT.exec(path)?.[0];
+  if (segment === undefined || TOKEN_MARK.test(segment)) return '/…';
+  const first = segment.replace(/[\s\p{Cc}]/gu, '_');
+  return path.length > segment.length ? `${first}/…` : first;
 }
