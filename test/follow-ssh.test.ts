@@ -364,15 +364,29 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
 
   it('with --until-idle, reads a file created while it waited to look again for the name, instead of stopping before the remote side saw it', async () => {
     const path = join(dir, 'late.log');
-    const follower = cli(['follow', `ssh://root@127.0.0.1:${port}${path}`, '--run', 'ssh-late', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshOption, '--until-idle', '2500ms']);
+    // the name is looked for again after 250, 500, 1000, 2000, 4000 ms (plus each ssh session's
+    // time): the file is made in the first wait that reaches past the idle time although the look
+    // before it came well within it. Counted from the last look, the follower must look once more
+    // and find it; counted by the clock, it stopped in that wait. Which wait that is depends on how
+    // fast sessions are on this machine, so it is chosen from what the follower says, as it says it.
+    const idleMs = 8000;
+    const startedAt = Date.now(); // before the follower starts: its looks are no earlier than this says
+    const follower = cli(['follow', `ssh://root@127.0.0.1:${port}${path}`, '--run', 'ssh-late', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshOption, '--until-idle', `${idleMs}ms`]);
     followers.push(follower.child);
     let said = '';
-    follower.child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    // no such file: looked for again after 250, 500, then 1000 ms; it appears in that last wait (some
-    // 2 s after the follower began, less than --until-idle), and is there when the remote side looks next
-    await waitFor(() => /connecting again in 1000 ms/.test(said) || undefined, 20_000, 'the third look for the name');
-    writeFileSync(path, block(1, 5));
+    let madeAfterMs: number | undefined;
+    follower.child.stderr?.on('data', (chunk: Buffer) => {
+      said += chunk.toString();
+      const waits = [...said.matchAll(/connecting again in (\d+) ms/g)];
+      const wait = Number(waits.at(-1)?.[1] ?? 0);
+      const at = Date.now() - startedAt;
+      if (madeAfterMs === undefined && at + wait > idleMs && at < idleMs - 500) {
+        writeFileSync(path, block(1, 5));
+        madeAfterMs = at;
+      }
+    });
     const done = await follower;
+    expect(madeAfterMs, `a wait that reaches past the idle time, after a look well within it (the follower said: ${said.slice(-600)})`).toBeDefined();
     expect(done.code).toBe(0);
     expect((await records('ssh-late')).map((r) => r.message)).toEqual(Array.from({ length: 5 }, (_, i) => lineText(i + 1)));
   });
