@@ -6,7 +6,9 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { clip, MAX_ERROR_MESSAGE } from '../core/cause.js';
 import { reportedIntervalS } from '../core/limits.js';
+import { nowMicros } from '../core/record.js';
 import { lastSeqInWal, walDir } from '../pipeline/spool/wal.js';
 import { hubError, hubRequest, jsonOf } from '../sinks/hub-http.js';
 import { withTask } from '../sdk/context.js';
@@ -193,7 +195,10 @@ export class WorkerAgent {
         if (outcome.status === 'failed') log.warning(line);
         else log.info(line);
       } catch (error) {
-        log.error(`task ${run.id} could not run: ${(error as Error).message}`);
+        // the runner's own failure: the run still ends, failed with the cause, never left `running`
+        const message = `runlog could not run task ${run.id}: ${(error as Error).message}`;
+        log.error(message);
+        await this.shipper?.finish({ status: 'failed', error_message: clip(message, MAX_ERROR_MESSAGE), completed_at: nowMicros() }).catch(() => undefined);
       }
     });
     this.shipper?.close();

@@ -256,6 +256,8 @@ export class HubShipper implements RunSink {
 
   /** Done with the run: the WAL (if the hub did not take everything) stays on disk for `runlog sync`. */
   close(): void {
+    // a run closed without its end (its runner threw) must not keep its lease alive: the hub fails it as lost
+    clearInterval(this.leaseTimer);
     this.wal?.close();
   }
 

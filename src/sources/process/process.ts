@@ -75,29 +75,41 @@ function readPaced(pipes: readonly { stream: NodeJS.ReadableStream; handler: (ch
 
 export class CapturedProcess {
   readonly exited: Promise<ProcessExit>;
-  private readonly child: ChildProcess;
-  private readonly settled: () => void;
+  /** undefined when spawn refused the command outright (see the constructor) */
+  private readonly child: ChildProcess | undefined;
+  private readonly settled: () => void = () => {};
 
   constructor(argv: readonly string[], options: SpawnOptions, handlers: ProcessHandlers) {
     const [file, ...args] = argv;
-    if (file === undefined) throw new Error('command: nothing to run');
-    const watched = spawnWatched(file, args, {
-      cwd: options.cwd,
-      env: options.env,
-      // a child in a group of its own must not read the terminal (it would be stopped): only pipes and files
-      stdio: [process.stdin.isTTY ? 'ignore' : 'inherit', 'pipe', 'pipe'],
-    });
+    let watched;
+    try {
+      if (file === undefined) throw new Error('nothing to run');
+      watched = spawnWatched(file, args, {
+        cwd: options.cwd,
+        env: options.env,
+        // a child in a group of its own must not read the terminal (it would be stopped): only pipes and files
+        stdio: [process.stdin.isTTY ? 'ignore' : 'inherit', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      // spawn throws, rather than emitting 'error', for a NUL byte in an argument, the environment
+      // or the directory, and for E2BIG: the command could not start, like a command not found,
+      // and its run must end failed with the cause (it stayed `running` when this threw)
+      this.child = undefined;
+      this.exited = Promise.resolve({ code: null, signal: null, spawnError: spawnRefusal(file ?? '', error) });
+      return;
+    }
     this.child = watched.child;
     this.settled = watched.settled;
     readPaced([
       ...(this.child.stdout ? [{ stream: this.child.stdout, handler: handlers.stdout }] : []),
       ...(this.child.stderr ? [{ stream: this.child.stderr, handler: handlers.stderr }] : []),
     ]);
+    const child = this.child;
     this.exited = new Promise((resolve) => {
       let spawnError: Error | undefined;
-      this.child.on('error', (error) => (spawnError = error));
+      child.on('error', (error) => (spawnError = error));
       // 'close', not 'exit': every byte of both pipes has been read by then
-      this.child.on('close', (code, signal) => {
+      child.on('close', (code, signal) => {
         this.settled(); // ended by itself: the watchdog goes without killing
         resolve({ code, signal, spawnError });
       });
@@ -106,12 +118,12 @@ export class CapturedProcess {
 
   /** The command's pid, which is also its process group id (undefined when it could not start). */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.child?.pid;
   }
 
   /** Sends `signal` to the child's whole process group. */
   kill(signal: NodeJS.Signals): void {
-    const pid = this.child.pid;
+    const pid = this.child?.pid;
     if (pid === undefined) return;
     try {
       process.kill(-pid, signal);
@@ -119,6 +131,17 @@ export class CapturedProcess {
       // already gone
     }
   }
+}
+
+/**
+ * Why spawn refused a command, naming it as a spawn 'error' does (`spawn /bin/nope ENOENT`), without
+ * the value Node quotes ("Received 'se\x00cret'"): an environment variable's value is often a
+ * secret, and this message becomes the run's error.
+ */
+function spawnRefusal(file: string, error: unknown): Error {
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\.? Received .*$/s, '');
+  // E2BIG says `spawn E2BIG`; a NUL byte says which argument, not which command
+  return new Error(message.startsWith('spawn ') ? `spawn ${file} ${message.slice('spawn '.length)}` : `spawn ${file}: ${message}`);
 }
 
 /** The shell's convention for an exit: the code, or 128 + the signal's number. */

@@ -36,7 +36,14 @@ export function spawnWatched(file: string, args: readonly string[], options: Wat
   // the watchdog first: the child is never without one (see the header)
   const mark = randomBytes(8).toString('hex');
   const watchdog = startWatchdog(mark);
-  const child = spawn(file, args, { cwd: options.cwd, env: { ...(options.env ?? process.env), RUNLOG_WATCHDOG: mark }, detached: true, stdio: options.stdio });
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, { cwd: options.cwd, env: { ...(options.env ?? process.env), RUNLOG_WATCHDOG: mark }, detached: true, stdio: options.stdio });
+  } catch (error) {
+    // spawn refused the command (a NUL byte, E2BIG): nothing to guard, the watchdog goes now
+    watchdog?.stdin?.end('\n');
+    throw error;
+  }
   if (child.pid === undefined) watchdog?.stdin?.end('\n');
   else watchdog?.stdin?.write(`${child.pid}\n`);
   return { child, settled: () => watchdog?.stdin?.end('\n') };
