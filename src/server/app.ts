@@ -61,7 +61,11 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     logger: options.logger ?? false,
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true, // SSE streams never end by themselves: close them on shutdown
-    routerOptions: { maxParamLength: 512 }, // long ids reach our own check, which names the field
+    routerOptions: {
+      maxParamLength: 512, // long ids reach our own check, which names the field
+      // `/runlog//` served the UI, whose relative API calls (`/runlog//api/runs`) then found no route
+      ignoreDuplicateSlashes: true,
+    },
   });
 
   app.setErrorHandler((error: FastifyError | RunlogError, request, reply) => {
@@ -144,9 +148,12 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     // under it. The location starts with the path's own last segment, never `/`, so no request can
     // make it name another host; the query is re-encoded by URL (a raw byte may not go in a header).
     const last = config.basePath.slice(config.basePath.lastIndexOf('/') + 1);
-    app.get(config.basePath, { config: { scope: 'public' } }, async (request, reply) =>
-      reply.redirect(`${last}/${new URL(request.url, 'http://hub').search}`),
-    );
+    app.get(config.basePath, { config: { scope: 'public' } }, async (request, reply) => {
+      // `//runlog` reaches this route too (duplicate slashes are ignored): a path that starts with
+      // `//` is never redirected, so no Location can be read as another host's
+      if (request.url.startsWith('//')) return reply.callNotFound();
+      return reply.redirect(`${last}/${new URL(request.url, 'http://hub').search}`);
+    });
   }
   return app;
 }
