@@ -1,7 +1,7 @@
 /** A run's lines: ingest (idempotent by seq), query, download. */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { conflict, notFound } from '../../core/errors.js';
+import { badRequest, conflict, notFound } from '../../core/errors.js';
 import { assertWriter } from '../auth/writer.js';
 import { FINAL_STATUSES } from '../../store/store.js';
 import { nowMicros, toWire } from '../../core/record.js';
@@ -70,6 +70,11 @@ export function logRoutes(app: FastifyInstance, { store }: HubContext): void {
       level: levelParam(query),
       q: textParam(query, 'q'),
     };
+    // each picks an end of the run: with both, one silently won (limit), and a client asking for
+    // the last lines got the first ones
+    if (logQuery.tail !== undefined && logQuery.limit !== undefined) {
+      throw badRequest('limit', 'give tail (the last N lines) or limit (the first N, paged with after), not both');
+    }
     if (!(await store.getRun(id))) throw notFound(`run ${id}`);
     const page = await store.queryLogs(id, logQuery);
     return { run_id: id, logs: page.records.map(toWire), total_lines: page.total_lines, truncated: page.truncated };
