@@ -54,6 +54,25 @@ describe.each(['local store', 'hub'])('runlog grep (%s)', (mode) => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--level');
   });
+
+  it('takes --limit 1 to 10000 here and through a hub alike (the local store took 20000, a hub refused it)', async () => {
+    for (const limit of ['20000', '0']) {
+      const refused = await grep('cuda', '--limit', limit);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`runlog: --limit: expected 1 to 10000 (the hub's limit for one page), got "${limit}"`);
+    }
+    expect((await grep('cuda', '--limit', '10000')).stdout.trim().split('\n')).toHaveLength(3);
+    expect((await cli(['runs', '--limit', '20000', ...where()])).stderr).toContain('--limit: expected 1 to 10000');
+  });
+
+  it('refuses one label key given two values, where the CLI kept the last one in silence', async () => {
+    const twice = await grep('cuda', '--label', 'team=vision', '--label', 'team=nlp');
+    expect(twice.code).toBe(2);
+    expect(twice.stdout).toBe('');
+    expect(twice.stderr).toContain('--label: team given twice (team=vision, team=nlp); a run has one value a key');
+    // the same pair twice is one label
+    expect((await grep('cuda', '--label', 'team=vision', '--label', 'team=vision')).stdout).toMatch(/^train:2: /);
+  });
 });
 
 describe.each(['local store', 'hub'])('time bounds to the µs (%s)', (mode) => {

@@ -2,11 +2,24 @@
 import { LIMITS } from '../core/limits.js';
 import { isValidId, isValidRunId, parseLevel, type Level } from '../core/record.js';
 import { parseDuration, parseSince } from '../core/time.js';
+import { MAX_PAGE } from '../store/store.js';
 
 export class UsageError extends Error {}
 
 export function positiveInt(text: string, flag: string, min = 1): number {
   if (!/^\d+$/.test(text) || Number(text) < min) throw new UsageError(`${flag}: expected an integer ≥ ${min}, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/**
+ * --limit of a list the hub pages (runs, grep): 1 to MAX_PAGE, the hub's bound, checked here so
+ * that a hub and the local store take the same values (the local store cut 20000 to 10000 in
+ * silence, a hub refused it naming its own parameter).
+ */
+export function pageLimit(text: string, flag = '--limit'): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_PAGE) {
+    throw new UsageError(`${flag}: expected 1 to ${MAX_PAGE} (the hub's limit for one page), got ${JSON.stringify(text)}`);
+  }
   return Number(text);
 }
 
@@ -66,6 +79,10 @@ export function labels(pairs: readonly string[], flag = '--label', limits = flag
     const value = pair.slice(at + 1);
     if (limits && (Buffer.byteLength(key) > LIMITS.labelKeyBytes || Buffer.byteLength(value) > LIMITS.labelValueBytes)) {
       throw new UsageError(`${flag}: a label's key and value are at most ${LIMITS.labelValueBytes} bytes each (the hub's limit), got ${JSON.stringify(pair.slice(0, 40))}…`);
+    }
+    // a run has one value a key: `--label k=w --label k=v` kept only k=v, in silence
+    if (flag === '--label' && key in out && out[key] !== value) {
+      throw new UsageError(`${flag}: ${key} given twice (${key}=${out[key]}, ${key}=${value}); a run has one value a key`);
     }
     out[key] = value;
   }

@@ -2,7 +2,7 @@
 import { terminalSafe } from '../../core/terminal.js';
 import { microsToIso, toWire } from '../../core/record.js';
 import type { LineSearch } from '../../store/store.js';
-import { labels as parseLabels, level as parseLevel, positiveInt, sinceMicros } from '../args.js';
+import { labels as parseLabels, level as parseLevel, pageLimit, sinceMicros } from '../args.js';
 import { openReader } from '../open-reader.js';
 
 export interface GrepFlags {
@@ -26,7 +26,7 @@ export async function grepCommand(text: string, flags: GrepFlags): Promise<void>
     ...(flags.until === undefined ? {} : { until: sinceMicros(flags.until, '--until') }),
     ...(flags.level === undefined ? {} : { level: parseLevel(flags.level) }),
     ...(Object.keys(labels).length === 0 ? {} : { labels }),
-    limit: positiveInt(flags.limit, '--limit'),
+    limit: pageLimit(flags.limit),
   };
   const { reader, close } = await openReader(flags);
   try {

@@ -1,6 +1,6 @@
 /** `runlog runs`: the runs, newest first. */
 import { RUN_STATUSES, type Run, type RunStatus } from '../../store/store.js';
-import { positiveInt, UsageError } from '../args.js';
+import { pageLimit, UsageError } from '../args.js';
 import { openReader } from '../open-reader.js';
 import { table } from '../table.js';
 
@@ -8,7 +8,7 @@ export async function runsCommand(flags: { status?: string; grep?: string; limit
   if (flags.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(flags.status)) {
     throw new UsageError(`--status: expected one of ${RUN_STATUSES.join(', ')}`);
   }
-  const limit = positiveInt(flags.limit, '--limit');
+  const limit = pageLimit(flags.limit);
   const { reader, close } = await openReader(flags);
   const runs = await reader.listRuns({ status: flags.status as RunStatus | undefined, limit, ...(flags.grep ? { q: flags.grep } : {}) });
   await close();
