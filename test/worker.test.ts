@@ -164,6 +164,10 @@ describe('runlog worker', () => {
     expect(stored.map((l) => l.seq)).toEqual(range(1, stored.length));
     expect(stored.filter((l) => l.message === 'paced 30')).toHaveLength(1);
     expect((await run(hub.url, 'handed')).worker_id).toBe('w-arriving');
+    // the first life's last line says where the run went (it said "cancelled by SIGTERM", in a run that completed)
+    const system = stored.filter((l) => l.source === 'system').map((l) => l.message);
+    expect(system.some((m) => m.startsWith('cancelled by'))).toBe(false);
+    expect(system).toContain('handed back to the queue: worker w-leaving is stopping (SIGTERM); the command was stopped and runs again on the next worker that claims it');
   });
 
   it('fails the run of a worker that died mid-task once the worker is offline', async () => {

@@ -77,6 +77,7 @@ export class Runner {
   private current: CapturedProcess | undefined;
   private cancelledBy: string | undefined;
   private cancelSignal: NodeJS.Signals | undefined;
+  private handedBack: string | undefined;
   private builder: RecordBuilder | undefined;
   private readonly troubleSaid = new Set<string>();
   private killTimer: NodeJS.Timeout | undefined;
@@ -95,6 +96,16 @@ export class Runner {
     this.cancelSignal ??= signal;
     this.current?.kill(again ? 'SIGKILL' : signal);
     this.killTimer ??= setTimeout(() => this.current?.kill('SIGKILL'), KILL_GRACE_MS).unref();
+  }
+
+  /**
+   * The worker stops and hands the task back to the queue: the command is stopped as by cancel(),
+   * but the run's last line says it goes back to the queue (it said "cancelled by SIGTERM", in a
+   * run that another worker then completed).
+   */
+  handBack(signal: NodeJS.Signals, why: string): void {
+    this.handedBack ??= why;
+    this.cancel(signal);
   }
 
   async run(): Promise<RunOutcome> {
@@ -163,7 +174,8 @@ export class Runner {
     }
     if (errorMessage !== null) {
       errorMessage = clip(errorMessage, MAX_ERROR_MESSAGE);
-      if (status !== 'completed') builder.system(errorMessage, status === 'failed' ? 'ERROR' : 'WARNING');
+      if (this.handedBack !== undefined) builder.system(clip(`handed back to the queue: ${this.handedBack}`, MAX_ERROR_MESSAGE), 'WARNING');
+      else if (status !== 'completed') builder.system(errorMessage, status === 'failed' ? 'ERROR' : 'WARNING');
     }
     const diagnostics = status === 'failed' && o.diagnostics !== false ? await this.diagnose(builder, o.logDir) : undefined;
     logFile.close();

@@ -112,7 +112,7 @@ export class WorkerAgent {
     else withTask(task, () => this.worker.log.info(`${signal}: ${what}`));
     if (this.stopping === 'hand-back' && this.runner) {
       this.shipper?.handBack();
-      this.runner.cancel('SIGTERM');
+      this.runner.handBack('SIGTERM', `worker ${this.options.id} is stopping (${signal}); the command was stopped and runs again on the next worker that claims it`);
     }
     // lines not delivered after a while stay in the spool for the next start
     this.shipper?.giveUpAfter(STOP_WAIT_MS);
