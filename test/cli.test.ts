@@ -111,6 +111,15 @@ describe('flags refused before anything starts', () => {
     expect(migrate.stderr).toContain('expected postgres:// or postgresql://, or a SQLite file path');
   });
 
+  it('says a task not ended after --wait is still queued (it said "still running" of a task no worker had claimed)', async () => {
+    for (const json of [[], ['--json']]) {
+      const id = `unclaimed${json.length}`;
+      const submit = await cli(['submit', '--hub', hub.url, '--id', id, '--wait', '1', ...json, '--', 'true']);
+      expect(submit.code).toBe(2);
+      expect(submit.stderr).toContain(`runlog: run ${id} has not ended after 1s: it is queued and stays so (\`runlog cancel ${id}\` ends it)`);
+    }
+  });
+
   it('refuses a zero poll or idle time (it would spin, or stop at once), naming the flag', async () => {
     const file = join(tempDir(), 'app.log');
     writeFileSync(file, 'a line\n');

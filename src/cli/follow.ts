@@ -24,6 +24,13 @@ export interface FollowOptions {
 
 const CLEAR_LINE = '\r\x1b[K';
 
+/** The run did not end in the time given (it may be queued, not running: the caller looks). */
+export class WaitTimeout extends Error {
+  constructor(runId: string, readonly seconds: number) {
+    super(`run ${runId} has not ended after ${seconds}s`);
+  }
+}
+
 /** Resolves with the run as it ended (the `end` event), or rejects when the hub refuses the stream. */
 export function followRun(hub: string, runId: string, options: FollowOptions): Promise<Run | undefined> {
   const out = process.stdout;
@@ -37,7 +44,7 @@ export function followRun(hub: string, runId: string, options: FollowOptions): P
     const source = new EventSource(`${hub}/api/runs/${encodeURIComponent(runId)}/logs/stream?${options.params}`, {
       fetch: (input, init) => hubFetch(String(input), init as RequestInit),
     });
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => finish(() => reject(new Error(`run ${runId} still running after ${Math.round(options.timeoutMs! / 1000)}s`))), options.timeoutMs);
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => finish(() => reject(new WaitTimeout(runId, Math.round(options.timeoutMs! / 1000)))), options.timeoutMs);
     const finish = (then: () => void) => {
       clearTimeout(timer);
       source.close();

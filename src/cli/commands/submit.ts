@@ -5,7 +5,7 @@
  */
 import { shellJoin } from '../../core/text.js';
 import { checkCommandSize, checkName, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
-import { followRun } from '../follow.js';
+import { followRun, WaitTimeout } from '../follow.js';
 import { findHub } from '../hub-client.js';
 import { printer } from './logs.js';
 import type { FunctionResponse } from '../../server/routes/tasks.js';
@@ -76,6 +76,8 @@ export async function waitAndReport(hub: string, id: string, wait: string | true
     const left = Math.max(0, waitS - Math.floor((Date.now() - started) / 1000));
     response = await waitForResponse(hub, id, json ? waitS : Math.max(1, left));
   } catch (error) {
+    // not ended in time: say what it is now (it said "still running" of a run no worker had claimed)
+    if (error instanceof WaitTimeout) throw new Error(`${error.message}: it is ${await statusOf(hub, id)} and stays so (\`runlog cancel ${id}\` ends it)`);
     // the run is queued all the same: say which, and why it could not be watched
     const message = error instanceof Error ? error.message : String(error);
     const scope = /\b403\b|read scope/.test(message) ? ' (watching a run needs a token with the read scope)' : '';
@@ -102,8 +104,20 @@ async function waitForResponse(hub: string, id: string, waitS: number): Promise<
     if (response.status !== 200 && response.status !== 202) throw new Error(await hubError(response));
     const body = (await response.json()) as FunctionResponse & { status?: string };
     if (response.status === 200) return body;
-    if (left === 0) throw new Error(`run ${id} still ${body.status} after ${waitS}s`);
+    if (left === 0) throw new WaitTimeout(id, waitS);
   }
+}
+
+/** The run's status now, as a word for a message (`queued`, `running`), or `still not ended` when the hub does not say. */
+async function statusOf(hub: string, id: string): Promise<string> {
+  try {
+    const response = await hubFetch(`${hub}/api/runs/${encodeURIComponent(id)}`);
+    const run = (await response.json()) as { status?: unknown };
+    if (response.ok && typeof run.status === 'string') return run.status;
+  } catch {
+    // the hub went away meanwhile
+  }
+  return 'not ended';
 }
 
 async function post<T>(url: string, body: unknown): Promise<T> {
