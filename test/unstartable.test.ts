@@ -59,6 +59,8 @@ describe('a command spawn refuses', () => {
     await submit('nul-task', ['/bin/echo', 'placeholder']);
     const db = new Database(databaseFile(dataDir));
     db.prepare('UPDATE runs SET spec = ? WHERE id = ?').run(JSON.stringify({ command: ['/bin/echo', 'a\0b'], setup: [], env: {}, cwd: null }), 'nul-task');
+    await submit('nul-setup', ['/bin/echo', 'placeholder']);
+    db.prepare('UPDATE runs SET spec = ? WHERE id = ?').run(JSON.stringify({ command: ['/bin/echo', 'hi'], setup: ['echo a\0b'], env: {}, cwd: null }), 'nul-setup');
     db.close();
     await submit('after', ['/bin/echo', 'next one']);
     const worker = cli(['worker', '--id', 'w-nul', '--hub', hub.url, '--heartbeat', '1', '--poll', '100ms', '--data', tempDir()]);
@@ -71,6 +73,11 @@ describe('a command spawn refuses', () => {
     expect(failed.exit_code).toBe(127);
     expect(failed.worker_id).toBe('w-nul');
     expect(failed.error_message).toMatch(/^could not start: spawn \/bin\/echo: .*null bytes$/);
+    const setup = await waitFor(async () => {
+      const r = await run('nul-setup');
+      return r.status === 'failed' ? r : undefined;
+    }, 20_000, 'the task with a NUL in its setup to fail');
+    expect(setup.error_message).toMatch(/^setup step 1 \(echo a.b\) failed: could not start: spawn \/bin\/sh: .*null bytes$/);
     await waitFor(async () => (await run('after')).status === 'completed' || undefined, 20_000, 'the next task');
   });
 });
