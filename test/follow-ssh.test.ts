@@ -364,29 +364,23 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
 
   it('with --until-idle, reads a file created while it waited to look again for the name, instead of stopping before the remote side saw it', async () => {
     const path = join(dir, 'late.log');
-    // the name is looked for again after 250, 500, 1000, 2000, 4000 ms (plus each ssh session's
-    // time): the file is made in the first wait that reaches past the idle time although the look
-    // before it came well within it. Counted from the last look, the follower must look once more
-    // and find it; counted by the clock, it stopped in that wait. Which wait that is depends on how
-    // fast sessions are on this machine, so it is chosen from what the follower says, as it says it.
-    const idleMs = 8000;
+    // the first look finds no file and waits 6 s (RUNLOG_SSH_RETRY_MS) to look again, past the idle
+    // time of 4 s: counted from the last look, the follower must look once more, and finds the file
+    // made meanwhile; counted by the clock, it stopped during the wait. The first look only has to
+    // come within 4 s, however slow ssh sessions are on this machine.
+    const idleMs = 4000;
     const startedAt = Date.now(); // before the follower starts: its looks are no earlier than this says
-    const follower = cli(['follow', `ssh://root@127.0.0.1:${port}${path}`, '--run', 'ssh-late', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshOption, '--until-idle', `${idleMs}ms`]);
+    const follower = cli(['follow', `ssh://root@127.0.0.1:${port}${path}`, '--run', 'ssh-late', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshOption, '--until-idle', `${idleMs}ms`], {
+      RUNLOG_SSH_RETRY_MS: '6000',
+    });
     followers.push(follower.child);
     let said = '';
-    let madeAfterMs: number | undefined;
-    follower.child.stderr?.on('data', (chunk: Buffer) => {
-      said += chunk.toString();
-      const waits = [...said.matchAll(/connecting again in (\d+) ms/g)];
-      const wait = Number(waits.at(-1)?.[1] ?? 0);
-      const at = Date.now() - startedAt;
-      if (madeAfterMs === undefined && at + wait > idleMs && at < idleMs - 500) {
-        writeFileSync(path, block(1, 5));
-        madeAfterMs = at;
-      }
-    });
+    follower.child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    await waitFor(() => /connecting again in 6000 ms/.test(said) || undefined, 20_000, 'the first look for the name');
+    const lookedWithinMs = Date.now() - startedAt;
+    writeFileSync(path, block(1, 5));
     const done = await follower;
-    expect(madeAfterMs, `a wait that reaches past the idle time, after a look well within it (the follower said: ${said.slice(-600)})`).toBeDefined();
+    expect(lookedWithinMs, `the first look within the idle time (the follower said: ${said.slice(-400)})`).toBeLessThan(idleMs);
     expect(done.code).toBe(0);
     expect((await records('ssh-late')).map((r) => r.message)).toEqual(Array.from({ length: 5 }, (_, i) => lineText(i + 1)));
   });

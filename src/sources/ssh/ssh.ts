@@ -7,7 +7,7 @@
  * on the wire stay near or below the file's growth). Options given with --ssh-option come first, and
  * ssh keeps the first value it reads for an option, so they win. The remote script (remote.ts)
  * streams from the byte after the last one received; when ssh ends for any reason the follower
- * connects again with backoff (250 ms doubling to 10 s, reset by a session that brought bytes),
+ * connects again with backoff (250 ms, or RUNLOG_SSH_RETRY_MS, doubling to 10 s, reset by a session that brought bytes),
  * from that same byte, so nothing is fetched twice and what was written meanwhile comes then.
  * Stop closes ssh's stdin: the remote script reads the file to its end and exits (remote.ts), so
  * lines written just before a stop are not lost; after STOP_DRAIN_MS ssh's process group is killed
@@ -61,10 +61,19 @@ export interface SshFollowerOptions {
   busy?: () => boolean;
 }
 
-const MIN_BACKOFF_MS = 250;
+/**
+ * The first wait before connecting again (doubling up to MAX_BACKOFF_MS). RUNLOG_SSH_RETRY_MS sets
+ * it: a link known to be slow to come back, and tests that need a wait longer than a session.
+ */
+const MIN_BACKOFF_MS = retryMs(process.env.RUNLOG_SSH_RETRY_MS) ?? 250;
 const MAX_BACKOFF_MS = 10_000;
 /** how long a stop waits for the remote script to read the file to its end (a slow link, a big rest) */
 const STOP_DRAIN_MS = 5_000;
+
+function retryMs(text: string | undefined): number | undefined {
+  const ms = Number(text);
+  return text !== undefined && text !== '' && Number.isSafeInteger(ms) && ms >= 10 && ms <= 60_000 ? ms : undefined;
+}
 
 export class SshFollower {
   readonly stats = { connections: 0, bytes: 0 };
