@@ -329,7 +329,7 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
       psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('fn-w', NULL, NULL, '${JSON.stringify([{ timestamp: new Date().toISOString(), level: 'INFO', message }])}'::jsonb, NULL)` });
     call('old one');
     call('old two');
-    const newest = Number(psql(url, { sql: "SELECT max(id) FROM system_logs WHERE source_id = 'fn-w'" }).trim());
+    const newest = Number(psql(url, { sql: "SELECT max(seq) FROM system_logs WHERE source_id = 'fn-w'" }).trim());
     const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: url, ssePingMs: 1000 });
     hubs.push(hub);
     expect((await getJson<Worker>(`${hub.url}/api/workers/fn-w`)).body.last_seq).toBe(newest);

@@ -125,11 +125,11 @@ describeWithPostgres('PostgreSQL hubs', () => {
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
-      // the seeds' function stores no seq: its row id stands for one
+      // the database numbers the seeds' function's lines per worker (function-seqs.ts)
       const old = JSON.stringify([{ timestamp: daysAgo(3), level: 'INFO', message: 'seed line' }]);
       await client.query('SELECT func_worker_heartbeat_with_logs($1, NULL, NULL, $2::jsonb, NULL)', ['w-seed', old]);
-      const { rows } = await client.query<{ id: string }>(`SELECT id FROM system_logs WHERE source_id = 'w-seed'`);
-      const seedSeq = Number(rows[0]?.id);
+      const { rows } = await client.query<{ seq: string }>(`SELECT seq FROM system_logs WHERE source_id = 'w-seed'`);
+      const seedSeq = Number(rows[0]?.seq);
       await client.query('SELECT cleanup_old_system_logs()');
       await beat(hub, 'w-seed', [{ timestamp: new Date().toISOString(), level: 'INFO', message: 'over HTTP' }]);
       const { body } = await getJson<{ logs: { seq: number }[] }>(`${hub.url}/api/logs?source_id=w-seed`);

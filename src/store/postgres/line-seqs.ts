@@ -4,8 +4,8 @@
  * retention had deleted them all, the hub numbered the worker's next line 1 again, and a follower
  * or an SSE viewer resuming with Last-Event-ID skipped the new lines as seen.
  *
- * A line's seq here is the hub's `seq`, or its row `id` for a line the seeds' function stored
- * (it writes no seq: the id stands in, as everywhere a worker's lines are read). A trigger after
+ * A line's seq here is its `seq` (since migration 13 every row has one: function-seqs.ts), or its
+ * row `id` for a row without (the id stands in, as everywhere a worker's lines are read). A trigger after
  * each DELETE statement keeps the highest of the rows it deleted, so every way of deleting counts:
  * the hub's retention in batches, the seeds' `cleanup_old_system_logs()`, a DELETE by hand. The
  * upsert takes the sources in order, so two deletes at once cannot deadlock on these rows.

@@ -15,6 +15,7 @@
  */
 import { AUTH_SCHEMA } from './auth.js';
 import { LEASE_COLUMNS } from './leases.js';
+import { numberedSystemLogs } from './function-seqs.js';
 import { SYSTEM_LOG_SEQS } from './line-seqs.js';
 import { WORKER_ID_CHECK } from './worker-ids.js';
 
@@ -346,12 +347,14 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 10,
     name: "a worker's lines in their order, by index",
-    // a worker's stream is read in COALESCE(seq, id) order (the seed's function stores no seq: its
-    // row id stands in): its tail, and the last line every heartbeat on PostgreSQL numbers after,
+    // a worker's stream is read in COALESCE(seq, id) order (the seed's function stored no seq until
+    // migration 13: its row id stood in): its tail, and the last line every heartbeat on PostgreSQL numbers after,
     // were a sort of all of the worker's rows (a second per heartbeat for a worker with 1M lines)
     sql: 'CREATE INDEX IF NOT EXISTS system_logs_worker_order ON system_logs (source_type, source_id, (COALESCE(seq, id)));',
   },
   // migration 9's function, the same but for its first check: an id the API could not read is refused
   { version: 11, name: 'func_worker_heartbeat_with_logs refuses a worker id the API could not read', sql: adoptedHeartbeat(WORKER_ID_CHECK) },
   { version: 12, name: "system_log_seqs: the highest seq of a worker's deleted lines (its seq never goes back)", sql: SYSTEM_LOG_SEQS },
+  // migration 11's function, taking the worker's numbering lock first; its rows and the old ones numbered per worker
+  { version: 13, name: "the database numbers a worker's lines that come without a seq, after the worker's last, under the hubs' lock", sql: numberedSystemLogs(adoptedHeartbeat) },
 ];

@@ -214,7 +214,11 @@ export interface SystemLogRow {
 
 export const SYSTEM_LOG_SELECT = `SELECT id, seq, ${MICROS('timestamp')} AS ts, level, message, source_type, source_id, task_id, metadata, source, phase FROM system_logs`;
 
-/** A row as a record of stream `worker:<id>`; a line the seed's function wrote has no seq: its row id stands in. */
+/**
+ * A row as a record of stream `worker:<id>`. Every row has a seq (the hub's, or the one the database
+ * gives a row that came without: function-seqs.ts); a row written with that trigger disabled has
+ * none, and its row id stands in, as for rows stored before migration 13.
+ */
 export function recordFromSystemRow(row: SystemLogRow): LogRecord {
   const { logger, ...attrs } = row.metadata ?? {};
   const record: LogRecord = {
@@ -284,9 +288,9 @@ export async function querySystemLogs(db: pg.Pool, filter: SystemLogFilter): Pro
 /**
  * Workers' lines as GET /api/logs lists them: timestamp, stream (`worker:<source_id>`), seq, each
  * descending, as search lists them (search-order.ts) and SQLite does; ids compared byte by byte
- * (COLLATE "C", code point order), not by the database's locale. A seed line's row id stands in
- * for its seq, as in its id; the row id last breaks the one tie that leaves (a seed row whose id
- * is another line's seq).
+ * (COLLATE "C", code point order), not by the database's locale. COALESCE(seq, id): a row with no
+ * seq (written with the numbering trigger disabled) reads by its row id; the row id last breaks the
+ * one tie that could leave (such a row whose id is another line's seq).
  */
 const WORKER_LINE_ORDER = 'timestamp DESC, source_type COLLATE "C" DESC, source_id COLLATE "C" DESC, COALESCE(seq, id) DESC, id DESC';
 
