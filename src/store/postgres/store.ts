@@ -221,8 +221,10 @@ export class PostgresStore implements Store {
   }
 
   async readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]> {
-    // no line count here: a page of lines is all a reader (the live path, a download) needs
-    if (workerOf(stream) !== undefined) return (await this.queryLogs(stream, { after: afterSeq, limit })).records;
+    // no line count here: a page of lines is all a reader (the live path, a download, an SSE
+    // resume's backlog) needs, and a worker's count is a scan of all its rows, on every page
+    const worker = workerOf(stream);
+    if (worker !== undefined) return (await this.queryWorkerLines(worker, { after: afterSeq, limit }, false)).records;
     return (await scanLines(this.pool, stream, { after: afterSeq, limit })).records;
   }
 
