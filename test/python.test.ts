@@ -252,6 +252,34 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () 
     expect((await runLines(hub.url, runId!)).map((l) => [l.seq, l.message])).toEqual(range(1, 2000).map((n) => [n, `term ${n}`]));
   });
 
+  it('stopped by SIGTERM while its runs were being registered (a lock of the client held) still ends the run and dies of SIGTERM, not hangs', async () => {
+    const hub = await newHub();
+    // the handler runs on the main thread between two bytecodes: here, inside the registry's lock
+    // (as when SIGTERM lands while a Handler or a runlog.run block is being set up)
+    const code = [
+      'import logging, os, signal, time, runlog',
+      'from runlog import handler as registry',
+      'logging.getLogger().setLevel(logging.INFO)',
+      'handler = runlog.Handler()',
+      'logging.getLogger().addHandler(handler)',
+      'logging.info("before")',
+      'print(handler.run_id, flush=True)',
+      'with registry._exit_lock, registry._blocks_lock:',
+      '    os.kill(os.getpid(), signal.SIGTERM)',
+      '    time.sleep(0.2)',
+      'time.sleep(30)',
+    ];
+    const program = pythonCode(code, { RUNLOG_HUB: hub.url });
+    const [runId] = await program.lines(1);
+    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref());
+    const outcome = await Promise.race([program.done, hung]);
+    if (outcome === 'hung') program.child.kill('SIGKILL');
+    expect(outcome === 'hung' ? 'hung' : outcome.signal).toBe('SIGTERM');
+    const end = await ended(hub.url, runId!);
+    expect([end.status, end.signal]).toEqual(['failed', 'SIGTERM']);
+    expect((await runLines(hub.url, runId!)).map((l) => l.message)).toEqual(['before']);
+  });
+
   it('leaves a SIGTERM handler of the program its own: the program decides, and atexit ends the run as usual', async () => {
     const hub = await newHub();
     const code = [

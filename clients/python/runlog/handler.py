@@ -164,7 +164,9 @@ def loguru_sink(run_id: Optional[str] = None, hub: Optional[str] = None, token: 
 # keep it (they are more specific than the block), and so does a Handler fed directly (loguru),
 # which the block never sees. Other handlers (the console, a file) are not concerned.
 _blocks_open = 0  # while 0, Handler.handle reads nothing more (its cost is every logging call's)
-_blocks_lock = threading.Lock()
+# re-entrant: the SIGTERM handler (_end_at_sigterm) runs on the main thread between two bytecodes,
+# maybe inside one of these locks; a plain Lock hung the process there, SIGTERM after SIGTERM
+_blocks_lock = threading.RLock()
 _logging_lock = getattr(logging, "_lock", None) or threading.RLock()  # logging's module lock (Logger.addHandler's)
 
 
@@ -305,7 +307,7 @@ def _command_line() -> str:
 # --- the end of the program ------------------------------------------------------------------
 
 _exit_handlers: List[Handler] = []
-_exit_lock = threading.Lock()
+_exit_lock = threading.RLock()  # re-entrant: see _blocks_lock
 _uncaught: Optional[str] = None
 _hooked = False
 
