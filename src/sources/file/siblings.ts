@@ -46,19 +46,8 @@ export function rotatedAfter(name: string, rotated: string): string[] {
 
 /** rotatedAfter, for a file known by its stats (one still open, whatever its name now, or none). */
 export function rotatedSince(name: string, since: { ino: number; mtimeMs: number }): string[] {
-  const dir = dirname(name);
-  const base = basename(name);
   const current = safeStat(name);
-  const later: { path: string; mtime: number }[] = [];
-  for (const entry of safeReaddir(dir)) {
-    if (!isRotatedName(base, entry)) continue;
-    const path = join(dir, entry);
-    const stats = safeStat(path);
-    if (!stats?.isFile() || stats.mtimeMs < since.mtimeMs) continue;
-    if (stats.ino === since.ino || (current !== undefined && stats.ino === current.ino)) continue;
-    later.push({ path, mtime: stats.mtimeMs });
-  }
-  return later.sort((a, b) => a.mtime - b.mtime).map((file) => file.path);
+  return rotatedWhere(name, (stats) => stats.mtimeMs >= since.mtimeMs && stats.ino !== since.ino && stats.ino !== current?.ino);
 }
 
 /** The rotated siblings of `name` there now (as fileKey): a sibling not among them is made later. */
@@ -70,6 +59,11 @@ export function rotatedKeys(name: string): Set<string> {
 
 /** The rotated siblings of `name` that are not among `known` (rotatedKeys), oldest (last written) first. */
 export function rotatedNotIn(name: string, known: ReadonlySet<string>): string[] {
+  return rotatedWhere(name, (stats) => !known.has(fileKey(stats)));
+}
+
+/** The rotated siblings of `name` (plain files) that `keep`, oldest (last written) first. */
+function rotatedWhere(name: string, keep: (stats: Stats) => boolean): string[] {
   const dir = dirname(name);
   const base = basename(name);
   const found: { path: string; mtime: number }[] = [];
@@ -77,7 +71,7 @@ export function rotatedNotIn(name: string, known: ReadonlySet<string>): string[]
     if (!isRotatedName(base, entry)) continue;
     const path = join(dir, entry);
     const stats = safeStat(path);
-    if (stats?.isFile() && !known.has(fileKey(stats))) found.push({ path, mtime: stats.mtimeMs });
+    if (stats?.isFile() && keep(stats)) found.push({ path, mtime: stats.mtimeMs });
   }
   return found.sort((a, b) => a.mtime - b.mtime).map((file) => file.path);
 }
