@@ -211,8 +211,8 @@ export class LiveFanout {
    * Worker lines of every worker, in the system_logs shape: for the logs page. These streams have
    * no position to drop a repeat by, so a line published twice (a PostgreSQL hub's catch-up after
    * its LISTEN connection came back reads lines it published itself, or that a notice brings too)
-   * goes out once: the last RECENT_SYSTEM_LINES lines sent are remembered by id and time (a
-   * worker's seqs start again at 1 once retention deleted all its lines: a new line, a new time).
+   * goes out once: the last RECENT_SYSTEM_LINES lines sent are remembered by id and time (a seed
+   * row's id stands in for its seq, and may be another line's: the time tells them apart).
    */
   publishSystemLines(lines: readonly SystemLog[]): void {
     for (const line of lines) {

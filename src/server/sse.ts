@@ -174,7 +174,8 @@ export class SubscriberStream {
       else this.write(batch.framesAfter(this.lastSent));
       this.lastSent = batch.lastSeq;
     } else if (event.type === 'log' && event.seq !== undefined) {
-      // live, a worker line is new whatever its seq (retention may have started its worker's seqs again)
+      // live, a worker line goes out whatever its seq: the seeds' rows (their id stands in for the
+      // seq) commit out of id order (postgres/seen-ids.ts); a seq never goes back (migration 12)
       this.lastSent = Math.max(this.lastSent, event.seq);
       this.write(event.frame);
     } else if (event.type === 'end') {
