@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeStore } from './open.js';
-import { withLocalDefaults } from './postgres/store.js';
+import { withLocalDefaults } from './postgres/url.js';
 
 describe('a PostgreSQL URL', () => {
   it('is shown without its password, given in the authority or as a parameter', () => {

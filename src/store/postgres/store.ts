@@ -11,9 +11,6 @@
  * - The schema is migrated on open under an advisory lock (migrate.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { NulSafeClient } from './nul.js';
 import { StreamLocks } from './stream-locks.js';
@@ -51,7 +48,8 @@ import * as auth from './auth.js';
 import * as leases from './leases.js';
 import { searchLines } from './search.js';
 import * as workers from './workers.js';
-import { WORKER_LAST_SEQ } from './line-seqs.js';
+import { queryWorkerLines, workerLastSeq, workerOf } from './worker-stream.js';
+import { withLocalDefaults } from './url.js';
 
 // BIGINT (µs, counts) as numbers: every value runlog stores is below 2^53
 pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
@@ -208,7 +206,7 @@ export class PostgresStore implements Store {
 
   async queryLogs(stream: string, query: LogQuery): Promise<LogPage> {
     const worker = workerOf(stream);
-    if (worker !== undefined) return this.queryWorkerLines(worker, query);
+    if (worker !== undefined) return queryWorkerLines(this.pool, worker, query);
     const { records, truncated } = await scanLines(this.pool, stream, query);
     return { records, total_lines: await this.lineCount(stream), truncated };
   }
@@ -216,15 +214,14 @@ export class PostgresStore implements Store {
   async lastSeq(stream: string): Promise<number> {
     const worker = workerOf(stream);
     if (worker === undefined) return lastSeq(this.pool, stream);
-    const { rows } = await this.pool.query<{ n: number }>(`SELECT ${WORKER_LAST_SEQ('$1')} AS n`, [worker]);
-    return rows[0]?.n ?? 0;
+    return workerLastSeq(this.pool, worker);
   }
 
   async readLogs(stream: string, afterSeq: number, limit: number): Promise<LogRecord[]> {
     // no line count here: a page of lines is all a reader (the live path, a download, an SSE
     // resume's backlog) needs, and a worker's count is a scan of all its rows, on every page
     const worker = workerOf(stream);
-    if (worker !== undefined) return (await this.queryWorkerLines(worker, { after: afterSeq, limit }, false)).records;
+    if (worker !== undefined) return (await queryWorkerLines(this.pool, worker, { after: afterSeq, limit }, false)).records;
     return (await scanLines(this.pool, stream, { after: afterSeq, limit })).records;
   }
 
@@ -428,36 +425,7 @@ export class PostgresStore implements Store {
   async lastRecord(stream: string): Promise<LogRecord | undefined> {
     const worker = workerOf(stream);
     if (worker === undefined) return (await this.queryLogs(stream, { tail: 1 })).records[0];
-    return (await this.queryWorkerLines(worker, { tail: 1 }, false)).records[0];
-  }
-
-  private async queryWorkerLines(workerId: string, query: LogQuery, withCount = true): Promise<LogPage> {
-    const forward = query.limit !== undefined;
-    const wanted = Math.min(query.limit ?? query.tail ?? 500, MAX_PAGE);
-    const where = [`source_type = 'worker'`, 'source_id = $1'];
-    const params: unknown[] = [workerId];
-    const add = (condition: string, value: unknown) => {
-      params.push(value);
-      where.push(condition.replace('?', `$${params.length}`));
-    };
-    const seq = 'COALESCE(seq, id)';
-    if (query.after !== undefined) add(`${seq} > ?`, query.after);
-    if (query.before !== undefined) add(`${seq} < ?`, query.before);
-    if (query.since !== undefined) add(`timestamp >= (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond')`, query.since);
-    if (query.level !== undefined) add('upper(level) = ANY(?)', workers.levelNamesAtOrAbove(query.level));
-    if (query.q) add(`${workers.PLAIN_MESSAGE} ILIKE ?`, likePattern(query.q));
-    params.push(wanted + 1);
-    const { rows } = await this.pool.query<workers.SystemLogRow>(
-      `${workers.SYSTEM_LOG_SELECT} WHERE ${where.join(' AND ')} ORDER BY ${seq} ${forward ? 'ASC' : 'DESC'} LIMIT $${params.length}`,
-      params,
-    );
-    const truncated = rows.length > wanted;
-    if (truncated) rows.pop();
-    if (!forward) rows.reverse();
-    const records = rows.map(workers.recordFromSystemRow);
-    if (!withCount) return { records, total_lines: 0, truncated };
-    const count = await this.pool.query<{ n: number }>(`SELECT COUNT(*) AS n FROM system_logs WHERE source_type = 'worker' AND source_id = $1`, [workerId]);
-    return { records, total_lines: Number(count.rows[0]?.n ?? 0), truncated };
+    return (await queryWorkerLines(this.pool, worker, { tail: 1 }, false)).records[0];
   }
 
   private async lineCount(stream: string): Promise<number> {
@@ -467,36 +435,4 @@ export class PostgresStore implements Store {
     );
     return Number(rows[0]?.n ?? 0);
   }
-}
-
-function workerOf(stream: string): string | undefined {
-  return stream.startsWith('worker:') ? stream.slice('worker:'.length) : undefined;
-}
-
-
-/**
- * What psql does with a URL that leaves things out, which node-postgres does not: no host is the
- * local socket (Debian's /var/run/postgresql, else /tmp, when one listens there), no user is the
- * user this runs as. PGHOST and PGUSER still win, as they do for psql.
- */
-export function withLocalDefaults(url: string, env: NodeJS.ProcessEnv = process.env): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return url; // pg's own parser says what is wrong with it
-  }
-  const port = parsed.port || parsed.searchParams.get('port') || env.PGPORT || '5432';
-  if (parsed.hostname === '' && !parsed.searchParams.has('host') && !env.PGHOST) {
-    const dir = ['/var/run/postgresql', '/tmp'].find((candidate) => existsSync(join(candidate, `.s.PGSQL.${port}`)));
-    if (dir !== undefined) parsed.searchParams.set('host', dir);
-  }
-  if (parsed.username === '' && !parsed.searchParams.has('user') && !env.PGUSER) {
-    try {
-      parsed.searchParams.set('user', userInfo().username);
-    } catch {
-      // no name for this uid: pg says so
-    }
-  }
-  return parsed.toString();
 }
