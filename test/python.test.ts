@@ -517,6 +517,29 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Worker', () =
     return body.logs.sort((a, b) => a.seq - b.seq);
   }
 
+  it('stopped by SIGTERM in the middle of a log call (its buffer locked) still sends its last heartbeat with the line, and dies of SIGTERM', async () => {
+    const hub = await newHub();
+    // the SIGTERM handler runs on the main thread between two bytecodes: here, inside the buffer's
+    // lock, as in any log call; the last heartbeat (another thread) needs that lock
+    const code = [
+      'import logging, os, signal, time, runlog',
+      'w = runlog.Worker("py-term", heartbeat_interval=60, stop_timeout=20).start()',
+      'log = logging.getLogger("job"); log.setLevel(logging.INFO); log.addHandler(w.handler)',
+      'log.info("queued before SIGTERM")',
+      'print("ready", flush=True)',
+      'with w.buffer._lock:',
+      '    os.kill(os.getpid(), signal.SIGTERM)',
+      '    time.sleep(0.2)',
+      'time.sleep(60)',
+    ];
+    const program = pythonCode(code, { RUNLOG_HUB: hub.url });
+    await program.lines(1);
+    const started = Date.now();
+    expect((await program.done).signal).toBe('SIGTERM');
+    expect(Date.now() - started).toBeLessThan(10_000); // not after stop_timeout, its heartbeat given up
+    expect((await workerLines(hub.url, 'py-term')).map((line) => line.message)).toContain('queued before SIGTERM');
+  });
+
   it('heartbeats with its lines, VRAM from nvidia-smi, its task; the buffer flushes when full and says so in its stats', async () => {
     const hub = await newHub();
     const gate = join(tempDir(), 'gate');

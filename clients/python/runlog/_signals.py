@@ -9,6 +9,9 @@ the default is put back and the signal raised again, so the process still dies o
 status 143) as it would have. A program that handles SIGTERM itself is left alone (its handler
 decides; atexit then runs as usual). Installed from the main thread only (Python's rule); a forked
 child's copy does nothing but die.
+
+The runs are ended on a thread of their own while the main thread goes on (the handler may have
+interrupted it inside a lock that ending needs: a log call's); a second SIGTERM meanwhile kills at once.
 """
 from __future__ import annotations
 
@@ -38,11 +41,22 @@ def at_sigterm(callback: Callable[[], None]) -> None:
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    if _installed_in == os.getpid():
-        for callback in list(_callbacks):
-            try:
-                callback()
-            except Exception:  # noqa: BLE001 - the process must die of it whatever happens
-                pass
+    # the default back at once: a second SIGTERM kills outright (the way to say "now")
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _installed_in != os.getpid():
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    # The work is done on a thread of its own, and this handler returns: it runs on the main
+    # thread between two bytecodes, maybe inside a lock the work needs (a log call holds the
+    # worker's buffer while the last heartbeat takes it). Not a daemon: a program that ends
+    # meanwhile waits for it before exiting, and dies of SIGTERM all the same.
+    threading.Thread(target=_end_and_die, name="runlog-sigterm").start()
+
+
+def _end_and_die() -> None:
+    for callback in list(_callbacks):
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - the process must die of it whatever happens
+            pass
     os.kill(os.getpid(), signal.SIGTERM)
