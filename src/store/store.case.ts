@@ -20,8 +20,6 @@ export const rec = (seq: number, message = `line ${seq}`, level: Level = 'INFO',
 });
 
 export function storeCases(name: string, makeStore: () => Promise<Store>): void {
-  // search across runs and workers: search.case.ts
-  searchCases(name, makeStore);
   describe(`${name} store`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -30,6 +28,9 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
     afterEach(async () => {
       await store.close();
     });
+
+    // search across runs and workers, and the one paging order: search.case.ts
+    searchCases(() => store);
 
     it('creates a run, then updates only the fields given', async () => {
       const first = await store.upsertRun({ id: 'run-1', name: 'train', command: 'python3 t.py', labels: { gpu: 'a100' } });
