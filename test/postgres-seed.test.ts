@@ -366,4 +366,21 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('no control characters');
   });
+
+  it("lets a role with the seed's cleanup rights (DELETE on system_logs) run cleanup_old_system_logs(): the seq keeper runs as its owner", async () => {
+    const { url } = await freshDatabase();
+    await (await PostgresStore.open(url)).close();
+    const role = `seedc_${Math.random().toString(36).slice(2, 10)}`; // roles are the cluster's: unique
+    psql(url, { sql: `INSERT INTO system_logs (timestamp, level, message, source_type, source_id) VALUES (NOW() - INTERVAL '49 hours', 'INFO', 'old', 'worker', 'cron-w'), (NOW(), 'INFO', 'new', 'worker', 'cron-w')` });
+    psql(url, { sql: `CREATE ROLE ${role}; GRANT SELECT, DELETE ON system_logs TO ${role}; GRANT EXECUTE ON FUNCTION cleanup_old_system_logs() TO ${role}` });
+    try {
+      // it failed: permission denied for table system_log_seqs (the trigger ran as the caller)
+      psql(url, { sql: `SET ROLE ${role}; SELECT cleanup_old_system_logs()` });
+    } finally {
+      psql(url, { sql: `DROP OWNED BY ${role}; DROP ROLE ${role}` });
+    }
+    expect(psql(url, { sql: 'SELECT message FROM system_logs' }).trim()).toBe('new');
+    // the deleted line's seq is kept: the worker numbers on after it
+    expect(Number(psql(url, { sql: "SELECT last_seq FROM system_log_seqs WHERE source_id = 'cron-w'" }).trim())).toBeGreaterThan(0);
+  });
 });

@@ -30,6 +30,16 @@ CREATE TRIGGER system_logs_keep_seqs AFTER DELETE ON system_logs
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION runlog_keep_system_log_seqs();
 `;
 
+/**
+ * Migration 14: the trigger's function runs as its owner (the hubs' role, which made
+ * system_log_seqs), not as whoever deletes: a role with only the seeds' rights (DELETE on
+ * system_logs, running cleanup_old_system_logs() from a cron job) was refused ("permission denied
+ * for table system_log_seqs") and its cleanup failed. The search_path is the one it was made with.
+ */
+export const SYSTEM_LOG_SEQS_AS_OWNER = `
+ALTER FUNCTION runlog_keep_system_log_seqs() SECURITY DEFINER SET search_path FROM CURRENT;
+`;
+
 /** The highest seq a worker's lines have had, deleted ones included (0: none). */
 export const WORKER_LAST_SEQ = (workerId: string) => `GREATEST(
   (SELECT MAX(COALESCE(seq, id)) FROM system_logs s WHERE s.source_type = 'worker' AND s.source_id = ${workerId}),

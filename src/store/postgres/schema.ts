@@ -16,7 +16,7 @@
 import { AUTH_SCHEMA } from './auth.js';
 import { LEASE_COLUMNS } from './leases.js';
 import { numberedSystemLogs } from './function-seqs.js';
-import { SYSTEM_LOG_SEQS } from './line-seqs.js';
+import { SYSTEM_LOG_SEQS, SYSTEM_LOG_SEQS_AS_OWNER } from './line-seqs.js';
 import { WORKER_ID_CHECK } from './worker-ids.js';
 
 export interface Migration {
@@ -357,4 +357,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 12, name: "system_log_seqs: the highest seq of a worker's deleted lines (its seq never goes back)", sql: SYSTEM_LOG_SEQS },
   // migration 11's function, taking the worker's numbering lock first; its rows and the old ones numbered per worker
   { version: 13, name: "the database numbers a worker's lines that come without a seq, after the worker's last, under the hubs' lock", sql: numberedSystemLogs(adoptedHeartbeat) },
+  { version: 14, name: "system_log_seqs: kept by its owner's rights, whoever deletes (the seeds' cleanup role)", sql: SYSTEM_LOG_SEQS_AS_OWNER },
 ];
