@@ -2,125 +2,22 @@
  * The Python client (clients/python, package `runlog`) with Debian's /usr/bin/python3 against a
  * real hub: logging, loguru, runlog.run, the seed's worker with a stand-in nvidia-smi, the hub away
  * for a while, a process killed mid-run, no hub at all. Skips, saying why, without python3 or
- * loguru; fails instead in strict mode (RUNLOG_TEST_STRICT=1).
+ * loguru; fails instead in strict mode (RUNLOG_TEST_STRICT=1). The harness: python-harness.ts; SIGTERM: python-sigterm.test.ts.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
-import { isAbsolute, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
-import type { RunningHub } from '../src/server/listen.js';
 import type { Run, SystemLog, Worker } from '../src/store/store.js';
 import { databaseFile } from '../src/core/config.js';
 import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
-import { FIXTURES, getJson, hubOn, PYTHON, ROOT, tempDir, waitFor } from './helpers.js';
+import { FIXTURES, getJson, PYTHON, tempDir, waitFor } from './helpers.js';
+import { CLIENT, ended, freePort, hubs, missing, newHub, noLoguru, noPython, python, pythonCode, range, run, runLeftInSpool, runLines, workerLines } from './python-harness.js';
 
-const PROGRAMS = join(FIXTURES, 'runlog_py');
-const CLIENT = join(ROOT, 'clients', 'python');
-const strict = process.env.RUNLOG_TEST_STRICT === '1';
-
-function missing(what: string, probe: () => boolean): string | undefined {
-  if (probe()) return undefined;
-  if (strict) throw new Error(`python client tests: ${what} is missing (strict mode: not skipping)`);
-  console.warn(`python client tests: ${what} is missing: skipping`);
-  return what;
-}
-
-const noPython = missing(PYTHON, () => existsSync(PYTHON));
-const noLoguru = noPython ?? missing('python3-loguru (import loguru)', () => spawnSync(PYTHON, ['-c', 'import loguru']).status === 0);
-
-let hubs: RunningHub[] = [];
-let children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  children = [];
-  await Promise.all(hubs.map((hub) => hub.close().catch(() => {})));
-  hubs = [];
-});
-
-async function newHub(dataDir = tempDir(), port = 0): Promise<RunningHub> {
-  const hub = await hubOn(dataDir, port);
-  hubs.push(hub);
-  return hub;
-}
-
-interface Program {
-  child: ChildProcess;
-  /** resolves with the exit code once the process has ended */
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-  /** the first `n` lines printed on stdout */
-  lines(n: number): Promise<string[]>;
-}
-
-/** `program`: a file of test/fixtures/runlog_py, or an absolute path (see pythonCode). */
-function python(program: string, args: string[], env: Record<string, string>): Program {
-  const child = spawn(PYTHON, [isAbsolute(program) ? program : join(PROGRAMS, program), ...args], {
-    env: { ...process.env, PYTHONPATH: CLIENT, RUNLOG_SPOOL: tempDir('runlog-spool-'), RUNLOG_TOKEN: '', RUNLOG_TOKEN_FILE: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  const lines = (n: number) =>
-    waitFor(() => {
-      const got = stdout.split('\n').filter((line) => line !== '');
-      return got.length >= n ? got.slice(0, n) : undefined;
-    }, 20_000, `${n} lines from ${program} (stderr: ${stderr})`);
-  return { child, done, lines };
-}
-
-/** A program of a few lines, written to a file of its own (python() then runs it). */
-function pythonCode(lines: string[], env: Record<string, string>): Program {
-  const file = join(tempDir('runlog-py-'), 'program.py');
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return python(file, [], env);
-}
-
-/** The run's lines; none while the hub does not know the run yet. */
-async function runLines(hub: string, id: string): Promise<WireRecord[]> {
-  const { status, body } = await getJson<{ logs: WireRecord[] }>(`${hub}/api/runs/${id}/logs?limit=10000`);
-  return status === 200 ? body.logs : [];
-}
-
-async function run(hub: string, id: string): Promise<Run> {
-  return (await getJson<Run>(`${hub}/api/runs/${id}`)).body;
-}
-
-async function ended(hub: string, id: string): Promise<Run> {
-  return waitFor(async () => {
-    const { status, body } = await getJson<Run>(`${hub}/api/runs/${id}`);
-    return status === 200 && body.status !== 'running' ? body : undefined;
-  }, 20_000, `run ${id} to end`);
-}
-
-/** A port nothing listens on now (the hub comes up there later). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A run that logging_program.py left in a spool, its hub away at its exit; then a hub where that was. */
-async function runLeftInSpool(): Promise<{ spool: string; hub: RunningHub; leftId: string }> {
-  const spool = tempDir('runlog-spool-');
-  const port = await freePort();
-  const early = python('logging_program.py', ['ok'], { RUNLOG_HUB: `http://127.0.0.1:${port}`, RUNLOG_SPOOL: spool });
-  const [leftId] = await early.lines(1);
-  expect((await early.done).code).toBe(0);
-  return { spool, hub: await newHub(tempDir(), port), leftId: leftId! };
-}
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () => {
   it('ships logging lines with their levels, logger and task id; an exception is one record that keeps its lines', async () => {
@@ -179,7 +76,7 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () 
     const [runId] = await program.lines(1);
     await waitFor(async () => (await runLines(hub.url, runId!)).length >= 10 || undefined, 20_000, 'lines before the outage');
     await hub.close();
-    hubs = [];
+    hubs.length = 0;
     await new Promise((r) => setTimeout(r, 30_000));
     hub = await newHub(dataDir, port);
     expect((await program.done).code).toBe(0);
@@ -229,75 +126,6 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Handler', () 
     expect(lines.length).toBeGreaterThanOrEqual(50);
     expect(lines.map((l) => l.message)).toEqual(range(1, lines.length).map((n) => `paced ${n}`));
     expect((await run(hub.url, runId!)).status).toBe('running'); // no end was sent: the hub's lease fails it
-  });
-
-  it('stopped by SIGTERM (docker stop, kill): every line it logged arrives, the run fails "killed by SIGTERM", and it still dies of SIGTERM', async () => {
-    const hub = await newHub();
-    // 2000 lines in a few ms, then SIGTERM at once: they were all still queued, the run not yet made
-    const code = [
-      'import logging, sys, time, runlog',
-      'logging.getLogger().setLevel(logging.INFO)',
-      'handler = runlog.Handler()',
-      'logging.getLogger().addHandler(handler)',
-      'for i in range(1, 2001): logging.info("term %d", i)',
-      'print(handler.run_id, flush=True)',
-      'time.sleep(30)',
-    ];
-    const program = pythonCode(code, { RUNLOG_HUB: hub.url });
-    const [runId] = await program.lines(1);
-    program.child.kill('SIGTERM');
-    expect((await program.done).signal).toBe('SIGTERM');
-    const end = await ended(hub.url, runId!);
-    expect([end.status, end.error_message, end.signal, end.exit_code]).toEqual(['failed', 'killed by SIGTERM', 'SIGTERM', null]);
-    expect((await runLines(hub.url, runId!)).map((l) => [l.seq, l.message])).toEqual(range(1, 2000).map((n) => [n, `term ${n}`]));
-  });
-
-  it('stopped by SIGTERM while its runs were being registered (a lock of the client held) still ends the run and dies of SIGTERM, not hangs', async () => {
-    const hub = await newHub();
-    // the handler runs on the main thread between two bytecodes: here, inside the registry's lock
-    // (as when SIGTERM lands while a Handler or a runlog.run block is being set up)
-    const code = [
-      'import logging, os, signal, time, runlog',
-      'from runlog import handler as registry',
-      'logging.getLogger().setLevel(logging.INFO)',
-      'handler = runlog.Handler()',
-      'logging.getLogger().addHandler(handler)',
-      'logging.info("before")',
-      'print(handler.run_id, flush=True)',
-      'with registry._exit_lock, registry._blocks_lock:',
-      '    os.kill(os.getpid(), signal.SIGTERM)',
-      '    time.sleep(0.2)',
-      'time.sleep(30)',
-    ];
-    const program = pythonCode(code, { RUNLOG_HUB: hub.url });
-    const [runId] = await program.lines(1);
-    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref());
-    const outcome = await Promise.race([program.done, hung]);
-    if (outcome === 'hung') program.child.kill('SIGKILL');
-    expect(outcome === 'hung' ? 'hung' : outcome.signal).toBe('SIGTERM');
-    const end = await ended(hub.url, runId!);
-    expect([end.status, end.signal]).toEqual(['failed', 'SIGTERM']);
-    expect((await runLines(hub.url, runId!)).map((l) => l.message)).toEqual(['before']);
-  });
-
-  it('leaves a SIGTERM handler of the program its own: the program decides, and atexit ends the run as usual', async () => {
-    const hub = await newHub();
-    const code = [
-      'import logging, signal, sys, time, runlog',
-      'signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))',
-      'logging.getLogger().setLevel(logging.INFO)',
-      'handler = runlog.Handler()',
-      'logging.getLogger().addHandler(handler)',
-      'logging.info("before")',
-      'print(handler.run_id, flush=True)',
-      'time.sleep(30)',
-    ];
-    const program = pythonCode(code, { RUNLOG_HUB: hub.url });
-    const [runId] = await program.lines(1);
-    program.child.kill('SIGTERM');
-    expect((await program.done).code).toBe(0);
-    expect((await ended(hub.url, runId!)).status).toBe('completed');
-    expect((await runLines(hub.url, runId!)).map((l) => l.message)).toEqual(['before']);
   });
 
   it('renews the run’s lease while the program lives, so the hub fails its run only once it is killed', async () => {
@@ -511,34 +339,6 @@ describe.skipIf(noPython !== undefined)('the Python client: runlog.Worker', () =
     // the stand-in nvidia-smi first on PATH (it is a node script: node stays on PATH)
     return { PATH: `${FIXTURES}:${process.env.PATH ?? ''}`, FAKE_NVIDIA_SMI_CAPTURE: capture };
   };
-
-  async function workerLines(hub: string, id: string): Promise<SystemLog[]> {
-    const { body } = await getJson<{ logs: SystemLog[] }>(`${hub}/api/logs?source_id=${id}&limit=10000`);
-    return body.logs.sort((a, b) => a.seq - b.seq);
-  }
-
-  it('stopped by SIGTERM in the middle of a log call (its buffer locked) still sends its last heartbeat with the line, and dies of SIGTERM', async () => {
-    const hub = await newHub();
-    // the SIGTERM handler runs on the main thread between two bytecodes: here, inside the buffer's
-    // lock, as in any log call; the last heartbeat (another thread) needs that lock
-    const code = [
-      'import logging, os, signal, time, runlog',
-      'w = runlog.Worker("py-term", heartbeat_interval=60, stop_timeout=20).start()',
-      'log = logging.getLogger("job"); log.setLevel(logging.INFO); log.addHandler(w.handler)',
-      'log.info("queued before SIGTERM")',
-      'print("ready", flush=True)',
-      'with w.buffer._lock:',
-      '    os.kill(os.getpid(), signal.SIGTERM)',
-      '    time.sleep(0.2)',
-      'time.sleep(60)',
-    ];
-    const program = pythonCode(code, { RUNLOG_HUB: hub.url });
-    await program.lines(1);
-    const started = Date.now();
-    expect((await program.done).signal).toBe('SIGTERM');
-    expect(Date.now() - started).toBeLessThan(10_000); // not after stop_timeout, its heartbeat given up
-    expect((await workerLines(hub.url, 'py-term')).map((line) => line.message)).toContain('queued before SIGTERM');
-  });
 
   it('heartbeats with its lines, VRAM from nvidia-smi, its task; the buffer flushes when full and says so in its stats', async () => {
     const hub = await newHub();
