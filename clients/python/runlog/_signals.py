@@ -50,7 +50,10 @@ def _on_sigterm(signum: int, frame: object) -> None:
     # thread between two bytecodes, maybe inside a lock the work needs (a log call holds the
     # worker's buffer while the last heartbeat takes it). Not a daemon: a program that ends
     # meanwhile waits for it before exiting, and dies of SIGTERM all the same.
-    threading.Thread(target=_end_and_die, name="runlog-sigterm").start()
+    try:
+        threading.Thread(target=_end_and_die, name="runlog-sigterm").start()
+    except RuntimeError:  # no new thread at interpreter shutdown (atexit, Python 3.12+): here, then
+        _end_and_die()
 
 
 def _end_and_die() -> None:
