@@ -5,7 +5,9 @@
  * (their row id, shared by every worker, stood in): a function call committed while a hub was
  * storing a heartbeat of the same worker got a seq above the heartbeat's lines, or equal to one of
  * them, so `runlog logs worker:<id> -f` and an SSE viewer resuming with Last-Event-ID skipped the
- * heartbeat's lines, and two lines had one id. Real hubs (in-process and as processes), psql, and
+ * heartbeat's lines, and two lines had one id. And a live viewer gets them in seq order, each once,
+ * though a hub publishes its own heartbeats' lines at once and the others' when their notice is
+ * read. Real hubs (in-process and as processes), psql, and
  * a psycopg2 worker on a real PostgreSQL.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -50,10 +52,10 @@ async function stored(hubUrl: string, worker: string): Promise<[number, string][
   return body.logs.map((l): [number, string] => [l.seq, l.message]).sort((a, b) => a[0] - b[0]);
 }
 
-/** An SSE viewer of one worker's lines from its first (or resuming after `lastEventId`): what it received, [seq, message], in order. */
-function viewer(hubUrl: string, worker: string, lastEventId?: number) {
+/** An SSE viewer of one worker's lines from its first (or resuming after `lastEventId`, or from now: !fromFirst): what it received, [seq, message], in order. */
+function viewer(hubUrl: string, worker: string, lastEventId?: number, fromFirst = true) {
   const seen: [number, string][] = [];
-  const source = new EventSource(`${hubUrl}/api/logs/stream?source_id=${worker}${lastEventId === undefined ? '&after=0' : ''}`, {
+  const source = new EventSource(`${hubUrl}/api/logs/stream?source_id=${worker}${lastEventId === undefined && fromFirst ? '&after=0' : ''}`, {
     fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...(lastEventId === undefined ? {} : { 'Last-Event-ID': String(lastEventId) }) } }),
   });
   source.addEventListener('log', (event) => {
@@ -133,6 +135,40 @@ describeWithPostgres("a worker's lines by HTTP and by the seeds' function: one s
     expect(paged.sort()).toEqual([...order].sort());
   });
 
+  it("sends a live viewer a hub's own heartbeat lines after the function's lines before them, whose notice is read late: every line once, in seq order", async () => {
+    const { url } = await freshDatabase();
+    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: url, ssePingMs: 1000 });
+    hubs.push(hub);
+    await call(url, 'late', 'f1');
+    // the hub reads a notice's lines late (as behind a busy notice queue): its own heartbeat's lines,
+    // published at once after their commit, used to reach a viewer before the function's lines below them
+    const store = hub.store as PostgresStore;
+    const read = store.systemLogRows.bind(store);
+    store.systemLogRows = async (low, high) => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      return read(low, high);
+    };
+    const fromFirst = viewer(hub.url, 'late');
+    const fromNow = viewer(hub.url, 'late', undefined, false);
+    const following = cli(['logs', 'worker:late', '-f', '--hub', hub.url]);
+    children.push(following.child);
+    let out = '';
+    following.child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await waitFor(() => (out.includes('f1') && fromFirst.seen.length === 1) || undefined, 20_000, 'the first line');
+    await call(url, 'late', 'f2');
+    await beat(hub.url, 'late', ['h1', 'h2']);
+    await call(url, 'late', 'f3');
+    await beat(hub.url, 'late', ['h3']);
+    const lines = await stored(hub.url, 'late');
+    expect(lines.map(([, message]) => message)).toEqual(['f1', 'f2', 'h1', 'h2', 'f3', 'h3']);
+    await new Promise((resolve) => setTimeout(resolve, 2000)); // every late notice read
+    fromFirst.source.close();
+    fromNow.source.close();
+    expect(fromFirst.seen).toEqual(lines);
+    expect(fromNow.seen).toEqual(lines.slice(1));
+    expect(out.trim().split('\n')).toEqual(lines.map(([, message]) => message));
+  });
+
   it("numbers the function's lines per worker, after what the worker's lines had, retention's deleted ones included", async () => {
     const { url } = await freshDatabase();
     await (await PostgresStore.open(url)).close();
@@ -190,6 +226,18 @@ describeWithPostgres("a worker's lines by HTTP and by the seeds' function: one s
     const { url } = await freshDatabase();
     const [a, b] = await Promise.all([startHubProcess(url), startHubProcess(url)]);
     children.push(a.child, b.child);
+    // live viewers on both hubs and a CLI follower, from before the first line: each hub publishes
+    // its own heartbeats' lines at once and the others' (the function's, the other hub's) from
+    // notices, read later; a viewer used to get a line after a later one, or never
+    const liveViewers = [viewer(a.url, 'mixed'), viewer(b.url, 'mixed')];
+    let followed = '';
+    const follow = () => {
+      const following = cli(['logs', 'worker:mixed', '-f', '--hub', b.url]);
+      children.push(following.child);
+      following.child.stdout!.on('data', (chunk: Buffer) => (followed += chunk.toString()));
+      following.child.stderr!.on('data', (chunk: Buffer) => (followed += chunk.toString()));
+    };
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     const worker = spawn(PYTHON, [join(FIXTURES, 'seed', 'seed_worker.py'), url, 'mixed', '1500', '0.05'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(worker);
     let output = '';
@@ -202,6 +250,7 @@ describeWithPostgres("a worker's lines by HTTP and by the seeds' function: one s
     while (running) {
       const via = http % 2 === 0 ? a : b;
       await beat(via.url, 'mixed', [`http ${http * 2 + 1}`, `http ${http * 2 + 2}`]);
+      if (http === 0) follow(); // once the worker is known: its stored lines, then live
       http++;
     }
     expect(await done, output).toBe(0);
@@ -214,6 +263,16 @@ describeWithPostgres("a worker's lines by HTTP and by the seeds' function: one s
     expect(httpOrder).toEqual(Array.from({ length: http * 2 }, (_, i) => `http ${i + 1}`));
     const pyOrder = lines.map(([, m]) => m).filter((m) => m.startsWith('step '));
     expect(pyOrder.map((m) => Number(/step (\d+)/.exec(m)?.[1]))).toEqual(Array.from({ length: 1500 }, (_, i) => i + 1));
+    for (const [index, live] of liveViewers.entries()) {
+      // what came, when it does not all come: the expectation says which lines are missing
+      await waitFor(() => live.seen.length >= total || undefined, 30_000, `every line live on hub ${index}`).catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      live.source.close();
+      expect(live.seen).toEqual(lines);
+    }
+    await waitFor(() => followed.trim().split('\n').length >= total || undefined, 30_000, 'every line followed').catch(() => {});
+    // each once (the stored lines it starts with come in time order, the list's, not seq order)
+    expect(followed.trim().split('\n').sort()).toEqual(lines.map(([, message]) => message).sort());
     // a viewer resuming half way, on either hub, gets the rest once each, in seq order
     const half = lines[Math.floor(total / 2)]![0];
     for (const hub of [a, b]) {

@@ -10,6 +10,7 @@ import { logFrames, logsFrames, LOGS_PER_EVENT, recordJson, sseFrame, SSE_PING }
 import type { LogRecord } from '../core/record.js';
 import type { SystemLog } from '../store/store.js';
 import type { LiveEvent, LiveFanout, RecordBatch } from '../pipeline/live.js';
+import type { GapReader } from './worker-gaps.js';
 
 const SSE_RETRY_MS = 1000;
 /**
@@ -25,7 +26,7 @@ export function openSse(
   live: LiveFanout,
   topic: string,
   config: Readonly<HubConfig>,
-  { lastSent = 0, batched = false }: { lastSent?: number; batched?: boolean } = {},
+  { lastSent = 0, batched = false, readGap }: { lastSent?: number; batched?: boolean; readGap?: GapReader } = {},
 ): SubscriberStream {
   reply.hijack();
   const res = reply.raw;
@@ -36,7 +37,7 @@ export function openSse(
     'X-Accel-Buffering': 'no', // no proxy buffering: lines must arrive as they happen
   });
   res.write(`retry: ${SSE_RETRY_MS}\n\n`); // how soon a dropped client comes back
-  const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, lastSent, batched);
+  const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, lastSent, batched, readGap);
   const unsubscribe = live.subscribe(
     topic,
     (event) => stream.onLive(event),
@@ -62,6 +63,9 @@ export function openSse(
   return stream;
 }
 
+/** a live line of one worker: its frame and its seq */
+type WorkerLine = Extract<LiveEvent, { type: 'log' }> & { seq: number };
+
 /** One SSE client: its own position (the last seq sent), its queue bound, and its buffer while the backlog is read. */
 export class SubscriberStream {
   closed = false;
@@ -73,6 +77,9 @@ export class SubscriberStream {
   private held: string[] = [];
   private heldSeqs: number[] = [];
   private holdTimer: NodeJS.Timeout | null = null;
+  /** one worker's live lines that came while the gap before them is read from the store */
+  private waiting: WorkerLine[] = [];
+  private filling = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -80,6 +87,8 @@ export class SubscriberStream {
     public lastSent: number,
     /** lines as `logs` events (arrays) rather than a `log` event each */
     private readonly batched = false,
+    /** one worker's lines where they can come out of seq order (PostgreSQL): reads a gap (worker-gaps.ts) */
+    private readonly readGap?: GapReader,
   ) {
     res.on('close', () => this.close());
   }
@@ -174,16 +183,51 @@ export class SubscriberStream {
       else this.write(batch.framesAfter(this.lastSent));
       this.lastSent = batch.lastSeq;
     } else if (event.type === 'log' && event.seq !== undefined) {
-      // live, a worker line goes out whatever its seq: the seeds' rows (their id stands in for the
-      // seq) commit out of id order (postgres/seen-ids.ts); a seq never goes back (migration 12)
-      this.lastSent = Math.max(this.lastSent, event.seq);
-      this.write(event.frame);
+      this.deliverLine({ ...event, seq: event.seq });
     } else if (event.type === 'end') {
       this.end(event.frame);
     } else {
       this.release(); // the lines before a progress update go first: a line ends its bar
       this.write(event.frame);
     }
+  }
+
+  /**
+   * One worker's live line, in seq order where lines can come out of it (see worker-gaps.ts): a
+   * line past a gap waits while the gap is read from the store, and a line sent from there is not
+   * sent again. Without a gap reader (one process writes the store) it goes as it comes.
+   */
+  private deliverLine(line: WorkerLine): void {
+    if (this.filling) {
+      this.waiting.push(line);
+      return;
+    }
+    if (this.readGap !== undefined) {
+      if (line.seq <= this.lastSent) return; // sent already, read from the store before its notice came
+      if (line.seq > this.lastSent + 1) return this.fillGap(line);
+    }
+    this.lastSent = Math.max(this.lastSent, line.seq);
+    this.write(line.frame);
+  }
+
+  private fillGap(line: WorkerLine): void {
+    this.filling = true;
+    this.waiting.push(line);
+    this.readGap!(this.lastSent, line.seq - 1)
+      .then(
+        (lines) => this.sendSystemLines(lines),
+        () => {}, // the store did not answer: the lines go on as they came
+      )
+      .finally(() => {
+        this.filling = false;
+        for (const next of this.waiting.splice(0).sort((a, b) => a.seq - b.seq)) {
+          // the line that waited goes even when the store lacks a seq before it: a gap it cannot fill
+          if (next === line && !this.filling && next.seq > this.lastSent) {
+            this.lastSent = next.seq;
+            this.write(next.frame);
+          } else this.deliverLine(next);
+        }
+      });
   }
 
   /** Keeps the batch's lines past `after` until the hold ends, or at once when a full event's worth waits. */

@@ -12,11 +12,13 @@ import { systemLogFromRecord } from '../../store/rows.js';
 import { workerStream } from '../../store/store.js';
 import { checkInt, intParam, workerFilterParam, type Query } from '../params.js';
 import { openSse } from '../sse.js';
+import { WorkerGaps } from '../worker-gaps.js';
 import type { HubContext } from '../context.js';
 
 const BACKLOG_PAGE = 1000;
 
 export function eventRoutes(app: FastifyInstance, { store, live, config }: HubContext): void {
+  const gaps = new WorkerGaps(store);
   app.get('/api/events', { config: { scope: 'read' } }, async (_request, reply) => {
     const stream = openSse(reply, live, RUN_EVENTS, config);
     stream.goLive();
@@ -33,8 +35,12 @@ export function eventRoutes(app: FastifyInstance, { store, live, config }: HubCo
       return;
     }
     const header = request.headers['last-event-id'];
-    const resumeFrom = typeof header === 'string' && header !== '' ? checkInt(header, 'Last-Event-ID', 0) : after;
-    const stream = openSse(reply, live, systemLinesOf(workerId), config, { lastSent: resumeFrom ?? 0 });
+    const asked = typeof header === 'string' && header !== '' ? checkInt(header, 'Last-Event-ID', 0) : after;
+    const readGap = gaps.readerFor(workerStream(workerId));
+    // where lines can come out of order, a viewer that asks for no backlog starts at the worker's
+    // last line (read before subscribing): a gap is then what it has not seen, never its history
+    const resumeFrom = asked ?? (readGap === undefined ? undefined : await store.lastSeq(workerStream(workerId)));
+    const stream = openSse(reply, live, systemLinesOf(workerId), config, { lastSent: resumeFrom ?? 0, readGap });
     try {
       // everything after the client's last id, page by page, at the pace the client reads
       while (resumeFrom !== undefined) {
