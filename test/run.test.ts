@@ -130,6 +130,15 @@ describe('runlog run', () => {
     expect(file[1]).toMatch(/\[INFO\] red$/); // no ANSI codes in the file
   });
 
+  it("puts --json's summary on a line of its own when the command's output did not end its line", async () => {
+    const data = tempDir();
+    const result = await cli(['run', '--json', '--data', data, '--', 'printf', 'no newline at the end']);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe('no newline at the end');
+    expect(JSON.parse(lines[1] ?? '')).toMatchObject({ status: 'completed', exit_code: 0 });
+    expect(lines.slice(2)).toEqual(['']);
+  });
+
   it('passes SIGTERM on to the command and marks the run cancelled', async () => {
     const data = tempDir();
     const running = cli(['run', '--json', '--data', data, '--id', 'cancel-me', '--', PYTHON, join(FIXTURES, 'paced.py'), '1000', '0.05']);

@@ -73,6 +73,24 @@ export interface RunOutcome {
 
 const KILL_GRACE_MS = 10_000;
 
+/** the command's output echoed on our stdout ended inside a line (see stdoutLineOpen) */
+let stdoutMidLine = false;
+
+function echoStdout(chunk: Buffer): void {
+  if (chunk.length === 0) return;
+  process.stdout.write(chunk);
+  stdoutMidLine = chunk[chunk.length - 1] !== 0x0a;
+}
+
+/**
+ * The command's last output on our stdout did not end its line (`printf abc`, a kill mid-line):
+ * what runlog prints on stdout after it (`--json`'s summary) must start a line of its own, or the
+ * summary is glued to the command's text and no longer the last line's JSON.
+ */
+export function stdoutLineOpen(): boolean {
+  return stdoutMidLine;
+}
+
 export class Runner {
   private current: CapturedProcess | undefined;
   private cancelledBy: string | undefined;
@@ -297,7 +315,7 @@ export class Runner {
       { cwd: this.options.cwd, env },
       {
         stdout: (chunk) => {
-          if (echo) process.stdout.write(chunk);
+          if (echo) echoStdout(chunk);
           stdout.push(chunk);
         },
         stderr: (chunk) => {

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { databaseFile } from '../../core/config.js';
-import { Runner, type RunOutcome } from '../../agent/runner.js';
+import { Runner, stdoutLineOpen, type RunOutcome } from '../../agent/runner.js';
 import { shellJoin } from '../../core/text.js';
 import { walDir } from '../../pipeline/spool/wal.js';
 import { newRunId } from '../../server/routes/runs.js';
@@ -150,7 +150,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   if (outcome.exit_status === 127 && outcome.error_message?.startsWith('could not start')) {
     process.stderr.write(`runlog: ${command[0]}: ${outcome.error_message}\n`);
   }
-  if (flags.json) process.stdout.write(`${JSON.stringify(summary(outcome, where))}\n`);
+  if (flags.json) process.stdout.write(`${stdoutLineOpen() ? '\n' : ''}${JSON.stringify(summary(outcome, where))}\n`);
   process.exit(outcome.exit_status);
 }
 
