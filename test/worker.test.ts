@@ -175,13 +175,17 @@ describe('runlog worker', () => {
     const w = startWorker(hub.url, 'w-dies');
     await submit(hub.url, { id: 'orphan', command: [PYTHON, join(FIXTURES, 'paced.py'), '1000', '0.1'] });
     await waitFor(async () => (await run(hub.url, 'orphan')).status === 'running' || undefined, 20_000, 'the task to start');
+    await waitFor(async () => (await worker(hub.url, 'w-dies')).current_task_id === 'orphan' || undefined, 20_000, 'a busy heartbeat');
     w.child.kill('SIGKILL');
     const failed = await waitFor(async () => {
       const r = await run(hub.url, 'orphan');
       return r.status === 'failed' ? r : undefined;
     }, 40_000, 'the run to fail');
     expect(failed.error_message).toContain('worker w-dies went offline');
-    expect((await worker(hub.url, 'w-dies')).status).toBe('offline');
+    // the failed run is no longer named as its task; its state is still what it last said
+    expect(await worker(hub.url, 'w-dies')).toMatchObject({ status: 'offline', state: 'busy', current_task_id: null });
+    const listed = await cli(['workers', '--hub', hub.url]);
+    expect(listed.stdout).toMatch(/^w-dies +offline +busy +\d+s ago +- +0 +-$/m);
   });
 
   it('keeps working through a 35 s hub outage: the task runs on, ends while the hub is away, and every line arrives exactly once', async () => {

@@ -6,7 +6,7 @@
  */
 import { nowMicros } from '../core/record.js';
 import type { LiveFanout } from '../pipeline/live.js';
-import { workerStatus, type Store } from '../store/store.js';
+import { workerStatus, type Run, type Store } from '../store/store.js';
 import { parseIsoMicros } from '../core/time.js';
 import type { HubConfig } from '../core/config.js';
 
@@ -74,6 +74,7 @@ export class Housekeeping {
           this.live.publishEnd(ended);
           this.live.publishRun(ended);
         }
+        await this.forgetTask(run);
         failed++;
       }
     }
@@ -101,8 +102,22 @@ export class Housekeeping {
         this.live.publishEnd(ended);
         this.live.publishRun(ended);
       }
+      await this.forgetTask(run);
     }
     return lost.length;
+  }
+
+  /**
+   * A run the hub ended is no worker's current task any more: `runlog workers` and GET
+   * /api/workers would otherwise name it as running on a dead worker for good (its last
+   * heartbeat said so). A worker names a run by its id (`runlog worker`) or its task id (the seeds').
+   * An open Workers page learns it from a `worker` event, as from a heartbeat.
+   */
+  private async forgetTask(run: Run): Promise<void> {
+    if (run.worker_id === null) return;
+    await this.store.clearCurrentTask(run.worker_id, run.task_id === null ? [run.id] : [run.id, run.task_id]);
+    const worker = await this.store.getWorker(run.worker_id, nowMicros());
+    if (worker) this.live.publishWorker(worker);
   }
 
   async applyRetention(): Promise<Deleted> {

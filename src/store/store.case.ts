@@ -264,6 +264,15 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect((await store.getWorker('w-drops', t0 + 5))?.dropped_logs).toBe(Number.MAX_SAFE_INTEGER);
     });
 
+    it("forgets a worker's current task only while it still names that task, keeping what the worker said of itself", async () => {
+      const t0 = 1_700_000_000_000_000;
+      await store.recordHeartbeat(heartbeat('w-lost', t0, { state: 'busy', current_task_id: 't-kill' }));
+      await store.clearCurrentTask('w-lost', ['other']);
+      expect((await store.getWorker('w-lost', t0))?.current_task_id).toBe('t-kill');
+      await store.clearCurrentTask('w-lost', ['r-1', 't-kill']);
+      expect(await store.getWorker('w-lost', t0)).toMatchObject({ current_task_id: null, state: 'busy' });
+    });
+
     it('records heartbeats and derives a worker status from their age', async () => {
       const t0 = 1_700_000_000_000_000;
       await store.recordHeartbeat(heartbeat('w1', t0));

@@ -319,6 +319,11 @@ export interface Store {
   recordHeartbeat(heartbeat: WorkerHeartbeat): Promise<void>;
   /** A sign of life that is not a heartbeat (a claim): the worker is known, and alive now. */
   touchWorker(id: string, heartbeatIntervalS: number, now: number): Promise<void>;
+  /**
+   * The worker's current task forgotten when it still names one of these (a run the hub ended for
+   * it: the worker went offline, or its runner was lost): its last heartbeat no longer tells the truth.
+   */
+  clearCurrentTask(workerId: string, taskIds: readonly string[]): Promise<void>;
   getWorker(id: string, now: number): Promise<Worker | undefined>;
   listWorkers(now: number): Promise<Worker[]>;
   querySystemLogs(filter: SystemLogFilter): Promise<SystemLog[]>;

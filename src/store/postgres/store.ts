@@ -308,6 +308,10 @@ export class PostgresStore implements Store {
     return workers.recordHeartbeat(this.pool, heartbeat);
   }
 
+  clearCurrentTask(workerId: string, taskIds: readonly string[]): Promise<void> {
+    return workers.clearCurrentTask(this.pool, workerId, taskIds);
+  }
+
   touchWorker(id: string, heartbeatIntervalS: number, now: number): Promise<void> {
     return workers.touchWorker(this.pool, id, heartbeatIntervalS, now);
   }

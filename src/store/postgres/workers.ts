@@ -83,6 +83,11 @@ export async function touchWorker(db: pg.Pool, id: string, intervalS: number, no
   );
 }
 
+export async function clearCurrentTask(db: pg.Pool, workerId: string, taskIds: readonly string[]): Promise<void> {
+  // the seeds' column: NULL is what their orchestrator writes after a task ends
+  await db.query(`UPDATE workers SET current_task_id = NULL WHERE id = $1 AND current_task_id::text = ANY($2::text[])`, [workerId, [...taskIds]]);
+}
+
 /**
  * The worker's row updated, or made when there is none (and updated after all when another
  * process made it meanwhile). A table that needs more than runlog knows (an adopted one) is a 409

@@ -274,6 +274,10 @@ export class SqliteStore implements Store {
     workers.recordHeartbeat(this.db, heartbeat);
   }
 
+  async clearCurrentTask(workerId: string, taskIds: readonly string[]): Promise<void> {
+    workers.clearCurrentTask(this.db, workerId, taskIds);
+  }
+
   async touchWorker(id: string, heartbeatIntervalS: number, now: number): Promise<void> {
     workers.touchWorker(this.db, id, heartbeatIntervalS, now);
   }

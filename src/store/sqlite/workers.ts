@@ -55,6 +55,11 @@ export function touchWorker(db: Database.Database, id: string, intervalS: number
   ).run(id, intervalS, now, now);
 }
 
+export function clearCurrentTask(db: Database.Database, workerId: string, taskIds: readonly string[]): void {
+  const set = statement(db, `UPDATE workers SET current_task_id = NULL WHERE id = ? AND current_task_id = ?`);
+  for (const taskId of taskIds) set.run(workerId, taskId);
+}
+
 // last_seq: lines retention deleted count too (stream_seqs): a follower starts after it
 const WORKER_SELECT = `SELECT w.*, max(
     COALESCE((SELECT MAX(last_seq) FROM chunks WHERE stream = 'worker:' || w.id), 0),
