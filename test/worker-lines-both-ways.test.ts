@@ -135,6 +135,26 @@ describeWithPostgres("a worker's lines by HTTP and by the seeds' function: one s
     expect(paged.sort()).toEqual([...order].sort());
   });
 
+  it("-f prints a seed-style worker's buffered lines (older times, numbered after newer ones) in seq order, stored and live alike", async () => {
+    const { url } = await freshDatabase();
+    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: url, ssePingMs: 1000 });
+    hubs.push(hub);
+    await beat(hub.url, 'buffered', ['h-now']);
+    // the worker's buffer, flushed by the function: captured 5 s before the line the hub already numbered
+    const old = { timestamp: new Date(Date.now() - 5000).toISOString(), level: 'INFO', message: 'f-buffered' };
+    await psql(url, `SELECT func_worker_heartbeat_with_logs('buffered', NULL, NULL, '${JSON.stringify([old])}'::jsonb, NULL)`);
+    expect((await stored(hub.url, 'buffered')).map(([, message]) => message)).toEqual(['h-now', 'f-buffered']);
+    const following = cli(['logs', 'worker:buffered', '-f', '--hub', hub.url]);
+    children.push(following.child);
+    let out = '';
+    following.child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await waitFor(() => (out.includes('h-now') && out.includes('f-buffered')) || undefined, 20_000, 'the stored lines');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await call(url, 'buffered', 'f-live');
+    await waitFor(() => out.includes('f-live') || undefined, 20_000, 'the live line');
+    expect(out.trim().split('\n')).toEqual(['h-now', 'f-buffered', 'f-live']);
+  });
+
   it("sends a live viewer a hub's own heartbeat lines after the function's lines before them, whose notice is read late: every line once, in seq order", async () => {
     const { url } = await freshDatabase();
     const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), db: url, ssePingMs: 1000 });

@@ -68,6 +68,28 @@ describe('runlog logs worker:<id>', () => {
       expect(result.stderr).toContain('worker w-nobody not found');
     });
 
+    it(`-f prints stored and live lines in one order, seq, even when a worker's buffered lines carry older times (${where})`, async () => {
+      const worker = `w-late-${where}`;
+      await beat(hub, worker, [{ timestamp: at(5), level: 'INFO', message: 'sent first' }]);
+      await beat(hub, worker, [{ timestamp: at(2), level: 'INFO', message: 'buffered, sent late' }]);
+      // without -f: oldest first by time, as documented
+      expect(lines(await cli(['logs', `worker:${worker}`, ...from()]))).toEqual(['buffered, sent late', 'sent first']);
+      const following = cli(['logs', `worker:${worker}`, '-f', ...from()]);
+      let out = '';
+      following.child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      try {
+        await waitFor(() => out.includes('sent first') && out.includes('sent late'), 20_000, 'the stored lines');
+        await new Promise((resolve) => setTimeout(resolve, 500)); // the stream is open (hub) or the first poll is done (store)
+        await beat(hub, worker, [{ timestamp: at(3), level: 'INFO', message: 'live, buffered too' }]);
+        await waitFor(() => out.includes('live, buffered too'), 20_000, 'the new line');
+        // seq 1, 2, 3: printed by time, the stored lines came 2, 1 and then the live 3
+        expect(out.split('\n').filter((line) => line !== '')).toEqual(['sent first', 'buffered, sent late', 'live, buffered too']);
+      } finally {
+        following.child.kill('SIGTERM');
+        await following;
+      }
+    });
+
     it(`-f prints the stored lines, then the new ones as they come, once each (${where})`, async () => {
       const worker = `w-f-${where}`;
       await beat(hub, worker, [

@@ -3,6 +3,11 @@
  * flags `runlog logs` takes for a run. They are read as the hub serves them (`GET /api/logs`, the
  * seeds' system_logs shape: newest first, paged by the `before` cursor) or from the store the same way,
  * so both print alike; -f goes on with `GET /api/logs/stream`, or polls the store.
+ *
+ * -f prints in seq order throughout, stored lines too: the live lines come, and a reconnect resumes,
+ * by seq, and a worker's buffered lines (sent late, or by the seeds' function on PostgreSQL, where
+ * seqs follow commit order) can carry older times than lines numbered before them; printed by time,
+ * the order would change at the switch from stored to live lines.
  */
 import { nowMicros } from '../../core/record.js';
 import { parseIsoMicros } from '../../core/time.js';
@@ -34,12 +39,13 @@ export async function workerLogsCommand(workerId: string, flags: LogsFlags): Pro
     if (flags.follow && hub !== undefined) {
       // subscribed before the read: a line stored meanwhile comes live, and is not printed twice;
       // the worker's last seq (read before subscribing) is where a reconnect resumes when no line matched
-      await followWorker(hub, workerId, async () => Math.max(printed(await readOldestFirst(reader, filter, tail), print), worker.last_seq), (line) => {
+      await followWorker(hub, workerId, async () => Math.max(printed(bySeq(await readOldestFirst(reader, filter, tail)), print), worker.last_seq), (line) => {
         if (keeps(filter, parseIsoMicros(line.timestamp) ?? 0, line.level, line.message)) print(line);
       });
       return;
     }
-    const lines = await readOldestFirst(reader, filter, tail);
+    const stored = await readOldestFirst(reader, filter, tail);
+    const lines = flags.follow ? bySeq(stored) : stored;
     let after = Math.max(printed(lines, print), worker.last_seq);
     // no hub: poll the store (worker lines never end: until interrupted)
     while (flags.follow) {
@@ -51,6 +57,11 @@ export async function workerLogsCommand(workerId: string, flags: LogsFlags): Pro
   } finally {
     await close();
   }
+}
+
+/** The lines (with --tail, the last N by time) in the order the hub numbered them, as -f's live ones come. */
+function bySeq(lines: SystemLog[]): SystemLog[] {
+  return lines.sort((a, b) => a.seq - b.seq);
 }
 
 /** Prints the lines and returns the highest seq among them (0: none). */
