@@ -5,10 +5,11 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { startHub } from '../../src/server/listen.js';
 import { corpusDir } from '../corpus.js';
 import { cli, FIXTURES, tempDir, type CliResult } from '../helpers.js';
 import { errorsOf, gate, hashOf } from './browser.js';
-import { describeInBrowser, useHubAndBrowser } from './suite.js';
+import { describeInBrowser, useBrowser, useHubAndBrowser } from './suite.js';
 
 describeInBrowser('the Workers, Logs and Runs pages', () => {
   const suite = useHubAndBrowser();
@@ -118,5 +119,33 @@ describeInBrowser('the Workers, Logs and Runs pages', () => {
     await page.locator('[data-testid="run-row"][data-run-id="needle-new"]').waitFor({ timeout: 10_000 });
     expect(await page.locator('[data-testid="run-row"][data-run-id="hay-late"]').count()).toBe(0);
     expect(errorsOf(page)).toEqual([]);
+  });
+});
+
+describeInBrowser('the Workers page, when a worker dies mid-task', () => {
+  const browser = useBrowser();
+
+  it('stops naming the task once the hub has failed its run, without a reload', async () => {
+    // a hub of its own: no other worker claims the task
+    const hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir(), ssePingMs: 1000, housekeepingMs: 300 }, { audit: () => {} });
+    const worker = cli(['worker', '--id', 'w-dies-ui', '--hub', hub.url, '--heartbeat', '1', '--poll', '100ms', '--data', tempDir()]);
+    try {
+      const response = await fetch(`${hub.url}/api/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 't-kill', command: ['/bin/sh', '-c', 'sleep 600'] }),
+      });
+      expect(response.status).toBe(201);
+      const page = await browser.open(`${hub.url}/#/workers`);
+      const card = page.locator('[data-testid="worker-card"][data-worker-id="w-dies-ui"]');
+      await card.getByTestId('worker-task').filter({ hasText: 't-kill' }).waitFor({ timeout: 20_000 });
+      worker.child.kill('SIGKILL');
+      await card.locator('[data-testid="worker-status"][data-status="offline"]').waitFor({ timeout: 30_000 });
+      await expect.poll(() => card.getByTestId('worker-task').count(), { timeout: 10_000 }).toBe(0);
+      expect(errorsOf(page)).toEqual([]);
+    } finally {
+      worker.child.kill('SIGKILL');
+      await hub.close();
+    }
   });
 });
