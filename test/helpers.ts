@@ -57,3 +57,26 @@ export async function getJson<T = unknown>(url: string): Promise<{ status: numbe
   const response = await fetch(url);
   return { status: response.status, body: (await response.json()) as T };
 }
+
+export interface HubProcess {
+  url: string;
+  child: ChildProcess;
+}
+
+/** `runlog server --host 127.0.0.1 --port 0 ARGS` as a child process; resolves with its URL once it listens. */
+export function startHubProcess(args: string[]): Promise<HubProcess> {
+  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUNLOG_HUB: '' },
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) resolve({ url: match[1], child });
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`hub exited (${code}) before listening: ${output}`)));
+  });
+}

@@ -3,38 +3,13 @@
  * a viewer on one sees every line a runner ships to the other, once; workers claiming through both
  * get each task once; a hub killed with -9 mid-ingest loses no line it acknowledged.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import { PostgresStore } from '../src/store/postgres/store.js';
 import type { Run } from '../src/store/store.js';
-import { CLI, cli, getJson, tempDir, waitFor } from './helpers.js';
+import { cli, getJson, tempDir, waitFor, startHubProcess, type HubProcess } from './helpers.js';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from './postgres.js';
-
-interface HubProcess {
-  url: string;
-  child: ChildProcess;
-}
-
-/** `runlog server --db URL --port 0` as a child process; resolves with its URL once it listens. */
-function startHubProcess(db: string): Promise<HubProcess> {
-  const child = spawn(process.execPath, [CLI, 'server', '--db', db, '--host', '127.0.0.1', '--port', '0', '--data', tempDir()], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUNLOG_HUB: '' },
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) resolve({ url: match[1], child });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`hub exited (${code}) before listening: ${output}`)));
-  });
-}
 
 const post = (url: string, body: object) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -49,7 +24,7 @@ describeWithPostgres('two hubs on one PostgreSQL database', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     // both at once: the schema is created under an advisory lock, once
-    [a, b] = await Promise.all([startHubProcess(database.url), startHubProcess(database.url)]);
+    [a, b] = await Promise.all([startHubProcess(['--db', database.url, '--data', tempDir()]), startHubProcess(['--db', database.url, '--data', tempDir()])]);
   });
   afterAll(async () => {
     for (const hub of [a, b]) if (hub && hub.child.exitCode === null) hub.child.kill('SIGTERM');
@@ -216,7 +191,7 @@ describeWithPostgres('tokens across two hubs on one PostgreSQL database', () => 
     };
     const admin = await token('admin', 'admin');
     const readers = { viaHub: await token('reader-a', 'read'), viaCli: await token('reader-b', 'read') };
-    const [a, b] = await Promise.all([startHubProcess(database.url), startHubProcess(database.url)]);
+    const [a, b] = await Promise.all([startHubProcess(['--db', database.url, '--data', tempDir()]), startHubProcess(['--db', database.url, '--data', tempDir()])]);
     hubs.push(a!, b!);
     const runsOnB = (secret: string) => fetch(`${b!.url}/api/runs`, { headers: { authorization: `Bearer ${secret}` } }).then((r) => r.status);
     // hub B has looked each token up, and caches it for 5 s

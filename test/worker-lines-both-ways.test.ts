@@ -18,7 +18,7 @@ import { afterAll, afterEach, expect, it } from 'vitest';
 import { PostgresStore } from '../src/store/postgres/store.js';
 import { startHub, type RunningHub } from '../src/server/listen.js';
 import type { SystemLog } from '../src/store/store.js';
-import { CLI, cli, FIXTURES, getJson, PYTHON, tempDir, waitFor } from './helpers.js';
+import { cli, FIXTURES, getJson, PYTHON, tempDir, waitFor, startHubProcess } from './helpers.js';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from './postgres.js';
 
 /** `psql -c SQL` (asynchronous: a call may wait on a hub's lock); rejects when it fails. */
@@ -244,7 +244,7 @@ describeWithPostgres("a worker's lines by HTTP and by the seeds' function: one s
       return;
     }
     const { url } = await freshDatabase();
-    const [a, b] = await Promise.all([startHubProcess(url), startHubProcess(url)]);
+    const [a, b] = await Promise.all([startHubProcess(['--db', url, '--data', tempDir()]), startHubProcess(['--db', url, '--data', tempDir()])]);
     children.push(a.child, b.child);
     // live viewers on both hubs and a CLI follower, from before the first line: each hub publishes
     // its own heartbeats' lines at once and the others' (the function's, the other hub's) from
@@ -304,20 +304,3 @@ describeWithPostgres("a worker's lines by HTTP and by the seeds' function: one s
     }
   }, 120_000);
 });
-
-function startHubProcess(url: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', '--db', url, '--data', tempDir()], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUNLOG_HUB: '' },
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) resolve({ url: match[1], child });
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`hub exited (${code}) before listening: ${output}`)));
-  });
-}

@@ -4,33 +4,10 @@
  * as seq 1 again, and `runlog logs worker:<id> -f` and an SSE viewer resuming with Last-Event-ID
  * skipped the new lines as seen. Real hub processes, on SQLite and on a real PostgreSQL.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli, getJson, tempDir, waitFor } from './helpers.js';
+import { cli, getJson, tempDir, waitFor, startHubProcess, type HubProcess } from './helpers.js';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from './postgres.js';
-
-interface HubProcess {
-  url: string;
-  child: ChildProcess;
-}
-
-function startHubProcess(args: string[]): Promise<HubProcess> {
-  const child = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUNLOG_HUB: '' },
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) resolve({ url: match[1], child });
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`hub exited (${code}) before listening: ${output}`)));
-  });
-}
 
 async function stop(hub: HubProcess): Promise<void> {
   if (hub.child.exitCode !== null) return;
