@@ -116,4 +116,23 @@ describeWithPostgres('PostgreSQL hubs', () => {
       await stop(hub);
     }
   });
+
+  it('numbers after the lines a TRUNCATE of system_logs removed (TRUNCATE fires no DELETE trigger)', async () => {
+    const hub = await startHubProcess(['--db', database.url, '--data', tempDir()]);
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const now = new Date().toISOString();
+      await beat(hub, 'w-trunc', [1, 2, 3].map((i) => ({ timestamp: now, level: 'INFO', message: `before ${i}` })));
+      await client.query('TRUNCATE system_logs');
+      // the database numbers the function's line (function-seqs.ts): from what it keeps, not the hub's memory
+      const logs = JSON.stringify([{ timestamp: new Date().toISOString(), level: 'INFO', message: 'by the function' }]);
+      await client.query('SELECT func_worker_heartbeat_with_logs($1, NULL, NULL, $2::jsonb, NULL)', ['w-trunc', logs]);
+      const { body } = await getJson<{ logs: { seq: number; message: string }[] }>(`${hub.url}/api/logs?source_id=w-trunc`);
+      expect(body.logs.map((r) => [r.seq, r.message])).toEqual([[4, 'by the function']]);
+    } finally {
+      await client.end();
+      await stop(hub);
+    }
+  });
 });

@@ -7,7 +7,8 @@
  * A line's seq here is its `seq` (since migration 13 every row has one: function-seqs.ts), or its
  * row `id` for a row without (the id stands in, as everywhere a worker's lines are read). A trigger after
  * each DELETE statement keeps the highest of the rows it deleted, so every way of deleting counts:
- * the hub's retention in batches, the seeds' `cleanup_old_system_logs()`, a DELETE by hand. The
+ * the hub's retention in batches, the seeds' `cleanup_old_system_logs()`, a DELETE by hand (and a
+ * TRUNCATE, by a trigger of its own: migration 15). The
  * upsert takes the sources in order, so two deletes at once cannot deadlock on these rows.
  */
 export const SYSTEM_LOG_SEQS = `
@@ -38,6 +39,26 @@ CREATE TRIGGER system_logs_keep_seqs AFTER DELETE ON system_logs
  */
 export const SYSTEM_LOG_SEQS_AS_OWNER = `
 ALTER FUNCTION runlog_keep_system_log_seqs() SECURITY DEFINER SET search_path FROM CURRENT;
+`;
+
+/**
+ * Migration 15: TRUNCATE fires no DELETE trigger, so `TRUNCATE system_logs` (an operator clearing
+ * the table, a seed's maintenance script) lost every worker's highest seq and the next line was
+ * numbered 1 again. A trigger before TRUNCATE keeps them first: one pass over the table, as rare
+ * as the TRUNCATE itself. Runs as its owner, as the DELETE one does (migration 14).
+ */
+export const SYSTEM_LOG_SEQS_ON_TRUNCATE = `
+CREATE OR REPLACE FUNCTION runlog_keep_system_log_seqs_truncated() RETURNS trigger LANGUAGE plpgsql
+  SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+  INSERT INTO system_log_seqs AS k (source_type, source_id, last_seq)
+  SELECT source_type, source_id, MAX(COALESCE(seq, id)) FROM system_logs GROUP BY source_type, source_id ORDER BY source_type, source_id
+  ON CONFLICT (source_type, source_id) DO UPDATE SET last_seq = GREATEST(k.last_seq, EXCLUDED.last_seq);
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS system_logs_keep_seqs_truncated ON system_logs;
+CREATE TRIGGER system_logs_keep_seqs_truncated BEFORE TRUNCATE ON system_logs
+  FOR EACH STATEMENT EXECUTE FUNCTION runlog_keep_system_log_seqs_truncated();
 `;
 
 /** The highest seq a worker's lines have had, deleted ones included (0: none). */

@@ -16,7 +16,7 @@
 import { AUTH_SCHEMA } from './auth.js';
 import { LEASE_COLUMNS } from './leases.js';
 import { numberedSystemLogs } from './function-seqs.js';
-import { SYSTEM_LOG_SEQS, SYSTEM_LOG_SEQS_AS_OWNER } from './line-seqs.js';
+import { SYSTEM_LOG_SEQS, SYSTEM_LOG_SEQS_AS_OWNER, SYSTEM_LOG_SEQS_ON_TRUNCATE } from './line-seqs.js';
 import { WORKER_ID_CHECK } from './worker-ids.js';
 
 export interface Migration {
@@ -358,4 +358,5 @@ export const MIGRATIONS: readonly Migration[] = [
   // migration 11's function, taking the worker's numbering lock first; its rows and the old ones numbered per worker
   { version: 13, name: "the database numbers a worker's lines that come without a seq, after the worker's last, under the hubs' lock", sql: numberedSystemLogs(adoptedHeartbeat) },
   { version: 14, name: "system_log_seqs: kept by its owner's rights, whoever deletes (the seeds' cleanup role)", sql: SYSTEM_LOG_SEQS_AS_OWNER },
+  { version: 15, name: 'system_log_seqs: kept before a TRUNCATE of system_logs too', sql: SYSTEM_LOG_SEQS_ON_TRUNCATE },
 ];
