@@ -168,7 +168,21 @@ describe('runlog worker', () => {
     const system = stored.filter((l) => l.source === 'system').map((l) => l.message);
     expect(system.some((m) => m.startsWith('cancelled by'))).toBe(false);
     expect(system).toContain('handed back to the queue: worker w-leaving is stopping (SIGTERM); the command was stopped and runs again on the next worker that claims it');
+    expect((await first).stderr).toMatch(/task handed handed back after/);
   });
+
+  it('says a hand-back waits in its write-ahead log when the hub is away at SIGTERM, instead of "handed back"', async () => {
+    const hub = await newHub();
+    const leaving = startWorker(hub.url, 'w-cut-off');
+    await submit(hub.url, { id: 'pending-back', command: [PYTHON, join(FIXTURES, 'paced.py'), '300', '0.1'] });
+    await waitFor(async () => (await lines(hub.url, 'pending-back')).length >= 3 || undefined, 20_000, 'the task to start');
+    await hub.close();
+    hubs = hubs.filter((h) => h !== hub);
+    leaving.child.kill('SIGTERM');
+    const done = await leaving;
+    expect(done.stderr).toMatch(/task pending-back to be handed back once the hub answers \(it waits in the write-ahead log/);
+    expect(done.stderr).not.toMatch(/task pending-back handed back/);
+  }, 60_000);
 
   it('fails the run of a worker that died mid-task once the worker is offline', async () => {
     const hub = await newHub();

@@ -190,7 +190,9 @@ export class WorkerAgent {
       try {
         const outcome = await this.runner.run();
         this.tasks.run++;
-        const how = this.stopping === 'hand-back' ? 'handed back' : `${outcome.status} (exit ${outcome.exit_status})`;
+        // a hand-back the hub has not taken yet is only in the WAL: it goes at the next start (or runlog sync)
+        const handBack = this.shipper?.endDelivered === false ? 'to be handed back once the hub answers (it waits in the write-ahead log: the next runlog worker start, or runlog sync, delivers it)' : 'handed back';
+        const how = this.stopping === 'hand-back' ? handBack : `${outcome.status} (exit ${outcome.exit_status})`;
         const line = `task ${run.id} ${how} after ${outcome.duration_seconds.toFixed(1)}s`;
         if (outcome.status === 'failed') log.warning(line);
         else log.info(line);

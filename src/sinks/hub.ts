@@ -163,6 +163,11 @@ export class HubShipper implements RunSink {
   }
 
   /** The WAL's files (for messages), when there is one. */
+  /** The hub acknowledged the run's end (or its hand-back): nothing of it waits in the WAL. */
+  get endDelivered(): boolean {
+    return this.finished !== undefined;
+  }
+
   get walFile(): string | undefined {
     return this.wal?.file;
   }
