@@ -11,6 +11,11 @@
  * TRUNCATE, by a trigger of its own: migration 15). The
  * upsert takes the sources in order, so two deletes at once cannot deadlock on these rows.
  */
+/** The upsert both triggers run: the highest seq of each source among `rows` kept in system_log_seqs, sources in order. */
+const keepHighestOf = (rows: string) => `INSERT INTO system_log_seqs AS k (source_type, source_id, last_seq)
+  SELECT source_type, source_id, MAX(COALESCE(seq, id)) FROM ${rows} GROUP BY source_type, source_id ORDER BY source_type, source_id
+  ON CONFLICT (source_type, source_id) DO UPDATE SET last_seq = GREATEST(k.last_seq, EXCLUDED.last_seq);`;
+
 export const SYSTEM_LOG_SEQS = `
 CREATE TABLE IF NOT EXISTS system_log_seqs (
   source_type TEXT NOT NULL,
@@ -21,9 +26,7 @@ CREATE TABLE IF NOT EXISTS system_log_seqs (
 
 CREATE OR REPLACE FUNCTION runlog_keep_system_log_seqs() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO system_log_seqs AS k (source_type, source_id, last_seq)
-  SELECT source_type, source_id, MAX(COALESCE(seq, id)) FROM old_rows GROUP BY source_type, source_id ORDER BY source_type, source_id
-  ON CONFLICT (source_type, source_id) DO UPDATE SET last_seq = GREATEST(k.last_seq, EXCLUDED.last_seq);
+  ${keepHighestOf('old_rows')}
   RETURN NULL;
 END $$;
 DROP TRIGGER IF EXISTS system_logs_keep_seqs ON system_logs;
@@ -51,9 +54,7 @@ export const SYSTEM_LOG_SEQS_ON_TRUNCATE = `
 CREATE OR REPLACE FUNCTION runlog_keep_system_log_seqs_truncated() RETURNS trigger LANGUAGE plpgsql
   SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-  INSERT INTO system_log_seqs AS k (source_type, source_id, last_seq)
-  SELECT source_type, source_id, MAX(COALESCE(seq, id)) FROM system_logs GROUP BY source_type, source_id ORDER BY source_type, source_id
-  ON CONFLICT (source_type, source_id) DO UPDATE SET last_seq = GREATEST(k.last_seq, EXCLUDED.last_seq);
+  ${keepHighestOf('system_logs')}
   RETURN NULL;
 END $$;
 DROP TRIGGER IF EXISTS system_logs_keep_seqs_truncated ON system_logs;
