@@ -3,7 +3,7 @@
  * backlog is read. A client that reads slower than lines arrive is dropped once its queue passes
  * the bound: capture and the other viewers never wait for it, and it resumes with Last-Event-ID.
  */
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { HubConfig } from '../core/config.js';
 import { logFrames, logsFrames, LOGS_PER_EVENT, recordJson, sseFrame, SSE_PING } from '../core/sse.js';
@@ -11,6 +11,7 @@ import type { LogRecord } from '../core/record.js';
 import type { SystemLog } from '../store/store.js';
 import type { LiveEvent, LiveFanout, RecordBatch } from '../pipeline/live.js';
 import type { GapReader } from './worker-gaps.js';
+import { checkInt, intParam, type Query } from './params.js';
 
 const SSE_RETRY_MS = 1000;
 /**
@@ -19,6 +20,30 @@ const SSE_RETRY_MS = 1000;
  * draws new lines only every 250 ms anyway.
  */
 export const BATCH_HOLD_MS = 50;
+
+/**
+ * Where a client resumes a stream of seqs: its Last-Event-ID (a reconnecting EventSource), else
+ * `?after=`; undefined: neither. Both are checked whenever given.
+ */
+export function resumePoint(request: FastifyRequest): number | undefined {
+  const after = intParam(request.query as Query, 'after', 0);
+  const header = request.headers['last-event-id'];
+  return typeof header === 'string' && header !== '' ? checkInt(header, 'Last-Event-ID', 0) : after;
+}
+
+/**
+ * Sends a stream's stored lines after its position, page by page (`read` gives up to `pageSize`
+ * after a seq, `send` writes them), at the pace the client reads. False: the client went meanwhile.
+ */
+export async function sendBacklog<T>(stream: SubscriberStream, pageSize: number, read: (after: number) => Promise<T[]>, send: (page: T[]) => void): Promise<boolean> {
+  for (;;) {
+    const page = await read(stream.lastSent);
+    if (stream.closed) return false;
+    send(page);
+    if (page.length < pageSize) return true;
+    await stream.drained();
+  }
+}
 
 /** Takes the response over for an event stream, subscribed to `topic`, pinged, cleaned up on close. */
 export function openSse(

@@ -10,8 +10,8 @@ import { RUN_EVENTS, SYSTEM_LINES, systemLinesOf } from '../../pipeline/live.js'
 import { badRequest } from '../../core/errors.js';
 import { systemLogFromRecord } from '../../store/rows.js';
 import { workerStream } from '../../store/store.js';
-import { checkInt, intParam, workerFilterParam, type Query } from '../params.js';
-import { openSse } from '../sse.js';
+import { intParam, workerFilterParam, type Query } from '../params.js';
+import { openSse, resumePoint, sendBacklog } from '../sse.js';
 import { WorkerGaps } from '../worker-gaps.js';
 import type { HubContext } from '../context.js';
 
@@ -27,29 +27,22 @@ export function eventRoutes(app: FastifyInstance, { store, live, config }: HubCo
   app.get('/api/logs/stream', { config: { scope: 'read' } }, async (request, reply) => {
     const query = request.query as Query;
     const workerId = workerFilterParam(query);
-    const after = intParam(query, 'after', 0);
     if (workerId === undefined) {
-      if (after !== undefined) throw badRequest('after', 'every worker\'s lines have no one seq to resume by: give source_id (or worker_id) too');
+      if (intParam(query, 'after', 0) !== undefined) throw badRequest('after', 'every worker\'s lines have no one seq to resume by: give source_id (or worker_id) too');
       // a Last-Event-ID is not ours (these events carry none): ignored
       openSse(reply, live, SYSTEM_LINES, config).goLive();
       return;
     }
-    const header = request.headers['last-event-id'];
-    const asked = typeof header === 'string' && header !== '' ? checkInt(header, 'Last-Event-ID', 0) : after;
-    const readGap = gaps.readerFor(workerStream(workerId));
+    const lines = workerStream(workerId);
+    const readGap = gaps.readerFor(lines);
     // where lines can come out of order, a viewer that asks for no backlog starts at the worker's
     // last line (read before subscribing): a gap is then what it has not seen, never its history
-    const resumeFrom = asked ?? (readGap === undefined ? undefined : await store.lastSeq(workerStream(workerId)));
+    const resumeFrom = resumePoint(request) ?? (readGap === undefined ? undefined : await store.lastSeq(lines));
     const stream = openSse(reply, live, systemLinesOf(workerId), config, { lastSent: resumeFrom ?? 0, readGap });
     try {
-      // everything after the client's last id, page by page, at the pace the client reads
-      while (resumeFrom !== undefined) {
-        const page = await store.readLogs(workerStream(workerId), stream.lastSent, BACKLOG_PAGE);
-        if (stream.closed) return;
-        stream.sendSystemLines(page.map(systemLogFromRecord));
-        if (page.length < BACKLOG_PAGE) break;
-        await stream.drained();
-      }
+      // everything after the client's last id first
+      const read = (after: number) => store.readLogs(lines, after, BACKLOG_PAGE);
+      if (resumeFrom !== undefined && !(await sendBacklog(stream, BACKLOG_PAGE, read, (page) => stream.sendSystemLines(page.map(systemLogFromRecord))))) return;
       stream.goLive();
     } catch (error) {
       request.log.error(error, 'sse backlog failed');

@@ -10,9 +10,9 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../core/errors.js';
 import { sseFrame } from '../../core/sse.js';
-import { openSse } from '../sse.js';
+import { openSse, resumePoint, sendBacklog } from '../sse.js';
 import { FINAL_STATUSES } from '../../store/store.js';
-import { boolParam, checkInt, idParam, intParam, type Query } from '../params.js';
+import { boolParam, idParam, intParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
 
 const BACKLOG_PAGE = 1000;
@@ -21,9 +21,7 @@ export function streamRoutes(app: FastifyInstance, { store, live, config }: HubC
   app.get('/api/runs/:id/logs/stream', { config: { scope: 'read' } }, async (request, reply) => {
     const id = idParam((request.params as { id: string }).id);
     const query = request.query as Query;
-    const header = request.headers['last-event-id'];
-    const resumeFrom =
-      typeof header === 'string' && header !== '' ? checkInt(header, 'Last-Event-ID', 0) : intParam(query, 'after', 0);
+    const resumeFrom = resumePoint(request);
     const tail = intParam(query, 'tail', 0, 10_000) ?? config.sseBacklog;
     const batched = boolParam(query, 'batch');
     if (!(await store.getRun(id))) throw notFound(`run ${id}`);
@@ -34,15 +32,8 @@ export function streamRoutes(app: FastifyInstance, { store, live, config }: HubC
       if (resumeFrom === undefined) {
         const page = await store.queryLogs(id, { tail });
         stream.sendRecords(page.records);
-      } else {
-        // everything after the client's last id, page by page, at the pace the client reads
-        for (;;) {
-          const page = await store.readLogs(id, stream.lastSent, BACKLOG_PAGE);
-          if (stream.closed) return;
-          stream.sendRecords(page);
-          if (page.length < BACKLOG_PAGE) break;
-          await stream.drained();
-        }
+      } else if (!(await sendBacklog(stream, BACKLOG_PAGE, (after) => store.readLogs(id, after, BACKLOG_PAGE), (page) => stream.sendRecords(page)))) {
+        return; // everything after the client's last id first; the client went meanwhile
       }
       const run = await store.getRun(id);
       stream.goLive();
