@@ -1,6 +1,9 @@
 import fc from 'fast-check';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LEVELS, type LogRecord } from '../../core/record.js';
+import { ByteWriter } from './bytes.js';
+import { joinSegments, splitSegments, STORE_BELOW_BYTES } from './codec.js';
 import { bloomMayContain, decodeChunk, encodeChunk, mergeChunks, searchText } from './index.js';
 
 const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('', '\x1b[31mred\x1b[0m text', 'ΑΣ Straße İstanbul 日本語 😀'));
@@ -108,5 +111,30 @@ describe('chunk codec', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('keeps a small batch uncompressed, as stored blocks any inflate reads, compresses a large one, and reads segments zlib compressed', () => {
+    const lines = (count: number): LogRecord[] =>
+      Array.from({ length: count }, (_, i) => ({ stream: 's', seq: i + 1, timestamp: 1_700_000_000_000_000 + i, level: 'INFO', message: `step ${i} loss=${(1 / (i + 1)).toFixed(5)} lr=3e-4` }));
+    const small = lines(10);
+    const smallData = encodeChunk(small).data;
+    expect(smallData.includes(Buffer.from((small[3] as LogRecord).message))).toBe(true); // not compressed
+    const [segment] = splitSegments(smallData);
+    expect(segment).toBeDefined();
+    const body = inflateRawSync(segment!.body); // zlib reads the stored block: the format is deflate's
+    expect(body.length).toBeLessThan(STORE_BELOW_BYTES);
+    // the same body compressed by zlib, as releases before stored blocks wrote every segment, reads the same
+    const compressed = deflateRawSync(body);
+    const entry = new ByteWriter(compressed.length + 16);
+    entry.uvarint(segment!.count);
+    entry.byte(segment!.levels);
+    entry.uvarint(compressed.length);
+    entry.bytes(compressed);
+    expect(decodeChunk('s', joinSegments([entry.result()]))).toEqual(small);
+    expect(decodeChunk('s', joinSegments([segment!.entry, entry.result()]))).toEqual([...small, ...small]);
+    const large = lines(2000);
+    const largeData = encodeChunk(large).data;
+    expect(largeData.length).toBeLessThan(large.reduce((sum, line) => sum + line.message.length, 0) / 3); // compressed
+    expect(decodeChunk('s', largeData)).toEqual(large);
   });
 });

@@ -50,6 +50,44 @@ const FLAG_INTEGER_TS = 1;
 const LEVEL_INDEX = new Map<string, number>(LEVELS.map((level, i) => [level, i]));
 
 /**
+ * A body smaller than this is not compressed at all: it is written as deflate's *stored* blocks
+ * (RFC 1951 §3.2.4, the format is unchanged and any inflate reads it), with no zlib call. A few
+ * lines posted at a time (1,000 lines/s shipped every few ms) made zlib's setup the largest part
+ * of a small append's cost, for a few hundred bytes saved on chunks that compaction merges and
+ * compresses a few appends later (see merge.ts); only a stream's last few chunks stay stored.
+ */
+export const STORE_BELOW_BYTES = 4096;
+/** `body` (under 64 KiB) as one deflate-raw stored block: [BFINAL=1, BTYPE=00][LEN le16][NLEN le16][bytes]. */
+function storedBlock(body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(body.length + 5);
+  out[0] = 1;
+  out.writeUInt16LE(body.length, 1);
+  out.writeUInt16LE(~body.length & 0xffff, 3);
+  body.copy(out, 5);
+  return out;
+}
+
+/**
+ * A segment's body, inflated: one that is all stored blocks (storedBlock) is read as it is,
+ * without zlib; anything else (compressed blocks, or stored ones written by zlib) goes to inflate.
+ */
+function inflateBody(compressed: Buffer): Buffer {
+  const pieces: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const header = compressed[at];
+    if (header === undefined || (header & 0b110) !== 0 || at + 5 > compressed.length) return inflateRawSync(compressed);
+    const length = compressed.readUInt16LE(at + 1);
+    if ((compressed.readUInt16LE(at + 3) ^ 0xffff) !== length || at + 5 + length > compressed.length) return inflateRawSync(compressed);
+    pieces.push(compressed.subarray(at + 5, at + 5 + length));
+    at += 5 + length;
+    if ((header & 1) === 1) break;
+  }
+  if (at !== compressed.length) return inflateRawSync(compressed);
+  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
+}
+
+/**
  * A window and hash table no bigger than the body needs: zlib's setup (allocating and clearing
  * ~256 KiB) is most of what compressing a small batch costs (a few lines posted at a time, at
  * 1,000 lines/s: ~40 → ~20 µs), and the output is the same. inflate's default window (15 bits)
@@ -81,7 +119,10 @@ export function searchText(message: string): string {
 export function encodeChunk(records: readonly LogRecord[]): EncodedChunk {
   if (records.length === 0) throw new Error('encodeChunk: no records');
   const body = encodeBody(records);
-  const segment = deflateRawSync(body, { level: DEFLATE_LEVEL, strategy: constants.Z_DEFAULT_STRATEGY, ...deflateWindow(body.length) });
+  const segment =
+    body.length < STORE_BELOW_BYTES
+      ? storedBlock(body)
+      : deflateRawSync(body, { level: DEFLATE_LEVEL, strategy: constants.Z_DEFAULT_STRATEGY, ...deflateWindow(body.length) });
   const meta = metaOf(records);
   const data = new ByteWriter(segment.length + 16);
   data.byte(VERSION);
@@ -160,7 +201,7 @@ export function splitSegments(data: Buffer): Segment[] {
 }
 
 export function decodeSegment(stream: string, segment: Segment, into: LogRecord[], filter?: DecodeFilter): void {
-  decodeBody(stream, inflateRawSync(segment.body), into, filter);
+  decodeBody(stream, inflateBody(segment.body), into, filter);
 }
 
 export function joinSegments(entries: readonly Buffer[]): Buffer {
