@@ -140,3 +140,22 @@ export async function hubError(response: Response | HubAnswer): Promise<string> 
   if (response.status === 401) return 'the hub needs a token (--token, RUNLOG_TOKEN or RUNLOG_TOKEN_FILE)';
   return `hub answered ${response.status}`;
 }
+
+/** The hub answered with an error status: `message` is the status and its body's text. */
+export class HubRefused extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** `400 {"error":"BAD_REQUEST","message":"name: longer than 256 characters","field":"name"}` → the message. */
+export function hubMessage(raw: string): string {
+  const space = raw.indexOf(' ');
+  try {
+    const body = JSON.parse(raw.slice(space + 1)) as { message?: string; field?: string };
+    if (body.message) return body.field && !body.message.startsWith(body.field) ? `${body.field}: ${body.message}` : body.message;
+  } catch {
+    // not JSON: the status and text as they came
+  }
+  return raw;
+}

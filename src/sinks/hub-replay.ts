@@ -15,8 +15,7 @@ import { rmSync } from 'node:fs';
 import { BatchBodyWriter } from '../core/batch-wire.js';
 import { isAlive, self } from '../pipeline/spool/owner.js';
 import { listWals, readWalMeta, WalReader, walDir, writeMeta, type WalMeta } from '../pipeline/spool/wal.js';
-import { hubMessage } from './hub.js';
-import { hubRequest } from './hub-http.js';
+import { hubMessage, hubRequest } from './hub-http.js';
 
 export interface ReplayOptions {
   dataDir: string;

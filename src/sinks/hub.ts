@@ -8,7 +8,8 @@
  *   command on this data directory) can deliver what this process could not.
  * - Memory stays bounded: while the hub keeps up, records also wait in memory (as their JSON) and
  *   go from there. Past `maxMemoryLines` the shipper is "behind": it forgets them and reads what to
- *   send back from the WAL, from the first unacknowledged seq, until it has caught up.
+ *   send back from the WAL, from the first unacknowledged seq, until it has caught up. What waits,
+ *   and which lines go next, is the LineQueue's (hub-queue.ts); this file sends them.
  * - One request in flight at a time, so batches arrive in order (up to 5,000 lines or ~8 MiB);
  *   lines that come meanwhile go in the next one. A failed request (network, timeout, 5xx, 507,
  *   408, 429) is retried with backoff, the same batch first. 404: the hub lost the run, create it
@@ -23,10 +24,11 @@ import { BatchBodyWriter } from '../core/batch-wire.js';
 import { DEFAULTS } from '../core/config.js';
 import type { LogRecord, ProgressUpdate } from '../core/record.js';
 import { self } from '../pipeline/spool/owner.js';
-import { eachWalLine, Wal } from '../pipeline/spool/wal.js';
+import { Wal } from '../pipeline/spool/wal.js';
 import type { Run, RunFinish, RunUpsert } from '../store/store.js';
 import type { RunSink } from './sink.js';
-import { hubPost } from './hub-http.js';
+import { HubRefused, hubMessage, hubPost } from './hub-http.js';
+import { LineQueue, type LineBatch } from './hub-queue.js';
 
 export interface ShipperOptions {
   hub: string;
@@ -62,21 +64,8 @@ export interface ShipperOptions {
   onTrouble?: (message: string) => void;
 }
 
-interface Batch {
-  /** the records' JSON, from memory … */
-  json?: string[];
-  /** … or read back from the WAL (pieces of the file's bytes) */
-  pieces?: Buffer[];
-  seqs: number[];
+interface Batch extends LineBatch {
   progress: ProgressUpdate[];
-  /** read back from the WAL: where the reading goes on once it is acknowledged */
-  nextCursor?: number;
-}
-
-class HubRefused extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
 }
 
 const MIN_BACKOFF_MS = 100;
@@ -90,19 +79,12 @@ const COALESCE_MS = 2;
 // (the peers harness's 1,000 lines/s scenario; bench/latency.js keeps the latency goals).
 const STEADY_GAP_MS = 8;
 const MAX_BATCH_LINES = 5000; // when the hub is behind, bigger requests amortise their cost
-const MAX_BATCH_BYTES = 2 * 1024 * 1024; // 2 MiB: well under the hub's body limit, and the runner's memory stays small
-/** lines that only memory holds (the WAL cannot be written): kept up to this many (~25 MB) while the hub takes them */
-const MAX_VOLATILE_LINES = 100_000;
-/** past this many characters waiting in memory (long lines), the shipper reads from the WAL as past walMemoryLines */
-const MAX_MEMORY_CHARS = 4 * 1024 * 1024;
 const MAX_BACKOFF_MS = 2000;
 /** statuses that a retry may cure; any other 4xx would be refused however often it is sent */
 const RETRYABLE = new Set([404, 408, 429]);
 
 export class HubShipper implements RunSink {
   readonly stats = { requests: 0, sent: 0, retries: 0, walReads: 0, refused: 0 };
-  /** lines neither on disk nor delivered (the WAL could not be written and the hub did not get them) */
-  lost = 0;
   /** the hub's message when it refused the run's creation */
   refusedCreate: string | undefined;
   private readonly hub: string;
@@ -111,18 +93,8 @@ export class HubShipper implements RunSink {
   private runAcknowledged = false;
   /** the hub answered 404 for the run: it is created again, and may have lost its lines */
   private runLost = false;
-  private pendingJson: string[] = [];
-  private pendingSeqs: number[] = [];
-  /** characters of pendingJson: long lines reach the memory bound before their count does */
-  private pendingChars = 0;
-  /** past the memory bound: what to send is read back from the WAL from `cursor` on */
-  private behind = false;
-  private cursor = 0;
-  private ackedSeq = 0;
-  /** seq ranges the WAL could not take while they were in memory: lost if memory lets them go */
-  private volatile: [number, number][] = [];
-  /** lines the WAL could not take while the shipper was behind (read back from the WAL): memory is all that has them, in seq order */
-  private orphans: { json: string[]; seqs: number[] } = { json: [], seqs: [] };
+  /** the lines not delivered yet (hub-queue.ts) */
+  private readonly queue: LineQueue;
   private readonly progressBySource = new Map<string, ProgressUpdate>();
   private lastProgressSentAt = 0;
   private current: Batch | undefined;
@@ -145,7 +117,6 @@ export class HubShipper implements RunSink {
   private finishTimeoutMs: number;
   /** a stopping worker's limit (giveUpAfter): how long the hub may stay silent, from its last answer */
   private stopQuietMs = Infinity;
-  private readonly maxMemoryLines: number;
   private readonly writerKey: string;
   /** one buffer for every batch's body (see BatchBodyWriter) */
   private readonly body = new BatchBodyWriter();
@@ -153,16 +124,20 @@ export class HubShipper implements RunSink {
   constructor(private readonly options: ShipperOptions) {
     this.writerKey = options.writerKey ?? randomBytes(16).toString('base64url');
     this.hub = options.hub.replace(/\/+$/, '');
-    this.maxMemoryLines = options.maxMemoryLines ?? DEFAULTS.walMemoryLines;
+    this.queue = new LineQueue(options.maxMemoryLines ?? DEFAULTS.walMemoryLines, this.stats);
     this.finishTimeoutMs = options.finishTimeoutMs ?? 10_000;
   }
 
   /** lines waiting in memory (the rest of what is unsent waits in the WAL) */
   get memoryLines(): number {
-    return this.pendingJson.length + (this.current?.json?.length ?? 0);
+    return this.queue.waiting + (this.current?.json?.length ?? 0);
   }
 
-  /** The WAL's files (for messages), when there is one. */
+  /** lines neither on disk nor delivered (the WAL could not be written and the hub did not get them) */
+  get lost(): number {
+    return this.queue.lost;
+  }
+
   /** The hub acknowledged the run's end (or its hand-back): nothing of it waits in the WAL. */
   get endDelivered(): boolean {
     return this.finished !== undefined;
@@ -188,7 +163,7 @@ export class HubShipper implements RunSink {
       );
       if (!this.wal.usable) this.troubleSaid = true;
       if (!this.wal.usable) this.options.onTrouble?.(`cannot write the WAL ${this.wal.file}: ${this.wal.error}; lines wait in memory only`);
-      if (this.wal.resumed) this.behind = true; // an earlier process's lines go first
+      this.queue.attach(this.wal);
     }
     this.leaseTimer = setInterval(() => void this.renewLease(), leaseSeconds * 1000);
     this.leaseTimer.unref();
@@ -196,21 +171,8 @@ export class HubShipper implements RunSink {
   }
 
   record(record: LogRecord): void {
-    const json = JSON.stringify(record);
-    this.wal?.add(record.seq, json);
+    this.queue.add(record.seq, JSON.stringify(record));
     this.progressBySource.delete(record.source ?? '');
-    if (!this.behind) {
-      this.pendingJson.push(json);
-      this.pendingSeqs.push(record.seq);
-      this.pendingChars += json.length;
-      // away or just slower than the command: memory stays bounded either way
-      if ((this.pendingJson.length > this.maxMemoryLines || this.pendingChars > MAX_MEMORY_CHARS) && this.wal) {
-        if (this.wal.usable && this.volatile.length === 0) this.fallBehind();
-        // the WAL cannot take them (no disk): memory is all they have, so it holds more of them,
-        // and past that the oldest go, counted
-        else if (this.pendingJson.length > MAX_VOLATILE_LINES) this.dropOldest(MAX_VOLATILE_LINES);
-      }
-    }
     this.kick();
   }
 
@@ -248,7 +210,7 @@ export class HubShipper implements RunSink {
     this.cutBackoff?.();
     this.kick();
     // what only memory held (the WAL could not take it) and the hub did not get is lost now
-    if (!this.finished) this.lost += this.countUnsentVolatile();
+    if (!this.finished) this.queue.lost += this.countUnsentVolatile();
     if (this.finished) this.wal?.remove();
     else this.wal?.flush(); // kept open: unsent() may read it; close() ends it
     return this.finished;
@@ -276,7 +238,7 @@ export class HubShipper implements RunSink {
 
   /** The hub never acknowledged the run: true when nothing of it reached the hub. */
   get neverAcknowledged(): boolean {
-    return !this.runAcknowledged && this.ackedSeq === 0;
+    return !this.runAcknowledged && this.queue.ackedSeq === 0;
   }
 
   /**
@@ -284,39 +246,12 @@ export class HubShipper implements RunSink {
    * holds): for the local store when the hub stayed away or refused the run.
    */
   *unsent(pageLines = 2000): Generator<LogRecord[]> {
-    const taken = new Set<number>();
-    let last = 0;
-    if (this.wal) {
-      for (let from = this.ackedSeq + 1; ; ) {
-        const page = this.wal.read(from, pageLines, 64 * 1024 * 1024);
-        if (page.json.length === 0) break;
-        yield page.json.map((json) => JSON.parse(json) as LogRecord);
-        last = page.seqs.at(-1) ?? last;
-        from = last + 1;
-        if (page.atEnd) break;
-      }
-    }
-    // memory: what the WAL could not take (and everything, without a WAL)
-    const memory: LogRecord[] = [];
-    const take = (json: string[], seqs: number[]) => {
-      for (const [i, seq] of seqs.entries()) {
-        if (seq > this.ackedSeq && (seq > last || this.isVolatile(seq)) && !taken.has(seq)) {
-          taken.add(seq);
-          memory.push(JSON.parse(json[i]!) as LogRecord);
-        }
-      }
-    };
-    if (this.current?.json) take(this.current.json, this.current.seqs); // a batch read back is in the WAL
-    take(this.orphans.json, this.orphans.seqs);
-    take(this.pendingJson, this.pendingSeqs);
-    if (memory.length > 0) yield memory;
+    yield* this.queue.unsent(this.current, pageLines);
   }
 
   /** Lines lost for want of disk that the hub never got either (memory let them go unsent). */
   countUnsentVolatile(): number {
-    let count = 0;
-    for (const seq of [...(this.current?.seqs ?? []), ...this.orphans.seqs, ...this.pendingSeqs]) if (seq > this.ackedSeq && this.isVolatile(seq)) count++;
-    return count;
+    return this.queue.countUnsentVolatile(this.current);
   }
 
   /** The run is kept elsewhere (the local store, after a refusal): its WAL goes. */
@@ -370,8 +305,8 @@ export class HubShipper implements RunSink {
   /** Lines are flowing and the last request just left: let a few more join the next one. */
   private async paceSteadyFlow(): Promise<void> {
     const wait = this.lastSentAt + STEADY_GAP_MS - Date.now();
-    if (wait <= 0 || this.finishing || this.behind || this.pendingJson.length === 0) return;
-    if (this.pendingJson.length >= (this.options.maxBatchLines ?? MAX_BATCH_LINES) / 2) return;
+    if (wait <= 0 || this.finishing || this.queue.isBehind || this.queue.waiting === 0) return;
+    if (this.queue.waiting >= (this.options.maxBatchLines ?? MAX_BATCH_LINES) / 2) return;
     await this.sleep(wait);
   }
 
@@ -384,7 +319,7 @@ export class HubShipper implements RunSink {
       const made = (await this.post('/api/runs', JSON.stringify(this.run))) as Partial<Run> | undefined;
       this.runAcknowledged = true;
       // made again, empty, after a 404: the hub lost what it had taken (a new data directory)
-      if (this.runLost && this.ackedSeq > 0 && made?.line_count === 0) this.resendFromStart();
+      if (this.runLost && this.queue.ackedSeq > 0 && made?.line_count === 0) this.resendFromStart();
       this.runLost = false;
       return true;
     }
@@ -418,61 +353,12 @@ export class HubShipper implements RunSink {
   }
 
   private nextBatch(): Batch | undefined {
-    const max = this.options.maxBatchLines ?? MAX_BATCH_LINES;
-    if (this.behind && this.wal) {
-      // what waits to be written goes first: a write that fails makes orphans of its lines now,
-      // before the choice of how to read (else the shipper could leave "behind" without them)
-      this.wal.flush();
-      if (this.orphans.seqs.length > 0) return this.mergeOrphans(max);
-      const page = this.wal.readJoined(this.cursor, max, MAX_BATCH_BYTES);
-      this.stats.walReads++;
-      // caught up: what comes next waits in memory again
-      if (page.atEnd && this.orphans.seqs.length === 0) this.behind = false;
-      if (page.seqs.length > 0) {
-        const last = page.seqs.at(-1)!;
-        return { pieces: page.pieces, seqs: page.seqs, progress: [], nextCursor: last + 1 };
-      }
-    }
-    const count = batchLength(this.pendingJson, max);
-    const all = count === this.pendingJson.length;
-    const json = all ? this.pendingJson : this.pendingJson.slice(0, count);
-    const seqs = all ? this.pendingSeqs : this.pendingSeqs.slice(0, count);
-    this.pendingChars = all ? 0 : this.pendingChars - charsOf(json);
-    this.pendingJson = all ? [] : this.pendingJson.slice(count);
-    this.pendingSeqs = all ? [] : this.pendingSeqs.slice(count);
-    // a bar goes out only with the last of the lines before it, and at most 4 times a second
-    const progress = this.pendingJson.length === 0 ? this.takeProgress() : [];
-    if (json.length === 0 && progress.length === 0) return undefined;
-    return { json, seqs, progress };
-  }
-
-  /**
-   * Behind, with lines the WAL could not take (a full disk): the WAL's next page and those lines,
-   * merged in seq order. Lines past the page's last one wait for the next page, unless the WAL
-   * has no more.
-   */
-  private mergeOrphans(max: number): Batch {
-    const page = this.wal!.read(this.cursor, max, MAX_BATCH_BYTES);
-    this.stats.walReads++;
-    const limit = page.atEnd ? Infinity : (page.seqs.at(-1) ?? 0);
-    const orphans = this.orphans;
-    const json: string[] = [];
-    const seqs: number[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < page.seqs.length || (j < orphans.seqs.length && orphans.seqs[j]! <= limit)) {
-      const fromPage = j >= orphans.seqs.length || orphans.seqs[j]! > limit || (i < page.seqs.length && page.seqs[i]! < orphans.seqs[j]!);
-      if (fromPage) {
-        json.push(page.json[i]!);
-        seqs.push(page.seqs[i++]!);
-      } else {
-        json.push(orphans.json[j]!);
-        seqs.push(orphans.seqs[j++]!);
-      }
-    }
-    this.orphans = { json: orphans.json.slice(j), seqs: orphans.seqs.slice(j) };
-    if (page.atEnd && this.orphans.seqs.length === 0) this.behind = false;
-    return { json, seqs, progress: [], nextCursor: (seqs.at(-1) ?? this.cursor - 1) + 1 };
+    const lines = this.queue.take(this.options.maxBatchLines ?? MAX_BATCH_LINES);
+    // a bar goes out only with the last of the lines before it (never with lines read back from
+    // the WAL), and at most 4 times a second
+    const progress = lines?.nextCursor === undefined && this.queue.waiting === 0 ? this.takeProgress() : [];
+    if (lines === undefined && progress.length === 0) return undefined;
+    return { ...(lines ?? { json: [], seqs: [] }), progress };
   }
 
   private takeProgress(): ProgressUpdate[] {
@@ -494,14 +380,7 @@ export class HubShipper implements RunSink {
   private commitCurrent(): void {
     const batch = this.current;
     this.current = undefined;
-    if (!batch) return;
-    if (batch.nextCursor !== undefined) this.cursor = Math.max(this.cursor, batch.nextCursor);
-    const last = batch.seqs.at(-1);
-    if (last !== undefined && last > this.ackedSeq) {
-      this.ackedSeq = last;
-      this.wal?.acked(last);
-      while (this.volatile.length > 0 && this.volatile[0]![1] <= last) this.volatile.shift();
-    }
+    if (batch) this.queue.ack(batch);
   }
 
   /**
@@ -510,68 +389,20 @@ export class HubShipper implements RunSink {
    * they cannot be: that is said, and what comes next goes on.
    */
   private resendFromStart(): void {
-    const lost = this.ackedSeq;
+    const lost = this.queue.ackedSeq;
     const id = this.run?.id ?? '?';
-    if (!this.wal?.usable || this.volatile.length > 0) {
+    if (!this.queue.rewind()) {
       this.options.onHubState?.(true, `the hub lost the first ${lost} lines of run ${id} (it no longer knew the run); they are in the log file, not on the hub`);
       return;
     }
-    this.wal.flush();
-    this.wal.rewind();
     this.current = undefined;
-    this.pendingJson = [];
-    this.pendingSeqs = [];
-    this.pendingChars = 0;
-    this.ackedSeq = 0;
-    this.cursor = 1;
-    this.behind = true;
     this.options.onHubState?.(true, `the hub no longer knew run ${id} (a new data directory?): created again, its ${lost} lines sent again from the WAL`);
   }
 
-  /** Too far behind for memory: forget the pending lines, read them back from the WAL. */
-  private fallBehind(): void {
-    this.wal?.flush(); // a failing write is known before memory lets its lines go …
-    if (this.volatile.length > 0) return; // … and then memory keeps them (see record)
-    this.cursor = this.pendingSeqs[0] ?? this.cursor;
-    this.pendingJson = [];
-    this.pendingSeqs = [];
-    this.pendingChars = 0;
-    this.behind = true;
-  }
-
   private walFailed(count: number, firstSeq: number, error: string, lines: Buffer): void {
-    this.volatile.push([firstSeq, firstSeq + count - 1]);
-    // behind, the lines are nowhere else (memory keeps them only while the shipper keeps up)
-    if (this.behind) this.keepOrphans(lines);
+    this.queue.walFailed(count, firstSeq, lines);
     if (!this.troubleSaid) this.options.onTrouble?.(`cannot write the WAL ${this.wal?.file}: ${error}`);
     this.troubleSaid = true;
-  }
-
-  /** The lines of a batch the WAL could not take (`<seq>\t<json>\n` each), kept in memory, within MAX_VOLATILE_LINES. */
-  private keepOrphans(lines: Buffer): void {
-    eachWalLine(lines, (seq, jsonStart, jsonEnd) => {
-      this.orphans.seqs.push(seq);
-      this.orphans.json.push(lines.toString('utf8', jsonStart, jsonEnd));
-      return true;
-    });
-    const extra = this.orphans.seqs.length - MAX_VOLATILE_LINES;
-    if (extra > 0) {
-      this.orphans.json.splice(0, extra);
-      this.orphans.seqs.splice(0, extra);
-      this.lost += extra;
-    }
-  }
-
-  private dropOldest(keep: number): void {
-    const count = this.pendingJson.length - keep;
-    this.pendingChars -= charsOf(this.pendingJson.slice(0, count));
-    this.pendingJson.splice(0, count);
-    this.pendingSeqs.splice(0, count);
-    this.lost += count;
-  }
-
-  private isVolatile(seq: number): boolean {
-    return this.volatile.some(([from, to]) => seq >= from && seq <= to);
   }
 
   private refuse(error: HubRefused): void {
@@ -634,33 +465,4 @@ export class HubShipper implements RunSink {
     this.wakeup = undefined;
     setTimeout(wake, COALESCE_MS);
   }
-}
-
-function charsOf(json: readonly string[]): number {
-  let chars = 0;
-  for (const line of json) chars += line.length;
-  return chars;
-}
-
-/** How many of the first records make a batch: at most `max` lines and about MAX_BATCH_BYTES. */
-function batchLength(json: readonly string[], max: number): number {
-  let bytes = 0;
-  const limit = Math.min(json.length, max);
-  for (let i = 0; i < limit; i++) {
-    bytes += (json[i]?.length ?? 0) * 3; // worst case UTF-8
-    if (bytes > MAX_BATCH_BYTES) return Math.max(1, i);
-  }
-  return limit;
-}
-
-/** `400 {"error":"BAD_REQUEST","message":"name: longer than 256 characters","field":"name"}` → the message. */
-export function hubMessage(raw: string): string {
-  const space = raw.indexOf(' ');
-  try {
-    const body = JSON.parse(raw.slice(space + 1)) as { message?: string; field?: string };
-    if (body.message) return body.field && !body.message.startsWith(body.field) ? `${body.field}: ${body.message}` : body.message;
-  } catch {
-    // not JSON: the status and text as they came
-  }
-  return raw;
 }
