@@ -8,7 +8,8 @@
 The logging call only appends the record to a bounded deque (see _shipper.py): the message is
 formatted, numbered and sent on the shipper's thread. The run ends when the program exits:
 `completed`, or `failed` with "ExcType: message" when an uncaught exception ends it (the hook
-chains to sys.excepthook; the traceback also goes to the run as one ERROR line).
+chains to sys.excepthook; the traceback also goes to the run as one ERROR line), or with the exit
+code when sys.exit(n) ends it with another code than 0 (see _exit.py).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import traceback
 from typing import Any, Callable, Dict, List, Optional
 
 from ._env import level_name, new_run_id, program_name, resolve_hub, resolve_token, valid_id
+from ._exit import exit_outcome, watch_exit
 from ._http import Hub
 from ._shipper import RunShipper
 from ._signals import at_sigterm
@@ -332,6 +334,7 @@ def _end_at_exit(handler: Handler) -> None:
             previous(exc_type, exc, tb)
 
         sys.excepthook = hook
+        watch_exit()  # sys.exit(3) fails the run with exit code 3 (see _exit.py)
         atexit.register(_at_exit)
     at_sigterm(_end_at_sigterm)
 
@@ -346,12 +349,15 @@ def _at_exit() -> None:
     with _exit_lock:
         handlers = list(_exit_handlers)
         _exit_handlers.clear()
+    exited = exit_outcome() if _uncaught is None else None
     for handler in handlers:
         try:
-            if _uncaught is None:
-                handler.end("completed")
-            else:
+            if _uncaught is not None:
                 handler.end("failed", _uncaught)
+            elif exited is not None:
+                handler.end(exited[0], exited[1], exit_code=exited[2])
+            else:
+                handler.end("completed")
         except Exception:  # noqa: BLE001
             pass
 
