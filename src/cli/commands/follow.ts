@@ -11,6 +11,7 @@
  * --end-on-exit, which flushes partial last lines and ends it `completed`.
  */
 import { join, resolve } from 'node:path';
+import { DEFAULTS } from '../../core/config.js';
 import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
 import { HubShipper } from '../../sinks/hub.js';
@@ -21,7 +22,7 @@ import { FileFollower } from '../../sources/file/follower.js';
 import { safeStat } from '../../sources/file/siblings.js';
 import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
 import { checkRunId, durationMs, labels as parseLabels, positiveDurationMs, positiveInt, UsageError } from '../args.js';
-import { findHub, HubReader } from '../hub-client.js';
+import { answers, findHub, HubReader } from '../hub-client.js';
 import { keepHeapSmall } from '../lean-heap.js';
 
 /** lines read and not yet taken by the hub, past which a follower reads no more for now */
@@ -70,14 +71,10 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     if (stats?.isDirectory()) throw new UsageError(`${target}: a directory; follow its files with a glob, quoted: '${join(target, '*.log')}'`);
   }
 
-  const hub = await findHub(flags.hub, true);
-  if (hub === undefined) {
-    throw new UsageError(
-      flags.hub === 'none'
-        ? '--hub none: follow ships to a hub, it has no local store to write to (name a hub, or start one with `runlog server`)'
-        : '--hub: follow ships to a hub; none answers (start one with `runlog server`)',
-    );
-  }
+  if (flags.hub === 'none') throw new UsageError('--hub none: follow ships to a hub, it has no local store to write to (name a hub, or start one with `runlog server`)');
+  // the URL checked now: a typo is a usage error, not a wait
+  const hub = (await findHub(flags.hub || DEFAULTS.hub, false))!;
+  const stopped = () => stopAsked !== undefined;
   const cpFile = checkpointPath(dataDir, runId);
   const saved = loadCheckpoint(cpFile);
   const writerKey = saved?.writer_key ?? newWriterKey();
@@ -92,7 +89,11 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     ...(flags.name === undefined ? {} : { name: flags.name }),
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
   };
-  const created = await createOnHub(hub, writerKey, create);
+  // A hub not up yet (booting, restarting, the follower started with the job) is waited for, as
+  // one that goes away later is: the files keep their lines meanwhile. A signal ends the wait
+  // (exit 0: nothing was read, a restart starts where this one would have).
+  const created = await createWhenUp(hub, writerKey, create, warn, stopped);
+  if (created === undefined) process.exit(0);
   // a run that was there without a checkpoint (one made before writer keys): number on after its lines
   let lastSeq = saved?.last_seq ?? (created ? 0 : await lastSeqOf(hub, runId, warn));
   // The checkpoint is written as each batch is acknowledged, so the hub is at most a batch ahead of
@@ -249,6 +250,39 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
       stopping = true;
       void stop(`idle for ${flags.untilIdle}`);
     }, 100);
+  }
+}
+
+/** createOnHub once the hub answers (waited for with backoff, said once); undefined when `stopped()` ended the wait. */
+async function createWhenUp(
+  hub: string,
+  writerKey: string,
+  body: Record<string, unknown>,
+  warn: (message: string) => void,
+  stopped: () => boolean,
+): Promise<boolean | undefined> {
+  let waitMs = 250;
+  let waiting = false;
+  for (;;) {
+    if (stopped()) return undefined;
+    let reason: string | undefined;
+    if (await answers(hub, 3000)) {
+      try {
+        const created = await createOnHub(hub, writerKey, body);
+        if (waiting) warn(`hub ${hub} answers`);
+        return created;
+      } catch (error) {
+        if (error instanceof UsageError) throw error; // the hub refused: waiting would not help
+        reason = (error as Error).message; // gone again between the two
+      }
+    }
+    if (!waiting) {
+      const start = hub === DEFAULTS.hub ? ' (start one with `runlog server`, or name one with --hub)' : '';
+      warn(`hub ${hub} does not answer yet${reason === undefined ? '' : ` (${reason})`}; waiting for it${start}: the files keep their lines meanwhile`);
+      waiting = true;
+    }
+    for (const until = Date.now() + waitMs; Date.now() < until && !stopped(); ) await new Promise((r) => setTimeout(r, 50));
+    waitMs = Math.min(waitMs * 2, 10_000);
   }
 }
 
