@@ -46,8 +46,13 @@ def spool_root() -> str:
 
 
 def program_name() -> str:
-    """The run's default name: the program's file name (`train.py`), `python` for an interactive session."""
+    """The run's default name: the program's file name (`train.py`), `python` for an interactive session
+    or a program read from stdin, `python -c` for `python -c CODE` (not the bare `-c` or `-` of argv[0])."""
     argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    if argv0 == "-c":
+        return "python -c"
+    if argv0 == "-":
+        return "python"
     name = os.path.basename(argv0)
     if name == "__main__.py":  # `python -m package`: the package's name
         spec = getattr(sys.modules.get("__main__"), "__spec__", None)

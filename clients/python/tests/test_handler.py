@@ -410,3 +410,12 @@ class SmallPartsTest(unittest.TestCase):
             self.assertEqual(done.stdout.decode().strip(), "trainer")
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+    def test_a_program_given_by_python_c_or_on_stdin_is_named_python_not_a_dash(self) -> None:
+        import subprocess
+        client = os.path.dirname(os.path.dirname(os.path.abspath(runlog.__file__)))
+        env = {**os.environ, "PYTHONPATH": client}
+        code = "from runlog._env import program_name\nprint(program_name())\n"
+        by_c = subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, check=True)
+        by_stdin = subprocess.run([sys.executable, "-"], input=code.encode(), env=env, stdout=subprocess.PIPE, check=True)
+        self.assertEqual((by_c.stdout.decode().strip(), by_stdin.stdout.decode().strip()), ("python -c", "python"))
