@@ -135,6 +135,11 @@ describe('flags refused before anything starts', () => {
     }
   });
 
+  it('refuses a glob over ssh (it was taken as a file literally named *.log, waited for forever), saying to name each file', async () => {
+    const answer = await cli(['follow', 'ssh://gpu-box/home/me/outputs/*.log', '--run', 'ssh-glob', '--hub', hub.url, '--data', tempDir()]);
+    expect([answer.code, answer.stderr]).toEqual([2, expect.stringContaining('ssh://gpu-box/home/me/outputs/*.log: no globs over ssh')]);
+  });
+
   it('refuses `runlog server --retention 0s` (any zero duration, flag or RUNLOG_RETENTION): it would delete every worker line', async () => {
     const dir = tempDir();
     const runs: [string, string[], NodeJS.ProcessEnv][] = [

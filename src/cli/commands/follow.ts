@@ -63,6 +63,10 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   const remote = targets.filter((target) => target.startsWith('ssh://'));
   const local = targets.filter((target) => !target.startsWith('ssh://')).map((target) => resolve(target));
   const sshTargets = remote.map((url) => parseSshUrl(url) ?? usage(`${url}: expected ssh://[user@]host[:port]/path`));
+  // the remote side follows one name: a glob would be a file literally named `*.log`, waited for forever
+  for (const target of sshTargets) {
+    if (/[*?]/.test(target.path)) usage(`${target.url}: no globs over ssh (the remote side follows one file): name each file, ssh://host/dir/a.log ssh://host/dir/b.log`);
+  }
   const dataDir = resolve(flags.data);
   const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
   for (const target of local) {
