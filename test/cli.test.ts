@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 /** The read commands, `runlog logs` and `runlog runs`, on the local store and through a hub. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,19 @@ describe('flags refused before anything starts', () => {
   it('refuses a glob over ssh (it was taken as a file literally named *.log, waited for forever), saying to name each file', async () => {
     const answer = await cli(['follow', 'ssh://gpu-box/home/me/outputs/*.log', '--run', 'ssh-glob', '--hub', hub.url, '--data', tempDir()]);
     expect([answer.code, answer.stderr]).toEqual([2, expect.stringContaining('ssh://gpu-box/home/me/outputs/*.log: no globs over ssh')]);
+  });
+
+  it('refuses `runlog run --follow` of a directory or an ssh:// URL before the command runs (both were silently never read)', async () => {
+    const dir = tempDir();
+    const marker = join(dir, 'ran');
+    for (const [target, said] of [
+      [dir, `--follow ${dir}: a directory; follow its files with a glob, quoted: '${join(dir, '*.log')}'`],
+      ['ssh://gpu-box/home/me/run.log', '--follow ssh://gpu-box/home/me/run.log: runlog run follows the files the command writes here'],
+    ]) {
+      const answer = await cli(['run', '--hub', hub.url, '--data', tempDir(), '--follow', target!, '--', 'touch', marker]);
+      expect([answer.code, answer.stderr]).toEqual([2, expect.stringContaining(said!)]);
+      expect(existsSync(marker)).toBe(false);
+    }
   });
 
   it('refuses `runlog server --retention 0s` (any zero duration, flag or RUNLOG_RETENTION): it would delete every worker line', async () => {

@@ -15,6 +15,8 @@ import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub, HubReader } from '../hub-client.js';
 import { hubError, hubRequest, type HubAnswer } from '../../sinks/hub-http.js';
 import { keepHeapSmall } from '../lean-heap.js';
+import { isGlob } from '../../sources/file/glob.js';
+import { safeStat } from '../../sources/file/siblings.js';
 
 export interface RunFlags {
   hub?: string;
@@ -47,6 +49,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   const maxLineBytes = positiveInt(flags.maxLineBytes, '--max-line-bytes');
   const flushTimeoutMs = durationMs(flags.flushTimeout, '--flush-timeout');
   const leaseSeconds = leaseFlag(flags.lease);
+  checkFollow(flags.follow, flags.cwd);
   const hub = await findHub(flags.hub, false);
   const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
 
@@ -178,4 +181,18 @@ function summary(outcome: RunOutcome, where: string) {
     line_count: outcome.line_count,
     stored_in: where,
   };
+}
+
+/** `--follow` names files the command writes here (as the runner resolves them, against --cwd): a
+ * directory or an ssh:// URL would never be read, silently, so they are refused before anything runs. */
+function checkFollow(follow: readonly string[], cwd: string | undefined): void {
+  for (const target of follow) {
+    if (target.startsWith('ssh://')) {
+      throw new UsageError(`--follow ${target}: runlog run follows the files the command writes here; for a file on another machine, \`runlog follow ${target} --run <id>\``);
+    }
+    const path = resolve(cwd ?? '.', target);
+    if (!isGlob(path) && safeStat(path)?.isDirectory()) {
+      throw new UsageError(`--follow ${target}: a directory; follow its files with a glob, quoted: '${join(path, '*.log')}'`);
+    }
+  }
 }
