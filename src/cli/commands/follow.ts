@@ -10,10 +10,11 @@
  * write the checkpoint, exit 0. The run stays `running` (another follower may take it up) unless
  * --end-on-exit, which flushes partial last lines and ends it `completed`.
  */
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
+import { lockWithPid } from '../../server/lock.js';
 import { HubShipper } from '../../sinks/hub.js';
 import { hubError, hubPost, hubRequest, jsonOf } from '../../sinks/hub-http.js';
 import { expandGlob, isGlob } from '../../sources/file/glob.js';
@@ -80,6 +81,17 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   const hub = (await findHub(flags.hub || DEFAULTS.hub, false))!;
   const stopped = () => stopAsked !== undefined;
   const cpFile = checkpointPath(dataDir, runId);
+  // One follower per run and data directory: two would share the checkpoint's writer key, the hub
+  // would take both, and both would number from the same seq (the hub keeps one line of each seq).
+  const lock = lockWithPid(dirname(cpFile), `${basename(cpFile, '.json')}.lock`, (pid) => {
+    return new UsageError(
+      `run ${runId} is followed by another runlog follow (pid ${pid}) on ${dataDir}: stop it first, or follow every file with one command (runlog follow a.log b.log --run ${runId})`,
+    );
+  });
+  const exit = (code: number): never => {
+    lock.release();
+    process.exit(code);
+  };
   const saved = loadCheckpoint(cpFile);
   const writerKey = saved?.writer_key ?? newWriterKey();
   // the writer key is on disk before the run is created with it
@@ -97,7 +109,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   // one that goes away later is: the files keep their lines meanwhile. A signal ends the wait
   // (exit 0: nothing was read, a restart starts where this one would have).
   const created = await createWhenUp(hub, writerKey, create, warn, stopped);
-  if (created === undefined) process.exit(0);
+  if (created === undefined) exit(0);
   // a run that was there without a checkpoint (one made before writer keys): number on after its lines
   let lastSeq = saved?.last_seq ?? (created ? 0 : await lastSeqOf(hub, runId, warn));
   // The checkpoint is written as each batch is acknowledged, so the hub is at most a batch ahead of
@@ -236,7 +248,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     dirty = true;
     save();
     files?.close();
-    process.exit(0);
+    exit(0);
   };
   let stopping = false;
   onStop = (why, cancelledBy?: string) => {
