@@ -59,3 +59,17 @@ def lock_dir(path: str) -> Optional[int]:
     except OSError:
         os.close(fd)
         return None
+
+
+def can_lock() -> bool:
+    return fcntl is not None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except PermissionError:  # another user's
+        return True
+    except (OSError, ValueError, OverflowError):
+        return False

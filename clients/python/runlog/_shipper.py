@@ -27,7 +27,9 @@
 - Left behind: while a shipper lives it holds an flock on its run's `lock` file. The first
   shipper of a process that reaches the hub delivers the runs other processes left in the spool
   (those whose lock it can take: their process is gone): their lines, then their end if they had
-  one (a run killed before its end stays as the hub's lease leaves it): see _leftovers.py.
+  one (a run killed before its end stays as the hub's lease leaves it): see _leftovers.py. A
+  second live shipper of one run and spool (another process's, or another Handler of this one)
+  cannot take the lock: it keeps its lines apart (_keep_apart).
 Nothing here raises into the program.
 """
 from __future__ import annotations
@@ -42,7 +44,7 @@ import weakref
 from typing import Any, Callable, Dict, List, Optional
 
 from ._env import new_writer_key, spool_root, warn
-from ._files import lock_dir, read_int, read_json, remove_tree, write_private
+from ._files import can_lock, lock_dir, pid_alive, read_int, read_json, remove_tree, write_private
 from ._http import Hub, RawJson, create_run, hub_last_seq, retryable, short
 from ._leftovers import claim_leftovers, deliver_leftovers
 from ._spool import Spool
@@ -51,8 +53,10 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024  # 4 MiB a POST: far below the hub's body limi
 MAX_BATCH_RECORDS = 5000
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
+LOCK_WAIT_S = 5.0  # a run directory locked by a process delivering it (not a live Handler) is waited for this long
 
 _live_shippers: "weakref.WeakSet[RunShipper]" = weakref.WeakSet()
+_apart = 0  # shippers kept apart from a run another Handler writes (_keep_apart): each its own file
 
 
 class RunShipper:
@@ -202,10 +206,17 @@ class RunShipper:
             self._finish()
         except Exception as error:  # noqa: BLE001
             self._warn_once("finish", "could not end run %s: %s" % (self.run_id, short(error)))
+        if self._lock_fd is not None:  # done with the run: what it left is for a deliverer, or a new Handler of it
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _setup(self) -> None:
         os.makedirs(self._dir, mode=0o700, exist_ok=True)
-        self._lock_fd = lock_dir(self._dir)
+        self._lock_fd = self._take_lock()
+        if self._lock_fd is None and can_lock():
+            self._keep_apart()
+            return
+        write_private(os.path.join(self._dir, "owner"), str(os.getpid()))
         meta_path = os.path.join(self._dir, "run.json")
         meta = read_json(meta_path)
         if isinstance(meta, dict) and isinstance(meta.get("writer"), str):
@@ -304,6 +315,44 @@ class RunShipper:
         self._spool = kept  # its drops are reported as the spool's are (_drain)
         self._refused = True
         self._warn_once("create", "run %s cannot be written (hub answered %d: %s); its lines are kept in %s" % (self.run_id, status, _why(answer), kept.path))
+
+    def _take_lock(self) -> Optional[int]:
+        """The run directory's lock. Held by a live shipper (`owner` names a live pid, this one's
+        included: another Handler of this program): None at once. Held by a process delivering a
+        dead one's leftovers (_leftovers.py): waited for a few seconds (it may remove the directory)."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                os.makedirs(self._dir, mode=0o700, exist_ok=True)
+                fd = lock_dir(self._dir)
+            except OSError:
+                fd = None
+            owner = read_int(os.path.join(self._dir, "owner"))
+            if fd is not None or not can_lock() or (owner is not None and pid_alive(owner)) or time.monotonic() > deadline:
+                return fd
+            time.sleep(0.05)
+
+    def _keep_apart(self) -> None:
+        """Another live Handler of this spool writes this run (the ranks of a job on one machine, two
+        Handlers of one program): both would be its writer and number its lines from the same seq,
+        and the hub would keep one line per seq. So this one keeps its lines in a file of its own
+        under refused/ (numbered from 1), said once on stderr, as a run the hub will not have is
+        kept; the run and its directory stay the other's."""
+        global _apart
+        _apart += 1
+        owner = read_int(os.path.join(self._dir, "owner"))
+        kept = Spool(os.path.join(self._root, "refused", "%s.%d.%d.jsonl" % (self.run_id, os.getpid(), _apart)))
+        self._dir = ""  # not ours: never written nor removed by this shipper
+        self._spool = kept
+        self._seq_known = True
+        self._refused = True
+        who = "this program" if owner == os.getpid() else "pid %s" % owner if owner else "another process"
+        self._warn_once(
+            "create",
+            "run %s is written by another Handler on this spool (%s): two cannot number one run's lines; "
+            "this one's lines are kept in %s. Give each process a run of its own (runlog.Handler() "
+            "makes one; or a run_id per rank)" % (self.run_id, who, kept.path),
+        )
 
     def _keep_refused(self) -> None:
         records = self._drain()
@@ -406,7 +455,8 @@ class RunShipper:
             self._create()
         if self._refused:
             self._keep_refused()
-            remove_tree(self._dir)  # nothing in it for the next program to deliver
+            if self._dir:  # nothing in it for the next program to deliver (none of ours: _keep_apart)
+                remove_tree(self._dir)
             return
         if self._seq_known:
             for batch in _batches(self._drain()):

@@ -1,0 +1,60 @@
+/**
+ * Two runlog.Handler(run_id=X) alive at once on one spool (the ranks of a training job on one
+ * machine, a pool's processes, two Handlers in one program) shared the run's writer key and each
+ * numbered its lines from the same seq: the hub kept one line per seq, so most lines were lost,
+ * silently, and the first to exit ended the run under the others. Now the first keeps the run; a
+ * second one says so on stderr and keeps its lines in a file of its own under refused/, as a run
+ * the hub will not have is kept: none is lost, none is silently dropped.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { WireRecord } from '../src/core/record.js';
+import { tempDir } from './helpers.js';
+import { ended, newHub, noPython, pythonCode, range, runLines } from './python-harness.js';
+
+describe.skipIf(noPython !== undefined)('the Python client: one live Handler per run and spool', () => {
+  it('a second process naming a run the first writes keeps its lines in refused/, said on stderr; the first’s lines all arrive', async () => {
+    const hub = await newHub();
+    const spool = tempDir('runlog-spool-');
+    const code = (rank: number) => [
+      'import logging, time, runlog',
+      'logging.getLogger().setLevel(logging.INFO)',
+      'logging.getLogger().addHandler(runlog.Handler(run_id="ranks"))',
+      `for i in range(1, 51): logging.info("rank ${rank} line %d", i)`,
+      'print("logged", flush=True)',
+    ];
+    // the first stays alive while the second logs
+    const first = pythonCode([...code(0), 'time.sleep(3)'], { RUNLOG_HUB: hub.url, RUNLOG_SPOOL: spool });
+    await first.lines(1);
+    const second = pythonCode(code(1), { RUNLOG_HUB: hub.url, RUNLOG_SPOOL: spool });
+    const secondDone = await second.done;
+    expect(secondDone.code).toBe(0);
+    expect(secondDone.stderr).toContain('run ranks is written by another Handler on this spool');
+    expect((await first.done).code).toBe(0);
+    expect(await ended(hub.url, 'ranks')).toMatchObject({ status: 'completed' });
+    expect((await runLines(hub.url, 'ranks')).map((l) => [l.seq, l.message])).toEqual(range(1, 50).map((n) => [n, `rank 0 line ${n}`]));
+    const kept = readdirSync(join(spool, 'refused')).filter((name) => name.startsWith('ranks.'));
+    expect(kept).toHaveLength(1);
+    const records = readFileSync(join(spool, 'refused', kept[0]!), 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as WireRecord);
+    expect(records.map((r) => [r.seq, r.message])).toEqual(range(1, 50).map((n) => [n, `rank 1 line ${n}`]));
+  });
+
+  it('two Handlers of one program on one run id: the second says so, the first’s lines arrive once each', async () => {
+    const hub = await newHub();
+    const program = pythonCode(
+      [
+        'import logging, runlog',
+        'logging.getLogger().setLevel(logging.INFO)',
+        'logging.getLogger().addHandler(runlog.Handler(run_id="twice"))',
+        'logging.getLogger("other").addHandler(runlog.Handler(run_id="twice"))',
+        'for i in range(1, 21): logging.info("root %d", i)',
+      ],
+      { RUNLOG_HUB: hub.url },
+    );
+    const result = await program.done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('run twice is written by another Handler on this spool');
+    expect((await runLines(hub.url, 'twice')).map((l) => [l.seq, l.message])).toEqual(range(1, 20).map((n) => [n, `root ${n}`]));
+  });
+});
