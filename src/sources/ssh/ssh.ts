@@ -297,7 +297,8 @@ export class SshFollower {
         // that never answers must not keep --until-idle waiting for ever
         if (this.streaming || header !== undefined) this.lookedAt = Date.now();
         this.streaming = false;
-        this.ended(code, got, errors.trim());
+        // ssh's lines (a timeout says two) as one: each state is one stderr line of the follower's
+        this.ended(code, got, errors.split(/\r?\n/).map((line) => line.trim()).filter(Boolean).join('; '));
         resolve();
       });
     });
