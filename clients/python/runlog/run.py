@@ -6,7 +6,7 @@
     # sys.exit() inside ends it as the process ends: completed for 0, failed with the exit code else
 
     @runlog.run("train")                        # each call is a run of its own
-    def train(): ...
+    def train(): ...                            # (an `async def` too: each awaited call)
 
 The run's lease is renewed while the block runs, so a process that dies inside it (SIGKILL, OOM)
 leaves a run the hub fails ("runner lost") instead of one `running` forever.
@@ -14,6 +14,8 @@ leaves a run the hub fails ("runner lost") instead of one `running` forever.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import logging
 import sys
 from typing import Any, Dict, Optional, Union
@@ -47,6 +49,19 @@ class run(contextlib.ContextDecorator):
     def _recreate_cm(self) -> "run":
         return run(**self._args)  # as a decorator: each call is a new run
 
+    def __call__(self, func: Any) -> Any:
+        if not inspect.iscoroutinefunction(func):
+            return super().__call__(func)
+
+        # an `async def`: the call only makes the coroutine; the run is its awaiting, or it would
+        # end (completed, no lines) before any of it ran
+        @functools.wraps(func)
+        async def inner(*args: Any, **kwargs: Any) -> Any:
+            with self._recreate_cm():
+                return await func(*args, **kwargs)
+
+        return inner
+
     def __enter__(self) -> "run":
         args = dict(self._args)
         logger = args.pop("logger")
@@ -64,6 +79,12 @@ class run(contextlib.ContextDecorator):
             target.setLevel(level)
         _open_block(self.handler, target)  # its records go to this run alone (see handler.py)
         return self
+
+    async def __aenter__(self) -> "run":  # `async with runlog.run(...)`: the same block
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        return self.__exit__(exc_type, exc, tb)
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
         handler, target = self.handler, self._target
