@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 /** The read commands, `runlog logs` and `runlog runs`, on the local store and through a hub. */
@@ -151,6 +152,14 @@ describe('flags refused before anything starts', () => {
       expect([answer.code, answer.stderr]).toEqual([2, expect.stringContaining(said!)]);
       expect(existsSync(marker)).toBe(false);
     }
+  });
+
+  it('refuses to follow a named pipe (it said "no such file yet" and waited for ever, its writer blocked), pointing at what reads a pipe', async () => {
+    const fifo = join(tempDir(), 'train.pipe');
+    execFileSync('mkfifo', [fifo]);
+    const answer = await cli(['follow', fifo, '--run', 'a-pipe', '--hub', hub.url, '--data', tempDir(), '--until-idle', '500ms']);
+    expect([answer.code, answer.stderr]).toEqual([2, expect.stringContaining(`${fifo}: not a regular file (a pipe, a device)`)]);
+    expect(answer.stderr).toContain('/api/runs/a-pipe/text');
   });
 
   it('refuses `runlog server --retention 0s` (any zero duration, flag or RUNLOG_RETENTION): it would delete every worker line', async () => {

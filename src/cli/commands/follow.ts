@@ -74,6 +74,12 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     if (isGlob(target)) continue;
     const stats = safeStat(target);
     if (stats?.isDirectory()) throw new UsageError(`${target}: a directory; follow its files with a glob, quoted: '${join(target, '*.log')}'`);
+    // a pipe (/dev/stdin, a FIFO) has no offsets to resume from: it looked like a name not there yet
+    if (stats !== undefined && !stats.isFile()) {
+      throw new UsageError(
+        `${target}: not a regular file (a pipe, a device): follow reads files by offset; send a pipe's lines with \`runlog run -- <command>\`, or \`curl -T - -H 'Content-Type: text/plain' <hub>/api/runs/${runId}/text\``,
+      );
+    }
   }
 
   if (flags.hub === 'none') throw new UsageError('--hub none: follow ships to a hub, it has no local store to write to (name a hub, or start one with `runlog server`)');

@@ -184,15 +184,15 @@ function summary(outcome: RunOutcome, where: string) {
 }
 
 /** `--follow` names files the command writes here (as the runner resolves them, against --cwd): a
- * directory or an ssh:// URL would never be read, silently, so they are refused before anything runs. */
+ * directory, a pipe or an ssh:// URL would never be read, silently, so they are refused before anything runs. */
 function checkFollow(follow: readonly string[], cwd: string | undefined): void {
   for (const target of follow) {
     if (target.startsWith('ssh://')) {
       throw new UsageError(`--follow ${target}: runlog run follows the files the command writes here; for a file on another machine, \`runlog follow ${target} --run <id>\``);
     }
     const path = resolve(cwd ?? '.', target);
-    if (!isGlob(path) && safeStat(path)?.isDirectory()) {
-      throw new UsageError(`--follow ${target}: a directory; follow its files with a glob, quoted: '${join(path, '*.log')}'`);
-    }
+    const stats = isGlob(path) ? undefined : safeStat(path);
+    if (stats?.isDirectory()) throw new UsageError(`--follow ${target}: a directory; follow its files with a glob, quoted: '${join(path, '*.log')}'`);
+    if (stats !== undefined && !stats.isFile()) throw new UsageError(`--follow ${target}: not a regular file (a pipe, a device): it is read by offset`);
   }
 }
