@@ -5,6 +5,7 @@
  */
 import { databaseFile } from '../core/config.js';
 import type { Store } from './store.js';
+import { redactUrl } from './postgres/url.js';
 
 export interface StoreConfig {
   /** a PostgreSQL URL or a SQLite file (`--db`, RUNLOG_DB) */
@@ -19,7 +20,8 @@ export interface StoreConfig {
 }
 
 export function isPostgres(db: string | undefined): db is string {
-  return db !== undefined && /^postgres(ql)?:\/\//.test(db);
+  // a URL's scheme is case-insensitive (RFC 3986): POSTGRES:// is not a SQLite file name
+  return db !== undefined && /^postgres(ql)?:\/\//i.test(db);
 }
 
 /** A URL of another kind (mysql://, a typo like postgress://) is not a SQLite file name to create. */
@@ -49,6 +51,5 @@ export async function openStore(config: StoreConfig): Promise<Store> {
 
 /** Where a store is, for messages: the URL without its password, or the file. */
 export function describeStore(config: StoreConfig): string {
-  if (isPostgres(config.db)) return config.db.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
-  return config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir);
+  return config.db !== undefined && config.db !== '' ? redactUrl(config.db) : databaseFile(config.dataDir);
 }

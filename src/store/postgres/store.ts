@@ -49,7 +49,7 @@ import * as leases from './leases.js';
 import { searchLines } from './search.js';
 import * as workers from './workers.js';
 import { queryWorkerLines, workerLastSeq, workerOf } from './worker-stream.js';
-import { withLocalDefaults } from './url.js';
+import { connectError, withLocalDefaults } from './url.js';
 
 // BIGINT (µs, counts) as numbers: every value runlog stores is below 2^53
 pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
@@ -95,6 +95,11 @@ export class PostgresStore implements Store {
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
     const store = new PostgresStore(withLocalDefaults(url), options);
     try {
+      try {
+        (await store.pool.connect()).release();
+      } catch (error) {
+        throw connectError(error, url);
+      }
       if (options.migrate !== false) store.migration = await migratePostgres(store.pool);
     } catch (error) {
       await store.pool.end();

@@ -28,3 +28,45 @@ export function withLocalDefaults(url: string, env: NodeJS.ProcessEnv = process.
   }
   return parsed.toString();
 }
+
+/**
+ * A store URL as runlog shows it: the password in its authority, and a `password=` parameter, as
+ * `***`. Any scheme (a mysql:// URL given by mistake is shown in the error that refuses it), and
+ * the password ends at the URL's last `@`, which may be in the password itself (`p@ss`): when in
+ * doubt, more is hidden, never less.
+ */
+export function redactUrl(url: string): string {
+  let shown = url;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+  if (scheme !== null) {
+    const rest = url.slice(scheme[0].length);
+    const at = rest.lastIndexOf('@');
+    const colon = rest.indexOf(':');
+    if (at > colon && colon >= 0 && !/[/?#@]/.test(rest.slice(0, colon))) {
+      shown = `${scheme[0]}${rest.slice(0, colon)}:***${rest.slice(at)}`;
+    }
+  }
+  return shown.replace(/([?&]password=)[^&#]*/gi, '$1***');
+}
+
+/**
+ * Why a first connection failed, naming the store (its password hidden): "connect ECONNREFUSED"
+ * or "password authentication failed" alone do not say which of RUNLOG_DB, --db or PGHOST was
+ * used. node-postgres's words for a password the server asked for and none was given (a SASL
+ * message) are replaced by what to do.
+ */
+export function connectError(error: unknown, url: string, env: NodeJS.ProcessEnv = process.env): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  let why = message;
+  if (/client password must be a (non-empty )?string|^Password must be a string/.test(message)) {
+    let user = env.PGUSER ?? '';
+    try {
+      const parsed = new URL(withLocalDefaults(url, env));
+      user = decodeURIComponent(parsed.username) || parsed.searchParams.get('user') || user;
+    } catch {
+      // a URL pg could connect with parses: keep PGUSER
+    }
+    why = `the server asks for ${user ? `${user}'s` : 'a'} password and none was given: put it in the URL (postgres://user:password@host/db) or in PGPASSWORD`;
+  }
+  return new Error(`cannot connect to ${redactUrl(url)}: ${why}`, { cause: error });
+}

@@ -1,0 +1,49 @@
+/**
+ * `--db` URLs that cannot be used: the error names the store with its password as `***`, never the
+ * password itself (a mysql:// URL, an upper-case scheme, a password holding `@`), and says what to
+ * do where node-postgres's own words do not (a server asking for a password none was given for).
+ */
+import { expect, it } from 'vitest';
+import { cli, tempDir } from './helpers.js';
+import { describeWithPostgres } from './postgres.js';
+
+const SECRET = 'S3cretPw';
+
+it('refuses a URL of another kind without printing its password', async () => {
+  for (const db of [`mysql://me:${SECRET}@db.internal/runlog`, `redis://:${SECRET}@cache:6379/0`]) {
+    for (const args of [['migrate', '--dry-run'], ['runs'], ['server', '--port', '0']] as string[][]) {
+      const refused = await cli([...args, '--db', db, '--data', tempDir()]);
+      expect(refused.code, `${args[0]} ${db}`).toBe(2);
+      expect(refused.stderr, `${args[0]} ${db}`).not.toContain(SECRET);
+      expect(refused.stderr, `${args[0]} ${db}`).toContain(':***@');
+    }
+  }
+});
+
+it('names the store it could not reach, password hidden, whatever the URL holds', async () => {
+  // port 1: nothing listens there, so each is refused at connect, after the URL was read
+  for (const [db, shown] of [
+    [`POSTGRES://me:${SECRET}@127.0.0.1:1/runlog`, 'POSTGRES://me:***@127.0.0.1:1/runlog'],
+    [`postgres://me:p@ss${SECRET}@127.0.0.1:1/runlog`, 'postgres://me:***@127.0.0.1:1/runlog'],
+    [`postgres://me@127.0.0.1:1/runlog?password=${SECRET}`, 'postgres://me@127.0.0.1:1/runlog?password=***'],
+  ] as const) {
+    for (const args of [['migrate', '--dry-run'], ['migrate'], ['runs'], ['server', '--port', '0']] as string[][]) {
+      const refused = await cli([...args, '--db', db, '--data', tempDir()]);
+      expect(refused.code, `${args.join(' ')} ${db}`).toBe(2);
+      expect(refused.stderr, `${args.join(' ')} ${db}`).not.toContain(SECRET);
+      expect(refused.stderr, `${args.join(' ')} ${db}`).toContain(`cannot connect to ${shown}: connect ECONNREFUSED 127.0.0.1:1`);
+    }
+  }
+});
+
+describeWithPostgres('a PostgreSQL server that asks for a password', () => {
+  it('says none was given and where to give it, not a SASL message', async () => {
+    // over TCP the server asks even an unknown user for a password (scram-sha-256, Debian's pg_hba)
+    const db = 'postgres://runlog_nobody@127.0.0.1:5432/postgres';
+    const refused = await cli(['migrate', '--dry-run', '--db', db], { PGPASSWORD: undefined });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).not.toContain('SASL');
+    expect(refused.stderr).toContain(`cannot connect to ${db}: the server asks for runlog_nobody's password and none was given`);
+    expect(refused.stderr).toContain('PGPASSWORD');
+  });
+});
