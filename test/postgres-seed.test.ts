@@ -198,6 +198,9 @@ describeWithPostgres("the seeds' contract on PostgreSQL", () => {
     const { body } = await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?limit=100`);
     expect(body.logs.map((l) => l.message).sort()).toEqual(['http orch-old', 'known worker', 'new worker', 'written by hand']);
     expect((await getJson<{ logs: SystemLog[] }>(`${hub.url}/api/logs?source_type=orchestrator`)).body.logs).toEqual([]);
+    // a worker with lines and no row is still read by the CLI (it said "worker new-one not found")
+    for (const [id, line] of [['new-one', 'new worker'], ['hand-w', 'written by hand']]) expect((await cli(['logs', `worker:${id}`, '--hub', hub.url])).stdout).toBe(`${line}\n`);
+    expect((await cli(['logs', 'worker:nobody', '--hub', hub.url])).stderr).toContain('worker nobody not found');
     // the seed's function takes any text for an id: such a worker is read like any other
     psql(url, { sql: "INSERT INTO workers (id, instance_type) VALUES ('vast ai/worker #3', 'h100')" });
     psql(url, { sql: `SELECT func_worker_heartbeat_with_logs('vast ai/worker #3', 1, 1, '[{"timestamp": "${at(0)}", "level": "INFO", "message": "odd id"}]'::jsonb, NULL)` });

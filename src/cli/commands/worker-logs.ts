@@ -34,19 +34,22 @@ export async function workerLogsCommand(workerId: string, flags: LogsFlags): Pro
   const { reader, hub, close } = await openReader(flags);
   try {
     const worker = await reader.getWorker(workerId, nowMicros());
-    if (!worker) throw new Error(`worker ${workerId} not found${hub ? ` on ${hub}` : ''}`);
+    // a worker known only by its lines (no row in an adopted workers table on PostgreSQL, as the API reads it too)
+    const known = worker ?? (await reader.querySystemLogs({ source_type: 'worker', source_id: workerId, limit: 1 })).length > 0;
+    if (!known) throw new Error(`worker ${workerId} not found${hub ? ` on ${hub}` : ''}`);
+    const lastSeq = worker?.last_seq ?? 0;
     const print = linePrinter<SystemLog>(flags, (line) => line, (line) => line.timestamp);
     if (flags.follow && hub !== undefined) {
       // subscribed before the read: a line stored meanwhile comes live, and is not printed twice;
       // the worker's last seq (read before subscribing) is where a reconnect resumes when no line matched
-      await followWorker(hub, workerId, async () => Math.max(printed(bySeq(await readOldestFirst(reader, filter, tail)), print), worker.last_seq), (line) => {
+      await followWorker(hub, workerId, async () => Math.max(printed(bySeq(await readOldestFirst(reader, filter, tail)), print), lastSeq), (line) => {
         if (keeps(filter, parseIsoMicros(line.timestamp) ?? 0, line.level, line.message)) print(line);
       });
       return;
     }
     const stored = await readOldestFirst(reader, filter, tail);
     const lines = flags.follow ? bySeq(stored) : stored;
-    let after = Math.max(printed(lines, print), worker.last_seq);
+    let after = Math.max(printed(lines, print), lastSeq);
     // no hub: poll the store (worker lines never end: until interrupted)
     while (flags.follow) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
