@@ -12,7 +12,7 @@ import { buildApp } from '../src/server/app.js';
 import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
 import { startHub, type RunningHub } from '../src/server/listen.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
-import { CLI, ROOT, cli, getJson, hubOn, tempDir, waitFor } from './helpers.js';
+import { CLI, ROOT, cli, getJson, hubOn, startHubProcess, tempDir, waitFor } from './helpers.js';
 import { CHROMIUM, launchBrowser } from './e2e/browser.js';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -75,6 +75,22 @@ describe('GET /metrics', () => {
       expect(page).toContain('process_cpu_seconds_total');
     } finally {
       sse.abort();
+    }
+  });
+});
+
+describe('process CPU in GET /metrics', () => {
+  it("counts the hub process's CPU since it started, not since the first scrape", async () => {
+    const hub = await startHubProcess(['--data', tempDir()]);
+    try {
+      // utime + stime (fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s) before the first scrape
+      const fields = readFileSync(`/proc/${hub.child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      const usedBefore = (Number(fields[11]) + Number(fields[12])) / 100;
+      expect(usedBefore).toBeGreaterThan(0.05); // a node process that opened its store: well past it
+      const page = await (await fetch(`${hub.url}/metrics`)).text();
+      expect(sample(page, 'process_cpu_seconds_total')).toBeGreaterThanOrEqual(usedBefore - 0.02);
+    } finally {
+      hub.child.kill();
     }
   });
 });

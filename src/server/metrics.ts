@@ -31,7 +31,14 @@ let processRegistry: Registry | undefined;
 function processMetrics(): Registry {
   if (processRegistry === undefined) {
     processRegistry = new Registry();
+    // prom-client counts CPU from here (the first scrape); a *_total since the process started is
+    // what Prometheus's process collectors say, so what was used before is added once
+    const before = process.cpuUsage();
     collectDefaultMetrics({ register: processRegistry });
+    const add = (name: string, micros: number) => (processRegistry?.getSingleMetric(name) as Counter | undefined)?.inc(micros / 1e6);
+    add('process_cpu_user_seconds_total', before.user);
+    add('process_cpu_system_seconds_total', before.system);
+    add('process_cpu_seconds_total', before.user + before.system);
   }
   return processRegistry;
 }
