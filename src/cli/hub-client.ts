@@ -12,18 +12,27 @@ import { hubError, hubFetch, hubRequest, jsonOf } from '../sinks/hub-http.js';
 export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs' | 'searchLines' | 'getWorker' | 'querySystemLogs'>;
 
 export async function answers(hub: string, timeoutMs: number = DEFAULTS.hubProbeMs): Promise<boolean> {
+  return (await probeHub(hub, timeoutMs)) === undefined;
+}
+
+/** undefined when the hub answers, else why not, for a message. */
+async function probeHub(hub: string, timeoutMs: number): Promise<string | undefined> {
+  const origin = hub.replace(/\/+$/, '');
   try {
     // node:http, not fetch: runners and followers ask this first, and fetch costs them ~40 MB (hubRequest)
     // without the token: /healthz is public, and a token the hub refuses must not make it look
     // absent (the command's own request then says what is wrong with the token)
-    const answer = await hubRequest('GET', `${hub.replace(/\/+$/, '')}/healthz`, { timeoutMs, token: '' });
-    if (answer.ok || answer.status === 401 || answer.status === 403) return true;
+    const answer = await hubRequest('GET', `${origin}/healthz`, { timeoutMs, token: '' });
+    if (answer.ok || answer.status === 401 || answer.status === 403) return undefined;
     // a hub whose store is full, out of reach or slow still answers: its senders wait for room (or for
     // the database) rather than split a run between the hub and the local store
     const store = jsonOf<{ store?: string }>(answer.text)?.store;
-    return answer.status === 503 && (store === 'full' || store === 'unreachable' || store === 'slow');
-  } catch {
-    return false;
+    if (answer.status === 503 && (store === 'full' || store === 'unreachable' || store === 'slow')) return undefined;
+    // a hub under --base-path answers its origin with 404s: the URL lacks the path
+    if (answer.status === 404) return `GET /healthz is 404 there; a hub started with --base-path is under it (${origin}/runlog for --base-path /runlog)`;
+    return `GET /healthz is ${answer.status} there${store ? ` (store ${store})` : ''}`;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
 }
 
@@ -40,7 +49,8 @@ export async function findHub(explicit: string | undefined, mustAnswer: boolean)
     if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
       throw new Error(`--hub ${JSON.stringify(explicit)}: expected an http:// or https:// URL, or none`);
     }
-    if (mustAnswer && !(await answers(explicit, 3000))) throw new Error(`hub ${explicit} does not answer`);
+    const why = mustAnswer ? await probeHub(explicit, 3000) : undefined;
+    if (why !== undefined) throw new Error(`hub ${explicit} does not answer: ${why}`);
     return explicit.replace(/\/+$/, '');
   }
   return (await answers(DEFAULTS.hub)) ? DEFAULTS.hub : undefined;
