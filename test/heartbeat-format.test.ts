@@ -115,6 +115,18 @@ describe('the seeds’ heartbeat format', () => {
     expect((await beat('epoch-w', [{ timestamp: 'yesterday', level: 'INFO', message: 'x' }])).body.field).toBe('logs[0].timestamp');
   });
 
+  it('takes times as PostgreSQL prints a timestamptz (an offset of hours only, +00) and as Python prints a datetime', async () => {
+    hub = await hubOn(tempDir());
+    const sent = ['2026-01-01 00:00:00+00', '2026-01-01 05:30:00.5+05:30', '2026-01-01 02:00:00-02', '2026-01-01 00:00:00.000007+00:00'];
+    expect((await beat('pg-times', sent.map((timestamp) => ({ timestamp, level: 'INFO', message: timestamp })))).status).toBe(200);
+    expect((await lines('pg-times')).map((l) => l.timestamp)).toEqual([
+      '2026-01-01T00:00:00.000000Z',
+      '2026-01-01T00:00:00.500000Z',
+      '2026-01-01T04:00:00.000000Z',
+      '2026-01-01T00:00:00.000007Z',
+    ]);
+  });
+
   it('keeps every line of a worker that restarts and numbers its lines from 1 again', async () => {
     hub = await hubOn(tempDir());
     const life = (name: string, start: number) => [1, 2, 3].map((seq) => ({ seq, timestamp: (start + seq) * 1000, level: 'INFO', message: `${name} ${seq}` }));

@@ -12,8 +12,9 @@ export function parseDuration(text: string): number | undefined {
   return Number(match[1]) * (UNIT_MS[match[2] as string] ?? 0);
 }
 
-// a bare date or a date-time; Date.parse alone accepts too much ("1", "May 3", "2026-02-30")
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|([+-])(\d{2}):?(\d{2}))?)?$/;
+// a bare date or a date-time; Date.parse alone accepts too much ("1", "May 3", "2026-02-30); an
+// offset of hours alone (+00, -02) is ISO 8601's too, and how PostgreSQL prints a timestamptz
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
 
 /**
  * An ISO timestamp → µs since the epoch; undefined when it does not parse, is not a real calendar
@@ -31,7 +32,7 @@ export function parseIsoMicros(text: string): number | undefined {
   let offsetMinutes = 0;
   if (match[9] !== undefined) {
     const offsetHours = Number(match[10]);
-    const offsetRest = Number(match[11]);
+    const offsetRest = Number(match[11] ?? 0);
     if (offsetHours > 23 || offsetRest > 59) return undefined;
     offsetMinutes = (match[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetRest);
   }
