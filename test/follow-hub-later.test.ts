@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
 import { cli, hubOn, tempDir, waitFor } from './helpers.js';
+import { hubProxy } from './hub-proxy.js';
 
 let hub: RunningHub | undefined;
 afterEach(async () => {
@@ -52,6 +53,24 @@ describe('runlog follow with its hub not up yet', () => {
     expect(result.code).toBe(0);
     expect(await messages(url, 'hub-later')).toEqual(['before 1', 'before 2', 'while away', 'after']);
     expect(stderr.match(/does not answer yet/g)).toHaveLength(1);
+  });
+
+  it('retries a hub that answers 503 (its store away for a moment) when creating the run, instead of exiting 2', async () => {
+    hub = await hubOn(tempDir());
+    let refusals = 2;
+    const proxy = await hubProxy(hub.url, (method, path) =>
+      method === 'POST' && path === '/api/runs' && refusals-- > 0 ? { status: 503, body: { error: 'STORE_UNAVAILABLE', message: 'store unreachable' } } : undefined,
+    );
+    try {
+      const file = join(tempDir(), 'train.log');
+      writeFileSync(file, 'one\ntwo\n');
+      const result = await cli(['follow', file, '--run', 'hub-503', '--hub', proxy.url, '--data', tempDir(), '--until-idle', '1s']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain('store unreachable');
+      expect(await messages(hub.url, 'hub-503')).toEqual(['one', 'two']);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('stopped by SIGTERM while it waits for the hub: exit 0, and nothing is lost (a restart reads the file from its start)', async () => {

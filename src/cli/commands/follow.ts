@@ -295,12 +295,13 @@ async function createWhenUp(
         return created;
       } catch (error) {
         if (error instanceof UsageError) throw error; // the hub refused: waiting would not help
-        reason = (error as Error).message; // gone again between the two
+        reason = (error as Error).message; // gone again between the two, or its store away
       }
     }
     if (!waiting) {
       const start = hub === DEFAULTS.hub ? ' (start one with `runlog server`, or name one with --hub)' : '';
-      warn(`hub ${hub} does not answer yet${reason === undefined ? '' : ` (${reason})`}; waiting for it${start}: the files keep their lines meanwhile`);
+      const what = reason === undefined ? 'does not answer yet' : `cannot take the run yet (${reason})`;
+      warn(`hub ${hub} ${what}; waiting for it${start}: the files keep their lines meanwhile`);
       waiting = true;
     }
     for (const until = Date.now() + waitMs; Date.now() < until && !stopped(); ) await new Promise((r) => setTimeout(r, 50));
@@ -312,6 +313,8 @@ async function createWhenUp(
 async function createOnHub(hub: string, writerKey: string, body: Record<string, unknown>): Promise<boolean> {
   const response = await hubRequest('POST', `${hub}/api/runs`, { headers: { 'x-runlog-writer': writerKey }, body: JSON.stringify(body), timeoutMs: 10_000 });
   if (response.status === 409) throw new UsageError(`--run: ${await hubError(response)} (another writer's run, or this follower's checkpoint was lost)`);
+  // a hub whose store is away, full or busy for now: waited for (createWhenUp), as for its lines
+  if (response.status >= 500 || response.status === 429) throw new Error(`${response.status}: ${await hubError(response)}`);
   if (!response.ok) throw new UsageError(await hubError(response));
   return response.status === 201;
 }
