@@ -162,6 +162,21 @@ describe('flags refused before anything starts', () => {
     expect(answer.stderr).toContain('/api/runs/a-pipe/text');
   });
 
+  it('lets --from-start / --from-end on the command line win over the other one set by its env twin (it was "choose one", exit 2)', async () => {
+    const file = join(tempDir(), 'app.log');
+    writeFileSync(file, 'already there\n');
+    const fromStart = await cli(['follow', file, '--run', 'env-from-end', '--hub', hub.url, '--data', tempDir(), '--from-start', '--until-idle', '300ms'], { RUNLOG_FROM_END: '1' });
+    expect([fromStart.code, fromStart.stderr]).toEqual([0, '']);
+    const lines = (await (await fetch(`${hub.url}/api/runs/env-from-end/logs`)).json()) as { logs: { message: string }[] };
+    expect(lines.logs.map((l) => l.message)).toEqual(['already there']);
+    const fromEnd = await cli(['follow', file, '--run', 'env-from-start', '--hub', hub.url, '--data', tempDir(), '--from-end', '--until-idle', '300ms'], { RUNLOG_FROM_START: '1' });
+    expect([fromEnd.code, fromEnd.stderr]).toEqual([0, '']);
+    const none = (await (await fetch(`${hub.url}/api/runs/env-from-start/logs`)).json()) as { logs: unknown[] };
+    expect(none.logs).toEqual([]);
+    const both = await cli(['follow', file, '--run', 'both-flags', '--hub', hub.url, '--data', tempDir(), '--from-start', '--from-end']);
+    expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('--from-start and --from-end: choose one')]);
+  });
+
   it('refuses `runlog server --retention 0s` (any zero duration, flag or RUNLOG_RETENTION): it would delete every worker line', async () => {
     const dir = tempDir();
     const runs: [string, string[], NodeJS.ProcessEnv][] = [

@@ -121,7 +121,14 @@ withToken(program
   .addOption(repeatable('--ssh-option <args>', 'extra ssh arguments, e.g. "-i ~/.ssh/key" or "-o Port=2222"'))
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
-  .action(async (files: string[], options) => (await import('./commands/follow.js')).followCommand(files, options)));
+  .action(async (files: string[], options, command: Command) => {
+    // a switch's env twin is its default: the other switch, given on the command line, wins over it
+    if (options.fromStart && options.fromEnd) {
+      if (command.getOptionValueSource('fromEnd') === 'default') options.fromEnd = undefined;
+      else if (command.getOptionValueSource('fromStart') === 'default') options.fromStart = undefined;
+    }
+    return (await import('./commands/follow.js')).followCommand(files, options);
+  }));
 
 withToken(program
   .command('runs')
