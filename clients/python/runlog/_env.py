@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 import time
+import urllib.parse
 from typing import Optional
 
 DEFAULT_HUB = "http://127.0.0.1:7070"
@@ -13,8 +14,35 @@ ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
 
 
 def resolve_hub(hub: Optional[str]) -> str:
-    """The argument, else RUNLOG_HUB, else the local default; without a trailing slash."""
-    return (hub or os.environ.get("RUNLOG_HUB") or DEFAULT_HUB).rstrip("/")
+    """The argument, else RUNLOG_HUB, else the local default; without a trailing slash. An argument
+    that is not an http(s) URL (`hub:7070`, which urllib takes for a scheme: a hub away for ever)
+    is a ValueError, as the CLI refuses it; RUNLOG_HUB's is said once on stderr (the lines wait in
+    the spool, for a program that reaches a hub)."""
+    if hub:
+        url = hub.strip().rstrip("/")
+        if not _http_url(url):
+            raise ValueError("hub: expected an http:// or https:// URL, got %r" % (hub,))
+        return url
+    env = (os.environ.get("RUNLOG_HUB") or "").strip()
+    if not env:
+        return DEFAULT_HUB
+    url = env.rstrip("/")
+    if not _http_url(url) and env not in _said_hubs:
+        _said_hubs.add(env)
+        hint = "" if "://" in env else " (http://%s?)" % url
+        warn("RUNLOG_HUB=%r: expected an http:// or https:// URL%s; lines wait in the spool until a program reaches a hub" % (env, hint))
+    return url
+
+
+_said_hubs: set = set()
+
+
+def _http_url(url: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def resolve_token(token: Optional[str]) -> Optional[str]:

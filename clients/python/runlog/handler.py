@@ -57,10 +57,11 @@ class Handler(logging.Handler):
         # flush at exit, which would raise a second traceback on a handler never finished
         if run_id is not None and not valid_id(run_id):
             raise ValueError("run_id: expected [A-Za-z0-9][A-Za-z0-9._:-]{0,127}, got %r" % (run_id,))
+        hub_url = resolve_hub(hub)  # a ValueError too, before logging knows of the handler
         super().__init__(level)
         self.run_id = run_id or new_run_id()
         self._block = False  # a runlog.run block's handler (see _open_block)
-        self.hub_url = resolve_hub(hub)
+        self.hub_url = hub_url
         self._shipper = RunShipper(
             Hub(self.hub_url, resolve_token(token)),
             self.run_id,

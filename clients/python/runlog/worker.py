@@ -161,6 +161,7 @@ class Worker:
         # that is not is said (env_number) and the default used
         if heartbeat_interval is not None and not (isinstance(heartbeat_interval, (int, float)) and 0 < heartbeat_interval < float("inf")):
             raise ValueError("heartbeat_interval: expected a positive number of seconds, got %r" % (heartbeat_interval,))
+        hub_url = resolve_hub(hub)  # not an http(s) URL: a ValueError, before anything is set up
         self.worker_id = worker_id
         self.heartbeat_interval = heartbeat_interval or env_number("HEARTBEAT_INTERVAL", DEFAULT_HEARTBEAT_S)
         self.current_task_id: Optional[str] = None
@@ -171,7 +172,7 @@ class Worker:
         self.logger = logging.getLogger("runlog.worker." + worker_id)
         self.logger.setLevel(level)
         self.logger.addHandler(self.handler)
-        self._hub = Hub(resolve_hub(hub), resolve_token(token))
+        self._hub = Hub(hub_url, resolve_token(token))
         self._spool_root = spool_dir or spool_root()
         self._spool = Spool(os.path.join(self._spool_root, "workers", worker_id, "heartbeats.jsonl"), SPOOL_MAX_BYTES)
         self._gpu = gpu or GpuProbe()

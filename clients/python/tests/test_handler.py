@@ -372,6 +372,28 @@ class SmallPartsTest(unittest.TestCase):
             self.assertIn("ValueError: run_id: expected", stderr)
             self.assertNotIn("Exception ignored", stderr)
 
+    def test_a_hub_that_is_not_an_http_url_is_an_error_as_an_argument_and_said_from_runlog_hub(self) -> None:
+        import contextlib
+        import io
+        import subprocess
+        from unittest import mock
+        from runlog._env import resolve_hub
+        client = os.path.dirname(os.path.dirname(os.path.abspath(runlog.__file__)))
+        # hub:7070 without its scheme was taken as a hub that is away, for ever: the lines only spooled
+        for call in ("runlog.Handler(hub='localhost:7070')", "runlog.Worker('w', hub='ftp://hub')", "runlog.run(hub='hub:7070').__enter__()"):
+            done = subprocess.run([sys.executable, "-c", "import runlog\n" + call], env={**os.environ, "PYTHONPATH": client},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            stderr = done.stderr.decode()
+            self.assertEqual(done.returncode, 1, stderr)
+            self.assertEqual(stderr.count("Traceback"), 1, stderr)
+            self.assertIn("ValueError: hub: expected an http:// or https:// URL", stderr)
+            self.assertNotIn("Exception ignored", stderr)
+        stderr = io.StringIO()
+        with mock.patch.dict(os.environ, {"RUNLOG_HUB": "localhost:7070"}), contextlib.redirect_stderr(stderr):
+            self.assertEqual(resolve_hub(None), "localhost:7070")
+        self.assertEqual(stderr.getvalue(), "runlog: RUNLOG_HUB='localhost:7070': expected an http:// or https:// URL (http://localhost:7070?); lines wait in the spool until a program reaches a hub\n")
+        self.assertEqual(resolve_hub(" https://hub.example/runlog/ "), "https://hub.example/runlog")
+
     def test_worker_settings_from_the_environment_that_are_not_positive_numbers_are_said_with_the_value_used(self) -> None:
         import contextlib
         import io
