@@ -1,6 +1,6 @@
 /** `runlog migrate`: the steps a store lacks, printed, applied once; --dry-run applies none (SQLite here; PostgreSQL in postgres-seed.test.ts). */
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { MIGRATIONS } from '../src/store/sqlite/migrations.js';
@@ -41,4 +41,20 @@ it('refuses a SQLite file a newer runlog migrated, saying so, and changes nothin
   const after = new Database(file, { readonly: true });
   expect(after.pragma('user_version', { simple: true })).toBe(LATEST + 3);
   after.close();
+});
+
+it('names the SQLite file it cannot use: not a database, or a directory', async () => {
+  const data = tempDir();
+  const garbage = join(data, 'notes.db');
+  writeFileSync(garbage, 'not a database, just text\n'.repeat(100));
+  for (const args of [['migrate'], ['migrate', '--dry-run'], ['runs', '--hub', 'none'], ['server', '--port', '0']]) {
+    const refused = await cli([...args, '--db', garbage]);
+    expect(refused.code, args.join(' ')).toBe(2);
+    expect(refused.stderr, args.join(' ')).toContain(`runlog: SQLite file ${garbage}: file is not a database`);
+  }
+  for (const args of [['migrate'], ['runs', '--hub', 'none']]) {
+    const refused = await cli([...args, '--db', data]);
+    expect(refused.code, args.join(' ')).toBe(2);
+    expect(refused.stderr, args.join(' ')).toContain(`runlog: SQLite file ${data}: a directory (--db names the file, --data its directory)`);
+  }
 });

@@ -33,16 +33,12 @@ export async function migrateCommand(flags: MigrateFlags): Promise<void> {
   }
   const file = flags.db || databaseFile(flags.data);
   // the steps the file lacks, read without changing it (a missing file: all of them)
-  const { MIGRATIONS, userVersion } = await import('../../store/sqlite/migrations.js');
+  const { MIGRATIONS, openVersioned } = await import('../../store/sqlite/migrations.js');
   let version = 0;
   if (existsSync(file)) {
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      version = userVersion(db);
-    } finally {
-      db.close();
-    }
+    const opened = openVersioned(file, { readonly: true, fileMustExist: true });
+    version = opened.version;
+    opened.db.close();
   }
   refuseNewerSchema('SQLite file', version, MIGRATIONS); // a dry run too
   const pending = MIGRATIONS.filter((m) => m.version > version);

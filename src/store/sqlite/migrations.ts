@@ -8,7 +8,8 @@
  * Several processes may open the file at once: the version is read again under the write lock
  * before each step, so a step another process just applied is not applied twice.
  */
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
+import { existsSync, statSync } from 'node:fs';
 import { migrateLinesToChunks } from './migrate-lines.js';
 import { addRunControlColumns } from './migrate-runs.js';
 import { addStreamSeqs } from './migrate-seqs.js';
@@ -42,4 +43,21 @@ export function runMigrations(db: Database.Database, migrations: readonly Migrat
     applied.push(migration.version);
   }
   return applied;
+}
+
+/**
+ * The file opened and its schema version read: what fails there (a file that is not SQLite, a
+ * directory) says which file, where better-sqlite3 says only "file is not a database" or "disk
+ * I/O error".
+ */
+export function openVersioned(file: string, options?: Database.Options): { db: Database.Database; version: number } {
+  let db: Database.Database | undefined;
+  try {
+    if (file !== ':memory:' && existsSync(file) && statSync(file).isDirectory()) throw new Error('a directory (--db names the file, --data its directory)');
+    db = new Database(file, options);
+    return { db, version: userVersion(db) };
+  } catch (error) {
+    db?.close();
+    throw new Error(`SQLite file ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }

@@ -36,7 +36,7 @@ import {
   type WriterClaim,
 } from '../store.js';
 import { SqliteLines } from './lines.js';
-import { MIGRATIONS, runMigrations, userVersion } from './migrations.js';
+import { MIGRATIONS, openVersioned, runMigrations } from './migrations.js';
 import { refuseNewerSchema } from '../schema-version.js';
 import { queryStream, readStream, scanNewest } from './reads.js';
 import { SCHEMA } from './schema.js';
@@ -51,12 +51,13 @@ export class SqliteStore implements Store {
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
+    const { db, version } = openVersioned(file);
+    this.db = db;
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across a crash of the process
     this.db.pragma('busy_timeout = 5000');
     // before the schema is touched: a file a newer runlog migrated is refused as it is
-    refuseNewerSchema('SQLite file', userVersion(this.db), MIGRATIONS);
+    refuseNewerSchema('SQLite file', version, MIGRATIONS);
     this.db.exec(SCHEMA);
     this.db.exec(auth.AUTH_SCHEMA);
     runMigrations(this.db);
