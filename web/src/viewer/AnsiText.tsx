@@ -37,6 +37,13 @@ export function ansiNodes(text: string, search = ''): ComponentChildren {
 }
 
 function styled(span: Span, index?: number): ComponentChildren {
+  if (span.control !== undefined) {
+    return (
+      <span key={index} class="bidi-control" title={`${span.control}: shown, not applied`}>
+        {span.text}
+      </span>
+    );
+  }
   return span.style === undefined ? span.text : <span key={index} style={span.style}>{span.text}</span>;
 }
 

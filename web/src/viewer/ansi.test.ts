@@ -43,3 +43,14 @@ describe('plainText and matcher', () => {
     expect(match({ level: 'CRITICAL', message: 'other' })).toBe(false);
   });
 });
+
+describe('bidirectional controls', () => {
+  it('are written out as their code points, not applied; the text around them is kept', () => {
+    const spans = toSpans('user\u202Egpj.exe\u202C \x1b[31mred\u2066x\u2069\x1b[0m');
+    expect(spans.map((span) => span.text).join('')).toBe('user<U+202E>gpj.exe<U+202C> red<U+2066>x<U+2069>');
+    expect(spans.find((span) => span.text === '<U+202E>')?.control).toBe('RIGHT-TO-LEFT OVERRIDE');
+    expect(spans.filter((span) => span.style?.color === 'var(--ansi-1)').map((span) => span.text)).toEqual(['red', 'x']);
+    // right-to-left marks stay: they reorder nothing on their own
+    expect(toSpans('a\u200Fb')).toEqual([{ text: 'a\u200Fb' }]);
+  });
+});

@@ -13,6 +13,8 @@ import type { JSX } from 'preact';
 export interface Span {
   text: string;
   style?: JSX.CSSProperties;
+  /** a bidirectional control's name: `text` is its code point written out (`<U+202E>`), shown, not applied */
+  control?: string;
 }
 
 // OSC: ESC ] … terminated by BEL or ST (ESC \), or cut off by the end of the line
@@ -24,8 +26,24 @@ const SHORT_ESC = /\x1b(?:[ -/]+[0-~]?|[0-Z\\-~])/g;
 // whatever control characters remain, C1 included; tab stays, and so does a line end: a message
 // may hold several lines (a Python exception sent as one record), shown as such (issue 11)
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
-/** whether a message needs parsing at all: most lines have no escape and no control character */
-export const HAS_SPECIAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+// bidirectional embeddings, overrides and isolates: drawn as the browser applies them, they show
+// a line's text in another order than the one it holds (`user\u202Egpj.exe` reads "userexe.jpg",
+// "Trojan Source"), so each is shown as its code point instead (as editors and GitHub do); the
+// marks (U+200E, U+200F), which reorder nothing past a neutral, stay for right-to-left text
+const BIDI_CONTROL = /([\u202a-\u202e\u2066-\u2069])/;
+const BIDI_NAMES: Record<string, string> = {
+  '\u202a': 'LEFT-TO-RIGHT EMBEDDING',
+  '\u202b': 'RIGHT-TO-LEFT EMBEDDING',
+  '\u202c': 'POP DIRECTIONAL FORMATTING',
+  '\u202d': 'LEFT-TO-RIGHT OVERRIDE',
+  '\u202e': 'RIGHT-TO-LEFT OVERRIDE',
+  '\u2066': 'LEFT-TO-RIGHT ISOLATE',
+  '\u2067': 'RIGHT-TO-LEFT ISOLATE',
+  '\u2068': 'FIRST STRONG ISOLATE',
+  '\u2069': 'POP DIRECTIONAL ISOLATE',
+};
+/** whether a message needs parsing at all: most lines have no escape, control character or bidi control */
+export const HAS_SPECIAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
 /** anser's colours for the 16 basic ones, mapped to theme variables so both themes stay legible */
 const BASIC: Record<string, string> = {
@@ -86,7 +104,14 @@ export function toSpans(message: string): Span[] {
       else if (decoration === 'hidden') style.visibility = 'hidden';
     }
     if (lines.length > 0) style.textDecoration = lines.join(' ');
-    spans.push(Object.keys(style).length > 0 ? { text, style } : { text });
+    const styled = Object.keys(style).length > 0;
+    // split at each bidi control (the capture keeps them, at odd indices)
+    for (const [index, piece] of text.split(BIDI_CONTROL).entries()) {
+      if (index % 2 === 1) {
+        const code = `<U+${piece.codePointAt(0)!.toString(16).toUpperCase()}>`;
+        spans.push({ text: code, control: BIDI_NAMES[piece] ?? 'bidirectional control' });
+      } else if (piece !== '') spans.push(styled ? { text: piece, style } : { text: piece });
+    }
   }
   return spans;
 }

@@ -1,0 +1,45 @@
+/**
+ * Bidirectional controls a job prints (U+202E RIGHT-TO-LEFT OVERRIDE, the isolates U+2066–2069):
+ * the viewer drew them as the browser applies them, so `user\u202Egpj.exe` read "userexe.jpg" and
+ * a line could show text in another order than the one it holds ("Trojan Source"). They are shown
+ * as their code points and not applied, in the run page, the search across runs and the worker
+ * lines alike.
+ */
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { errorsOf } from './browser.js';
+import { describeInBrowser, useHubAndBrowser } from './suite.js';
+
+const SPOOF = 'saved user\u202Egpj.exe\u202C and \u2066isolated\u2069 bidispoof';
+const SHOWN = 'saved user<U+202E>gpj.exe<U+202C> and <U+2066>isolated<U+2069> bidispoof';
+const BIDI = /[\u202A-\u202E\u2066-\u2069]/;
+
+describeInBrowser('bidirectional controls in a line', () => {
+  const suite = useHubAndBrowser();
+  const post = (path: string, body: object) =>
+    fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  async function messages(page: Page, testId: string): Promise<string[]> {
+    const rows = page.getByTestId(testId);
+    await rows.first().waitFor({ timeout: 20_000 });
+    return rows.locator('.msg').allTextContents();
+  }
+
+  it('are shown as code points, never applied: run page, search, worker lines', async () => {
+    expect((await post('/api/runs', { id: 'spoof' })).status).toBe(201);
+    expect((await post('/api/runs/spoof/logs', { records: [{ seq: 1, timestamp: Date.now() * 1000, level: 'INFO', message: SPOOF }] })).status).toBe(200);
+    expect((await post('/api/workers/spoof-w/heartbeat', { status: 'idle', logs: [{ timestamp: Date.now() / 1000, level: 'INFO', message: SPOOF }] })).status).toBe(200);
+
+    for (const [path, testId, count] of [
+      ['#/runs/spoof', 'log-row', 1],
+      ['#/logs?scope=all&q=bidispoof', 'search-row', 2],
+      ['#/logs?worker=spoof-w', 'system-log-row', 1],
+    ] as const) {
+      const page = await suite.tab(path);
+      const shown = await messages(page, testId);
+      expect(shown, path).toEqual(Array.from({ length: count }, () => SHOWN));
+      for (const text of shown) expect(BIDI.test(text), path).toBe(false);
+      expect(errorsOf(page)).toEqual([]);
+    }
+  });
+});
