@@ -107,3 +107,27 @@ describeInBrowser('the Logs page searching every run', () => {
     expect(await page.getByTestId('search-older-error').count()).toBe(0);
   });
 });
+
+describeInBrowser('a worker line found by the Logs page search', () => {
+  const suite = useHubAndBrowser();
+
+  it('opens that worker\'s lines at the match, however many came after it, and shows its task', { timeout: 60_000 }, async () => {
+    const at = Date.now() / 1000 - 60;
+    const logs = [{ timestamp: at, level: 'ERROR', message: 'deepneedle: task failed', task_id: 'task-77' }];
+    // more lines after it than the worker's card shows (20)
+    for (let i = 1; i <= 40; i++) logs.push({ timestamp: at + i, level: 'INFO', message: `filler ${i}`, task_id: 'task-77' });
+    const sent = await fetch(`${suite.hub.url}/api/workers/deep-w/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'idle', logs }) });
+    expect(sent.status).toBe(200);
+    const page = await suite.tab('#/logs?scope=all&q=deepneedle');
+    const row = page.getByTestId('search-row');
+    await row.first().waitFor({ timeout: 20_000 });
+    expect(await row.count()).toBe(1);
+    expect(await row.locator('a.task-chip').getAttribute('href')).toBe('#/runs/task-77');
+    await row.locator('a.src').click();
+    // the worker's lines, newest first, from the match down: it is the first row
+    const lines = page.getByTestId('system-log-row');
+    await lines.first().waitFor({ timeout: 20_000 });
+    expect(await lines.first().locator('.msg').textContent()).toBe('deepneedle: task failed');
+    expect(errorsOf(page)).toEqual([]);
+  });
+});

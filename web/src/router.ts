@@ -44,7 +44,24 @@ export const href = {
   run: (id: string, line?: number | null) => `#/runs/${encodeURIComponent(id)}${line == null ? '' : `/L${line}`}`,
   workers: (worker?: string) => (worker === undefined ? '#/workers' : `#/workers?worker=${encodeURIComponent(worker)}`),
   logs: (query?: URLSearchParams) => withQuery('#/logs', query),
+  /**
+   * A worker's line in its context: the Logs page on that worker up to the line's time (newest
+   * first, so the line is at the top, older ones below). `until` is the page's datetime-local
+   * value (local time); a millisecond later, so that the line's own microseconds are in.
+   */
+  workerLine: (worker: string, timestamp: string) => {
+    const ms = Date.parse(timestamp);
+    if (Number.isNaN(ms)) return href.logs(new URLSearchParams({ worker }));
+    return href.logs(new URLSearchParams({ worker, until: localDateTime(ms + 1) }));
+  },
 };
+
+/** `YYYY-MM-DDTHH:MM:SS.mmm` in local time: an <input type="datetime-local" step="any">'s value */
+export function localDateTime(ms: number): string {
+  const date = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}.${String(date.getMilliseconds()).padStart(3, '0')}`;
+}
 
 function withQuery(path: string, query?: URLSearchParams): string {
   const text = query?.toString() ?? '';

@@ -97,11 +97,17 @@ export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) 
                   {line.run_id}#L{line.seq}
                 </a>
               ) : (
-                <a class="src mono" href={href.workers(line.worker_id ?? '')} title={`worker ${line.worker_id ?? ''}`}>
+                // the worker's lines at this one (its card shows only the last few)
+                <a class="src mono" href={href.workerLine(line.worker_id ?? '', line.timestamp)} title={`worker ${line.worker_id ?? ''}: its lines from this one`}>
                   {line.worker_id}
                 </a>
               )}
               <LevelBadge level={line.level} />
+              {line.task_id != null && (
+                <a class="task-chip mono" href={href.run(line.task_id)} title={`task ${line.task_id}`}>
+                  {line.task_id}
+                </a>
+              )}
               <span class="msg">
                 <AnsiText text={line.message} />
               </span>
