@@ -93,6 +93,30 @@ export class RunLogSession {
     return this.started;
   }
 
+  /**
+   * The run is not there (404 at the start): it may be about to be (a link opened before
+   * `runlog follow --run X`, a Python handler, OTLP or a /text upload creates it), so it is asked
+   * for again now and then, and the page starts over once it exists.
+   */
+  private waitForRun(filter: LineFilter, line: number | null): void {
+    if (this.pollTimer !== null) return;
+    this.pollTimer = setInterval(() => {
+      if (document.visibilityState === 'hidden') return;
+      getRun(this.runId, this.abort.signal).then(
+        () => {
+          if (this.disposed || this.pollTimer === null) return;
+          clearInterval(this.pollTimer);
+          this.pollTimer = null;
+          this.error = null;
+          this.loading = true;
+          this.changed();
+          void this.start(filter, line);
+        },
+        () => {},
+      );
+    }, RUN_POLL_MS);
+  }
+
   private async begin(filter: LineFilter, line: number | null): Promise<void> {
     this.filter = filter;
     this.match = matcher(filter);
@@ -123,6 +147,7 @@ export class RunLogSession {
       }
     } catch (error) {
       this.fail(error);
+      if (error instanceof ApiError && error.status === 404 && this.run === null && !this.disposed) this.waitForRun(filter, line);
     }
   }
 
@@ -501,7 +526,7 @@ export class RunLogSession {
 
   private fail(error: unknown): void {
     if (isAbort(error) || this.disposed) return;
-    this.error = error instanceof ApiError && error.status === 404 ? `run ${this.runId} not found` : messageOf(error);
+    this.error = error instanceof ApiError && error.status === 404 ? notFound(this.runId, this.run === null) : messageOf(error);
     this.loading = false;
     this.changed();
   }
@@ -510,6 +535,10 @@ export class RunLogSession {
     this.version++;
     for (const listener of this.listeners) listener();
   }
+}
+
+function notFound(id: string, waiting: boolean): string {
+  return waiting ? `run ${id} not found: it is shown here once it is created` : `run ${id} not found`;
 }
 
 function lastSeq(page: LogPage): number | undefined {
