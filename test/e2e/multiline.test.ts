@@ -59,3 +59,44 @@ describeInBrowser('a multi-line message in the run page', () => {
     expect(multi!.height).toBeGreaterThanOrEqual(message.height - 1);
   });
 });
+
+describeInBrowser('long lines in the Logs page', () => {
+  const suite = useHubAndBrowser();
+  const long = `wrapneedle ${Array.from({ length: 300 }, (_, i) => `word${i}`).join(' ')} THE-END`;
+
+  /** the message's box ends inside the list (nothing hidden to the right) and takes several lines */
+  async function expectWrapped(page: Page, rowTestId: string, scrollTestId: string): Promise<void> {
+    const row = page.getByTestId(rowTestId).filter({ hasText: 'THE-END' }).first();
+    await row.waitFor({ timeout: 20_000 });
+    const box = (await page.getByTestId(scrollTestId).boundingBox())!;
+    const message = (await row.locator('.msg').boundingBox())!;
+    expect(message.x + message.width).toBeLessThanOrEqual(box.x + box.width + 1);
+    expect(message.height).toBeGreaterThanOrEqual(3 * 20);
+    // the next row starts below it
+    const rows = page.getByTestId(rowTestId);
+    const count = await rows.count();
+    for (let n = 0; n < count - 1; n++) {
+      const [a, b] = [(await rows.nth(n).boundingBox())!, (await rows.nth(n + 1).boundingBox())!];
+      expect(b.y).toBeGreaterThanOrEqual(a.y + a.height - 1);
+    }
+  }
+
+  it('wraps them with the wrap toggle, in the worker lines and the search, and keeps it after a reload', { timeout: 60_000 }, async () => {
+    const at = Date.now() / 1000;
+    await fetch(`${suite.hub.url}/api/workers/long-w/heartbeat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'idle', logs: [long, 'short after'].map((message, i) => ({ timestamp: at + i / 1000, level: 'INFO', message })) }),
+    });
+    const page = await suite.tab('#/logs?worker=long-w');
+    await page.getByTestId('system-log-row').nth(1).waitFor({ timeout: 20_000 });
+    await page.getByTestId('logs-wrap').check();
+    await expectWrapped(page, 'system-log-row', 'logs-scroll');
+    await page.reload();
+    await expectWrapped(page, 'system-log-row', 'logs-scroll');
+    await page.getByTestId('logs-scope').selectOption('all');
+    await page.getByTestId('logs-q').fill('wrapneedle');
+    await page.getByRole('button', { name: 'apply' }).click();
+    await expectWrapped(page, 'search-row', 'search-scroll');
+  });
+});

@@ -11,7 +11,7 @@ import { listWorkers, systemLogs, systemLogStreamUrl } from '../api/workers.ts';
 import { LEVELS, type Level, type SystemLog } from '../api/types.ts';
 import { href, replaceHash } from '../router.ts';
 import { count, fullTime, when } from '../ui/format.ts';
-import { useLiveStream } from '../ui/hooks.ts';
+import { useLiveStream, useSetting } from '../ui/hooks.ts';
 import { LevelBadge } from '../ui/status.tsx';
 import { LiveDot } from '../ui/LiveDot.tsx';
 import { AnsiText } from '../viewer/AnsiText.tsx';
@@ -44,6 +44,8 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
   const live = query.get('live') === '1';
   const everywhere = query.get('scope') === 'all';
   const labelFilter = query.get('label') ?? '';
+  // one preference with the run page's "wrap": long lines wrapped, or one line each (scrolled sideways)
+  const [wrap, setWrap] = useSetting<boolean>('wrap', false);
 
   const [lines, setLines] = useState<SystemLog[] | null>(null);
   const [more, setMore] = useState(false);
@@ -162,7 +164,11 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
         <h1>{everywhere ? 'Logs: every run and worker' : 'Worker logs'}</h1>
         {liveOn && <LiveDot state={state} />}
         <span class="spacer" />
-        <label class="switch" title={until !== '' ? 'a fixed end time: nothing live' : 'new lines appear at the top'}>
+        <label class="switch" title="wrap long lines">
+          <input type="checkbox" checked={wrap} data-testid="logs-wrap" onChange={(event) => setWrap(event.currentTarget.checked)} />
+          wrap
+        </label>
+        <label class="switch" title={until !== '' ? 'a fixed end time: nothing live' : everywhere ? 'the search across runs is not live' : 'new lines appear at the top'}>
           <input type="checkbox" checked={live} disabled={until !== '' || everywhere} data-testid="logs-live" onChange={(event) => setParam('live', event.currentTarget.checked ? '1' : '')} />
           live
         </label>
@@ -221,18 +227,18 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
         <button type="submit">apply</button>
       </form>
       {everywhere ? (
-        <SearchResults query={{ q: q || undefined, level: level ?? undefined, since: since || undefined, until: toIso(until), label: labelFilter || undefined }} />
+        <SearchResults query={{ q: q || undefined, level: level ?? undefined, since: since || undefined, until: toIso(until), label: labelFilter || undefined }} wrap={wrap} />
       ) : (
         <>
           {error !== null && <div class="error-box">{error}</div>}
-          <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} />
+          <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} wrap={wrap} />
         </>
       )}
     </div>
   );
 }
 
-function SystemLogList({ lines, more, onMore, showWorker }: { lines: SystemLog[] | null; more: boolean; onMore: () => void; showWorker: boolean }) {
+function SystemLogList({ lines, more, onMore, showWorker, wrap }: { lines: SystemLog[] | null; more: boolean; onMore: () => void; showWorker: boolean; wrap: boolean }) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const rows = lines ?? [];
   const virtualizer = useVirtualizer({
@@ -243,10 +249,12 @@ function SystemLogList({ lines, more, onMore, showWorker }: { lines: SystemLog[]
     getItemKey: (index) => rows[index]?.id ?? index,
     overscan: 30,
   });
+  // wrapped, a row is as tall as it draws: measured (the estimate counts only line ends)
+  useEffect(() => virtualizer.measure(), [wrap]);
   if (lines === null) return <div class="empty muted">loading…</div>;
   if (lines.length === 0) return <div class="empty muted">no lines match</div>;
   return (
-    <div class="viewer nowrap system-logs">
+    <div class={`viewer ${wrap ? 'wrap' : 'nowrap'} system-logs`}>
       <div class="log-frame">
         <div class="log-scroll" ref={scrollRef} data-testid="logs-scroll">
           <div class="log-sizer" style={{ height: `${virtualizer.getTotalSize() + (more ? 40 : 0)}px` }}>
@@ -257,7 +265,9 @@ function SystemLogList({ lines, more, onMore, showWorker }: { lines: SystemLog[]
                 <div
                   key={line.id}
                   class={`row line lvl-${line.level.toLowerCase()}`}
-                  style={{ transform: `translateY(${item.start}px)`, height: `${item.size}px` }}
+                  style={wrap ? { transform: `translateY(${item.start}px)` } : { transform: `translateY(${item.start}px)`, height: `${item.size}px` }}
+                  data-index={item.index}
+                  ref={wrap ? virtualizer.measureElement : undefined}
                   data-testid="system-log-row"
                 >
                   <span class="ts wide" title={fullTime(line.timestamp)}>

@@ -12,7 +12,7 @@ import { AnsiText } from '../viewer/AnsiText.tsx';
 
 const PAGE = 200;
 
-export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) {
+export function SearchResults({ query, wrap }: { query: Omit<SearchQuery, 'limit'>; wrap: boolean }) {
   const [lines, setLines] = useState<SearchMatch[] | null>(null);
   const [more, setMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -84,7 +84,7 @@ export function SearchResults({ query }: { query: Omit<SearchQuery, 'limit'> }) 
   if (lines === null) return <div class="empty muted">searching…</div>;
   if (lines.length === 0) return <div class="empty muted">no lines match</div>;
   return (
-    <div class="viewer nowrap system-logs search-results">
+    <div class={`viewer ${wrap ? 'wrap' : 'nowrap'} system-logs search-results`}>
       <div class="log-frame">
         <div class="log-scroll" data-testid="search-scroll">
           {lines.map((line) => (
