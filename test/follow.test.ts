@@ -59,9 +59,14 @@ async function startHub(): Promise<string> {
   return hub.url;
 }
 
+/** each follower's lock file (<data>/follow/<run>.lock): it names the follower's pid once its signal handlers are in */
+const lockFiles = new WeakMap<ChildProcess, string>();
+
 function follow(url: string, data: string, args: string[]) {
   const result = cli(['follow', '--hub', url, '--data', data, '--partial-timeout', '300ms', '--poll', '100ms', ...args]);
   children.push(result.child);
+  const run = args[args.indexOf('--run') + 1];
+  if (run !== undefined) lockFiles.set(result.child, join(data, 'follow', `${run}.lock`));
   return result;
 }
 
@@ -94,6 +99,13 @@ async function waitForLines(url: string, run: string, count: number): Promise<vo
 }
 
 async function stopped(result: ReturnType<typeof follow>) {
+  // a SIGTERM before the follower is up kills it outright (code null): a loaded machine, or a hub
+  // that already had every line when a restarted follower was to be stopped, got there first
+  const lock = lockFiles.get(result.child);
+  if (lock !== undefined) {
+    const holds = () => existsSync(lock) && readFileSync(lock, 'utf8').trim() === String(result.child.pid);
+    await waitFor(() => holds() || result.child.exitCode !== null || undefined, 20_000, 'the follower to be up');
+  }
   result.child.kill('SIGTERM');
   const done = await result;
   expect(done.code).toBe(0);
