@@ -102,4 +102,14 @@ describe('runlog follow with its hub not up yet', () => {
     expect(restarted.code).toBe(0);
     expect(await messages(url, 'hub-never')).toEqual(['one', 'two']);
   });
+
+  it('with --until-idle, gives up on a hub that never answers (after 10 s at least): exit 1, saying nothing was shipped', async () => {
+    const port = await freePort();
+    const file = join(tempDir(), 'train.log');
+    writeFileSync(file, 'one\n');
+    const result = await cli(['follow', file, '--run', 'hub-gone', '--hub', `http://127.0.0.1:${port}`, '--data', tempDir(), '--until-idle', '1s']);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/does not answer yet/);
+    expect(result.stderr).toMatch(/did not answer for 10 s \(--until-idle\): nothing was shipped/);
+  });
 });

@@ -114,7 +114,14 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   // A hub not up yet (booting, restarting, the follower started with the job) is waited for, as
   // one that goes away later is: the files keep their lines meanwhile. A signal ends the wait
   // (exit 0: nothing was read, a restart starts where this one would have).
-  const created = await createWhenUp(hub, writerKey, create, warn, stopped);
+  // With --until-idle (a batch job's follower) a hub that never answers is given up on, after
+  // that long and 10 s at least, with exit 1: a wrong --hub must not hang the script for ever.
+  const giveUpMs = untilIdleMs === undefined ? undefined : Math.max(untilIdleMs, HUB_WAIT_MIN_MS);
+  const created = await createWhenUp(hub, writerKey, create, warn, stopped, giveUpMs);
+  if (created === 'gave up') {
+    warn(`hub ${hub} did not answer for ${Math.round(giveUpMs! / 1000)} s (--until-idle): nothing was shipped; run this again once it is up, the files are read from where they were`);
+    exit(1);
+  }
   if (created === undefined) exit(0);
   // a run that was there without a checkpoint (one made before writer keys): number on after its lines
   let lastSeq = saved?.last_seq ?? (created ? 0 : await lastSeqOf(hub, runId, warn));
@@ -275,18 +282,24 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   }
 }
 
-/** createOnHub once the hub answers (waited for with backoff, said once); undefined when `stopped()` ended the wait. */
+/** --until-idle gives up on a hub that never answers after this long at least (a restart or a slow boot is not given up on) */
+const HUB_WAIT_MIN_MS = 10_000;
+
+/** createOnHub once the hub answers (waited for with backoff, said once); undefined when `stopped()` ended the wait, 'gave up' after `giveUpMs`. */
 async function createWhenUp(
   hub: string,
   writerKey: string,
   body: Record<string, unknown>,
   warn: (message: string) => void,
   stopped: () => boolean,
-): Promise<boolean | undefined> {
+  giveUpMs: number | undefined,
+): Promise<boolean | undefined | 'gave up'> {
   let waitMs = 250;
   let waiting = false;
+  const startedAt = Date.now();
   for (;;) {
     if (stopped()) return undefined;
+    if (giveUpMs !== undefined && Date.now() - startedAt >= giveUpMs) return 'gave up';
     let reason: string | undefined;
     if (await answers(hub, 3000)) {
       try {
@@ -304,7 +317,8 @@ async function createWhenUp(
       warn(`hub ${hub} ${what}; waiting for it${start}: the files keep their lines meanwhile`);
       waiting = true;
     }
-    for (const until = Date.now() + waitMs; Date.now() < until && !stopped(); ) await new Promise((r) => setTimeout(r, 50));
+    const until = Math.min(Date.now() + waitMs, giveUpMs === undefined ? Infinity : startedAt + giveUpMs);
+    while (Date.now() < until && !stopped()) await new Promise((r) => setTimeout(r, 50));
     waitMs = Math.min(waitMs * 2, 10_000);
   }
 }
