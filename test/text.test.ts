@@ -116,6 +116,22 @@ describe('POST /api/runs/:id/text', () => {
     ]);
   });
 
+  it("says a run made by another process (runlog run, with its writer key) has ended, not that someone else writes it", async () => {
+    await fetch(`${hub.url}/api/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-runlog-writer': 'the-runners-key' },
+      body: JSON.stringify({ id: 'text-runner-ended' }),
+    });
+    await fetch(`${hub.url}/api/runs/text-runner-ended/finish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-runlog-writer': 'the-runners-key' },
+      body: JSON.stringify({ status: 'completed', exit_code: 0 }),
+    });
+    const late = await post('text-runner-ended', 'late\n', { 'content-type': 'text/plain' });
+    expect(late.status).toBe(409);
+    expect(((await late.json()) as { message: string }).message).toBe('run text-runner-ended already ended (completed): it takes no more lines');
+  });
+
   it("renews a leased run's lease, and still takes lines for a run the hub failed as runner lost", async () => {
     await fetch(`${hub.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'text-leased', lease_s: 5 }) });
     const before = (await run('text-leased')).body as unknown as { last_heard_at: string };

@@ -16,10 +16,12 @@ import type { HubContext } from './context.js';
 export async function openRun({ store, live }: HubContext, request: FastifyRequest, id: string, fields: Omit<RunUpsert, 'id'> = {}): Promise<Run> {
   const existing = await store.getRun(id);
   if (existing) {
+    // an ended run is history: lines after its end would belong to no run, whoever sends them (said
+    // before the writer check: a file uploaded to a run `runlog run` made and ended is told that, not
+    // that another process writes it); but a run the hub failed as "runner lost" still takes its
+    // writer's lines (PROTOCOL.md), as /logs does
+    if (FINAL_STATUSES.includes(existing.status) && !existing.lost) throw conflict(`run ${id} already ended (${existing.status}): it takes no more lines`);
     await assertWriter(store, request, existing);
-    // an ended run is history: lines after its end would belong to no run; but a run the hub
-    // failed as "runner lost" still takes its writer's lines (PROTOCOL.md), as /logs does
-    if (FINAL_STATUSES.includes(existing.status) && !existing.lost) throw conflict(`run ${id} already ended (${existing.status})`);
     // lines are a sign of life: a leased run's writer is heard
     if (existing.lease_s !== null && (existing.status === 'running' || existing.lost)) await store.renewLease(id, nowMicros());
     return existing;
