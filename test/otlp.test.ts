@@ -103,6 +103,15 @@ describe('POST /v1/logs (OTLP/HTTP)', () => {
     ],
   });
 
+  it('answers a method other than POST with 405 and Allow: POST, as OTLP/HTTP says, not 404', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const response = await fetch(`${hub.url}/v1/logs`, { method });
+      expect(response.status, method).toBe(405);
+      expect(response.headers.get('allow')).toBe('POST');
+      expect(((await response.json()) as { error: string }).error).toBe('METHOD_NOT_ALLOWED');
+    }
+  });
+
   it('reads the JSON mapping by hand: gzip, string and number nanoseconds, hex ids, every AnyValue kind', async () => {
     const body = request('otel-hand', [
       {

@@ -53,6 +53,16 @@ export async function otlpRoutes(app: FastifyInstance, options: { context: HubCo
     return rejected > 0 || errorMessage !== '' ? { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage } } : {};
   });
 
+  // OTLP/HTTP answers a method other than POST with 405 (a collector's probe, a misconfigured
+  // exporter), not the 404 of a path that is not there; public, as it says nothing but the method
+  app.route({
+    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    url: '/v1/logs',
+    config: { scope: 'public' },
+    handler: async (request, reply) =>
+      reply.code(405).header('allow', 'POST').send({ error: 'METHOD_NOT_ALLOWED', message: `${request.method} /v1/logs: OTLP/HTTP logs are sent with POST` }),
+  });
+
   async function storeGroup(request: FastifyRequest, group: OtlpGroup): Promise<void> {
     const { target, records } = group;
     await numbering.exclusive(target.runId, async (lastSeq) => {
