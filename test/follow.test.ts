@@ -715,6 +715,19 @@ describe('runlog run --follow', () => {
       expect(fileLines(await records(url, run.id)), `created after ${delay} s`).toEqual(['result']);
     }
   });
+  it('says a --follow name no file had while the command ran (a typo), on stderr and in the run, and still reads the others', async () => {
+    const url = await startHub();
+    const dir = tempDir();
+    const written = join(dir, 'train.log');
+    const typo = join(dir, 'trian.log');
+    const done = await cli(['run', '--quiet', '--json', '--hub', url, '--data', tempDir(), '--follow', typo, '--follow', written, '--', '/bin/sh', '-c', `echo step > ${written}`]);
+    expect(done.code).toBe(0);
+    expect(done.stderr).toContain(`runlog: --follow ${typo}: no such file appeared while the command ran`);
+    expect(done.stderr).not.toContain(`--follow ${written}:`);
+    const all = await records(url, (JSON.parse(done.stdout.trim()) as { id: string }).id);
+    expect(fileLines(all)).toEqual(['step']);
+    expect(all.filter((r) => r.source === 'system').map((r) => [r.level, r.message])).toContainEqual(['WARNING', `--follow ${typo}: no such file appeared while the command ran`]);
+  });
 });
 
 describe('runlog follow through a hub with tokens', () => {

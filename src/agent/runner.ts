@@ -182,6 +182,12 @@ export class Runner {
     clearTimeout(this.killTimer);
     follower?.stop(true);
     follower?.close();
+    // a --follow name no file ever had (a typo, a file the command did not write) is said, not silent
+    for (const pattern of follower?.neverMatched() ?? []) {
+      const notice = `--follow ${pattern}: no such file appeared while the command ran`;
+      builder.system(notice, 'WARNING');
+      this.options.warn?.(notice);
+    }
 
     const status: RunStatus = this.cancelledBy ? 'cancelled' : failure !== undefined ? 'failed' : 'completed';
     const cause = builder.cause.message();

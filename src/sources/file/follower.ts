@@ -81,6 +81,8 @@ export class FileFollower {
   private soon: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly resumedNames = new Set<string>();
+  /** the patterns that matched a file at least once (see neverMatched) */
+  private readonly patternsMatched = new Set<string>();
   private startedAt = Date.now();
   private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
   private readonly o: Required<Omit<FileFollowerOptions, 'resume' | 'maxLineBytes' | 'busy'>> & Pick<FileFollowerOptions, 'resume' | 'maxLineBytes' | 'busy'>;
@@ -312,6 +314,11 @@ export class FileFollower {
     tracked.fd = -1;
   }
 
+  /** The patterns no file ever matched (a typo in `runlog run --follow`, a file the job never wrote). */
+  neverMatched(): string[] {
+    return this.o.patterns.filter((pattern) => !this.patternsMatched.has(pattern));
+  }
+
   /** Opens the files the patterns match that are not followed yet. */
   private discover(fromEnd: boolean): void {
     for (const pattern of this.o.patterns) {
@@ -319,6 +326,7 @@ export class FileFollower {
         if (this.active.has(path)) continue;
         const stats = safeStat(path);
         if (!stats?.isFile()) continue;
+        this.patternsMatched.add(pattern);
         // a rotated file still under the glob (app.log → app.log.1 for 'logs/*') is the same file
         const moved = this.detached.find((t) => t.fd !== -1 && t.feed.identity.ino === stats.ino && t.feed.identity.dev === stats.dev);
         if (moved) {
