@@ -48,17 +48,27 @@ export async function recordHeartbeat(db: pg.Pool, hb: WorkerHeartbeat): Promise
     hb.dropped_logs,
     hb.stats === null ? null : JSON.stringify(hb.stats),
   ];
+  const update = (row: unknown[]) =>
+    db.query(
+      `UPDATE workers AS w SET status = COALESCE($2, w.status), state = $3, current_task_id = $4,
+         vram_total_mb = COALESCE($5, w.vram_total_mb), vram_used_mb = COALESCE($6, w.vram_used_mb),
+         gpus = $7, heartbeat_interval_s = $8, last_heartbeat = ${FROM_MICROS('$9')},
+         dropped_logs = LEAST(w.dropped_logs + $10, 9007199254740991), stats = COALESCE($11, w.stats)
+       WHERE w.id = $1`,
+      row,
+    );
   await updateElseInsert(
     hb.id,
-    () =>
-      db.query(
-        `UPDATE workers AS w SET status = $2, state = $3, current_task_id = $4,
-           vram_total_mb = COALESCE($5, w.vram_total_mb), vram_used_mb = COALESCE($6, w.vram_used_mb),
-           gpus = $7, heartbeat_interval_s = $8, last_heartbeat = ${FROM_MICROS('$9')},
-           dropped_logs = LEAST(w.dropped_logs + $10, 9007199254740991), stats = COALESCE($11, w.stats)
-         WHERE w.id = $1`,
-        values,
-      ),
+    async () => {
+      try {
+        return await update(values);
+      } catch (error) {
+        // an orchestrator's table whose status takes only its own words (a CHECK without
+        // 'offline'): the column stays the orchestrator's; `state` says the worker stopped
+        if ((error as { code?: string }).code !== '23514') throw error;
+        return update(values.map((value, i) => (i === 1 ? null : value)));
+      }
+    },
     () =>
       db.query(
         `INSERT INTO workers (id, status, state, current_task_id, vram_total_mb, vram_used_mb, gpus, heartbeat_interval_s,
