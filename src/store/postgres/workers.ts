@@ -29,6 +29,9 @@ const MICROS = (column: string) =>
   `GREATEST(LEAST(EXTRACT(EPOCH FROM ${column}) * 1000000, ${Number.MAX_SAFE_INTEGER}), ${-Number.MAX_SAFE_INTEGER})::bigint`;
 const FROM_MICROS = (param: string) => `(TIMESTAMPTZ 'epoch' + ${param}::bigint * INTERVAL '1 microsecond')`;
 
+/** A value a column of an adopted table refuses: a CHECK, a foreign key, its type (uuid), its length. */
+const ORCHESTRATOR_VALUE_REFUSED = new Set(['23514', '23503', '22P02', '22001']);
+
 /**
  * A heartbeat → the worker's row. UPDATE first, INSERT only for a worker new to the table: an
  * adopted table (the orchestrator's own) may hold NOT NULL columns runlog cannot fill, which
@@ -48,25 +51,27 @@ export async function recordHeartbeat(db: pg.Pool, hb: WorkerHeartbeat): Promise
     hb.dropped_logs,
     hb.stats === null ? null : JSON.stringify(hb.stats),
   ];
-  const update = (row: unknown[]) =>
+  const update = (row: unknown[], own: boolean) =>
     db.query(
-      `UPDATE workers AS w SET status = COALESCE($2, w.status), state = $3, current_task_id = $4,
+      `UPDATE workers AS w SET status = CASE WHEN $12::boolean THEN $2 ELSE w.status END, state = $3,
+         current_task_id = CASE WHEN $12::boolean THEN $4 ELSE w.current_task_id END,
          vram_total_mb = COALESCE($5, w.vram_total_mb), vram_used_mb = COALESCE($6, w.vram_used_mb),
          gpus = $7, heartbeat_interval_s = $8, last_heartbeat = ${FROM_MICROS('$9')},
          dropped_logs = LEAST(w.dropped_logs + $10, 9007199254740991), stats = COALESCE($11, w.stats)
        WHERE w.id = $1`,
-      row,
+      [...row, own],
     );
   await updateElseInsert(
     hb.id,
     async () => {
       try {
-        return await update(values);
+        return await update(values, true);
       } catch (error) {
-        // an orchestrator's table whose status takes only its own words (a CHECK without
-        // 'offline'): the column stays the orchestrator's; `state` says the worker stopped
-        if ((error as { code?: string }).code !== '23514') throw error;
-        return update(values.map((value, i) => (i === 1 ? null : value)));
+        // an orchestrator's table whose status or current_task_id take only its own values (a
+        // CHECK without 'offline', a uuid referencing its tasks): those columns stay the
+        // orchestrator's, the rest is written; `state` still says what the worker said
+        if (!ORCHESTRATOR_VALUE_REFUSED.has((error as { code?: string }).code ?? '')) throw error;
+        return update(values.map((value, i) => (i === 1 || i === 3 ? null : value)), false);
       }
     },
     () =>
@@ -110,7 +115,7 @@ async function updateElseInsert(id: string, update: () => Promise<pg.QueryResult
     inserted = await insert();
   } catch (error) {
     const { code, column } = error as { code?: string; column?: string };
-    if (code !== '23502' && code !== '23514' && code !== '23503') throw error;
+    if (code !== '23502' && !ORCHESTRATOR_VALUE_REFUSED.has(code ?? '')) throw error;
     throw conflict(
       `worker ${id} is not in the workers table, and runlog cannot add it there` +
         `${column ? ` (its column ${column} needs a value)` : ''}: register the worker in that table first`,
