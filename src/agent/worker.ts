@@ -19,6 +19,7 @@ import { GpuProbe } from './gpu.js';
 import { clearGroups, killLeftoverGroups, recordGroup } from './leftovers.js';
 import { Runner } from './runner.js';
 import { shellJoin } from '../core/text.js';
+import { redactUrl } from '../core/redact.js';
 
 export interface WorkerAgentOptions {
   id: string;
@@ -83,7 +84,7 @@ export class WorkerAgent {
   /** Runs until stopped; resolves once the goodbye heartbeat is out. */
   async run(): Promise<void> {
     const log = this.worker.log;
-    log.info(`worker ${this.options.id} starting (hub ${this.options.hub}, heartbeat every ${this.options.heartbeatMs / 1000}s, buffer ${this.worker.buffer.maxSize})`);
+    log.info(`worker ${this.options.id} starting (hub ${redactUrl(this.options.hub)}, heartbeat every ${this.options.heartbeatMs / 1000}s, buffer ${this.worker.buffer.maxSize})`);
     const stats = this.options.debug
       ? setInterval(() => log.child('heartbeat').debug(`log buffer stats: ${JSON.stringify(this.worker.buffer.stats())}`), STATS_EVERY_MS).unref()
       : undefined;

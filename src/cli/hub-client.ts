@@ -8,6 +8,7 @@ import { LEVEL_RANK, microsToIso, type LogRecord, type WireRecord } from '../cor
 import { parseIsoMicros } from '../core/time.js';
 import type { LineSearch, LineSearchPage, LogPage, LogQuery, Run, RunFilter, Store, SystemLog, SystemLogFilter, Worker } from '../store/store.js';
 import { hubError, hubFetch, hubRequest, jsonOf } from '../sinks/hub-http.js';
+import { redactUrl } from '../core/redact.js';
 
 export type RunReader = Pick<Store, 'getRun' | 'listRuns' | 'queryLogs' | 'searchLines' | 'getWorker' | 'querySystemLogs'>;
 
@@ -50,7 +51,7 @@ export async function findHub(explicit: string | undefined, mustAnswer: boolean)
       throw new Error(`--hub ${JSON.stringify(explicit)}: expected an http:// or https:// URL, or none`);
     }
     const why = mustAnswer ? await probeHub(explicit, 3000) : undefined;
-    if (why !== undefined) throw new Error(`hub ${explicit} does not answer: ${why}`);
+    if (why !== undefined) throw new Error(`hub ${redactUrl(explicit)} does not answer: ${why}`);
     return explicit.replace(/\/+$/, '');
   }
   return (await answers(DEFAULTS.hub)) ? DEFAULTS.hub : undefined;

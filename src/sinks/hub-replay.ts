@@ -16,6 +16,7 @@ import { BatchBodyWriter } from '../core/batch-wire.js';
 import { isAlive, self } from '../pipeline/spool/owner.js';
 import { listWals, readWalMeta, WalReader, walDir, writeMeta, type WalMeta } from '../pipeline/spool/wal.js';
 import { hubMessage, hubRequest } from './hub-http.js';
+import { redactUrl } from '../core/redact.js';
 
 export interface ReplayOptions {
   dataDir: string;
@@ -81,7 +82,7 @@ export async function replayWals(options: ReplayOptions): Promise<ReplayedRun[]>
 
 function describe(run: ReplayedRun): string {
   const what = { ended: 'ended', 'runner lost': 'failed: runner lost', refused: 'refused by the hub', waiting: 'still waiting' }[run.outcome];
-  return `run ${run.id}: ${run.lines} lines sent to ${run.hub}, ${what}${run.note ? ` (${run.note})` : ''}`;
+  return `run ${run.id}: ${run.lines} lines sent to ${redactUrl(run.hub)}, ${what}${run.note ? ` (${run.note})` : ''}`;
 }
 
 async function replayOne(file: string, metaFile: string, meta: WalMeta, hub: string, ownerDied: number | undefined, options: ReplayOptions): Promise<ReplayedRun> {
@@ -184,7 +185,7 @@ async function post(hub: string, route: string, body: string | Buffer, writerKey
       if (isRefusal(response.status)) throw error;
     } catch (caught) {
       if (caught instanceof HubError && isRefusal(caught.status)) throw caught;
-      error = caught instanceof HubError ? caught : new HubError(0, `hub ${hub} unreachable: ${(caught as Error).message}`);
+      error = caught instanceof HubError ? caught : new HubError(0, `hub ${redactUrl(hub)} unreachable: ${(caught as Error).message}`);
     }
     if (Date.now() + backoff > deadline) throw error;
     await new Promise((resolve) => setTimeout(resolve, backoff));

@@ -5,7 +5,7 @@
  */
 import { databaseFile } from '../core/config.js';
 import type { Store } from './store.js';
-import { redactUrl } from './postgres/url.js';
+import { redactUrl } from '../core/redact.js';
 
 export interface StoreConfig {
   /** a PostgreSQL URL or a SQLite file (`--db`, RUNLOG_DB) */

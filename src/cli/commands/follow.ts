@@ -25,6 +25,7 @@ import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
 import { checkRunId, durationMs, labels as parseLabels, positiveDurationMs, positiveInt, UsageError } from '../args.js';
 import { answers, findHub, HubReader } from '../hub-client.js';
 import { keepHeapSmall } from '../lean-heap.js';
+import { redactUrl } from '../../core/redact.js';
 
 /** lines read and not yet taken by the hub, past which a follower reads no more for now */
 const FOLLOW_MEMORY_LINES = 20_000;
@@ -173,7 +174,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     // no write-ahead log: the checkpoint (written once the hub has the lines) is what resumes a follower
     walDir: undefined,
     finishTimeoutMs: flushTimeoutMs,
-    onHubState: (reachable, reason) => warn(reachable ? (reason ?? `hub ${hub} answers again`) : `hub ${hub} unreachable (${reason}); lines wait`),
+    onHubState: (reachable, reason) => warn(reachable ? (reason ?? `hub ${redactUrl(hub)} answers again`) : `hub ${redactUrl(hub)} unreachable (${reason}); lines wait`),
     onSending: (seq) => {
       // where the files are once this batch is in: a kill before the checkpoint below still knows
       checkpoint.sending = { last_seq: seq, files: filesAt(seq, true) };

@@ -7,6 +7,7 @@ import { FINAL_STATUSES, type LogQuery } from '../../store/store.js';
 import { level as parseLevelFlag, positiveInt, sinceMicros } from '../args.js';
 import type { RunReader } from '../hub-client.js';
 import { openReader } from '../open-reader.js';
+import { redactUrl } from '../../core/redact.js';
 
 export interface LogsFlags {
   tail?: string;
@@ -37,7 +38,7 @@ export async function logsCommand(runId: string, flags: LogsFlags): Promise<void
   const run = await reader.getRun(runId);
   if (!run) {
     await close();
-    throw new Error(`run ${runId} not found${hub ? ` on ${hub}` : ''}`);
+    throw new Error(`run ${runId} not found${hub ? ` on ${redactUrl(hub)}` : ''}`);
   }
   const print = printer(flags);
   if (flags.follow && hub !== undefined) {

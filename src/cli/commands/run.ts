@@ -17,6 +17,7 @@ import { hubError, hubRequest, type HubAnswer } from '../../sinks/hub-http.js';
 import { keepHeapSmall } from '../lean-heap.js';
 import { isGlob } from '../../sources/file/glob.js';
 import { safeStat } from '../../sources/file/siblings.js';
+import { redactUrl } from '../../core/redact.js';
 
 export interface RunFlags {
   hub?: string;
@@ -80,7 +81,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
       finishTimeoutMs: flushTimeoutMs,
       leaseSeconds,
       onHubState: (reachable, reason) =>
-        warn(reachable ? (reason ?? `hub ${hub} answers again`) : `hub ${hub} unreachable (${reason}); lines wait in the write-ahead log`),
+        warn(reachable ? (reason ?? `hub ${redactUrl(hub)} answers again`) : `hub ${redactUrl(hub)} unreachable (${reason}); lines wait in the write-ahead log`),
       onCancel: (by) => {
         warn(`run ${runId} cancelled by ${by}: stopping the command`);
         runner.cancel('SIGTERM', by);
@@ -140,11 +141,11 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
       else if (shipper.refusedCreate !== undefined) {
         shipper.discardWal();
         warn(`run ${runId}: ${count} lines kept in the local store ${where}`);
-      } else warn(`hub ${hub} did not come back: ${count} lines kept in the local store ${where}; \`runlog sync\` sends them to the hub once it answers`);
+      } else warn(`hub ${redactUrl(hub)} did not come back: ${count} lines kept in the local store ${where}; \`runlog sync\` sends them to the hub once it answers`);
     } else {
       // part of the run is on the hub: the rest waits in the WAL, never split into the local store
-      where = `${hub} (the rest waits in ${shipper.walFile ?? 'the WAL'})`;
-      warn(`hub ${hub} did not take the end of run ${runId}: what it lacks waits in ${shipper.walFile}; \`runlog sync\` (or the next runlog run) delivers it`);
+      where = `${redactUrl(hub)} (the rest waits in ${shipper.walFile ?? 'the WAL'})`;
+      warn(`hub ${redactUrl(hub)} did not take the end of run ${runId}: what it lacks waits in ${shipper.walFile}; \`runlog sync\` (or the next runlog run) delivers it`);
     }
   }
   shipper?.close();

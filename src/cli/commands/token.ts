@@ -12,6 +12,7 @@ import type { Store, TokenRecord } from '../../store/store.js';
 import { UsageError } from '../args.js';
 import { findHub } from '../hub-client.js';
 import { table } from '../table.js';
+import { redactUrl } from '../../core/redact.js';
 
 interface TokenFlags {
   hub?: string;
@@ -62,7 +63,7 @@ export async function createToken(name: string, flags: CreateFlags): Promise<voi
   if (flags.json) process.stdout.write(`${JSON.stringify(created)}\n`);
   else {
     process.stdout.write(`${created.token}\n`);
-    const where = hub ?? describeStore({ db: flags.db, dataDir: flags.data });
+    const where = hub !== undefined ? redactUrl(hub) : describeStore({ db: flags.db, dataDir: flags.data });
     process.stderr.write(
       `runlog: token ${created.name} (${created.scopes.join(', ')}${created.worker_id ? `, worker ${created.worker_id}` : ''}) created in ${where}; ` +
         `it is shown this once: keep it in a file (RUNLOG_TOKEN_FILE) or a secret store\n`,

@@ -18,6 +18,7 @@ import type { RunReader } from '../hub-client.js';
 import { openReader } from '../open-reader.js';
 import { followWorker } from '../follow-worker.js';
 import { keeps, linePrinter, type LogsFlags } from './logs.js';
+import { redactUrl } from '../../core/redact.js';
 
 const POLL_MS = 250;
 
@@ -36,7 +37,7 @@ export async function workerLogsCommand(workerId: string, flags: LogsFlags): Pro
     const worker = await reader.getWorker(workerId, nowMicros());
     // a worker known only by its lines (no row in an adopted workers table on PostgreSQL, as the API reads it too)
     const known = worker ?? (await reader.querySystemLogs({ source_type: 'worker', source_id: workerId, limit: 1 })).length > 0;
-    if (!known) throw new Error(`worker ${workerId} not found${hub ? ` on ${hub}` : ''}`);
+    if (!known) throw new Error(`worker ${workerId} not found${hub ? ` on ${redactUrl(hub)}` : ''}`);
     const lastSeq = worker?.last_seq ?? 0;
     const print = linePrinter<SystemLog>(flags, (line) => line, (line) => line.timestamp);
     if (flags.follow && hub !== undefined) {

@@ -12,6 +12,7 @@ import { lockWithPid } from '../../server/lock.js';
 import { isAlive } from '../../pipeline/spool/owner.js';
 import { hubError, hubRequest, jsonOf } from '../../sinks/hub-http.js';
 import type { Worker } from '../../store/store.js';
+import { redactUrl } from '../../core/redact.js';
 
 export interface WorkerFlags {
   id: string;
@@ -73,7 +74,7 @@ async function refuseIfElsewhereOrUnauthorized(hub: string, id: string, replace:
   try {
     const answer = await hubRequest('GET', `${hub}/api/workers/${encodeURIComponent(id)}`, { timeoutMs: 5_000 });
     if (answer.status === 401 || answer.status === 403) {
-      throw new UsageError(`the hub at ${hub} refuses this worker's token (${answer.status}: ${await hubError(answer)}): check --token / RUNLOG_TOKEN (a token with the worker scope for ${id})`);
+      throw new UsageError(`the hub at ${redactUrl(hub)} refuses this worker's token (${answer.status}: ${await hubError(answer)}): check --token / RUNLOG_TOKEN (a token with the worker scope for ${id})`);
     }
     worker = answer.ok ? jsonOf<Worker>(answer.text) : undefined;
   } catch (error) {
