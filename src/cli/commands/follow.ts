@@ -120,7 +120,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   const giveUpMs = untilIdleMs === undefined ? undefined : Math.max(untilIdleMs, HUB_WAIT_MIN_MS);
   const created = await createWhenUp(hub, writerKey, create, warn, stopped, giveUpMs);
   if (created === 'gave up') {
-    warn(`hub ${hub} did not answer for ${Math.round(giveUpMs! / 1000)} s (--until-idle): nothing was shipped; run this again once it is up, the files are read from where they were`);
+    warn(`hub ${redactUrl(hub)} did not answer for ${Math.round(giveUpMs! / 1000)} s (--until-idle): nothing was shipped; run this again once it is up, the files are read from where they were`);
     exit(1);
   }
   if (created === undefined) exit(0);
@@ -305,7 +305,7 @@ async function createWhenUp(
     if (await answers(hub, 3000)) {
       try {
         const created = await createOnHub(hub, writerKey, body);
-        if (waiting) warn(`hub ${hub} answers`);
+        if (waiting) warn(`hub ${redactUrl(hub)} answers`);
         return created;
       } catch (error) {
         if (error instanceof UsageError) throw error; // the hub refused: waiting would not help
@@ -315,7 +315,7 @@ async function createWhenUp(
     if (!waiting) {
       const start = hub === DEFAULTS.hub ? ' (start one with `runlog server`, or name one with --hub)' : '';
       const what = reason === undefined ? 'does not answer yet' : `cannot take the run yet (${reason})`;
-      warn(`hub ${hub} ${what}; waiting for it${start}: the files keep their lines meanwhile`);
+      warn(`hub ${redactUrl(hub)} ${what}; waiting for it${start}: the files keep their lines meanwhile`);
       waiting = true;
     }
     const until = Math.min(Date.now() + waitMs, giveUpMs === undefined ? Infinity : startedAt + giveUpMs);
