@@ -2,7 +2,7 @@
  * HeartbeatLoop: a worker's pulse. Every interval (default 20 s) it sends its status, GPU memory,
  * current task and the lines buffered since the last beat; a full buffer sends at once.
  *
- * While the hub is unreachable or answers 5xx, heartbeats wait in a bounded spool on disk and are
+ * While the hub is unreachable, answers 5xx, or does not take the token (401, 403), heartbeats wait in a bounded spool on disk and are
  * replayed in order when it is back (the oldest dropped past the bound, and counted: the count
  * goes out with the next heartbeat that gets through). Worker lines carry a per-worker seq, so a
  * replayed heartbeat never stores a line twice. Nothing here throws at the worker.
@@ -15,6 +15,9 @@ import { hubError, hubRequest } from '../sinks/hub-http.js';
 import { Spool } from '../pipeline/spool/spool.js';
 import type { WorkerState } from '../store/store.js';
 import type { GpuSnapshot } from './gpu.js';
+
+/** answers a later try may cure (a token, a busy hub): the heartbeat is spooled and sent again; any other 4xx would be refused however often it is sent */
+const RETRY_LATER = new Set([401, 403, 408, 429]);
 
 export interface HeartbeatBody {
   status: WorkerState;
@@ -157,7 +160,10 @@ export class HeartbeatLoop {
         signal: this.aborter.signal,
         timeoutMs: this.options.requestTimeoutMs ?? 10_000,
       });
-      if (response.status >= 500) throw new Error(`hub answered ${response.status}`);
+      // a hub in trouble, or one that does not take this worker's token (yet: the first token made on
+      // a running fleet makes every heartbeat a 401 until the workers get one), is waited for with
+      // the lines spooled, not dropped; a worker restarted with a token sends them
+      if (response.status >= 500 || RETRY_LATER.has(response.status)) throw new Error(`hub answered ${response.status}: ${await hubError(response)}`);
       if (!response.ok) this.options.onTrouble?.(`hub refused a heartbeat (${response.status}: ${await hubError(response)}); its lines are dropped`);
       this.stats.sent++;
       if (!this.reachable) this.options.onTrouble?.(`hub reachable again; replaying ${this.spool.size} spooled heartbeats`);
