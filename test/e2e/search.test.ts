@@ -131,3 +131,34 @@ describeInBrowser('a worker line found by the Logs page search', () => {
     expect(errorsOf(page)).toEqual([]);
   });
 });
+
+describeInBrowser('applying the same search again', () => {
+  const suite = useHubAndBrowser();
+  const post = (path: string, body: object) =>
+    fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('searches again: lines that came since are found (every run, and worker lines)', { timeout: 60_000 }, async () => {
+    expect((await post('/api/runs', { id: 'again' })).status).toBe(201);
+    const line = (seq: number) => ({ seq, timestamp: Date.now() * 1000, level: 'INFO', message: `againneedle ${seq}` });
+    expect((await post('/api/runs/again/logs', { records: [line(1)] })).status).toBe(200);
+    const heartbeat = (message: string) => post('/api/workers/again-w/heartbeat', { status: 'idle', logs: [{ timestamp: Date.now() / 1000, level: 'INFO', message }] });
+    expect((await heartbeat('againneedle w1')).status).toBe(200);
+
+    const page = await suite.tab('#/logs?scope=all&q=againneedle');
+    const rows = page.getByTestId('search-row');
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
+    expect((await post('/api/runs/again/logs', { records: [line(2)] })).status).toBe(200);
+    await page.getByRole('button', { name: 'apply' }).click();
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(3);
+    expect(await rows.first().locator('.msg').textContent()).toBe('againneedle 2');
+
+    // the worker lines (not live): Enter in the text box reads them again
+    await page.getByTestId('logs-scope').selectOption('');
+    const workerRows = page.getByTestId('system-log-row');
+    await expect.poll(() => workerRows.count(), { timeout: 20_000 }).toBe(1);
+    expect((await heartbeat('againneedle w2')).status).toBe(200);
+    await page.getByTestId('logs-q').press('Enter');
+    await expect.poll(() => workerRows.count(), { timeout: 20_000 }).toBe(2);
+    expect(errorsOf(page)).toEqual([]);
+  });
+});

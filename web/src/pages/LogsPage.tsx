@@ -183,6 +183,8 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
             else next.set(key, value);
           }
           replaceHash(href.logs(next));
+          // the same filters applied again read again: lines came since (neither view is live then)
+          setReloads((n) => n + 1);
         }}
       >
         <select value={everywhere ? 'all' : ''} data-testid="logs-scope" onChange={(event) => setParam('scope', event.currentTarget.value)} title="whose lines">
@@ -227,7 +229,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
         <button type="submit">apply</button>
       </form>
       {everywhere ? (
-        <SearchResults query={{ q: q || undefined, level: level ?? undefined, since: since || undefined, until: toIso(until), label: labelFilter || undefined }} wrap={wrap} />
+        <SearchResults query={{ q: q || undefined, level: level ?? undefined, since: since || undefined, until: toIso(until), label: labelFilter || undefined }} wrap={wrap} reloads={reloads} />
       ) : (
         <>
           {error !== null && <div class="error-box">{error}</div>}

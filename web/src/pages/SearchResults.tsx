@@ -12,7 +12,8 @@ import { AnsiText } from '../viewer/AnsiText.tsx';
 
 const PAGE = 200;
 
-export function SearchResults({ query, wrap }: { query: Omit<SearchQuery, 'limit'>; wrap: boolean }) {
+/** `reloads`: bumped when the search is applied again, which searches again (the results are not live) */
+export function SearchResults({ query, wrap, reloads }: { query: Omit<SearchQuery, 'limit'>; wrap: boolean; reloads: number }) {
   const [lines, setLines] = useState<SearchMatch[] | null>(null);
   const [more, setMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -47,7 +48,7 @@ export function SearchResults({ query, wrap }: { query: Omit<SearchQuery, 'limit
       setLoadingOlder(false);
       setOlderError(null);
     };
-  }, [key]);
+  }, [key, reloads]);
 
   const loadOlder = () => {
     const oldest = lines?.[lines.length - 1];
