@@ -132,7 +132,7 @@ describeInBrowser('a worker line found by the Logs page search', () => {
   });
 });
 
-describeInBrowser('applying the same search again', () => {
+describeInBrowser('the Logs page\'s filters', () => {
   const suite = useHubAndBrowser();
   const post = (path: string, body: object) =>
     fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -159,6 +159,24 @@ describeInBrowser('applying the same search again', () => {
     expect((await heartbeat('againneedle w2')).status).toBe(200);
     await page.getByTestId('logs-q').press('Enter');
     await expect.poll(() => workerRows.count(), { timeout: 20_000 }).toBe(2);
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it('takes a level and a time as the hub and runlog grep do (level=warn, since=2d), and shows them', { timeout: 60_000 }, async () => {
+    expect((await post('/api/runs', { id: 'levels' })).status).toBe(201);
+    const at = Date.now() * 1000;
+    const records = ['INFO', 'WARNING', 'ERROR'].map((level, i) => ({ seq: i + 1, timestamp: at + i, level, message: `levelneedle ${level}` }));
+    expect((await post('/api/runs/levels/logs', { records })).status).toBe(200);
+    const page = await suite.tab('#/logs?scope=all&q=levelneedle&level=warn&since=2d');
+    const rows = page.getByTestId('search-row');
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
+    expect(await rows.locator('.msg').allTextContents()).toEqual(['levelneedle ERROR', 'levelneedle WARNING']);
+    expect(await page.getByTestId('logs-level').inputValue()).toBe('WARNING');
+    expect(await page.getByTestId('logs-since').locator('option:checked').textContent()).toBe('last 2d');
+    // a level given as Python's number
+    const numeric = await suite.tab('#/logs?scope=all&q=levelneedle&level=40');
+    await expect.poll(() => numeric.getByTestId('search-row').count(), { timeout: 20_000 }).toBe(1);
+    expect(await numeric.getByTestId('logs-level').inputValue()).toBe('ERROR');
     expect(errorsOf(page)).toEqual([]);
   });
 });

@@ -10,6 +10,22 @@ export const FINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'can
 export const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
 export type Level = (typeof LEVELS)[number];
 
+const LEVEL_ALIASES: Readonly<Record<string, Level>> = { TRACE: 'DEBUG', WARN: 'WARNING', ERR: 'ERROR', FATAL: 'CRITICAL', CRIT: 'CRITICAL', ESSENTIAL: 'INFO', SUCCESS: 'INFO', NOTICE: 'INFO' };
+
+/**
+ * A level as the hub reads one (src/core/record.ts parseLevel): any case, the common aliases
+ * (warn, err, fatal) and Python's numbers (30): a URL written as `runlog grep --level warn` is.
+ */
+export function parseLevel(value: string): Level | null {
+  const upper = value.trim().toUpperCase();
+  if ((LEVELS as readonly string[]).includes(upper)) return upper as Level;
+  if (/^\d{1,3}$/.test(upper)) {
+    const number = Number(upper);
+    return number >= 50 ? 'CRITICAL' : number >= 40 ? 'ERROR' : number >= 30 ? 'WARNING' : number >= 20 ? 'INFO' : 'DEBUG';
+  }
+  return LEVEL_ALIASES[upper] ?? null;
+}
+
 export interface Run {
   id: string;
   name: string | null;

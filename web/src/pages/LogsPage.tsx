@@ -8,7 +8,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { messageOf } from '../api/http.ts';
 import { listWorkers, systemLogs, systemLogStreamUrl } from '../api/workers.ts';
-import { LEVELS, type Level, type SystemLog } from '../api/types.ts';
+import { LEVELS, parseLevel, type SystemLog } from '../api/types.ts';
 import { href, replaceHash } from '../router.ts';
 import { count, fullTime, when } from '../ui/format.ts';
 import { useLiveStream, useSetting } from '../ui/hooks.ts';
@@ -36,8 +36,7 @@ const ROW_PX = 20;
 export function LogsPage({ query }: { query: URLSearchParams }) {
   const worker = query.get('worker') ?? '';
   const task = query.get('task') ?? '';
-  const levelParam = query.get('level') ?? '';
-  const level = (LEVELS as readonly string[]).includes(levelParam) ? (levelParam as Level) : null;
+  const level = parseLevel(query.get('level') ?? '');
   const since = query.get('since') ?? '';
   const until = query.get('until') ?? '';
   const q = query.get('q') ?? '';
@@ -220,6 +219,8 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
               {label}
             </option>
           ))}
+          {/* a time from a link or typed in the URL (since=2d), applied as given: shown as such */}
+          {!RANGES.some(([value]) => value === since) && <option value={since}>{/^\d+[smhdw]$/.test(since) ? `last ${since}` : `since ${since}`}</option>}
         </select>
         <label class="small muted until">
           until
