@@ -104,12 +104,13 @@ export function SearchResults({ query, wrap, reloads }: { query: Omit<SearchQuer
                 </a>
               )}
               <LevelBadge level={line.level} />
-              {line.task_id != null && (
-                <a class="task-chip mono" href={href.run(line.task_id)} title={`task ${line.task_id}`}>
-                  {line.task_id}
-                </a>
-              )}
               <span class="msg">
+                {/* in the message, not a column of its own: the messages of runs' lines (no task) stay aligned */}
+                {line.task_id != null && (
+                  <a class="task-chip mono" href={href.run(line.task_id)} title={`task ${line.task_id}`}>
+                    {line.task_id}
+                  </a>
+                )}
                 <AnsiText text={line.message} />
               </span>
             </div>
