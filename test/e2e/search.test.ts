@@ -179,4 +179,21 @@ describeInBrowser('the Logs page\'s filters', () => {
     expect(await numeric.getByTestId('logs-level').inputValue()).toBe('ERROR');
     expect(errorsOf(page)).toEqual([]);
   });
+
+  it('marks where each line matches, as the run page does', async () => {
+    expect((await post('/api/runs', { id: 'marks' })).status).toBe(201);
+    const records = [{ seq: 1, timestamp: Date.now() * 1000, level: 'INFO', message: 'before MarkNeedle after \x1b[31mmarkneedle red\x1b[0m' }];
+    expect((await post('/api/runs/marks/logs', { records })).status).toBe(200);
+    const page = await suite.tab('#/logs?scope=all&q=markneedle');
+    const row = page.getByTestId('search-row');
+    await row.first().waitFor({ timeout: 20_000 });
+    expect(await row.locator('mark.match').allTextContents()).toEqual(['MarkNeedle', 'markneedle']);
+    expect(await row.locator('.msg').textContent()).toBe('before MarkNeedle after markneedle red');
+    // and in the worker lines
+    expect((await post('/api/workers/marks-w/heartbeat', { status: 'idle', logs: [{ timestamp: Date.now() / 1000, level: 'INFO', message: 'worker MARKNEEDLE here' }] })).status).toBe(200);
+    const worker = await suite.tab('#/logs?q=markneedle');
+    const line = worker.getByTestId('system-log-row');
+    await line.first().waitFor({ timeout: 20_000 });
+    expect(await line.locator('mark.match').allTextContents()).toEqual(['MARKNEEDLE']);
+  });
 });

@@ -14,7 +14,7 @@ import { count, fullTime, when } from '../ui/format.ts';
 import { useLiveStream, useSetting } from '../ui/hooks.ts';
 import { LevelBadge } from '../ui/status.tsx';
 import { LiveDot } from '../ui/LiveDot.tsx';
-import { AnsiText } from '../viewer/AnsiText.tsx';
+import { ansiNodes } from '../viewer/AnsiText.tsx';
 import { matcher } from '../viewer/filter.ts';
 import { useVirtualizer } from '../viewer/virtual.ts';
 import { textLines } from '../viewer/rows.ts';
@@ -234,14 +234,15 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
       ) : (
         <>
           {error !== null && <div class="error-box">{error}</div>}
-          <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} wrap={wrap} />
+          <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} wrap={wrap} search={q} />
         </>
       )}
     </div>
   );
 }
 
-function SystemLogList({ lines, more, onMore, showWorker, wrap }: { lines: SystemLog[] | null; more: boolean; onMore: () => void; showWorker: boolean; wrap: boolean }) {
+function SystemLogList(props: { lines: SystemLog[] | null; more: boolean; onMore: () => void; showWorker: boolean; wrap: boolean; search: string }) {
+  const { lines, more, onMore, showWorker, wrap, search } = props;
   const scrollRef = useRef<HTMLDivElement>(null);
   const rows = lines ?? [];
   const virtualizer = useVirtualizer({
@@ -290,7 +291,7 @@ function SystemLogList({ lines, more, onMore, showWorker, wrap }: { lines: Syste
                     )}
                   </span>
                   <span class="msg">
-                    <AnsiText text={line.message} />
+                    {ansiNodes(line.message, search)}
                   </span>
                 </div>
               );

@@ -8,7 +8,7 @@ import { searchLines, type SearchMatch, type SearchQuery } from '../api/search.t
 import { href } from '../router.ts';
 import { count, fullTime, when } from '../ui/format.ts';
 import { LevelBadge } from '../ui/status.tsx';
-import { AnsiText } from '../viewer/AnsiText.tsx';
+import { ansiNodes } from '../viewer/AnsiText.tsx';
 
 const PAGE = 200;
 
@@ -111,7 +111,8 @@ export function SearchResults({ query, wrap, reloads }: { query: Omit<SearchQuer
                     {line.task_id}
                   </a>
                 )}
-                <AnsiText text={line.message} />
+                {/* the matches marked, as in the run page's search */}
+                {ansiNodes(line.message, query.q ?? '')}
               </span>
             </div>
           ))}
