@@ -61,6 +61,8 @@ export function LogViewer({ session }: { session: RunLogSession }) {
     },
   });
   useEffect(() => virtualizer.measure(), [wrap]);
+  // lines from several files (runlog follow 'outputs/*/run.log'): each row names its file
+  const fileName = useMemo(() => fileNamer(session.paths), [session.paths.size]);
 
   // --- scroll position across changes of the rows ------------------------------------------
   // the first line on screen and its distance from the top: after rows are added or dropped
@@ -250,6 +252,7 @@ export function LogViewer({ session }: { session: RunLogSession }) {
                   target={row.kind === 'line' && row.line.seq === session.target}
                   search={session.filter.q}
                   timestamps={timestamps}
+                  fileName={fileName}
                   onToggle={toggleRow}
                 />
               );
@@ -278,4 +281,17 @@ export function LogViewer({ session }: { session: RunLogSession }) {
       </footer>
     </section>
   );
+}
+
+/**
+ * With lines from two files or more, a path's name on its rows: what follows the directory all the
+ * paths share (`a/run.log` and `b/run.log` for outputs/a/run.log and outputs/b/run.log). Null with
+ * one file or none: no name shown.
+ */
+export function fileNamer(paths: ReadonlySet<string>): ((path: string) => string) | null {
+  if (paths.size < 2) return null;
+  const all = [...paths];
+  let shared = all[0]!.slice(0, all[0]!.lastIndexOf('/') + 1);
+  for (const path of all) while (!path.startsWith(shared)) shared = shared.slice(0, shared.slice(0, -1).lastIndexOf('/') + 1);
+  return (path) => (path.startsWith(shared) ? path.slice(shared.length) : path);
 }

@@ -19,6 +19,8 @@ interface Props {
   /** the search: its matches are marked in the text */
   search: string;
   timestamps: boolean;
+  /** a run of several files: names a line's file (LogViewer's fileNamer), else null */
+  fileName: ((path: string) => string) | null;
   onToggle: (phase: string) => void;
 }
 
@@ -38,7 +40,7 @@ export class RowView extends Component<Props> {
   }
 }
 
-function rowContent({ row, index, start, measure, session, target, search, timestamps, onToggle }: Props) {
+function rowContent({ row, index, start, measure, session, target, search, timestamps, fileName, onToggle }: Props) {
   const common = {
     'data-index': index,
     ref: measure,
@@ -61,6 +63,7 @@ function rowContent({ row, index, start, measure, session, target, search, times
           </a>
           {timestamps && <span class="ts">{clock(line.timestamp)}</span>}
           {levelBadge(line.level)}
+          {fileName !== null && fileTag(line.attrs?.path, fileName)}
           <span class="msg">
             {ansiNodes(line.message, search)}
             {line.attrs?.truncated === true && <span class="cut" title="cut at the hub's line limit"> [truncated]</span>}
@@ -123,4 +126,14 @@ function rowContent({ row, index, start, measure, session, target, search, times
       );
     }
   }
+}
+
+/** the file a line came from, named; an empty cell of the same width for a line of no file (a system line) */
+function fileTag(path: unknown, fileName: (path: string) => string) {
+  if (typeof path !== 'string') return <span class="file" />;
+  return (
+    <span class="file" title={path}>
+      {fileName(path)}
+    </span>
+  );
 }

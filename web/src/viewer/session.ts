@@ -48,6 +48,8 @@ export class RunLogSession {
   readonly progress = new Map<string, ProgressUpdate>();
   /** phases seen in this run so far: headers show once there is more than `run` */
   readonly phases = new Set<string>();
+  /** the files lines came from (`runlog follow`, attrs.path): named on each row once there are two */
+  readonly paths = new Set<string>();
   streamState: StreamState = 'closed';
   /** the line a #L link or an error jump asked for */
   target: number | null = null;
@@ -487,7 +489,10 @@ export class RunLogSession {
   }
 
   private notePhases(lines: readonly LogLine[]): void {
-    for (const line of lines) if (line.phase !== undefined) this.phases.add(line.phase);
+    for (const line of lines) {
+      if (line.phase !== undefined) this.phases.add(line.phase);
+      if (typeof line.attrs?.path === 'string') this.paths.add(line.attrs.path);
+    }
   }
 
   private page(query: LogPageQuery, filter: LineFilter = this.filter): Promise<LogPage> {
