@@ -66,7 +66,7 @@ function Page({ route }: { route: Route }) {
       return <RunsPage query={route.query} />;
     case 'run':
       // keyed by id: another run is another session, never a mix of two runs' lines
-      return <RunPage key={route.id} id={route.id} line={route.line} />;
+      return <RunPage key={route.id} id={route.id} line={route.line} query={route.query} />;
     case 'workers':
       return <WorkersPage query={route.query} />;
     case 'logs':

@@ -3,9 +3,13 @@ import { href, parseHash } from './router.ts';
 
 describe('parseHash', () => {
   it('reads a run and its #L line link', () => {
-    expect(parseHash('#/runs/r-1:a.b/L123')).toEqual({ page: 'run', id: 'r-1:a.b', line: 123 });
-    expect(parseHash(href.run('r-1:a.b', 123))).toEqual({ page: 'run', id: 'r-1:a.b', line: 123 });
-    expect(parseHash('#/runs/x')).toEqual({ page: 'run', id: 'x', line: null });
+    expect(parseHash('#/runs/r-1:a.b/L123')).toMatchObject({ page: 'run', id: 'r-1:a.b', line: 123 });
+    expect(parseHash(href.run('r-1:a.b', 123))).toMatchObject({ page: 'run', id: 'r-1:a.b', line: 123 });
+    expect(parseHash('#/runs/x')).toMatchObject({ page: 'run', id: 'x', line: null });
+    // the viewer's search and level, either path
+    const route = parseHash('#/runs/x/L5?q=nan&level=ERROR');
+    expect(route).toMatchObject({ page: 'run', id: 'x', line: 5 });
+    expect(route.page === 'run' && route.query.toString()).toBe('q=nan&level=ERROR');
   });
 
   it('defaults to the runs, keeps filters in the query, and says when nothing matches', () => {

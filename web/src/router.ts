@@ -3,6 +3,7 @@
  *   #/runs?status=failed&q=train   the runs (filters in the query)
  *   #/runs/<id>                    a run and its log
  *   #/runs/<id>/L123               the same, at line 123 (seq), highlighted: the "#L123" link
+ *   #/runs/<id>?q=nan&level=ERROR  the same, searched and filtered (either path)
  *   #/workers                      the workers
  *   #/logs?worker=…&level=…        the worker/system logs (filters in the query)
  */
@@ -10,7 +11,7 @@ import { useEffect, useState } from 'preact/hooks';
 
 export type Route =
   | { page: 'runs'; query: URLSearchParams }
-  | { page: 'run'; id: string; line: number | null }
+  | { page: 'run'; id: string; line: number | null; query: URLSearchParams }
   | { page: 'workers'; query: URLSearchParams }
   | { page: 'logs'; query: URLSearchParams }
   | { page: 'missing'; path: string };
@@ -24,7 +25,7 @@ export function parseHash(hash: string): Route {
   if (first === undefined || (first === 'runs' && second === undefined)) return { page: 'runs', query };
   if (first === 'runs' && second !== undefined && parts.length <= 3) {
     const line = third === undefined ? null : /^L(\d+)$/.exec(third)?.[1];
-    if (line !== undefined) return { page: 'run', id: safeDecode(second), line: line === null ? null : Number(line) };
+    if (line !== undefined) return { page: 'run', id: safeDecode(second), line: line === null ? null : Number(line), query };
   }
   if (first === 'workers' && parts.length === 1) return { page: 'workers', query };
   if (first === 'logs' && parts.length === 1) return { page: 'logs', query };

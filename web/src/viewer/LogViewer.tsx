@@ -6,7 +6,6 @@
  */
 import { defaultRangeExtractor } from '@tanstack/virtual-core';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
-import { href } from '../router.ts';
 import { useKeys, useSetting } from '../ui/hooks.ts';
 import { count } from '../ui/format.ts';
 import { buildRows, LINE_PX, textLines, type Row } from './rows.ts';
@@ -203,7 +202,7 @@ export function LogViewer({ session }: { session: RunLogSession }) {
     const seq = Number((link?.parentElement as HTMLElement | null | undefined)?.dataset.seq);
     if (!Number.isInteger(seq) || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
     event.preventDefault();
-    const hash = href.run(session.runId, seq);
+    const hash = session.lineHref(seq);
     if (location.hash === hash) void session.goTo(seq);
     else location.hash = hash;
   };

@@ -2,7 +2,6 @@
 import { Component } from 'preact';
 import { clock, count, duration } from '../ui/format.ts';
 import { levelBadge } from '../ui/status.tsx';
-import { href } from '../router.ts';
 import { ansiNodes } from './AnsiText.tsx';
 import { LINE_PX, textLines, type Row } from './rows.ts';
 import type { RunLogSession } from './session.ts';
@@ -58,7 +57,7 @@ function rowContent({ row, index, start, measure, session, target, search, times
         <div {...common} class={classes} data-testid="log-row" data-seq={line.seq} data-level={line.level}>
           {/* clicks and the timestamp's tooltip are handled once for all rows, in LogViewer */}
           {/* not a tab stop: Tab would walk through every line on screen before the next control */}
-          <a class="ln" href={href.run(session.runId, line.seq)} data-testid="line-link" tabIndex={-1}>
+          <a class="ln" href={session.lineHref(line.seq)} data-testid="line-link" tabIndex={-1}>
             {line.seq}
           </a>
           {timestamps && <span class="ts">{clock(line.timestamp)}</span>}

@@ -19,6 +19,7 @@ import { FINAL_STATUSES, type LogLine, type LogPage, type ProgressUpdate, type R
 import { isFiltered, matcher, NO_FILTER } from './filter.ts';
 import { LineStore } from './line-store.ts';
 import { RecentLines } from './recent.ts';
+import { href } from '../router.ts';
 
 /** lines per page fetched (the tail on open, and each page up or down) */
 export const PAGE = 1_000;
@@ -167,6 +168,14 @@ export class RunLogSession {
     return this.run !== null && FINAL_STATUSES.includes(this.run.status) && this.stream === null;
   }
 
+  /**
+   * The link to a line of this run, with the view's level (the URL holds it: RunPage), so that a
+   * jump keeps it; not its search, which a jump to a line ends (showLine).
+   */
+  lineHref(seq: number): string {
+    return `${href.run(this.runId, seq)}${this.filter.level === null ? '' : `?level=${this.filter.level}`}`;
+  }
+
   /** Lines the hub has after the window, when it is not at the live end (for the marker). */
   get skippedAfter(): number {
     return this.attached ? 0 : Math.max(0, this.sseTo - this.store.hi);
@@ -306,7 +315,7 @@ export class RunLogSession {
         this.changed();
         return;
       }
-      location.hash = `#/runs/${encodeURIComponent(this.runId)}/L${found.seq}`;
+      location.hash = this.lineHref(found.seq);
     } catch (error) {
       if (!isAbort(error)) this.fail(error);
     }
