@@ -42,4 +42,13 @@ describeInBrowser('bidirectional controls in a line', () => {
       expect(errorsOf(page)).toEqual([]);
     }
   });
+
+  it('are shown as code points in a failed run\'s cause (its last stderr line), atop its page', async () => {
+    expect((await post('/api/runs', { id: 'spoof-failed' })).status).toBe(201);
+    expect((await post('/api/runs/spoof-failed/finish', { status: 'failed', exit_code: 1, error_message: SPOOF })).status).toBe(200);
+    const page = await suite.tab('#/runs/spoof-failed');
+    const cause = page.getByTestId('run-error');
+    await cause.waitFor({ timeout: 20_000 });
+    expect(await cause.textContent()).toBe(SHOWN);
+  });
 });

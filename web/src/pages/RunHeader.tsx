@@ -12,6 +12,7 @@ import { useNow } from '../ui/hooks.ts';
 import { gpusOf } from '../ui/gpus.ts';
 import { GpuRows } from '../ui/meter.tsx';
 import { RunStatusBadge, RunWorker } from '../ui/status.tsx';
+import { AnsiText } from '../viewer/AnsiText.tsx';
 import { Diagnostics, gpuProbe } from './Diagnostics.tsx';
 import { RunActions } from './RunActions.tsx';
 
@@ -56,7 +57,8 @@ export function RunHeader({ id, run, error, onChanged = () => {} }: { id: string
 
       {(failed || run.status === 'cancelled') && (run.error_message !== null || run.signal !== null) && (
         <pre class="error-box" data-testid="run-error">
-          {run.error_message ?? `killed by ${run.signal}`}
+          {/* the job's own words (its last stderr line): shown as a line is (bidi controls written out) */}
+          {run.error_message !== null ? <AnsiText text={run.error_message} /> : `killed by ${run.signal}`}
         </pre>
       )}
 
