@@ -197,3 +197,19 @@ describeInBrowser('the Logs page\'s filters', () => {
     expect(await line.locator('mark.match').allTextContents()).toEqual(['MARKNEEDLE']);
   });
 });
+
+describeInBrowser('the Logs page on a hub with no lines yet', () => {
+  const suite = useHubAndBrowser();
+
+  it('says there are no lines yet, and that a filter matches none only when there is one', async () => {
+    const workers = await suite.tab('#/logs');
+    await workers.getByTestId('logs-empty').waitFor({ timeout: 20_000 });
+    expect(await workers.getByTestId('logs-empty').textContent()).toMatch(/^No worker lines yet/);
+    const everywhere = await suite.tab('#/logs?scope=all');
+    await everywhere.getByTestId('logs-empty').waitFor({ timeout: 20_000 });
+    expect(await everywhere.getByTestId('logs-empty').textContent()).toMatch(/^No lines yet/);
+    const filtered = await suite.tab('#/logs?scope=all&q=nothing');
+    await filtered.getByTestId('logs-empty').waitFor({ timeout: 20_000 });
+    expect(await filtered.getByTestId('logs-empty').textContent()).toBe('No line matches these filters.');
+  });
+});

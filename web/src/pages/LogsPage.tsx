@@ -234,15 +234,15 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
       ) : (
         <>
           {error !== null && <div class="error-box">{error}</div>}
-          <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} wrap={wrap} search={q} />
+          <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} wrap={wrap} search={q} filtered={[worker, task, level, since, until, q].some((value) => value !== '' && value !== null)} />
         </>
       )}
     </div>
   );
 }
 
-function SystemLogList(props: { lines: SystemLog[] | null; more: boolean; onMore: () => void; showWorker: boolean; wrap: boolean; search: string }) {
-  const { lines, more, onMore, showWorker, wrap, search } = props;
+function SystemLogList(props: { lines: SystemLog[] | null; more: boolean; onMore: () => void; showWorker: boolean; wrap: boolean; search: string; filtered: boolean }) {
+  const { lines, more, onMore, showWorker, wrap, search, filtered } = props;
   const scrollRef = useRef<HTMLDivElement>(null);
   const rows = lines ?? [];
   const virtualizer = useVirtualizer({
@@ -256,7 +256,13 @@ function SystemLogList(props: { lines: SystemLog[] | null; more: boolean; onMore
   // wrapped, a row is as tall as it draws: measured (the estimate counts only line ends)
   useEffect(() => virtualizer.measure(), [wrap]);
   if (lines === null) return <div class="empty muted">loading…</div>;
-  if (lines.length === 0) return <div class="empty muted">no lines match</div>;
+  if (lines.length === 0) {
+    return (
+      <div class="empty muted" data-testid="logs-empty">
+        {filtered ? 'No line matches these filters.' : 'No worker lines yet: the lines workers send with their heartbeats (runlog worker, runlog.Worker in Python, func_worker_heartbeat_with_logs) show here.'}
+      </div>
+    );
+  }
   return (
     <div class={`viewer ${wrap ? 'wrap' : 'nowrap'} system-logs`}>
       <div class="log-frame">

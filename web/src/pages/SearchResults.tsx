@@ -83,7 +83,14 @@ export function SearchResults({ query, wrap, reloads }: { query: Omit<SearchQuer
 
   if (error !== null) return <div class="error-box">{error}</div>;
   if (lines === null) return <div class="empty muted">searching…</div>;
-  if (lines.length === 0) return <div class="empty muted">no lines match</div>;
+  if (lines.length === 0) {
+    const filtered = Object.values(query).some((value) => value !== undefined && value !== '');
+    return (
+      <div class="empty muted" data-testid="logs-empty">
+        {filtered ? 'No line matches these filters.' : 'No lines yet: the lines of every run and worker show here.'}
+      </div>
+    );
+  }
   return (
     <div class={`viewer ${wrap ? 'wrap' : 'nowrap'} system-logs search-results`}>
       <div class="log-frame">
