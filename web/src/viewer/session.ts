@@ -77,6 +77,8 @@ export class RunLogSession {
   private flushFrame: number | null = null;
   private lastFlush = 0;
   private pollTimer: ReturnType<typeof setInterval> | null = null;
+  /** the hub's events, while the run does not exist yet (waitForRun) */
+  private waiting: LiveStream | null = null;
   private readonly abort = new AbortController();
   private readonly listeners = new Set<() => void>();
   private disposed = false;
@@ -98,26 +100,30 @@ export class RunLogSession {
 
   /**
    * The run is not there (404 at the start): it may be about to be (a link opened before
-   * `runlog follow --run X`, a Python handler, OTLP or a /text upload creates it), so it is asked
-   * for again now and then, and the page starts over once it exists.
+   * `runlog follow --run X`, a Python handler, OTLP or a /text upload creates it). The hub's
+   * events say when a run is created (the Runs page's live list): the page starts over then. Not
+   * a poll, which would put a 404 in the console every few seconds; asked once more each time the
+   * events stream (re)opens, for a run created while it was not there to say so.
    */
   private waitForRun(filter: LineFilter, line: number | null): void {
-    if (this.pollTimer !== null) return;
-    this.pollTimer = setInterval(() => {
-      if (document.visibilityState === 'hidden') return;
-      getRun(this.runId, this.abort.signal).then(
-        () => {
-          if (this.disposed || this.pollTimer === null) return;
-          clearInterval(this.pollTimer);
-          this.pollTimer = null;
-          this.error = null;
-          this.loading = true;
-          this.changed();
-          void this.start(filter, line);
-        },
-        () => {},
-      );
-    }, RUN_POLL_MS);
+    if (this.waiting !== null) return;
+    const appeared = () => {
+      if (this.disposed || this.waiting === null) return;
+      this.waiting.stop();
+      this.waiting = null;
+      this.error = null;
+      this.loading = true;
+      this.changed();
+      void this.start(filter, line);
+    };
+    this.waiting = new LiveStream(
+      () => 'api/events',
+      { run: (data) => (data as Run | null)?.id === this.runId && appeared() },
+      (state) => {
+        if (state === 'open') getRun(this.runId, this.abort.signal).then(appeared, () => {});
+      },
+    );
+    this.waiting.start();
   }
 
   private async begin(filter: LineFilter, line: number | null): Promise<void> {
@@ -159,6 +165,8 @@ export class RunLogSession {
     this.abort.abort();
     this.stream?.stop();
     this.stream = null;
+    this.waiting?.stop();
+    this.waiting = null;
     this.cancelFlush();
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
     this.listeners.clear();
