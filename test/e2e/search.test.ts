@@ -212,4 +212,12 @@ describeInBrowser('the Logs page on a hub with no lines yet', () => {
     await filtered.getByTestId('logs-empty').waitFor({ timeout: 20_000 });
     expect(await filtered.getByTestId('logs-empty').textContent()).toBe('No line matches these filters.');
   });
+
+  it('focuses the text box on /, as the run page does', async () => {
+    const page = await suite.tab('#/logs');
+    await page.getByTestId('logs-empty').waitFor({ timeout: 20_000 });
+    await page.keyboard.press('/');
+    await page.keyboard.type('typed');
+    expect(await page.getByTestId('logs-q').inputValue()).toBe('typed');
+  });
 });

@@ -11,7 +11,7 @@ import { listWorkers, systemLogs, systemLogStreamUrl } from '../api/workers.ts';
 import { LEVELS, parseLevel, type SystemLog } from '../api/types.ts';
 import { href, replaceHash } from '../router.ts';
 import { count, fullTime, when } from '../ui/format.ts';
-import { useLiveStream, useSetting } from '../ui/hooks.ts';
+import { useKeys, useLiveStream, useSetting } from '../ui/hooks.ts';
 import { LevelBadge } from '../ui/status.tsx';
 import { LiveDot } from '../ui/LiveDot.tsx';
 import { ansiNodes } from '../viewer/AnsiText.tsx';
@@ -57,6 +57,9 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
   // the older page being loaded: one at a time, and dropped when the filters change (its lines
   // belong to the old ones)
   const older = useRef<AbortController | null>(null);
+  const qRef = useRef<HTMLInputElement>(null);
+  // the run page's key for its search
+  useKeys({ '/': () => qRef.current?.focus() });
 
   const setParam = (key: string, value: string) => {
     const next = new URLSearchParams(query);
@@ -226,7 +229,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
           until
           <input type="datetime-local" step="1" value={until} data-testid="logs-until" onChange={(event) => setParam('until', event.currentTarget.value)} />
         </label>
-        <input type="search" class="q" placeholder="text" value={qText} data-testid="logs-q" onInput={(event) => setQText(event.currentTarget.value)} />
+        <input ref={qRef} type="search" class="q" placeholder="text   /" value={qText} data-testid="logs-q" onInput={(event) => setQText(event.currentTarget.value)} />
         <button type="submit">apply</button>
       </form>
       {everywhere ? (
