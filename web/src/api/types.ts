@@ -86,6 +86,8 @@ export interface ProgressUpdate {
   message: string;
   source?: string;
   phase?: string;
+  /** the logger that wrote it (Python's record.name, sent by the SDKs) */
+  logger?: string;
 }
 
 export interface LogPage {

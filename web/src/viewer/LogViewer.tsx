@@ -252,6 +252,7 @@ export function LogViewer({ session }: { session: RunLogSession }) {
                   search={session.filter.q}
                   timestamps={timestamps}
                   fileName={fileName}
+                  loggers={session.loggers.size > 1}
                   onToggle={toggleRow}
                 />
               );

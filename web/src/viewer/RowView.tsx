@@ -20,6 +20,8 @@ interface Props {
   timestamps: boolean;
   /** a run of several files: names a line's file (LogViewer's fileNamer), else null */
   fileName: ((path: string) => string) | null;
+  /** a run of several loggers: each line names its own (Python's record.name) */
+  loggers: boolean;
   onToggle: (phase: string) => void;
 }
 
@@ -39,7 +41,7 @@ export class RowView extends Component<Props> {
   }
 }
 
-function rowContent({ row, index, start, measure, session, target, search, timestamps, fileName, onToggle }: Props) {
+function rowContent({ row, index, start, measure, session, target, search, timestamps, fileName, loggers, onToggle }: Props) {
   const common = {
     'data-index': index,
     ref: measure,
@@ -63,6 +65,11 @@ function rowContent({ row, index, start, measure, session, target, search, times
           {timestamps && <span class="ts">{clock(line.timestamp)}</span>}
           {levelBadge(line.level)}
           {fileName !== null && fileTag(line.attrs?.path, fileName)}
+          {loggers && (
+            <span class="logger" title={line.logger}>
+              {line.logger ?? ''}
+            </span>
+          )}
           <span class="msg">
             {ansiNodes(line.message, search)}
             {line.attrs?.truncated === true && <span class="cut" title="cut at the hub's line limit"> [truncated]</span>}

@@ -51,6 +51,8 @@ export class RunLogSession {
   readonly phases = new Set<string>();
   /** the files lines came from (`runlog follow`, attrs.path): named on each row once there are two */
   readonly paths = new Set<string>();
+  /** the loggers lines came from (Python's logging, the SDKs): named on each row once there are two */
+  readonly loggers = new Set<string>();
   streamState: StreamState = 'closed';
   /** the line a #L link or an error jump asked for */
   target: number | null = null;
@@ -509,6 +511,7 @@ export class RunLogSession {
     for (const line of lines) {
       if (line.phase !== undefined) this.phases.add(line.phase);
       if (typeof line.attrs?.path === 'string') this.paths.add(line.attrs.path);
+      if (typeof line.logger === 'string') this.loggers.add(line.logger);
     }
   }
 
