@@ -57,7 +57,8 @@ describeInBrowser('a live stream whose session ends', () => {
     await page.goto(`${hub.url}/#/runs/watched`);
     await api('/api/runs/watched/logs', 'writer', { method: 'POST', body: JSON.stringify({ records: [{ seq: 2, timestamp: Date.now() * 1000, level: 'INFO', message: 'live after opening' }] }) });
     await expect.poll(() => page.locator('.main').innerText(), { timeout: 15_000 }).toContain('live after opening');
-    expect(streams()).toBeGreaterThanOrEqual(1);
+    // the line may come with the first page, before the stream's request is made: wait for that
+    await expect.poll(() => streams(), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
 
     expect((await api('/api/tokens/viewer', 'admin', { method: 'DELETE' })).status).toBe(200);
     await page.getByTestId('sign-in-notice').waitFor({ timeout: 15_000 });
