@@ -128,6 +128,11 @@ describeInBrowser('a worker line found by the Logs page search', () => {
     const lines = page.getByTestId('system-log-row');
     await lines.first().waitFor({ timeout: 20_000 });
     expect(await lines.first().locator('.msg').textContent()).toBe('deepneedle: task failed');
+    // back to its newest lines, live: the end time is cleared with one click
+    expect(await page.getByTestId('logs-live').isDisabled()).toBe(true);
+    await page.getByTestId('logs-until-clear').click();
+    await expect.poll(() => lines.first().locator('.msg').textContent(), { timeout: 20_000 }).toBe('filler 40');
+    expect(await page.getByTestId('logs-live').isDisabled()).toBe(false);
     expect(errorsOf(page)).toEqual([]);
   });
 });

@@ -229,6 +229,12 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
           until
           <input type="datetime-local" step="1" value={until} data-testid="logs-until" onChange={(event) => setParam('until', event.currentTarget.value)} />
         </label>
+        {/* the browser's date box has no clear button: back to the newest lines (and live) in one click */}
+        {until !== '' && (
+          <button type="button" class="clear-until" data-testid="logs-until-clear" title="no end time: the newest lines" onClick={() => setParam('until', '')}>
+            ×
+          </button>
+        )}
         <input ref={qRef} type="search" class="q" placeholder="text   /" value={qText} data-testid="logs-q" onInput={(event) => setQText(event.currentTarget.value)} />
         <button type="submit">apply</button>
       </form>
