@@ -1,7 +1,7 @@
 /** A run: its header (status, cause of failure, diagnostics) above its log viewer. */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { parseLevel } from '../api/types.ts';
-import { replaceHash } from '../router.ts';
+import { parseHash, replaceHash } from '../router.ts';
 import { RunLogSession } from '../viewer/session.ts';
 import type { LineFilter } from '../viewer/filter.ts';
 import { LogViewer } from '../viewer/LogViewer.tsx';
@@ -21,7 +21,7 @@ export function RunPage({ id, line, query }: { id: string; line: number | null; 
     const unsubscribe = session.subscribe(() => {
       setRun(session.run);
       setError(session.error);
-      keepFilterInUrl(session.filter);
+      keepFilterInUrl(id, session.filter);
     });
     void session.start({ q, level }, handledLine.current);
     return () => {
@@ -59,7 +59,10 @@ export function RunPage({ id, line, query }: { id: string; line: number | null; 
  * The viewer's filter written into the URL, the path (the run, its #L line) kept: replaced, not
  * pushed, as the Logs page's filters are. A jump to a line (a new history entry) gets it back too.
  */
-function keepFilterInUrl(filter: LineFilter): void {
+function keepFilterInUrl(id: string, filter: LineFilter): void {
+  // the page may be on its way out (a link to another page followed): never write into another's URL
+  const route = parseHash(location.hash);
+  if (route.page !== 'run' || route.id !== id) return;
   const [path = '', search = ''] = location.hash.split('?', 2);
   const next = new URLSearchParams(search);
   for (const [key, value] of [['q', filter.q], ['level', filter.level ?? '']] as const) {
