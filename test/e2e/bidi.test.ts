@@ -51,4 +51,24 @@ describeInBrowser('bidirectional controls in a line', () => {
     await cause.waitFor({ timeout: 20_000 });
     expect(await cause.textContent()).toBe(SHOWN);
   });
+
+  it("are written out in a run's name and command (Runs page, run header) and in a worker line's tooltip", async () => {
+    expect((await post('/api/runs', { id: 'spoof-named', name: SPOOF, command: SPOOF })).status).toBe(201);
+    expect((await post('/api/workers/spoof-card/heartbeat', { status: 'idle', logs: [{ timestamp: Date.now() / 1000, level: 'INFO', message: SPOOF }] })).status).toBe(200);
+    const runs = await suite.tab('#/runs');
+    const row = runs.getByTestId('run-row').filter({ hasText: 'spoof-named' });
+    await row.waitFor({ timeout: 20_000 });
+    expect(await row.locator('td.name a').textContent()).toBe(SHOWN);
+    expect(await row.locator('td.command').textContent()).toBe(SHOWN);
+    expect(await row.locator('td.command').getAttribute('title')).toBe(SHOWN);
+    const run = await suite.tab('#/runs/spoof-named');
+    await run.locator('code.command').waitFor({ timeout: 20_000 }); // the run's header, not the one while it loads
+    expect(await run.locator('h1').textContent()).toBe(SHOWN);
+    expect(await run.locator('code.command').textContent()).toBe(SHOWN);
+    const workers = await suite.tab('#/workers');
+    const line = workers.locator('[data-worker-id="spoof-card"] .mini-line .msg').first();
+    await line.waitFor({ timeout: 20_000 });
+    expect(await line.getAttribute('title')).toBe(SHOWN);
+    for (const page of [runs, run, workers]) expect(errorsOf(page)).toEqual([]);
+  });
 });

@@ -13,6 +13,7 @@ import { gpusOf } from '../ui/gpus.ts';
 import { GpuRows } from '../ui/meter.tsx';
 import { RunStatusBadge, RunWorker } from '../ui/status.tsx';
 import { AnsiText } from '../viewer/AnsiText.tsx';
+import { visibleBidi } from '../viewer/ansi.ts';
 import { Diagnostics, gpuProbe } from './Diagnostics.tsx';
 import { RunActions } from './RunActions.tsx';
 
@@ -49,7 +50,7 @@ export function RunHeader({ id, run, error, onChanged = () => {} }: { id: string
           runs
         </a>
         <span class="crumb-sep">/</span>
-        <h1 title={run.id}>{run.name ?? run.id}</h1>
+        <h1 title={run.id}>{visibleBidi(run.name ?? run.id)}</h1>
         <RunStatusBadge status={run.status} testId="run-status" />
         {run.name !== null && <span class="mono muted small">{run.id}</span>}
         <RunActions run={run} onChanged={onChanged} />
@@ -65,8 +66,8 @@ export function RunHeader({ id, run, error, onChanged = () => {} }: { id: string
       <div class="facts">
         {run.command !== null && (
           <Fact label="command" grow>
-            <code class="command" title={run.command}>
-              {run.command}
+            <code class="command" title={visibleBidi(run.command)}>
+              {visibleBidi(run.command)}
             </code>
           </Fact>
         )}

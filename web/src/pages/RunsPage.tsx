@@ -12,6 +12,7 @@ import { duration, fullTime, runSeconds, when } from '../ui/format.ts';
 import { useDebounced, useLiveStream, useNow } from '../ui/hooks.ts';
 import { RunStatusBadge, RunWorker } from '../ui/status.tsx';
 import { LiveDot } from '../ui/LiveDot.tsx';
+import { visibleBidi } from '../viewer/ansi.ts';
 
 const LIMIT = 500;
 /** ms of no typing before the text filter goes to the hub */
@@ -118,11 +119,11 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
                   <RunStatusBadge status={run.status} />
                 </td>
                 <td class="name">
-                  <a href={href.run(run.id)}>{run.name ?? run.id}</a>
+                  <a href={href.run(run.id)}>{visibleBidi(run.name ?? run.id)}</a>
                   {run.name !== null && <div class="muted small mono">{run.id}</div>}
                 </td>
-                <td class="command mono" title={run.command ?? ''}>
-                  {run.command ?? ''}
+                <td class="command mono" title={visibleBidi(run.command ?? '')}>
+                  {visibleBidi(run.command ?? '')}
                 </td>
                 <td>
                   <RunWorker run={run} />

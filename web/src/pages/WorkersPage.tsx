@@ -15,7 +15,7 @@ import { GpuRows, Meter } from '../ui/meter.tsx';
 import { LevelBadge, WorkerStatusBadge } from '../ui/status.tsx';
 import { LiveDot } from '../ui/LiveDot.tsx';
 import { AnsiText } from '../viewer/AnsiText.tsx';
-import { plainText } from '../viewer/ansi.ts';
+import { plainText, visibleBidi } from '../viewer/ansi.ts';
 
 const RECENT_LINES = 20;
 /** a worker's lines are re-read at most this often (heartbeats come every 20 s by default) */
@@ -160,7 +160,7 @@ function WorkerCard({ worker, age, lines, focused }: { worker: Worker; age: numb
             <div class={`mini-line lvl-${line.level.toLowerCase()}`} key={line.id}>
               <span class="ts">{clock(line.timestamp)}</span>
               <LevelBadge level={line.level} />
-              <span class="msg" title={plainText(line.message)}>
+              <span class="msg" title={visibleBidi(plainText(line.message))}>
                 <AnsiText text={line.message} />
               </span>
             </div>

@@ -72,6 +72,15 @@ function colour(value: string | null): string | undefined {
   return BASIC[value] ?? `rgb(${value})`;
 }
 
+/**
+ * Text shown as plain text (a tooltip, a run's name or command): each bidirectional control
+ * written out as its code point (`<U+202E>`), as the log lines show them, so none reorders it.
+ */
+export function visibleBidi(text: string): string {
+  return text.replace(BIDI_CONTROLS, (control) => `<U+${control.charCodeAt(0).toString(16).toUpperCase()}>`);
+}
+const BIDI_CONTROLS = new RegExp(BIDI_CONTROL.source, 'g');
+
 /** The message without any escape sequence or control character: for search, copy, titles. */
 export function plainText(message: string): string {
   if (!HAS_SPECIAL.test(message)) return message;
