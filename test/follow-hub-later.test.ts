@@ -7,23 +7,14 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
-import { cli as runCli, hubOn, tempDir, waitFor } from './helpers.js';
+import { cliKilledAfterEach, hubOn, tempDir, waitFor } from './helpers.js';
 import { hubProxy } from './hub-proxy.js';
 
-/** the followers this file started: one a failed test did not get to stop is not left running */
-const started: ChildProcess[] = [];
-function cli(...args: Parameters<typeof runCli>): ReturnType<typeof runCli> {
-  const result = runCli(...args);
-  started.push(result.child);
-  return result;
-}
-afterEach(() => {
-  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+/** the followers this file started are killed after each test */
+const cli = cliKilledAfterEach();
 
 let hub: RunningHub | undefined;
 afterEach(async () => {

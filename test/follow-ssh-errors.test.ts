@@ -5,21 +5,12 @@
  * that swallows the banner).
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/server/listen.js';
-import { cli as runCli, hubOn, tempDir, waitFor } from './helpers.js';
+import { cliKilledAfterEach, hubOn, tempDir, waitFor } from './helpers.js';
 
-/** the followers this file started: one a failed test did not get to stop is not left running */
-const started: ChildProcess[] = [];
-function cli(...args: Parameters<typeof runCli>): ReturnType<typeof runCli> {
-  const result = runCli(...args);
-  started.push(result.child);
-  return result;
-}
-afterEach(() => {
-  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+/** the followers this file started are killed after each test */
+const cli = cliKilledAfterEach();
 
 let hub: RunningHub | undefined;
 let silent: Server | undefined;

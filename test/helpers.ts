@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 import { startHub, type RunningHub } from '../src/server/listen.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,6 +42,22 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRes
   ) as Promise<CliResult> & { child: ChildProcess };
   done.child = child;
   return done;
+}
+
+/**
+ * `cli`, with every process it starts SIGKILLed after each test of the file, so one a failed test
+ * did not get to stop is not left running. Call it at a test file's top level.
+ */
+export function cliKilledAfterEach(): typeof cli {
+  const started: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return (...args) => {
+    const result = cli(...args);
+    started.push(result.child);
+    return result;
+  };
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
