@@ -265,6 +265,18 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     else expect(said.every((m) => /truncated; lines written after byte \d+/.test(m))).toBe(true);
   });
 
+  it('sees a truncation in place that the writer regrew past the read offset between two looks (other first line): the loss said, no fragment of a line', async () => {
+    const { path, follower } = await followRemote('regrown.log', 'ssh-regrown');
+    appendFileSync(path, block(1, 29));
+    await waitFor(async () => (await records('ssh-regrown')).length >= 29 || undefined, 20_000, '29 lines');
+    // one open(O_TRUNC) and one write, far quicker than a look: the file is longer than before when next looked at
+    writeFileSync(path, block(101, 130));
+    const all = await stopWhen('ssh-regrown', follower, (all) => all.some((r) => r.message === lineText(130)));
+    const lines = all.filter((r) => r.source === 'file').map((r) => r.message);
+    expect(lines).toEqual([...Array.from({ length: 29 }, (_, i) => lineText(i + 1)), ...Array.from({ length: 30 }, (_, i) => lineText(i + 101))]);
+    expect(all.filter((r) => r.source === 'system').map((r) => r.message).join('\n')).toMatch(/truncated; lines written after byte \d+ before the truncation could not be read/);
+  });
+
   it('restarted after the file was renamed while it was stopped, reads the rest of the renamed file, then the new one', async () => {
     const { path, start } = await followedThenStopped('moved.log', 'ssh-moved');
     appendFileSync(path, block(41, 60));

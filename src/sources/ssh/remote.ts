@@ -9,7 +9,8 @@
  * grows (4 once it has been still for 2 s), so nothing already received is sent again and the
  * count of bytes received is always a place in that one file. Each look also compares:
  * - how far fd 3 was read (/proc/$$/fdinfo/3) with the open file's size: shorter means truncated
- *   (copytruncate, or `: > file`). The newest sibling named as a rotated copy (app.log.1, app.log-…) with the same first bytes (logrotate's
+ *   (copytruncate, or `: > file`); so does another first line (up to 1 KiB, compared with shell
+ *   builtins before each read: a truncation the writer regrew past the offset between two looks). The newest sibling named as a rotated copy (app.log.1, app.log-…) with the same first bytes (logrotate's
  *   copy) gives the bytes written after that point before the truncation; the script sends them
  *   and ends (exit 78) with `RUNLOG-TRUNC <copy|none> <offset> <fp_len> <fp>` on stderr (the
  *   first bytes written since the truncation, waiting up to 2 s for some), and the client reads
@@ -151,7 +152,11 @@ export function remoteScript(start: RemoteStart): string {
     // the end, where it is seen (GNU tail -f would go on from the new start, and the count of
     // bytes would no longer say where in the file they are)
     `exec 3<"$f" || exit ${MISSING_EXIT}`,
-    `j=$1; echo "RUNLOG1 $r $j $o $p $l"`,
+    // the file's first line (up to 1 KiB) in $h1, $hc=1 once it is whole (- when it is not within
+    // 1 KiB): each look compares it (shell builtins only) before reading on, as a truncation regrown
+    // past the read offset between two looks shows no shorter size, only another first line
+    `fl1() { h1=$(head -c 1024 /dev/fd/3 | { IFS= read -r v && printf %s "$v"; }) && hc=1 || { [ "$(stat -L -c %s /dev/fd/3)" -lt 1024 ] && hc= || hc=-; }; }`,
+    `fl1; j=$1; echo "RUNLOG1 $r $j $o $p $l"`,
     `[ "$o" -gt 0 ] && dd iflag=skip_bytes skip="$o" count=0 <&3 2>/dev/null`,
     `q=$o; w=$o; z=0; k=0; g=-1`,
     // stdin ends: the follower stops. (An asynchronous list's stdin is /dev/null unless redirected
@@ -159,16 +164,21 @@ export function remoteScript(start: RemoteStart): string {
     `halt=; trap 'halt=1' USR1; exec 4<&0`,
     `{ cat <&4; kill -USR1 $$; } >/dev/null 2>&1 &`,
     `while :; do`,
+    // another first line: truncated and written again (its new bytes at the offset are not the next ones)
+    `  rg=; if [ "$hc" = 1 ]; then IFS= read -r c1 </dev/fd/3 && [ "$c1" = "$h1" ] || rg=1; fi`,
     // a write that fails (the connection is gone, SIGPIPE ignored) ends the script
-    `  cat <&3 || exit 0`,
+    `  [ -n "$rg" ] || cat <&3 || exit 0`,
     // stopping: what was written before the signal is read (the cat before may have ended first)
-    `  [ -n "$halt" ] && { cat <&3; exit 0; }`,
+    `  [ -n "$halt" ] && [ -z "$rg" ] && { cat <&3; exit 0; }`,
     // how far fd 3 has been read, and the sizes of the open file and of the name's file
     `  while read a b; do [ "$a" = pos: ] && q=$b; done </proc/$$/fdinfo/3`,
+    // a first line not whole before: taken as soon as bytes were read (a look later, the file may
+    // already have been truncated and written again)
+    `  [ -z "$hc" ] && [ -z "$rg" ] && [ "$q" != "$w" ] && fl1`,
     `  set -- $(stat -L -c '%s %i' -- /dev/fd/3 "$f" 2>/dev/null) - -`,
     // the first bytes' fingerprint grows with a young file (up to 1 KiB): it finds the copy
-    `  [ "$l" -lt 1024 ] && [ "$1" -gt "$l" ] && { l=$(head -c 1024 /dev/fd/3 | wc -c); p=$(head -c "$l" /dev/fd/3 | sha256sum | cut -c1-32); }`,
-    `  if [ "$1" -lt "$q" ]; then`,
+    `  [ "$l" -lt 1024 ] && [ "$1" -gt "$l" ] && [ -z "$rg" ] && { l=$(head -c 1024 /dev/fd/3 | wc -c); p=$(head -c "$l" /dev/fd/3 | sha256sum | cut -c1-32); }`,
+    `  if [ "$1" -lt "$q" ] || [ -n "$rg" ]; then`,
     // truncated (copytruncate, or in place): what was written after byte q before it is looked
     // for in the newest sibling with the same first bytes (logrotate's copy), then the file is
     // read again from its start by the next session
