@@ -4,7 +4,8 @@
  *
  * While the hub is unreachable, answers 5xx, or does not take the token (401, 403), heartbeats wait in a bounded spool on disk and are
  * replayed in order when it is back (the oldest dropped past the bound, and counted: the count
- * goes out with the next heartbeat that gets through). Worker lines carry a per-worker seq, so a
+ * goes out with the next heartbeat that gets through). A beat too large (413, a proxy's limit) is
+ * sent again in halves; the lines of one refused otherwise are counted in the same way. Worker lines carry a per-worker seq, so a
  * replayed heartbeat never stores a line twice. Nothing here throws at the worker.
  */
 import { randomBytes } from 'node:crypto';
@@ -59,7 +60,10 @@ export class HeartbeatLoop {
   /** aborts what is still in flight once stop() has waited long enough */
   private readonly aborter = new AbortController();
   private reachable = true;
+  /** drops already sent in a heartbeat's dropped_logs (the spool's, then the refused beats' lines) */
   private reportedDrops = 0;
+  /** lines of beats the hub refused (not 413-split, not to be retried) */
+  private refusedLines = 0;
   private readonly session = randomBytes(12).toString('base64url');
 
   constructor(private readonly options: HeartbeatOptions) {
@@ -114,7 +118,7 @@ export class HeartbeatLoop {
       await this.replay();
       return;
     }
-    if (!(await this.post(body))) this.spool.append([body]);
+    if (!(await this.deliver(body))) this.spool.append([body]);
   }
 
   private async replay(): Promise<void> {
@@ -122,15 +126,38 @@ export class HeartbeatLoop {
       const { items, next } = this.spool.peek(1);
       const body = items[0];
       if (!body) return;
-      if (!(await this.post({ ...body, dropped_logs: body.dropped_logs + this.unreportedDrops() }))) return;
-      this.reportedDrops = this.spool.dropped;
+      if (!(await this.deliver(body))) return;
       this.spool.commit(next, 1);
       this.stats.replayed++;
     }
   }
 
+  /**
+   * Sends a beat, with the drops not reported yet; true once the hub has dealt with it. A beat
+   * too large for the hub or a proxy before it (413: nginx takes 1 MiB by default) goes again as
+   * two halves, each with its own lines, until one line a beat; the lines of a beat refused
+   * otherwise (or a line alone too large) are counted in the next beat's dropped_logs.
+   */
+  private async deliver(body: HeartbeatBody): Promise<boolean> {
+    const drops = this.unreportedDrops();
+    const answer = await this.post({ ...body, dropped_logs: body.dropped_logs + drops });
+    if (answer === 'later') return false;
+    if (answer === 'taken') {
+      this.reportedDrops += drops;
+      return true;
+    }
+    // refused: the drops it carried were not recorded either; the next beat carries them
+    if (answer === 413 && body.logs.length > 1) {
+      const half = Math.ceil(body.logs.length / 2);
+      if (!(await this.deliver({ ...body, logs: body.logs.slice(0, half), dropped_logs: 0 }))) return false;
+      return this.deliver({ ...body, logs: body.logs.slice(half), dropped_logs: 0 });
+    }
+    this.refusedLines += body.logs.length;
+    return true;
+  }
+
   private unreportedDrops(): number {
-    return this.spool.dropped - this.reportedDrops;
+    return this.spool.dropped + this.refusedLines - this.reportedDrops;
   }
 
   private async build(): Promise<HeartbeatBody> {
@@ -151,8 +178,8 @@ export class HeartbeatLoop {
     };
   }
 
-  /** true when the hub took it; false when it should be retried later (unreachable, 5xx). */
-  private async post(body: HeartbeatBody): Promise<boolean> {
+  /** 'taken'; 'later' when it should be sent again later (unreachable, 5xx, no token yet); else the status it was refused with. */
+  private async post(body: HeartbeatBody): Promise<'taken' | 'later' | number> {
     try {
       const response = await hubRequest('POST', `${this.options.hub}/api/workers/${encodeURIComponent(this.options.workerId)}/heartbeat`, {
         body: JSON.stringify(body),
@@ -164,17 +191,20 @@ export class HeartbeatLoop {
       // a running fleet makes every heartbeat a 401 until the workers get one), is waited for with
       // the lines spooled, not dropped; a worker restarted with a token sends them
       if (response.status >= 500 || RETRY_LATER.has(response.status)) throw new Error(`hub answered ${response.status}: ${await hubError(response)}`);
-      if (!response.ok) this.options.onTrouble?.(`hub refused a heartbeat (${response.status}: ${await hubError(response)}); its lines are dropped`);
+      if (!response.ok) {
+        const what = response.status === 413 && body.logs.length > 1 ? 'sending it again in two halves' : `its ${body.logs.length} lines are dropped (counted in dropped_logs)`;
+        this.options.onTrouble?.(`hub refused a heartbeat (${response.status}: ${await hubError(response)}); ${what}`);
+      }
       this.stats.sent++;
       if (!this.reachable) this.options.onTrouble?.(`hub reachable again; replaying ${this.spool.size} spooled heartbeats`);
       this.reachable = true;
-      return true;
+      return response.ok ? 'taken' : response.status;
     } catch (error) {
       this.stats.failed++;
-      if (this.aborter.signal.aborted) return false;
+      if (this.aborter.signal.aborted) return 'later';
       if (this.reachable) this.options.onTrouble?.(`heartbeat failed (${(error as Error).message}); spooling until the hub is back`);
       this.reachable = false;
-      return false;
+      return 'later';
     }
   }
 }

@@ -181,6 +181,8 @@ class Worker:
         self._wake = threading.Event()
         self._stopping = False
         self._reported_drops = 0
+        # lines of heartbeats the hub refused (not to be retried), and the drops they carried
+        self._refused_lines = 0
         self._refusals: set = set()
         self._thread: Optional[threading.Thread] = None
 
@@ -274,13 +276,14 @@ class Worker:
             # the hub takes 1 to 3600 s: one beating faster says 1 s (the hub then waits longer, never less)
             "heartbeat_interval_s": min(3600.0, max(1.0, float(self.heartbeat_interval))),
             "logs": self._take_logs(),
-            "dropped_logs": drops - self._reported_drops,
+            "dropped_logs": drops - self._reported_drops + self._refused_lines,
             "stats": {**self.buffer.get_stats(), "heartbeats": dict(self.stats)},
             # this life of the worker (a spooled beat keeps its own): the hub tells a new life's
             # lines from resends by it, whatever the clocks say
             "session": self._session,
         }
         self._reported_drops = drops
+        self._refused_lines = 0
         if not self._spool.empty:
             # older heartbeats first: the hub sees the lines in the order they were written
             self._spool.append(body, weight=len(body["logs"]))
@@ -302,10 +305,22 @@ class Worker:
             self.stats["failed"] += 1
             return False
         self.stats["sent"] += 1
-        if not 200 <= status < 300 and status not in self._refusals:
+        if 200 <= status < 300:
+            return True
+        logs = body["logs"]
+        # too large for the hub or a proxy before it (nginx takes 1 MiB by default): sent again in
+        # halves, until one line a beat; the lines of a beat refused otherwise are counted in the next
+        # beat's dropped_logs, with the drops this one carried
+        split = status == 413 and len(logs) > 1
+        if status not in self._refusals:
             self._refusals.add(status)  # said once per status: a heartbeat comes every 20 s
             message = answer.get("message") if isinstance(answer, dict) else ""
-            warn("hub refused a heartbeat of worker %s (%d: %s); its lines are dropped" % (self.worker_id, status, message))
+            what = "sending it again in halves" if split else "its lines are dropped (counted in dropped_logs)"
+            warn("hub refused a heartbeat of worker %s (%d: %s); %s" % (self.worker_id, status, message, what))
+        if split:
+            half = (len(logs) + 1) // 2
+            return self._post(dict(body, logs=logs[:half])) and self._post(dict(body, logs=logs[half:], dropped_logs=0))
+        self._refused_lines += len(logs) + body["dropped_logs"]
         return True
 
 
