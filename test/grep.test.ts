@@ -105,8 +105,9 @@ describe.each(['local store', 'hub'])('time bounds to the µs (%s)', (mode) => {
 
 describe('GET /api/search', () => {
   let hub: RunningHub;
+  const hubData = tempDir();
   beforeAll(async () => {
-    hub = await hubOn(tempDir());
+    hub = await hubOn(hubData);
     expect((await cli(['run', '--quiet', '--id', 'one', '--label', 'k=v', '--hub', hub.url, '--', '/bin/sh', '-c', 'echo "needle here"'])).code).toBe(0);
   });
   afterAll(async () => hub.close());
@@ -118,6 +119,21 @@ describe('GET /api/search', () => {
     expect((await getJson<{ field: string }>(`${hub.url}/api/search?q=x&label=novalue`)).body).toMatchObject({ field: 'label' });
     expect((await getJson<{ field: string }>(`${hub.url}/api/search?q=x&limit=0`)).status).toBe(400);
     expect((await getJson<{ field: string }>(`${hub.url}/api/search?since=yesterday`)).body).toMatchObject({ field: 'since' });
+  });
+
+  it("gives a worker's line its metadata as /api/logs gives it (the sender's object, with the logger), not nested in attrs", async () => {
+    const beat = { status: 'idle', logs: [{ timestamp: 1_764_590_000.5, level: 30, message: 'needle in a worker', task_id: 't-9', metadata: { gpu: 3, step: 'eval' } }] };
+    expect((await fetch(`${hub.url}/api/workers/w-meta/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(beat) })).status).toBe(200);
+    const listed = (await getJson<{ logs: { metadata: unknown }[] }>(`${hub.url}/api/logs?source_id=w-meta`)).body.logs[0];
+    const found = (await getJson<{ logs: Record<string, unknown>[] }>(`${hub.url}/api/search?q=needle%20in%20a%20worker`)).body.logs[0];
+    expect(found).toMatchObject({ worker_id: 'w-meta', task_id: 't-9', message: 'needle in a worker', metadata: { gpu: 3, step: 'eval' } });
+    expect(found?.metadata).toEqual(listed?.metadata);
+    expect((found?.attrs as Record<string, unknown> | undefined)?.metadata).toBeUndefined();
+    // runlog grep --json prints it the same, through the hub and on the store itself
+    for (const where of [['--hub', hub.url], ['--db', databaseFile(hubData)]]) {
+      const printed = await cli(['grep', 'needle in a worker', '--json', ...where]);
+      expect(JSON.parse(printed.stdout)).toEqual(found);
+    }
   });
 
   it('refuses one label key given two values (a run has one), where the last one won and matched', async () => {

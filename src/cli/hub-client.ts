@@ -7,6 +7,7 @@ import { DEFAULTS } from '../core/config.js';
 import { LEVEL_RANK, microsToIso, type LogRecord, type WireRecord } from '../core/record.js';
 import { parseIsoMicros } from '../core/time.js';
 import type { LineSearch, LineSearchPage, LogPage, LogQuery, Run, RunFilter, Store, SystemLog, SystemLogFilter, Worker } from '../store/store.js';
+import type { SearchMatch } from '../store/rows.js';
 import { hubError, hubFetch, hubRequest, jsonOf } from '../sinks/hub-http.js';
 import { redactUrl } from '../core/redact.js';
 
@@ -109,8 +110,13 @@ export class HubReader implements RunReader {
     if (filter.level) params.set('level', filter.level);
     for (const [key, value] of Object.entries(filter.labels ?? {})) params.append('label', `${key}=${value}`);
     if (filter.limit) params.set('limit', String(filter.limit));
-    const body = (await this.get<{ logs: WireRecord[]; truncated: boolean }>(`/api/search?${params}`)) as { logs: WireRecord[]; truncated: boolean };
-    return { records: body.logs.map(fromWire), truncated: body.truncated };
+    const body = (await this.get<{ logs: SearchMatch[]; truncated: boolean }>(`/api/search?${params}`)) as { logs: SearchMatch[]; truncated: boolean };
+    // a worker's line comes with its metadata beside its attrs: kept where the store keeps it
+    const records = body.logs.map(({ metadata, ...match }) => {
+      const record = fromWire(match);
+      return metadata === undefined ? record : { ...record, attrs: { ...record.attrs, metadata } };
+    });
+    return { records, truncated: body.truncated };
   }
 
   async getWorker(id: string): Promise<Worker | undefined> {

@@ -1,6 +1,6 @@
 /** Conversions between stored rows and the wire shapes, shared by every Store implementation. */
 import { stripVTControlCharacters } from 'node:util';
-import { LEVELS, LEVEL_RANK, microsToIso, type Level, type LogRecord, type Phase, type Source } from '../core/record.js';
+import { LEVELS, LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord, type Phase, type Source, type WireRecord } from '../core/record.js';
 import type { Scope } from '../core/scopes.js';
 import type { Run, RunStatus, RunUpsert, SystemLog, TokenRecord } from './store.js';
 
@@ -144,6 +144,24 @@ export function systemLogFromRecord(record: LogRecord): SystemLog {
       ...(typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {}),
     },
   };
+}
+
+/**
+ * A line found by a search across runs (GET /api/search, `runlog grep --json`), with where it
+ * lives: a run (`run_id`) or a worker (`worker_id`). A worker's line has its `metadata` as
+ * /api/logs gives it (the sender's object with the logger), not nested in `attrs`.
+ */
+export interface SearchMatch extends WireRecord {
+  run_id?: string;
+  worker_id?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export function searchMatch(record: LogRecord): SearchMatch {
+  if (!record.stream.startsWith('worker:')) return { ...toWire(record), run_id: record.stream };
+  const { metadata: _nested, ...attrs } = record.attrs ?? {};
+  const wire = toWire({ ...record, attrs: Object.keys(attrs).length > 0 ? attrs : undefined });
+  return { ...wire, worker_id: record.stream.slice('worker:'.length), metadata: systemLogFromRecord(record).metadata };
 }
 
 /** A token as both stores keep it (times in µs; BIGINT may come back as text). */

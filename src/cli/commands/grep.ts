@@ -1,6 +1,7 @@
 /** `runlog grep TEXT`: lines of every run and every worker that contain TEXT, newest first. */
 import { terminalSafe } from '../../core/terminal.js';
-import { microsToIso, toWire } from '../../core/record.js';
+import { microsToIso } from '../../core/record.js';
+import { searchMatch } from '../../store/rows.js';
 import type { LineSearch } from '../../store/store.js';
 import { labels as parseLabels, level as parseLevel, pageLimit, sinceMicros } from '../args.js';
 import { openReader } from '../open-reader.js';
@@ -35,8 +36,7 @@ export async function grepCommand(text: string, flags: GrepFlags): Promise<void>
     const safe = { colour: process.stdout.isTTY === true };
     for (const record of page.records) {
       if (flags.json) {
-        const where = record.stream.startsWith('worker:') ? { worker_id: record.stream.slice('worker:'.length) } : { run_id: record.stream };
-        process.stdout.write(`${JSON.stringify({ ...toWire(record), ...where })}\n`);
+        process.stdout.write(`${JSON.stringify(searchMatch(record))}\n`);
       } else {
         // where (run:seq, as grep prints file:line), when, then the line
         const message = terminalSafe(record.message, safe);

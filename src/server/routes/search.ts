@@ -1,16 +1,10 @@
 /** Search across runs: lines of every run and every worker, newest first (GET /api/search). */
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../../core/errors.js';
-import { toWire, type LogRecord, type WireRecord } from '../../core/record.js';
+import { searchMatch } from '../../store/rows.js';
 import type { SearchCursor } from '../../store/search-order.js';
 import type { HubContext } from '../context.js';
 import { checkInt, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
-
-/** A matching line, with where it lives: a run (`run_id`) or a worker (`worker_id`). */
-export interface SearchMatch extends WireRecord {
-  run_id?: string;
-  worker_id?: string;
-}
 
 export function searchRoutes(app: FastifyInstance, { store }: HubContext): void {
   app.get('/api/search', { config: { scope: 'read' } }, async (request) => {
@@ -25,15 +19,8 @@ export function searchRoutes(app: FastifyInstance, { store }: HubContext): void 
       labels: labelParams(query),
       limit: intParam(query, 'limit', 1, 10_000),
     });
-    return { logs: page.records.map(toMatch), truncated: page.truncated };
+    return { logs: page.records.map(searchMatch), truncated: page.truncated };
   });
-}
-
-function toMatch(record: LogRecord): SearchMatch {
-  const wire: SearchMatch = toWire(record);
-  if (record.stream.startsWith('worker:')) wire.worker_id = record.stream.slice('worker:'.length);
-  else wire.run_id = record.stream;
-  return wire;
 }
 
 /**
