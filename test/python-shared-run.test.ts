@@ -57,4 +57,25 @@ describe.skipIf(noPython !== undefined)('the Python client: one live Handler per
     expect(result.stderr).toContain('run twice is written by another Handler on this spool');
     expect((await runLines(hub.url, 'twice')).map((l) => [l.seq, l.message])).toEqual(range(1, 20).map((n) => [n, `root ${n}`]));
   });
+
+  it('of two Handlers of one run made one after the other, the first keeps the run, whichever shipper thread starts first', async () => {
+    const hub = await newHub();
+    // the lock was taken on each shipper's thread: in ~1 pair of 4 the second's thread came first,
+    // and the first Handler's lines went to refused/ while the run stayed empty
+    const program = pythonCode(
+      [
+        'import logging, runlog',
+        'for i in range(20):',
+        '    first = runlog.Handler(run_id="pair-%d" % i)',
+        '    second = runlog.Handler(run_id="pair-%d" % i)',
+        '    log = logging.getLogger("pair-%d" % i)',
+        '    log.setLevel(logging.INFO)',
+        '    log.addHandler(first)',
+        '    log.info("first of pair %d", i)',
+      ],
+      { RUNLOG_HUB: hub.url },
+    );
+    expect((await program.done).code).toBe(0);
+    for (let i = 0; i < 20; i++) expect([i, (await runLines(hub.url, `pair-${i}`)).map((l) => l.message)]).toEqual([i, [`first of pair ${i}`]]);
+  });
 });

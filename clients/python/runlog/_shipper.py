@@ -118,9 +118,17 @@ class RunShipper:
         self._retry_at = 0.0
         self._next_lease = 0.0
         self._cancel: Optional[Dict[str, Any]] = None  # the hub's cancel request, once heard
-        self._lock_fd: Optional[int] = None  # held open: the flock says this run has a live shipper
         self._started_at = _now_micros()
         self._warned: set = set()
+        self._lock_fd: Optional[int] = None  # held open: the flock says this run has a live shipper
+        # the run's lock tried once here, on the caller's thread: of two Handlers of one run made
+        # one after the other, the first keeps the run whichever thread starts first (a holder
+        # that is only delivering leftovers is waited for on the shipper's thread)
+        try:
+            os.makedirs(self._dir, mode=0o700, exist_ok=True)
+            self._lock_fd = lock_dir(self._dir)
+        except OSError:
+            pass
         self._thread = threading.Thread(target=self._main, name="runlog-shipper", daemon=True)
         _live_shippers.add(self)
         self._thread.start()
@@ -212,7 +220,8 @@ class RunShipper:
 
     def _setup(self) -> None:
         os.makedirs(self._dir, mode=0o700, exist_ok=True)
-        self._lock_fd = self._take_lock()
+        if self._lock_fd is None:
+            self._lock_fd = self._take_lock()
         if self._lock_fd is None and can_lock():
             self._keep_apart()
             return
