@@ -120,6 +120,19 @@ describeInBrowser('the Workers, Logs and Runs pages', () => {
     expect(await page.locator('[data-testid="run-row"][data-run-id="hay-late"]').count()).toBe(0);
     expect(errorsOf(page)).toEqual([]);
   });
+  it("says an offline worker's state and task were its last heartbeat's, not what it is doing", async () => {
+    const beat = { status: 'busy', current_task_id: 't-gone', heartbeat_interval_s: 1, logs: [] };
+    expect((await fetch(`${suite.hub.url}/api/workers/gone-busy/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(beat) })).status).toBe(200);
+    const page = await tab('#/workers');
+    const card = page.locator('[data-testid="worker-card"][data-worker-id="gone-busy"]');
+    await card.waitFor({ timeout: 20_000 });
+    expect(await card.getByTestId('worker-state').textContent()).toBe('busy');
+    // no heartbeat for more than 5 intervals: offline, and the card no longer says "busy"
+    await expect.poll(() => card.getByTestId('worker-status').getAttribute('data-status'), { timeout: 20_000 }).toBe('offline');
+    expect(await card.getByTestId('worker-state').textContent()).toBe('was busy');
+    expect(await card.textContent()).toContain('last task t-gone');
+    expect(errorsOf(page)).toEqual([]);
+  });
 });
 
 describeInBrowser('the Workers page, when a worker dies mid-task', () => {
@@ -149,3 +162,4 @@ describeInBrowser('the Workers page, when a worker dies mid-task', () => {
     }
   });
 });
+

@@ -112,6 +112,7 @@ export function WorkersPage({ query }: { query: URLSearchParams }) {
 function WorkerCard({ worker, age, lines, focused }: { worker: Worker; age: number | null; lines: SystemLog[] | undefined; focused: boolean }) {
   // the hub's rule (store.ts): stale after 2 missed heartbeats, offline after 5; ages grow here
   const status = liveStatus(worker, age);
+  const gone = status === 'offline';
   // as the worker sent them: cleaned before they are drawn
   const gpus = gpusOf(worker.gpus);
   return (
@@ -125,10 +126,13 @@ function WorkerCard({ worker, age, lines, focused }: { worker: Worker; age: numb
         </span>
       </header>
       <div class="card-facts small">
-        <span class={`state state-${worker.state}`}>{worker.state}</span>
+        {/* an offline worker's state and task are what its last heartbeat said, not what it does now */}
+        <span class={`state state-${gone ? 'offline' : worker.state}`} data-testid="worker-state" title={gone ? 'as its last heartbeat said' : undefined}>
+          {gone && worker.state !== 'offline' ? `was ${worker.state}` : worker.state}
+        </span>
         {worker.current_task_id !== null ? (
           <span>
-            task{' '}
+            {gone ? 'last task' : 'task'}{' '}
             <a class="mono" href={href.run(worker.current_task_id)} data-testid="worker-task">
               {worker.current_task_id}
             </a>
