@@ -4,7 +4,7 @@ import { join } from 'node:path';
 /** The read commands, `runlog logs` and `runlog runs`, on the local store and through a hub. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/server/listen.js';
-import { cli, hubOn, tempDir } from './helpers.js';
+import { cli, getJson, hubOn, tempDir } from './helpers.js';
 
 const SCRIPT = [
   'echo "2026-01-01 10:00:00 INFO starting"',
@@ -24,7 +24,7 @@ describe.each(['local store', 'hub'])('runlog logs and runs (%s)', (mode) => {
     if (mode === 'hub') hub = await hubOn(tempDir());
     const ok = await cli(['run', '--quiet', '--id', 'r1', '--name', 'first', ...where(), '--', '/bin/sh', '-c', SCRIPT]);
     expect(ok.code).toBe(0);
-    const bad = await cli(['run', '--quiet', '--id', 'r2', ...where(), '--', '/bin/sh', '-c', 'exit 5']);
+    const bad = await cli(['run', '--quiet', '--id', 'r2', '--label', 'team=vision', '--label', 'gpu=h200', ...where(), '--', '/bin/sh', '-c', 'exit 5']);
     expect(bad.code).toBe(5);
   });
   afterAll(async () => hub?.close());
@@ -86,6 +86,21 @@ describe.each(['local store', 'hub'])('runlog logs and runs (%s)', (mode) => {
     expect(named.map((r) => r.id)).toEqual(['r1']); // by name, any case
     const byCommand = JSON.parse((await cli(['runs', '--grep', 'exit 5', '--json', ...where()])).stdout) as { id: string }[];
     expect(byCommand.map((r) => r.id)).toEqual(['r2']);
+  });
+
+  it('lists the runs with every --label given (the hub: GET /api/runs?label=k=v), and refuses one without =', async () => {
+    const labelled = async (...labels: string[]) => (JSON.parse((await cli(['runs', '--json', ...labels.flatMap((l) => ['--label', l]), ...where()])).stdout) as { id: string }[]).map((r) => r.id);
+    expect(await labelled('team=vision')).toEqual(['r2']);
+    expect(await labelled('team=vision', 'gpu=h200')).toEqual(['r2']);
+    expect(await labelled('team=vision', 'gpu=a100')).toEqual([]);
+    expect(await labelled('team=visio')).toEqual([]);
+    const bad = await cli(['runs', '--label', 'team', ...where()]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--label: expected key=value');
+    if (hub) {
+      const refused = await getJson<{ field: string }>(`${hub.url}/api/runs?label=team`);
+      expect([refused.status, refused.body.field]).toEqual([400, 'label']);
+    }
   });
 });
 

@@ -82,6 +82,7 @@ export class HubReader implements RunReader {
     if (filter.status) params.set('status', filter.status);
     if (filter.limit) params.set('limit', String(filter.limit));
     if (filter.q) params.set('q', filter.q);
+    for (const [key, value] of Object.entries(filter.labels ?? {})) params.append('label', `${key}=${value}`);
     return ((await this.get<{ runs: Run[] }>(`/api/runs?${params}`)) as { runs: Run[] }).runs;
   }
 

@@ -120,3 +120,20 @@ export function statusParam(value: unknown, name = 'status'): RunStatus {
   }
   return value as RunStatus;
 }
+
+/** `label=k=v`, repeatable: runs with every one of these labels (one value a key). */
+export function labelParams(query: Query): Record<string, string> | undefined {
+  const raw = query.label;
+  if (raw === undefined || raw === '') return undefined;
+  // no prototype: a key `__proto__` is a label like any other
+  const labels: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const pair of Array.isArray(raw) ? raw : [raw]) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw badRequest('label', `expected key=value, got ${JSON.stringify(pair.slice(0, 40))}`);
+    const [key, value] = [pair.slice(0, at), pair.slice(at + 1)];
+    // every label must hold, and a run has one value a key: two would match nothing (the last one won)
+    if (Object.hasOwn(labels, key) && labels[key] !== value) throw badRequest('label', `${JSON.stringify(key.slice(0, 40))} given two values: a run has one`);
+    labels[key] = value;
+  }
+  return labels;
+}

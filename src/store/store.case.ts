@@ -72,6 +72,20 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect(await ids({ q: 'python3', status: 'failed' })).toEqual(['train-7']);
     });
 
+    it('lists the runs with every label asked for (exact values; a key named like JSON path syntax is a key)', async () => {
+      await store.upsertRun({ id: 'l-1', labels: { team: 'vision', gpu: 'a100' } });
+      await store.upsertRun({ id: 'l-2', labels: { team: 'vision', gpu: 'h200' } });
+      await store.upsertRun({ id: 'l-3', labels: { team: 'visionary', 'a.b': 'x"y' } });
+      await store.upsertRun({ id: 'l-4' });
+      const ids = async (labels: Record<string, string>) => (await store.listRuns({ labels })).map((r) => r.id).sort();
+      expect(await ids({ team: 'vision' })).toEqual(['l-1', 'l-2']);
+      expect(await ids({ team: 'vision', gpu: 'h200' })).toEqual(['l-2']);
+      expect(await ids({ team: 'visio' })).toEqual([]);
+      expect(await ids({ 'a.b': 'x"y' })).toEqual(['l-3']);
+      expect(await ids({ gpu: 'a100', nope: 'x' })).toEqual([]);
+      expect((await store.listRuns({ labels: { team: 'vision' }, q: 'l-2' })).map((r) => r.id)).toEqual(['l-2']);
+    });
+
     it('stores a record once however often it is sent, and returns only what was new', async () => {
       await store.upsertRun({ id: 'run-1' });
       expect((await store.appendRecords('run-1', [rec(1), rec(2)])).map((r) => r.seq)).toEqual([1, 2]);

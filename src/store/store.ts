@@ -166,6 +166,8 @@ export interface RunFilter {
   status?: RunStatus;
   /** text in the id, name, command, worker, task or labels (`key=value` finds a label), any case */
   q?: string;
+  /** only runs with every one of these labels */
+  labels?: Record<string, string>;
   limit?: number;
 }
 

@@ -7,7 +7,7 @@ import { allows } from '../../core/scopes.js';
 import { assertWriter, requestWriter } from '../auth/writer.js';
 import { timestampField } from '../ingest.js';
 import { parseIsoMicros } from '../../core/time.js';
-import { idParam, intParam, runIdParam, statusParam, textParam, type Query } from '../params.js';
+import { idParam, intParam, labelParams, runIdParam, statusParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
 import { DEFAULTS } from '../../core/config.js';
 import { leaseField } from './control.js';
@@ -51,7 +51,8 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
     const status = query.status === undefined || query.status === '' ? undefined : statusParam(query.status);
     const limit = intParam(query, 'limit', 1, 10_000) ?? 100;
     const q = textParam(query, 'q');
-    return { runs: await store.listRuns({ status, limit, ...(q === undefined ? {} : { q }) }) };
+    const labels = labelParams(query);
+    return { runs: await store.listRuns({ status, limit, ...(q === undefined ? {} : { q }), ...(labels === undefined ? {} : { labels }) }) };
   });
 
   app.get('/api/runs/:id', { config: { scope: 'read' } }, async (request) => {

@@ -4,7 +4,7 @@ import { badRequest } from '../../core/errors.js';
 import { searchMatch } from '../../store/rows.js';
 import type { SearchCursor } from '../../store/search-order.js';
 import type { HubContext } from '../context.js';
-import { checkInt, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
+import { checkInt, intParam, labelParams, levelParam, sinceParam, textParam, type Query } from '../params.js';
 
 export function searchRoutes(app: FastifyInstance, { store }: HubContext): void {
   app.get('/api/search', { config: { scope: 'read' } }, async (request) => {
@@ -34,21 +34,4 @@ function cursorParam(query: Query, until: number | undefined): SearchCursor | un
   if (at < 1) throw badRequest('before', `expected <stream>/<seq> (a line's stream and seq), got ${JSON.stringify(text.slice(0, 40))}`);
   if (until === undefined) throw badRequest('before', 'needs `until`: the timestamp of the line it names');
   return { stream: text.slice(0, at), seq: checkInt(text.slice(at + 1), 'before', 1) };
-}
-
-/** `label=k=v`, repeatable: runs with every one of these labels (one value a key). */
-function labelParams(query: Query): Record<string, string> | undefined {
-  const raw = query.label;
-  if (raw === undefined || raw === '') return undefined;
-  // no prototype: a key `__proto__` is a label like any other
-  const labels: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const pair of Array.isArray(raw) ? raw : [raw]) {
-    const at = pair.indexOf('=');
-    if (at < 1) throw badRequest('label', `expected key=value, got ${JSON.stringify(pair.slice(0, 40))}`);
-    const [key, value] = [pair.slice(0, at), pair.slice(at + 1)];
-    // every label must hold, and a run has one value a key: two would match nothing (the last one won)
-    if (Object.hasOwn(labels, key) && labels[key] !== value) throw badRequest('label', `${JSON.stringify(key.slice(0, 40))} given two values: a run has one`);
-    labels[key] = value;
-  }
-  return labels;
 }

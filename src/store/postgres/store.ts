@@ -194,6 +194,10 @@ export class PostgresStore implements Store {
       }
       where.push(`(${fields.join(' OR ')})`);
     }
+    if (filter.labels !== undefined && Object.keys(filter.labels).length > 0) {
+      params.push(JSON.stringify(filter.labels));
+      where.push(`labels::jsonb @> $${params.length}::jsonb`);
+    }
     params.push(Math.min(filter.limit ?? 100, MAX_PAGE));
     const { rows } = await this.pool.query<RunRow>(
       `SELECT * FROM runs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, ord DESC LIMIT $${params.length}`,

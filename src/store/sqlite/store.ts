@@ -187,6 +187,10 @@ export class SqliteStore implements Store {
       }
       where.push(`(${fields.join(' OR ')})`);
     }
+    for (const [key, value] of Object.entries(filter.labels ?? {})) {
+      where.push('json_extract(labels, ?) = ?');
+      params.push(`$.${JSON.stringify(key)}`, value);
+    }
     const rows = this.sql(`SELECT * FROM runs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(...params, limit);
     return (rows as RunRow[]).map(runFromRow);
   }
