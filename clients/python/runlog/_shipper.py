@@ -5,19 +5,17 @@
   records go, counted, and a `system` line says how many.
 - The shipper thread wakes every `flush_interval` (0.2 s), or sooner when `batch_size` records
   wait; it turns the records into the wire shape, numbered (seq 1, 2, 3 … in the order they were
-  queued), as JSON text (`convert`), and POSTs them in batches (`/api/runs/:id/logs`, at most
-  ~4 MiB each).
-- The run is created by this thread (`POST /api/runs` with a new writer key, PROTOCOL.md); its
-  lease is renewed every `lease_s` (10 s) from then on (a hub without the lease route answers 404,
-  which is ignored). A renewal's answer may carry a cancel request: `on_cancel` is called with it
-  (on this thread), and the run ends `cancelled` ("cancelled by <who>") however the program ends.
+  queued), as JSON text (`convert`), and hands them to the hub side (_runhub.py: the run's create
+  with a new writer key, its lines in batches, its lease every `lease_s`, a cancel heard with
+  it, its end).
 - A hub that cannot be reached, or answers 5xx, 507 or 429: the batch goes to the run's spool
-  (<spool>/runs/<id>/pending.jsonl) and the spool is replayed in order, with backoff (0.5 s
-  doubling to 10 s); while it holds anything, new batches queue behind it. Replaying is safe:
-  the hub keeps a line once per (run, seq).
-- The run's spool directory (0700) also keeps `run.json` (its writer key, 0600: a process that
-  resumes the run by its id is its writer) and `seq` (the last seq given), so a resumed run
-  numbers on. It is deleted once the run has ended on the hub with nothing left to send.
+  (<spool>/runs/<id>/pending.jsonl) and the spool is replayed in order, with backoff; while it
+  holds anything, new batches queue behind it. A run named by the program whose hub has not
+  answered yet spools its lines unnumbered (seq 0) until the hub says where the run is.
+- On disk (_rundir.py): the run's spool directory (0700) keeps `run.json` (its writer key, 0600: a
+  process that resumes the run by its id is its writer), `seq` (the last seq given, so a resumed
+  run numbers on), `owner` and `lock`. It is deleted once the run has ended on the hub with
+  nothing left to send.
 - A run the hub refuses to create: a field it can do without (a name too long, a bad label) is
   left out and the create tried again at once (create_run, _http.py), said once on stderr. A run
   it will not have at all (a token it refuses, the id of a run that already ended) keeps its lines
@@ -30,6 +28,8 @@
   one (a run killed before its end stays as the hub's lease leaves it): see _leftovers.py. A
   second live shipper of one run and spool (another process's, or another Handler of this one)
   cannot take the lock: it keeps its lines apart (_keep_apart).
+- A crash (SIGKILL) loses the lines still in memory (queued, or in a POST the hub had not
+  taken); what was spooled is delivered by the next process of this spool that reaches the hub.
 Nothing here raises into the program.
 """
 from __future__ import annotations
@@ -37,29 +37,21 @@ from __future__ import annotations
 import collections
 import json
 import os
-import random
 import threading
 import time
 import weakref
 from typing import Any, Callable, Dict, List, Optional
 
-from ._env import new_writer_key, spool_root, warn
-from ._files import can_lock, lock_dir, pid_alive, read_int, read_json, remove_tree, write_private
-from ._http import Hub, RawJson, create_run, hub_last_seq, retryable, short
+from ._env import spool_root, warn
+from ._http import Hub, short
 from ._leftovers import claim_leftovers, deliver_leftovers
-from ._spool import Spool
-
-MAX_BATCH_BYTES = 4 * 1024 * 1024  # 4 MiB a POST: far below the hub's body limit
-MAX_BATCH_RECORDS = 5000
-BACKOFF_FIRST_S = 0.5
-BACKOFF_MAX_S = 10.0
-LOCK_WAIT_S = 5.0  # a run directory locked by a process delivering it (not a live Handler) is waited for this long
+from ._rundir import RunDir, move_to_refused
+from ._runhub import RunHub, batches, now_micros, why
 
 _live_shippers: "weakref.WeakSet[RunShipper]" = weakref.WeakSet()
-_apart = 0  # shippers kept apart from a run another Handler writes (_keep_apart): each its own file
 
 
-class RunShipper:
+class RunShipper(RunHub):
     def __init__(
         self,
         hub: Hub,
@@ -100,9 +92,8 @@ class RunShipper:
         self._flush_interval = flush_interval
         self._exit_timeout = exit_timeout
         self._on_cancel = on_cancel
-        self._root = spool_dir or spool_root()
-        self._dir = os.path.join(self._root, "runs", run_id)
-        self._spool = Spool(os.path.join(self._dir, "pending.jsonl"))
+        self._rundir = RunDir(spool_dir or spool_root(), run_id)
+        self._spool = self._rundir.pending()
         self._wake = threading.Event()
         self._stopping = False
         self._disabled = False  # a forked child's copy: its records are dropped
@@ -111,24 +102,18 @@ class RunShipper:
         self._writer = ""
         self._seq = 0
         self._seq_known = fresh
-        self._seq_saved = 0
         self._created = False
         self._reported_drops = 0
         self._failures = 0
         self._retry_at = 0.0
         self._next_lease = 0.0
         self._cancel: Optional[Dict[str, Any]] = None  # the hub's cancel request, once heard
-        self._started_at = _now_micros()
+        self._started_at = now_micros()
         self._warned: set = set()
-        self._lock_fd: Optional[int] = None  # held open: the flock says this run has a live shipper
         # the run's lock tried once here, on the caller's thread: of two Handlers of one run made
         # one after the other, the first keeps the run whichever thread starts first (a holder
         # that is only delivering leftovers is waited for on the shipper's thread)
-        try:
-            os.makedirs(self._dir, mode=0o700, exist_ok=True)
-            self._lock_fd = lock_dir(self._dir)
-        except OSError:
-            pass
+        self._rundir.try_lock()
         self._thread = threading.Thread(target=self._main, name="runlog-shipper", daemon=True)
         _live_shippers.add(self)
         self._thread.start()
@@ -173,7 +158,7 @@ class RunShipper:
         """Sends what is left and ends the run (the first close wins); waits at most `exit_timeout`."""
         if self._end is not None:
             return
-        end: Dict[str, Any] = {"status": status, "completed_at": _now_micros()}
+        end: Dict[str, Any] = {"status": status, "completed_at": now_micros()}
         if error_message is not None:
             end["error_message"] = error_message[:1000]
         if exit_code is not None:
@@ -214,28 +199,15 @@ class RunShipper:
             self._finish()
         except Exception as error:  # noqa: BLE001
             self._warn_once("finish", "could not end run %s: %s" % (self.run_id, short(error)))
-        if self._lock_fd is not None:  # done with the run: what it left is for a deliverer, or a new Handler of it
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._rundir.release()  # done with the run: what it left is for a deliverer, or a new Handler of it
 
     def _setup(self) -> None:
-        os.makedirs(self._dir, mode=0o700, exist_ok=True)
-        if self._lock_fd is None:
-            self._lock_fd = self._take_lock()
-        if self._lock_fd is None and can_lock():
+        if not self._rundir.take_lock():
             self._keep_apart()
             return
-        write_private(os.path.join(self._dir, "owner"), str(os.getpid()))
-        meta_path = os.path.join(self._dir, "run.json")
-        meta = read_json(meta_path)
-        if isinstance(meta, dict) and isinstance(meta.get("writer"), str):
-            self._writer = meta["writer"]  # a run resumed by its id: the same writer
-        else:
-            self._writer = new_writer_key()
-            self._write_meta()
-        saved = read_int(os.path.join(self._dir, "seq"))
+        self._writer, saved = self._rundir.open(self._name)
         if saved is not None:
-            self._seq = self._seq_saved = saved
+            self._seq = saved
             self._seq_known = True
 
     def _cycle(self) -> None:
@@ -250,9 +222,9 @@ class RunShipper:
             return
         if self._seq_known:
             records = self._drain()
-            for batch in _batches(records):
+            for batch in batches(records):
                 self._send_or_spool(batch)
-            self._save_seq()
+            self._rundir.save_seq(self._seq)
         elif self._failures > 0:
             self._spool_unnumbered()
         if self._created and not self._spool.empty and time.monotonic() >= self._retry_at:
@@ -261,85 +233,19 @@ class RunShipper:
             self._renew_lease()
         if self._created and self._spool.empty and claim_leftovers():
             # bounded: a program that is already ending gives it a moment, not its exit
-            deliver_leftovers(self.hub, os.path.dirname(self._dir), self._dir, time.monotonic() + (2.0 if self._stopping else 30.0))
-
-    def _create(self) -> None:
-        body: Dict[str, Any] = {"id": self.run_id, "lease_s": self._lease_s, "started_at": self._started_at}
-        if self._name is not None:
-            body["name"] = self._name
-        if self._command is not None:
-            body["command"] = self._command
-        if self._labels:
-            body["labels"] = self._labels
-        status, answer, changes = create_run(self.hub, body, self._writer, self._timeout())
-        if changes:
-            # what the hub took is what a later create (and the next program's delivery) sends
-            self._name, self._command, self._labels = body.get("name"), body.get("command"), body.get("labels")
-            self._write_meta()
-            if status in (200, 201) or retryable(status):  # refused anyway: _refuse's warning is the one that matters
-                self._warn_once("fields", "run %s goes on without what the hub refused: %s" % (self.run_id, "; ".join(changes)))
-        if status in (200, 201):
-            if "lease_s" not in body:  # ours was refused: renew at least as often as the hub's default lease asks
-                lease = answer.get("lease_s") if isinstance(answer, dict) else None
-                self._lease_s = min(self._lease_s, float(lease) if isinstance(lease, (int, float)) and lease > 0 else 10.0)
-            self._created = True
-            self._failures = 0
-            self._next_lease = time.monotonic() + self._lease_s
-            if status == 200 and not self._seq_known:
-                # the run was there already (resumed by its id): number on after its last line
-                last = hub_last_seq(self.hub, self.run_id, self._timeout())
-                if last is None:  # not known yet: numbering from 0 would have the hub take new lines for old ones
-                    self._created = False
-                    self._failed()
-                    return
-                self._seq = max(self._seq, last)
-            if not self._seq_known:
-                # what waited on disk for the numbering goes first, numbered now
-                self._seq = self._spool.number(self._seq)
-                self._save_seq()
-            self._seq_known = True
-        elif retryable(status):
-            self._failed()
-        else:
-            self._refuse(status, answer)
+            deliver_leftovers(self.hub, os.path.dirname(self._rundir.path), self._rundir.path, time.monotonic() + (2.0 if self._stopping else 30.0))
 
     def _refuse(self, status: int, answer: Any) -> None:
         """The hub will not have the run (a token it refuses, the id of a run that already ended):
         the lines cannot reach it, but they are the program's. From now on they go, one record a
         line, to <spool>/refused/<id>.jsonl, those that waited in the run's spool first. Nothing
         sends that file later (it would be refused again): it is for the user to read or send."""
-        kept = Spool(os.path.join(self._root, "refused", self.run_id + ".jsonl"))
-        # numbered on after what the file holds (an earlier program refused under this id), so it
-        # is one run's lines; those that waited for the hub to number them too
-        self._seq = max([self._seq] + [r.get("seq", 0) for r in kept._read() if isinstance(r, dict)])
-        self._seq = self._spool.number(self._seq)
+        kept = self._rundir.refused()
+        self._seq = move_to_refused(self._spool, kept, self._seq)
         self._seq_known = True
-
-        def keep(batch: Any) -> bool:
-            for record in batch if isinstance(batch, list) else []:
-                kept.append(record)
-            return True
-
-        self._spool.replay(keep)
         self._spool = kept  # its drops are reported as the spool's are (_drain)
         self._refused = True
-        self._warn_once("create", "run %s cannot be written (hub answered %d: %s); its lines are kept in %s" % (self.run_id, status, _why(answer), kept.path))
-
-    def _take_lock(self) -> Optional[int]:
-        """The run directory's lock. Held by a live shipper (`owner` names a live pid, this one's
-        included: another Handler of this program): None at once. Held by a process delivering a
-        dead one's leftovers (_leftovers.py): waited for a few seconds (it may remove the directory)."""
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            try:
-                os.makedirs(self._dir, mode=0o700, exist_ok=True)
-                fd = lock_dir(self._dir)
-            except OSError:
-                fd = None
-            owner = read_int(os.path.join(self._dir, "owner"))
-            if fd is not None or not can_lock() or (owner is not None and pid_alive(owner)) or time.monotonic() > deadline:
-                return fd
-            time.sleep(0.05)
+        self._warn_once("create", "run %s cannot be written (hub answered %d: %s); its lines are kept in %s" % (self.run_id, status, why(answer), kept.path))
 
     def _keep_apart(self) -> None:
         """Another live Handler of this spool writes this run (the ranks of a job on one machine, two
@@ -347,11 +253,9 @@ class RunShipper:
         and the hub would keep one line per seq. So this one keeps its lines in a file of its own
         under refused/ (numbered from 1), said once on stderr, as a run the hub will not have is
         kept; the run and its directory stay the other's."""
-        global _apart
-        _apart += 1
-        owner = read_int(os.path.join(self._dir, "owner"))
-        kept = Spool(os.path.join(self._root, "refused", "%s.%d.%d.jsonl" % (self.run_id, os.getpid(), _apart)))
-        self._dir = ""  # not ours: never written nor removed by this shipper
+        owner = self._rundir.owner()
+        kept = self._rundir.apart()
+        self._rundir.disown()  # not ours: never written nor removed by this shipper
         self._spool = kept
         self._seq_known = True
         self._refused = True
@@ -375,7 +279,7 @@ class RunShipper:
         would lose them, and a long outage would drop them past max_records). They go to the
         spool with seq 0 and are numbered there once the hub says where the run is (_create; or
         deliver_leftovers, when this process dies first)."""
-        for batch in _batches(self._drain(numbered=False)):
+        for batch in batches(self._drain(numbered=False)):
             self._spool.append_json("[" + ",".join(batch) + "]", weight=len(batch))
             self.stats["spooled"] += len(batch)
 
@@ -403,7 +307,7 @@ class RunShipper:
                 try:
                     append(convert(item, seq))
                 except Exception as error:  # noqa: BLE001
-                    append(_to_json({"seq": seq, "level": "ERROR", "message": "runlog could not convert a record: %s" % short(error), "timestamp": _now_micros(), "source": "system"}))
+                    append(_to_json({"seq": seq, "level": "ERROR", "message": "runlog could not convert a record: %s" % short(error), "timestamp": now_micros(), "source": "system"}))
         finally:
             self._seq = seq
         return records
@@ -411,108 +315,9 @@ class RunShipper:
     def _notice(self, message: str, numbered: bool = True) -> str:
         if numbered:
             self._seq += 1
-        return _to_json({"seq": self._seq if numbered else 0, "timestamp": _now_micros(), "level": "WARNING", "message": message, "source": "system", "logger": "runlog"})
-
-    def _send_or_spool(self, batch: List[str]) -> None:
-        if self._created and self._spool.empty and time.monotonic() >= self._retry_at and self._post(batch):
-            return
-        self._spool.append_json("[" + ",".join(batch) + "]", weight=len(batch))
-        self.stats["spooled"] += len(batch)
-
-    def _post(self, batch: List[Any]) -> bool:
-        """True when the batch is done with (taken, or refused for good); False to retry it later.
-        The batch: records as JSON texts (from _drain), or as dicts (read back from the spool)."""
-        if batch and type(batch[0]) is str:
-            body: Any = RawJson('{"records":[' + ",".join(batch) + "]}")
-        else:
-            body = {"records": batch}
-        status, answer = self.hub.request("POST", "/api/runs/%s/logs" % self.run_id, body, writer=self._writer, timeout=self._timeout())
-        if 200 <= status < 300:
-            self._failures = 0
-            self.stats["sent"] += len(batch)
-            return True
-        if retryable(status):
-            self._failed()
-            return False
-        if status == 404:  # the hub does not know the run (a new data directory): create it again
-            self._created = False
-            return False
-        self._warn_once("post%d" % status, "hub refused lines of run %s (%d: %s); they are dropped" % (self.run_id, status, _why(answer)))
-        return True
-
-    def _replay(self) -> None:
-        self._spool.replay(lambda batch: self._created and self._post(batch))
-
-    def _renew_lease(self) -> None:
-        self._next_lease = time.monotonic() + self._lease_s
-        status, answer = self.hub.request("POST", "/api/runs/%s/lease" % self.run_id, {}, writer=self._writer, timeout=self._timeout())
-        cancel = answer.get("cancel") if status == 200 and isinstance(answer, dict) else None
-        if isinstance(cancel, dict) and self._cancel is None:
-            self._cancel = cancel  # the run ends `cancelled`, however the program ends
-            if self._on_cancel is not None:
-                try:
-                    self._on_cancel(cancel)
-                except Exception:  # noqa: BLE001
-                    pass
-
-    def _finish(self) -> None:
-        deadline = time.monotonic() + self._exit_timeout
-        if self._disabled:
-            return
-        if not self._created and not self._refused:
-            self._retry_at = 0.0
-            self._create()
-        if self._refused:
-            self._keep_refused()
-            if self._dir:  # nothing in it for the next program to deliver (none of ours: _keep_apart)
-                remove_tree(self._dir)
-            return
-        if self._seq_known:
-            for batch in _batches(self._drain()):
-                self._send_or_spool(batch)
-        else:
-            self._spool_unnumbered()  # never heard from the hub: the next program numbers them (_leftovers.py)
-        self._save_seq()
-        # the hub away at exit: one more try, not a wait
-        if self._created and not self._spool.empty:
-            self._retry_at = 0.0
-            while not self._spool.empty and time.monotonic() < deadline:
-                failures = self._failures
-                self._replay()
-                if self._failures > failures or not self._created:
-                    break
-        body = dict(self._end or {"status": "completed", "completed_at": _now_micros()})
-        if self._cancel is not None:
-            body.update(status="cancelled", error_message="cancelled by %s" % self._cancel.get("by", "?"))
-            body.pop("exit_code", None)
-        if self._created and self._spool.empty:
-            status, answer = self.hub.request("POST", "/api/runs/%s/finish" % self.run_id, body, writer=self._writer, timeout=self._timeout(deadline))
-            if 200 <= status < 300 or (400 <= status < 500 and not retryable(status)):
-                remove_tree(self._dir)
-                return
-        write_private(os.path.join(self._dir, "end.json"), json.dumps(body))
-        self._warn_once("exit", "hub %s away at exit: run %s's last lines and its end wait in %s" % (self.hub.url, self.run_id, self._dir))
+        return _to_json({"seq": self._seq if numbered else 0, "timestamp": now_micros(), "level": "WARNING", "message": message, "source": "system", "logger": "runlog"})
 
     # --- small things ------------------------------------------------------------------------
-
-    def _failed(self) -> None:
-        self._failures += 1
-        self.stats["failed_posts"] += 1
-        delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * (2 ** min(self._failures - 1, 10)))
-        self._retry_at = time.monotonic() + delay * (0.75 + random.random() / 2)
-
-    def _timeout(self, deadline: Optional[float] = None) -> float:
-        if deadline is not None:
-            return max(0.5, min(5.0, deadline - time.monotonic()))
-        return 2.0 if self._stopping else 10.0
-
-    def _write_meta(self) -> None:
-        write_private(os.path.join(self._dir, "run.json"), json.dumps({"id": self.run_id, "name": self._name, "writer": self._writer}))
-
-    def _save_seq(self) -> None:
-        if self._seq != self._seq_saved:
-            self._seq_saved = self._seq
-            write_private(os.path.join(self._dir, "seq"), str(self._seq))
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -536,43 +341,5 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-
-
-
-
-
-
-def _batches(records: List[str]):
-    batch: List[str] = []
-    size = 0
-    for record in records:
-        weight = len(record) * 2  # bytes, roughly (most characters take 1 in UTF-8, a few up to 4)
-        if batch and (size + weight > MAX_BATCH_BYTES or len(batch) >= MAX_BATCH_RECORDS):
-            yield batch
-            batch, size = [], 0
-        batch.append(record)
-        size += weight
-    if batch:
-        yield batch
-
-
 def _to_json(record: Dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _now_micros() -> int:
-    return time.time_ns() // 1000
-
-
-def _why(answer: Any) -> str:
-    if isinstance(answer, dict):
-        return str(answer.get("message") or answer.get("error") or "")[:200]
-    return ""
-
-
-
-
-
-
-
-
