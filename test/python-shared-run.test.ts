@@ -78,4 +78,32 @@ describe.skipIf(noPython !== undefined)('the Python client: one live Handler per
     expect((await program.done).code).toBe(0);
     for (let i = 0; i < 20; i++) expect([i, (await runLines(hub.url, `pair-${i}`)).map((l) => l.message)]).toEqual([i, [`first of pair ${i}`]]);
   });
+
+  it('of two Handlers of one run, the second is kept apart even when the first ends the run before its thread looks', async () => {
+    const hub = await newHub();
+    // the owner was written on the first's thread, and the second's thread decided: one that found
+    // the lock taken before the owner was said waited, as for a deliverer; one that started after
+    // the first had ended found the lock free. Either way it took the run, ended by then, and its
+    // lines were refused ("run quick-N cannot be written (… already ran)"): 1 pair in 15 here
+    const program = pythonCode(
+      [
+        'import logging, runlog',
+        'for i in range(100):',
+        '    first = runlog.Handler(run_id="quick-%d" % i)',
+        '    second = runlog.Handler(run_id="quick-%d" % i)',
+        '    log = logging.getLogger("quick-%d" % i)',
+        '    log.setLevel(logging.INFO)',
+        '    log.addHandler(first)',
+        '    log.info("first of pair %d", i)',
+        '    first.end()',
+        '    second.end()',
+      ],
+      { RUNLOG_HUB: hub.url },
+    );
+    const result = await program.done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain('cannot be written');
+    expect(result.stderr.split('\n').filter((line) => line.includes('is written by another Handler on this spool (this program)'))).toHaveLength(100);
+    for (let i = 0; i < 100; i++) expect([i, (await runLines(hub.url, `quick-${i}`)).map((l) => l.message)]).toEqual([i, [`first of pair ${i}`]]);
+  });
 });

@@ -5,8 +5,9 @@ On disk, under <spool> (RUNLOG_SPOOL, or the Handler's spool_dir):
   left to deliver:
     lock          an flock held while the run's shipper lives; the kernel drops it when the
                   process dies, so a lock that can be taken means a dead (or ended) shipper
-    owner         the pid of the shipper that holds the lock: a live pid is another Handler that
-                  writes the run (RunShipper._keep_apart), not a deliverer to wait for
+    owner         the pid of the shipper that holds the lock, written as soon as it is taken: a
+                  live pid is another Handler that writes the run (RunShipper._keep_apart), not
+                  a deliverer to wait for
     run.json      the run's id, name and writer key (0600): a process that resumes the run by
                   its id is its writer, and the next process delivers its leftovers as it
     seq           the last seq given, so a resumed run numbers on
@@ -43,6 +44,7 @@ class RunDir:
         self.run_id = run_id
         self.path = os.path.join(root, "runs", run_id)
         self.lock_fd: Optional[int] = None  # held open: the flock says this run has a live shipper
+        self.held_by_live = False  # try_lock found the lock held by a live shipper
         self.seq_saved = 0
 
     def pending(self) -> Spool:
@@ -55,6 +57,11 @@ class RunDir:
             self.lock_fd = lock_dir(self.path)
         except OSError:
             pass
+        if self.lock_fd is not None:
+            self._say_owner()
+        else:
+            owner = self.owner()
+            self.held_by_live = can_lock() and owner is not None and pid_alive(owner)
 
     def take_lock(self) -> bool:
         """True when this process holds the lock, or locks do not work here. Held by a live shipper
@@ -62,6 +69,10 @@ class RunDir:
         once. Held by a process delivering a dead one's leftovers (_leftovers.py): waited for a few
         seconds (it may remove the directory)."""
         os.makedirs(self.path, mode=0o700, exist_ok=True)
+        if self.held_by_live:
+            # decided when the Handler was made: should the holder end the run before this
+            # thread looks, the lock would be free, and the run, ended, would refuse these lines
+            return False
         if self.lock_fd is None:
             deadline = time.monotonic() + LOCK_WAIT_S
             while True:
@@ -75,7 +86,15 @@ class RunDir:
                     self.lock_fd = fd
                     break
                 time.sleep(0.05)
+            if self.lock_fd is not None:
+                self._say_owner()
         return self.lock_fd is not None or not can_lock()
+
+    def _say_owner(self) -> None:
+        # at once, with the lock: a Handler of this run that finds it taken before `owner` names a
+        # live pid takes the holder for a deliverer and waits; one whose holder ended the run
+        # meanwhile took the run, ended already, and had its lines refused
+        write_private(os.path.join(self.path, "owner"), str(os.getpid()))
 
     def release(self) -> None:
         """Done with the run: what it left is for a deliverer, or a new Handler of it."""
@@ -87,9 +106,8 @@ class RunDir:
         return read_int(os.path.join(self.path, "owner"))
 
     def open(self, name: Optional[str]) -> Tuple[str, Optional[int]]:
-        """Says this process has the run (`owner`); returns its writer key (made, and kept in
-        run.json, for a run this spool has not seen) and its last seq given, if one was saved."""
-        write_private(os.path.join(self.path, "owner"), str(os.getpid()))
+        """The run's writer key (made, and kept in run.json, for a run this spool has not seen) and
+        its last seq given, if one was saved."""
         meta = read_json(os.path.join(self.path, "run.json"))
         if isinstance(meta, dict) and isinstance(meta.get("writer"), str):
             writer = meta["writer"]  # a run resumed by its id: the same writer
