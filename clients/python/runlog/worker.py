@@ -263,7 +263,7 @@ class Worker:
             self._wake.wait(self.heartbeat_interval)
             self._wake.clear()
 
-    def _beat(self, stopping: bool) -> None:
+    def _beat(self, stopping: bool, again: bool = False) -> None:
         task_id = self.current_task_id  # once: the program's thread may change it meanwhile
         gpu = self._gpu.snapshot()
         drops = self.buffer.dropped + self._spool.dropped
@@ -291,6 +291,10 @@ class Worker:
             return
         if not self._post(body):
             self._spool.append(body, weight=len(body["logs"]))
+        elif self._refused_lines and not again:
+            # the lines of a refused beat are counted in a beat of their own now: the refused one may
+            # be the last (a stop)
+            self._beat(stopping, again=True)
 
     def _replayed(self, body: Dict[str, Any]) -> bool:
         if self._post(body):
