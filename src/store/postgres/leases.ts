@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { DEFAULTS, LEASE_MISSES } from '../../core/config.js';
 import { runFromRow, type RunRow } from '../rows.js';
 import type { Run, TaskSpec } from '../store.js';
+import { getRun } from './runs.js';
 
 /** a writer silent for LEASE_MISSES × lease_s is lost; lease_s defaults to DEFAULTS.leaseSeconds */
 export const DEFAULT_LEASE_S = DEFAULTS.leaseSeconds;
@@ -20,11 +21,6 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS rerun_of TEXT;
 CREATE INDEX IF NOT EXISTS runs_leased ON runs (status, heard_at) WHERE lease_s IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_by_rerun_of ON runs (rerun_of) WHERE rerun_of IS NOT NULL;
 `;
-
-async function getRun(db: pg.Pool, id: string): Promise<Run | undefined> {
-  const { rows } = await db.query<RunRow>('SELECT * FROM runs WHERE id = $1', [id]);
-  return rows[0] === undefined ? undefined : runFromRow(rows[0]);
-}
 
 export async function rerunsOf(db: pg.Pool, id: string): Promise<string[]> {
   return (await db.query<{ id: string }>('SELECT id FROM runs WHERE rerun_of = $1 ORDER BY created_at, ord', [id])).rows.map((r) => r.id);

@@ -1,7 +1,8 @@
 /**
  * PostgresStore: the store for a fleet, several hubs on one database.
  *
- * - Runs in `runs`; their lines in `run_chunks`, compressed chunks of up to 1,000 lines (chunks.ts).
+ * - Runs and tasks in `runs` (runs.ts); their lines in `run_chunks`, compressed chunks of up to
+ *   1,000 lines (chunks.ts).
  * - Workers and their lines in the seeds' `workers` and `system_logs` (workers.ts): a worker that
  *   calls the seed's function directly and one that talks to a hub are the same to every hub.
  * - Claims: `FOR UPDATE SKIP LOCKED`, so each queued task goes to exactly one worker across hubs.
@@ -16,10 +17,7 @@ import { NulSafeClient } from './nul.js';
 import { StreamLocks } from './stream-locks.js';
 import { nowMicros, type LogRecord } from '../../core/record.js';
 import type { LiveFanout } from '../../pipeline/live.js';
-import { labelPattern, likePattern, runFromRow, taskRowValues, updatableFields, type RunRow } from '../rows.js';
 import {
-  MAX_PAGE,
-  RUN_STATUSES,
   type RunStatus,
   type ClaimedTask,
   type LogPage,
@@ -46,6 +44,7 @@ import { migratePostgres, type MigrationResult } from './migrate.js';
 import { deleteChunksBefore, deleteRunsBefore, deleteSystemLogsBefore, type BatchOptions } from './retention.js';
 import * as auth from './auth.js';
 import * as leases from './leases.js';
+import * as runs from './runs.js';
 import { searchLines } from './search.js';
 import * as workers from './workers.js';
 import { queryWorkerLines, workerLastSeq, workerOf } from './worker-stream.js';
@@ -119,91 +118,20 @@ export class PostgresStore implements Store {
     );
   }
 
-  async upsertRun(run: RunUpsert): Promise<{ run: Run; created: boolean }> {
-    const { rows } = await this.pool.query<RunRow & { created: boolean }>(
-      `INSERT INTO runs (id, name, command, status, created_at, started_at, log_path, worker_id, task_id, labels, lease_s, heard_at, rerun_of)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $5, $12)
-       ON CONFLICT (id) DO NOTHING RETURNING *, true AS created`,
-      [
-        run.id,
-        run.name ?? null,
-        run.command ?? null,
-        run.status ?? 'running',
-        nowMicros(),
-        run.started_at ?? null,
-        run.log_path ?? null,
-        run.worker_id ?? null,
-        run.task_id ?? null,
-        JSON.stringify(run.labels ?? {}),
-        run.lease_s ?? null,
-        run.rerun_of ?? null,
-      ],
-    );
-    if (rows[0] !== undefined) return { run: runFromRow(rows[0]), created: true };
-    const fields = updatableFields(run);
-    if (fields.length > 0) {
-      await this.pool.query(`UPDATE runs SET ${fields.map(([name], i) => `${name} = $${i + 2}`).join(', ')} WHERE id = $1`, [
-        run.id,
-        ...fields.map(([, value]) => value),
-      ]);
-    }
-    return { run: (await this.getRun(run.id)) as Run, created: false };
+  upsertRun(run: RunUpsert): Promise<{ run: Run; created: boolean }> {
+    return runs.upsertRun(this.pool, run);
   }
 
-  async finishRun(id: string, finish: RunFinish): Promise<Run | undefined> {
-    const { rows } = await this.pool.query<RunRow>(
-      `UPDATE runs SET status = $2, exit_code = $3, signal = $4, error_message = $5, completed_at = $6,
-         started_at = COALESCE(started_at, created_at), diagnostics = COALESCE($7, diagnostics), lost = $8
-       WHERE id = $1 AND (status NOT IN ('completed', 'failed', 'cancelled') OR (lost AND $9)) RETURNING *`,
-      [
-        id,
-        finish.status,
-        finish.exit_code ?? null,
-        finish.signal ?? null,
-        finish.error_message ?? null,
-        finish.completed_at ?? nowMicros(),
-        finish.diagnostics === undefined ? null : JSON.stringify(finish.diagnostics),
-        finish.lost === true,
-        finish.replaceLost === true,
-      ],
-    );
-    return rows[0] === undefined ? this.getRun(id) : runFromRow(rows[0]);
+  finishRun(id: string, finish: RunFinish): Promise<Run | undefined> {
+    return runs.finishRun(this.pool, id, finish);
   }
 
-  async getRun(id: string): Promise<Run | undefined> {
-    const { rows } = await this.pool.query<RunRow>('SELECT * FROM runs WHERE id = $1', [id]);
-    return rows[0] === undefined ? undefined : runFromRow(rows[0]);
+  getRun(id: string): Promise<Run | undefined> {
+    return runs.getRun(this.pool, id);
   }
 
-  async listRuns(filter: RunFilter): Promise<Run[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.status) {
-      params.push(filter.status);
-      where.push(`status = $${params.length}`);
-    }
-    if (filter.q) {
-      params.push(likePattern(filter.q));
-      const at = `$${params.length}`;
-      const fields = ['id', 'name', 'command', 'worker_id', 'task_id', 'labels'].map((field) => `${field} ILIKE ${at}`);
-      // `team=nlp` finds the label as stored: {"team":"nlp"}
-      const label = labelPattern(filter.q);
-      if (label !== undefined) {
-        params.push(label);
-        fields.push(`labels ILIKE $${params.length}`);
-      }
-      where.push(`(${fields.join(' OR ')})`);
-    }
-    if (filter.labels !== undefined && Object.keys(filter.labels).length > 0) {
-      params.push(JSON.stringify(filter.labels));
-      where.push(`labels::jsonb @> $${params.length}::jsonb`);
-    }
-    params.push(Math.min(filter.limit ?? 100, MAX_PAGE));
-    const { rows } = await this.pool.query<RunRow>(
-      `SELECT * FROM runs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, ord DESC LIMIT $${params.length}`,
-      params,
-    );
-    return rows.map(runFromRow);
+  listRuns(filter: RunFilter): Promise<Run[]> {
+    return runs.listRuns(this.pool, filter);
   }
 
   async appendRecords(stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
@@ -239,54 +167,29 @@ export class PostgresStore implements Store {
     return searchLines(this.pool, filter);
   }
 
-  async setDiagnostics(runId: string, diagnostics: unknown): Promise<void> {
-    await this.pool.query('UPDATE runs SET diagnostics = $2 WHERE id = $1', [runId, JSON.stringify(diagnostics)]);
+  setDiagnostics(runId: string, diagnostics: unknown): Promise<void> {
+    return runs.setDiagnostics(this.pool, runId, diagnostics);
   }
 
-  async createTask(run: RunUpsert, spec: TaskSpec): Promise<Run> {
-    const { rows } = await this.pool.query<RunRow>(
-      `INSERT INTO runs (id, name, command, status, created_at, task_id, labels, spec, rerun_of)
-       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) RETURNING *`,
-      taskRowValues(run, spec, nowMicros()),
-    );
-    return runFromRow(rows[0] as RunRow);
+  createTask(run: RunUpsert, spec: TaskSpec): Promise<Run> {
+    return runs.createTask(this.pool, run, spec);
   }
 
-  async claimTask(workerId: string, leaseS = leases.DEFAULT_LEASE_S, skip: readonly string[] = []): Promise<ClaimedTask | undefined> {
-    // SKIP LOCKED: claimers on every hub pass over a row another is taking, never wait on it, never share it
-    const now = nowMicros();
-    const { rows } = await this.pool.query<RunRow & { spec: string }>(
-      `UPDATE runs SET status = 'running', worker_id = $1, started_at = $2, lease_s = $3, heard_at = $2
-       WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND spec IS NOT NULL AND id <> ALL($4::text[])
-                   ORDER BY created_at, ord LIMIT 1 FOR UPDATE SKIP LOCKED)
-       RETURNING *`,
-      [workerId, now, leaseS, skip],
-    );
-    const row = rows[0];
-    if (row === undefined) return undefined;
-    return { run: runFromRow(row), spec: JSON.parse(row.spec) as TaskSpec, last_seq: await lastSeq(this.pool, row.id) };
+  claimTask(workerId: string, leaseS = leases.DEFAULT_LEASE_S, skip: readonly string[] = []): Promise<ClaimedTask | undefined> {
+    return runs.claimTask(this.pool, workerId, leaseS, skip);
   }
 
-  async releaseTask(runId: string): Promise<Run | undefined> {
-    await this.pool.query(
-      `UPDATE runs SET status = 'queued', worker_id = NULL, started_at = NULL, heard_at = NULL
-       WHERE id = $1 AND status = 'running' AND spec IS NOT NULL AND cancel_by IS NULL`,
-      [runId],
-    );
-    return this.getRun(runId);
+  releaseTask(runId: string): Promise<Run | undefined> {
+    return runs.releaseTask(this.pool, runId);
   }
 
-  async runningOn(workerId: string): Promise<Run[]> {
-    const { rows } = await this.pool.query<RunRow>(`SELECT * FROM runs WHERE worker_id = $1 AND status = 'running'`, [workerId]);
-    return rows.map(runFromRow);
+  runningOn(workerId: string): Promise<Run[]> {
+    return runs.runningOn(this.pool, workerId);
   }
 
   /** How many runs of each status (for /metrics). */
-  async countRuns(): Promise<Record<RunStatus, number>> {
-    const counts = Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])) as Record<RunStatus, number>;
-    const { rows } = await this.pool.query<{ status: RunStatus; n: number }>('SELECT status, COUNT(*)::int AS n FROM runs GROUP BY status');
-    for (const row of rows) if (row.status in counts) counts[row.status] = row.n;
-    return counts;
+  countRuns(): Promise<Record<RunStatus, number>> {
+    return runs.countRuns(this.pool);
   }
 
   rerunsOf(id: string): Promise<string[]> {

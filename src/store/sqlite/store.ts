@@ -2,6 +2,7 @@
  * SqliteStore: the embedded default, one file in the data directory.
  * WAL, so readers (the hub's queries, `runlog logs`) never wait for the writer, and several
  * processes (a hub and a runner that found no hub) can share the file.
+ * Runs and tasks: runs.ts; lines: lines.ts, read by reads.ts; workers: workers.ts; tokens: auth.ts.
  */
 import Database from 'better-sqlite3';
 import { statement } from './statements.js';
@@ -10,10 +11,9 @@ import { dirname } from 'node:path';
 import { nowMicros, type LogRecord } from '../../core/record.js';
 import { DEFAULTS, LEASE_MISSES } from '../../core/config.js';
 import { isAfterCursor } from '../search-order.js';
-import { labelPattern, likePattern, runFromRow, taskRowValues, updatableFields, type RunRow } from '../rows.js';
+import { runFromRow, type RunRow } from '../rows.js';
 import {
   MAX_PAGE,
-  RUN_STATUSES,
   type RunStatus,
   type ClaimedTask,
   type SystemLog,
@@ -42,6 +42,7 @@ import { queryStream, readStream, scanNewest } from './reads.js';
 import { SCHEMA } from './schema.js';
 import * as workers from './workers.js';
 import * as auth from './auth.js';
+import * as runs from './runs.js';
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -67,60 +68,15 @@ export class SqliteStore implements Store {
   }
 
   async upsertRun(run: RunUpsert): Promise<{ run: Run; created: boolean }> {
-    return this.db.transaction(() => {
-      const existing = this.sql('SELECT id FROM runs WHERE id = ?').get(run.id);
-      if (existing === undefined) {
-        this.db
-          .prepare(
-            `INSERT INTO runs (id, name, command, status, created_at, started_at, log_path, worker_id, task_id, labels, lease_s, heard_at, rerun_of)
-             VALUES (@id, @name, @command, @status, @created_at, @started_at, @log_path, @worker_id, @task_id, @labels, @lease_s, @created_at, @rerun_of)`,
-          )
-          .run({
-            lease_s: run.lease_s ?? null,
-            rerun_of: run.rerun_of ?? null,
-            id: run.id,
-            name: run.name ?? null,
-            command: run.command ?? null,
-            status: run.status ?? 'running',
-            created_at: nowMicros(),
-            started_at: run.started_at ?? null,
-            log_path: run.log_path ?? null,
-            worker_id: run.worker_id ?? null,
-            task_id: run.task_id ?? null,
-            labels: JSON.stringify(run.labels ?? {}),
-          });
-      } else {
-        const fields = updatableFields(run);
-        if (fields.length > 0) {
-          const sets = fields.map(([column]) => `${column} = ?`).join(', ');
-          this.sql(`UPDATE runs SET ${sets} WHERE id = ?`).run(...fields.map(([, value]) => value), run.id);
-        }
-      }
-      return { run: this.getRunSync(run.id) as Run, created: existing === undefined };
-    })();
+    return runs.upsertRun(this.db, run);
   }
 
   async finishRun(id: string, finish: RunFinish): Promise<Run | undefined> {
-    this.sql(
-        `UPDATE runs SET status = ?, exit_code = ?, signal = ?, error_message = ?, completed_at = ?,
-           started_at = COALESCE(started_at, created_at), lost = ?
-         WHERE id = ? AND (status NOT IN ('completed', 'failed', 'cancelled') OR (lost = 1 AND ? = 1))`,
-      )
-      .run(
-        finish.status,
-        finish.exit_code ?? null,
-        finish.signal ?? null,
-        finish.error_message ?? null,
-        finish.completed_at ?? nowMicros(),
-        finish.lost ? 1 : 0,
-        id,
-        finish.replaceLost ? 1 : 0,
-      );
-    return this.getRunSync(id);
+    return runs.finishRun(this.db, id, finish);
   }
 
   async getRun(id: string): Promise<Run | undefined> {
-    return this.getRunSync(id);
+    return runs.getRun(this.db, id);
   }
 
   async rerunsOf(id: string): Promise<string[]> {
@@ -129,7 +85,7 @@ export class SqliteStore implements Store {
 
   async renewLease(id: string, now: number, leaseS?: number): Promise<Run | undefined> {
     this.sql('UPDATE runs SET heard_at = ?, lease_s = COALESCE(?, lease_s, ?) WHERE id = ?').run(now, leaseS ?? null, DEFAULTS.leaseSeconds, id);
-    return this.getRunSync(id);
+    return runs.getRun(this.db, id);
   }
 
   async expiredLeases(now: number, heardSince: number): Promise<Run[]> {
@@ -148,7 +104,7 @@ export class SqliteStore implements Store {
       ).run(`cancelled by ${by}`, now, by, now, id);
       this.sql(`UPDATE runs SET cancel_by = ?, cancel_at = ? WHERE id = ? AND status = 'running' AND cancel_by IS NULL`).run(by, now, id);
     }).immediate();
-    return this.getRunSync(id);
+    return runs.getRun(this.db, id);
   }
 
   async deleteRun(id: string): Promise<'deleted' | 'active' | 'missing'> {
@@ -168,38 +124,11 @@ export class SqliteStore implements Store {
   }
 
   async listRuns(filter: RunFilter): Promise<Run[]> {
-    const limit = Math.min(filter.limit ?? 100, MAX_PAGE);
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.status) {
-      where.push('status = ?');
-      params.push(filter.status);
-    }
-    if (filter.q) {
-      const pattern = likePattern(filter.q);
-      const fields = ['id', 'name', 'command', 'worker_id', 'task_id', 'labels'].map((field) => `${field} LIKE ? ESCAPE '\\'`);
-      params.push(...fields.map(() => pattern));
-      // `team=nlp` finds the label as stored: {"team":"nlp"}
-      const label = labelPattern(filter.q);
-      if (label !== undefined) {
-        fields.push("labels LIKE ? ESCAPE '\\'");
-        params.push(label);
-      }
-      where.push(`(${fields.join(' OR ')})`);
-    }
-    for (const [key, value] of Object.entries(filter.labels ?? {})) {
-      where.push('json_extract(labels, ?) = ?');
-      params.push(`$.${JSON.stringify(key)}`, value);
-    }
-    const rows = this.sql(`SELECT * FROM runs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(...params, limit);
-    return (rows as RunRow[]).map(runFromRow);
+    return runs.listRuns(this.db, filter);
   }
 
   async countRuns(): Promise<Record<RunStatus, number>> {
-    const counts = Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])) as Record<RunStatus, number>;
-    const rows = this.sql('SELECT status, count(*) AS n FROM runs GROUP BY status').all() as { status: RunStatus; n: number }[];
-    for (const row of rows) counts[row.status] = row.n;
-    return counts;
+    return runs.countRuns(this.db);
   }
 
   async appendRecords(stream: string, records: readonly LogRecord[]): Promise<LogRecord[]> {
@@ -237,42 +166,23 @@ export class SqliteStore implements Store {
   }
 
   async setDiagnostics(runId: string, diagnostics: unknown): Promise<void> {
-    this.sql('UPDATE runs SET diagnostics = ? WHERE id = ?').run(JSON.stringify(diagnostics), runId);
+    runs.setDiagnostics(this.db, runId, diagnostics);
   }
 
   async createTask(run: RunUpsert, spec: TaskSpec): Promise<Run> {
-    this.sql(
-        `INSERT INTO runs (id, name, command, status, created_at, task_id, labels, spec, rerun_of)
-         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
-      )
-      .run(...taskRowValues(run, spec, nowMicros()));
-    return this.getRunSync(run.id) as Run;
+    return runs.createTask(this.db, run, spec);
   }
 
   async claimTask(workerId: string, leaseS = DEFAULTS.leaseSeconds, skip: readonly string[] = []): Promise<ClaimedTask | undefined> {
-    // one statement: SQLite runs it under the write lock, so two claimers never get the same task
-    const now = nowMicros();
-    const row = this.sql(
-        `UPDATE runs SET status = 'running', worker_id = ?, started_at = ?, lease_s = ?, heard_at = ?
-         WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND spec IS NOT NULL AND id NOT IN (SELECT value FROM json_each(?))
-                     ORDER BY created_at, rowid LIMIT 1)
-         RETURNING *`,
-      )
-      .get(workerId, now, leaseS, now, JSON.stringify(skip)) as (RunRow & { spec: string }) | undefined;
-    if (row === undefined) return undefined;
-    return { run: runFromRow(row), spec: JSON.parse(row.spec) as TaskSpec, last_seq: this.lines.lastSeq(row.id) };
+    return runs.claimTask(this.db, this.lines, workerId, leaseS, skip);
   }
 
   async releaseTask(runId: string): Promise<Run | undefined> {
-    this.sql(
-      `UPDATE runs SET status = 'queued', worker_id = NULL, started_at = NULL, heard_at = NULL
-       WHERE id = ? AND status = 'running' AND spec IS NOT NULL AND cancel_by IS NULL`,
-    ).run(runId);
-    return this.getRunSync(runId);
+    return runs.releaseTask(this.db, runId);
   }
 
   async runningOn(workerId: string): Promise<Run[]> {
-    return (this.sql(`SELECT * FROM runs WHERE worker_id = ? AND status = 'running'`).all(workerId) as RunRow[]).map(runFromRow);
+    return runs.runningOn(this.db, workerId);
   }
 
   async recordHeartbeat(heartbeat: WorkerHeartbeat): Promise<void> {
@@ -399,11 +309,6 @@ export class SqliteStore implements Store {
 
   private sql(text: string): Database.Statement {
     return statement(this.db, text);
-  }
-
-  private getRunSync(id: string): Run | undefined {
-    const row = this.sql('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
-    return row === undefined ? undefined : runFromRow(row);
   }
 }
 
