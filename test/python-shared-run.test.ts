@@ -106,4 +106,40 @@ describe.skipIf(noPython !== undefined)('the Python client: one live Handler per
     expect(result.stderr.split('\n').filter((line) => line.includes('is written by another Handler on this spool (this program)'))).toHaveLength(100);
     for (let i = 0; i < 100; i++) expect([i, (await runLines(hub.url, `quick-${i}`)).map((l) => l.message)]).toEqual([i, [`first of pair ${i}`]]);
   });
+
+  it('names this program as the holder even when the second’s thread looks after the first ended and removed the run', async () => {
+    const hub = await newHub();
+    // the race above, made certain: the second's thread looks only once the first has ended the
+    // run and removed its directory (a loaded machine). It read `owner` then, from that directory,
+    // and said "another process" (CI: 99 of 100 pairs named this program)
+    const program = pythonCode(
+      [
+        'import logging, os, time, runlog',
+        'from runlog import _shipper',
+        'setup = _shipper.RunShipper._setup',
+        'def late(self):',
+        '    deadline = time.monotonic() + 5',
+        '    while self._rundir.held_by_live and os.path.exists(self._rundir.path) and time.monotonic() < deadline:',
+        '        time.sleep(0.01)',
+        '    return setup(self)',
+        '_shipper.RunShipper._setup = late',
+        'for i in range(3):',
+        '    first = runlog.Handler(run_id="late-%d" % i)',
+        '    second = runlog.Handler(run_id="late-%d" % i)',
+        '    log = logging.getLogger("late-%d" % i)',
+        '    log.setLevel(logging.INFO)',
+        '    log.addHandler(first)',
+        '    log.info("first of pair %d", i)',
+        '    first.end()',
+        '    second.end()',
+      ],
+      { RUNLOG_HUB: hub.url },
+    );
+    const result = await program.done;
+    expect(result.code).toBe(0);
+    const said = result.stderr.split('\n').filter((line) => line.includes('is written by another Handler on this spool'));
+    expect(said).toHaveLength(3);
+    for (const line of said) expect(line).toContain('(this program)');
+    for (let i = 0; i < 3; i++) expect((await runLines(hub.url, `late-${i}`)).map((l) => l.message)).toEqual([`first of pair ${i}`]);
+  });
 });

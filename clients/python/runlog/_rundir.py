@@ -45,6 +45,7 @@ class RunDir:
         self.path = os.path.join(root, "runs", run_id)
         self.lock_fd: Optional[int] = None  # held open: the flock says this run has a live shipper
         self.held_by_live = False  # try_lock found the lock held by a live shipper
+        self.holder: Optional[int] = None  # that shipper's pid, as `owner` said then
         self.seq_saved = 0
 
     def pending(self) -> Spool:
@@ -62,6 +63,9 @@ class RunDir:
         else:
             owner = self.owner()
             self.held_by_live = can_lock() and owner is not None and pid_alive(owner)
+            # kept: by the time the shipper's thread says who holds the run, the holder may have
+            # ended it and removed the directory, `owner` with it
+            self.holder = owner if self.held_by_live else None
 
     def take_lock(self) -> bool:
         """True when this process holds the lock, or locks do not work here. Held by a live shipper

@@ -253,7 +253,7 @@ class RunShipper(RunHub):
         and the hub would keep one line per seq. So this one keeps its lines in a file of its own
         under refused/ (numbered from 1), said once on stderr, as a run the hub will not have is
         kept; the run and its directory stay the other's."""
-        owner = self._rundir.owner()
+        owner = self._rundir.holder or self._rundir.owner()
         kept = self._rundir.apart()
         self._rundir.disown()  # not ours: never written nor removed by this shipper
         self._spool = kept
