@@ -108,6 +108,10 @@ class RunShipper(RunHub):
         self._retry_at = 0.0
         self._next_lease = 0.0
         self._cancel: Optional[Dict[str, Any]] = None  # the hub's cancel request, once heard
+        # flush() callers: each is set once a cycle that began after it has sent (or spooled) what
+        # was queued; the lock keeps an append from landing in a list the shipper already took
+        self._flush_waiters: List[threading.Event] = []
+        self._flush_lock = threading.Lock()
         self._started_at = now_micros()
         self._warned: set = set()
         # the run's lock tried once here, on the caller's thread: of two Handlers of one run made
@@ -172,11 +176,25 @@ class RunShipper(RunHub):
             self._thread.join(self._exit_timeout + 1)
 
     def flush(self, timeout: float = 5.0) -> None:
-        """Wakes the shipper and waits until the queue is empty (or `timeout`)."""
-        deadline = time.monotonic() + timeout
+        """Waits (`timeout` s at most) until every record queued before the call is at the hub, or
+        in the spool (the hub away, or its lines waiting to be numbered). Not only taken from the
+        queue: a program that flushes and then reads the run must find its lines there."""
+        if threading.current_thread() is self._thread or not self._thread.is_alive():
+            return  # on_cancel (the shipper's own thread) would wait for itself
+        done = threading.Event()
+        with self._flush_lock:
+            self._flush_waiters.append(done)
         self._wake.set()
-        while self.queue and time.monotonic() < deadline and self._thread.is_alive():
-            time.sleep(0.01)
+        done.wait(timeout)
+
+    def _take_flush_waiters(self) -> List[threading.Event]:
+        with self._flush_lock:
+            waiters, self._flush_waiters = self._flush_waiters, []
+        return waiters
+
+    def _release(self, waiters: List[threading.Event]) -> None:
+        for done in waiters:
+            done.set()
 
     # --- the shipper thread ------------------------------------------------------------------
 
@@ -189,16 +207,23 @@ class RunShipper(RunHub):
             self._wake.wait(self._flush_interval)
             self._wake.clear()
             stopping = self._stopping
+            waiters = self._take_flush_waiters()  # before the drain: what they wait for is queued by now
             try:
                 self._cycle()
             except Exception as error:  # noqa: BLE001 - never let the thread die
                 self._warn_once("cycle", "shipper error: %s" % short(error))
+            if waiters and not (self._seq_known or self._refused or self._disabled or self._failures > 0):
+                with self._flush_lock:  # nothing could be taken yet (no answer from the hub): next cycle
+                    self._flush_waiters[:0] = waiters
+            else:
+                self._release(waiters)
             if stopping:
                 break
         try:
             self._finish()
         except Exception as error:  # noqa: BLE001
             self._warn_once("finish", "could not end run %s: %s" % (self.run_id, short(error)))
+        self._release(self._take_flush_waiters())  # the run has ended: nothing more will be sent
         self._rundir.release()  # done with the run: what it left is for a deliverer, or a new Handler of it
 
     def _setup(self) -> None:

@@ -119,7 +119,8 @@ class Handler(logging.Handler):
         self._put(_queued(record))
 
     def flush(self, timeout: float = 5.0) -> None:
-        """Waits (`timeout` s at most) until the shipper has taken every queued record."""
+        """Waits (`timeout` s at most) until every record logged before the call is at the hub (or
+        in the spool, while the hub is away)."""
         self._shipper.flush(timeout)
 
     def close(self) -> None:

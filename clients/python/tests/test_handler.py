@@ -32,6 +32,7 @@ class StandIn(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Answer)
         self.down = False  # answers 503 to everything while True
         self.refuse_runs = False  # answers POST /api/runs with a 409 while True
+        self.slow_logs = 0.0  # seconds each POST of lines takes before it is answered
         self.records = []
         self.by_run = {}  # run id → the messages POSTed to its /logs
         self.lock = threading.Lock()
@@ -55,6 +56,7 @@ class _Answer(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b'{"error":"CONFLICT","message":"run named-refused already ran (completed): use another id"}')
             return
         if self.path.endswith("/logs"):
+            time.sleep(self.server.slow_logs)
             with self.server.lock:
                 self.server.records.extend(body["records"])
                 self.server.by_run.setdefault(self.path.split("/")[3], []).extend(r["message"] for r in body["records"])
@@ -115,6 +117,25 @@ class HandlerTest(WithHub):
             (8, "INFO", "non-ASCII and JSON escapes: é 中 😀 \" \\ \t \u2028 \x00", "test.handler", "sdk"),
         ])
         self.assertTrue(all(isinstance(r["timestamp"], int) and "task_id" not in r for r in records))
+
+    def test_flush_returns_once_the_lines_logged_before_it_are_at_the_hub(self) -> None:
+        # several batches (5000 records each at most), each answered slowly: taking them from the
+        # queue is not delivering them, and a program that flushes then reads its run must find them
+        self.hub.slow_logs = 0.2
+        handler = self.handler()
+        for i in range(12001):
+            self.logger.info("line %d", i)
+        handler.flush(timeout=20)
+        with self.hub.lock:
+            messages = list(self.hub.by_run.get(handler.run_id, []))
+        self.assertEqual(messages, ["line %d" % i for i in range(12001)])
+        self.logger.info("after")
+        handler.flush(timeout=20)
+        with self.hub.lock:
+            self.assertEqual(self.hub.by_run[handler.run_id][-1], "after")
+        handler.end()
+        handler.flush(timeout=20)  # an ended handler's flush returns at once, never waits its timeout
+        self.assertEqual(handler.stats["queued"], 0)
 
     def test_a_named_run_whose_hub_is_away_at_the_start_spools_its_lines_and_numbers_them_once_it_answers(self) -> None:
         self.hub.down = True
