@@ -230,7 +230,19 @@ def _formatted(record: logging.LogRecord) -> str:
     try:
         return record.getMessage()
     except Exception as error:  # noqa: BLE001 - a bad % format must not lose the line
-        return "%r %% %r (runlog: could not format: %s)" % (record.msg, record.args, error)
+        # nor raise into the program: an object whose __str__ raises may have a __repr__ that does too
+        return "%s %% %s (runlog: could not format: %s)" % (_safe_repr(record.msg), _safe_repr(record.args), _safe_repr(error, str))
+
+
+def _safe_repr(value: Any, show: Callable[[Any], str] = repr) -> str:
+    try:
+        return show(value)
+    except Exception:  # noqa: BLE001
+        if type(value) is tuple:  # the arguments: each shown, so the one that raised is named
+            return "(%s)" % ", ".join(_safe_repr(item) for item in value)
+        if type(value) is dict:
+            return "{%s}" % ", ".join("%s: %s" % (_safe_repr(k), _safe_repr(v)) for k, v in value.items())
+        return "<%s object (its %s raised)>" % (type(value).__name__, show.__name__)
 
 
 def _loguru_task_id(extra: Any) -> Any:

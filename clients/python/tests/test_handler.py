@@ -177,6 +177,25 @@ class HandlerTest(WithHub):
         self.assertFalse(os.path.exists(os.path.join(self.spool, "runs", "named-refused")))  # nothing for the next program to try
         self.assertEqual(self.hub.records, [])
 
+    def test_an_object_whose_str_and_repr_both_raise_never_raises_into_the_program(self) -> None:
+        class Unprintable:
+            def __str__(self) -> str:
+                raise RuntimeError("no str")
+
+            def __repr__(self) -> str:
+                raise RuntimeError("no repr")
+
+        handler = self.handler()
+        self.logger.info(Unprintable())
+        self.logger.info("value %s", Unprintable())
+        self.logger.info("%(a)s", {"a": Unprintable()})
+        handler.emit(logging.LogRecord("test.handler", logging.INFO, "", 0, Unprintable(), None, None))
+        self.logger.info("after")
+        messages = [r["message"] for r in self.shipped(handler)]
+        self.assertEqual(messages[-1], "after")
+        self.assertEqual(len(messages), 5)
+        self.assertTrue(all("runlog: could not format" in m and "Unprintable" in m for m in messages[:4]), messages)
+
     def test_a_lone_surrogate_costs_one_character_not_the_batch(self) -> None:
         # what os.fsdecode() makes of a file name that is not UTF-8: strict UTF-8 refuses the whole body
         handler = self.handler()
