@@ -9,6 +9,10 @@ import urllib.request
 from typing import Any, Dict, List, Optional, Tuple
 
 USER_AGENT = "runlog-python/0.1"
+# Straight to the hub, as the CLI goes: not through http_proxy / https_proxy. urllib's default
+# opener takes those from the environment, and a GPU box with a proxy set for pip sent even a
+# hub on 127.0.0.1 to the proxy (no_proxy is rarely set for it): the lines waited in the spool.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class RawJson(str):
@@ -41,7 +45,7 @@ class Hub:
             headers["X-Runlog-Writer"] = writer
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with _OPENER.open(request, timeout=timeout) as response:
                 return response.status, _json(response.read())
         except urllib.error.HTTPError as error:
             try:

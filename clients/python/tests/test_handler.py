@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 import runlog
 
@@ -195,6 +196,28 @@ class HandlerTest(WithHub):
         self.assertEqual(messages[-1], "after")
         self.assertEqual(len(messages), 5)
         self.assertTrue(all("runlog: could not format" in m and "Unprintable" in m for m in messages[:4]), messages)
+
+    def test_goes_straight_to_the_hub_whatever_http_proxy_says(self) -> None:
+        # as the CLI does: a proxy set for pip (nothing listens on port 9 here) is not the way to a hub
+        saved = {name: os.environ.get(name) for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY")}
+        os.environ["http_proxy"] = os.environ["HTTP_PROXY"] = "http://127.0.0.1:9"
+        for name in ("no_proxy", "NO_PROXY"):
+            os.environ.pop(name, None)
+        urllib.request.install_opener(None)  # urllib's default opener reads the proxies when it is made
+        try:
+            handler = self.handler()
+            self.logger.info("through no proxy")
+            handler.flush(timeout=10)
+            with self.hub.lock:
+                self.assertEqual(self.hub.by_run.get(handler.run_id), ["through no proxy"])
+            handler.end()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            urllib.request.install_opener(None)
 
     def test_a_lone_surrogate_costs_one_character_not_the_batch(self) -> None:
         # what os.fsdecode() makes of a file name that is not UTF-8: strict UTF-8 refuses the whole body
