@@ -17,6 +17,7 @@ import atexit
 import json
 import logging
 import os
+import re
 import shlex
 import sys
 import threading
@@ -109,6 +110,8 @@ class Handler(logging.Handler):
             extra = getattr(record, "extra", None)
             if extra is not None:
                 task_id = _loguru_task_id(extra)
+                if type(extra) is dict and type(msg) is str:
+                    msg = _without_loguru_prefix(msg, record)
         queue = self._queue
         if len(queue) >= self._shipper.wake_at:  # rare: a batch is waiting (wake the shipper), or the queue is full
             self._crowded()
@@ -222,7 +225,10 @@ def _queued(record: logging.LogRecord) -> Any:
         msg, args = _formatted(record), ()
     task_id = getattr(record, "task_id", None)
     if task_id is None:
-        task_id = _loguru_task_id(getattr(record, "extra", None))
+        extra = getattr(record, "extra", None)
+        task_id = _loguru_task_id(extra)
+        if type(extra) is dict and type(msg) is str:
+            msg = _without_loguru_prefix(msg, record)
     return (record.created, record.levelno, record.name, msg, record.exc_info, record.exc_text, record.stack_info, task_id) + args
 
 
@@ -243,6 +249,23 @@ def _safe_repr(value: Any, show: Callable[[Any], str] = repr) -> str:
         if type(value) is dict:
             return "{%s}" % ", ".join("%s: %s" % (_safe_repr(k), _safe_repr(v)) for k, v in value.items())
         return "<%s object (its %s raised)>" % (type(value).__name__, show.__name__)
+
+
+# loguru's default format, which it applies to a logging.Handler added without format="{message}":
+# "2026-12-03 07:12:39.230 | INFO     | __main__:<module>:5 - hello". The run has the time and the
+# level already; the prefix is taken off when it names this record's logger, function and line.
+_LOGURU_PREFIX = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \| [^|]+ \| ")
+
+
+def _without_loguru_prefix(msg: str, record: logging.LogRecord) -> str:
+    try:
+        start = _LOGURU_PREFIX.match(msg)
+        if start is None:
+            return msg
+        where = "%s:%s:%s - " % (record.name, record.funcName, record.lineno)
+        return msg[start.end() + len(where):] if msg.startswith(where, start.end()) else msg
+    except Exception:  # noqa: BLE001
+        return msg
 
 
 def _loguru_task_id(extra: Any) -> Any:

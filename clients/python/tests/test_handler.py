@@ -388,7 +388,8 @@ class LoguruTest(WithHub):
     def test_loguru_through_its_sink_and_through_a_handler(self) -> None:
         from loguru import logger
 
-        for how in ("sink", "handler"):
+        # "handler, default format": loguru's own format, its time and level the run has already
+        for how in ("sink", "handler", "handler, default format"):
             self.hub.records.clear()
             handler = self.handler()
             sink = runlog.loguru_sink(handler=handler) if how == "sink" else handler
