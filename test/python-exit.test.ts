@@ -51,6 +51,13 @@ describe.skipIf(noPython !== undefined)('the Python client: a program that ends 
     });
   });
 
+  it('the builtins exit(6) and quit("bye") end it as sys.exit does; exit(0): completed', async () => {
+    const hub = await newHub();
+    expect(await outcome(hub.url, ['exit(6)'])).toEqual({ code: 6, status: 'failed', exit_code: 6, error_message: 'exit code 6' });
+    expect(await outcome(hub.url, ['quit("bye")'])).toEqual({ code: 1, status: 'failed', exit_code: 1, error_message: 'bye' });
+    expect(await outcome(hub.url, ['exit(0)'])).toEqual({ code: 0, status: 'completed', exit_code: null, error_message: null });
+  }, 60_000);
+
   it('sys.exit(0), sys.exit() and a normal end: completed', async () => {
     const hub = await newHub();
     for (const body of [['sys.exit(0)'], ['sys.exit()'], ['sys.exit(None)'], ['logging.info("done")']]) {

@@ -8,11 +8,12 @@ stopped where the exception went through it, not at its final RETURN (a program 
 SystemExit, as IPython or a retry loop does, went on to its end: its run is `completed`). A
 sys.exit() in another thread ends only that thread and is not noted.
 
-Not seen: `raise SystemExit(n)` and the builtin `exit(n)` (they do not call sys.exit), os._exit
-(no atexit at all).
+The builtins exit(n) and quit(n) are wrapped the same way. Not seen: `raise SystemExit(n)` (it
+calls nothing), os._exit (no atexit at all).
 """
 from __future__ import annotations
 
+import builtins
 import dis
 import functools
 import sys
@@ -46,6 +47,29 @@ def watch_exit() -> None:
         return original(status)
 
     sys.exit = exit
+    # the builtins exit() and quit() (site's Quitter: scripts call exit(1) too) raise SystemExit
+    # themselves, not through sys.exit: noted the same way
+    for name in ("exit", "quit"):
+        quitter = getattr(builtins, name, None)
+        if quitter is not None and callable(quitter) and not isinstance(quitter, _NotingQuitter):
+            setattr(builtins, name, _NotingQuitter(quitter))
+
+
+class _NotingQuitter:
+    """builtins.exit / quit, noting the code as sys.exit does; shown as the original (`exit` typed
+    at the prompt still says how to leave)."""
+
+    def __init__(self, quitter: Any) -> None:
+        self._quitter = quitter
+
+    def __repr__(self) -> str:
+        return repr(self._quitter)
+
+    def __call__(self, code: Any = None) -> Any:
+        global _noted
+        if threading.current_thread() is threading.main_thread():
+            _noted = (code,)
+        return self._quitter(code)
 
 
 def _find_main_frame() -> Optional[FrameType]:
