@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Level, LogRecord } from '../core/record.js';
 import { searchCases } from './search.case.js';
+import { textCases } from './text.case.js';
 import { workerStream, type Store, type WorkerHeartbeat } from './store.js';
 
 /** A line of run-1 (the cases give it another stream with `{ ...rec(1), stream }`). */
@@ -31,6 +32,8 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
 
     // search across runs and workers, and the one paging order: search.case.ts
     searchCases(() => store);
+    // what a sender may put in a text (a lone surrogate): text.case.ts
+    textCases(() => store);
 
     it('creates a run, then updates only the fields given', async () => {
       const first = await store.upsertRun({ id: 'run-1', name: 'train', command: 'python3 t.py', labels: { gpu: 'a100' } });

@@ -4,6 +4,12 @@
  * goes through NulSafeClient, which replaces U+0000 in its parameters' strings (object keys and
  * values too, for jsonb) with U+FFFD, the character a reader gets for bytes that are not text: a
  * line with a NUL is stored, shown, searched, never a 500 that a sender would retry forever.
+ *
+ * A lone UTF-16 surrogate (half of a pair: JSON's "\ud800", Python's surrogateescape of bytes
+ * that are not UTF-8) is the same trouble for jsonb: JSON.stringify writes it as an escape that
+ * jsonb refuses (22P02), so one heartbeat with it in a line's metadata was a 500, and one run with
+ * it in a label made every label query (labels::jsonb) a 500. It becomes U+FFFD too, as text
+ * parameters already get it (pg encodes them as UTF-8, which has no lone surrogates).
  */
 import pg from 'pg';
 
@@ -12,23 +18,35 @@ const REPLACEMENT = '\uFFFD';
 const NUL_ESCAPE = '\\u0000';
 /** `\u0000` as an escape, not after an escaped backslash (`\\u0000` is the text \u0000) */
 const JSON_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+/** half of a surrogate pair without its other half, as a character */
+const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
+/** the escape of a surrogate, to look closer at: a text without one needs no parse */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+/** a high surrogate's escape not followed by a low one's, or a low one's not after a high one's */
+const JSON_LONE_HIGH = /(?<!\\)((?:\\\\)*)\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})/g;
+const JSON_LONE_LOW = /(?<!\\)((?:\\\\)*)(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/g;
 
-/** A jsonb parameter the store wrote with JSON.stringify, which writes U+0000 as the escape `\u0000`. */
-function withoutNulEscape(text: string): string {
+/**
+ * A jsonb parameter the store wrote with JSON.stringify, which writes U+0000 as the escape `\u0000`
+ * and a lone surrogate as its escape (`\ud800`): those escapes become `\ufffd`.
+ */
+function withoutBadEscapes(text: string): string {
   if (!/^\s*[[{"]/.test(text)) return text; // not JSON: a line that says \u0000 is kept as it is
   try {
     JSON.parse(text);
   } catch {
     return text;
   }
-  return text.replace(JSON_NUL, '$1\\ufffd');
+  return text.replace(JSON_NUL, '$1\\ufffd').replace(JSON_LONE_HIGH, '$1\\ufffd').replace(JSON_LONE_LOW, '$1\\ufffd');
 }
 
-/** `value` with every U+0000 in its strings replaced; the same object when it has none. */
+/** `value` with every U+0000 and lone surrogate in its strings replaced; the same object when it has none. */
 export function withoutNul(value: unknown): unknown {
   if (typeof value === 'string') {
-    const text = value.includes(NUL) ? value.replaceAll(NUL, REPLACEMENT) : value;
-    return text.includes(NUL_ESCAPE) ? withoutNulEscape(text) : text;
+    let text = value.includes(NUL) ? value.replaceAll(NUL, REPLACEMENT) : value;
+    if (LONE_SURROGATE.test(text)) text = text.replace(LONE_SURROGATES, REPLACEMENT);
+    return text.includes(NUL_ESCAPE) || SURROGATE_ESCAPE.test(text) ? withoutBadEscapes(text) : text;
   }
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || value instanceof Date || ArrayBuffer.isView(value)) return value;
   if (Array.isArray(value)) {
