@@ -3,6 +3,8 @@
  * password itself (a mysql:// URL, an upper-case scheme, a password holding `@`), and says what to
  * do where node-postgres's own words do not (a server asking for a password none was given for).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cli, tempDir } from './helpers.js';
 import { describeWithPostgres } from './postgres.js';
@@ -17,6 +19,16 @@ it('refuses a URL of another kind without printing its password', async () => {
       expect(refused.stderr, `${args[0]} ${db}`).not.toContain(SECRET);
       expect(refused.stderr, `${args[0]} ${db}`).toContain(':***@');
     }
+  }
+});
+
+it('a read given a SQLite file that does not exist says so, and creates neither the file nor its directory', async () => {
+  const missing = join(tempDir(), 'typo', 'runlog.db');
+  for (const args of [['runs'], ['workers'], ['logs', 'some-run'], ['grep', 'needle']] as string[][]) {
+    const refused = await cli([...args, '--db', missing, '--data', tempDir()]);
+    expect(refused.code, args[0]).toBe(2);
+    expect(refused.stderr, args[0]).toContain(`no store at ${missing}`);
+    expect(existsSync(join(missing, '..')), args[0]).toBe(false);
   }
 });
 

@@ -3,6 +3,7 @@
  * opens one. `postgres://…` (or `postgresql://…`): PostgreSQL, migrated on open; another value: a
  * SQLite file; none: the SQLite file in the data directory (the default).
  */
+import { existsSync } from 'node:fs';
 import { databaseFile } from '../core/config.js';
 import type { Store } from './store.js';
 import { redactUrl } from '../core/redact.js';
@@ -14,7 +15,8 @@ export interface StoreConfig {
   /**
    * Only to read (`runlog runs|logs|workers --db`): a PostgreSQL database is not migrated, and
    * one without runlog's schema, or behind this release's, is an error saying so, not a schema
-   * made by a read.
+   * made by a read; a SQLite file given with `--db` that does not exist is an error too (a typo
+   * there made an empty store, and its directories, and answered "nothing").
    */
   readOnly?: boolean;
 }
@@ -45,6 +47,9 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     return store;
   }
   checkDbKind(config);
+  if (config.readOnly && config.db !== undefined && config.db !== '' && !existsSync(config.db)) {
+    throw new Error(`no store at ${config.db}: no such file (a read does not create one; a hub or \`runlog migrate --db …\` does)`);
+  }
   const { SqliteStore } = await import('./sqlite/store.js');
   return new SqliteStore(config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir));
 }
