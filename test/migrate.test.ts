@@ -58,3 +58,23 @@ it('names the SQLite file it cannot use: not a database, or a directory', async 
     expect(refused.stderr, args.join(' ')).toContain(`runlog: SQLite file ${data}: a directory (--db names the file, --data its directory)`);
   }
 });
+
+it('a read does not upgrade a file an older release made (its hub may still write it): it says to migrate, and changes nothing', async () => {
+  const data = tempDir();
+  expect((await cli(['migrate', '--data', data])).code).toBe(0);
+  const file = join(data, 'runlog.db');
+  const db = new Database(file);
+  db.pragma(`user_version = ${LATEST - 1}`); // as the release before the last step left it
+  db.close();
+  for (const args of [['runs', '--db', file], ['workers', '--db', file], ['grep', 'x', '--db', file], ['runs', '--hub', 'none', '--data', data]]) {
+    const refused = await cli(args);
+    expect(refused.code, args.join(' ')).toBe(2);
+    expect(refused.stderr, args.join(' ')).toContain(`is at schema version ${LATEST - 1}, behind this runlog's (${LATEST})`);
+    expect(refused.stderr, args.join(' ')).toContain('runlog migrate');
+  }
+  const after = new Database(file, { readonly: true });
+  expect(after.pragma('user_version', { simple: true })).toBe(LATEST - 1);
+  after.close();
+  expect((await cli(['migrate', '--data', data])).stdout).toContain(`applied ${LATEST}: `);
+  expect((await cli(['runs', '--db', file])).code).toBe(0);
+});

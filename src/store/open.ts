@@ -16,7 +16,8 @@ export interface StoreConfig {
    * Only to read (`runlog runs|logs|workers --db`): a PostgreSQL database is not migrated, and
    * one without runlog's schema, or behind this release's, is an error saying so, not a schema
    * made by a read; a SQLite file given with `--db` that does not exist is an error too (a typo
-   * there made an empty store, and its directories, and answered "nothing").
+   * there made an empty store, and its directories, and answered "nothing"), and so is one an
+   * older release made (a read migrated it under that release's running hub).
    */
   readOnly?: boolean;
 }
@@ -47,11 +48,23 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     return store;
   }
   checkDbKind(config);
-  if (config.readOnly && config.db !== undefined && config.db !== '' && !existsSync(config.db)) {
-    throw new Error(`no store at ${config.db}: no such file (a read does not create one; a hub or \`runlog migrate --db …\` does)`);
+  const file = config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir);
+  if (config.readOnly && file === config.db && !existsSync(file)) {
+    throw new Error(`no store at ${file}: no such file (a read does not create one; a hub or \`runlog migrate --db …\` does)`);
+  }
+  if (config.readOnly && existsSync(file)) {
+    // a read does not upgrade a file either: the hub of an older release may still be writing it
+    // (step 10 drops the table its every line goes to)
+    const { sqliteSchemaBehind } = await import('./sqlite/migrations.js');
+    const behind = sqliteSchemaBehind(file);
+    if (behind !== undefined) {
+      throw new Error(
+        `${file} is at schema version ${behind.version}, behind this runlog's (${behind.latest}): stop its hub, then run \`runlog migrate --db ${file}\` or start this release's hub on it`,
+      );
+    }
   }
   const { SqliteStore } = await import('./sqlite/store.js');
-  return new SqliteStore(config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir));
+  return new SqliteStore(file);
 }
 
 /** Where a store is, for messages: the URL without its password, or the file. */

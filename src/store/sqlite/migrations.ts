@@ -46,6 +46,23 @@ export function runMigrations(db: Database.Database, migrations: readonly Migrat
 }
 
 /**
+ * The file's version and this release's when a store of an older release is there (its tables and
+ * a version below the last step), else undefined: a new or empty file, or one up to date (or newer,
+ * which the store refuses by itself).
+ */
+export function sqliteSchemaBehind(file: string): { version: number; latest: number } | undefined {
+  const { db, version } = openVersioned(file, { fileMustExist: true });
+  try {
+    const latest = Math.max(...MIGRATIONS.map((m) => m.version));
+    if (version >= latest) return undefined;
+    const hasRuns = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").get() !== undefined;
+    return hasRuns ? { version, latest } : undefined;
+  } finally {
+    db.close();
+  }
+}
+
+/**
  * The file opened and its schema version read: what fails there (a file that is not SQLite, a
  * directory) says which file, where better-sqlite3 says only "file is not a database" or "disk
  * I/O error".
