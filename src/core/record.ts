@@ -65,7 +65,7 @@ export function parseLevel(value: string): Level | undefined {
   return LEVEL_ALIASES[upper];
 }
 
-const LEVEL_ALIASES: Readonly<Record<string, Level>> = {
+export const LEVEL_ALIASES: Readonly<Record<string, Level>> = {
   TRACE: 'DEBUG',
   WARN: 'WARNING',
   ERR: 'ERROR',

@@ -13,7 +13,7 @@ import { LEVEL_RANK, type LogRecord } from '../../core/record.js';
 import { likePattern, plainText } from '../rows.js';
 import { isAfterCursor, newestFirst } from '../search-order.js';
 import { MAX_PAGE, type LineSearch, type LineSearchPage } from '../store.js';
-import { levelNamesAtOrAbove, PLAIN_MESSAGE, recordFromSystemRow, SYSTEM_LOG_SELECT, type SystemLogRow } from './workers.js';
+import { levelAtOrAbove, PLAIN_MESSAGE, recordFromSystemRow, SYSTEM_LOG_SELECT, type SystemLogRow } from './workers.js';
 
 type SearchFilter = LineSearch;
 
@@ -100,7 +100,7 @@ async function workerLines(db: pg.Pool, filter: SearchFilter, limit: number): Pr
       `(timestamp < (TIMESTAMPTZ 'epoch' + $${at - 2}::bigint * INTERVAL '1 microsecond') OR ${WORKER_STREAM} < $${at - 1} OR (${WORKER_STREAM} = $${at - 1} AND COALESCE(seq, id) < $${at}))`,
     );
   }
-  if (filter.level !== undefined) add('upper(level) = ANY(?)', levelNamesAtOrAbove(filter.level));
+  if (filter.level !== undefined) add(...levelAtOrAbove(filter.level));
   if (filter.q) add(`${PLAIN_MESSAGE} ILIKE ?`, likePattern(filter.q));
   params.push(limit);
   const { rows } = await db.query<SystemLogRow>(`${SYSTEM_LOG_SELECT} WHERE ${where.join(' AND ')} ORDER BY timestamp DESC, ${WORKER_STREAM} DESC, COALESCE(seq, id) DESC LIMIT $${params.length}`, params);

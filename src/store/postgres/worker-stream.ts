@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { likePattern } from '../rows.js';
 import { MAX_PAGE, type LogPage, type LogQuery } from '../store.js';
 import { WORKER_LAST_SEQ } from './line-seqs.js';
-import { levelNamesAtOrAbove, PLAIN_MESSAGE, recordFromSystemRow, SYSTEM_LOG_SELECT, type SystemLogRow } from './workers.js';
+import { levelAtOrAbove, PLAIN_MESSAGE, recordFromSystemRow, SYSTEM_LOG_SELECT, type SystemLogRow } from './workers.js';
 
 /** The worker a stream is the lines of (`worker:<id>`), or undefined for a run's. */
 export function workerOf(stream: string): string | undefined {
@@ -37,7 +37,7 @@ export async function queryWorkerLines(db: pg.Pool, workerId: string, query: Log
   if (query.after !== undefined) add(`${seq} > ?`, query.after);
   if (query.before !== undefined) add(`${seq} < ?`, query.before);
   if (query.since !== undefined) add(`timestamp >= (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond')`, query.since);
-  if (query.level !== undefined) add('upper(level) = ANY(?)', levelNamesAtOrAbove(query.level));
+  if (query.level !== undefined) add(...levelAtOrAbove(query.level));
   if (query.q) add(`${PLAIN_MESSAGE} ILIKE ?`, likePattern(query.q));
   params.push(wanted + 1);
   const { rows } = await db.query<SystemLogRow>(

@@ -4,7 +4,7 @@
  * called `func_worker_heartbeat_with_logs` itself; runlog's `seq` column keeps a resent line once.
  */
 import type pg from 'pg';
-import { LEVEL_RANK, LEVELS, levelFromNumber, microsToIso, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
+import { LEVEL_ALIASES, LEVEL_RANK, LEVELS, levelFromNumber, microsToIso, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
 import { badRequest, conflict } from '../../core/errors.js';
 import { likePattern, systemLogFromRecord } from '../rows.js';
 import { WORKER_LAST_SEQ } from './line-seqs.js';
@@ -263,14 +263,25 @@ export function systemLogFromRow(row: SystemLogRow): SystemLog {
 }
 
 /**
- * The texts a `level` column may hold (upper case) for `level` and above: names, aliases, the
- * seed's own, and numbers (the seed's function stores a levelno given as a number as its text).
+ * The rank (LEVEL_RANK) of the level a `level` column's text is shown with, in SQL: parseLevel's
+ * reading of it (any case, blanks around it, a levelno as text, the aliases, INFO for a text it
+ * does not know), so that a level filter keeps exactly the lines shown at that level and above.
+ * Listing the accepted texts instead missed what the seed's function stores as the worker sent it
+ * (`ERROR   ` padded as a formatter pads it, `VERBOSE`): shown ERROR or INFO, filtered out even
+ * by `level=DEBUG`. No `?` in it: the queries put their parameters where a `?` is.
  */
-export function levelNamesAtOrAbove(level: Level): string[] {
-  const extra: Record<string, number> = { TRACE: 10, ESSENTIAL: 20, SUCCESS: 20, NOTICE: 20, WARN: 30, ERR: 40, FATAL: 50, CRIT: 50 };
-  const numbers = Array.from({ length: 101 }, (_, n): [string, number] => [String(n), LEVEL_RANK[levelFromNumber(n) ?? 'DEBUG']]);
-  const all: [string, number][] = [...LEVELS.map((name): [string, number] => [name, LEVEL_RANK[name]]), ...Object.entries(extra), ...numbers];
-  return all.filter(([, rank]) => rank >= LEVEL_RANK[level]).map(([name]) => name);
+const LEVEL_TEXT = `upper(btrim(level, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))`;
+const NAMED_RANKS = [...LEVELS.map((name): [string, Level] => [name, name]), ...Object.entries(LEVEL_ALIASES)]
+  .map(([name, level]) => `WHEN '${name}' THEN ${LEVEL_RANK[level]}`)
+  .join(' ');
+const NUMBER_RANKS = ([50, 40, 30, 20] as const).map((n) => `WHEN ${LEVEL_TEXT}::int >= ${n} THEN ${LEVEL_RANK[levelFromNumber(n) ?? 'DEBUG']}`).join(' ');
+const LEVEL_RANK_SQL =
+  `(CASE WHEN ${LEVEL_TEXT} ~ '^[0-9]{1,3}$' THEN (CASE ${NUMBER_RANKS} ELSE ${LEVEL_RANK.DEBUG} END) ` +
+  `ELSE (CASE ${LEVEL_TEXT} ${NAMED_RANKS} ELSE ${LEVEL_RANK.INFO} END) END)`;
+
+/** The condition, with its parameter, for worker lines at `level` and above (see LEVEL_RANK_SQL). */
+export function levelAtOrAbove(level: Level): [condition: string, value: number] {
+  return [`${LEVEL_RANK_SQL} >= ?`, LEVEL_RANK[level]];
 }
 
 /**
@@ -292,7 +303,7 @@ export async function querySystemLogs(db: pg.Pool, filter: SystemLogFilter): Pro
   if (filter.source_type !== undefined) add('source_type = ?', filter.source_type);
   if (filter.source_id !== undefined) add('source_id = ?', filter.source_id);
   if (filter.task_id !== undefined) add('task_id = ?', filter.task_id);
-  if (filter.level !== undefined) add('upper(level) = ANY(?)', levelNamesAtOrAbove(filter.level));
+  if (filter.level !== undefined) add(...levelAtOrAbove(filter.level));
   if (filter.since !== undefined) add(`timestamp >= ${FROM_MICROS('?')}`, filter.since);
   if (filter.until !== undefined) add(`timestamp <= ${FROM_MICROS('?')}`, filter.until);
   if (filter.q) add(`${PLAIN_MESSAGE} ILIKE ?`, likePattern(filter.q));
