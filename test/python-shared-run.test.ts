@@ -80,66 +80,59 @@ describe.skipIf(noPython !== undefined)('the Python client: one live Handler per
   });
 
   it('of two Handlers of one run, the second is kept apart even when the first ends the run before its thread looks', async () => {
-    const hub = await newHub();
     // the owner was written on the first's thread, and the second's thread decided: one that found
     // the lock taken before the owner was said waited, as for a deliverer; one that started after
     // the first had ended found the lock free. Either way it took the run, ended by then, and its
     // lines were refused ("run quick-N cannot be written (… already ran)"): 1 pair in 15 here
-    const program = pythonCode(
-      [
-        'import logging, runlog',
-        'for i in range(100):',
-        '    first = runlog.Handler(run_id="quick-%d" % i)',
-        '    second = runlog.Handler(run_id="quick-%d" % i)',
-        '    log = logging.getLogger("quick-%d" % i)',
-        '    log.setLevel(logging.INFO)',
-        '    log.addHandler(first)',
-        '    log.info("first of pair %d", i)',
-        '    first.end()',
-        '    second.end()',
-      ],
-      { RUNLOG_HUB: hub.url },
-    );
-    const result = await program.done;
-    expect(result.code).toBe(0);
-    expect(result.stderr).not.toContain('cannot be written');
-    expect(result.stderr.split('\n').filter((line) => line.includes('is written by another Handler on this spool (this program)'))).toHaveLength(100);
-    for (let i = 0; i < 100; i++) expect([i, (await runLines(hub.url, `quick-${i}`)).map((l) => l.message)]).toEqual([i, [`first of pair ${i}`]]);
+    await expectPairsKeptApart('quick', 100, []);
   });
 
   it('names this program as the holder even when the second’s thread looks after the first ended and removed the run', async () => {
-    const hub = await newHub();
     // the race above, made certain: the second's thread looks only once the first has ended the
     // run and removed its directory (a loaded machine). It read `owner` then, from that directory,
     // and said "another process" (CI: 99 of 100 pairs named this program)
-    const program = pythonCode(
-      [
-        'import logging, os, time, runlog',
-        'from runlog import _shipper',
-        'setup = _shipper.RunShipper._setup',
-        'def late(self):',
-        '    deadline = time.monotonic() + 5',
-        '    while self._rundir.held_by_live and os.path.exists(self._rundir.path) and time.monotonic() < deadline:',
-        '        time.sleep(0.01)',
-        '    return setup(self)',
-        '_shipper.RunShipper._setup = late',
-        'for i in range(3):',
-        '    first = runlog.Handler(run_id="late-%d" % i)',
-        '    second = runlog.Handler(run_id="late-%d" % i)',
-        '    log = logging.getLogger("late-%d" % i)',
-        '    log.setLevel(logging.INFO)',
-        '    log.addHandler(first)',
-        '    log.info("first of pair %d", i)',
-        '    first.end()',
-        '    second.end()',
-      ],
-      { RUNLOG_HUB: hub.url },
-    );
-    const result = await program.done;
-    expect(result.code).toBe(0);
-    const said = result.stderr.split('\n').filter((line) => line.includes('is written by another Handler on this spool'));
-    expect(said).toHaveLength(3);
-    for (const line of said) expect(line).toContain('(this program)');
-    for (let i = 0; i < 3; i++) expect((await runLines(hub.url, `late-${i}`)).map((l) => l.message)).toEqual([`first of pair ${i}`]);
+    await expectPairsKeptApart('late', 3, [
+      'import os, time',
+      'from runlog import _shipper',
+      'setup = _shipper.RunShipper._setup',
+      'def late(self):',
+      '    deadline = time.monotonic() + 5',
+      '    while self._rundir.held_by_live and os.path.exists(self._rundir.path) and time.monotonic() < deadline:',
+      '        time.sleep(0.01)',
+      '    return setup(self)',
+      '_shipper.RunShipper._setup = late',
+    ]);
   });
 });
+
+/**
+ * `pairs` times, two Handlers of one run made one after the other in one program, the first
+ * logging a line and ending, then the second ending: each second one is kept apart, naming this
+ * program, and each run holds the first's line alone. `prelude` runs first (a patch of the client).
+ */
+async function expectPairsKeptApart(name: string, pairs: number, prelude: string[]): Promise<void> {
+  const hub = await newHub();
+  const program = pythonCode(
+    [
+      'import logging, runlog',
+      ...prelude,
+      `for i in range(${pairs}):`,
+      `    first = runlog.Handler(run_id="${name}-%d" % i)`,
+      `    second = runlog.Handler(run_id="${name}-%d" % i)`,
+      `    log = logging.getLogger("${name}-%d" % i)`,
+      '    log.setLevel(logging.INFO)',
+      '    log.addHandler(first)',
+      '    log.info("first of pair %d", i)',
+      '    first.end()',
+      '    second.end()',
+    ],
+    { RUNLOG_HUB: hub.url },
+  );
+  const result = await program.done;
+  expect(result.code).toBe(0);
+  expect(result.stderr).not.toContain('cannot be written');
+  const said = result.stderr.split('\n').filter((line) => line.includes('is written by another Handler on this spool'));
+  expect(said).toHaveLength(pairs);
+  for (const line of said) expect(line).toContain('(this program)');
+  for (let i = 0; i < pairs; i++) expect([i, (await runLines(hub.url, `${name}-${i}`)).map((l) => l.message)]).toEqual([i, [`first of pair ${i}`]]);
+}
