@@ -1,10 +1,10 @@
 /**
  * `runlog follow ssh://…` against a real sshd (Debian's openssh-server) started here on 127.0.0.1,
- * with its own host key and a key made for the test. Skipped when sshd is absent, failed instead
- * with RUNLOG_TEST_STRICT=1.
+ * with its own host key and a key made for the test (test/sshd.ts). Skipped when sshd is absent,
+ * failed instead with RUNLOG_TEST_STRICT=1.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,24 +12,9 @@ import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
 import { checkpointPath, loadCheckpoint } from '../src/sources/file/checkpoint.js';
 import { cli, FIXTURES, hubOn, tempDir, waitFor } from './helpers.js';
+import { remoteScripts, sshdAvailable, startSshd } from './sshd.js';
 
-const SSHD = '/usr/sbin/sshd';
-const available = existsSync(SSHD) && existsSync('/usr/bin/ssh-keygen') && process.getuid?.() === 0;
-if (!available) {
-  const why = `sshd tests skipped: ${existsSync(SSHD) ? 'they start sshd as root and this is not root' : `${SSHD} is missing (apt-get install openssh-server)`}`;
-  if (process.env.RUNLOG_TEST_STRICT === '1') throw new Error(why);
-  console.warn(why);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+const available = sshdAvailable();
 
 /** The pids whose parent is `pid`. */
 function childrenOf(pid: number): number[] {
@@ -53,15 +38,6 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The pids of the scripts that follow `path` on the "remote" side: one runs once a session is up (ssh takes up to seconds on a busy machine). */
-function remoteScripts(path: string): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', '--', `f='${path}';`], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch {
-    return []; // pgrep exits 1 when there are none
-  }
-}
-
 /** Lines `from`–`to` of `lineText`, each ended by \n. */
 function block(from: number, to: number): string {
   return Array.from({ length: to - from + 1 }, (_, k) => `${lineText(from + k)}\n`).join('');
@@ -76,35 +52,10 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
   let port: number;
   let hub: RunningHub;
   let sshOption: string;
-  const dir = tempDir('runlog-sshd-');
+  let dir: string;
 
   beforeAll(async () => {
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
-    execFileSync('cp', [join(dir, 'client_key.pub'), join(dir, 'authorized_keys')]);
-    port = await freePort();
-    writeFileSync(
-      join(dir, 'sshd_config'),
-      [
-        'ListenAddress 127.0.0.1',
-        `Port ${port}`,
-        `HostKey ${join(dir, 'host_key')}`,
-        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-        'PermitRootLogin yes',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'StrictModes no',
-        `PidFile ${join(dir, 'sshd.pid')}`,
-        '',
-      ].join('\n'),
-    );
-    mkdirSync('/run/sshd', { recursive: true }); // privilege separation directory Debian's sshd wants
-    sshd = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    sshd.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    await waitFor(() => log.includes('Server listening') || undefined, 10_000, `sshd to listen (${log})`);
-    sshOption = `-i ${join(dir, 'client_key')} -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR`;
+    ({ process: sshd, port, sshOption, dir } = await startSshd());
     hub = await hubOn(tempDir());
   });
 
@@ -374,21 +325,19 @@ describe.skipIf(!available)('runlog follow over ssh (a real sshd)', () => {
     expect(loadCheckpoint(checkpointPath(data, 'ssh-bom'))?.files).toMatchObject([{ offset: Buffer.byteLength(text) }]);
   });
 
-  it('with --until-idle, reads a file created while it waited to look again for the name, instead of stopping before the remote side saw it', async () => {
+  it('with --until-idle, reads a file created while it waited for the name, instead of stopping before the remote side saw it', async () => {
     const path = join(dir, 'late.log');
-    // the first look finds no file and waits 9 s (RUNLOG_SSH_RETRY_MS) to look again, past the idle
-    // time of 6 s: counted from the last look, the follower must look once more, and finds the file
-    // made meanwhile; counted by the clock, it stopped during the wait. The first look only has to
-    // come within 6 s, however slow ssh sessions are on this machine (4.5–5.7 s seen under load).
+    // the remote side waits for the name within its session, saying each second that it looked:
+    // counted from its looks, the follower is not idle before it has looked past the file's
+    // creation, and reads it; the first look only has to come within 6 s, however slow ssh sessions
+    // are on this machine (4.5–5.7 s seen under load).
     const idleMs = 6000;
     const startedAt = Date.now(); // before the follower starts: its looks are no earlier than this says
-    const follower = cli(['follow', `ssh://root@127.0.0.1:${port}${path}`, '--run', 'ssh-late', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshOption, '--until-idle', `${idleMs}ms`], {
-      RUNLOG_SSH_RETRY_MS: '9000',
-    });
+    const follower = cli(['follow', `ssh://root@127.0.0.1:${port}${path}`, '--run', 'ssh-late', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshOption, '--until-idle', `${idleMs}ms`]);
     followers.push(follower.child);
     let said = '';
     follower.child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    await waitFor(() => /connecting again in 9000 ms/.test(said) || undefined, 20_000, 'the first look for the name');
+    await waitFor(() => /does not exist \(yet\)/.test(said) || undefined, 20_000, 'the first look for the name');
     const lookedWithinMs = Date.now() - startedAt;
     writeFileSync(path, block(1, 5));
     const done = await follower;

@@ -40,6 +40,9 @@
  * holding the file up to the offset (named as one, the same first bytes, the same bytes before the
  * offset) gives the rest, as for a moved file (header `moved`, exit 75); then the file is read from
  * its start. With no such copy the session starts at 0 (`reset`) and the client says the loss.
+ * When there is no file under the name, the header says `missing` and the session waits for one
+ * (RUNLOG-LOOK on stderr each second), then ends with exit 79 and `RUNLOG-APPEARED <ino>`: the
+ * next session, made at once, reads it (whole, even with --from-end: it is a new file).
  * A byte on stderr every 2–5 s makes the script die of SIGPIPE soon after the connection is gone:
  * nothing is left behind on the host.
  * The follower stops by closing the script's stdin (ssh passes the EOF on): a reader in the
@@ -51,6 +54,7 @@ export const ROTATED_EXIT = 75;
 export const MISSING_EXIT = 76;
 export const SIBLING_EXIT = 77;
 export const TRUNCATED_EXIT = 78;
+export const APPEARED_EXIT = 79;
 
 export interface RemoteStart {
   path: string;
@@ -120,7 +124,20 @@ export function remoteScript(start: RemoteStart): string {
     `  [ "$(stat -L -c %s -- "$g")" -ge "$o" ] && { [ "$n" -eq 0 ] || [ "$(head -c "$n" -- "$g" | sha256sum | cut -c1-32)" = "$h" ]; }; then`,
     `  echo "RUNLOG1 moved $i $o $h $n"; tail -c +$((o+1)) -- "$g"; later "$1"; echo "RUNLOG-NEXT $ni" >&2; exit ${ROTATED_EXIT}`,
     `fi`,
-    `if [ "$1" = - ]; then echo "RUNLOG1 missing - 0 - 0"; exit ${MISSING_EXIT}; fi`,
+    // no file under the name (yet): the session waits for it, looking 4 times a second (a note on
+    // stderr each second says it looked, and ends the script by SIGPIPE once the connection is
+    // gone); once it is there the session ends (exit 79, its inode as RUNLOG-APPEARED) and the
+    // next one, made at once, reads it. A session made only every 10 s (the connection backoff)
+    // left the first lines of a job's log up to 10 s late, and a file rotated meanwhile unread
+    `if [ "$1" = - ]; then`,
+    `  echo "RUNLOG1 missing - 0 - 0"; halt=; trap 'halt=1' USR1; exec 4<&0`,
+    `  { cat <&4; kill -USR1 $$; } >/dev/null 2>&1 &`,
+    `  k=0; while [ -z "$halt" ]; do`,
+    `    sleep 0.25; set -- $(stat -L -c %i -- "$f" 2>/dev/null || echo -)`,
+    `    [ "$1" = - ] || { echo "RUNLOG-APPEARED $1" >&2; exit ${APPEARED_EXIT}; }`,
+    `    k=$((k+1)); [ $((k%4)) -ne 0 ] || echo RUNLOG-LOOK >&2 || exit 0`,
+    `  done; exit ${MISSING_EXIT}`,
+    `fi`,
     ...(start.fromEnd
       ? ['o=$2; r=ok']
       : [

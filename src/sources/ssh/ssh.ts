@@ -20,7 +20,7 @@ import { spawnWatched } from '../process/watchdog.js';
 import { fingerprint, type FileCheckpoint } from '../file/checkpoint.js';
 import { LineFeed, type DeliveryMark } from '../file/feed.js';
 import { BUSY_RETRY_MS, type LineTarget } from '../file/follower.js';
-import { MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote, SIBLING_EXIT, TRUNCATED_EXIT } from './remote.js';
+import { APPEARED_EXIT, MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote, SIBLING_EXIT, TRUNCATED_EXIT } from './remote.js';
 
 export interface SshTarget {
   url: string;
@@ -246,6 +246,7 @@ export class SshFollower {
     let header: Buffer | undefined = Buffer.alloc(0);
     let got = 0;
     let errors = '';
+    let appeared: string | undefined;
     child.stdout?.on('data', (chunk: Buffer) => {
       if (header !== undefined) {
         const data = Buffer.concat([header, chunk]);
@@ -284,6 +285,15 @@ export class SshFollower {
         else this.o.lines.system(`${this.o.target.url}: the file that replaced it (inode ${ino}) was rotated away before it could be read, and is not beside it any more: its lines could not be read`, 'WARNING');
         return '';
       });
+      // the remote side waits for a file not there yet: it looked (--until-idle counts from its looks)
+      text = text.replace(/RUNLOG-LOOK\n?/g, () => {
+        this.lookedAt = Date.now();
+        return '';
+      });
+      text = text.replace(/RUNLOG-APPEARED (\S+)\n?/g, (_, ino: string) => {
+        appeared = ino;
+        return '';
+      });
       text = text.replace(/^\.+$/, '');
       if (text.trim() !== '') errors = (errors + text).slice(-500);
     });
@@ -298,7 +308,7 @@ export class SshFollower {
         if (this.streaming || header !== undefined) this.lookedAt = Date.now();
         this.streaming = false;
         // ssh's lines (a timeout says two) as one: each state is one stderr line of the follower's
-        this.ended(code, got, errors.split(/\r?\n/).map((line) => line.trim()).filter(Boolean).join('; '));
+        this.ended(code, got, errors.split(/\r?\n/).map((line) => line.trim()).filter(Boolean).join('; '), appeared);
         resolve();
       });
     });
@@ -308,6 +318,7 @@ export class SshFollower {
   private begin(state: 'ok' | 'reset' | 'missing' | 'sibling' | 'moved', ino: number, offset: number, fp: string, fpLen: number): void {
     if (state === 'missing') {
       this.lookedAt = Date.now();
+      this.o.onState?.(`${this.o.target.url}: ${this.o.target.path} does not exist (yet); it is read once it appears`);
       return;
     }
     const identity = { dev: 0, ino, fp, fp_len: fpLen };
@@ -337,8 +348,22 @@ export class SshFollower {
     else this.feed.identity = identity.fp_len >= this.feed.identity.fp_len ? identity : this.feed.identity;
   }
 
-  private ended(code: number | null, got: number, errors: string): void {
+  private ended(code: number | null, got: number, errors: string, appeared?: string): void {
     if (this.stopped) return;
+    if (code === APPEARED_EXIT && appeared !== undefined) {
+      // the file the session waited for is there: read now. Nothing known of the name before (a
+      // first start): it is a new file, whole (not from its end), and when it was rotated away
+      // before the next session began, that one finds it beside the name by its inode
+      this.lookedAt = Date.now();
+      if (this.feed.identity.ino === -1) {
+        this.fromEnd = false;
+        this.rotated = true;
+        this.next = appeared;
+      }
+      this.backoff = MIN_BACKOFF_MS;
+      this.connect();
+      return;
+    }
     if (code === TRUNCATED_EXIT && this.truncation !== undefined) {
       // truncated while followed: what a copy had was sent; the file is read again from its start
       // (a partial last line stays held when a copy was found: a copytruncate writer goes on with
