@@ -4,7 +4,7 @@
  * a backoff that grows to 10 s (the first lines were up to 10 s late, and a file rotated away in
  * that time was never read, unsaid). Against a real sshd (test/sshd.ts).
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
@@ -75,5 +75,27 @@ describe.skipIf(!sshdAvailable())('runlog follow ssh://… of a file not there y
     follower.child.kill('SIGTERM');
     expect((await follower).code).toBe(0);
     expect(await messages('ssh-appears-end')).toEqual(lines(1, 5));
+  });
+  it('its file deleted, then made again and rotated away before it was read: reads the old one, the made one, then the new one', async () => {
+    const path = join(sshd.dir, 'gone.log');
+    writeFileSync(path, block(1, 5));
+    const follower = cli(['follow', `ssh://root@127.0.0.1:${sshd.port}${path}`, '--run', 'ssh-gone', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshd.sshOption], {
+      RUNLOG_SSH_RETRY_MS: '9000',
+    });
+    let said = '';
+    follower.child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    await waitFor(async () => (await messages('ssh-gone')).length >= 5 || undefined, 30_000, '5 lines');
+    unlinkSync(path);
+    // the session reads the deleted file on for 2 s, then the next one waits for the name
+    await waitFor(() => /does not exist \(yet\)/.test(said) || undefined, 20_000, 'the look for the name');
+    const waiting = remoteScripts(path);
+    writeFileSync(path, block(6, 10));
+    await waitFor(() => waiting.every((pid) => !remoteScripts(path).includes(pid)) || undefined, 20_000, 'the waiting session to see the file');
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block(11, 15));
+    await waitFor(async () => (await messages('ssh-gone')).length >= 15 || undefined, 30_000, '15 lines');
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    expect(await messages('ssh-gone')).toEqual(lines(1, 15));
   });
 });

@@ -352,10 +352,11 @@ export class SshFollower {
     if (this.stopped) return;
     if (code === APPEARED_EXIT && appeared !== undefined) {
       // the file the session waited for is there: read now. Nothing known of the name before (a
-      // first start): it is a new file, whole (not from its end), and when it was rotated away
-      // before the next session began, that one finds it beside the name by its inode
+      // first start), or the file before it read to its end (deleted, the name gone a while): it
+      // is the next file, whole (not from its end), and when it was rotated away before the next
+      // session began, that one finds it beside the name by its inode
       this.lookedAt = Date.now();
-      if (this.feed.identity.ino === -1) {
+      if (this.feed.identity.ino === -1 || this.rotated) {
         this.fromEnd = false;
         this.rotated = true;
         this.next = appeared;
