@@ -98,4 +98,11 @@ describe.skipIf(!sshdAvailable())('runlog follow ssh://… of a file not there y
     expect((await follower).code).toBe(0);
     expect(await messages('ssh-gone')).toEqual(lines(1, 15));
   });
+  it('stopped while it waits for the file, exits 0 and leaves no script waiting on the host', async () => {
+    const { path, follower } = await followMissing('never.log', 'ssh-never');
+    await waitFor(() => remoteScripts(path).length > 0 || undefined, 20_000, 'the waiting session');
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    await waitFor(() => remoteScripts(path).length === 0 || undefined, 5_000, 'the waiting script to end');
+  });
 });
