@@ -88,6 +88,10 @@ export function remoteScript(start: RemoteStart): string {
     `fp() { fl=$(head -c 1024 -- "$1" | wc -c); fh=$(head -c "$fl" -- "$1" | sha256sum | cut -c1-32); }`,
     // the file with inode $1 beside the name (logrotate's app.log.1, app.log-20261201), left in $g
     `beside() { for g in "$f".* "$f"-* "$(dirname -- "$f")"/*; do [ -f "$g" ] && [ "$(stat -L -c %i -- "$g" 2>/dev/null)" = "$1" ] && return 0; done; return 1; }`,
+    // is a file with inode $1 beside the name, under another name than the name's own?
+    `away() { for e in "$f".* "$f"-* "$(dirname -- "$f")"/*; do [ "$e" != "$f" ] && [ -f "$e" ] && [ "$(stat -L -c %i -- "$e" 2>/dev/null)" = "$1" ] && return 0; done; return 1; }`,
+    // a checksum of the name's first line once it is whole (none before)
+    `fln() { head -c 1024 -- "$f" 2>/dev/null | { IFS= read -r l1 && printf %s "$l1" | cksum; }; }`,
     // the file rotated next after $g (a second rotation while nobody read: app.log.1 written after
     // app.log.2 was), its inode in $ni, else the name's ($1): not compressed, not read already
     // ($d: files written in the same clock tick have the same time), written no earlier than $g
@@ -217,8 +221,19 @@ export function remoteScript(start: RemoteStart): string {
     `    exit ${TRUNCATED_EXIT}`,
     `  fi`,
     // renamed away or replaced: read on for 2 s (its writer may not have moved yet), then end
-    `  if [ $g -lt 0 ]; then [ "$4" = "$j" ] || { g=20; c=$4; }`,
-    `  else g=$((g-1)); [ $g -eq 0 ] && { cat <&3; echo "RUNLOG-NEXT $c" >&2; exit ${ROTATED_EXIT}; }; fi`,
+    // Meanwhile the name may point to further files (a writer rotating faster than every 2 s): each
+    // file it pointed to before the last one ($u) goes in $v, also when a new file took the inode
+    // number of one deleted (seen as the name's file getting shorter, or another first line). At
+    // the end one nowhere beside the name by then (made and deleted within those 2 s) was never
+    // read: said with RUNLOG-LOST. The first still beside it is the next file (read whole by the
+    // next session), else the name's
+    `  if [ $g -lt 0 ]; then [ "$4" = "$j" ] || { g=20; u=$4; us=$3; uf=$(fln); v=; }`,
+    `  else g=$((g-1)); nf=$(fln)`,
+    `    if [ "$4" = - ]; then :`,
+    `    elif [ "$4" != "$u" ] || [ "$3" -lt "$us" ] || { [ -n "$uf" ] && [ -n "$nf" ] && [ "$nf" != "$uf" ]; }; then v="$v $u"; u=$4; us=$3; uf=$nf`,
+    `    else us=$3; uf=\${uf:-$nf}; fi`,
+    `    [ $g -eq 0 ] && { cat <&3; c=; for y in $v; do [ "$y" = - ] && continue; if away "$y"; then c=\${c:-$y}; else echo "RUNLOG-LOST $y" >&2; fi; done`,
+    `      echo "RUNLOG-NEXT \${c:-$u}" >&2; exit ${ROTATED_EXIT}; }; fi`,
     // 10 looks a second while the file grows, 4 once it has been still for 2 s
     `  if [ "$q" != "$w" ]; then w=$q; z=0; else z=$((z+1)); fi`,
     `  if [ $z -lt 20 ] || [ $g -ge 0 ]; then sleep 0.1; else sleep 0.25; fi`,

@@ -282,7 +282,7 @@ export class SshFollower {
       });
       text = text.replace(/RUNLOG-(NEXT|LOST) (\S+)\n?/g, (_, what: string, ino: string) => {
         if (what === 'NEXT') this.next = ino;
-        else this.o.lines.system(`${this.o.target.url}: the file that replaced it (inode ${ino}) was rotated away before it could be read, and is not beside it any more: its lines could not be read`, 'WARNING');
+        else this.o.lines.system(`${this.o.target.url}: a file that was under its name (inode ${ino}) was rotated away or deleted before it could be read, and is not beside it any more: its lines could not be read`, 'WARNING');
         return '';
       });
       // the remote side waits for a file not there yet: it looked (--until-idle counts from its looks)

@@ -1,0 +1,65 @@
+/**
+ * `runlog follow ssh://…` while the name is replaced faster than the remote side moves on (it
+ * reads the old file for 2 s after the name points elsewhere): a file made and deleted meanwhile
+ * is never read, and that must be said (issue 11: never silently skipped), also when the next
+ * file took its inode number (ext4 reuses a freed one at once). Against a real sshd (test/sshd.ts).
+ */
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WireRecord } from '../src/core/record.js';
+import type { RunningHub } from '../src/server/listen.js';
+import { cliKilledAfterEach, hubOn, tempDir, waitFor } from './helpers.js';
+import { sshdAvailable, startSshd, type Sshd } from './sshd.js';
+
+const cli = cliKilledAfterEach();
+
+function lines(from: number, to: number): string[] {
+  return Array.from({ length: to - from + 1 }, (_, k) => `line ${from + k} é`);
+}
+
+function block(from: number, to: number): string {
+  return lines(from, to).map((line) => `${line}\n`).join('');
+}
+
+describe.skipIf(!sshdAvailable())('runlog follow ssh://… of a name replaced faster than every 2 s (a real sshd)', () => {
+  let sshd: Sshd;
+  let hub: RunningHub;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    hub = await hubOn(tempDir());
+  });
+
+  afterAll(async () => {
+    sshd?.process.kill('SIGTERM');
+    await hub?.close();
+  });
+
+  async function records(run: string): Promise<WireRecord[]> {
+    const response = await fetch(`${hub.url}/api/runs/${run}/logs?limit=10000`);
+    return response.ok ? ((await response.json()) as { logs: WireRecord[] }).logs : [];
+  }
+
+  it('says the loss of a file deleted before it was read, whose inode number the next file took', async () => {
+    const path = join(sshd.dir, 'fast.log');
+    writeFileSync(path, block(1, 5));
+    const follower = cli(['follow', `ssh://root@127.0.0.1:${sshd.port}${path}`, '--run', 'ssh-fast', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshd.sshOption]);
+    await waitFor(async () => (await records('ssh-fast')).length >= 5 || undefined, 30_000, '5 lines');
+    // the session reads the deleted file on for 2 s from when it sees the name's new file (looks
+    // every 0.1 s): that one is deleted 1 s later, and the file after it made at once
+    unlinkSync(path);
+    writeFileSync(path, block(6, 10));
+    await new Promise((r) => setTimeout(r, 1000));
+    unlinkSync(path);
+    writeFileSync(path, block(11, 15));
+    await waitFor(async () => (await records('ssh-fast')).filter((r) => r.source === 'file').length >= 10 || undefined, 30_000, '10 lines');
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    const all = await records('ssh-fast');
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual([...lines(1, 5), ...lines(11, 15)]);
+    const said = all.filter((r) => r.source === 'system').map((r) => r.message);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/deleted before it could be read.*its lines could not be read/);
+  });
+});
