@@ -2,9 +2,10 @@
  * `runlog follow ssh://…` while the name is replaced faster than the remote side moves on (it
  * reads the old file for 2 s after the name points elsewhere): a file made and deleted meanwhile
  * is never read, and that must be said (issue 11: never silently skipped), also when the next
- * file took its inode number (ext4 reuses a freed one at once). Against a real sshd (test/sshd.ts).
+ * file took its inode number (ext4 reuses a freed one at once); a follower stopped then reads the
+ * files after the old one too (a complete final log). Against a real sshd (test/sshd.ts).
  */
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
@@ -61,5 +62,20 @@ describe.skipIf(!sshdAvailable())('runlog follow ssh://… of a name replaced fa
     const said = all.filter((r) => r.source === 'system').map((r) => r.message);
     expect(said).toHaveLength(1);
     expect(said[0]).toMatch(/deleted before it could be read.*its lines could not be read/);
+  });
+  it('stopped with --end-on-exit just after a rotation, reads the old file to its end and the new one before it ends the run', async () => {
+    const path = join(sshd.dir, 'last.log');
+    writeFileSync(path, block(1, 5));
+    const follower = cli(['follow', `ssh://root@127.0.0.1:${sshd.port}${path}`, '--run', 'ssh-last', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshd.sshOption, '--end-on-exit']);
+    await waitFor(async () => (await records('ssh-last')).length >= 5 || undefined, 30_000, '5 lines');
+    // the job's last lines, its log rotated, a few more lines in the new file, and the job's end
+    appendFileSync(path, block(6, 8));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block(9, 12));
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    const all = await records('ssh-last');
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(lines(1, 12));
+    expect(((await (await fetch(`${hub.url}/api/runs/ssh-last`)).json()) as { status: string }).status).toBe('completed');
   });
 });

@@ -182,6 +182,9 @@ export function remoteScript(start: RemoteStart): string {
     `q=$o; w=$o; z=0; k=0; g=-1`,
     // stdin ends: the follower stops. (An asynchronous list's stdin is /dev/null unless redirected
     // explicitly, hence fd 4; its output goes nowhere, so sshd does not wait for it.)
+    // the old file read to its end: the ones gone meanwhile said, the next one named (see below)
+    `onto() { cat <&3; c=; for y in $v; do [ "$y" = - ] && continue; if away "$y"; then c=\${c:-$y}; else echo "RUNLOG-LOST $y" >&2; fi; done`,
+    `  echo "RUNLOG-NEXT \${c:-$u}" >&2; exit ${ROTATED_EXIT}; }`,
     `halt=; trap 'halt=1' USR1; exec 4<&0`,
     `{ cat <&4; kill -USR1 $$; } >/dev/null 2>&1 &`,
     `while :; do`,
@@ -190,7 +193,11 @@ export function remoteScript(start: RemoteStart): string {
     // a write that fails (the connection is gone, SIGPIPE ignored) ends the script
     `  [ -n "$rg" ] || cat <&3 || exit 0`,
     // stopping: what was written before the signal is read (the cat before may have ended first)
-    `  [ -n "$halt" ] && [ -z "$rg" ] && { cat <&3; exit 0; }`,
+    // (and when the name points to another file by then, that one is the next: the follower reads
+    // it too before it stops, and the lines of a job's last rotations are not left behind)
+    `  if [ -n "$halt" ] && [ -z "$rg" ]; then cat <&3; set -- $(stat -L -c '%s %i' -- /dev/fd/3 "$f" 2>/dev/null) - -`,
+    `    [ $g -lt 0 ] && [ "$4" != "$j" ] && [ "$4" != - ] && { g=0; u=$4; v=; }; [ $g -ge 0 ] && onto; exit 0`,
+    `  fi`,
     // how far fd 3 has been read, and the sizes of the open file and of the name's file
     `  while read a b; do [ "$a" = pos: ] && q=$b; done </proc/$$/fdinfo/3`,
     // a first line not whole before: taken as soon as bytes were read (a look later, the file may
@@ -232,8 +239,7 @@ export function remoteScript(start: RemoteStart): string {
     `    if [ "$4" = - ]; then :`,
     `    elif [ "$4" != "$u" ] || [ "$3" -lt "$us" ] || { [ -n "$uf" ] && [ -n "$nf" ] && [ "$nf" != "$uf" ]; }; then v="$v $u"; u=$4; us=$3; uf=$nf`,
     `    else us=$3; uf=\${uf:-$nf}; fi`,
-    `    [ $g -eq 0 ] && { cat <&3; c=; for y in $v; do [ "$y" = - ] && continue; if away "$y"; then c=\${c:-$y}; else echo "RUNLOG-LOST $y" >&2; fi; done`,
-    `      echo "RUNLOG-NEXT \${c:-$u}" >&2; exit ${ROTATED_EXIT}; }; fi`,
+    `    [ $g -eq 0 ] && onto; fi`,
     // 10 looks a second while the file grows, 4 once it has been still for 2 s
     `  if [ "$q" != "$w" ]; then w=$q; z=0; else z=$((z+1)); fi`,
     `  if [ $z -lt 20 ] || [ $g -ge 0 ]; then sleep 0.1; else sleep 0.25; fi`,

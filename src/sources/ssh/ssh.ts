@@ -91,6 +91,8 @@ export class SshFollower {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** stopping: until then, files rotated after the one read are read too (see stop()) */
+  private drainUntil = 0;
   private backoff = MIN_BACKOFF_MS;
   private retry: NodeJS.Timeout | undefined;
   private partialTimer: NodeJS.Timeout | undefined;
@@ -161,6 +163,7 @@ export class SshFollower {
    */
   async stop(flush: boolean): Promise<void> {
     this.stopped = true;
+    this.drainUntil = Date.now() + STOP_DRAIN_MS;
     clearTimeout(this.retry);
     clearInterval(this.partialTimer);
     this.child?.stdin?.end();
@@ -169,7 +172,11 @@ export class SshFollower {
       this.kill('SIGTERM');
       killer = setTimeout(() => this.kill('SIGKILL'), 2000);
     }, STOP_DRAIN_MS);
-    await this.exited;
+    // the session may end on a rotation: the files after it are read by sessions of their own (ended())
+    for (let exited = this.exited; ; exited = this.exited) {
+      await exited;
+      if (this.exited === exited) break;
+    }
     clearTimeout(drain);
     clearTimeout(killer);
     if (flush) this.feed.flush();
@@ -235,14 +242,15 @@ export class SshFollower {
     ];
   }
 
-  private connect(): void {
-    if (this.stopped) return;
+  private connect(draining = false): void {
+    if (this.stopped && !draining) return;
     this.stats.connections++;
     // with a watchdog: a follower killed by SIGKILL leaves no ssh behind (and so no script on the host)
     // stdin is a pipe that stays open while the follower runs: its end tells the script to stop
     const { child, settled } = spawnWatched(this.o.sshCommand ?? 'ssh', this.args(), { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     child.stdin?.on('error', () => {}); // ssh gone already: it is waited for on 'close'
+    if (draining) child.stdin?.end(); // read to the end, then stop
     let header: Buffer | undefined = Buffer.alloc(0);
     let got = 0;
     let errors = '';
@@ -349,7 +357,15 @@ export class SshFollower {
   }
 
   private ended(code: number | null, got: number, errors: string, appeared?: string): void {
-    if (this.stopped) return;
+    if (this.stopped) {
+      // stopping, the file read to its end, and the name points to another one (a job's last
+      // rotations, a follower still behind them): that one too, while the stop's time lasts
+      if ((code === ROTATED_EXIT || code === SIBLING_EXIT) && Date.now() < this.drainUntil) {
+        this.movedOn(code);
+        this.connect(true);
+      }
+      return;
+    }
     if (code === APPEARED_EXIT && appeared !== undefined) {
       // the file the session waited for is there: read now. Nothing known of the name before (a
       // first start), or the file before it read to its end (deleted, the name gone a while): it
@@ -382,12 +398,7 @@ export class SshFollower {
       return;
     }
     if (code === ROTATED_EXIT || code === SIBLING_EXIT) {
-      // the old file (or the next one, read whole from beside the name) is done: its partial last
-      // line is a line, and the name's file comes now from its start, no loss
-      this.feed.flush();
-      this.rotated = true;
-      this.done = [...this.done.slice(-15), String(this.feed.identity.ino)];
-      if (code === SIBLING_EXIT) this.next = '-';
+      this.movedOn(code);
       this.backoff = MIN_BACKOFF_MS;
       this.connect();
       return;
@@ -397,6 +408,17 @@ export class SshFollower {
     this.o.onState?.(`${this.o.target.url}: ${why}; connecting again in ${this.backoff} ms`);
     this.retry = setTimeout(() => this.connect(), this.backoff);
     this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+  }
+
+  /**
+   * The old file (or the next one, read whole from beside the name) is done: its partial last line
+   * is a line, and the name's file comes next from its start, no loss.
+   */
+  private movedOn(code: number): void {
+    this.feed.flush();
+    this.rotated = true;
+    this.done = [...this.done.slice(-15), String(this.feed.identity.ino)];
+    if (code === SIBLING_EXIT) this.next = '-';
   }
 
   /** Reads no more of ssh's output until the lines read have gone on. */
