@@ -112,6 +112,7 @@ describe.skipIf(noPython !== undefined)('the Python client: one live Handler per
  */
 async function expectPairsKeptApart(name: string, pairs: number, prelude: string[]): Promise<void> {
   const hub = await newHub();
+  const spool = tempDir('runlog-spool-');
   const program = pythonCode(
     [
       'import logging, runlog',
@@ -126,11 +127,14 @@ async function expectPairsKeptApart(name: string, pairs: number, prelude: string
       '    first.end()',
       '    second.end()',
     ],
-    { RUNLOG_HUB: hub.url },
+    { RUNLOG_HUB: hub.url, RUNLOG_SPOOL: spool },
   );
   const result = await program.done;
   expect(result.code).toBe(0);
   expect(result.stderr).not.toContain('cannot be written');
+  // the second made nothing in the spool: the directory it made again as the first removed it was
+  // left behind (or, made while being removed, an EEXIST: the spool unusable, the run written after all)
+  expect(readdirSync(join(spool, 'runs'))).toEqual([]);
   const said = result.stderr.split('\n').filter((line) => line.includes('is written by another Handler on this spool'));
   expect(said).toHaveLength(pairs);
   for (const line of said) expect(line).toContain('(this program)');

@@ -72,12 +72,14 @@ class RunDir:
         (`owner` names a live pid, this one's included: another Handler of this program): False at
         once. Held by a process delivering a dead one's leftovers (_leftovers.py): waited for a few
         seconds (it may remove the directory)."""
-        os.makedirs(self.path, mode=0o700, exist_ok=True)
         if self.held_by_live:
             # decided when the Handler was made: should the holder end the run before this
-            # thread looks, the lock would be free, and the run, ended, would refuse these lines
+            # thread looks, the lock would be free, and the run, ended, would refuse these lines.
+            # Nothing made here either: the holder may be removing the directory this instant
+            # (makedirs then raised EEXIST, the spool was taken for unusable, and this Handler
+            # wrote the run on the hub after all: 409, 1 pair in 100 on a loaded CI)
             return False
-        if self.lock_fd is None:
+        if self.lock_fd is None:  # (held: the directory is there, and only a lock's holder removes it)
             deadline = time.monotonic() + LOCK_WAIT_S
             while True:
                 try:
