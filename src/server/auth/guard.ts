@@ -25,6 +25,12 @@ import { sha256 } from './tokens.js';
 declare module 'fastify' {
   interface FastifyContextConfig {
     scope?: RouteScope;
+    /**
+     * A public route that must answer without the store (/healthz): the guard asks the store nothing
+     * for it (whether tokens exist, whose token it is), so a database that hangs or is gone cannot
+     * hold or replace the route's own answer.
+     */
+    storeFree?: boolean;
   }
   interface FastifyRequest {
     auth: RequestAuth;
@@ -110,7 +116,9 @@ export function installGuard(app: FastifyInstance, options: GuardOptions): void 
   });
   app.addHook('onRequest', async (request, reply) => {
     checkHost(request, options.hosts);
-    request.auth = await authenticate(request, options);
+    const config = request.routeOptions.config;
+    // a public route answers everyone: who is asking is only worth a store query when it needs to know
+    request.auth = config?.scope === 'public' && config.storeFree === true ? ANONYMOUS : await authenticate(request, options);
     checkOrigin(request, options.hosts);
     authorize(request, reply);
   });
