@@ -39,9 +39,7 @@ export function lockWithPid(dir: string, name: string, refused: (pid: number) =>
   for (let attempt = 0; attempt < 3; attempt++) {
     // written whole under a name of our own, then linked: the lock never exists without its pid
     const mine = `${file}.${process.pid}`;
-    const fd = openSync(mine, 'w', 0o644);
-    writeSync(fd, `${process.pid}\n`);
-    closeSync(fd);
+    writePid(mine, file);
     try {
       linkSync(mine, file);
     } catch (error) {
@@ -72,6 +70,32 @@ export function lockWithPid(dir: string, name: string, refused: (pid: number) =>
     };
   }
   throw new Error(`could not lock ${file}: another process keeps taking it`);
+}
+
+/**
+ * Writes our pid to `mine`. A data directory on a full disk (ENOSPC) or read-only is said naming
+ * the lock, rather than as a bare "ENOSPC: no space left on device, write", and leaves no
+ * half-written `mine` behind.
+ */
+function writePid(mine: string, file: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(mine, 'w', 0o644);
+    writeSync(fd, `${process.pid}\n`);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+    try {
+      unlinkSync(mine);
+    } catch {
+      // never made
+    }
+    const why = code === 'ENOSPC' ? 'no space left on its disk: free some, then start again' : message;
+    throw new Error(`cannot write the lock file ${file}: ${why}`, { cause: error });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function readPid(file: string): number | undefined {
