@@ -70,9 +70,11 @@ export async function replayWals(options: ReplayOptions): Promise<ReplayedRun[]>
     const ownerDied = meta.owner.kind !== 'sync' ? meta.owner.pid : undefined;
     meta.owner = self('sync');
     saveMeta(wal.metaFile, meta);
-    const run = await replayOne(wal.file, wal.metaFile, meta, hub, ownerDied, options).catch((error: Error): ReplayedRun => {
+    // made here: the lines the hub took before it stopped answering (full, gone) count as sent
+    const progress: ReplayedRun = { id: wal.id, hub, lines: 0, outcome: 'ended' };
+    const run = await replayOne(wal.file, wal.metaFile, meta, progress, ownerDied, options).catch((error: Error): ReplayedRun => {
       if (!(error instanceof HubError) || !isRefusal(error.status)) unreachable.add(hub);
-      return { id: wal.id, hub, lines: 0, outcome: 'waiting', note: error.message };
+      return { id: wal.id, hub, lines: progress.lines, outcome: 'waiting', note: error.message };
     });
     done.push(run);
     log(describe(run));
@@ -85,12 +87,12 @@ function describe(run: ReplayedRun): string {
   return `run ${run.id}: ${run.lines} lines sent to ${redactUrl(run.hub)}, ${what}${run.note ? ` (${run.note})` : ''}`;
 }
 
-async function replayOne(file: string, metaFile: string, meta: WalMeta, hub: string, ownerDied: number | undefined, options: ReplayOptions): Promise<ReplayedRun> {
+async function replayOne(file: string, metaFile: string, meta: WalMeta, result: ReplayedRun, ownerDied: number | undefined, options: ReplayOptions): Promise<ReplayedRun> {
+  const hub = result.hub;
   const id = meta.run.id;
   const path = `/api/runs/${encodeURIComponent(id)}`;
   const send = (route: string, body: string | Buffer) => post(hub, route, body, meta.writer_key, options);
   const bodies = new BatchBodyWriter();
-  const result: ReplayedRun = { id, hub, lines: 0, outcome: 'ended' };
   const create = async () => {
     try {
       await send('/api/runs', JSON.stringify(meta.run));
