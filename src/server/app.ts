@@ -73,6 +73,7 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     if (full !== undefined) warn(full.message);
     if (full !== undefined) error = full;
     const down = storeUnavailable(error);
+    if (full !== undefined || down !== undefined) storage.noteTrouble();
     if (down !== undefined) {
       warn(`${down.message} (${request.method} ${request.routeOptions.url ?? '(no route)'})`);
       error = down;

@@ -9,6 +9,8 @@ import type { LiveFanout } from '../pipeline/live.js';
 import { workerStatus, type Run, type Store } from '../store/store.js';
 import { parseIsoMicros } from '../core/time.js';
 import type { HubConfig } from '../core/config.js';
+import { isStoreUnreachable } from './reachable.js';
+import { isDiskFull, type StorageHealth } from './storage.js';
 
 export interface Deleted {
   worker_lines_deleted: number;
@@ -35,7 +37,18 @@ export class Housekeeping {
     private readonly live: LiveFanout,
     private readonly config: Readonly<HubConfig>,
     private readonly log: (message: string) => void = () => {},
+    private readonly storage?: StorageHealth,
   ) {}
+
+  /**
+   * Silence counts from the later of the hub's start and the store's last failure: while the store
+   * was out of reach (or full), writers' renewals and workers' heartbeats were refused with it, and
+   * a run must not be failed as "runner lost" the moment the store is back (its live viewers would
+   * see it end, and `submit --wait` report a failure) while its runner is alive and retrying.
+   */
+  private graceFrom(): number {
+    return Math.max(this.startedAt, this.storage?.troubledAt ?? 0);
+  }
 
   start(): void {
     this.timers.push(
@@ -61,9 +74,9 @@ export class Housekeeping {
     let failed = 0;
     const now = nowMicros();
     for (const worker of await this.store.listWorkers(now)) {
-      // a worker cannot have reached a hub that was down: its missed beats count from our start
+      // a worker cannot have reached a hub that was down (or whose store was): its missed beats count from then
       if (worker.last_heartbeat === null) continue; // never heard from: it runs nothing of ours
-      const heard = Math.max(parseIsoMicros(worker.last_heartbeat) ?? 0, this.startedAt);
+      const heard = Math.max(parseIsoMicros(worker.last_heartbeat) ?? 0, this.graceFrom());
       if (workerStatus(worker.state, heard, worker.heartbeat_interval_s, now) !== 'offline') continue;
       for (const run of await this.store.runningOn(worker.id)) {
         const ended = await this.store.finishRun(run.id, {
@@ -87,7 +100,7 @@ export class Housekeeping {
    */
   async failRunsOfLostWriters(): Promise<number> {
     const now = nowMicros();
-    const lost = await this.store.expiredLeases(now, this.startedAt);
+    const lost = await this.store.expiredLeases(now, this.graceFrom());
     for (const run of lost) {
       const lostSince = `runner lost (last heard ${run.last_heard_at ?? run.started_at ?? run.created_at})`;
       // a run asked to cancel whose writer is gone: cancelled is what was asked, and what happened
@@ -138,6 +151,7 @@ export class Housekeeping {
     try {
       await (this.store.exclusive ? this.store.exclusive(name, task) : task());
     } catch (error) {
+      if (isStoreUnreachable(error) || isDiskFull(error)) this.storage?.noteTrouble();
       this.log(`housekeeping failed: ${(error as Error).message}`);
     } finally {
       this.running = false;

@@ -7,6 +7,7 @@ import { buildApp, warnOnStderr } from './app.js';
 import { TokenCache } from './auth/cache.js';
 import { isLoopbackHost } from './auth/hosts.js';
 import { Housekeeping } from './housekeeping.js';
+import { StorageHealth } from './storage.js';
 import { lockDataDir } from './lock.js';
 import { ChangeWatcher } from './watch.js';
 import type { AuditLog } from './context.js';
@@ -50,8 +51,9 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
   const live = new LiveFanout();
   const warn = logErrors ? warnOnStderr : () => {};
   const tokens = new TokenCache(store);
-  const app = buildApp({ store, live, config, audit, tokens }, { logger: false, warn });
-  const housekeeping = new Housekeeping(store, live, config, warn);
+  const storage = new StorageHealth();
+  const app = buildApp({ store, live, config, audit, tokens, storage }, { logger: false, warn });
+  const housekeeping = new Housekeeping(store, live, config, warn, storage);
   const watcher = new ChangeWatcher(store, live, config.watchMs, warn);
   // several hubs on one database: what the others commit reaches this hub's viewers too
   const stopFollowing = await store.followOthers?.(live, warn, () => tokens.invalidate());

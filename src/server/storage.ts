@@ -5,10 +5,21 @@
  * disk delays a run but never splits it between the hub and a runner's local store.
  */
 import { RunlogError } from '../core/errors.js';
+import { nowMicros } from '../core/record.js';
 
 export class StorageHealth {
   /** the error of the last write that found the disk full, until a write succeeds */
   fullError: string | null = null;
+  /**
+   * When the store last failed for want of room or reach (µs), or null: writers could not renew
+   * their leases meanwhile, so the hub counts their silence from then (housekeeping.ts), as it
+   * does from its own start.
+   */
+  troubledAt: number | null = null;
+
+  noteTrouble(): void {
+    this.troubledAt = nowMicros();
+  }
 
   /** The API's error for `error` when it is a full disk (and remember it), else undefined. */
   check(error: unknown): RunlogError | undefined {
