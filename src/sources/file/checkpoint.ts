@@ -8,7 +8,7 @@
  * `fp_len` bytes (up to 1 KiB): with dev and ino it tells "the same file" from a file truncated and
  * written again, or a new file on a reused inode. `size` is how big the file was when the
  * checkpoint was written, so the bytes lost to a truncation while nobody was following can be
- * counted. `siblings`, for a file nothing of which was read yet, lists its rotated siblings (dev:ino) then:
+ * counted. `siblings`, for a file nothing of which was read yet, lists its rotated siblings (dev:ino:birth time) then:
  * a copy made after is read whole by a restart. `tail_fp` is a sha256 of the `tail_len` bytes just before `offset` (up to 1 KiB): a file
  * rewritten while nobody followed it that starts as before (a banner longer than 1 KiB) differs
  * there, and a look-alike of another file does too. `seq` is the seq of the last record before `offset` (≤ last_seq: the records after it
@@ -46,7 +46,7 @@ export interface FileCheckpoint extends FileIdentity {
   tail_fp?: string;
   tail_len?: number;
   /**
-   * nothing of the file read yet (offset 0, no first bytes): its rotated siblings then (dev:ino),
+   * nothing of the file read yet (offset 0, no first bytes): its rotated siblings then (dev:ino:birth time; dev:ino from an older release),
    * so a restart tells the copies made meanwhile (copytruncate) from older ones
    */
   siblings?: string[];

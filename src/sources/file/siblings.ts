@@ -50,16 +50,29 @@ export function rotatedSince(name: string, since: { ino: number; mtimeMs: number
   return rotatedWhere(name, (stats) => stats.mtimeMs >= since.mtimeMs && stats.ino !== since.ino && stats.ino !== current?.ino);
 }
 
-/** The rotated siblings of `name` there now (as fileKey): a sibling not among them is made later. */
+/** The rotated siblings of `name` there now (as siblingKey): a sibling not among them is made later. */
 export function rotatedKeys(name: string): Set<string> {
   const dir = dirname(name);
   const base = basename(name);
-  return new Set(safeReaddir(dir).flatMap((entry) => (isRotatedName(base, entry) ? [fileKey(safeStat(join(dir, entry)))] : [])));
+  return new Set(safeReaddir(dir).flatMap((entry) => (isRotatedName(base, entry) ? [siblingKey(safeStat(join(dir, entry)))] : [])));
 }
 
 /** The rotated siblings of `name` that are not among `known` (rotatedKeys), oldest (last written) first. */
 export function rotatedNotIn(name: string, known: ReadonlySet<string>): string[] {
-  return rotatedWhere(name, (stats) => !known.has(fileKey(stats)));
+  // a key without a birth time (a checkpoint of an older release, a file system without one): by inode
+  return rotatedWhere(name, (stats) => !known.has(siblingKey(stats)) && !known.has(fileKey(stats)));
+}
+
+/**
+ * A rotated sibling's key: dev, inode and birth time. A rotation that keeps N files frees an inode
+ * and takes one each time, and ext4 hands the freed numbers out again: after two rotations nobody
+ * saw, app.log.1 and app.log.2 had the very inodes of the copies known before them, and their
+ * lines were taken for read (lost). The birth time tells a reused inode from the file it was; a
+ * rename keeps it.
+ */
+export function siblingKey(stats: Stats | undefined): string {
+  if (stats === undefined) return 'none';
+  return stats.birthtimeMs > 0 ? `${stats.dev}:${stats.ino}:${stats.birthtimeMs}` : fileKey(stats);
 }
 
 /** The rotated siblings of `name` (plain files) that `keep`, oldest (last written) first. */
