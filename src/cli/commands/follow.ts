@@ -139,6 +139,17 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   // bar's end say, was delivered as far as the hub is concerned, and is read again with the same
   // seqs). While a rotated file is still in the checkpoint beside the new one, their records may
   // interleave: then from the checkpoint's last seq, as before.
+  if (saved !== undefined && oneFile && saved.sending !== undefined) {
+    // killed between the hub's answer and the checkpoint: when the batch noted is in, go on after it.
+    // Reading again from the older offsets would give its lines their seqs again only if the file
+    // were still there as it was: one rotated away or deleted meanwhile made what came next (its
+    // "could not be read" line, the new file's lines) take seqs the hub holds, and it dropped them.
+    const onHub = (await leaseLastSeq(hub, runId, writerKey)) ?? (await lastSeqOf(hub, runId, warn));
+    if (onHub >= saved.sending.last_seq) {
+      lastSeq = saved.sending.last_seq;
+      resumeFiles = saved.sending.files;
+    }
+  }
   const only = resumeFiles.length === 1 ? resumeFiles[0] : undefined;
   if (saved !== undefined && oneFile && only?.seq !== undefined) lastSeq = Math.min(lastSeq, only.seq);
   if (saved !== undefined && !oneFile) {
