@@ -34,17 +34,34 @@ export function WorkersPage({ query }: { query: URLSearchParams }) {
   const [error, setError] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
   const linesFetched = useRef(new Map<string, number>());
+  // a heartbeat inside the window is read when the window ends, not skipped: its lines (a worker's
+  // last flush at exit, say) would otherwise wait for a next heartbeat that may never come
+  const linesDue = useRef(new Map<string, ReturnType<typeof setTimeout>>());
+  // each worker's newest read: an older answer arriving after it must not put older lines back
+  const linesAsked = useRef(new Map<string, number>());
   const now = useNow();
 
   const refreshLines = (id: string, force = false) => {
-    const last = linesFetched.current.get(id) ?? 0;
-    if (!force && Date.now() - last < LINES_REFRESH_MS) return;
+    const wait = force ? 0 : (linesFetched.current.get(id) ?? 0) + LINES_REFRESH_MS - Date.now();
+    if (wait > 0) {
+      if (!linesDue.current.has(id)) linesDue.current.set(id, setTimeout(() => refreshLines(id, true), wait));
+      return;
+    }
+    clearTimeout(linesDue.current.get(id));
+    linesDue.current.delete(id);
     linesFetched.current.set(id, Date.now());
+    const asked = (linesAsked.current.get(id) ?? 0) + 1;
+    linesAsked.current.set(id, asked);
     systemLogs({ source_id: id, limit: RECENT_LINES }).then(
-      (logs) => setLines((current) => new Map(current).set(id, logs.slice().reverse())),
+      (logs) => {
+        if (linesAsked.current.get(id) === asked) setLines((current) => new Map(current).set(id, logs.slice().reverse()));
+      },
       () => {},
     );
   };
+  useEffect(() => () => {
+    for (const timer of linesDue.current.values()) clearTimeout(timer);
+  }, []);
 
   useEffect(() => {
     const abort = new AbortController();
