@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toSpans } from './ansi.ts';
-import { markMatches } from './highlight.ts';
+import { MAX_MARKS_PER_LINE, markMatches } from './highlight.ts';
 
 const marked = (message: string, needle: string) =>
   markMatches(toSpans(message), needle).map((span) => (span.mark ? `[${span.text}]` : span.text)).join('');
@@ -27,5 +27,14 @@ describe('markMatches', () => {
 
   it('does not overlap matches', () => {
     expect(marked('aaaa', 'aa')).toBe('[aa][aa]');
+  });
+
+  it('marks at most MAX_MARKS_PER_LINE matches in a line, and keeps all of its text', () => {
+    const line = 'ab'.repeat(30_000);
+    const spans = markMatches(toSpans(line), 'ab');
+    expect(spans.filter((span) => span.mark).length).toBe(MAX_MARKS_PER_LINE);
+    expect(spans.map((span) => span.text).join('')).toBe(line);
+    // the rest of the line is one piece, not a piece per match
+    expect(spans.length).toBe(MAX_MARKS_PER_LINE + 1);
   });
 });

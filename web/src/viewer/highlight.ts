@@ -8,7 +8,15 @@ export interface MarkedSpan extends Span {
   mark?: true;
 }
 
-/** `spans` cut at the edges of each case-insensitive occurrence of `needle`, those pieces marked. */
+/**
+ * The most matches marked in one line. A long line can hold tens of thousands (a 64 KiB line of
+ * `abab…` searched for `ab`), each its own element: 200 such lines on the Logs page crashed the
+ * tab, and a screen of them took seconds on the run page. The first ones show where the line
+ * matches; the rest of the line is left as it is.
+ */
+export const MAX_MARKS_PER_LINE = 100;
+
+/** `spans` cut at the edges of each case-insensitive occurrence of `needle` (the first MAX_MARKS_PER_LINE), those pieces marked. */
 export function markMatches(spans: readonly Span[], needle: string): MarkedSpan[] {
   if (needle === '') return spans.slice();
   const text = spans.map((span) => span.text).join('');
@@ -17,7 +25,7 @@ export function markMatches(spans: readonly Span[], needle: string): MarkedSpan[
   if (lower.length !== text.length) return spans.slice();
   const ranges: [number, number][] = [];
   const wanted = needle.toLowerCase();
-  for (let at = lower.indexOf(wanted); at >= 0 && wanted !== ''; at = lower.indexOf(wanted, at + wanted.length)) {
+  for (let at = lower.indexOf(wanted); at >= 0 && wanted !== '' && ranges.length < MAX_MARKS_PER_LINE; at = lower.indexOf(wanted, at + wanted.length)) {
     ranges.push([at, at + wanted.length]);
   }
   if (ranges.length === 0) return spans.slice();

@@ -1,0 +1,40 @@
+/**
+ * A search matching thousands of times in each line (a job printing long repetitive lines: a
+ * progress string, a hex dump, `abab…`). Every match was its own <mark>: the Logs page's 200
+ * results of 64,000 characters searched for `abab` made 3.2M elements and crashed the tab, and
+ * the run page took seconds per screen. Now a line marks its first 100 matches (issue 10: nothing
+ * a job prints breaks the page).
+ */
+import { expect, it } from 'vitest';
+import { errorsOf } from './browser.js';
+import { describeInBrowser, useHubAndBrowser } from './suite.js';
+
+describeInBrowser('lines that match a search thousands of times', () => {
+  const suite = useHubAndBrowser();
+  const LINES = 200;
+  const LINE = 'ab'.repeat(32_000);
+
+  it('are listed on the Logs page and the run page, each marking its first 100 matches', { timeout: 90_000 }, async () => {
+    const post = (path: string, body: object) =>
+      fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('/api/runs', { id: 'repetitive' })).status).toBe(201);
+    const records = Array.from({ length: LINES }, (_, i) => ({ seq: i + 1, timestamp: Date.now() * 1000 + i, level: 'INFO', message: LINE }));
+    expect((await post('/api/runs/repetitive/logs', { records })).status).toBe(200);
+
+    const logs = await suite.tab('#/logs?scope=all&q=abab');
+    let crashed = false;
+    logs.on('crash', () => (crashed = true));
+    const rows = logs.getByTestId('search-row');
+    await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(LINES);
+    expect(await rows.first().locator('mark.match').count()).toBe(100);
+    expect(await rows.first().locator('.msg').textContent()).toBe(LINE);
+    expect(crashed).toBe(false);
+    expect(errorsOf(logs)).toEqual([]);
+
+    const run = await suite.tab('#/runs/repetitive?q=abab');
+    const runRows = run.getByTestId('log-row');
+    await runRows.first().waitFor({ timeout: 30_000 });
+    expect(await runRows.first().locator('mark.match').count()).toBe(100);
+    expect(errorsOf(run)).toEqual([]);
+  });
+});
