@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { plainText, toSpans } from './ansi.ts';
+import { MAX_SPANS_PER_LINE, plainText, toSpans } from './ansi.ts';
 import { matcher } from './filter.ts';
 
 describe('toSpans', () => {
+  it('draws a line that changes colour at every character with at most MAX_SPANS_PER_LINE spans, its text whole', () => {
+    const spans = toSpans('\x1b[31mx\x1b[32my'.repeat(5_000) + '\u202e end');
+    expect(spans.length).toBe(MAX_SPANS_PER_LINE);
+    expect(spans[0]).toEqual({ text: 'x', style: { color: 'var(--ansi-1)' } });
+    // the rest plain, the bidi control still written out, not applied
+    expect(spans.at(-1)?.style).toBeUndefined();
+    expect(spans.map((span) => span.text).join('')).toBe('xy'.repeat(5_000) + '<U+202E> end');
+  });
+
   it('colours SGR red with the theme red, and leaves plain text plain', () => {
     expect(toSpans('\x1b[31mred\x1b[0m plain')).toEqual([{ text: 'red', style: { color: 'var(--ansi-1)' } }, { text: ' plain' }]);
   });

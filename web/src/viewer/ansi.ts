@@ -91,7 +91,22 @@ function stripNonSgr(message: string): string {
   return message.replace(OSC, '').replace(STRING_SEQ, '').replace(SHORT_ESC, '');
 }
 
+/**
+ * The most spans a line is drawn with. A line can change style thousands of times (a colour per
+ * character: `\x1b[31mx\x1b[32my…`), each change an element: a screen of such lines took seconds
+ * and the Logs page's 200 results tens of seconds. Past this, the rest of the line is plain text
+ * (its escapes still dropped, a bidi control still written out).
+ */
+export const MAX_SPANS_PER_LINE = 500;
+
 export function toSpans(message: string): Span[] {
+  const spans = styledSpans(message);
+  if (spans.length <= MAX_SPANS_PER_LINE) return spans;
+  const rest = spans.slice(MAX_SPANS_PER_LINE - 1).map((span) => span.text).join('');
+  return [...spans.slice(0, MAX_SPANS_PER_LINE - 1), { text: rest }];
+}
+
+function styledSpans(message: string): Span[] {
   // most lines have no escape at all: one plain span, no parsing
   if (!HAS_SPECIAL.test(message)) return [{ text: message }];
   const spans: Span[] = [];
