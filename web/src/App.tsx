@@ -1,5 +1,5 @@
 /** The frame: the top bar, and the page for the current route. */
-import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
+import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { href, useRoute, type Route } from './router.ts';
 import { getSession, SessionContext, signOut, UNAUTHORIZED_EVENT, type Session } from './api/session.ts';
 import { SignInPage } from './pages/SignInPage.tsx';
@@ -8,20 +8,40 @@ import { RunPage } from './pages/RunPage.tsx';
 import { RunsPage } from './pages/RunsPage.tsx';
 import { WorkersPage } from './pages/WorkersPage.tsx';
 
+/** the first retry of a session read that failed, doubling up to the last */
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 10_000;
+
 export function App() {
   const route = useRoute();
   const [session, setSession] = useState<Session | null>(null);
   const [sessionError, setSessionError] = useState<string | null>(null);
   /** why the sign-in is back (a live stream's session ended), until the user signs in or out */
   const [ended, setEnded] = useState<string | null>(null);
+  // the hub did not answer (restarting behind its proxy, a 502): asked again, every few seconds,
+  // rather than leaving the page on the error until a reload
+  const retry = useRef<{ timer: ReturnType<typeof setTimeout> | null; failures: number }>({ timer: null, failures: 0 });
   const refresh = useCallback(() => {
     getSession().then(
       (next) => {
+        retry.current.failures = 0;
         setSession(next);
         setSessionError(null);
       },
-      (error: Error) => setSessionError(error.message),
+      (error: Error) => {
+        setSessionError(error.message);
+        const state = retry.current;
+        if (state.timer !== null) return;
+        const wait = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** state.failures++);
+        state.timer = setTimeout(() => {
+          state.timer = null;
+          refresh();
+        }, wait);
+      },
     );
+  }, []);
+  useEffect(() => () => {
+    if (retry.current.timer !== null) clearTimeout(retry.current.timer);
   }, []);
   useEffect(() => {
     refresh();
@@ -47,7 +67,7 @@ export function App() {
         <main class="main">
           {session === null ? (
             <div class="page">
-              <div class="empty muted">{sessionError ?? 'connecting to the hub…'}</div>
+              <div class="empty muted" data-testid="connecting">{sessionError === null ? 'connecting to the hub…' : `${sessionError}: trying again…`}</div>
             </div>
           ) : mustSignIn ? (
             <SignInPage onSignedIn={signedIn} notice={ended} />
