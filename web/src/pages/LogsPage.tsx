@@ -243,7 +243,9 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
       ) : (
         <>
           {error !== null && <div class="error-box">{error}</div>}
-          <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} wrap={wrap} search={q} filtered={[worker, task, level, since, until, q].some((value) => value !== '' && value !== null)} />
+          {/* a refused query has no lines to say "no line matches" about: the error says why; an
+              older page that failed keeps the lines shown */}
+          {(error === null || (lines?.length ?? 0) > 0) && <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} wrap={wrap} search={q} filtered={[worker, task, level, since, until, q].some((value) => value !== '' && value !== null)} />}
         </>
       )}
     </div>
