@@ -5,18 +5,19 @@
  * the run page took seconds per screen. Now a line marks its first 100 matches (issue 10: nothing
  * a job prints breaks the page). Likewise a line that changes colour at every character was a span
  * per change: the Logs page's 200 such results took 30 s to draw (2M elements); now a line is at
- * most 500 spans, the rest plain text.
+ * most 500 spans, the rest plain text. And a line the hub cut at its line limit said so on the run
+ * page, not in the search results: now it does in both.
  */
 import { expect, it } from 'vitest';
 import { errorsOf } from './browser.js';
 import { describeInBrowser, useHubAndBrowser } from './suite.js';
 
-describeInBrowser('lines that match a search thousands of times', () => {
+describeInBrowser('long lines in the search results and on the run page', () => {
   const suite = useHubAndBrowser();
   const LINES = 200;
   const LINE = 'ab'.repeat(32_000);
 
-  it('are listed on the Logs page and the run page, each marking its first 100 matches', { timeout: 90_000 }, async () => {
+  it('that match a search thousands of times are listed, each marking its first 100 matches', { timeout: 90_000 }, async () => {
     const post = (path: string, body: object) =>
       fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post('/api/runs', { id: 'repetitive' })).status).toBe(201);
@@ -40,7 +41,7 @@ describeInBrowser('lines that match a search thousands of times', () => {
     expect(errorsOf(run)).toEqual([]);
   });
 
-  it('draws lines that change colour at every character with a bounded number of elements each', { timeout: 90_000 }, async () => {
+  it('that change colour at every character are drawn with a bounded number of elements each', { timeout: 90_000 }, async () => {
     const post = (path: string, body: object) =>
       fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post('/api/runs', { id: 'rainbow' })).status).toBe(201);
@@ -56,6 +57,20 @@ describeInBrowser('lines that match a search thousands of times', () => {
       // still coloured where it starts
       expect(await row.locator('.msg span').first().getAttribute('style')).toContain('--ansi-1');
       expect(errorsOf(page)).toEqual([]);
+    }
+  });
+
+  it('says a line cut at the hub\'s line limit was cut, in the search results as on the run page', async () => {
+    const post = (path: string, body: object) =>
+      fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('/api/runs', { id: 'cut-line' })).status).toBe(201);
+    const records = [{ seq: 1, timestamp: Date.now() * 1000, level: 'INFO', message: `cutneedle ${'z'.repeat(100_000)}` }];
+    expect((await post('/api/runs/cut-line/logs', { records })).status).toBe(200);
+    for (const [path, testId] of [['#/logs?scope=all&q=cutneedle', 'search-row'], ['#/runs/cut-line', 'log-row']] as const) {
+      const page = await suite.tab(path);
+      const row = page.getByTestId(testId).first();
+      await row.waitFor({ timeout: 20_000 });
+      expect(await row.locator('.cut').textContent()).toBe(' [truncated]');
     }
   });
 });

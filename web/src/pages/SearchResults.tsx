@@ -120,6 +120,8 @@ export function SearchResults({ query, wrap, reloads }: { query: Omit<SearchQuer
                 )}
                 {/* the matches marked, as in the run page's search */}
                 {ansiNodes(line.message, query.q ?? '')}
+                {/* as on the run page: the line is not all the job printed */}
+                {line.attrs?.truncated === true && <span class="cut" title="cut at the hub's line limit"> [truncated]</span>}
               </span>
             </div>
           ))}
