@@ -21,11 +21,14 @@
  * - the name's inode with the open file's: when the name points elsewhere (renamed, replaced),
  *   the old file is read on for 2 s (its writer may not have moved yet), then the script ends
  *   (exit 75) and the client connects again and learns of the new file from the header. The inode
- *   the name pointed to then (the next file) goes to stderr as `RUNLOG-NEXT <ino>`, and the client
- *   passes it to the next session: when the name points elsewhere by then (the next file was
- *   rotated in turn before anybody read it), that session finds it beside the name by its inode
- *   and sends it whole first (header `sibling`, exit 77), or says `RUNLOG-LOST <ino>` on stderr
- *   when it is not there any more; the client says so in a `system` line. (Two rotations less
+ *   the name pointed to then (the next file) goes to stderr as `RUNLOG-NEXT <ino> <fp_len> <fp>`
+ *   with its first bytes, and the client passes them to the next session: when the name points
+ *   elsewhere by then (the next file was rotated in turn before anybody read it), that session
+ *   finds it beside the name by its inode and sends it whole first (header `sibling`, exit 77), or
+ *   says `RUNLOG-LOST <ino>` on stderr when it is not there any more; the client says so in a
+ *   `system` line. When the name's file starts with other bytes by then (copytruncate while the
+ *   connection was made again), the copy starting with them is sent whole first, or
+ *   `RUNLOG-RETRUNC` says it is gone. (Two rotations less
  *   than 0.1 s apart still go unseen.)
  * When nobody was reading as the file was renamed (a follower restarted from its checkpoint, a
  * connection that was down), the name points elsewhere at the start: the file the offset counts
@@ -67,6 +70,9 @@ export interface RemoteStart {
   fromEnd: boolean;
   /** the inode the name pointed to after the file followed last ('-': none seen) */
   next?: string;
+  /** the first bytes of that file then (as `fp`, `fpLen`): other ones under the name mean it was truncated since */
+  nextFp?: string;
+  nextFpLen?: number;
   /** inodes of rotated files already read to their end since the follower last read the name's file */
   done?: string[];
   /** sha256 (32 hex) of the `tailLen` bytes just before the offset: a copy holds them there too */
@@ -81,7 +87,7 @@ export function shellQuote(text: string): string {
 
 export function remoteScript(start: RemoteStart): string {
   return [
-    `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}; d=${shellQuote(` ${(start.done ?? []).join(' ')} `)}; tl=${start.tailFp === undefined ? 0 : Math.floor(start.tailLen ?? 0)}; th=${shellQuote(start.tailFp ?? '-')}`,
+    `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}; xn=${Math.floor(start.nextFpLen ?? 0)}; xh=${shellQuote(start.nextFp ?? '-')}; d=${shellQuote(` ${(start.done ?? []).join(' ')} `)}; tl=${start.tailFp === undefined ? 0 : Math.floor(start.tailLen ?? 0)}; th=${shellQuote(start.tailFp ?? '-')}`,
     `set -- $(stat -L -c '%i %s' -- "$f" 2>/dev/null || echo - 0)`,
     // a file's first bytes (up to 1 KiB): their count in $fl, their fingerprint in $fh (one count, so
     // that a file still growing gives the fingerprint of the bytes counted)
@@ -102,6 +108,18 @@ export function remoteScript(start: RemoteStart): string {
     `  case $d in *" $1 "*) continue;; esac`,
     `  [ "$1" != "$i" ] && [ "$1" != "$y" ] && [ "$2" -ge "$a0" ] && { [ -z "$nb" ] || [ "$2" -lt "$nb" ]; } && { ni=$1; nb=$2; }`,
     `done; }`,
+    // the next file ($ni) named for the next session with its first bytes, so that a copytruncate
+    // before that session begins is seen (the name's file, fingerprinted in $1 $2 before \`later\`
+    // looked at the copies: a truncation after that is told by them, one before by this)
+    `nx() { if [ "$ni" = "$3" ]; then fl=$1; fh=$2; elif beside "$ni"; then fp "$g"; else fl=0; fh=-; fi; echo "RUNLOG-NEXT $ni $fl $fh" >&2; }`,
+    // the name's file, its first bytes fingerprinted, and its inode (for nx)
+    `nf() { fp "$f"; ns=$(stat -L -c %i -- "$f" 2>/dev/null || echo -); }`,
+    // a rotated copy (not the name's file) starting with the $1 bytes fingerprinted $2, in $g
+    `holder() { for g in "$f".* "$f"-*; do`,
+    `  [ -f "$g" ] && [ "$(stat -L -c %i -- "$g" 2>/dev/null)" != "$(stat -L -c %i -- "$f" 2>/dev/null)" ] && [ "$(head -c "$1" -- "$g" | sha256sum | cut -c1-32)" = "$2" ] && return 0`,
+    `done; return 1; }`,
+    // copy $g sent whole, from its first byte; the name's file comes after it
+    `whole() { fp "$g"; echo "RUNLOG1 sibling $(stat -L -c %i -- "$g") 0 $fh $fl"; cat -- "$g"; exit ${SIBLING_EXIT}; }`,
     // does file $1 hold, just before the offset, the bytes fingerprinted in $th? (yes when none are known)
     `tailis() { [ "$tl" -eq 0 ] || [ "$(dd iflag=skip_bytes,count_bytes skip=$((o-tl)) count="$tl" 2>/dev/null <"$1" | sha256sum | cut -c1-32)" = "$th" ]; }`,
     // the newest rotated copy (app.log.1, app.log-…; not compressed) holding the file up to the
@@ -120,13 +138,18 @@ export function remoteScript(start: RemoteStart): string {
     `  fi`,
     `  echo "RUNLOG-LOST $x" >&2`,
     `fi`,
+    // the next file is still the name's but starts with other bytes than when it was named: it was
+    // truncated (copytruncate) while the connection was made again; its copy is sent whole first
+    `if [ "$x" != - ] && [ "$1" = "$x" ] && [ "$xn" -gt 0 ] && [ "$(head -c "$xn" -- "$f" | sha256sum | cut -c1-32)" != "$xh" ]; then`,
+    `  holder "$xn" "$xh" && whole; echo "RUNLOG-RETRUNC" >&2`,
+    `fi`,
     // the file the offset counts into was rotated while nobody read it (a restarted follower, a
     // connection that was down): beside the name by its inode, with its first bytes; its bytes
     // from the offset (all of them at offset 0: nothing of it was delivered yet, and it may have
     // been written before the rename), then the name's file as after any rotation
     `if [ "$x" = - ] && [ "$i" != - ] && [ "$1" != - ] && [ "$1" != "$i" ] && beside "$i" &&`,
     `  [ "$(stat -L -c %s -- "$g")" -ge "$o" ] && { [ "$n" -eq 0 ] || [ "$(head -c "$n" -- "$g" | sha256sum | cut -c1-32)" = "$h" ]; }; then`,
-    `  echo "RUNLOG1 moved $i $o $h $n"; tail -c +$((o+1)) -- "$g"; later "$1"; echo "RUNLOG-NEXT $ni" >&2; exit ${ROTATED_EXIT}`,
+    `  echo "RUNLOG1 moved $i $o $h $n"; tail -c +$((o+1)) -- "$g"; nf; later "$1"; nx "$fl" "$fh" "$ns"; exit ${ROTATED_EXIT}`,
     `fi`,
     // no file under the name (yet): the session waits for it, looking 4 times a second (a note on
     // stderr each second says it looked, and ends the script by SIGPIPE once the connection is
@@ -150,18 +173,16 @@ export function remoteScript(start: RemoteStart): string {
           // made again): the copy holding the first bytes the last session saw after the first
           // truncation is sent whole first, as a sibling; when there is none, that is said
           `if [ "$o" -eq 0 ] && [ "$n" -gt 0 ] && [ "$1" = "$i" ] && [ "$c" != "$h" ]; then`,
-          `  for e in "$f".* "$f"-*; do`,
-          `    [ -f "$e" ] && [ "$(stat -L -c %i -- "$e" 2>/dev/null)" != "$1" ] && [ "$(head -c "$n" -- "$e" | sha256sum | cut -c1-32)" = "$h" ] || continue`,
-          `    fp "$e"; echo "RUNLOG1 sibling $(stat -L -c %i -- "$e") 0 $fh $fl"`,
-          `    cat -- "$e"; exit ${SIBLING_EXIT}`,
-          `  done`,
-          `  echo "RUNLOG-RETRUNC" >&2`,
+          `  holder "$n" "$h" && whole; echo "RUNLOG-RETRUNC" >&2`,
           `fi`,
           // truncated while nobody read it (copytruncate while the follower was stopped): the copy
           // gives the bytes from the offset, as for a moved file, then the file comes from its start
           `s=; if [ "$o" -gt 0 ] && [ "$1" = "$i" ] && { [ "$2" -lt "$o" ] || [ "$c" != "$h" ] || ! tailis "$f"; }; then s=1; fi`,
           `if [ -n "$s" ] && copied; then`,
-          `  echo "RUNLOG1 moved $bi $o $h $n"; tail -c +$((o+1)) -- "$g"; i=$bi; later "$1"; echo "RUNLOG-NEXT $ni" >&2; exit ${ROTATED_EXIT}`,
+          // (the name's file just truncated: its first bytes, waiting up to 2 s for some, name it)
+          `  echo "RUNLOG1 moved $bi $o $h $n"; tail -c +$((o+1)) -- "$g"; i=$bi`,
+          `  tw=0; while [ $tw -lt 20 ] && [ "$(stat -L -c %s -- "$f" 2>/dev/null || echo 0)" -eq 0 ]; do sleep 0.1; tw=$((tw+1)); done`,
+          `  nf; later "$1"; nx "$fl" "$fh" "$ns"; exit ${ROTATED_EXIT}`,
           `fi`,
           // another file under the name, the one counted into not found beside it: the client says
           // what could not be read (even at offset 0: it may have been written before it went)
@@ -184,7 +205,7 @@ export function remoteScript(start: RemoteStart): string {
     // explicitly, hence fd 4; its output goes nowhere, so sshd does not wait for it.)
     // the old file read to its end: the ones gone meanwhile said, the next one named (see below)
     `onto() { cat <&3; c=; for y in $v; do [ "$y" = - ] && continue; if away "$y"; then c=\${c:-$y}; else echo "RUNLOG-LOST $y" >&2; fi; done`,
-    `  echo "RUNLOG-NEXT \${c:-$u}" >&2; exit ${ROTATED_EXIT}; }`,
+    `  nf; ni=\${c:-$u}; nx "$fl" "$fh" "$ns"; exit ${ROTATED_EXIT}; }`,
     `halt=; trap 'halt=1' USR1; exec 4<&0`,
     `{ cat <&4; kill -USR1 $$; } >/dev/null 2>&1 &`,
     `while :; do`,

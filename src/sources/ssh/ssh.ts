@@ -98,8 +98,8 @@ export class SshFollower {
   private partialTimer: NodeJS.Timeout | undefined;
   /** the last session ended because the name points to another file: its start is no loss */
   private rotated = false;
-  /** the inode the name pointed to next, as the last session saw it (remote.ts: RUNLOG-NEXT) */
-  private next = '-';
+  /** the file the name pointed to next, as the last session saw it: its inode and first bytes (remote.ts: RUNLOG-NEXT) */
+  private next = { ino: '-', fp: '-', fpLen: 0 };
   /** rotated files read to their end since the name's file was read last (remote.ts: `done`) */
   private done: string[] = [];
   /** the last session ended on a truncation: was a copy found with what it had not read? */
@@ -221,7 +221,9 @@ export class SshFollower {
       fp: identity.fp || '-',
       fpLen: identity.fp_len,
       fromEnd: this.fromEnd,
-      next: this.rotated ? this.next : '-',
+      next: this.rotated ? this.next.ino : '-',
+      nextFp: this.next.fp,
+      nextFpLen: this.next.fpLen,
       done: this.done,
       tailFp: this.fromEnd ? undefined : tail.tail_fp,
       tailLen: tail.tail_len,
@@ -288,8 +290,8 @@ export class SshFollower {
         this.o.lines.system(`${this.o.target.url}: truncated again before it could be read, and no copy of it was found beside it: what was written between the two truncations could not be read`, 'WARNING');
         return '';
       });
-      text = text.replace(/RUNLOG-(NEXT|LOST) (\S+)\n?/g, (_, what: string, ino: string) => {
-        if (what === 'NEXT') this.next = ino;
+      text = text.replace(/RUNLOG-(NEXT|LOST) (\S+)(?: (\d+) (\S+))?\n?/g, (_, what: string, ino: string, fpLen?: string, fp?: string) => {
+        if (what === 'NEXT') this.next = { ino, fp: fp ?? '-', fpLen: Number(fpLen ?? 0) };
         else this.o.lines.system(`${this.o.target.url}: a file that was under its name (inode ${ino}) was rotated away or deleted before it could be read, and is not beside it any more: its lines could not be read`, 'WARNING');
         return '';
       });
@@ -375,7 +377,7 @@ export class SshFollower {
       if (this.feed.identity.ino === -1 || this.rotated) {
         this.fromEnd = false;
         this.rotated = true;
-        this.next = appeared;
+        this.next = { ino: appeared, fp: '-', fpLen: 0 };
       }
       this.backoff = MIN_BACKOFF_MS;
       this.connect();
@@ -418,7 +420,7 @@ export class SshFollower {
     this.feed.flush();
     this.rotated = true;
     this.done = [...this.done.slice(-15), String(this.feed.identity.ino)];
-    if (code === SIBLING_EXIT) this.next = '-';
+    if (code === SIBLING_EXIT) this.next = { ino: '-', fp: '-', fpLen: 0 };
   }
 
   /** Reads no more of ssh's output until the lines read have gone on. */
