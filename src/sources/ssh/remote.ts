@@ -89,9 +89,12 @@ export function remoteScript(start: RemoteStart): string {
   return [
     `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}; xn=${Math.floor(start.nextFpLen ?? 0)}; xh=${shellQuote(start.nextFp ?? '-')}; d=${shellQuote(` ${(start.done ?? []).join(' ')} `)}; tl=${start.tailFp === undefined ? 0 : Math.floor(start.tailLen ?? 0)}; th=${shellQuote(start.tailFp ?? '-')}`,
     `set -- $(stat -L -c '%i %s' -- "$f" 2>/dev/null || echo - 0)`,
-    // a file's first bytes (up to 1 KiB): their count in $fl, their fingerprint in $fh (one count, so
-    // that a file still growing gives the fingerprint of the bytes counted)
-    `fp() { fl=$(head -c 1024 -- "$1" | wc -c); fh=$(head -c "$fl" -- "$1" | sha256sum | cut -c1-32); }`,
+    // a file's first bytes (up to 1 KiB): their count in $fl, their fingerprint in $fh, from one
+    // read (tee to wc through fd 5), so that a file growing or truncated meanwhile (copytruncate)
+    // gives the fingerprint of the bytes counted; two reads gave a count of one file state and the
+    // fingerprint of fewer bytes, which no copy matched (a loss said where there was none)
+    `fp() { fl=0; fh=; for v in $( { { head -c 1024 -- "$1" 2>/dev/null | tee /dev/fd/5 | sha256sum | cut -c1-32; } 5>&1 >&6 | wc -c; } 6>&1 ); do`,
+    `  if [ \${#v} -eq 32 ]; then fh=$v; else fl=$v; fi; done; }`,
     // the file with inode $1 beside the name (logrotate's app.log.1, app.log-20261201), left in $g
     `beside() { for g in "$f".* "$f"-* "$(dirname -- "$f")"/*; do [ -f "$g" ] && [ "$(stat -L -c %i -- "$g" 2>/dev/null)" = "$1" ] && return 0; done; return 1; }`,
     // is a file with inode $1 beside the name, under another name than the name's own?
