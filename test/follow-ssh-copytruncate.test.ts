@@ -3,13 +3,14 @@
  * truncation made between two sessions, while the connection is made again. To put it exactly
  * there, `ssh` is a wrapper (first in PATH) that runs a hook before a given connection.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
+import { checkpointPath, loadCheckpoint } from '../src/sources/file/checkpoint.js';
 import { cliKilledAfterEach, hubOn, tempDir, waitFor } from './helpers.js';
-import { sshdAvailable, startSshd, type Sshd } from './sshd.js';
+import { remoteScripts, sshdAvailable, startSshd, type Sshd } from './sshd.js';
 
 const cli = cliKilledAfterEach();
 
@@ -87,5 +88,36 @@ describe.skipIf(!sshdAvailable())('runlog follow ssh://… with copytruncate bet
     const all = await records(run);
     expect(all.filter((r) => r.source === 'system').map((r) => r.message)).toEqual([]);
     expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(lines(1, 120));
+  });
+
+  it('restarted after a copytruncate of a file nothing of which it had read: the copy read whole, not an older one', async () => {
+    const dir = join(sshd.dir, 'unread');
+    mkdirSync(dir);
+    const path = join(dir, 'app.log');
+    const url = `ssh://root@127.0.0.1:${sshd.port}${path}`;
+    const run = 'ssh-copytruncate-unread';
+    const data = tempDir();
+    const start = () => cli(['follow', url, '--run', run, '--hub', hub.url, '--data', data, '--ssh-option', sshd.sshOption]);
+    writeFileSync(`${path}.1`, 'an older rotation, read before\n');
+    writeFileSync(path, '');
+    const first = start();
+    await waitFor(() => remoteScripts(path).length > 0 || undefined, 20_000, 'the first session');
+    await new Promise((r) => setTimeout(r, 500)); // its header is out: the follower knows the file, empty
+    first.child.kill('SIGTERM');
+    expect((await first).code).toBe(0);
+    expect(loadCheckpoint(checkpointPath(data, run))?.files).toMatchObject([{ offset: 0, fp_len: 0, siblings: [expect.any(String)] }]);
+
+    // written and copytruncated while nobody follows (logrotate: .1 to .2, the copy to .1): 1–20 only in the copy
+    writeFileSync(path, block(1, 20));
+    renameSync(`${path}.1`, `${path}.2`);
+    writeFileSync(`${path}.1`, block(1, 20));
+    writeFileSync(path, block(21, 40));
+    const second = start();
+    await waitFor(async () => (await records(run)).some((r) => r.message === lines(40, 40)[0]) || undefined, 30_000, 'line 40');
+    second.child.kill('SIGTERM');
+    expect((await second).code).toBe(0);
+    const all = await records(run);
+    expect(all.filter((r) => r.source === 'system').map((r) => r.message)).toEqual([]);
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(lines(1, 40));
   });
 });

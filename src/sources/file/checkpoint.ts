@@ -46,7 +46,7 @@ export interface FileCheckpoint extends FileIdentity {
   tail_fp?: string;
   tail_len?: number;
   /**
-   * nothing of the file read yet (offset 0, no first bytes): its rotated siblings then (dev:ino:birth time; dev:ino from an older release),
+   * nothing of the file read yet (offset 0, no first bytes): its rotated siblings then (dev:ino:birth time, or dev:ino from an older release; over ssh, inodes),
    * so a restart tells the copies made meanwhile (copytruncate) from older ones
    */
   siblings?: string[];

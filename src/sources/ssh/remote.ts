@@ -43,6 +43,10 @@
  * holding the file up to the offset (named as one, the same first bytes, the same bytes before the
  * offset) gives the rest, as for a moved file (header `moved`, exit 75); then the file is read from
  * its start. With no such copy the session starts at 0 (`reset`) and the client says the loss.
+ * A session that reads the file from its start lists its rotated copies first (`RUNLOG-SIBS <ino>
+ * <inodes>`); while nothing of it is read the client keeps the list (in the checkpoint too), and a
+ * session that finds a copy not in it (copytruncate before a line was read) sends the oldest such
+ * whole first (header `sibling`).
  * When there is no file under the name, the header says `missing` and the session waits for one
  * (RUNLOG-LOOK on stderr each second), then ends with exit 79 and `RUNLOG-APPEARED <ino>`: the
  * next session, made at once, reads it (whole, even with --from-end: it is a new file).
@@ -73,6 +77,8 @@ export interface RemoteStart {
   /** the first bytes of that file then (as `fp`, `fpLen`): other ones under the name mean it was truncated since */
   nextFp?: string;
   nextFpLen?: number;
+  /** nothing of the file read yet: the inodes of its rotated copies when it was seen empty (RUNLOG-SIBS) */
+  siblings?: string[];
   /** inodes of rotated files already read to their end since the follower last read the name's file */
   done?: string[];
   /** sha256 (32 hex) of the `tailLen` bytes just before the offset: a copy holds them there too */
@@ -87,7 +93,7 @@ export function shellQuote(text: string): string {
 
 export function remoteScript(start: RemoteStart): string {
   return [
-    `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}; xn=${Math.floor(start.nextFpLen ?? 0)}; xh=${shellQuote(start.nextFp ?? '-')}; d=${shellQuote(` ${(start.done ?? []).join(' ')} `)}; tl=${start.tailFp === undefined ? 0 : Math.floor(start.tailLen ?? 0)}; th=${shellQuote(start.tailFp ?? '-')}`,
+    `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}; xn=${Math.floor(start.nextFpLen ?? 0)}; xh=${shellQuote(start.nextFp ?? '-')}; d=${shellQuote(` ${(start.done ?? []).join(' ')} `)}; sb=${shellQuote(start.siblings === undefined ? '-' : ` ${start.siblings.join(' ')} `)}; tl=${start.tailFp === undefined ? 0 : Math.floor(start.tailLen ?? 0)}; th=${shellQuote(start.tailFp ?? '-')}`,
     `set -- $(stat -L -c '%i %s' -- "$f" 2>/dev/null || echo - 0)`,
     // a file's first bytes (up to 1 KiB): their count in $fl, their fingerprint in $fh, from one
     // read (tee to wc through fd 5), so that a file growing or truncated meanwhile (copytruncate)
@@ -123,6 +129,14 @@ export function remoteScript(start: RemoteStart): string {
     `done; return 1; }`,
     // copy $g sent whole, from its first byte; the name's file comes after it
     `whole() { fp "$g"; echo "RUNLOG1 sibling $(stat -L -c %i -- "$g") 0 $fh $fl"; cat -- "$g"; exit ${SIBLING_EXIT}; }`,
+    // nothing of the file read when its copies were listed ($sb): the oldest copy made since (not
+    // compressed, not read already), in $g: a copytruncate while nobody read, its lines only there
+    `fresh() { g=; m=; for e in "$f".* "$f"-*; do`,
+    `  case $e in *.gz|*.bz2|*.xz|*.zst|*.lz4|*.Z|*.zip) continue;; esac; [ -f "$e" ] || continue`,
+    `  set -- $(stat -L -c '%i %.9Y' -- "$e" 2>/dev/null | tr -d .) - 0`,
+    `  case "$sb$d" in *" $1 "*) continue;; esac`,
+    `  [ "$1" != "$i" ] && { [ -z "$m" ] || [ "$2" -lt "$m" ]; } && { g=$e; m=$2; }`,
+    `done; [ -n "$g" ]; }`,
     // does file $1 hold, just before the offset, the bytes fingerprinted in $th? (yes when none are known)
     `tailis() { [ "$tl" -eq 0 ] || [ "$(dd iflag=skip_bytes,count_bytes skip=$((o-tl)) count="$tl" 2>/dev/null <"$1" | sha256sum | cut -c1-32)" = "$th" ]; }`,
     // the newest rotated copy (app.log.1, app.log-…; not compressed) holding the file up to the
@@ -178,6 +192,7 @@ export function remoteScript(start: RemoteStart): string {
           `if [ "$o" -eq 0 ] && [ "$n" -gt 0 ] && [ "$1" = "$i" ] && [ "$c" != "$h" ]; then`,
           `  holder "$n" "$h" && whole; echo "RUNLOG-RETRUNC" >&2`,
           `fi`,
+          `if [ "$o" -eq 0 ] && [ "$n" -eq 0 ] && [ "$sb" != - ] && [ "$1" = "$i" ] && fresh; then whole; fi`,
           // truncated while nobody read it (copytruncate while the follower was stopped): the copy
           // gives the bytes from the offset, as for a moved file, then the file comes from its start
           `s=; if [ "$o" -gt 0 ] && [ "$1" = "$i" ] && { [ "$2" -lt "$o" ] || [ "$c" != "$h" ] || ! tailis "$f"; }; then s=1; fi`,
@@ -191,6 +206,9 @@ export function remoteScript(start: RemoteStart): string {
           // what could not be read (even at offset 0: it may have been written before it went)
           `r=ok; if { [ "$i" != - ] && [ "$1" != "$i" ]; } || { [ "$o" -gt 0 ] && [ -n "$s" ]; }; then r=reset; o=0; fi`,
         ]),
+    // from its start: its copies now, listed before its first bytes are taken (the client keeps the
+    // list while nothing of the file is read: a copy not in it was made after, and holds unread lines)
+    `[ "$o" -gt 0 ] || echo "RUNLOG-SIBS $1 $(for e in "$f".* "$f"-*; do [ -f "$e" ] && stat -L -c %i -- "$e"; done | tr '\\n' ' ')" >&2`,
     `fp "$f"; l=$fl; p=$fh`,
     // the file stays open on fd 3, read by `cat` to its end each look (the kernel keeps the
     // offset): after a rename it is still the one read, and a truncation leaves the offset past

@@ -20,39 +20,10 @@ import { spawnWatched } from '../process/watchdog.js';
 import { fingerprint, type FileCheckpoint } from '../file/checkpoint.js';
 import { LineFeed, type DeliveryMark } from '../file/feed.js';
 import { BUSY_RETRY_MS, type LineTarget } from '../file/follower.js';
+import type { SshTarget } from './url.js';
 import { APPEARED_EXIT, MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote, SIBLING_EXIT, TRUNCATED_EXIT } from './remote.js';
 
-export interface SshTarget {
-  url: string;
-  user?: string;
-  host: string;
-  port?: number;
-  path: string;
-}
-
-/** ssh://[user@]host[:port]/path → its parts; the path is absolute (`ssh://h/~/x` is home-relative). */
-export function parseSshUrl(url: string): SshTarget | undefined {
-  const match = /^ssh:\/\/(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?(\/.*)$/.exec(url);
-  if (!match) return undefined;
-  let path = decoded(match[4] ?? '/');
-  if (path.startsWith('/~/')) path = path.slice(3); // relative to the remote home
-  return {
-    url,
-    user: match[1] === undefined ? undefined : decoded(match[1]),
-    host: (match[2] ?? '').replace(/^\[|\]$/g, ''),
-    port: match[3] === undefined ? undefined : Number(match[3]),
-    path,
-  };
-}
-
-/** %XX decoded; a text with a % that starts no %XX (a file named 50%.log) is taken as written. */
-function decoded(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
+export { parseSshUrl, type SshTarget } from './url.js';
 
 export interface SshFollowerOptions {
   target: SshTarget;
@@ -102,6 +73,8 @@ export class SshFollower {
   private next = { ino: '-', fp: '-', fpLen: 0 };
   /** rotated files read to their end since the name's file was read last (remote.ts: `done`) */
   private done: string[] = [];
+  /** nothing of the name's file (inode) read yet: its rotated copies then, to tell the ones made since (remote.ts: RUNLOG-SIBS) */
+  private unread: { ino: number; siblings: string[] } | undefined;
   /** the last session ended on a truncation: was a copy found with what it had not read? */
   private truncation: { copy: boolean; offset: number; fp: string; fpLen: number } | undefined;
   /** a session's header came: bytes flow now (and the remote side looks at the file 4–10 times a second) */
@@ -122,6 +95,7 @@ export class SshFollower {
     this.feed = new LineFeed(source, () => o.lines.lastSeq, identity, resume?.offset ?? 0, o.maxLineBytes);
     this.delivered = { ...identity, seq: o.lines.lastSeq, offset: resume?.offset ?? 0 };
     this.fromEnd = resume === undefined && (o.fromEnd ?? false);
+    if (resume?.siblings !== undefined && resume.offset === 0 && resume.fp_len === 0) this.unread = { ino: resume.ino, siblings: resume.siblings };
     this.resumedSize = resume?.size;
     if (resume?.tail_fp !== undefined && resume.tail_len !== undefined) {
       this.resumedTail = { ino: resume.ino, offset: resume.offset, tail_fp: resume.tail_fp, tail_len: resume.tail_len };
@@ -186,7 +160,13 @@ export class SshFollower {
   deliveredUpTo(seq: number, sending = false): FileCheckpoint[] {
     const mark = this.feed.delivered(seq, sending) ?? this.delivered;
     if (!sending) this.delivered = mark;
-    return [{ path: this.o.target.url, ...mark, size: this.feed.offset, ...this.tailAt(mark) }];
+    const unread = this.unreadAt(mark);
+    return [{ path: this.o.target.url, ...mark, size: this.feed.offset, ...this.tailAt(mark), ...(unread ? { siblings: unread } : {}) }];
+  }
+
+  /** The copies a file nothing of which was read yet had when it was seen empty (none else). */
+  private unreadAt(at: { ino: number; offset: number; fp_len: number }): string[] | undefined {
+    return at.offset === 0 && at.fp_len === 0 && this.unread?.ino === at.ino ? this.unread.siblings : undefined;
   }
 
   /**
@@ -227,6 +207,7 @@ export class SshFollower {
       done: this.done,
       tailFp: this.fromEnd ? undefined : tail.tail_fp,
       tailLen: tail.tail_len,
+      siblings: this.fromEnd ? undefined : this.unreadAt({ ...identity, offset: this.feed.offset }),
     });
     return [
       ...(this.o.sshArgs ?? []),
@@ -284,6 +265,10 @@ export class SshFollower {
       // the keep-alive dots are not news; the script's notes are read; anything else is kept for the message on exit
       let text = chunk.toString().replace(/RUNLOG-TRUNC (copy|none) (\d+) (\d+) (\S+)\n?/g, (_, copy: string, offset: string, fpLen: string, fp: string) => {
         this.truncation = { copy: copy === 'copy', offset: Number(offset), fp, fpLen: Number(fpLen) };
+        return '';
+      });
+      text = text.replace(/RUNLOG-SIBS (\d+)([\d ]*)\n?/g, (_, ino: string, list: string) => {
+        this.unread = { ino: Number(ino), siblings: list.split(' ').filter(Boolean) };
         return '';
       });
       text = text.replace(/RUNLOG-RETRUNC\n?/g, () => {
@@ -394,6 +379,7 @@ export class SshFollower {
       // the new first bytes, if any yet: the next session checks the file still starts with them
       const { fp, fpLen } = this.truncation;
       this.truncation = undefined;
+      this.unread = undefined; // the copy just read is not one made since: the next session lists them again
       this.feed.restart({ dev: 0, ino: this.feed.identity.ino, fp: fpLen > 0 ? fp : '', fp_len: fpLen }, 0, copied);
       this.backoff = MIN_BACKOFF_MS;
       this.connect();
@@ -418,6 +404,7 @@ export class SshFollower {
    */
   private movedOn(code: number): void {
     this.feed.flush();
+    this.unread = undefined;
     this.rotated = true;
     this.done = [...this.done.slice(-15), String(this.feed.identity.ino)];
     if (code === SIBLING_EXIT) this.next = { ino: '-', fp: '-', fpLen: 0 };
