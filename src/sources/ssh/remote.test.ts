@@ -38,4 +38,29 @@ describe('the remote script', () => {
     expect(Number(count)).toBe(Math.min(1024, Buffer.byteLength(long)));
     expect(fp).toBe(fingerprint(first));
   });
+
+  it('gives in its header the first bytes of what it streams, even when the file is truncated and written again as it is opened', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runlog-header-'));
+    const file = join(dir, 'app.log');
+    const old = Array.from({ length: 120 }, (_, k) => `old ${k} é\n`).join('');
+    const now = Array.from({ length: 120 }, (_, k) => `new ${k}\n`).join('');
+    writeFileSync(file, old);
+    writeFileSync(join(dir, 'now'), now);
+    // a `head` after whose first read of the first KiB the file is truncated and written again (copytruncate)
+    const bin = join(dir, 'bin');
+    execFileSync('mkdir', [bin]);
+    writeFileSync(join(bin, 'head'), `#!/bin/sh\n/usr/bin/head "$@"\n[ "$2" = 1024 ] && [ ! -e '${dir}/done' ] && { : > '${dir}/done'; cat '${dir}/now' > '${file}'; }\nexit 0\n`);
+    chmodSync(join(bin, 'head'), 0o755);
+    // stdin at its end at once: the script reads the file to its end and exits
+    const out = execFileSync('sh', ['-c', remoteScript({ path: file, offset: 0, ino: '-', fp: '-', fpLen: 0, fromEnd: false })], {
+      input: '',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+    });
+    const newline = out.indexOf(0x0a);
+    const [, state, , offset, fp, fpLen] = out.toString('utf8', 0, newline).split(' ');
+    const streamed = out.subarray(newline + 1);
+    expect([state, offset]).toEqual(['ok', '0']);
+    expect(streamed.toString()).toBe(now);
+    expect(fp).toBe(fingerprint(streamed.subarray(0, Number(fpLen))));
+  });
 });

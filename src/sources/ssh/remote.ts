@@ -209,7 +209,6 @@ export function remoteScript(start: RemoteStart): string {
     // from its start: its copies now, listed before its first bytes are taken (the client keeps the
     // list while nothing of the file is read: a copy not in it was made after, and holds unread lines)
     `[ "$o" -gt 0 ] || echo "RUNLOG-SIBS $1 $(for e in "$f".* "$f"-*; do [ -f "$e" ] && stat -L -c %i -- "$e"; done | tr '\\n' ' ')" >&2`,
-    `fp "$f"; l=$fl; p=$fh`,
     // the file stays open on fd 3, read by `cat` to its end each look (the kernel keeps the
     // offset): after a rename it is still the one read, and a truncation leaves the offset past
     // the end, where it is seen (GNU tail -f would go on from the new start, and the count of
@@ -219,7 +218,13 @@ export function remoteScript(start: RemoteStart): string {
     // 1 KiB): each look compares it (shell builtins only) before reading on, as a truncation regrown
     // past the read offset between two looks shows no shorter size, only another first line
     `fl1() { h1=$(head -c 1024 /dev/fd/3 | { IFS= read -r v && printf %s "$v"; }) && hc=1 || { [ "$(stat -L -c %s /dev/fd/3)" -lt 1024 ] && hc= || hc=-; }; }`,
-    `fl1; j=$1; echo "RUNLOG1 $r $j $o $p $l"`,
+    // the first bytes of the file opened, its first line, then the first bytes again, until they
+    // agree: a truncation (copytruncate) between two is taken again, so that the header's first
+    // bytes are those of what is streamed (they were taken by name before it was opened: a
+    // truncation between gave the old file's, which no copy of what was read matched; one after
+    // this is seen by the first line at the first look)
+    `k=0; while :; do fp /dev/fd/3; l=$fl; p=$fh; fl1; { [ "$(head -c "$l" /dev/fd/3 | sha256sum | cut -c1-32)" = "$p" ] || [ $k -ge 10 ]; } && break; k=$((k+1)); done`,
+    `j=$1; echo "RUNLOG1 $r $j $o $p $l"`,
     `[ "$o" -gt 0 ] && dd iflag=skip_bytes skip="$o" count=0 <&3 2>/dev/null`,
     `q=$o; w=$o; z=0; k=0; g=-1`,
     // stdin ends: the follower stops. (An asynchronous list's stdin is /dev/null unless redirected
