@@ -139,3 +139,28 @@ describe('LineFeed', () => {
     expect(records.map((r) => r.message)).toEqual(['\uFFFDx', '\uFEFFy']);
   });
 });
+
+describe('a batch ending inside a read', () => {
+  // the hub took 4 of the 10 lines one read made: a restart beside a rotated file numbers on after
+  // the checkpoint's last seq, so the offset must stand for exactly those 4 (else they come twice)
+  it('is placed after the line of its last seq', () => {
+    const file = Buffer.from(Array.from({ length: 10 }, (_, i) => `line ${i + 1}\n`).join(''));
+    const records: LogRecord[] = [];
+    const b = new RecordBuilder({ stream: 's', sink: { record: (r) => records.push(r), progress: () => {} } });
+    const reread = (at: number, length: number) => file.subarray(at, at + length);
+    const feed = new LineFeed(b.source('file', { path: 'p' }), () => b.lastSeq, IDENTITY, 0, 64, undefined, reread);
+    feed.take(file);
+    expect(records).toHaveLength(10);
+    expect(feed.delivered(4)).toMatchObject({ seq: 4, offset: file.indexOf('line 5') });
+    expect(feed.delivered(10)).toMatchObject({ seq: 10, offset: file.length });
+  });
+
+  it('stays at the mark below when the read has a progress bar (lines and records do not match)', () => {
+    const file = Buffer.from('a\nb\rc\rd\ne\nf\n');
+    const records: LogRecord[] = [];
+    const b = new RecordBuilder({ stream: 's', sink: { record: (r) => records.push(r), progress: () => {} } });
+    const feed = new LineFeed(b.source('file', { path: 'p' }), () => b.lastSeq, IDENTITY, 0, 64, undefined, (at, length) => file.subarray(at, at + length));
+    feed.take(file);
+    expect(feed.delivered(1)).toBeUndefined();
+  });
+});

@@ -34,6 +34,14 @@ export interface DeliveryMark extends FileIdentity {
   offset: number;
 }
 
+/** A mark after a push, with where that push began: its records are (from.seq, seq], from the bytes [from.offset, offset). */
+interface PushMark extends DeliveryMark {
+  from?: { seq: number; offset: number };
+}
+
+/** The bytes of the file at [offset, offset + length), read again (undefined: cannot be). */
+export type Reread = (offset: number, length: number) => Buffer | undefined;
+
 /** how many of the last bytes read a feed keeps, to tell a file's real copy from a look-alike */
 export const TAIL_BYTES = 1024;
 const LF = 0x0a;
@@ -49,7 +57,7 @@ export class LineFeed {
   /** the last terminator pushed was a `\r`: what is held is a progress bar */
   private inBar = false;
   /** marks not yet known delivered, in seq order */
-  private marks: DeliveryMark[] = [];
+  private marks: PushMark[] = [];
   /** the last bytes before `offset` (up to TAIL_BYTES; fewer at a file's start or after a resume) */
   private tailBytes: Buffer;
   /** from byte 0 of the file on: its BOM, if any, is dropped (its bytes may come in separate reads) */
@@ -62,6 +70,8 @@ export class LineFeed {
     offset: number,
     private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
     tail: Buffer = EMPTY,
+    /** reads the file again: a mark inside a push is then found exactly (see exactMark) */
+    private readonly reread?: Reread,
   ) {
     this.offset = offset;
     this.tailBytes = tail;
@@ -110,10 +120,14 @@ export class LineFeed {
       if (this.held.length > this.maxLineBytes) this.pushHeld(); // the splitter cuts it
       return;
     }
+    const before = this.lastSeq();
+    const wasBar = this.inBar;
     this.out.push(data.subarray(0, cut + 1));
     this.held = cut + 1 === data.length ? EMPTY : Buffer.from(data.subarray(cut + 1));
     this.inBar = cr > lf;
-    if (!this.inBar) this.mark(this.offset - this.held.length);
+    // after a line end, every byte before `start` was a record by `before`: a batch ending inside
+    // this push is placed exactly by counting its lines (see exactMark)
+    if (!this.inBar) this.mark(this.offset - this.held.length, wasBar || start < 0 ? undefined : { seq: before, offset: start });
     else {
       // a progress bar is pending (its states are not records): the lines up to the last `\n`
       // before it are, so that is where a restart goes on (after the bar's start it would read
@@ -161,8 +175,34 @@ export class LineFeed {
     let found: DeliveryMark | undefined;
     let index = 0;
     while (index < this.marks.length && (this.marks[index]?.seq ?? Infinity) <= seq) found = this.marks[index++];
+    const exact = this.exactMark(this.marks[index], seq, found);
     if (index > 0 && !keep) this.marks = this.marks.slice(index);
-    return found;
+    return exact ?? (found === undefined ? undefined : strip(found));
+  }
+
+  /**
+   * A batch usually ends inside a push (a read is up to 1 MiB of lines, a batch 5,000): the last
+   * mark at or below its seq then stands for fewer lines than the hub has, and a restart with
+   * several files (a rotated one beside the new), numbering on from the checkpoint's last seq,
+   * sent those lines again. When the push's bytes are one record per line end (no lone `\r`, no
+   * line cut at maxLineBytes: the count of line ends says so), the offset after the line of `seq`
+   * is where the hub's lines end. Else the mark below stands (those lines may come twice).
+   */
+  private exactMark(next: PushMark | undefined, seq: number, found: DeliveryMark | undefined): DeliveryMark | undefined {
+    const from = next?.from;
+    if (next === undefined || from === undefined || this.reread === undefined || from.seq >= seq || next.seq <= seq) return undefined;
+    if (found !== undefined && (found.offset > from.offset || found.seq > from.seq)) return undefined;
+    const bytes = this.reread(from.offset, next.offset - from.offset);
+    if (bytes === undefined || bytes.length !== next.offset - from.offset) return undefined;
+    const ends: number[] = [];
+    for (let at = 0; at < bytes.length; at++) {
+      const byte = bytes[at];
+      if (byte === LF) ends.push(at + 1);
+      else if (byte === CR && bytes[at + 1] !== LF) return undefined; // a progress bar, or old Mac line ends: not counted here
+    }
+    if (ends.length !== next.seq - from.seq) return undefined; // a line cut in parts, or lines collapsed: counts differ
+    const { from: _from, ...mark } = next;
+    return { ...mark, seq, offset: from.offset + ends[seq - from.seq - 1]! };
   }
 
   /** Marks still waiting for the hub. */
@@ -183,12 +223,19 @@ export class LineFeed {
     this.held = EMPTY;
   }
 
-  private mark(offset: number): void {
+  private mark(offset: number, from?: { seq: number; offset: number }): void {
     const seq = this.lastSeq();
     const last = this.marks[this.marks.length - 1];
-    const mark: DeliveryMark = { ...this.identity, seq, offset: Math.max(0, offset) };
+    const mark: PushMark = { ...this.identity, seq, offset: Math.max(0, offset), ...(from === undefined ? {} : { from }) };
     // the same seq again (no new record): the later offset replaces the earlier
     if (last !== undefined && last.seq === seq) this.marks[this.marks.length - 1] = mark;
     else this.marks.push(mark);
   }
+}
+
+/** A mark as a checkpoint stores it (without where its push began). */
+function strip(mark: PushMark): DeliveryMark {
+  if (mark.from === undefined) return mark;
+  const { from: _from, ...rest } = mark;
+  return rest;
 }

@@ -355,7 +355,9 @@ export class FileFollower {
     const source = this.o.target.source('file', { path: name });
     // the bytes before a resumed offset: a truncation before the next read still finds the real copy
     const tail = bytesBeforeFd(fd, offset, TAIL_BYTES);
-    const feed = new LineFeed(source, () => this.o.target.lastSeq, identity, offset, this.o.maxLineBytes, tail);
+    // a checkpoint inside a read counts that read's lines again in the file (see LineFeed.exactMark)
+    const reread = (at: number, length: number) => (tracked.fd === -1 ? undefined : readAt(tracked.fd, at, length));
+    const feed = new LineFeed(source, () => this.o.target.lastSeq, identity, offset, this.o.maxLineBytes, tail, reread);
     const skipped = atEnd ? offset : 0;
     const tracked: Tracked = { name, fd, feed, size: stats.size, detached, delivered: { ...identity, seq: this.o.target.lastSeq, offset }, skipped };
     // empty: a copy made before the first read is told from an older one by being new
@@ -419,4 +421,20 @@ export class FileFollower {
     const key = fileKey(safeStat(path));
     return [...this.detached, ...this.active.values()].some((tracked) => tracked.fd !== -1 && fileKey(tracked.feed.identity) === key);
   }
+}
+
+/** The bytes of an open file at [offset, offset + length); undefined when they cannot all be read (shorter now, an I/O error). */
+function readAt(fd: number, offset: number, length: number): Buffer | undefined {
+  const bytes = Buffer.allocUnsafe(length);
+  let read = 0;
+  try {
+    while (read < length) {
+      const n = readSync(fd, bytes, read, length - read, offset + read);
+      if (n === 0) return undefined;
+      read += n;
+    }
+  } catch {
+    return undefined;
+  }
+  return bytes;
 }
