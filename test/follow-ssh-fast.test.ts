@@ -3,79 +3,55 @@
  * reads the old file for 2 s after the name points elsewhere): a file made and deleted meanwhile
  * is never read, and that must be said (issue 11: never silently skipped), also when the next
  * file took its inode number (ext4 reuses a freed one at once); a follower stopped then reads the
- * files after the old one too (a complete final log). Against a real sshd (test/sshd.ts).
+ * files after the old one too (a complete final log). Against a real sshd (test/env.sshd.ts).
  */
 import { appendFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WireRecord } from '../src/core/record.js';
-import type { RunningHub } from '../src/server/listen.js';
-import { cliKilledAfterEach, hubOn, tempDir, waitFor } from './helpers.js';
-import { sshdAvailable, startSshd, type Sshd } from './sshd.js';
+import { describe, expect, it } from 'vitest';
+import { cliKilledAfterEach, tempDir, waitFor } from './helpers.js';
+import { numberedBlock, numberedLines, sshdAvailable, sshdWithHub } from './sshd.js';
 
 const cli = cliKilledAfterEach();
 
-function lines(from: number, to: number): string[] {
-  return Array.from({ length: to - from + 1 }, (_, k) => `line ${from + k} é`);
-}
-
-function block(from: number, to: number): string {
-  return lines(from, to).map((line) => `${line}\n`).join('');
-}
-
 describe.skipIf(!sshdAvailable())('runlog follow ssh://… of a name replaced faster than every 2 s (a real sshd)', () => {
-  let sshd: Sshd;
-  let hub: RunningHub;
+  const env = sshdWithHub();
 
-  beforeAll(async () => {
-    sshd = await startSshd();
-    hub = await hubOn(tempDir());
-  });
-
-  afterAll(async () => {
-    sshd?.process.kill('SIGTERM');
-    await hub?.close();
-  });
-
-  async function records(run: string): Promise<WireRecord[]> {
-    const response = await fetch(`${hub.url}/api/runs/${run}/logs?limit=10000`);
-    return response.ok ? ((await response.json()) as { logs: WireRecord[] }).logs : [];
-  }
+  const records = (run: string) => env.records(run);
 
   it('says the loss of a file deleted before it was read, whose inode number the next file took', async () => {
-    const path = join(sshd.dir, 'fast.log');
-    writeFileSync(path, block(1, 5));
-    const follower = cli(['follow', `ssh://root@127.0.0.1:${sshd.port}${path}`, '--run', 'ssh-fast', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshd.sshOption]);
+    const path = join(env.sshd.dir, 'fast.log');
+    writeFileSync(path, numberedBlock(1, 5));
+    const follower = cli(['follow', `ssh://root@127.0.0.1:${env.sshd.port}${path}`, '--run', 'ssh-fast', '--hub', env.hub.url, '--data', tempDir(), '--ssh-option', env.sshd.sshOption]);
     await waitFor(async () => (await records('ssh-fast')).length >= 5 || undefined, 30_000, '5 lines');
     // the session reads the deleted file on for 2 s from when it sees the name's new file (looks
     // every 0.1 s): that one is deleted 1 s later, and the file after it made at once
     unlinkSync(path);
-    writeFileSync(path, block(6, 10));
+    writeFileSync(path, numberedBlock(6, 10));
     await new Promise((r) => setTimeout(r, 1000));
     unlinkSync(path);
-    writeFileSync(path, block(11, 15));
+    writeFileSync(path, numberedBlock(11, 15));
     await waitFor(async () => (await records('ssh-fast')).filter((r) => r.source === 'file').length >= 10 || undefined, 30_000, '10 lines');
     follower.child.kill('SIGTERM');
     expect((await follower).code).toBe(0);
     const all = await records('ssh-fast');
-    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual([...lines(1, 5), ...lines(11, 15)]);
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual([...numberedLines(1, 5), ...numberedLines(11, 15)]);
     const said = all.filter((r) => r.source === 'system').map((r) => r.message);
     expect(said).toHaveLength(1);
     expect(said[0]).toMatch(/deleted before it could be read.*its lines could not be read/);
   });
   it('stopped with --end-on-exit just after a rotation, reads the old file to its end and the new one before it ends the run', async () => {
-    const path = join(sshd.dir, 'last.log');
-    writeFileSync(path, block(1, 5));
-    const follower = cli(['follow', `ssh://root@127.0.0.1:${sshd.port}${path}`, '--run', 'ssh-last', '--hub', hub.url, '--data', tempDir(), '--ssh-option', sshd.sshOption, '--end-on-exit']);
+    const path = join(env.sshd.dir, 'last.log');
+    writeFileSync(path, numberedBlock(1, 5));
+    const follower = cli(['follow', `ssh://root@127.0.0.1:${env.sshd.port}${path}`, '--run', 'ssh-last', '--hub', env.hub.url, '--data', tempDir(), '--ssh-option', env.sshd.sshOption, '--end-on-exit']);
     await waitFor(async () => (await records('ssh-last')).length >= 5 || undefined, 30_000, '5 lines');
     // the job's last lines, its log rotated, a few more lines in the new file, and the job's end
-    appendFileSync(path, block(6, 8));
+    appendFileSync(path, numberedBlock(6, 8));
     renameSync(path, `${path}.1`);
-    writeFileSync(path, block(9, 12));
+    writeFileSync(path, numberedBlock(9, 12));
     follower.child.kill('SIGTERM');
     expect((await follower).code).toBe(0);
     const all = await records('ssh-last');
-    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(lines(1, 12));
-    expect(((await (await fetch(`${hub.url}/api/runs/ssh-last`)).json()) as { status: string }).status).toBe('completed');
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(numberedLines(1, 12));
+    expect(((await (await fetch(`${env.hub.url}/api/runs/ssh-last`)).json()) as { status: string }).status).toBe('completed');
   });
 });

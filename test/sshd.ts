@@ -7,7 +7,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { tempDir, waitFor } from './helpers.js';
+import { afterAll, beforeAll } from 'vitest';
+import type { WireRecord } from '../src/core/record.js';
+import type { RunningHub } from '../src/server/listen.js';
+import { hubOn, tempDir, waitFor } from './helpers.js';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -79,4 +82,40 @@ export function remoteScripts(path: string): number[] {
   } catch {
     return []; // pgrep exits 1 when there are none
   }
+}
+
+/** `line N é` for N from `from` to `to` (a character of two bytes: offsets are counted in bytes). */
+export function numberedLines(from: number, to: number): string[] {
+  return Array.from({ length: to - from + 1 }, (_, k) => `line ${from + k} é`);
+}
+
+/** numberedLines as a file's text, each line ended. */
+export function numberedBlock(from: number, to: number): string {
+  return numberedLines(from, to).map((line) => `${line}\n`).join('');
+}
+
+export interface SshdWithHub {
+  sshd: Sshd;
+  hub: RunningHub;
+  /** a run's lines on the hub (none while it does not know the run) */
+  records(run: string): Promise<WireRecord[]>;
+}
+
+/** An sshd and a hub for a describe block: started before its tests, stopped after them. */
+export function sshdWithHub(): SshdWithHub {
+  const env = {
+    async records(run: string): Promise<WireRecord[]> {
+      const response = await fetch(`${env.hub.url}/api/runs/${run}/logs?limit=10000`);
+      return response.ok ? ((await response.json()) as { logs: WireRecord[] }).logs : [];
+    },
+  } as SshdWithHub;
+  beforeAll(async () => {
+    env.sshd = await startSshd();
+    env.hub = await hubOn(tempDir());
+  });
+  afterAll(async () => {
+    env.sshd?.process.kill('SIGTERM');
+    await env.hub?.close();
+  });
+  return env;
 }
