@@ -104,8 +104,12 @@ describeWithPostgres('PostgreSQL hubs', () => {
     try {
       // the database numbers the seeds' function's lines per worker (function-seqs.ts)
       const old = JSON.stringify([{ timestamp: daysAgo(3), level: 'INFO', message: 'seed line' }]);
+      // its seq read in the transaction that wrote it: the hub's own retention (48 h) may delete a
+      // line 3 days old as soon as it is committed (CI: the row was gone before the read)
+      await client.query('BEGIN');
       await client.query('SELECT func_worker_heartbeat_with_logs($1, NULL, NULL, $2::jsonb, NULL)', ['w-seed', old]);
       const { rows } = await client.query<{ seq: string }>(`SELECT seq FROM system_logs WHERE source_id = 'w-seed'`);
+      await client.query('COMMIT');
       const seedSeq = Number(rows[0]?.seq);
       await client.query('SELECT cleanup_old_system_logs()');
       await beat(hub, 'w-seed', [{ timestamp: new Date().toISOString(), level: 'INFO', message: 'over HTTP' }]);
