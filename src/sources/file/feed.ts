@@ -58,6 +58,8 @@ export class LineFeed {
   private inBar = false;
   /** marks not yet known delivered, in seq order */
   private marks: PushMark[] = [];
+  /** the last exact mark found inside a push (exactMark): a batch asks once before it is sent, once when the hub has it */
+  private lastExact: { inside: PushMark; mark: DeliveryMark } | undefined;
   /** the last bytes before `offset` (up to TAIL_BYTES; fewer at a file's start or after a resume) */
   private tailBytes: Buffer;
   /** from byte 0 of the file on: its BOM, if any, is dropped (its bytes may come in separate reads) */
@@ -192,17 +194,23 @@ export class LineFeed {
     const from = next?.from;
     if (next === undefined || from === undefined || this.reread === undefined || from.seq >= seq || next.seq <= seq) return undefined;
     if (found !== undefined && (found.offset > from.offset || found.seq > from.seq)) return undefined;
+    // the same batch asked again (sent, then taken): its bytes were counted already
+    if (this.lastExact?.inside === next && this.lastExact.mark.seq === seq) return this.lastExact.mark;
     const bytes = this.reread(from.offset, next.offset - from.offset);
     if (bytes === undefined || bytes.length !== next.offset - from.offset) return undefined;
-    const ends: number[] = [];
+    const wanted = seq - from.seq;
+    let lines = 0;
+    let end = 0;
     for (let at = 0; at < bytes.length; at++) {
       const byte = bytes[at];
-      if (byte === LF) ends.push(at + 1);
+      if (byte === LF && ++lines === wanted) end = at + 1;
       else if (byte === CR && bytes[at + 1] !== LF) return undefined; // a progress bar, or old Mac line ends: not counted here
     }
-    if (ends.length !== next.seq - from.seq) return undefined; // a line cut in parts, or lines collapsed: counts differ
-    const { from: _from, ...mark } = next;
-    return { ...mark, seq, offset: from.offset + ends[seq - from.seq - 1]! };
+    if (lines !== next.seq - from.seq) return undefined; // a line cut in parts, or lines collapsed: counts differ
+    const { from: _from, ...rest } = next;
+    const mark = { ...rest, seq, offset: from.offset + end };
+    this.lastExact = { inside: next, mark };
+    return mark;
   }
 
   /** Marks still waiting for the hub. */
