@@ -25,6 +25,9 @@ import { APPEARED_EXIT, MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, s
 
 export { parseSshUrl, type SshTarget } from './url.js';
 
+/** no next file known (RUNLOG-NEXT not said, or that file read already) */
+const NO_NEXT: Readonly<{ ino: string; fp: string; fpLen: number }> = { ino: '-', fp: '-', fpLen: 0 };
+
 export interface SshFollowerOptions {
   target: SshTarget;
   lines: LineTarget;
@@ -70,7 +73,7 @@ export class SshFollower {
   /** the last session ended because the name points to another file: its start is no loss */
   private rotated = false;
   /** the file the name pointed to next, as the last session saw it: its inode and first bytes (remote.ts: RUNLOG-NEXT) */
-  private next = { ino: '-', fp: '-', fpLen: 0 };
+  private next = NO_NEXT;
   /** rotated files read to their end since the name's file was read last (remote.ts: `done`) */
   private done: string[] = [];
   /** nothing of the name's file (inode) read yet: its rotated copies then, to tell the ones made since (remote.ts: RUNLOG-SIBS) */
@@ -407,7 +410,7 @@ export class SshFollower {
     this.unread = undefined;
     this.rotated = true;
     this.done = [...this.done.slice(-15), String(this.feed.identity.ino)];
-    if (code === SIBLING_EXIT) this.next = { ino: '-', fp: '-', fpLen: 0 };
+    if (code === SIBLING_EXIT) this.next = NO_NEXT;
   }
 
   /** Reads no more of ssh's output until the lines read have gone on. */
