@@ -22,7 +22,7 @@ import shlex
 import sys
 import threading
 import traceback
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._env import level_name, new_run_id, program_name, resolve_hub, resolve_token, valid_id
 from ._exit import exit_outcome, watch_exit
@@ -109,9 +109,7 @@ class Handler(logging.Handler):
         if task_id is None:
             extra = getattr(record, "extra", None)
             if extra is not None:
-                task_id = _loguru_task_id(extra)
-                if type(extra) is dict and type(msg) is str:
-                    msg = _without_loguru_prefix(msg, record)
+                task_id, msg = _loguru_fields(extra, msg, record)
         queue = self._queue
         if len(queue) >= self._shipper.wake_at:  # rare: a batch is waiting (wake the shipper), or the queue is full
             self._crowded()
@@ -225,10 +223,7 @@ def _queued(record: logging.LogRecord) -> Any:
         msg, args = _formatted(record), ()
     task_id = getattr(record, "task_id", None)
     if task_id is None:
-        extra = getattr(record, "extra", None)
-        task_id = _loguru_task_id(extra)
-        if type(extra) is dict and type(msg) is str:
-            msg = _without_loguru_prefix(msg, record)
+        task_id, msg = _loguru_fields(getattr(record, "extra", None), msg, record)
     return (record.created, record.levelno, record.name, msg, record.exc_info, record.exc_text, record.stack_info, task_id) + args
 
 
@@ -255,6 +250,14 @@ def _safe_repr(value: Any, show: Callable[[Any], str] = repr) -> str:
 # "2026-12-03 07:12:39.230 | INFO     | __main__:<module>:5 - hello". The run has the time and the
 # level already; the prefix is taken off when it names this record's logger, function and line.
 _LOGURU_PREFIX = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \| [^|]+ \| ")
+
+
+def _loguru_fields(extra: Any, msg: Any, record: logging.LogRecord) -> Tuple[Any, Any]:
+    """A loguru record's task id (its extra's) and its message without loguru's default prefix."""
+    task_id = _loguru_task_id(extra)
+    if type(extra) is dict and type(msg) is str:
+        msg = _without_loguru_prefix(msg, record)
+    return task_id, msg
 
 
 def _without_loguru_prefix(msg: str, record: logging.LogRecord) -> str:
