@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, List, Optional
 
+from ._env import warn
 from ._files import lock_dir, read_json, remove_tree
 from ._http import Hub, create_run, hub_last_seq, retryable
+from ._rundir import move_to_refused
+from ._runhub import why
 from ._spool import Spool
 
 
@@ -49,32 +52,65 @@ def _deliver_one(hub: Hub, path: str, run_id: str) -> bool:
     if not isinstance(writer, str):
         return True
     spool = Spool(os.path.join(path, "pending.jsonl"))
+    refusal: List[Any] = []  # (status, answer) once the hub refused to create the run
+
+    def create() -> int:
+        status, answer, _ = create_run(hub, _create_body(run_id, meta), writer)
+        if status not in (200, 201, 409) and not retryable(status):
+            refusal[:] = [status, answer]
+        return status
 
     def post(path_: str, body: Any) -> int:
         status, _ = hub.request("POST", path_, body, writer=writer)
-        if status == 404:  # never created: the hub was away all its life
-            created, _, _ = create_run(hub, _create_body(run_id, meta), writer)
+        if status == 404:  # never created: the hub was away all its life (or a proxy's 404 then)
+            created = create()
             if created in (200, 201):
                 status, _ = hub.request("POST", path_, body, writer=writer)
+            elif refusal:
+                return 0  # kept: the batch goes to refused/ with the rest, not dropped
         return status
 
     # lines of a process that never heard from the hub wait with seq 0: numbered after the run's last line there
     if spool.holds_unnumbered():
-        created, _, _ = create_run(hub, _create_body(run_id, meta), writer)
+        created = create()
+        if refusal:
+            return _keep_refused(path, run_id, spool, refusal)
         if retryable(created):
             return False
         last = hub_last_seq(hub, run_id)
         if last is None:
             return False
         spool.number(last)
-    # taken, or refused for good: either way done with
-    if not spool.replay(lambda batch: not retryable(post("/api/runs/%s/logs" % run_id, {"records": batch}))):
+    # taken, or refused for good: either way done with (but a run the hub will not create: kept)
+    delivered = spool.replay(lambda batch: not retryable(post("/api/runs/%s/logs" % run_id, {"records": batch})))
+    if refusal:
+        return _keep_refused(path, run_id, spool, refusal)
+    if not delivered:
         return False
     end = read_json(os.path.join(path, "end.json"))
     if isinstance(end, dict) and retryable(post("/api/runs/%s/finish" % run_id, end)):
+        if refusal:
+            return _keep_refused(path, run_id, spool, refusal)
         return False
     # nothing left to deliver (a run killed before its end is the hub's lease's to fail)
     remove_tree(path)
+    return True
+
+
+def _keep_refused(path: str, run_id: str, spool: Spool, refusal: List[Any]) -> bool:
+    """The hub will not create the run (a 404 to the create included: the Node side's `runlog
+    sync` takes that as a refusal too, src/sinks/hub-replay.ts): its lines go where a live
+    shipper keeps a refused run's (<spool>/refused/<id>.jsonl), said on stderr, and nothing sends
+    them later; the run's directory goes. True: go on with the next run."""
+    kept = Spool(os.path.join(os.path.dirname(os.path.dirname(path)), "refused", run_id + ".jsonl"))
+    had_lines = not spool.empty
+    move_to_refused(spool, kept, 0)
+    if not spool.empty:
+        return True  # could not be moved (a full disk): it stays, for the next program
+    remove_tree(path)
+    status, answer = refusal
+    what = "its lines are kept in %s" % kept.path if had_lines else "its end is dropped"
+    warn("run %s, left in the spool by an earlier program, cannot be written (hub answered %d: %s); %s" % (run_id, status, why(answer), what))
     return True
 
 

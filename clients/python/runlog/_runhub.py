@@ -9,7 +9,8 @@ is created or refused). Each request carries the run's writer key (PROTOCOL.md).
 - lines: `POST /api/runs/:id/logs`, batches of at most ~4 MiB or 5000 records. A hub that cannot
   be reached, or answers 5xx, 507 or 429: the batch goes to the spool, and the spool is replayed
   in order with backoff (0.5 s doubling to 10 s). A 404 (a new data directory) creates the run
-  again; another refusal drops the batch, said once on stderr.
+  again; another refusal drops the batch, said once on stderr. A create answered 404 (a proxy
+  before a hub that is restarting) is tried again with backoff, as the Node shipper does.
 - lease: `POST /api/runs/:id/lease` every `lease_s`; a 404 (a hub without the route) is ignored.
   An answer may carry a cancel request: `on_cancel` is called with it (on the shipper's
   thread), and the run ends `cancelled` ("cancelled by <who>") however the program ends.
@@ -72,7 +73,13 @@ class RunHub:
                 self._seq = self._spool.number(self._seq)
                 self._rundir.save_seq(self._seq)
             self._seq_known = True
-        elif retryable(status):
+        elif retryable(status) or status == 404:
+            # 404: no hub behind that URL now (a proxy answers for a hub that is restarting), as
+            # the Node shipper takes it (src/sinks/hub.ts, RETRYABLE): tried again with backoff,
+            # the lines waiting in the spool. A 404 that lasts leaves them there at exit, said on
+            # stderr (_finish); the next program that reaches the hub keeps them in refused/
+            # when the hub still will not have the run (_leftovers.py), as `runlog sync` does
+            self._create_404 = status == 404
             self._failed()
         else:
             self._refuse(status, answer)
@@ -150,10 +157,15 @@ class RunHub:
             body.pop("exit_code", None)
         if self._created and self._spool.empty:
             status, answer = self.hub.request("POST", "/api/runs/%s/finish" % self.run_id, body, writer=self._writer, timeout=self._timeout(deadline))
-            if 200 <= status < 300 or (400 <= status < 500 and not retryable(status)):
+            # a 404 (a proxy before a hub that is restarting) is not a refusal: the end waits
+            # for the next program, which creates the run again if need be and ends it
+            if 200 <= status < 300 or (400 <= status < 500 and status != 404 and not retryable(status)):
                 self._rundir.remove()
                 return
         self._rundir.write_end(body)
+        if not self._created and self._create_404:
+            self._warn_once("exit", "hub %s answered 404 to run %s's creation (a proxy before a hub that is restarting, or a URL that leads to no hub): "
+                            "its lines and its end wait in %s for the next program that reaches the hub" % (self.hub.url, self.run_id, self._rundir.path))
         self._warn_once("exit", "hub %s away at exit: run %s's last lines and its end wait in %s" % (self.hub.url, self.run_id, self._rundir.path))
 
     def _failed(self) -> None:

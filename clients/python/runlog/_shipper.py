@@ -16,6 +16,7 @@
   process that resumes the run by its id is its writer), `seq` (the last seq given, so a resumed
   run numbers on), `owner` and `lock`. It is deleted once the run has ended on the hub with
   nothing left to send.
+- A create answered 404 (a proxy before a hub that is restarting) is tried again, as a hub away.
 - A run the hub refuses to create: a field it can do without (a name too long, a bad label) is
   left out and the create tried again at once (create_run, _http.py), said once on stderr. A run
   it will not have at all (a token it refuses, the id of a run that already ended) keeps its lines
@@ -103,6 +104,7 @@ class RunShipper(RunHub):
         self._seq = 0
         self._seq_known = fresh
         self._created = False
+        self._create_404 = False  # the last create was answered 404 (_create): said so at exit
         self._reported_drops = 0
         self._failures = 0
         self._retry_at = 0.0

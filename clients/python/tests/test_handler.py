@@ -34,6 +34,9 @@ class StandIn(http.server.ThreadingHTTPServer):
         self.down = False  # answers 503 to everything while True
         self.refuse_runs = False  # answers POST /api/runs with a 409 while True
         self.slow_logs = 0.0  # seconds each POST of lines takes before it is answered
+        # run id → how many more of its requests (its create, lines, end) a proxy answers 404 (its hub
+        # restarting); -1: all
+        self.not_found = {}
         self.records = []
         self.by_run = {}  # run id → the messages POSTed to its /logs
         self.lock = threading.Lock()
@@ -55,6 +58,15 @@ class _Answer(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(b'{"error":"CONFLICT","message":"run named-refused already ran (completed): use another id"}')
+            return
+        run_id = body.get("id") if self.path == "/api/runs" and isinstance(body, dict) else (self.path.split("/") + [""] * 4)[3]
+        if self.server.not_found.get(run_id, 0) != 0:
+            with self.server.lock:
+                self.server.not_found[run_id] -= 1 if self.server.not_found[run_id] > 0 else 0
+            self.send_response(404)  # as nginx says it: HTML, not the hub's JSON
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html><body><h1>404 Not Found</h1></body></html>")
             return
         if self.path.endswith("/logs"):
             time.sleep(self.server.slow_logs)
