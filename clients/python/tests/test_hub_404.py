@@ -66,3 +66,20 @@ class CreateAnswered404Test(WithHub):
         records = self.shipped(handler)
         self.assertEqual([(r["seq"], r["message"]) for r in records], [(1, "line 0"), (2, "line 1"), (3, "line 2")])
         self.assertFalse(os.path.exists(os.path.join(self.spool, "refused")))
+
+    def test_a_404_to_the_run_s_end_keeps_the_end_for_the_next_program(self) -> None:
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            handler = self.handler(exit_timeout=1.0)
+            self.logger.info("the only line")
+            deadline = time.monotonic() + 20
+            while not self.hub.records and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.hub.not_found[handler.run_id] = 1  # the end's POST, answered while the hub restarts
+            handler.end()
+            run_dir = os.path.join(self.spool, "runs", handler.run_id)
+            with open(os.path.join(run_dir, "end.json"), encoding="utf-8") as file:
+                self.assertEqual(json.load(file)["status"], "completed")
+            deliver_leftovers(Hub(self.hub.url, None), os.path.join(self.spool, "runs"), None, time.monotonic() + 10)
+        self.assertFalse(os.path.exists(run_dir))  # delivered: nothing left
+        self.assertEqual([r["message"] for r in self.hub.records], ["the only line"])
