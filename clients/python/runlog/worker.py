@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ._env import env_number, level_name, resolve_hub, resolve_token, spool_root, valid_id, warn
 from ._gpu import GpuProbe
@@ -37,7 +37,12 @@ DEFAULT_BUFFER_SIZE = 100  # the seed's
 DEFAULT_HEARTBEAT_S = 20.0  # the seed's
 SPOOL_MAX_BYTES = 64 * 1024 * 1024
 
-_current_task: "contextvars.ContextVar[Optional[str]]" = contextvars.ContextVar("runlog_task_id", default=None)
+# Each Worker's task inside its task_context, for this thread or asyncio task (a ContextVar: two
+# threads, or two coroutines, each in a task of their own, each see theirs). One mapping Worker →
+# task id, replaced (never changed) on entering a context: a line logged through worker A's logger
+# in A.task_context("t1") carries t1, worker B's lines do not. One variable for every Worker, not
+# one each: a context holds its variables for good, so a ContextVar made per Worker is never freed.
+_current_tasks: "contextvars.ContextVar[Dict[Worker, str]]" = contextvars.ContextVar("runlog_worker_tasks", default={})
 _FORMATTER = logging.Formatter()
 
 
@@ -131,7 +136,8 @@ class WorkerLogHandler(logging.Handler):
                 "logger": record.name[:256],
                 "metadata": {"module": record.module, "funcName": record.funcName, "lineno": record.lineno},
             }
-            task_id = getattr(record, "task_id", None) or _current_task.get() or self._worker.current_task_id
+            worker = self._worker
+            task_id = getattr(record, "task_id", None) or _current_tasks.get().get(worker) or worker.current_task_id
             if task_id:
                 entry["task_id"] = str(task_id)
             if record.exc_info and record.exc_info[0] is not None:
@@ -185,6 +191,12 @@ class Worker:
         self._refused_lines = 0
         self._refusals: set = set()
         self._thread: Optional[threading.Thread] = None
+        # the task_contexts entered and not left yet, on any thread, in the order entered: the
+        # worker's current task is the last one's, or what it was before the first (a context left
+        # out of order, by threads, must not bring back a task that has ended)
+        self._task_lock = threading.Lock()
+        self._active_tasks: List[Tuple[object, str]] = []
+        self._task_before: Optional[str] = None
 
     def __repr__(self) -> str:
         return "<runlog.Worker %s hub=%s>" % (self.worker_id, self._hub.url)
@@ -211,14 +223,20 @@ class Worker:
     @contextlib.contextmanager
     def task_context(self, task_id: str) -> Iterator[None]:
         """Lines logged inside carry `task_id`, and heartbeats say the worker is busy with it."""
-        token = _current_task.set(task_id)
-        previous = self.current_task_id
-        self.set_task(task_id)
+        token = _current_tasks.set({**_current_tasks.get(), self: task_id})
+        entry = (object(), task_id)
+        with self._task_lock:
+            if not self._active_tasks:
+                self._task_before = self.current_task_id
+            self._active_tasks.append(entry)
+            self.set_task(task_id)
         try:
             yield
         finally:
-            _current_task.reset(token)
-            self.set_task(previous)
+            _current_tasks.reset(token)
+            with self._task_lock:
+                self._active_tasks.remove(entry)
+                self.set_task(self._active_tasks[-1][1] if self._active_tasks else self._task_before)
 
     def set_task(self, task_id: Optional[str]) -> None:
         self.current_task_id = task_id
