@@ -2,18 +2,37 @@
 
 torch is used only when the program already imported it: importing it costs seconds, and asking it
 about a GPU creates a CUDA context (hundreds of MB of VRAM) in a process that may not use the GPU.
-nvidia-smi is asked the same query as runlog's Node probe (src/agent/gpu.ts), at most once per
-`cache_s`, killed after `timeout_s`; a missing tool is remembered for a minute. Never raises.
+nvidia-smi is asked for explicit fields (the fields of runlog's Node probe, src/agent/gpu.ts) with
+its header line (`--format=csv,nounits`): the columns are read by the names the header gives them,
+so a tool (a wrapper, a stand-in) that prints them in another order, or only some of them, is not
+misread. Output without a header is read by position. At most once per `cache_s`, killed after
+`timeout_s`; a missing tool is remembered for a minute. Never raises.
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-QUERY = "--query-gpu=index,uuid,name,utilization.gpu,memory.total,memory.used,temperature.gpu,power.draw"
-FIELDS = ["index", "uuid", "name", "utilization_gpu", "memory_total_mb", "memory_used_mb", "temperature_c", "power_draw_w"]
+# nvidia-smi's field → the key a GPU has in a heartbeat (docs/api.md)
+COLUMNS = {
+    "index": "index",
+    "uuid": "uuid",
+    "name": "name",
+    "utilization.gpu": "utilization_gpu",
+    "memory.total": "memory_total_mb",
+    "memory.used": "memory_used_mb",
+    "temperature.gpu": "temperature_c",
+    "power.draw": "power_draw_w",
+}
+QUERY = "--query-gpu=" + ",".join(COLUMNS)
+FORMAT = "--format=csv,nounits"  # with the header: what names each column
+FIELDS = list(COLUMNS.values())
+_TEXT_KEYS = ("uuid", "name")
+# a header cell: a field name, with its unit in brackets when it has one ("memory.used [MiB]")
+_HEADER_CELL = re.compile(r"^([A-Za-z_][\w.]*)(?:\s*\[[^\]]*\])?$")
 
 
 class GpuProbe:
@@ -47,7 +66,7 @@ class GpuProbe:
     def _nvidia_smi(self) -> Tuple[List[Dict[str, Any]], bool]:
         try:
             done = subprocess.run(
-                [self.command, QUERY, "--format=csv,noheader,nounits"],
+                [self.command, QUERY, FORMAT],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 timeout=self.timeout_s, check=False,
             )
@@ -61,30 +80,83 @@ class GpuProbe:
 
 
 def parse_csv(text: str) -> List[Dict[str, Any]]:
-    """Rows of QUERY (banners and error text skipped). A row of two numbers is read as
-    `memory.total, memory.used`: what the seed's own query prints, and so what a wrapper or a
-    stand-in made for it answers whatever it is asked."""
+    """The GPUs in nvidia-smi's CSV answer (banners and error text skipped). After a header line
+    (`memory.used [MiB], memory.total [MiB], …`: the names of the fields asked, in any order, any
+    of them) each row is read by those names; the columns it has not are None. Without a header, a
+    row is read by position: QUERY's fields, or two numbers as `memory.total, memory.used` (what
+    the seed's own query prints, `--query-gpu=memory.total,memory.used --format=csv,noheader`)."""
     gpus: List[Dict[str, Any]] = []
-    for line in text.splitlines():
+    header: Optional[List[str]] = None
+    for line in text.lstrip("\ufeff").splitlines():
         fields = [field.strip() for field in line.split(",")]
-        if len(fields) == 2:
-            total, used = _number(fields[0]), _number(fields[1])
-            if total is not None and used is not None:
-                gpus.append({"index": len(gpus), "uuid": None, "name": None, "memory_total_mb": total, "memory_used_mb": used})
+        names = _header_names(fields)
+        if names is not None:
+            header = names
             continue
-        if len(fields) < len(FIELDS):
-            continue
-        extra = len(fields) - len(FIELDS)
-        if extra:  # a comma inside the name
-            fields = fields[:2] + [", ".join(fields[2 : 3 + extra])] + fields[3 + extra :]
-        index = _number(fields[0])
-        if index is None:
-            continue
-        gpu: Dict[str, Any] = {"index": int(index), "uuid": _text(fields[1]), "name": _text(fields[2])}
-        for key, value in zip(FIELDS[3:], fields[3:]):
-            gpu[key] = _number(value)
-        gpus.append(gpu)
+        gpu = _by_header(header, fields, len(gpus)) if header is not None else _by_position(fields, len(gpus))
+        if gpu is not None:
+            gpus.append(gpu)
     return gpus
+
+
+def _header_names(fields: List[str]) -> Optional[List[str]]:
+    """The field names of a header line (units dropped); None when the line is not one of ours."""
+    names = []
+    for field in fields:
+        match = _HEADER_CELL.match(field)
+        if match is None:
+            return None
+        names.append(match.group(1))
+    return names if "memory.total" in names or "memory.used" in names else None
+
+
+def _by_header(header: List[str], fields: List[str], position: int) -> Optional[Dict[str, Any]]:
+    extra = len(fields) - len(header)
+    if extra > 0 and "name" in header:  # nvidia-smi does not quote: a comma inside the name
+        at = header.index("name")
+        fields = fields[:at] + [", ".join(fields[at : at + 1 + extra])] + fields[at + 1 + extra :]
+    if len(fields) != len(header):
+        return None
+    gpu: Dict[str, Any] = {key: None for key in FIELDS}
+    for name, value in zip(header, fields):
+        key = COLUMNS.get(name)
+        if key is None:
+            continue
+        if key in _TEXT_KEYS:
+            gpu[key] = _text(value)
+            continue
+        gpu[key] = _number(value)
+        if gpu[key] is None and not _no_value(value):
+            return None  # text where a number goes ("error, 3"): not a GPU's row
+    if "index" in header:
+        if gpu["index"] is None:
+            return None  # text that happens to hold as many commas
+        gpu["index"] = int(gpu["index"])
+    elif gpu["memory_total_mb"] is None and gpu["memory_used_mb"] is None:
+        return None
+    else:
+        gpu["index"] = position
+    return gpu
+
+
+def _by_position(fields: List[str], position: int) -> Optional[Dict[str, Any]]:
+    if len(fields) == 2:
+        total, used = _number(fields[0]), _number(fields[1])
+        if total is None or used is None:
+            return None
+        return {"index": position, "uuid": None, "name": None, "memory_total_mb": total, "memory_used_mb": used}
+    if len(fields) < len(FIELDS):
+        return None
+    extra = len(fields) - len(FIELDS)
+    if extra:  # a comma inside the name
+        fields = fields[:2] + [", ".join(fields[2 : 3 + extra])] + fields[3 + extra :]
+    index = _number(fields[0])
+    if index is None:
+        return None
+    gpu: Dict[str, Any] = {"index": int(index), "uuid": _text(fields[1]), "name": _text(fields[2])}
+    for key, value in zip(FIELDS[3:], fields[3:]):
+        gpu[key] = _number(value)
+    return gpu
 
 
 def _torch_gpus() -> Optional[List[Dict[str, Any]]]:
@@ -118,6 +190,11 @@ def _number(text: str) -> Optional[float]:
     except ValueError:
         return None
     return int(value) if value.is_integer() else value
+
+
+def _no_value(text: str) -> bool:
+    # `[N/A]`, `[Not Supported]`, `[Requested functionality has been deprecated]`, `N/A`, ''
+    return text in ("", "N/A") or (text.startswith("[") and text.endswith("]"))
 
 
 def _text(text: str) -> Optional[str]:
