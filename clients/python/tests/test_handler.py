@@ -38,6 +38,7 @@ class StandIn(http.server.ThreadingHTTPServer):
         # restarting); -1: all
         self.not_found = {}
         self.records = []
+        self.finished = {}  # run id → the body of its POST /finish
         self.by_run = {}  # run id → the messages POSTed to its /logs
         self.lock = threading.Lock()
 
@@ -68,6 +69,9 @@ class _Answer(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"<html><body><h1>404 Not Found</h1></body></html>")
             return
+        if self.path.endswith("/finish"):
+            with self.server.lock:
+                self.server.finished[run_id] = body
         if self.path.endswith("/logs"):
             time.sleep(self.server.slow_logs)
             with self.server.lock:
