@@ -69,6 +69,24 @@ describe('parseNvidiaSmiCsv', () => {
     expect(odd).toMatchObject({ name: 'Acme, Inc. Tensor 9000', utilization_gpu: 1, memory_total_mb: 100, power_draw_w: 50.5 });
   });
 
+  it('reads the columns by the names of the header line, in whatever order and number they come', () => {
+    const reordered = parseNvidiaSmiCsv(
+      'memory.used [MiB], name, memory.total [MiB], index, power.draw [W]\n' +
+        '1024, NVIDIA H200, 143771, 0, 120.5\n' +
+        '59, Acme, Inc. Tensor 9000, 81559, 1, [N/A]\n',
+    );
+    expect(reordered).toEqual([
+      { index: 0, uuid: null, name: 'NVIDIA H200', utilization_gpu: null, memory_total_mb: 143771, memory_used_mb: 1024, temperature_c: null, power_draw_w: 120.5 },
+      { index: 1, uuid: null, name: 'Acme, Inc. Tensor 9000', utilization_gpu: null, memory_total_mb: 81559, memory_used_mb: 59, temperature_c: null, power_draw_w: null },
+    ]);
+    // used before total and no index: read by name, numbered in order; a row with text where a number goes is not a GPU
+    const [first, second, third] = parseNvidiaSmiCsv('memory.used [MiB], memory.total [MiB]\n100, 24576\nerror, 12\n200, 24576\n');
+    expect([first?.index, first?.memory_used_mb, first?.memory_total_mb]).toEqual([0, 100, 24576]);
+    expect([second?.index, second?.memory_used_mb]).toEqual([1, 200]);
+    expect(third).toBeUndefined();
+    expect(snapshotOf(parseNvidiaSmiCsv('memory.used [MiB], memory.total [MiB]\n100, 24576\n'))).toMatchObject({ vram_total_mb: 24576, vram_used_mb: 100 });
+  });
+
   it('skips what is not a GPU row: a header, driver errors, garbage, nothing', () => {
     const text = [
       'index, uuid, name, utilization.gpu [%], memory.total [MiB], memory.used [MiB], temperature.gpu, power.draw [W]',

@@ -1,6 +1,9 @@
 /**
- * GPU state from `nvidia-smi --query-gpu=… --format=csv,noheader,nounits`, for heartbeats,
- * diagnostics and `runlog gpu`.
+ * GPU state from `nvidia-smi --query-gpu=… --format=csv,nounits`, for heartbeats, diagnostics
+ * and `runlog gpu`. The header line is asked for and each column read by the name it gives
+ * (`memory.used [MiB], memory.total [MiB]`): a wrapper or stand-in printing the fields in another
+ * order, or only some of them, is not misread. Rows without a header are read by position, as the
+ * Python client does (clients/python/runlog/_gpu.py).
  *
  * nvidia-smi can be slow (a driver without persistence mode takes seconds to wake) or hang (a GPU
  * fallen off the bus), and a status query must still cost under a second. So: one call at a time
@@ -47,7 +50,21 @@ export interface GpuProbeOptions {
 }
 
 export const QUERY_FIELDS = ['index', 'uuid', 'name', 'utilization.gpu', 'memory.total', 'memory.used', 'temperature.gpu', 'power.draw'] as const;
-export const QUERY_ARGS = [`--query-gpu=${QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'] as const;
+export const QUERY_ARGS = [`--query-gpu=${QUERY_FIELDS.join(',')}`, '--format=csv,nounits'] as const;
+
+/** a field name of the query → where it goes */
+const COLUMN_KEYS: Record<string, keyof GpuInfo> = {
+  index: 'index',
+  uuid: 'uuid',
+  name: 'name',
+  'utilization.gpu': 'utilization_gpu',
+  'memory.total': 'memory_total_mb',
+  'memory.used': 'memory_used_mb',
+  'temperature.gpu': 'temperature_c',
+  'power.draw': 'power_draw_w',
+};
+/** a header cell: a field name, with its unit in brackets when it has one ("memory.used [MiB]") */
+const HEADER_CELL = /^([A-Za-z_][\w.]*)(?:\s*\[[^\]]*\])?$/;
 
 const DEFAULTS = {
   command: 'nvidia-smi',
@@ -57,43 +74,91 @@ const DEFAULTS = {
 };
 
 /**
- * Rows of the query above; rows that are not GPU rows (banners, error text) are skipped. A row of
- * two numbers is read as `memory.total, memory.used`: what the seeds' own query
- * (`--query-gpu=memory.total,memory.used`) prints, and so what a wrapper or a stand-in made for it
- * answers whatever it is asked.
+ * The GPUs in nvidia-smi's CSV answer; rows that are not GPU rows (banners, error text) are
+ * skipped. After a header line (the names of the fields asked, in any order, any of them) each row
+ * is read by those names; the columns it has not are null. Without a header a row is read by
+ * position: QUERY_FIELDS, or two numbers as `memory.total, memory.used`, what the seeds' own query
+ * (`--query-gpu=memory.total,memory.used --format=csv,noheader`) prints, and so what a wrapper or
+ * a stand-in made for it answers whatever it is asked.
  */
 export function parseNvidiaSmiCsv(text: string): GpuInfo[] {
   const gpus: GpuInfo[] = [];
+  let header: string[] | undefined;
   for (const line of text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)) {
-    let fields = line.split(',').map((field) => field.trim());
-    if (fields.length === 2) {
-      const [total, used] = fields.map(numberValue);
-      if (total !== null && total !== undefined && used !== null && used !== undefined) gpus.push(memoryOnly(gpus.length, total, used));
+    const fields = line.split(',').map((field) => field.trim());
+    const names = headerNames(fields);
+    if (names !== undefined) {
+      header = names;
       continue;
     }
-    if (fields.length < QUERY_FIELDS.length) continue;
-    // nvidia-smi does not quote: a comma inside a name makes extra fields; the name is the only
-    // free text, so it takes them back
-    const extra = fields.length - QUERY_FIELDS.length;
-    if (extra > 0) fields = [fields[0]!, fields[1]!, fields.slice(2, 3 + extra).join(', '), ...fields.slice(3 + extra)];
-    const [index, uuid, name, util, total, used, temp, power] = fields;
-    const position = integer(index);
-    if (position === null) continue; // a header line, or text that happens to hold commas
-    gpus.push({
-      index: position,
-      uuid: textValue(uuid),
-      name: textValue(name),
-      utilization_gpu: numberValue(util),
-      memory_total_mb: numberValue(total),
-      memory_used_mb: numberValue(used),
-      temperature_c: numberValue(temp),
-      power_draw_w: numberValue(power),
-    });
+    const gpu = header === undefined ? byPosition(fields, gpus.length) : byHeader(header, fields, gpus.length);
+    if (gpu !== undefined) gpus.push(gpu);
   }
   return gpus;
 }
 
-function memoryOnly(index: number, total: number, used: number): GpuInfo {
+/** The field names of a header line (units dropped); undefined when the line is not one. */
+function headerNames(fields: string[]): string[] | undefined {
+  const names: string[] = [];
+  for (const field of fields) {
+    const match = HEADER_CELL.exec(field);
+    if (match === null) return undefined;
+    names.push(match[1]!);
+  }
+  return names.includes('memory.total') || names.includes('memory.used') ? names : undefined;
+}
+
+/** nvidia-smi does not quote: a comma inside a name makes extra fields; the name is the only free text, so it takes them back */
+function joinName(fields: string[], nameAt: number, expected: number): string[] {
+  const extra = fields.length - expected;
+  if (extra <= 0 || nameAt < 0) return fields;
+  return [...fields.slice(0, nameAt), fields.slice(nameAt, nameAt + 1 + extra).join(', '), ...fields.slice(nameAt + 1 + extra)];
+}
+
+function byHeader(header: string[], row: string[], position: number): GpuInfo | undefined {
+  const fields = joinName(row, header.indexOf('name'), header.length);
+  if (fields.length !== header.length) return undefined;
+  const gpu = memoryOnly(position, null, null);
+  let index: number | null | undefined;
+  for (const [at, name] of header.entries()) {
+    const key = COLUMN_KEYS[name];
+    const value = fields[at];
+    if (key === undefined) continue;
+    if (key === 'index') index = integer(value);
+    else if (key === 'uuid' || key === 'name') gpu[key] = textValue(value);
+    else {
+      gpu[key] = numberValue(value);
+      if (gpu[key] === null && textValue(value) !== null) return undefined; // text where a number goes ("error, 3"): not a GPU's row
+    }
+  }
+  if (index === null) return undefined; // text that happens to hold as many commas
+  if (index !== undefined) gpu.index = index;
+  else if (gpu.memory_total_mb === null && gpu.memory_used_mb === null) return undefined;
+  return gpu;
+}
+
+function byPosition(row: string[], position: number): GpuInfo | undefined {
+  if (row.length === 2) {
+    const [total, used] = row.map(numberValue);
+    return total !== null && total !== undefined && used !== null && used !== undefined ? memoryOnly(position, total, used) : undefined;
+  }
+  if (row.length < QUERY_FIELDS.length) return undefined;
+  const [index, uuid, name, util, total, used, temp, power] = joinName(row, 2, QUERY_FIELDS.length);
+  const at = integer(index);
+  if (at === null) return undefined; // text that happens to hold commas
+  return {
+    index: at,
+    uuid: textValue(uuid),
+    name: textValue(name),
+    utilization_gpu: numberValue(util),
+    memory_total_mb: numberValue(total),
+    memory_used_mb: numberValue(used),
+    temperature_c: numberValue(temp),
+    power_draw_w: numberValue(power),
+  };
+}
+
+function memoryOnly(index: number, total: number | null, used: number | null): GpuInfo {
   return { index, uuid: null, name: null, utilization_gpu: null, memory_total_mb: total, memory_used_mb: used, temperature_c: null, power_draw_w: null };
 }
 
