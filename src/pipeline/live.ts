@@ -13,15 +13,18 @@
  * run's end releases what is held first, so a stream's events keep their order.
  */
 import { logFrames, recordJson, sseFrame } from '../core/sse.js';
-import { microsToIso, type LogRecord, type ProgressUpdate } from '../core/record.js';
+import { microsToIso, type Level, type LogRecord, type ProgressUpdate } from '../core/record.js';
 import type { Run, SystemLog, Worker } from '../store/store.js';
 
 /** What a topic's subscribers get: a commit's lines of a run, or one ready frame (progress, end, …). */
 export type LiveEvent =
   | { type: 'records'; batch: RecordBatch }
-  | { type: 'progress' | 'end' | 'run' | 'worker'; frame: string }
-  /** a worker line; `seq` on one worker's topic, whose frames carry it as their id (a resume point) */
-  | { type: 'log'; frame: string; seq?: number };
+  | { type: 'progress' | 'end' | 'run' | 'worker'; frame: string; level?: Level }
+  /**
+   * a worker line; `seq` on one worker's topic, whose frames carry it as their id (a resume point);
+   * its `level` for the streams asked for a level and above
+   */
+  | { type: 'log'; frame: string; seq?: number; level?: Level };
 
 /**
  * The lines one commit added to a run, turned into SSE text once for every subscriber, in the form
@@ -185,7 +188,7 @@ export class LiveFanout {
     const targets = [...listeners];
     for (const update of updates) {
       const data = { ...update, timestamp: microsToIso(update.timestamp) };
-      this.deliver(targets, { type: 'progress', frame: sseFrame('progress', data) });
+      this.deliver(targets, { type: 'progress', frame: sseFrame('progress', data), level: update.level });
     }
   }
 
@@ -224,8 +227,8 @@ export class LiveFanout {
       this.recentSystemLines.add(key);
       if (this.recentSystemLines.size > RECENT_SYSTEM_LINES) this.recentSystemLines.delete(this.recentSystemLines.values().next().value!);
       // every worker's lines have no one seq to resume by; one worker's do: its frames carry it
-      if (every !== undefined) this.deliver([...every], { type: 'log', frame: sseFrame('log', line) });
-      if (one !== undefined) this.deliver([...one], { type: 'log', frame: sseFrame('log', line, line.seq), seq: line.seq });
+      if (every !== undefined) this.deliver([...every], { type: 'log', frame: sseFrame('log', line), level: line.level });
+      if (one !== undefined) this.deliver([...one], { type: 'log', frame: sseFrame('log', line, line.seq), seq: line.seq, level: line.level });
     }
   }
 

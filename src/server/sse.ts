@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { HubConfig } from '../core/config.js';
 import { logFrames, logsFrames, LOGS_PER_EVENT, recordJson, sseFrame, SSE_PING } from '../core/sse.js';
-import type { LogRecord } from '../core/record.js';
+import { LEVEL_RANK, type Level, type LogRecord } from '../core/record.js';
 import type { SystemLog } from '../store/store.js';
 import type { LiveEvent, LiveFanout, RecordBatch } from '../pipeline/live.js';
 import type { GapReader } from './worker-gaps.js';
@@ -51,7 +51,7 @@ export function openSse(
   live: LiveFanout,
   topic: string,
   config: Readonly<HubConfig>,
-  { lastSent = 0, batched = false, readGap }: { lastSent?: number; batched?: boolean; readGap?: GapReader } = {},
+  { lastSent = 0, batched = false, readGap, minLevel }: { lastSent?: number; batched?: boolean; readGap?: GapReader; minLevel?: Level | undefined } = {},
 ): SubscriberStream {
   reply.hijack();
   const res = reply.raw;
@@ -62,7 +62,7 @@ export function openSse(
     'X-Accel-Buffering': 'no', // no proxy buffering: lines must arrive as they happen
   });
   res.write(`retry: ${SSE_RETRY_MS}\n\n`); // how soon a dropped client comes back
-  const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, lastSent, batched, readGap);
+  const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, lastSent, batched, readGap, minLevel);
   const unsubscribe = live.subscribe(
     topic,
     (event) => stream.onLive(event),
@@ -114,8 +114,20 @@ export class SubscriberStream {
     private readonly batched = false,
     /** one worker's lines where they can come out of seq order (PostgreSQL): reads a gap (worker-gaps.ts) */
     private readonly readGap?: GapReader,
+    /**
+     * `?level=`: lines below it are not sent, but still passed (lastSent moves over them): a
+     * backlog page of lines all below it is read past, and they are no gap to read again
+     */
+    minLevel?: Level,
   ) {
+    this.minRank = minLevel === undefined ? 0 : LEVEL_RANK[minLevel];
     res.on('close', () => this.close());
+  }
+
+  private readonly minRank: number;
+
+  private shows(level: Level | undefined): boolean {
+    return level === undefined || LEVEL_RANK[level] >= this.minRank;
   }
 
   /** past its backlog: what it has sent is its position in the stream */
@@ -142,7 +154,9 @@ export class SubscriberStream {
     const fresh = records.filter((record) => record.seq > this.lastSent);
     if (fresh.length === 0) return;
     this.lastSent = fresh[fresh.length - 1]!.seq;
-    this.write(this.batched ? logsFrames(fresh.map(recordJson), fresh.map((record) => record.seq)) : logFrames(fresh));
+    const shown = this.minRank === 0 ? fresh : fresh.filter((record) => this.shows(record.level));
+    if (shown.length === 0) return;
+    this.write(this.batched ? logsFrames(shown.map(recordJson), shown.map((record) => record.seq)) : logFrames(shown));
   }
 
   goLive(): void {
@@ -159,7 +173,8 @@ export class SubscriberStream {
     const fresh = lines.filter((line) => line.seq > this.lastSent);
     if (fresh.length === 0) return;
     this.lastSent = fresh[fresh.length - 1]!.seq;
-    this.write(fresh.map((line) => sseFrame('log', line, line.seq)).join(''));
+    const shown = fresh.filter((line) => this.shows(line.level));
+    if (shown.length > 0) this.write(shown.map((line) => sseFrame('log', line, line.seq)).join(''));
   }
 
   end(frame: string): void {
@@ -178,7 +193,9 @@ export class SubscriberStream {
   }
 
   drained(): Promise<void> {
-    if (this.res.writableLength === 0 || this.closed) return Promise.resolve();
+    // 'drain' comes only after a write that filled the buffer: a page of lines all below `?level=`
+    // writes nothing, and waiting for it then would wait until the client went
+    if (!this.res.writableNeedDrain || this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         this.res.off('drain', done);
@@ -205,10 +222,16 @@ export class SubscriberStream {
       const { batch } = event;
       if (batch.lastSeq <= this.lastSent) return;
       if (this.batched) this.hold(batch, this.lastSent);
-      else this.write(batch.framesAfter(this.lastSent));
+      else {
+        // with a level, lines below it are left out: the text shared by every subscriber will not do
+        const text = this.minRank === 0 ? batch.framesAfter(this.lastSent) : logFrames(batch.records.filter((record) => record.seq > this.lastSent && this.shows(record.level)));
+        if (text !== '') this.write(text);
+      }
       this.lastSent = batch.lastSeq;
     } else if (event.type === 'log' && event.seq !== undefined) {
       this.deliverLine({ ...event, seq: event.seq });
+    } else if ((event.type === 'log' || event.type === 'progress') && !this.shows(event.level)) {
+      return; // every worker's lines, a run's progress bar: below the level asked for
     } else if (event.type === 'end') {
       this.end(event.frame);
     } else {
@@ -232,7 +255,7 @@ export class SubscriberStream {
       if (line.seq > this.lastSent + 1) return this.fillGap(line);
     }
     this.lastSent = Math.max(this.lastSent, line.seq);
-    this.write(line.frame);
+    if (this.shows(line.level)) this.write(line.frame);
   }
 
   private fillGap(line: WorkerLine): void {
@@ -249,7 +272,7 @@ export class SubscriberStream {
           // the line that waited goes even when the store lacks a seq before it: a gap it cannot fill
           if (next === line && !this.filling && next.seq > this.lastSent) {
             this.lastSent = next.seq;
-            this.write(next.frame);
+            if (this.shows(next.level)) this.write(next.frame);
           } else this.deliverLine(next);
         }
       });
@@ -259,7 +282,7 @@ export class SubscriberStream {
   private hold(batch: RecordBatch, after: number): void {
     const { records, json } = batch;
     for (let index = 0; index < records.length; index++) {
-      if (records[index]!.seq <= after) continue;
+      if (records[index]!.seq <= after || !this.shows(records[index]!.level)) continue;
       this.held.push(json[index]!);
       this.heldSeqs.push(records[index]!.seq);
     }

@@ -10,7 +10,7 @@ import { RUN_EVENTS, SYSTEM_LINES, systemLinesOf } from '../../pipeline/live.js'
 import { badRequest } from '../../core/errors.js';
 import { systemLogFromRecord } from '../../store/rows.js';
 import { workerStream } from '../../store/store.js';
-import { intParam, workerFilterParam, type Query } from '../params.js';
+import { intParam, levelParam, workerFilterParam, type Query } from '../params.js';
 import { openSse, resumePoint, sendBacklog } from '../sse.js';
 import { WorkerGaps } from '../worker-gaps.js';
 import type { HubContext } from '../context.js';
@@ -27,10 +27,12 @@ export function eventRoutes(app: FastifyInstance, { store, live, config }: HubCo
   app.get('/api/logs/stream', { config: { scope: 'read' } }, async (request, reply) => {
     const query = request.query as Query;
     const workerId = workerFilterParam(query);
+    // that level and above, as GET /api/logs: in the backlog and live
+    const minLevel = levelParam(query);
     if (workerId === undefined) {
       if (intParam(query, 'after', 0) !== undefined) throw badRequest('after', 'every worker\'s lines have no one seq to resume by: give source_id (or worker_id) too');
       // a Last-Event-ID is not ours (these events carry none): ignored
-      openSse(reply, live, SYSTEM_LINES, config).goLive();
+      openSse(reply, live, SYSTEM_LINES, config, { minLevel }).goLive();
       return;
     }
     const lines = workerStream(workerId);
@@ -38,7 +40,7 @@ export function eventRoutes(app: FastifyInstance, { store, live, config }: HubCo
     // where lines can come out of order, a viewer that asks for no backlog starts at the worker's
     // last line (read before subscribing): a gap is then what it has not seen, never its history
     const resumeFrom = resumePoint(request) ?? (readGap === undefined ? undefined : await store.lastSeq(lines));
-    const stream = openSse(reply, live, systemLinesOf(workerId), config, { lastSent: resumeFrom ?? 0, readGap });
+    const stream = openSse(reply, live, systemLinesOf(workerId), config, { lastSent: resumeFrom ?? 0, readGap, minLevel });
     try {
       // everything after the client's last id first
       const read = (after: number) => store.readLogs(lines, after, BACKLOG_PAGE);

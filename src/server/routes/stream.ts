@@ -12,7 +12,7 @@ import { notFound } from '../../core/errors.js';
 import { sseFrame } from '../../core/sse.js';
 import { openSse, resumePoint, sendBacklog } from '../sse.js';
 import { FINAL_STATUSES } from '../../store/store.js';
-import { boolParam, idParam, intParam, type Query } from '../params.js';
+import { boolParam, idParam, intParam, levelParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
 
 const BACKLOG_PAGE = 1000;
@@ -24,14 +24,21 @@ export function streamRoutes(app: FastifyInstance, { store, live, config }: HubC
     const resumeFrom = resumePoint(request);
     const tail = intParam(query, 'tail', 0, 10_000) ?? config.sseBacklog;
     const batched = boolParam(query, 'batch');
+    // that level and above, as GET /api/runs/:id/logs: the tail is the last lines at that level
+    const minLevel = levelParam(query);
     if (!(await store.getRun(id))) throw notFound(`run ${id}`);
 
-    const stream = openSse(reply, live, id, config, { lastSent: resumeFrom ?? 0, batched });
+    const stream = openSse(reply, live, id, config, { lastSent: resumeFrom ?? 0, batched, minLevel });
 
     try {
       if (resumeFrom === undefined) {
-        const page = await store.queryLogs(id, { tail });
+        // with a level the tail may end before the run's last line; the stream stands at that line
+        // all the same (read first: a line committed after it is in the tail or in the buffer), or
+        // the change watcher would read the run again from the last line at the level
+        const last = minLevel === undefined ? 0 : await store.lastSeq(id);
+        const page = await store.queryLogs(id, { tail, level: minLevel });
         stream.sendRecords(page.records);
+        stream.lastSent = Math.max(stream.lastSent, last);
       } else if (!(await sendBacklog(stream, BACKLOG_PAGE, (after) => store.readLogs(id, after, BACKLOG_PAGE), (page) => stream.sendRecords(page)))) {
         return; // everything after the client's last id first; the client went meanwhile
       }
