@@ -104,7 +104,7 @@ export function levelParam(query: Query, name = 'level'): Level | undefined {
   const text = single(query, name);
   if (text === undefined) return undefined;
   const level = parseLevel(text);
-  if (level === undefined) throw badRequest(name, 'expected DEBUG, INFO, WARNING, ERROR or CRITICAL');
+  if (level === undefined) throw badRequest(name, `expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got ${JSON.stringify(text.slice(0, 40))}`);
   return level;
 }
 

@@ -11,7 +11,8 @@ export interface SearchMatch extends LogLine {
 
 export interface SearchQuery {
   q?: string | undefined;
-  level?: Level | undefined;
+  /** a level, or a URL's text that is none: the hub's 400 then says what is wrong with it */
+  level?: Level | string | undefined;
   since?: string | undefined;
   until?: string | undefined;
   /** `<stream>/<seq>`, with `until` its timestamp: only lines after that one (the previous page's last) */

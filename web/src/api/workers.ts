@@ -14,7 +14,8 @@ export interface SystemLogQuery {
   source_type?: string | undefined;
   source_id?: string | undefined;
   task_id?: string | undefined;
-  level?: Level | undefined;
+  /** a level, or a URL's text that is none: the hub's 400 then says what is wrong with it */
+  level?: Level | string | undefined;
   since?: string | undefined;
   until?: string | undefined;
   q?: string | undefined;
@@ -29,6 +30,7 @@ export async function systemLogs(query: SystemLogQuery, signal?: AbortSignal): P
   return (await getJson<{ logs: SystemLog[] }>('api/logs', params, signal)).logs;
 }
 
-export function systemLogStreamUrl(sourceId: string | undefined): string {
-  return apiUrl('api/logs/stream', { source_id: sourceId });
+/** `level`: that level and above (the hub leaves the others out, the backlog's too) */
+export function systemLogStreamUrl(sourceId: string | undefined, level?: Level): string {
+  return apiUrl('api/logs/stream', { source_id: sourceId, level });
 }

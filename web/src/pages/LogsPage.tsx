@@ -11,7 +11,7 @@ import { listWorkers, systemLogs, systemLogStreamUrl } from '../api/workers.ts';
 import { LEVELS, parseLevel, type SystemLog } from '../api/types.ts';
 import { href, replaceHash } from '../router.ts';
 import { count, fullTime, when } from '../ui/format.ts';
-import { useKeys, useLiveStream, useSetting } from '../ui/hooks.ts';
+import { useKeys, useLiveStream, useMedia, useSetting } from '../ui/hooks.ts';
 import { LevelBadge } from '../ui/status.tsx';
 import { LiveDot } from '../ui/LiveDot.tsx';
 import { ansiNodes } from '../viewer/AnsiText.tsx';
@@ -32,11 +32,20 @@ const RANGES = [
   ['7d', 'last 7 days'],
 ] as const;
 const ROW_PX = 20;
+/**
+ * A narrow screen (a phone): a line's message goes under its time, worker, level and task, the
+ * whole width (beside them it was 3 characters wide at 420 px); the same width as in pages.css
+ */
+export const NARROW = '(max-width: 640px)';
 
 export function LogsPage({ query }: { query: URLSearchParams }) {
   const worker = query.get('worker') ?? '';
   const task = query.get('task') ?? '';
-  const level = parseLevel(query.get('level') ?? '');
+  const levelText = (query.get('level') ?? '').trim();
+  const level = parseLevel(levelText);
+  // what the hub is asked: a level that does not parse goes as given, and its 400 says why (as
+  // since= and until= do), rather than being dropped and every line shown
+  const levelArg = level ?? (levelText === '' ? undefined : levelText);
   const since = query.get('since') ?? '';
   const until = query.get('until') ?? '';
   const q = query.get('q') ?? '';
@@ -76,7 +85,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
     listWorkers().then((list) => setWorkerIds(list.map((w) => w.id).sort()), () => {});
   }, []);
 
-  const filterParams = { source_id: worker || undefined, task_id: task || undefined, level: level ?? undefined, since: since || undefined, until: toIso(until), q: q || undefined };
+  const filterParams = { source_id: worker || undefined, task_id: task || undefined, level: levelArg, since: since || undefined, until: toIso(until), q: q || undefined };
 
   useEffect(() => {
     if (everywhere) return;
@@ -100,7 +109,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
       older.current?.abort();
       older.current = null;
     };
-  }, [worker, task, level, since, until, q, reloads, everywhere]);
+  }, [worker, task, levelArg, since, until, q, reloads, everywhere]);
 
   const loadOlder = () => {
     const oldest = lines?.[lines.length - 1];
@@ -132,9 +141,10 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
   const matches = useMemo(() => matcher({ level, q }), [level, q]);
   const pendingLive = useRef<SystemLog[]>([]);
   const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const liveOn = live && until === '' && !everywhere;
+  // nor with a level that is none: the hub refused the query, and the stream would send every line
+  const liveOn = live && until === '' && !everywhere && levelArg === (level ?? undefined);
   const state = useLiveStream(
-    liveOn ? systemLogStreamUrl(worker || undefined) : null,
+    liveOn ? systemLogStreamUrl(worker || undefined, level ?? undefined) : null,
     {
       log: (data) => {
         const line = data as SystemLog;
@@ -208,13 +218,15 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
             <input class="task" placeholder="task id" value={taskText} data-testid="logs-task" onInput={(event) => setTaskText(event.currentTarget.value)} onBlur={(event) => setParam('task', event.currentTarget.value.trim())} />
           </>
         )}
-        <select value={level ?? ''} data-testid="logs-level" onChange={(event) => setParam('level', event.currentTarget.value)}>
+        <select value={level ?? levelText} data-testid="logs-level" onChange={(event) => setParam('level', event.currentTarget.value)}>
           <option value="">all levels</option>
           {LEVELS.slice(1).map((value) => (
             <option key={value} value={value}>
               {value.toLowerCase()} +
             </option>
           ))}
+          {/* a level from a link that is none (level=loud): shown as given, the hub's error says why */}
+          {level === null && levelText !== '' && <option value={levelText}>{levelText}?</option>}
         </select>
         <select value={since} data-testid="logs-since" onChange={(event) => setParam('since', event.currentTarget.value)} title="from">
           {RANGES.map(([value, label]) => (
@@ -239,13 +251,13 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
         <button type="submit">apply</button>
       </form>
       {everywhere ? (
-        <SearchResults query={{ q: q || undefined, level: level ?? undefined, since: since || undefined, until: toIso(until), label: labelFilter || undefined }} wrap={wrap} reloads={reloads} />
+        <SearchResults query={{ q: q || undefined, level: levelArg, since: since || undefined, until: toIso(until), label: labelFilter || undefined }} wrap={wrap} reloads={reloads} />
       ) : (
         <>
           {error !== null && <div class="error-box">{error}</div>}
           {/* a refused query has no lines to say "no line matches" about: the error says why; an
               older page that failed keeps the lines shown */}
-          {(error === null || (lines?.length ?? 0) > 0) && <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} wrap={wrap} search={q} filtered={[worker, task, level, since, until, q].some((value) => value !== '' && value !== null)} />}
+          {(error === null || (lines?.length ?? 0) > 0) && <SystemLogList lines={lines} more={more} onMore={loadOlder} showWorker={worker === ''} wrap={wrap} search={q} filtered={[worker, task, levelText, since, until, q].some((value) => value !== '')} />}
         </>
       )}
     </div>
@@ -256,16 +268,19 @@ function SystemLogList(props: { lines: SystemLog[] | null; more: boolean; onMore
   const { lines, more, onMore, showWorker, wrap, search, filtered } = props;
   const scrollRef = useRef<HTMLDivElement>(null);
   const rows = lines ?? [];
+  // narrow, the message is a line under the row's others: one line more, and measured as drawn
+  const stacked = useMedia(NARROW);
+  const measured = wrap || stacked;
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scrollRef.current,
     // a message with line ends (a worker's exception with its traceback) is that many lines tall
-    estimateSize: (index) => ROW_PX * textLines(rows[index]?.message ?? ''),
+    estimateSize: (index) => ROW_PX * (textLines(rows[index]?.message ?? '') + (stacked ? 1 : 0)),
     getItemKey: (index) => rows[index]?.id ?? index,
     overscan: 30,
   });
   // wrapped, a row is as tall as it draws: measured (the estimate counts only line ends)
-  useEffect(() => virtualizer.measure(), [wrap]);
+  useEffect(() => virtualizer.measure(), [wrap, stacked]);
   if (lines === null) return <div class="empty muted">loading…</div>;
   if (lines.length === 0) {
     return (
@@ -286,9 +301,9 @@ function SystemLogList(props: { lines: SystemLog[] | null; more: boolean; onMore
                 <div
                   key={line.id}
                   class={`row line lvl-${line.level.toLowerCase()}`}
-                  style={wrap ? { transform: `translateY(${item.start}px)` } : { transform: `translateY(${item.start}px)`, height: `${item.size}px` }}
+                  style={measured ? { transform: `translateY(${item.start}px)` } : { transform: `translateY(${item.start}px)`, height: `${item.size}px` }}
                   data-index={item.index}
-                  ref={wrap ? virtualizer.measureElement : undefined}
+                  ref={measured ? virtualizer.measureElement : undefined}
                   data-testid="system-log-row"
                 >
                   <span class="ts wide" title={fullTime(line.timestamp)}>
@@ -327,9 +342,13 @@ function SystemLogList(props: { lines: SystemLog[] | null; more: boolean; onMore
   );
 }
 
-/** datetime-local (local time, no zone) → ISO UTC for the hub */
+/**
+ * datetime-local (local time, no zone) → ISO UTC for the hub. Anything else (a link's until=2h, or
+ * until=yesterday) goes as given: the hub takes a duration or an epoch, and its 400 says what is
+ * wrong with the rest, as it does for since= (dropped, it showed every line up to now unexplained)
+ */
 function toIso(local: string): string | undefined {
   if (local === '') return undefined;
   const ms = Date.parse(local);
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+  return Number.isNaN(ms) ? local : new Date(ms).toISOString();
 }

@@ -114,9 +114,13 @@ export function SearchResults({ query, wrap, reloads }: { query: Omit<SearchQuer
               <span class="msg">
                 {/* in the message, not a column of its own: the messages of runs' lines (no task) stay aligned */}
                 {line.task_id != null && (
-                  <a class="task-chip mono" href={href.run(line.task_id)} title={`task ${line.task_id}`}>
-                    {line.task_id}
-                  </a>
+                  <>
+                    <a class="task-chip mono" href={href.run(line.task_id)} title={`task ${line.task_id}`}>
+                      {line.task_id}
+                    </a>
+                    {/* a space, not only a margin: copied, the chip and the message stay two words ("task-7 hello", not "task-7hello") */}
+                    {' '}
+                  </>
                 )}
                 {/* the matches marked, as in the run page's search */}
                 {ansiNodes(line.message, query.q ?? '')}

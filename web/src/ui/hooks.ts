@@ -65,6 +65,19 @@ export function useLiveStream(url: string | null, handlers: StreamHandlers, onRe
   return state;
 }
 
+/** Whether a CSS media query holds, kept up to date (a phone turned, a window narrowed). */
+export function useMedia(query: string): boolean {
+  const [matches, setMatches] = useState(() => matchMedia(query).matches);
+  useEffect(() => {
+    const list = matchMedia(query);
+    const onChange = () => setMatches(list.matches);
+    onChange();
+    list.addEventListener('change', onChange);
+    return () => list.removeEventListener('change', onChange);
+  }, [query]);
+  return matches;
+}
+
 /** A UI preference kept in localStorage (toggles survive a reload). */
 export function useSetting<T extends string | boolean>(key: string, initial: T): [T, (value: T) => void] {
   const [value, setValue] = useState<T>(() => {
