@@ -8,6 +8,16 @@ export function cutToBytes(text: string, maxBytes: number): { text: string; trun
   return { text: bytes.toString('utf8').replace(/\uFFFD$/, ''), truncated: true };
 }
 
+/**
+ * Text as `q` (search, log filters) compares it: ASCII letters lowercased, every other character
+ * as it is (docs/api.md: "case-insensitive (ASCII letters)"), which is what SQLite's LIKE does.
+ * Not toLowerCase(): it folds İ (U+0130) to "i̇" and K (U+212A, Kelvin) to "k", so q=i found lines
+ * with neither an i nor an I.
+ */
+export function foldAscii(text: string): string {
+  return /[A-Z]/.test(text) ? text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : text;
+}
+
 /** A command as a shell would read it back (`sh -c 'echo hi'`): for display, never executed. */
 export function shellJoin(argv: readonly string[]): string {
   return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');

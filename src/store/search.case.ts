@@ -92,4 +92,42 @@ export function searchCases(current: () => Store): void {
     // the codes are kept in what is returned
     expect((await store.queryLogs(stream, { q: 'the docs' })).records[0]?.message).toContain('\x1b]8;;');
   });
+
+  it('folds ASCII letters only in q, as the docs say: q=is finds Is and is, not İs (U+0130); q=k no K (U+212A); É is not é', async () => {
+    const store = current();
+    const stream = workerStream('w-fold');
+    await store.upsertRun({ id: 'fold' });
+    const lines = ['\u0130stanbul', 'Istanbul', 'istanbul', '\u0131zmir', '\u212Aelvin', 'kelvin', 'STRASSE', 'Stra\u00DFe', '\u00C9t\u00E9', '\u00E9t\u00E9'];
+    const records = lines.map((line, i) => rec(i + 1, line));
+    await store.appendRecords('fold', records.map((r) => ({ ...r, stream: 'fold' })));
+    await store.appendRecords(stream, records.map((r) => ({ ...r, stream })));
+    const run = async (q: string) => (await store.queryLogs('fold', { q })).records.map((r) => r.message);
+    const worker = async (q: string) => (await store.queryLogs(stream, { q })).records.map((r) => r.message);
+    const system = async (q: string) => (await store.querySystemLogs({ q, limit: 100 })).map((l) => l.message).sort();
+    const search = async (q: string) => (await store.searchLines({ q })).records.filter((r) => r.stream === 'fold').map((r) => r.message).sort();
+    const searchWorker = async (q: string) => (await store.searchLines({ q })).records.filter((r) => r.stream === stream).map((r) => r.message).sort();
+    for (const [q, expected] of [
+      ['istanbul', ['Istanbul', 'istanbul']],
+      ['ISTANBUL', ['Istanbul', 'istanbul']],
+      ['is', ['Istanbul', 'istanbul']],
+      ['IS', ['Istanbul', 'istanbul']],
+      ['\u0130s', ['\u0130stanbul']],
+      ['kelvin', ['kelvin']],
+      ['\u212Aelvin', ['\u212Aelvin']],
+      ['strasse', ['STRASSE']],
+      ['\u00E9t\u00E9', ['\u00E9t\u00E9']],
+      ['\u00C9T', ['\u00C9t\u00E9']],
+    ] as const) {
+      const want = [...expected].sort();
+      expect({ q, run: (await run(q)).sort() }).toEqual({ q, run: want });
+      expect({ q, worker: (await worker(q)).sort() }).toEqual({ q, worker: want });
+      expect({ q, system: await system(q) }).toEqual({ q, system: want });
+      expect({ q, search: await search(q) }).toEqual({ q, search: want });
+      expect({ q, searchWorker: await searchWorker(q) }).toEqual({ q, searchWorker: want });
+    }
+    // the runs list's q too (SQLite: LIKE)
+    await store.upsertRun({ id: 'fold-dotted', name: '\u0130STANBUL' });
+    await store.upsertRun({ id: 'fold-plain', name: 'ISTANBUL' });
+    expect((await store.listRuns({ q: 'istanbul' })).map((r) => r.id)).toEqual(['fold-plain']);
+  });
 }

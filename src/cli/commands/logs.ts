@@ -1,6 +1,7 @@
 /** `runlog logs RUN`: a run's lines, with the meanings `kubectl logs` gives the flags (`worker:<id>`: worker-logs.ts). */
 import { plain } from '../../core/format.js';
 import { terminalSafe } from '../../core/terminal.js';
+import { foldAscii } from '../../core/text.js';
 import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord } from '../../core/record.js';
 import { followRun } from '../follow.js';
 import { FINAL_STATUSES, type LogQuery } from '../../store/store.js';
@@ -108,7 +109,8 @@ function matches(record: LogRecord, filter: LogQuery): boolean {
 export function keeps(filter: Pick<LogQuery, 'since' | 'level' | 'q'>, timestamp: number, level: Level, message: string): boolean {
   if (filter.since !== undefined && timestamp < filter.since) return false;
   if (filter.level !== undefined && LEVEL_RANK[level] < LEVEL_RANK[filter.level]) return false;
-  if (filter.q && !plain(message).toLowerCase().includes(filter.q.toLowerCase())) return false;
+  // as the hub's q: ASCII letters folded only (core/text.ts foldAscii)
+  if (filter.q && !foldAscii(plain(message)).includes(foldAscii(filter.q))) return false;
   return true;
 }
 

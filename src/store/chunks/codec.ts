@@ -23,6 +23,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import { deflateRawSync, inflateRawSync, constants } from 'node:zlib';
 import { LEVELS, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
+import { foldAscii } from '../../core/text.js';
 import { buildBloom } from './bloom.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 
@@ -110,9 +111,9 @@ export function levelsAtLeast(level: Level): number {
   return mask;
 }
 
-/** The text search sees: ANSI codes stripped, lowercased. A line matches `q` when this includes q.toLowerCase(). */
+/** The text search sees: ANSI codes stripped, ASCII letters lowercased. A line matches `q` when this includes foldAscii(q). */
 export function searchText(message: string): string {
-  return (message.includes('\x1b') ? stripVTControlCharacters(message) : message).toLowerCase();
+  return foldAscii(message.includes('\x1b') ? stripVTControlCharacters(message) : message);
 }
 
 /** Records sorted by seq with unique seqs → one chunk. */

@@ -9,9 +9,9 @@
  * (a late batch filling a gap); the scans below stay exact in that case.
  */
 import type pg from 'pg';
-import { bloomMayContain, decodeChunk, encodeChunk, levelsAtLeast } from '../chunks/index.js';
+import { bloomMayContain, decodeChunk, encodeChunk, levelsAtLeast, searchText } from '../chunks/index.js';
 import { LEVEL_RANK, type LogRecord } from '../../core/record.js';
-import { plainText } from '../rows.js';
+import { foldAscii } from '../../core/text.js';
 import { DEFAULT_TAIL, MAX_PAGE, type LogQuery } from '../store.js';
 
 /** lines per chunk: big enough to compress well, small enough that a tail decodes little */
@@ -118,13 +118,13 @@ export async function scanLines(db: Queryable, stream: string, query: LogQuery):
   if (query.before !== undefined) add('first_seq < ?', query.before);
   if (query.since !== undefined) add('max_ts >= ?', query.since);
   if (query.level !== undefined) add('(levels & ?) <> 0', levelsAtLeast(query.level));
-  const needle = query.q ? query.q.toLowerCase() : undefined;
+  const needle = query.q ? foldAscii(query.q) : undefined;
   const matches = (r: LogRecord) =>
     (query.after === undefined || r.seq > query.after) &&
     (query.before === undefined || r.seq < query.before) &&
     (query.since === undefined || r.timestamp >= query.since) &&
     (query.level === undefined || LEVEL_RANK[r.level] >= LEVEL_RANK[query.level]) &&
-    (needle === undefined || (plainText(r.message) ?? r.message).toLowerCase().includes(needle));
+    (needle === undefined || searchText(r.message).includes(needle));
 
   const order = forward ? 'first_seq ASC' : 'last_seq DESC';
   // resume strictly past the last chunk read: first_seq (and last_seq) are unique within a stream

@@ -5,9 +5,11 @@
  */
 import type pg from 'pg';
 import { nowMicros } from '../../core/record.js';
-import { labelPattern, likePattern, runFromRow, taskRowValues, updatableFields, type RunRow } from '../rows.js';
+import { labelPattern, runFromRow, taskRowValues, updatableFields, type RunRow } from '../rows.js';
 import { MAX_PAGE, RUN_STATUSES, type ClaimedTask, type Run, type RunFilter, type RunFinish, type RunStatus, type RunUpsert, type TaskSpec } from '../store.js';
 import { lastSeq } from './chunks.js';
+import { foldAscii } from '../../core/text.js';
+import { asciiFolded, foldedPattern } from './fold.js';
 
 export async function upsertRun(db: pg.Pool, run: RunUpsert): Promise<{ run: Run; created: boolean }> {
   const { rows } = await db.query<RunRow & { created: boolean }>(
@@ -73,14 +75,14 @@ export async function listRuns(db: pg.Pool, filter: RunFilter): Promise<Run[]> {
     where.push(`status = $${params.length}`);
   }
   if (filter.q) {
-    params.push(likePattern(filter.q));
+    params.push(foldedPattern(filter.q));
     const at = `$${params.length}`;
-    const fields = ['id', 'name', 'command', 'worker_id', 'task_id', 'labels'].map((field) => `${field} ILIKE ${at}`);
+    const fields = ['id', 'name', 'command', 'worker_id', 'task_id', 'labels'].map((field) => `${asciiFolded(field)} LIKE ${at}`);
     // `team=nlp` finds the label as stored: {"team":"nlp"}
-    const label = labelPattern(filter.q);
+    const label = labelPattern(foldAscii(filter.q));
     if (label !== undefined) {
       params.push(label);
-      fields.push(`labels ILIKE $${params.length}`);
+      fields.push(`${asciiFolded('labels')} LIKE $${params.length}`);
     }
     where.push(`(${fields.join(' OR ')})`);
   }

@@ -5,15 +5,16 @@
  * reading only their metadata and bloom; a chunk whose bloom says the text cannot be there, whose
  * levels or time range cannot match, is never fetched or decoded. The walk stops once the lines
  * found are surely the newest (no chunk left has a line newer than them). Workers' lines
- * (system_logs, a row each) are found by an ILIKE bounded by the time range, and merged in.
+ * (system_logs, a row each) are found by a LIKE (ASCII letters folded, fold.ts) bounded by the time range, and merged in.
  */
 import type pg from 'pg';
-import { bloomMayContain, decodeChunk, levelsAtLeast } from '../chunks/index.js';
+import { bloomMayContain, decodeChunk, levelsAtLeast, searchText } from '../chunks/index.js';
 import { LEVEL_RANK, type LogRecord } from '../../core/record.js';
-import { likePattern, plainText } from '../rows.js';
+import { foldAscii } from '../../core/text.js';
 import { isAfterCursor, newestFirst } from '../search-order.js';
 import { MAX_PAGE, type LineSearch, type LineSearchPage } from '../store.js';
 import { levelAtOrAbove, PLAIN_MESSAGE, recordFromSystemRow, SYSTEM_LOG_SELECT, type SystemLogRow } from './workers.js';
+import { asciiFolded, foldedPattern } from './fold.js';
 
 type SearchFilter = LineSearch;
 
@@ -26,13 +27,13 @@ interface ChunkHead {
 
 export async function searchLines(db: pg.Pool, filter: SearchFilter): Promise<LineSearchPage> {
   const limit = Math.min(filter.limit ?? 100, MAX_PAGE);
-  const needle = filter.q ? filter.q.toLowerCase() : undefined;
+  const needle = filter.q ? foldAscii(filter.q) : undefined;
   const { until, before } = filter;
   const matches = (r: LogRecord) =>
     (filter.since === undefined || r.timestamp >= filter.since) &&
     (until === undefined || (before === undefined ? r.timestamp <= until : isAfterCursor(r, until, before))) &&
     (filter.level === undefined || LEVEL_RANK[r.level] >= LEVEL_RANK[filter.level]) &&
-    (needle === undefined || (plainText(r.message) ?? r.message).toLowerCase().includes(needle));
+    (needle === undefined || searchText(r.message).includes(needle));
 
   const found: LogRecord[] = filter.labels === undefined ? await workerLines(db, filter, limit + 1) : [];
   const where: string[] = [];
@@ -101,7 +102,7 @@ async function workerLines(db: pg.Pool, filter: SearchFilter, limit: number): Pr
     );
   }
   if (filter.level !== undefined) add(...levelAtOrAbove(filter.level));
-  if (filter.q) add(`${PLAIN_MESSAGE} ILIKE ?`, likePattern(filter.q));
+  if (filter.q) add(`${asciiFolded(PLAIN_MESSAGE)} LIKE ?`, foldedPattern(filter.q));
   params.push(limit);
   const { rows } = await db.query<SystemLogRow>(`${SYSTEM_LOG_SELECT} WHERE ${where.join(' AND ')} ORDER BY timestamp DESC, ${WORKER_STREAM} DESC, COALESCE(seq, id) DESC LIMIT $${params.length}`, params);
   return rows.map(recordFromSystemRow);

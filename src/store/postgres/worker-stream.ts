@@ -4,10 +4,10 @@
  * are read). The listing across workers (GET /api/logs) is workers.ts's.
  */
 import type pg from 'pg';
-import { likePattern } from '../rows.js';
 import { MAX_PAGE, type LogPage, type LogQuery } from '../store.js';
 import { WORKER_LAST_SEQ } from './line-seqs.js';
 import { levelAtOrAbove, PLAIN_MESSAGE, recordFromSystemRow, SYSTEM_LOG_SELECT, type SystemLogRow } from './workers.js';
+import { asciiFolded, foldedPattern } from './fold.js';
 
 /** The worker a stream is the lines of (`worker:<id>`), or undefined for a run's. */
 export function workerOf(stream: string): string | undefined {
@@ -38,7 +38,7 @@ export async function queryWorkerLines(db: pg.Pool, workerId: string, query: Log
   if (query.before !== undefined) add(`${seq} < ?`, query.before);
   if (query.since !== undefined) add(`timestamp >= (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond')`, query.since);
   if (query.level !== undefined) add(...levelAtOrAbove(query.level));
-  if (query.q) add(`${PLAIN_MESSAGE} ILIKE ?`, likePattern(query.q));
+  if (query.q) add(`${asciiFolded(PLAIN_MESSAGE)} LIKE ?`, foldedPattern(query.q));
   params.push(wanted + 1);
   const { rows } = await db.query<SystemLogRow>(
     `${SYSTEM_LOG_SELECT} WHERE ${where.join(' AND ')} ORDER BY ${seq} ${forward ? 'ASC' : 'DESC'} LIMIT $${params.length}`,

@@ -6,8 +6,9 @@
 import type pg from 'pg';
 import { LEVEL_ALIASES, LEVEL_RANK, LEVELS, levelFromNumber, microsToIso, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
 import { badRequest, conflict } from '../../core/errors.js';
-import { likePattern, systemLogFromRecord } from '../rows.js';
+import { systemLogFromRecord } from '../rows.js';
 import { WORKER_LAST_SEQ } from './line-seqs.js';
+import { asciiFolded, foldedPattern } from './fold.js';
 import {
   MAX_PAGE,
   workerStatus,
@@ -306,7 +307,7 @@ export async function querySystemLogs(db: pg.Pool, filter: SystemLogFilter): Pro
   if (filter.level !== undefined) add(...levelAtOrAbove(filter.level));
   if (filter.since !== undefined) add(`timestamp >= ${FROM_MICROS('?')}`, filter.since);
   if (filter.until !== undefined) add(`timestamp <= ${FROM_MICROS('?')}`, filter.until);
-  if (filter.q) add(`${PLAIN_MESSAGE} ILIKE ?`, likePattern(filter.q));
+  if (filter.q) add(`${asciiFolded(PLAIN_MESSAGE)} LIKE ?`, foldedPattern(filter.q));
   if (filter.before !== undefined) where.push(await afterLine(db, filter.before, params));
   params.push(Math.min(filter.limit ?? 100, MAX_PAGE));
   const { rows } = await db.query<SystemLogRow>(

@@ -8,6 +8,7 @@
  * the next chunk's newest line, nothing further can enter the page.
  */
 import { LEVEL_RANK, type Level, type LogRecord } from '../../core/record.js';
+import { foldAscii } from '../../core/text.js';
 import { bloomMayContain, levelsAtLeast, searchText, type DecodeFilter } from '../chunks/index.js';
 import { newestFirst } from '../search-order.js';
 import { DEFAULT_TAIL, MAX_PAGE, type LogQuery } from '../store.js';
@@ -31,7 +32,7 @@ function matchers(filter: LineFilter): { chunk: (row: ChunkRow & { bloom?: Buffe
   const until = filter.until ?? Infinity;
   const mask = filter.level === undefined ? ALL_LEVELS : levelsAtLeast(filter.level);
   const rank = filter.level === undefined ? 0 : LEVEL_RANK[filter.level];
-  const q = filter.q ? filter.q.toLowerCase() : undefined;
+  const q = filter.q ? foldAscii(filter.q) : undefined;
   return {
     // what decoding can skip before making records: other levels, other times
     decode: {

@@ -14,11 +14,16 @@ export function isFiltered(filter: LineFilter): boolean {
 /** Lines at `level` and above; text searched without ANSI, case-insensitive, as the hub does. */
 export function matcher(filter: LineFilter): (line: { level: Level; message: string }) => boolean {
   const min = filter.level === null ? -1 : rank(filter.level);
-  const needle = filter.q.toLowerCase();
+  const needle = foldAscii(filter.q);
   return (line) => {
     if (min > 0 && rank(line.level) < min) return false;
-    return needle === '' || plainText(line.message).toLowerCase().includes(needle);
+    return needle === '' || foldAscii(plainText(line.message)).includes(needle);
   };
 }
 
 export type { LineFilter, LogLine };
+
+/** As the hub compares `q` (src/core/text.ts foldAscii): ASCII letters lowercased, nothing else (İ is not i). */
+function foldAscii(text: string): string {
+  return /[A-Z]/.test(text) ? text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : text;
+}
