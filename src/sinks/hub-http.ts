@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { redactUrl } from '../core/redact.js';
 
 let configured: string | undefined;
 
@@ -158,4 +159,24 @@ export function hubMessage(raw: string): string {
     // not JSON: the status and text as they came
   }
   return raw;
+}
+
+/**
+ * What a sender says when the hub stops or starts taking its lines (`runlog run --hub`, `runlog
+ * follow`): a hub that answers 507 is up, its store is full (src/server/storage.ts); the lines are
+ * kept (`kept`: where) and sent again with backoff, as for a hub that does not answer.
+ */
+export function hubStateReporter(hub: string, kept: string, warn: (message: string) => void): (reachable: boolean, reason?: string, status?: number) => void {
+  const name = redactUrl(hub);
+  let full = false;
+  return (reachable, reason, status) => {
+    if (reachable) {
+      warn(reason ?? (full ? `hub ${name} stores lines again` : `hub ${name} answers again`));
+      if (reason === undefined) full = false;
+      return;
+    }
+    full = status === 507;
+    if (full) warn(`hub ${name} is up but its store is full (507: ${hubMessage(reason ?? '')}); ${kept}, sent again with backoff until it has room`);
+    else warn(`hub ${name} unreachable (${reason}); ${kept}`);
+  };
 }

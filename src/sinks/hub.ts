@@ -47,8 +47,8 @@ export interface ShipperOptions {
   requestTimeoutMs?: number;
   /** how long finish() waits for an absent hub before giving up (the WAL keeps what is left) */
   finishTimeoutMs?: number;
-  /** told when the hub stops or starts answering */
-  onHubState?: (reachable: boolean, reason?: string) => void;
+  /** told when the hub stops or starts taking lines; `status`: what it answered (0: nothing, 507: its store is full) */
+  onHubState?: (reachable: boolean, reason?: string, status?: number) => void;
   /**
    * Told after the hub acknowledged a batch: every record up to `lastSeq` is stored (a file
    * follower writes its checkpoint then). Records go out in seq order, so this only grows.
@@ -103,6 +103,8 @@ export class HubShipper implements RunSink {
   private handingBack = false;
   private stopped = false;
   private reachable = true;
+  /** why the hub does not take lines now (its store full or not): a change is said too */
+  private full = false;
   private cancelSeen = false;
   private troubleSaid = false;
   /** what the request in flight is, to tell a refused create from a refused batch */
@@ -294,7 +296,7 @@ export class HubShipper implements RunSink {
           this.runAcknowledged = false;
           this.runLost = true;
         }
-        this.setReachable(false, error instanceof Error ? error.message : String(error));
+        this.setReachable(false, error instanceof Error ? error.message : String(error), status);
         this.stats.retries++;
         await this.sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
@@ -436,10 +438,13 @@ export class HubShipper implements RunSink {
     return text === '' ? undefined : JSON.parse(text);
   }
 
-  private setReachable(reachable: boolean, reason?: string): void {
-    if (reachable === this.reachable) return;
+  private setReachable(reachable: boolean, reason?: string, status = 0): void {
+    // away, then up with its store full (or the other way): a different thing to say
+    const full = !reachable && status === 507;
+    if (reachable === this.reachable && full === this.full) return;
     this.reachable = reachable;
-    this.options.onHubState?.(reachable, reason);
+    this.full = full;
+    this.options.onHubState?.(reachable, reason, status);
   }
 
   private idle(): Promise<void> {

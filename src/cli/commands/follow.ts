@@ -16,7 +16,7 @@ import { nowMicros } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
 import { lockWithPid } from '../../server/lock.js';
 import { HubShipper } from '../../sinks/hub.js';
-import { hubError, hubPost, hubRequest, jsonOf } from '../../sinks/hub-http.js';
+import { hubError, hubPost, hubRequest, hubStateReporter, jsonOf } from '../../sinks/hub-http.js';
 import { expandGlob, isGlob } from '../../sources/file/glob.js';
 import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
 import { FileFollower } from '../../sources/file/follower.js';
@@ -185,7 +185,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     // no write-ahead log: the checkpoint (written once the hub has the lines) is what resumes a follower
     walDir: undefined,
     finishTimeoutMs: flushTimeoutMs,
-    onHubState: (reachable, reason) => warn(reachable ? (reason ?? `hub ${redactUrl(hub)} answers again`) : `hub ${redactUrl(hub)} unreachable (${reason}); lines wait`),
+    onHubState: hubStateReporter(hub, 'lines wait in the files (read again from the checkpoint)', warn),
     onSending: (seq) => {
       // where the files are once this batch is in: a kill before the checkpoint below still knows
       checkpoint.sending = { last_seq: seq, files: filesAt(seq, true) };

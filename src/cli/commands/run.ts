@@ -13,7 +13,7 @@ import type { SqliteStore } from '../../store/sqlite/store.js';
 import { checkCommandSize, checkName, checkRunId, durationMs, leaseSeconds as leaseFlag, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub, HubReader } from '../hub-client.js';
-import { hubError, hubRequest, type HubAnswer } from '../../sinks/hub-http.js';
+import { hubError, hubRequest, hubStateReporter, type HubAnswer } from '../../sinks/hub-http.js';
 import { keepHeapSmall } from '../lean-heap.js';
 import { isGlob } from '../../sources/file/glob.js';
 import { safeStat } from '../../sources/file/siblings.js';
@@ -80,8 +80,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
       ownerKind: 'run',
       finishTimeoutMs: flushTimeoutMs,
       leaseSeconds,
-      onHubState: (reachable, reason) =>
-        warn(reachable ? (reason ?? `hub ${redactUrl(hub)} answers again`) : `hub ${redactUrl(hub)} unreachable (${reason}); lines wait in the write-ahead log`),
+      onHubState: hubStateReporter(hub, 'lines wait in the write-ahead log', warn),
       onCancel: (by) => {
         warn(`run ${runId} cancelled by ${by}: stopping the command`);
         runner.cancel('SIGTERM', by);
