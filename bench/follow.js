@@ -18,7 +18,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import { EventSource } from 'eventsource';
 import { FileFollower } from '../dist/sources/file/follower.js';
 import { RecordBuilder } from '../dist/pipeline/records.js';
 import { startHubProcess } from './hub-process.js';
+import { SSHD, startSshdIn } from '../test/sshd-server.js';
 import { fixed, int, isMain, makeBlock, markdownTable, percentile, printResult, removeDir, tempDir, wallMs } from './lib.js';
 
 const RATE = 1000;
@@ -168,51 +169,20 @@ async function followThroughput(hub, dir, lines) {
 }
 
 async function sshFigures(hub, dir, seconds, rate) {
-  if (!existsSync('/usr/sbin/sshd') || process.getuid?.() !== 0) return { skipped: '/usr/sbin/sshd missing or not root' };
-  const sshd = await startSshd(join(dir, 'sshd'));
+  if (!existsSync(SSHD) || process.getuid?.() !== 0) return { skipped: `${SSHD} missing or not root` };
+  // the tests' sshd (test/sshd-server.js): one config for both
+  const sshd = await startSshdIn(join(dir, 'sshd'));
   const proxy = await countingProxy(sshd.port);
   try {
     const runId = 'bench-follow-ssh';
     const file = join(dir, `${runId}.log`);
     const url = `ssh://root@127.0.0.1:${proxy.port}${file}`;
-    const result = await followLatency(hub, dir, seconds, rate, url, ['--ssh-option', sshd.option], runId);
+    const result = await followLatency(hub, dir, seconds, rate, url, ['--ssh-option', sshd.sshOption], runId);
     return { ...result, wireBytes: proxy.bytes(), fileBytes: statSync(result.file).size };
   } finally {
     proxy.close();
-    sshd.child.kill('SIGTERM');
+    sshd.process.kill('SIGTERM');
   }
-}
-
-async function startSshd(dir) {
-  mkdirSync(dir, { recursive: true });
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
-  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
-  const port = await new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-  const config = [
-    'ListenAddress 127.0.0.1',
-    `Port ${port}`,
-    `HostKey ${join(dir, 'host_key')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-    'PermitRootLogin yes',
-    'PasswordAuthentication no',
-    'UsePAM no',
-    'StrictModes no',
-    `PidFile ${join(dir, 'sshd.pid')}`,
-  ].join('\n');
-  writeFileSync(join(dir, 'sshd_config'), `${config}\n`);
-  mkdirSync('/run/sshd', { recursive: true });
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr.on('data', (chunk) => (log += chunk));
-  await waitUntil(() => log.includes('Server listening'), 10_000, 'sshd to listen');
-  const option = `-i ${join(dir, 'client_key')} -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR`;
-  return { child, port, option };
 }
 
 /** A TCP proxy to `port` that counts the bytes sent from there to the client. */

@@ -3,16 +3,13 @@
  * 127.0.0.1 with its own host key and an authorized key made for the test. Skipped when sshd is
  * absent or this is not root, failed instead with RUNLOG_TEST_STRICT=1.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
-import { hubOn, tempDir, waitFor } from './helpers.js';
-
-const SSHD = '/usr/sbin/sshd';
+import { hubOn, tempDir } from './helpers.js';
+import { freePort, SSHD, startSshdIn, type Sshd } from './sshd-server.js';
 
 /** Can the sshd tests run here? (says why not, or throws under RUNLOG_TEST_STRICT=1) */
 export function sshdAvailable(): boolean {
@@ -25,54 +22,11 @@ export function sshdAvailable(): boolean {
   return available;
 }
 
-export interface Sshd {
-  process: ChildProcess;
-  port: number;
-  /** --ssh-option for runlog follow: the test's key, no known_hosts */
-  sshOption: string;
-  /** a directory the tests' "remote" files go in */
-  dir: string;
-}
+export { freePort, type Sshd };
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-export async function startSshd(): Promise<Sshd> {
-  const dir = tempDir('runlog-sshd-');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
-  execFileSync('cp', [join(dir, 'client_key.pub'), join(dir, 'authorized_keys')]);
-  const port = await freePort();
-  writeFileSync(
-    join(dir, 'sshd_config'),
-    [
-      'ListenAddress 127.0.0.1',
-      `Port ${port}`,
-      `HostKey ${join(dir, 'host_key')}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      'PermitRootLogin yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'StrictModes no',
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      '',
-    ].join('\n'),
-  );
-  mkdirSync('/run/sshd', { recursive: true }); // privilege separation directory Debian's sshd wants
-  const child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  await waitFor(() => log.includes('Server listening') || undefined, 10_000, `sshd to listen (${log})`);
-  const sshOption = `-i ${join(dir, 'client_key')} -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR`;
-  return { process: child, port, sshOption, dir };
+/** An sshd of its own (sshd-server.js, which bench/follow.js starts too), in a fresh directory. */
+export function startSshd(): Promise<Sshd> {
+  return startSshdIn(tempDir('runlog-sshd-'));
 }
 
 /** The pids of the scripts that follow `path` on the "remote" side (remote.ts starts with `f='<path>';`). */
