@@ -102,7 +102,14 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   const saved = loadCheckpoint(cpFile);
   const writerKey = saved?.writer_key ?? newWriterKey();
   // the writer key is on disk before the run is created with it
-  saveCheckpoint(cpFile, { version: 1, run: runId, writer_key: writerKey, last_seq: saved?.last_seq ?? 0, files: saved?.files ?? [] });
+  saveCheckpoint(cpFile, {
+    version: 1,
+    run: runId,
+    writer_key: writerKey,
+    last_seq: saved?.last_seq ?? 0,
+    files: saved?.files ?? [],
+    ...(saved?.looked_at === undefined ? {} : { looked_at: saved.looked_at }),
+  });
 
   // the run is ours (or still ours, same writer key) before anything is read: a 409 or 403 stops
   // here. Only `write` is needed: a token that may not read is enough.
@@ -134,6 +141,8 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   // lines: the lines of that batch may come twice, none goes.
   let repeated = 0;
   let resumeFiles = saved?.files ?? [];
+  // a file born after this was not seen by the follower that stopped (FileFollower resumeLookedAt)
+  let resumeLookedAt = saved?.looked_at;
   const oneFile = targets.length === 1 && !local.some(isGlob);
   // one file: from the seq of the last record before its offset (what came after it, a progress
   // bar's end say, was delivered as far as the hub is concerned, and is read again with the same
@@ -148,6 +157,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     if (onHub >= saved.sending.last_seq) {
       lastSeq = saved.sending.last_seq;
       resumeFiles = saved.sending.files;
+      resumeLookedAt = saved.sending.looked_at;
     }
   }
   const only = resumeFiles.length === 1 ? resumeFiles[0] : undefined;
@@ -159,13 +169,14 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     if (saved.sending !== undefined && onHub >= saved.sending.last_seq) {
       lastSeq = saved.sending.last_seq;
       resumeFiles = saved.sending.files;
+      resumeLookedAt = saved.sending.looked_at;
     }
     if (onHub > lastSeq) {
       repeated = onHub - lastSeq;
       lastSeq = onHub;
     }
   }
-  const checkpoint: FollowCheckpoint = { version: 1, run: runId, writer_key: writerKey, last_seq: lastSeq, files: resumeFiles };
+  const checkpoint: FollowCheckpoint = { version: 1, run: runId, writer_key: writerKey, last_seq: lastSeq, files: resumeFiles, ...(resumeLookedAt === undefined ? {} : { looked_at: resumeLookedAt }) };
 
   let delivered = lastSeq;
   let dirty = false;
@@ -174,6 +185,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     dirty = false;
     checkpoint.last_seq = delivered;
     checkpoint.files = filesAt(delivered);
+    if (files?.lookedAt !== undefined) checkpoint.looked_at = files.lookedAt;
     // a batch still unanswered (stopping, hub away) stays noted: a restart asks the hub about it
     if (checkpoint.sending !== undefined && checkpoint.sending.last_seq <= delivered) delete checkpoint.sending;
     saveCheckpoint(cpFile, checkpoint);
@@ -188,7 +200,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     onHubState: hubStateReporter(hub, 'lines wait in the files (read again from the checkpoint)', warn),
     onSending: (seq) => {
       // where the files are once this batch is in: a kill before the checkpoint below still knows
-      checkpoint.sending = { last_seq: seq, files: filesAt(seq, true) };
+      checkpoint.sending = { last_seq: seq, files: filesAt(seq, true), ...(files?.lookedAt === undefined ? {} : { looked_at: files.lookedAt }) };
       saveCheckpoint(cpFile, checkpoint);
     },
     onDelivered: (seq) => {
@@ -219,6 +231,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
           maxLineBytes,
           busy,
           resume: checkpoint.files.filter((file) => !file.path.startsWith('ssh://')),
+          ...(resumeLookedAt === undefined ? {} : { resumeLookedAt }),
         })
       : undefined;
   const ssh = sshTargets.map(

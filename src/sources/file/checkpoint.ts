@@ -2,7 +2,7 @@
  * Follow checkpoints: where a restarted follower takes up each file, and the run it feeds.
  *
  * One JSON file per run, `<data>/follow/<run>.json`, mode 0600 (it holds the run's writer key):
- *   { version: 1, run, writer_key, last_seq, files: [{ path, dev, ino, fp, fp_len, offset, size, seq, tail_fp, tail_len }] }
+ *   { version: 1, run, writer_key, last_seq, looked_at, files: [{ path, dev, ino, fp, fp_len, offset, size, seq, tail_fp, tail_len }] }
  * `offset` is the first byte not yet delivered: every byte before it is a record the hub has
  * acknowledged, with a seq ≤ `last_seq`, and none after it is. `fp` is a sha256 of the file's first
  * `fp_len` bytes (up to 1 KiB): with dev and ino it tells "the same file" from a file truncated and
@@ -59,8 +59,13 @@ export interface FollowCheckpoint {
   writer_key: string;
   last_seq: number;
   files: FileCheckpoint[];
+  /**
+   * when the follower had last looked for the files of its globs (ms since the epoch) as `files`
+   * was taken: a file born after it was not seen (absent in older checkpoints)
+   */
+  looked_at?: number;
   /** the batch sent and not yet acknowledged: where the files are once the hub has up to its last seq */
-  sending?: { last_seq: number; files: FileCheckpoint[] };
+  sending?: { last_seq: number; files: FileCheckpoint[]; looked_at?: number };
 }
 
 export function checkpointPath(dataDir: string, runId: string): string {

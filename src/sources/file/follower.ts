@@ -16,7 +16,10 @@
  * A restarted follower finds each checkpointed file by device, inode and fingerprint, under its
  * name or a sibling's (rotated while nobody was following), and goes on from its offset, then
  * reads whole the siblings rotated after it (rotated twice meanwhile); a file it cannot find any
- * more costs a `system` line saying how many bytes could not be read.
+ * more costs a `system` line saying how many bytes could not be read. A file made under the glob
+ * and rotated out of it while nobody followed (app.log.1 of a new app.log, for '*.log') is in no
+ * checkpoint: one born after the stopped follower's last look (`resumeLookedAt`) and named as a
+ * rotated copy of a name the patterns match is read whole (issue 11).
  */
 import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
@@ -25,7 +28,7 @@ import { bytesBeforeFd, FINGERPRINT_BYTES, fingerprintFd, tailFingerprintFd, typ
 import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
 import { expandGlob, globBase } from './glob.js';
 import { readRange, readWhole } from './copies.js';
-import { fileKey, findCopy, locateCheckpointed, rotatedAfter, rotatedKeys, rotatedNotIn, rotatedSince, safeStat } from './siblings.js';
+import { bornRotatedSince, fileKey, findCopy, locateCheckpointed, rotatedAfter, rotatedKeys, rotatedNotIn, rotatedSince, safeStat } from './siblings.js';
 
 /** The part of a RecordBuilder a follower feeds. */
 export interface LineTarget {
@@ -46,6 +49,8 @@ export interface FileFollowerOptions {
   releaseAfterMs?: number;
   /** where a restarted follower takes up */
   resume?: readonly FileCheckpoint[];
+  /** when the follower that wrote `resume` last looked for files (ms; FileFollower.lookedAt) */
+  resumeLookedAt?: number;
   maxLineBytes?: number;
   /** the lines read wait somewhere bounded (the shipper's memory): while it says so, no more is read */
   busy?: () => boolean;
@@ -84,8 +89,10 @@ export class FileFollower {
   /** the patterns that matched a file at least once (see neverMatched) */
   private readonly patternsMatched = new Set<string>();
   private startedAt = Date.now();
+  private looked: number | undefined;
   private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
-  private readonly o: Required<Omit<FileFollowerOptions, 'resume' | 'maxLineBytes' | 'busy'>> & Pick<FileFollowerOptions, 'resume' | 'maxLineBytes' | 'busy'>;
+  private readonly o: Required<Omit<FileFollowerOptions, 'resume' | 'resumeLookedAt' | 'maxLineBytes' | 'busy'>> &
+    Pick<FileFollowerOptions, 'resume' | 'resumeLookedAt' | 'maxLineBytes' | 'busy'>;
 
   constructor(options: FileFollowerOptions) {
     this.o = { fromEnd: false, partialTimeoutMs: 1000, pollMs: 250, releaseAfterMs: 5000, ...options };
@@ -135,6 +142,14 @@ export class FileFollower {
       closeSync(tracked.fd);
       tracked.fd = -1;
     }
+  }
+
+  /**
+   * When the patterns were last looked at (ms, before the look): a file they matched then is
+   * followed, one made later may not be seen yet. A checkpoint keeps it (resumeLookedAt).
+   */
+  get lookedAt(): number | undefined {
+    return this.looked;
   }
 
   /** When a file last grew (ms), or when following started. */
@@ -321,6 +336,7 @@ export class FileFollower {
 
   /** Opens the files the patterns match that are not followed yet. */
   private discover(fromEnd: boolean): void {
+    this.looked = Date.now();
     for (const pattern of this.o.patterns) {
       for (const path of expandGlob(pattern)) {
         if (this.active.has(path)) continue;
@@ -394,7 +410,7 @@ export class FileFollower {
       if (found === undefined) {
         const lost = entry.size - entry.offset;
         const what = lost > 0 ? `${lost} bytes after byte ${entry.offset}, and whatever was written after them,` : `what was written after byte ${entry.offset}`;
-        this.o.target.system(`${name}: changed while nobody followed it (truncated, replaced or deleted): ${what} could not be read`, 'WARNING');
+        this.o.target.system(`${name}: changed while nobody followed it (truncated, replaced, deleted, or moved out of its directory): ${what} could not be read`, 'WARNING');
         continue;
       }
       if (this.tracking(found)) continue;
@@ -408,6 +424,11 @@ export class FileFollower {
       for (const later of rotatedAfter(name, found)) {
         if (!claimed.has(fileKey(safeStat(later))) && !this.tracking(later)) this.open(later, 0, true);
       }
+    }
+    // made and rotated out of the glob while nobody followed: no entry names them
+    if (this.o.resumeLookedAt === undefined) return;
+    for (const path of bornRotatedSince(this.o.patterns, this.o.resumeLookedAt)) {
+      if (!claimed.has(fileKey(safeStat(path))) && !this.tracking(path)) this.open(path, 0, true);
     }
   }
 

@@ -42,7 +42,26 @@ function segmentRegExp(segment: string): RegExp {
 export function expandGlob(pattern: string): string[] {
   const absolute = isAbsolute(pattern) ? pattern : resolve(pattern);
   if (!isGlob(absolute)) return [absolute];
-  const segments = absolute.split(sep).slice(1);
+  return expandSegments(absolute.split(sep).slice(1), isFile);
+}
+
+/** The directories the files of a pattern are in (or would be), there now, sorted. */
+export function globDirs(pattern: string): string[] {
+  const dir = dirname(isAbsolute(pattern) ? pattern : resolve(pattern));
+  if (!isGlob(dir)) return [dir];
+  return expandSegments(dir.split(sep).slice(1), isDirectory);
+}
+
+/** Does `path` (absolute) have a name the pattern matches (whether or not it is there)? */
+export function globMatches(pattern: string, path: string): boolean {
+  const absolute = isAbsolute(pattern) ? pattern : resolve(pattern);
+  const want = absolute.split(sep);
+  const have = resolve(path).split(sep);
+  if (want.length !== have.length) return false;
+  return want.every((segment, i) => (isGlob(segment) ? segmentRegExp(segment).test(have[i] ?? '') : segment === have[i]));
+}
+
+function expandSegments(segments: string[], keepLast: (path: string) => boolean): string[] {
   let current: string[] = [sep];
   for (const [index, segment] of segments.entries()) {
     const last = index === segments.length - 1;
@@ -61,7 +80,7 @@ export function expandGlob(pattern: string): string[] {
       }
       for (const name of names) if (matcher.test(name)) next.push(join(dir, name));
     }
-    current = last ? next.filter(isFile) : next;
+    current = last ? next.filter(keepLast) : next;
   }
   return current.sort();
 }
@@ -69,6 +88,14 @@ export function expandGlob(pattern: string): string[] {
 function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
   } catch {
     return false;
   }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { fileKey, rotatedKeys, rotatedNotIn } from './siblings.js';
+import { bornRotatedSince, fileKey, rotatedKeys, rotatedNotIn } from './siblings.js';
 
 it('takes a rotated copy on an inode a known copy had (reused) for a new one, and a known one for known', (context) => {
   const dir = mkdtempSync(join(tmpdir(), 'runlog-siblings-'));
@@ -25,4 +25,15 @@ it('takes a rotated copy on an inode a known copy had (reused) for a new one, an
   }
   if (!reused || old.birthtimeMs === 0) return context.skip();
   expect(rotatedNotIn(name, known)).toEqual([`${name}.1`]);
+});
+
+it('finds the files born since a time named as rotated copies of names a glob matches, not the ones it matches or older ones', async (context) => {
+  const dir = mkdtempSync(join(tmpdir(), 'runlog-siblings-'));
+  writeFileSync(join(dir, 'old.log.1'), 'before\n');
+  const since = statSync(join(dir, 'old.log.1')).birthtimeMs;
+  if (since === 0) return context.skip(); // no birth times on this file system
+  await new Promise((resolve) => setTimeout(resolve, 20)); // a birth time after `since`
+  for (const name of ['app.log', 'app.log.1', 'app.log-20261203', 'app.log.2.gz', 'notes.txt', 'app.txt.1']) writeFileSync(join(dir, name), 'x\n');
+  expect(bornRotatedSince([join(dir, '*.log')], since).sort()).toEqual([join(dir, 'app.log-20261203'), join(dir, 'app.log.1')]);
+  expect(bornRotatedSince([join(dir, 'app.log*')], since)).toEqual([]);
 });

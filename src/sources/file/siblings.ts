@@ -8,6 +8,7 @@ import { closeSync, openSync, readdirSync, readSync, statSync, type Stats } from
 import { basename, dirname, join } from 'node:path';
 import { fingerprint, fingerprintPath, type FileCheckpoint } from './checkpoint.js';
 import type { FileIdentity } from './feed.js';
+import { globDirs, globMatches } from './glob.js';
 
 /** a rotated sibling with these endings is compressed (logrotate's compress): not text to read */
 const COMPRESSED = /\.(gz|bz2|xz|zst|zip|lz4)$/;
@@ -119,6 +120,35 @@ function tailMatches(path: string, entry: { offset: number; tail_fp?: string; ta
   if (entry.tail_fp === undefined || entry.tail_len === undefined) return true;
   const bytes = readAt(path, entry.offset - entry.tail_len, entry.tail_len);
   return bytes !== undefined && fingerprint(bytes) === entry.tail_fp;
+}
+
+/**
+ * Files made after `since` (ms: birth time) that the patterns do not match, named as a rotated copy
+ * of a name they do (app.log.1, app.log-20261201 for 'logs/*.log'), oldest (last written) first:
+ * made under the glob and rotated out of it while nobody followed (no checkpoint names them).
+ * None where the file system keeps no birth time: an old copy renamed again looks the same then.
+ */
+export function bornRotatedSince(patterns: readonly string[], since: number): string[] {
+  const found = new Map<string, number>();
+  for (const pattern of patterns) {
+    for (const dir of globDirs(pattern)) {
+      for (const entry of safeReaddir(dir)) {
+        const path = join(dir, entry);
+        if (found.has(path) || COMPRESSED.test(entry) || patterns.some((p) => globMatches(p, path))) continue;
+        if (!rotatedNames(entry).some((base) => globMatches(pattern, join(dir, base)))) continue;
+        const stats = safeStat(path);
+        if (stats?.isFile() && stats.birthtimeMs > since) found.set(path, stats.mtimeMs);
+      }
+    }
+  }
+  return [...found].sort((a, b) => a[1] - b[1]).map(([path]) => path);
+}
+
+/** The names `entry` is a rotated copy of: app.log.1.gz → app.log.1, app.log (every cut before a `.` or `-`). */
+function rotatedNames(entry: string): string[] {
+  const bases: string[] = [];
+  for (let i = 1; i < entry.length - 1; i++) if (entry[i] === '.' || entry[i] === '-') bases.push(entry.slice(0, i));
+  return bases;
 }
 
 /** A name a rotated copy of `base` has (app.log.1, app.log-20261201), not compressed. */
