@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
-import { cli, FIXTURES, hubOn, tempDir, waitFor } from './helpers.js';
+import { cli, FIXTURES, hubOn, tempDir, waitFor, runRecords } from './helpers.js';
 
 const WRITER = join(FIXTURES, 'log_writer.mjs');
 let hub: RunningHub | undefined;
@@ -31,11 +31,7 @@ function follow(url: string, data: string, args: string[]) {
   return result;
 }
 
-async function records(url: string, run: string): Promise<WireRecord[]> {
-  const response = await fetch(`${url}/api/runs/${run}/logs?limit=10000`);
-  if (response.status === 404) return [];
-  return ((await response.json()) as { logs: WireRecord[] }).logs;
-}
+const records = runRecords;
 const fileLines = (all: WireRecord[]) => all.filter((r) => r.source === 'file').map((r) => r.message);
 const expected = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => `line ${from + k} é ${'x'.repeat((from + k) % 40)}`);
 const linesOf = (all: WireRecord[], path: string) => all.filter((r) => r.source === 'file' && r.attrs?.path === path).map((r) => r.message);

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
 import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
-import { cli, FIXTURES, hubOn, tempDir, waitFor } from './helpers.js';
+import { cli, FIXTURES, hubOn, tempDir, waitFor, runRecords } from './helpers.js';
 
 const WRITER = join(FIXTURES, 'log_writer.mjs');
 
@@ -99,11 +99,7 @@ function holdsOpen(pid: number | undefined, path: string): boolean {
   }
 }
 
-async function records(url: string, run: string): Promise<WireRecord[]> {
-  const response = await fetch(`${url}/api/runs/${run}/logs?limit=10000`);
-  if (response.status === 404) return [];
-  return ((await response.json()) as { logs: WireRecord[] }).logs;
-}
+const records = runRecords;
 
 const fileLines = (all: WireRecord[]) => all.filter((r) => r.source === 'file').map((r) => r.message);
 

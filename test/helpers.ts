@@ -1,10 +1,11 @@
 /** Shared test plumbing: temporary directories, a real hub on an ephemeral port, the CLI as a child process. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import type { WireRecord } from '../src/core/record.js';
 import { startHub, type RunningHub } from '../src/server/listen.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -96,4 +97,32 @@ export function startHubProcess(args: string[]): Promise<HubProcess> {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('exit', (code) => reject(new Error(`hub exited (${code}) before listening: ${output}`)));
   });
+}
+
+/** A run's lines as the hub gives them (up to 10,000), none while the hub does not know the run. */
+export async function runRecords(url: string, run: string): Promise<WireRecord[]> {
+  const response = await fetch(`${url}/api/runs/${run}/logs?limit=10000`);
+  if (response.status === 404) return [];
+  return ((await response.json()) as { logs: WireRecord[] }).logs;
+}
+
+/**
+ * A tmpfs of `size` (a real full disk: CI runs as root) at a fresh directory, or why it could not
+ * be mounted (the test then skips, saying so, or fails in strict mode). `umount -l` it after.
+ */
+export function mountTmpfs(size: string): { dir: string } | { reason: string } {
+  const dir = tempDir('runlog-full-');
+  const result = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (result.status !== 0) return { reason: `mount -t tmpfs failed: ${(result.stderr || result.error?.message || '').trim()}` };
+  return { dir };
+}
+
+/** mountTmpfs for one test: its directory, or the test skipped saying why (failed in strict mode). */
+export function tmpfsOrSkip(size: string, context: { skip: () => void }): string | undefined {
+  const mount = mountTmpfs(size);
+  if ('dir' in mount) return mount.dir;
+  if (process.env.RUNLOG_TEST_STRICT === '1') throw new Error(`RUNLOG_TEST_STRICT=1: ${mount.reason}`);
+  console.warn(`skipped: ${mount.reason} (needs root)`);
+  context.skip();
+  return undefined;
 }

@@ -12,7 +12,7 @@ import type { LogRecord } from '../src/core/record.js';
 import { startHub, type RunningHub } from '../src/server/listen.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import type { Run } from '../src/store/store.js';
-import { CLI, cli, PYTHON, tempDir, waitFor } from './helpers.js';
+import { CLI, cli, mountTmpfs, PYTHON, tempDir, waitFor } from './helpers.js';
 
 let hubs: RunningHub[] = [];
 let children: ChildProcess[] = [];
@@ -168,14 +168,6 @@ describe('GET /api/runs/:id/response', () => {
 });
 
 const strict = process.env.RUNLOG_TEST_STRICT === '1';
-
-/** A tmpfs of `size` at a fresh directory, or a reason it could not be mounted. */
-function mountTmpfs(size: string): { dir: string } | { reason: string } {
-  const dir = tempDir('runlog-full-');
-  const result = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
-  if (result.status !== 0) return { reason: `mount -t tmpfs failed: ${(result.stderr || result.error?.message || '').trim()}` };
-  return { dir };
-}
 
 describe("the hub's disk full", () => {
   it('answers 507 STORAGE_FULL and says so in /healthz, then takes writes again once there is room, losing nothing it acknowledged', { timeout: 120_000 }, async (context) => {
