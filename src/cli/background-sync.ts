@@ -7,11 +7,12 @@ import { spawn } from 'node:child_process';
 import { isAlive } from '../pipeline/spool/owner.js';
 import { listWals, walDir } from '../pipeline/spool/wal.js';
 import { hubToken } from '../sinks/hub-http.js';
+import { isRefused } from '../sinks/hub-replay.js';
 
 /** Starts a background `runlog sync` when a dead process left a WAL here; never throws. */
 export function deliverLeftoversInBackground(dataDir: string): void {
   try {
-    const leftovers = listWals(walDir(dataDir)).filter((wal) => wal.meta.refused === undefined && !isAlive(wal.meta.owner));
+    const leftovers = listWals(walDir(dataDir)).filter((wal) => !isRefused(wal.meta) && !isAlive(wal.meta.owner));
     const cli = process.argv[1];
     if (leftovers.length === 0 || cli === undefined) return;
     // the token as this command has it (given by --token, the child would not see it)

@@ -9,7 +9,10 @@
  * hub), send every line after the acknowledged seq, in order, then the run's end, or, when the
  * runner died before its command ended, `failed` "runner lost"; then delete the WAL. A hub that
  * does not answer (or is full: 5xx, 507) is retried with backoff until `timeoutMs`, then the run
- * waits for the next sync. A refused create (a 4xx) is recorded in the WAL and never sent again.
+ * waits for the next sync. A refused create (a 4xx) is recorded in the WAL and never sent again;
+ * but not a 404: no runlog hub refuses a create with it, it is a wrong URL (the bare host of a hub
+ * behind a proxy at a sub-path) or a proxy's while the hub restarts, and the run waits for a sync
+ * with the right URL.
  */
 import { rmSync } from 'node:fs';
 import { BatchBodyWriter } from '../core/batch-wire.js';
@@ -48,10 +51,11 @@ class HubError extends Error {
 export async function replayWals(options: ReplayOptions): Promise<ReplayedRun[]> {
   const log = options.log ?? (() => {});
   const done: ReplayedRun[] = [];
-  const unreachable = new Set<string>();
+  // hub → why its runs wait: the next runs to it would only wait as long for the same answer
+  const unreachable = new Map<string, string>();
   for (const wal of listWals(walDir(options.dataDir))) {
     const listed = wal.meta;
-    if (listed.refused !== undefined) {
+    if (isRefused(listed)) {
       log(`run ${wal.id}: the hub refused it (${listed.refused}); not sent again (${wal.file})`);
       continue;
     }
@@ -61,10 +65,12 @@ export async function replayWals(options: ReplayOptions): Promise<ReplayedRun[]>
     // one were sent (seconds, with a slow hub), and a runner that ended meanwhile wrote its end
     const meta = readWalMeta(wal.metaFile);
     // delivered by its runner after all (the files are gone), or taken by another sync meanwhile
-    if (meta === undefined || meta.owner.pid !== listed.owner.pid || meta.refused !== undefined) continue;
+    if (meta === undefined || meta.owner.pid !== listed.owner.pid || isRefused(meta)) continue;
+    delete meta.refused; // a 404 an older sync took for a refusal (isRefused)
     const hub = (options.hub ?? meta.hub).replace(/\/+$/, '');
-    if (unreachable.has(hub)) {
-      done.push({ id: wal.id, hub, lines: 0, outcome: 'waiting', note: 'hub unreachable' });
+    const why = unreachable.get(hub);
+    if (why !== undefined) {
+      done.push({ id: wal.id, hub, lines: 0, outcome: 'waiting', note: why });
       continue;
     }
     const ownerDied = meta.owner.kind !== 'sync' ? meta.owner.pid : undefined;
@@ -73,7 +79,9 @@ export async function replayWals(options: ReplayOptions): Promise<ReplayedRun[]>
     // made here: the lines the hub took before it stopped answering (full, gone) count as sent
     const progress: ReplayedRun = { id: wal.id, hub, lines: 0, outcome: 'ended' };
     const run = await replayOne(wal.file, wal.metaFile, meta, progress, ownerDied, options).catch((error: Error): ReplayedRun => {
-      if (!(error instanceof HubError) || !isRefusal(error.status)) unreachable.add(hub);
+      // a 404 is the URL's (notTheHub): the hub's other runs would get it too
+      if (error instanceof HubError && error.status === 404) unreachable.set(hub, error.message);
+      else if (!(error instanceof HubError) || !isRefusal(error.status)) unreachable.set(hub, 'hub unreachable');
       return { id: wal.id, hub, lines: progress.lines, outcome: 'waiting', note: error.message };
     });
     done.push(run);
@@ -98,6 +106,8 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, result: 
       await send('/api/runs', JSON.stringify(meta.run));
     } catch (error) {
       if (error instanceof HubError && error.status === 409) return; // it exists: its lines may still come
+      // not the hub's answer about this run (it creates any run it is sent): the URL is not the hub's API
+      if (error instanceof HubError && error.status === 404) throw new HubError(404, notTheHub(hub));
       // a refusal, not a hub that does not answer (status 0) or cannot take it now
       if (error instanceof HubError && isRefusal(error.status)) {
         meta.refused = hubMessage(error.message);
@@ -157,6 +167,20 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, result: 
   rmSync(file, { force: true });
   rmSync(metaFile, { force: true });
   return result;
+}
+
+/** Why a run waits when the hub's URL answers 404 to its create. */
+export function notTheHub(hub: string): string {
+  return `the hub at ${redactUrl(hub)} answered 404 for POST /api/runs: is it the hub's URL? (behind a proxy at a sub-path, give the path)`;
+}
+
+/**
+ * The hub refused the run for good. Not a 404 an older sync recorded as a refusal (a runlog hub's
+ * "no route POST /api/runs", or a proxy's page, kept as "404 …"): that run waits for the right URL.
+ */
+export function isRefused(meta: WalMeta): boolean {
+  const refused = meta.refused;
+  return refused !== undefined && !refused.startsWith('no route POST /api/runs') && !refused.startsWith('404 ');
 }
 
 /** A 4xx a retry would not change (not 408, 429); 0 is a hub that did not answer, 5xx and 507 one that cannot take it now. */
