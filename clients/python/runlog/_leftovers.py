@@ -1,6 +1,9 @@
 """Delivering what dead processes left in the spool: the runs whose shipper's lock can be taken
 (their process is gone), each run's lines, then its end if it had one. A run killed before its end
-is left as the hub's lease leaves it; its directory goes once nothing is left to deliver."""
+is left as the hub's lease leaves it; its directory goes once nothing is left to deliver. A 404 to
+the create leaves the run where it is, said on stderr; lines the hub will no longer take (409: the
+run ended there; 403: another program writes its id) go to <spool>/refused/<id>.jsonl, said on
+stderr as `runlog sync` says it, and the end follows."""
 from __future__ import annotations
 
 import os
@@ -53,28 +56,48 @@ def _deliver_one(hub: Hub, path: str, run_id: str) -> bool:
         return True
     spool = Spool(os.path.join(path, "pending.jsonl"))
     refusal: List[Any] = []  # (status, answer) once the hub refused to create the run
+    ended: List[Any] = []  # (status, answer) once the hub refused the run's lines (409: it ended there)
+    not_found: List[bool] = []  # the create was answered 404: the run waits
 
     def create() -> int:
         status, answer, _ = create_run(hub, _create_body(run_id, meta), writer)
-        if status not in (200, 201, 409) and not retryable(status):
+        # 404: not the hub's answer about this run (it creates any run it is sent) but a proxy's
+        # while the hub restarts: the run waits for the next program, as `runlog sync` leaves a
+        # WAL (src/sinks/hub-replay.ts)
+        if status == 404:
+            not_found[:] = [True]
+        elif status not in (200, 201, 409) and not retryable(status):
             refusal[:] = [status, answer]
         return status
 
     def post(path_: str, body: Any) -> int:
-        status, _ = hub.request("POST", path_, body, writer=writer)
+        status, answer = hub.request("POST", path_, body, writer=writer)
         if status == 404:  # never created: the hub was away all its life (or a proxy's 404 then)
             created = create()
-            if created in (200, 201):
-                status, _ = hub.request("POST", path_, body, writer=writer)
-            elif refusal:
-                return 0  # kept: the batch goes to refused/ with the rest, not dropped
+            if created in (200, 201, 409):
+                status, answer = hub.request("POST", path_, body, writer=writer)
+            else:
+                return 0  # kept: refused (to refused/ with the rest), or the 404 again (waits)
+        if status in (403, 409) and path_.endswith("/logs"):
+            # the run ended on the hub (409), or another process writes it now (403): no later try
+            # changes that. Node's `runlog sync` says so and goes on to the run's end (its lines
+            # stay in its log file); here the spool is their only copy: kept in refused/
+            ended[:] = [status, answer]
+            return 0
         return status
+
+    def waits() -> bool:
+        warn("run %s, left in the spool by an earlier program, waits in %s: the hub at %s answered 404 for POST /api/runs "
+             "(a proxy's while the hub restarts?); the next program that reaches the hub tries again" % (run_id, path, hub.url))
+        return False
 
     # lines of a process that never heard from the hub wait with seq 0: numbered after the run's last line there
     if spool.holds_unnumbered():
         created = create()
         if refusal:
             return _keep_refused(path, run_id, spool, refusal)
+        if not_found:
+            return waits()
         if retryable(created):
             return False
         last = hub_last_seq(hub, run_id)
@@ -85,33 +108,48 @@ def _deliver_one(hub: Hub, path: str, run_id: str) -> bool:
     delivered = spool.replay(lambda batch: not retryable(post("/api/runs/%s/logs" % run_id, {"records": batch})))
     if refusal:
         return _keep_refused(path, run_id, spool, refusal)
+    if ended:
+        kept = _keep_lines(path, run_id, spool)
+        if kept is None:
+            return True  # could not be moved (a full disk): they stay, for the next program
+        # Node's words (`runlog sync`: "the hub refuses its lines: …"); then the run's end, as it does
+        warn("run %s, left in the spool by an earlier program: the hub refuses its lines: %s; they are kept in %s" % (run_id, why(ended[1]) or "answered %d" % ended[0], kept))
+        delivered = True
     if not delivered:
-        return False
+        return waits() if not_found else False
     end = read_json(os.path.join(path, "end.json"))
-    if isinstance(end, dict) and retryable(post("/api/runs/%s/finish" % run_id, end)):
+    if isinstance(end, dict):
+        status = post("/api/runs/%s/finish" % run_id, end)
         if refusal:
             return _keep_refused(path, run_id, spool, refusal)
-        return False
+        if retryable(status):
+            return waits() if not_found else False
     # nothing left to deliver (a run killed before its end is the hub's lease's to fail)
     remove_tree(path)
     return True
 
 
 def _keep_refused(path: str, run_id: str, spool: Spool, refusal: List[Any]) -> bool:
-    """The hub will not create the run (a 404 to the create included: the Node side's `runlog
-    sync` takes that as a refusal too, src/sinks/hub-replay.ts): its lines go where a live
-    shipper keeps a refused run's (<spool>/refused/<id>.jsonl), said on stderr, and nothing sends
-    them later; the run's directory goes. True: go on with the next run."""
-    kept = Spool(os.path.join(os.path.dirname(os.path.dirname(path)), "refused", run_id + ".jsonl"))
+    """The hub will not create the run: its lines go where a live shipper keeps a refused run's
+    (<spool>/refused/<id>.jsonl), said on stderr, and nothing sends them later; the run's directory
+    goes. True: go on with the next run."""
     had_lines = not spool.empty
-    move_to_refused(spool, kept, 0)
-    if not spool.empty:
+    kept = _keep_lines(path, run_id, spool)
+    if kept is None:
         return True  # could not be moved (a full disk): it stays, for the next program
     remove_tree(path)
     status, answer = refusal
-    what = "its lines are kept in %s" % kept.path if had_lines else "its end is dropped"
+    what = "its lines are kept in %s" % kept if had_lines else "its end is dropped"
     warn("run %s, left in the spool by an earlier program, cannot be written (hub answered %d: %s); %s" % (run_id, status, why(answer), what))
     return True
+
+
+def _keep_lines(path: str, run_id: str, spool: Spool) -> Optional[str]:
+    """Moves what waits in the run's spool to <spool>/refused/<id>.jsonl; its path, or None when
+    some could not be moved (a full disk)."""
+    kept = Spool(os.path.join(os.path.dirname(os.path.dirname(path)), "refused", run_id + ".jsonl"))
+    move_to_refused(spool, kept, 0)
+    return kept.path if spool.empty else None
 
 
 def _create_body(run_id: str, meta: Any) -> Any:

@@ -77,8 +77,8 @@ class RunHub:
             # 404: no hub behind that URL now (a proxy answers for a hub that is restarting), as
             # the Node shipper takes it (src/sinks/hub.ts, RETRYABLE): tried again with backoff,
             # the lines waiting in the spool. A 404 that lasts leaves them there at exit, said on
-            # stderr (_finish); the next program that reaches the hub keeps them in refused/
-            # when the hub still will not have the run (_leftovers.py), as `runlog sync` does
+            # stderr (_finish); the next program that reaches the hub delivers them, or leaves
+            # them there on a 404 again (_leftovers.py), as `runlog sync` leaves a WAL
             self._create_404 = status == 404
             self._failed()
         else:

@@ -37,6 +37,8 @@ class StandIn(http.server.ThreadingHTTPServer):
         # run id → how many more of its requests (its create, lines, end) a proxy answers 404 (its hub
         # restarting); -1: all
         self.not_found = {}
+        # run ids that ended on the hub: their create and lines answered 409 as the hub does (the end: 200)
+        self.ended = set()
         self.records = []
         self.finished = {}  # run id → the body of its POST /finish
         self.by_run = {}  # run id → the messages POSTed to its /logs
@@ -61,6 +63,13 @@ class _Answer(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b'{"error":"CONFLICT","message":"run named-refused already ran (completed): use another id"}')
             return
         run_id = body.get("id") if self.path == "/api/runs" and isinstance(body, dict) else (self.path.split("/") + [""] * 4)[3]
+        if run_id in self.server.ended and not self.path.endswith("/finish"):
+            message = "already ran (completed): use another id" if self.path == "/api/runs" else "has ended (completed): it takes no more lines"
+            self.send_response(409)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps({"error": "CONFLICT", "message": "run %s %s" % (run_id, message)}).encode())
+            return
         if self.server.not_found.get(run_id, 0) != 0:
             with self.server.lock:
                 self.server.not_found[run_id] -= 1 if self.server.not_found[run_id] > 0 else 0

@@ -1,7 +1,8 @@
 """A 404 to the run's create (a reverse proxy before a hub that is restarting) against a stand-in hub:
 tried again as the Node shipper does (src/sinks/hub.ts), never a reason to put the lines in refused/
-at once; a 404 that lasts ends, visible, in refused/ with the next program that reaches the hub
-(as `runlog sync` takes it, src/sinks/hub-replay.ts)."""
+at once; a 404 that lasts leaves them in the spool, said on stderr, for the next program that
+reaches the hub (as `runlog sync` leaves a WAL, src/sinks/hub-replay.ts): they once went to
+refused/, where nothing sends them, after one 404 to the next program's create."""
 import contextlib
 import io
 import json
@@ -31,7 +32,7 @@ class CreateAnswered404Test(WithHub):
         self.assertFalse(os.path.exists(os.path.join(self.spool, "runs", handler.run_id)))
         self.assertEqual(stderr.getvalue(), "")
 
-    def test_a_404_that_lasts_keeps_the_lines_in_the_spool_then_in_refused_with_the_next_program(self) -> None:
+    def test_a_404_that_lasts_keeps_the_lines_in_the_spool_and_a_later_program_delivers_them(self) -> None:
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr):
             handler = self.handler(exit_timeout=1.0)
@@ -48,15 +49,21 @@ class CreateAnswered404Test(WithHub):
                 waiting = [r["message"] for line in file for r in json.loads(line)]
             self.assertEqual(waiting, ["line 0", "line 1", "line 2"])
             self.assertTrue(os.path.exists(os.path.join(run_dir, "end.json")))
-            # the next program that reaches the hub delivers what this one left: still 404
+            # the next program that reaches the hub: still 404, the run waits where it is
             deliver_leftovers(Hub(self.hub.url, None), os.path.join(self.spool, "runs"), None, time.monotonic() + 10)
-        kept = os.path.join(self.spool, "refused", run_id + ".jsonl")
-        with open(kept, encoding="utf-8") as file:
-            records = [json.loads(line) for line in file]
-        self.assertEqual([(r["seq"], r["message"]) for r in records], [(1, "line 0"), (2, "line 1"), (3, "line 2")])
+            said_then = stderr.getvalue()[len(said_at_exit):]
+            self.assertEqual(said_then, "runlog: run %s, left in the spool by an earlier program, waits in %s: the hub at %s answered 404 for POST /api/runs "
+                             "(a proxy's while the hub restarts?); the next program that reaches the hub tries again\n" % (run_id, run_dir, self.hub.url))
+            self.assertFalse(os.path.exists(os.path.join(self.spool, "refused")))
+            self.assertTrue(os.path.exists(os.path.join(run_dir, "pending.jsonl")))
+            self.assertEqual(self.hub.records, [])
+            # the hub back behind its proxy: the program after delivers every line once, and the end
+            self.hub.not_found[run_id] = 0
+            deliver_leftovers(Hub(self.hub.url, None), os.path.join(self.spool, "runs"), None, time.monotonic() + 10)
+        self.assertEqual([(r["seq"], r["message"]) for r in self.hub.records], [(1, "line 0"), (2, "line 1"), (3, "line 2")])
+        self.assertEqual(self.hub.finished[run_id]["status"], "completed")
         self.assertFalse(os.path.exists(run_dir))
-        self.assertEqual(stderr.getvalue()[len(said_at_exit):], "runlog: run %s, left in the spool by an earlier program, cannot be written (hub answered 404: ); its lines are kept in %s\n" % (run_id, kept))
-        self.assertEqual(self.hub.records, [])
+        self.assertEqual(stderr.getvalue()[len(said_at_exit) + len(said_then):], "")
 
     def test_a_named_run_answered_404_at_first_numbers_its_lines_once_the_hub_takes_it(self) -> None:
         self.hub.not_found["named-404"] = 1
