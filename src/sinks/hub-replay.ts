@@ -135,8 +135,10 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, result: 
             await create();
             continue; // the same page again
           }
-          if (error.status === 409) {
-            // the run ended on the hub and takes no more lines: nothing a retry would change
+          // the run ended on the hub and takes no more lines (409), or its id is another writer's
+          // now (a run made again under it): nothing a retry would change. A 403 for a token
+          // without the write scope is not that: the run waits for a better token
+          if (error.status === 409 || (error.status === 403 && error.message.includes('"NOT_THE_WRITER"'))) {
             result.note = `the hub refuses its lines: ${hubMessage(error.message)}`;
             break;
           }
