@@ -1,7 +1,8 @@
 /**
  * A CLI pointed at a hub's origin while the hub serves under `--base-path`: the hub is there, so
  * "hub … does not answer" sent the user looking for a dead process. It says what answered and
- * where such a hub is; a port where nothing listens still says why.
+ * where such a hub is; a port where nothing listens still says why. `runlog run` there says the
+ * URL answered 404 to the run's create, not that the hub is unreachable.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type RunningHub } from '../src/server/listen.js';
@@ -22,6 +23,21 @@ describe('--hub without the base path of a hub under --base-path', () => {
       expect(refused.stderr, args[0]).toContain(`hub ${origin} does not answer: GET /healthz is 404 there; a hub started with --base-path is under it (${origin}/runlog for --base-path /runlog)`);
     }
     expect((await cli(['runs', '--hub', hub.url])).code).toBe(0);
+  });
+
+  it('runlog run says the URL answered 404 (not that the hub is unreachable), keeps the lines, and a sync to the right URL delivers them', async () => {
+    const origin = new URL(hub.url).origin;
+    const data = tempDir();
+    const ran = await cli(['run', '--hub', origin, '--data', data, '--id', 'bare-url', '--flush-timeout', '1s', '--', 'sh', '-c', 'echo one; echo two']);
+    expect(ran.code).toBe(0);
+    const said = `the hub at ${origin} answered 404 for POST /api/runs: is it the hub's URL? (behind a proxy at a sub-path, give the path)`;
+    expect(ran.stderr).toContain(`${said}; lines wait in the write-ahead log`);
+    expect(ran.stderr).toContain(`${said}: 2 lines kept in the local store`);
+    expect(ran.stderr).not.toMatch(/unreachable|did not come back/);
+    const synced = await cli(['sync', '--hub', hub.url, '--data', data]);
+    expect(synced.code, synced.stderr).toBe(0);
+    const lines = (await (await fetch(`${hub.url}/api/runs/bare-url/logs`)).json()) as { logs: { message: string }[] };
+    expect(lines.logs.map((line) => line.message)).toEqual(['one', 'two']);
   });
 
   it('names the error when nothing listens', async () => {

@@ -166,6 +166,11 @@ export function hubMessage(raw: string): string {
  * follow`): a hub that answers 507 is up, its store is full (src/server/storage.ts); the lines are
  * kept (`kept`: where) and sent again with backoff, as for a hub that does not answer.
  */
+/** Why a run waits when the hub's URL answers 404 to its create (a runlog hub always has that route). */
+export function notTheHub(hub: string): string {
+  return `the hub at ${redactUrl(hub)} answered 404 for POST /api/runs: is it the hub's URL? (behind a proxy at a sub-path, give the path)`;
+}
+
 export function hubStateReporter(hub: string, kept: string, warn: (message: string) => void): (reachable: boolean, reason?: string, status?: number) => void {
   const name = redactUrl(hub);
   let full = false;
@@ -176,7 +181,9 @@ export function hubStateReporter(hub: string, kept: string, warn: (message: stri
       return;
     }
     full = status === 507;
-    if (full) warn(`hub ${name} is up but its store is full (507: ${hubMessage(reason ?? '')}); ${kept}, sent again with backoff until it has room`);
+    // a 404 to the run's create: the URL is not the hub's ("unreachable" would send the user looking for a hub that is down)
+    if (status === 404) warn(`${notTheHub(hub)}; ${kept}, tried again with backoff`);
+    else if (full) warn(`hub ${name} is up but its store is full (507: ${hubMessage(reason ?? '')}); ${kept}, sent again with backoff until it has room`);
     else warn(`hub ${name} unreachable (${reason}); ${kept}`);
   };
 }

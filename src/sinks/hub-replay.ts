@@ -18,7 +18,7 @@ import { rmSync } from 'node:fs';
 import { BatchBodyWriter } from '../core/batch-wire.js';
 import { isAlive, self } from '../pipeline/spool/owner.js';
 import { listWals, readWalMeta, WalReader, walDir, writeMeta, type WalMeta } from '../pipeline/spool/wal.js';
-import { hubMessage, hubRequest } from './hub-http.js';
+import { hubMessage, hubRequest, notTheHub } from './hub-http.js';
 import { redactUrl } from '../core/redact.js';
 
 export interface ReplayOptions {
@@ -169,11 +169,6 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, result: 
   rmSync(file, { force: true });
   rmSync(metaFile, { force: true });
   return result;
-}
-
-/** Why a run waits when the hub's URL answers 404 to its create. */
-export function notTheHub(hub: string): string {
-  return `the hub at ${redactUrl(hub)} answered 404 for POST /api/runs: is it the hub's URL? (behind a proxy at a sub-path, give the path)`;
 }
 
 /**

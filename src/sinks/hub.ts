@@ -296,7 +296,8 @@ export class HubShipper implements RunSink {
           this.runAcknowledged = false;
           this.runLost = true;
         }
-        this.setReachable(false, error instanceof Error ? error.message : String(error), status);
+        // a 404 to the create is the URL's; to the lines, the hub lost the run (created again next)
+        this.setReachable(false, error instanceof Error ? error.message : String(error), status === 404 && what !== 'create' ? 0 : status);
         this.stats.retries++;
         await this.sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);

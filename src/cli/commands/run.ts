@@ -13,7 +13,7 @@ import type { SqliteStore } from '../../store/sqlite/store.js';
 import { checkCommandSize, checkName, checkRunId, durationMs, leaseSeconds as leaseFlag, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub, HubReader } from '../hub-client.js';
-import { hubError, hubRequest, hubStateReporter, type HubAnswer } from '../../sinks/hub-http.js';
+import { hubError, hubRequest, hubStateReporter, notTheHub, type HubAnswer } from '../../sinks/hub-http.js';
 import { keepHeapSmall } from '../lean-heap.js';
 import { isGlob } from '../../sources/file/glob.js';
 import { safeStat } from '../../sources/file/siblings.js';
@@ -63,6 +63,8 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     if (existing) throw new UsageError(`--id: run ${runId} already exists (${existing.status}); choose another id`);
   }
   let shipper: HubShipper | undefined;
+  /** the hub's URL answered 404 to the run's create: not a hub that is down (hub-http.ts notTheHub) */
+  let answered404 = false;
   let sink: RunSink;
   const writerKey = randomBytes(16).toString('base64url');
   if (hub !== undefined && flags.id !== undefined) {
@@ -72,6 +74,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   // what earlier runners on this data directory left undelivered (killed, hub away) goes now
   deliverLeftoversInBackground(dataDir);
   if (hub !== undefined) {
+    const reportHubState = hubStateReporter(hub, 'lines wait in the write-ahead log', warn);
     shipper = new HubShipper({
       hub,
       // RUNLOG_WAL=off: lines wait in memory only (for benchmarks: the cost of durability)
@@ -80,7 +83,10 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
       ownerKind: 'run',
       finishTimeoutMs: flushTimeoutMs,
       leaseSeconds,
-      onHubState: hubStateReporter(hub, 'lines wait in the write-ahead log', warn),
+      onHubState: (reachable, reason, status) => {
+        answered404 = !reachable && status === 404;
+        reportHubState(reachable, reason, status);
+      },
       onCancel: (by) => {
         warn(`run ${runId} cancelled by ${by}: stopping the command`);
         runner.cancel('SIGTERM', by);
@@ -140,6 +146,8 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
       else if (shipper.refusedCreate !== undefined) {
         shipper.discardWal();
         warn(`run ${runId}: ${count} lines kept in the local store ${where}`);
+      } else if (answered404) {
+        warn(`${notTheHub(hub ?? '')}: ${count} lines kept in the local store ${where}; \`runlog sync --hub <the hub's URL>\` sends them`);
       } else warn(`hub ${redactUrl(hub)} did not come back: ${count} lines kept in the local store ${where}; \`runlog sync\` sends them to the hub once it answers`);
     } else {
       // part of the run is on the hub: the rest waits in the WAL, never split into the local store
