@@ -3,7 +3,9 @@
  * `--base-path` (or a proxy's 404 while the hub restarts). No runlog hub refuses a create with a
  * 404, yet the sync took it for a refusal: it wrote `refused` into the WAL, said "sent 1 runs",
  * exited 0, and no later sync, even with the right URL, sent the run again. Now the runs wait, the
- * sync says what the URL answered, and a sync with the right URL delivers every line once.
+ * sync says what the URL answered, and a sync with the right URL delivers every line once. A 404
+ * to a page of lines (the hub lost the run) makes the run again and sends that page again; a URL
+ * that answers 404 to the lines of a run it made is said, not made and sent again for ever.
  */
 import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHub, type RunningHub } from '../src/server/listen.js';
 import type { WalMeta } from '../src/pipeline/spool/wal.js';
 import type { Run } from '../src/store/store.js';
+import { hubProxy } from './hub-proxy.js';
 import { cli, FIXTURES, getJson, PYTHON, tempDir } from './helpers.js';
 
 const LINES = 50;
@@ -83,4 +86,39 @@ it('sends a run an older sync marked refused for a 404, and not one the hub real
   expect((await getJson<Run>(`${hub.url}/api/runs/was-404`)).body).toMatchObject({ status: 'completed', line_count: LINES });
   expect((await getJson(`${hub.url}/api/runs/really-refused`)).status).toBe(404);
   expect(metaOf(data, 'really-refused').refused).toBe('name: longer than 256 characters');
+});
+
+it('says a proxy that takes the create and answers 404 for the lines, instead of creating and resending for ever', async () => {
+  const data = await leftovers(['half-routed']);
+  const proxy = await hubProxy(hub.url, (method, path) => (path.endsWith('/logs') ? { status: 404, body: { error: 'NOT_FOUND', message: 'no route' } } : undefined));
+  try {
+    const synced = await cli(['sync', '--data', data, '--hub', `${proxy.url}/runlog`, '--timeout', '2s']);
+    expect(synced.code).toBe(1);
+    expect(synced.stdout).toContain(`the hub at ${proxy.url}/runlog took run half-routed and answered 404 for its lines`);
+    expect(proxy.counts.get('POST /runlog/api/runs/half-routed/logs')).toBe(2); // once, and once more after making the run again
+  } finally {
+    await proxy.close();
+  }
+  expect(metaOf(data, 'half-routed').refused).toBeUndefined();
+  const right = await cli(['sync', '--data', data, '--hub', hub.url, '--json']);
+  expect((JSON.parse(right.stdout) as Synced).runs).toMatchObject([{ id: 'half-routed', outcome: 'ended', lines: LINES }]);
+});
+
+it('sends a page the hub answered 404 to again once the run is made again (it was skipped: its lines never reached the hub)', async () => {
+  const data = await leftovers(['lost-once']);
+  let first = true;
+  const proxy = await hubProxy(hub.url, (_method, path) => {
+    if (!path.endsWith('/logs') || !first) return undefined;
+    first = false; // the hub lost the run once (a `runlog rm`, a new data directory), then has it again
+    return { status: 404, body: { error: 'NOT_FOUND', message: 'run lost-once' } };
+  });
+  try {
+    const synced = await cli(['sync', '--data', data, '--hub', `${proxy.url}/runlog`, '--json']);
+    expect(synced.code, synced.stderr).toBe(0);
+    expect((JSON.parse(synced.stdout) as Synced).runs).toMatchObject([{ id: 'lost-once', outcome: 'ended', lines: LINES }]);
+    expect(proxy.counts.get('POST /runlog/api/runs/lost-once/logs')).toBe(2);
+  } finally {
+    await proxy.close();
+  }
+  expect((await getJson<Run>(`${hub.url}/api/runs/lost-once`)).body).toMatchObject({ status: 'completed', line_count: LINES });
 });

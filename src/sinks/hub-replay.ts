@@ -101,11 +101,12 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, result: 
   const path = `/api/runs/${encodeURIComponent(id)}`;
   const send = (route: string, body: string | Buffer) => post(hub, route, body, meta.writer_key, options);
   const bodies = new BatchBodyWriter();
-  const create = async () => {
+  /** the run as the hub made it; undefined when it had it already */
+  const create = async (): Promise<{ line_count?: number } | undefined> => {
     try {
-      await send('/api/runs', JSON.stringify(meta.run));
+      return (await send('/api/runs', JSON.stringify(meta.run))) as { line_count?: number } | undefined;
     } catch (error) {
-      if (error instanceof HubError && error.status === 409) return; // it exists: its lines may still come
+      if (error instanceof HubError && error.status === 409) return undefined; // it exists: its lines may still come
       // not the hub's answer about this run (it creates any run it is sent): the URL is not the hub's API
       if (error instanceof HubError && error.status === 404) throw new HubError(404, notTheHub(hub));
       // a refusal, not a hub that does not answer (status 0) or cannot take it now
@@ -122,19 +123,35 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, result: 
     if (meta.refused !== undefined) return { ...result, outcome: 'refused', note: meta.refused };
     throw error;
   }
-  const reader = new WalReader(file);
+  let reader = new WalReader(file);
+  let recreated = false;
   try {
-    for (let from = meta.acked_seq + 1; ; ) {
-      const page = reader.next(from, PAGE_LINES, PAGE_BYTES);
+    let from = meta.acked_seq + 1;
+    let page = reader.next(from, PAGE_LINES, PAGE_BYTES);
+    for (;;) {
       if (page.json.length > 0) {
         try {
           await send(`${path}/logs`, bodies.write(page.json));
         } catch (error) {
           if (!(error instanceof HubError)) throw error;
-          if (error.status === 404) {
-            await create();
-            continue; // the same page again
+          // the hub lost the run (a new data directory, a `runlog rm`): made again, then the same
+          // page again (the reader has moved past it: it is kept, not read anew). Twice on one
+          // page is no hub's answer (a proxy that routes /api/runs and not its lines): said, not looped on
+          if (error.status === 404 && !recreated) {
+            recreated = true;
+            const made = await create();
+            if (made?.line_count === 0 && meta.acked_seq > 0) {
+              // made again empty: what the hub had taken is gone with it; all of it again, from the WAL's first line
+              reader.close();
+              reader = new WalReader(file);
+              from = 1;
+              page = reader.next(from, PAGE_LINES, PAGE_BYTES);
+              const first = page.seqs[0] ?? 1;
+              if (first > 1) result.note = `the hub no longer had the run's first ${first - 1} lines (they are in the run's log file)`;
+            }
+            continue;
           }
+          if (error.status === 404) throw new HubError(404, `the hub at ${redactUrl(hub)} took run ${id} and answered 404 for its lines: is it the hub's URL? (a proxy that routes only some of its paths?)`);
           // the run ended on the hub and takes no more lines (409), or its id is another writer's
           // now (a run made again under it): nothing a retry would change. A 403 for a token
           // without the write scope is not that: the run waits for a better token
@@ -144,12 +161,14 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, result: 
           }
           throw error;
         }
+        recreated = false;
         result.lines += page.json.length;
         from = page.seqs.at(-1)! + 1;
         meta.acked_seq = from - 1;
         saveMeta(metaFile, meta);
       }
       if (page.atEnd) break;
+      page = reader.next(from, PAGE_LINES, PAGE_BYTES);
     }
   } finally {
     reader.close();
