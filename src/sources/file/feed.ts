@@ -64,6 +64,8 @@ export class LineFeed {
   private tailBytes: Buffer;
   /** from byte 0 of the file on: its BOM, if any, is dropped (its bytes may come in separate reads) */
   private bom: BomSkipper | undefined;
+  /** the last mark made (marks are forgotten once delivered) */
+  private latest: PushMark | undefined;
 
   constructor(
     private readonly out: ByteSink,
@@ -213,6 +215,15 @@ export class LineFeed {
     return mark;
   }
 
+  /**
+   * A record made beside the file's (a note at a stop) took the next seq: the last place marked
+   * again with it, so that a checkpoint says a restart numbers on after that record (one of the
+   * file's next lines numbered onto it would be dropped by the hub as a repeat).
+   */
+  remark(): void {
+    this.mark(this.latest?.offset ?? this.offset - this.held.length);
+  }
+
   /** Marks still waiting for the hub. */
   get undelivered(): number {
     return this.marks.length;
@@ -238,6 +249,7 @@ export class LineFeed {
     // the same seq again (no new record): the later offset replaces the earlier
     if (last !== undefined && last.seq === seq) this.marks[this.marks.length - 1] = mark;
     else this.marks.push(mark);
+    this.latest = mark;
   }
 }
 

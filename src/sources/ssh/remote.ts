@@ -54,7 +54,11 @@
  * nothing is left behind on the host.
  * The follower stops by closing the script's stdin (ssh passes the EOF on): a reader in the
  * background signals the script (USR1), which reads the file to its end once more and exits 0, so
- * the lines written just before a stop are delivered rather than left for the next start.
+ * the lines written just before a stop are delivered rather than left for the next start. Before
+ * that read it checks the file was not truncated since its last look (shorter than what was read,
+ * or other first bytes): then it ends as after any truncation (RUNLOG-TRUNC, exit 78), and the
+ * follower reads the file again from its start while the stop's time lasts. What that time does
+ * not reach is counted by survey.ts.
  */
 
 export const ROTATED_EXIT = 75;
@@ -234,14 +238,23 @@ export function remoteScript(start: RemoteStart): string {
     `  nf; ni=\${c:-$u}; nx "$fl" "$fh" "$ns"; exit ${ROTATED_EXIT}; }`,
     `halt=; trap 'halt=1' USR1; exec 4<&0`,
     `{ cat <&4; kill -USR1 $$; } >/dev/null 2>&1 &`,
+    // stopping: was the file truncated since the last look (shorter than what was read, or other
+    // first bytes: written again past the offset)? Then it is not read on (its bytes at the offset
+    // are not the next ones: old and new would mix) but handled as any truncation below. One
+    // sha256sum at the stop only: each look compares the first line with builtins (above)
+    `shrunk() { while read a b; do [ "$a" = pos: ] && q=$b; done </proc/$$/fdinfo/3`,
+    `  [ "$(stat -L -c %s /dev/fd/3)" -lt "$q" ] || { [ "$l" -gt 0 ] && [ "$(head -c "$l" /dev/fd/3 | sha256sum | cut -c1-32)" != "$p" ]; }; }`,
     `while :; do`,
     // another first line: truncated and written again (its new bytes at the offset are not the next ones)
     `  rg=; if [ "$hc" = 1 ]; then IFS= read -r c1 </dev/fd/3 && [ "$c1" = "$h1" ] || rg=1; fi`,
+    `  [ -n "$halt" ] && [ -z "$rg" ] && shrunk && rg=1`,
     // a write that fails (the connection is gone, SIGPIPE ignored) ends the script
     `  [ -n "$rg" ] || cat <&3 || exit 0`,
-    // stopping: what was written before the signal is read (the cat before may have ended first)
+    // stopping: what was written before the signal is read (the cat before may have ended first),
+    // once the file is known not truncated meanwhile
     // (and when the name points to another file by then, that one is the next: the follower reads
     // it too before it stops, and the lines of a job's last rotations are not left behind)
+    `  [ -n "$halt" ] && [ -z "$rg" ] && shrunk && rg=1`,
     `  if [ -n "$halt" ] && [ -z "$rg" ]; then cat <&3; set -- $(stat -L -c '%s %i' -- /dev/fd/3 "$f" 2>/dev/null) - -`,
     `    [ $g -lt 0 ] && [ "$4" != "$j" ] && [ "$4" != - ] && { g=0; u=$4; v=; }; [ $g -ge 0 ] && onto; exit 0`,
     `  fi`,

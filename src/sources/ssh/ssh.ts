@@ -22,6 +22,7 @@ import { LineFeed, type DeliveryMark } from '../file/feed.js';
 import { BUSY_RETRY_MS, type LineTarget } from '../file/follower.js';
 import type { SshTarget } from './url.js';
 import { APPEARED_EXIT, MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote, SIBLING_EXIT, TRUNCATED_EXIT } from './remote.js';
+import { surveyScript, surveyUnread } from './survey.js';
 
 export { parseSshUrl, type SshTarget } from './url.js';
 
@@ -67,6 +68,10 @@ export class SshFollower {
   private stopped = false;
   /** stopping: until then, files rotated after the one read are read too (see stop()) */
   private drainUntil = 0;
+  /** stopping: the last session read the file to its end (nothing left, as far as it could see) */
+  private drained = false;
+  /** some session's header came: the host answers and the name was looked at */
+  private answered = false;
   private backoff = MIN_BACKOFF_MS;
   private retry: NodeJS.Timeout | undefined;
   private partialTimer: NodeJS.Timeout | undefined;
@@ -157,6 +162,31 @@ export class SshFollower {
     clearTimeout(drain);
     clearTimeout(killer);
     if (flush) this.feed.flush();
+    if (!this.drained && this.answered) await this.sayUnread(flush);
+  }
+
+  /**
+   * The stop's time ran out before the remote side read to the end (a follower far behind: a big
+   * file, rotated copies piled up), or the connection was down: what is left is counted on the host
+   * and said in the run, so that nobody takes the run for complete. The checkpoint keeps the place:
+   * a restart reads it (unless the run was ended).
+   */
+  private async sayUnread(ended: boolean): Promise<void> {
+    const { ino } = this.feed.identity;
+    const offset = this.feed.offset;
+    const script = surveyScript({ path: this.o.target.path, ino: ino === -1 ? '-' : String(ino), offset, done: this.done });
+    const left = await surveyUnread(this.o.sshCommand ?? 'ssh', this.sshArgs(script));
+    if ('files' in left && left.files === 0) return;
+    const what =
+      'files' in left
+        ? `${left.files} ${left.files === 1 ? 'file' : 'files'} with ${left.bytes} bytes not read (from byte ${offset} of the one it was reading on)`
+        : `what was written after byte ${offset} of the file it was reading not read, how much could not be learned (${left.error})`;
+    const then = ended ? '' : '; its checkpoint keeps the place: runlog follow started again for this run reads them';
+    const message = `${this.o.target.url}: stopped before the remote file was read to its end: ${what}${then}`;
+    this.o.lines.system(message, 'WARNING');
+    this.o.onState?.(message);
+    // the note took a seq after the file's last line: a restart numbers on after it, not onto it
+    this.feed.remark();
   }
 
   /** Where the file stands once the hub has every record up to `seq`; `sending`: not yet, only asked. */
@@ -212,6 +242,12 @@ export class SshFollower {
       tailLen: tail.tail_len,
       siblings: this.fromEnd ? undefined : this.unreadAt({ ...identity, offset: this.feed.offset }),
     });
+    return this.sshArgs(script);
+  }
+
+  /** ssh's command line running `script` on the host. */
+  private sshArgs(script: string): string[] {
+    const t = this.o.target;
     return [
       ...(this.o.sshArgs ?? []),
       ...(t.port === undefined ? [] : ['-p', String(t.port)]),
@@ -315,10 +351,12 @@ export class SshFollower {
   /** The header of a session: where its bytes start and what file they are. */
   private begin(state: 'ok' | 'reset' | 'missing' | 'sibling' | 'moved', ino: number, offset: number, fp: string, fpLen: number): void {
     if (state === 'missing') {
+      this.answered = true;
       this.lookedAt = Date.now();
       this.o.onState?.(`${this.o.target.url}: ${this.o.target.path} does not exist (yet); it is read once it appears`);
       return;
     }
+    this.answered = true;
     const identity = { dev: 0, ino, fp, fp_len: fpLen };
     if (state === 'sibling') {
       // the next file, rotated away unread: whole, from its first byte; the name's file comes after
@@ -348,10 +386,24 @@ export class SshFollower {
 
   private ended(code: number | null, got: number, errors: string, appeared?: string): void {
     if (this.stopped) {
-      // stopping, the file read to its end, and the name points to another one (a job's last
-      // rotations, a follower still behind them): that one too, while the stop's time lasts
-      if ((code === ROTATED_EXIT || code === SIBLING_EXIT) && Date.now() < this.drainUntil) {
+      // stopping: read to the end (exit 0), or no file to read (76)
+      if (code === 0 || code === MISSING_EXIT) {
+        this.drained = true;
+        return;
+      }
+      // else, while the stop's time lasts, what comes next is read too: the file the name points
+      // to now (a job's last rotations, a follower still behind them), the file again from its
+      // start after a truncation just before the stop, a file that appeared as it came. Whatever
+      // is left after that time is said by stop()
+      if (Date.now() >= this.drainUntil) return;
+      if (code === ROTATED_EXIT || code === SIBLING_EXIT) {
         this.movedOn(code);
+        this.connect(true);
+      } else if (code === TRUNCATED_EXIT && this.truncation !== undefined) {
+        this.truncatedWhileFollowed();
+        this.connect(true);
+      } else if (code === APPEARED_EXIT && appeared !== undefined) {
+        this.appeared(appeared);
         this.connect(true);
       }
       return;
@@ -361,29 +413,13 @@ export class SshFollower {
       // first start), or the file before it read to its end (deleted, the name gone a while): it
       // is the next file, whole (not from its end), and when it was rotated away before the next
       // session began, that one finds it beside the name by its inode
-      this.lookedAt = Date.now();
-      if (this.feed.identity.ino === -1 || this.rotated) {
-        this.fromEnd = false;
-        this.rotated = true;
-        this.next = { ino: appeared, fp: '-', fpLen: 0 };
-      }
+      this.appeared(appeared);
       this.backoff = MIN_BACKOFF_MS;
       this.connect();
       return;
     }
     if (code === TRUNCATED_EXIT && this.truncation !== undefined) {
-      // truncated while followed: what a copy had was sent; the file is read again from its start
-      // (a partial last line stays held when a copy was found: a copytruncate writer goes on with
-      // it; else it is a line of its own)
-      const copied = this.truncation.copy;
-      if (!copied) {
-        this.o.lines.system(`${this.o.target.url}: truncated; lines written after byte ${this.truncation.offset} before the truncation could not be read (no rotated copy found)`, 'WARNING');
-      }
-      // the new first bytes, if any yet: the next session checks the file still starts with them
-      const { fp, fpLen } = this.truncation;
-      this.truncation = undefined;
-      this.unread = undefined; // the copy just read is not one made since: the next session lists them again
-      this.feed.restart({ dev: 0, ino: this.feed.identity.ino, fp: fpLen > 0 ? fp : '', fp_len: fpLen }, 0, copied);
+      this.truncatedWhileFollowed();
       this.backoff = MIN_BACKOFF_MS;
       this.connect();
       return;
@@ -399,6 +435,32 @@ export class SshFollower {
     this.o.onState?.(`${this.o.target.url}: ${why}; connecting again in ${this.backoff} ms`);
     this.retry = setTimeout(() => this.connect(), this.backoff);
     this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+  }
+
+  /** The file a session waited for is there (RUNLOG-APPEARED): the next session reads it. */
+  private appeared(ino: string): void {
+    this.lookedAt = Date.now();
+    if (this.feed.identity.ino === -1 || this.rotated) {
+      this.fromEnd = false;
+      this.rotated = true;
+      this.next = { ino, fp: '-', fpLen: 0 };
+    }
+  }
+
+  /**
+   * Truncated while followed (RUNLOG-TRUNC): what a copy had was sent; the file is read again from
+   * its start (a partial last line stays held when a copy was found: a copytruncate writer goes on
+   * with it; else it is a line of its own).
+   */
+  private truncatedWhileFollowed(): void {
+    const { copy, offset, fp, fpLen } = this.truncation!;
+    if (!copy) {
+      this.o.lines.system(`${this.o.target.url}: truncated; lines written after byte ${offset} before the truncation could not be read (no rotated copy found)`, 'WARNING');
+    }
+    this.truncation = undefined;
+    this.unread = undefined; // the copy just read is not one made since: the next session lists them again
+    // the new first bytes, if any yet: the next session checks the file still starts with them
+    this.feed.restart({ dev: 0, ino: this.feed.identity.ino, fp: fpLen > 0 ? fp : '', fp_len: fpLen }, 0, copy);
   }
 
   /**
