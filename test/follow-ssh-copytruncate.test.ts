@@ -3,27 +3,14 @@
  * truncation made between two sessions, while the connection is made again. To put it exactly
  * there, `ssh` is a wrapper (first in PATH) that runs a hook before a given connection.
  */
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkpointPath, loadCheckpoint } from '../src/sources/file/checkpoint.js';
 import { cliKilledAfterEach, tempDir, waitFor } from './helpers.js';
-import { numberedBlock, numberedLines, remoteScripts, sshdAvailable, sshdWithHub } from './sshd.js';
+import { numberedBlock, numberedLines, remoteScripts, sshdAvailable, sshdWithHub, sshWithHook } from './sshd.js';
 
 const cli = cliKilledAfterEach();
-
-/** A directory with an `ssh` that runs `hook` (sh) before its connection number `at`, then the real ssh. */
-function sshWithHook(at: number, hook: string): string {
-  const bin = tempDir('runlog-ssh-hook-');
-  const count = join(bin, 'count');
-  writeFileSync(join(bin, 'hook.sh'), hook);
-  writeFileSync(
-    join(bin, 'ssh'),
-    `#!/bin/sh\nn=$(($(cat '${count}' 2>/dev/null || echo 0) + 1)); echo $n > '${count}'\n[ $n -eq ${at} ] && sh '${join(bin, 'hook.sh')}'\nexec /usr/bin/ssh "$@"\n`,
-  );
-  chmodSync(join(bin, 'ssh'), 0o755);
-  return bin;
-}
 
 describe.skipIf(!sshdAvailable())('runlog follow ssh://… with copytruncate between two sessions (a real sshd)', () => {
   const env = sshdWithHub();

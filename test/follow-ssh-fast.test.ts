@@ -5,11 +5,11 @@
  * file took its inode number (ext4 reuses a freed one at once); a follower stopped then reads the
  * files after the old one too (a complete final log). Against a real sshd (test/env.sshd.ts).
  */
-import { appendFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliKilledAfterEach, tempDir, waitFor } from './helpers.js';
-import { numberedBlock, numberedLines, sshdAvailable, sshdWithHub } from './sshd.js';
+import { numberedBlock, numberedLines, sshdAvailable, sshdWithHub, sshWithHook } from './sshd.js';
 
 const cli = cliKilledAfterEach();
 
@@ -39,6 +39,35 @@ describe.skipIf(!sshdAvailable())('runlog follow ssh://… of a name replaced fa
     expect(said).toHaveLength(1);
     expect(said[0]).toMatch(/deleted before it could be read.*its lines could not be read/);
   });
+  it('says a file was deleted, not "truncated again", when the next file is gone unread and a new one took its inode number as the connection was made again', async (context) => {
+    const dir = join(env.sshd.dir, 'reborn');
+    mkdirSync(dir);
+    const path = join(dir, 'app.log');
+    const url = `ssh://root@127.0.0.1:${env.sshd.port}${path}`;
+    writeFileSync(path, numberedBlock(1, 5));
+    const more = join(tempDir(), 'more');
+    writeFileSync(more, numberedBlock(13, 15));
+    // as the second session is made (after the rotation below), the name's file is deleted unread and
+    // made again: ext4 gives the new file the freed inode number, and other first bytes
+    const bin = sshWithHook(2, `rm -f '${path}'; cat '${more}' > '${path}'\n`);
+    const follower = cli(['follow', url, '--run', 'ssh-reborn', '--hub', env.hub.url, '--data', tempDir(), '--ssh-option', env.sshd.sshOption], { PATH: `${bin}:${process.env.PATH ?? ''}` });
+    await waitFor(async () => (await records('ssh-reborn')).length >= 5 || undefined, 30_000, '5 lines');
+    appendFileSync(path, numberedBlock(6, 8));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, numberedBlock(9, 12));
+    const unread = statSync(path).ino;
+    await waitFor(async () => (await records('ssh-reborn')).some((r) => r.message === numberedLines(15, 15)[0]) || undefined, 30_000, 'line 15');
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    // a file system that does not hand inode numbers out again cannot show this
+    if (statSync(path).ino !== unread) return context.skip();
+    const all = await records('ssh-reborn');
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual([...numberedLines(1, 8), ...numberedLines(13, 15)]);
+    expect(all.filter((r) => r.source === 'system').map((r) => r.message)).toEqual([
+      `${url}: a file that was under its name (inode ${unread}) was deleted before it could be read, and a new file took its inode number: its lines could not be read`,
+    ]);
+  });
+
   it('stopped with --end-on-exit just after a rotation, reads the old file to its end and the new one before it ends the run', async () => {
     const path = join(env.sshd.dir, 'last.log');
     writeFileSync(path, numberedBlock(1, 5));

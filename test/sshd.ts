@@ -4,7 +4,8 @@
  * absent or this is not root, failed instead with RUNLOG_TEST_STRICT=1.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
 import type { RunningHub } from '../src/server/listen.js';
@@ -46,6 +47,19 @@ export function numberedLines(from: number, to: number): string[] {
 /** numberedLines as a file's text, each line ended. */
 export function numberedBlock(from: number, to: number): string {
   return numberedLines(from, to).map((line) => `${line}\n`).join('');
+}
+
+/** A directory with an `ssh` that runs `hook` (sh) before its connection number `at`, then the real ssh. */
+export function sshWithHook(at: number, hook: string): string {
+  const bin = tempDir('runlog-ssh-hook-');
+  const count = join(bin, 'count');
+  writeFileSync(join(bin, 'hook.sh'), hook);
+  writeFileSync(
+    join(bin, 'ssh'),
+    `#!/bin/sh\nn=$(($(cat '${count}' 2>/dev/null || echo 0) + 1)); echo $n > '${count}'\n[ $n -eq ${at} ] && sh '${join(bin, 'hook.sh')}'\nexec /usr/bin/ssh "$@"\n`,
+  );
+  chmodSync(join(bin, 'ssh'), 0o755);
+  return bin;
 }
 
 export interface SshdWithHub {

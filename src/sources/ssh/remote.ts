@@ -12,16 +12,18 @@
  *   (copytruncate, or `: > file`); so does another first line (up to 1 KiB, compared with shell
  *   builtins before each read: a truncation the writer regrew past the offset between two looks). The newest sibling named as a rotated copy (app.log.1, app.log-…) with the same first bytes (logrotate's
  *   copy) gives the bytes written after that point before the truncation; the script sends them
- *   and ends (exit 78) with `RUNLOG-TRUNC <copy|none> <offset> <fp_len> <fp>` on stderr (the
+ *   and ends (exit 78) with `RUNLOG-TRUNC <copy|none> <offset> <fp_len> <fp> <birth>` on stderr (the
  *   first bytes written since the truncation, waiting up to 2 s for some), and the client reads
  *   the file again from its start, saying in a `system` line when no copy had the missing bytes.
  *   When the file no longer starts with those bytes as the next session begins, it was truncated
  *   again meanwhile (copytruncate twice while the connection was made again): the copy that starts
- *   with them is sent whole first (header `sibling`), or `RUNLOG-RETRUNC` says it is gone;
+ *   with them is sent whole first (header `sibling`), or `RUNLOG-RETRUNC` says it is gone; when
+ *   the file under the name was born after the one truncated (deleted and made again, its inode
+ *   number taken again), `RUNLOG-REBORN <ino>` says the old one's loss instead;
  * - the name's inode with the open file's: when the name points elsewhere (renamed, replaced),
  *   the old file is read on for 2 s (its writer may not have moved yet), then the script ends
  *   (exit 75) and the client connects again and learns of the new file from the header. The inode
- *   the name pointed to then (the next file) goes to stderr as `RUNLOG-NEXT <ino> <fp_len> <fp>`
+ *   the name pointed to then (the next file) goes to stderr as `RUNLOG-NEXT <ino> <fp_len> <fp> <birth>`
  *   with its first bytes, and the client passes them to the next session: when the name points
  *   elsewhere by then (the next file was rotated in turn before anybody read it), that session
  *   finds it beside the name by its inode and sends it whole first (header `sibling`, exit 77), or
@@ -81,6 +83,10 @@ export interface RemoteStart {
   /** the first bytes of that file then (as `fp`, `fpLen`): other ones under the name mean it was truncated since */
   nextFp?: string;
   nextFpLen?: number;
+  /** that file's birth time (ns; '-': unknown): a file under the name with its inode but born later is another one */
+  nextBirth?: string;
+  /** the birth time of the file the offset counts into, when known (after a truncation: RUNLOG-TRUNC) */
+  birth?: string;
   /** nothing of the file read yet: the inodes of its rotated copies when it was seen empty (RUNLOG-SIBS) */
   siblings?: string[];
   /** inodes of rotated files already read to their end since the follower last read the name's file */
@@ -97,8 +103,14 @@ export function shellQuote(text: string): string {
 
 export function remoteScript(start: RemoteStart): string {
   return [
-    `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}; xn=${Math.floor(start.nextFpLen ?? 0)}; xh=${shellQuote(start.nextFp ?? '-')}; d=${shellQuote(` ${(start.done ?? []).join(' ')} `)}; sb=${shellQuote(start.siblings === undefined ? '-' : ` ${start.siblings.join(' ')} `)}; tl=${start.tailFp === undefined ? 0 : Math.floor(start.tailLen ?? 0)}; th=${shellQuote(start.tailFp ?? '-')}`,
+    `f=${shellQuote(start.path)}; o=${Math.floor(start.offset)}; i=${shellQuote(start.ino)}; n=${Math.floor(start.fpLen)}; h=${shellQuote(start.fp)}; x=${shellQuote(start.next ?? '-')}; xn=${Math.floor(start.nextFpLen ?? 0)}; xh=${shellQuote(start.nextFp ?? '-')}; xb=${shellQuote(start.nextBirth ?? '-')}; ib=${shellQuote(start.birth ?? '-')}; d=${shellQuote(` ${(start.done ?? []).join(' ')} `)}; sb=${shellQuote(start.siblings === undefined ? '-' : ` ${start.siblings.join(' ')} `)}; tl=${start.tailFp === undefined ? 0 : Math.floor(start.tailLen ?? 0)}; th=${shellQuote(start.tailFp ?? '-')}`,
     `set -- $(stat -L -c '%i %s' -- "$f" 2>/dev/null || echo - 0)`,
+    // a file's birth time (ns, one integer; - when the file system does not keep it): a file deleted
+    // and made again may take the old one's inode number (ext4 hands a freed one out at once), and
+    // only this tells it from the old file truncated (both start with other bytes)
+    `bt() { v=$(stat -L -c %.9W -- "$1" 2>/dev/null | tr -d .); case $v in ''|0|-*|*[!0-9]*) echo -;; *) echo "$v";; esac; }`,
+    // is the name's file another one than the one born at $1 (both births known)?
+    `reborn() { [ "$1" != - ] && vb=$(bt "$f") && [ "$vb" != - ] && [ "$vb" != "$1" ]; }`,
     // a file's first bytes (up to 1 KiB): their count in $fl, their fingerprint in $fh, from one
     // read (tee to wc through fd 5), so that a file growing or truncated meanwhile (copytruncate)
     // gives the fingerprint of the bytes counted; two reads gave a count of one file state and the
@@ -124,7 +136,7 @@ export function remoteScript(start: RemoteStart): string {
     // the next file ($ni) named for the next session with its first bytes, so that a copytruncate
     // before that session begins is seen (the name's file, fingerprinted in $1 $2 before \`later\`
     // looked at the copies: a truncation after that is told by them, one before by this)
-    `nx() { if [ "$ni" = "$3" ]; then fl=$1; fh=$2; elif beside "$ni"; then fp "$g"; else fl=0; fh=-; fi; echo "RUNLOG-NEXT $ni $fl $fh" >&2; }`,
+    `nx() { if [ "$ni" = "$3" ]; then fl=$1; fh=$2; fb=$(bt "$f"); elif beside "$ni"; then fp "$g"; fb=$(bt "$g"); else fl=0; fh=-; fb=-; fi; echo "RUNLOG-NEXT $ni $fl $fh $fb" >&2; }`,
     // the name's file, its first bytes fingerprinted, and its inode (for nx)
     `nf() { fp "$f"; ns=$(stat -L -c %i -- "$f" 2>/dev/null || echo -); }`,
     // a rotated copy (not the name's file) starting with the $1 bytes fingerprinted $2, in $g
@@ -159,9 +171,12 @@ export function remoteScript(start: RemoteStart): string {
     `  fi`,
     `  echo "RUNLOG-LOST $x" >&2`,
     `fi`,
+    // the name's file has the next file's inode number but was born after it: that one was deleted
+    // unread, and a new file took its number (it is read from its start, as any new file)
+    `if [ "$x" != - ] && [ "$1" = "$x" ] && reborn "$xb"; then echo "RUNLOG-REBORN $x" >&2`,
     // the next file is still the name's but starts with other bytes than when it was named: it was
     // truncated (copytruncate) while the connection was made again; its copy is sent whole first
-    `if [ "$x" != - ] && [ "$1" = "$x" ] && [ "$xn" -gt 0 ] && [ "$(head -c "$xn" -- "$f" | sha256sum | cut -c1-32)" != "$xh" ]; then`,
+    `elif [ "$x" != - ] && [ "$1" = "$x" ] && [ "$xn" -gt 0 ] && [ "$(head -c "$xn" -- "$f" | sha256sum | cut -c1-32)" != "$xh" ]; then`,
     `  holder "$xn" "$xh" && whole; echo "RUNLOG-RETRUNC" >&2`,
     `fi`,
     // the file the offset counts into was rotated while nobody read it (a restarted follower, a
@@ -193,7 +208,9 @@ export function remoteScript(start: RemoteStart): string {
           // truncated again before this session began (copytruncate twice while a connection was
           // made again): the copy holding the first bytes the last session saw after the first
           // truncation is sent whole first, as a sibling; when there is none, that is said
-          `if [ "$o" -eq 0 ] && [ "$n" -gt 0 ] && [ "$1" = "$i" ] && [ "$c" != "$h" ]; then`,
+          // (or deleted and made again on its inode number, its birth says: nothing of it can be read)
+          `if [ "$o" -eq 0 ] && [ "$1" = "$i" ] && reborn "$ib"; then echo "RUNLOG-REBORN $i" >&2`,
+          `elif [ "$o" -eq 0 ] && [ "$n" -gt 0 ] && [ "$1" = "$i" ] && [ "$c" != "$h" ]; then`,
           `  holder "$n" "$h" && whole; echo "RUNLOG-RETRUNC" >&2`,
           `fi`,
           `if [ "$o" -eq 0 ] && [ "$n" -eq 0 ] && [ "$sb" != - ] && [ "$1" = "$i" ] && fresh; then whole; fi`,
@@ -284,7 +301,7 @@ export function remoteScript(start: RemoteStart): string {
     // the truncated file's new first bytes (waiting up to 2 s for some) go to the next session,
     // which so finds a second truncation made before it began
     `    tw=0; while [ $tw -lt 20 ] && [ "$(stat -L -c %s -- "$f" 2>/dev/null || echo 0)" -eq 0 ]; do sleep 0.1; tw=$((tw+1)); done`,
-    `    fp "$f"; echo "RUNLOG-TRUNC $b $q $fl $fh" >&2`,
+    `    fp "$f"; echo "RUNLOG-TRUNC $b $q $fl $fh $(bt "$f")" >&2`,
     `    exit ${TRUNCATED_EXIT}`,
     `  fi`,
     // renamed away or replaced: read on for 2 s (its writer may not have moved yet), then end

@@ -27,7 +27,7 @@ import { surveyScript, surveyUnread } from './survey.js';
 export { parseSshUrl, type SshTarget } from './url.js';
 
 /** no next file known (RUNLOG-NEXT not said, or that file read already) */
-const NO_NEXT: Readonly<{ ino: string; fp: string; fpLen: number }> = { ino: '-', fp: '-', fpLen: 0 };
+const NO_NEXT: Readonly<{ ino: string; fp: string; fpLen: number; birth: string }> = { ino: '-', fp: '-', fpLen: 0, birth: '-' };
 
 export interface SshFollowerOptions {
   target: SshTarget;
@@ -84,7 +84,9 @@ export class SshFollower {
   /** nothing of the name's file (inode) read yet: its rotated copies then, to tell the ones made since (remote.ts: RUNLOG-SIBS) */
   private unread: { ino: number; siblings: string[] } | undefined;
   /** the last session ended on a truncation: was a copy found with what it had not read? */
-  private truncation: { copy: boolean; offset: number; fp: string; fpLen: number } | undefined;
+  private truncation: { copy: boolean; offset: number; fp: string; fpLen: number; birth: string } | undefined;
+  /** the birth time of the file read (inode), as the last truncation saw it: a new file on its inode number is told by it */
+  private birth: { ino: number; value: string } | undefined;
   /** a session's header came: bytes flow now (and the remote side looks at the file 4–10 times a second) */
   private streaming = false;
   /** when the remote side last looked (a `missing` header, the end of a session that streamed) */
@@ -237,6 +239,8 @@ export class SshFollower {
       next: this.rotated ? this.next.ino : '-',
       nextFp: this.next.fp,
       nextFpLen: this.next.fpLen,
+      nextBirth: this.next.birth,
+      birth: this.birth?.ino === identity.ino ? this.birth.value : undefined,
       done: this.done,
       tailFp: this.fromEnd ? undefined : tail.tail_fp,
       tailLen: tail.tail_len,
@@ -302,8 +306,8 @@ export class SshFollower {
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       // the keep-alive dots are not news; the script's notes are read; anything else is kept for the message on exit
-      let text = chunk.toString().replace(/RUNLOG-TRUNC (copy|none) (\d+) (\d+) (\S+)\n?/g, (_, copy: string, offset: string, fpLen: string, fp: string) => {
-        this.truncation = { copy: copy === 'copy', offset: Number(offset), fp, fpLen: Number(fpLen) };
+      let text = chunk.toString().replace(/RUNLOG-TRUNC (copy|none) (\d+) (\d+) (\S+)(?: (\S+))?\n?/g, (_, copy: string, offset: string, fpLen: string, fp: string, birth?: string) => {
+        this.truncation = { copy: copy === 'copy', offset: Number(offset), fp, fpLen: Number(fpLen), birth: birth ?? '-' };
         return '';
       });
       text = text.replace(/RUNLOG-SIBS (\d+)([\d ]*)\n?/g, (_, ino: string, list: string) => {
@@ -311,11 +315,19 @@ export class SshFollower {
         return '';
       });
       text = text.replace(/RUNLOG-RETRUNC\n?/g, () => {
-        this.o.lines.system(`${this.o.target.url}: truncated again before it could be read, and no copy of it was found beside it: what was written between the two truncations could not be read`, 'WARNING');
+        // (a file system that keeps no birth times cannot tell a truncation from a new file on the same inode number)
+        this.o.lines.system(
+          `${this.o.target.url}: started over before it could be read (truncated again, or deleted and made again on the same inode number: its first bytes differ), and no copy of it was found beside it: what was written to it before could not be read`,
+          'WARNING',
+        );
         return '';
       });
-      text = text.replace(/RUNLOG-(NEXT|LOST) (\S+)(?: (\d+) (\S+))?\n?/g, (_, what: string, ino: string, fpLen?: string, fp?: string) => {
-        if (what === 'NEXT') this.next = { ino, fp: fp ?? '-', fpLen: Number(fpLen ?? 0) };
+      text = text.replace(/RUNLOG-REBORN (\S+)\n?/g, (_, ino: string) => {
+        this.o.lines.system(`${this.o.target.url}: a file that was under its name (inode ${ino}) was deleted before it could be read, and a new file took its inode number: its lines could not be read`, 'WARNING');
+        return '';
+      });
+      text = text.replace(/RUNLOG-(NEXT|LOST) (\S+)(?: (\d+) (\S+)(?: (\S+))?)?\n?/g, (_, what: string, ino: string, fpLen?: string, fp?: string, birth?: string) => {
+        if (what === 'NEXT') this.next = { ino, fp: fp ?? '-', fpLen: Number(fpLen ?? 0), birth: birth ?? '-' };
         else this.o.lines.system(`${this.o.target.url}: a file that was under its name (inode ${ino}) was rotated away or deleted before it could be read, and is not beside it any more: its lines could not be read`, 'WARNING');
         return '';
       });
@@ -443,7 +455,7 @@ export class SshFollower {
     if (this.feed.identity.ino === -1 || this.rotated) {
       this.fromEnd = false;
       this.rotated = true;
-      this.next = { ino, fp: '-', fpLen: 0 };
+      this.next = { ino, fp: '-', fpLen: 0, birth: '-' };
     }
   }
 
@@ -453,11 +465,12 @@ export class SshFollower {
    * with it; else it is a line of its own).
    */
   private truncatedWhileFollowed(): void {
-    const { copy, offset, fp, fpLen } = this.truncation!;
+    const { copy, offset, fp, fpLen, birth } = this.truncation!;
     if (!copy) {
       this.o.lines.system(`${this.o.target.url}: truncated; lines written after byte ${offset} before the truncation could not be read (no rotated copy found)`, 'WARNING');
     }
     this.truncation = undefined;
+    this.birth = { ino: this.feed.identity.ino, value: birth };
     this.unread = undefined; // the copy just read is not one made since: the next session lists them again
     // the new first bytes, if any yet: the next session checks the file still starts with them
     this.feed.restart({ dev: 0, ino: this.feed.identity.ino, fp: fpLen > 0 ? fp : '', fp_len: fpLen }, 0, copy);
