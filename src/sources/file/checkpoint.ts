@@ -5,7 +5,7 @@
  *   { version: 1, run, writer_key, last_seq, looked_at, files: [{ path, dev, ino, fp, fp_len, offset, size, seq, tail_fp, tail_len }] }
  * `offset` is the first byte not yet delivered: every byte before it is a record the hub has
  * acknowledged, with a seq ≤ `last_seq`, and none after it is. `fp` is a sha256 of the file's first
- * `fp_len` bytes (up to 1 KiB): with dev and ino it tells "the same file" from a file truncated and
+ * `fp_len` bytes (up to 1 KiB; of those read so far while the file is younger, even at offset 0): with dev and ino it tells "the same file" from a file truncated and
  * written again, or a new file on a reused inode. `size` is how big the file was when the
  * checkpoint was written, so the bytes lost to a truncation while nobody was following can be
  * counted. `siblings`, for a file nothing of which was read yet, lists its rotated siblings (dev:ino:birth time) then:

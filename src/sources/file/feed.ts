@@ -14,6 +14,7 @@
  */
 import { DEFAULT_MAX_LINE_BYTES } from '../../core/lines.js';
 import { BomSkipper } from '../../core/text.js';
+import { fingerprint, FINGERPRINT_BYTES } from './checkpoint.js';
 
 export interface ByteSink {
   push(chunk: Buffer): void;
@@ -34,9 +35,13 @@ export interface DeliveryMark extends FileIdentity {
   offset: number;
 }
 
-/** A mark after a push, with where that push began: its records are (from.seq, seq], from the bytes [from.offset, offset). */
+/**
+ * A mark after a push, with where that push began: its records are (from.seq, seq], from the bytes
+ * [from.offset, offset); `epoch`: which start of the file it counts in (restart() begins another).
+ */
 interface PushMark extends DeliveryMark {
   from?: { seq: number; offset: number };
+  epoch: number;
 }
 
 /** The bytes of the file at [offset, offset + length), read again (undefined: cannot be). */
@@ -59,13 +64,19 @@ export class LineFeed {
   /** marks not yet known delivered, in seq order */
   private marks: PushMark[] = [];
   /** the last exact mark found inside a push (exactMark): a batch asks once before it is sent, once when the hub has it */
-  private lastExact: { inside: PushMark; mark: DeliveryMark } | undefined;
+  private lastExact: { inside: PushMark; mark: PushMark } | undefined;
   /** the last bytes before `offset` (up to TAIL_BYTES; fewer at a file's start or after a resume) */
   private tailBytes: Buffer;
   /** from byte 0 of the file on: its BOM, if any, is dropped (its bytes may come in separate reads) */
   private bom: BomSkipper | undefined;
   /** the last mark made (marks are forgotten once delivered) */
   private latest: PushMark | undefined;
+  /** the last mark delivered() gave, or where the feed began: what it gives while no later mark is delivered */
+  private given: PushMark;
+  /** restart() calls so far: a mark of an earlier epoch counts into other bytes (a truncated file's old content) */
+  private epoch = 0;
+  /** the file's first bytes as read (up to FINGERPRINT_BYTES), when read from byte 0 */
+  private head: Buffer | undefined;
 
   constructor(
     private readonly out: ByteSink,
@@ -79,6 +90,8 @@ export class LineFeed {
   ) {
     this.offset = offset;
     this.tailBytes = tail;
+    this.head = offset === 0 ? EMPTY : undefined;
+    this.given = { ...identity, seq: lastSeq(), offset, epoch: 0 };
   }
 
   /** The bytes just before `offset`: a copy of the file holds them at the same place. */
@@ -104,12 +117,25 @@ export class LineFeed {
     if (chunk.length === 0) return;
     if (this.offset === 0) this.bom = new BomSkipper();
     this.offset += chunk.length;
+    this.growHead(chunk);
     this.tailBytes =
       chunk.length >= TAIL_BYTES ? Buffer.from(chunk.subarray(chunk.length - TAIL_BYTES)) : Buffer.concat([this.tailBytes, chunk]).subarray(-TAIL_BYTES);
     const text = this.bom === undefined ? chunk : this.bom.take(chunk);
     if (text.length > 0) this.split(text);
     // after the push: a slow sink (a spool write) must not make the file look idle
     this.lastGrowthAt = Date.now();
+  }
+
+  /**
+   * A young file's fingerprint grows with the bytes read (up to FINGERPRINT_BYTES): a file seen
+   * empty, or still shorter than that, then replaced (deleted and made again on its inode number,
+   * or truncated and written again) while the follower was stopped is told by the bytes that
+   * were there, even when none of them was a whole line yet (a checkpoint at byte 0).
+   */
+  private growHead(chunk: Buffer): void {
+    if (this.head === undefined || this.head.length >= FINGERPRINT_BYTES) return;
+    this.head = Buffer.concat([this.head, chunk.subarray(0, FINGERPRINT_BYTES - this.head.length)]);
+    if (this.head.length > this.identity.fp_len) this.identity = { ...this.identity, fp: fingerprint(this.head), fp_len: this.head.length };
   }
 
   private split(chunk: Buffer): void {
@@ -171,17 +197,28 @@ export class LineFeed {
     this.identity = identity;
     this.offset = offset;
     this.tailBytes = EMPTY;
+    this.epoch++;
+    this.head = offset === 0 ? EMPTY : undefined;
     this.mark(offset - this.held.length);
   }
 
   /** The last mark at or below a delivered seq, and forgets the marks before it (unless only asked: `keep`). */
   delivered(seq: number, keep = false): DeliveryMark | undefined {
-    let found: DeliveryMark | undefined;
+    let found: PushMark | undefined;
     let index = 0;
     while (index < this.marks.length && (this.marks[index]?.seq ?? Infinity) <= seq) found = this.marks[index++];
     const exact = this.exactMark(this.marks[index], seq, found);
     if (index > 0 && !keep) this.marks = this.marks.slice(index);
-    return exact ?? (found === undefined ? undefined : strip(found));
+    const mark = exact ?? found ?? (this.given.seq <= seq ? this.given : undefined);
+    if (mark === undefined) return undefined;
+    if (!keep) this.given = mark;
+    return strip(this.withHead(mark));
+  }
+
+  /** A mark with the fingerprint of the first bytes read since (the same start of the same file). */
+  private withHead(mark: PushMark): PushMark {
+    const { ino, dev, fp, fp_len } = this.identity;
+    return mark.epoch === this.epoch && mark.ino === ino && mark.dev === dev && fp_len > mark.fp_len ? { ...mark, fp, fp_len } : mark;
   }
 
   /**
@@ -192,7 +229,7 @@ export class LineFeed {
    * line cut at maxLineBytes: the count of line ends says so), the offset after the line of `seq`
    * is where the hub's lines end. Else the mark below stands (those lines may come twice).
    */
-  private exactMark(next: PushMark | undefined, seq: number, found: DeliveryMark | undefined): DeliveryMark | undefined {
+  private exactMark(next: PushMark | undefined, seq: number, found: DeliveryMark | undefined): PushMark | undefined {
     const from = next?.from;
     if (next === undefined || from === undefined || this.reread === undefined || from.seq >= seq || next.seq <= seq) return undefined;
     if (found !== undefined && (found.offset > from.offset || found.seq > from.seq)) return undefined;
@@ -210,7 +247,7 @@ export class LineFeed {
     }
     if (lines !== next.seq - from.seq) return undefined; // a line cut in parts, or lines collapsed: counts differ
     const { from: _from, ...rest } = next;
-    const mark = { ...rest, seq, offset: from.offset + end };
+    const mark: PushMark = { ...rest, seq, offset: from.offset + end };
     this.lastExact = { inside: next, mark };
     return mark;
   }
@@ -245,7 +282,7 @@ export class LineFeed {
   private mark(offset: number, from?: { seq: number; offset: number }): void {
     const seq = this.lastSeq();
     const last = this.marks[this.marks.length - 1];
-    const mark: PushMark = { ...this.identity, seq, offset: Math.max(0, offset), ...(from === undefined ? {} : { from }) };
+    const mark: PushMark = { ...this.identity, seq, offset: Math.max(0, offset), epoch: this.epoch, ...(from === undefined ? {} : { from }) };
     // the same seq again (no new record): the later offset replaces the earlier
     if (last !== undefined && last.seq === seq) this.marks[this.marks.length - 1] = mark;
     else this.marks.push(mark);
@@ -253,9 +290,8 @@ export class LineFeed {
   }
 }
 
-/** A mark as a checkpoint stores it (without where its push began). */
+/** A mark as a checkpoint stores it (without where its push began, or its epoch). */
 function strip(mark: PushMark): DeliveryMark {
-  if (mark.from === undefined) return mark;
-  const { from: _from, ...rest } = mark;
+  const { from: _from, epoch: _epoch, ...rest } = mark;
   return rest;
 }

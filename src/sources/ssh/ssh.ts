@@ -317,7 +317,7 @@ export class SshFollower {
       text = text.replace(/RUNLOG-RETRUNC\n?/g, () => {
         // (a file system that keeps no birth times cannot tell a truncation from a new file on the same inode number)
         this.o.lines.system(
-          `${this.o.target.url}: started over before it could be read (truncated again, or deleted and made again on the same inode number: its first bytes differ), and no copy of it was found beside it: what was written to it before could not be read`,
+          `${this.o.target.url}: started over before it could be read (truncated, or deleted and made again on the same inode number: its first bytes differ), and no copy of it was found beside it: what was written to it before could not be read`,
           'WARNING',
         );
         return '';

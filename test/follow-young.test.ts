@@ -1,0 +1,81 @@
+/**
+ * `runlog follow` stopped while its file was too young to hold a whole line (bytes at offset 0,
+ * none of them a line yet), the file then replaced on the same inode (truncated and written again,
+ * or deleted and made again on the freed inode number) before the restart: the checkpoint's
+ * fingerprint covers the bytes that were read, so the restart tells the new file from the old one
+ * grown and says what could not be read, locally and over ssh (a real sshd, test/sshd.ts).
+ */
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkpointPath, loadCheckpoint } from '../src/sources/file/checkpoint.js';
+import { cliKilledAfterEach, hubOn, tempDir, waitFor } from './helpers.js';
+import { remoteScripts, sshdAvailable, sshdWithHub } from './sshd.js';
+
+const cli = cliKilledAfterEach();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('a restart against a young file replaced while the follower was stopped', () => {
+  it('locally: says what could not be read instead of reading the new file as if it were the old one grown', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'app.log');
+    const data = join(dir, 'data');
+    writeFileSync(path, '');
+    const run = 'young-local';
+    const hub = await hubOn(tempDir());
+    try {
+      const start = () => cli(['follow', path, '--run', run, '--hub', hub.url, '--data', data, '--partial-timeout', '1h', '--poll', '50ms']);
+      const first = start();
+      await waitFor(() => loadCheckpoint(checkpointPath(data, run))?.files.length || undefined, 20_000, 'the first checkpoint');
+      appendFileSync(path, 'epoch 1/10 loss=');
+      await sleep(1000); // read (held: no line yet)
+      first.child.kill('SIGTERM');
+      expect((await first).code).toBe(0);
+      expect(loadCheckpoint(checkpointPath(data, run))?.files).toMatchObject([{ offset: 0 }]);
+      writeFileSync(path, 'another job\nits second line\n'); // O_TRUNC: the same inode, other first bytes
+      const second = start();
+      await waitFor(async () => ((await (await fetch(`${hub.url}/api/runs/${run}/logs`)).json()) as { logs: unknown[] }).logs.length >= 3 || undefined, 20_000, 'the new lines');
+      second.child.kill('SIGTERM');
+      expect((await second).code).toBe(0);
+      const { logs } = (await (await fetch(`${hub.url}/api/runs/${run}/logs`)).json()) as { logs: { source: string; message: string }[] };
+      expect(logs.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(['another job', 'its second line']);
+      expect(logs.filter((r) => r.source === 'system').map((r) => r.message)).toEqual([
+        `${path}: changed while nobody followed it (truncated, replaced or deleted): 16 bytes after byte 0, and whatever was written after them, could not be read`,
+      ]);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+describe.skipIf(!sshdAvailable())('a restart against a young remote file replaced while the follower was stopped (a real sshd)', () => {
+  const env = sshdWithHub();
+
+  it('over ssh: says what could not be read instead of reading the new file as if it were the old one grown', async () => {
+    const path = join(env.sshd.dir, 'young.log');
+    const url = `ssh://root@127.0.0.1:${env.sshd.port}${path}`;
+    const run = 'young-ssh';
+    const data = tempDir();
+    writeFileSync(path, '');
+    const start = () => cli(['follow', url, '--run', run, '--hub', env.hub.url, '--data', data, '--ssh-option', env.sshd.sshOption, '--partial-timeout', '1h']);
+    const first = start();
+    await waitFor(() => remoteScripts(path).length > 0 || undefined, 20_000, 'the first session');
+    await sleep(500); // its header is out: the file is known empty
+    appendFileSync(path, 'epoch 1/10 loss=');
+    await sleep(1000); // sent (held: no line yet)
+    first.child.kill('SIGTERM');
+    expect((await first).code).toBe(0);
+    expect(loadCheckpoint(checkpointPath(data, run))?.files).toMatchObject([{ offset: 0 }]);
+    writeFileSync(path, 'another job\nits second line\n');
+    const second = start();
+    await waitFor(async () => (await env.records(run)).some((r) => r.message === 'its second line') || undefined, 30_000, 'the new lines');
+    second.child.kill('SIGTERM');
+    expect((await second).code).toBe(0);
+    const all = await env.records(run);
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(['another job', 'its second line']);
+    const said = all.filter((r) => r.source === 'system').map((r) => r.message);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/could not be read/);
+  });
+
+});
