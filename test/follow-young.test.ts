@@ -3,7 +3,9 @@
  * none of them a line yet), the file then replaced on the same inode (truncated and written again,
  * or deleted and made again on the freed inode number) before the restart: the checkpoint's
  * fingerprint covers the bytes that were read, so the restart tells the new file from the old one
- * grown and says what could not be read, locally and over ssh (a real sshd, test/sshd.ts).
+ * grown and says what could not be read, locally and over ssh (a real sshd, test/sshd.ts). Over
+ * ssh the remote side also compares such a file's first bytes at each look (it has no first line
+ * to compare yet), so one truncated and written again past the offset while followed is seen too.
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,7 +50,7 @@ describe('a restart against a young file replaced while the follower was stopped
   });
 });
 
-describe.skipIf(!sshdAvailable())('a restart against a young remote file replaced while the follower was stopped (a real sshd)', () => {
+describe.skipIf(!sshdAvailable())('a young remote file (no whole line yet) replaced (a real sshd)', () => {
   const env = sshdWithHub();
 
   it('over ssh: says what could not be read instead of reading the new file as if it were the old one grown', async () => {
@@ -77,5 +79,24 @@ describe.skipIf(!sshdAvailable())('a restart against a young remote file replace
     expect(said).toHaveLength(1);
     expect(said[0]).toMatch(/could not be read/);
   });
-
+  it('while following: sees a file with no whole line yet truncated and written again past the offset, and mixes no old and new bytes', async () => {
+    const path = join(env.sshd.dir, 'young-live.log');
+    const url = `ssh://root@127.0.0.1:${env.sshd.port}${path}`;
+    const run = 'young-ssh-live';
+    writeFileSync(path, '');
+    const follower = cli(['follow', url, '--run', run, '--hub', env.hub.url, '--data', tempDir(), '--ssh-option', env.sshd.sshOption, '--partial-timeout', '1h']);
+    await waitFor(() => remoteScripts(path).length > 0 || undefined, 20_000, 'the first session');
+    await sleep(500);
+    appendFileSync(path, 'epoch 1/10 loss=');
+    await sleep(1000); // read (held: no line yet)
+    writeFileSync(path, 'another job\nits second line\n'); // longer than what was read: no shorter size to see
+    await waitFor(async () => (await env.records(run)).some((r) => r.message === 'its second line') || undefined, 30_000, 'the new lines');
+    follower.child.kill('SIGTERM');
+    expect((await follower).code).toBe(0);
+    const all = await env.records(run);
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(['epoch 1/10 loss=', 'another job', 'its second line']);
+    expect(all.filter((r) => r.source === 'system').map((r) => r.message)).toEqual([
+      `${url}: truncated; lines written after byte 16 before the truncation could not be read (no rotated copy found)`,
+    ]);
+  });
 });

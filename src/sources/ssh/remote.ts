@@ -10,7 +10,8 @@
  * count of bytes received is always a place in that one file. Each look also compares:
  * - how far fd 3 was read (/proc/$$/fdinfo/3) with the open file's size: shorter means truncated
  *   (copytruncate, or `: > file`); so does another first line (up to 1 KiB, compared with shell
- *   builtins before each read: a truncation the writer regrew past the offset between two looks). The newest sibling named as a rotated copy (app.log.1, app.log-…) with the same first bytes (logrotate's
+ *   builtins before each read: a truncation the writer regrew past the offset between two looks),
+ *   or, while the file has no whole first line yet, other first bytes (a sha256sum a look). The newest sibling named as a rotated copy (app.log.1, app.log-…) with the same first bytes (logrotate's
  *   copy) gives the bytes written after that point before the truncation; the script sends them
  *   and ends (exit 78) with `RUNLOG-TRUNC <copy|none> <offset> <fp_len> <fp> <birth>` on stderr (the
  *   first bytes written since the truncation, waiting up to 2 s for some), and the client reads
@@ -263,7 +264,10 @@ export function remoteScript(start: RemoteStart): string {
     `  [ "$(stat -L -c %s /dev/fd/3)" -lt "$q" ] || { [ "$l" -gt 0 ] && [ "$(head -c "$l" /dev/fd/3 | sha256sum | cut -c1-32)" != "$p" ]; }; }`,
     `while :; do`,
     // another first line: truncated and written again (its new bytes at the offset are not the next ones)
-    `  rg=; if [ "$hc" = 1 ]; then IFS= read -r c1 </dev/fd/3 && [ "$c1" = "$h1" ] || rg=1; fi`,
+    `  rg=; if [ "$hc" = 1 ]; then IFS= read -r c1 </dev/fd/3 && [ "$c1" = "$h1" ] || rg=1`,
+    // no whole first line yet (a young file, a progress bar): its first bytes, as many as were
+    // fingerprinted, are compared instead (a sha256sum a look, only while it is so young)
+    `  elif [ -z "$hc" ] && [ "$l" -gt 0 ] && [ "$(head -c "$l" /dev/fd/3 | sha256sum | cut -c1-32)" != "$p" ]; then rg=1; fi`,
     `  [ -n "$halt" ] && [ -z "$rg" ] && shrunk && rg=1`,
     // a write that fails (the connection is gone, SIGPIPE ignored) ends the script
     `  [ -n "$rg" ] || cat <&3 || exit 0`,
