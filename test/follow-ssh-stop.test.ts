@@ -8,7 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { WireRecord } from '../src/core/record.js';
 import { cliKilledAfterEach, tempDir, waitFor } from './helpers.js';
+import { hubProxy } from './hub-proxy.js';
 import { numberedBlock, numberedLines, remoteScripts, sshdAvailable, sshdWithHub } from './sshd.js';
 
 const cli = cliKilledAfterEach();
@@ -86,6 +88,61 @@ describe.skipIf(!sshdAvailable())('runlog follow ssh://… stopped at awkward mo
     expect((await third).code).toBe(0);
     const all = await records(run);
     expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(numberedLines(1, last));
+    expect(all.filter((r) => r.source === 'system').map((r) => r.message)).toEqual(said);
+  });
+
+  it('stopped while far behind in a big file (a slow hub: it reads no further while 20,000 lines wait) says how many bytes it left unread, and a restart reads them; no line is cut in two meanwhile', async () => {
+    const path = join(env.sshd.dir, 'big.log');
+    const url = `ssh://root@127.0.0.1:${env.sshd.port}${path}`;
+    const run = 'ssh-stop-big';
+    const data = tempDir();
+    const total = 100_000;
+    writeFileSync(path, numberedBlock(1, total));
+    /** every line of the run, paged */
+    const everything = async (): Promise<WireRecord[]> => {
+      const all: WireRecord[] = [];
+      for (;;) {
+        const response = await fetch(`${env.hub.url}/api/runs/${run}/logs?limit=10000&after=${all.at(-1)?.seq ?? 0}`);
+        const page = response.ok ? ((await response.json()) as { logs: WireRecord[] }).logs : [];
+        all.push(...page);
+        if (page.length < 10_000) return all;
+      }
+    };
+    const lastLine = async () => {
+      const response = await fetch(`${env.hub.url}/api/runs/${run}/logs?tail=1`);
+      return response.ok ? ((await response.json()) as { logs: WireRecord[] }).logs[0] : undefined;
+    };
+    // each batch held 1 s on its way to the hub: the follower reads 20,000 lines, then waits for it
+    const slow = await hubProxy(env.hub.url, () => undefined, (method, route) => (method === 'POST' && route.endsWith('/logs') ? 1000 : 0));
+    try {
+      // (a short partial timeout: a line cut by a read must not be shipped in halves while the rest waits in the pipe)
+      const first = cli(['follow', url, '--run', run, '--hub', slow.url, '--data', data, '--ssh-option', env.sshd.sshOption, '--flush-timeout', '60s', '--partial-timeout', '200ms']);
+      await waitFor(async () => (await lastLine()) !== undefined || undefined, 30_000, 'a first batch');
+      first.child.kill('SIGTERM');
+      expect((await first).code).toBe(0);
+    } finally {
+      await slow.close();
+    }
+    const stopped = await everything();
+    const read = stopped.filter((r) => r.source === 'file').map((r) => r.message);
+    const wrong = read.findIndex((m, k) => m !== numberedLines(k + 1, k + 1)[0]);
+    expect(wrong, JSON.stringify([read.slice(wrong - 2, wrong + 3), stopped.slice(-3)])).toBe(-1);
+    expect(read.length).toBeLessThan(total - 10_000); // cut short
+    const said = stopped.filter((r) => r.source === 'system').map((r) => r.message);
+    expect(said).toHaveLength(1);
+    const match = /: stopped before the remote file was read to its end: 1 file with (\d+) bytes not read/.exec(said[0] ?? '');
+    expect(match, said[0]).not.toBeNull();
+    // what was received, counted from the end of the last line shipped (a line cut by the stop was received, not shipped)
+    const unshipped = Buffer.byteLength(numberedBlock(read.length + 1, total));
+    expect(Number(match![1])).toBeLessThanOrEqual(unshipped);
+    expect(Number(match![1])).toBeGreaterThan(unshipped - 20);
+
+    const second = cli(['follow', url, '--run', run, '--hub', env.hub.url, '--data', data, '--ssh-option', env.sshd.sshOption]);
+    await waitFor(async () => (await lastLine())?.message === numberedLines(total, total)[0] || undefined, 120_000, `line ${total}`);
+    second.child.kill('SIGTERM');
+    expect((await second).code).toBe(0);
+    const all = await everything();
+    expect(all.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(numberedLines(1, total));
     expect(all.filter((r) => r.source === 'system').map((r) => r.message)).toEqual(said);
   });
 

@@ -87,6 +87,8 @@ export class SshFollower {
   private truncation: { copy: boolean; offset: number; fp: string; fpLen: number; birth: string } | undefined;
   /** the birth time of the file read (inode), as the last truncation saw it: a new file on its inode number is told by it */
   private birth: { ino: number; value: string } | undefined;
+  /** ssh's output is not read for now (holdOutput): the lines read wait for the hub */
+  private holding = false;
   /** a session's header came: bytes flow now (and the remote side looks at the file 4–10 times a second) */
   private streaming = false;
   /** when the remote side last looked (a `missing` header, the end of a session that streamed) */
@@ -135,7 +137,9 @@ export class SshFollower {
     // and after the poll phase (setImmediate): bytes that waited while the event loop was busy come first
     this.partialTimer = setInterval(() => {
       setImmediate(() => {
-        if (this.streaming) this.feed.flushIfIdle(this.o.partialTimeoutMs ?? 1000);
+        // not while ssh's output waits unread (the lines read wait for the hub): the rest of the
+        // line may be in the pipe, and a line was cut in two (its halves shipped as two lines)
+        if (this.streaming && !this.holding) this.feed.flushIfIdle(this.o.partialTimeoutMs ?? 1000);
       });
     }, 100);
   }
@@ -491,9 +495,14 @@ export class SshFollower {
   /** Reads no more of ssh's output until the lines read have gone on. */
   private holdOutput(child: ChildProcess): void {
     child.stdout?.pause();
+    if (this.holding) return;
+    this.holding = true;
     const check = setInterval(() => {
       if (this.o.busy?.() && this.child === child) return;
       clearInterval(check);
+      this.holding = false;
+      // the partial timeout counts from now: bytes that waited in the pipe are no writer stopped mid-line
+      this.feed.lastGrowthAt = Date.now();
       child.stdout?.resume();
     }, BUSY_RETRY_MS);
   }
