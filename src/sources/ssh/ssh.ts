@@ -20,9 +20,10 @@ import { spawnWatched } from '../process/watchdog.js';
 import { fingerprint, type FileCheckpoint } from '../file/checkpoint.js';
 import { LineFeed, type DeliveryMark } from '../file/feed.js';
 import { BUSY_RETRY_MS, type LineTarget } from '../file/follower.js';
-import type { SshTarget } from './url.js';
-import { APPEARED_EXIT, MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, shellQuote, SIBLING_EXIT, TRUNCATED_EXIT } from './remote.js';
-import { surveyScript, surveyUnread } from './survey.js';
+import { sshCommandLine, type SshTarget } from './url.js';
+import { APPEARED_EXIT, MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, SIBLING_EXIT, TRUNCATED_EXIT } from './remote.js';
+import { readNotes } from './notes.js';
+import { surveyScript, surveyUnread, unreadMessage } from './survey.js';
 
 export { parseSshUrl, type SshTarget } from './url.js';
 
@@ -181,14 +182,8 @@ export class SshFollower {
     const { ino } = this.feed.identity;
     const offset = this.feed.offset;
     const script = surveyScript({ path: this.o.target.path, ino: ino === -1 ? '-' : String(ino), offset, done: this.done });
-    const left = await surveyUnread(this.o.sshCommand ?? 'ssh', this.sshArgs(script));
-    if ('files' in left && left.files === 0) return;
-    const what =
-      'files' in left
-        ? `${left.files} ${left.files === 1 ? 'file' : 'files'} with ${left.bytes} bytes not read (from byte ${offset} of the one it was reading on)`
-        : `what was written after byte ${offset} of the file it was reading not read, how much could not be learned (${left.error})`;
-    const then = ended ? '' : '; its checkpoint keeps the place: runlog follow started again for this run reads them';
-    const message = `${this.o.target.url}: stopped before the remote file was read to its end: ${what}${then}`;
+    const message = unreadMessage(this.o.target.url, offset, await surveyUnread(this.o.sshCommand ?? 'ssh', this.sshArgs(script)), ended);
+    if (message === undefined) return;
     this.o.lines.system(message, 'WARNING');
     this.o.onState?.(message);
     // the note took a seq after the file's last line: a restart numbers on after it, not onto it
@@ -255,21 +250,7 @@ export class SshFollower {
 
   /** ssh's command line running `script` on the host. */
   private sshArgs(script: string): string[] {
-    const t = this.o.target;
-    return [
-      ...(this.o.sshArgs ?? []),
-      ...(t.port === undefined ? [] : ['-p', String(t.port)]),
-      ...(t.user === undefined ? [] : ['-l', t.user]),
-      '-T',
-      '-o', 'BatchMode=yes',
-      '-o', 'ServerAliveInterval=5',
-      '-o', 'ServerAliveCountMax=3',
-      '-o', 'ConnectTimeout=10',
-      '-o', 'Compression=yes',
-      '--',
-      t.host,
-      `exec sh -c ${shellQuote(script)}`,
-    ];
+    return sshCommandLine(this.o.target, this.o.sshArgs ?? [], script);
   }
 
   private connect(draining = false): void {
@@ -310,41 +291,15 @@ export class SshFollower {
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       // the keep-alive dots are not news; the script's notes are read; anything else is kept for the message on exit
-      let text = chunk.toString().replace(/RUNLOG-TRUNC (copy|none) (\d+) (\d+) (\S+)(?: (\S+))?\n?/g, (_, copy: string, offset: string, fpLen: string, fp: string, birth?: string) => {
-        this.truncation = { copy: copy === 'copy', offset: Number(offset), fp, fpLen: Number(fpLen), birth: birth ?? '-' };
-        return '';
-      });
-      text = text.replace(/RUNLOG-SIBS (\d+)([\d ]*)\n?/g, (_, ino: string, list: string) => {
-        this.unread = { ino: Number(ino), siblings: list.split(' ').filter(Boolean) };
-        return '';
-      });
-      text = text.replace(/RUNLOG-RETRUNC\n?/g, () => {
-        // (a file system that keeps no birth times cannot tell a truncation from a new file on the same inode number)
-        this.o.lines.system(
-          `${this.o.target.url}: started over before it could be read (truncated, or deleted and made again on the same inode number: its first bytes differ), and no copy of it was found beside it: what was written to it before could not be read`,
-          'WARNING',
-        );
-        return '';
-      });
-      text = text.replace(/RUNLOG-REBORN (\S+)\n?/g, (_, ino: string) => {
-        this.o.lines.system(`${this.o.target.url}: a file that was under its name (inode ${ino}) was deleted before it could be read, and a new file took its inode number: its lines could not be read`, 'WARNING');
-        return '';
-      });
-      text = text.replace(/RUNLOG-(NEXT|LOST) (\S+)(?: (\d+) (\S+)(?: (\S+))?)?\n?/g, (_, what: string, ino: string, fpLen?: string, fp?: string, birth?: string) => {
-        if (what === 'NEXT') this.next = { ino, fp: fp ?? '-', fpLen: Number(fpLen ?? 0), birth: birth ?? '-' };
-        else this.o.lines.system(`${this.o.target.url}: a file that was under its name (inode ${ino}) was rotated away or deleted before it could be read, and is not beside it any more: its lines could not be read`, 'WARNING');
-        return '';
-      });
-      // the remote side waits for a file not there yet: it looked (--until-idle counts from its looks)
-      text = text.replace(/RUNLOG-LOOK\n?/g, () => {
-        this.lookedAt = Date.now();
-        return '';
-      });
-      text = text.replace(/RUNLOG-APPEARED (\S+)\n?/g, (_, ino: string) => {
-        appeared = ino;
-        return '';
-      });
-      text = text.replace(/^\.+$/, '');
+      const { notes, rest: text } = readNotes(chunk.toString(), this.o.target.url);
+      for (const note of notes) {
+        if (note.kind === 'truncated') this.truncation = note;
+        else if (note.kind === 'siblings') this.unread = note;
+        else if (note.kind === 'next') this.next = note;
+        else if (note.kind === 'looked') this.lookedAt = Date.now();
+        else if (note.kind === 'appeared') appeared = note.ino;
+        else this.o.lines.system(note.message, 'WARNING');
+      }
       if (text.trim() !== '') errors = (errors + text).slice(-500);
     });
     this.exited = new Promise((resolve) => {

@@ -55,7 +55,7 @@ export function surveyScript(start: SurveyStart): string {
 /** how long a stop waits for the count (the host may be slow or gone) */
 const SURVEY_MS = 5_000;
 
-/** Runs the survey over ssh (`args`: the ssh command line with the script last); undefined, with why, when it could not say. */
+/** Runs the survey over ssh (`args`: the ssh command line with the script last); `error` says why when it could not say. */
 export function surveyUnread(command: string, args: readonly string[]): Promise<Unread | { error: string }> {
   return new Promise((resolve) => {
     const { child, settled } = spawnWatched(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -80,4 +80,15 @@ export function surveyUnread(command: string, args: readonly string[]): Promise<
       else resolve({ error: errors.trim().split(/\r?\n/).filter(Boolean).join('; ') || `ssh exited with ${code}` });
     });
   });
+}
+
+/** The run's `system` line for what a stop left (none when nothing was left); `ended`: the run ends, no restart can read it. */
+export function unreadMessage(url: string, offset: number, left: Unread | { error: string }, ended: boolean): string | undefined {
+  if ('files' in left && left.files === 0) return undefined;
+  const what =
+    'files' in left
+      ? `${left.files} ${left.files === 1 ? 'file' : 'files'} with ${left.bytes} bytes not read (from byte ${offset} of the one it was reading on)`
+      : `what was written after byte ${offset} of the file it was reading not read, how much could not be learned (${left.error})`;
+  const then = ended ? '' : '; its checkpoint keeps the place: runlog follow started again for this run reads them';
+  return `${url}: stopped before the remote file was read to its end: ${what}${then}`;
 }

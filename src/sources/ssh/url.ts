@@ -1,4 +1,5 @@
 /** `ssh://[user@]host[:port]/path`, the name `runlog follow` takes for a file on another machine. */
+import { shellQuote } from './remote.js';
 
 export interface SshTarget {
   url: string;
@@ -30,4 +31,25 @@ function decoded(text: string): string {
   } catch {
     return text;
   }
+}
+
+/**
+ * ssh's arguments running `script` on the target's host (see ssh.ts for the options): the user's
+ * `extra` first, since ssh keeps the first value it reads for an option.
+ */
+export function sshCommandLine(target: SshTarget, extra: readonly string[], script: string): string[] {
+  return [
+    ...extra,
+    ...(target.port === undefined ? [] : ['-p', String(target.port)]),
+    ...(target.user === undefined ? [] : ['-l', target.user]),
+    '-T',
+    '-o', 'BatchMode=yes',
+    '-o', 'ServerAliveInterval=5',
+    '-o', 'ServerAliveCountMax=3',
+    '-o', 'ConnectTimeout=10',
+    '-o', 'Compression=yes',
+    '--',
+    target.host,
+    `exec sh -c ${shellQuote(script)}`,
+  ];
 }
