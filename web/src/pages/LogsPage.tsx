@@ -11,13 +11,14 @@ import { listWorkers, systemLogs, systemLogStreamUrl } from '../api/workers.ts';
 import { LEVELS, parseLevel, type SystemLog } from '../api/types.ts';
 import { href, replaceHash } from '../router.ts';
 import { count, fullTime, when } from '../ui/format.ts';
-import { useKeys, useLiveStream, useMedia, useSetting } from '../ui/hooks.ts';
+import { NARROW, useKeys, useLiveStream, useMedia, useSetting } from '../ui/hooks.ts';
 import { LevelBadge } from '../ui/status.tsx';
 import { LiveDot } from '../ui/LiveDot.tsx';
 import { ansiNodes } from '../viewer/AnsiText.tsx';
 import { matcher } from '../viewer/filter.ts';
-import { useVirtualizer } from '../viewer/virtual.ts';
+import { useRemeasure, useVirtualizer } from '../viewer/virtual.ts';
 import { textLines } from '../viewer/rows.ts';
+import { copyRows } from '../viewer/copy.ts';
 import { SearchResults } from './SearchResults.tsx';
 
 const PAGE = 500;
@@ -32,11 +33,6 @@ const RANGES = [
   ['7d', 'last 7 days'],
 ] as const;
 const ROW_PX = 20;
-/**
- * A narrow screen (a phone): a line's message goes under its time, worker, level and task, the
- * whole width (beside them it was 3 characters wide at 420 px); the same width as in pages.css
- */
-export const NARROW = '(max-width: 640px)';
 
 export function LogsPage({ query }: { query: URLSearchParams }) {
   const worker = query.get('worker') ?? '';
@@ -280,7 +276,7 @@ function SystemLogList(props: { lines: SystemLog[] | null; more: boolean; onMore
     overscan: 30,
   });
   // wrapped, a row is as tall as it draws: measured (the estimate counts only line ends)
-  useEffect(() => virtualizer.measure(), [wrap, stacked]);
+  useRemeasure(virtualizer, measured, [wrap, stacked]);
   if (lines === null) return <div class="empty muted">loading…</div>;
   if (lines.length === 0) {
     return (
@@ -292,7 +288,7 @@ function SystemLogList(props: { lines: SystemLog[] | null; more: boolean; onMore
   return (
     <div class={`viewer ${wrap ? 'wrap' : 'nowrap'} system-logs`}>
       <div class="log-frame">
-        <div class="log-scroll" ref={scrollRef} data-testid="logs-scroll">
+        <div class="log-scroll" ref={scrollRef} onCopy={copyRows} data-testid="logs-scroll">
           <div class="log-sizer" style={{ height: `${virtualizer.getTotalSize() + (more ? 40 : 0)}px` }}>
             {virtualizer.getVirtualItems().map((item) => {
               const line = rows[item.index];

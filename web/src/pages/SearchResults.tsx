@@ -9,6 +9,7 @@ import { href } from '../router.ts';
 import { count, fullTime, when } from '../ui/format.ts';
 import { LevelBadge } from '../ui/status.tsx';
 import { ansiNodes } from '../viewer/AnsiText.tsx';
+import { copyRows } from '../viewer/copy.ts';
 
 const PAGE = 200;
 
@@ -94,7 +95,7 @@ export function SearchResults({ query, wrap, reloads }: { query: Omit<SearchQuer
   return (
     <div class={`viewer ${wrap ? 'wrap' : 'nowrap'} system-logs search-results`}>
       <div class="log-frame">
-        <div class="log-scroll" data-testid="search-scroll">
+        <div class="log-scroll" onCopy={copyRows} data-testid="search-scroll">
           {lines.map((line) => (
             <div key={idOf(line)} class={`row line static lvl-${line.level.toLowerCase()}`} data-testid="search-row">
               <span class="ts wide" title={fullTime(line.timestamp)}>

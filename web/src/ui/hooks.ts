@@ -65,6 +65,13 @@ export function useLiveStream(url: string | null, handlers: StreamHandlers, onRe
   return state;
 }
 
+/**
+ * A narrow screen (a phone): a log line's message goes under its time, level and other columns,
+ * the whole width (beside them it was 3 to 15 characters wide at 420 px): the Logs page's lists and
+ * the run page's viewer. The same width as the media queries of pages.css.
+ */
+export const NARROW = '(max-width: 640px)';
+
 /** Whether a CSS media query holds, kept up to date (a phone turned, a window narrowed). */
 export function useMedia(query: string): boolean {
   const [matches, setMatches] = useState(() => matchMedia(query).matches);

@@ -6,13 +6,14 @@
  */
 import { defaultRangeExtractor } from '@tanstack/virtual-core';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
-import { useKeys, useSetting } from '../ui/hooks.ts';
+import { NARROW, useKeys, useMedia, useSetting } from '../ui/hooks.ts';
 import { count } from '../ui/format.ts';
 import { buildRows, LINE_PX, textLines, type Row } from './rows.ts';
 import type { RunLogSession } from './session.ts';
-import { useVirtualizer } from './virtual.ts';
+import { useRemeasure, useVirtualizer } from './virtual.ts';
 import { RowView } from './RowView.tsx';
 import { Toolbar } from './Toolbar.tsx';
+import { copyRows } from './copy.ts';
 
 /** px: markers and phase headers are taller than a line (LINE_PX) */
 const SIZES: Record<Row['kind'], number> = { line: LINE_PX, progress: LINE_PX, gap: 30, phase: 26, end: 30 };
@@ -30,6 +31,10 @@ export function LogViewer({ session }: { session: RunLogSession }) {
   const [timestamps, setTimestamps] = useSetting<boolean>('timestamps', true);
   const [wrap, setWrap] = useSetting<boolean>('wrap', false);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  // a phone: a line's message goes under its number, time, level, file and logger, the whole width
+  // (beside them it was ~15 characters wide at 420 px, and a file's name pushed it off screen):
+  // one screen line more a row, unwrapped still of a known height (not measured)
+  const stacked = useMedia(NARROW);
   const scrollRef = useRef<HTMLDivElement>(null);
   const searchRef = useRef<HTMLInputElement>(null);
 
@@ -40,9 +45,11 @@ export function LogViewer({ session }: { session: RunLogSession }) {
   // when getItemKey changes, and that should be once per batch of lines, not once per render
   const estimateSize = useCallback((index: number) => {
     const row = rows[index];
-    // a message with line ends is as many lines tall (wrapped rows are measured besides)
-    return row?.kind === 'line' ? LINE_PX * textLines(row.line.message) : SIZES[row?.kind ?? 'line'];
-  }, [rows]);
+    // a message with line ends is as many lines tall (wrapped rows are measured besides); stacked,
+    // a line or a progress bar has its other columns on a line above
+    if (row?.kind === 'line') return LINE_PX * (textLines(row.line.message) + (stacked ? 1 : 0));
+    return SIZES[row?.kind ?? 'line'] + (stacked && row?.kind === 'progress' ? LINE_PX : 0);
+  }, [rows, stacked]);
   const getItemKey = useCallback((index: number) => rows[index]?.key ?? index, [rows]);
   const virtualizer = useVirtualizer({
     count: rows.length,
@@ -54,12 +61,13 @@ export function LogViewer({ session }: { session: RunLogSession }) {
     // no more than fill the screen (each batch of lines replaces them all: no rows to spare)
     rangeExtractor: (range) => {
       if (!session.following || range.count === 0) return defaultRangeExtractor(range);
-      const visible = Math.ceil((scrollRef.current?.clientHeight ?? 1000) / LINE_PX) + 1;
+      // (a row is a screen line at least; stacked, two)
+      const visible = Math.ceil((scrollRef.current?.clientHeight ?? 1000) / (stacked ? 2 * LINE_PX : LINE_PX)) + 1;
       const start = Math.max(0, range.count - visible);
       return Array.from({ length: range.count - start }, (_, offset) => start + offset);
     },
   });
-  useEffect(() => virtualizer.measure(), [wrap]);
+  useRemeasure(virtualizer, wrap, [wrap, stacked]);
   // lines from several files (runlog follow 'outputs/*/run.log'): each row names its file
   const fileName = useMemo(() => fileNamer(session.paths), [session.paths.size]);
 
@@ -220,7 +228,7 @@ export function LogViewer({ session }: { session: RunLogSession }) {
   const store = session.store;
 
   return (
-    <section class={`viewer ${wrap ? 'wrap' : 'nowrap'} ${timestamps ? '' : 'no-ts'}`} style={{ '--ln-w': `${digits + 1.5}ch` }} data-testid="log-viewer">
+    <section class={`viewer ${wrap ? 'wrap' : 'nowrap'} ${timestamps ? '' : 'no-ts'}${stacked ? ' stacked' : ''}`} style={{ '--ln-w': `${digits + 1.5}ch` }} data-testid="log-viewer">
       <Toolbar
         session={session}
         searchRef={searchRef}
@@ -231,7 +239,7 @@ export function LogViewer({ session }: { session: RunLogSession }) {
         fromSeq={fromSeq}
       />
       <div class="log-frame">
-        <div class="log-scroll" ref={scrollRef} onScroll={onScroll} onClick={onRowsClick} onMouseOver={onRowsOver} tabIndex={0} data-testid="log-scroll" aria-label="log lines">
+        <div class="log-scroll" ref={scrollRef} onScroll={onScroll} onClick={onRowsClick} onMouseOver={onRowsOver} onCopy={copyRows} tabIndex={0} data-testid="log-scroll" aria-label="log lines">
           <div class="log-sizer" style={{ height: `${virtualizer.getTotalSize()}px` }}>
             {items.map((item, position) => {
               const row = rows[item.index];
@@ -251,6 +259,7 @@ export function LogViewer({ session }: { session: RunLogSession }) {
                   target={row.kind === 'line' && row.line.seq === session.target}
                   search={session.filter.q}
                   timestamps={timestamps}
+                  stacked={stacked}
                   fileName={fileName}
                   loggers={session.loggers.size > 1}
                   onToggle={toggleRow}

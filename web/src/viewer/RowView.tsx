@@ -18,6 +18,8 @@ interface Props {
   /** the search: its matches are marked in the text */
   search: string;
   timestamps: boolean;
+  /** a narrow screen: the message on a line of its own under the other columns (viewer.css .stacked) */
+  stacked: boolean;
   /** a run of several files: names a line's file (LogViewer's fileNamer), else null */
   fileName: ((path: string) => string) | null;
   /** a run of several loggers: each line names its own (Python's record.name) */
@@ -41,7 +43,7 @@ export class RowView extends Component<Props> {
   }
 }
 
-function rowContent({ row, index, start, measure, session, target, search, timestamps, fileName, loggers, onToggle }: Props) {
+function rowContent({ row, index, start, measure, session, target, search, timestamps, stacked, fileName, loggers, onToggle }: Props) {
   const common = {
     'data-index': index,
     ref: measure,
@@ -50,8 +52,9 @@ function rowContent({ row, index, start, measure, session, target, search, times
   switch (row.kind) {
     case 'line': {
       const { line } = row;
-      // unwrapped rows have a fixed height: a message with line ends gets one line of it per line
-      const lines = measure === undefined ? textLines(line.message) : 1;
+      // unwrapped rows have a fixed height: a message with line ends gets one line of it per line,
+      // and stacked, the line of the other columns above it (LogViewer's estimateSize)
+      const lines = measure === undefined ? textLines(line.message) + (stacked ? 1 : 0) : 1;
       if (lines > 1) common.style = { ...common.style, height: `${lines * LINE_PX}px` } as typeof common.style;
       const level = line.level.toLowerCase();
       const classes = `row line lvl-${level}${row.group === null ? '' : ` grp grp-${row.group}`}${target ? ' target' : ''}${line.source === 'stderr' ? ' stderr' : ''}`;
@@ -78,6 +81,7 @@ function rowContent({ row, index, start, measure, session, target, search, times
       );
     }
     case 'progress':
+      if (stacked && measure === undefined) common.style = { ...common.style, height: `${2 * LINE_PX}px` } as typeof common.style;
       return (
         <div {...common} class="row line progress" data-testid="progress-row" data-source={row.update.source ?? ''}>
           <span class="ln spinner" aria-label="in progress">

@@ -49,3 +49,20 @@ export function useVirtualizer(options: Options): ElementVirtualizer {
   });
   return instance;
 }
+
+/**
+ * Row sizes forgotten when what they depend on changes (wrapping turned on or off, a phone's
+ * stacked layout), and, when rows are measured, the rows drawn measured again at once. Clearing
+ * alone left those at their estimates: a drawn row is measured when its element is first given
+ * (from then on its size comes from the cache) or when it resizes, and the clearing came after
+ * both (an effect after paint), so wrapped rows of three lines were placed a line apart, drawn on
+ * top of each other. Before paint, so no frame shows rows at their estimates.
+ */
+export function useRemeasure(instance: ElementVirtualizer, measured: boolean, deps: unknown[]): void {
+  useLayoutEffect(() => {
+    instance.measure();
+    if (!measured) return;
+    const rows = instance.options.getScrollElement()?.querySelectorAll<HTMLDivElement>('[data-index]') ?? [];
+    for (const row of rows) instance.measureElement(row);
+  }, deps);
+}
