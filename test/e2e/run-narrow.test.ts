@@ -91,6 +91,21 @@ describeInBrowser('the run page on a narrow screen, and log rows copied', () => 
     }
   }
 
+  it('wraps long lines on a wide screen with no row drawn over another (wrap turned on while following)', async () => {
+    await seed();
+    await post('/api/runs', { id: 'wide-wrap' });
+    const at = Date.now() * 1000;
+    await post('/api/runs/wide-wrap/logs', { records: Array.from({ length: 60 }, (_, i) => ({ seq: i + 1, timestamp: at + i, level: 'INFO', message: `line ${i} ${LONG.repeat(6)}` })) });
+    const page = await suite.tab('#/runs/wide-wrap');
+    await expect.poll(() => page.getByTestId('log-row').count(), { timeout: 20_000 }).toBeGreaterThan(10);
+    await page.getByTestId('toggle-wrap').click();
+    // each row several screen lines tall, placed below the one before
+    await expect.poll(async () => Math.min(...(await layout(page)).map(({ row }) => row.bottom - row.top)), { timeout: 10_000 }).toBeGreaterThanOrEqual(60);
+    const rows = (await layout(page)).sort((a, b) => a.row.top - b.row.top);
+    for (let index = 1; index < rows.length; index++) expect(rows[index]!.row.top).toBeGreaterThanOrEqual(rows[index - 1]!.row.bottom - 0.5);
+    expect(errorsOf(page)).toEqual([]);
+  });
+
   for (const viewport of [null, PHONE]) {
     it(`copies run rows a line each: time, level, file, logger and message (${viewport === null ? 'wide' : '420 px'})`, async () => {
       await seed();
