@@ -42,7 +42,7 @@ describe('a restart against a young file replaced while the follower was stopped
       const { logs } = (await (await fetch(`${hub.url}/api/runs/${run}/logs`)).json()) as { logs: { source: string; message: string }[] };
       expect(logs.filter((r) => r.source === 'file').map((r) => r.message)).toEqual(['another job', 'its second line']);
       expect(logs.filter((r) => r.source === 'system').map((r) => r.message)).toEqual([
-        `${path}: changed while nobody followed it (truncated, replaced or deleted): 16 bytes after byte 0, and whatever was written after them, could not be read`,
+        `${path}: changed while nobody followed it (truncated, replaced, deleted, or moved out of its directory): 16 bytes after byte 0, and whatever was written after them, could not be read`,
       ]);
     } finally {
       await hub.close();
