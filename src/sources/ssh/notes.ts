@@ -4,6 +4,7 @@
  * (a loss, as a `system` WARNING line). What is left is ssh's own text (kept for the message on
  * exit), without the keep-alive dots.
  */
+import { StringDecoder } from 'node:string_decoder';
 
 export type ScriptNote =
   | { kind: 'truncated'; copy: boolean; offset: number; fp: string; fpLen: number; birth: string }
@@ -52,4 +53,36 @@ export function readNotes(chunk: string, url: string): { notes: ScriptNote[]; re
   take(/RUNLOG-LOOK\n?/g, () => ({ kind: 'looked' }));
   take(/RUNLOG-APPEARED (\S+)\n?/g, (ino) => ({ kind: 'appeared', ino: ino ?? '-' }));
   return { notes, rest: text.replace(/^\.+$/, '') };
+}
+
+/**
+ * The script's stderr read a whole line at a time: a note is one line, and a read may end inside
+ * it (ssh forwards stderr in pieces of its own choosing). Only the start of a note waits for its
+ * line end; ssh's own text and the keep-alive dots go on at once. A character cut between two
+ * reads is put back together.
+ */
+export class NoteStream {
+  private pending = '';
+  private readonly decoder = new StringDecoder('utf8');
+
+  constructor(private readonly url: string) {}
+
+  read(chunk: Buffer): { notes: ScriptNote[]; rest: string } {
+    let text = this.pending + this.decoder.write(chunk);
+    this.pending = '';
+    const cut = text.lastIndexOf('\n');
+    const tail = text.slice(cut + 1).replace(/^\.+/, '');
+    if (tail !== '' && (tail.startsWith('RUNLOG-') || 'RUNLOG-'.startsWith(tail))) {
+      this.pending = text.slice(cut + 1);
+      text = text.slice(0, cut + 1);
+    }
+    return readNotes(text, this.url);
+  }
+
+  /** What is left once the stream ended (a last note without its line end is read as it is). */
+  end(): { notes: ScriptNote[]; rest: string } {
+    const text = this.pending + this.decoder.end();
+    this.pending = '';
+    return readNotes(text, this.url);
+  }
 }

@@ -22,7 +22,7 @@ import { LineFeed, type DeliveryMark } from '../file/feed.js';
 import { BUSY_RETRY_MS, type LineTarget } from '../file/follower.js';
 import { sshCommandLine, type SshTarget } from './url.js';
 import { APPEARED_EXIT, MISSING_EXIT, parseHeader, remoteScript, ROTATED_EXIT, SIBLING_EXIT, TRUNCATED_EXIT } from './remote.js';
-import { readNotes } from './notes.js';
+import { NoteStream } from './notes.js';
 import { surveyScript, surveyUnread, unreadMessage } from './survey.js';
 
 export { parseSshUrl, type SshTarget } from './url.js';
@@ -289,9 +289,9 @@ export class SshFollower {
       this.feed.take(chunk);
       if (this.o.busy?.()) this.holdOutput(child);
     });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      // the keep-alive dots are not news; the script's notes are read; anything else is kept for the message on exit
-      const { notes, rest: text } = readNotes(chunk.toString(), this.o.target.url);
+    const stderr = new NoteStream(this.o.target.url);
+    // the keep-alive dots are not news; the script's notes are read; anything else is kept for the message on exit
+    const onStderr = ({ notes, rest: text }: ReturnType<NoteStream['read']>) => {
       for (const note of notes) {
         if (note.kind === 'truncated') this.truncation = note;
         else if (note.kind === 'siblings') this.unread = note;
@@ -301,10 +301,12 @@ export class SshFollower {
         else this.o.lines.system(note.message, 'WARNING');
       }
       if (text.trim() !== '') errors = (errors + text).slice(-500);
-    });
+    };
+    child.stderr?.on('data', (chunk: Buffer) => onStderr(stderr.read(chunk)));
     this.exited = new Promise((resolve) => {
       child.on('error', (error) => (errors += error.message));
       child.on('close', (code) => {
+        onStderr(stderr.end());
         settled();
         if (this.child === child) this.child = undefined;
         // a session that streamed looked to the end; one that never brought a header (the host
