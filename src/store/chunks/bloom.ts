@@ -1,6 +1,6 @@
 /**
  * The trigram bloom filter of a chunk: every 3 consecutive UTF-16 code units of each line's
- * plain text (ANSI codes stripped, lowercased) set K bits. A query's trigrams all present is
+ * plain text (ANSI codes stripped, each unit lowercased: foldUnits) set K bits. A query's trigrams all present is
  * "maybe"; one absent is "no line of the chunk contains it", so search skips the chunk.
  *
  * Format: one bloom per segment of the chunk, back to back, each `[k: byte][log2 bytes: byte][bits]`.
@@ -32,7 +32,7 @@ function trigramKey(a: number, b: number, c: number): number {
   return (1 << 21) | (h & ((1 << 21) - 1));
 }
 
-/** Adds the distinct trigram keys of one lowercased line to `keys` from `at`; returns the new end. */
+/** Adds the distinct trigram keys of one folded line to `keys` from `at`; returns the new end. */
 function addKeys(text: string, at: number): number {
   const n = text.length;
   if (n < 3) return at;
@@ -66,10 +66,32 @@ function hash2(key: number): number {
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
-/** The keys of a message as search sees it (codec.ts searchText): ANSI codes out, lowercased. */
+/**
+ * Text as the bloom keys it: each UTF-16 unit lowercased on its own (ASCII letters, and any other
+ * character whose lowercase is one unit). Search matches on ASCII folding only (codec.ts
+ * searchText); a per-unit fold keeps every substring of that a substring here, so the bloom never
+ * says no for a line that matches. Not toLowerCase() of the whole text: it lowercases by context
+ * (Σ at a word's end is ς, elsewhere σ), so a piece of a line was not always a piece of the line's
+ * lowercase. Chunks made before keyed toLowerCase(); both agree but for such characters.
+ */
+function foldUnits(text: string): string {
+  let folded = '';
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 128) folded += String.fromCharCode(lowerAscii(code));
+    else {
+      const unit = String.fromCharCode(code);
+      const lower = unit.toLowerCase();
+      folded += lower.length === 1 ? lower : unit;
+    }
+  }
+  return folded;
+}
+
+/** The keys of a message as search sees it (codec.ts searchText): ANSI codes out, letters folded (foldUnits). */
 function addMessageKeys(message: string, at: number): number {
   const plain = message.includes('\x1b') ? stripVTControlCharacters(message) : message;
-  if (NON_ASCII.test(plain)) return addKeys(plain.toLowerCase(), at);
+  if (NON_ASCII.test(plain)) return addKeys(foldUnits(plain), at);
   // ASCII: lowercased here, without making a lowercase copy of each line
   const n = plain.length;
   if (n < 3) return at;
@@ -128,7 +150,7 @@ export function buildBloom(messages: readonly string[]): Buffer {
 
 /** false ⇒ no line whose bloom this is contains `text` (case-insensitive, plain text). */
 export function bloomMayContain(bloom: Buffer, text: string): boolean {
-  const query = text.toLowerCase();
+  const query = foldUnits(text);
   if (query.length < 3 || bloom.length === 0) return true;
   const end = addKeys(query, 0);
   const wanted = keys.slice(0, end);
