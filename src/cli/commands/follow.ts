@@ -109,6 +109,9 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     last_seq: saved?.last_seq ?? 0,
     files: saved?.files ?? [],
     ...(saved?.looked_at === undefined ? {} : { looked_at: saved.looked_at }),
+    // the batch a killed follower had in flight: only the hub can say whether it is in (see the
+    // resume below); a kill before the next checkpoint must still know of it
+    ...(saved?.sending === undefined ? {} : { sending: saved.sending }),
   });
 
   // the run is ours (or still ours, same writer key) before anything is read: a 409 or 403 stops
