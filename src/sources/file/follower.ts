@@ -70,7 +70,7 @@ interface Tracked {
   skipped: number;
   /** the tail fingerprint of the last offset a checkpoint asked for (read again only when it moves) */
   tail?: { offset: number; ino: number; tail_fp: string; tail_len: number };
-  /** nothing of the file read yet (empty at every look): its mtime and its rotated siblings at the last look */
+  /** nothing of the file read yet (opened at its start, empty at every look since): its mtime and its rotated siblings at the last look */
   unread?: { mtimeMs: number; siblings: Set<string> };
 }
 
@@ -239,12 +239,14 @@ export class FileFollower {
   private read(tracked: Tracked, all: boolean): boolean {
     const feed = tracked.feed;
     let stats = fstatSync(tracked.fd);
+    // nothing read of it yet: the copies made since the last look hold its first lines, read before
+    // a truncation is judged (the copy a truncation finds is one of them: it would come twice)
+    this.lookUnread(tracked, stats);
     if (stats.size < feed.offset || (stats.size !== tracked.size && this.rewritten(tracked))) {
       this.truncated(tracked, stats);
       stats = fstatSync(tracked.fd);
+      this.lookUnread(tracked, stats); // started over: the siblings now are the ones known
     }
-    if (!tracked.detached && feed.offset === 0 && (feed.identity.fp_len === 0 || tracked.unread !== undefined)) this.readCopiesOfUnread(tracked, stats);
-    else tracked.unread = undefined;
     tracked.size = stats.size;
     if (feed.identity.fp_len < FINGERPRINT_BYTES && stats.size > feed.identity.fp_len) {
       feed.identity = { ...feed.identity, ...fingerprintFd(tracked.fd) };
@@ -258,6 +260,13 @@ export class FileFollower {
       budget -= n;
     }
     return true;
+  }
+
+  /** Reads the copies of a file nothing of which was read yet (readCopiesOfUnread); once something was, it is no such file. */
+  private lookUnread(tracked: Tracked, stats: Stats): void {
+    const feed = tracked.feed;
+    if (!tracked.detached && feed.offset === 0 && (feed.identity.fp_len === 0 || tracked.unread !== undefined)) this.readCopiesOfUnread(tracked, stats);
+    else tracked.unread = undefined;
   }
 
   /** The first bytes are not the ones fingerprinted: the file was truncated and written again. */
@@ -360,6 +369,10 @@ export class FileFollower {
   }
 
   private open(name: string, offset: number, detached: boolean, atEnd = false): Tracked | undefined {
+    // read from its start: the rotated siblings there before the file is opened, so that a copy made
+    // after the first look at it is new however long the follower stalls between the open and the
+    // look at the directory (a sibling noted after the open may hold lines written after it: lost)
+    const siblings = offset === 0 && !detached ? rotatedKeys(name) : undefined;
     let fd: number;
     try {
       fd = openSync(name, 'r');
@@ -376,8 +389,10 @@ export class FileFollower {
     const feed = new LineFeed(source, () => this.o.target.lastSeq, identity, offset, this.o.maxLineBytes, tail, reread);
     const skipped = atEnd ? offset : 0;
     const tracked: Tracked = { name, fd, feed, size: stats.size, detached, delivered: { ...identity, seq: this.o.target.lastSeq, offset }, skipped };
-    // empty: a copy made before the first read is told from an older one by being new
-    if (offset === 0 && identity.fp_len === 0) tracked.unread = { mtimeMs: stats.mtimeMs, siblings: rotatedKeys(name) };
+    // nothing read yet: a copy made before the first read is told from an older one by being new.
+    // Not only an empty file: one stalled after the open may have been copied and truncated before
+    // its first bytes were looked at (mtime -1: the first read looks at the siblings)
+    if (siblings !== undefined) tracked.unread = { mtimeMs: -1, siblings };
     if (detached) this.detached.push(tracked);
     else this.active.set(name, tracked);
     return tracked;

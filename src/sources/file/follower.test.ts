@@ -1,0 +1,80 @@
+/**
+ * FileFollower in-process, against real files: a follower stalled right after it opened a file (a
+ * loaded machine, a laptop asleep, SIGSTOP) must still read the lines written after that open.
+ * The stall is made deterministic by the target: its source() is called inside the open, after
+ * the file's first look, and the "writer" rotates the file there.
+ */
+import { appendFileSync, copyFileSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import type { ByteSink } from './feed.js';
+import { FileFollower, type LineTarget } from './follower.js';
+
+const block = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => `line ${from + k}\n`).join('');
+
+/** A target collecting each line and each system message; `onSource` runs inside the follower's open. */
+function target(onSource: () => void = () => {}) {
+  const bytes: Buffer[] = [];
+  const said: string[] = [];
+  const sink: ByteSink = { push: (chunk) => bytes.push(Buffer.from(chunk)), end: () => {} };
+  const t: LineTarget = {
+    lastSeq: 0,
+    source: () => {
+      onSource();
+      return sink;
+    },
+    system: (message) => said.push(message),
+  };
+  const lines = () => Buffer.concat(bytes).toString().split('\n').filter((line) => line !== '');
+  return { t, lines, said };
+}
+
+/** logrotate's copytruncate: the file copied to `copy`, then emptied in place */
+function copytruncate(path: string, copy: string): void {
+  copyFileSync(path, copy);
+  truncateSync(path, 0);
+}
+
+it('an empty file copied and truncated twice while the follower stalled inside its open: the copies, then the file, nothing said', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'runlog-follower-'));
+  const path = join(dir, 'app.log');
+  writeFileSync(path, '');
+  writeFileSync(`${path}.0`, 'an older copy\n'); // there before: not this follower's to read
+  let stalled = false;
+  const { t, lines, said } = target(() => {
+    if (stalled) return;
+    stalled = true;
+    // the follower has opened the empty file and looked at it, not at its siblings yet
+    appendFileSync(path, block(1, 3));
+    copytruncate(path, `${path}.1`);
+    appendFileSync(path, block(4, 6));
+    copytruncate(path, `${path}.2`);
+    appendFileSync(path, block(7, 9));
+  });
+  const follower = new FileFollower({ patterns: [join(dir, '*.log')], target: t });
+  follower.start();
+  follower.stop(true);
+  follower.close();
+  expect(lines()).toEqual(block(1, 9).trim().split('\n'));
+  expect(said).toEqual([]);
+});
+
+it('a file not read yet (the target busy), then copied and truncated: the copy once, then the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'runlog-follower-'));
+  const path = join(dir, 'app.log');
+  writeFileSync(path, block(1, 3));
+  let busy = true;
+  const { t, lines, said } = target();
+  const follower = new FileFollower({ patterns: [path], target: t, busy: () => busy });
+  follower.start(); // opened, nothing read: the target is busy
+  expect(lines()).toEqual([]);
+  copytruncate(path, `${path}.1`);
+  appendFileSync(path, block(4, 5));
+  busy = false;
+  follower.pass();
+  follower.stop(true);
+  follower.close();
+  expect(lines()).toEqual(block(1, 5).trim().split('\n'));
+  expect(said).toEqual([]);
+});
