@@ -121,6 +121,7 @@ withToken(program
   .addOption(repeatable('--ssh-option <args>', 'extra ssh arguments, e.g. "-i ~/.ssh/key" or "-o Port=2222"'))
   .addOption(flag('--max-line-bytes <n>', 'longest line kept whole', String(DEFAULTS.maxLineBytes)))
   .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer', '10s'))
+  .addOption(flag('--release-after <duration>', 'a file renamed or moved away from its name is held open until it has not grown this long (5 s once deleted)', '5m'))
   .action(async (files: string[], options, command: Command) => {
     // a switch's env twin is its default: the other switch, given on the command line, wins over it
     if (options.fromStart && options.fromEnd) {

@@ -18,9 +18,9 @@ import { lockWithPid } from '../../server/lock.js';
 import { HubShipper } from '../../sinks/hub.js';
 import { hubError, hubPost, hubRequest, hubStateReporter, jsonOf } from '../../sinks/hub-http.js';
 import { expandGlob, isGlob } from '../../sources/file/glob.js';
-import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
+import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FileCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
 import { FileFollower } from '../../sources/file/follower.js';
-import { safeStat } from '../../sources/file/siblings.js';
+import { locateCheckpointed, safeStat } from '../../sources/file/siblings.js';
 import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
 import { checkRunId, durationMs, labels as parseLabels, positiveDurationMs, positiveInt, UsageError } from '../args.js';
 import { answers, findHub, HubReader } from '../hub-client.js';
@@ -45,6 +45,7 @@ export interface FollowFlags {
   sshOption: string[];
   maxLineBytes: string;
   flushTimeout: string;
+  releaseAfter: string;
 }
 
 export async function followCommand(targets: string[], flags: FollowFlags): Promise<void> {
@@ -59,6 +60,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   const pollMs = positiveDurationMs(flags.poll, '--poll');
   const untilIdleMs = flags.untilIdle === undefined ? undefined : positiveDurationMs(flags.untilIdle, '--until-idle');
   const flushTimeoutMs = durationMs(flags.flushTimeout, '--flush-timeout');
+  const releaseAfterMs = positiveDurationMs(flags.releaseAfter, '--release-after');
   const maxLineBytes = positiveInt(flags.maxLineBytes, '--max-line-bytes');
   const labels = parseLabels(flags.label);
   const sshArgs = flags.sshOption.flatMap(splitSshOption);
@@ -163,7 +165,10 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
       resumeLookedAt = saved.sending.looked_at;
     }
   }
-  const only = resumeFiles.length === 1 ? resumeFiles[0] : undefined;
+  // a file let go (rotated away, quiet) holds no records after the seq of its offset, unless it grew
+  // while nobody followed: then it is read on, its lines among the other file's
+  const current = resumeFiles.filter((file) => !file.released);
+  const only = current.length === 1 && !resumeFiles.some(releasedGrew) ? current[0] : undefined;
   if (saved !== undefined && oneFile && only?.seq !== undefined) lastSeq = Math.min(lastSeq, only.seq);
   if (saved !== undefined && !oneFile) {
     // the lease answer says it (a write token is enough); an older hub's does not: read it then
@@ -233,6 +238,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
           pollMs,
           maxLineBytes,
           busy,
+          releaseAfterMs,
           resume: checkpoint.files.filter((file) => !file.path.startsWith('ssh://')),
           ...(resumeLookedAt === undefined ? {} : { resumeLookedAt }),
         })
@@ -308,6 +314,13 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
       void stop(`idle for ${flags.untilIdle}`);
     }, 100);
   }
+}
+
+/** A let-go local file of a checkpoint that is longer now than where it was read to. */
+function releasedGrew(file: FileCheckpoint): boolean {
+  if (!file.released || file.path.startsWith('ssh://')) return false;
+  const at = locateCheckpointed(resolve(file.path), file);
+  return at !== undefined && (safeStat(at)?.size ?? 0) > file.offset;
 }
 
 /** --until-idle gives up on a hub that never answers after this long at least (a restart or a slow boot is not given up on) */

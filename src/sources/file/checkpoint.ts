@@ -8,7 +8,8 @@
  * `fp_len` bytes (up to 1 KiB; of those read so far while the file is younger, even at offset 0): with dev and ino it tells "the same file" from a file truncated and
  * written again, or a new file on a reused inode. `size` is how big the file was when the
  * checkpoint was written, so the bytes lost to a truncation while nobody was following can be
- * counted. `siblings`, for a file nothing of which was read yet, lists its rotated siblings (dev:ino:birth time) then:
+ * counted. `released` marks a file let go (no longer under its name, quiet for a long time): it is
+still looked at for growth, by a restart too. `siblings`, for a file nothing of which was read yet, lists its rotated siblings (dev:ino:birth time) then:
  * a copy made after is read whole by a restart. `tail_fp` is a sha256 of the `tail_len` bytes just before `offset` (up to 1 KiB): a file
  * rewritten while nobody followed it that starts as before (a banner longer than 1 KiB) differs
  * there, and a look-alike of another file does too. `seq` is the seq of the last record before `offset` (≤ last_seq: the records after it
@@ -50,6 +51,11 @@ export interface FileCheckpoint extends FileIdentity {
    * so a restart tells the copies made meanwhile (copytruncate) from older ones
    */
   siblings?: string[];
+  /**
+   * let go (renamed or deleted away from its name, quiet for --release-after) and read to `offset`:
+   * a restart finds it again, reads on if it grew, and reads none of it again
+   */
+  released?: boolean;
 }
 
 export interface FollowCheckpoint {

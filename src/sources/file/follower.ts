@@ -6,7 +6,11 @@
  * name points to is checked on each pass:
  * - another inode, or none (rename + create, delete + recreate, moved out of the glob): the old
  *   file stays open and is read to its end while its writer may still write, and let go once it
- *   has not grown for `releaseAfterMs`; the new file is read from its start;
+ *   has not grown for `releaseAfterMs` (5 min: a loop that logs once a minute keeps it), or for
+ *   `deletedReleaseAfterMs` once it is deleted (its space is freed when nobody holds it); at most
+ *   MAX_KEPT_OPEN such files are held, the quietest let go first. A let-go file is still looked at
+ *   by name (released.ts) and read on from its offset when it grows again; the new file is read
+ *   from its start;
  * - the same inode, shorter than what was read, or with other first bytes (copytruncate, truncate
  *   and write again): the bytes written between the last read and the truncation are looked for
  *   in a sibling whose first bytes are the old file's (logrotate's copy); when none has them the
@@ -22,12 +26,13 @@
  * rotated copy of a name the patterns match is read whole (issue 11).
  */
 import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
 import { bytesBeforeFd, FINGERPRINT_BYTES, fingerprintFd, tailFingerprintFd, type FileCheckpoint } from './checkpoint.js';
 import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
 import { expandGlob, globBase } from './glob.js';
 import { readRange, readWhole } from './copies.js';
+import { findReleased, isReleased, pathOfFd, type Release } from './released.js';
 import { bornRotatedSince, fileKey, findCopy, locateCheckpointed, rotatedAfter, rotatedKeys, rotatedNotIn, rotatedSince, safeStat } from './siblings.js';
 
 /** The part of a RecordBuilder a follower feeds. */
@@ -47,6 +52,8 @@ export interface FileFollowerOptions {
   pollMs?: number;
   /** a file no longer under its name is let go once it has not grown for this long */
   releaseAfterMs?: number;
+  /** … and once it is deleted too (no name left: nobody else can read it, its space waits for us) */
+  deletedReleaseAfterMs?: number;
   /** where a restarted follower takes up */
   resume?: readonly FileCheckpoint[];
   /** when the follower that wrote `resume` last looked for files (ms; FileFollower.lookedAt) */
@@ -72,11 +79,19 @@ interface Tracked {
   tail?: { offset: number; ino: number; tail_fp: string; tail_len: number };
   /** nothing of the file read yet (opened at its start, empty at every look since): its mtime and its rotated siblings at the last look */
   unread?: { mtimeMs: number; siblings: Set<string> };
+  /** let go (fd -1) and looked at by name for growth (released.ts) */
+  released?: Release;
+  /** let go and not to be found any more (deleted, moved away, forgotten): kept only until delivered */
+  gone?: boolean;
 }
 
 const READ_BYTES = 1024 * 1024; // 1 MiB a read
 const PASS_BYTES = 16 * 1024 * 1024; // a pass reads at most this much of a file, so the shipper gets its turn
 export const BUSY_RETRY_MS = 10; // the target was busy: look again this soon
+export const RELEASE_AFTER_MS = 5 * 60_000; // filebeat's close_inactive default
+const MAX_KEPT_OPEN = 64; // files no longer under their name held open at once (descriptors)
+const MAX_RELEASED = 100; // let-go files looked at for growth (each is in every checkpoint); the oldest let go is forgotten first
+const RELEASED_LOOK_MS = 1000; // let-go files are looked at this often at most (a stat each)
 
 export class FileFollower {
   private readonly active = new Map<string, Tracked>();
@@ -90,12 +105,13 @@ export class FileFollower {
   private readonly patternsMatched = new Set<string>();
   private startedAt = Date.now();
   private looked: number | undefined;
+  private releasedLookedAt = 0;
   private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
   private readonly o: Required<Omit<FileFollowerOptions, 'resume' | 'resumeLookedAt' | 'maxLineBytes' | 'busy'>> &
     Pick<FileFollowerOptions, 'resume' | 'resumeLookedAt' | 'maxLineBytes' | 'busy'>;
 
   constructor(options: FileFollowerOptions) {
-    this.o = { fromEnd: false, partialTimeoutMs: 1000, pollMs: 250, releaseAfterMs: 5000, ...options };
+    this.o = { fromEnd: false, partialTimeoutMs: 1000, pollMs: 250, releaseAfterMs: RELEASE_AFTER_MS, deletedReleaseAfterMs: 5000, ...options };
   }
 
   start(): void {
@@ -165,10 +181,13 @@ export class FileFollower {
     for (const tracked of [...this.detached, ...this.active.values()]) {
       const mark = tracked.feed.delivered(seq, sending) ?? tracked.delivered;
       if (!sending) tracked.delivered = mark;
-      files.push({ path: tracked.name, ...mark, size: tracked.size, ...this.tailOf(tracked, mark), ...this.unreadOf(tracked, mark) });
+      if (tracked.fd === -1 && tracked.gone && tracked.feed.undelivered === 0) continue;
+      // a let-go file stays in the checkpoint: a restart looks at it for growth, and reads none of it again
+      const released = tracked.fd === -1 && !tracked.gone ? { released: true } : {};
+      files.push({ path: tracked.name, ...mark, size: tracked.size, ...this.tailOf(tracked, mark), ...this.unreadOf(tracked, mark), ...released });
     }
-    // a file let go and fully delivered needs no place in the checkpoint any more
-    if (!sending) this.detached = this.detached.filter((tracked) => tracked.fd !== -1 || tracked.feed.undelivered > 0);
+    // a file gone and fully delivered needs no place in the checkpoint any more
+    if (!sending) this.detached = this.detached.filter((tracked) => tracked.fd !== -1 || !tracked.gone || tracked.feed.undelivered > 0);
     return files;
   }
 
@@ -181,7 +200,9 @@ export class FileFollower {
 
   /** The fingerprint of the bytes before a mark's offset, while the file is open and still the mark's. */
   private tailOf(tracked: Tracked, mark: DeliveryMark): { tail_fp?: string; tail_len?: number } {
-    if (tracked.fd === -1 || mark.ino !== tracked.feed.identity.ino) return {};
+    if (mark.ino !== tracked.feed.identity.ino) return {};
+    // let go: what was taken while it was open still stands for its bytes
+    if (tracked.fd === -1) return tracked.tail?.offset === mark.offset && tracked.tail.ino === mark.ino ? { tail_fp: tracked.tail.tail_fp, tail_len: tracked.tail.tail_len } : {};
     if (tracked.tail?.offset !== mark.offset || tracked.tail.ino !== mark.ino) {
       try {
         tracked.tail = { offset: mark.offset, ino: mark.ino, ...tailFingerprintFd(tracked.fd, mark.offset) };
@@ -204,14 +225,20 @@ export class FileFollower {
       return true;
     }
     let more = false;
+    const now = Date.now();
+    if (all || now - this.releasedLookedAt >= RELEASED_LOOK_MS) {
+      this.releasedLookedAt = now;
+      this.lookAtReleased();
+    }
     for (const tracked of this.detached) {
       if (tracked.fd === -1) continue;
       const unread = this.read(tracked, all);
       more = unread || more;
       // only a file read to its end can be idle
       if (!unread) tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
-      if (Date.now() - tracked.feed.lastGrowthAt >= this.o.releaseAfterMs) this.release(tracked);
+      if (!unread && this.quietLongEnough(tracked)) this.release(tracked);
     }
+    this.keepBounded();
     for (const tracked of [...this.active.values()]) {
       const unread = this.read(tracked, all);
       more = unread || more;
@@ -332,10 +359,64 @@ export class FileFollower {
     }
   }
 
-  private release(tracked: Tracked): void {
-    tracked.feed.flush();
+  /** Quiet for releaseAfterMs, or for deletedReleaseAfterMs with no name left. */
+  private quietLongEnough(tracked: Tracked): boolean {
+    const quiet = Date.now() - tracked.feed.lastGrowthAt;
+    if (quiet >= this.o.releaseAfterMs) return true;
+    return quiet >= this.o.deletedReleaseAfterMs && fstatSync(tracked.fd).nlink === 0;
+  }
+
+  /** Closes the file, remembering where it is so that its growth is seen (released.ts). */
+  private release(tracked: Tracked, flush = true): void {
+    if (flush) tracked.feed.flush();
+    const stats = fstatSync(tracked.fd);
+    tracked.released = { at: pathOfFd(tracked.fd), birth: stats.birthtimeMs, since: Date.now() };
+    // deleted: nothing but its writer can reach it now
+    tracked.gone = stats.nlink === 0;
     closeSync(tracked.fd);
     tracked.fd = -1;
+  }
+
+  /** At most MAX_KEPT_OPEN files held open that no name points to (the quietest go first), MAX_RELEASED looked at. */
+  private keepBounded(): void {
+    const open = this.detached.filter((tracked) => tracked.fd !== -1).sort((a, b) => a.feed.lastGrowthAt - b.feed.lastGrowthAt);
+    for (const tracked of open.slice(0, Math.max(0, open.length - MAX_KEPT_OPEN))) this.release(tracked);
+    const released = this.detached.filter((tracked) => tracked.fd === -1 && !tracked.gone).sort((a, b) => a.released!.since - b.released!.since);
+    for (const tracked of released.slice(0, Math.max(0, released.length - MAX_RELEASED))) tracked.gone = true;
+  }
+
+  /** Each let-go file found grown is opened again (read on from its offset by the pass); one not found any more is forgotten. */
+  private lookAtReleased(): void {
+    for (const tracked of this.detached) {
+      if (tracked.fd !== -1 || tracked.gone || tracked.released === undefined) continue;
+      const path = findReleased(tracked.feed.identity, tracked.released, [dirname(tracked.name)]);
+      if (path === undefined) {
+        tracked.gone = true;
+        continue;
+      }
+      tracked.released.at = path;
+      const size = safeStat(path)?.size ?? 0;
+      if (size !== tracked.feed.offset) this.reopen(tracked, path);
+    }
+  }
+
+  /** Opens a let-go file again at `path`; false when it is not the same file there any more. */
+  private reopen(tracked: Tracked, path: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return false;
+    }
+    if (!isReleased(tracked.feed.identity, tracked.released!, fstatSync(fd), path)) {
+      closeSync(fd);
+      return false;
+    }
+    tracked.fd = fd;
+    tracked.released = undefined;
+    // quiet since it was let go: it counts as growing from now on (read() sees a truncation too)
+    tracked.feed.lastGrowthAt = Date.now();
+    return true;
   }
 
   /** The patterns no file ever matched (a typo in `runlog run --follow`, a file the job never wrote). */
@@ -353,8 +434,8 @@ export class FileFollower {
         if (!stats?.isFile()) continue;
         this.patternsMatched.add(pattern);
         // a rotated file still under the glob (app.log → app.log.1 for 'logs/*') is the same file
-        const moved = this.detached.find((t) => t.fd !== -1 && t.feed.identity.ino === stats.ino && t.feed.identity.dev === stats.dev);
-        if (moved) {
+        const moved = this.detached.find((t) => this.isFile(t, stats, path));
+        if (moved && (moved.fd !== -1 || this.reopen(moved, path))) {
           this.detached = this.detached.filter((t) => t !== moved);
           moved.name = path;
           this.active.set(path, moved);
@@ -414,14 +495,19 @@ export class FileFollower {
     // name was followed through every rotation before it (a copytruncate's copy made then was read
     // then, and read whole again it would repeat lines).
     const newest = new Map<string, string | undefined>();
-    for (const { name, found } of entries) {
-      if (found === undefined) continue;
+    for (const { entry, name, found } of entries) {
+      if (found === undefined || entry.released) continue;
       const current = newest.get(name);
       if (found === name || current === name) newest.set(name, name);
       else if (current === undefined || (safeStat(found)?.mtimeMs ?? 0) > (safeStat(current)?.mtimeMs ?? 0)) newest.set(name, found);
     }
     for (const { entry, name, found } of entries) {
       this.resumedNames.add(name);
+      if (entry.released) {
+        // let go before the stop: looked at for growth again; gone meanwhile (deleted by the rotation) is nothing to say
+        if (found !== undefined && !this.tracking(found)) this.openReleased(found, entry.offset);
+        continue;
+      }
       if (found === undefined) {
         const lost = entry.size - entry.offset;
         const what = lost > 0 ? `${lost} bytes after byte ${entry.offset}, and whatever was written after them,` : `what was written after byte ${entry.offset}`;
@@ -447,15 +533,28 @@ export class FileFollower {
     }
   }
 
+  /** A let-go file of a checkpoint, found at `path`: read on when it grew meanwhile, else let go again. */
+  private openReleased(path: string, offset: number): void {
+    const tracked = this.open(path, offset, true);
+    if (tracked !== undefined && fstatSync(tracked.fd).size === offset) this.release(tracked, false);
+  }
+
+  /** The tracked file (open, or let go and still looked at) is the one at `path`. */
+  private isFile(tracked: Tracked, stats: Stats, path: string): boolean {
+    if (tracked.fd !== -1) return tracked.feed.identity.ino === stats.ino && tracked.feed.identity.dev === stats.dev;
+    return !tracked.gone && tracked.released !== undefined && isReleased(tracked.feed.identity, tracked.released, stats, path);
+  }
+
   /** A pattern names the file at `path` (discover() follows it as a file of its own). */
   private matched(path: string): boolean {
     return this.o.patterns.some((pattern) => expandGlob(pattern).includes(path));
   }
 
-  /** The file at `path` is open already (under any name). */
+  /** The file at `path` is open already (under any name), or let go and looked at (read on when it grows). */
   private tracking(path: string): boolean {
-    const key = fileKey(safeStat(path));
-    return [...this.detached, ...this.active.values()].some((tracked) => tracked.fd !== -1 && fileKey(tracked.feed.identity) === key);
+    const stats = safeStat(path);
+    if (stats === undefined) return false;
+    return [...this.detached, ...this.active.values()].some((tracked) => this.isFile(tracked, stats, path));
   }
 }
 

@@ -1,0 +1,69 @@
+/**
+ * Files a follower let go: renamed or moved away from every followed name, read to their end and
+ * quiet for a long time (FileFollower releaseAfterMs), their descriptor closed so that a follower
+ * of a log rotated daily for a year does not hold 365 files open. Its writer may still have it
+ * open (a training loop that logs once an hour), so a let-go file is still looked at, by name:
+ * where it was when it was let go (the descriptor's own path, /proc/self/fd), else by its inode in
+ * the directories it was seen in. One found grown is opened again and read on from its offset; one
+ * no longer found (deleted, moved to another directory) is forgotten. How filebeat's close_inactive
+ * (5 min by default) and its rescans do it; `tail -F` and fluent-bit's rotate_wait (5 s) let such a
+ * file go for good, and what is written to it later is lost without a word.
+ */
+import { readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fingerprintPath } from './checkpoint.js';
+import type { FileIdentity } from './feed.js';
+import { safeStat } from './siblings.js';
+
+/** What is known of a let-go file, to find it again. */
+export interface Release {
+  /** where it was last seen (undefined: not known) */
+  at: string | undefined;
+  /** its birth time (0: the file system keeps none), telling it from a new file on its freed inode */
+  birth: number;
+  /** when it was let go (ms) */
+  since: number;
+}
+
+/** The path an open descriptor's file has now (Linux), or undefined (deleted, or no /proc). */
+export function pathOfFd(fd: number): string | undefined {
+  try {
+    const path = readlinkSync(`/proc/self/fd/${fd}`);
+    return path.startsWith('/') && !path.endsWith(' (deleted)') ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Is the file at `path` (stats) the let-go file? The same device and inode, and the same birth
+ * time where both have one; else the same first bytes (an inode is handed out again once freed).
+ */
+export function isReleased(identity: FileIdentity, release: Pick<Release, 'birth'>, stats: Stats, path: string): boolean {
+  if (stats.dev !== identity.dev || stats.ino !== identity.ino || !stats.isFile()) return false;
+  if (release.birth > 0 && stats.birthtimeMs > 0) return release.birth === stats.birthtimeMs;
+  return identity.fp_len === 0 || fingerprintPath(path, identity.fp_len)?.fp === identity.fp;
+}
+
+/** Where the let-go file is now: where it was seen last, else in one of `dirs`; undefined when it is in none. */
+export function findReleased(identity: FileIdentity, release: Release, dirs: readonly string[]): string | undefined {
+  const last = release.at === undefined ? undefined : safeStat(release.at);
+  if (release.at !== undefined && last !== undefined && isReleased(identity, release, last, release.at)) return release.at;
+  const seen = new Set<string>();
+  for (const dir of [...(release.at === undefined ? [] : [dirname(release.at)]), ...dirs]) {
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry);
+      const stats = safeStat(path);
+      if (stats !== undefined && isReleased(identity, release, stats, path)) return path;
+    }
+  }
+  return undefined;
+}
