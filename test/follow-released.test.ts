@@ -5,7 +5,7 @@
  * let go is still looked at by name: grown, it is read on, by a restarted follower too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { WireRecord } from '../src/core/record.js';
@@ -75,14 +75,57 @@ it('renamed out of the glob, quiet for longer than 5 s, then written again: by d
   await followToTheEnd(data, 'quiet', result);
 }, 60_000);
 
-it('let go after --release-after, then written again: opened again and read on from where it was', async () => {
+/** The files a process holds open. */
+function openFiles(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+    try {
+      return [readlinkSync(`/proc/${pid}/fd/${fd}`)];
+    } catch {
+      return [];
+    }
+  });
+}
+
+it('let go after --release-after (its descriptor closed), then written again: opened again and read on from where it was', async () => {
   const dir = tempDir();
   const data = tempDir();
   const path = join(dir, 'app.log');
-  const writing = writer(moveOut(path, 3000));
+  const writing = writer(moveOut(path, 5000));
   const result = follow(data, [join(dir, '*.log'), '--run', 'again', '--release-after', '1s']);
+  await waitFor(async () => fileLines(await records('again')).length >= 50 || undefined, 20_000, '50 lines');
+  const moved = `${path}.old1`;
+  // held while it grows, closed once quiet for 1 s (the writer pauses 5 s)
+  await waitFor(() => !openFiles(result.child.pid!).includes(moved) || undefined, 4000, 'the moved file closed');
   expect(await writing).toBe(0);
   await followToTheEnd(data, 'again', result);
+}, 60_000);
+
+it('one file named: a file let go after the new one was made, written while the new one was empty, costs the new one no line on a restart', async () => {
+  const dir = tempDir();
+  const data = tempDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, 'a1\n');
+  const old = openSync(path, 'a');
+  const first = follow(data, [path, '--run', 'one', '--release-after', '1s']);
+  await waitFor(async () => fileLines(await records('one')).length >= 1 || undefined, 20_000, 'a1');
+  renameSync(path, `${path}.old`);
+  writeFileSync(path, '');
+  await waitFor(() => openFiles(first.child.pid!).includes(path) || undefined, 10_000, 'the new file opened');
+  // the new file is opened (its checkpoint seq is 1): the old one is written on, then let go
+  writeSync(old, 'a2\na3\n');
+  closeSync(old);
+  await waitFor(async () => fileLines(await records('one')).length >= 3 || undefined, 20_000, 'a2, a3');
+  await waitFor(() => !openFiles(first.child.pid!).includes(`${path}.old`) || undefined, 10_000, 'the old file let go');
+  await stop(first, data, 'one');
+  const checkpoint = JSON.parse(readFileSync(join(data, 'follow', 'one.json'), 'utf8')) as FollowCheckpoint;
+  expect(checkpoint.files.map((file) => Boolean(file.released))).toEqual(expect.arrayContaining([true, false]));
+  appendFileSync(path, 'b1\nb2\n');
+  const second = follow(data, [path, '--run', 'one', '--release-after', '1s']);
+  await waitFor(async () => fileLines(await records('one')).length >= 5 || undefined, 10_000, '5 lines').catch(() => undefined);
+  await stop(second, data, 'one');
+  const all = await records('one');
+  expect(all.filter((r) => r.source === 'system').map((r) => r.message)).toEqual([]);
+  expect(fileLines(all)).toEqual(['a1', 'a2', 'a3', 'b1', 'b2']);
 }, 60_000);
 
 it('let go, the follower stopped, the file written again meanwhile: the restart finds it in the checkpoint and reads on', async () => {

@@ -166,9 +166,12 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     }
   }
   // a file let go (rotated away, quiet) holds no records after the seq of its offset, unless it grew
-  // while nobody followed: then it is read on, its lines among the other file's
+  // while nobody followed: then it is read on, its lines among the other file's. Its records after
+  // the current file's seq (it was written while the new file was still empty) would be numbered
+  // again for the current file's lines, and the hub, holding those seqs, would drop them.
   const current = resumeFiles.filter((file) => !file.released);
-  const only = current.length === 1 && !resumeFiles.some(releasedGrew) ? current[0] : undefined;
+  const first = current.length === 1 ? current[0] : undefined;
+  const only = first !== undefined && resumeFiles.every((file) => !file.released || releasedBefore(file, first)) ? first : undefined;
   if (saved !== undefined && oneFile && only?.seq !== undefined) lastSeq = Math.min(lastSeq, only.seq);
   if (saved !== undefined && !oneFile) {
     // the lease answer says it (a write token is enough); an older hub's does not: read it then
@@ -316,11 +319,11 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   }
 }
 
-/** A let-go local file of a checkpoint that is longer now than where it was read to. */
-function releasedGrew(file: FileCheckpoint): boolean {
-  if (!file.released || file.path.startsWith('ssh://')) return false;
+/** A let-go local file of a checkpoint whose records all come before `current`'s seq, and that has not grown since it was read. */
+function releasedBefore(file: FileCheckpoint, current: FileCheckpoint): boolean {
+  if (file.path.startsWith('ssh://') || file.seq === undefined || current.seq === undefined || file.seq > current.seq) return false;
   const at = locateCheckpointed(resolve(file.path), file);
-  return at !== undefined && (safeStat(at)?.size ?? 0) > file.offset;
+  return at === undefined ? file.size <= file.offset : (safeStat(at)?.size ?? 0) <= file.offset;
 }
 
 /** --until-idle gives up on a hub that never answers after this long at least (a restart or a slow boot is not given up on) */

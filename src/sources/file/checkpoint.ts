@@ -9,7 +9,7 @@
  * written again, or a new file on a reused inode. `size` is how big the file was when the
  * checkpoint was written, so the bytes lost to a truncation while nobody was following can be
  * counted. `released` marks a file let go (no longer under its name, quiet for a long time): it is
-still looked at for growth, by a restart too. `siblings`, for a file nothing of which was read yet, lists its rotated siblings (dev:ino:birth time) then:
+ * still looked at for growth, by a restart too (absent in older checkpoints: none was). `siblings`, for a file nothing of which was read yet, lists its rotated siblings (dev:ino:birth time) then:
  * a copy made after is read whole by a restart. `tail_fp` is a sha256 of the `tail_len` bytes just before `offset` (up to 1 KiB): a file
  * rewritten while nobody followed it that starts as before (a banner longer than 1 KiB) differs
  * there, and a look-alike of another file does too. `seq` is the seq of the last record before `offset` (≤ last_seq: the records after it

@@ -371,6 +371,15 @@ export class FileFollower {
     if (flush) tracked.feed.flush();
     const stats = fstatSync(tracked.fd);
     tracked.released = { at: pathOfFd(tracked.fd), birth: stats.birthtimeMs, since: Date.now() };
+    // the bytes before where it is read to, for the checkpoints written while it is closed (tailOf)
+    const offset = tracked.feed.offset;
+    if (tracked.tail?.offset !== offset || tracked.tail.ino !== stats.ino) {
+      try {
+        tracked.tail = { offset, ino: stats.ino, ...tailFingerprintFd(tracked.fd, offset) };
+      } catch {
+        tracked.tail = undefined;
+      }
+    }
     // deleted: nothing but its writer can reach it now
     tracked.gone = stats.nlink === 0;
     closeSync(tracked.fd);
@@ -503,8 +512,9 @@ export class FileFollower {
     }
     for (const { entry, name, found } of entries) {
       this.resumedNames.add(name);
-      if (entry.released) {
-        // let go before the stop: looked at for growth again; gone meanwhile (deleted by the rotation) is nothing to say
+      // let go before the stop: looked at for growth again; gone meanwhile (deleted by the rotation)
+      // is nothing to say, unless lines of it were still waiting for the hub (then below)
+      if (entry.released && (found !== undefined || entry.size <= entry.offset)) {
         if (found !== undefined && !this.tracking(found)) this.openReleased(found, entry.offset);
         continue;
       }
