@@ -8,7 +8,7 @@
  *   file stays open and is read to its end while its writer may still write, and let go once it
  *   has not grown for `releaseAfterMs` (5 min: a loop that logs once a minute keeps it), or for
  *   `deletedReleaseAfterMs` once it is deleted (its space is freed when nobody holds it); at most
- *   MAX_KEPT_OPEN such files are held, the quietest let go first. A let-go file is still looked at
+ *   64 such files are held (released.ts), the quietest let go first. A let-go file is still looked at
  *   by name (released.ts) and read on from its offset when it grows again; the new file is read
  *   from its start;
  * - the same inode, shorter than what was read, or with other first bytes (copytruncate, truncate
@@ -26,13 +26,13 @@
  * rotated copy of a name the patterns match is read whole (issue 11).
  */
 import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
 import { bytesBeforeFd, FINGERPRINT_BYTES, fingerprintFd, tailFingerprintFd, type FileCheckpoint } from './checkpoint.js';
 import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
 import { expandGlob, globBase } from './glob.js';
 import { readRange, readWhole } from './copies.js';
-import { findReleased, isReleased, pathOfFd, type Release } from './released.js';
+import { grownReleased, isReleased, overLimits, pathOfFd, quietFor, RELEASED_LOOK_MS, type Release } from './released.js';
 import { bornRotatedSince, fileKey, findCopy, locateCheckpointed, rotatedAfter, rotatedKeys, rotatedNotIn, rotatedSince, safeStat } from './siblings.js';
 
 /** The part of a RecordBuilder a follower feeds. */
@@ -89,9 +89,6 @@ const READ_BYTES = 1024 * 1024; // 1 MiB a read
 const PASS_BYTES = 16 * 1024 * 1024; // a pass reads at most this much of a file, so the shipper gets its turn
 export const BUSY_RETRY_MS = 10; // the target was busy: look again this soon
 export const RELEASE_AFTER_MS = 5 * 60_000; // filebeat's close_inactive default
-const MAX_KEPT_OPEN = 64; // files no longer under their name held open at once (descriptors)
-const MAX_RELEASED = 100; // let-go files looked at for growth (each is in every checkpoint); the oldest let go is forgotten first
-const RELEASED_LOOK_MS = 1000; // let-go files are looked at this often at most (a stat each)
 
 export class FileFollower {
   private readonly active = new Map<string, Tracked>();
@@ -228,7 +225,8 @@ export class FileFollower {
     const now = Date.now();
     if (all || now - this.releasedLookedAt >= RELEASED_LOOK_MS) {
       this.releasedLookedAt = now;
-      this.lookAtReleased();
+      // grown (or shrunk) since: read on from its offset by this pass
+      for (const { tracked, path } of grownReleased(this.detached)) this.reopen(tracked, path);
     }
     for (const tracked of this.detached) {
       if (tracked.fd === -1) continue;
@@ -236,9 +234,9 @@ export class FileFollower {
       more = unread || more;
       // only a file read to its end can be idle
       if (!unread) tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
-      if (!unread && this.quietLongEnough(tracked)) this.release(tracked);
+      if (!unread && quietFor(tracked, this.o.releaseAfterMs, this.o.deletedReleaseAfterMs)) this.release(tracked);
     }
-    this.keepBounded();
+    for (const tracked of overLimits(this.detached)) this.release(tracked);
     for (const tracked of [...this.active.values()]) {
       const unread = this.read(tracked, all);
       more = unread || more;
@@ -359,13 +357,6 @@ export class FileFollower {
     }
   }
 
-  /** Quiet for releaseAfterMs, or for deletedReleaseAfterMs with no name left. */
-  private quietLongEnough(tracked: Tracked): boolean {
-    const quiet = Date.now() - tracked.feed.lastGrowthAt;
-    if (quiet >= this.o.releaseAfterMs) return true;
-    return quiet >= this.o.deletedReleaseAfterMs && fstatSync(tracked.fd).nlink === 0;
-  }
-
   /** Closes the file, remembering where it is so that its growth is seen (released.ts). */
   private release(tracked: Tracked, flush = true): void {
     if (flush) tracked.feed.flush();
@@ -384,29 +375,6 @@ export class FileFollower {
     tracked.gone = stats.nlink === 0;
     closeSync(tracked.fd);
     tracked.fd = -1;
-  }
-
-  /** At most MAX_KEPT_OPEN files held open that no name points to (the quietest go first), MAX_RELEASED looked at. */
-  private keepBounded(): void {
-    const open = this.detached.filter((tracked) => tracked.fd !== -1).sort((a, b) => a.feed.lastGrowthAt - b.feed.lastGrowthAt);
-    for (const tracked of open.slice(0, Math.max(0, open.length - MAX_KEPT_OPEN))) this.release(tracked);
-    const released = this.detached.filter((tracked) => tracked.fd === -1 && !tracked.gone).sort((a, b) => a.released!.since - b.released!.since);
-    for (const tracked of released.slice(0, Math.max(0, released.length - MAX_RELEASED))) tracked.gone = true;
-  }
-
-  /** Each let-go file found grown is opened again (read on from its offset by the pass); one not found any more is forgotten. */
-  private lookAtReleased(): void {
-    for (const tracked of this.detached) {
-      if (tracked.fd !== -1 || tracked.gone || tracked.released === undefined) continue;
-      const path = findReleased(tracked.feed.identity, tracked.released, [dirname(tracked.name)]);
-      if (path === undefined) {
-        tracked.gone = true;
-        continue;
-      }
-      tracked.released.at = path;
-      const size = safeStat(path)?.size ?? 0;
-      if (size !== tracked.feed.offset) this.reopen(tracked, path);
-    }
   }
 
   /** Opens a let-go file again at `path`; false when it is not the same file there any more. */

@@ -9,11 +9,15 @@
  * (5 min by default) and its rescans do it; `tail -F` and fluent-bit's rotate_wait (5 s) let such a
  * file go for good, and what is written to it later is lost without a word.
  */
-import { readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { fstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fingerprintPath } from './checkpoint.js';
 import type { FileIdentity } from './feed.js';
 import { safeStat } from './siblings.js';
+
+const MAX_KEPT_OPEN = 64; // files no longer under their name held open at once (descriptors)
+const MAX_RELEASED = 100; // let-go files looked at for growth (each is in every checkpoint); the oldest let go is forgotten first
+export const RELEASED_LOOK_MS = 1000; // let-go files are looked at this often at most (a stat each)
 
 /** What is known of a let-go file, to find it again. */
 export interface Release {
@@ -66,4 +70,52 @@ export function findReleased(identity: FileIdentity, release: Release, dirs: rea
     }
   }
   return undefined;
+}
+
+/** What of a followed file (FileFollower's) is held open, let go, or forgotten. */
+export interface Held {
+  name: string;
+  /** -1: let go */
+  fd: number;
+  feed: { lastGrowthAt: number; offset: number; identity: FileIdentity };
+  released?: Release;
+  /** let go and not to be found any more */
+  gone?: boolean;
+}
+
+/** An open file no name points to, quiet for `releaseAfterMs`, or for `deletedReleaseAfterMs` once deleted too. */
+export function quietFor(held: Held, releaseAfterMs: number, deletedReleaseAfterMs: number): boolean {
+  const quiet = Date.now() - held.feed.lastGrowthAt;
+  if (quiet >= releaseAfterMs) return true;
+  return quiet >= deletedReleaseAfterMs && fstatSync(held.fd).nlink === 0;
+}
+
+/**
+ * The open files beyond MAX_KEPT_OPEN (the quietest), to let go; the let-go files beyond
+ * MAX_RELEASED (the oldest let go) are marked gone: no longer looked at, nor checkpointed.
+ */
+export function overLimits<T extends Held>(detached: readonly T[]): T[] {
+  const open = detached.filter((held) => held.fd !== -1).sort((a, b) => a.feed.lastGrowthAt - b.feed.lastGrowthAt);
+  const released = detached.filter((held) => held.fd === -1 && !held.gone).sort((a, b) => (a.released?.since ?? 0) - (b.released?.since ?? 0));
+  for (const held of released.slice(0, Math.max(0, released.length - MAX_RELEASED))) held.gone = true;
+  return open.slice(0, Math.max(0, open.length - MAX_KEPT_OPEN));
+}
+
+/**
+ * The let-go files whose size is not where they were read to (grown, or truncated), with where
+ * they are now; each found gets that place noted, one not found any more is marked gone.
+ */
+export function grownReleased<T extends Held>(detached: readonly T[]): { tracked: T; path: string }[] {
+  const grown: { tracked: T; path: string }[] = [];
+  for (const held of detached) {
+    if (held.fd !== -1 || held.gone || held.released === undefined) continue;
+    const path = findReleased(held.feed.identity, held.released, [dirname(held.name)]);
+    if (path === undefined) {
+      held.gone = true;
+      continue;
+    }
+    held.released.at = path;
+    if ((safeStat(path)?.size ?? 0) !== held.feed.offset) grown.push({ tracked: held, path });
+  }
+  return grown;
 }
