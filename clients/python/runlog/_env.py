@@ -103,6 +103,16 @@ def valid_id(text: object) -> bool:
     return isinstance(text, str) and 0 < len(text) <= 128 and text[0].isalnum() and text.isascii() and all(c in ID_CHARS for c in text)
 
 
+def run_id_problem(text: object) -> Optional[str]:
+    """Why the hub would refuse this run id (None: it would take it): `worker:…` names the streams
+    of workers' own lines, a 400 to the run's create, which left a Handler spooling for ever."""
+    if not valid_id(text):
+        return "expected [A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
+    if str(text).startswith("worker:"):
+        return "`worker:` is kept for the lines of workers"
+    return None
+
+
 def level_name(levelno: int) -> str:
     """Python's levelno → runlog's level; a level in between rounds down (loguru's SUCCESS 25 is INFO)."""
     if levelno >= 50:

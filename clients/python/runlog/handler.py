@@ -24,7 +24,7 @@ import threading
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ._env import level_name, new_run_id, program_name, resolve_hub, resolve_token, valid_id
+from ._env import level_name, new_run_id, program_name, resolve_hub, resolve_token, run_id_problem
 from ._exit import exit_outcome, watch_exit
 from ._http import Hub
 from ._shipper import RunShipper
@@ -56,8 +56,9 @@ class Handler(logging.Handler):
     ) -> None:
         # checked before logging.Handler.__init__: that registers the handler for logging's own
         # flush at exit, which would raise a second traceback on a handler never finished
-        if run_id is not None and not valid_id(run_id):
-            raise ValueError("run_id: expected [A-Za-z0-9][A-Za-z0-9._:-]{0,127}, got %r" % (run_id,))
+        problem = None if run_id is None else run_id_problem(run_id)
+        if problem is not None:
+            raise ValueError("run_id: %s, got %r" % (problem, run_id))
         hub_url = resolve_hub(hub)  # a ValueError too, before logging knows of the handler
         super().__init__(level)
         self.run_id = run_id or new_run_id()

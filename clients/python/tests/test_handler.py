@@ -461,6 +461,12 @@ class SmallPartsTest(unittest.TestCase):
             self.assertIn("ValueError: run_id: expected", stderr)
             self.assertNotIn("Exception ignored", stderr)
 
+    def test_a_run_id_of_the_workers_streams_is_a_value_error_at_once(self) -> None:
+        # the hub answers 400 to a run named worker:…; the Handler took it and spooled its lines for ever
+        for call in (lambda: runlog.Handler(run_id="worker:gpu-1"), lambda: runlog.run(run_id="worker:x").__enter__()):
+            with self.assertRaisesRegex(ValueError, "run_id: `worker:` is kept for the lines of workers, got 'worker:"):
+                call()
+
     def test_a_hub_that_is_not_an_http_url_is_an_error_as_an_argument_and_said_from_runlog_hub(self) -> None:
         import contextlib
         import io
