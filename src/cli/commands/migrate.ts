@@ -21,9 +21,12 @@ export async function migrateCommand(flags: MigrateFlags): Promise<void> {
   if (isPostgres(flags.db)) {
     const { PostgresStore } = await import('../../store/postgres/store.js');
     const { migratePostgres } = await import('../../store/postgres/migrate.js');
+    const { schemaError } = await import('../../store/postgres/url.js');
     const store = await PostgresStore.open(flags.db, { migrate: false, maxConnections: 1 });
     try {
-      const result = await migratePostgres(store.pool, { dryRun: flags.dryRun });
+      const result = await migratePostgres(store.pool, { dryRun: flags.dryRun }).catch((error: unknown) => {
+        throw schemaError(error, flags.db as string);
+      });
       for (const step of result.steps) out(`${flags.dryRun ? 'would apply' : 'applied'} ${step.version}: ${step.name}`);
       out(`${where}: ${result.steps.length === 0 ? 'up to date' : flags.dryRun ? `${result.steps.length} step(s) pending` : 'migrated'} (version ${result.version})`);
     } finally {

@@ -48,7 +48,7 @@ import * as runs from './runs.js';
 import { searchLines } from './search.js';
 import * as workers from './workers.js';
 import { queryWorkerLines, workerLastSeq, workerOf } from './worker-stream.js';
-import { connectError, withLocalDefaults } from './url.js';
+import { connectError, schemaError, withLocalDefaults } from './url.js';
 
 // BIGINT (µs, counts) as numbers: every value runlog stores is below 2^53
 pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
@@ -99,7 +99,11 @@ export class PostgresStore implements Store {
       } catch (error) {
         throw connectError(error, url);
       }
-      if (options.migrate !== false) store.migration = await migratePostgres(store.pool);
+      if (options.migrate !== false) {
+        store.migration = await migratePostgres(store.pool).catch((error: unknown) => {
+          throw schemaError(error, url);
+        });
+      }
     } catch (error) {
       await store.pool.end();
       throw error;

@@ -51,3 +51,14 @@ export function connectError(error: unknown, url: string, env: NodeJS.ProcessEnv
   }
   return new Error(`cannot connect to ${redactUrl(url)}: ${why}`, { cause: error });
 }
+
+/**
+ * An error met creating or upgrading the schema, naming the database: a role without the rights
+ * (PostgreSQL 15 takes CREATE on schema public from PUBLIC) said only "permission denied for
+ * schema public", not where.
+ */
+export function schemaError(error: unknown, url: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = /permission denied/.test(message) ? " (this role may not create or read runlog's tables there: run `runlog migrate --db …` as one that may, the database's owner, or grant it CREATE on the schema)" : '';
+  return new Error(`${redactUrl(url)}: ${message}${hint}`, { cause: error });
+}
