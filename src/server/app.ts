@@ -3,7 +3,6 @@
  * requests; listen.ts binds the port. Every route lives under `config.basePath` (`/runlog` behind
  * a reverse proxy; '' by default), the web UI included.
  */
-import { join } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RunlogError } from '../core/errors.js';
 import { addAccessLog, stderrAccessLog, type AccessLogWriter } from './access-log.js';
@@ -16,7 +15,7 @@ import { storeUnavailable } from './reachable.js';
 import { TokenCache } from './auth/cache.js';
 import { installGuard } from './auth/guard.js';
 import { allowedHostNames, isLoopbackHost } from './auth/hosts.js';
-import { SecretBox } from './auth/secrets.js';
+import { SecretBox, secretKeyFile } from './auth/secrets.js';
 import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { healthRoutes } from './routes/health.js';
@@ -51,7 +50,7 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     // every route's appends are timed and counted (metrics.ts)
     store: metrics.meter(hub.store),
     tokens: hub.tokens ?? new TokenCache(hub.store),
-    secrets: hub.secrets ?? new SecretBox(config.secretFile ?? join(config.dataDir, 'secret.key')),
+    secrets: hub.secrets ?? new SecretBox(secretKeyFile(config)),
     audit: hub.audit ?? (() => {}),
     storage: hub.storage ?? new StorageHealth(),
   };

@@ -5,6 +5,7 @@ import { isPostgres, openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { buildApp, warnOnStderr } from './app.js';
 import { TokenCache } from './auth/cache.js';
+import { keyFileProblem, secretKeyFile } from './auth/secrets.js';
 import { isLoopbackHost } from './auth/hosts.js';
 import { Housekeeping } from './housekeeping.js';
 import { StorageHealth } from './storage.js';
@@ -30,6 +31,8 @@ export interface StartOptions {
 
 export async function startHub(options: Partial<HubConfig> = {}, { logErrors = false, audit = auditToStderr }: StartOptions = {}): Promise<RunningHub> {
   const config = resolveHubConfig(options);
+  const keyProblem = keyFileProblem(secretKeyFile(config), config.secretFile !== undefined);
+  if (keyProblem !== undefined) throw new HubRefused(keyProblem);
   // one hub per SQLite data directory; hubs on PostgreSQL share the database, not a directory
   const lock = isPostgres(config.db) ? { release() {} } : lockDataDir(config.dataDir);
   let store: Store;

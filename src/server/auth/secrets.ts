@@ -7,7 +7,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const KEY_BYTES = 32;
 export const MASK = '***';
@@ -58,6 +58,32 @@ function createKeyFile(file: string): Buffer {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file);
     throw error;
   }
+}
+
+/** The file a hub's key is in: --secret-file, else `<data>/secret.key`. */
+export function secretKeyFile(config: { secretFile?: string; dataDir: string }): string {
+  return config.secretFile ?? join(config.dataDir, 'secret.key');
+}
+
+/**
+ * What is wrong with the key file a hub is about to use, checked at its start: a key of the wrong
+ * size (a hex key, `openssl rand -hex 32`) only failed the first task with an environment, a 500;
+ * a --secret-file that does not exist (a typo on one hub) would have been made afresh, a key no
+ * other hub has. undefined: usable (the default file may be missing: it is made on first use).
+ */
+export function keyFileProblem(file: string, given: boolean): string | undefined {
+  const make = `make it once with: head -c ${KEY_BYTES} /dev/urandom > ${file} && chmod 600 ${file}`;
+  let key: Buffer;
+  try {
+    key = readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !given) return undefined;
+    if (code === 'ENOENT') return `--secret-file ${file}: no such file; ${make}, and give every hub on the database that same file`;
+    return `${given ? '--secret-file ' : 'secret key '}${file}: cannot read it (${(error as Error).message})`;
+  }
+  if (key.length !== KEY_BYTES) return `${given ? '--secret-file ' : 'secret key '}${file}: expected ${KEY_BYTES} bytes, got ${key.length} (a text or hex key is not one); ${make}`;
+  return undefined;
 }
 
 /** The same keys, every value shown as `***`. */
