@@ -1,5 +1,7 @@
 /** Starts a hub: opens the store, builds the app, binds the port, starts housekeeping. The one place that listens. */
 import { resolveHubConfig, type HubConfig } from '../core/config.js';
+import { redactUrl } from '../core/redact.js';
+import { shellJoin } from '../core/text.js';
 import { LiveFanout } from '../pipeline/live.js';
 import { isPostgres, openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
@@ -29,6 +31,20 @@ export interface StartOptions {
   audit?: AuditLog;
 }
 
+/**
+ * The command that makes the first admin token in this hub's own store: its --db when it was given
+ * one (a PostgreSQL hub keeps its tokens in the database; before, the hint named the data
+ * directory, whose SQLite file such a hub never reads), else its data directory. A password in the
+ * URL is not repeated: it is shown as *** and the hint says so.
+ */
+export function firstTokenCommand(config: Pick<HubConfig, 'db' | 'dataDir'>): string {
+  const base = ['runlog', 'token', 'create', 'admin', '--scope', 'admin'];
+  if (config.db === undefined || config.db === '') return shellJoin([...base, '--hub', 'none', '--data', config.dataDir]);
+  const shown = redactUrl(config.db);
+  const command = shellJoin([...base, '--db', shown]);
+  return shown === config.db ? command : `${command} (with the URL's password where it shows ***)`;
+}
+
 export async function startHub(options: Partial<HubConfig> = {}, { logErrors = false, audit = auditToStderr }: StartOptions = {}): Promise<RunningHub> {
   const config = resolveHubConfig(options);
   const keyProblem = keyFileProblem(secretKeyFile(config), config.secretFile !== undefined);
@@ -48,7 +64,7 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
     lock.release();
     throw new HubRefused(
       `refusing to listen on ${config.host} with no token: anyone who can reach it could run commands on your workers. ` +
-        `Create an admin token first: runlog token create admin --scope admin --hub none --data ${config.dataDir}`,
+        `Create an admin token first: ${firstTokenCommand(config)}`,
     );
   }
   const live = new LiveFanout();
