@@ -26,12 +26,23 @@ export function hubToken(): string | undefined {
   return undefined;
 }
 
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'a directory, not a file',
+  ENOTDIR: 'a part of the path is not a directory',
+};
+
 export function readTokenFile(file: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new Error(`token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    // the cause in words, and its code: a bare `ENOENT` left a user guessing what was wrong
+    const why = code !== undefined && code in FILE_ERRORS ? `${FILE_ERRORS[code]} (${code})` : (code ?? (error as Error).message);
+    throw new Error(`token file ${file}: ${why}`);
   }
   const token = text.trim();
   if (token === '') throw new Error(`token file ${file} is empty`);
