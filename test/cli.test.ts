@@ -127,6 +127,13 @@ describe('flags refused before anything starts', () => {
     expect(migrate.stderr).toContain('expected postgres:// or postgresql://, or a SQLite file path');
   });
 
+  it('names --id when submit is refused an id the hub has (it said only the hub\'s message, unlike `runlog run`)', async () => {
+    const first = await cli(['submit', '--hub', hub.url, '--id', 'taken-1', '--', 'true']);
+    expect([first.code, first.stdout]).toEqual([0, 'taken-1\n']);
+    const again = await cli(['submit', '--hub', hub.url, '--id', 'taken-1', '--', 'true']);
+    expect([again.code, again.stderr]).toEqual([2, 'runlog: --id: run taken-1 already exists: use another id\n']);
+  });
+
   it('says a task not ended after --wait is still queued (it said "still running" of a task no worker had claimed)', async () => {
     for (const json of [[], ['--json']]) {
       const id = `unclaimed${json.length}`;

@@ -42,7 +42,7 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
     cwd: flags.cwd,
   };
   if (flags.wait !== undefined && flags.wait !== false) waitSeconds(flags.wait);
-  const created = await post<{ id: string }>(`${hub}/api/tasks`, body);
+  const created = await post<{ id: string }>(`${hub}/api/tasks`, body, flags.id === undefined ? undefined : '--id');
   if (flags.wait === undefined || flags.wait === false) {
     process.stdout.write(flags.json ? `${JSON.stringify(created)}\n` : `${created.id}\n`);
     return;
@@ -120,8 +120,10 @@ async function statusOf(hub: string, id: string): Promise<string> {
   return 'not ended';
 }
 
-async function post<T>(url: string, body: unknown): Promise<T> {
+/** `conflictFlag`: the flag a 409 is about (an id taken), named as `runlog run` names it */
+async function post<T>(url: string, body: unknown, conflictFlag?: string): Promise<T> {
   const response = await hubFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (response.status === 409 && conflictFlag !== undefined) throw new UsageError(`${conflictFlag}: ${await hubError(response)}`);
   if (!response.ok) throw new Error(await hubError(response));
   return (await response.json()) as T;
 }
