@@ -134,6 +134,11 @@ describe('flags refused before anything starts', () => {
     expect([again.code, again.stderr]).toEqual([2, 'runlog: --id: run taken-1 already exists: use another id\n']);
   });
 
+  it('names --port for a port past 65535 (it said `port: expected 0-65535`)', async () => {
+    const server = await cli(['server', '--port', '70000', '--data', tempDir()]);
+    expect([server.code, server.stderr]).toEqual([2, 'runlog: --port: expected 0 to 65535, got "70000"\n']);
+  });
+
   it('says a task not ended after --wait is still queued (it said "still running" of a task no worker had claimed)', async () => {
     for (const json of [[], ['--json']]) {
       const id = `unclaimed${json.length}`;

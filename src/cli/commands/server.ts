@@ -23,7 +23,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
   const hub = await startHub(
     {
       host: flags.host,
-      port: positiveInt(flags.port, '--port', 0),
+      port: portFlag(flags.port),
       dataDir: flags.data,
       db: flags.db === '' ? undefined : flags.db,
       maxLineBytes: positiveInt(flags.maxLineBytes, '--max-line-bytes'),
@@ -46,4 +46,11 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** --port, named as the user gave it (the hub's own check said `port: expected 0-65535`) */
+function portFlag(text: string): number {
+  const port = positiveInt(text, '--port', 0);
+  if (port > 65535) throw new UsageError(`--port: expected 0 to 65535, got ${JSON.stringify(text)}`);
+  return port;
 }
