@@ -134,6 +134,18 @@ describe('flags refused before anything starts', () => {
     expect([again.code, again.stderr]).toEqual([2, 'runlog: --id: run taken-1 already exists: use another id\n']);
   });
 
+  it('names --env, --setup and --cwd when the hub refuses what they give (it said only the field: `setup[0]: longer than 65536 bytes`)', async () => {
+    const refused: [string[], string][] = [
+      [['--env', 'A B=x'], 'runlog: --env: env.A B: not a variable name'],
+      [['--setup', 'x'.repeat(70_000)], 'runlog: --setup: setup[0]: longer than 65536 bytes'],
+      [['--cwd', 'd'.repeat(5000)], 'runlog: --cwd: cwd: longer than 4096 bytes'],
+    ];
+    for (const [flags, said] of refused) {
+      const answer = await cli(['submit', '--hub', hub.url, ...flags, '--', 'true']);
+      expect([answer.code, answer.stderr]).toEqual([2, expect.stringContaining(said)]);
+    }
+  });
+
   it('names --port for a port past 65535 (it said `port: expected 0-65535`)', async () => {
     const server = await cli(['server', '--port', '70000', '--data', tempDir()]);
     expect([server.code, server.stderr]).toEqual([2, 'runlog: --port: expected 0 to 65535, got "70000"\n']);

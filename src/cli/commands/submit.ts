@@ -10,7 +10,7 @@ import { findHub } from '../hub-client.js';
 import { printer } from './logs.js';
 import type { FunctionResponse } from '../../server/routes/tasks.js';
 import { terminalSafe } from '../../core/terminal.js';
-import { hubError, hubFetch } from '../../sinks/hub-http.js';
+import { hubError, hubFetch, jsonOf } from '../../sinks/hub-http.js';
 
 export interface SubmitFlags {
   setup: string[];
@@ -42,7 +42,7 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
     cwd: flags.cwd,
   };
   if (flags.wait !== undefined && flags.wait !== false) waitSeconds(flags.wait);
-  const created = await post<{ id: string }>(`${hub}/api/tasks`, body, flags.id === undefined ? undefined : '--id');
+  const created = await createTask(hub, body);
   if (flags.wait === undefined || flags.wait === false) {
     process.stdout.write(flags.json ? `${JSON.stringify(created)}\n` : `${created.id}\n`);
     return;
@@ -120,10 +120,27 @@ async function statusOf(hub: string, id: string): Promise<string> {
   return 'not ended';
 }
 
-/** `conflictFlag`: the flag a 409 is about (an id taken), named as `runlog run` names it */
-async function post<T>(url: string, body: unknown, conflictFlag?: string): Promise<T> {
-  const response = await hubFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (response.status === 409 && conflictFlag !== undefined) throw new UsageError(`${conflictFlag}: ${await hubError(response)}`);
-  if (!response.ok) throw new Error(await hubError(response));
-  return (await response.json()) as T;
+/**
+ * The flag each field of a task comes from: a refusal the client did not check first (an env
+ * variable's name, a setup step's size) names the flag, as the checks above do, then the field.
+ */
+const FLAG_OF_FIELD: readonly [RegExp, string][] = [
+  [/^env\b/, '--env'],
+  [/^setup\b/, '--setup'],
+  [/^cwd$/, '--cwd'],
+  [/^name$/, '--name'],
+  [/^labels\b/, '--label'],
+];
+
+async function createTask(hub: string, body: { id?: string }): Promise<{ id: string }> {
+  const response = await hubFetch(`${hub}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (response.ok) return (await response.json()) as { id: string };
+  const text = await response.text().catch(() => '');
+  const message = await hubError({ status: response.status, ok: false, text });
+  // 409: the id is taken, said as `runlog run` says it
+  if (response.status === 409 && body.id !== undefined) throw new UsageError(`--id: ${message}`);
+  const field = jsonOf<{ field?: string }>(text)?.field;
+  const flag = response.status === 400 && field !== undefined ? FLAG_OF_FIELD.find(([pattern]) => pattern.test(field))?.[1] : undefined;
+  if (flag !== undefined) throw new UsageError(`${flag}: ${message.startsWith(field!) ? message : `${field}: ${message}`}`);
+  throw new Error(message);
 }
