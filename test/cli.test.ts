@@ -233,3 +233,14 @@ describe('flags refused before anything starts', () => {
     }
   });
 });
+
+describe('--help', () => {
+  it('offers `--hub none` (the local store) only on commands that have one: submit, worker, cancel and rerun need a hub', async () => {
+    for (const command of ['submit', 'worker', 'cancel', 'rerun']) {
+      const help = await cli([command, '--help']);
+      expect(help.stdout, command).toContain('--hub <url>');
+      expect(help.stdout, command).not.toContain('"none": the local store');
+    }
+    expect((await cli(['runs', '--help'])).stdout).toContain('"none": the local store');
+  });
+});

@@ -188,7 +188,7 @@ withToken(program
   .addOption(flag('--cwd <dir>', 'working directory of the command on the worker'))
   .addOption(flag('--wait [seconds]', 'wait for the end (at most this long) and print the response'))
   .addOption(json())
-  .addOption(hub())
+  .addOption(hubOnly())
   .passThroughOptions()
   .action(async (command: string[], options) => (await import('./commands/submit.js')).submitCommand(command, options)));
 
@@ -196,7 +196,7 @@ withToken(program
   .command('worker')
   .description('run a worker: heartbeats with its lines and GPU memory, claims and runs tasks')
   .addOption(new Option('--id <id>', 'worker id').env('RUNLOG_WORKER_ID').makeOptionMandatory())
-  .addOption(hub())
+  .addOption(hubOnly())
   .addOption(data())
   .addOption(flag('--heartbeat <duration>', 'heartbeat interval (HEARTBEAT_INTERVAL, in seconds, is honoured)'))
   .addOption(flag('--buffer <n>', 'worker lines buffered before a flush (LOG_BUFFER_SIZE is honoured)'))
@@ -285,7 +285,7 @@ withToken(program
   .description('cancel a run: a queued task never runs; a running one is stopped by its runner or worker (SIGTERM, SIGKILL 10 s later)')
   .argument('<run>', 'run id')
   .addOption(json())
-  .addOption(hub())
+  .addOption(hubOnly())
   .addOption(data())
   .action(async (run: string, options) => (await import('./commands/control.js')).cancelCommand(run, options)));
 
@@ -303,7 +303,7 @@ withToken(program
   .argument('[run]', 'run id of the task to run again')
   .addOption(flag('--wait [seconds]', 'wait for the end (at most this long) and print the response'))
   .addOption(json())
-  .addOption(hub())
+  .addOption(hubOnly())
   .addOption(data())
   .action(async (run: string | undefined, options) => {
     // `rerun --wait RUN`: the optional seconds took the run id
