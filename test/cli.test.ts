@@ -241,6 +241,9 @@ describe('--help', () => {
       expect(help.stdout, command).toContain('--hub <url>');
       expect(help.stdout, command).not.toContain('"none": the local store');
     }
-    expect((await cli(['runs', '--help'])).stdout).toContain('"none": the local store');
+    const runs = (await cli(['runs', '--help'])).stdout;
+    expect(runs).toContain('"none": the local store');
+    // one "(repeatable)" a flag: runs --label said it twice
+    expect(runs.match(/repeatable/g)).toHaveLength(1);
   });
 });

@@ -136,7 +136,7 @@ withToken(program
   .description('list runs, newest first')
   .addOption(flag('--status <status>', 'only runs with this status (queued, running, completed, failed, cancelled)'))
   .addOption(flag('--grep <text>', 'only runs with this text in their id, name, command, worker or labels (key=value), any case'))
-  .addOption(repeatable('--label <k=v>', 'only runs with this label (repeatable: every one)'))
+  .addOption(repeatable('--label <k=v>', 'only runs with this label (given several: runs with every one)'))
   .addOption(flag('--limit <n>', 'how many', '50'))
   .addOption(json())
   .addOption(hub())
