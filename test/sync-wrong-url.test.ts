@@ -122,3 +122,11 @@ it('sends a page the hub answered 404 to again once the run is made again (it wa
   }
   expect((await getJson<Run>(`${hub.url}/api/runs/lost-once`)).body).toMatchObject({ status: 'completed', line_count: LINES });
 });
+
+it('refuses a --hub that is no URL (exit 2, naming --hub) before touching a WAL: it was tried as a hub, "unreachable: Invalid URL", exit 1', async () => {
+  const data = await leftovers(['not-a-url-1']);
+  const before = metaOf(data, 'not-a-url-1');
+  const typo = await cli(['sync', '--data', data, '--hub', 'hub.internal:7070', '--timeout', '1s']);
+  expect([typo.code, typo.stdout, typo.stderr]).toEqual([2, '', 'runlog: --hub "hub.internal:7070": expected an http:// or https:// URL, or none\n']);
+  expect(metaOf(data, 'not-a-url-1')).toEqual(before);
+});

@@ -38,19 +38,24 @@ async function probeHub(hub: string, timeoutMs: number): Promise<string | undefi
   }
 }
 
+/** A --hub value that is not a URL (a typo, a host without http://) is a usage error, not a hub that is down. */
+export function checkHubUrl(explicit: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(explicit);
+  } catch {
+    // said below
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new Error(`--hub ${JSON.stringify(explicit)}: expected an http:// or https:// URL, or none`);
+  }
+}
+
 /** The hub to use: the one named (which must answer when `mustAnswer`), else the default one if it answers. */
 export async function findHub(explicit: string | undefined, mustAnswer: boolean): Promise<string | undefined> {
   if (explicit === 'none') return undefined; // `--hub none`: the local store, even when a hub answers
   if (explicit !== undefined && explicit !== '') {
-    let url: URL | undefined;
-    try {
-      url = new URL(explicit);
-    } catch {
-      // said below
-    }
-    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      throw new Error(`--hub ${JSON.stringify(explicit)}: expected an http:// or https:// URL, or none`);
-    }
+    checkHubUrl(explicit);
     const why = mustAnswer ? await probeHub(explicit, 3000) : undefined;
     if (why !== undefined) throw new Error(`hub ${redactUrl(explicit)} does not answer: ${why}`);
     return explicit.replace(/\/+$/, '');

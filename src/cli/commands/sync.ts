@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { replayWals } from '../../sinks/hub-replay.js';
 import { durationMs } from '../args.js';
+import { checkHubUrl } from '../hub-client.js';
 
 export interface SyncFlags {
   hub?: string;
@@ -15,9 +16,13 @@ export async function syncCommand(flags: SyncFlags): Promise<void> {
   const say = (message: string) => {
     if (!flags.quiet && !flags.json) process.stdout.write(`${message}\n`);
   };
+  // none (RUNLOG_HUB=none exported for the local store): each run's own hub, as with no --hub
+  const hub = flags.hub === undefined || flags.hub === '' || flags.hub === 'none' ? undefined : flags.hub;
+  // a typo was taken as a hub that does not answer ("Invalid URL"), exit 1, the runs left waiting
+  if (hub !== undefined) checkHubUrl(hub);
   const runs = await replayWals({
     dataDir: resolve(flags.data),
-    hub: flags.hub === undefined || flags.hub === '' || flags.hub === 'none' ? undefined : flags.hub,
+    hub,
     timeoutMs: durationMs(flags.timeout, '--timeout'),
     log: say,
   });
