@@ -243,6 +243,8 @@ describe('--help', () => {
     }
     const runs = (await cli(['runs', '--help'])).stdout;
     expect(runs).toContain('"none": the local store');
+    // --grep matches a run's task id too (README, runs)
+    expect(runs.replace(/\s+/g, ' ')).toContain('id, name, command, worker, task or labels');
     // one "(repeatable)" a flag: runs --label said it twice
     expect(runs.match(/repeatable/g)).toHaveLength(1);
   });

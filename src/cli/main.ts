@@ -135,7 +135,7 @@ withToken(program
   .command('runs')
   .description('list runs, newest first')
   .addOption(flag('--status <status>', 'only runs with this status (queued, running, completed, failed, cancelled)'))
-  .addOption(flag('--grep <text>', 'only runs with this text in their id, name, command, worker or labels (key=value), any case'))
+  .addOption(flag('--grep <text>', 'only runs with this text in their id, name, command, worker, task or labels (key=value), any case'))
   .addOption(repeatable('--label <k=v>', 'only runs with this label (given several: runs with every one)'))
   .addOption(flag('--limit <n>', 'how many', '50'))
   .addOption(json())
