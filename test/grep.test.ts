@@ -36,6 +36,11 @@ describe.each(['local store', 'hub'])('runlog grep (%s)', (mode) => {
     expect(lines[2]).toMatch(/^train:2: \S+Z ERROR CUDA out of memory$/);
   });
 
+  it('refuses --since after --until (exit 2, naming both): it answered "no match", exit 1', async () => {
+    const result = await grep('cuda', '--since', '1m', '--until', '1h');
+    expect([result.code, result.stdout, result.stderr]).toEqual([2, '', 'runlog: --since 1m is after --until 1h: nothing could match\n']);
+  });
+
   it('narrows by label, level, time and count, and prints JSON with the run id', async () => {
     expect((await grep('cuda', '--label', 'team=vision')).stdout).toMatch(/^train:2: /);
     expect((await grep('cuda', '--level', 'ERROR')).stdout.trim().split('\n')).toHaveLength(1);

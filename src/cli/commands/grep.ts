@@ -3,7 +3,7 @@ import { terminalSafe } from '../../core/terminal.js';
 import { microsToIso } from '../../core/record.js';
 import { searchMatch } from '../../store/rows.js';
 import type { LineSearch } from '../../store/store.js';
-import { labels as parseLabels, level as parseLevel, pageLimit, sinceMicros } from '../args.js';
+import { labels as parseLabels, level as parseLevel, pageLimit, sinceMicros, UsageError } from '../args.js';
 import { openReader } from '../open-reader.js';
 
 export interface GrepFlags {
@@ -29,6 +29,10 @@ export async function grepCommand(text: string, flags: GrepFlags): Promise<void>
     ...(Object.keys(labels).length === 0 ? {} : { labels }),
     limit: pageLimit(flags.limit),
   };
+  // swapped bounds (`--since 1m --until 1h`, both "ago") match nothing: said, not "no match", exit 1
+  if (filter.since !== undefined && filter.until !== undefined && filter.since > filter.until) {
+    throw new UsageError(`--since ${flags.since} is after --until ${flags.until}: nothing could match`);
+  }
   const { reader, close } = await openReader(flags);
   try {
     const page = await reader.searchLines(filter);
