@@ -76,6 +76,13 @@ describe.each(['local store', 'hub'])('runlog logs and runs (%s)', (mode) => {
     expect(result.stderr).toContain('run nope not found');
   });
 
+  it('takes --status in any case, as --level (FAILED was refused), and says what it got when it is none', async () => {
+    const failed = JSON.parse((await cli(['runs', '--status', 'FAILED', '--json', ...where()])).stdout) as { id: string }[];
+    expect(failed.map((r) => r.id)).toEqual(['r2']);
+    const bad = await cli(['runs', '--status', 'done', ...where()]);
+    expect([bad.code, bad.stderr]).toEqual([2, 'runlog: --status: expected one of queued, running, completed, failed, cancelled, got "done"\n']);
+  });
+
   it('lists runs, filtered by status, as a table or JSON', async () => {
     const table = (await cli(['runs', ...where()])).stdout;
     expect(table).toMatch(/^ID\s+STATUS/);

@@ -5,13 +5,15 @@ import { openReader } from '../open-reader.js';
 import { table } from '../table.js';
 
 export async function runsCommand(flags: { status?: string; grep?: string; label: string[]; limit: string; json?: boolean; hub?: string; data: string; db?: string }): Promise<void> {
-  if (flags.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(flags.status)) {
-    throw new UsageError(`--status: expected one of ${RUN_STATUSES.join(', ')}`);
+  // any case, as --level takes its names
+  const status = flags.status?.toLowerCase();
+  if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status)) {
+    throw new UsageError(`--status: expected one of ${RUN_STATUSES.join(', ')}, got ${JSON.stringify(flags.status)}`);
   }
   const limit = pageLimit(flags.limit);
   const labels = parseLabels(flags.label);
   const { reader, close } = await openReader(flags);
-  const runs = await reader.listRuns({ status: flags.status as RunStatus | undefined, limit, ...(flags.grep ? { q: flags.grep } : {}), ...(Object.keys(labels).length > 0 ? { labels } : {}) });
+  const runs = await reader.listRuns({ status: status as RunStatus | undefined, limit, ...(flags.grep ? { q: flags.grep } : {}), ...(Object.keys(labels).length > 0 ? { labels } : {}) });
   await close();
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(runs)}\n`);
