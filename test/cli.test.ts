@@ -153,6 +153,17 @@ describe('flags refused before anything starts', () => {
     }
   });
 
+  it('refuses a --cwd that is no directory before a run exists, naming --cwd (it made a failed run, exit 127)', async () => {
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, '');
+    for (const [cwd, said] of [['/nonexistent-qa', 'no such directory'], [file, 'not a directory']]) {
+      const id = `bad-cwd-${said!.length}`;
+      const answer = await cli(['run', '--hub', hub.url, '--data', tempDir(), '--id', id, '--cwd', cwd!, '--', 'true']);
+      expect([answer.code, answer.stderr]).toEqual([2, `runlog: --cwd ${cwd}: ${said}\n`]);
+      expect((await fetch(`${hub.url}/api/runs/${id}`)).status).toBe(404);
+    }
+  });
+
   it('names --port for a port past 65535 (it said `port: expected 0-65535`)', async () => {
     const server = await cli(['server', '--port', '70000', '--data', tempDir()]);
     expect([server.code, server.stderr]).toEqual([2, 'runlog: --port: expected 0 to 65535, got "70000"\n']);

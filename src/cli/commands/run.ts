@@ -50,6 +50,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   const maxLineBytes = positiveInt(flags.maxLineBytes, '--max-line-bytes');
   const flushTimeoutMs = durationMs(flags.flushTimeout, '--flush-timeout');
   const leaseSeconds = leaseFlag(flags.lease);
+  checkCwd(flags.cwd);
   checkFollow(flags.follow, flags.cwd);
   const hub = await findHub(flags.hub, false);
   const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
@@ -189,6 +190,17 @@ function summary(outcome: RunOutcome, where: string) {
     line_count: outcome.line_count,
     stored_in: where,
   };
+}
+
+/**
+ * A --cwd that is no directory is a bad flag value: exit 2 naming the flag, before a run exists
+ * (it made a failed run, exit 127, saying "working directory … does not exist" as a worker does).
+ */
+function checkCwd(cwd: string | undefined): void {
+  if (cwd === undefined) return;
+  const stat = safeStat(cwd);
+  if (stat === undefined) throw new UsageError(`--cwd ${cwd}: no such directory`);
+  if (!stat.isDirectory()) throw new UsageError(`--cwd ${cwd}: not a directory`);
 }
 
 /** `--follow` names files the command writes here (as the runner resolves them, against --cwd): a
