@@ -9,16 +9,13 @@
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { errorsOf, type PageGlobals } from './browser.js';
-import { describeInBrowser, useHubAndBrowser } from './suite.js';
+import { describeInBrowser, postToHub, useHubAndBrowser } from './suite.js';
 
 const PHONE = { width: 420, height: 800 };
 
 describeInBrowser('the Logs page on a narrow screen, and its lines copied', () => {
   const suite = useHubAndBrowser();
-  const post = async (path: string, body: object) => {
-    const answer = await fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect(answer.status, await answer.clone().text()).toBeLessThan(300);
-  };
+  const post = (path: string, body: object) => postToHub(suite.hub, path, body);
   let seeded = false;
   /** a worker's line and a run's line, each of task task-7, and one of no task (once for the suite) */
   const seed = async () => {

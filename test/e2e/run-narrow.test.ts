@@ -11,7 +11,7 @@
 import { expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { errorsOf } from './browser.js';
-import { describeInBrowser, useHubAndBrowser } from './suite.js';
+import { describeInBrowser, postToHub, useHubAndBrowser } from './suite.js';
 
 const PHONE = { width: 420, height: 800 };
 const LONG = 'loss=0.1234 lr=3e-4 grad_norm=1.02 tokens/s=51234 a message long enough to wrap twice on a phone screen';
@@ -25,10 +25,7 @@ const RUNS = {
 
 describeInBrowser('the run page on a narrow screen, and log rows copied', () => {
   const suite = useHubAndBrowser();
-  const post = async (path: string, body: object) => {
-    const answer = await fetch(`${suite.hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect(answer.status, await answer.clone().text()).toBeLessThan(300);
-  };
+  const post = (path: string, body: object) => postToHub(suite.hub, path, body);
   let seeded = false;
   const seed = async () => {
     if (seeded) return;

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../../src/server/listen.js';
 import { hubOn, ROOT, tempDir } from '../helpers.js';
 import { CHROMIUM, closeTab, launchBrowser, openTab, screenshotOnFailure } from './browser.js';
@@ -56,6 +56,12 @@ export interface HubAndBrowser {
   readonly hub: RunningHub;
   /** A new tab at `path` on the hub, as SuiteBrowser.open() */
   tab(path: string, options?: TabOptions): Promise<Page>;
+}
+
+/** POSTs `body` as JSON to the hub's `path` and expects it taken (2xx; the hub's answer in the failure). */
+export async function postToHub(hub: { url: string }, path: string, body: object): Promise<void> {
+  const answer = await fetch(`${hub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(answer.status, await answer.clone().text()).toBeLessThan(300);
 }
 
 /** For a suite's tests: one browser for the whole suite, and the tabs each test opens. */
