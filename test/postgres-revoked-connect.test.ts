@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHub, type RunningHub } from '../src/server/listen.js';
 import { tempDir, waitFor } from './helpers.js';
-import { createTestDatabase, describeWithPostgres, PG_BASE, withDatabase, type TestDatabase } from './postgres.js';
+import { adminWithLoginRole, createTestDatabase, describeWithPostgres, PG_BASE, withDatabase, type TestDatabase } from './postgres.js';
 
 describeWithPostgres('a hub whose PostgreSQL role has CONNECT revoked', () => {
   const role = `runlog_role_${randomBytes(4).toString('hex')}`;
@@ -19,10 +19,7 @@ describeWithPostgres('a hub whose PostgreSQL role has CONNECT revoked', () => {
   let admin: pg.Client;
   beforeAll(async () => {
     database = await createTestDatabase();
-    admin = new pg.Client({ connectionString: PG_BASE });
-    await admin.connect();
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
-    await admin.query(`GRANT CONNECT ON DATABASE ${database.name} TO ${role}`);
+    admin = await adminWithLoginRole(database.name, role, password);
     const inDatabase = new pg.Client({ connectionString: withDatabase(PG_BASE, database.name) });
     await inDatabase.connect();
     await inDatabase.query(`GRANT CREATE, USAGE ON SCHEMA public TO ${role}`); // to migrate: the hub makes its tables

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliKilledAfterEach, tempDir } from './helpers.js';
-import { createTestDatabase, describeWithPostgres, PG_BASE, type TestDatabase } from './postgres.js';
+import { adminWithLoginRole, createTestDatabase, describeWithPostgres, type TestDatabase } from './postgres.js';
 
 const cli = cliKilledAfterEach();
 
@@ -20,10 +20,7 @@ describeWithPostgres('a PostgreSQL role without the rights to make runlog’s ta
   let url: string;
   beforeAll(async () => {
     database = await createTestDatabase();
-    admin = new pg.Client({ connectionString: PG_BASE });
-    await admin.connect();
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
-    await admin.query(`GRANT CONNECT ON DATABASE ${database.name} TO ${role}`);
+    admin = await adminWithLoginRole(database.name, role, password);
     url = `postgres://${role}:${password}@127.0.0.1:5432/${database.name}`;
   });
   afterAll(async () => {

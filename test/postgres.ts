@@ -76,3 +76,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * An admin connection and, made through it, a role that may log in to `database` and no more
+ * (each test grants or takes away what it is about). Drop the role with the connection after.
+ */
+export async function adminWithLoginRole(database: string, role: string, password: string): Promise<pg.Client> {
+  const admin = new pg.Client({ connectionString: PG_BASE });
+  await admin.connect();
+  await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+  await admin.query(`GRANT CONNECT ON DATABASE ${database} TO ${role}`);
+  return admin;
+}
