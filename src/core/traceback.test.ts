@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
+import fc from 'fast-check';
 import { describe, it, expect } from 'vitest';
 import { corpusDir } from '../../test/corpus.js';
 import { TracebackGrouper, type TracebackMark } from './traceback.js';
@@ -251,5 +252,74 @@ describe.skipIf(!corpusPresent)('TracebackGrouper on real tracebacks', () => {
       .filter(([, m]) => m?.final)
       .map(([line]) => stripVTControlCharacters(line));
     expect(finals).toEqual(['SyntaxError: invalid syntax']);
+  });
+});
+
+describe('TracebackGrouper: tracebacks behind a launcher prefix', () => {
+  it("groups torchrun 2.x's `[rankN]: ` tracebacks per rank while the ranks' lines interleave", () => {
+    const text = `[rank1]: Traceback (most recent call last):
+[rank0]: Traceback (most recent call last):
+[rank1]:   File "/w/train.py", line 10, in <module>
+[rank0]:   File "/w/train.py", line 12, in <module>
+step 40 loss 0.1
+[rank1]:     x["lr"]
+[rank0]:     dist.barrier()
+[rank1]: KeyError: 'lr'
+[rank0]: RuntimeError: Connection closed by peer
+[rank0]: after`;
+    const marks = markAll(text);
+    expect(marks.map(([, m]) => (m === undefined ? '-' : `${m.group}${m.final ? '!' : ''}`))).toEqual(['1', '2', '1', '2', '-', '1', '2', '1!', '2!', '-']);
+    expect(marks[7]?.[1]?.prefix).toBe('[rank1]:');
+    expect(marks[8]?.[1]?.prefix).toBe('[rank0]:');
+  });
+
+  it("groups torchrun's older `[default1]:` tee prefix (no space after it), mpirun's, Ray's and srun's", () => {
+    for (const prefix of ['[default1]:', '[1,0]<stderr>:', '(RayTrainWorker pid=4242, ip=10.0.0.5) ', '3: ']) {
+      const text = [`${prefix}Traceback (most recent call last):`, `${prefix}  File "t.py", line 1, in <module>`, `${prefix}ValueError: bad`, `${prefix}next`].join('\n');
+      expect(view(text), prefix).toEqual(['1', '1', '1!', '-']);
+    }
+  });
+
+  it('leaves lines with a prefix and no traceback behind it to the plain block, as before', () => {
+    const text = `Traceback (most recent call last):
+  File "t.py", line 1, in <module>
+[rank0]: still running
+ValueError: late`;
+    // the prefixed line is unindented output: it ends the plain block (the line after is not in it)
+    expect(view(text)).toEqual(['1', '1', '-', '-']);
+    expect(view('[INFO]: Traceback (most recent call last):')).toEqual(['-']);
+  });
+
+  it('follows at most a bounded number of prefixes at once (a launcher with thousands of processes)', () => {
+    const grouper = new TracebackGrouper();
+    for (let rank = 0; rank < 1000; rank++) grouper.mark(`[rank${rank}]: Traceback (most recent call last):`, rank + 1);
+    // the newest are still followed; memory stays bounded (the oldest were let go)
+    expect(grouper.mark('[rank999]: ValueError: x', 1001)).toEqual({ group: 1000, final: true, prefix: '[rank999]:' });
+    expect(grouper.mark('[rank0]: ValueError: x', 1002)).toBeUndefined();
+  });
+});
+
+describe('TracebackGrouper: property', () => {
+  it("a rank's traceback is marked as it would be alone, whatever other ranks' and plain lines come between its lines", () => {
+    const tracebackLines = PLAIN.split('\n').slice(1, 8); // from `Traceback …` to `ZeroDivisionError: …`
+    const alone = view(tracebackLines.join('\n')).map((mark) => mark.replace(/^\d+/, 'g'));
+    const other = fc.oneof(
+      fc.constantFrom('[rank0]: Traceback (most recent call last):', '[rank0]:   File "a.py", line 1, in f', '[rank0]: ValueError: x', 'plain output', '  indented', ''),
+      fc.string({ maxLength: 20 }).filter((line) => !line.startsWith('[rank1]')),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.array(other, { maxLength: 3 }), { minLength: tracebackLines.length, maxLength: tracebackLines.length }), (between) => {
+        const grouper = new TracebackGrouper();
+        let seq = 0;
+        const marks: string[] = [];
+        tracebackLines.forEach((line, i) => {
+          for (const noise of between[i]!) grouper.mark(noise, ++seq);
+          const mark = grouper.mark(`[rank1]: ${line}`, ++seq);
+          marks.push(mark === undefined ? '-' : `g${mark.final ? '!' : ''}`);
+          if (mark !== undefined) expect(mark.prefix).toBe('[rank1]:');
+        });
+        expect(marks).toEqual(alone);
+      }),
+    );
   });
 });

@@ -9,12 +9,21 @@
  * (`During handling of the above exception…`) just after the end reopens the same group for the
  * next traceback; the (at most two) blank lines before it are in the group as they come, since a
  * chain may follow them. The group id is the seq of the line that opened the first block.
+ *
+ * Launchers that run several processes print each one's lines with a prefix: torchrun's
+ * `[rank1]: ` (torch 2.x) or `[default1]:` (its --tee before 2.x), mpirun --tag-output's
+ * `[1,0]<stderr>:`, Ray's `(Worker pid=123) `, srun --label's `1: `. Their tracebacks interleave
+ * with the other processes' lines, so a traceback that opens behind a prefix is followed by a
+ * block of its own, fed only the lines with that prefix (the prefix taken off). A mark from such a
+ * block names its prefix: the error cause says which process failed.
  */
 import { stripVTControlCharacters } from 'node:util';
 
 export interface TracebackMark {
   group: number;
   final: boolean;
+  /** the launcher's prefix on this block's lines (`[rank1]:`), when it opened behind one */
+  prefix?: string;
 }
 
 /** A block that never ends (a process printing indented lines forever) stops being one here. */
@@ -37,10 +46,55 @@ const CHAIN =
 const EXCEPTION = /^[A-Za-z_][\w.]*(?::(?: .*)?|(?:Error|Exception|Interrupt|Exit|Iteration|Warning)|\.[A-Za-z_]\w*)$/;
 /** The closing border of an exception group box: `    +------------------------------------` */
 const GROUP_BORDER = /^ *\+-+$/;
+/**
+ * A launcher's per-process prefix (see the header), at the very start of the line: torchrun,
+ * mpirun --tag-output, Ray, srun --label. Lines with one go to the block behind it, if any.
+ */
+const LAUNCHER_PREFIX = /^(?:\[[A-Za-z_-]{0,32}\d{1,6}\]:|\[\d{1,6},\d{1,6}\]<std(?:out|err)>:|\([\w.-]{1,64} pid=\d{1,10}(?:, ip=[\w.:-]{1,64})?\) |\d{1,6}: )/;
+/** Blocks behind prefixes followed at once (a launcher of more processes: the oldest go first). */
+const MAX_PREFIXED_BLOCKS = 256;
+
+/**
+ * Routes each line to the block it belongs to: the block behind its launcher prefix when one is
+ * followed (or the line opens one), else the plain block of the stream.
+ */
+export class TracebackGrouper {
+  private readonly plain = new BlockGrouper();
+  private readonly prefixed = new Map<string, BlockGrouper>();
+
+  /**
+   * `seq` is this line's seq: a line that opens a block uses it as the block's group id. Returns the
+   * block this line belongs to, or undefined. `final` is true for the final exception line.
+   */
+  mark(text: string, seq: number): TracebackMark | undefined {
+    const line = (text.includes('\x1b') ? stripVTControlCharacters(text) : text).trimEnd();
+    const prefix = LAUNCHER_PREFIX.exec(line)?.[0];
+    if (prefix !== undefined) {
+      const key = prefix.trimEnd();
+      // torch 2.x puts a space after its prefix: `[rank1]:   File …` is a frame indented by two
+      const rest = line.slice(key.length).startsWith(' ') ? line.slice(key.length + 1) : line.slice(key.length);
+      const block = this.prefixed.get(key) ?? (OPENER.test(rest) ? this.follow(key) : undefined);
+      if (block !== undefined) {
+        const mark = block.mark(rest, seq);
+        if (block.idle) this.prefixed.delete(key);
+        return mark === undefined ? undefined : { ...mark, prefix: key };
+      }
+    }
+    return this.plain.mark(line, seq);
+  }
+
+  private follow(key: string): BlockGrouper {
+    if (this.prefixed.size >= MAX_PREFIXED_BLOCKS) this.prefixed.delete(this.prefixed.keys().next().value as string);
+    const block = new BlockGrouper();
+    this.prefixed.set(key, block);
+    return block;
+  }
+}
 
 type State = 'idle' | 'open' | 'ended';
 
-export class TracebackGrouper {
+/** One stream's (or one launcher prefix's) traceback blocks: the state machine of the header. */
+class BlockGrouper {
   private state: State = 'idle';
   private group = 0;
   private lines = 0;
@@ -51,12 +105,12 @@ export class TracebackGrouper {
   private chained = false;
   private blanks = 0;
 
-  /**
-   * `seq` is this line's seq: a line that opens a block uses it as the block's group id. Returns the
-   * block this line belongs to, or undefined. `final` is true for the final exception line.
-   */
-  mark(text: string, seq: number): TracebackMark | undefined {
-    const line = (text.includes('\x1b') ? stripVTControlCharacters(text) : text).trimEnd();
+  get idle(): boolean {
+    return this.state === 'idle';
+  }
+
+  /** `line`: without colours and trailing blanks. */
+  mark(line: string, seq: number): TracebackMark | undefined {
     if (this.state === 'open') {
       const mark = this.continueBlock(line);
       if (mark !== undefined) return mark;

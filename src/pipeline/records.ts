@@ -10,7 +10,7 @@ import { detectLevel } from '../core/level.js';
 import { LineSplitter, SEGMENT_PROGRESS, DEFAULT_MAX_LINE_BYTES } from '../core/lines.js';
 import { ProgressCollapser } from '../core/progress.js';
 import { nowMicros, type Level, type LogRecord, type Phase, type ProgressUpdate, type Source } from '../core/record.js';
-import { TracebackGrouper } from '../core/traceback.js';
+import { TracebackGrouper, type TracebackMark } from '../core/traceback.js';
 
 export interface RecordSink {
   record(record: LogRecord): void;
@@ -111,13 +111,13 @@ export class RecordBuilder {
       if (truncated) record.attrs.truncated = true;
       if (wasProgress) record.attrs.progress = true;
     }
-    this.push(record, mark?.final ?? false);
+    this.push(record, mark);
   }
 
-  private push(record: LogRecord, final = false): LogRecord {
+  private push(record: LogRecord, mark?: TracebackMark): LogRecord {
     record.seq = ++this.seq;
     if (this.options.taskId !== undefined) record.task_id = this.options.taskId;
-    this.cause.observe(record, final);
+    this.cause.observe(record, mark);
     this.options.sink.record(record);
     return record;
   }
