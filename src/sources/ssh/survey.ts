@@ -1,7 +1,7 @@
 /**
  * What a stopped ssh follower left unread, asked of the remote host in a session of its own.
  *
- * Why: a stop reads the remote file to its end within STOP_DRAIN_MS (ssh.ts), one session per
+ * Why: a stop reads the remote file to its end within STOP_DRAIN_MS (stop.ts), one session per
  * rotated file. A follower far behind (a big file read while the hub was slow, rotated copies
  * piled up while it was stopped or stalled) is cut off then: the checkpoint keeps its place for a
  * restart, but a user who does not restart must learn that lines were left in the files. This
