@@ -26,7 +26,7 @@ describe.skipIf(!sshdAvailable())('runlog follow ssh://… of a file not there y
     });
     let said = '';
     follower.child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    await waitFor(() => /does not exist \(yet\)/.test(said) || undefined, 20_000, 'the first look for the name');
+    await waitFor(() => /no such file yet; it is read once it appears/.test(said) || undefined, 20_000, 'the first look for the name');
     return { path, follower };
   }
 
@@ -63,7 +63,7 @@ describe.skipIf(!sshdAvailable())('runlog follow ssh://… of a file not there y
     await waitFor(async () => (await messages('ssh-gone')).length >= 5 || undefined, 30_000, '5 lines');
     unlinkSync(path);
     // the session reads the deleted file on for 2 s, then the next one waits for the name
-    await waitFor(() => /does not exist \(yet\)/.test(said) || undefined, 20_000, 'the look for the name');
+    await waitFor(() => /no such file yet; it is read once it appears/.test(said) || undefined, 20_000, 'the look for the name');
     const waiting = remoteScripts(path);
     writeFileSync(path, numberedBlock(6, 10));
     await waitFor(() => waiting.every((pid) => !remoteScripts(path).includes(pid)) || undefined, 20_000, 'the waiting session to see the file');

@@ -22,6 +22,7 @@ import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type File
 import { FileFollower } from '../../sources/file/follower.js';
 import { locateCheckpointed, safeStat } from '../../sources/file/siblings.js';
 import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
+import { noFileYet } from '../../sources/said.js';
 import { checkRunId, durationMs, labels as parseLabels, positiveDurationMs, positiveInt, UsageError } from '../args.js';
 import { answers, findHub, HubReader } from '../hub-client.js';
 import { keepHeapSmall } from '../lean-heap.js';
@@ -276,7 +277,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   // a name that is not there (yet) is waited for: said once, so a typo is not silence
   for (const target of local) {
     if (expandGlob(target).some((path) => safeStat(path)?.isFile())) continue;
-    warn(isGlob(target) ? `${target}: matches no file yet; its files are read as they appear` : `${target}: no such file yet; it is read once it appears`);
+    warn(isGlob(target) ? `${target}: matches no file yet; its files are read as they appear` : noFileYet(target));
   }
 
   /** `cancelledBy`: the hub asked (a lease answer): the run ends `cancelled`, whatever --end-on-exit says. */

@@ -20,7 +20,7 @@ describe("the remote script's notes on stderr", () => {
 
   it('says a file that started over without saying it was truncated again: without birth times it may be a new file on the same inode number', () => {
     const { notes } = readNotes('RUNLOG-RETRUNC\n', 'ssh://h/a.log');
-    expect(notes).toEqual([{ kind: 'say', message: expect.stringMatching(/^ssh:\/\/h\/a\.log: started over before it could be read \(truncated, or deleted and made again on the same inode number/) }]);
+    expect(notes).toEqual([{ kind: 'startedOver', message: expect.stringMatching(/^ssh:\/\/h\/a\.log: started over before it could be read \(truncated, or deleted and made again on the same inode number/) }]);
   });
 
   it('reads a note cut between two reads of stderr as one, wherever the cut falls (a piece of it was misread or lost)', () => {

@@ -12,7 +12,9 @@ export type ScriptNote =
   | { kind: 'next'; ino: string; fp: string; fpLen: number; birth: string }
   | { kind: 'looked' }
   | { kind: 'appeared'; ino: string }
-  | { kind: 'say'; message: string };
+  | { kind: 'say'; message: string }
+  /** RUNLOG-RETRUNC: nothing of the file read, and it starts with other bytes than it did (`message`: said so while followed) */
+  | { kind: 'startedOver'; message: string };
 
 export function readNotes(chunk: string, url: string): { notes: ScriptNote[]; rest: string } {
   const notes: ScriptNote[] = [];
@@ -34,7 +36,7 @@ export function readNotes(chunk: string, url: string): { notes: ScriptNote[]; re
   take(/RUNLOG-SIBS (\d+)([\d ]*)\n?/g, (ino, list) => ({ kind: 'siblings', ino: Number(ino), siblings: (list ?? '').split(' ').filter(Boolean) }));
   // (a file system that keeps no birth times cannot tell a truncation from a new file on the same inode number)
   take(/RUNLOG-RETRUNC\n?/g, () => ({
-    kind: 'say',
+    kind: 'startedOver',
     message: `${url}: started over before it could be read (truncated, or deleted and made again on the same inode number: its first bytes differ), and no copy of it was found beside it: what was written to it before could not be read`,
   }));
   take(/RUNLOG-REBORN (\S+)\n?/g, (ino) => ({

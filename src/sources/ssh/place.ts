@@ -23,6 +23,7 @@ import { LineFeed, type DeliveryMark } from '../file/feed.js';
 import type { LineTarget } from '../file/follower.js';
 import { APPEARED_EXIT, ROTATED_EXIT, SIBLING_EXIT, TRUNCATED_EXIT, type RemoteHeader, type RemoteStart } from './remote.js';
 import type { ScriptNote } from './notes.js';
+import { changedWhileUnfollowed, truncatedWithoutCopy } from '../said.js';
 
 /** no next file known (RUNLOG-NEXT not said, or that file read already) */
 const NO_NEXT: Readonly<{ ino: string; fp: string; fpLen: number; birth: string }> = { ino: '-', fp: '-', fpLen: 0, birth: '-' };
@@ -132,8 +133,7 @@ export class RemotePlace {
       this.feed.flush();
       if (!this.rotated) {
         const counted = this.resumedSize !== undefined && first ? Math.max(0, this.resumedSize - before) : 0;
-        const lost = counted > 0 ? ` ${counted} bytes after byte ${before}, and whatever was written after them,` : ` what was written after byte ${before}`;
-        this.lines.system(`${this.url}: truncated or replaced while not followed:${lost} could not be read`, 'WARNING');
+        this.lines.system(changedWhileUnfollowed(this.url, before, counted), 'WARNING');
       }
     }
     if (state !== 'moved') this.done = [];
@@ -142,6 +142,17 @@ export class RemotePlace {
     this.feed.lastGrowthAt = Date.now(); // the partial timeout counts from now
     if (state === 'reset' || this.feed.identity.ino !== ino || this.feed.offset !== offset) this.feed.restart(identity, offset, true);
     else this.feed.identity = identity.fp_len >= this.feed.identity.fp_len ? identity : this.feed.identity;
+  }
+
+  /**
+   * The file started over before anything of it was read (RUNLOG-RETRUNC: other first bytes at
+   * offset 0, no copy with the old ones). On the first connection after a restart that is the
+   * checkpoint's file changed while the follower was stopped, said as any such change (and as the
+   * local follower says it); later, it was truncated again while a connection was made: `message`.
+   */
+  startedOver(message: string, first: boolean): string {
+    // (the checkpoint's size counts what was lost: nothing of the file was read, offset 0)
+    return first && this.resumedSize !== undefined ? changedWhileUnfollowed(this.url, 0, this.resumedSize) : message;
   }
 
   /**
@@ -184,9 +195,7 @@ export class RemotePlace {
    * with it; else it is a line of its own).
    */
   private truncatedWhileFollowed({ copy, offset, fp, fpLen, birth }: Truncation): void {
-    if (!copy) {
-      this.lines.system(`${this.url}: truncated; lines written after byte ${offset} before the truncation could not be read (no rotated copy found)`, 'WARNING');
-    }
+    if (!copy) this.lines.system(truncatedWithoutCopy(this.url, offset), 'WARNING');
     this.truncation = undefined;
     this.birth = { ino: this.feed.identity.ino, value: birth };
     this.unread = undefined; // the copy just read is not one made since: the next session lists them again

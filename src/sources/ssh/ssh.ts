@@ -25,6 +25,7 @@ import type { ScriptNote } from './notes.js';
 import { RemotePlace } from './place.js';
 import { OutputHold, SshSession } from './session.js';
 import { sayUnread, Stopping } from './stop.js';
+import { noFileYet } from '../said.js';
 
 export { parseSshUrl, type SshTarget } from './url.js';
 
@@ -168,6 +169,7 @@ export class SshFollower {
         if (note.kind === 'looked') this.lookedAt = Date.now();
         else if (note.kind === 'appeared') appeared = note.ino;
         else if (note.kind === 'say') this.o.lines.system(note.message, 'WARNING');
+        else if (note.kind === 'startedOver') this.o.lines.system(this.place.startedOver(note.message, this.stats.connections === 1), 'WARNING');
         else this.place.note(note);
       },
       closed: (code, got, errors, answered) => {
@@ -189,7 +191,7 @@ export class SshFollower {
     this.answered = true;
     if (state === 'missing') {
       this.lookedAt = Date.now();
-      this.o.onState?.(`${this.o.target.url}: ${this.o.target.path} does not exist (yet); it is read once it appears`);
+      this.o.onState?.(noFileYet(this.o.target.url));
       return;
     }
     this.streaming = true;
@@ -207,7 +209,7 @@ export class SshFollower {
       return;
     }
     if (got > 0) this.backoff = MIN_BACKOFF_MS;
-    const why = code === MISSING_EXIT ? `${this.o.target.path} does not exist (yet)` : errors || `ssh exited with ${code}`;
+    const why = code === MISSING_EXIT ? 'no such file yet' : errors || `ssh exited with ${code}`;
     this.o.onState?.(`${this.o.target.url}: ${why}; connecting again in ${this.backoff} ms`);
     this.retry = setTimeout(() => this.connect(), this.backoff);
     this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
