@@ -78,3 +78,33 @@ it('a file not read yet (the target busy), then copied and truncated: the copy o
   expect(lines()).toEqual(block(1, 5).trim().split('\n'));
   expect(said).toEqual([]);
 });
+
+it('a follower stalled while it reads the copies of a truncation, the file copied and truncated again meanwhile: that copy too, nothing said', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'runlog-follower-'));
+  const path = join(dir, 'app.log');
+  writeFileSync(path, block(1, 3));
+  let stalled = false;
+  const { t, lines, said } = target();
+  const follower = new FileFollower({ patterns: [join(dir, '*.log')], target: t });
+  follower.start(); // lines 1-3 read
+  appendFileSync(path, block(4, 6));
+  copytruncate(path, `${path}.1`);
+  appendFileSync(path, block(7, 12));
+  copytruncate(path, `${path}.2`);
+  appendFileSync(path, block(13, 20));
+  const sink = t.source('file', {});
+  const push = sink.push.bind(sink);
+  // the second copy is being read (its siblings were listed): the writer copies and truncates again
+  sink.push = (chunk) => {
+    push(chunk);
+    if (stalled || !chunk.toString().includes('line 7\n')) return;
+    stalled = true;
+    copytruncate(path, `${path}.3`);
+    appendFileSync(path, block(21, 23));
+  };
+  follower.pass();
+  follower.stop(true);
+  follower.close();
+  expect(lines()).toEqual(block(1, 23).trim().split('\n'));
+  expect(said).toEqual([]);
+});

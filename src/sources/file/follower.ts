@@ -33,7 +33,7 @@ import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdenti
 import { expandGlob, globBase } from './glob.js';
 import { readRange, readWhole } from './copies.js';
 import { grownReleased, isReleased, overLimits, pathOfFd, quietFor, RELEASED_LOOK_MS, type Release } from './released.js';
-import { bornRotatedSince, fileKey, findCopy, locateCheckpointed, rotatedAfter, rotatedKeys, rotatedNotIn, rotatedSince, safeStat } from './siblings.js';
+import { bornRotatedSince, fileKey, findCopy, locateCheckpointed, rotatedAfter, rotatedKeys, rotatedNew, rotatedSince, safeStat, siblingKey } from './siblings.js';
 
 /** The part of a RecordBuilder a follower feeds. */
 export interface LineTarget {
@@ -302,10 +302,14 @@ export class FileFollower {
 
   private truncated(tracked: Tracked, stats: Stats): void {
     const feed = tracked.feed;
+    // the siblings before the copies are looked for: one made later (the follower stalled while it
+    // read them, and the file was copied and truncated again) holds lines of the file started over
+    const known = rotatedKeys(tracked.name);
     const copy = findCopy(tracked.name, feed.identity, feed.offset, feed.tail, stats.ino);
+    const read: string[] = [];
     if (copy !== undefined) {
       readRange(copy, feed, this.buffer);
-      this.readLaterCopies(tracked.name, copy, feed);
+      read.push(copy, ...this.readLaterCopies(tracked.name, copy, feed));
     } else if (tracked.skipped > 0 && feed.offset === tracked.skipped) {
       // nothing read yet of a file opened at its end (`tee` starting it over): nothing lost
     } else {
@@ -315,6 +319,9 @@ export class FileFollower {
       );
     }
     feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0, copy !== undefined);
+    // started over, nothing of it read yet: the copies made since `known` come before it (mtime -1: looked at now)
+    for (const path of read) known.add(siblingKey(safeStat(path)));
+    tracked.unread = { mtimeMs: -1, siblings: known };
   }
 
   /**
@@ -322,8 +329,10 @@ export class FileFollower {
    * a laptop asleep): the copies made after the one found hold what came between, oldest first.
    * Read whole through the same feed, so a line cut by a copytruncate is joined across copies.
    */
-  private readLaterCopies(name: string, copy: string, feed: LineFeed): void {
-    readWhole(rotatedAfter(name, copy).filter((later) => !this.tracking(later)), feed, this.buffer);
+  private readLaterCopies(name: string, copy: string, feed: LineFeed): string[] {
+    const later = rotatedAfter(name, copy).filter((path) => !this.tracking(path));
+    readWhole(later, feed, this.buffer);
+    return later;
   }
 
   /**
@@ -334,9 +343,11 @@ export class FileFollower {
   private readCopiesOfUnread(tracked: Tracked, stats: Stats): void {
     const last = tracked.unread;
     if (last !== undefined && last.mtimeMs === stats.mtimeMs && stats.size === 0) return; // untouched since
+    // one listing for the copies and the siblings known from now on (rotatedNew)
+    const { added, keys } = rotatedNew(tracked.name, last?.siblings ?? new Set());
     // a copy the patterns match (app.log* ) is a file followed on its own: not read twice
-    const copies = last === undefined ? [] : rotatedNotIn(tracked.name, last.siblings).filter((copy) => !this.tracking(copy) && !this.matched(copy));
-    tracked.unread = { mtimeMs: stats.mtimeMs, siblings: rotatedKeys(tracked.name) };
+    const copies = last === undefined ? [] : added.filter((copy) => !this.tracking(copy) && !this.matched(copy));
+    tracked.unread = { mtimeMs: stats.mtimeMs, siblings: keys };
     if (copies.length === 0) return;
     readWhole(copies, tracked.feed, this.buffer);
     tracked.feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0, true);

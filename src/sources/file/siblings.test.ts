@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { bornRotatedSince, fileKey, rotatedKeys, rotatedNotIn } from './siblings.js';
+import { bornRotatedSince, fileKey, rotatedKeys, rotatedNew } from './siblings.js';
 
 it('takes a rotated copy on an inode a known copy had (reused) for a new one, and a known one for known', (context) => {
   const dir = mkdtempSync(join(tmpdir(), 'runlog-siblings-'));
@@ -12,9 +12,9 @@ it('takes a rotated copy on an inode a known copy had (reused) for a new one, an
   const old = statSync(`${name}.1`);
   // the siblings a checkpoint noted: this one, as it is
   const known = rotatedKeys(name);
-  expect(rotatedNotIn(name, known)).toEqual([]);
+  expect(rotatedNew(name, known).added).toEqual([]);
   // a checkpoint of an older release (dev:ino only): known, as it was then
-  expect(rotatedNotIn(name, new Set([fileKey(old)]))).toEqual([]);
+  expect(rotatedNew(name, new Set([fileKey(old)])).added).toEqual([]);
   // rotated on while nobody looked: the copy deleted, a new one made on its inode (ext4 hands a
   // freed inode out again at once; a file system that does not cannot show this)
   let reused = false;
@@ -24,7 +24,7 @@ it('takes a rotated copy on an inode a known copy had (reused) for a new one, an
     reused = statSync(`${name}.1`).ino === old.ino;
   }
   if (!reused || old.birthtimeMs === 0) return context.skip();
-  expect(rotatedNotIn(name, known)).toEqual([`${name}.1`]);
+  expect(rotatedNew(name, known).added).toEqual([`${name}.1`]);
 });
 
 it('finds the files born since a time named as rotated copies of names a glob matches, not the ones it matches or older ones', async (context) => {

@@ -58,10 +58,20 @@ export function rotatedKeys(name: string): Set<string> {
   return new Set(safeReaddir(dir).flatMap((entry) => (isRotatedName(base, entry) ? [siblingKey(safeStat(join(dir, entry)))] : [])));
 }
 
-/** The rotated siblings of `name` that are not among `known` (rotatedKeys), oldest (last written) first. */
-export function rotatedNotIn(name: string, known: ReadonlySet<string>): string[] {
-  // a key without a birth time (a checkpoint of an older release, a file system without one): by inode
-  return rotatedWhere(name, (stats) => !known.has(siblingKey(stats)) && !known.has(fileKey(stats)));
+/**
+ * One listing of the rotated siblings of `name`: the ones not among `known` (rotatedKeys), oldest
+ * (last written) first, and the keys of them all. A sibling made after the listing is in neither,
+ * so the next look finds it new (a second listing for the keys would take a copy made between the
+ * two for one already read).
+ */
+export function rotatedNew(name: string, known: ReadonlySet<string>): { added: string[]; keys: Set<string> } {
+  const keys = new Set<string>();
+  const added = rotatedWhere(name, (stats) => {
+    keys.add(siblingKey(stats));
+    // a key without a birth time (a checkpoint of an older release, a file system without one): by inode
+    return !known.has(siblingKey(stats)) && !known.has(fileKey(stats));
+  });
+  return { added, keys };
 }
 
 /**
