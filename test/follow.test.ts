@@ -174,8 +174,8 @@ describe('runlog follow: a writer that keeps writing and rotating', () => {
       writeFileSync(path, '');
       const run = `empty-copied-${glob === '*.log' ? 'log' : 'all'}`;
       const follower = await following(url, data, [join(dir, glob)], run, path);
-      // the follower has looked at the empty file (no first bytes to fingerprint yet) and stalls
-      // through two copytruncates: only a look at the siblings can tell the file started over
+      // the follower holds the empty file open (its siblings listed before the open; maybe not one
+      // read yet) and stalls through two copytruncates: only the siblings tell the file started over
       follower.result.child.kill('SIGSTOP');
       expect(await writer({ path, from: 1, to: 240, every: 1, rotate: { at: [80, 160], how: 'copytruncate' } })).toBe(0);
       follower.result.child.kill('SIGCONT');
