@@ -12,35 +12,24 @@
  *   by name (released.ts) and read on from its offset when it grows again; the new file is read
  *   from its start;
  * - the same inode, shorter than what was read, or with other first bytes (copytruncate, truncate
- *   and write again): the bytes written between the last read and the truncation are looked for
- *   in a sibling whose first bytes are the old file's (logrotate's copy); when none has them the
- *   loss is said in a `system` line. Then the file is read from its start.
- * - a file nothing of which was read yet (empty at every look) has no first bytes to compare: a
- *   copytruncate between two looks shows only as a new rotated sibling, read whole before it.
- * A restarted follower finds each checkpointed file by device, inode and fingerprint, under its
- * name or a sibling's (rotated while nobody was following), and goes on from its offset, then
- * reads whole the siblings rotated after it (rotated twice meanwhile); a file it cannot find any
- * more costs a `system` line saying how many bytes could not be read. A file made under the glob
- * and rotated out of it while nobody followed (app.log.1 of a new app.log, for '*.log') is in no
- * checkpoint: one born after the stopped follower's last look (`resumeLookedAt`) and named as a
- * rotated copy of a name the patterns match is read whole (issue 11).
+ *   and write again): the bytes written before the truncation are read from logrotate's copy, or
+ *   their loss is said in a `system` line; then the file is read from its start (truncation.ts).
+ * What a follower holds of each file and how it lets one go is tracked.ts; what the checkpoint
+ * keeps of it, and how a restarted follower takes the checkpoint up, checkpointed.ts.
+ * On disk: nothing of the follower's own; the checkpoint is written by its caller (delivered()
+ * gives the entries). A crash closes every file: a restart takes up from the last checkpoint and
+ * reads again what came after it (the hub ignores a seq it has).
  */
-import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
-import { resolve } from 'node:path';
-import type { Level } from '../../core/record.js';
-import { bytesBeforeFd, FINGERPRINT_BYTES, fingerprintFd, tailFingerprintFd, type FileCheckpoint } from './checkpoint.js';
-import { LineFeed, TAIL_BYTES, type ByteSink, type DeliveryMark, type FileIdentity } from './feed.js';
+import { closeSync, fstatSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { checkpointEntry, resumeFiles, type Resumer } from './checkpointed.js';
+import { FINGERPRINT_BYTES, fingerprintFd, type FileCheckpoint } from './checkpoint.js';
 import { expandGlob, globBase } from './glob.js';
-import { readRange, readWhole } from './copies.js';
-import { grownReleased, isReleased, overLimits, pathOfFd, quietFor, RELEASED_LOOK_MS, type Release } from './released.js';
-import { bornRotatedSince, fileKey, findCopy, locateCheckpointed, rotatedAfter, rotatedKeys, rotatedNew, rotatedSince, safeStat, siblingKey } from './siblings.js';
+import { grownReleased, overLimits, quietFor, RELEASED_LOOK_MS } from './released.js';
+import { rotatedKeys, rotatedSince, safeStat } from './siblings.js';
+import { isTrackedFile, openTracked, releaseTracked, reopenTracked, type LineTarget, type Tracked } from './tracked.js';
+import { startedOver, type CopyReader } from './truncation.js';
 
-/** The part of a RecordBuilder a follower feeds. */
-export interface LineTarget {
-  readonly lastSeq: number;
-  source(source: 'file', attrs: Record<string, unknown>): ByteSink;
-  system(message: string, level?: Level): unknown;
-}
+export type { LineTarget } from './tracked.js';
 
 export interface FileFollowerOptions {
   patterns: readonly string[];
@@ -63,28 +52,6 @@ export interface FileFollowerOptions {
   busy?: () => boolean;
 }
 
-interface Tracked {
-  name: string;
-  fd: number;
-  feed: LineFeed;
-  /** the file's size at the last look */
-  size: number;
-  /** the name no longer points to this file */
-  detached: boolean;
-  /** the last mark the hub has */
-  delivered: DeliveryMark;
-  /** opened at its end (--from-end): the bytes before were never wanted */
-  skipped: number;
-  /** the tail fingerprint of the last offset a checkpoint asked for (read again only when it moves) */
-  tail?: { offset: number; ino: number; tail_fp: string; tail_len: number };
-  /** nothing of the file read yet (opened at its start, empty at every look since): its mtime and its rotated siblings at the last look */
-  unread?: { mtimeMs: number; siblings: Set<string> };
-  /** let go (fd -1) and looked at by name for growth (released.ts) */
-  released?: Release;
-  /** let go and not to be found any more (deleted, moved away, forgotten): kept only until delivered */
-  gone?: boolean;
-}
-
 const READ_BYTES = 1024 * 1024; // 1 MiB a read
 const PASS_BYTES = 16 * 1024 * 1024; // a pass reads at most this much of a file, so the shipper gets its turn
 export const BUSY_RETRY_MS = 10; // the target was busy: look again this soon
@@ -97,22 +64,33 @@ export class FileFollower {
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly resumedNames = new Set<string>();
+  /** the names a checkpoint had (resumeFiles): a file found under one now is new content, read from its start */
+  private resumedNames: ReadonlySet<string> = new Set();
   /** the patterns that matched a file at least once (see neverMatched) */
   private readonly patternsMatched = new Set<string>();
   private startedAt = Date.now();
   private looked: number | undefined;
   private releasedLookedAt = 0;
   private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
+  /** what truncation.ts and checkpointed.ts are told of the files followed */
+  private readonly files: CopyReader & Resumer;
   private readonly o: Required<Omit<FileFollowerOptions, 'resume' | 'resumeLookedAt' | 'maxLineBytes' | 'busy'>> &
     Pick<FileFollowerOptions, 'resume' | 'resumeLookedAt' | 'maxLineBytes' | 'busy'>;
 
   constructor(options: FileFollowerOptions) {
     this.o = { fromEnd: false, partialTimeoutMs: 1000, pollMs: 250, releaseAfterMs: RELEASE_AFTER_MS, deletedReleaseAfterMs: 5000, ...options };
+    this.files = {
+      buffer: this.buffer,
+      target: this.o.target,
+      tracking: (path) => this.tracking(path),
+      matched: (path) => this.matched(path),
+      open: (path, offset, detached) => this.open(path, offset, detached),
+      openReleased: (path, offset) => this.openReleased(path, offset),
+    };
   }
 
   start(): void {
-    this.resume();
+    this.resumedNames = resumeFiles(this.o.resume ?? [], this.o.resumeLookedAt, this.o.patterns, this.files);
     this.discover(this.o.fromEnd);
     this.pass();
     const dirs = new Set(this.o.patterns.map((pattern) => globBase(pattern)));
@@ -176,38 +154,12 @@ export class FileFollower {
   delivered(seq: number, sending = false): FileCheckpoint[] {
     const files: FileCheckpoint[] = [];
     for (const tracked of [...this.detached, ...this.active.values()]) {
-      const mark = tracked.feed.delivered(seq, sending) ?? tracked.delivered;
-      if (!sending) tracked.delivered = mark;
-      if (tracked.fd === -1 && tracked.gone && tracked.feed.undelivered === 0) continue;
-      // a let-go file stays in the checkpoint: a restart looks at it for growth, and reads none of it again
-      const released = tracked.fd === -1 && !tracked.gone ? { released: true } : {};
-      files.push({ path: tracked.name, ...mark, size: tracked.size, ...this.tailOf(tracked, mark), ...this.unreadOf(tracked, mark), ...released });
+      const entry = checkpointEntry(tracked, seq, sending);
+      if (entry !== undefined) files.push(entry);
     }
     // a file gone and fully delivered needs no place in the checkpoint any more
     if (!sending) this.detached = this.detached.filter((tracked) => tracked.fd !== -1 || !tracked.gone || tracked.feed.undelivered > 0);
     return files;
-  }
-
-  /** A file nothing of which was read yet, delivered as it is now: the siblings a restart knows the copies made after from. */
-  private unreadOf(tracked: Tracked, mark: DeliveryMark): { siblings?: string[] } {
-    const feed = tracked.feed;
-    const asNow = mark.offset === 0 && mark.fp_len === 0 && mark.ino === feed.identity.ino && feed.offset === 0 && feed.undelivered === 0;
-    return asNow && tracked.unread !== undefined ? { siblings: [...tracked.unread.siblings] } : {};
-  }
-
-  /** The fingerprint of the bytes before a mark's offset, while the file is open and still the mark's. */
-  private tailOf(tracked: Tracked, mark: DeliveryMark): { tail_fp?: string; tail_len?: number } {
-    if (mark.ino !== tracked.feed.identity.ino) return {};
-    // let go: what was taken while it was open still stands for its bytes
-    if (tracked.fd === -1) return tracked.tail?.offset === mark.offset && tracked.tail.ino === mark.ino ? { tail_fp: tracked.tail.tail_fp, tail_len: tracked.tail.tail_len } : {};
-    if (tracked.tail?.offset !== mark.offset || tracked.tail.ino !== mark.ino) {
-      try {
-        tracked.tail = { offset: mark.offset, ino: mark.ino, ...tailFingerprintFd(tracked.fd, mark.offset) };
-      } catch {
-        return {}; // unreadable now (an I/O error): the restart checks the first bytes only
-      }
-    }
-    return { tail_fp: tracked.tail.tail_fp, tail_len: tracked.tail.tail_len };
   }
 
   /**
@@ -226,7 +178,7 @@ export class FileFollower {
     if (all || now - this.releasedLookedAt >= RELEASED_LOOK_MS) {
       this.releasedLookedAt = now;
       // grown (or shrunk) since: read on from its offset by this pass
-      for (const { tracked, path } of grownReleased(this.detached)) this.reopen(tracked, path);
+      for (const { tracked, path } of grownReleased(this.detached)) reopenTracked(tracked, path);
     }
     for (const tracked of this.detached) {
       if (tracked.fd === -1) continue;
@@ -234,9 +186,9 @@ export class FileFollower {
       more = unread || more;
       // only a file read to its end can be idle
       if (!unread) tracked.feed.flushIfIdle(this.o.partialTimeoutMs);
-      if (!unread && quietFor(tracked, this.o.releaseAfterMs, this.o.deletedReleaseAfterMs)) this.release(tracked);
+      if (!unread && quietFor(tracked, this.o.releaseAfterMs, this.o.deletedReleaseAfterMs)) releaseTracked(tracked);
     }
-    for (const tracked of overLimits(this.detached)) this.release(tracked);
+    for (const tracked of overLimits(this.detached)) releaseTracked(tracked);
     for (const tracked of [...this.active.values()]) {
       const unread = this.read(tracked, all);
       more = unread || more;
@@ -263,15 +215,7 @@ export class FileFollower {
   /** Reads what the file has past the offset (while the target is not busy, unless `all`); true when there is more than one pass may read. */
   private read(tracked: Tracked, all: boolean): boolean {
     const feed = tracked.feed;
-    let stats = fstatSync(tracked.fd);
-    // nothing read of it yet: the copies made since the last look hold its first lines, read before
-    // a truncation is judged (the copy a truncation finds is one of them: it would come twice)
-    this.lookUnread(tracked, stats);
-    if (stats.size < feed.offset || (stats.size !== tracked.size && this.rewritten(tracked))) {
-      this.truncated(tracked, stats);
-      stats = fstatSync(tracked.fd);
-      this.lookUnread(tracked, stats); // started over: the siblings now are the ones known
-    }
+    const stats = startedOver(tracked, fstatSync(tracked.fd), this.files);
     tracked.size = stats.size;
     if (feed.identity.fp_len < FINGERPRINT_BYTES && stats.size > feed.identity.fp_len) {
       feed.identity = { ...feed.identity, ...fingerprintFd(tracked.fd) };
@@ -285,72 +229,6 @@ export class FileFollower {
       budget -= n;
     }
     return true;
-  }
-
-  /** Reads the copies of a file nothing of which was read yet (readCopiesOfUnread); once something was, it is no such file. */
-  private lookUnread(tracked: Tracked, stats: Stats): void {
-    const feed = tracked.feed;
-    if (!tracked.detached && feed.offset === 0 && (feed.identity.fp_len === 0 || tracked.unread !== undefined)) this.readCopiesOfUnread(tracked, stats);
-    else tracked.unread = undefined;
-  }
-
-  /** The first bytes are not the ones fingerprinted: the file was truncated and written again. */
-  private rewritten(tracked: Tracked): boolean {
-    const { fp, fp_len } = tracked.feed.identity;
-    return fp_len > 0 && fingerprintFd(tracked.fd, fp_len).fp !== fp;
-  }
-
-  private truncated(tracked: Tracked, stats: Stats): void {
-    const feed = tracked.feed;
-    // the siblings before the copies are looked for: one made later (the follower stalled while it
-    // read them, and the file was copied and truncated again) holds lines of the file started over
-    const known = rotatedKeys(tracked.name);
-    const copy = findCopy(tracked.name, feed.identity, feed.offset, feed.tail, stats.ino);
-    const read: string[] = [];
-    if (copy !== undefined) {
-      readRange(copy, feed, this.buffer);
-      read.push(copy, ...this.readLaterCopies(tracked.name, copy, feed));
-    } else if (tracked.skipped > 0 && feed.offset === tracked.skipped) {
-      // nothing read yet of a file opened at its end (`tee` starting it over): nothing lost
-    } else {
-      this.o.target.system(
-        `${tracked.name}: truncated; lines written after byte ${feed.offset} before the truncation could not be read (no rotated copy found)`,
-        'WARNING',
-      );
-    }
-    feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0, copy !== undefined);
-    // started over, nothing of it read yet: the copies made since `known` come before it (mtime -1: looked at now)
-    for (const path of read) known.add(siblingKey(safeStat(path)));
-    tracked.unread = { mtimeMs: -1, siblings: known };
-  }
-
-  /**
-   * Copied and truncated more than once between two looks (a follower stalled on a loaded machine,
-   * a laptop asleep): the copies made after the one found hold what came between, oldest first.
-   * Read whole through the same feed, so a line cut by a copytruncate is joined across copies.
-   */
-  private readLaterCopies(name: string, copy: string, feed: LineFeed): string[] {
-    const later = rotatedAfter(name, copy).filter((path) => !this.tracking(path));
-    readWhole(later, feed, this.buffer);
-    return later;
-  }
-
-  /**
-   * An empty file, copied and truncated before its first read (a stalled follower, copytruncate
-   * right after the file was made): its size and first bytes say nothing, its lines are in the
-   * rotated siblings made since the last look. Read whole, oldest first, through the same feed.
-   */
-  private readCopiesOfUnread(tracked: Tracked, stats: Stats): void {
-    const last = tracked.unread;
-    if (last !== undefined && last.mtimeMs === stats.mtimeMs && stats.size === 0) return; // untouched since
-    // one listing for the copies and the siblings known from now on (rotatedNew)
-    const { added, keys } = rotatedNew(tracked.name, last?.siblings ?? new Set());
-    // a copy the patterns match (app.log* ) is a file followed on its own: not read twice
-    const copies = last === undefined ? [] : added.filter((copy) => !this.tracking(copy) && !this.matched(copy));
-    tracked.unread = { mtimeMs: stats.mtimeMs, siblings: keys };
-    if (copies.length === 0) return;
-    readWhole(copies, tracked.feed, this.buffer);
-    tracked.feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0, true);
   }
 
   private checkName(tracked: Tracked): void {
@@ -368,45 +246,6 @@ export class FileFollower {
     }
   }
 
-  /** Closes the file, remembering where it is so that its growth is seen (released.ts). */
-  private release(tracked: Tracked, flush = true): void {
-    if (flush) tracked.feed.flush();
-    const stats = fstatSync(tracked.fd);
-    tracked.released = { at: pathOfFd(tracked.fd), birth: stats.birthtimeMs, since: Date.now() };
-    // the bytes before where it is read to, for the checkpoints written while it is closed (tailOf)
-    const offset = tracked.feed.offset;
-    if (tracked.tail?.offset !== offset || tracked.tail.ino !== stats.ino) {
-      try {
-        tracked.tail = { offset, ino: stats.ino, ...tailFingerprintFd(tracked.fd, offset) };
-      } catch {
-        tracked.tail = undefined;
-      }
-    }
-    // deleted: nothing but its writer can reach it now
-    tracked.gone = stats.nlink === 0;
-    closeSync(tracked.fd);
-    tracked.fd = -1;
-  }
-
-  /** Opens a let-go file again at `path`; false when it is not the same file there any more. */
-  private reopen(tracked: Tracked, path: string): boolean {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch {
-      return false;
-    }
-    if (!isReleased(tracked.feed.identity, tracked.released!, fstatSync(fd), path)) {
-      closeSync(fd);
-      return false;
-    }
-    tracked.fd = fd;
-    tracked.released = undefined;
-    // quiet since it was let go: it counts as growing from now on (read() sees a truncation too)
-    tracked.feed.lastGrowthAt = Date.now();
-    return true;
-  }
-
   /** The patterns no file ever matched (a typo in `runlog run --follow`, a file the job never wrote). */
   neverMatched(): string[] {
     return this.o.patterns.filter((pattern) => !this.patternsMatched.has(pattern));
@@ -422,8 +261,8 @@ export class FileFollower {
         if (!stats?.isFile()) continue;
         this.patternsMatched.add(pattern);
         // a rotated file still under the glob (app.log → app.log.1 for 'logs/*') is the same file
-        const moved = this.detached.find((t) => this.isFile(t, stats, path));
-        if (moved && (moved.fd !== -1 || this.reopen(moved, path))) {
+        const moved = this.detached.find((t) => isTrackedFile(t, stats, path));
+        if (moved && (moved.fd !== -1 || reopenTracked(moved, path))) {
           this.detached = this.detached.filter((t) => t !== moved);
           moved.name = path;
           this.active.set(path, moved);
@@ -442,22 +281,8 @@ export class FileFollower {
     // after the first look at it is new however long the follower stalls between the open and the
     // look at the directory (a sibling noted after the open may hold lines written after it: lost)
     const siblings = offset === 0 && !detached ? rotatedKeys(name) : undefined;
-    let fd: number;
-    try {
-      fd = openSync(name, 'r');
-    } catch {
-      return undefined;
-    }
-    const stats = fstatSync(fd);
-    const identity: FileIdentity = { dev: stats.dev, ino: stats.ino, ...fingerprintFd(fd) };
-    const source = this.o.target.source('file', { path: name });
-    // the bytes before a resumed offset: a truncation before the next read still finds the real copy
-    const tail = bytesBeforeFd(fd, offset, TAIL_BYTES);
-    // a checkpoint inside a read counts that read's lines again in the file (see LineFeed.exactMark)
-    const reread = (at: number, length: number) => (tracked.fd === -1 ? undefined : readAt(tracked.fd, at, length));
-    const feed = new LineFeed(source, () => this.o.target.lastSeq, identity, offset, this.o.maxLineBytes, tail, reread);
-    const skipped = atEnd ? offset : 0;
-    const tracked: Tracked = { name, fd, feed, size: stats.size, detached, delivered: { ...identity, seq: this.o.target.lastSeq, offset }, skipped };
+    const tracked = openTracked(name, offset, detached, atEnd, this.o.target, this.o.maxLineBytes);
+    if (tracked === undefined) return undefined;
     // nothing read yet: a copy made before the first read is told from an older one by being new.
     // Not only an empty file: one stalled after the open may have been copied and truncated before
     // its first bytes were looked at (mtime -1: the first read looks at the siblings)
@@ -467,71 +292,10 @@ export class FileFollower {
     return tracked;
   }
 
-  /**
-   * Takes up each checkpointed file where the hub's lines end. A checkpoint may hold several files
-   * of one name (rotated while followed, not let go yet): each is opened once, at its own offset,
-   * and none of them counts as "rotated after" another (it would be read again from its start).
-   */
-  private resume(): void {
-    const entries = (this.o.resume ?? []).map((entry) => {
-      const name = resolve(entry.path);
-      return { entry, name, found: locateCheckpointed(name, entry) };
-    });
-    const claimed = new Set(entries.flatMap(({ found }) => (found === undefined ? [] : [fileKey(safeStat(found))])));
-    // Files rotated while nobody followed come after the newest file a name's entries stand for,
-    // and only when none of them is still under the name: a file the checkpoint knows under its
-    // name was followed through every rotation before it (a copytruncate's copy made then was read
-    // then, and read whole again it would repeat lines).
-    const newest = new Map<string, string | undefined>();
-    for (const { entry, name, found } of entries) {
-      if (found === undefined || entry.released) continue;
-      const current = newest.get(name);
-      if (found === name || current === name) newest.set(name, name);
-      else if (current === undefined || (safeStat(found)?.mtimeMs ?? 0) > (safeStat(current)?.mtimeMs ?? 0)) newest.set(name, found);
-    }
-    for (const { entry, name, found } of entries) {
-      this.resumedNames.add(name);
-      // let go before the stop: looked at for growth again; gone meanwhile (deleted by the rotation)
-      // is nothing to say, unless lines of it were still waiting for the hub (then below)
-      if (entry.released && (found !== undefined || entry.size <= entry.offset)) {
-        if (found !== undefined && !this.tracking(found)) this.openReleased(found, entry.offset);
-        continue;
-      }
-      if (found === undefined) {
-        const lost = entry.size - entry.offset;
-        const what = lost > 0 ? `${lost} bytes after byte ${entry.offset}, and whatever was written after them,` : `what was written after byte ${entry.offset}`;
-        this.o.target.system(`${name}: changed while nobody followed it (truncated, replaced, deleted, or moved out of its directory): ${what} could not be read`, 'WARNING');
-        continue;
-      }
-      if (this.tracking(found)) continue;
-      const underName = found === name;
-      const tracked = this.open(found, entry.offset, !underName);
-      // empty when it stopped: the copies made since are read before it (mtime -1: look at once)
-      if (tracked !== undefined && underName && entry.siblings !== undefined && entry.offset === 0) {
-        tracked.unread = { mtimeMs: -1, siblings: new Set(entry.siblings) };
-      }
-      if (underName || newest.get(name) !== found) continue;
-      for (const later of rotatedAfter(name, found)) {
-        if (!claimed.has(fileKey(safeStat(later))) && !this.tracking(later)) this.open(later, 0, true);
-      }
-    }
-    // made and rotated out of the glob while nobody followed: no entry names them
-    if (this.o.resumeLookedAt === undefined) return;
-    for (const path of bornRotatedSince(this.o.patterns, this.o.resumeLookedAt)) {
-      if (!claimed.has(fileKey(safeStat(path))) && !this.tracking(path)) this.open(path, 0, true);
-    }
-  }
-
   /** A let-go file of a checkpoint, found at `path`: read on when it grew meanwhile, else let go again. */
   private openReleased(path: string, offset: number): void {
     const tracked = this.open(path, offset, true);
-    if (tracked !== undefined && fstatSync(tracked.fd).size === offset) this.release(tracked, false);
-  }
-
-  /** The tracked file (open, or let go and still looked at) is the one at `path`. */
-  private isFile(tracked: Tracked, stats: Stats, path: string): boolean {
-    if (tracked.fd !== -1) return tracked.feed.identity.ino === stats.ino && tracked.feed.identity.dev === stats.dev;
-    return !tracked.gone && tracked.released !== undefined && isReleased(tracked.feed.identity, tracked.released, stats, path);
+    if (tracked !== undefined && fstatSync(tracked.fd).size === offset) releaseTracked(tracked, false);
   }
 
   /** A pattern names the file at `path` (discover() follows it as a file of its own). */
@@ -543,22 +307,6 @@ export class FileFollower {
   private tracking(path: string): boolean {
     const stats = safeStat(path);
     if (stats === undefined) return false;
-    return [...this.detached, ...this.active.values()].some((tracked) => this.isFile(tracked, stats, path));
+    return [...this.detached, ...this.active.values()].some((tracked) => isTrackedFile(tracked, stats, path));
   }
-}
-
-/** The bytes of an open file at [offset, offset + length); undefined when they cannot all be read (shorter now, an I/O error). */
-function readAt(fd: number, offset: number, length: number): Buffer | undefined {
-  const bytes = Buffer.allocUnsafe(length);
-  let read = 0;
-  try {
-    while (read < length) {
-      const n = readSync(fd, bytes, read, length - read, offset + read);
-      if (n === 0) return undefined;
-      read += n;
-    }
-  } catch {
-    return undefined;
-  }
-  return bytes;
 }
