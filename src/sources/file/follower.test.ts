@@ -30,6 +30,14 @@ function target(onSource: () => void = () => {}) {
   return { t, lines, said };
 }
 
+/** A new directory with `app.log` holding `content`. */
+function newLog(content: string): { dir: string; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'runlog-follower-'));
+  const path = join(dir, 'app.log');
+  writeFileSync(path, content);
+  return { dir, path };
+}
+
 /** logrotate's copytruncate: the file copied to `copy`, then emptied in place */
 function copytruncate(path: string, copy: string): void {
   copyFileSync(path, copy);
@@ -37,9 +45,7 @@ function copytruncate(path: string, copy: string): void {
 }
 
 it('an empty file copied and truncated twice while the follower stalled inside its open: the copies, then the file, nothing said', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'runlog-follower-'));
-  const path = join(dir, 'app.log');
-  writeFileSync(path, '');
+  const { dir, path } = newLog('');
   writeFileSync(`${path}.0`, 'an older copy\n'); // there before: not this follower's to read
   let stalled = false;
   const { t, lines, said } = target(() => {
@@ -61,9 +67,7 @@ it('an empty file copied and truncated twice while the follower stalled inside i
 });
 
 it('a file not read yet (the target busy), then copied and truncated: the copy once, then the file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'runlog-follower-'));
-  const path = join(dir, 'app.log');
-  writeFileSync(path, block(1, 3));
+  const { path } = newLog(block(1, 3));
   let busy = true;
   const { t, lines, said } = target();
   const follower = new FileFollower({ patterns: [path], target: t, busy: () => busy });
@@ -80,9 +84,7 @@ it('a file not read yet (the target busy), then copied and truncated: the copy o
 });
 
 it('a follower stalled while it reads the copies of a truncation, the file copied and truncated again meanwhile: that copy too, nothing said', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'runlog-follower-'));
-  const path = join(dir, 'app.log');
-  writeFileSync(path, block(1, 3));
+  const { dir, path } = newLog(block(1, 3));
   let stalled = false;
   const { t, lines, said } = target();
   const follower = new FileFollower({ patterns: [join(dir, '*.log')], target: t });
