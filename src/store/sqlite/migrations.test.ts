@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addRunControlColumns } from './migrate-runs.js';
-import { runMigrations, userVersion, type Migration } from './migrations.js';
+import { openVersioned, runMigrations, userVersion, type Migration } from './migrations.js';
 import { SqliteStore } from './store.js';
 
 /** The schema of the release before chunks, as it was (git main:src/store/sqlite/schema.ts). */
@@ -154,5 +154,25 @@ describe('SQLite migrations', () => {
     const reopened = new SqliteStore(file);
     expect(await reopened.getRun('new')).toMatchObject({ lease_s: 10 });
     await reopened.close();
+  });
+
+  it('blames the native addon, not the file, when better-sqlite3 cannot load it (an addon built for another Node: it said "SQLite file …: The module … was compiled against a different Node.js version")', () => {
+    // a real dlopen failure, as an addon left by `npm install` under Node 24 gives under Node 20
+    const dir = mkdtempSync(join(tmpdir(), 'runlog-addon-'));
+    const addon = join(dir, 'not-an-addon.node');
+    writeFileSync(addon, 'not an ELF file\n');
+    const file = join(dir, 'runlog.db');
+    let message = '';
+    try {
+      openVersioned(file, { nativeBinding: addon });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(`better-sqlite3's native addon does not load in Node ${process.version}`);
+    expect(message).toContain('npm rebuild better-sqlite3');
+    expect(message).toContain(addon);
+    expect(message).not.toContain('SQLite file');
+    // a problem of the file itself still names the file
+    expect(() => openVersioned(dir)).toThrow(`SQLite file ${dir}: a directory`);
   });
 });

@@ -75,6 +75,21 @@ export function openVersioned(file: string, options?: Database.Options): { db: D
     return { db, version: userVersion(db) };
   } catch (error) {
     db?.close();
+    if ((error as NodeJS.ErrnoException | undefined)?.code === 'ERR_DLOPEN_FAILED') throw addonError(error as Error);
     throw new Error(`SQLite file ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+}
+
+/**
+ * better-sqlite3's native addon did not load: nothing is wrong with the file. The usual cause is a
+ * switch of Node version (20 and 24 differ in ABI) after `npm install`, which leaves an addon
+ * built for the other one; the fix is a rebuild with the Node that runs runlog.
+ */
+function addonError(error: Error): Error {
+  const message = error.message.replace(/\s*\n\s*/g, ' ');
+  return new Error(
+    `better-sqlite3's native addon does not load in Node ${process.version} (${message}); ` +
+      'run `npm rebuild better-sqlite3` with this Node',
+    { cause: error },
+  );
 }
