@@ -6,13 +6,14 @@
  * the tools it started are killed: diagnostics never crash the run, never change its exit code,
  * and never hold it up for longer than one probe's timeout.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { cpus, freemem, loadavg, tmpdir, totalmem, uptime } from 'node:os';
 import { join } from 'node:path';
 import { isValidId } from '../core/record.js';
 import { GpuProbe } from './gpu.js';
 import { messageOf, runTool } from './probe.js';
+import { makeDirectory } from '../core/make-dir.js';
 
 export interface ProbeResult<T = unknown> {
   name: string;
@@ -94,7 +95,7 @@ export function writeDiagnostics(dir: string, diagnostics: Diagnostics): string 
   // the caller checked the id already; a path is built from it here, so check again
   if (!isValidId(diagnostics.run_id)) throw new Error(`diagnostics: invalid run id ${JSON.stringify(diagnostics.run_id)}`);
   const folder = join(dir, 'diagnostics');
-  mkdirSync(folder, { recursive: true });
+  makeDirectory(folder);
   const path = join(folder, `${diagnostics.run_id}.json`);
   const partial = `${path}.${process.pid}.tmp`;
   writeFileSync(partial, `${JSON.stringify(diagnostics, null, 2)}\n`);

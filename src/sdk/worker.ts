@@ -10,7 +10,7 @@
  *
  * Logging never throws and never waits on the network; a broken hub never breaks the program.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DEFAULTS } from '../core/config.js';
@@ -21,6 +21,7 @@ import { workerStream, type WorkerState } from '../store/store.js';
 import { LogBuffer } from './buffer.js';
 import { hubRequest, jsonOf } from '../sinks/hub-http.js';
 import { createLogger, type Logger } from './logger.js';
+import { makeDirectory } from '../core/make-dir.js';
 
 export interface WorkerOptions {
   id: string;
@@ -143,7 +144,7 @@ function readSeq(file: string): number {
 
 function writeSeq(file: string, seq: number): void {
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    makeDirectory(dirname(file));
     writeFileSync(file, String(seq));
   } catch {
     // without it a restarted worker asks the hub; never a reason to stop

@@ -7,9 +7,10 @@
  * directory (hub.lock: two hubs on one store would each see only their own writers' lines live)
  * and one worker per id and data directory (worker-ID.lock: two would share its spool and task).
  */
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../pipeline/spool/owner.js';
+import { makeDirectory } from '../core/make-dir.js';
 
 export class DataDirLocked extends Error {
   constructor(
@@ -34,7 +35,7 @@ export function lockDataDir(dataDir: string): PidLock {
 
 /** `<dir>/<name>` for this process, or `refused(pid of its holder)` thrown. */
 export function lockWithPid(dir: string, name: string, refused: (pid: number) => Error): PidLock {
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const file = join(dir, name);
   for (let attempt = 0; attempt < 3; attempt++) {
     // written whole under a name of our own, then linked: the lock never exists without its pid

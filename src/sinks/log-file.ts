@@ -3,11 +3,12 @@
  * per record: `<ISO timestamp> [LEVEL] message` without ANSI codes. Writes are batched by size
  * and time (like sonic-boom) so a line costs a string append, not a syscall.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatLogFileLine } from '../core/format.js';
 import type { LogRecord, ProgressUpdate } from '../core/record.js';
 import type { RecordSink } from '../pipeline/records.js';
+import { makeDirectory } from '../core/make-dir.js';
 
 const FLUSH_BYTES = 64 * 1024;
 const FLUSH_MS = 50;
@@ -30,7 +31,7 @@ export class LogFileSink implements RecordSink {
   ) {
     this.path = join(dir, `${runId}.log`);
     try {
-      mkdirSync(dir, { recursive: true });
+      makeDirectory(dir);
       this.fd = openSync(this.path, 'a');
     } catch (error) {
       // a full disk: the command runs anyway, its lines are counted as missing from the file

@@ -1,5 +1,6 @@
 /** `runlog run [flags] -- CMD`: run a command and capture it (see README, "runlog run"). */
 import { randomBytes } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { databaseFile } from '../../core/config.js';
 import { Runner, stdoutLineOpen, type RunOutcome } from '../../agent/runner.js';
@@ -18,6 +19,7 @@ import { keepHeapSmall } from '../lean-heap.js';
 import { isGlob } from '../../sources/file/glob.js';
 import { safeStat } from '../../sources/file/siblings.js';
 import { redactUrl } from '../../core/redact.js';
+import { makeDirectory } from '../../core/make-dir.js';
 
 export interface RunFlags {
   hub?: string;
@@ -52,6 +54,9 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   const leaseSeconds = leaseFlag(flags.lease);
   checkCwd(flags.cwd);
   checkFollow(flags.follow, flags.cwd);
+  const logDir = flags.logDir === undefined ? join(dataDir, 'logs') : resolve(flags.logDir);
+  checkWritableDir(dataDir, '--data');
+  checkWritableDir(logDir, flags.logDir === undefined ? '--data' : '--log-dir');
   const hub = await findHub(flags.hub, false);
   const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
 
@@ -109,7 +114,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     taskId,
     labels,
     cwd: flags.cwd,
-    logDir: flags.logDir === undefined ? join(dataDir, 'logs') : resolve(flags.logDir),
+    logDir,
     echo: !flags.quiet,
     maxLineBytes,
     sink,
@@ -201,6 +206,20 @@ function checkCwd(cwd: string | undefined): void {
   const stat = safeStat(cwd);
   if (stat === undefined) throw new UsageError(`--cwd ${cwd}: no such directory`);
   if (!stat.isDirectory()) throw new UsageError(`--cwd ${cwd}: not a directory`);
+}
+
+/**
+ * --data and --log-dir are folders the run writes in: one that cannot be made (a file, a read-only
+ * place, /proc) is a bad flag value, said before anything runs (the command ran with a warning and
+ * its log file missing, and /proc/x hung: core/make-dir.ts).
+ */
+function checkWritableDir(dir: string, flag: string): void {
+  try {
+    makeDirectory(dir);
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    throw new UsageError(`${flag} ${dir}: runlog cannot write there (${(error as Error).message})`);
+  }
 }
 
 /** `--follow` names files the command writes here (as the runner resolves them, against --cwd): a

@@ -9,8 +9,9 @@
  * of an append leaves a partial last line, which the reader skips. Resending an item the hub
  * already has is harmless: (stream, seq) makes it a no-op.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectory } from '../../core/make-dir.js';
 
 const READ_CHUNK = 4 * 1024 * 1024; // 4 MiB read at a time
 
@@ -30,7 +31,7 @@ export class Spool<T = unknown> {
     /** what a dropped item counts for in `dropped` (a heartbeat: its lines) */
     private readonly weigh: (item: T) => number = () => 1,
   ) {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     this.file = join(dir, `${name}.spool`);
     if (existsSync(this.file)) this.resume();
   }

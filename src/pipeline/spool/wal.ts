@@ -23,11 +23,12 @@
  * file never holds half a batch, and the failure is reported to the owner with the seqs it lost.
  * Once the hub has acknowledged every line and the end, both files are deleted.
  */
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, fstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import type { Owner } from './owner.js';
 import { lastLineEnd, readJoined, readPage, type JoinedPage, type WalPage } from './wal-read.js';
+import { makeDirectory } from '../../core/make-dir.js';
 
 export { eachWalLine, WalReader, type JoinedPage, type WalPage } from './wal-read.js';
 
@@ -100,7 +101,7 @@ export class Wal {
     this.file = join(dir, `${meta.run.id}.wal`);
     this.metaFile = join(dir, `${meta.run.id}.json`);
     try {
-      mkdirSync(dir, { recursive: true });
+      makeDirectory(dir);
       this.fd = openSync(this.file, 'a+');
       const size = fstatSync(this.fd).size;
       // a partial last line (a crash in the middle of a write) would swallow the next one

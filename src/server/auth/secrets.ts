@@ -6,8 +6,9 @@
  * in base64url. Only the worker that claims the task gets the values back.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { makeDirectory } from '../../core/make-dir.js';
 
 const KEY_BYTES = 32;
 export const MASK = '***';
@@ -47,7 +48,7 @@ export class SecretBox {
 }
 
 function createKeyFile(file: string): Buffer {
-  mkdirSync(dirname(file), { recursive: true });
+  makeDirectory(dirname(file));
   const key = randomBytes(KEY_BYTES);
   try {
     const fd = openSync(file, 'wx', 0o600); // never over an existing key: another hub may have just made it

@@ -30,9 +30,10 @@
  * twice (said in a `system` line), none is lost.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileIdentity } from './feed.js';
+import { makeDirectory } from '../../core/make-dir.js';
 
 export const FINGERPRINT_BYTES = 1024; // 1 KiB: enough to tell two logs apart, cheap to reread
 
@@ -96,7 +97,7 @@ export function loadCheckpoint(path: string): FollowCheckpoint | undefined {
 }
 
 export function saveCheckpoint(path: string, checkpoint: FollowCheckpoint): void {
-  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  makeDirectory(join(path, '..'), 0o700);
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 });
   renameSync(temporary, path);

@@ -6,7 +6,6 @@
  */
 import Database from 'better-sqlite3';
 import { statement } from './statements.js';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { nowMicros, type LogRecord } from '../../core/record.js';
 import { DEFAULTS, LEASE_MISSES } from '../../core/config.js';
@@ -43,6 +42,7 @@ import { SCHEMA } from './schema.js';
 import * as workers from './workers.js';
 import * as auth from './auth.js';
 import * as runs from './runs.js';
+import { makeDirectory } from '../../core/make-dir.js';
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -51,7 +51,7 @@ export class SqliteStore implements Store {
   private readonly appendTx: Database.Transaction<(stream: string, records: readonly LogRecord[]) => LogRecord[]>;
 
   constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') makeDirectory(dirname(file));
     const { db, version } = openVersioned(file);
     this.db = db;
     this.db.pragma('journal_mode = WAL');

@@ -1,0 +1,49 @@
+/**
+ * makeDirectory: `mkdir -p`, one level at a time. The only file-system call in core, here because
+ * the store, the spool, the WAL and the log file all make their folder the same way.
+ *
+ * Why not `mkdirSync(dir, { recursive: true })`: on Node 20 it never returns for a folder the
+ * kernel answers ENOENT for although its parent exists (`/proc/x`): it retries the parent and the
+ * child for ever, so `runlog run --log-dir /proc/x` hung at 100% CPU, deaf to SIGTERM.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+export function makeDirectory(dir: string, mode?: number): void {
+  const missing: string[] = [];
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    const stat = statOrMissing(at);
+    if (stat === 'missing') {
+      missing.push(at);
+      if (dirname(at) === at) break;
+      continue;
+    }
+    if (!stat.isDirectory()) throw errnoError('ENOTDIR', `not a directory: ${at}`);
+    break;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder, { mode });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // another process made it first
+      if (code === 'EEXIST' && statOrMissing(folder) !== 'missing' && statSync(folder).isDirectory()) continue;
+      // its parent exists (made or found above): ENOENT here is a file system that takes no new folders
+      if (code === 'ENOENT') throw errnoError('ENOENT', `cannot create ${folder}: this file system takes no new folders here`);
+      throw error;
+    }
+  }
+}
+
+function statOrMissing(path: string) {
+  try {
+    return statSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing' as const;
+    throw error;
+  }
+}
+
+function errnoError(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: ${message}`), { code });
+}
