@@ -32,6 +32,19 @@ it('a read given a SQLite file that does not exist says so, and creates neither 
   }
 });
 
+it('a read given a --data directory that does not exist says so, and creates nothing (it made an empty store there)', async () => {
+  const missing = join(tempDir(), 'nope');
+  for (const args of [['runs'], ['workers'], ['logs', 'some-run'], ['grep', 'needle'], ['logs', 'worker:w1']] as string[][]) {
+    const refused = await cli([...args, '--hub', 'none', '--data', missing]);
+    expect([refused.code, refused.stdout], args.join(' ')).toEqual([2, '']);
+    expect(refused.stderr, args.join(' ')).toContain(`no runlog data at ${missing}: no such directory`);
+    expect(existsSync(missing), args.join(' ')).toBe(false);
+  }
+  // a directory that exists but holds no store yet is still an empty answer, not an error
+  const empty = await cli(['runs', '--hub', 'none', '--data', tempDir()]);
+  expect(empty.code).toBe(0);
+});
+
 it('names the store it could not reach, password hidden, whatever the URL holds', async () => {
   // port 1: nothing listens there, so each is refused at connect, after the URL was read
   for (const [db, shown] of [

@@ -49,6 +49,10 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   }
   checkDbKind(config);
   const file = config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir);
+  if (config.readOnly && file !== config.db && !existsSync(config.dataDir)) {
+    // `runlog runs --data <typo>` made the folder and an empty store there, and answered "nothing"
+    throw new Error(`no runlog data at ${config.dataDir}: no such directory (a read does not create one; \`runlog run\` or a hub there does)`);
+  }
   if (config.readOnly && file === config.db && !existsSync(file)) {
     throw new Error(`no store at ${file}: no such file (a read does not create one; a hub or \`runlog migrate --db …\` does)`);
   }
