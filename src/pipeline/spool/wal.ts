@@ -304,7 +304,10 @@ export function writeMeta(file: string, meta: WalMeta, durable: boolean): void {
   // padded to whole 4 KiB blocks, so that on a full disk it can still be rewritten in place
   const text = `${json.padEnd(Math.ceil((json.length + 1024) / 4096) * 4096 - 1)}\n`;
   try {
-    writeFileSync(temp, text, { mode: 0o600 });
+    // a new file, never a leftover of an earlier process with our pid (containers reuse pids): the
+    // mode of an existing file is kept, and this one holds the writer key
+    rmSync(temp, { force: true });
+    writeFileSync(temp, text, { mode: 0o600, flag: 'wx' });
     if (durable) {
       const fd = openSync(temp, 'r');
       try {

@@ -30,7 +30,7 @@
  * twice (said in a `system` line), none is lost.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileIdentity } from './feed.js';
 import { makeDirectory } from '../../core/make-dir.js';
@@ -99,7 +99,9 @@ export function loadCheckpoint(path: string): FollowCheckpoint | undefined {
 export function saveCheckpoint(path: string, checkpoint: FollowCheckpoint): void {
   makeDirectory(join(path, '..'), 0o700);
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 });
+  // a new file, never a leftover of an earlier process with our pid (its mode would be kept): it holds the writer key
+  rmSync(temporary, { force: true });
+  writeFileSync(temporary, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(temporary, path);
 }
 
