@@ -33,6 +33,8 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
   keepHeapSmall();
   const id = checkId(flags.id, '--id');
   if (flags.hub === 'none') throw new UsageError('--hub: a worker needs a hub, to claim tasks from and to send heartbeats to');
+  // a bad interval is said before the lock is taken and the hub asked
+  const intervalMs = heartbeatMs(flags.heartbeat);
   // a hub that does not answer yet is waited for (heartbeats spool meanwhile)
   const hub = (await findHub(flags.hub, false)) ?? DEFAULTS.hub;
   const dataDir = resolve(flags.data);
@@ -46,7 +48,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
     id,
     hub,
     dataDir,
-    heartbeatMs: heartbeatMs(flags.heartbeat),
+    heartbeatMs: intervalMs,
     bufferSize: flags.buffer !== undefined ? positiveInt(flags.buffer, '--buffer') : positiveInt(process.env.LOG_BUFFER_SIZE ?? String(DEFAULTS.bufferSize), 'LOG_BUFFER_SIZE'),
     spoolDir: flags.spool === undefined ? join(dataDir, 'spool') : resolve(flags.spool),
     spoolMaxBytes: positiveInt(flags.spoolMax, '--spool-max'),
@@ -92,12 +94,22 @@ async function refuseIfElsewhereOrUnauthorized(hub: string, id: string, replace:
   );
 }
 
+/**
+ * HEARTBEAT_INTERVAL: seconds, fractions too ("2.5"), as the Python client reads it (it was read as
+ * a whole number only: "2.5" was refused). Anything else is an error naming the variable.
+ */
+function seedSeconds(text: string): number {
+  const seconds = /^(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`HEARTBEAT_INTERVAL: expected a positive number of seconds, like 20 or 2.5, got ${JSON.stringify(text)}`);
+  return seconds;
+}
+
 /** --heartbeat takes a duration (20s); the seed's HEARTBEAT_INTERVAL is in seconds. */
 function heartbeatMs(flag: string | undefined): number {
   const seed = process.env.HEARTBEAT_INTERVAL;
   let ms = DEFAULTS.heartbeatSeconds * 1000;
   if (flag !== undefined) ms = /^\d+(\.\d+)?$/.test(flag) ? Number(flag) * 1000 : durationMs(flag, '--heartbeat');
-  else if (seed !== undefined && seed !== '') ms = positiveInt(seed, 'HEARTBEAT_INTERVAL') * 1000;
+  else if (seed !== undefined && seed.trim() !== '') ms = seedSeconds(seed) * 1000;
   // the hub takes intervals from 1 s (a worker beating faster would flood it) up to an hour
   if (ms < 1000) throw new UsageError(`${flag === undefined ? 'HEARTBEAT_INTERVAL' : '--heartbeat'}: at least 1s`);
   // the hub takes intervals up to an hour (docs/api.md, Limits): a worker silent longer would look dead
