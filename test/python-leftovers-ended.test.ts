@@ -1,8 +1,8 @@
 /**
  * The Python client delivering what a dead program left in its spool, for a run that has ended on
  * the real hub since (its id used again by `runlog run`): the hub answers 409 to the create ("already
- * ran") and 403 to the lines ("written by another process"; its own writer would get a 409, "has
- * ended … takes no more lines", test_leftovers_ended.py). The next program dropped them without a
+ * ran") and 409 to the lines ("has ended … takes no more lines", whoever writes: it answered 403
+ * "written by another process" before the end was checked first). The next program dropped them without a
  * word; now it keeps them in <spool>/refused/<id>.jsonl and says so on stderr in the words of
  * Node's `runlog sync` ("the hub refuses its lines: …"). clients/python/tests/test_leftovers_ended.py
  * does it against a stand-in hub.
@@ -30,7 +30,7 @@ describe.skipIf(noPython !== undefined)('the Python client: leftover lines of a 
     expect(done.code).toBe(0);
     const kept = join(spool, 'refused', 'reused-id.jsonl');
     expect(done.stderr).toContain(
-      `runlog: run reused-id, left in the spool by an earlier program: the hub refuses its lines: run reused-id is written by another process (the x-runlog-writer header does not match); they are kept in ${kept}\n`,
+      `runlog: run reused-id, left in the spool by an earlier program: the hub refuses its lines: run reused-id has ended (completed): it takes no more lines; they are kept in ${kept}\n`,
     );
     const records = readFileSync(kept, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { seq: number; message: string });
     expect(records.map((r) => r.message)).toEqual(['paced 1', 'paced 2', 'paced 3', 'paced 4', 'paced 5']);

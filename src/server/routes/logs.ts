@@ -40,9 +40,12 @@ export async function ingestRoutes(app: FastifyInstance, { context }: { context:
     const batch = parseBatch(id, request.body, config.maxLineBytes);
     const run = await store.getRun(id);
     if (!run) throw notFound(`run ${id}`, 'create it with POST /api/runs first');
-    await assertWriter(store, request, run);
-    // a run the hub failed as "runner lost" still takes its writer's lines (PROTOCOL.md)
+    // an ended run takes no line from anyone: said before the writer check, as the text, NDJSON and
+    // OTLP routes do (open-run.ts), so a client learns that retrying as another writer is no use
+    // (it answered 403 NOT_THE_WRITER here, 409 there). A run the hub failed as "runner lost"
+    // still takes its writer's lines (PROTOCOL.md)
     if (FINAL_STATUSES.includes(run.status) && !run.lost) throw conflict(`run ${id} has ended (${run.status}): it takes no more lines`);
+    await assertWriter(store, request, run);
     const inserted = await store.appendRecords(id, batch.records);
     // lines are a sign of life: the writer's lease is renewed (at most once a second: a write of its own)
     const now = nowMicros();
