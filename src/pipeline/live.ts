@@ -22,9 +22,10 @@ export type LiveEvent =
   | { type: 'progress' | 'end' | 'run' | 'worker'; frame: string; level?: Level }
   /**
    * a worker line; `seq` on one worker's topic, whose frames carry it as their id (a resume point);
-   * its `level` for the streams asked for a level and above
+   * its `level` for the streams asked for a level and above, and the `line` itself for those
+   * asked for a task or a text (`/api/logs/stream?task_id=&q=`)
    */
-  | { type: 'log'; frame: string; seq?: number; level?: Level };
+  | { type: 'log'; frame: string; seq?: number; level?: Level; line?: SystemLog };
 
 /**
  * The lines one commit added to a run, turned into SSE text once for every subscriber, in the form
@@ -227,8 +228,8 @@ export class LiveFanout {
       this.recentSystemLines.add(key);
       if (this.recentSystemLines.size > RECENT_SYSTEM_LINES) this.recentSystemLines.delete(this.recentSystemLines.values().next().value!);
       // every worker's lines have no one seq to resume by; one worker's do: its frames carry it
-      if (every !== undefined) this.deliver([...every], { type: 'log', frame: sseFrame('log', line), level: line.level });
-      if (one !== undefined) this.deliver([...one], { type: 'log', frame: sseFrame('log', line, line.seq), seq: line.seq, level: line.level });
+      if (every !== undefined) this.deliver([...every], { type: 'log', frame: sseFrame('log', line), level: line.level, line });
+      if (one !== undefined) this.deliver([...one], { type: 'log', frame: sseFrame('log', line, line.seq), seq: line.seq, level: line.level, line });
     }
   }
 

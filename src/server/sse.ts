@@ -51,7 +51,7 @@ export function openSse(
   live: LiveFanout,
   topic: string,
   config: Readonly<HubConfig>,
-  { lastSent = 0, batched = false, readGap, minLevel }: { lastSent?: number; batched?: boolean; readGap?: GapReader; minLevel?: Level | undefined } = {},
+  { lastSent = 0, batched = false, readGap, minLevel, match }: { lastSent?: number; batched?: boolean; readGap?: GapReader; minLevel?: Level | undefined; match?: LineMatch | undefined } = {},
 ): SubscriberStream {
   reply.hijack();
   const res = reply.raw;
@@ -62,7 +62,7 @@ export function openSse(
     'X-Accel-Buffering': 'no', // no proxy buffering: lines must arrive as they happen
   });
   res.write(`retry: ${SSE_RETRY_MS}\n\n`); // how soon a dropped client comes back
-  const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, lastSent, batched, readGap, minLevel);
+  const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, lastSent, batched, readGap, minLevel, match);
   const unsubscribe = live.subscribe(
     topic,
     (event) => stream.onLive(event),
@@ -87,6 +87,9 @@ export function openSse(
   });
   return stream;
 }
+
+/** `/api/logs/stream?task_id=&q=`: whether a worker line is one the client asked for (its level is `minLevel`'s) */
+export type LineMatch = (line: SystemLog) => boolean;
 
 /** a live line of one worker: its frame and its seq */
 type WorkerLine = Extract<LiveEvent, { type: 'log' }> & { seq: number };
@@ -119,6 +122,8 @@ export class SubscriberStream {
      * backlog page of lines all below it is read past, and they are no gap to read again
      */
     minLevel?: Level,
+    /** worker lines only: those it refuses are passed as lines below `minLevel` are */
+    private readonly match?: LineMatch,
   ) {
     this.minRank = minLevel === undefined ? 0 : LEVEL_RANK[minLevel];
     res.on('close', () => this.close());
@@ -128,6 +133,11 @@ export class SubscriberStream {
 
   private shows(level: Level | undefined): boolean {
     return level === undefined || LEVEL_RANK[level] >= this.minRank;
+  }
+
+  /** a worker line, live (its event carries it) or from the store */
+  private showsLine(level: Level | undefined, line: SystemLog | undefined): boolean {
+    return this.shows(level) && (this.match === undefined || line === undefined || this.match(line));
   }
 
   /** past its backlog: what it has sent is its position in the stream */
@@ -173,7 +183,7 @@ export class SubscriberStream {
     const fresh = lines.filter((line) => line.seq > this.lastSent);
     if (fresh.length === 0) return;
     this.lastSent = fresh[fresh.length - 1]!.seq;
-    const shown = fresh.filter((line) => this.shows(line.level));
+    const shown = fresh.filter((line) => this.showsLine(line.level, line));
     if (shown.length > 0) this.write(shown.map((line) => sseFrame('log', line, line.seq)).join(''));
   }
 
@@ -232,6 +242,8 @@ export class SubscriberStream {
       this.deliverLine({ ...event, seq: event.seq });
     } else if ((event.type === 'log' || event.type === 'progress') && !this.shows(event.level)) {
       return; // every worker's lines, a run's progress bar: below the level asked for
+    } else if (event.type === 'log' && !this.showsLine(event.level, event.line)) {
+      return; // every worker's lines: another task's, or without the text asked for
     } else if (event.type === 'end') {
       this.end(event.frame);
     } else {
@@ -255,7 +267,7 @@ export class SubscriberStream {
       if (line.seq > this.lastSent + 1) return this.fillGap(line);
     }
     this.lastSent = Math.max(this.lastSent, line.seq);
-    if (this.shows(line.level)) this.write(line.frame);
+    if (this.showsLine(line.level, line.line)) this.write(line.frame);
   }
 
   private fillGap(line: WorkerLine): void {
@@ -272,7 +284,7 @@ export class SubscriberStream {
           // the line that waited goes even when the store lacks a seq before it: a gap it cannot fill
           if (next === line && !this.filling && next.seq > this.lastSent) {
             this.lastSent = next.seq;
-            if (this.shows(next.level)) this.write(next.frame);
+            if (this.showsLine(next.level, next.line)) this.write(next.frame);
           } else this.deliverLine(next);
         }
       });
