@@ -3,10 +3,11 @@
  * password itself (a mysql:// URL, an upper-case scheme, a password holding `@`), and says what to
  * do where node-postgres's own words do not (a server asking for a password none was given for).
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { cli, tempDir } from './helpers.js';
+import { CLI, cli, tempDir } from './helpers.js';
 import { describeWithPostgres } from './postgres.js';
 
 const SECRET = 'S3cretPw';
@@ -71,4 +72,20 @@ describeWithPostgres('a PostgreSQL server that asks for a password', () => {
     expect(refused.stderr).toContain(`cannot connect to ${db}: the server asks for runlog_nobody's password and none was given`);
     expect(refused.stderr).toContain('PGPASSWORD');
   });
+});
+
+it('a read where nothing ran yet (the default ./.runlog missing) is an empty answer, and creates nothing', async () => {
+  const fresh = tempDir();
+  const env = { ...process.env, RUNLOG_HUB: '' };
+  delete env.RUNLOG_DATA;
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string }>((resolveRun) => {
+      const child = spawn(process.execPath, [CLI, ...args, '--hub', 'none'], { cwd: fresh, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.on('close', (code) => resolveRun({ code, stdout }));
+    });
+  expect(await run(['runs', '--json'])).toEqual({ code: 0, stdout: '[]\n' });
+  expect((await run(['workers', '--json'])).code).toBe(0);
+  expect(existsSync(join(fresh, '.runlog'))).toBe(false);
 });
