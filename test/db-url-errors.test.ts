@@ -76,7 +76,7 @@ describeWithPostgres('a PostgreSQL server that asks for a password', () => {
 
 it('a read where nothing ran yet (the default ./.runlog missing) is an empty answer, and creates nothing', async () => {
   const fresh = tempDir();
-  const env = { ...process.env, RUNLOG_HUB: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, RUNLOG_HUB: '' };
   delete env.RUNLOG_DATA;
   const run = (args: string[]) =>
     new Promise<{ code: number | null; stdout: string }>((resolveRun) => {
