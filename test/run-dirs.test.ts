@@ -1,9 +1,9 @@
 /** `runlog run` with a --data or --log-dir it cannot write in: exit 2 naming the flag, before the command runs. */
 import { existsSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { cliKilledAfterEach, tempDir, tmpfsOrSkip } from './helpers.js';
+import { CLI, cliKilledAfterEach, runRecords, startHubProcess, tempDir, tmpfsOrSkip } from './helpers.js';
 
 const cli = cliKilledAfterEach();
 
@@ -41,3 +41,30 @@ it('refuses a --log-dir on a read-only file system, naming --log-dir', async (co
     spawnSync('umount', ['-l', mount]);
   }
 }, 20_000);
+
+// a read-only working directory (a container) with the hub in RUNLOG_HUB and no --data: the run
+// goes on, its lines to the hub, the local WAL and log file said as warnings (it was refused, exit 2,
+// naming a --data the user never gave)
+it('runs in a read-only working directory without --data: lines to the hub, a warning, exit 0', async (context) => {
+  const mount = tmpfsOrSkip('1m', context);
+  if (mount === undefined) return;
+  const hub = await startHubProcess(['--data', tempDir()]);
+  try {
+    spawnSync('mount', ['-o', 'remount,ro', mount]);
+    const answer = await new Promise<{ code: number | null; stderr: string }>((resolveRun) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, RUNLOG_HUB: hub.url };
+      delete env.RUNLOG_DATA;
+      const child = spawn(process.execPath, [CLI, 'run', '--id', 'ro-cwd', '--quiet', '--', 'echo', 'from a read-only cwd'], { cwd: mount, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => resolveRun({ code, stderr }));
+    });
+    expect(answer.code, answer.stderr).toBe(0);
+    expect(answer.stderr).toContain('runlog:');
+    const lines = await runRecords(hub.url, 'ro-cwd');
+    expect(lines.map((line) => line.message)).toContain('from a read-only cwd');
+  } finally {
+    hub.child.kill('SIGKILL');
+    spawnSync('umount', ['-l', mount]);
+  }
+}, 30_000);

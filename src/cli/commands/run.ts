@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { databaseFile } from '../../core/config.js';
+import { databaseFile, DEFAULTS } from '../../core/config.js';
 import { Runner, stdoutLineOpen, type RunOutcome } from '../../agent/runner.js';
 import { shellJoin } from '../../core/text.js';
 import { walDir } from '../../pipeline/spool/wal.js';
@@ -55,8 +55,13 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   checkCwd(flags.cwd);
   checkFollow(flags.follow, flags.cwd);
   const logDir = flags.logDir === undefined ? join(dataDir, 'logs') : resolve(flags.logDir);
-  checkWritableDir(dataDir, '--data');
-  checkWritableDir(logDir, flags.logDir === undefined ? '--data' : '--log-dir');
+  // a directory named by the user is refused before anything runs; the default ./.runlog in a
+  // working directory runlog cannot write in (a read-only container) is not: the lines still go
+  // to the hub, and the WAL and log file say their trouble as warnings
+  const dataNamed = resolve(flags.data) !== resolve(DEFAULTS.data);
+  if (dataNamed) checkWritableDir(dataDir, '--data');
+  if (flags.logDir !== undefined) checkWritableDir(logDir, '--log-dir');
+  else if (dataNamed) checkWritableDir(logDir, '--data');
   const hub = await findHub(flags.hub, false);
   const warn = (message: string) => process.stderr.write(`runlog: ${message}\n`);
 
