@@ -62,15 +62,25 @@ ${box(1, 1)}`;
     expect(causeOf(text)).toBe("KeyError: 'missing' (in [default1])");
   });
 
-  it('takes the first observed failure when several ranks fail, and unprefixed tracebacks too', () => {
+  it('takes the first observed failure when several ranks fail', () => {
+    const text = `[rank3]: Traceback (most recent call last):
+[rank3]:   File "/w/train.py", line 10, in <module>
+[rank3]: torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 GiB
+[rank0]: Traceback (most recent call last):
+[rank0]:   File "/w/train.py", line 12, in <module>
+[rank0]: RuntimeError: Connection closed by peer
+${LAUNCHER_TRACEBACK}
+${box(3, 1)}`;
+    expect(causeOf(text)).toBe('torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 GiB (in [rank3])');
+  });
+
+  it("takes an unprefixed rank's traceback (torch 2.x without --tee), the last one: unprefixed lines cannot be told apart", () => {
     const text = `Traceback (most recent call last):
   File "/w/train.py", line 10, in <module>
 torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 GiB
-Traceback (most recent call last):
-  File "/w/train.py", line 12, in <module>
-RuntimeError: Connection closed by peer
+E1203 13:31:12.000000 42 torch/distributed/elastic/multiprocessing/api.py:874] failed (exitcode: 1) local_rank: 0 (pid: 43) of binary: /usr/bin/python3
 ${LAUNCHER_TRACEBACK}
-${box(3, 1)}`;
+${box(0, 1)}`;
     expect(causeOf(text)).toBe('torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 GiB');
   });
 
@@ -99,5 +109,74 @@ subprocess.CalledProcessError: Command '['python3', 'train.py']' returned non-ze
 
   it('falls back to the last stderr lines without a traceback', () => {
     expect(causeOf('a\nb\nfatal: no such file')).toBe('a\nb\nfatal: no such file');
+  });
+});
+
+describe('ErrorCause: what a launcher stands for, on the edges', () => {
+  it("takes a rank's outermost exception of a chain (raise … from …), not the inner one", () => {
+    const text = `[rank1]: Traceback (most recent call last):
+[rank1]:   File "/w/train.py", line 3, in load
+[rank1]: FileNotFoundError: [Errno 2] No such file or directory: 'ckpt.pt'
+[rank1]: 
+[rank1]: The above exception was the direct cause of the following exception:
+[rank1]: 
+[rank1]: Traceback (most recent call last):
+[rank1]:   File "/w/train.py", line 9, in <module>
+[rank1]: RuntimeError: cannot resume from checkpoint
+${LAUNCHER_TRACEBACK}
+${box(1, 1)}`;
+    expect(causeOf(text)).toBe('RuntimeError: cannot resume from checkpoint (in [rank1])');
+  });
+
+  it('takes the exception that stopped a rank, not one it handled and went on from', () => {
+    const text = `[rank0]: Traceback (most recent call last):
+[rank0]:   File "/w/log.py", line 3, in send
+[rank0]: ConnectionError: wandb retrying
+[rank0]: step 10 loss 0.5
+[rank0]: Traceback (most recent call last):
+[rank0]:   File "/w/train.py", line 9, in <module>
+[rank0]: KeyError: 'lr'
+${LAUNCHER_TRACEBACK}
+${box(0, 1)}`;
+    expect(causeOf(text)).toBe("KeyError: 'lr' (in [rank0])");
+  });
+
+  it('says the box when the rank was killed by a signal, even after an exception it handled', () => {
+    const text = `[rank1]: Traceback (most recent call last):
+[rank1]:   File "/w/log.py", line 3, in send
+[rank1]: ConnectionError: wandb retrying
+[rank1]: step 10 loss 0.5
+${LAUNCHER_TRACEBACK}
+${box(1, -9)}`;
+    expect(causeOf(text)).toMatch(/ChildFailedError: train\.py failed, rank 1 \(local_rank: 1\), exit code -9 \(SIGKILL\)/);
+  });
+
+  it('keeps a CalledProcessError whose child printed no traceback right before it (a handled one long before does not count)', () => {
+    const text = `Traceback (most recent call last):
+  File "setup.py", line 2, in <module>
+ImportError: No module named apex
+building without apex
+make: *** [all] Error 2
+Traceback (most recent call last):
+  File "build.py", line 9, in <module>
+subprocess.CalledProcessError: Command '['make']' returned non-zero exit status 2.`;
+    expect(causeOf(text)).toBe("subprocess.CalledProcessError: Command '['make']' returned non-zero exit status 2.");
+  });
+
+  it("keeps a CalledProcessError that ends its own chain, and a rank's own CalledProcessError as the rank's exception", () => {
+    const chain = `Traceback (most recent call last):
+  File "a.py", line 2, in <module>
+ValueError: bad
+During handling of the above exception, another exception occurred:
+Traceback (most recent call last):
+  File "a.py", line 4, in <module>
+subprocess.CalledProcessError: Command '['cleanup']' returned non-zero exit status 1.`;
+    expect(causeOf(chain)).toBe("subprocess.CalledProcessError: Command '['cleanup']' returned non-zero exit status 1.");
+    const rank = `[rank1]: Traceback (most recent call last):
+[rank1]:   File "/w/build.py", line 2, in <module>
+[rank1]: subprocess.CalledProcessError: Command '['nvcc']' returned non-zero exit status 1.
+${LAUNCHER_TRACEBACK}
+${box(1, 1)}`;
+    expect(causeOf(rank)).toBe("subprocess.CalledProcessError: Command '['nvcc']' returned non-zero exit status 1. (in [rank1])");
   });
 });

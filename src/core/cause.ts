@@ -5,11 +5,18 @@
  *
  * A launcher's own exception is not the cause when a process it ran failed first: torchrun ends
  * with `ChildFailedError` (its message is a box on the following lines), `accelerate launch` and
- * other wrappers with `subprocess.CalledProcessError`. Then the first exception printed shortly
- * before it (the "first observed failure", as torchrun calls it) is the cause, with the launcher's
- * prefix of the process that printed it (`KeyError: 'lr' (in [rank1])`). A ChildFailedError with
- * no such exception (a rank killed by the OOM killer prints none) is said with its box's root
- * cause: the script, the rank and its exit code.
+ * other wrappers with `subprocess.CalledProcessError`. Each process's last exception is kept (its
+ * launcher prefix names the process, `[rank1]:`; unprefixed lines are one process), so that of a
+ * chain (`raise … from …`) the outermost one counts, and one the program handled and went on from
+ * is replaced by the one that stopped it. At the launcher's exception (unprefixed: a rank's own
+ * CalledProcessError is a rank's exception), the cause is:
+ * - ChildFailedError: the earliest of the processes' last exceptions in the lines just before (the
+ *   "first observed failure", as torchrun calls it), with the process's prefix
+ *   (`KeyError: 'lr' (in [rank1])`); when there is none (a rank killed by the OOM killer prints
+ *   nothing), or when the box's root cause was killed by a signal (an exception it printed
+ *   earlier did not end it), the root cause in torchrun's box: the script, the rank, its exit code;
+ * - CalledProcessError: the child's exception when its traceback came right before (no other
+ *   output between) and is not the wrapper's own chain; else the CalledProcessError line.
  */
 import { constants } from 'node:os';
 import { stripVTControlCharacters } from 'node:util';
@@ -20,8 +27,8 @@ export const MAX_ERROR_MESSAGE = 1000;
 const STDERR_LINES_KEPT = 5;
 /** How far before a launcher's exception (in lines) a process's exception still counts as its cause. */
 const ROOT_CAUSE_WINDOW = 1000;
-/** Exceptions of processes kept as candidates within that window. */
-const CANDIDATES_KEPT = 32;
+/** Processes whose last exception is kept (a launcher of more: the longest quiet go first). */
+const PROCESSES_KEPT = 256;
 /** A launcher's exception: what it says is that a process it ran failed. */
 const LAUNCHER_EXCEPTION = /^(?:torch\.distributed\.elastic\.multiprocessing\.errors\.)?ChildFailedError\b|^subprocess\.CalledProcessError\b/;
 /** Lines after a bare `ChildFailedError:` read for its box (`train.py FAILED`, the root cause's rank and exit code). */
@@ -29,22 +36,27 @@ const BOX_LINES = 60;
 
 interface Exception {
   seq: number;
+  /** the traceback block it ended: a chain is one block */
+  group: number;
   text: string;
 }
 
 export class ErrorCause {
   private exception: Exception | undefined;
-  /** the first exceptions of processes in the last ROOT_CAUSE_WINDOW lines, oldest first */
-  private candidates: Exception[] = [];
+  /** each process's last exception, by launcher prefix ('' for unprefixed lines) */
+  private lastByProcess = new Map<string, Exception>();
+  /** seq of the last line with text outside any traceback */
+  private lastOutputSeq = 0;
   /** the exception the launcher's one stands for, picked when the launcher's was seen */
   private rootCause: string | undefined;
   private box: ChildFailedBox | undefined;
   private stderrTail: string[] = [];
 
   /** `mark` is the line's traceback mark: its final line is an exception line. */
-  observe(record: LogRecord, mark: Pick<TracebackMark, 'final' | 'prefix'> | undefined): void {
+  observe(record: LogRecord, mark: Pick<TracebackMark, 'group' | 'final' | 'prefix'> | undefined): void {
     this.box?.line(record.message);
-    if (mark?.final === true) this.exceptionLine(record.seq, exceptionText(record.message, mark.prefix), mark.prefix);
+    if (mark === undefined && record.message.trim() !== '') this.lastOutputSeq = record.seq;
+    if (mark?.final === true) this.exceptionLine({ seq: record.seq, group: mark.group, text: exceptionText(record.message, mark.prefix) }, mark.prefix);
     if (record.source === 'stderr' && record.message.trim() !== '') {
       this.stderrTail.push(record.message);
       if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
@@ -52,25 +64,36 @@ export class ErrorCause {
   }
 
   message(): string | undefined {
-    const picked = this.rootCause ?? this.box?.summary() ?? this.exception?.text ?? (this.stderrTail.length > 0 ? this.stderrTail.join('\n') : undefined);
+    // a rank killed by a signal raised nothing: an exception it printed before is not what ended it
+    const root = this.box?.killedBySignal === true ? this.box.summary() : (this.rootCause ?? this.box?.summary());
+    const picked = root ?? this.exception?.text ?? (this.stderrTail.length > 0 ? this.stderrTail.join('\n') : undefined);
     if (picked === undefined) return undefined;
     return clip(stripVTControlCharacters(picked).trim(), MAX_ERROR_MESSAGE);
   }
 
-  private exceptionLine(seq: number, text: string, prefix: string | undefined): void {
-    this.exception = { seq, text };
-    if (!LAUNCHER_EXCEPTION.test(text)) {
+  private exceptionLine(exception: Exception, prefix: string | undefined): void {
+    this.exception = exception;
+    if (prefix !== undefined || !LAUNCHER_EXCEPTION.test(exception.text)) {
       this.rootCause = undefined;
       this.box = undefined;
-      this.candidates = this.candidates.filter((c) => c.seq > seq - ROOT_CAUSE_WINDOW);
-      if (this.candidates.length < CANDIDATES_KEPT) this.candidates.push({ seq, text: prefix === undefined ? text : `${text} (in ${prefix.replace(/:$/, '')})` });
+      const key = prefix ?? '';
+      this.lastByProcess.delete(key); // re-set: the map's order is then the processes' last failures
+      this.lastByProcess.set(key, prefix === undefined ? exception : { ...exception, text: `${exception.text} (in ${prefix.replace(/:$/, '')})` });
+      if (this.lastByProcess.size > PROCESSES_KEPT) this.lastByProcess.delete(this.lastByProcess.keys().next().value as string);
       return;
     }
-    const first = this.candidates.find((c) => c.seq > seq - ROOT_CAUSE_WINDOW);
+    const childFailed = exception.text.includes('ChildFailedError');
+    let first: Exception | undefined;
+    for (const candidate of this.lastByProcess.values()) {
+      if (candidate.group === exception.group || candidate.seq <= exception.seq - ROOT_CAUSE_WINDOW) continue;
+      // a CalledProcessError stands for the traceback printed right before it, not an older one
+      if (!childFailed && candidate.seq < this.lastOutputSeq) continue;
+      if (first === undefined || candidate.seq < first.seq) first = candidate;
+    }
     this.rootCause = first?.text;
-    this.candidates = [];
+    this.lastByProcess.clear();
     // `ChildFailedError:` says nothing on its line: its box follows
-    this.box = first === undefined && /ChildFailedError:?$/.test(text) ? new ChildFailedBox(text) : undefined;
+    this.box = /ChildFailedError:?$/.test(exception.text) ? new ChildFailedBox(exception.text) : undefined;
   }
 }
 
@@ -112,6 +135,11 @@ class ChildFailedBox {
       if (field?.[1] === 'exitcode') this.exitCode ??= field[2];
       if (/^=+$/.test(line)) this.left = 0;
     }
+  }
+
+  /** torchrun gives a signal as a negative exit code (`-9`: SIGKILL, the OOM killer) */
+  get killedBySignal(): boolean {
+    return this.exitCode !== undefined && /^-\d/.test(this.exitCode);
   }
 
   summary(): string | undefined {

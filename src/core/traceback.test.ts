@@ -323,3 +323,10 @@ describe('TracebackGrouper: property', () => {
     );
   });
 });
+
+describe("TracebackGrouper: srun's and Ray's prefixes end in a space", () => {
+  it("keeps srun's blank `0: ` line and a chain behind it in the block", () => {
+    const text = ['0: Traceback (most recent call last):', '0:   File "a.py", line 1, in <module>', '0: ValueError: bad', '0: ', '0: During handling of the above exception, another exception occurred:', '0: ', '0: Traceback (most recent call last):', '0:   File "a.py", line 3, in <module>', '0: KeyError: 1'].join('\n');
+    expect(view(text)).toEqual(['1', '1', '1!', '1', '1', '1', '1', '1', '1!']);
+  });
+});

@@ -59,7 +59,7 @@ const MAX_PREFIXED_BLOCKS = 256;
  * followed (or the line opens one), else the plain block of the stream.
  */
 export class TracebackGrouper {
-  private readonly plain = new BlockGrouper();
+  private readonly unprefixed = new BlockGrouper();
   private readonly prefixed = new Map<string, BlockGrouper>();
 
   /**
@@ -67,12 +67,13 @@ export class TracebackGrouper {
    * block this line belongs to, or undefined. `final` is true for the final exception line.
    */
   mark(text: string, seq: number): TracebackMark | undefined {
-    const line = (text.includes('\x1b') ? stripVTControlCharacters(text) : text).trimEnd();
-    const prefix = LAUNCHER_PREFIX.exec(line)?.[0];
+    const plain = text.includes('\x1b') ? stripVTControlCharacters(text) : text;
+    // matched before trailing blanks go: srun's blank line is `0: `, Ray's prefix ends in a space
+    const prefix = LAUNCHER_PREFIX.exec(plain)?.[0];
     if (prefix !== undefined) {
       const key = prefix.trimEnd();
       // torch 2.x puts a space after its prefix: `[rank1]:   File …` is a frame indented by two
-      const rest = line.slice(key.length).startsWith(' ') ? line.slice(key.length + 1) : line.slice(key.length);
+      const rest = (plain.startsWith(' ', key.length) ? plain.slice(key.length + 1) : plain.slice(key.length)).trimEnd();
       const block = this.prefixed.get(key) ?? (OPENER.test(rest) ? this.follow(key) : undefined);
       if (block !== undefined) {
         const mark = block.mark(rest, seq);
@@ -80,7 +81,7 @@ export class TracebackGrouper {
         return mark === undefined ? undefined : { ...mark, prefix: key };
       }
     }
-    return this.plain.mark(line, seq);
+    return this.unprefixed.mark(plain.trimEnd(), seq);
   }
 
   private follow(key: string): BlockGrouper {
