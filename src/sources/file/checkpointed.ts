@@ -21,7 +21,7 @@ import { resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
 import type { FileCheckpoint } from './checkpoint.js';
 import type { DeliveryMark } from './feed.js';
-import { bornRotatedSince, fileKey, locateCheckpointed, rotatedAfter, safeStat } from './siblings.js';
+import { bornRotatedSince, fileKey, locateCheckpointed, olderFirst, rotatedAfter, safeStat } from './siblings.js';
 import { noteTail, type Tracked } from './tracked.js';
 
 /**
@@ -92,7 +92,7 @@ export function resumeFiles(
     if (found === undefined || entry.released) continue;
     const current = newest.get(name);
     if (found === name || current === name) newest.set(name, name);
-    else if (current === undefined || (safeStat(found)?.mtimeMs ?? 0) > (safeStat(current)?.mtimeMs ?? 0)) newest.set(name, found);
+    else if (current === undefined || newer(found, current)) newest.set(name, found);
   }
   for (const { entry, name, found } of entries) {
     names.add(name);
@@ -126,4 +126,10 @@ export function resumeFiles(
     if (!claimed.has(fileKey(safeStat(path))) && !follower.tracking(path)) follower.open(path, 0, true);
   }
   return names;
+}
+
+/** The copy at `path` was rotated after the one at `than` (olderFirst: a copy stamped alike is told by its birth, then its name). */
+function newer(path: string, than: string): boolean {
+  const [a, b] = [safeStat(path), safeStat(than)];
+  return a !== undefined && (b === undefined || olderFirst({ path: than, stats: b }, { path, stats: a }) < 0);
 }

@@ -21,7 +21,7 @@ const COMPRESSED = /\.(gz|bz2|xz|zst|zip|lz4)$/;
 export function findCopy(name: string, identity: FileIdentity, offset: number, tail: Buffer, exceptIno: number): string | undefined {
   if (identity.fp_len === 0) return undefined;
   const dir = dirname(name);
-  let best: { path: string; mtime: number } | undefined;
+  let best: Sibling | undefined;
   for (const entry of safeReaddir(dir)) {
     if (!isRotatedName(basename(name), entry)) continue;
     const path = join(dir, entry);
@@ -29,7 +29,7 @@ export function findCopy(name: string, identity: FileIdentity, offset: number, t
     if (!stats?.isFile() || stats.ino === exceptIno || stats.size < offset) continue;
     if (fingerprintPath(path, identity.fp_len)?.fp !== identity.fp) continue;
     if (!readAt(path, offset - tail.length, tail.length)?.equals(tail)) continue;
-    if (!best || stats.mtimeMs > best.mtime) best = { path, mtime: stats.mtimeMs };
+    if (!best || olderFirst(best, { path, stats }) < 0) best = { path, stats };
   }
   return best?.path;
 }
@@ -38,17 +38,23 @@ export function findCopy(name: string, identity: FileIdentity, offset: number, t
  * The checkpointed file was rotated while nobody followed it (found under `rotated`): the files
  * rotated after it, before the one now under the name (a second rotation meanwhile: app.log.1
  * written after app.log.2 was), oldest first. They are its siblings named after the name
- * (app.log.1, app.log-20261201), not compressed, last written no earlier than it.
+ * (app.log.1, app.log-20261201), not compressed, newer than it (olderFirst).
  */
 export function rotatedAfter(name: string, rotated: string): string[] {
   const since = safeStat(rotated);
   return since === undefined ? [] : rotatedSince(name, since);
 }
 
-/** rotatedAfter, for a file known by its stats (one still open, whatever its name now, or none). */
-export function rotatedSince(name: string, since: { ino: number; mtimeMs: number }): string[] {
+/**
+ * rotatedAfter, for a file known by its stats (one still open, whatever its name now, or none):
+ * the siblings olderFirst puts after it (written in the same tick: made later, or named as newer).
+ */
+export function rotatedSince(name: string, since: Stats): string[] {
   const current = safeStat(name);
-  return rotatedWhere(name, (stats) => stats.mtimeMs >= since.mtimeMs && stats.ino !== since.ino && stats.ino !== current?.ino);
+  const siblings = rotatedWhere(name, (stats) => stats.ino !== current?.ino);
+  // its own name among them tells it from a copy stamped alike (none: it sorts before them)
+  const itself = { path: siblings.find(({ stats }) => stats.ino === since.ino)?.path ?? '', stats: since };
+  return siblings.filter((sibling) => sibling.stats.ino !== since.ino && olderFirst(itself, sibling) < 0).map(({ path }) => path);
 }
 
 /** The rotated siblings of `name` there now (as siblingKey): a sibling not among them is made later. */
@@ -60,7 +66,7 @@ export function rotatedKeys(name: string): Set<string> {
 
 /**
  * One listing of the rotated siblings of `name`: the ones not among `known` (rotatedKeys), oldest
- * (last written) first, and the keys of them all. A sibling made after the listing is in neither,
+ * first (olderFirst), and the keys of them all. A sibling made after the listing is in neither,
  * so the next look finds it new (a second listing for the keys would take a copy made between the
  * two for one already read).
  */
@@ -71,7 +77,7 @@ export function rotatedNew(name: string, known: ReadonlySet<string>): { added: s
     // a key without a birth time (a checkpoint of an older release, a file system without one): by inode
     return !known.has(siblingKey(stats)) && !known.has(fileKey(stats));
   });
-  return { added, keys };
+  return { added: added.map(({ path }) => path), keys };
 }
 
 /**
@@ -86,18 +92,50 @@ export function siblingKey(stats: Stats | undefined): string {
   return stats.birthtimeMs > 0 ? `${stats.dev}:${stats.ino}:${stats.birthtimeMs}` : fileKey(stats);
 }
 
-/** The rotated siblings of `name` (plain files) that `keep`, oldest (last written) first. */
-function rotatedWhere(name: string, keep: (stats: Stats) => boolean): string[] {
+/** The rotated siblings of `name` (plain files) that `keep`, oldest first (olderFirst). */
+function rotatedWhere(name: string, keep: (stats: Stats) => boolean): { path: string; stats: Stats }[] {
   const dir = dirname(name);
   const base = basename(name);
-  const found: { path: string; mtime: number }[] = [];
+  const found: { path: string; stats: Stats }[] = [];
   for (const entry of safeReaddir(dir)) {
     if (!isRotatedName(base, entry)) continue;
     const path = join(dir, entry);
     const stats = safeStat(path);
-    if (stats?.isFile() && keep(stats)) found.push({ path, mtime: stats.mtimeMs });
+    if (stats?.isFile() && keep(stats)) found.push({ path, stats });
   }
-  return found.sort((a, b) => a.mtime - b.mtime).map((file) => file.path);
+  return found.sort(olderFirst);
+}
+
+/** A file beside a followed one, as it was listed. */
+export interface Sibling {
+  path: string;
+  stats: Pick<Stats, 'mtimeMs' | 'birthtimeMs'>;
+}
+
+/**
+ * Orders rotated copies oldest first: by when they were last written, then (written within the
+ * same tick) by when they were made, then by their names. The clock a file system stamps files
+ * with is coarse (a jiffy, 4 ms: Linux takes a fine one only for a file whose times were looked
+ * at since): a rotation right after a write leaves app.log.2 and app.log.1 with the same mtime,
+ * and in the order the directory listed them (its hash order) the newer copy's lines came before
+ * the older one's (test/follow-inode-reuse.test.ts, 1 run in 4). A rename keeps the birth time,
+ * so app.log.2 was made before app.log.1; a copytruncate's copies are made in rotation order.
+ */
+export function olderFirst(a: Sibling, b: Sibling): number {
+  if (a.stats.mtimeMs !== b.stats.mtimeMs) return a.stats.mtimeMs - b.stats.mtimeMs;
+  const born = a.stats.birthtimeMs > 0 && b.stats.birthtimeMs > 0 ? a.stats.birthtimeMs - b.stats.birthtimeMs : 0;
+  return born !== 0 ? born : byRotationName(a.path, b.path);
+}
+
+/**
+ * Two copies told apart by name only: a rotation count (app.log.2, app.log-3) counts up with age;
+ * a date or time (app.log-20261201) sorts as text, oldest first.
+ */
+function byRotationName(a: string, b: string): number {
+  const count = /[.-](\d{1,6})$/;
+  const [ca, cb] = [count.exec(a), count.exec(b)];
+  if (ca && cb && ca.index === cb.index && a.slice(0, ca.index) === b.slice(0, cb.index)) return Number(cb[1]) - Number(ca[1]);
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -134,12 +172,12 @@ function tailMatches(path: string, entry: { offset: number; tail_fp?: string; ta
 
 /**
  * Files made after `since` (ms: birth time) that the patterns do not match, named as a rotated copy
- * of a name they do (app.log.1, app.log-20261201 for 'logs/*.log'), oldest (last written) first:
+ * of a name they do (app.log.1, app.log-20261201 for 'logs/*.log'), oldest first (olderFirst):
  * made under the glob and rotated out of it while nobody followed (no checkpoint names them).
  * None where the file system keeps no birth time: an old copy renamed again looks the same then.
  */
 export function bornRotatedSince(patterns: readonly string[], since: number): string[] {
-  const found = new Map<string, number>();
+  const found = new Map<string, Stats>();
   for (const pattern of patterns) {
     for (const dir of globDirs(pattern)) {
       for (const entry of safeReaddir(dir)) {
@@ -147,11 +185,14 @@ export function bornRotatedSince(patterns: readonly string[], since: number): st
         if (found.has(path) || COMPRESSED.test(entry) || patterns.some((p) => globMatches(p, path))) continue;
         if (!rotatedNames(entry).some((base) => globMatches(pattern, join(dir, base)))) continue;
         const stats = safeStat(path);
-        if (stats?.isFile() && stats.birthtimeMs > since) found.set(path, stats.mtimeMs);
+        if (stats?.isFile() && stats.birthtimeMs > since) found.set(path, stats);
       }
     }
   }
-  return [...found].sort((a, b) => a[1] - b[1]).map(([path]) => path);
+  return [...found]
+    .map(([path, stats]) => ({ path, stats }))
+    .sort(olderFirst)
+    .map(({ path }) => path);
 }
 
 /** The names `entry` is a rotated copy of: app.log.1.gz → app.log.1, app.log (every cut before a `.` or `-`). */
