@@ -14,20 +14,22 @@
  * - the same inode, shorter than what was read, or with other first bytes (copytruncate, truncate
  *   and write again): the bytes written before the truncation are read from logrotate's copy, or
  *   their loss is said in a `system` line; then the file is read from its start (truncation.ts).
+ *   A copy the patterns match too (app.log.1 under app.log*) holds bytes read through the file:
+ *   not followed while it is one, and from its end once read through (copyOfFollowed).
  * What a follower holds of each file and how it lets one go is tracked.ts; what the checkpoint
  * keeps of it, and how a restarted follower takes the checkpoint up, checkpointed.ts.
  * On disk: nothing of the follower's own; the checkpoint is written by its caller (delivered()
  * gives the entries). A crash closes every file: a restart takes up from the last checkpoint and
  * reads again what came after it (the hub ignores a seq it has).
  */
-import { closeSync, fstatSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, fstatSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { checkpointEntry, resumeFiles, type Resumer } from './checkpointed.js';
 import { FINGERPRINT_BYTES, fingerprintFd, type FileCheckpoint } from './checkpoint.js';
 import { expandGlob, globBase } from './glob.js';
 import { grownReleased, overLimits, quietFor, RELEASED_LOOK_MS } from './released.js';
-import { rotatedKeys, rotatedSince, safeStat } from './siblings.js';
+import { rotatedKeys, rotatedSince, safeStat, siblingKey } from './siblings.js';
 import { isTrackedFile, openTracked, releaseTracked, reopenTracked, type LineTarget, type Tracked } from './tracked.js';
-import { startedOver, type CopyReader } from './truncation.js';
+import { copyOfFollowed, startedOver, type CopyReader } from './truncation.js';
 
 export type { LineTarget } from './tracked.js';
 
@@ -72,6 +74,10 @@ export class FileFollower {
   private looked: number | undefined;
   private releasedLookedAt = 0;
   private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
+  /** copies a truncation read through the file started over (siblingKey): discover() follows them from their end */
+  private readonly readThrough = new Set<string>();
+  /** new files under the patterns that are copies of a followed one (siblingKey): not followed while they are */
+  private copies = new Set<string>();
   /** what truncation.ts and checkpointed.ts are told of the files followed */
   private readonly files: CopyReader & Resumer;
   private readonly o: Required<Omit<FileFollowerOptions, 'resume' | 'resumeLookedAt' | 'maxLineBytes' | 'busy'>> &
@@ -86,6 +92,7 @@ export class FileFollower {
       matched: (path) => this.matched(path),
       open: (path, offset, detached) => this.open(path, offset, detached),
       openReleased: (path, offset) => this.openReleased(path, offset),
+      readThrough: (path) => this.readThrough.add(siblingKey(safeStat(path))),
     };
   }
 
@@ -254,6 +261,7 @@ export class FileFollower {
   /** Opens the files the patterns match that are not followed yet. */
   private discover(fromEnd: boolean): void {
     this.looked = Date.now();
+    const copies = new Set<string>();
     for (const pattern of this.o.patterns) {
       for (const path of expandGlob(pattern)) {
         if (this.active.has(path)) continue;
@@ -269,11 +277,32 @@ export class FileFollower {
           continue;
         }
         if ([...this.active.values()].some((t) => t.feed.identity.ino === stats.ino && t.feed.identity.dev === stats.dev)) continue;
+        const copy = this.copyOfFollowed(path, stats, copies);
+        if (copy === 'copy' || copy === 'maybe') continue;
         // a name the checkpoint knew whose file changed is new content: from its start
-        const atEnd = fromEnd && !this.resumedNames.has(path);
+        const atEnd = (fromEnd && !this.resumedNames.has(path)) || copy === 'read';
         this.open(path, atEnd ? stats.size : 0, false, atEnd);
       }
     }
+    // a copy not found now is gone
+    this.readThrough.clear();
+    this.copies = copies;
+  }
+
+  /**
+   * A new file under the patterns that holds a followed file's bytes (a copytruncate's copy, under
+   * app.log*): 'copy' while the file it copies goes on (its truncation reads what the copy has after
+   * the offset), or 'maybe' (empty: cp makes it, then writes); 'read' once all of it was read
+   * through that file (its truncation read it, or it started over since): followed from its end.
+   * `copies` gets the copies seen now.
+   */
+  private copyOfFollowed(path: string, stats: Stats, copies: Set<string>): 'copy' | 'maybe' | 'read' | undefined {
+    const key = siblingKey(stats);
+    if (this.readThrough.has(key)) return 'read';
+    let copy: 'copy' | 'maybe' | undefined;
+    for (const tracked of this.active.values()) copy = copy === 'copy' ? copy : (copyOfFollowed(path, stats, tracked) ?? copy);
+    if (copy === 'copy') copies.add(key);
+    return copy ?? (this.copies.has(key) ? 'read' : undefined);
   }
 
   private open(name: string, offset: number, detached: boolean, atEnd = false): Tracked | undefined {

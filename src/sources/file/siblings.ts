@@ -26,12 +26,17 @@ export function findCopy(name: string, identity: FileIdentity, offset: number, t
     if (!isRotatedName(basename(name), entry)) continue;
     const path = join(dir, entry);
     const stats = safeStat(path);
-    if (!stats?.isFile() || stats.ino === exceptIno || stats.size < offset) continue;
-    if (fingerprintPath(path, identity.fp_len)?.fp !== identity.fp) continue;
-    if (!readAt(path, offset - tail.length, tail.length)?.equals(tail)) continue;
+    if (!stats?.isFile() || stats.ino === exceptIno || !holdsBytesOf(path, stats, identity, offset, tail)) continue;
     if (!best || olderFirst(best, { path, stats }) < 0) best = { path, stats };
   }
   return best?.path;
+}
+
+/** The file at `path` holds a file's first bytes (`identity`) and `tail` just before `offset`: what findCopy asks of a copy. */
+export function holdsBytesOf(path: string, stats: Stats, identity: FileIdentity, offset: number, tail: Buffer): boolean {
+  if (identity.fp_len === 0 || stats.size < offset) return false;
+  if (fingerprintPath(path, identity.fp_len)?.fp !== identity.fp) return false;
+  return readAt(path, offset - tail.length, tail.length)?.equals(tail) === true;
 }
 
 /**
@@ -221,7 +226,7 @@ export function safeStat(path: string): Stats | undefined {
 }
 
 /** `length` bytes of a file from `position`; undefined when it cannot be read */
-function readAt(path: string, position: number, length: number): Buffer | undefined {
+export function readAt(path: string, position: number, length: number): Buffer | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');

@@ -58,7 +58,7 @@ export function openTracked(name: string, offset: number, detached: boolean, atE
   // the bytes before a resumed offset: a truncation before the next read still finds the real copy
   const tail = bytesBeforeFd(fd, offset, TAIL_BYTES);
   // a checkpoint inside a read counts that read's lines again in the file (see LineFeed.exactMark)
-  const reread = (at: number, length: number) => (tracked.fd === -1 ? undefined : readAt(tracked.fd, at, length));
+  const reread = (at: number, length: number) => (tracked.fd === -1 ? undefined : readFdAt(tracked.fd, at, length));
   const feed = new LineFeed(source, () => target.lastSeq, identity, offset, maxLineBytes, tail, reread);
   const skipped = atEnd ? offset : 0;
   const tracked: Tracked = { name, fd, feed, size: stats.size, detached, delivered: { ...identity, seq: target.lastSeq, offset }, skipped };
@@ -118,7 +118,7 @@ export function isTrackedFile(tracked: Tracked, stats: Stats, path: string): boo
 }
 
 /** The bytes of an open file at [offset, offset + length); undefined when they cannot all be read (shorter now, an I/O error). */
-function readAt(fd: number, offset: number, length: number): Buffer | undefined {
+export function readFdAt(fd: number, offset: number, length: number): Buffer | undefined {
   const bytes = Buffer.allocUnsafe(length);
   let read = 0;
   try {

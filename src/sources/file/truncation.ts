@@ -16,11 +16,12 @@
  * for a file nothing of which was read yet, the siblings known then (a restart reads the new ones).
  */
 import { fstatSync, type Stats } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { fingerprintFd } from './checkpoint.js';
 import { readRange, readWhole } from './copies.js';
-import type { LineFeed } from './feed.js';
-import { findCopy, rotatedAfter, rotatedKeys, rotatedNew, safeStat, siblingKey } from './siblings.js';
-import type { LineTarget, Tracked } from './tracked.js';
+import { TAIL_BYTES, type LineFeed } from './feed.js';
+import { findCopy, holdsBytesOf, isRotatedName, readAt, rotatedAfter, rotatedKeys, rotatedNew, safeStat, siblingKey } from './siblings.js';
+import { readFdAt, type LineTarget, type Tracked } from './tracked.js';
 
 /** What the follower tells of the other files it follows, and where copies are read into. */
 export interface CopyReader {
@@ -30,6 +31,8 @@ export interface CopyReader {
   tracking(path: string): boolean;
   /** a pattern names the file at `path`: it is followed on its own */
   matched(path: string): boolean;
+  /** the copy at `path`, which a pattern names, was read through a file started over: followed on its own from its end */
+  readThrough(path: string): void;
 }
 
 /**
@@ -82,6 +85,8 @@ function truncated(tracked: Tracked, stats: Stats, files: CopyReader): void {
   fromStart(feed, stats, copy !== undefined);
   // started over, nothing of it read yet: the copies made since `known` come before it (mtime -1: looked at now)
   for (const path of read) known.add(siblingKey(safeStat(path)));
+  // a copy the patterns match (app.log.1 under app.log*) is followed on its own too: from its end
+  for (const path of read) if (files.matched(path)) files.readThrough(path);
   tracked.unread = { mtimeMs: -1, siblings: known };
 }
 
@@ -117,4 +122,27 @@ function readCopiesOfUnread(tracked: Tracked, stats: Stats, files: CopyReader): 
 /** The feed reads the file (no first bytes known yet) from its start; `keepHeld`: a partial line cut by a copy goes on in it. */
 function fromStart(feed: LineFeed, stats: Stats, keepHeld: boolean): void {
   feed.restart({ dev: stats.dev, ino: stats.ino, fp: '', fp_len: 0 }, 0, keepHeld);
+}
+
+/**
+ * The new file at `path` (one the patterns match) as a copy of the followed `tracked` (app.log.1
+ * under app.log*, made by copytruncate): 'copy' when named as its rotated copy, with its first
+ * bytes and its bytes before where it was read to (or, copied before its last read, the bytes the
+ * file holds where the copy ends); 'maybe' when so named and empty (cp makes the file, then writes
+ * it). Every byte of a copy is read through the followed file: the ones before its offset were,
+ * and its truncation reads the rest from the copy (findCopy). Read whole as a file of its own as
+ * well, the copy's lines came twice.
+ */
+export function copyOfFollowed(path: string, stats: Stats, tracked: Tracked): 'copy' | 'maybe' | undefined {
+  const { identity, offset, tail } = tracked.feed;
+  if (tracked.detached || tracked.fd === -1 || identity.fp_len === 0) return undefined;
+  if (dirname(path) !== dirname(tracked.name) || !isRotatedName(basename(tracked.name), basename(path))) return undefined;
+  if (stats.size === 0) return 'maybe';
+  if (stats.size >= offset) return holdsBytesOf(path, stats, identity, offset, tail) ? 'copy' : undefined;
+  // copied before the file's last read (or being copied): its first and last bytes are the file's there
+  const length = Math.min(TAIL_BYTES, stats.size);
+  const first = readAt(path, 0, length);
+  const last = readAt(path, stats.size - length, length);
+  const same = (bytes: Buffer | undefined, at: number) => bytes !== undefined && readFdAt(tracked.fd, at, length)?.equals(bytes) === true;
+  return same(first, 0) && same(last, stats.size - length) ? 'copy' : undefined;
 }
