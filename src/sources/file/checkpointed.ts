@@ -19,6 +19,7 @@
  */
 import { resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
+import { changedWhileUnfollowed } from '../said.js';
 import type { FileCheckpoint } from './checkpoint.js';
 import type { DeliveryMark } from './feed.js';
 import { bornRotatedSince, fileKey, locateCheckpointed, olderFirst, rotatedAfter, safeStat } from './siblings.js';
@@ -103,9 +104,7 @@ export function resumeFiles(
       continue;
     }
     if (found === undefined) {
-      const lost = entry.size - entry.offset;
-      const what = lost > 0 ? `${lost} bytes after byte ${entry.offset}, and whatever was written after them,` : `what was written after byte ${entry.offset}`;
-      follower.target.system(`${name}: changed while nobody followed it (truncated, replaced, deleted, or moved out of its directory): ${what} could not be read`, 'WARNING');
+      follower.target.system(changedWhileUnfollowed(name, entry.offset, entry.size - entry.offset), 'WARNING');
       continue;
     }
     if (follower.tracking(found)) continue;

@@ -17,6 +17,7 @@
  */
 import { fstatSync, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { truncatedWithoutCopy } from '../said.js';
 import { fingerprintFd } from './checkpoint.js';
 import { readRange, readWhole } from './copies.js';
 import { TAIL_BYTES, type LineFeed } from './feed.js';
@@ -77,10 +78,7 @@ function truncated(tracked: Tracked, stats: Stats, files: CopyReader): void {
   } else if (tracked.skipped > 0 && feed.offset === tracked.skipped) {
     // nothing read yet of a file opened at its end (`tee` starting it over): nothing lost
   } else {
-    files.target.system(
-      `${tracked.name}: truncated; lines written after byte ${feed.offset} before the truncation could not be read (no rotated copy found)`,
-      'WARNING',
-    );
+    files.target.system(truncatedWithoutCopy(tracked.name, feed.offset), 'WARNING');
   }
   fromStart(feed, stats, copy !== undefined);
   // started over, nothing of it read yet: the copies made since `known` come before it (mtime -1: looked at now)
