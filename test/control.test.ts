@@ -1,4 +1,6 @@
 /** Issue 9, the hub's side: leases, cancel, delete, re-run, through the API and the CLI. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
 import { databaseFile } from '../src/core/config.js';
@@ -199,6 +201,14 @@ describe('runlog rm', () => {
     const store = new SqliteStore(databaseFile(dataDir));
     expect(await store.getRun('local')).toBeUndefined();
     await store.close();
+  });
+
+  it('says there is no store with --hub none and a --data holding none, and makes none', async () => {
+    const missing = join(tempDir(), 'typo');
+    const refused = await cli(['rm', 'local', '--hub', 'none', '--data', missing]);
+    expect(refused.code).toBe(2); // as for a run the store does not hold
+    expect(refused.stderr).toContain(`run local not found: no runlog store at ${databaseFile(missing)}`);
+    expect(existsSync(missing)).toBe(false);
   });
 });
 

@@ -1,4 +1,5 @@
 /** `runlog cancel RUN`, `runlog rm RUN`, `runlog rerun RUN`: a run's control, through the hub (docs/api.md). */
+import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { databaseFile } from '../../core/config.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
@@ -42,8 +43,11 @@ export async function cancelCommand(id: string, flags: ControlFlags): Promise<vo
 export async function rmCommand(id: string, flags: ControlFlags): Promise<void> {
   checkRunId(id, 'RUN');
   if (flags.hub === 'none') {
-    // the local store, as `runlog run --hub none` wrote it
-    const store = new SqliteStore(databaseFile(flags.data));
+    // the local store, as `runlog run --hub none` wrote it; none there: nothing to delete, and
+    // nothing made (a typo of --data made an empty store before saying "not found")
+    const file = databaseFile(flags.data);
+    if (!existsSync(file)) throw new Error(`run ${id} not found: no runlog store at ${file}`);
+    const store = new SqliteStore(file);
     try {
       const outcome = await store.deleteRun(id);
       if (outcome === 'missing') throw new Error(`run ${id} not found in ${databaseFile(flags.data)}`);
