@@ -68,3 +68,19 @@ it('runs in a read-only working directory without --data: lines to the hub, a wa
     spawnSync('umount', ['-l', mount]);
   }
 }, 30_000);
+
+// they failed naming the first file that failed there (secret.key, the follow folder), or hung on /proc
+it('server, worker and follow refuse a --data they cannot write in, exit 2 naming --data', async () => {
+  const file = join(tempDir(), 'a-file');
+  writeFileSync(file, '');
+  for (const args of [
+    ['server', '--port', '0', '--data', file],
+    ['server', '--port', '0', '--data', '/proc/x'],
+    ['worker', '--id', 'w1', '--hub', 'http://127.0.0.1:1', '--data', file],
+    ['follow', join(tempDir(), 'x.log'), '--run', 'r1', '--hub', 'http://127.0.0.1:1', '--data', file],
+  ]) {
+    const answer = await cli(args);
+    expect(answer.code, args.join(' ')).toBe(2);
+    expect(answer.stderr, args.join(' ')).toContain(`runlog: --data ${args.at(-1)}: runlog cannot write there (`);
+  }
+}, 30_000);

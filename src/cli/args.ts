@@ -1,5 +1,9 @@
 /** Flag values, checked: a bad one stops the command with a message naming the flag. */
+import { accessSync, constants } from 'node:fs';
+import { resolve } from 'node:path';
+import { DEFAULTS } from '../core/config.js';
 import { LIMITS } from '../core/limits.js';
+import { makeDirectory } from '../core/make-dir.js';
 import { isValidId, isValidRunId, parseLevel, type Level } from '../core/record.js';
 import { parseDuration, parseSince } from '../core/time.js';
 import { MAX_PAGE } from '../store/store.js';
@@ -108,4 +112,26 @@ export function leaseSeconds(text: string, flag = '--lease'): number {
   const ms = durationMs(text, flag);
   if (ms < 1000 || ms > 3_600_000) throw new UsageError(`${flag}: expected 1s to 1h, got ${JSON.stringify(text)}`);
   return Math.round(ms / 1000);
+}
+
+/** A directory runlog must write in: made when missing; one it cannot write in is exit 2 naming `flag`. */
+export function checkWritableDir(dir: string, flag: string): void {
+  try {
+    makeDirectory(dir);
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    throw new UsageError(`${flag} ${dir}: runlog cannot write there (${(error as Error).message})`);
+  }
+}
+
+/**
+ * `--data` (or RUNLOG_DATA) checked as checkWritableDir does when the user named a directory;
+ * returns whether they did. The default ./.runlog is not checked here: in a working directory
+ * runlog cannot write in (a read-only container) each part says its own trouble, and a command
+ * that ships to a hub goes on without it.
+ */
+export function checkNamedDataDir(data: string): boolean {
+  const named = resolve(data) !== resolve(DEFAULTS.data);
+  if (named) checkWritableDir(resolve(data), '--data');
+  return named;
 }

@@ -23,7 +23,7 @@ import { FileFollower } from '../../sources/file/follower.js';
 import { locateCheckpointed, safeStat } from '../../sources/file/siblings.js';
 import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
 import { noFileYet } from '../../sources/said.js';
-import { checkRunId, durationMs, labels as parseLabels, positiveDurationMs, positiveInt, UsageError } from '../args.js';
+import { checkNamedDataDir, checkRunId, durationMs, labels as parseLabels, positiveDurationMs, positiveInt, UsageError } from '../args.js';
 import { answers, findHub, HubReader } from '../hub-client.js';
 import { keepHeapSmall } from '../lean-heap.js';
 import { redactUrl } from '../../core/redact.js';
@@ -57,6 +57,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (onStop ? onStop(signal) : (stopAsked ??= signal)));
   const runId = checkRunId(flags.run, '--run');
   if (flags.fromStart && flags.fromEnd) throw new UsageError('--from-start and --from-end: choose one');
+  checkNamedDataDir(flags.data);
   const partialTimeoutMs = durationMs(flags.partialTimeout, '--partial-timeout');
   const pollMs = positiveDurationMs(flags.poll, '--poll');
   const untilIdleMs = flags.untilIdle === undefined ? undefined : positiveDurationMs(flags.untilIdle, '--until-idle');

@@ -1,8 +1,7 @@
 /** `runlog run [flags] -- CMD`: run a command and capture it (see README, "runlog run"). */
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { databaseFile, DEFAULTS } from '../../core/config.js';
+import { databaseFile } from '../../core/config.js';
 import { Runner, stdoutLineOpen, type RunOutcome } from '../../agent/runner.js';
 import { shellJoin } from '../../core/text.js';
 import { walDir } from '../../pipeline/spool/wal.js';
@@ -11,7 +10,7 @@ import { HubShipper } from '../../sinks/hub.js';
 import { StoreSink } from '../../sinks/store.js';
 import type { RunSink } from '../../sinks/sink.js';
 import type { SqliteStore } from '../../store/sqlite/store.js';
-import { checkCommandSize, checkName, checkRunId, durationMs, leaseSeconds as leaseFlag, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
+import { checkCommandSize, checkName, checkNamedDataDir, checkWritableDir, checkRunId, durationMs, leaseSeconds as leaseFlag, id as checkId, labels as parseLabels, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub, HubReader } from '../hub-client.js';
 import { hubError, hubRequest, hubStateReporter, notTheHub, type HubAnswer } from '../../sinks/hub-http.js';
@@ -19,7 +18,6 @@ import { keepHeapSmall } from '../lean-heap.js';
 import { isGlob } from '../../sources/file/glob.js';
 import { safeStat } from '../../sources/file/siblings.js';
 import { redactUrl } from '../../core/redact.js';
-import { makeDirectory } from '../../core/make-dir.js';
 
 export interface RunFlags {
   hub?: string;
@@ -58,8 +56,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   // a directory named by the user is refused before anything runs; the default ./.runlog in a
   // working directory runlog cannot write in (a read-only container) is not: the lines still go
   // to the hub, and the WAL and log file say their trouble as warnings
-  const dataNamed = resolve(flags.data) !== resolve(DEFAULTS.data);
-  if (dataNamed) checkWritableDir(dataDir, '--data');
+  const dataNamed = checkNamedDataDir(flags.data);
   if (flags.logDir !== undefined) checkWritableDir(logDir, '--log-dir');
   else if (dataNamed) checkWritableDir(logDir, '--data');
   const hub = await findHub(flags.hub, false);
@@ -218,14 +215,6 @@ function checkCwd(cwd: string | undefined): void {
  * place, /proc) is a bad flag value, said before anything runs (the command ran with a warning and
  * its log file missing, and /proc/x hung: core/make-dir.ts).
  */
-function checkWritableDir(dir: string, flag: string): void {
-  try {
-    makeDirectory(dir);
-    accessSync(dir, constants.W_OK);
-  } catch (error) {
-    throw new UsageError(`${flag} ${dir}: runlog cannot write there (${(error as Error).message})`);
-  }
-}
 
 /** `--follow` names files the command writes here (as the runner resolves them, against --cwd): a
  * directory, a pipe or an ssh:// URL would never be read, silently, so they are refused before anything runs. */

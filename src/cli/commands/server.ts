@@ -1,6 +1,6 @@
 import { HubRefused, startHub } from '../../server/listen.js';
 import { describeStore } from '../../store/open.js';
-import { durationMs, positiveDurationMs, positiveInt, UsageError } from '../args.js';
+import { checkNamedDataDir, durationMs, positiveDurationMs, positiveInt, UsageError } from '../args.js';
 
 export interface ServerFlags {
   host: string;
@@ -20,6 +20,8 @@ export interface ServerFlags {
 export async function serverCommand(flags: ServerFlags): Promise<void> {
   const publicUrls = (flags.publicUrl ?? '').split(',').map((url) => url.trim()).filter(Boolean);
   for (const url of publicUrls) if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new UsageError(`--public-url: expected http(s)://host[:port], got ${JSON.stringify(url)}`);
+  // a --data it cannot write in (a file, /proc/x) is said naming the flag, not as the first file that failed there
+  checkNamedDataDir(flags.data);
   const hub = await startHub(
     {
       host: flags.host,

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../../core/config.js';
 import { LIMITS } from '../../core/limits.js';
 import { WorkerAgent } from '../../agent/worker.js';
-import { durationMs, id as checkId, leaseSeconds, positiveDurationMs, positiveInt, UsageError } from '../args.js';
+import { checkNamedDataDir, durationMs, id as checkId, leaseSeconds, positiveDurationMs, positiveInt, UsageError } from '../args.js';
 import { deliverLeftoversInBackground } from '../background-sync.js';
 import { findHub } from '../hub-client.js';
 import { keepHeapSmall } from '../lean-heap.js';
@@ -35,6 +35,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<void> {
   if (flags.hub === 'none') throw new UsageError('--hub: a worker needs a hub, to claim tasks from and to send heartbeats to');
   // a bad interval is said before the lock is taken and the hub asked
   const intervalMs = heartbeatMs(flags.heartbeat);
+  checkNamedDataDir(flags.data);
   // a hub that does not answer yet is waited for (heartbeats spool meanwhile)
   const hub = (await findHub(flags.hub, false)) ?? DEFAULTS.hub;
   const dataDir = resolve(flags.data);
