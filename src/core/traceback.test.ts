@@ -273,8 +273,8 @@ step 40 loss 0.1
     expect(marks[8]?.[1]?.prefix).toBe('[rank0]:');
   });
 
-  it("groups torchrun's older `[default1]:` tee prefix (no space after it), mpirun's, Ray's and srun's", () => {
-    for (const prefix of ['[default1]:', '[1,0]<stderr>:', '(RayTrainWorker pid=4242, ip=10.0.0.5) ', '3: ']) {
+  it("groups torchrun's older `[default1]:` tee prefix (no space after it), mpirun's, Ray's, srun's and pdsh's", () => {
+    for (const prefix of ['[default1]:', '[1,0]<stderr>:', '(RayTrainWorker pid=4242, ip=10.0.0.5) ', '3: ', 'gpu-node-2.cluster: ']) {
       const text = [`${prefix}Traceback (most recent call last):`, `${prefix}  File "t.py", line 1, in <module>`, `${prefix}ValueError: bad`, `${prefix}next`].join('\n');
       expect(view(text), prefix).toEqual(['1', '1', '1!', '-']);
     }

@@ -12,7 +12,8 @@
  *
  * Launchers that run several processes print each one's lines with a prefix: torchrun's
  * `[rank1]: ` (torch 2.x) or `[default1]:` (its --tee before 2.x), mpirun --tag-output's
- * `[1,0]<stderr>:`, Ray's `(Worker pid=123) `, srun --label's `1: `. Their tracebacks interleave
+ * `[1,0]<stderr>:`, Ray's `(Worker pid=123) `, srun --label's `1: `, pdsh's `host-1: ` (DeepSpeed
+ * across machines). Their tracebacks interleave
  * with the other processes' lines, so a traceback that opens behind a prefix is followed by a
  * block of its own, fed only the lines with that prefix (the prefix taken off). A mark from such a
  * block names its prefix: the error cause says which process failed.
@@ -50,7 +51,7 @@ const GROUP_BORDER = /^ *\+-+$/;
  * A launcher's per-process prefix (see the header), at the very start of the line: torchrun,
  * mpirun --tag-output, Ray, srun --label. Lines with one go to the block behind it, if any.
  */
-const LAUNCHER_PREFIX = /^(?:\[[A-Za-z_-]{0,32}\d{1,6}\]:|\[\d{1,6},\d{1,6}\]<std(?:out|err)>:|\([\w.-]{1,64} pid=\d{1,10}(?:, ip=[\w.:-]{1,64})?\) |\d{1,6}: )/;
+const LAUNCHER_PREFIX = /^(?:\[[A-Za-z_-]{0,32}\d{1,6}\]:|\[\d{1,6},\d{1,6}\]<std(?:out|err)>:|\([\w.-]{1,64} pid=\d{1,10}(?:, ip=[\w.:-]{1,64})?\) |\d{1,6}: |[A-Za-z][\w.-]{0,63}: )/;
 /** Blocks behind prefixes followed at once (a launcher of more processes: the oldest go first). */
 const MAX_PREFIXED_BLOCKS = 256;
 
