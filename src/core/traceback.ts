@@ -69,8 +69,9 @@ export class TracebackGrouper {
    */
   mark(text: string, seq: number): TracebackMark | undefined {
     const plain = text.includes('\x1b') ? stripVTControlCharacters(text) : text;
-    // matched before trailing blanks go: srun's blank line is `0: `, Ray's prefix ends in a space
-    const prefix = LAUNCHER_PREFIX.exec(plain)?.[0];
+    // matched before trailing blanks go: srun's blank line is `0: `, Ray's prefix ends in a space;
+    // looked for only while a prefixed block is followed or the line may open one (most lines: neither)
+    const prefix = this.prefixed.size > 0 || plain.includes('Traceback (') ? LAUNCHER_PREFIX.exec(plain)?.[0] : undefined;
     if (prefix !== undefined) {
       const key = prefix.trimEnd();
       // torch 2.x puts a space after its prefix: `[rank1]:   File …` is a frame indented by two
