@@ -3,11 +3,10 @@
  * password itself (a mysql:// URL, an upper-case scheme, a password holding `@`), and says what to
  * do where node-postgres's own words do not (a server asking for a password none was given for).
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { CLI, cli, tempDir } from './helpers.js';
+import { cli, tempDir } from './helpers.js';
 import { describeWithPostgres } from './postgres.js';
 
 const SECRET = 'S3cretPw';
@@ -76,15 +75,10 @@ describeWithPostgres('a PostgreSQL server that asks for a password', () => {
 
 it('a read where nothing ran yet (the default ./.runlog missing) is an empty answer, and creates nothing', async () => {
   const fresh = tempDir();
-  const env: NodeJS.ProcessEnv = { ...process.env, RUNLOG_HUB: '' };
-  delete env.RUNLOG_DATA;
-  const run = (args: string[]) =>
-    new Promise<{ code: number | null; stdout: string }>((resolveRun) => {
-      const child = spawn(process.execPath, [CLI, ...args, '--hub', 'none'], { cwd: fresh, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.on('close', (code) => resolveRun({ code, stdout }));
-    });
+  const run = async (args: string[]) => {
+    const { code, stdout } = await cli([...args, '--hub', 'none'], { RUNLOG_DATA: undefined }, fresh);
+    return { code, stdout };
+  };
   expect(await run(['runs', '--json'])).toEqual({ code: 0, stdout: '[]\n' });
   expect((await run(['workers', '--json'])).code).toBe(0);
   expect(existsSync(join(fresh, '.runlog'))).toBe(false);

@@ -29,8 +29,10 @@ export interface CliResult {
 }
 
 /** Runs `bin/runlog ARGS` (the built CLI) and collects its output. */
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> & { child: ChildProcess } {
+/** `bin/runlog ARGS` with `env` over this process's (a variable undefined there is left out), in `cwd`. */
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> & { child: ChildProcess } {
   const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
     env: { ...process.env, RUNLOG_HUB: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,9 +1,9 @@
 /** `runlog run` with a --data or --log-dir it cannot write in: exit 2 naming the flag, before the command runs. */
 import { existsSync, writeFileSync } from 'node:fs';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { CLI, cliKilledAfterEach, runRecords, startHubProcess, tempDir, tmpfsOrSkip } from './helpers.js';
+import { cliKilledAfterEach, runRecords, startHubProcess, tempDir, tmpfsOrSkip } from './helpers.js';
 
 const cli = cliKilledAfterEach();
 
@@ -51,14 +51,7 @@ it('runs in a read-only working directory without --data: lines to the hub, a wa
   const hub = await startHubProcess(['--data', tempDir()]);
   try {
     spawnSync('mount', ['-o', 'remount,ro', mount]);
-    const answer = await new Promise<{ code: number | null; stderr: string }>((resolveRun) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, RUNLOG_HUB: hub.url };
-      delete env.RUNLOG_DATA;
-      const child = spawn(process.execPath, [CLI, 'run', '--id', 'ro-cwd', '--quiet', '--', 'echo', 'from a read-only cwd'], { cwd: mount, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('close', (code) => resolveRun({ code, stderr }));
-    });
+    const answer = await cli(['run', '--id', 'ro-cwd', '--quiet', '--', 'echo', 'from a read-only cwd'], { RUNLOG_HUB: hub.url, RUNLOG_DATA: undefined }, mount);
     expect(answer.code, answer.stderr).toBe(0);
     expect(answer.stderr).toContain('runlog:');
     const lines = await runRecords(hub.url, 'ro-cwd');

@@ -1,7 +1,7 @@
 /** Flag values, checked: a bad one stops the command with a message naming the flag. */
 import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULTS } from '../core/config.js';
+import { isDefaultDataDir } from '../core/config.js';
 import { LIMITS } from '../core/limits.js';
 import { makeDirectory } from '../core/make-dir.js';
 import { isValidId, isValidRunId, parseLevel, type Level } from '../core/record.js';
@@ -114,7 +114,11 @@ export function leaseSeconds(text: string, flag = '--lease'): number {
   return Math.round(ms / 1000);
 }
 
-/** A directory runlog must write in: made when missing; one it cannot write in is exit 2 naming `flag`. */
+/**
+ * A directory runlog must write in: made when missing; one that cannot be made or written in (a
+ * file, a read-only place, /proc) is a bad flag value, exit 2 naming `flag`, said before anything
+ * runs (the command ran with a warning and its log file missing, and /proc/x hung: core/make-dir.ts).
+ */
 export function checkWritableDir(dir: string, flag: string): void {
   try {
     makeDirectory(dir);
@@ -131,7 +135,7 @@ export function checkWritableDir(dir: string, flag: string): void {
  * that ships to a hub goes on without it.
  */
 export function checkNamedDataDir(data: string): boolean {
-  const named = resolve(data) !== resolve(DEFAULTS.data);
+  const named = !isDefaultDataDir(data);
   if (named) checkWritableDir(resolve(data), '--data');
   return named;
 }

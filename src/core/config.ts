@@ -115,6 +115,11 @@ export function databaseFile(dataDir: string): string {
   return resolve(dataDir, 'runlog.db');
 }
 
+/** Whether `dataDir` is the default ./.runlog (the user named none, or named that one). */
+export function isDefaultDataDir(dataDir: string): boolean {
+  return resolve(dataDir) === resolve(DEFAULTS.data);
+}
+
 export function stripUndefined<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

@@ -27,7 +27,8 @@ export function makeDirectory(dir: string, mode?: number): void {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // another process made it first
-      if (code === 'EEXIST' && statOrMissing(folder) !== 'missing' && statSync(folder).isDirectory()) continue;
+      const found = code === 'EEXIST' ? statOrMissing(folder) : 'missing';
+      if (found !== 'missing' && found.isDirectory()) continue;
       // its parent exists (made or found above): ENOENT here is a file system that takes no new folders
       if (code === 'ENOENT') throw errnoError('ENOENT', `cannot create ${folder}: this file system takes no new folders here`);
       throw error;

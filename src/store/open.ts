@@ -4,8 +4,7 @@
  * SQLite file; none: the SQLite file in the data directory (the default).
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { databaseFile, DEFAULTS } from '../core/config.js';
+import { databaseFile, isDefaultDataDir } from '../core/config.js';
 import type { Store } from './store.js';
 import { redactUrl } from '../core/redact.js';
 
@@ -53,7 +52,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.readOnly && file !== config.db && !existsSync(config.dataDir)) {
     // the default place before anything ran there (`runlog runs` on a fresh checkout): nothing to
     // show, and nothing made; an empty store in memory answers it
-    if (resolve(config.dataDir) === resolve(DEFAULTS.data)) return new (await import('./sqlite/store.js')).SqliteStore(':memory:');
+    if (isDefaultDataDir(config.dataDir)) return new (await import('./sqlite/store.js')).SqliteStore(':memory:');
     // `runlog runs --data <typo>` made the folder and an empty store there, and answered "nothing"
     throw new Error(`no runlog data at ${config.dataDir}: no such directory (a read does not create one; \`runlog run\` or a hub there does)`);
   }

@@ -50,7 +50,7 @@ export async function rmCommand(id: string, flags: ControlFlags): Promise<void> 
     const store = new SqliteStore(file);
     try {
       const outcome = await store.deleteRun(id);
-      if (outcome === 'missing') throw new Error(`run ${id} not found in ${databaseFile(flags.data)}`);
+      if (outcome === 'missing') throw new Error(`run ${id} not found in ${file}`);
       if (outcome === 'active') throw new Error(`run ${id} is queued or running: cancel it first`);
     } finally {
       await store.close();

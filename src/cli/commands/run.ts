@@ -210,12 +210,6 @@ function checkCwd(cwd: string | undefined): void {
   if (!stat.isDirectory()) throw new UsageError(`--cwd ${cwd}: not a directory`);
 }
 
-/**
- * --data and --log-dir are folders the run writes in: one that cannot be made (a file, a read-only
- * place, /proc) is a bad flag value, said before anything runs (the command ran with a warning and
- * its log file missing, and /proc/x hung: core/make-dir.ts).
- */
-
 /** `--follow` names files the command writes here (as the runner resolves them, against --cwd): a
  * directory, a pipe or an ssh:// URL would never be read, silently, so they are refused before anything runs. */
 function checkFollow(follow: readonly string[], cwd: string | undefined): void {
