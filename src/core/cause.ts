@@ -44,7 +44,7 @@ interface Exception {
 export class ErrorCause {
   private exception: Exception | undefined;
   /** each process's last exception, by launcher prefix ('' for unprefixed lines) */
-  private lastByProcess = new Map<string, Exception>();
+  private readonly lastByProcess = new Map<string, Exception>();
   /** seq of the last line with text outside any traceback */
   private lastOutputSeq = 0;
   /** the exception the launcher's one stands for, picked when the launcher's was seen */
@@ -83,13 +83,14 @@ export class ErrorCause {
       return;
     }
     const childFailed = exception.text.includes('ChildFailedError');
-    let first: Exception | undefined;
-    for (const candidate of this.lastByProcess.values()) {
-      if (candidate.group === exception.group || candidate.seq <= exception.seq - ROOT_CAUSE_WINDOW) continue;
-      // a CalledProcessError stands for the traceback printed right before it, not an older one
-      if (!childFailed && candidate.seq < this.lastOutputSeq) continue;
-      if (first === undefined || candidate.seq < first.seq) first = candidate;
-    }
+    // the map is in the order of the processes' last failures: the first that qualifies failed first
+    const first = [...this.lastByProcess.values()].find(
+      (candidate) =>
+        candidate.group !== exception.group &&
+        candidate.seq > exception.seq - ROOT_CAUSE_WINDOW &&
+        // a CalledProcessError stands for the traceback printed right before it, not an older one
+        (childFailed || candidate.seq >= this.lastOutputSeq),
+    );
     this.rootCause = first?.text;
     this.lastByProcess.clear();
     // `ChildFailedError:` says nothing on its line: its box follows
