@@ -299,10 +299,17 @@ export class FileFollower {
   private copyOfFollowed(path: string, stats: Stats, copies: Set<string>): 'copy' | 'maybe' | 'read' | undefined {
     const key = siblingKey(stats);
     if (this.readThrough.has(key)) return 'read';
-    let copy: 'copy' | 'maybe' | undefined;
-    for (const tracked of this.active.values()) copy = copy === 'copy' ? copy : (copyOfFollowed(path, stats, tracked) ?? copy);
-    if (copy === 'copy') copies.add(key);
-    return copy ?? (this.copies.has(key) ? 'read' : undefined);
+    let maybe = false;
+    for (const tracked of this.active.values()) {
+      const found = copyOfFollowed(path, stats, tracked);
+      if (found === 'copy') {
+        copies.add(key);
+        return 'copy';
+      }
+      if (found === 'maybe') maybe = true;
+    }
+    if (maybe) return 'maybe';
+    return this.copies.has(key) ? 'read' : undefined;
   }
 
   private open(name: string, offset: number, detached: boolean, atEnd = false): Tracked | undefined {
