@@ -45,6 +45,26 @@ it('a read given a --data directory that does not exist says so, and creates not
   expect(empty.code).toBe(0);
 });
 
+it('cleanup and token list|revoke with a --data or --db that does not exist make no store there either', async () => {
+  const missing = join(tempDir(), 'nope');
+  for (const args of [['cleanup'], ['token', 'list'], ['token', 'revoke', 'ci']] as string[][]) {
+    const refused = await cli([...args, '--hub', 'none', '--data', missing]);
+    expect([refused.code, refused.stdout], args.join(' ')).toEqual([2, '']);
+    expect(refused.stderr, args.join(' ')).toContain(`no runlog data at ${missing}: no such directory`);
+    expect(existsSync(missing), args.join(' ')).toBe(false);
+    const file = join(missing, 'typo.db');
+    const byFile = await cli([...args, '--db', file, '--data', tempDir()]);
+    expect([byFile.code, byFile.stderr.includes(`no store at ${file}`)], args.join(' ')).toEqual([2, true]);
+    expect(existsSync(missing), args.join(' ')).toBe(false);
+  }
+  // a token made where no store is yet makes it (a token before the first hub starts there)
+  const made = await cli(['token', 'create', 'ci', '--scope', 'read', '--hub', 'none', '--data', missing]);
+  expect(made.code, made.stderr).toBe(0);
+  expect(existsSync(join(missing, 'runlog.db'))).toBe(true);
+  const cleaned = await cli(['cleanup', '--hub', 'none', '--data', missing]);
+  expect([cleaned.code, cleaned.stdout]).toEqual([0, 'deleted 0 worker lines and 0 runs\n']);
+});
+
 it('names the store it could not reach, password hidden, whatever the URL holds', async () => {
   // port 1: nothing listens there, so each is refused at connect, after the URL was read
   for (const [db, shown] of [

@@ -20,6 +20,12 @@ export interface StoreConfig {
    * older release made (a read migrated it under that release's running hub).
    */
   readOnly?: boolean;
+  /**
+   * Changes what is there, makes nothing (`runlog cleanup`, `token list|revoke`): a store that
+   * does not exist is not made, as for a read (the default place before anything ran there is an
+   * empty store in memory; a named one is an error), but an existing one is opened as usual.
+   */
+  existing?: boolean;
 }
 
 export function isPostgres(db: string | undefined): db is string {
@@ -49,15 +55,16 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   }
   checkDbKind(config);
   const file = config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir);
-  if (config.readOnly && file !== config.db && !existsSync(config.dataDir)) {
+  const makesNone = config.readOnly === true || config.existing === true;
+  if (makesNone && file !== config.db && !existsSync(config.dataDir)) {
     // the default place before anything ran there (`runlog runs` on a fresh checkout): nothing to
     // show, and nothing made; an empty store in memory answers it
     if (isDefaultDataDir(config.dataDir)) return new (await import('./sqlite/store.js')).SqliteStore(':memory:');
     // `runlog runs --data <typo>` made the folder and an empty store there, and answered "nothing"
-    throw new Error(`no runlog data at ${config.dataDir}: no such directory (a read does not create one; \`runlog run\` or a hub there does)`);
+    throw new Error(`no runlog data at ${config.dataDir}: no such directory (this command does not create one; \`runlog run\` or a hub there does)`);
   }
-  if (config.readOnly && file === config.db && !existsSync(file)) {
-    throw new Error(`no store at ${file}: no such file (a read does not create one; a hub or \`runlog migrate --db …\` does)`);
+  if (makesNone && file === config.db && !existsSync(file)) {
+    throw new Error(`no store at ${file}: no such file (this command does not create one; a hub or \`runlog migrate --db …\` does)`);
   }
   if (config.readOnly && existsSync(file)) {
     // a read does not upgrade a file either: the hub of an older release may still be writing it

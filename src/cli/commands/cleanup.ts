@@ -20,7 +20,7 @@ export async function cleanupCommand(flags: { olderThan: string; runsOlderThan?:
     if (!response.ok) throw new Error(await hubError(response));
     deleted = (await response.json()) as Deleted;
   } else {
-    const store = await openStore({ db: flags.db, dataDir: flags.data });
+    const store = await openStore({ db: flags.db, dataDir: flags.data, existing: true });
     deleted = await deleteOlderThan(store, olderThan, runsOlderThan);
     await store.close();
   }

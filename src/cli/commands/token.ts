@@ -99,7 +99,7 @@ export async function revokeToken(name: string, flags: TokenFlags): Promise<void
 async function withStoreOrHub<T>(flags: TokenFlags, local: (store: Store) => Promise<T>, remote: (hub: string) => Promise<T>): Promise<T> {
   const hub = flags.db ? undefined : await findHub(flags.hub, true);
   if (hub !== undefined) return remote(hub);
-  const store = await openStore({ db: flags.db, dataDir: flags.data });
+  const store = await openStore({ db: flags.db, dataDir: flags.data, existing: true });
   try {
     return await local(store);
   } finally {
