@@ -1,5 +1,6 @@
 /**
- * A small heap for the processes that sit beside a user's job (`runlog run`, `worker`, `follow`).
+ * A small heap for the processes that sit beside a user's job (`runlog run`, `worker`, `follow`),
+ * and a bounded one for the hub (HUB below).
  *
  * Why: a runner shares its machine with the job it watches (often a GPU job short of host memory),
  * and issue 9 bounds it at 100 MB however far behind the hub is. What it keeps is small (a few
@@ -10,7 +11,7 @@
  * lines peaks at 120–160 MB of RSS (2 KB lines: 140–165 MB); with the two settings below, at
  * 85 MB (2 KB lines: 95 MB). The price is more scavenges: at full speed, beside a hub on the
  * same two cores, a 2M-line job took ~15 % longer.
- * `RUNLOG_LEAN_HEAP=off` keeps V8's defaults, as does `RUNLOG_WAL=off` (benchmarks), where every unsent line
+ * `RUNLOG_LEAN_HEAP=off` keeps V8's defaults (runner and hub), as does `RUNLOG_WAL=off` (benchmarks), where every unsent line
  * waits in memory and a small heap would only thrash.
  *
  * How: both are V8 flags that V8 reads each time it sizes a space (not only at start), so they
@@ -27,20 +28,39 @@
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
-/** the young generation's size (both semi-spaces, bytes) past which it stops growing */
-const YOUNG_CAP = 4 * 1024 * 1024;
-const OLD_GROWTH_PERCENT = 20;
+export interface HeapProfile {
+  /** the young generation's size (both semi-spaces, bytes) past which it stops growing */
+  youngCap: number;
+  /** the old generation is collected once it grew by this much (%) over what was live after the last full collection */
+  oldGrowthPercent: number;
+}
+
+/** a process beside a user's job (see the header) */
+export const BESIDE_JOB: HeapProfile = { youngCap: 4 * 1024 * 1024, oldGrowthPercent: 20 };
+
+/**
+ * The hub (`runlog server`): the same two settings, looser, as it wants throughput more than a
+ * runner does. A runner's big batches (up to 5,000 lines, 2 MiB) outlive a scavenge of a small young
+ * generation while they are parsed, stored and fanned out, and are promoted: with V8's defaults
+ * (young generation 32 MB, old generation let grow to 2–3× what is live) a hub taking 1M lines at
+ * full speed peaked at 140–190 MB of RSS, the heap alone at 65–115 MB for ~35 MB live. Capped at
+ * 16 MB and collected at 50 % growth, its heap stays under ~50 MB and the hub at ~120 MB (peers
+ * harness, memory scenario, 1 rep each, 5 runs), at the same lines/s and ~5 % more of the hub's CPU;
+ * a 4 MB young generation cut ~10 MB more but cost ~40 % of the hub's CPU at full speed.
+ */
+export const HUB: HeapProfile = { youngCap: 16 * 1024 * 1024, oldGrowthPercent: 50 };
+
 const WATCH_MS = 20;
 
 let applied = false;
 
-export function keepHeapSmall(): void {
+export function keepHeapSmall(profile: HeapProfile = BESIDE_JOB): void {
   if (applied || process.env.RUNLOG_LEAN_HEAP === 'off') return;
   applied = true;
-  setFlagsFromString(`--heap-growing-percent=${OLD_GROWTH_PERCENT}`);
+  setFlagsFromString(`--heap-growing-percent=${profile.oldGrowthPercent}`);
   const watch = setInterval(() => {
     const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
-    if (young === undefined || young.space_size >= YOUNG_CAP) {
+    if (young === undefined || young.space_size >= profile.youngCap) {
       setFlagsFromString('--semi-space-growth-factor=1');
       clearInterval(watch);
     }

@@ -1,5 +1,6 @@
 import { HubRefused, startHub } from '../../server/listen.js';
 import { describeStore } from '../../store/open.js';
+import { HUB, keepHeapSmall } from '../lean-heap.js';
 import { checkNamedDataDir, durationMs, positiveDurationMs, positiveInt, UsageError } from '../args.js';
 
 export interface ServerFlags {
@@ -22,6 +23,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
   for (const url of publicUrls) if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new UsageError(`--public-url: expected http(s)://host[:port], got ${JSON.stringify(url)}`);
   // a --data it cannot write in (a file, /proc/x) is said naming the flag, not as the first file that failed there
   checkNamedDataDir(flags.data);
+  keepHeapSmall(HUB);
   const hub = await startHub(
     {
       host: flags.host,
