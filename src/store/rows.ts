@@ -141,7 +141,8 @@ export function systemLogFromRecord(record: LogRecord): SystemLog {
     metadata: {
       ...attrs,
       ...(record.logger ? { logger: record.logger } : {}),
-      ...(typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {}),
+      // a value that is no object (the seed's function stores any) stays whole, under its own name
+      ...(metadata === undefined || metadata === null ? {} : typeof metadata === 'object' && !Array.isArray(metadata) ? (metadata as Record<string, unknown>) : { metadata }),
     },
   };
 }

@@ -228,7 +228,8 @@ export interface SystemLogRow {
   source_type: string;
   source_id: string;
   task_id: string | null;
-  metadata: Record<string, unknown> | null;
+  /** JSONB as the sender gave it: an object, but the seed's function takes any value */
+  metadata: unknown;
   source: string | null;
   phase: string | null;
 }
@@ -241,7 +242,7 @@ export const SYSTEM_LOG_SELECT = `SELECT id, seq, ${MICROS('timestamp')} AS ts, 
  * none, and its row id stands in, as for rows stored before migration 13.
  */
 export function recordFromSystemRow(row: SystemLogRow): LogRecord {
-  const { logger, ...attrs } = row.metadata ?? {};
+  const { logger, ...attrs } = metadataObject(row.metadata);
   const record: LogRecord = {
     stream: `${row.source_type === 'worker' ? 'worker' : row.source_type}:${row.source_id}`,
     seq: Number(row.seq ?? row.id),
@@ -260,7 +261,19 @@ export function recordFromSystemRow(row: SystemLogRow): LogRecord {
 export function systemLogFromRow(row: SystemLogRow): SystemLog {
   const line = systemLogFromRecord(recordFromSystemRow(row));
   // the id the API documents and the live stream gives (worker:<id>/<seq>), whichever hub wrote the line
-  return { ...line, source_type: row.source_type, source_id: row.source_id, metadata: row.metadata ?? {} };
+  return { ...line, source_type: row.source_type, source_id: row.source_id, metadata: metadataObject(row.metadata) };
+}
+
+/**
+ * The seed's function stores whatever `metadata` a caller sent, an array or a string too: spread
+ * as it was, `"hello"` became `{"0":"h",…}` in search and the live stream while /api/logs gave the
+ * string. Every view shows an object: a value that is not one is kept under the key `metadata`,
+ * as the hub stores such a value sent beside attrs (appendSystemLogs).
+ */
+export function metadataObject(stored: unknown): Record<string, unknown> {
+  if (stored === null || stored === undefined) return {};
+  if (typeof stored === 'object' && !Array.isArray(stored)) return stored as Record<string, unknown>;
+  return { metadata: stored };
 }
 
 /**
