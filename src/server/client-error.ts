@@ -1,0 +1,56 @@
+/**
+ * A request Node's HTTP parser refuses (raw UTF-8 in the URL, a control character in a header, a
+ * bad Content-Length) never reaches a route: Fastify answered it with its own
+ * `{"error":"Bad Request","message":"Client Error","statusCode":400}`, naming nothing, while every
+ * other error of the API has the shape docs/api.md#errors gives (`error`, `message`, `field`).
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+
+interface ClientErrorAnswer {
+  status: number;
+  error: string;
+  message: string;
+  field: string;
+}
+
+/** The part of the request llhttp's error code says was wrong. */
+function fieldOf(code: string): string {
+  if (code === 'HPE_INVALID_URL') return 'url';
+  if (code === 'HPE_INVALID_METHOD') return 'method';
+  if (code === 'HPE_INVALID_CONTENT_LENGTH' || code === 'HPE_UNEXPECTED_CONTENT_LENGTH') return 'content-length';
+  if (code.startsWith('HPE_INVALID_HEADER') || code === 'HPE_INVALID_TRANSFER_ENCODING') return 'headers';
+  if (code.startsWith('HPE_INVALID_CHUNK') || code === 'HPE_INVALID_EOF_STATE') return 'body';
+  return 'request';
+}
+
+export function clientErrorAnswer(error: Error & { code?: string }): ClientErrorAnswer {
+  const code = error.code ?? '';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return { status: 408, error: 'REQUEST_TIMEOUT', message: 'request: not received in full in time', field: 'request' };
+  }
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return { status: 431, error: 'HEADERS_TOO_LARGE', message: 'headers: larger than the hub takes (16 KiB in all)', field: 'headers' };
+  }
+  const field = fieldOf(code);
+  // llhttp's reason ("Invalid char in url query") says what; the hint says what to do about it
+  const reason = error.message.replace(/^Parse Error: /, '');
+  const hint = field === 'url' ? ': percent-encode what is not ASCII (ü is %C3%BC)' : '';
+  return { status: 400, error: 'BAD_REQUEST', message: `${field}: not valid HTTP/1.1 (${reason})${hint}`, field };
+}
+
+/** Fastify's clientErrorHandler: the answer in the API's shape, then the connection closed (as Node's own). */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  // a reset connection, or one already gone: nobody to answer
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, ...answer } = clientErrorAnswer(error);
+  const body = JSON.stringify(answer);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

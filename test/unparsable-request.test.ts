@@ -1,0 +1,64 @@
+/**
+ * A request HTTP itself refuses (Node's parser, before any route) is answered in the API's error
+ * shape, naming the part that was wrong: raw UTF-8 in a query (`?task_id=ü` typed by hand, a
+ * client that does not percent-encode) got Fastify's `{"error":"Bad Request","message":"Client
+ * Error","statusCode":400}`, which names nothing (docs/api.md#errors: every error is JSON with
+ * `error`, `message` and `field`).
+ */
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHub, type RunningHub } from '../src/server/listen.js';
+import { tempDir } from './helpers.js';
+
+/** Sends `head` as it is (latin1: each char one byte) and reads the answer until the hub closes. */
+function raw(port: number, head: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(Buffer.from(head, 'latin1')));
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [top = '', body = ''] = answer.split('\r\n\r\n');
+      resolve({ status: Number(top.split(' ')[1]), body });
+    });
+  });
+}
+
+describe('a request HTTP refuses before any route', () => {
+  let hub: RunningHub;
+  let port: number;
+  beforeAll(async () => {
+    hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir() }, { audit: () => {} });
+    port = Number(new URL(hub.url).port);
+  });
+  afterAll(async () => hub?.close());
+
+  it('is a 400 in the API shape naming the url, the headers or the content-length', async () => {
+    const utf8 = Buffer.from('ü').toString('latin1'); // the two bytes of ü, sent unencoded
+    const cases: [string, string, RegExp][] = [
+      [`GET /api/logs?task_id=${utf8} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 'url', /^url: not valid HTTP\/1\.1 \(Invalid char in url query\): percent-encode/],
+      [`GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: a\u0001b\r\n\r\n`, 'headers', /^headers: not valid HTTP\/1\.1 \(Invalid header value char\)$/],
+      [`POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ten\r\n\r\n`, 'content-length', /^content-length: not valid HTTP\/1\.1/],
+    ];
+    for (const [head, field, message] of cases) {
+      const answer = await raw(port, head);
+      expect(answer.status, field).toBe(400);
+      const body = JSON.parse(answer.body) as { error: string; field: string; message: string };
+      expect(body, field).toMatchObject({ error: 'BAD_REQUEST', field });
+      expect(body.message, field).toMatch(message);
+    }
+  });
+
+  it('is a 431 naming the headers when they are past what the hub takes', async () => {
+    const answer = await raw(port, `GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(answer.status).toBe(431);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'HEADERS_TOO_LARGE', field: 'headers' });
+  });
+
+  it('still answers a request with the same text percent-encoded', async () => {
+    const answer = await fetch(`${hub.url}/api/logs?task_id=%C3%BC`);
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toMatchObject({ error: 'BAD_REQUEST', field: 'task_id' });
+  });
+});
