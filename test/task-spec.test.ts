@@ -2,6 +2,7 @@
  * A task's command, setup steps, cwd and environment reach execve on a worker, which takes no NUL
  * byte in any of them. The hub took one (201), and the worker that claimed the task could not start
  * it ("must be a string without null bytes"), leaving its run `running`: now a 400 naming the field.
+ * So is an empty cwd, which the worker could only fail.
  */
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -44,5 +45,16 @@ describe('POST /api/tasks with a NUL byte', () => {
   it('still takes every other character', async () => {
     const answer = await app.inject({ method: 'POST', url: '/api/tasks', payload: { id: 'odd-task', command: ['echo', 'tab\there', 'é ✓ \u0001'], env: { V: 'line\nbreak' } } });
     expect(answer.statusCode).toBe(201);
+  });
+
+  // an empty cwd was taken (201), and the worker that claimed the task failed it, exit 127:
+  // "working directory  does not exist"
+  it('is a 400 naming cwd when cwd is empty, and queues nothing; null is the worker\'s own directory', async () => {
+    const empty = await app.inject({ method: 'POST', url: '/api/tasks', payload: { id: 'empty-cwd', command: ['true'], cwd: '' } });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json()).toMatchObject({ error: 'BAD_REQUEST', field: 'cwd' });
+    expect(await store.getRun('empty-cwd')).toBeUndefined();
+    const none = await app.inject({ method: 'POST', url: '/api/tasks', payload: { id: 'null-cwd', command: ['true'], cwd: null } });
+    expect(none.statusCode).toBe(201);
   });
 });

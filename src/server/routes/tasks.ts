@@ -167,6 +167,8 @@ function parseSpec(body: Record<string, unknown>): TaskSpec {
   if (!fitsBytes(command.join(' '), LIMITS.commandBytes)) throw badRequest('command', `longer than ${LIMITS.commandBytes} bytes, arguments joined by spaces`);
   const setup = body.setup === undefined ? [] : stringList(body.setup, 'setup', LIMITS.setupSteps, LIMITS.setupStepBytes);
   const cwd = optionalText(body.cwd, 'cwd', LIMITS.cwdBytes) ?? null;
+  // no directory has an empty name: the worker would fail the task at once ("working directory  does not exist")
+  if (cwd === '') throw badRequest('cwd', "expected a directory on the worker, not an empty string (null or no cwd: the worker's own)");
   const env = envField(body.env);
   command.forEach((arg, index) => noNul(arg, `command[${index}]`));
   setup.forEach((step, index) => noNul(step, `setup[${index}]`));
