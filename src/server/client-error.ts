@@ -30,7 +30,7 @@ export function clientErrorAnswer(error: Error & { code?: string }): ClientError
     return { status: 408, error: 'REQUEST_TIMEOUT', message: 'request: not received in full in time', field: 'request' };
   }
   if (code === 'HPE_HEADER_OVERFLOW') {
-    return { status: 431, error: 'HEADERS_TOO_LARGE', message: 'headers: larger than the hub takes (16 KiB in all)', field: 'headers' };
+    return { status: 431, error: 'HEADERS_TOO_LARGE', message: 'headers: the URL and headers come to more than 16 KiB, the most the hub reads', field: 'headers' };
   }
   const field = fieldOf(code);
   // llhttp's reason ("Invalid char in url query") says what; the hint says what to do about it
