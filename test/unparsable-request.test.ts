@@ -7,7 +7,12 @@
  */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHub, type RunningHub } from '../src/server/listen.js';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { resolveHubConfig } from '../src/core/config.js';
+import { LiveFanout } from '../src/pipeline/live.js';
+import { buildApp } from '../src/server/app.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
 import { tempDir } from './helpers.js';
 
 /** Sends `head` as it is (latin1: each char one byte) and reads the answer until the hub closes. */
@@ -26,13 +31,24 @@ function raw(port: number, head: string): Promise<{ status: number; body: string
 }
 
 describe('a request HTTP refuses before any route', () => {
-  let hub: RunningHub;
+  let app: FastifyInstance;
+  let store: SqliteStore;
   let port: number;
+  let base: string;
+  const logged: string[] = [];
   beforeAll(async () => {
-    hub = await startHub({ host: '127.0.0.1', port: 0, dataDir: tempDir() }, { audit: () => {} });
-    port = Number(new URL(hub.url).port);
+    const dataDir = tempDir();
+    store = new SqliteStore(join(dataDir, 'runlog.db'));
+    const config = { ...resolveHubConfig({ dataDir }), accessLog: true };
+    app = buildApp({ store, live: new LiveFanout(), config }, { accessLog: (line) => logged.push(line) });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    port = (app.server.address() as { port: number }).port;
+    base = `http://127.0.0.1:${port}`;
   });
-  afterAll(async () => hub?.close());
+  afterAll(async () => {
+    await app?.close();
+    await store?.close();
+  });
 
   it('is a 400 in the API shape naming the url, the headers or the content-length', async () => {
     const utf8 = Buffer.from('ü').toString('latin1'); // the two bytes of ü, sent unencoded
@@ -48,6 +64,10 @@ describe('a request HTTP refuses before any route', () => {
       expect(body, field).toMatchObject({ error: 'BAD_REQUEST', field });
       expect(body.message, field).toMatch(message);
     }
+    // each in the access log, with nothing of what was sent
+    const refused = logged.filter((line) => / - \/… 400 /.test(line));
+    expect(refused).toHaveLength(cases.length);
+    expect(refused.join('\n')).not.toMatch(/task_id|X-Note|ten/);
   });
 
   it('is a 431 naming the headers when they are past what the hub takes', async () => {
@@ -57,7 +77,7 @@ describe('a request HTTP refuses before any route', () => {
   });
 
   it('still answers a request with the same text percent-encoded', async () => {
-    const answer = await fetch(`${hub.url}/api/logs?task_id=%C3%BC`);
+    const answer = await fetch(`${base}/api/logs?task_id=%C3%BC`);
     expect(answer.status).toBe(400);
     expect(await answer.json()).toMatchObject({ error: 'BAD_REQUEST', field: 'task_id' });
   });

@@ -6,7 +6,7 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RunlogError } from '../core/errors.js';
 import { addAccessLog, stderrAccessLog, type AccessLogWriter } from './access-log.js';
-import { answerClientError } from './client-error.js';
+import { clientErrorAnswerer } from './client-error.js';
 import type { HubContext, RouteContext } from './context.js';
 import { jsonBodies } from './json-body.js';
 import { HubMetrics } from './metrics.js';
@@ -61,7 +61,8 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     logger: options.logger ?? false,
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true, // SSE streams never end by themselves: close them on shutdown
-    clientErrorHandler: answerClientError, // a request HTTP itself refuses, answered in the API's error shape
+    // a request HTTP itself refuses, answered in the API's error shape (and logged)
+    clientErrorHandler: clientErrorAnswerer(config.accessLog ? (options.accessLog ?? stderrAccessLog) : undefined),
     routerOptions: {
       maxParamLength: 512, // long ids reach our own check, which names the field
       // `/runlog//` served the UI, whose relative API calls (`/runlog//api/runs`) then found no route

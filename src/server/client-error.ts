@@ -6,6 +6,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { AccessLogWriter } from './access-log.js';
 
 interface ClientErrorAnswer {
   status: number;
@@ -39,18 +40,30 @@ export function clientErrorAnswer(error: Error & { code?: string }): ClientError
   return { status: 400, error: 'BAD_REQUEST', message: `${field}: not valid HTTP/1.1 (${reason})${hint}`, field };
 }
 
-/** Fastify's clientErrorHandler: the answer in the API's shape, then the connection closed (as Node's own). */
-export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  // a reset connection, or one already gone: nobody to answer
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+/**
+ * Fastify's clientErrorHandler: the answer in the API's shape, then the connection closed (as
+ * Node's own). With an access log, one line for it too: no method or path could be read (`- /…`),
+ * and none of the request is shown (a token pasted into a URL is one way to break it).
+ */
+export function clientErrorAnswerer(accessLog?: AccessLogWriter): (error: Error & { code?: string }, socket: Socket) => void {
+  return (error, socket) => {
+    // a reset connection, or one already gone: nobody to answer
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const status = answerClientError(error, socket);
+    accessLog?.(`${new Date().toISOString()} - /… ${status} 0.0ms`);
+  };
+}
+
+function answerClientError(error: Error & { code?: string }, socket: Socket): number {
   const { status, ...answer } = clientErrorAnswer(error);
   const body = JSON.stringify(answer);
   if (!socket.writable) {
     socket.destroy();
-    return;
+    return status;
   }
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+  return status;
 }
