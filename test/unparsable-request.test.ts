@@ -76,6 +76,26 @@ describe('a request HTTP refuses before any route', () => {
     expect(JSON.parse(answer.body)).toMatchObject({ error: 'HEADERS_TOO_LARGE', field: 'headers' });
   });
 
+  it('writes no answer into a live stream already under way on the connection: it closes it', async () => {
+    const seen = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        answer += chunk;
+        // the stream's head and first event are in: now bytes that are no request
+        if (answer.includes('retry:') && !answer.includes('GARBAGE-SENT')) {
+          answer += 'GARBAGE-SENT';
+          socket.write('GARBAGE \u0001\r\n\r\n');
+        }
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(answer));
+    });
+    expect(seen).toMatch(/^HTTP\/1\.1 200 /);
+    expect(seen).not.toContain('HTTP/1.1 400');
+  });
+
   it('still answers a request with the same text percent-encoded', async () => {
     const answer = await fetch(`${base}/api/logs?task_id=%C3%BC`);
     expect(answer.status).toBe(400);

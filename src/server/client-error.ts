@@ -57,7 +57,10 @@ export function clientErrorAnswerer(accessLog?: AccessLogWriter): (error: Error 
 function answerClientError(error: Error & { code?: string }, socket: Socket): number {
   const { status, ...answer } = clientErrorAnswer(error);
   const body = JSON.stringify(answer);
-  if (!socket.writable) {
+  // as Node's own handler: no answer into a response already under way on this connection (a
+  // live stream, then bytes that are not a request), where it would land mid-body
+  const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (!socket.writable || pending?.headersSent === true) {
     socket.destroy();
     return status;
   }
