@@ -45,6 +45,15 @@ describe('the seeds’ heartbeat format', () => {
     ]);
   });
 
+  it('takes null as no value in every optional field of a line, as a Python worker sends None', async () => {
+    hub = await hubOn(tempDir());
+    const line = { timestamp: 1_796_075_000.5, level: 20, message: 'nones', seq: null, task_id: null, metadata: null, attrs: null, logger: null, source: null, phase: null };
+    expect(await beat('none-w', [line])).toEqual({ status: 200, body: { success: true, logs_inserted: 1 } });
+    expect((await lines('none-w')).map((l) => [l.message, l.task_id, l.metadata])).toEqual([['nones', null, {}]]);
+    // a value of the wrong type is still a 400 naming the field
+    expect(await beat('none-w', [{ ...line, logger: 5 }])).toMatchObject({ status: 400, body: { field: 'logs[0].logger' } });
+  });
+
   it('filters /api/logs by worker_id as by source_id; two that differ are a 400 naming worker_id', async () => {
     hub = await hubOn(tempDir());
     for (const worker of ['w-a', 'w-b']) await beat(worker, [{ timestamp: Date.now() / 1000, level: 'INFO', message: `from ${worker}` }]);

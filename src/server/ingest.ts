@@ -62,9 +62,10 @@ function parseRecord(stream: string, item: unknown, at: string, maxLineBytes: nu
   if (typeof raw.message !== 'string') throw badRequest(`${at}.message`, 'expected a string');
   const cut = cutToBytes(raw.message, maxLineBytes);
   record.message = cut.text;
-  if (raw.source !== undefined) record.source = enumField(raw.source, SOURCES, `${at}.source`) as LogRecord['source'];
-  if (raw.phase !== undefined) record.phase = enumField(raw.phase, PHASES, `${at}.phase`) as LogRecord['phase'];
-  if (raw.logger !== undefined) record.logger = textField(raw.logger, `${at}.logger`, LIMITS.loggerBytes);
+  // null is no value, for every optional field alike (Python's None; seq, task_id and metadata took it, logger was a 400)
+  if (raw.source !== undefined && raw.source !== null) record.source = enumField(raw.source, SOURCES, `${at}.source`) as LogRecord['source'];
+  if (raw.phase !== undefined && raw.phase !== null) record.phase = enumField(raw.phase, PHASES, `${at}.phase`) as LogRecord['phase'];
+  if (raw.logger !== undefined && raw.logger !== null) record.logger = textField(raw.logger, `${at}.logger`, LIMITS.loggerBytes);
   if (raw.task_id !== undefined && raw.task_id !== null) record.task_id = textField(raw.task_id, `${at}.task_id`, LIMITS.idChars);
   if (raw.attrs !== undefined && raw.attrs !== null) record.attrs = boundedObject(raw.attrs, `${at}.attrs`) as RecordAttrs;
   if (raw.metadata !== undefined && raw.metadata !== null) {
