@@ -195,6 +195,15 @@ describe('the seeds’ heartbeat format', () => {
     expect((await lines('resend-w')).map((l) => [l.seq, l.message])).toEqual([1, 2, 3, 4].map((seq) => [seq, `line ${seq}`]));
   });
 
+  it('keeps every line of a heartbeat whose seqs are out of order, once, in the order sent', async () => {
+    hub = await hubOn(tempDir());
+    const t = Date.now() * 1000;
+    const line = (seq: number) => ({ seq, timestamp: t + seq, level: 'INFO', message: `line ${seq}` });
+    expect((await beat('unordered-w', [line(3), line(1), line(2), line(1)])).body.logs_inserted).toBe(3);
+    expect((await beat('unordered-w', [line(2), line(5), line(4)])).body.logs_inserted).toBe(2);
+    expect((await lines('unordered-w')).map((l) => l.message)).toEqual([3, 1, 2, 5, 4].map((seq) => `line ${seq}`));
+  });
+
   it('gives concurrent heartbeats of one worker distinct seqs, losing none', async () => {
     hub = await hubOn(tempDir());
     const beats = Array.from({ length: 20 }, (_, b) =>

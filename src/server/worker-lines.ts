@@ -10,7 +10,9 @@
  * - a client's `seq`, when it sends one, only tells a resent line (a heartbeat replayed from its
  *   spool after an answer it never got) from a new one. A line is a resend when its client seq is
  *   ≤ the last client seq seen for the worker AND its timestamp is ≤ the newest client timestamp
- *   seen. A new life numbers from 1 again but writes newer lines, so it is never taken for one;
+ *   seen, both before this heartbeat (within one, a line is a repeat only of one with its seq: its
+ *   lines may come out of seq order). A new life numbers from 1 again but writes newer lines, so
+ *   it is never taken for one;
  * - a line without a seq is always new (a client that sends none cannot be told apart when it
  *   resends);
  * - a client that says which life of the worker sent the heartbeat (`session`: runlog's worker
@@ -126,12 +128,17 @@ export class WorkerLines {
 
   private async numberAndStore(stream: string, records: readonly LogRecord[], known: WorkerLinesState, session: string | undefined): Promise<LogRecord[]> {
     const next = { ...known, session };
-    // each line with the seq its sender gave it (0: none), which numbering replaces
+    // each line with the seq its sender gave it (0: none), which numbering replaces. A resend is
+    // told against what was known before this batch, a line repeated within it by its seq: lines of
+    // one heartbeat out of seq order (3, 1, 2) were each taken for a resend of the one before
     let pending: { record: LogRecord; clientSeq: number }[] = [];
+    const inBatch = new Set<number>();
     for (const record of records) {
-      if (isResend(next, record.seq, record.timestamp)) continue; // a line repeated in the batch, too
+      if (isResend(known, record.seq, record.timestamp)) continue;
       if (record.seq > 0) {
-        next.clientSeq = record.seq;
+        if (inBatch.has(record.seq)) continue;
+        inBatch.add(record.seq);
+        next.clientSeq = Math.max(next.clientSeq, record.seq);
         next.clientTs = Math.max(next.clientTs, record.timestamp);
       }
       pending.push({ record, clientSeq: record.seq });
