@@ -4,7 +4,9 @@
  * The stall is made deterministic by the target: its source() is called inside the open, after
  * the file's first look, and the "writer" rotates the file there.
  */
-import { appendFileSync, copyFileSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFileSync, closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readlinkSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -109,4 +111,43 @@ it('a follower stalled while it reads the copies of a truncation, the file copie
   follower.close();
   expect(lines()).toEqual(block(1, 23).trim().split('\n'));
   expect(said).toEqual([]);
+});
+
+/** Our own descriptors pointing to the deleted `path`. */
+const heldDeleted = (path: string) => readdirSync('/proc/self/fd').filter((fd) => {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`) === `${path} (deleted)`;
+  } catch {
+    return false;
+  }
+}).length;
+
+it('issue 11: a deleted file its writer still holds open is not let go: what the writer writes later is read; let go once nobody else holds it', async () => {
+  const { path } = newLog('line 1\n');
+  const fd = openSync(path, 'a');
+  // the writer: another process holding the file open for writing (as a job whose log was rm'ed)
+  const writer = spawn('sleep', ['600'], { stdio: ['ignore', fd, 'ignore'] });
+  try {
+    const { t, lines, said } = target();
+    // let go at once when quiet and deleted (the default is 5 s): only a holder keeps it
+    const follower = new FileFollower({ patterns: [path], target: t, pollMs: 3_600_000, deletedReleaseAfterMs: 0, partialTimeoutMs: 0 });
+    follower.start();
+    unlinkSync(path);
+    follower.pass(); // no name: detached
+    follower.pass(); // quiet and deleted, but held by the writer
+    follower.pass();
+    writeSync(fd, 'line 2\n');
+    follower.pass();
+    expect(lines()).toEqual(['line 1', 'line 2']);
+    closeSync(fd);
+    writer.kill('SIGKILL');
+    await once(writer, 'exit');
+    expect(heldDeleted(path)).toBe(1);
+    follower.pass(); // nobody else holds it now: let go
+    expect(heldDeleted(path)).toBe(0);
+    follower.close();
+    expect(said).toEqual([]);
+  } finally {
+    writer.kill('SIGKILL');
+  }
 });

@@ -7,7 +7,8 @@
  * - another inode, or none (rename + create, delete + recreate, moved out of the glob): the old
  *   file stays open and is read to its end while its writer may still write, and let go once it
  *   has not grown for `releaseAfterMs` (5 min: a loop that logs once a minute keeps it), or for
- *   `deletedReleaseAfterMs` once it is deleted (its space is freed when nobody holds it); at most
+ *   `deletedReleaseAfterMs` once it is deleted (its space is freed when nobody holds it) and no
+ *   other process (its writer) holds it open; at most
  *   64 such files are held (released.ts), the quietest let go first. A let-go file is still looked at
  *   by name (released.ts) and read on from its offset when it grows again; the new file is read
  *   from its start;

@@ -9,7 +9,7 @@
  * (5 min by default) and its rescans do it; `tail -F` and fluent-bit's rotate_wait (5 s) let such a
  * file go for good, and what is written to it later is lost without a word.
  */
-import { fstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { fstatSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fingerprintPath } from './checkpoint.js';
 import type { FileIdentity } from './feed.js';
@@ -81,13 +81,59 @@ export interface Held {
   released?: Release;
   /** let go and not to be found any more */
   gone?: boolean;
+  /** deleted, and last seen held open by another process then (ms; quietFor) */
+  heldElsewhereAt?: number;
 }
 
-/** An open file no name points to, quiet for `releaseAfterMs`, or for `deletedReleaseAfterMs` once deleted too. */
-export function quietFor(held: Held, releaseAfterMs: number, deletedReleaseAfterMs: number): boolean {
-  const quiet = Date.now() - held.feed.lastGrowthAt;
-  if (quiet >= releaseAfterMs) return true;
-  return quiet >= deletedReleaseAfterMs && fstatSync(held.fd).nlink === 0;
+/**
+ * An open file no name points to, quiet for `releaseAfterMs`, or for `deletedReleaseAfterMs` once
+ * deleted too. A deleted file another process still holds open (its writer: a job whose log was
+ * `rm`ed) is not let go however quiet: nobody could read what it writes next (issue 11: its lines
+ * were lost without a word), and its space is not freed while the writer holds it anyway. Who holds
+ * it is looked up in /proc at most once per `deletedReleaseAfterMs`.
+ */
+export function quietFor(held: Held, releaseAfterMs: number, deletedReleaseAfterMs: number, now = Date.now()): boolean {
+  const quiet = now - held.feed.lastGrowthAt;
+  if (quiet < Math.min(releaseAfterMs, deletedReleaseAfterMs)) return false;
+  const stats = fstatSync(held.fd);
+  if (stats.nlink > 0) return quiet >= releaseAfterMs;
+  if (held.heldElsewhereAt !== undefined && now - held.heldElsewhereAt < deletedReleaseAfterMs) return false;
+  if (!openElsewhere(stats)) return true;
+  held.heldElsewhereAt = now;
+  return false;
+}
+
+/**
+ * Another process has the deleted file open (Linux: its /proc/PID/fd links end in " (deleted)" and
+ * stat to the same inode). False where /proc cannot tell (no /proc, another user's processes): the
+ * file is let go as before.
+ */
+export function openElsewhere(file: Pick<Stats, 'dev' | 'ino'>): boolean {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && entry !== String(process.pid));
+  } catch {
+    return false;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone meanwhile, or not ours to look at
+    }
+    for (const fd of fds) {
+      const link = `/proc/${pid}/fd/${fd}`;
+      try {
+        if (!readlinkSync(link).endsWith(' (deleted)')) continue;
+        const stats = statSync(link);
+        if (stats.ino === file.ino && stats.dev === file.dev) return true;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return false;
 }
 
 /**

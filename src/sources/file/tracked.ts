@@ -42,6 +42,8 @@ export interface Tracked {
   released?: Release;
   /** let go and not to be found any more (deleted, moved away, forgotten): kept only until delivered */
   gone?: boolean;
+  /** deleted, and last seen held open by another process then (ms; released.ts quietFor) */
+  heldElsewhereAt?: number;
 }
 
 /** Opens `name` to be read from `offset`; undefined when it cannot be opened (gone meanwhile). */
