@@ -151,3 +151,25 @@ it('issue 11: a deleted file its writer still holds open is not let go: what the
     writer.kill('SIGKILL');
   }
 });
+
+it.each([
+  ['written on', (copy: string) => appendFileSync(copy, 'copy 1\ncopy 2\n')],
+  ['rewritten', (copy: string) => writeFileSync(copy, 'copy 1\ncopy 2\n')],
+])('issue 11: under app.log*, a copy of app.log %s before app.log is truncated: its own lines are read, once', (_, change) => {
+  const { path } = newLog(block(1, 3));
+  const { t, lines, said } = target();
+  const follower = new FileFollower({ patterns: [`${path}*`], target: t, pollMs: 3_600_000 });
+  follower.start(); // lines 1-3
+  copyFileSync(path, `${path}.1`);
+  follower.pass(); // a copy of app.log: not followed while it is one
+  change(`${path}.1`);
+  appendFileSync(path, block(4, 6));
+  follower.pass(); // no copy any more
+  appendFileSync(`${path}.1`, 'copy 3\n');
+  follower.pass();
+  follower.stop(true);
+  follower.close();
+  expect(lines().filter((line) => line.startsWith('line'))).toEqual(block(1, 6).trim().split('\n'));
+  expect(lines().filter((line) => line.startsWith('copy'))).toEqual(['copy 1', 'copy 2', 'copy 3']);
+  expect(said).toEqual([]);
+});

@@ -25,7 +25,7 @@
  */
 import { closeSync, fstatSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { checkpointEntry, resumeFiles, type Resumer } from './checkpointed.js';
-import { FINGERPRINT_BYTES, fingerprintFd, type FileCheckpoint } from './checkpoint.js';
+import { FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, type FileCheckpoint } from './checkpoint.js';
 import { expandGlob, globBase } from './glob.js';
 import { grownReleased, overLimits, quietFor, RELEASED_LOOK_MS } from './released.js';
 import { rotatedKeys, rotatedSince, safeStat, siblingKey } from './siblings.js';
@@ -33,6 +33,12 @@ import { isTrackedFile, openTracked, releaseTracked, reopenTracked, type LineTar
 import { copyOfFollowed, startedOver, type CopyReader } from './truncation.js';
 
 export type { LineTarget } from './tracked.js';
+
+/** A copy of a followed file as last seen: how many of its first bytes were the file's, and their fingerprint. */
+interface CopySeen {
+  length: number;
+  head: string | undefined;
+}
 
 export interface FileFollowerOptions {
   patterns: readonly string[];
@@ -78,7 +84,7 @@ export class FileFollower {
   /** copies a truncation read through the file started over (siblingKey): discover() follows them from their end */
   private readonly readThrough = new Set<string>();
   /** new files under the patterns that are copies of a followed one (siblingKey): not followed while they are */
-  private copies = new Set<string>();
+  private copies = new Map<string, CopySeen>();
   /** what truncation.ts and checkpointed.ts are told of the files followed */
   private readonly files: CopyReader & Resumer;
   private readonly o: Required<Omit<FileFollowerOptions, 'resume' | 'resumeLookedAt' | 'maxLineBytes' | 'busy'>> &
@@ -262,7 +268,7 @@ export class FileFollower {
   /** Opens the files the patterns match that are not followed yet. */
   private discover(fromEnd: boolean): void {
     this.looked = Date.now();
-    const copies = new Set<string>();
+    const copies = new Map<string, CopySeen>();
     for (const pattern of this.o.patterns) {
       for (const path of expandGlob(pattern)) {
         if (this.active.has(path)) continue;
@@ -280,6 +286,11 @@ export class FileFollower {
         if ([...this.active.values()].some((t) => t.feed.identity.ino === stats.ino && t.feed.identity.dev === stats.dev)) continue;
         const copy = this.copyOfFollowed(path, stats, copies);
         if (copy === 'copy' || copy === 'maybe') continue;
+        if (typeof copy === 'number') {
+          // no copy any more, not read through: on from the bytes that were the followed file's
+          this.open(path, copy, false, true);
+          continue;
+        }
         // a name the checkpoint knew whose file changed is new content: from its start
         const atEnd = (fromEnd && !this.resumedNames.has(path)) || copy === 'read';
         this.open(path, atEnd ? stats.size : 0, false, atEnd);
@@ -295,22 +306,30 @@ export class FileFollower {
    * app.log*): 'copy' while the file it copies goes on (its truncation reads what the copy has after
    * the offset), or 'maybe' (empty: cp makes it, then writes); 'read' once all of it was read
    * through that file (its truncation read it, or it started over since): followed from its end.
+   * A copy no longer one (written on, or rewritten, while the file went on untruncated) and not read
+   * through: the offset its own lines begin at (the bytes it held of the file were read through the
+   * file; what came after them was lost, issue 11), 0 when its first bytes changed.
    * `copies` gets the copies seen now.
    */
-  private copyOfFollowed(path: string, stats: Stats, copies: Set<string>): 'copy' | 'maybe' | 'read' | undefined {
+  private copyOfFollowed(path: string, stats: Stats, copies: Map<string, CopySeen>): 'copy' | 'maybe' | 'read' | number | undefined {
     const key = siblingKey(stats);
     if (this.readThrough.has(key)) return 'read';
     let maybe = false;
     for (const tracked of this.active.values()) {
       const found = copyOfFollowed(path, stats, tracked);
       if (found === 'copy') {
-        copies.add(key);
+        // its bytes up to the file's offset (all of it, if shorter) are the file's, read through it
+        const length = Math.min(stats.size, tracked.feed.offset);
+        copies.set(key, { length, head: fingerprintPath(path, Math.min(length, FINGERPRINT_BYTES))?.fp });
         return 'copy';
       }
       if (found === 'maybe') maybe = true;
     }
     if (maybe) return 'maybe';
-    return this.copies.has(key) ? 'read' : undefined;
+    const seen = this.copies.get(key);
+    if (seen === undefined) return undefined;
+    const head = fingerprintPath(path, Math.min(seen.length, FINGERPRINT_BYTES))?.fp;
+    return stats.size >= seen.length && head !== undefined && head === seen.head ? seen.length : 0;
   }
 
   private open(name: string, offset: number, detached: boolean, atEnd = false): Tracked | undefined {
