@@ -6,10 +6,11 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readlinkSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readlinkSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { fingerprint } from './checkpoint.js';
 import type { ByteSink } from './feed.js';
 import { FileFollower, type LineTarget } from './follower.js';
 
@@ -171,5 +172,25 @@ it.each([
   follower.close();
   expect(lines().filter((line) => line.startsWith('line'))).toEqual(block(1, 6).trim().split('\n'));
   expect(lines().filter((line) => line.startsWith('copy'))).toEqual(['copy 1', 'copy 2', 'copy 3']);
+  expect(said).toEqual([]);
+});
+
+it.each([
+  ['renamed (rename and create)', (path: string) => renameSync(path, `${path}.1`)],
+  ['copied and truncated', (path: string) => copytruncate(path, `${path}.1`)],
+])('issue 11: under app.log*, app.log %s while the follower was stopped: a restart reads the rest of the rotated file before the new one', (_, rotate) => {
+  const { path } = newLog(block(1, 6));
+  const read = Buffer.from(block(1, 3));
+  const { dev, ino } = statSync(path);
+  // the stopped follower's checkpoint: lines 1-3 delivered
+  const resume = [{ path, dev, ino, fp: fingerprint(Buffer.from(block(1, 6))), fp_len: block(1, 6).length, offset: read.length, size: read.length, seq: 3 }];
+  rotate(path);
+  appendFileSync(path, block(7, 9));
+  const { t, lines, said } = target();
+  const follower = new FileFollower({ patterns: [`${path}*`], target: t, pollMs: 3_600_000, resume });
+  follower.start();
+  follower.stop(true);
+  follower.close();
+  expect(lines()).toEqual(block(4, 9).trim().split('\n'));
   expect(said).toEqual([]);
 });

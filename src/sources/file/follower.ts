@@ -269,32 +269,39 @@ export class FileFollower {
   private discover(fromEnd: boolean): void {
     this.looked = Date.now();
     const copies = new Map<string, CopySeen>();
+    const found: { path: string; stats: Stats }[] = [];
     for (const pattern of this.o.patterns) {
       for (const path of expandGlob(pattern)) {
-        if (this.active.has(path)) continue;
+        if (this.active.has(path) || found.some((f) => f.path === path)) continue;
         const stats = safeStat(path);
         if (!stats?.isFile()) continue;
         this.patternsMatched.add(pattern);
-        // a rotated file still under the glob (app.log → app.log.1 for 'logs/*') is the same file
-        const moved = this.detached.find((t) => isTrackedFile(t, stats, path));
-        if (moved && (moved.fd !== -1 || reopenTracked(moved, path))) {
-          this.detached = this.detached.filter((t) => t !== moved);
-          moved.name = path;
-          this.active.set(path, moved);
-          continue;
-        }
-        if ([...this.active.values()].some((t) => t.feed.identity.ino === stats.ino && t.feed.identity.dev === stats.dev)) continue;
-        const copy = this.copyOfFollowed(path, stats, copies);
-        if (copy === 'copy' || copy === 'maybe') continue;
-        if (typeof copy === 'number') {
-          // no copy any more, not read through: on from the bytes that were the followed file's
-          this.open(path, copy, false, true);
-          continue;
-        }
-        // a name the checkpoint knew whose file changed is new content: from its start
-        const atEnd = (fromEnd && !this.resumedNames.has(path)) || copy === 'read';
-        this.open(path, atEnd ? stats.size : 0, false, atEnd);
+        found.push({ path, stats });
       }
+    }
+    // a rotated file still under the glob (app.log → app.log.1 for 'logs/*') is the same file; taken
+    // first, so that its last lines are read before a new file's (pass() reads in this order): the
+    // new app.log's came before the rest of app.log.1 (issue 11, a follower restarted across a rotation)
+    const unknown = found.filter(({ path, stats }) => {
+      const moved = this.detached.find((t) => isTrackedFile(t, stats, path));
+      if (!moved || (moved.fd === -1 && !reopenTracked(moved, path))) return true;
+      this.detached = this.detached.filter((t) => t !== moved);
+      moved.name = path;
+      this.active.set(path, moved);
+      return false;
+    });
+    for (const { path, stats } of unknown) {
+      if ([...this.active.values()].some((t) => t.feed.identity.ino === stats.ino && t.feed.identity.dev === stats.dev)) continue;
+      const copy = this.copyOfFollowed(path, stats, copies);
+      if (copy === 'copy' || copy === 'maybe') continue;
+      if (typeof copy === 'number') {
+        // no copy any more, not read through: on from the bytes that were the followed file's
+        this.open(path, copy, false, true);
+        continue;
+      }
+      // a name the checkpoint knew whose file changed is new content: from its start
+      const atEnd = (fromEnd && !this.resumedNames.has(path)) || copy === 'read';
+      this.open(path, atEnd ? stats.size : 0, false, atEnd);
     }
     // a copy not found now is gone
     this.readThrough.clear();
