@@ -194,3 +194,49 @@ it.each([
   expect(lines()).toEqual(block(4, 9).trim().split('\n'));
   expect(said).toEqual([]);
 });
+
+it('under app.log*, app.log copied to app.log.1 (more than was read of it), then deleted and made again: the copy is not read again', () => {
+  const { path } = newLog(block(1, 3));
+  const { t, lines, said } = target();
+  const sink = t.source('file', {});
+  const push = sink.push.bind(sink);
+  let copied = false;
+  let busy = false;
+  // lines 1-3 read (the target full now: no more read): the writer adds two and copies app.log before the follower looks at the directory
+  sink.push = (chunk) => {
+    push(chunk);
+    if (copied) return;
+    copied = busy = true;
+    appendFileSync(path, block(4, 5));
+    copyFileSync(path, `${path}.1`);
+  };
+  const follower = new FileFollower({ patterns: [`${path}*`], target: t, pollMs: 3_600_000, busy: () => busy });
+  follower.start();
+  busy = false;
+  unlinkSync(path);
+  writeFileSync(path, block(6, 7));
+  follower.pass();
+  appendFileSync(`${path}.1`, 'copy 1\n');
+  follower.pass();
+  follower.stop(true);
+  follower.close();
+  expect(lines()).toEqual([...block(1, 7).trim().split('\n'), 'copy 1']);
+  expect(said).toEqual([]);
+});
+
+it('under app.log*, app.log copied to app.log.1, then deleted and made again: the copy is not read again', () => {
+  const { path } = newLog(block(1, 3));
+  copyFileSync(path, `${path}.1`);
+  const { t, lines, said } = target();
+  const follower = new FileFollower({ patterns: [`${path}*`], target: t, pollMs: 3_600_000 });
+  follower.start(); // app.log read; app.log.1 a copy of it
+  unlinkSync(path);
+  writeFileSync(path, block(4, 5));
+  follower.pass();
+  appendFileSync(`${path}.1`, 'copy 1\n');
+  follower.pass();
+  follower.stop(true);
+  follower.close();
+  expect(lines()).toEqual([...block(1, 5).trim().split('\n'), 'copy 1']);
+  expect(said).toEqual([]);
+});

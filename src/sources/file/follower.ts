@@ -38,6 +38,8 @@ export type { LineTarget } from './tracked.js';
 interface CopySeen {
   length: number;
   head: string | undefined;
+  /** the followed file it is a copy of */
+  of: Tracked;
 }
 
 export interface FileFollowerOptions {
@@ -254,9 +256,9 @@ export class FileFollower {
     this.detached.push(tracked);
     // rotated more than once between two looks (a stalled follower): the files rotated after this
     // one, before the one under the name now, are read whole after it (a file deleted before any
-    // look cannot be read by anyone)
+    // look cannot be read by anyone; a copy of it, cp'd before it went, holds its bytes: read by the descriptor)
     for (const later of rotatedSince(tracked.name, fstatSync(tracked.fd))) {
-      if (!this.tracking(later)) this.open(later, 0, true);
+      if (!this.tracking(later) && !this.copies.has(siblingKey(safeStat(later)))) this.open(later, 0, true);
     }
   }
 
@@ -327,7 +329,7 @@ export class FileFollower {
       if (found === 'copy') {
         // its bytes up to the file's offset (all of it, if shorter) are the file's, read through it
         const length = Math.min(stats.size, tracked.feed.offset);
-        copies.set(key, { length, head: fingerprintPath(path, Math.min(length, FINGERPRINT_BYTES))?.fp });
+        copies.set(key, { length, head: fingerprintPath(path, Math.min(length, FINGERPRINT_BYTES))?.fp, of: tracked });
         return 'copy';
       }
       if (found === 'maybe') maybe = true;
@@ -336,7 +338,9 @@ export class FileFollower {
     const seen = this.copies.get(key);
     if (seen === undefined) return undefined;
     const head = fingerprintPath(path, Math.min(seen.length, FINGERPRINT_BYTES))?.fp;
-    return stats.size >= seen.length && head !== undefined && head === seen.head ? seen.length : 0;
+    if (stats.size < seen.length || head === undefined || head !== seen.head) return 0;
+    // the file it copies moved away (cp, then mv or rm): the rest of its bytes are read by its descriptor
+    return seen.of.detached ? 'read' : seen.length;
   }
 
   private open(name: string, offset: number, detached: boolean, atEnd = false): Tracked | undefined {
