@@ -204,6 +204,8 @@ describe('flags refused before anything starts', () => {
     for (const [target, said] of [
       [dir, `--follow ${dir}: a directory; follow its files with a glob, quoted: '${join(dir, '*.log')}'`],
       ['ssh://gpu-box/home/me/run.log', '--follow ssh://gpu-box/home/me/run.log: runlog run follows the files the command writes here'],
+      // `--follow "$LOG"` with LOG unset: it was dropped, and the command ran with nothing followed
+      ['', "option '--follow <path>' argument '' is invalid. an empty path"],
     ]) {
       const answer = await cli(['run', '--hub', hub.url, '--data', tempDir(), '--follow', target!, '--', 'touch', marker]);
       expect([answer.code, answer.stderr]).toEqual([2, expect.stringContaining(said!)]);

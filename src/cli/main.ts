@@ -5,7 +5,7 @@
  * HEARTBEAT_INTERVAL and LOG_BUFFER_SIZE are honoured by `runlog worker` too.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS } from '../core/config.js';
 
 /** the package's own version: package.json two folders up, from src/cli and from dist/cli alike */
@@ -38,6 +38,12 @@ function repeatable(flags: string, description: string): Option {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, ...value.split('\n').filter(Boolean)];
+}
+
+/** A repeatable path with no environment twin: an empty one (`--follow "$LOG"`, LOG unset) is a mistake, not nothing. */
+function collectPath(value: string, previous: string[]): string[] {
+  if (value.trim() === '') throw new InvalidArgumentError('an empty path');
+  return [...previous, value];
 }
 
 const data = (what = 'SQLite store, logs, spool') => flag('--data <dir>', `data directory (${what})`, DEFAULTS.data);
@@ -99,7 +105,7 @@ withToken(program
   .addOption(flag('--flush-timeout <duration>', 'how long to wait at the end for a hub that does not answer (the rest waits in the WAL for `runlog sync`)', '10s'))
   .addOption(flag('--lease <duration>', "how often the run's lease is renewed on the hub (it fails the run after 3 silent leases)", `${DEFAULTS.leaseSeconds}s`))
   // no environment twin: RUNLOG_FOLLOW=1 is `logs -f`'s, and would be taken here for a file named 1
-  .addOption(new Option('--follow <path>', 'a file (or glob) the command writes: its lines join the run, source `file` (repeatable)').argParser(collect).default([]))
+  .addOption(new Option('--follow <path>', 'a file (or glob) the command writes: its lines join the run, source `file` (repeatable)').argParser(collectPath).default([]))
   .passThroughOptions()
   .action(async (command: string[], options) => (await import('./commands/run.js')).runCommand(command, options)));
 
