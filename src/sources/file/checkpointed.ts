@@ -11,8 +11,9 @@
  *
  * A restarted follower finds each checkpointed file by device, inode and fingerprint, under its
  * name or a sibling's (rotated while nobody was following), and goes on from its offset, then
- * reads whole the siblings rotated after it (rotated twice meanwhile); a file it cannot find any
- * more costs a `system` line saying how many bytes could not be read. A file made under the glob
+ * reads whole the siblings rotated after it (rotated twice meanwhile); a file deleted meanwhile that
+ * its writer still has open is read on through the writer's descriptor (/proc/PID/fd/N); a file it
+ * cannot find any more costs a `system` line saying how many bytes could not be read. A file made under the glob
  * and rotated out of it while nobody followed (app.log.1 of a new app.log, for '*.log') is in no
  * checkpoint: one born after the stopped follower's last look (`resumeLookedAt`) and named as a
  * rotated copy of a name the patterns match is read whole (issue 11).
@@ -22,7 +23,8 @@ import type { Level } from '../../core/record.js';
 import { changedWhileUnfollowed } from '../said.js';
 import type { FileCheckpoint } from './checkpoint.js';
 import type { DeliveryMark } from './feed.js';
-import { bornRotatedSince, fileKey, locateCheckpointed, olderFirst, rotatedAfter, safeStat } from './siblings.js';
+import { bornRotatedSince, fileKey, holdsBytesOf, locateCheckpointed, olderFirst, rotatedAfter, safeStat } from './siblings.js';
+import { openElsewhereAt } from './released.js';
 import { noteTail, type Tracked } from './tracked.js';
 
 /**
@@ -58,8 +60,8 @@ function tailOf(tracked: Tracked, mark: DeliveryMark): { tail_fp?: string; tail_
 /** What a restarted follower needs of the live one to take its files up. */
 export interface Resumer {
   readonly target: { system(message: string, level?: Level): unknown };
-  /** follows `path` from `offset` (detached: under no followed name) */
-  open(path: string, offset: number, detached: boolean): Tracked | undefined;
+  /** follows `path` (found at `at`) from `offset` (detached: under no followed name) */
+  open(path: string, offset: number, detached: boolean, at?: string): Tracked | undefined;
   /** a let-go file found again: read on when it grew, else let go again */
   openReleased(path: string, offset: number): void;
   /** the file at `path` is followed already */
@@ -103,6 +105,12 @@ export function resumeFiles(
       if (found !== undefined && !follower.tracking(found)) follower.openReleased(found, entry.offset);
       continue;
     }
+    // deleted, and its writer still has it open: read on through the writer's descriptor
+    const held = found === undefined ? openDeleted(entry) : undefined;
+    if (held !== undefined && !follower.tracking(held)) {
+      follower.open(name, entry.offset, true, held);
+      continue;
+    }
     if (found === undefined) {
       follower.target.system(changedWhileUnfollowed(name, entry.offset, entry.size - entry.offset), 'WARNING');
       continue;
@@ -131,4 +139,16 @@ export function resumeFiles(
 function newer(path: string, than: string): boolean {
   const [a, b] = [safeStat(path), safeStat(than)];
   return a !== undefined && (b === undefined || olderFirst({ path: than, stats: b }, { path, stats: a }) < 0);
+}
+
+/**
+ * A checkpointed file deleted while nobody followed it that another process (its writer) still has
+ * open: the path of that descriptor (/proc/PID/fd/N, Linux) when it holds the entry's bytes.
+ */
+function openDeleted(entry: FileCheckpoint): string | undefined {
+  if (entry.fp_len === 0) return undefined; // nothing to tell it by but its inode number
+  const at = openElsewhereAt(entry);
+  const stats = at === undefined ? undefined : safeStat(at);
+  if (at === undefined || stats === undefined || stats.size < entry.offset) return undefined;
+  return holdsBytesOf(at, stats, entry, 0, Buffer.alloc(0)) ? at : undefined;
 }

@@ -240,3 +240,29 @@ it('under app.log*, app.log copied to app.log.1, then deleted and made again: th
   expect(lines()).toEqual([...block(1, 5).trim().split('\n'), 'copy 1']);
   expect(said).toEqual([]);
 });
+
+it('issue 11: deleted while the follower was stopped, its writer still holding it: a restart reads on through the writer\'s descriptor', async () => {
+  const { path } = newLog(block(1, 3));
+  const fd = openSync(path, 'a');
+  const writer = spawn('sleep', ['600'], { stdio: ['ignore', fd, 'ignore'] });
+  try {
+    const { dev, ino } = statSync(path);
+    const first = Buffer.from(block(1, 3));
+    const resume = [{ path, dev, ino, fp: fingerprint(first), fp_len: first.length, offset: first.length, size: first.length, seq: 3 }];
+    unlinkSync(path);
+    writeSync(fd, block(4, 5));
+    const { t, lines, said } = target();
+    const follower = new FileFollower({ patterns: [path], target: t, pollMs: 3_600_000, resume });
+    follower.start();
+    writeSync(fd, block(6, 6));
+    follower.pass();
+    follower.stop(true);
+    follower.close();
+    expect(lines()).toEqual(block(4, 6).trim().split('\n'));
+    expect(said).toEqual([]);
+  } finally {
+    closeSync(fd);
+    writer.kill('SIGKILL');
+    await once(writer, 'exit');
+  }
+});

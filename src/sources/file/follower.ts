@@ -99,7 +99,7 @@ export class FileFollower {
       target: this.o.target,
       tracking: (path) => this.tracking(path),
       matched: (path) => this.matched(path),
-      open: (path, offset, detached) => this.open(path, offset, detached),
+      open: (path, offset, detached, at) => this.open(path, offset, detached, false, at),
       openReleased: (path, offset) => this.openReleased(path, offset),
       readThrough: (path) => this.readThrough.add(siblingKey(safeStat(path))),
     };
@@ -343,12 +343,12 @@ export class FileFollower {
     return seen.of.detached ? 'read' : seen.length;
   }
 
-  private open(name: string, offset: number, detached: boolean, atEnd = false): Tracked | undefined {
+  private open(name: string, offset: number, detached: boolean, atEnd = false, at = name): Tracked | undefined {
     // read from its start: the rotated siblings there before the file is opened, so that a copy made
     // after the first look at it is new however long the follower stalls between the open and the
     // look at the directory (a sibling noted after the open may hold lines written after it: lost)
     const siblings = offset === 0 && !detached ? rotatedKeys(name) : undefined;
-    const tracked = openTracked(name, offset, detached, atEnd, this.o.target, this.o.maxLineBytes);
+    const tracked = openTracked(name, offset, detached, atEnd, this.o.target, this.o.maxLineBytes, at);
     if (tracked === undefined) return undefined;
     // nothing read yet: a copy made before the first read is told from an older one by being new.
     // Not only an empty file: one stalled after the open may have been copied and truncated before

@@ -109,11 +109,16 @@ export function quietFor(held: Held, releaseAfterMs: number, deletedReleaseAfter
  * file is let go as before.
  */
 export function openElsewhere(file: Pick<Stats, 'dev' | 'ino'>): boolean {
+  return openElsewhereAt(file) !== undefined;
+}
+
+/** openElsewhere, giving the other process's descriptor (/proc/PID/fd/N: opening it opens the file). */
+export function openElsewhereAt(file: Pick<Stats, 'dev' | 'ino'>): string | undefined {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && entry !== String(process.pid));
   } catch {
-    return false;
+    return undefined;
   }
   for (const pid of pids) {
     let fds: string[];
@@ -127,13 +132,13 @@ export function openElsewhere(file: Pick<Stats, 'dev' | 'ino'>): boolean {
       try {
         if (!readlinkSync(link).endsWith(' (deleted)')) continue;
         const stats = statSync(link);
-        if (stats.ino === file.ino && stats.dev === file.dev) return true;
+        if (stats.ino === file.ino && stats.dev === file.dev) return link;
       } catch {
         // closed meanwhile
       }
     }
   }
-  return false;
+  return undefined;
 }
 
 /**

@@ -46,11 +46,19 @@ export interface Tracked {
   heldElsewhereAt?: number;
 }
 
-/** Opens `name` to be read from `offset`; undefined when it cannot be opened (gone meanwhile). */
-export function openTracked(name: string, offset: number, detached: boolean, atEnd: boolean, target: LineTarget, maxLineBytes: number | undefined): Tracked | undefined {
+/** Opens `name` (found at `at`) to be read from `offset`; undefined when it cannot be opened (gone meanwhile). */
+export function openTracked(
+  name: string,
+  offset: number,
+  detached: boolean,
+  atEnd: boolean,
+  target: LineTarget,
+  maxLineBytes: number | undefined,
+  at = name,
+): Tracked | undefined {
   let fd: number;
   try {
-    fd = openSync(name, 'r');
+    fd = openSync(at, 'r');
   } catch {
     return undefined;
   }
