@@ -21,7 +21,7 @@ function fieldOf(code: string): string {
   if (code === 'HPE_INVALID_METHOD') return 'method';
   if (code === 'HPE_INVALID_CONTENT_LENGTH' || code === 'HPE_UNEXPECTED_CONTENT_LENGTH') return 'content-length';
   if (code.startsWith('HPE_INVALID_HEADER') || code === 'HPE_INVALID_TRANSFER_ENCODING') return 'headers';
-  if (code.startsWith('HPE_INVALID_CHUNK') || code === 'HPE_INVALID_EOF_STATE') return 'body';
+  if (code.startsWith('HPE_INVALID_CHUNK')) return 'body';
   return 'request';
 }
 
@@ -49,6 +49,12 @@ export function clientErrorAnswerer(accessLog?: AccessLogWriter): (error: Error 
   return (error, socket) => {
     // a reset connection, or one already gone: nobody to answer
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    // the client closed its side mid-request (an upload cut off): nobody reads an answer, and the
+    // route that had the request logs it (499); a 400 line as well said the client sent bad HTTP
+    if (error.code === 'HPE_INVALID_EOF_STATE') {
+      socket.destroy();
+      return;
+    }
     const status = answerClientError(error, socket);
     accessLog?.(`${new Date().toISOString()} - /… ${status} 0.0ms`);
   };
