@@ -342,4 +342,15 @@ describe('POST /api/runs/:id/text', () => {
     expect(form.status).toBe(415);
     expect(await form.json()).toMatchObject({ field: 'content-type', message: expect.stringMatching(/application\/x-www-form-urlencoded .*text\/plain/) });
   });
+
+  it('answers 415 naming content-encoding for an encoding it does not take, and stores nothing', async () => {
+    for (const type of ['text/plain', 'application/x-ndjson']) {
+      const refused = await post('text-br', 'a line\n', { 'content-type': type, 'content-encoding': 'br' + 'x'.repeat(500) });
+      expect(refused.status).toBe(415);
+      const body = (await refused.json()) as { field?: string; message: string };
+      expect(body.field).toBe('content-encoding');
+      expect(body.message.length).toBeLessThan(200);
+    }
+    expect((await fetch(`${hub.url}/api/runs/text-br`)).status).toBe(404);
+  });
 });

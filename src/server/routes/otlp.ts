@@ -83,7 +83,8 @@ export async function otlpRoutes(app: FastifyInstance, options: { context: HubCo
 function inflate(request: FastifyRequest, body: Buffer, limit: number): Buffer {
   const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   if (encoding === 'identity' || encoding === '') return body;
-  if (encoding !== 'gzip') throw new RunlogError(415, 'UNSUPPORTED_ENCODING', `content-encoding ${encoding}: expected gzip or none`);
+  // named as the JSON routes name it; the header's value cut short: it is echoed back
+  if (encoding !== 'gzip') throw new RunlogError(415, 'UNSUPPORTED_ENCODING', `content-encoding ${encoding.slice(0, 40)}: expected gzip or none`, 'content-encoding');
   try {
     // the inflated body is held to the same limit as a plain one: a small zip bomb stays small
     return gunzipSync(body, { maxOutputLength: limit });

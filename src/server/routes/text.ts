@@ -240,5 +240,6 @@ function contentEncoding(request: FastifyRequest): 'gzip' | 'identity' {
   const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   if (encoding === 'gzip') return 'gzip';
   if (encoding === 'identity' || encoding === '') return 'identity';
-  throw new RunlogError(415, 'UNSUPPORTED_ENCODING', `content-encoding ${encoding}: expected gzip or none`);
+  // named as the JSON routes name it; the header's value cut short: it is echoed back
+  throw new RunlogError(415, 'UNSUPPORTED_ENCODING', `content-encoding ${encoding.slice(0, 40)}: expected gzip or none`, 'content-encoding');
 }
