@@ -66,6 +66,21 @@ describe('OTLP logs request', () => {
     expect(batch.groups[0]?.records[0]?.attrs).toEqual({ k: 1, attrs_dropped: 1 });
   });
 
+  it('says a string field given as another type (severityText, eventName, the scope name) as a warning, keeping the record', () => {
+    const batch = readExportRequest(
+      { resourceLogs: [{ scopeLogs: [{ scope: { name: 7 }, logRecords: [{ severityText: 5, eventName: { x: 1 }, body: { stringValue: 'kept' } }] }] }] },
+      'hex',
+      1024,
+    );
+    expect(batch.rejected).toBe(0);
+    expect(batch.groups[0]?.records[0]).toMatchObject({ message: 'kept', level: 'INFO' });
+    expect(batch.errors).toEqual([
+      'resourceLogs[0].scopeLogs[0].scope.name: expected a string, got 7; left out',
+      'resourceLogs[0].scopeLogs[0].logRecords[0].severityText: expected a string, got 5; left out',
+      'resourceLogs[0].scopeLogs[0].logRecords[0].eventName: expected a string, got {"x":1}; left out',
+    ]);
+  });
+
   it('cuts a message over the line limit and says so', () => {
     const batch = readExportRequest({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'x'.repeat(100) } }] }] }] }, 'hex', 10);
     expect(batch.groups[0]?.records[0]).toMatchObject({ message: 'x'.repeat(10), attrs: { truncated: true } });

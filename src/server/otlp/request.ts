@@ -90,6 +90,7 @@ export function readExportRequest(body: unknown, ids: Ids, maxLineBytes: number)
       const scopeLog = objectAt(scopeItem, scopeAt);
       const scope = scopeLog.scope === undefined || scopeLog.scope === null ? {} : objectAt(scopeLog.scope, `${scopeAt}.scope`);
       const logger = typeof scope.name === 'string' && scope.name !== '' ? scope.name.slice(0, 256) : undefined;
+      notAString(scope.name, `${scopeAt}.scope.name`, (warning) => warn(batch, warning));
       arrayAt(scopeLog.logRecords, `${scopeAt}.logRecords`).forEach((recordItem, i) => {
         const recordAt = `${scopeAt}.logRecords[${i}]`;
         const record = toRecord(objectAt(recordItem, recordAt), recordAt, target.runId, logger, ids, maxLineBytes, (warning) => warn(batch, warning));
@@ -199,9 +200,19 @@ function toRecord(
   if (traceId !== undefined) attrs.trace_id = traceId;
   if (spanId !== undefined) attrs.span_id = spanId;
   if (typeof raw.eventName === 'string' && raw.eventName !== '') attrs.event_name = raw.eventName.slice(0, 256);
+  notAString(raw.severityText, `${at}.severityText`, warn);
+  notAString(raw.eventName, `${at}.eventName`, warn);
   if (cut.truncated) attrs.truncated = true;
   if (Object.keys(attrs).length > 0) record.attrs = attrs;
   return record;
+}
+
+/**
+ * A string field given as another type is left out of the record, and said as OTLP's warning (a
+ * partial success rejecting none), as a trace id of the wrong length is: not dropped unsaid.
+ */
+function notAString(value: unknown, at: string, warn: (warning: string) => void): void {
+  if (value !== undefined && value !== null && typeof value !== 'string') warn(`${at}: expected a string, got ${JSON.stringify(value).slice(0, 40)}; left out`);
 }
 
 /** 1–4 TRACE, 5–8 DEBUG → DEBUG; 9–12 INFO; 13–16 WARN; 17–20 ERROR; 21–24 FATAL → CRITICAL. */
