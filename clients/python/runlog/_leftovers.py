@@ -19,34 +19,74 @@ from ._runhub import why
 from ._spool import Spool
 
 
-_claimed = threading.Lock()  # once per process: by its first shipper or worker that reaches the hub
+# Who delivers, and when. Once per process at first: its first shipper or worker that reaches the
+# hub delivers what dead processes left. Again whenever a run of this live process was left in the
+# spool (a `runlog.run` block or a Handler that ended while the hub was away): a long-lived
+# program's other shippers deliver it once the hub is back, rather than the hub failing it as
+# "runner lost" with its last lines and its end waiting for the next program. A delivery cut short
+# (the hub went away again) is tried again after RETRY_S.
+_state = threading.Lock()
+_wanted = True  # something may wait in the spool for this process to deliver
+_delivering = False
+_not_before = 0.0
+RETRY_S = 10.0
 
 
 def claim_leftovers() -> bool:
-    """True for the first caller of the process (who then calls deliver_leftovers), False after."""
-    return _claimed.acquire(blocking=False)
+    """True when the caller is to deliver now (it then calls deliver_leftovers), else False."""
+    global _wanted, _delivering
+    with _state:
+        if _delivering or not _wanted or time.monotonic() < _not_before:
+            return False
+        _wanted, _delivering = False, True
+        return True
+
+
+def left_in_spool() -> None:
+    """A run of this process ended with lines or its end still in the spool: deliver it soon."""
+    global _wanted, _not_before
+    with _state:
+        _wanted, _not_before = True, 0.0
+
+
+def _delivered(complete: bool) -> None:
+    global _wanted, _delivering, _not_before
+    with _state:
+        _delivering = False
+        if not complete:
+            _wanted, _not_before = True, time.monotonic() + RETRY_S
 
 
 def deliver_leftovers(hub: Hub, runs_dir: str, own_dir: Optional[str], deadline: float) -> None:
-    """Delivers what dead processes left in the spool: each run's lines, then its end, until `deadline`."""
+    """Delivers what other shippers left in the spool (dead processes', and this one's ended runs):
+    each run's lines, then its end, until `deadline`."""
+    complete = False
+    try:
+        complete = _deliver_all(hub, runs_dir, own_dir, deadline)
+    finally:
+        _delivered(complete)
+
+
+def _deliver_all(hub: Hub, runs_dir: str, own_dir: Optional[str], deadline: float) -> bool:
     try:
         names = sorted(os.listdir(runs_dir))
     except OSError:
-        return
+        return True
     for name in names:
         if time.monotonic() > deadline:
-            return
+            return False
         path = os.path.join(runs_dir, name)
         if path == own_dir or not os.path.isdir(path):
             continue
         fd = lock_dir(path)
         if fd is None:
-            continue  # its process is alive, or locks do not work here
+            continue  # its shipper is alive (in this process or another), or locks do not work here
         try:
             if not _deliver_one(hub, path, name):
-                return  # the hub went away: the rest waits for the next process
+                return False  # the hub went away: the rest waits for a later try
         finally:
             os.close(fd)
+    return True
 
 
 def _deliver_one(hub: Hub, path: str, run_id: str) -> bool:

@@ -25,7 +25,8 @@
   that is away at exit gets one try, and the run's end waits in `end.json`.
 - Left behind: while a shipper lives it holds an flock on its run's `lock` file. The first
   shipper of a process that reaches the hub delivers the runs other processes left in the spool
-  (those whose lock it can take: their process is gone): their lines, then their end if they had
+  (those whose lock it can take: their process is gone), and again after a run of this process
+  ended with something left in the spool (the hub away at a block's end): their lines, then their end if they had
   one (a run killed before its end stays as the hub's lease leaves it): see _leftovers.py. A
   second live shipper of one run and spool (another process's, or another Handler of this one)
   cannot take the lock: it keeps its lines apart (_keep_apart).
@@ -45,7 +46,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ._env import spool_root, warn
 from ._http import Hub, short
-from ._leftovers import claim_leftovers, deliver_leftovers
+from ._leftovers import claim_leftovers, deliver_leftovers, left_in_spool
 from ._rundir import RunDir, move_to_refused
 from ._runhub import RunHub, batches, now_micros, why
 
@@ -227,6 +228,8 @@ class RunShipper(RunHub):
             self._warn_once("finish", "could not end run %s: %s" % (self.run_id, short(error)))
         self._release(self._take_flush_waiters())  # the run has ended: nothing more will be sent
         self._rundir.release()  # done with the run: what it left is for a deliverer, or a new Handler of it
+        if self._rundir.path and os.path.isdir(self._rundir.path):
+            left_in_spool()  # the hub away at its end: this process's other shippers deliver it once it is back
 
     def _setup(self) -> None:
         if not self._rundir.take_lock():
