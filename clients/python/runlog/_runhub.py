@@ -127,10 +127,10 @@ class RunHub:
                     pass
 
     def _finish(self) -> None:
-        deadline = time.monotonic() + self._exit_timeout
+        deadline = getattr(self, "_close_deadline", None) or time.monotonic() + self._exit_timeout
         if self._disabled:
             return
-        if not self._created and not self._refused:
+        if not self._created and not self._refused and time.monotonic() < deadline - 0.5:
             self._retry_at = 0.0
             self._create()
         if self._refused:
@@ -177,7 +177,10 @@ class RunHub:
     def _timeout(self, deadline: Optional[float] = None) -> float:
         if deadline is not None:
             return max(0.5, min(5.0, deadline - time.monotonic()))
-        return 2.0 if self._stopping else 10.0
+        if not self._stopping:
+            return 10.0
+        close_deadline = getattr(self, "_close_deadline", None)  # left after close(): the end must be on disk by then
+        return 2.0 if close_deadline is None else max(0.5, min(2.0, close_deadline - time.monotonic()))
 
 
 def batches(records: List[str]):

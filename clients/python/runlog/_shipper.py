@@ -98,6 +98,7 @@ class RunShipper(RunHub):
         self._spool = self._rundir.pending()
         self._wake = threading.Event()
         self._stopping = False
+        self._close_deadline: Optional[float] = None
         self._disabled = False  # a forked child's copy: its records are dropped
         self._refused = False  # the hub will not have the run: its records go to a file (_refuse)
         self._end: Optional[Dict[str, Any]] = None  # the body of POST /finish, once close() was called
@@ -173,10 +174,24 @@ class RunShipper(RunHub):
         if signal is not None:
             end["signal"] = signal
         self._end = end
+        # the deadline runs from here, not from when the shipper thread gets to it: a request in
+        # flight (10 s for a hub that answers nothing) would otherwise push the end past the join
+        self._close_deadline = time.monotonic() + self._exit_timeout
         self._stopping = True
         self._wake.set()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._end_on_disk(end)
             self._thread.join(self._exit_timeout + 1)
+
+    def _end_on_disk(self, end: Dict[str, Any]) -> None:
+        """The run's end in its spool directory at once, on the caller's thread: a shipper still in a
+        request when the join gives up (and the process then exits) leaves it for the next program
+        to deliver, not a run the hub fails as "runner lost". The shipper removes or rewrites it."""
+        try:
+            if self._rundir.path and os.path.isdir(self._rundir.path) and not (self._refused or self._disabled):
+                self._rundir.write_end(end)
+        except Exception:  # noqa: BLE001 - never into the program
+            pass
 
     def flush(self, timeout: float = 5.0) -> None:
         """Waits (`timeout` s at most) until every record queued before the call is at the hub, or
