@@ -1,7 +1,7 @@
 /** The frame: the top bar, and the page for the current route. */
 import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { href, useRoute, type Route } from './router.ts';
-import { getSession, SessionContext, signOut, UNAUTHORIZED_EVENT, type Session } from './api/session.ts';
+import { getSession, SESSION_ENDED_NOTICE, SessionContext, signOut, UNAUTHORIZED_EVENT, type Session } from './api/session.ts';
 import { SignInPage } from './pages/SignInPage.tsx';
 import { LogsPage } from './pages/LogsPage.tsx';
 import { RunPage } from './pages/RunPage.tsx';
@@ -18,6 +18,9 @@ export function App() {
   const [sessionError, setSessionError] = useState<string | null>(null);
   /** why the sign-in is back (a live stream's session ended), until the user signs in or out */
   const [ended, setEnded] = useState<string | null>(null);
+  /** the session as last read, for the 401 listener (set up once) */
+  const sessionRef = useRef<Session | null>(null);
+  sessionRef.current = session;
   // the hub did not answer (restarting behind its proxy, a 502): asked again, every few seconds,
   // rather than leaving the page on the error until a reload
   const retry = useRef<{ timer: ReturnType<typeof setTimeout> | null; failures: number }>({ timer: null, failures: 0 });
@@ -47,6 +50,9 @@ export function App() {
     refresh();
     const onUnauthorized = (event: Event) => {
       if (event instanceof CustomEvent && typeof event.detail === 'string') setEnded(event.detail);
+      // a plain request refused while signed in (the token revoked, the session expired): the hub's
+      // 401 cannot say which, but the sign-in must say why the page is back there
+      else if (sessionRef.current?.signed_in === true) setEnded(SESSION_ENDED_NOTICE);
       refresh();
     };
     window.addEventListener(UNAUTHORIZED_EVENT, onUnauthorized);

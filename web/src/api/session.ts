@@ -28,6 +28,9 @@ const ENDED: Record<'TOKEN_REVOKED' | 'TOKEN_EXPIRED' | 'SIGNED_OUT', string> = 
   SIGNED_OUT: 'Your session ended. Sign in again to go on.',
 };
 
+/** What the sign-in says when a request was refused (401) while the page was signed in. */
+export const SESSION_ENDED_NOTICE = ENDED.SIGNED_OUT;
+
 /** A live stream learnt that the session is over: the App shows the sign-in, saying why. */
 export function sessionEnded(why: 'TOKEN_REVOKED' | 'TOKEN_EXPIRED' | undefined): void {
   window.dispatchEvent(new CustomEvent<string>(UNAUTHORIZED_EVENT, { detail: ENDED[why ?? 'SIGNED_OUT'] }));
