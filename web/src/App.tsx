@@ -1,6 +1,7 @@
 /** The frame: the top bar, and the page for the current route. */
 import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { href, useRoute, type Route } from './router.ts';
+import { STREAM_STATE_EVENT } from './api/sse.ts';
 import { getSession, SESSION_ENDED_NOTICE, SessionContext, signOut, UNAUTHORIZED_EVENT, type Session } from './api/session.ts';
 import { SignInPage } from './pages/SignInPage.tsx';
 import { LogsPage } from './pages/LogsPage.tsx';
@@ -145,7 +146,7 @@ function TopBar({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
   );
 }
 
-/** A small "hub up" light: /healthz every 15 s while the tab is visible. */
+/** A small "hub up" light: /healthz every 15 s while the tab is visible, and when a live stream opens or drops. */
 function HubHealth() {
   const [ok, setOk] = useState<boolean | null>(null);
   useEffect(() => {
@@ -158,7 +159,11 @@ function HubHealth() {
     };
     check();
     const timer = setInterval(check, 15_000);
-    return () => clearInterval(timer);
+    window.addEventListener(STREAM_STATE_EVENT, check);
+    return () => {
+      clearInterval(timer);
+      window.removeEventListener(STREAM_STATE_EVENT, check);
+    };
   }, []);
   return (
     <span class={`hub-health ${ok === false ? 'down' : ok ? 'up' : ''}`} title={ok === false ? 'the hub does not answer' : 'hub up'} data-testid="hub-health">

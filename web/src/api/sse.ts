@@ -12,6 +12,13 @@ import { getSession, sessionEnded } from './session.ts';
 
 export type StreamState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
+/**
+ * Said on window (a CustomEvent whose detail is the new state) whenever a stream opens or loses
+ * its hub: the top bar's hub light asks /healthz then, rather than at its next 15 s tick, so that
+ * it does not say "hub" while the page says "reconnecting…" (or "hub down" once the page is live).
+ */
+export const STREAM_STATE_EVENT = 'runlog:stream-state';
+
 /** Handlers by event name; `data` is the event's JSON, already parsed. */
 export type StreamHandlers = Record<string, (data: unknown) => void>;
 
@@ -130,6 +137,7 @@ export class LiveStream {
   private setState(state: StreamState, final: boolean): void {
     this.state = state;
     this.onState(state, final);
+    if (state === 'open' || state === 'reconnecting') window.dispatchEvent(new CustomEvent<StreamState>(STREAM_STATE_EVENT, { detail: state }));
   }
 }
 
