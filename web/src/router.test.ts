@@ -19,3 +19,15 @@ describe('parseHash', () => {
     expect(parseHash('#/runs/x/nope').page).toBe('missing');
   });
 });
+
+describe('href.task', () => {
+  it('links a task to its run when the id can be a run id, and not otherwise', () => {
+    expect(href.task('task-1')).toBe('#/runs/task-1');
+    expect(href.task('r-1:a.b')).toBe('#/runs/r-1%3Aa.b');
+    // the seeds' worker names its tasks as it likes, through its PostgreSQL function
+    expect(href.task('job?x=1&y=2')).toBeNull();
+    expect(href.task('vast ai/task #3')).toBeNull();
+    expect(href.task('worker:w1')).toBeNull();
+    expect(href.task('')).toBeNull();
+  });
+});

@@ -40,11 +40,20 @@ function safeDecode(part: string): string {
   }
 }
 
+/** the hub's run ids (src/core/record.ts ID_PATTERN): the UI does not import from src/ */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
 export const href = {
   runs: (query?: URLSearchParams) => withQuery('#/runs', query),
   run: (id: string, line?: number | null) => `#/runs/${encodeURIComponent(id)}${line == null ? '' : `/L${line}`}`,
   workers: (worker?: string) => (worker === undefined ? '#/workers' : `#/workers?worker=${encodeURIComponent(worker)}`),
   logs: (query?: URLSearchParams) => withQuery('#/logs', query),
+  /**
+   * A task's run, or null when the task id cannot be a run's: a worker that writes the seeds'
+   * `func_worker_heartbeat_with_logs` itself names its tasks as it likes (`job?x=1`), and a link
+   * to them would open a run page that says only "id: must match …".
+   */
+  task: (id: string): string | null => (RUN_ID.test(id) && !id.startsWith('worker:') ? href.run(id) : null),
   /**
    * A worker's line in its context: the Logs page on that worker up to the line's time (newest
    * first, so the line is at the top, older ones below). `until` is the page's datetime-local

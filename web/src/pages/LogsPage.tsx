@@ -5,6 +5,7 @@
  * With `scope=all`, the same filters (and a label) search the lines of every run and worker
  * (/api/search, see SearchResults), each result linking to its line.
  */
+import { TaskRef } from '../ui/task.tsx';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { messageOf } from '../api/http.ts';
 import { listWorkers, systemLogs, systemLogStreamUrl } from '../api/workers.ts';
@@ -313,9 +314,7 @@ function SystemLogList(props: { lines: SystemLog[] | null; more: boolean; onMore
                   <LevelBadge level={line.level} />
                   <span class="task-cell">
                     {line.task_id !== null && (
-                      <a class="task-chip mono" href={href.run(line.task_id)} title={`task ${line.task_id}`}>
-                        {line.task_id}
-                      </a>
+                      <TaskRef id={line.task_id} class="task-chip mono" />
                     )}
                   </span>
                   <span class="msg">

@@ -2,6 +2,7 @@
  * The Logs page's "all runs" view: lines of every run and worker that match, newest first
  * (GET /api/search), each linking to its line in its run (#/runs/<id>/L<seq>) or to its worker.
  */
+import { TaskRef } from '../ui/task.tsx';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { messageOf } from '../api/http.ts';
 import { searchLines, type SearchMatch, type SearchQuery } from '../api/search.ts';
@@ -116,9 +117,7 @@ export function SearchResults({ query, wrap, reloads }: { query: Omit<SearchQuer
                 {/* in the message, not a column of its own: the messages of runs' lines (no task) stay aligned */}
                 {line.task_id != null && (
                   <>
-                    <a class="task-chip mono" href={href.run(line.task_id)} title={`task ${line.task_id}`}>
-                      {line.task_id}
-                    </a>
+                    <TaskRef id={line.task_id} class="task-chip mono" />
                     {/* a space, not only a margin: copied, the chip and the message stay two words ("task-7 hello", not "task-7hello") */}
                     {' '}
                   </>

@@ -3,6 +3,7 @@
  * utilisation per GPU, the current task, the last lines. Live: `worker` events from /api/events
  * (one per heartbeat) replace a worker's card and refresh its lines.
  */
+import { TaskRef } from '../ui/task.tsx';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { messageOf } from '../api/http.ts';
 import { listWorkers, systemLogs } from '../api/workers.ts';
@@ -150,9 +151,7 @@ function WorkerCard({ worker, age, lines, focused }: { worker: Worker; age: numb
         {worker.current_task_id !== null ? (
           <span>
             {gone ? 'last task' : 'task'}{' '}
-            <a class="mono" href={href.run(worker.current_task_id)} data-testid="worker-task">
-              {worker.current_task_id}
-            </a>
+            <TaskRef id={worker.current_task_id} class="mono" testId="worker-task" />
           </span>
         ) : (
           <span class="muted">no task</span>
