@@ -108,8 +108,8 @@ export function WorkersPage({ query }: { query: URLSearchParams }) {
       </div>
       {error !== null && <div class="error-box">{error}</div>}
       {workers !== null && list.length === 0 && (
-        <div class="empty muted">
-          No workers have sent a heartbeat yet. Start one with <code>runlog worker --hub http://this-hub:7070</code>
+        <div class="empty muted" data-testid="workers-empty">
+          No workers have sent a heartbeat yet. Start one with <code>runlog worker --id NAME --hub {thisHub()}</code>
         </div>
       )}
       <div class="cards">
@@ -210,4 +210,12 @@ function byStatusThenId(a: Seen, b: Seen): number {
 function summary(list: Seen[]): string {
   const by = (status: WorkerStatus) => list.filter((seen) => seen.worker.status === status).length;
   return `${by('active')} active · ${by('stale')} stale · ${by('offline')} offline`;
+}
+
+/**
+ * This hub's URL as the page reached it (its base path included, no trailing slash): what a worker
+ * on the same network gives to --hub. A placeholder host here was copied as it was.
+ */
+function thisHub(): string {
+  return `${location.origin}${location.pathname.replace(/\/+$/, '')}`;
 }
