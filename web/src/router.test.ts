@@ -31,3 +31,11 @@ describe('href.task', () => {
     expect(href.task('')).toBeNull();
   });
 });
+
+describe('a line link out of range', () => {
+  it('shows the run with no line for L0 or a line past 2^53 - 1', () => {
+    expect(parseHash('#/runs/x/L0')).toMatchObject({ page: 'run', id: 'x', line: null });
+    expect(parseHash('#/runs/x/L99999999999999999999')).toMatchObject({ page: 'run', id: 'x', line: null });
+    expect(parseHash('#/runs/x/L1')).toMatchObject({ page: 'run', id: 'x', line: 1 });
+  });
+});

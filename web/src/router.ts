@@ -25,11 +25,17 @@ export function parseHash(hash: string): Route {
   if (first === undefined || (first === 'runs' && second === undefined)) return { page: 'runs', query };
   if (first === 'runs' && second !== undefined && parts.length <= 3) {
     const line = third === undefined ? null : /^L(\d+)$/.exec(third)?.[1];
-    if (line !== undefined) return { page: 'run', id: safeDecode(second), line: line === null ? null : Number(line), query };
+    // lines are numbered from 1 and the hub takes seqs up to 2^53 - 1: a link to another (L0) shows the run as a plain link does
+    if (line !== undefined) return { page: 'run', id: safeDecode(second), line: line === null ? null : lineNumber(line), query };
   }
   if (first === 'workers' && parts.length === 1) return { page: 'workers', query };
   if (first === 'logs' && parts.length === 1) return { page: 'logs', query };
   return { page: 'missing', path };
+}
+
+function lineNumber(digits: string): number | null {
+  const line = Number(digits);
+  return line >= 1 && Number.isSafeInteger(line) ? line : null;
 }
 
 function safeDecode(part: string): string {

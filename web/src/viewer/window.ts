@@ -122,7 +122,9 @@ export class LogWindow {
   /** The lines before `seq` and from it, joined to the live end if they reach it. */
   showAround(seq: number, before: LogPage, after: LogPage, liveEnd: number): void {
     const lo = before.truncated ? before.logs[0]!.seq - 1 : 0;
-    const hi = after.truncated ? lastSeq(after)! : Math.max(liveEnd, lastSeq(after) ?? seq);
+    // no line from `seq` on (a #L link past the run's end): the window ends at the last line there
+    // is, not at `seq`, which the footer would count as the run's length ("999 in run" for 18)
+    const hi = after.truncated ? lastSeq(after)! : Math.max(liveEnd, lastSeq(after) ?? lastSeq(before) ?? lo);
     this.replace(before.logs.concat(after.logs), lo, hi);
     if (!after.truncated) this.attach();
   }
