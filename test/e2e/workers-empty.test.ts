@@ -9,7 +9,7 @@ import { tempDir } from '../helpers.js';
 import { errorsOf } from './browser.js';
 import { describeInBrowser, useBrowser } from './suite.js';
 
-describeInBrowser('the Workers page of a hub with no worker', () => {
+describeInBrowser('the Workers and Runs pages of a hub with nothing yet', () => {
   const browser = useBrowser();
   let plain: RunningHub;
   let underPath: RunningHub;
@@ -32,5 +32,15 @@ describeInBrowser('the Workers page of a hub with no worker', () => {
       expect(errorsOf(page)).toEqual([]);
     }
     expect(underPath.url).toMatch(/\/runlog$/);
+  });
+
+  it('gives the command to run a job on this hub on the empty Runs page, base path included (it left out --hub)', async () => {
+    for (const hub of [plain, underPath]) {
+      const page = await browser.open(`${hub.url}/#/runs`);
+      const empty = page.getByTestId('runs-empty');
+      await empty.waitFor({ timeout: 15_000 });
+      expect(await empty.locator('code').textContent()).toBe(`runlog run --hub ${hub.url.replace(/\/+$/, '')} -- python train.py`);
+      expect(errorsOf(page)).toEqual([]);
+    }
   });
 });

@@ -25,6 +25,14 @@ export function apiUrl(path: string, params: Params = {}): string {
   return query === '' ? path : `${path}?${query}`;
 }
 
+/**
+ * This hub's URL as the page reached it (its base path included, no trailing slash): what a runner
+ * or a worker on the same network gives to --hub. A placeholder host in a hint was copied as it was.
+ */
+export function thisHubUrl(): string {
+  return `${location.origin}${location.pathname.replace(/\/+$/, '')}`;
+}
+
 export async function getJson<T>(path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
   let response: Response;
   try {

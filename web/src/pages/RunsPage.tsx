@@ -4,7 +4,7 @@
  * along; a new run shows only if it matches the text, checked here the way the hub does.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { messageOf } from '../api/http.ts';
+import { messageOf, thisHubUrl } from '../api/http.ts';
 import { listRuns } from '../api/runs.ts';
 import { RUN_STATUSES, type Run, type RunStatus } from '../api/types.ts';
 import { href, replaceHash } from '../router.ts';
@@ -136,10 +136,10 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
           </tbody>
         </table>
         {runs !== null && runs.length === 0 && (
-          <div class="empty muted">
+          <div class="empty muted" data-testid="runs-empty">
             {status === undefined && needle === '' ? (
               <>
-                No runs yet. Start one with <code>runlog run -- python train.py</code>
+                No runs yet. Start one with <code>runlog run --hub {thisHubUrl()} -- python train.py</code>
               </>
             ) : (
               'No run matches this filter.'

@@ -5,7 +5,7 @@
  */
 import { TaskRef } from '../ui/task.tsx';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { messageOf } from '../api/http.ts';
+import { messageOf, thisHubUrl } from '../api/http.ts';
 import { listWorkers, systemLogs } from '../api/workers.ts';
 import type { SystemLog, Worker, WorkerStatus } from '../api/types.ts';
 import { href } from '../router.ts';
@@ -109,7 +109,7 @@ export function WorkersPage({ query }: { query: URLSearchParams }) {
       {error !== null && <div class="error-box">{error}</div>}
       {workers !== null && list.length === 0 && (
         <div class="empty muted" data-testid="workers-empty">
-          No workers have sent a heartbeat yet. Start one with <code>runlog worker --id NAME --hub {thisHub()}</code>
+          No workers have sent a heartbeat yet. Start one with <code>runlog worker --id NAME --hub {thisHubUrl()}</code>
         </div>
       )}
       <div class="cards">
@@ -212,10 +212,3 @@ function summary(list: Seen[]): string {
   return `${by('active')} active · ${by('stale')} stale · ${by('offline')} offline`;
 }
 
-/**
- * This hub's URL as the page reached it (its base path included, no trailing slash): what a worker
- * on the same network gives to --hub. A placeholder host here was copied as it was.
- */
-function thisHub(): string {
-  return `${location.origin}${location.pathname.replace(/\/+$/, '')}`;
-}
