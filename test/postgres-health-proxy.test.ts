@@ -55,12 +55,11 @@ describeWithPostgres('/healthz of a hub whose PostgreSQL is away longer than the
     proxy.freeze();
     try {
       await sleep(TOKEN_COUNT_CACHE_MS + 500);
-      const started = Date.now();
       const answer = await health();
-      expect(Date.now() - started).toBeLessThan(DEFAULTS.hubProbeMs);
       expect(answer.body).toMatchObject({ ok: answer.status === 200, store: 'slow' });
-      // what `runlog run` asks of the default hub, with its own timeout
-      expect(await answers(hub.url)).toBe(true);
+      // what `runlog run` asks of the default hub, with its own timeout (DEFAULTS.hubProbeMs): the
+      // behaviour that matters, not a wall-clock figure of the request above (607 ms at load 10)
+      expect(await answers(hub.url, DEFAULTS.hubProbeMs)).toBe(true);
     } finally {
       proxy.cut(); // the hung connections end: the pool opens new ones once the proxy is open again
       proxy.open();
