@@ -2,14 +2,14 @@
  * Follow checkpoints: where a restarted follower takes up each file, and the run it feeds.
  *
  * One JSON file per run, `<data>/follow/<run>.json`, mode 0600 (it holds the run's writer key):
- *   { version: 1, run, writer_key, last_seq, looked_at, files: [{ path, dev, ino, fp, fp_len, offset, size, seq, tail_fp, tail_len }] }
+ *   { version: 1, run, writer_key, last_seq, looked_at, files: [{ path, dev, ino, fp, fp_len, offset, size, seq, tail_fp, tail_len, released, rotated, birth, siblings }] }
  * `offset` is the first byte not yet delivered: every byte before it is a record the hub has
  * acknowledged, with a seq ≤ `last_seq`, and none after it is. `fp` is a sha256 of the file's first
  * `fp_len` bytes (up to 1 KiB; of those read so far while the file is younger, even at offset 0): with dev and ino it tells "the same file" from a file truncated and
  * written again, or a new file on a reused inode. `size` is how big the file was when the
  * checkpoint was written, so the bytes lost to a truncation while nobody was following can be
  * counted. `released` marks a file let go (no longer under its name, quiet for a long time): it is
- * still looked at for growth, by a restart too (absent in older checkpoints: none was). `siblings`, for a file nothing of which was read yet, lists its rotated siblings (dev:ino:birth time) then:
+ * still looked at for growth, by a restart too (absent in older checkpoints: none was). `rotated` marks a file no longer the live one (another file was under its name, or under the name it is a rotated copy of): deleted by the rotation after it was read to its end, a restart drops it without a word (checkpointed.ts); `birth`, its birth time, tells it from a new file on its freed inode. `siblings`, for a file nothing of which was read yet, lists its rotated siblings (dev:ino:birth time) then:
  * a copy made after is read whole by a restart. `tail_fp` is a sha256 of the `tail_len` bytes just before `offset` (up to 1 KiB): a file
  * rewritten while nobody followed it that starts as before (a banner longer than 1 KiB) differs
  * there, and a look-alike of another file does too. `seq` is the seq of the last record before `offset` (≤ last_seq: the records after it
@@ -57,6 +57,15 @@ export interface FileCheckpoint extends FileIdentity {
    * a restart finds it again, reads on if it grew, and reads none of it again
    */
   released?: boolean;
+  /**
+   * no longer the live file when the checkpoint was taken: another file was under the name it was
+   * followed by, or under the name it is a rotated copy of (app.log for app.log.3). Its writer had
+   * moved on: gone by the restart after being read to its end, nothing of it was missed (absent in
+   * older checkpoints: such a file gets its "could not be read" line, as before)
+   */
+  rotated?: boolean;
+  /** with `rotated`: its birth time (ms, 0 where the file system keeps none), telling it from a new file on its freed inode */
+  birth?: number;
 }
 
 export interface FollowCheckpoint {

@@ -13,17 +13,33 @@
  * name or a sibling's (rotated while nobody was following), and goes on from its offset, then
  * reads whole the siblings rotated after it (rotated twice meanwhile); a file deleted meanwhile that
  * its writer still has open is read on through the writer's descriptor (/proc/PID/fd/N); a file it
- * cannot find any more costs a `system` line saying how many bytes could not be read. A file made under the glob
+ * cannot find any more costs a `system` line saying how many bytes could not be read, unless
+ * nothing of it can have been missed (issue 11: logrotate's `rotate 3` deletes app.log.3 at each
+ * rotation, and every restart said so). A file is dropped from the checkpoint without a word when
+ * all three hold:
+ * - it is gone: no file in its directory has its device, inode and birth time (a file on its inode
+ *   born at another time is a new one: ext4 hands a freed inode out again at once, to the new
+ *   app.log); where the file system keeps no birth time, a file on its inode is taken for it;
+ * - it had been read to its end when the checkpoint was written (its `size` is its `offset`: every
+ *   byte it had then is on the hub);
+ * - it was no longer the live file then (`rotated`: another file was under the name it was followed
+ *   by, or under the name it is a rotated copy of, app.log for app.log.3): its writer had moved on.
+ * A file that was still the live one may have been written to after the checkpoint, and one that
+ * is there but shorter or with other bytes (truncated, rewritten) lost bytes: both get their line.
+ * What stays unseen: a writer that went on writing into a copy already rotated away after the
+ * checkpoint (logrotate's window between its rename and the writer's reopen), the copy deleted
+ * before the restart; a let-go file deleted meanwhile is as silent, and always was.
+ * A file made under the glob
  * and rotated out of it while nobody followed (app.log.1 of a new app.log, for '*.log') is in no
  * checkpoint: one born after the stopped follower's last look (`resumeLookedAt`) and named as a
  * rotated copy of a name the patterns match is read whole (issue 11).
  */
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
 import { changedWhileUnfollowed } from '../said.js';
 import type { FileCheckpoint } from './checkpoint.js';
 import type { DeliveryMark } from './feed.js';
-import { bornRotatedSince, fileKey, holdsBytesOf, locateCheckpointed, olderFirst, rotatedAfter, safeStat } from './siblings.js';
+import { bornRotatedSince, fileKey, holdsBytesOf, locateCheckpointed, olderFirst, rotatedAfter, safeReaddir, safeStat } from './siblings.js';
 import { openElsewhereAt } from './released.js';
 import { noteTail, type Tracked } from './tracked.js';
 
@@ -31,13 +47,14 @@ import { noteTail, type Tracked } from './tracked.js';
  * The entry of a file once the hub has every record up to `seq`, undefined when it needs none (let
  * go, gone, and all of it delivered); `sending`: not yet, only asked (nothing forgotten).
  */
-export function checkpointEntry(tracked: Tracked, seq: number, sending: boolean): FileCheckpoint | undefined {
+export function checkpointEntry(tracked: Tracked, seq: number, sending: boolean, rotated: boolean): FileCheckpoint | undefined {
   const mark = tracked.feed.delivered(seq, sending) ?? tracked.delivered;
   if (!sending) tracked.delivered = mark;
   if (tracked.fd === -1 && tracked.gone && tracked.feed.undelivered === 0) return undefined;
   // a let-go file stays in the checkpoint: a restart looks at it for growth, and reads none of it again
   const released = tracked.fd === -1 && !tracked.gone ? { released: true } : {};
-  return { path: tracked.name, ...mark, size: tracked.size, ...tailOf(tracked, mark), ...unreadOf(tracked, mark), ...released };
+  const moved = rotated ? { rotated: true, birth: tracked.birth } : {};
+  return { path: tracked.name, ...mark, size: tracked.size, ...tailOf(tracked, mark), ...unreadOf(tracked, mark), ...released, ...moved };
 }
 
 /** A file nothing of which was read yet, delivered as it is now: the siblings a restart knows the copies made after from. */
@@ -112,7 +129,10 @@ export function resumeFiles(
       continue;
     }
     if (found === undefined) {
-      follower.target.system(changedWhileUnfollowed(name, entry.offset, entry.size - entry.offset), 'WARNING');
+      // rotated away, read to its end, and deleted by a later rotation: nothing of it was missed
+      if (!droppedByRotation(name, entry)) {
+        follower.target.system(changedWhileUnfollowed(name, entry.offset, entry.size - entry.offset), 'WARNING');
+      }
       continue;
     }
     if (follower.tracking(found)) continue;
@@ -133,6 +153,22 @@ export function resumeFiles(
     if (!claimed.has(fileKey(safeStat(path))) && !follower.tracking(path)) follower.open(path, 0, true);
   }
   return names;
+}
+
+/**
+ * A checkpointed file not found (locateCheckpointed) whose going cost nothing: no longer the live
+ * file at the checkpoint, read to its end then, and gone now (see the header).
+ */
+function droppedByRotation(name: string, entry: FileCheckpoint): boolean {
+  if (entry.rotated !== true || entry.size > entry.offset) return false;
+  const dir = dirname(name);
+  return !safeReaddir(dir).some((other) => {
+    const stats = safeStat(join(dir, other));
+    if (stats === undefined || stats.ino !== entry.ino || stats.dev !== entry.dev) return false;
+    // born at another time: a new file on the freed inode, not this one (the Linux clock that
+    // stamps files is coarse, 4 ms: the follower's own clock cannot tell a file made just after its last look)
+    return !(entry.birth !== undefined && entry.birth > 0 && stats.birthtimeMs > 0 && stats.birthtimeMs !== entry.birth);
+  });
 }
 
 /** The copy at `path` was rotated after the one at `than` (olderFirst: a copy stamped alike is told by its birth, then its name). */

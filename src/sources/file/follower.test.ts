@@ -10,7 +10,7 @@ import { appendFileSync, closeSync, copyFileSync, mkdtempSync, openSync, readdir
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { fingerprint } from './checkpoint.js';
+import { fingerprint, type FileCheckpoint } from './checkpoint.js';
 import type { ByteSink } from './feed.js';
 import { FileFollower, type LineTarget } from './follower.js';
 
@@ -265,4 +265,71 @@ it('issue 11: deleted while the follower was stopped, its writer still holding i
     writer.kill('SIGKILL');
     await once(writer, 'exit');
   }
+});
+
+/** A target numbering the lines it is given (seq: line ends so far), as a RecordBuilder does: delivered() marks count in them. */
+function countingTarget() {
+  const { t, lines, said } = target();
+  return { t: { ...t, get lastSeq() { return lines().length; } } as LineTarget, lines, said };
+}
+
+/** logrotate's `rotate 3` with `create`: app.log.3 deleted, app.log.2 → .3, .1 → .2, app.log → .1, a new app.log */
+function rotateKeeping3(path: string): void {
+  unlinkSync(`${path}.3`);
+  for (const n of [2, 1]) renameSync(`${path}.${n}`, `${path}.${n + 1}`);
+  renameSync(path, `${path}.1`);
+  writeFileSync(path, '');
+}
+
+/** A follower started from `saved` (the last one's checkpoint), read to the end, stopped; its checkpoint. */
+function runOnce(patterns: string[], t: LineTarget, saved: { files: FileCheckpoint[]; lookedAt: number | undefined }) {
+  const follower = new FileFollower({ patterns, target: t, pollMs: 3_600_000, resume: saved.files, resumeLookedAt: saved.lookedAt });
+  follower.start();
+  follower.stop(true);
+  const files = follower.delivered(Number.MAX_SAFE_INTEGER);
+  follower.close();
+  return { files, lookedAt: follower.lookedAt };
+}
+
+it.each([['a glob', '*'], ['one path', '']])(
+  'issue 11: %s, logrotate keeping 3 copies between restarts: the oldest copy, read to its end and deleted by the rotation, is dropped without a word',
+  (_, glob) => {
+    const { path } = newLog('');
+    for (const n of [1, 2, 3]) writeFileSync(`${path}.${n}`, `older ${n}\n`);
+    const { t, lines, said } = countingTarget();
+    let saved = runOnce([`${path}${glob}`], t, { files: [], lookedAt: undefined });
+    let written = 0;
+    for (let round = 0; round < 5; round++) {
+      appendFileSync(path, block(written + 1, written + 3));
+      saved = runOnce([`${path}${glob}`], t, saved);
+      rotateKeeping3(path); // app.log.3, read to its end, goes: its writer moved on long ago
+      appendFileSync(path, block(written + 4, written + 5));
+      written += 5;
+    }
+    runOnce([`${path}${glob}`], t, saved);
+    expect(lines().filter((line) => line.startsWith('line '))).toEqual(block(1, written).trim().split('\n'));
+    expect(said).toEqual([]);
+  },
+);
+
+it('issue 11: the live file read to its end, then deleted while the follower was stopped: its loss is still said (its writer may have written more)', () => {
+  const { path } = newLog(block(1, 3));
+  const { t, said } = countingTarget();
+  const saved = runOnce([path], t, { files: [], lookedAt: undefined });
+  unlinkSync(path);
+  writeFileSync(path, block(4, 5));
+  runOnce([path], t, saved);
+  expect(said).toEqual([expect.stringContaining(`${path}: changed while nobody followed it`)]);
+});
+
+it('issue 11: a rotated copy read to its end, then truncated while the follower was stopped: there and shorter, its loss is said', () => {
+  const { path } = newLog(block(1, 3));
+  renameSync(path, `${path}.1`);
+  writeFileSync(path, block(4, 5));
+  const { t, said } = countingTarget();
+  const saved = runOnce([`${path}*`], t, { files: [], lookedAt: undefined });
+  expect(saved.files.find((file) => file.path === `${path}.1`)?.rotated).toBe(true);
+  truncateSync(`${path}.1`, 0);
+  runOnce([`${path}*`], t, saved);
+  expect(said).toEqual([expect.stringContaining(`${path}.1: changed while nobody followed it`)]);
 });

@@ -24,11 +24,12 @@
  * reads again what came after it (the hub ignores a seq it has).
  */
 import { closeSync, fstatSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { checkpointEntry, resumeFiles, type Resumer } from './checkpointed.js';
 import { FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, type FileCheckpoint } from './checkpoint.js';
 import { expandGlob, globBase } from './glob.js';
 import { grownReleased, overLimits, quietFor, RELEASED_LOOK_MS } from './released.js';
-import { rotatedKeys, rotatedSince, safeStat, siblingKey } from './siblings.js';
+import { isRotatedName, rotatedKeys, rotatedSince, safeStat, siblingKey } from './siblings.js';
 import { isTrackedFile, openTracked, releaseTracked, reopenTracked, type LineTarget, type Tracked } from './tracked.js';
 import { copyOfFollowed, startedOver, type CopyReader } from './truncation.js';
 
@@ -170,7 +171,7 @@ export class FileFollower {
   delivered(seq: number, sending = false): FileCheckpoint[] {
     const files: FileCheckpoint[] = [];
     for (const tracked of [...this.detached, ...this.active.values()]) {
-      const entry = checkpointEntry(tracked, seq, sending);
+      const entry = checkpointEntry(tracked, seq, sending, this.rotatedAway(tracked));
       if (entry !== undefined) files.push(entry);
     }
     // a file gone and fully delivered needs no place in the checkpoint any more
@@ -260,6 +261,20 @@ export class FileFollower {
     for (const later of rotatedSince(tracked.name, fstatSync(tracked.fd))) {
       if (!this.tracking(later) && !this.copies.has(siblingKey(safeStat(later)))) this.open(later, 0, true);
     }
+  }
+
+  /**
+   * Another file is followed under the name `tracked` was followed by, or under the name it is a
+   * rotated copy of (app.log for app.log.3, under app.log*): its writer moved on to that file
+   * (`rotated` in the checkpoint, checkpointed.ts).
+   */
+  private rotatedAway(tracked: Tracked): boolean {
+    const { dev, ino } = tracked.feed.identity;
+    for (const [name, live] of this.active) {
+      if (live === tracked || (live.feed.identity.ino === ino && live.feed.identity.dev === dev)) continue;
+      if (name === tracked.name || (dirname(name) === dirname(tracked.name) && isRotatedName(basename(name), basename(tracked.name)))) return true;
+    }
+    return false;
   }
 
   /** The patterns no file ever matched (a typo in `runlog run --follow`, a file the job never wrote). */

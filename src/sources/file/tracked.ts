@@ -28,6 +28,8 @@ export interface Tracked {
   feed: LineFeed;
   /** the file's size at the last look */
   size: number;
+  /** its birth time (ms; 0 where the file system keeps none): tells it from a new file on its inode once it is gone */
+  birth: number;
   /** the name no longer points to this file */
   detached: boolean;
   /** the last mark the hub has */
@@ -71,7 +73,7 @@ export function openTracked(
   const reread = (at: number, length: number) => (tracked.fd === -1 ? undefined : readFdAt(tracked.fd, at, length));
   const feed = new LineFeed(source, () => target.lastSeq, identity, offset, maxLineBytes, tail, reread);
   const skipped = atEnd ? offset : 0;
-  const tracked: Tracked = { name, fd, feed, size: stats.size, detached, delivered: { ...identity, seq: target.lastSeq, offset }, skipped };
+  const tracked: Tracked = { name, fd, feed, size: stats.size, birth: stats.birthtimeMs, detached, delivered: { ...identity, seq: target.lastSeq, offset }, skipped };
   return tracked;
 }
 
