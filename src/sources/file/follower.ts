@@ -24,7 +24,7 @@
  * reads again what came after it (the hub ignores a seq it has).
  */
 import { closeSync, fstatSync, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { checkpointEntry, resumeFiles, type Resumer } from './checkpointed.js';
 import { FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, type FileCheckpoint } from './checkpoint.js';
 import { expandGlob, globBase } from './glob.js';
@@ -270,11 +270,14 @@ export class FileFollower {
    */
   private rotatedAway(tracked: Tracked): boolean {
     const { dev, ino } = tracked.feed.identity;
-    for (const [name, live] of this.active) {
-      if (live === tracked || (live.feed.identity.ino === ino && live.feed.identity.dev === dev)) continue;
-      if (name === tracked.name || (dirname(name) === dirname(tracked.name) && isRotatedName(basename(name), basename(tracked.name)))) return true;
-    }
-    return false;
+    const [dir, base] = [dirname(tracked.name), basename(tracked.name)];
+    // the names it may be a copy of: cut before each `.` or `-` (looked up, not a scan of every file: a checkpoint per batch)
+    const names = [tracked.name];
+    for (let i = 1; i < base.length - 1; i++) if ((base[i] === '.' || base[i] === '-') && isRotatedName(base.slice(0, i), base)) names.push(join(dir, base.slice(0, i)));
+    return names.some((name) => {
+      const live = this.active.get(name);
+      return live !== undefined && live !== tracked && (live.feed.identity.ino !== ino || live.feed.identity.dev !== dev);
+    });
   }
 
   /** The patterns no file ever matched (a typo in `runlog run --follow`, a file the job never wrote). */
