@@ -18,7 +18,8 @@
  *   A copy the patterns match too (app.log.1 under app.log*) holds bytes read through the file:
  *   not followed while it is one, and from its end once read through (copyOfFollowed).
  * What a follower holds of each file and how it lets one go is tracked.ts; what the checkpoint
- * keeps of it, and how a restarted follower takes the checkpoint up, checkpointed.ts.
+ * keeps of it, and how a restarted follower takes the checkpoint up (what a file gone meanwhile
+ * costs: a `system` line, unless it was a rotated copy read to its end), checkpointed.ts.
  * On disk: nothing of the follower's own; the checkpoint is written by its caller (delivered()
  * gives the entries). A crash closes every file: a restart takes up from the last checkpoint and
  * reads again what came after it (the hub ignores a seq it has).
