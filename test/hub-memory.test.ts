@@ -7,16 +7,14 @@
  * and a 2 MiB page cache, at 108–122 MB (here, without them: 131–136 MB).
  */
 import { get } from 'node:http';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, getJson, PYTHON, startHubProcess, tempDir, waitFor, type HubProcess } from './helpers.js';
+import { peakKbOf, printingJob } from './memory.js';
 
 const LINES = 1_000_000;
 const LIMIT_KB = 125 * 1024;
-const PRINT = `import sys
-w = sys.stdout.write
-for i in range(${LINES}):
-    w("line %d of the job, padded to about ninety bytes like a training log line .......\\n" % i)`;
+const PRINT = printingJob(LINES);
 
 const dirs: string[] = [];
 let hub: HubProcess | undefined;
@@ -30,15 +28,6 @@ function scratch(prefix: string): string {
   const dir = tempDir(prefix);
   dirs.push(dir);
   return dir;
-}
-
-/** The kernel's high-water mark of a process's resident memory, in kB (0 once it is gone). */
-function peakKbOf(pid: number): number {
-  try {
-    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 /** Reads a live stream to its end, counting its `log` events (the viewer: the hub builds and writes every frame). */

@@ -4,18 +4,16 @@
  * (VmHWM, the kernel's high-water mark) is read from /proc while it runs, with a hub that takes
  * the lines (and so is behind most of the time) and with no hub at all (everything waits in the WAL).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/server/listen.js';
 import { cli, getJson, hubOn, PYTHON, tempDir, waitFor } from './helpers.js';
+import { peakKbOf, printingJob } from './memory.js';
 
 const LINES = 2_000_000;
 const LIMIT_KB = 100 * 1024;
-const PRINT = `import sys
-w = sys.stdout.write
-for i in range(${LINES}):
-    w("line %d of the job, padded to about ninety bytes like a training log line .......\\n" % i)`;
+const PRINT = printingJob(LINES);
 
 const dirs: string[] = [];
 let hub: RunningHub | undefined;
@@ -48,12 +46,7 @@ function expectPeakUnder(peakKb: number, limitKb: number): void {
 function watchPeak(pid: number): { stop: () => number } {
   let peakKb = 0;
   const timer = setInterval(() => {
-    try {
-      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (match) peakKb = Math.max(peakKb, Number(match[1]));
-    } catch {
-      // gone between two looks
-    }
+    peakKb = Math.max(peakKb, peakKbOf(pid));
   }, 50);
   return {
     stop: () => {
