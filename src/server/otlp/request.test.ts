@@ -81,6 +81,18 @@ describe('OTLP logs request', () => {
     ]);
   });
 
+  it('says a service.name that is not a string, and streams its records as an unnamed service', () => {
+    const batch = readExportRequest(
+      { resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { intValue: 42 } }] }, scopeLogs: [{ logRecords: [{ body: { stringValue: 'kept' } }] }] }] },
+      'hex',
+      1024,
+    );
+    expect(batch.rejected).toBe(0);
+    expect(batch.groups[0]?.target).toMatchObject({ runId: 'svc-unknown_service', isService: true });
+    expect(batch.groups[0]?.records[0]).toMatchObject({ message: 'kept' });
+    expect(batch.errors).toEqual(['resourceLogs[0].resource.attributes: service.name: expected a string, got 42; left out']);
+  });
+
   it('cuts a message over the line limit and says so', () => {
     const batch = readExportRequest({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'x'.repeat(100) } }] }] }] }, 'hex', 10);
     expect(batch.groups[0]?.records[0]).toMatchObject({ message: 'x'.repeat(10), attrs: { truncated: true } });

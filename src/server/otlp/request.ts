@@ -77,7 +77,7 @@ export function readExportRequest(body: unknown, ids: Ids, maxLineBytes: number)
     const resourceAttrs = keyValues(resource.attributes, `${at}.resource.attributes`);
     const scopeLogs = arrayAt(resourceLog.scopeLogs, `${at}.scopeLogs`);
     const runId = runIdOf(resource.attributes, `${at}.resource.attributes`);
-    const target = typeof runId === 'object' ? runId.rejected : targetOf(resourceAttrs, runId);
+    const target = typeof runId === 'object' ? runId.rejected : targetOf(resourceAttrs, runId, `${at}.resource.attributes`, (warning) => warn(batch, warning));
     if (typeof target === 'string') {
       const count = scopeLogs.reduce<number>((sum, scopeLog) => sum + countRecords(scopeLog), 0);
       reject(batch, count, target);
@@ -118,8 +118,10 @@ function countRecords(scopeLog: unknown): number {
   return Array.isArray(records) ? records.length : 0;
 }
 
-function targetOf(attrs: Map<string, unknown>, runId: string | undefined): StreamTarget | string {
+function targetOf(attrs: Map<string, unknown>, runId: string | undefined, at: string, warn: (warning: string) => void): StreamTarget | string {
   const service = attrs.get('service.name');
+  // OTel's semantic conventions make it a string: another type names nothing, and is said
+  notAString(service, `${at}: service.name`, warn);
   // the run's name and its `service` label: cut to their limit, as a logger name is
   const serviceName = typeof service === 'string' && service !== '' ? cutToBytes(service, Math.min(LIMITS.nameBytes, LIMITS.labelValueBytes)).text : null;
   if (runId !== undefined) {
