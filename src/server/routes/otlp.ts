@@ -5,9 +5,9 @@
  * encoding, a partial success naming the records not taken (an ended run, a bad run id, a bad
  * time); 400 for a body that does not decode; 415 for another content type or encoding.
  */
-import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RunlogError, badRequest } from '../../core/errors.js';
+import { inflated } from '../body-encoding.js';
 import type { HubContext } from '../context.js';
 import { assertNumbered, type StreamNumbering } from '../numbering.js';
 import { openRun } from '../open-run.js';
@@ -23,7 +23,7 @@ export async function otlpRoutes(app: FastifyInstance, options: { context: HubCo
   app.removeAllContentTypeParsers();
   const raw = (request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: Buffer) => void) => {
     try {
-      done(null, inflate(request, body, config.bodyLimit));
+      done(null, inflated(request, body, config.bodyLimit));
     } catch (error) {
       done(error as Error);
     }
@@ -77,19 +77,6 @@ export async function otlpRoutes(app: FastifyInstance, options: { context: HubCo
       // publish after commit: a live viewer must never see a line that could still be lost
       live.publishRecords(target.runId, inserted);
     });
-  }
-}
-
-function inflate(request: FastifyRequest, body: Buffer, limit: number): Buffer {
-  const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
-  if (encoding === 'identity' || encoding === '') return body;
-  // named as the JSON routes name it; the header's value cut short: it is echoed back
-  if (encoding !== 'gzip') throw new RunlogError(415, 'UNSUPPORTED_ENCODING', `content-encoding ${encoding.slice(0, 40)}: expected gzip or none`, 'content-encoding');
-  try {
-    // the inflated body is held to the same limit as a plain one: a small zip bomb stays small
-    return gunzipSync(body, { maxOutputLength: limit });
-  } catch (error) {
-    throw badRequest('body', `not gzip, or over ${limit} bytes inflated (${error instanceof Error ? error.message : String(error)})`);
   }
 }
 

@@ -16,13 +16,14 @@
  * The run is created when it does not exist (status running, `?name=` its name); `?final=1` ends
  * it (completed) once the lines are stored.
  */
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { Readable, Stream, pipeline } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RunlogError, badRequest } from '../../core/errors.js';
 import { nowMicros, type LogRecord, type ProgressUpdate } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
 import { parseBatch } from '../ingest.js';
+import { contentEncoding, inflated } from '../body-encoding.js';
 import type { HubContext } from '../context.js';
 import { assertNumbered, type StreamNumbering } from '../numbering.js';
 import { openRun } from '../open-run.js';
@@ -52,7 +53,7 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     const ndjson = (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-ndjson');
     const charset = bodyCharset(request.headers['content-type']);
     // NDJSON is checked whole before the run is touched: a bad request leaves no trace
-    const parsed = ndjson ? parseNdjson(id, transcode(inflate(request, request.body as Buffer), charset), config.maxLineBytes) : undefined;
+    const parsed = ndjson ? parseNdjson(id, transcode(inflated(request, request.body as Buffer, NDJSON_MAX_BYTES), charset), config.maxLineBytes) : undefined;
     // the run is made once there is something to keep: a request refused whole (bad gzip before
     // any line, NDJSON past the last seq) leaves no empty run behind
     const open = () => openRun(context, request, id, name === undefined ? {} : { name });
@@ -225,21 +226,4 @@ function bodyStream(request: FastifyRequest): Readable {
   if (contentEncoding(request) !== 'gzip') return body;
   // pipeline, not pipe: an error on either side ends the other, so the reading loop sees it
   return pipeline(body, createGunzip(), () => {});
-}
-
-function inflate(request: FastifyRequest, body: Buffer): Buffer {
-  if (contentEncoding(request) !== 'gzip') return body;
-  try {
-    return gunzipSync(body, { maxOutputLength: NDJSON_MAX_BYTES });
-  } catch (error) {
-    throw badRequest('body', `not gzip, or over ${NDJSON_MAX_BYTES} bytes inflated (${error instanceof Error ? error.message : String(error)})`);
-  }
-}
-
-function contentEncoding(request: FastifyRequest): 'gzip' | 'identity' {
-  const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
-  if (encoding === 'gzip') return 'gzip';
-  if (encoding === 'identity' || encoding === '') return 'identity';
-  // named as the JSON routes name it; the header's value cut short: it is echoed back
-  throw new RunlogError(415, 'UNSUPPORTED_ENCODING', `content-encoding ${encoding.slice(0, 40)}: expected gzip or none`, 'content-encoding');
 }
