@@ -141,10 +141,21 @@ export function systemLogFromRecord(record: LogRecord): SystemLog {
     metadata: {
       ...attrs,
       ...(record.logger ? { logger: record.logger } : {}),
-      // a value that is no object (the seed's function stores any) stays whole, under its own name
-      ...(metadata === undefined || metadata === null ? {} : typeof metadata === 'object' && !Array.isArray(metadata) ? (metadata as Record<string, unknown>) : { metadata }),
+      ...metadataObject(metadata),
     },
   };
+}
+
+/**
+ * The seed's function stores whatever `metadata` a caller sent, an array or a string too: spread
+ * as it was, `"hello"` became `{"0":"h",…}` in search and the live stream while /api/logs gave the
+ * string. Every view shows an object: a value that is not one is kept under the key `metadata`,
+ * as the hub stores such a value sent beside attrs (appendSystemLogs).
+ */
+export function metadataObject(stored: unknown): Record<string, unknown> {
+  if (stored === null || stored === undefined) return {};
+  if (typeof stored === 'object' && !Array.isArray(stored)) return stored as Record<string, unknown>;
+  return { metadata: stored };
 }
 
 /**

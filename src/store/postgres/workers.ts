@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { LEVEL_ALIASES, LEVEL_RANK, LEVELS, levelFromNumber, microsToIso, parseLevel, type Level, type LogRecord, type Phase, type Source } from '../../core/record.js';
 import { badRequest, conflict } from '../../core/errors.js';
-import { systemLogFromRecord } from '../rows.js';
+import { metadataObject, systemLogFromRecord } from '../rows.js';
 import { WORKER_LAST_SEQ } from './line-seqs.js';
 import { asciiFolded, foldedPattern } from './fold.js';
 import {
@@ -262,18 +262,6 @@ export function systemLogFromRow(row: SystemLogRow): SystemLog {
   const line = systemLogFromRecord(recordFromSystemRow(row));
   // the id the API documents and the live stream gives (worker:<id>/<seq>), whichever hub wrote the line
   return { ...line, source_type: row.source_type, source_id: row.source_id, metadata: metadataObject(row.metadata) };
-}
-
-/**
- * The seed's function stores whatever `metadata` a caller sent, an array or a string too: spread
- * as it was, `"hello"` became `{"0":"h",…}` in search and the live stream while /api/logs gave the
- * string. Every view shows an object: a value that is not one is kept under the key `metadata`,
- * as the hub stores such a value sent beside attrs (appendSystemLogs).
- */
-export function metadataObject(stored: unknown): Record<string, unknown> {
-  if (stored === null || stored === undefined) return {};
-  if (typeof stored === 'object' && !Array.isArray(stored)) return stored as Record<string, unknown>;
-  return { metadata: stored };
 }
 
 /**
