@@ -34,13 +34,13 @@
  * checkpoint: one born after the stopped follower's last look (`resumeLookedAt`) and named as a
  * rotated copy of a name the patterns match is read whole (issue 11).
  */
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Level } from '../../core/record.js';
 import { changedWhileUnfollowed } from '../said.js';
 import type { FileCheckpoint } from './checkpoint.js';
 import type { DeliveryMark } from './feed.js';
-import { bornRotatedSince, fileKey, holdsBytesOf, locateCheckpointed, olderFirst, rotatedAfter, safeReaddir, safeStat } from './siblings.js';
-import { openElsewhereAt } from './released.js';
+import { bornRotatedSince, fileKey, holdsBytesOf, locateCheckpointed, olderFirst, rotatedAfter, safeStat } from './siblings.js';
+import { findReleased, openElsewhereAt } from './released.js';
 import { noteTail, type Tracked } from './tracked.js';
 
 /**
@@ -161,14 +161,9 @@ export function resumeFiles(
  */
 function droppedByRotation(name: string, entry: FileCheckpoint): boolean {
   if (entry.rotated !== true || entry.size > entry.offset) return false;
-  const dir = dirname(name);
-  return !safeReaddir(dir).some((other) => {
-    const stats = safeStat(join(dir, other));
-    if (stats === undefined || stats.ino !== entry.ino || stats.dev !== entry.dev) return false;
-    // born at another time: a new file on the freed inode, not this one (the Linux clock that
-    // stamps files is coarse, 4 ms: the follower's own clock cannot tell a file made just after its last look)
-    return !(entry.birth !== undefined && entry.birth > 0 && stats.birthtimeMs > 0 && stats.birthtimeMs !== entry.birth);
-  });
+  // gone: no file in its directory on its inode born when it was (a file born at another time is a
+  // new one on the freed inode); where no birth time is kept, its inode alone (no fingerprint: fp_len 0)
+  return findReleased({ ...entry, fp_len: 0 }, { at: undefined, birth: entry.birth ?? 0 }, [dirname(name)]) === undefined;
 }
 
 /** The copy at `path` was rotated after the one at `than` (olderFirst: a copy stamped alike is told by its birth, then its name). */

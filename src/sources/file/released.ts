@@ -50,7 +50,7 @@ export function isReleased(identity: FileIdentity, release: Pick<Release, 'birth
 }
 
 /** Where the let-go file is now: where it was seen last, else in one of `dirs`; undefined when it is in none. */
-export function findReleased(identity: FileIdentity, release: Release, dirs: readonly string[]): string | undefined {
+export function findReleased(identity: FileIdentity, release: Pick<Release, 'at' | 'birth'>, dirs: readonly string[]): string | undefined {
   const last = release.at === undefined ? undefined : safeStat(release.at);
   if (release.at !== undefined && last !== undefined && isReleased(identity, release, last, release.at)) return release.at;
   const seen = new Set<string>();
