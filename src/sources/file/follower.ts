@@ -30,7 +30,7 @@ import { checkpointEntry, resumeFiles, type Resumer } from './checkpointed.js';
 import { FINGERPRINT_BYTES, fingerprintFd, fingerprintPath, type FileCheckpoint } from './checkpoint.js';
 import { expandGlob, globBase } from './glob.js';
 import { grownReleased, overLimits, quietFor, RELEASED_LOOK_MS } from './released.js';
-import { isRotatedName, rotatedKeys, rotatedSince, safeStat, siblingKey } from './siblings.js';
+import { isRotatedName, rotatedKeys, rotatedNames, rotatedSince, safeStat, siblingKey } from './siblings.js';
 import { isTrackedFile, openTracked, releaseTracked, reopenTracked, type LineTarget, type Tracked } from './tracked.js';
 import { copyOfFollowed, startedOver, type CopyReader } from './truncation.js';
 
@@ -272,9 +272,8 @@ export class FileFollower {
   private rotatedAway(tracked: Tracked): boolean {
     const { dev, ino } = tracked.feed.identity;
     const [dir, base] = [dirname(tracked.name), basename(tracked.name)];
-    // the names it may be a copy of: cut before each `.` or `-` (looked up, not a scan of every file: a checkpoint per batch)
-    const names = [tracked.name];
-    for (let i = 1; i < base.length - 1; i++) if ((base[i] === '.' || base[i] === '-') && isRotatedName(base.slice(0, i), base)) names.push(join(dir, base.slice(0, i)));
+    // the names it may be a copy of (looked up, not a scan of every file: a checkpoint per batch)
+    const names = [tracked.name, ...rotatedNames(base).filter((cut) => isRotatedName(cut, base)).map((cut) => join(dir, cut))];
     return names.some((name) => {
       const live = this.active.get(name);
       return live !== undefined && live !== tracked && (live.feed.identity.ino !== ino || live.feed.identity.dev !== dev);
@@ -290,20 +289,21 @@ export class FileFollower {
   private discover(fromEnd: boolean): void {
     this.looked = Date.now();
     const copies = new Map<string, CopySeen>();
-    const found: { path: string; stats: Stats }[] = [];
+    // path → its stats, each once however many patterns match it
+    const found = new Map<string, Stats>();
     for (const pattern of this.o.patterns) {
       for (const path of expandGlob(pattern)) {
-        if (this.active.has(path) || found.some((f) => f.path === path)) continue;
-        const stats = safeStat(path);
+        if (this.active.has(path)) continue;
+        const stats = found.get(path) ?? safeStat(path);
         if (!stats?.isFile()) continue;
         this.patternsMatched.add(pattern);
-        found.push({ path, stats });
+        found.set(path, stats);
       }
     }
     // a rotated file still under the glob (app.log → app.log.1 for 'logs/*') is the same file; taken
     // first, so that its last lines are read before a new file's (pass() reads in this order): the
     // new app.log's came before the rest of app.log.1 (issue 11, a follower restarted across a rotation)
-    const unknown = found.filter(({ path, stats }) => {
+    const unknown = [...found].filter(([path, stats]) => {
       const moved = this.detached.find((t) => isTrackedFile(t, stats, path));
       if (!moved || (moved.fd === -1 && !reopenTracked(moved, path))) return true;
       this.detached = this.detached.filter((t) => t !== moved);
@@ -311,7 +311,7 @@ export class FileFollower {
       this.active.set(path, moved);
       return false;
     });
-    for (const { path, stats } of unknown) {
+    for (const [path, stats] of unknown) {
       if ([...this.active.values()].some((t) => t.feed.identity.ino === stats.ino && t.feed.identity.dev === stats.dev)) continue;
       const copy = this.copyOfFollowed(path, stats, copies);
       if (copy === 'copy' || copy === 'maybe') continue;

@@ -201,7 +201,7 @@ export function bornRotatedSince(patterns: readonly string[], since: number): st
 }
 
 /** The names `entry` is a rotated copy of: app.log.1.gz → app.log.1, app.log (every cut before a `.` or `-`). */
-function rotatedNames(entry: string): string[] {
+export function rotatedNames(entry: string): string[] {
   const bases: string[] = [];
   for (let i = 1; i < entry.length - 1; i++) if (entry[i] === '.' || entry[i] === '-') bases.push(entry.slice(0, i));
   return bases;
