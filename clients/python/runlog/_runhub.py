@@ -127,7 +127,7 @@ class RunHub:
                     pass
 
     def _finish(self) -> None:
-        deadline = getattr(self, "_close_deadline", None) or time.monotonic() + self._exit_timeout
+        deadline = self._close_deadline if self._close_deadline is not None else time.monotonic() + self._exit_timeout
         if self._disabled:
             return
         if not self._created and not self._refused and time.monotonic() < deadline - 0.5:
@@ -179,8 +179,8 @@ class RunHub:
             return max(0.5, min(5.0, deadline - time.monotonic()))
         if not self._stopping:
             return 10.0
-        close_deadline = getattr(self, "_close_deadline", None)  # left after close(): the end must be on disk by then
-        return 2.0 if close_deadline is None else max(0.5, min(2.0, close_deadline - time.monotonic()))
+        # stopping after close(): the end must be on disk by its deadline
+        return 2.0 if self._close_deadline is None else max(0.5, min(2.0, self._close_deadline - time.monotonic()))
 
 
 def batches(records: List[str]):
