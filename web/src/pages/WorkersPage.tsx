@@ -211,4 +211,3 @@ function summary(list: Seen[]): string {
   const by = (status: WorkerStatus) => list.filter((seen) => seen.worker.status === status).length;
   return `${by('active')} active · ${by('stale')} stale · ${by('offline')} offline`;
 }
-
