@@ -7,28 +7,21 @@
  * and a 2 MiB page cache, at 108–122 MB (here, without them: 131–136 MB).
  */
 import { get } from 'node:http';
-import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, getJson, PYTHON, startHubProcess, tempDir, waitFor, type HubProcess } from './helpers.js';
-import { peakKbOf, printingJob } from './memory.js';
+import { cli, getJson, PYTHON, startHubProcess, waitFor, type HubProcess } from './helpers.js';
+import { peakKbOf, printingJob, scratchDirs } from './memory.js';
 
 const LINES = 1_000_000;
 const LIMIT_KB = 125 * 1024;
 const PRINT = printingJob(LINES);
 
-const dirs: string[] = [];
+const { scratch, removeScratch } = scratchDirs();
 let hub: HubProcess | undefined;
 afterEach(() => {
   hub?.child.kill('SIGTERM');
   hub = undefined;
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  removeScratch();
 });
-
-function scratch(prefix: string): string {
-  const dir = tempDir(prefix);
-  dirs.push(dir);
-  return dir;
-}
 
 /** Reads a live stream to its end, counting its `log` events (the viewer: the hub builds and writes every frame). */
 function follow(url: string): Promise<number> {

@@ -4,31 +4,24 @@
  * (VmHWM, the kernel's high-water mark) is read from /proc while it runs, with a hub that takes
  * the lines (and so is behind most of the time) and with no hub at all (everything waits in the WAL).
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/server/listen.js';
-import { cli, getJson, hubOn, PYTHON, tempDir, waitFor } from './helpers.js';
-import { peakKbOf, printingJob } from './memory.js';
+import { cli, getJson, hubOn, PYTHON, waitFor } from './helpers.js';
+import { peakKbOf, printingJob, scratchDirs } from './memory.js';
 
 const LINES = 2_000_000;
 const LIMIT_KB = 100 * 1024;
 const PRINT = printingJob(LINES);
 
-const dirs: string[] = [];
+const { scratch, removeScratch } = scratchDirs();
 let hub: RunningHub | undefined;
 afterEach(async () => {
   await hub?.close();
   hub = undefined;
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  removeScratch();
 });
-
-/** A temporary directory, removed after the test. */
-function scratch(prefix: string): string {
-  const dir = tempDir(prefix);
-  dirs.push(dir);
-  return dir;
-}
 
 /** A hub in this process on a directory of its own, closed after the test. */
 async function startHub(): Promise<RunningHub> {
