@@ -127,7 +127,8 @@ describe('hub with real runs', () => {
     await waitFor(async () => (await getJson(`${hub.url}/api/runs/crowd`)).status === 200 || undefined, 20_000, 'run');
     const early = Array.from({ length: 30 }, (_, i) => subscribe(`${hub.url}/api/runs/crowd/logs/stream?after=0${i % 3 === 0 ? '&batch=1' : ''}`));
     await waitFor(async () => (await getJson<{ line_count: number }>(`${hub.url}/api/runs/crowd`)).body.line_count >= 60 || undefined, 20_000, 'lines');
-    const late = Array.from({ length: 10 }, () => subscribe(`${hub.url}/api/runs/crowd/logs/stream?after=0`)); // joining mid-run: backlog, then live
+    // joining mid-run: backlog, then live; batched ones released with the early ones, from another position
+    const late = Array.from({ length: 10 }, (_, i) => subscribe(`${hub.url}/api/runs/crowd/logs/stream?after=0${i % 2 === 0 ? '&batch=1' : ''}`));
     const viewers = [...early, ...late];
     for (const viewer of viewers) await waitFor(() => viewer.ended, 30_000, 'end event');
     expect((await running).code).toBe(0);

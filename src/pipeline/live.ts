@@ -14,6 +14,7 @@
  */
 import { logFrames, recordJson, sseFrame } from '../core/sse.js';
 import { microsToIso, type Level, type LogRecord, type ProgressUpdate } from '../core/record.js';
+import { BatchClock } from './batch-clock.js';
 import type { Run, SystemLog, Worker } from '../store/store.js';
 
 /** What a topic's subscribers get: a commit's lines of a run, or one ready frame (progress, end, …). */
@@ -32,7 +33,7 @@ export type LiveEvent =
  * each asked for: `log` frames, or each record's JSON for the `logs` events a subscriber makes.
  */
 export class RecordBatch {
-  private frames: string | undefined;
+  private frames: Buffer | undefined;
   private jsonText: string[] | undefined;
 
   constructor(readonly records: readonly LogRecord[]) {}
@@ -41,9 +42,12 @@ export class RecordBatch {
     return this.records[this.records.length - 1]?.seq ?? 0;
   }
 
-  /** A `log` frame per record past `lastSent`: the shared text, unless the subscriber has some already. */
-  framesAfter(lastSent: number): string {
-    if (lastSent < this.firstSeq) return (this.frames ??= logFrames(this.records));
+  /**
+   * A `log` frame per record past `lastSent`: the text shared by every subscriber (made and encoded
+   * once), unless the subscriber has some of them already.
+   */
+  framesAfter(lastSent: number): Buffer | string {
+    if (lastSent < this.firstSeq) return (this.frames ??= Buffer.from(logFrames(this.records)));
     return logFrames(this.records.filter((record) => record.seq > lastSent));
   }
 
@@ -100,6 +104,8 @@ export class LiveFanout {
   private readonly recentSystemLines = new Set<string>();
   /** lines of streams with many subscribers, until their hold ends */
   private readonly held = new Map<string, Held>();
+  /** per stream, the release clock of its batched subscribers (batch-clock.ts) */
+  private readonly clocks = new Map<string, BatchClock>();
   /** told of every run published, with the run (the change watcher keeps its picture with it) */
   onRunPublished: ((run: Run) => void) | undefined;
 
@@ -121,8 +127,17 @@ export class LiveFanout {
         this.topics.delete(stream);
         this.lastPublished.delete(stream);
         this.release(stream);
+        this.clocks.get(stream)?.stop();
+        this.clocks.delete(stream);
       }
     };
+  }
+
+  /** The clock a stream's batched subscribers hold their lines by (made with the stream's first subscriber's `holdMs`). */
+  batchClock(stream: string, holdMs: number): BatchClock {
+    let clock = this.clocks.get(stream);
+    if (clock === undefined) this.clocks.set(stream, (clock = new BatchClock(holdMs)));
+    return clock;
   }
 
   /**

@@ -10,6 +10,7 @@ import { logFrames, logsFrames, LOGS_PER_EVENT, recordJson, sseFrame, SSE_PING }
 import { LEVEL_RANK, type Level, type LogRecord } from '../core/record.js';
 import type { SystemLog } from '../store/store.js';
 import type { LiveEvent, LiveFanout, RecordBatch } from '../pipeline/live.js';
+import type { BatchClock } from '../pipeline/batch-clock.js';
 import type { GapReader } from './worker-gaps.js';
 import { checkInt, intParam, type Query } from './params.js';
 
@@ -17,7 +18,8 @@ const SSE_RETRY_MS = 1000;
 /**
  * Batched subscribers get live lines at most this late, gathered into one `logs` event: at
  * thousands of lines a second that is a few events a second instead of hundreds, and the web UI
- * draws new lines only every 250 ms anyway.
+ * draws new lines only every 250 ms anyway. A stream's batched subscribers are released together
+ * (batch-clock.ts): those caught up share one frame.
  */
 export const BATCH_HOLD_MS = 50;
 
@@ -62,7 +64,9 @@ export function openSse(
     'X-Accel-Buffering': 'no', // no proxy buffering: lines must arrive as they happen
   });
   res.write(`retry: ${SSE_RETRY_MS}\n\n`); // how soon a dropped client comes back
-  const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, lastSent, batched, readGap, minLevel, match);
+  const clock = batched ? live.batchClock(topic, BATCH_HOLD_MS) : undefined;
+  const stream = new SubscriberStream(res, config.sseMaxQueuedBytes, lastSent, clock, readGap, minLevel, match);
+  // subscribed at once: the clock goes with the topic's last subscriber
   const unsubscribe = live.subscribe(
     topic,
     (event) => stream.onLive(event),
@@ -104,7 +108,7 @@ export class SubscriberStream {
   /** batched: live lines (as JSON, with their seqs) waiting for the hold to end */
   private held: string[] = [];
   private heldSeqs: number[] = [];
-  private holdTimer: NodeJS.Timeout | null = null;
+  private readonly releaseHeld = () => this.release();
   /** one worker's live lines that came while the gap before them is read from the store */
   private waiting: WorkerLine[] = [];
   private filling = false;
@@ -113,8 +117,8 @@ export class SubscriberStream {
     private readonly res: ServerResponse,
     private readonly maxQueuedBytes: number,
     public lastSent: number,
-    /** lines as `logs` events (arrays) rather than a `log` event each */
-    private readonly batched = false,
+    /** given: lines as `logs` events (arrays) rather than a `log` event each, held by this clock */
+    private readonly clock?: BatchClock,
     /** one worker's lines where they can come out of seq order (PostgreSQL): reads a gap (worker-gaps.ts) */
     private readonly readGap?: GapReader,
     /**
@@ -166,7 +170,7 @@ export class SubscriberStream {
     this.lastSent = fresh[fresh.length - 1]!.seq;
     const shown = this.minRank === 0 ? fresh : fresh.filter((record) => this.shows(record.level));
     if (shown.length === 0) return;
-    this.write(this.batched ? logsFrames(shown.map(recordJson), shown.map((record) => record.seq)) : logFrames(shown));
+    this.write(this.clock !== undefined ? logsFrames(shown.map(recordJson), shown.map((record) => record.seq)) : logFrames(shown));
   }
 
   goLive(): void {
@@ -195,7 +199,7 @@ export class SubscriberStream {
     this.close();
   }
 
-  write(text: string): void {
+  write(text: string | Buffer): void {
     if (this.closed) return;
     this.res.write(text);
     // too slow a reader: drop it at once (destroy frees its queue; it resumes with Last-Event-ID)
@@ -220,7 +224,7 @@ export class SubscriberStream {
   close(abort = false): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.clock?.cancel(this.releaseHeld);
     for (const handler of this.closeHandlers) handler();
     if (abort) this.res.destroy();
     else this.res.end();
@@ -231,11 +235,11 @@ export class SubscriberStream {
       // lines of this stream: their seq orders them against the backlog
       const { batch } = event;
       if (batch.lastSeq <= this.lastSent) return;
-      if (this.batched) this.hold(batch, this.lastSent);
+      if (this.clock !== undefined) this.hold(batch, this.lastSent, this.clock);
       else {
         // with a level, lines below it are left out: the text shared by every subscriber will not do
         const text = this.minRank === 0 ? batch.framesAfter(this.lastSent) : logFrames(batch.records.filter((record) => record.seq > this.lastSent && this.shows(record.level)));
-        if (text !== '') this.write(text);
+        if (text.length > 0) this.write(text);
       }
       this.lastSent = batch.lastSeq;
     } else if (event.type === 'log' && event.seq !== undefined) {
@@ -290,8 +294,8 @@ export class SubscriberStream {
       });
   }
 
-  /** Keeps the batch's lines past `after` until the hold ends, or at once when a full event's worth waits. */
-  private hold(batch: RecordBatch, after: number): void {
+  /** Keeps the batch's lines past `after` until the clock's tick, or at once when a full event's worth waits. */
+  private hold(batch: RecordBatch, after: number, clock: BatchClock): void {
     const { records, json } = batch;
     for (let index = 0; index < records.length; index++) {
       if (records[index]!.seq <= after || !this.shows(records[index]!.level)) continue;
@@ -299,17 +303,21 @@ export class SubscriberStream {
       this.heldSeqs.push(records[index]!.seq);
     }
     if (this.held.length >= LOGS_PER_EVENT) this.release();
-    else this.holdTimer ??= setTimeout(() => this.release(), BATCH_HOLD_MS);
+    else if (this.held.length > 0) clock.schedule(this.releaseHeld);
   }
 
-  /** Sends the held lines now, as `logs` events of up to LOGS_PER_EVENT. */
+  /**
+   * Sends the held lines now, as `logs` events of up to LOGS_PER_EVENT: without a level, the
+   * frames every subscriber holding the same lines shares (see BatchClock).
+   */
   private release(): void {
-    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
-    this.holdTimer = null;
+    this.clock?.cancel(this.releaseHeld);
     if (this.held.length === 0) return;
-    const frames = logsFrames(this.held, this.heldSeqs);
+    const [held, seqs] = [this.held, this.heldSeqs];
     this.held = [];
     this.heldSeqs = [];
-    this.write(frames);
+    const build = () => logsFrames(held, seqs);
+    const key = `${seqs[0]}-${seqs[seqs.length - 1]}-${seqs.length}`;
+    this.write(this.minRank === 0 && this.clock !== undefined ? this.clock.frames(key, build) : build());
   }
 }
