@@ -39,6 +39,13 @@ describe('BatchClock', () => {
     expect(builds).toBe(2);
   });
 
+  it('keeps frames only for the task that built them: later, the same seqs are built again (a run made again under its id)', async () => {
+    const clock = new BatchClock(20);
+    expect(clock.frames('1-3-3', () => 'old run').toString()).toBe('old run');
+    await Promise.resolve();
+    expect(clock.frames('1-3-3', () => 'new run').toString()).toBe('new run');
+  });
+
   it('stop() forgets what was due: a stream without subscribers has no timer left', async () => {
     const clock = new BatchClock(10);
     let released = 0;

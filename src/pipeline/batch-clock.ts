@@ -10,7 +10,10 @@
  *
  * Why a key of seqs is enough: within one stream a seq is one record for good (its identity), and
  * a subscriber past its backlog holds every line published after its position, so two unfiltered
- * subscribers holding from seq A to seq B, as many lines, hold the same lines.
+ * subscribers holding from seq A to seq B, as many lines, hold the same lines. The frames are kept
+ * only until the current task's synchronous work is done (every subscriber released by one tick, or
+ * by one progress update, is released in it): a run removed and made again under its id while a
+ * viewer stays can never be sent the old run's frames.
  */
 export class BatchClock {
   private readonly due = new Set<() => void>();
@@ -33,6 +36,7 @@ export class BatchClock {
   frames(key: string, build: () => string): Buffer {
     if (this.last?.key === key) return this.last.frames;
     const frames = Buffer.from(build());
+    if (this.last === undefined) queueMicrotask(() => (this.last = undefined));
     this.last = { key, frames };
     return frames;
   }
