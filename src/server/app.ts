@@ -116,6 +116,7 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     tokens: context.tokens,
     hosts: allowedHostNames(context.config.host, context.config.publicUrls),
     exposed: !isLoopbackHost(context.config.host),
+    publicOrigins: new Set(context.config.publicUrls.map((url) => new URL(url).origin.toLowerCase())),
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -19,7 +19,7 @@ import { allows, scopeNames, SCOPES, type RouteScope, type Scope } from '../../c
 import { parseIsoMicros } from '../../core/time.js';
 import type { Store, TokenRecord } from '../../store/store.js';
 import type { TokenCache } from './cache.js';
-import { hostOfHeader, isLoopbackHost } from './hosts.js';
+import { hostOfHeader } from './hosts.js';
 import { sha256 } from './tokens.js';
 
 declare module 'fastify' {
@@ -83,6 +83,8 @@ export interface GuardOptions {
   hosts: ReadonlySet<string> | null;
   /** the hub listens beyond loopback: a token is needed even before one exists */
   exposed: boolean;
+  /** the origins of --public-url (`https://runlog.example.com`): a page there is the hub's own behind its proxy */
+  publicOrigins?: ReadonlySet<string>;
 }
 
 export interface RouteEntry {
@@ -119,7 +121,7 @@ export function installGuard(app: FastifyInstance, options: GuardOptions): void 
     const config = request.routeOptions.config;
     // a public route answers everyone: who is asking is only worth a store query when it needs to know
     request.auth = config?.scope === 'public' && config.storeFree === true ? ANONYMOUS : await authenticate(request, options);
-    checkOrigin(request, options.hosts);
+    checkOrigin(request, options.publicOrigins ?? new Set());
     authorize(request, reply);
   });
   app.addHook('onSend', async (_request, reply, payload) => {
@@ -179,7 +181,7 @@ function expired(token: TokenRecord): boolean {
   return token.expires_at !== null && (parseIsoMicros(token.expires_at) ?? 0) <= nowMicros();
 }
 
-function checkOrigin(request: FastifyRequest, hosts: ReadonlySet<string> | null): void {
+function checkOrigin(request: FastifyRequest, publicOrigins: ReadonlySet<string>): void {
   if (SAFE_METHODS.has(request.method)) return;
   const origin = request.headers.origin;
   if (origin === undefined) {
@@ -189,15 +191,19 @@ function checkOrigin(request: FastifyRequest, hosts: ReadonlySet<string> | null)
     }
     return;
   }
-  let originHost: string;
+  let parsed: URL;
   try {
-    originHost = new URL(origin).host.toLowerCase();
+    parsed = new URL(origin);
   } catch {
     throw forbidden(`Origin ${JSON.stringify(origin.slice(0, 100))} is not the hub's`, 'CROSS_ORIGIN');
   }
-  const sameHost = originHost === (request.headers.host ?? '').toLowerCase();
-  const known = hosts !== null && hosts.has(hostOfHeader(originHost)) && !isLoopbackHost(hostOfHeader(originHost));
-  if (!sameHost && !known) throw forbidden(`cross-origin request from ${JSON.stringify(origin.slice(0, 100))} refused`, 'CROSS_ORIGIN');
+  // the hub's own origin is its host *and port*: a page on another port of the same machine (a
+  // notebook, a job's own web server) is another origin, though the same site, so the SameSite
+  // cookie goes with its requests; matching the host name alone let it act as the signed-in user
+  const sameHost = parsed.host.toLowerCase() === (request.headers.host ?? '').toLowerCase();
+  if (!sameHost && !publicOrigins.has(parsed.origin.toLowerCase())) {
+    throw forbidden(`cross-origin request from ${JSON.stringify(origin.slice(0, 100))} refused`, 'CROSS_ORIGIN');
+  }
 }
 
 function authorize(request: FastifyRequest, reply: FastifyReply): void {
