@@ -13,5 +13,5 @@ export function formatLogFileLine(record: LogRecord): string {
  * is: the log file calls this for every line.
  */
 export function plain(message: string): string {
-  return message.includes('\x1b') ? terminalSafe(message, { colour: false }) : message;
+  return message.includes('\x1b') ? terminalSafe(message, { colour: false, keepBidi: true }) : message;
 }

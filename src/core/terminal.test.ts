@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { terminalSafe } from './terminal.js';
+import { terminalJson, terminalSafe } from './terminal.js';
 
 const colour = { colour: true };
 const pipe = { colour: false };
@@ -119,5 +119,18 @@ describe('terminalSafe', () => {
     const text = 'a\tb \x1b[1;31mred\x1b[0m \x1b[38;5;8mgrey\x1b[39m \x1b[38;2;8;8;8mdark\x1b[m 日本 🙂';
     expect(terminalSafe(text, colour)).toBe(text);
     expect(terminalSafe(text, pipe)).toBe('a\tb red grey dark 日本 🙂');
+  });
+
+  it('shows bidi controls as their code points, on a terminal and into a pipe, and leaves them for a file', () => {
+    expect(terminalSafe('user\u202egpj.exe \u2066x\u2069', colour)).toBe('user<U+202E>gpj.exe <U+2066>x<U+2069>');
+    expect(terminalSafe('a\u202db', pipe)).toBe('a<U+202D>b');
+    expect(terminalSafe('\x1b[2Ja\u202eb', { colour: false, keepBidi: true })).toBe('a\u202eb');
+  });
+
+  it('writes --json with C1 and bidi controls escaped, parsing to the same value', () => {
+    const value = { message: 'a\u009b2J\u0085b\u202ec\u2028d\x1b[31m', n: 1 };
+    const line = terminalJson(value);
+    expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u2028\u202a-\u202e]/);
+    expect(JSON.parse(line)).toEqual(value);
   });
 });

@@ -13,7 +13,10 @@
  * - always: C1 controls (U+0080–U+009F, their 8-bit CSI/OSC/DCS forms parsed like the 7-bit ones
  *   and dropped the same way), and C0 controls and DEL except tab and line feed, `\r` and `\b`
  *   included. A line feed stays: a message may hold several lines (an exception sent as one
- *   record), and a new line can only add below, never overwrite or hide what came before.
+ *   record), and a new line can only add below, never overwrite or hide what came before;
+ * - always: a bidirectional control (U+202A–202E, U+2066–2069) is written out as its code point,
+ *   `<U+202E>`, as the web UI shows it: applied by a terminal that does bidi, it shows a line's
+ *   text (a run name in a table, `gpj.exe`) in another order than it holds.
  *
  * What comes out contains ESC only as the start of a complete SGR sequence this function wrote,
  * and no control character but tab and line feed: dropping a piece never splices a new sequence.
@@ -34,15 +37,21 @@ const MAX_SGR_PARAMS = 64;
 /** 8-bit C1 introducers and the 7-bit byte that follows ESC for the same sequence */
 const C1_AS_ESC: Readonly<Record<number, number>> = { 0x9b: 0x5b, 0x9d: 0x5d, 0x90: 0x50, 0x98: 0x58, 0x9e: 0x5e, 0x9f: 0x5f };
 
-/** nothing to do for most lines: no control character but tab and line feed */
-const SPECIAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+/** nothing to do for most lines: no control character but tab and line feed, no bidi control */
+const SPECIAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+/** the bidirectional controls that reorder text (the marks U+200E/U+200F reorder nothing past a neutral) */
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+/** what JSON.stringify leaves raw that a terminal acts on: C1 controls (0x9B is CSI), bidi controls, line separators */
+const JSON_RAW = /[\x80-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 export interface TerminalOptions {
   /** keep SGR colours and styles (a terminal) or not (a pipe, a file) */
   colour: boolean;
+  /** leave bidi controls as they are: for text that goes to a file, not to a terminal (format.ts) */
+  keepBidi?: boolean;
 }
 
-export function terminalSafe(text: string, { colour }: TerminalOptions): string {
+export function terminalSafe(text: string, { colour, keepBidi = false }: TerminalOptions): string {
   if (!SPECIAL.test(text)) return text;
   let out = '';
   let coloured = false;
@@ -87,9 +96,19 @@ export function terminalSafe(text: string, { colour }: TerminalOptions): string 
     }
     i++; // any other control character: dropped
   }
+  if (!keepBidi) out = out.replace(BIDI_CONTROLS, (control) => `<U+${control.charCodeAt(0).toString(16).toUpperCase()}>`);
   // a colour the line leaves on would paint the lines after it, and the shell's prompt (`coloured`:
   // the last SGR kept is not a reset)
   return coloured ? `${out}${RESET}` : out;
+}
+
+/**
+ * A value as one line of JSON for `--json` output: JSON.stringify escapes C0 controls but writes
+ * C1 controls (U+009B is an 8-bit CSI to a terminal) and bidi controls raw; here they are `\u`
+ * escapes too, so nothing stored reaches the terminal raw, and a JSON parser reads the same value.
+ */
+export function terminalJson(value: unknown): string {
+  return JSON.stringify(value).replace(JSON_RAW, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

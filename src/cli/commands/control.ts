@@ -1,4 +1,5 @@
 /** `runlog cancel RUN`, `runlog rm RUN`, `runlog rerun RUN`: a run's control, through the hub (docs/api.md). */
+import { terminalJson } from '../../core/terminal.js';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { databaseFile } from '../../core/config.js';
@@ -35,7 +36,7 @@ export async function cancelCommand(id: string, flags: ControlFlags): Promise<vo
   checkRunId(id, 'RUN');
   const hub = await needHub(flags, 'cancel', "a run's runner or worker learns of the cancel from the hub");
   const { body: run } = await hubCall<Run>(hub, 'POST', `/api/runs/${encodeURIComponent(id)}/cancel`, { by: me() });
-  if (flags.json) process.stdout.write(`${JSON.stringify(run)}\n`);
+  if (flags.json) process.stdout.write(`${terminalJson(run)}\n`);
   else if (run.status === 'cancelled') process.stdout.write(`${id}: cancelled\n`);
   else process.stdout.write(`${id}: cancel requested; its runner stops the command at its next lease renewal (within ${run.lease_s ?? '?'}s)\n`);
 }
@@ -68,7 +69,7 @@ export async function rerunCommand(id: string, flags: ControlFlags & { wait?: st
   if (flags.wait !== undefined && flags.wait !== false) waitSeconds(flags.wait);
   const { body: run } = await hubCall<Run>(hub, 'POST', `/api/runs/${encodeURIComponent(id)}/rerun`, {});
   if (flags.wait === undefined || flags.wait === false) {
-    process.stdout.write(flags.json ? `${JSON.stringify(run)}\n` : `${run.id}\n`);
+    process.stdout.write(flags.json ? `${terminalJson(run)}\n` : `${run.id}\n`);
     return;
   }
   await waitAndReport(hub, run.id, flags.wait, flags.json);

@@ -2,11 +2,12 @@
  * `runlog gpu [--json]`: this machine's GPUs, as nvidia-smi reports them. No GPU or no nvidia-smi
  * is a fact about the machine, not an error: it is said plainly and the exit code is 0.
  */
+import { terminalJson } from '../../core/terminal.js';
 import { GpuProbe, type GpuInfo, type GpuSnapshot } from '../../agent/gpu.js';
 
 export async function gpuCommand(options: { json?: boolean }, probe = new GpuProbe()): Promise<void> {
   const snapshot = await probe.snapshot();
-  process.stdout.write(options.json ? `${JSON.stringify(snapshot)}\n` : formatGpus(snapshot));
+  process.stdout.write(options.json ? `${terminalJson(snapshot)}\n` : formatGpus(snapshot));
 }
 
 export function formatGpus(snapshot: GpuSnapshot): string {

@@ -1,5 +1,5 @@
 /** `runlog grep TEXT`: lines of every run and every worker that contain TEXT, newest first. */
-import { terminalSafe } from '../../core/terminal.js';
+import { terminalJson, terminalSafe } from '../../core/terminal.js';
 import { microsToIso } from '../../core/record.js';
 import { searchMatch } from '../../store/rows.js';
 import type { LineSearch } from '../../store/store.js';
@@ -40,7 +40,7 @@ export async function grepCommand(text: string, flags: GrepFlags): Promise<void>
     const safe = { colour: process.stdout.isTTY === true };
     for (const record of page.records) {
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(searchMatch(record))}\n`);
+        process.stdout.write(`${terminalJson(searchMatch(record))}\n`);
       } else {
         // where (run:seq, as grep prints file:line), when, then the line
         const message = terminalSafe(record.message, safe);

@@ -1,6 +1,6 @@
 /** `runlog logs RUN`: a run's lines, with the meanings `kubectl logs` gives the flags (`worker:<id>`: worker-logs.ts). */
 import { plain } from '../../core/format.js';
-import { terminalSafe } from '../../core/terminal.js';
+import { terminalJson, terminalSafe } from '../../core/terminal.js';
 import { foldAscii } from '../../core/text.js';
 import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord } from '../../core/record.js';
 import { followRun } from '../follow.js';
@@ -131,7 +131,7 @@ export function linePrinter<T extends { message: string }>(
   const safe = { colour: process.stdout.isTTY === true };
   return (line) => {
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify(json(line))}\n`);
+      process.stdout.write(`${terminalJson(json(line))}\n`);
       return;
     }
     const text = terminalSafe(line.message, safe);

@@ -1,4 +1,5 @@
 /** `runlog run [flags] -- CMD`: run a command and capture it (see README, "runlog run"). */
+import { terminalJson } from '../../core/terminal.js';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { databaseFile } from '../../core/config.js';
@@ -169,7 +170,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
   if (outcome.exit_status === 127 && outcome.error_message?.startsWith('could not start')) {
     process.stderr.write(`runlog: ${command[0]}: ${outcome.error_message}\n`);
   }
-  if (flags.json) process.stdout.write(`${stdoutLineOpen() ? '\n' : ''}${JSON.stringify(summary(outcome, where))}\n`);
+  if (flags.json) process.stdout.write(`${stdoutLineOpen() ? '\n' : ''}${terminalJson(summary(outcome, where))}\n`);
   process.exit(outcome.exit_status);
 }
 

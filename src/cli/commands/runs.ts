@@ -1,4 +1,5 @@
 /** `runlog runs`: the runs, newest first. */
+import { terminalJson } from '../../core/terminal.js';
 import { RUN_STATUSES, type Run, type RunStatus } from '../../store/store.js';
 import { labels as parseLabels, pageLimit, UsageError } from '../args.js';
 import { openReader } from '../open-reader.js';
@@ -16,7 +17,7 @@ export async function runsCommand(flags: { status?: string; grep?: string; label
   const runs = await reader.listRuns({ status: status as RunStatus | undefined, limit, ...(flags.grep ? { q: flags.grep } : {}), ...(Object.keys(labels).length > 0 ? { labels } : {}) });
   await close();
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(runs)}\n`);
+    process.stdout.write(`${terminalJson(runs)}\n`);
     return;
   }
   process.stdout.write(runsTable(runs));

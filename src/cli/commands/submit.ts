@@ -9,7 +9,7 @@ import { followRun, WaitTimeout } from '../follow.js';
 import { findHub } from '../hub-client.js';
 import { printer } from './logs.js';
 import type { FunctionResponse } from '../../server/routes/tasks.js';
-import { terminalSafe } from '../../core/terminal.js';
+import { terminalJson, terminalSafe } from '../../core/terminal.js';
 import { hubError, hubFetch, jsonOf } from '../../sinks/hub-http.js';
 
 export interface SubmitFlags {
@@ -44,7 +44,7 @@ export async function submitCommand(command: string[], flags: SubmitFlags): Prom
   if (flags.wait !== undefined && flags.wait !== false) waitSeconds(flags.wait);
   const created = await createTask(hub, body);
   if (flags.wait === undefined || flags.wait === false) {
-    process.stdout.write(flags.json ? `${JSON.stringify(created)}\n` : `${created.id}\n`);
+    process.stdout.write(flags.json ? `${terminalJson(created)}\n` : `${created.id}\n`);
     return;
   }
   await waitAndReport(hub, created.id, flags.wait, flags.json);
@@ -83,7 +83,7 @@ export async function waitAndReport(hub: string, id: string, wait: string | true
     const scope = /\b403\b|read scope/.test(message) ? ' (watching a run needs a token with the read scope)' : '';
     throw new Error(`run ${id} is queued, but waiting for it failed: ${message}${scope}`);
   }
-  if (json) process.stdout.write(`${JSON.stringify(response)}\n`);
+  if (json) process.stdout.write(`${terminalJson(response)}\n`);
   else if (response.success) process.stderr.write(`runlog: run ${response.run_id} completed in ${(response.duration_seconds ?? 0).toFixed(1)}s\n`);
   else {
     // the run's error_message is stored text: no escape sequence reaches the terminal

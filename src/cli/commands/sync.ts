@@ -1,4 +1,5 @@
 /** `runlog sync`: deliver what runners on this data directory left undelivered (see sinks/hub-replay.ts). */
+import { terminalJson } from '../../core/terminal.js';
 import { resolve } from 'node:path';
 import { replayWals } from '../../sinks/hub-replay.js';
 import { durationMs } from '../args.js';
@@ -31,7 +32,7 @@ export async function syncCommand(flags: SyncFlags): Promise<void> {
   const waiting = runs.filter((run) => run.outcome === 'waiting');
   // the URL answered 404 (notTheHub): "unreachable" would send the user to look for a hub that is down
   const why = waiting.some((run) => run.note?.includes('answered 404')) ? 'its URL answered 404: see above' : 'hub unreachable';
-  if (flags.json) process.stdout.write(`${JSON.stringify({ runs, sent_runs: sent.length, sent_lines: lines, waiting: waiting.length })}\n`);
+  if (flags.json) process.stdout.write(`${terminalJson({ runs, sent_runs: sent.length, sent_lines: lines, waiting: waiting.length })}\n`);
   else if (runs.length === 0) say('nothing to send');
   else say(`sent ${sent.length} runs, ${lines} lines${waiting.length > 0 ? `; ${waiting.length} runs still wait (${why})` : ''}`);
   process.exit(waiting.length > 0 ? 1 : 0);

@@ -3,6 +3,7 @@
  * (`--hub none`, or no hub answering) to make the first one. The secret is printed once, on
  * stdout alone (so `runlog token create … > file` keeps it); nothing else ever shows it.
  */
+import { terminalJson } from '../../core/terminal.js';
 import { parseScopes, type Scope } from '../../core/scopes.js';
 import { newTokenSecret, sha256 } from '../../server/auth/tokens.js';
 import { parseNewToken, publicToken } from '../../server/routes/tokens.js';
@@ -60,7 +61,7 @@ export async function createToken(name: string, flags: CreateFlags): Promise<voi
       await store.close();
     }
   }
-  if (flags.json) process.stdout.write(`${JSON.stringify(created)}\n`);
+  if (flags.json) process.stdout.write(`${terminalJson(created)}\n`);
   else {
     process.stdout.write(`${created.token}\n`);
     const where = hub !== undefined ? redactUrl(hub) : describeStore({ db: flags.db, dataDir: flags.data });
@@ -74,7 +75,7 @@ export async function createToken(name: string, flags: CreateFlags): Promise<voi
 export async function listTokens(flags: TokenFlags): Promise<void> {
   const tokens = await withStoreOrHub(flags, async (store) => (await store.listTokens()).map(publicToken), async (hub) => (await call<{ tokens: ShownToken[] }>(`${hub}/api/tokens`)).tokens);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(tokens)}\n`);
+    process.stdout.write(`${terminalJson(tokens)}\n`);
     return;
   }
   const rows = tokens.map((t) => [t.name, t.scopes.join(','), t.worker_id ?? '-', day(t.created_at), t.expires_at === null ? 'never' : day(t.expires_at), t.last_used_at === null ? 'never' : day(t.last_used_at)]);

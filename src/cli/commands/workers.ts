@@ -1,4 +1,5 @@
 /** `runlog workers`: every worker, its status, GPU memory and current task. */
+import { terminalJson } from '../../core/terminal.js';
 import type { Worker } from '../../store/store.js';
 import { hubError, hubFetch } from '../../sinks/hub-http.js';
 import { findHub } from '../hub-client.js';
@@ -9,7 +10,7 @@ import { table } from '../table.js';
 export async function workersCommand(flags: { json?: boolean; hub?: string; data: string; db?: string }): Promise<void> {
   const workers = await listWorkers(flags);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(workers)}\n`);
+    process.stdout.write(`${terminalJson(workers)}\n`);
     return;
   }
   if (workers.length === 0) {
