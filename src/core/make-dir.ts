@@ -5,11 +5,16 @@
  * Why not `mkdirSync(dir, { recursive: true })`: on Node 20 it never returns for a folder the
  * kernel answers ENOENT for although its parent exists (`/proc/x`): it retries the parent and the
  * child for ever, so `runlog run --log-dir /proc/x` hung at 100% CPU, deaf to SIGTERM.
+ *
+ * A folder it makes is 0700 unless told otherwise: the store, the WAL, the spool and the log files
+ * hold everything the jobs printed, secrets included, and another user of the machine must not
+ * read around the hub's tokens (PostgreSQL keeps its data directory 0700 for the same reason). A
+ * folder that exists keeps its mode: whoever made it chose it.
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-export function makeDirectory(dir: string, mode?: number): void {
+export function makeDirectory(dir: string, mode = 0o700): void {
   const missing: string[] = [];
   for (let at = resolve(dir); ; at = dirname(at)) {
     const stat = statOrMissing(at);

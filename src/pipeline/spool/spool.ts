@@ -61,7 +61,7 @@ export class Spool<T = unknown> {
   append(items: readonly T[]): void {
     if (items.length === 0) return;
     if (this.fd === undefined) {
-      this.fd = openSync(this.file, 'w+');
+      this.fd = openSync(this.file, 'w+', 0o600); // a worker's lines: its owner's only
       this.readOffset = this.writeOffset = 0;
     }
     let text = '';

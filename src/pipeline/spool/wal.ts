@@ -102,7 +102,7 @@ export class Wal {
     this.metaFile = join(dir, `${meta.run.id}.json`);
     try {
       makeDirectory(dir);
-      this.fd = openSync(this.file, 'a+');
+      this.fd = openSync(this.file, 'a+', 0o600); // every line the command printed: its owner's only
       const size = fstatSync(this.fd).size;
       // a partial last line (a crash in the middle of a write) would swallow the next one
       this.writeOffset = size === 0 ? 0 : lastLineEnd(this.fd, size);

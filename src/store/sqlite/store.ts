@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { statement } from './statements.js';
 import { dirname } from 'node:path';
+import { closeSync, openSync } from 'node:fs';
 import { nowMicros, type LogRecord } from '../../core/record.js';
 import { DEFAULTS, LEASE_MISSES } from '../../core/config.js';
 import { isAfterCursor } from '../search-order.js';
@@ -60,7 +61,16 @@ export class SqliteStore implements Store {
   private readonly appendTx: Database.Transaction<(stream: string, records: readonly LogRecord[]) => LogRecord[]>;
 
   constructor(readonly file: string) {
-    if (file !== ':memory:') makeDirectory(dirname(file));
+    if (file !== ':memory:') {
+      makeDirectory(dirname(file));
+      // a new file holds every line and run: its owner's only (SQLite gives its -wal and -shm this
+      // mode too); an existing one keeps its mode, and any trouble is openVersioned's to name
+      try {
+        closeSync(openSync(file, 'wx', 0o600));
+      } catch {
+        // exists, or cannot be made: said below
+      }
+    }
     const { db, version } = openVersioned(file);
     this.db = db;
     this.db.pragma('journal_mode = WAL');
