@@ -12,23 +12,32 @@
  * - uncompressed: a `Content-Encoding` (gzip, br) is a 415 naming it, where the compressed bytes
  *   were parsed as text and answered "not valid JSON" with a piece of them. (OTLP and the text
  *   route inflate gzip themselves.)
+ * - UTF-8, or the charset it declares (`; charset=iso-8859-1`), transcoded as the text route does
+ *   (charset.ts): read as UTF-8 whatever it said, every non-ASCII character of a Latin-1 body was
+ *   stored as U+FFFD under a 201; a charset the hub cannot decode is a 415 naming `content-type`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest, RunlogError } from '../core/errors.js';
+import { bodyCharset, transcode } from './charset.js';
 
 /** Whether the text may hold a key starting `__` or `con` (each character may be a \u escape): else no walk. */
 const SUSPECT_KEY = /"(?:_|\\u005[fF]){2}|"(?:c|\\u0063)(?:o|\\u006[fF])(?:n|\\u006[eE])/;
 
 export function jsonBodies(app: FastifyInstance): void {
   app.removeContentTypeParser(['text/plain', 'application/json']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request: FastifyRequest, text: string | Buffer, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request: FastifyRequest, body: string | Buffer, done) => {
     try {
       assertUncompressed(request);
-      done(null, parseJsonObject(String(text)));
+      done(null, parseJsonObject(jsonBytes(request, body as Buffer).toString('utf8')));
     } catch (error) {
       done(error as RunlogError);
     }
   });
+}
+
+/** The bytes of a JSON body in UTF-8 (transcoded from the charset its Content-Type names). */
+export function jsonBytes(request: FastifyRequest, body: Buffer): Buffer {
+  return transcode(body, bodyCharset(request.headers['content-type']));
 }
 
 /** A JSON body comes as it is: a Content-Encoding other than identity is a 415 naming it. */

@@ -8,7 +8,7 @@ import { nowMicros, toWire } from '../../core/record.js';
 import { formatLogFileLine } from '../../core/format.js';
 import { parseBatch } from '../ingest.js';
 import { parseBatchBody } from '../batch-body.js';
-import { assertUncompressed, jsonObject, parseJsonValue } from '../json-body.js';
+import { assertUncompressed, jsonBytes, jsonObject, parseJsonValue } from '../json-body.js';
 import { parseIsoMicros } from '../../core/time.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
@@ -29,7 +29,7 @@ export async function ingestRoutes(app: FastifyInstance, { context }: { context:
       assertUncompressed(request);
       // the same checks as every JSON route (json-body.ts); a group that fails them is parsed again
       // whole, so an error names its place in the whole body
-      done(null, jsonObject(parseBatchBody(body as Buffer, parseJsonValue)));
+      done(null, jsonObject(parseBatchBody(jsonBytes(request, body as Buffer), parseJsonValue)));
     } catch (error) {
       done(error as Error, undefined);
     }
