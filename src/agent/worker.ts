@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { clip, MAX_ERROR_MESSAGE } from '../core/cause.js';
 import { reportedIntervalS } from '../core/limits.js';
 import { nowMicros } from '../core/record.js';
+import { terminalSafe } from '../core/terminal.js';
 import { lastSeqInWal, walDir } from '../pipeline/spool/wal.js';
 import { hubError, hubRequest, jsonOf } from '../sinks/hub-http.js';
 import { withTask } from '../sdk/context.js';
@@ -151,7 +152,8 @@ export class WorkerAgent {
     this.worker.setTask(run.id);
     this.currentTask = run.id;
     await withTask(run.id, async () => {
-      log.info(`claimed task ${run.id}: ${run.command ?? shellJoin(spec.command)}`);
+      // the submitter's command, on this worker's terminal: its escape sequences are not the worker's to run
+      log.info(`claimed task ${run.id}: ${terminalSafe(run.command ?? shellJoin(spec.command), { colour: false })}`);
       void this.worker.beat();
       // a worker outlives hub outages: its run waits for the hub however long, unless the worker is told to stop
       this.shipper = new HubShipper({

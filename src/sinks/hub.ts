@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { BatchBodyWriter } from '../core/batch-wire.js';
 import { DEFAULTS } from '../core/config.js';
 import type { LogRecord, ProgressUpdate } from '../core/record.js';
+import { terminalSafe } from '../core/terminal.js';
 import { self } from '../pipeline/spool/owner.js';
 import { Wal } from '../pipeline/spool/wal.js';
 import type { Run, RunFinish, RunUpsert } from '../store/store.js';
@@ -423,7 +424,8 @@ export class HubShipper implements RunSink {
       if (answer?.cancel && !this.cancelSeen) {
         this.cancelSeen = true;
         this.handingBack = false;
-        this.options.onCancel?.(answer.cancel.by ?? 'unknown');
+        // printed on this process's terminal: an older hub took any name, escape sequences included
+        this.options.onCancel?.(terminalSafe(String(answer.cancel.by ?? 'unknown'), { colour: false }).replace(/\n/g, ' '));
       }
     } catch {
       // 404: an older hub without leases; anything else: the next renewal or line will tell

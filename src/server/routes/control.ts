@@ -115,10 +115,16 @@ function cancelledBy(body: Record<string, unknown>, tokenName: string | null): s
   if (by !== undefined && by !== null && (typeof by !== 'string' || by.trim() === '' || by.length > LIMITS.cancelByChars)) {
     throw badRequest('by', `expected a name of 1-${LIMITS.cancelByChars} characters`);
   }
+  // the run's writer prints who cancelled on its user's terminal (`runlog run`, the worker): a name
+  // with an escape sequence in it wrote that terminal's clipboard or title, from another token
+  if (typeof by === 'string' && CONTROL_OR_BIDI.test(by)) throw badRequest('by', 'expected a name without control characters');
   const said = typeof by === 'string' ? by.trim() : undefined;
   if (tokenName === null) return said ?? 'api';
   return said === undefined ? tokenName : `${tokenName} (${said})`;
 }
+
+/** C0 and C1 controls, DEL, and the bidi controls that reorder text */
+const CONTROL_OR_BIDI = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
 /** `lease_s` of a body: 1-3600 s (LIMITS.leaseS), or undefined when absent. */
 export function leaseField(value: unknown): number | undefined {
