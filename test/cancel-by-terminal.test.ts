@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/server/listen.js';
-import { cli, getJson, hubOn, tempDir, waitFor } from './helpers.js';
+import { cli, getJson, hubOn, startHubProcess, tempDir, waitFor } from './helpers.js';
 
 const OSC52 = '\x1b]52;c;cm0gLXJmIH4=\x07';
 
@@ -46,5 +46,24 @@ describe('names and commands from other token holders, on a terminal', () => {
     const { stderr } = await worker;
     expect(stderr).toContain('claimed task esc-task: echo');
     expect(stderr).not.toContain('\x1b');
+  });
+});
+
+describe("the hub's audit lines", () => {
+  it('write a submitted command with its C1 and bidi controls escaped', async () => {
+    const hub = await startHubProcess(['--data', tempDir()]);
+    let stderr = '';
+    hub.child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const body = { id: 'audit-task', command: ['echo', 'a\x9b2Jb\u202ec\x1b]0;t\x07'] };
+      const response = await fetch(`${hub.url}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status).toBe(201);
+      await waitFor(() => (stderr.includes('task.submit') ? true : undefined), 10_000, 'the audit line');
+    } finally {
+      hub.child.kill('SIGTERM');
+    }
+    const line = stderr.split('\n').find((l) => l.includes('task.submit')) ?? '';
+    expect(line).toContain('\\u009b2Jb\\u202ec\\u001b]0;t\\u0007');
+    expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202a-\u202e]/);
   });
 });

@@ -1,4 +1,5 @@
 /** Starts a hub: opens the store, builds the app, binds the port, starts housekeeping. The one place that listens. */
+import { terminalJson } from '../core/terminal.js';
 import { resolveHubConfig, type HubConfig } from '../core/config.js';
 import { redactUrl } from '../core/redact.js';
 import { shellJoin } from '../core/text.js';
@@ -108,6 +109,7 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
 export const auditToStderr: AuditLog = (event, fields) => {
   const pairs = Object.entries(fields)
     .filter(([, value]) => value !== undefined && value !== null)
-    .map(([key, value]) => `${key}=${JSON.stringify(String(value))}`);
+    // terminalJson: JSON.stringify leaves C1 and bidi controls raw, and a task's command is the submitter's text
+    .map(([key, value]) => `${key}=${terminalJson(String(value))}`);
   process.stderr.write(`runlog audit ${new Date().toISOString()} ${event} ${pairs.join(' ')}\n`);
 };
