@@ -11,8 +11,9 @@
  * read around the hub's tokens (PostgreSQL keeps its data directory 0700 for the same reason). A
  * folder that exists keeps its mode: whoever made it chose it.
  */
-import { mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { lstatSync, mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 
 export function makeDirectory(dir: string, mode = 0o700): void {
   const missing: string[] = [];
@@ -39,6 +40,26 @@ export function makeDirectory(dir: string, mode = 0o700): void {
       throw error;
     }
   }
+}
+
+/**
+ * A folder of this user's own in the shared temporary folder, `<tmpdir>/<name>-<uid>` (as tmux's
+ * `/tmp/tmux-<uid>`): one fixed name there would be any user's to make first, as a symlink or a
+ * folder of theirs, and the files written in it (a spool opened with `w+`, a seq file) would go
+ * where they chose, or be theirs to read and plant. Refused, at start, unless it is a real folder
+ * owned by this user that nobody else may enter.
+ */
+export function privateTempDir(name: string, base = tmpdir()): string {
+  const uid = process.getuid?.();
+  const dir = join(base, uid === undefined ? name : `${name}-${uid}`);
+  makeDirectory(dir, 0o700);
+  if (uid === undefined) return dir;
+  const stat = lstatSync(dir);
+  if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) {
+    const what = stat.isSymbolicLink() ? 'a symbolic link' : !stat.isDirectory() ? 'not a folder' : stat.uid !== uid ? `owned by uid ${stat.uid}` : `mode ${(stat.mode & 0o777).toString(8)}`;
+    throw new Error(`${dir} is not this user's private folder (${what}): remove it, or name another folder`);
+  }
+  return dir;
 }
 
 function statOrMissing(path: string) {

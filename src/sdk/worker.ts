@@ -11,7 +11,6 @@
  * Logging never throws and never waits on the network; a broken hub never breaks the program.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DEFAULTS } from '../core/config.js';
 import { isValidId, type LogRecord } from '../core/record.js';
@@ -21,7 +20,7 @@ import { workerStream, type WorkerState } from '../store/store.js';
 import { LogBuffer } from './buffer.js';
 import { hubRequest, jsonOf } from '../sinks/hub-http.js';
 import { createLogger, type Logger } from './logger.js';
-import { makeDirectory } from '../core/make-dir.js';
+import { makeDirectory, privateTempDir } from '../core/make-dir.js';
 
 export interface WorkerOptions {
   id: string;
@@ -33,7 +32,7 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   /** lines buffered before a flush; default: env LOG_BUFFER_SIZE, else 100 */
   bufferSize?: number;
-  /** where heartbeats wait while the hub is away; default <tmpdir>/runlog-spool */
+  /** where heartbeats wait while the hub is away; default <tmpdir>/runlog-spool-<uid>, this user's only */
   spoolDir?: string;
   spoolMaxBytes?: number;
   /** debug format and level; default: env RUNLOG_DEBUG */
@@ -61,7 +60,7 @@ export interface RunlogWorker {
 export async function createWorker(options: WorkerOptions): Promise<RunlogWorker> {
   if (!isValidId(options.id)) throw new Error(`worker id: expected [A-Za-z0-9][A-Za-z0-9._:-]{0,127}, got ${JSON.stringify(options.id)}`);
   const hub = (options.hub ?? process.env.RUNLOG_HUB ?? DEFAULTS.hub).replace(/\/+$/, '');
-  const spoolDir = options.spoolDir ?? join(tmpdir(), 'runlog-spool');
+  const spoolDir = options.spoolDir ?? privateTempDir('runlog-spool');
   const seqFile = join(spoolDir, `worker-${options.id}.seq`);
   const firstSeq = Math.max(await hubLastSeq(hub, options.id, options.token), readSeq(seqFile)) + 1;
   const gpu = options.gpu ?? new GpuProbe();
