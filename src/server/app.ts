@@ -185,4 +185,5 @@ const FASTIFY_CODES: Record<string, { code: string; field?: string }> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'BAD_REQUEST', field: 'body' },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'BAD_REQUEST', field: 'body' },
 };
-const CODE_BY_STATUS: Record<number, string> = { 404: 'NOT_FOUND', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' };
+// 403: the UI's file server refusing a path out of its folder (`/..%2f..%2fetc/passwd`) said BAD_REQUEST
+const CODE_BY_STATUS: Record<number, string> = { 403: 'FORBIDDEN', 404: 'NOT_FOUND', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' };
