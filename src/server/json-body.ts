@@ -74,6 +74,11 @@ export function parseJsonValue(text: string): unknown {
 }
 
 /** The first `__proto__` key, or `constructor` key holding `prototype`, and its path (`labels.__proto__`); without recursion. */
+export function prototypeKey(value: unknown, text: string): { path: string; what: string } | undefined {
+  // most texts hold no key that could be one: no walk
+  return SUSPECT_KEY.test(text) && typeof value === 'object' && value !== null ? forbiddenKey(value) : undefined;
+}
+
 function forbiddenKey(root: object): { path: string; what: string } | undefined {
   const stack: [unknown, string][] = [[root, '']];
   while (stack.length > 0) {

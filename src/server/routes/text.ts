@@ -23,6 +23,7 @@ import { RunlogError, badRequest } from '../../core/errors.js';
 import { nowMicros, type LogRecord, type ProgressUpdate } from '../../core/record.js';
 import { RecordBuilder } from '../../pipeline/records.js';
 import { parseBatch } from '../ingest.js';
+import { prototypeKey } from '../json-body.js';
 import { contentEncoding, inflated } from '../body-encoding.js';
 import type { HubContext } from '../context.js';
 import { assertNumbered, type StreamNumbering } from '../numbering.js';
@@ -186,6 +187,9 @@ export function parseNdjson(stream: string, body: Buffer, maxLineBytes: number):
     } catch (error) {
       throw badRequest(at, `not JSON (${error instanceof Error ? error.message : String(error)})`);
     }
+    // the JSON routes' rule (json-body.ts): a key that could set a prototype is refused, here too
+    const forbidden = prototypeKey(item, text);
+    if (forbidden !== undefined) throw badRequest(`${at}.${forbidden.path}`, `${forbidden.what} is not allowed (it could set an object's prototype)`);
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw badRequest(at, 'expected a JSON object');
     const raw = item as Record<string, unknown>;
     const numbered = raw.seq !== undefined && raw.seq !== null;
