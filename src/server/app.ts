@@ -3,7 +3,7 @@
  * requests; listen.ts binds the port. Every route lives under `config.basePath` (`/runlog` behind
  * a reverse proxy; '' by default), the web UI included.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { RunlogError } from '../core/errors.js';
 import { addAccessLog, stderrAccessLog, type AccessLogWriter } from './access-log.js';
 import { clientErrorAnswerer } from './client-error.js';
@@ -14,7 +14,7 @@ import { StreamNumbering } from './numbering.js';
 import { StorageHealth } from './storage.js';
 import { storeUnavailable } from './reachable.js';
 import { TokenCache } from './auth/cache.js';
-import { installGuard } from './auth/guard.js';
+import { installGuard, SECURITY_HEADERS } from './auth/guard.js';
 import { allowedHostNames, isLoopbackHost } from './auth/hosts.js';
 import { SecretBox, secretKeyFile } from './auth/secrets.js';
 import { sessionRoutes } from './routes/session.js';
@@ -63,6 +63,16 @@ export function buildApp(hub: HubContext, options: AppOptions = {}): FastifyInst
     forceCloseConnections: true, // SSE streams never end by themselves: close them on shutdown
     // a request HTTP itself refuses, answered in the API's error shape (and logged)
     clientErrorHandler: clientErrorAnswerer(config.accessLog ? (options.accessLog ?? stderrAccessLog) : undefined),
+    // a path the router cannot decode (`/api/runs/%ED%A0%80`: not UTF-8) or a parameter past
+    // maxParamLength: answered before any hook, so Fastify's own shape went out, without the
+    // security headers and echoing the path (which may hold a pasted token)
+    frameworkErrors: (error, _request, frameworkReply) => {
+      const reply = frameworkReply as unknown as FastifyReply;
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const message = tooLong ? 'a path segment is longer than 512 characters' : error.code === 'FST_ERR_BAD_URL' ? 'the path holds a percent-encoding that is not UTF-8' : 'the request cannot be routed';
+      void reply.code(tooLong ? 414 : 400).send({ error: tooLong ? 'URI_TOO_LONG' : 'BAD_REQUEST', message, field: 'url' });
+    },
     routerOptions: {
       maxParamLength: 512, // long ids reach our own check, which names the field
       // `/runlog//` served the UI, whose relative API calls (`/runlog//api/runs`) then found no route
