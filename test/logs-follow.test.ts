@@ -68,4 +68,22 @@ describe('following a run live (issue 9)', () => {
     expect(result.stdout.split('\n').filter(Boolean)).toEqual(Array.from({ length: 30 }, (_, i) => `tick ${i + 1}`));
     expect(result.stderr).toMatch(/run streamed completed in/);
   });
+
+  it('logs -f --tail N with --grep or --level starts with the last N matching lines, as without -f, then follows', async () => {
+    const hub = await hubOn(tempDir());
+    hubs.push(hub);
+    // a matching line, then more lines than the tail that do not match, then (while followed) another match
+    const script = 'echo "match 1"; echo "WARNING: warned 1"; for i in 1 2 3 4 5; do echo "other $i"; done; sleep 2; echo "match 2"; echo "WARNING: warned 2"; echo "other 6"';
+    const running = cli(['run', '--quiet', '--hub', hub.url, '--data', tempDir(), '--id', 'tail-grep', '--', '/bin/sh', '-c', script]);
+    children.push(running);
+    await waitFor(async () => (await getJson<Run>(`${hub.url}/api/runs/tail-grep`)).body?.line_count > 6 || undefined, 20_000, 'the first lines');
+    const [grep, level] = await Promise.all([
+      cli(['logs', 'tail-grep', '-f', '--tail', '1', '--grep', 'MATCH', '--hub', hub.url]),
+      cli(['logs', 'tail-grep', '-f', '--tail', '1', '--level', 'warning', '--hub', hub.url]),
+    ]);
+    expect((await running).code).toBe(0);
+    expect(grep.code).toBe(0);
+    expect(grep.stdout).toBe('match 1\nmatch 2\n');
+    expect(level.stdout).toBe('WARNING: warned 1\nWARNING: warned 2\n');
+  });
 });

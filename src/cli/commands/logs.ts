@@ -42,12 +42,22 @@ export async function logsCommand(runId: string, flags: LogsFlags): Promise<void
     throw new Error(`run ${runId} not found${hub ? ` on ${redactUrl(hub)}` : ''}`);
   }
   const print = printer(flags);
-  if (flags.follow && hub !== undefined) {
+  // the hub's `tail=N` counts every line, not the matching ones: with a filter the tail is
+  // picked by the query (as without -f), then the stream goes on after the last line printed
+  // (`--tail 0`: no backlog, the hub's `tail=0` is right)
+  const filtered = filter.since !== undefined || filter.level !== undefined || Boolean(filter.q);
+  if (flags.follow && hub !== undefined && !(tail !== undefined && tail > 0 && filtered)) {
     await close();
-    await followOverSse(hub, runId, tail, filter, print, flags.json === true);
+    await followOverSse(hub, runId, tail === undefined ? 'after=0' : `tail=${tail}`, filter, print, flags.json === true);
     return;
   }
   let last = await printExisting(reader, runId, tail, filter, print);
+  if (flags.follow && hub !== undefined) {
+    await close();
+    // after the last matching line: the lines since, matching or not, come again and are filtered here
+    await followOverSse(hub, runId, `after=${last}`, filter, print, flags.json === true);
+    return;
+  }
   if (flags.follow) {
     // no hub: poll the local store until the run ends
     for (;;) {
@@ -90,9 +100,9 @@ async function printExisting(reader: RunReader, runId: string, tail: number | un
   }
 }
 
-async function followOverSse(hub: string, runId: string, tail: number | undefined, filter: LogQuery, print: (r: LogRecord) => void, json: boolean): Promise<void> {
+async function followOverSse(hub: string, runId: string, params: string, filter: LogQuery, print: (r: LogRecord) => void, json: boolean): Promise<void> {
   await followRun(hub, runId, {
-    params: tail === undefined ? 'after=0' : `tail=${tail}`,
+    params,
     print: (record) => {
       if (matches(record, filter)) print(record);
     },
