@@ -174,3 +174,11 @@ function shortEscapeEnd(text: string, from: number): number {
   }
   return i;
 }
+
+/**
+ * Whether stored lines keep their colours on stdout: only on a terminal, and not when the user
+ * asked for none with `NO_COLOR` (https://no-color.org: set and not empty).
+ */
+export function colourOnStdout(env: NodeJS.ProcessEnv = process.env): boolean {
+  return process.stdout.isTTY === true && !env.NO_COLOR;
+}

@@ -1,5 +1,5 @@
 /** `runlog grep TEXT`: lines of every run and every worker that contain TEXT, newest first. */
-import { terminalJson, terminalSafe } from '../../core/terminal.js';
+import { colourOnStdout, terminalJson, terminalSafe } from '../../core/terminal.js';
 import { microsToIso } from '../../core/record.js';
 import { searchMatch } from '../../store/rows.js';
 import type { LineSearch } from '../../store/store.js';
@@ -37,7 +37,7 @@ export async function grepCommand(text: string, flags: GrepFlags): Promise<void>
   try {
     const page = await reader.searchLines(filter);
     // colours on a terminal and no other escape sequence (a stored line is anyone's text); none into a pipe
-    const safe = { colour: process.stdout.isTTY === true };
+    const safe = { colour: colourOnStdout() };
     for (const record of page.records) {
       if (flags.json) {
         process.stdout.write(`${terminalJson(searchMatch(record))}\n`);

@@ -1,6 +1,6 @@
 /** `runlog logs RUN`: a run's lines, with the meanings `kubectl logs` gives the flags (`worker:<id>`: worker-logs.ts). */
 import { plain } from '../../core/format.js';
-import { terminalJson, terminalSafe } from '../../core/terminal.js';
+import { colourOnStdout, terminalJson, terminalSafe } from '../../core/terminal.js';
 import { foldAscii } from '../../core/text.js';
 import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord } from '../../core/record.js';
 import { followRun } from '../follow.js';
@@ -138,7 +138,7 @@ export function linePrinter<T extends { message: string }>(
   json: (line: T) => unknown,
   time: (line: T) => string,
 ): (line: T) => void {
-  const safe = { colour: process.stdout.isTTY === true };
+  const safe = { colour: colourOnStdout() };
   return (line) => {
     if (flags.json) {
       process.stdout.write(`${terminalJson(json(line))}\n`);
