@@ -3,7 +3,7 @@ import { terminalJson } from '../../core/terminal.js';
 import { RUN_STATUSES, type Run, type RunStatus } from '../../store/store.js';
 import { labels as parseLabels, pageLimit, UsageError } from '../args.js';
 import { openReader } from '../open-reader.js';
-import { table } from '../table.js';
+import { displayWidth, humanDuration, table, terminalWidth } from '../table.js';
 
 export async function runsCommand(flags: { status?: string; grep?: string; label: string[]; limit: string; json?: boolean; hub?: string; data: string; db?: string }): Promise<void> {
   // any case, as --level takes its names
@@ -23,17 +23,35 @@ export async function runsCommand(flags: { status?: string; grep?: string; label
   process.stdout.write(runsTable(runs));
 }
 
-function runsTable(runs: readonly Run[]): string {
-  return table(
-    ['ID', 'STATUS', 'EXIT', 'DURATION', 'LINES', 'STARTED', 'NAME/COMMAND'],
+/**
+ * The runs as a table, made to fit a terminal: a long name or command, then an id longer than a
+ * generated one (19), is cut with `…` (`--json` has them whole), and on a narrow one STARTED drops
+ * its year and seconds.
+ * Into a pipe, every row whole but the name or command, cut at 60 as always.
+ */
+export function runsTable(runs: readonly Run[], width = terminalWidth()): string {
+  const fit = { width, shrink: [{ column: 6, min: 12, max: 60 }, { column: 0, min: 19 }] };
+  const rows = (started: (run: Run) => string) =>
     runs.map((run) => [
       run.id,
       run.status,
       run.exit_code === null ? (run.signal ?? '-') : String(run.exit_code),
-      run.duration_seconds === null ? '-' : `${run.duration_seconds.toFixed(1)}s`,
+      run.duration_seconds === null ? '-' : humanDuration(run.duration_seconds),
       String(run.line_count),
-      run.started_at?.slice(0, 19).replace('T', ' ') ?? '-',
-      (run.name ?? run.command ?? '').slice(0, 60),
-    ]),
-  );
+      started(run),
+      run.name ?? run.command ?? '',
+    ]);
+  const header = ['ID', 'STATUS', 'EXIT', 'DURATION', 'LINES', 'STARTED', 'NAME/COMMAND'];
+  const whole = table(header, rows((run) => localTime(run.started_at)), fit);
+  if (width === undefined || whole.split('\n').every((line) => displayWidth(line) <= width)) return whole;
+  return table(header, rows((run) => localTime(run.started_at).slice(5, 16)), fit);
+}
+
+/** An ISO time in this machine's zone, as `date` and `ls -l` show times: `2026-12-03 19:29:53`. */
+export function localTime(iso: string | null): string {
+  if (iso === null) return '-';
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return '-';
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}`;
 }

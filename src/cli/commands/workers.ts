@@ -5,7 +5,7 @@ import { hubError, hubFetch } from '../../sinks/hub-http.js';
 import { findHub } from '../hub-client.js';
 import { openStore } from '../../store/open.js';
 import { nowMicros } from '../../core/record.js';
-import { table } from '../table.js';
+import { humanAge, table, terminalWidth } from '../table.js';
 
 export async function workersCommand(flags: { json?: boolean; hub?: string; data: string; db?: string }): Promise<void> {
   const workers = await listWorkers(flags);
@@ -21,12 +21,13 @@ export async function workersCommand(flags: { json?: boolean; hub?: string; data
     w.id,
     w.status,
     w.state,
-    w.last_heartbeat_age_s === null ? 'never' : `${Math.round(w.last_heartbeat_age_s)}s ago`,
+    w.last_heartbeat_age_s === null ? 'never' : humanAge(w.last_heartbeat_age_s),
     w.vram_total_mb === null ? '-' : `${w.vram_used_mb ?? '?'}/${w.vram_total_mb} MiB`,
     String(w.gpus.length),
     w.current_task_id ?? '-',
   ]);
-  process.stdout.write(table(['ID', 'STATUS', 'STATE', 'HEARTBEAT', 'VRAM', 'GPUS', 'TASK'], rows));
+  // a long worker id (up to 256 characters) or task id is cut with `…` to fit a terminal; `--json` has them whole
+  process.stdout.write(table(['ID', 'STATUS', 'STATE', 'HEARTBEAT', 'VRAM', 'GPUS', 'TASK'], rows, { width: terminalWidth(), shrink: [{ column: 0, min: 12 }, { column: 6, min: 12 }] }));
 }
 
 async function listWorkers(flags: { hub?: string; data: string; db?: string }): Promise<Worker[]> {
