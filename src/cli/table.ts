@@ -23,7 +23,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
   // a cell is one line: the line feeds terminalSafe keeps become spaces
   const all = [header, ...rows.map((row) => row.map((cell) => terminalSafe(cell, { colour: false }).replace(/\n/g, ' ')))].map((row) => row.map((cell) => [...cell]));
   const widths = header.map((_, column) => Math.max(...all.map((row) => columns(row[column] ?? []))));
-  for (const { column, min, max } of fit.shrink) {
+  for (const { column, max } of fit.shrink) {
     if (max !== undefined) widths[column] = Math.max(Math.min(widths[column]!, max), header[column]!.length);
   }
   if (fit.width !== undefined) {
