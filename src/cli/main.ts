@@ -18,13 +18,23 @@ const program = new Command('runlog')
   .exitOverride() // usage errors exit 2, like runlog's own checks (inherited by the subcommands)
   .enablePositionalOptions();
 
+const SWITCH_ON = ['1', 'true', 'yes'];
+const SWITCH_OFF = ['', '0', 'false', 'no'];
+/** switches whose environment twin holds something else (`RUNLOG_JSON=maybe`): long name → variable */
+const badSwitches = new Map<string, string>();
+/** the command that runs, for naming an environment twin in its errors */
+let running: Command | undefined;
+
 /** An option with its environment twin, RUNLOG_<NAME>. */
 function flag(flags: string, description: string, defaultValue?: string | boolean): Option {
   const long = /--([a-z-]+)/.exec(flags)?.[1] ?? '';
   const env = `RUNLOG_${long.replace(/-/g, '_').toUpperCase()}`;
   if (!/[<[]/.test(flags)) {
-    // a switch: its twin turns it on with 1, true or yes, and 0 or false leave it off
-    const on = ['1', 'true', 'yes'].includes((process.env[env] ?? '').toLowerCase());
+    // a switch: its twin turns it on with 1, true or yes, and 0 or false leave it off; anything
+    // else is refused when a command with the switch runs (preAction), not taken as off
+    const value = (process.env[env] ?? '').toLowerCase();
+    const on = SWITCH_ON.includes(value);
+    if (!on && !SWITCH_OFF.includes(value)) badSwitches.set(long, env);
     return new Option(flags, `${description} (env: ${env}=1)`).default(on || undefined);
   }
   const option = new Option(flags, description).env(env);
@@ -62,6 +72,14 @@ function withToken(command: Command): Command {
 }
 
 program.hook('preAction', async (_program, action) => {
+  running = action;
+  for (const option of action.options) {
+    const env = badSwitches.get(option.long?.slice(2) ?? '');
+    if (env !== undefined) {
+      process.stderr.write(`runlog: ${env}: expected ${[...SWITCH_ON, ...SWITCH_OFF.filter(Boolean)].join(', ')} (or unset), got ${JSON.stringify(process.env[env])}\n`);
+      process.exit(2);
+    }
+  }
   const options = action.opts() as { token?: string; tokenFile?: string };
   if (options.token === undefined && options.tokenFile === undefined) return;
   const { setHubToken, readTokenFile } = await import('../sinks/hub-http.js');
@@ -326,6 +344,17 @@ program
   .addOption(flag('--dry-run', 'print the steps that would be applied, apply none'))
   .action(async (options) => (await import('./commands/migrate.js')).migrateCommand(options));
 
+/**
+ * A message about a flag (`--limit: expected …`) whose value came from its environment twin says
+ * so, `--limit (RUNLOG_LIMIT): …`: the user typed no `--limit`, and would look for it in vain.
+ */
+function fromEnv(message: string): string {
+  const named = /^(--[a-z][a-z-]*)/.exec(message)?.[1];
+  const option = named === undefined ? undefined : running?.options.find((candidate) => candidate.long === named);
+  if (option?.envVar === undefined || running?.getOptionValueSource(option.attributeName()) !== 'env') return message;
+  return `${named} (${option.envVar})${message.slice(named!.length)}`;
+}
+
 // a reader that goes away (`runlog logs RUN | head`) is not an error
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
@@ -335,6 +364,6 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 program.parseAsync(process.argv).catch((error: unknown) => {
   // commander has already printed its own usage errors; help and --version exit 0
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
-  process.stderr.write(`runlog: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`runlog: ${fromEnv(error instanceof Error ? error.message : String(error))}\n`);
   process.exit(2);
 });
