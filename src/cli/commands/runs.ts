@@ -42,16 +42,16 @@ export function runsTable(runs: readonly Run[], width = terminalWidth()): string
       run.name ?? run.command ?? '',
     ]);
   const header = ['ID', 'STATUS', 'EXIT', 'DURATION', 'LINES', 'STARTED', 'NAME/COMMAND'];
-  const whole = table(header, rows((run) => localTime(run.started_at)), fit);
+  const whole = table(header, rows((run) => startedText(run.started_at)), fit);
   if (width === undefined || whole.split('\n').every((line) => displayWidth(line) <= width)) return whole;
-  return table(header, rows((run) => localTime(run.started_at).slice(5, 16)), fit);
+  return table(header, rows((run) => startedText(run.started_at).slice(5, 16)), fit);
 }
 
-/** An ISO time in this machine's zone, as `date` and `ls -l` show times: `2026-12-03 19:29:53`. */
-export function localTime(iso: string | null): string {
-  if (iso === null) return '-';
-  const at = new Date(iso);
-  if (Number.isNaN(at.getTime())) return '-';
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}`;
+/**
+ * A stored time as the table shows it, in UTC as `--since` reads a time without a zone and as
+ * `--timestamps` prints them (so a STARTED copied into `--since` means the same instant):
+ * `2026-12-03 19:29:53`.
+ */
+export function startedText(iso: string | null): string {
+  return iso === null ? '-' : iso.slice(0, 19).replace('T', ' ');
 }
