@@ -120,13 +120,17 @@ describe('flags refused before anything starts', () => {
     await hub.close();
   });
 
-  it('refuses a heartbeat under 1 s, a --wait past what a timer holds (nothing queued), and a --db URL of another kind', async () => {
+  it('refuses a heartbeat under 1 s, a --wait of 0 or past what a timer holds (nothing queued), and a --db URL of another kind', async () => {
     const worker = await cli(['worker', '--id', 'w-fast', '--hub', hub.url, '--heartbeat', '0', '--data', tempDir()]);
     expect(worker.code).toBe(2);
     expect(worker.stderr).toContain('--heartbeat: at least 1s');
     const submit = await cli(['submit', '--hub', hub.url, '--id', 'never-queued', '--wait', '3000000', '--', 'true']);
     expect(submit.code).toBe(2);
     expect(submit.stderr).toContain('--wait: at most 2147483 seconds');
+    expect((await fetch(`${hub.url}/api/runs/never-queued`)).status).toBe(404);
+    // --wait 0 would queue the task and give up on it at once, leaving it queued
+    const zero = await cli(['submit', '--hub', hub.url, '--id', 'never-queued', '--wait', '0', '--', 'true']);
+    expect([zero.code, zero.stderr]).toEqual([2, 'runlog: --wait: expected an integer ≥ 1, got "0"\n']);
     expect((await fetch(`${hub.url}/api/runs/never-queued`)).status).toBe(404);
     const dir = tempDir();
     const migrate = await cli(['migrate', '--db', 'mysql://x/y', '--data', dir], {});

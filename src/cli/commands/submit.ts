@@ -58,7 +58,8 @@ const MAX_WAIT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 /** --wait's seconds, checked before anything is queued. */
 export function waitSeconds(wait: string | true): number {
-  const waitS = wait === true ? DEFAULT_WAIT_S : positiveInt(wait, '--wait', 0);
+  // at least 1: `--wait 0` queued the task and gave up on it at once (exit 2, the task left queued)
+  const waitS = wait === true ? DEFAULT_WAIT_S : positiveInt(wait, '--wait', 1);
   // a timer holds at most 2^31 − 1 ms (~24.8 days): past it Node fires at once
   if (waitS > MAX_WAIT_S) throw new UsageError(`--wait: at most ${MAX_WAIT_S} seconds (24 days), got ${wait}`);
   return waitS;
