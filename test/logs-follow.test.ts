@@ -86,4 +86,14 @@ describe('following a run live (issue 9)', () => {
     expect(grep.stdout).toBe('match 1\nmatch 2\n');
     expect(level.stdout).toBe('WARNING: warned 1\nWARNING: warned 2\n');
   });
+
+  it('logs -f --tail N past the live stream\'s 10,000 prints the last N lines as without -f (it was "stream closed: Non-200 status code (400)", exit 2)', async () => {
+    const hub = await hubOn(tempDir());
+    hubs.push(hub);
+    expect((await cli(['run', '--quiet', '--hub', hub.url, '--data', tempDir(), '--id', 'long-tail', '--', 'seq', '1', '10005'])).code).toBe(0);
+    const followed = await cli(['logs', 'long-tail', '-f', '--tail', '10002', '--hub', hub.url]);
+    expect([followed.code, followed.stderr]).toEqual([0, '']);
+    const lines = followed.stdout.trimEnd().split('\n');
+    expect([lines.length, lines[0], lines.at(-1)]).toEqual([10_002, '4', '10005']);
+  });
 });

@@ -25,6 +25,8 @@ export interface LogsFlags {
 
 const PAGE = 5000;
 const POLL_MS = 250;
+/** the most `?tail=` a run's live stream takes (src/server/routes/stream.ts) */
+const SSE_MAX_TAIL = 10_000;
 
 export async function logsCommand(runId: string, flags: LogsFlags): Promise<void> {
   // no run takes `worker:` (isValidRunId): that prefix names a worker's own lines
@@ -42,11 +44,11 @@ export async function logsCommand(runId: string, flags: LogsFlags): Promise<void
     throw new Error(`run ${runId} not found${hub ? ` on ${redactUrl(hub)}` : ''}`);
   }
   const print = printer(flags);
-  // the hub's `tail=N` counts every line, not the matching ones: with a filter the tail is
-  // picked by the query (as without -f), then the stream goes on after the last line printed
-  // (`--tail 0`: no backlog, the hub's `tail=0` is right)
+  // the hub's `tail=N` counts every line, not the matching ones, and stops at 10,000 (a 400 past
+  // it): with a filter, or a longer tail, the tail is picked by the query (as without -f), then
+  // the stream goes on after the last line printed (`--tail 0`: no backlog, the hub's `tail=0` is right)
   const filtered = filter.since !== undefined || filter.level !== undefined || Boolean(filter.q);
-  if (flags.follow && hub !== undefined && !(tail !== undefined && tail > 0 && filtered)) {
+  if (flags.follow && hub !== undefined && !(tail !== undefined && tail > 0 && (filtered || tail > SSE_MAX_TAIL))) {
     await close();
     await followOverSse(hub, runId, tail === undefined ? 'after=0' : `tail=${tail}`, filter, print, flags.json === true);
     return;
