@@ -26,5 +26,9 @@ describe('environment twins', () => {
     expect(on.stdout).toBe('[]\n');
     // runs has no --dry-run: RUNLOG_DRY_RUN is not its business
     expect((await cli(['runs', ...store()], { RUNLOG_DRY_RUN: 'maybe' })).code).toBe(0);
+    // RUNLOG_FOLLOW is logs -f's twin; run's --follow <path> has none, and the variable is not its business either
+    const run = await cli(['run', '--quiet', ...store(), '--', 'true'], { RUNLOG_FOLLOW: '/tmp/app.log' });
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    expect((await cli(['logs', 'x', ...store()], { RUNLOG_FOLLOW: '/tmp/app.log' })).stderr).toMatch(/^runlog: RUNLOG_FOLLOW: expected 1, true/);
   });
 });

@@ -20,8 +20,11 @@ const program = new Command('runlog')
 
 const SWITCH_ON = ['1', 'true', 'yes'];
 const SWITCH_OFF = ['', '0', 'false', 'no'];
-/** switches whose environment twin holds something else (`RUNLOG_JSON=maybe`): long name → variable */
-const badSwitches = new Map<string, string>();
+/**
+ * switches whose environment twin holds something else (`RUNLOG_JSON=maybe`) → the variable; by
+ * option, not name: `run --follow <path>` has no twin, though logs' `-f, --follow` has RUNLOG_FOLLOW
+ */
+const badSwitches = new Map<Option, string>();
 /** the command that runs, for naming an environment twin in its errors */
 let running: Command | undefined;
 
@@ -34,8 +37,9 @@ function flag(flags: string, description: string, defaultValue?: string | boolea
     // else is refused when a command with the switch runs (preAction), not taken as off
     const value = (process.env[env] ?? '').toLowerCase();
     const on = SWITCH_ON.includes(value);
-    if (!on && !SWITCH_OFF.includes(value)) badSwitches.set(long, env);
-    return new Option(flags, `${description} (env: ${env}=1)`).default(on || undefined);
+    const option = new Option(flags, `${description} (env: ${env}=1)`).default(on || undefined);
+    if (!on && !SWITCH_OFF.includes(value)) badSwitches.set(option, env);
+    return option;
   }
   const option = new Option(flags, description).env(env);
   return defaultValue === undefined ? option : option.default(defaultValue);
@@ -74,7 +78,7 @@ function withToken(command: Command): Command {
 program.hook('preAction', async (_program, action) => {
   running = action;
   for (const option of action.options) {
-    const env = badSwitches.get(option.long?.slice(2) ?? '');
+    const env = badSwitches.get(option);
     if (env !== undefined) {
       process.stderr.write(`runlog: ${env}: expected ${[...SWITCH_ON, ...SWITCH_OFF.filter(Boolean)].join(', ')} (or unset), got ${JSON.stringify(process.env[env])}\n`);
       process.exit(2);
