@@ -23,6 +23,9 @@ describe('--hub without the base path of a hub under --base-path', () => {
       expect(refused.stderr, args[0]).toContain(`hub ${origin} does not answer: GET /healthz is 404 there; a hub started with --base-path is under it (${origin}/runlog for --base-path /runlog)`);
     }
     expect((await cli(['runs', '--hub', hub.url])).code).toBe(0);
+    // a wrong path: not "…/runlog/wrong/runlog for --base-path /runlog"
+    const wrong = await cli(['runs', '--hub', `${origin}/wrong`]);
+    expect([wrong.code, wrong.stderr]).toEqual([2, `runlog: hub ${origin}/wrong does not answer: GET /healthz is 404 there: is /wrong the hub's --base-path? (a hub without one is at ${origin})\n`]);
   });
 
   it('runlog run says the URL answered 404 (not that the hub is unreachable), keeps the lines, and a sync to the right URL delivers them', async () => {

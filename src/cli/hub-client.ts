@@ -30,8 +30,13 @@ async function probeHub(hub: string, timeoutMs: number): Promise<string | undefi
     // the database) rather than split a run between the hub and the local store
     const store = jsonOf<{ store?: string }>(answer.text)?.store;
     if (answer.status === 503 && (store === 'full' || store === 'unreachable' || store === 'slow')) return undefined;
-    // a hub under --base-path answers its origin with 404s: the URL lacks the path
-    if (answer.status === 404) return `GET /healthz is 404 there; a hub started with --base-path is under it (${origin}/runlog for --base-path /runlog)`;
+    // a hub under --base-path answers its origin with 404s: the URL lacks the path; a URL with a
+    // path has the wrong one, or one the hub does not have (`/runlog/runlog` would not help)
+    if (answer.status === 404) {
+      const { origin: root, pathname } = new URL(origin);
+      if (pathname !== '/' && pathname !== '') return `GET /healthz is 404 there: is ${pathname} the hub's --base-path? (a hub without one is at ${root})`;
+      return `GET /healthz is 404 there; a hub started with --base-path is under it (${origin}/runlog for --base-path /runlog)`;
+    }
     return `GET /healthz is ${answer.status} there${store ? ` (store ${store})` : ''}`;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
