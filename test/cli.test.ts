@@ -120,7 +120,7 @@ describe('flags refused before anything starts', () => {
     await hub.close();
   });
 
-  it('refuses a heartbeat under 1 s, a --wait of 0 or past what a timer holds (nothing queued), and a --db URL of another kind', async () => {
+  it('refuses a heartbeat under 1 s, a run id no run can have, a --wait of 0 or past what a timer holds (nothing queued), and a --db URL of another kind', async () => {
     const worker = await cli(['worker', '--id', 'w-fast', '--hub', hub.url, '--heartbeat', '0', '--data', tempDir()]);
     expect(worker.code).toBe(2);
     expect(worker.stderr).toContain('--heartbeat: at least 1s');
@@ -128,6 +128,11 @@ describe('flags refused before anything starts', () => {
     expect(submit.code).toBe(2);
     expect(submit.stderr).toContain('--wait: at most 2147483 seconds');
     expect((await fetch(`${hub.url}/api/runs/never-queued`)).status).toBe(404);
+    // a run id no run can have: said as cancel, rm and rerun say it, with a hub or without
+    for (const where of [['--hub', hub.url], ['--hub', 'none', '--data', tempDir()]]) {
+      const logs = await cli(['logs', 'bad id', ...where]);
+      expect([logs.code, logs.stderr]).toEqual([2, 'runlog: RUN: ids match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}, got "bad id"\n']);
+    }
     // --wait 0 would queue the task and give up on it at once, leaving it queued
     const zero = await cli(['submit', '--hub', hub.url, '--id', 'never-queued', '--wait', '0', '--', 'true']);
     expect([zero.code, zero.stderr]).toEqual([2, 'runlog: --wait: expected an integer ≥ 1, got "0"\n']);

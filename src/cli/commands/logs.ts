@@ -5,7 +5,7 @@ import { foldAscii } from '../../core/text.js';
 import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord } from '../../core/record.js';
 import { followRun } from '../follow.js';
 import { FINAL_STATUSES, type LogQuery } from '../../store/store.js';
-import { level as parseLevelFlag, positiveInt, sinceMicros } from '../args.js';
+import { id as checkId, level as parseLevelFlag, positiveInt, sinceMicros } from '../args.js';
 import type { RunReader } from '../hub-client.js';
 import { openReader } from '../open-reader.js';
 import { redactUrl } from '../../core/redact.js';
@@ -31,6 +31,8 @@ const SSE_MAX_TAIL = 10_000;
 export async function logsCommand(runId: string, flags: LogsFlags): Promise<void> {
   // no run takes `worker:` (isValidRunId): that prefix names a worker's own lines
   if (runId.startsWith('worker:')) return (await import('./worker-logs.js')).workerLogsCommand(runId.slice('worker:'.length), flags);
+  // as cancel, rm and rerun say it, before asking anyone (the hub's 400 said only "id: must match …")
+  checkId(runId, 'RUN');
   const filter: LogQuery = {
     since: flags.since === undefined ? undefined : sinceMicros(flags.since),
     level: flags.level === undefined ? undefined : parseLevelFlag(flags.level),
