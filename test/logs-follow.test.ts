@@ -96,4 +96,18 @@ describe('following a run live (issue 9)', () => {
     const lines = followed.stdout.trimEnd().split('\n');
     expect([lines.length, lines[0], lines.at(-1)]).toEqual([10_002, '4', '10005']);
   });
+
+  it('Ctrl-C on submit --wait stops the waiting, not the run, and says how to end it (it exited 130 saying nothing)', async () => {
+    const hub = await hubOn(tempDir());
+    hubs.push(hub);
+    // no worker: the task stays queued
+    const submit = cli(['submit', '--hub', hub.url, '--id', 'waited', '--wait', '60', '--', 'true']);
+    children.push(submit);
+    // watching it over SSE: past the task's creation, so its handler is set
+    await waitFor(async () => (await getJson<{ subscribers: number }>(`${hub.url}/healthz`)).body.subscribers > 0 || undefined, 20_000, 'the watcher');
+    submit.child.kill('SIGINT');
+    const result = await submit;
+    expect([result.code, result.stderr]).toEqual([130, 'runlog: stopped waiting (SIGINT); run waited goes on (`runlog cancel waited` ends it)\n']);
+    expect((await getJson<Run>(`${hub.url}/api/runs/waited`)).body.status).toBe('queued');
+  });
 });

@@ -68,6 +68,12 @@ export function waitSeconds(wait: string | true): number {
 export async function waitAndReport(hub: string, id: string, wait: string | true, json: boolean | undefined): Promise<never> {
   const waitS = waitSeconds(wait);
   const started = Date.now();
+  // Ctrl-C stops the waiting, not the run: say so, and how to end it, as a --wait that ran out does
+  const interrupted = (signal: NodeJS.Signals) => {
+    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}runlog: stopped waiting (${signal}); run ${id} goes on (\`runlog cancel ${id}\` ends it)\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   let response: FunctionResponse;
   try {
     if (!json) {
