@@ -3,29 +3,16 @@
  * maxParamLength was answered in Fastify's own shape (`FST_ERR_BAD_URL`), without the security
  * headers every other answer has, and with the path echoed.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { resolveHubConfig } from '../core/config.js';
-import { LiveFanout } from '../pipeline/live.js';
-import { SqliteStore } from '../store/sqlite/store.js';
-import { buildApp } from './app.js';
+import { expect, it } from 'vitest';
+import { appPerTest } from './app-per-test.case.js';
 
-let app: FastifyInstance;
-let store: SqliteStore;
-beforeEach(() => {
-  store = new SqliteStore(':memory:');
-  app = buildApp({ store, live: new LiveFanout(), config: resolveHubConfig({}) });
-});
-afterEach(async () => {
-  await app.close();
-  await store.close();
-});
+const app = appPerTest();
 
 it.each([
   ['a percent-encoding that is not UTF-8', '/api/runs/%ED%A0%80rl_pasted', 400, 'BAD_REQUEST'],
   ['one in a worker id', '/api/workers/%ff%fe/rl_pasted', 400, 'BAD_REQUEST'],
 ])('answers a path with %s in runlog’s shape, naming url, with the security headers', async (_what, url, status, code) => {
-  const answer = await app.inject(url);
+  const answer = await app().inject(url);
   expect(answer.statusCode).toBe(status);
   expect(answer.json()).toMatchObject({ error: code, field: 'url' });
   expect(answer.body).not.toContain('rl_pasted');

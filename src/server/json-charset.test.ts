@@ -3,27 +3,14 @@
  * read as UTF-8 whatever it said: `{"name":"café"}` sent in Latin-1 was stored as `caf\uFFFD`
  * under a 201, the é lost for good.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { resolveHubConfig } from '../core/config.js';
-import { LiveFanout } from '../pipeline/live.js';
-import { SqliteStore } from '../store/sqlite/store.js';
-import { buildApp } from './app.js';
+import { describe, expect, it } from 'vitest';
+import { appPerTest } from './app-per-test.case.js';
 
 describe('the charset of a JSON body', () => {
-  let app: FastifyInstance;
-  let store: SqliteStore;
-  beforeEach(() => {
-    store = new SqliteStore(':memory:');
-    app = buildApp({ store, live: new LiveFanout(), config: resolveHubConfig({}) });
-  });
-  afterEach(async () => {
-    await app.close();
-    await store.close();
-  });
+  const app = appPerTest();
 
   const post = (url: string, type: string, text: string, encoding: BufferEncoding = 'latin1') =>
-    app.inject({ method: 'POST', url, headers: { 'content-type': type }, payload: Buffer.from(text, encoding) });
+    app().inject({ method: 'POST', url, headers: { 'content-type': type }, payload: Buffer.from(text, encoding) });
 
   it('transcodes a body in the charset it names, on the JSON routes and the batch route', async () => {
     const created = await post('/api/runs', 'application/json; charset=iso-8859-1', '{"id":"c1","name":"café"}');
@@ -31,7 +18,7 @@ describe('the charset of a JSON body', () => {
     expect(created.json().name).toBe('café');
     const line = { seq: 1, timestamp: 1_700_000_000_000_000, level: 'INFO', message: 'naïve' };
     expect((await post('/api/runs/c1/logs', 'application/json; charset=latin1', JSON.stringify({ records: [line] }))).statusCode).toBe(200);
-    expect((await app.inject('/api/runs/c1/logs')).json().logs[0].message).toBe('naïve');
+    expect((await app().inject('/api/runs/c1/logs')).json().logs[0].message).toBe('naïve');
   });
 
   it('reads UTF-8 as before, and refuses a charset it cannot decode naming content-type', async () => {
@@ -39,6 +26,6 @@ describe('the charset of a JSON body', () => {
     const refused = await post('/api/runs', 'application/json; charset=klingon', '{"id":"c3"}');
     expect(refused.statusCode).toBe(415);
     expect(refused.json().field).toBe('content-type');
-    expect((await app.inject('/api/runs/c3')).statusCode).toBe(404);
+    expect((await app().inject('/api/runs/c3')).statusCode).toBe(404);
   });
 });

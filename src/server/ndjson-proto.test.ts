@@ -3,31 +3,18 @@
  * `__proto__` key is a 400 on POST /api/runs/:id/logs, and was stored under a 200 when the same
  * record came as a line of POST /api/runs/:id/text (application/x-ndjson).
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { resolveHubConfig } from '../core/config.js';
-import { LiveFanout } from '../pipeline/live.js';
-import { SqliteStore } from '../store/sqlite/store.js';
-import { buildApp } from './app.js';
+import { expect, it } from 'vitest';
+import { appPerTest } from './app-per-test.case.js';
 
-let app: FastifyInstance;
-let store: SqliteStore;
-beforeEach(() => {
-  store = new SqliteStore(':memory:');
-  app = buildApp({ store, live: new LiveFanout(), config: resolveHubConfig({}) });
-});
-afterEach(async () => {
-  await app.close();
-  await store.close();
-});
+const app = appPerTest();
 
-const ndjson = (id: string, body: string) => app.inject({ method: 'POST', url: `/api/runs/${id}/text`, headers: { 'content-type': 'application/x-ndjson' }, payload: body });
+const ndjson = (id: string, body: string) => app().inject({ method: 'POST', url: `/api/runs/${id}/text`, headers: { 'content-type': 'application/x-ndjson' }, payload: body });
 
 it('refuses an NDJSON line with a __proto__ key, naming the line and the key, and keeps nothing of the body', async () => {
   const answer = await ndjson('nd-proto', '{"message":"fine"}\n{"message":"x","attrs":{"k":"v","__proto__":{"polluted":1}}}\n');
   expect(answer.statusCode).toBe(400);
   expect(answer.json().field).toBe('line 2.attrs.__proto__');
-  expect((await app.inject('/api/runs/nd-proto')).statusCode).toBe(404);
+  expect((await app().inject('/api/runs/nd-proto')).statusCode).toBe(404);
   const constructor = await ndjson('nd-proto', '{"message":"x","attrs":{"constructor":{"prototype":{"a":1}}}}\n');
   expect(constructor.json().field).toBe('line 1.attrs.constructor');
 });
