@@ -6,10 +6,13 @@
  * past `maxBytes` the oldest items are dropped (the read offset skips them) and counted in
  * `dropped`, so the sender can say how many were lost. Nothing is fsynced: the spool covers a hub
  * outage, not a machine crash (the OS keeps what a crashed process wrote). A crash in the middle
- * of an append leaves a partial last line, which the reader skips. Resending an item the hub
- * already has is harmless: (stream, seq) makes it a no-op.
+ * of an append leaves a partial last line, which the reader skips. An append the disk refuses
+ * (full: an error or a short write) is cut back off the file and its items counted in `dropped`:
+ * a torn line left in the middle would glue itself to the next item, and every read after it
+ * would fail (a worker's heartbeats stuck behind it for good). Resending an item the hub already
+ * has is harmless: (stream, seq) makes it a no-op.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeDirectory } from '../../core/make-dir.js';
 
@@ -58,15 +61,25 @@ export class Spool<T = unknown> {
     return this.writeOffset - this.readOffset;
   }
 
+  /** Never throws: items the disk has no room for are dropped and counted in `dropped`. */
   append(items: readonly T[]): void {
     if (items.length === 0) return;
-    if (this.fd === undefined) {
-      this.fd = openSync(this.file, 'w+', 0o600); // a worker's lines: its owner's only
-      this.readOffset = this.writeOffset = 0;
-    }
     let text = '';
     for (const item of items) text += `${JSON.stringify(item)}\n`;
-    this.writeOffset += writeSync(this.fd, text, this.writeOffset);
+    const bytes = Buffer.from(text);
+    try {
+      if (this.fd === undefined) {
+        this.fd = openSync(this.file, 'w+', 0o600); // a worker's lines: its owner's only
+        this.readOffset = this.writeOffset = 0;
+      }
+      const written = writeSync(this.fd, bytes, 0, bytes.length, this.writeOffset);
+      if (written !== bytes.length) throw new Error(`ENOSPC: short write (${written} of ${bytes.length} bytes)`);
+    } catch {
+      this.cutBack();
+      for (const item of items) this.dropped += this.weigh(item);
+      return;
+    }
+    this.writeOffset += bytes.length;
     this.count += items.length;
     while (this.bytes > this.maxBytes && this.count > 1) this.dropOldest();
   }
@@ -116,6 +129,16 @@ export class Spool<T = unknown> {
     this.count = 0;
     this.readOffset = this.writeOffset = 0;
     rmSync(this.file, { force: true });
+  }
+
+  /** What a failed append left past the last whole item goes (on a full disk, shrinking cannot fail). */
+  private cutBack(): void {
+    if (this.fd === undefined) return;
+    try {
+      ftruncateSync(this.fd, this.writeOffset);
+    } catch {
+      // the file is gone or unwritable: resume() skips a partial last line of a later process
+    }
   }
 
   private dropOldest(): void {
