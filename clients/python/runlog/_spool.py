@@ -4,7 +4,8 @@ One file of JSON lines, one item (a batch of records, a heartbeat) per line, app
 fail to go out and replayed oldest first. Nothing is fsynced: the spool is there for a hub that
 is away, not for a machine that loses power. A crash in the middle of an append leaves a torn last
 line, which replay skips. The file is bounded (`max_bytes`): past the bound, new items are not
-written and the records they carried are counted in `dropped`, which the sender reports.
+written and the records they carried are counted in `dropped`, which the sender reports; so is
+an item the disk has no room for (an error or a short write: what it wrote is cut off again).
 Replaying an item twice is harmless: the hub keeps a line once (runs by (stream, seq), worker
 lines by their client seq and timestamp).
 """
@@ -41,10 +42,17 @@ class Spool:
             os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, line)
+                start = os.fstat(fd).st_size
+                try:
+                    if os.write(fd, line) != len(line):
+                        raise OSError(28, "short write (disk full)")
+                except OSError:
+                    # a torn line would glue itself to the next item: both unreadable, lost unsaid
+                    os.ftruncate(fd, start)
+                    raise
             finally:
                 os.close(fd)
-            self._size += len(line)
+            self._size = start + len(line)
         except OSError:
             self.dropped += weight
 
@@ -105,7 +113,7 @@ class Spool:
                     file.write(utf8(json.dumps(item, separators=(",", ":"), ensure_ascii=False) + "\n"))
             os.replace(tmp, self.path)
         except OSError:
-            pass
+            _remove(tmp)  # a full disk: the spool stays as it was (resending is harmless), its room back
         self._size = _file_size(self.path)
 
 
