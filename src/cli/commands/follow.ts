@@ -18,7 +18,7 @@ import { lockWithPid } from '../../server/lock.js';
 import { HubShipper } from '../../sinks/hub.js';
 import { hubError, hubPost, hubRequest, hubStateReporter, jsonOf } from '../../sinks/hub-http.js';
 import { expandGlob, isGlob } from '../../sources/file/glob.js';
-import { checkpointPath, loadCheckpoint, newWriterKey, saveCheckpoint, type FileCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
+import { checkpointPath, checkpointSaver, loadCheckpoint, newWriterKey, saveCheckpoint, type FileCheckpoint, type FollowCheckpoint } from '../../sources/file/checkpoint.js';
 import { FileFollower } from '../../sources/file/follower.js';
 import { locateCheckpointed, safeStat } from '../../sources/file/siblings.js';
 import { parseSshUrl, SshFollower } from '../../sources/ssh/ssh.js';
@@ -193,15 +193,16 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
 
   let delivered = lastSeq;
   let dirty = false;
+  // a full disk is said, never thrown into the shipper (which took it for the hub's failure) or the stop
+  const write = checkpointSaver(cpFile, warn);
   const save = () => {
     if (!dirty) return;
-    dirty = false;
     checkpoint.last_seq = delivered;
     checkpoint.files = filesAt(delivered);
     if (files?.lookedAt !== undefined) checkpoint.looked_at = files.lookedAt;
     // a batch still unanswered (stopping, hub away) stays noted: a restart asks the hub about it
     if (checkpoint.sending !== undefined && checkpoint.sending.last_seq <= delivered) delete checkpoint.sending;
-    saveCheckpoint(cpFile, checkpoint);
+    dirty = !write(checkpoint);
   };
   const filesAt = (seq: number, sending = false) => [...(files?.delivered(seq, sending) ?? []), ...ssh.flatMap((follower) => follower.deliveredUpTo(seq, sending))];
   const shipper = new HubShipper({
@@ -214,7 +215,7 @@ export async function followCommand(targets: string[], flags: FollowFlags): Prom
     onSending: (seq) => {
       // where the files are once this batch is in: a kill before the checkpoint below still knows
       checkpoint.sending = { last_seq: seq, files: filesAt(seq, true), ...(files?.lookedAt === undefined ? {} : { looked_at: files.lookedAt }) };
-      saveCheckpoint(cpFile, checkpoint);
+      if (!write(checkpoint)) dirty = true;
     },
     onDelivered: (seq) => {
       delivered = seq;

@@ -110,8 +110,35 @@ export function saveCheckpoint(path: string, checkpoint: FollowCheckpoint): void
   const temporary = `${path}.${process.pid}.tmp`;
   // a new file, never a leftover of an earlier process with our pid (its mode would be kept): it holds the writer key
   rmSync(temporary, { force: true });
-  writeFileSync(temporary, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600, flag: 'wx' });
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600, flag: 'wx' });
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true }); // a full disk: its room back; the checkpoint before stays whole
+    throw error;
+  }
+}
+
+/**
+ * saveCheckpoint for the data path, which must not throw: a checkpoint the disk refuses (full) is
+ * said once, with what it means, and true is returned only once it is written; the caller tries
+ * again at its next save. Lines still go to the hub meanwhile: only a restart reads again from
+ * the last checkpoint written (the hub keeps one line per seq).
+ */
+export function checkpointSaver(path: string, warn: (message: string) => void): (checkpoint: FollowCheckpoint) => boolean {
+  let failing = false;
+  return (checkpoint) => {
+    try {
+      saveCheckpoint(path, checkpoint);
+    } catch (error) {
+      if (!failing) warn(`cannot write the checkpoint ${path} (${(error as Error).message}): lines still go to the hub; until it is written again, a restart reads the files again from the last checkpoint`);
+      failing = true;
+      return false;
+    }
+    if (failing) warn(`the checkpoint ${path} is written again`);
+    failing = false;
+    return true;
+  };
 }
 
 /** sha256 of the first `length` bytes of an open file (fewer if it is shorter). */
