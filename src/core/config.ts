@@ -30,6 +30,7 @@ export const DEFAULTS = {
   watchMs: 200, // the hub looks for lines and ends written to its store by other processes this often
   walSyncMs: 100, // the runner's write-ahead log is fdatasynced at most this often
   walMemoryLines: 2_000, // lines the shipper keeps in memory (~0.5 MB); further behind, they are read back from the WAL
+  diskReserveBytes: 16 * 1024 * 1024, // 16 MiB beside runlog.db for `runlog server`, given back to retention on a full disk
 } as const;
 
 /** a run whose writer has been silent this many leases is failed as "runner lost" */
@@ -64,6 +65,8 @@ export interface HubConfig {
   publicUrls: string[];
   /** the key that encrypts tasks' environment values; default <data>/secret.key */
   secretFile?: string;
+  /** bytes kept aside beside a SQLite store for retention on a full disk (disk-reserve.ts); 0: none */
+  diskReserveBytes: number;
 }
 
 export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<HubConfig> {
@@ -82,6 +85,7 @@ export function resolveHubConfig(options: Partial<HubConfig> = {}): Readonly<Hub
     cleanupMs: DEFAULTS.cleanupMs,
     basePath: '',
     accessLog: false,
+    diskReserveBytes: 0, // `runlog server` keeps DEFAULTS.diskReserveBytes; a hub in code (the tests) none
     watchMs: DEFAULTS.watchMs,
     publicUrls: [] as string[],
     ...stripUndefined(options),

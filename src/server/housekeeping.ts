@@ -11,6 +11,7 @@ import { parseIsoMicros } from '../core/time.js';
 import type { HubConfig } from '../core/config.js';
 import { isStoreUnreachable } from './reachable.js';
 import { isDiskFull, type StorageHealth } from './storage.js';
+import type { DiskReserve } from './disk-reserve.js';
 
 export interface Deleted {
   worker_lines_deleted: number;
@@ -18,7 +19,22 @@ export interface Deleted {
 }
 
 /** Deletes worker lines older than `workerLinesMs` and, when `runsMs` > 0, ended runs older than it. */
-export async function deleteOlderThan(store: Store, workerLinesMs: number, runsMs: number): Promise<Deleted> {
+/**
+ * Retention now. On a full disk, deleting needs room too: `reserve` (disk-reserve.ts) is given
+ * back and the pass tried again; it is made again once the disk has room to spare.
+ */
+export async function deleteOlderThan(store: Store, workerLinesMs: number, runsMs: number, reserve?: DiskReserve): Promise<Deleted> {
+  try {
+    return await deleteOnce(store, workerLinesMs, runsMs);
+  } catch (error) {
+    if (!isDiskFull(error) || reserve?.release() !== true) throw error;
+    return await deleteOnce(store, workerLinesMs, runsMs);
+  } finally {
+    reserve?.ensure();
+  }
+}
+
+async function deleteOnce(store: Store, workerLinesMs: number, runsMs: number): Promise<Deleted> {
   const now = nowMicros();
   // a retention reaching back past 1970 keeps everything (no line is older; PostgreSQL would refuse the time)
   const cutoff = (ms: number) => Math.max(0, now - ms * 1000);
@@ -134,7 +150,7 @@ export class Housekeeping {
   }
 
   async applyRetention(): Promise<Deleted> {
-    const deleted = await deleteOlderThan(this.store, this.config.workerRetentionMs, this.config.runRetentionMs);
+    const deleted = await deleteOlderThan(this.store, this.config.workerRetentionMs, this.config.runRetentionMs, this.storage?.reserve);
     if (deleted.worker_lines_deleted + deleted.runs_deleted > 0) {
       this.log(`retention: deleted ${deleted.worker_lines_deleted} worker lines and ${deleted.runs_deleted} runs`);
     }

@@ -1,6 +1,6 @@
 /** Starts a hub: opens the store, builds the app, binds the port, starts housekeeping. The one place that listens. */
 import { terminalJson } from '../core/terminal.js';
-import { resolveHubConfig, type HubConfig } from '../core/config.js';
+import { databaseFile, resolveHubConfig, type HubConfig } from '../core/config.js';
 import { redactUrl } from '../core/redact.js';
 import { shellJoin } from '../core/text.js';
 import { LiveFanout } from '../pipeline/live.js';
@@ -12,6 +12,7 @@ import { keyFileProblem, secretKeyFile } from './auth/secrets.js';
 import { isLoopbackHost } from './auth/hosts.js';
 import { Housekeeping } from './housekeeping.js';
 import { StorageHealth } from './storage.js';
+import { DiskReserve } from './disk-reserve.js';
 import { lockDataDir } from './lock.js';
 import { ChangeWatcher } from './watch.js';
 import type { AuditLog } from './context.js';
@@ -72,6 +73,10 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
   const warn = logErrors ? warnOnStderr : () => {};
   const tokens = new TokenCache(store);
   const storage = new StorageHealth();
+  if (!isPostgres(config.db) && config.diskReserveBytes > 0) {
+    storage.reserve = new DiskReserve(`${config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir)}-reserve`, config.diskReserveBytes);
+    storage.reserve.ensure();
+  }
   const app = buildApp({ store, live, config, audit, tokens, storage }, { logger: false, warn });
   const housekeeping = new Housekeeping(store, live, config, warn, storage);
   const watcher = new ChangeWatcher(store, live, config.watchMs, warn);

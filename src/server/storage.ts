@@ -6,8 +6,12 @@
  */
 import { RunlogError } from '../core/errors.js';
 import { nowMicros } from '../core/record.js';
+import type { DiskReserve } from './disk-reserve.js';
 
 export class StorageHealth {
+  /** room kept aside for retention on a full disk (a SQLite store's), given back by deleteOlderThan */
+  reserve: DiskReserve | undefined;
+
   /** the error of the last write that found the disk full, until a write succeeds */
   fullError: string | null = null;
   /**

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../core/config.js';
 import { HubRefused, startHub } from '../../server/listen.js';
 import { describeStore } from '../../store/open.js';
 import { HUB, keepHeapSmall } from '../lean-heap.js';
@@ -38,6 +39,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
       accessLog: flags.accessLog ?? !['0', 'false', 'no'].includes((process.env.RUNLOG_ACCESS_LOG ?? '').toLowerCase()),
       publicUrls,
       secretFile: flags.secretFile,
+      diskReserveBytes: DEFAULTS.diskReserveBytes,
     },
     { logErrors: true },
   ).catch((error: unknown) => {

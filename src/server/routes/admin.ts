@@ -6,12 +6,12 @@ import { deleteOlderThan } from '../housekeeping.js';
 import { objectBody } from './runs.js';
 import type { RouteContext } from '../context.js';
 
-export function adminRoutes(app: FastifyInstance, { store, audit }: RouteContext): void {
+export function adminRoutes(app: FastifyInstance, { store, audit, storage }: RouteContext): void {
   app.post('/api/cleanup', { config: { scope: 'admin' } }, async (request) => {
     const body = objectBody(request.body);
     const olderThan = durationField(body.older_than ?? '48h', 'older_than');
     const runsOlderThan = body.runs_older_than === undefined || body.runs_older_than === null ? 0 : durationField(body.runs_older_than, 'runs_older_than');
-    const deleted = await deleteOlderThan(store, olderThan, runsOlderThan);
+    const deleted = await deleteOlderThan(store, olderThan, runsOlderThan, storage.reserve);
     audit('cleanup', { older_than: String(body.older_than ?? '48h'), runs_older_than: body.runs_older_than === undefined ? null : String(body.runs_older_than), ...deleted, by: request.auth.tokenName ?? 'open hub' });
     return deleted;
   });
