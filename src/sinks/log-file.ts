@@ -3,7 +3,7 @@
  * per record: `<ISO timestamp> [LEVEL] message` without ANSI codes. Writes are batched by size
  * and time (like sonic-boom) so a line costs a string append, not a syscall.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatLogFileLine } from '../core/format.js';
 import type { LogRecord, ProgressUpdate } from '../core/record.js';
@@ -58,11 +58,27 @@ export class LogFileSink implements RecordSink {
     this.beforeWrite();
     try {
       if (this.fd === undefined) throw new Error(this.openError);
-      writeSync(this.fd, text);
+      this.writeWholeLines(this.fd, Buffer.from(text));
     } catch (error) {
       if (this.lost === 0) this.warn(`cannot write the log file ${this.path}: ${(error as Error).message}`);
       this.lost += countLines(text);
     }
+  }
+
+  /**
+   * Writes `bytes`, or throws. A short write (the disk full) keeps the whole lines it wrote and
+   * cuts off its torn last line, which the next write's first line would have been glued to; the
+   * lines not kept are counted in `lost`, so that the count says every line the file lacks.
+   */
+  private writeWholeLines(fd: number, bytes: Buffer): void {
+    const start = fstatSync(fd).size;
+    const written = writeSync(fd, bytes);
+    if (written === bytes.length) return;
+    const kept = bytes.lastIndexOf(0x0a, written - 1) + 1;
+    ftruncateSync(fd, start + kept);
+    const rest = bytes.subarray(kept).toString();
+    if (this.lost === 0) this.warn(`cannot write the log file ${this.path}: ENOSPC: short write (${written} of ${bytes.length} bytes)`);
+    this.lost += countLines(rest);
   }
 
   close(): void {
