@@ -27,13 +27,33 @@ export class StorageHealth {
 
   /** The API's error for `error` when it is a full disk (and remember it), else undefined. */
   check(error: unknown): RunlogError | undefined {
+    // a route's own 507, which says more (what a /text body had stored before): kept as it is
+    if (error instanceof StoreFullAfter) {
+      this.fullError = error.detail;
+      return error;
+    }
     if (!isDiskFull(error)) return undefined;
-    this.fullError = `${(error as NodeJS.ErrnoException).code ?? 'ENOSPC'}: ${(error as Error).message}`;
+    this.fullError = fullDetail(error);
     return new RunlogError(507, 'STORAGE_FULL', `the hub's store is full (${this.fullError}): retry later`);
   }
 
   writeSucceeded(): void {
     this.fullError = null;
+  }
+}
+
+/** `SQLITE_FULL: database or disk is full`: the code and message of a disk-full error */
+export function fullDetail(error: unknown): string {
+  return `${(error as NodeJS.ErrnoException).code ?? 'ENOSPC'}: ${(error as Error).message}`;
+}
+
+/** 507 for a request the disk filled up during, after part of it was stored: the message says which part. */
+export class StoreFullAfter extends RunlogError {
+  constructor(
+    readonly detail: string,
+    message: string,
+  ) {
+    super(507, 'STORAGE_FULL', message);
   }
 }
 

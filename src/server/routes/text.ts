@@ -27,6 +27,7 @@ import { prototypeKey } from '../json-body.js';
 import { contentEncoding, inflated } from '../body-encoding.js';
 import type { HubContext } from '../context.js';
 import { assertNumbered, type StreamNumbering } from '../numbering.js';
+import { fullDetail, isDiskFull, StoreFullAfter } from '../storage.js';
 import { openRun } from '../open-run.js';
 import { boolParam, runIdParam, textParam, type Query } from '../params.js';
 import { LIMITS } from '../../core/limits.js';
@@ -88,6 +89,7 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
     });
     const source = builder.source('file');
     let inserted = 0;
+    let lastStored = lastSeq;
     // the body's end, or why it stopped early (the limit, bad gzip, a client gone): in every
     // case the lines received are stored, the last one even without its newline; a body that
     // stopped early mid-line marks that last line `truncated` (it is a fragment, not the line)
@@ -102,44 +104,60 @@ export async function textRoutes(app: FastifyInstance, options: { context: HubCo
       // what fits below the largest seq is stored before the rest is refused
       const stored = await store.appendRecords(id, batch.filter((record) => Number.isSafeInteger(record.seq)));
       inserted += stored.length;
+      lastStored = stored.at(-1)?.seq ?? lastStored;
       live.publishRecords(id, stored);
       if (progress !== undefined) live.publishProgress(id, [progress]);
       progress = undefined;
       assertNumbered(id, batch);
     };
-    // a UTF-16 body's BOM is the decoder's to drop; a UTF-8 one, chunksWithoutBom's
-    const chunks = chunksWithoutBom(charset === undefined ? body : transcoded(body, charset))[Symbol.asyncIterator]();
-    for (;;) {
-      let next: IteratorResult<unknown>;
-      try {
-        next = await chunks.next();
-      } catch (error) {
-        stopped = bodyError(error, bytes);
-        break;
+    // the body, read and stored as it comes
+    const readAll = async (): Promise<void> => {
+      // a UTF-16 body's BOM is the decoder's to drop; a UTF-8 one, chunksWithoutBom's
+      const chunks = chunksWithoutBom(charset === undefined ? body : transcoded(body, charset))[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<unknown>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          stopped = bodyError(error, bytes);
+          break;
+        }
+        if (next.done) break;
+        // a gzip body inflates long after its bytes came: once its client is gone, nobody waits for it
+        if (clientGone()) {
+          stopped = badRequest('body', `the client went away after ${bytes} bytes: the lines before were stored`);
+          break;
+        }
+        const buffer = next.value as Buffer;
+        // the body's first bytes came (and inflated): the run is there from now on, seen while the rest streams
+        await openOnce();
+        bytes += buffer.length;
+        if (bytes > TEXT_MAX_BYTES) {
+          // the rest is left unread: Node closes the connection once the 413 is sent
+          stopped = new RunlogError(413, 'PAYLOAD_TOO_LARGE', `at most ${TEXT_MAX_BYTES} bytes of text per request: the lines before the limit were stored`);
+          break;
+        }
+        source.push(buffer);
+        if (buffer.length > 0) lastByte = buffer[buffer.length - 1] as number;
+        if (pending.length >= BATCH_LINES) await flush();
       }
-      if (next.done) break;
-      // a gzip body inflates long after its bytes came: once its client is gone, nobody waits for it
-      if (clientGone()) {
-        stopped = badRequest('body', `the client went away after ${bytes} bytes: the lines before were stored`);
-        break;
-      }
-      const buffer = next.value as Buffer;
-      // the body's first bytes came (and inflated): the run is there from now on, seen while the rest streams
-      await openOnce();
-      bytes += buffer.length;
-      if (bytes > TEXT_MAX_BYTES) {
-        // the rest is left unread: Node closes the connection once the 413 is sent
-        stopped = new RunlogError(413, 'PAYLOAD_TOO_LARGE', `at most ${TEXT_MAX_BYTES} bytes of text per request: the lines before the limit were stored`);
-        break;
-      }
-      source.push(buffer);
-      if (buffer.length > 0) lastByte = buffer[buffer.length - 1] as number;
-      if (pending.length >= BATCH_LINES) await flush();
+      source.end();
+      const cutLine = stopped !== undefined && lastByte !== -1 && lastByte !== 0x0a && lastByte !== 0x0d ? pending.at(-1) : undefined;
+      if (cutLine !== undefined) cutLine.attrs = { ...cutLine.attrs, truncated: true };
+      await flush();
+    };
+    try {
+      await readAll();
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      // lines are numbered by the hub: the same body again would store those lines a second time
+      const detail = fullDetail(error);
+      throw new StoreFullAfter(
+        detail,
+        `the hub's store is full (${detail}) after ${inserted} lines of this body were stored (the run's last seq is ${lastStored}): ` +
+          'once it has room, send only what came after them (the whole body again would store them twice)',
+      );
     }
-    source.end();
-    const cutLine = stopped !== undefined && lastByte !== -1 && lastByte !== 0x0a && lastByte !== 0x0d ? pending.at(-1) : undefined;
-    if (cutLine !== undefined) cutLine.attrs = { ...cutLine.attrs, truncated: true };
-    await flush();
     if (stopped) throw stopped;
     return { inserted, last_seq: builder.lastSeq };
   }
