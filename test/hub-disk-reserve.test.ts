@@ -45,3 +45,24 @@ it('runs cleanup on a disk its store filled (the reserve given back), and takes 
     spawnSync('umount', ['-l', disk]);
   }
 });
+
+it('starts on a disk full to the last byte by giving the reserve back (it exited 2: "cannot write the lock file")', { timeout: 60_000 }, async (context) => {
+  const disk = tmpfsOrSkip('64m', context);
+  if (disk === undefined) return;
+  try {
+    const dataDir = join(disk, 'data');
+    const first = await startHub({ dataDir, port: 0, diskReserveBytes: RESERVE });
+    await fetch(`${first.url}/api/runs/kept/text?final=1`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'a line\n' });
+    await first.close();
+    spawnSync('dd', ['if=/dev/zero', `of=${join(disk, 'filler')}`, 'bs=4k'], { stdio: 'ignore' }); // until ENOSPC
+    const hub = await startHub({ dataDir, port: 0, diskReserveBytes: RESERVE });
+    try {
+      expect(existsSync(join(dataDir, 'runlog.db-reserve'))).toBe(false);
+      expect(((await (await fetch(`${hub.url}/api/runs/kept`)).json()) as { line_count: number }).line_count).toBe(1);
+    } finally {
+      await hub.close();
+    }
+  } finally {
+    spawnSync('umount', ['-l', disk]);
+  }
+});

@@ -11,9 +11,9 @@ import { TokenCache } from './auth/cache.js';
 import { keyFileProblem, secretKeyFile } from './auth/secrets.js';
 import { isLoopbackHost } from './auth/hosts.js';
 import { Housekeeping } from './housekeeping.js';
-import { StorageHealth } from './storage.js';
+import { isDiskFull, StorageHealth } from './storage.js';
 import { DiskReserve } from './disk-reserve.js';
-import { lockDataDir } from './lock.js';
+import { lockDataDir, type PidLock } from './lock.js';
 import { ChangeWatcher } from './watch.js';
 import type { AuditLog } from './context.js';
 
@@ -52,7 +52,8 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
   const keyProblem = keyFileProblem(secretKeyFile(config), config.secretFile !== undefined);
   if (keyProblem !== undefined) throw new HubRefused(keyProblem);
   // one hub per SQLite data directory; hubs on PostgreSQL share the database, not a directory
-  const lock = isPostgres(config.db) ? { release() {} } : lockDataDir(config.dataDir);
+  const reserve = isPostgres(config.db) || config.diskReserveBytes <= 0 ? undefined : new DiskReserve(`${config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir)}-reserve`, config.diskReserveBytes);
+  const lock = isPostgres(config.db) ? { release() {} } : lockOnFullDisk(config.dataDir, reserve);
   let store: Store;
   try {
     store = await openStore({ db: config.db, dataDir: config.dataDir });
@@ -73,10 +74,8 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
   const warn = logErrors ? warnOnStderr : () => {};
   const tokens = new TokenCache(store);
   const storage = new StorageHealth();
-  if (!isPostgres(config.db) && config.diskReserveBytes > 0) {
-    storage.reserve = new DiskReserve(`${config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir)}-reserve`, config.diskReserveBytes);
-    storage.reserve.ensure();
-  }
+  storage.reserve = reserve;
+  reserve?.ensure();
   const app = buildApp({ store, live, config, audit, tokens, storage }, { logger: false, warn });
   const housekeeping = new Housekeeping(store, live, config, warn, storage);
   const watcher = new ChangeWatcher(store, live, config.watchMs, warn);
@@ -108,6 +107,20 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
       lock.release();
     },
   };
+}
+
+/**
+ * The data directory's lock; on a disk full to the last byte (the hub restarted while its store
+ * had filled it), the reserve is given back first: the hub then starts, serves what it has, and its
+ * retention at start has room to delete (disk-reserve.ts). Without one, it exits saying so.
+ */
+function lockOnFullDisk(dataDir: string, reserve: DiskReserve | undefined): PidLock {
+  try {
+    return lockDataDir(dataDir);
+  } catch (error) {
+    if (!isDiskFull(error) || reserve?.release() !== true) throw error;
+    return lockDataDir(dataDir);
+  }
 }
 
 /** One line per audit event on the hub's stderr: `runlog audit <time> <event> key=value …`. */
