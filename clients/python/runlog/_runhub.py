@@ -87,8 +87,7 @@ class RunHub:
     def _send_or_spool(self, batch: List[str]) -> None:
         if self._created and self._spool.empty and time.monotonic() >= self._retry_at and self._post(batch):
             return
-        self._spool.append_json("[" + ",".join(batch) + "]", weight=len(batch))
-        self.stats["spooled"] += len(batch)
+        self._spool_batch(batch)
 
     def _post(self, batch: List[Any]) -> bool:
         """True when the batch is done with (taken, or refused for good); False to retry it later.

@@ -108,6 +108,10 @@ class RunShipper(RunHub):
         self._created = False
         self._create_404 = False  # the last create was answered 404 (_create): said so at exit
         self._reported_drops = 0
+        # the last drop notice made (_drain) and the drops it says: should the spool drop it too
+        # (a full disk), they are unsaid again (_spool_batch), and the next notice says them
+        self._notice: Optional[str] = None
+        self._notice_drops = 0
         self._failures = 0
         self._retry_at = 0.0
         self._next_lease = 0.0
@@ -315,8 +319,7 @@ class RunShipper(RunHub):
     def _keep_refused(self) -> None:
         records = self._drain()
         for record in records:
-            self._spool.append_json(record)
-        self.stats["spooled"] += len(records)
+            self._spool_batch([record], record)
 
     def _spool_unnumbered(self) -> None:
         """A run named by the program whose hub has not answered yet: its last seq there is not
@@ -325,8 +328,7 @@ class RunShipper(RunHub):
         spool with seq 0 and are numbered there once the hub says where the run is (_create; or
         deliver_leftovers, when this process dies first)."""
         for batch in batches(self._drain(numbered=False)):
-            self._spool.append_json("[" + ",".join(batch) + "]", weight=len(batch))
-            self.stats["spooled"] += len(batch)
+            self._spool_batch(batch)
 
     def _drain(self, numbered: bool = True) -> List[str]:
         """Takes every queued record: their JSON texts, numbered on (seq 0 each when not `numbered`)."""
@@ -337,7 +339,9 @@ class RunShipper(RunHub):
         convert = self._convert
         drops = self.dropped + self._spool.dropped
         if drops > self._reported_drops:
-            append(self._notice("%d lines dropped by runlog (more than %d waiting, or the spool full)" % (drops - self._reported_drops, self.max_records), numbered))
+            self._notice = self._make_notice("%d lines dropped by runlog (more than %d waiting, or the spool full)" % (drops - self._reported_drops, self.max_records), numbered)
+            self._notice_drops = drops - self._reported_drops
+            append(self._notice)
             self._reported_drops = drops
         self.wake_at = self._wake_at  # the queue is being taken: the next batch wakes the shipper again
         seq = self._seq
@@ -357,7 +361,20 @@ class RunShipper(RunHub):
             self._seq = seq
         return records
 
-    def _notice(self, message: str, numbered: bool = True) -> str:
+    def _spool_batch(self, batch: List[str], item: Optional[str] = None) -> None:
+        """Appends records (JSON texts, from _drain) to the spool as one item. A disk that refuses
+        them drops them, counted; a drop notice among them is no line of the program's, and the drops
+        it said are said by the next notice instead (the hub heard only the last count before).
+        `item`: the text to append, when not the batch as a list (refused/ holds a record a line)."""
+        dropped = self._spool.dropped
+        self._spool.append_json("[" + ",".join(batch) + "]" if item is None else item, weight=len(batch))
+        if self._spool.dropped != dropped and self._notice is not None and self._notice in batch:
+            self._spool.dropped -= 1
+            self._reported_drops -= self._notice_drops
+            self._notice = None
+        self.stats["spooled"] += len(batch)
+
+    def _make_notice(self, message: str, numbered: bool = True) -> str:
         if numbered:
             self._seq += 1
         return _to_json({"seq": self._seq if numbered else 0, "timestamp": now_micros(), "level": "WARNING", "message": message, "source": "system", "logger": "runlog"})

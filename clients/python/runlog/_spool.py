@@ -24,6 +24,10 @@ class Spool:
         self.max_bytes = max_bytes
         self.dropped = 0
         self._size = _file_size(path)
+        # what the spool holds when a rewrite (number, replay) found no room on the disk: the file
+        # still has the older text (records with seq 0 the hub refuses, items already sent), so
+        # reads take this instead, and appends go to both, until a rewrite or removal succeeds
+        self._held: Optional[List[Any]] = None
 
     @property
     def empty(self) -> bool:
@@ -53,6 +57,8 @@ class Spool:
             finally:
                 os.close(fd)
             self._size = start + len(line)
+            if self._held is not None:
+                self._held.append(json.loads(text))
         except OSError:
             self.dropped += weight
 
@@ -88,6 +94,8 @@ class Spool:
         return numbered
 
     def _read(self) -> List[Any]:
+        if self._held is not None:
+            return list(self._held)
         items: List[Any] = []
         try:
             with open(self.path, "rb") as file:
@@ -104,6 +112,7 @@ class Spool:
         if not rest:
             _remove(self.path)
             self._size = 0
+            self._held = None
             return
         tmp = self.path + ".tmp"
         try:
@@ -112,8 +121,10 @@ class Spool:
                 for item in rest:
                     file.write(utf8(json.dumps(item, separators=(",", ":"), ensure_ascii=False) + "\n"))
             os.replace(tmp, self.path)
+            self._held = None
         except OSError:
-            _remove(tmp)  # a full disk: the spool stays as it was (resending is harmless), its room back
+            _remove(tmp)  # a full disk: its room back; what the spool holds now is kept in memory
+            self._held = list(rest)
         self._size = _file_size(self.path)
 
 
