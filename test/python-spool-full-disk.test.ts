@@ -76,6 +76,7 @@ it('tells the hub every line a full spool dropped, once it is back (it said only
     const env = { ...process.env, PYTHONPATH: CLIENT, RUNLOG_SPOOL: join(dir, 'spool') };
     const away = spawnSync(PYTHON, ['-c', LOGS, 'spool-full', '3000'], { encoding: 'utf8', env: { ...env, RUNLOG_HUB: 'http://127.0.0.1:9' } });
     expect(away.status, away.stderr).toBe(0);
+    expect(away.stderr).toMatch(/away at exit: .*; 3000 lines were dropped \(the spool full/);
     // not spawnSync: the hub answers from this process
     const back = spawn(PYTHON, ['-c', LOGS, 'delivers', '1'], { stdio: 'ignore', env: { ...env, RUNLOG_HUB: hub.url } });
     expect(await new Promise((resolve) => back.on('exit', resolve))).toBe(0);

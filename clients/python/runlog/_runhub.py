@@ -165,7 +165,10 @@ class RunHub:
         if not self._created and self._create_404:
             self._warn_once("exit", "hub %s answered 404 to run %s's creation (a proxy before a hub that is restarting, or a URL that leads to no hub): "
                             "its lines and its end wait in %s for the next program that reaches the hub" % (self.hub.url, self.run_id, self._rundir.path))
-        self._warn_once("exit", "hub %s away at exit: run %s's last lines and its end wait in %s" % (self.hub.url, self.run_id, self._rundir.path))
+        dropped = self.dropped + self._spool.dropped
+        # said here too: the run's notice of them reaches the hub only with the next program
+        lost = "; %d lines were dropped (the spool full, or more than %d waiting)" % (dropped, self.max_records) if dropped > 0 else ""
+        self._warn_once("exit", "hub %s away at exit: run %s's last lines and its end wait in %s%s" % (self.hub.url, self.run_id, self._rundir.path, lost))
 
     def _failed(self) -> None:
         self._failures += 1
