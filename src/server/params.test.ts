@@ -1,6 +1,6 @@
 /**
  * An integer query parameter (or Last-Event-ID) out of its bounds is a 400 saying the bound:
- * `?after=-1` used to say "expected an integer", which -1 is.
+ * `?after=-1` used to say "expected an integer", which -1 is. Also: repeated and long text parameters.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,5 +49,15 @@ describe('integer parameters', () => {
   it('says the bound of Last-Event-ID', async () => {
     const answer = await refused('/api/runs/r1/logs/stream', { 'last-event-id': '-3' });
     expect(answer).toMatchObject({ field: 'Last-Event-ID', message: 'Last-Event-ID: expected an integer ≥ 0 (at most 2^53 − 1), got "-3"' });
+  });
+
+  it('says a parameter given twice is given more than once, status too (it said "expected one of …")', async () => {
+    expect(await refused('/api/runs?status=failed&status=running')).toEqual({ error: 'BAD_REQUEST', field: 'status', message: 'status: given more than once' });
+  });
+
+  it('counts a text parameter\'s characters as code points: 1000 emoji are within the bound, 1001 past it', async () => {
+    const ok = await app.inject({ method: 'GET', url: `/api/runs?q=${encodeURIComponent('😀'.repeat(1000))}` });
+    expect(ok.statusCode).toBe(200);
+    expect(await refused(`/api/runs?q=${encodeURIComponent('😀'.repeat(1001))}`)).toMatchObject({ field: 'q', message: 'q: longer than 1000 characters' });
   });
 });

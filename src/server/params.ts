@@ -110,8 +110,16 @@ export function levelParam(query: Query, name = 'level'): Level | undefined {
 
 export function textParam(query: Query, name: string, maxLength: number = LIMITS.queryTextChars): string | undefined {
   const text = single(query, name);
-  if (text !== undefined && text.length > maxLength) throw badRequest(name, `longer than ${maxLength} characters`);
+  // characters as the docs count them, code points: `.length` counts an emoji twice, and 600 of
+  // them were "longer than 1000 characters"
+  if (text !== undefined && text.length > maxLength && [...text].length > maxLength) throw badRequest(name, `longer than ${maxLength} characters`);
   return text;
+}
+
+/** `?status=`: one status, or none (absent or empty) */
+export function statusQueryParam(query: Query): RunStatus | undefined {
+  const text = single(query, 'status');
+  return text === undefined ? undefined : statusParam(text);
 }
 
 export function statusParam(value: unknown, name = 'status'): RunStatus {

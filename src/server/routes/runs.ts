@@ -7,7 +7,7 @@ import { allows } from '../../core/scopes.js';
 import { assertWriter, requestWriter } from '../auth/writer.js';
 import { timestampField } from '../ingest.js';
 import { parseIsoMicros } from '../../core/time.js';
-import { idParam, intParam, labelParams, runIdParam, statusParam, textParam, type Query } from '../params.js';
+import { idParam, intParam, labelParams, runIdParam, statusParam, statusQueryParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
 import { DEFAULTS } from '../../core/config.js';
 import { leaseField } from './control.js';
@@ -48,7 +48,8 @@ export function runRoutes(app: FastifyInstance, { store, live }: HubContext): vo
 
   app.get('/api/runs', { config: { scope: 'read' } }, async (request) => {
     const query = request.query as Query;
-    const status = query.status === undefined || query.status === '' ? undefined : statusParam(query.status);
+    // given twice is "given more than once", as every other parameter says it (it said "expected one of …")
+    const status = statusQueryParam(query);
     const limit = intParam(query, 'limit', 1, 10_000) ?? 100;
     const q = textParam(query, 'q');
     const labels = labelParams(query);
