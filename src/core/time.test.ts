@@ -54,6 +54,10 @@ describe('parseSince', () => {
     expect(parseSince(String(at))).toBe(at);
     expect(parseSince(' 0 ')).toBe(0);
     expect(parseSince('99999999999999999999')).toBeUndefined();
+    // a number must come to a safe integer of µs, as a line's timestamp must: 2^53 µs was taken
+    expect(parseSince('9007199254740991')).toBe(2 ** 53 - 1);
+    expect(parseSince('9007199254740992')).toBeUndefined();
+    expect(parseSince('9007199254740993')).toBeUndefined();
     expect(parseSince('-5')).toBeUndefined();
     expect(parseSince('1e9')).toBeUndefined();
   });
