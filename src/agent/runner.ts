@@ -344,6 +344,12 @@ export class Runner {
     stdout.end();
     stderr.end();
     if (exit.spawnError) builder.system(`could not start ${argv[0]}: ${exit.spawnError.message}`, 'ERROR');
+    if (exit.pipesHeld) {
+      builder.system(
+        `the command ended, but a process it started still holds its output open (a daemon or a background job): what it prints from now on is not captured`,
+        'WARNING',
+      );
+    }
     return exit;
   }
 }

@@ -17,6 +17,11 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
   /** the command could not be started (not found, not executable) */
   spawnError?: Error;
+  /**
+   * the command had ended, but a process it left (a daemon, a background job) still held its
+   * stdout or stderr open after PIPE_GRACE_MS: those pipes were let go unread from then on
+   */
+  pipesHeld?: boolean;
 }
 
 export interface ProcessHandlers {
@@ -33,6 +38,15 @@ export interface SpawnOptions {
 const TRICKLE_BYTES = 16 * 1024;
 /** after a trickle, the next read waits this long, so the lines of a few writes come as one */
 const TRICKLE_GAP_MS = 3;
+/**
+ * Once the command has exited, how long its pipes may stay open before they are let go. A process
+ * it started and left running (`setsid server &`, `nohup x &` without a redirect) holds their
+ * write ends; waiting for their end-of-file kept the run `running`, and `runlog run` (or the
+ * worker, which then claimed nothing more) waiting, for as long as that process lived: forever for
+ * a daemon, even after Ctrl-C and SIGKILL of the command's group, which a daemon has left. A
+ * background job that finishes its last lines within the grace is still read whole.
+ */
+export const PIPE_GRACE_MS = 2000;
 
 /**
  * A pipe's reads, handed on as they come, except that after a small read the next one waits a
@@ -44,7 +58,7 @@ const TRICKLE_GAP_MS = 3;
  * at once, the first to have data first. With a pace each, one pipe waiting let the other overtake
  * it (tqdm's last bar on stderr was stored after the print that follows it).
  */
-function readPaced(pipes: readonly { stream: NodeJS.ReadableStream; handler: (chunk: Buffer) => void }[]): void {
+function readPaced(pipes: readonly { stream: NodeJS.ReadableStream; handler: (chunk: Buffer) => void }[]): () => void {
   let timer: NodeJS.Timeout | undefined;
   // the pipes with unread data, in the order it came
   let ready: number[] = [];
@@ -71,6 +85,13 @@ function readPaced(pipes: readonly { stream: NodeJS.ReadableStream; handler: (ch
       if (timer === undefined || ready.length > 1) drain();
     }),
   );
+  // everything buffered now, handed on at once (before the pipes are let go)
+  return () => {
+    ready = pipes.map((_, index) => index);
+    drain();
+    clearTimeout(timer);
+    timer = undefined;
+  };
 }
 
 export class CapturedProcess {
@@ -100,18 +121,31 @@ export class CapturedProcess {
     }
     this.child = watched.child;
     this.settled = watched.settled;
-    readPaced([
+    const flush = readPaced([
       ...(this.child.stdout ? [{ stream: this.child.stdout, handler: handlers.stdout }] : []),
       ...(this.child.stderr ? [{ stream: this.child.stderr, handler: handlers.stderr }] : []),
     ]);
     const child = this.child;
     this.exited = new Promise((resolve) => {
       let spawnError: Error | undefined;
+      let pipesHeld = false;
+      let grace: NodeJS.Timeout | undefined;
       child.on('error', (error) => (spawnError = error));
+      // the command has exited; its pipes close once every process holding them has (see PIPE_GRACE_MS)
+      child.on('exit', () => {
+        grace = setTimeout(() => {
+          pipesHeld = true;
+          flush();
+          // destroying both streams makes 'close' come, with the command's code and signal
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+        }, PIPE_GRACE_MS);
+      });
       // 'close', not 'exit': every byte of both pipes has been read by then
       child.on('close', (code, signal) => {
+        clearTimeout(grace);
         this.settled(); // ended by itself: the watchdog goes without killing
-        resolve({ code, signal, spawnError });
+        resolve({ code, signal, spawnError, ...(pipesHeld ? { pipesHeld } : {}) });
       });
     });
   }
