@@ -77,7 +77,8 @@ const KILL_GRACE_MS = 10_000;
 let stdoutMidLine = false;
 
 function echoStdout(chunk: Buffer): void {
-  if (chunk.length === 0) return;
+  // a reader that went away (`| head`): the command goes on, captured, no longer shown
+  if (chunk.length === 0 || process.stdout.destroyed) return;
   process.stdout.write(chunk);
   stdoutMidLine = chunk[chunk.length - 1] !== 0x0a;
 }
@@ -325,7 +326,7 @@ export class Runner {
           stdout.push(chunk);
         },
         stderr: (chunk) => {
-          if (echo) process.stderr.write(chunk);
+          if (echo && !process.stderr.destroyed) process.stderr.write(chunk);
           stderr.push(chunk);
         },
       },

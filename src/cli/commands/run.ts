@@ -41,6 +41,7 @@ export interface RunFlags {
 export async function runCommand(command: string[], flags: RunFlags): Promise<void> {
   // with the WAL off (benchmarks) every unsent line waits in memory: a small heap would only thrash
   if (process.env.RUNLOG_WAL !== 'off') keepHeapSmall();
+  keepRunningWhenReaderGoes();
   const dataDir = resolve(flags.data);
   const runId = flags.id === undefined ? newRunId() : checkRunId(flags.id);
   const taskId = flags.task === undefined ? undefined : checkId(flags.task, '--task');
@@ -223,4 +224,16 @@ function checkFollow(follow: readonly string[], cwd: string | undefined): void {
     if (stats?.isDirectory()) throw new UsageError(`--follow ${target}: a directory; follow its files with a glob, quoted: '${join(path, '*.log')}'`);
     if (stats !== undefined && !stats.isFile()) throw new UsageError(`--follow ${target}: not a regular file (a pipe, a device): it is read by offset`);
   }
+}
+
+/**
+ * A reader of our output that goes away (`runlog run -- train.py | head`) must not end the runner,
+ * as it ends `runlog logs | head` (main.ts): the command would die with it (its watchdog) and the
+ * run be left `running` until its lease ran out, exit 0. The command goes on, captured whole and
+ * shipped; only showing it stops (the runner's echo skips a destroyed stream).
+ */
+function keepRunningWhenReaderGoes(): void {
+  process.stdout.removeAllListeners('error');
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
 }
