@@ -103,6 +103,9 @@ export class Runner {
   /** every command that ran, for the diagnostics */
   private readonly commands: CommandRecord[] = [];
 
+  /** the run has its end (no command runs any more): what is left is delivering it */
+  ended = false;
+
   constructor(private readonly options: RunnerOptions) {}
 
   /**
@@ -223,6 +226,7 @@ export class Runner {
       completed_at: completedAt,
       diagnostics,
     };
+    this.ended = true;
     const stored = await o.sink.finish(finish);
     // lines only memory held (the disk full) that the hub never took either: lost with this process
     if ((o.sink.lost ?? 0) > dropped.lines) {
@@ -278,6 +282,7 @@ export class Runner {
     const builder = new RecordBuilder({ stream: o.id, taskId: o.taskId, lastSeq: o.lastSeq, sink: o.sink });
     builder.system(reason, 'ERROR');
     const completedAt = nowMicros();
+    this.ended = true;
     const stored = await o.sink.finish({ status: 'failed', exit_code: 127, error_message: reason, completed_at: completedAt });
     o.warn?.(reason);
     return {

@@ -125,7 +125,15 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     warn,
     follow: flags.follow,
   });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => runner.cancel(signal));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      // the command has ended and runlog waits (--flush-timeout) for a hub that does not answer:
+      // Ctrl-C stops the wait, as a worker's second signal does; the run keeps its real end, and
+      // what the hub lacks waits in the WAL for `runlog sync`
+      if (runner.ended) shipper?.giveUpAfter(0);
+      else runner.cancel(signal);
+    });
+  }
 
   const outcome = await runner.run();
   let where = hub ?? databaseFile(dataDir);
