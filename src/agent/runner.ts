@@ -33,6 +33,8 @@ export interface RunnerOptions {
   env?: NodeJS.ProcessEnv;
   /** show the command's output as it comes (stdout to stdout, stderr to stderr) */
   echo?: boolean;
+  /** the command reads this process's stdin (default true; a worker's tasks get none) */
+  stdin?: boolean;
   maxLineBytes?: number;
   sink: RunSink;
   /** the last seq already stored for this run (a task run again numbers its lines on) */
@@ -172,7 +174,8 @@ export class Runner {
     for (const [index, step] of steps.entries()) {
       if (this.cancelledBy) break;
       builder.system(`setup ${index + 1}/${steps.length}: ${step}`);
-      exit = await this.spawn(['/bin/sh', '-c', step], builder, env);
+      // a setup step reads no stdin: what is piped to `runlog run` is the command's
+      exit = await this.spawn(['/bin/sh', '-c', step], builder, env, false);
       if (exitStatus(exit) !== 0) {
         failure = `setup step ${index + 1} (${step}) failed: ${describeExit(exit)}`;
         break;
@@ -180,7 +183,7 @@ export class Runner {
     }
     if (failure === undefined && !this.cancelledBy) {
       builder.phase = 'run';
-      exit = await this.spawn(o.command, builder, env);
+      exit = await this.spawn(o.command, builder, env, o.stdin ?? true);
       if (exitStatus(exit) !== 0) failure = describeExit(exit);
     }
     clearTimeout(this.killTimer);
@@ -318,13 +321,13 @@ export class Runner {
     }
   }
 
-  private async spawn(argv: readonly string[], builder: RecordBuilder, env: NodeJS.ProcessEnv): Promise<ProcessExit> {
+  private async spawn(argv: readonly string[], builder: RecordBuilder, env: NodeJS.ProcessEnv, stdin: boolean): Promise<ProcessExit> {
     const echo = this.options.echo ?? true;
     const stdout = builder.source('stdout');
     const stderr = builder.source('stderr');
     const child = new CapturedProcess(
       argv,
-      { cwd: this.options.cwd, env },
+      { cwd: this.options.cwd, env, stdin },
       {
         stdout: (chunk) => {
           if (echo) echoStdout(chunk);

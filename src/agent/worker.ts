@@ -182,6 +182,8 @@ export class WorkerAgent {
         env: { ...process.env, ...spec.env },
         logDir: join(this.options.dataDir, 'logs'),
         echo: false,
+        // a task reads no stdin: the worker's may be a pipe that never ends (`ssh host runlog worker`)
+        stdin: false,
         // a task this machine ran before: its WAL may hold lines past what the hub has
         lastSeq: Math.max(task.last_seq ?? 0, lastSeqInWal(walDir(this.options.dataDir), run.id)),
         sink: this.shipper,

@@ -32,6 +32,12 @@ export interface ProcessHandlers {
 export interface SpawnOptions {
   cwd?: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * the command reads this process's stdin (default) when that is a pipe or a file; false: none
+   * (a worker's task, a setup step: they must not read, or wait forever on, whatever the worker's
+   * or the runner's stdin is, the pipe of `ssh host runlog worker …` or the command's own input)
+   */
+  stdin?: boolean;
 }
 
 /** a read smaller than this is a trickle (a line or a few), not a command printing flat out */
@@ -109,7 +115,7 @@ export class CapturedProcess {
         cwd: options.cwd,
         env: options.env,
         // a child in a group of its own must not read the terminal (it would be stopped): only pipes and files
-        stdio: [process.stdin.isTTY ? 'ignore' : 'inherit', 'pipe', 'pipe'],
+        stdio: [options.stdin === false || process.stdin.isTTY ? 'ignore' : 'inherit', 'pipe', 'pipe'],
       });
     } catch (error) {
       // spawn throws, rather than emitting 'error', for a NUL byte in an argument, the environment
