@@ -193,6 +193,18 @@ describe('runlog run at the edges (issue 9)', () => {
     expect(run.error_message).toMatch(/^cancelled by \S+@\S+/);
   });
 
+  it('exits 143 when cancelled through the hub, though the command catches SIGTERM and exits 0', async () => {
+    const hub = await hubOn(tempDir());
+    hubs.push(hub);
+    // before, runlog run exited 0 here (the command's code): `runlog run -- job && deploy` deployed
+    const running = start(['run', '--quiet', '--hub', hub.url, '--data', tempDir(), '--id', 'cancel-trap', '--lease', '1s', '--', '/bin/sh', '-c', 'trap "exit 0" TERM; echo started; while :; do sleep 0.1; done']);
+    await waitFor(async () => ((await getJson<Run>(`${hub.url}/api/runs/cancel-trap`)).body.line_count ?? 0) > 0 || undefined, 20_000, 'the run to print');
+    expect((await cli(['cancel', 'cancel-trap', '--hub', hub.url])).code).toBe(0);
+    const result = await running;
+    expect(result.code, result.stderr).toBe(143);
+    expect((await getJson<Run>(`${hub.url}/api/runs/cancel-trap`)).body.status).toBe('cancelled');
+  });
+
   it('kills the whole process group of a command that prints nothing when runlog run is SIGKILLed', async () => {
     const hub = await hubOn(tempDir());
     hubs.push(hub);

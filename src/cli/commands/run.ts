@@ -73,6 +73,8 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     if (existing) throw new UsageError(`--id: run ${runId} already exists (${existing.status}); choose another id`);
   }
   let shipper: HubShipper | undefined;
+  /** `runlog cancel` (or the UI) stopped the command: runlog exits 143 whatever the command did on its SIGTERM */
+  let cancelledOnHub = false;
   /** the hub's URL answered 404 to the run's create: not a hub that is down (hub-http.ts notTheHub) */
   let answered404 = false;
   let sink: RunSink;
@@ -98,6 +100,7 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
         reportHubState(reachable, reason, status);
       },
       onCancel: (by) => {
+        cancelledOnHub = true;
         warn(`run ${runId} cancelled by ${by}: stopping the command`);
         runner.cancel('SIGTERM', by);
       },
@@ -180,7 +183,9 @@ export async function runCommand(command: string[], flags: RunFlags): Promise<vo
     process.stderr.write(`runlog: ${command[0]}: ${outcome.error_message}\n`);
   }
   if (flags.json) process.stdout.write(`${stdoutLineOpen() ? '\n' : ''}${terminalJson(summary(outcome, where))}\n`);
-  process.exit(outcome.exit_status);
+  // a command that catches the cancel's SIGTERM and exits 0 (or needs the SIGKILL) was still
+  // cancelled: `runlog run -- job && deploy` must not deploy
+  process.exit(cancelledOnHub && outcome.status === 'cancelled' ? 143 : outcome.exit_status);
 }
 
 /** Creates the run on the hub with our writer key; a 409 (someone else's run) stops the command from starting. A hub away: the shipper creates it later. */
