@@ -95,9 +95,12 @@ export class Housekeeping {
       const heard = Math.max(parseIsoMicros(worker.last_heartbeat) ?? 0, this.graceFrom());
       if (workerStatus(worker.state, heard, worker.heartbeat_interval_s, now) !== 'offline') continue;
       for (const run of await this.store.runningOn(worker.id)) {
+        // marked lost, as a run whose lease ran out: a worker that was only cut off (or is restarted
+        // on its data directory) still delivers the lines its write-ahead log holds, and its real end
         const ended = await this.store.finishRun(run.id, {
           status: 'failed',
           error_message: `worker ${worker.id} went offline during the run (last heartbeat ${worker.last_heartbeat})`,
+          lost: true,
         });
         if (ended) {
           this.live.publishEnd(ended);
