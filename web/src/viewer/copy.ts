@@ -31,15 +31,25 @@ export function rowsText(range: Range, list: Element): string | null {
   for (const row of list.querySelectorAll('.row.line')) {
     if (!range.intersectsNode(row)) continue;
     const words: string[] = [];
+    let selected = false;
     for (const cell of row.children) {
       if (cell.classList.contains('ln') || !range.intersectsNode(cell)) continue;
+      const label = LABELS.some((name) => cell.classList.contains(name));
       const text = cell.classList.contains('lvl') ? levelOf(cell) : selectedText(range, cell);
+      if (!label && text !== '') selected = true;
       if (text !== '') words.push(text);
     }
+    // A row the selection only touches at its edge is not copied: a triple-click on a line selects
+    // up to the start of the next row's message, and its time and level (unselectable, before
+    // it) came along as an extra line.
+    if (!selected && (row.contains(range.endContainer) || row.contains(range.startContainer))) continue;
     lines.push(words.join(' '));
   }
   return lines.length === 0 ? null : lines.join('\n');
 }
+
+/** cells the user cannot select (user-select: none): written out only beside selected text */
+const LABELS = ['ln', 'ts', 'lvl'];
 
 /** the cell (a row's child) a node is in, or null outside any row */
 function cellOf(node: Node): Element | null {
