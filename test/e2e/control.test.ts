@@ -41,9 +41,21 @@ describeInBrowser('the run page actions', () => {
     expect(errorsOf(page)).toEqual([]);
   });
 
-  it("records a cancel request on a running run's page, for its writer to hear", async () => {
+  it("records a cancel request on a running run's page after a confirm, for its writer to hear", async () => {
     await post('/api/runs', { id: 'ui-running', lease_s: 60 });
     const page = await suite.tab('#/runs/ui-running');
+    // running: the click asks first; dismissed, nothing is asked of the run
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.locator('[data-action="cancel"]').click();
+    await expect.poll(() => asked).toHaveLength(1);
+    expect(asked[0]).toContain('Cancel run ui-running?');
+    expect((await run('ui-running')).cancel_requested_by).toBeNull();
+    expect(await page.getByTestId('cancel-requested').count()).toBe(0);
+    page.once('dialog', (dialog) => void dialog.accept());
     await page.locator('[data-action="cancel"]').click();
     await page.getByTestId('cancel-requested').waitFor({ timeout: 10_000 });
     const lease = (await (await post('/api/runs/ui-running/lease', {})).json()) as { cancel: { by: string } | null };

@@ -1,5 +1,5 @@
 /**
- * What can be done to a run from its page: Cancel (queued or running), Delete (ended, after a
+ * What can be done to a run from its page: Cancel (queued, or running after a confirm), Delete (ended, after a
  * confirm), Re-run (an ended task). Each button carries `data-action` so the page can hide those
  * the signed-in token has no scope for; the hub checks the scope anyway.
  */
@@ -30,11 +30,15 @@ export function RunActions({ run, onChanged }: { run: Run; onChanged: () => void
     }
   };
 
-  const cancel = () =>
-    act(async () => {
+  const cancel = () => {
+    // a running command is stopped and its progress lost: one stray click must not do that (a
+    // queued one never started, and Re-run queues it again)
+    if (run.status === 'running' && !confirm(`Cancel run ${run.id}? Its command is stopped (SIGTERM, then SIGKILL 10 s later).`)) return;
+    void act(async () => {
       await cancelRun(run.id);
       onChanged();
     });
+  };
   const remove = () => {
     if (!confirm(`Delete run ${run.id} and its ${run.line_count.toLocaleString('en-US')} lines? This cannot be undone.`)) return;
     void act(async () => {
@@ -51,7 +55,7 @@ export function RunActions({ run, onChanged }: { run: Run; onChanged: () => void
   return (
     <div class="run-actions">
       {!ended && run.cancel_requested_by == null && mayCancel && (
-        <button data-action="cancel" disabled={busy} onClick={() => void cancel()} title="queued: it never runs; running: its runner stops the command">
+        <button data-action="cancel" disabled={busy} onClick={cancel} title="queued: it never runs; running: its runner stops the command">
           Cancel
         </button>
       )}
