@@ -196,7 +196,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
           setReloads((n) => n + 1);
         }}
       >
-        <select value={everywhere ? 'all' : ''} data-testid="logs-scope" onChange={(event) => setParam('scope', event.currentTarget.value)} title="whose lines">
+        <select value={everywhere ? 'all' : ''} data-testid="logs-scope" aria-label="whose lines" onChange={(event) => setParam('scope', event.currentTarget.value)} title="whose lines">
           <option value="">worker lines</option>
           <option value="all">all runs and workers</option>
         </select>
@@ -204,7 +204,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
           <input class="task" placeholder="label k=v" value={labelText} data-testid="logs-label" onInput={(event) => setLabelText(event.currentTarget.value)} onBlur={(event) => setParam('label', event.currentTarget.value.trim())} />
         ) : (
           <>
-            <select value={worker} data-testid="logs-worker" onChange={(event) => setParam('worker', event.currentTarget.value)}>
+            <select value={worker} data-testid="logs-worker" aria-label="worker" onChange={(event) => setParam('worker', event.currentTarget.value)}>
               <option value="">all workers</option>
               {[...new Set([...workerIds, ...(worker === '' ? [] : [worker])])].map((id) => (
                 <option key={id} value={id}>
@@ -212,10 +212,10 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
                 </option>
               ))}
             </select>
-            <input class="task" placeholder="task id" value={taskText} data-testid="logs-task" onInput={(event) => setTaskText(event.currentTarget.value)} onBlur={(event) => setParam('task', event.currentTarget.value.trim())} />
+            <input class="task" placeholder="task id" aria-label="task id" value={taskText} data-testid="logs-task" onInput={(event) => setTaskText(event.currentTarget.value)} onBlur={(event) => setParam('task', event.currentTarget.value.trim())} />
           </>
         )}
-        <select value={level ?? levelText} data-testid="logs-level" onChange={(event) => setParam('level', event.currentTarget.value)}>
+        <select value={level ?? levelText} data-testid="logs-level" aria-label="level" onChange={(event) => setParam('level', event.currentTarget.value)}>
           <option value="">all levels</option>
           {LEVELS.slice(1).map((value) => (
             <option key={value} value={value}>
@@ -225,7 +225,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
           {/* a level from a link that is none (level=loud): shown as given, the hub's error says why */}
           {level === null && levelText !== '' && <option value={levelText}>{levelText}?</option>}
         </select>
-        <select value={since} data-testid="logs-since" onChange={(event) => setParam('since', event.currentTarget.value)} title="from">
+        <select value={since} data-testid="logs-since" aria-label="from" onChange={(event) => setParam('since', event.currentTarget.value)} title="from">
           {RANGES.map(([value, label]) => (
             <option key={value} value={value}>
               {label}
@@ -244,7 +244,7 @@ export function LogsPage({ query }: { query: URLSearchParams }) {
             ×
           </button>
         )}
-        <input ref={qRef} type="search" class="q" placeholder="text   /" value={qText} data-testid="logs-q" onInput={(event) => setQText(event.currentTarget.value)} />
+        <input ref={qRef} type="search" class="q" placeholder="text   /" aria-label="text" value={qText} data-testid="logs-q" onInput={(event) => setQText(event.currentTarget.value)} />
         <button type="submit">apply</button>
       </form>
       {everywhere ? (

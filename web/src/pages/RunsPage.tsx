@@ -75,6 +75,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
           type="search"
           class="filter-text"
           placeholder="filter: name, command, worker, label"
+          aria-label="filter runs by name, command, worker or label"
           value={text}
           data-testid="runs-filter"
           onInput={(event) => setQuery('q', event.currentTarget.value)}

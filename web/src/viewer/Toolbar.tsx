@@ -52,6 +52,7 @@ export function Toolbar({ session, searchRef, timestamps, wrap, onTimestamps, on
           class="search-input"
           data-testid="search-input"
           placeholder="Search the whole run   /"
+          aria-label="search the whole run"
           value={text}
           spellcheck={false}
           onInput={(event) => onInput(event.currentTarget.value)}
@@ -75,6 +76,7 @@ export function Toolbar({ session, searchRef, timestamps, wrap, onTimestamps, on
         class="level-filter"
         data-testid="level-filter"
         title="this level and above"
+        aria-label="level"
         value={session.filter.level ?? ''}
         onChange={(event) => {
           const value = event.currentTarget.value;
