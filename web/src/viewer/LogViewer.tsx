@@ -8,6 +8,7 @@ import { defaultRangeExtractor } from '@tanstack/virtual-core';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
 import { NARROW, useKeys, useMedia, useSetting } from '../ui/hooks.ts';
 import { count } from '../ui/format.ts';
+import { FINAL_STATUSES } from '../api/types.ts';
 import { buildRows, LINE_PX, textLines, type Row } from './rows.ts';
 import type { RunLogSession } from './session.ts';
 import { useRemeasure, useVirtualizer } from './virtual.ts';
@@ -268,8 +269,11 @@ export function LogViewer({ session }: { session: RunLogSession }) {
             })}
           </div>
           {session.error !== null && <div class="log-empty error-text">{session.error}</div>}
-          {session.error === null && !session.loading && store.length === 0 && rows.length === 0 && (
-            <div class="log-empty muted">{session.filter.q !== '' || session.filter.level !== null ? 'no matching lines' : 'no lines yet'}</div>
+          {/* an ended run's end row is no line: without this a filter matching nothing in it showed a blank box */}
+          {session.error === null && !session.loading && store.length === 0 && rows.every((row) => row.kind === 'end') && (
+            <div class="log-empty muted" data-testid="log-empty">
+              {session.filter.q !== '' || session.filter.level !== null ? 'no matching lines' : session.run !== null && FINAL_STATUSES.includes(session.run.status) ? 'no lines' : 'no lines yet'}
+            </div>
           )}
         </div>
         {!session.following && session.newLines > 0 && (
