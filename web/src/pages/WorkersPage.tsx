@@ -97,7 +97,11 @@ export function WorkersPage({ query }: { query: URLSearchParams }) {
     document.getElementById(`worker-${focus}`)?.scrollIntoView({ block: 'nearest' });
   }, [focus, workers !== null]);
 
-  const list = workers === null ? [] : [...workers.values()].sort(byStatusThenId);
+  // each worker's status now, by its heartbeat's age: a worker that stopped beating sends nothing,
+  // so the status the hub last gave stays "active" (the summary counted it so, beside a card
+  // saying offline)
+  const ageOf = ({ worker, at }: Seen) => (worker.last_heartbeat_age_s === null ? null : worker.last_heartbeat_age_s + (now - at) / 1000);
+  const list = workers === null ? [] : [...workers.values()].map((seen) => ({ ...seen, status: liveStatus(seen.worker, ageOf(seen)) })).sort(byStatusThenId);
   return (
     <div class="page">
       <div class="page-head">
@@ -117,7 +121,7 @@ export function WorkersPage({ query }: { query: URLSearchParams }) {
           <WorkerCard
             key={worker.id}
             worker={worker}
-            age={worker.last_heartbeat_age_s === null ? null : worker.last_heartbeat_age_s + (now - at) / 1000}
+            age={ageOf({ worker, at })}
             lines={lines.get(worker.id)}
             focused={worker.id === focus}
           />
@@ -203,11 +207,12 @@ function liveStatus(worker: Worker, age: number | null): WorkerStatus {
 }
 
 const ORDER: Record<WorkerStatus, number> = { active: 0, stale: 1, offline: 2 };
-function byStatusThenId(a: Seen, b: Seen): number {
-  return ORDER[a.worker.status] - ORDER[b.worker.status] || a.worker.id.localeCompare(b.worker.id);
+type SeenNow = Seen & { status: WorkerStatus };
+function byStatusThenId(a: SeenNow, b: SeenNow): number {
+  return ORDER[a.status] - ORDER[b.status] || a.worker.id.localeCompare(b.worker.id);
 }
 
-function summary(list: Seen[]): string {
-  const by = (status: WorkerStatus) => list.filter((seen) => seen.worker.status === status).length;
+function summary(list: SeenNow[]): string {
+  const by = (status: WorkerStatus) => list.filter((seen) => seen.status === status).length;
   return `${by('active')} active · ${by('stale')} stale · ${by('offline')} offline`;
 }
