@@ -1,9 +1,10 @@
 /**
- * Text contrast on the run page, light and dark (prefers-color-scheme): every piece of text on
+ * Text contrast on the run, runs, workers and logs pages, light and dark (prefers-color-scheme): every piece of text on
  * screen at 4.5:1 at least against what is behind it (WCAG AA, 3:1 for large text). The line
  * numbers, which are links (#L…), were 2.5:1 (light) and 2.9:1 (dark).
  */
 import { expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { errorsOf } from './browser.js';
 import { describeInBrowser, postToHub, useHubAndBrowser } from './suite.js';
 
@@ -19,7 +20,31 @@ describeInBrowser('text contrast', () => {
       await postToHub(suite.hub, `/api/runs/${id}/logs`, { records: levels.map((level, i) => ({ seq: i + 1, timestamp: at + i, level, message: `a ${level} line` })) });
       const page = await suite.tab(`#/runs/${id}`, { colorScheme });
       await page.locator('[data-testid="log-row"][data-seq="5"]').waitFor({ timeout: 20_000 });
-      const low = await page.evaluate(() => {
+      const low = await lowContrast(page);
+      expect(low).toEqual([]);
+      expect(errorsOf(page)).toEqual([]);
+    });
+
+    it(`keeps the runs, workers and logs pages' text at WCAG AA contrast (${colorScheme})`, async () => {
+      await postToHub(suite.hub, '/api/runs', { id: `listed-${colorScheme}` });
+      await postToHub(suite.hub, '/api/workers/contrast-w/heartbeat', {
+        status: 'busy',
+        gpus: [{ index: 0, name: 'NVIDIA H200', memory_total_mb: 143771, memory_used_mb: 140000, utilization_gpu: 95, temperature_c: 80, power_draw_w: 690 }],
+        logs: ['DEBUG', 'INFO', 'WARNING', 'ERROR'].map((level) => ({ timestamp: new Date().toISOString(), level, message: `a ${level} line` })),
+      });
+      for (const [path, ready] of [['#/runs', 'runs-filter'], ['#/workers', 'worker-card'], ['#/logs', 'system-log-row']] as const) {
+        const page = await suite.tab(path, { colorScheme });
+        await page.getByTestId(ready).first().waitFor({ timeout: 20_000 });
+        expect(await lowContrast(page), path).toEqual([]);
+        expect(errorsOf(page)).toEqual([]);
+      }
+    });
+  }
+});
+
+/** the text on screen below AA contrast against what is behind it */
+const lowContrast = (page: Page) =>
+  page.evaluate(() => {
         type El = { parentElement: El | null; getBoundingClientRect(): { width: number }; className: string; tagName: string };
         const window = globalThis as unknown as {
           document: { body: unknown; createTreeWalker(root: unknown, show: number): { nextNode(): { textContent: string; parentElement: El | null } | null } };
@@ -59,8 +84,3 @@ describeInBrowser('text contrast', () => {
         }
         return found;
       });
-      expect(low).toEqual([]);
-      expect(errorsOf(page)).toEqual([]);
-    });
-  }
-});
