@@ -58,10 +58,14 @@ export function when(iso: string | null | undefined): string {
   return date.getFullYear() === now.getFullYear() ? `${day} ${time.slice(0, 5)}` : `${day} ${date.getFullYear()}`;
 }
 
-/** The full local date-time, for titles. */
+/**
+ * The full local date-time with its zone, for titles ("12/3/2026, 8:04:39 PM UTC"): the times on
+ * screen are the browser's local ones, and a title without a zone did not say so (a log row's
+ * title is an ISO time in UTC).
+ */
 export function fullTime(iso: string | null | undefined): string {
   const ms = parseTime(iso);
-  return ms === null ? '' : new Date(ms).toLocaleString();
+  return ms === null ? '' : new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'long' });
 }
 
 /** MiB from nvidia-smi → "22.5 GiB" / "812 MiB" */
