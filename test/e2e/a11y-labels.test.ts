@@ -2,7 +2,8 @@
  * Keyboard and screen-reader basics on each page: every form control has a name of its own (a
  * label, aria-label or title: a placeholder is gone once typed in, and a select without one was
  * read as its current option), and the log box, reached with Tab, shows that it has the focus
- * (it had `outline: none` only: the keys g/G/arrows moved a box nothing marked).
+ * (it had `outline: none` only: the keys g/G/arrows moved a box nothing marked); the error jumps
+ * ↑ ↓ are named by what they do.
  */
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -32,6 +33,8 @@ describeInBrowser('form controls named, the log box focus seen', () => {
       const page = await suite.tab(path);
       await page.getByTestId(control).waitFor({ timeout: 20_000 });
       expect(await unnamed(page), path).toEqual([]);
+      // the error jumps are arrows: a screen reader said "up arrow", "down arrow"
+      if (path === '#/runs/named') for (const name of ['previous error', 'next error']) expect(await page.getByRole('button', { name, exact: true }).count(), name).toBe(1);
       expect(errorsOf(page)).toEqual([]);
     }
   });

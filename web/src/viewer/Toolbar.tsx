@@ -95,10 +95,10 @@ export function Toolbar({ session, searchRef, timestamps, wrap, onTimestamps, on
         <button data-testid="first-error" onClick={() => void session.jumpToError('first', 0)} title="the run's first error">
           first error
         </button>
-        <button data-testid="prev-error" onClick={() => void session.jumpToError('previous', fromSeq())} title="the error before">
+        <button data-testid="prev-error" onClick={() => void session.jumpToError('previous', fromSeq())} title="the error before" aria-label="previous error">
           ↑
         </button>
-        <button data-testid="next-error" onClick={() => void session.jumpToError('next', fromSeq())} title="the next error">
+        <button data-testid="next-error" onClick={() => void session.jumpToError('next', fromSeq())} title="the next error" aria-label="next error">
           ↓
         </button>
       </div>
