@@ -18,9 +18,8 @@ import { buildApp } from '../src/server/app.js';
 import { routeList } from '../src/server/auth/guard.js';
 import { newTokenSecret, sha256 } from '../src/server/auth/tokens.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
-import { PostgresStore } from '../src/store/postgres/store.js';
 import type { Store } from '../src/store/store.js';
-import { createTestDatabase, describeWithPostgres } from './postgres.js';
+import { describeWithPostgres, freshPostgresStore } from './postgres.js';
 import { tempDir } from './helpers.js';
 
 /** fixed, so a failure replays; set RUNLOG_FUZZ_SEED to explore further */
@@ -334,16 +333,7 @@ fuzzSuite('SQLite', async (dir) => new SqliteStore(join(dir, 'runlog.db')), RUNS
 describeWithPostgres('fuzz on PostgreSQL', () => {
   fuzzSuite(
     'PostgreSQL',
-    async () => {
-      const database = await createTestDatabase();
-      const store = await PostgresStore.open(database.url);
-      const close = store.close.bind(store);
-      store.close = async () => {
-        await close();
-        await database.drop();
-      };
-      return store;
-    },
+    freshPostgresStore,
     RUNS_PG,
     BUDGET_PG_MS,
   );

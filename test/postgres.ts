@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, it } from 'vitest';
+import { PostgresStore } from '../src/store/postgres/store.js';
 
 const STRICT = process.env.RUNLOG_TEST_STRICT === '1';
 export const PG_BASE = process.env.RUNLOG_TEST_PG || `postgres://${process.env.USER ?? 'root'}@/postgres?host=/var/run/postgresql`;
@@ -87,4 +88,16 @@ export async function adminWithLoginRole(database: string, role: string, passwor
   await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
   await admin.query(`GRANT CONNECT ON DATABASE ${database} TO ${role}`);
   return admin;
+}
+
+/** A store on a fresh database, dropped when the store closes. */
+export async function freshPostgresStore(): Promise<PostgresStore> {
+  const database = await createTestDatabase();
+  const store = await PostgresStore.open(database.url);
+  const close = store.close.bind(store);
+  store.close = async () => {
+    await close();
+    await database.drop();
+  };
+  return store;
 }

@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/store/sqlite/store.js';
-import { PostgresStore } from '../src/store/postgres/store.js';
 import type { Store } from '../src/store/store.js';
-import { createTestDatabase, describeWithPostgres } from './postgres.js';
+import { describeWithPostgres, freshPostgresStore } from './postgres.js';
 import { tempDir } from './helpers.js';
 import {
   anyValue, BASE_US, hubOn, LEVEL_SPELLINGS, matchesQ, namesAParameter, queryString, runLines, timeParam,
@@ -220,14 +219,5 @@ function querySuite(name: string, openStore: (dir: string) => Promise<Store>, nu
 querySuite('SQLite', async (dir) => new SqliteStore(join(dir, 'runlog.db')), 250);
 
 describeWithPostgres('query parameters on PostgreSQL', () => {
-  querySuite('PostgreSQL', async () => {
-    const database = await createTestDatabase();
-    const store = await PostgresStore.open(database.url);
-    const close = store.close.bind(store);
-    store.close = async () => {
-      await close();
-      await database.drop();
-    };
-    return store;
-  }, 80);
+  querySuite('PostgreSQL', freshPostgresStore, 80);
 });
