@@ -1,10 +1,10 @@
 /** Starts a hub: opens the store, builds the app, binds the port, starts housekeeping. The one place that listens. */
 import { terminalJson } from '../core/terminal.js';
-import { databaseFile, resolveHubConfig, type HubConfig } from '../core/config.js';
+import { resolveHubConfig, type HubConfig } from '../core/config.js';
 import { redactUrl } from '../core/redact.js';
 import { shellJoin } from '../core/text.js';
 import { LiveFanout } from '../pipeline/live.js';
-import { isPostgres, openStore } from '../store/open.js';
+import { isPostgres, openStore, sqliteFile } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { buildApp, warnOnStderr } from './app.js';
 import { TokenCache } from './auth/cache.js';
@@ -52,7 +52,7 @@ export async function startHub(options: Partial<HubConfig> = {}, { logErrors = f
   const keyProblem = keyFileProblem(secretKeyFile(config), config.secretFile !== undefined);
   if (keyProblem !== undefined) throw new HubRefused(keyProblem);
   // one hub per SQLite data directory; hubs on PostgreSQL share the database, not a directory
-  const reserve = isPostgres(config.db) || config.diskReserveBytes <= 0 ? undefined : new DiskReserve(`${config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir)}-reserve`, config.diskReserveBytes);
+  const reserve = isPostgres(config.db) || config.diskReserveBytes <= 0 ? undefined : new DiskReserve(`${sqliteFile(config)}-reserve`, config.diskReserveBytes);
   const lock = isPostgres(config.db) ? { release() {} } : lockOnFullDisk(config.dataDir, reserve);
   let store: Store;
   try {

@@ -54,7 +54,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     return store;
   }
   checkDbKind(config);
-  const file = config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir);
+  const file = sqliteFile(config);
   const makesNone = config.readOnly === true || config.existing === true;
   if (makesNone && file !== config.db && !existsSync(config.dataDir)) {
     // the default place before anything ran there (`runlog runs` on a fresh checkout): nothing to
@@ -79,6 +79,11 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   }
   const { SqliteStore } = await import('./sqlite/store.js');
   return new SqliteStore(file);
+}
+
+/** The file of a SQLite store: `--db` when given, else runlog.db in the data directory. */
+export function sqliteFile(config: StoreConfig): string {
+  return config.db !== undefined && config.db !== '' ? config.db : databaseFile(config.dataDir);
 }
 
 /** Where a store is, for messages: the URL without its password, or the file. */
