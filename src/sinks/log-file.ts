@@ -71,10 +71,12 @@ export class LogFileSink implements RecordSink {
    * lines not kept are counted in `lost`, so that the count says every line the file lacks.
    */
   private writeWholeLines(fd: number, bytes: Buffer): void {
-    const start = fstatSync(fd).size;
     const written = writeSync(fd, bytes);
     if (written === bytes.length) return;
-    const kept = bytes.lastIndexOf(0x0a, written - 1) + 1;
+    // only on a short write is the file's size asked: it ends where those `written` bytes end
+    const start = fstatSync(fd).size - written;
+    // (lastIndexOf from -1 would search from the end: a write of nothing keeps nothing)
+    const kept = written === 0 ? 0 : bytes.lastIndexOf(0x0a, written - 1) + 1;
     ftruncateSync(fd, start + kept);
     const rest = bytes.subarray(kept).toString();
     if (this.lost === 0) this.warn(`cannot write the log file ${this.path}: ENOSPC: short write (${written} of ${bytes.length} bytes)`);
