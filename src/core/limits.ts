@@ -42,6 +42,7 @@ export const LIMITS = {
   exitCodeAbs: 2 ** 31 - 1, // a run's exit_code fits a 32-bit integer
   batchRecords: 10_000, // records (or heartbeat logs, or progress updates) in one request
   queryTextChars: 1000, // a text query parameter (q, source_type, …)
+  tailLines: 10_000, // `?tail=` of a run's lines and of its live stream's backlog (and `?limit=` of its lines)
   timestampChars: 64, // an ISO timestamp as text
   tokenExpiresMs: 100 * 365 * 86_400_000, // 100 years (36500d): a token's expires
   leaseS: { min: 1, max: 3600 }, // a run's lease_s: seconds, an integer

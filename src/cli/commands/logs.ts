@@ -2,6 +2,7 @@
 import { plain } from '../../core/format.js';
 import { colourOnStdout, terminalJson, terminalSafe } from '../../core/terminal.js';
 import { foldAscii } from '../../core/text.js';
+import { LIMITS } from '../../core/limits.js';
 import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord } from '../../core/record.js';
 import { followRun } from '../follow.js';
 import { FINAL_STATUSES, type LogQuery } from '../../store/store.js';
@@ -25,8 +26,6 @@ export interface LogsFlags {
 
 const PAGE = 5000;
 const POLL_MS = 250;
-/** the most `?tail=` a run's live stream takes (src/server/routes/stream.ts) */
-const SSE_MAX_TAIL = 10_000;
 
 export async function logsCommand(runId: string, flags: LogsFlags): Promise<void> {
   // no run takes `worker:` (isValidRunId): that prefix names a worker's own lines
@@ -50,7 +49,7 @@ export async function logsCommand(runId: string, flags: LogsFlags): Promise<void
   // it): with a filter, or a longer tail, the tail is picked by the query (as without -f), then
   // the stream goes on after the last line printed (`--tail 0`: no backlog, the hub's `tail=0` is right)
   const filtered = filter.since !== undefined || filter.level !== undefined || Boolean(filter.q);
-  if (flags.follow && hub !== undefined && !(tail !== undefined && tail > 0 && (filtered || tail > SSE_MAX_TAIL))) {
+  if (flags.follow && hub !== undefined && !(tail !== undefined && tail > 0 && (filtered || tail > LIMITS.tailLines))) {
     await close();
     await followOverSse(hub, runId, tail === undefined ? 'after=0' : `tail=${tail}`, filter, print, flags.json === true);
     return;

@@ -10,6 +10,7 @@ import { parseBatch } from '../ingest.js';
 import { parseBatchBody } from '../batch-body.js';
 import { assertUncompressed, jsonBytes, jsonObject, parseJsonValue } from '../json-body.js';
 import { parseIsoMicros } from '../../core/time.js';
+import { LIMITS } from '../../core/limits.js';
 import { idParam, intParam, levelParam, sinceParam, textParam, type Query } from '../params.js';
 import type { HubContext } from '../context.js';
 import type { Store } from '../../store/store.js';
@@ -65,8 +66,8 @@ export function logRoutes(app: FastifyInstance, { store }: HubContext): void {
     const id = idParam((request.params as { id: string }).id);
     const query = request.query as Query;
     const logQuery = {
-      tail: intParam(query, 'tail', 0, 10_000),
-      limit: intParam(query, 'limit', 0, 10_000),
+      tail: intParam(query, 'tail', 0, LIMITS.tailLines),
+      limit: intParam(query, 'limit', 0, LIMITS.tailLines),
       since: sinceParam(query),
       after: intParam(query, 'after', 0),
       before: intParam(query, 'before', 0),

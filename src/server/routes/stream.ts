@@ -10,6 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../core/errors.js';
 import { sseFrame } from '../../core/sse.js';
+import { LIMITS } from '../../core/limits.js';
 import { openSse, resumePoint, sendBacklog } from '../sse.js';
 import { FINAL_STATUSES } from '../../store/store.js';
 import { boolParam, idParam, intParam, levelParam, type Query } from '../params.js';
@@ -22,7 +23,7 @@ export function streamRoutes(app: FastifyInstance, { store, live, config }: HubC
     const id = idParam((request.params as { id: string }).id);
     const query = request.query as Query;
     const resumeFrom = resumePoint(request);
-    const tail = intParam(query, 'tail', 0, 10_000) ?? config.sseBacklog;
+    const tail = intParam(query, 'tail', 0, LIMITS.tailLines) ?? config.sseBacklog;
     const batched = boolParam(query, 'batch');
     // that level and above, as GET /api/runs/:id/logs: the tail is the last lines at that level
     const minLevel = levelParam(query);
