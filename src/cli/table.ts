@@ -16,8 +16,9 @@ export interface Fit {
 
 /**
  * A plain-text table: columns padded to their widest cell. Cells hold stored text (names, errors):
- * no escape sequence or control character gets through. Widths count code points, so an emoji
- * in a name does not shift the columns after it, nor is it cut in half.
+ * no escape sequence or control character gets through. Widths count terminal columns (a wide
+ * character or an emoji two, a combining mark none), so a name holding one does not shift the
+ * columns after it, and a cut never splits a character.
  */
 export function table(header: readonly string[], rows: readonly (readonly string[])[], fit: Fit = { shrink: [] }): string {
   // a cell is one line: the line feeds terminalSafe keeps become spaces
