@@ -64,6 +64,14 @@ describe.each(['local store', 'hub'])('runlog logs and runs (%s)', (mode) => {
     expect(json[0]).toMatchObject({ seq: 5, level: 'INFO', message: '\x1b[32mgreen text\x1b[0m', source: 'stdout', phase: 'run' });
   });
 
+  it('--until keeps the lines up to a time; it is refused with -f, whose lines come after it', async () => {
+    expect(await logs('r1', '--until', '2000-01-01T00:00:00Z')).toEqual(['']);
+    expect(await logs('r1', '--until', '0s', '--tail', '2')).toEqual(['plain line', 'green text']);
+    const followed = await cli(['logs', 'r1', '--until', '1h', '-f', ...where()]);
+    expect(followed.code).toBe(2);
+    expect(followed.stderr).toContain('--until');
+  });
+
   it('refuses a bad flag value with a message naming it', async () => {
     const result = await cli(['logs', 'r1', '--since', 'someday', ...where()]);
     expect(result.code).toBe(2);

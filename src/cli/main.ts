@@ -178,6 +178,7 @@ withToken(program
   .argument('<run>', 'run id, or worker:<id> for that worker\'s own lines')
   .addOption(flag('--tail <n>', 'only the last N lines'))
   .addOption(flag('--since <time>', 'only lines since an ISO timestamp, a number since the epoch or a duration ago (10m, 2h)'))
+  .addOption(flag('--until <time>', 'only lines up to an ISO timestamp, a number since the epoch or a duration ago (not with -f)'))
   .addOption(flag('--level <level>', 'only this level and above (DEBUG, INFO, WARNING, ERROR, CRITICAL)'))
   .addOption(flag('--grep <text>', 'only lines containing this text (case-insensitive)'))
   .addOption(flag('--timestamps', 'prefix each line with its capture time'))

@@ -36,6 +36,17 @@ describe('hub HTTP API', () => {
     expect(logs).toMatchObject({ run_id: 'run-1', total_lines: 3, truncated: false });
   });
 
+  it('reads a window of time with since and until (until: at or before, as search takes it)', async () => {
+    await post('/api/runs/run-1/logs', { records: [1, 2, 3, 4, 5].map((seq) => line(seq)) });
+    const seqs = async (query: string) => (await app.inject(`/api/runs/run-1/logs?${query}`)).json().logs.map((l: { seq: number }) => l.seq);
+    expect(await seqs('until=1700000000000003')).toEqual([1, 2, 3]);
+    expect(await seqs('since=1700000000000002&until=2023-11-14T22:13:20.000004Z')).toEqual([2, 3, 4]);
+    expect(await seqs('until=1700000000000004&tail=1')).toEqual([4]);
+    const bad = await app.inject('/api/runs/run-1/logs?until=soon');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().field).toBe('until');
+  });
+
   it('accepts ISO timestamps and level aliases', async () => {
     await post('/api/runs/run-1/logs', { records: [line(1, { timestamp: '2026-01-02T03:04:05.123456Z', level: 'warn' })] });
     const [record] = (await app.inject('/api/runs/run-1/logs')).json().logs;

@@ -157,6 +157,8 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       ]);
       expect((await store.queryLogs('run-1', { level: 'WARNING' })).records.map((r) => r.seq)).toEqual([2, 3, 4]);
       expect((await store.queryLogs('run-1', { since: 1_700_000_000_000_003 })).records.map((r) => r.seq)).toEqual([3, 4]);
+      expect((await store.queryLogs('run-1', { until: 1_700_000_000_000_002 })).records.map((r) => r.seq)).toEqual([1, 2]);
+      expect((await store.queryLogs('run-1', { since: 1_700_000_000_000_002, until: 1_700_000_000_000_003, tail: 1 })).records.map((r) => r.seq)).toEqual([3]);
       expect((await store.queryLogs('run-1', { q: 'cuda OUT' })).records.map((r) => r.seq)).toEqual([3]);
       expect((await store.queryLogs('run-1', { q: '90%' })).records.map((r) => r.seq)).toEqual([2]);
       expect((await store.queryLogs('run-1', { q: '_' })).records).toEqual([]);
@@ -212,6 +214,10 @@ export function storeCases(name: string, makeStore: () => Promise<Store>): void 
       expect(seqs(await store.queryLogs('run-1', { before: 4100, tail: 5 }))).toEqual(range(4095, 4099));
       expect(seqs(await store.queryLogs('run-1', { after: 4000, before: 4200, limit: 1000 }))).toEqual(range(4001, 4199));
       expect(seqs(await store.queryLogs('run-1', { since: 1_700_000_000_000_000 + 6990 }))).toEqual(range(6990, 7000));
+      // a window of time across chunk boundaries, from either end
+      expect(seqs(await store.queryLogs('run-1', { since: 1_700_000_000_000_000 + 1990, until: 1_700_000_000_000_000 + 2110, tail: 10_000 }))).toEqual(range(1990, 2110));
+      expect(seqs(await store.queryLogs('run-1', { until: 1_700_000_000_000_000 + 2110, limit: 3, after: 2100 }))).toEqual(range(2101, 2103));
+      expect(seqs(await store.queryLogs('run-1', { until: 1_700_000_000_000_000 + 2110, tail: 2 }))).toEqual(range(2109, 2110));
       const errors = range(1, 7000).filter((seq) => seq % 97 === 0);
       expect(seqs(await store.queryLogs('run-1', { level: 'ERROR', tail: 10_000 }))).toEqual(errors);
       expect(seqs(await store.queryLogs('run-1', { level: 'WARNING', after: 4000, limit: 3 }))).toEqual([4030, 4061, 4074]);

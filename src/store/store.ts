@@ -178,6 +178,8 @@ export interface LogQuery {
   limit?: number;
   /** µs: lines captured at or after */
   since?: number;
+  /** µs: lines captured at or before */
+  until?: number;
   after?: number;
   before?: number;
   /** this level and above */

@@ -6,7 +6,7 @@ import { LIMITS } from '../../core/limits.js';
 import { LEVEL_RANK, microsToIso, toWire, type Level, type LogRecord } from '../../core/record.js';
 import { followRun } from '../follow.js';
 import { FINAL_STATUSES, type LogQuery } from '../../store/store.js';
-import { id as checkId, level as parseLevelFlag, positiveInt, sinceMicros } from '../args.js';
+import { id as checkId, level as parseLevelFlag, positiveInt, sinceMicros, UsageError } from '../args.js';
 import type { RunReader } from '../hub-client.js';
 import { openReader } from '../open-reader.js';
 import { redactUrl } from '../../core/redact.js';
@@ -14,6 +14,7 @@ import { redactUrl } from '../../core/redact.js';
 export interface LogsFlags {
   tail?: string;
   since?: string;
+  until?: string;
   level?: string;
   grep?: string;
   timestamps?: boolean;
@@ -34,6 +35,7 @@ export async function logsCommand(runId: string, flags: LogsFlags): Promise<void
   checkId(runId, 'RUN');
   const filter: LogQuery = {
     since: flags.since === undefined ? undefined : sinceMicros(flags.since),
+    until: untilMicros(flags),
     level: flags.level === undefined ? undefined : parseLevelFlag(flags.level),
     q: flags.grep,
   };
@@ -48,7 +50,7 @@ export async function logsCommand(runId: string, flags: LogsFlags): Promise<void
   // the hub's `tail=N` counts every line, not the matching ones, and stops at 10,000 (a 400 past
   // it): with a filter, or a longer tail, the tail is picked by the query (as without -f), then
   // the stream goes on after the last line printed (`--tail 0`: no backlog, the hub's `tail=0` is right)
-  const filtered = filter.since !== undefined || filter.level !== undefined || Boolean(filter.q);
+  const filtered = filter.since !== undefined || filter.until !== undefined || filter.level !== undefined || Boolean(filter.q);
   if (flags.follow && hub !== undefined && !(tail !== undefined && tail > 0 && (filtered || tail > LIMITS.tailLines))) {
     await close();
     await followOverSse(hub, runId, tail === undefined ? 'after=0' : `tail=${tail}`, filter, print, flags.json === true);
@@ -112,6 +114,13 @@ async function followOverSse(hub: string, runId: string, params: string, filter:
     // a bar drawn in place only for a person at a terminal, and not under a filter it would dodge
     progress: process.stdout.isTTY === true && !json && filter.level === undefined && filter.q === undefined,
   });
+}
+
+/** `--until`: refused with -f, whose new lines all come after any time given (it would print nothing new, and never end). */
+export function untilMicros(flags: Pick<LogsFlags, 'until' | 'follow'>): number | undefined {
+  if (flags.until === undefined) return undefined;
+  if (flags.follow) throw new UsageError('--until cannot be used with -f: the lines -f waits for come after it');
+  return sinceMicros(flags.until, '--until');
 }
 
 function matches(record: LogRecord, filter: LogQuery): boolean {

@@ -17,7 +17,7 @@ import { level as parseLevelFlag, positiveInt, sinceMicros, workerId as workerId
 import type { RunReader } from '../hub-client.js';
 import { openReader } from '../open-reader.js';
 import { followWorker } from '../follow-worker.js';
-import { keeps, linePrinter, type LogsFlags } from './logs.js';
+import { keeps, linePrinter, untilMicros, type LogsFlags } from './logs.js';
 import { redactUrl } from '../../core/redact.js';
 
 const POLL_MS = 250;
@@ -28,6 +28,7 @@ export async function workerLogsCommand(workerId: string, flags: LogsFlags): Pro
     source_type: 'worker',
     source_id: workerId,
     since: flags.since === undefined ? undefined : sinceMicros(flags.since),
+    until: untilMicros(flags),
     level: flags.level === undefined ? undefined : parseLevelFlag(flags.level),
     q: flags.grep,
   };

@@ -69,6 +69,7 @@ export function logRoutes(app: FastifyInstance, { store }: HubContext): void {
       tail: intParam(query, 'tail', 0, LIMITS.tailLines),
       limit: intParam(query, 'limit', 0, LIMITS.tailLines),
       since: sinceParam(query),
+      until: sinceParam(query, 'until'),
       after: intParam(query, 'after', 0),
       before: intParam(query, 'before', 0),
       level: levelParam(query),

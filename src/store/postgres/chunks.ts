@@ -117,12 +117,14 @@ export async function scanLines(db: Queryable, stream: string, query: LogQuery):
   }
   if (query.before !== undefined) add('first_seq < ?', query.before);
   if (query.since !== undefined) add('max_ts >= ?', query.since);
+  if (query.until !== undefined) add('min_ts <= ?', query.until);
   if (query.level !== undefined) add('(levels & ?) <> 0', levelsAtLeast(query.level));
   const needle = query.q ? foldAscii(query.q) : undefined;
   const matches = (r: LogRecord) =>
     (query.after === undefined || r.seq > query.after) &&
     (query.before === undefined || r.seq < query.before) &&
     (query.since === undefined || r.timestamp >= query.since) &&
+    (query.until === undefined || r.timestamp <= query.until) &&
     (query.level === undefined || LEVEL_RANK[r.level] >= LEVEL_RANK[query.level]) &&
     (needle === undefined || searchText(r.message).includes(needle));
 

@@ -56,13 +56,20 @@ export function queryStream(lines: SqliteLines, stream: string, query: LogQuery)
   const after = query.after ?? 0;
   // past the largest seq there is (MAX_SAFE_INTEGER is a seq a writer may use), and exact as a double
   const before = query.before ?? 2 ** 53;
-  const test = matchers({ ...(query.since === undefined ? {} : { since: query.since }), ...(query.level ? { level: query.level } : {}), ...(query.q ? { q: query.q } : {}) });
+  const test = matchers({
+    ...(query.since === undefined ? {} : { since: query.since }),
+    ...(query.until === undefined ? {} : { until: query.until }),
+    ...(query.level ? { level: query.level } : {}),
+    ...(query.q ? { q: query.q } : {}),
+  });
+  const since = query.since ?? -Infinity;
+  const until = query.until ?? Infinity;
   const found: LogRecord[] = [];
   let cursor = forward ? after : before;
   const bloom = Boolean(query.q);
   const decode: DecodeFilter = {
     ...test.decode,
-    keep: (seq, ts) => seq > after && seq < before && (query.since === undefined || ts >= query.since),
+    keep: (seq, ts) => seq > after && seq < before && ts >= since && ts <= until,
   };
   for (let page = FIRST_META_PAGE; ; page = META_PAGE) {
     const rows = forward ? lines.chunksAfter(stream, cursor, before, page, bloom) : lines.chunksBefore(stream, cursor, after, page, bloom);
