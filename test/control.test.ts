@@ -35,11 +35,11 @@ const getRun = async (hub: string, id: string) => (await api(hub, 'GET', `/api/r
 const line = (seq: number, message = `line ${seq}`) => ({ seq, timestamp: new Date().toISOString(), level: 'INFO', message });
 
 /** The events of one kind an SSE stream sends, as they come. */
-function listen(url: string, type: string): { events: unknown[]; close: () => void } {
+function listen(url: string, type: string): { events: unknown[]; open: () => boolean; close: () => void } {
   const events: unknown[] = [];
   const source = new EventSource(url);
   source.addEventListener(type, (event) => events.push(JSON.parse(event.data)));
-  return { events, close: () => source.close() };
+  return { events, open: () => source.readyState === EventSource.OPEN, close: () => source.close() };
 }
 
 describe('leases', () => {
@@ -186,8 +186,17 @@ describe('runlog rm', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('cancel it first');
     await api(hub.url, 'POST', '/api/runs/doomed/finish', { status: 'completed', exit_code: 0 });
-    const removed = await cli(['rm', 'doomed', '--hub', hub.url]);
-    expect(removed).toMatchObject({ code: 0, stdout: 'doomed: deleted\n' });
+    const runsPage = listen(`${hub.url}/api/events`, 'run_deleted');
+    try {
+      await waitFor(() => runsPage.open() || undefined, 10_000, 'the runs page stream open');
+      const removed = await cli(['rm', 'doomed', '--hub', hub.url]);
+      expect(removed).toMatchObject({ code: 0, stdout: 'doomed: deleted\n' });
+      // the runs page hears it, and drops the run
+      await waitFor(() => runsPage.events.length > 0 || undefined, 10_000, 'the run_deleted event');
+      expect(runsPage.events).toEqual([{ id: 'doomed' }]);
+    } finally {
+      runsPage.close();
+    }
     expect((await api(hub.url, 'GET', '/api/runs/doomed')).status).toBe(404);
     expect((await api(hub.url, 'GET', '/api/runs/doomed/logs')).status).toBe(404);
   });

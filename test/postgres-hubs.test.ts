@@ -61,6 +61,22 @@ describeWithPostgres('two hubs on one PostgreSQL database', () => {
     expect(ended).toMatchObject({ status: 'completed', exit_code: 0 });
   });
 
+  it('tells the runs page on hub B of a run deleted through hub A', async () => {
+    expect((await post(`${a.url}/api/runs`, { id: 'gone-soon' })).status).toBe(201);
+    expect((await post(`${a.url}/api/runs/gone-soon/finish`, { status: 'completed', exit_code: 0 })).status).toBe(200);
+    const deleted: unknown[] = [];
+    const source = new EventSource(`${b.url}/api/events`);
+    source.addEventListener('run_deleted', (event) => deleted.push(JSON.parse(event.data)));
+    try {
+      await waitFor(() => source.readyState === EventSource.OPEN || undefined, 10_000, 'the stream open');
+      expect((await fetch(`${a.url}/api/runs/gone-soon`, { method: 'DELETE' })).status).toBe(200);
+      await waitFor(() => deleted.length > 0 || undefined, 10_000, 'the run_deleted event on hub B');
+      expect(deleted).toEqual([{ id: 'gone-soon' }]);
+    } finally {
+      source.close();
+    }
+  });
+
   it('gives each queued task to exactly one worker, whichever hub the workers claim through', async () => {
     const ids = Array.from({ length: 30 }, (_, i) => `task-${i}`);
     for (const id of ids) expect((await post(`${a.url}/api/tasks`, { id, command: ['true'] })).status).toBe(201);

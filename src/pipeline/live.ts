@@ -20,7 +20,7 @@ import type { Run, SystemLog, Worker } from '../store/store.js';
 /** What a topic's subscribers get: a commit's lines of a run, or one ready frame (progress, end, …). */
 export type LiveEvent =
   | { type: 'records'; batch: RecordBatch }
-  | { type: 'progress' | 'end' | 'run' | 'worker'; frame: string; level?: Level }
+  | { type: 'progress' | 'end' | 'run' | 'run_deleted' | 'worker'; frame: string; level?: Level }
   /**
    * a worker line; `seq` on one worker's topic, whose frames carry it as their id (a resume point);
    * its `level` for the streams asked for a level and above, and the `line` itself for those
@@ -221,6 +221,11 @@ export class LiveFanout {
     this.publishTo(RUN_EVENTS, 'run', run);
   }
 
+  /** A run was deleted: the runs page drops it. */
+  publishRunDeleted(id: string): void {
+    this.publishTo(RUN_EVENTS, 'run_deleted', { id });
+  }
+
   /** A worker's heartbeat arrived: for the workers page. */
   publishWorker(worker: Worker): void {
     this.publishTo(RUN_EVENTS, 'worker', worker);
@@ -248,7 +253,7 @@ export class LiveFanout {
     }
   }
 
-  private publishTo(topic: string, type: 'run' | 'worker', data: unknown): void {
+  private publishTo(topic: string, type: 'run' | 'run_deleted' | 'worker', data: unknown): void {
     const listeners = this.topics.get(topic);
     if (!listeners) return;
     this.deliver([...listeners], { type, frame: sseFrame(type, data) });

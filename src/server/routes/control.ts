@@ -66,6 +66,7 @@ export function controlRoutes(app: FastifyInstance, { store, live, audit }: Rout
     const outcome = await store.deleteRun(id);
     if (outcome === 'missing') throw notFound(`run ${id}`);
     if (outcome === 'active') throw conflict(`run ${id} is queued or running: cancel it first`);
+    live.publishRunDeleted(id);
     audit('run.delete', { run: id, by: request.auth.tokenName ?? 'open hub' });
     return { deleted: id };
   });

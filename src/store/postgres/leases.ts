@@ -66,6 +66,8 @@ export async function deleteRun(db: pg.Pool, id: string): Promise<'deleted' | 'a
       await client.query('DELETE FROM run_chunks WHERE stream = $1', [id]);
       await client.query('DELETE FROM run_writers WHERE run_id = $1', [id]);
       await client.query('DELETE FROM runs WHERE id = $1', [id]);
+      // the other hubs' runs pages drop it (notify.ts); sent at commit, as the triggers' notices are
+      await client.query(`SELECT pg_notify('runlog', 'd 0 0 ' || replace(runlog_origin(), ' ', '_') || ' ' || $1)`, [id]);
     }
     await client.query('COMMIT');
     return outcome;

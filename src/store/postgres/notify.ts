@@ -7,6 +7,7 @@
  *   c <first_seq> <last_seq> <origin> <run>   lines of a run (run_chunks)
  *   s <first_id> <last_id> <origin> -         worker lines (system_logs rows)
  *   r 0 0 <origin> <run>                      a run was created, claimed, handed back or ended
+ *   d 0 0 <origin> <run>                      a run was deleted (DELETE /api/runs/:id; retention sends none)
  *   w 0 0 <origin> <worker>                   a worker's heartbeat
  *   t 0 0 <origin> -                          tokens were created, revoked or changed
  * The lines are read from the store, and only when this hub has a subscriber for them. A notice
@@ -91,6 +92,8 @@ export async function followNotices(
       if (run === undefined) return;
       live.publishRun(run);
       if (FINAL_STATUSES.includes(run.status)) live.publishEnd(run);
+    } else if (kind === 'd') {
+      live.publishRunDeleted(subject);
     } else if (kind === 't') {
       onTokensChanged();
     } else if (kind === 'w') {
