@@ -107,11 +107,32 @@ export class SqliteLines {
       .all(stream, beforeSeq, afterSeq, limit) as ChunkRowWithBloom[];
   }
 
-  /** The lines of a chunk (those the filter keeps); from its alerts when the filter wants no line below WARNING. */
+  /**
+   * The lines of a chunk (those the filter keeps); from its alerts when the filter wants no line
+   * below WARNING. A reader that lets the event loop run between reading a chunk's metadata and
+   * its lines (reads.ts) may find the chunk gone: merged by compaction, stored again with a resent
+   * batch (a rowid of its own, or another chunk's old one), or deleted by retention. Its lines are
+   * then read from the chunks that now hold its seq range: ranges are disjoint, so those lines,
+   * and no other chunk's, are exactly this one's.
+   */
   decode(row: ChunkRow, filter?: DecodeFilter): LogRecord[] {
+    const data = this.chunkData(row, filter);
+    if (data !== undefined) return decodeChunk(row.stream, data, filter);
+    const now = this.sql(`SELECT ${META} FROM chunks WHERE stream = ? AND last_seq >= ? AND first_seq <= ? ORDER BY first_seq`)
+      .all(row.stream, row.first_seq, row.last_seq) as ChunkRow[];
+    return now.flatMap((current) => {
+      const moved = this.chunkData(current, filter);
+      if (moved === undefined) return [];
+      return decodeChunk(row.stream, moved, filter).filter((record) => record.seq >= row.first_seq && record.seq <= row.last_seq);
+    });
+  }
+
+  /** The row's data (or alerts), if that row is still the chunk it was when its metadata was read. */
+  private chunkData(row: ChunkRow, filter: DecodeFilter | undefined): Buffer | undefined {
     const fromAlerts = row.has_alerts && filter?.levels !== undefined && (filter.levels & ~ALERT_LEVELS) === 0;
-    const data = this.sql(`SELECT ${fromAlerts ? 'alerts' : 'data'} FROM chunks WHERE rowid = ?`).pluck().get(row.id) as Buffer | undefined;
-    return data === undefined ? [] : decodeChunk(row.stream, data, filter);
+    return this.sql(`SELECT ${fromAlerts ? 'alerts' : 'data'} FROM chunks WHERE rowid = ? AND stream = ? AND first_seq = ? AND last_seq = ?`)
+      .pluck()
+      .get(row.id, row.stream, row.first_seq, row.last_seq) as Buffer | undefined;
   }
 
   /** The highest seq the stream has had: its lines', and those retention deleted (stream_seqs). */

@@ -6,6 +6,13 @@
  * of metadata at a time, until the page is full. Across streams (search, workers' lines): the
  * candidate chunks newest first by their last timestamp; once `limit` matches are newer than
  * the next chunk's newest line, nothing further can enter the page.
+ *
+ * better-sqlite3 reads block the hub's one thread: a text search that must decode millions of
+ * lines (its trigrams in every chunk's bloom) held every request and live viewer for seconds. So
+ * a read lets the event loop run every SLICE_MS (between pages of chunks, or between chunks),
+ * and what writers do meanwhile is allowed for: the next page starts after the last line taken
+ * (a chunk merged across the cursor gives nothing twice), and a chunk gone since its metadata was
+ * read is read from where its lines are now (SqliteLines.decode).
  */
 import { LEVEL_RANK, type Level, type LogRecord } from '../../core/record.js';
 import { foldAscii } from '../../core/text.js';
@@ -18,6 +25,19 @@ import type { ChunkRow, ChunkRowWithBloom, SqliteLines } from './lines.js';
 const FIRST_META_PAGE = 4;
 const META_PAGE = 64;
 const ALL_LEVELS = 0xff;
+/** the longest a read holds the event loop before letting it run */
+const SLICE_MS = 10;
+
+/** Lets the event loop run when this read has held it SLICE_MS. */
+class Slices {
+  private since = performance.now();
+
+  async pause(): Promise<void> {
+    if (performance.now() - this.since < SLICE_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    this.since = performance.now();
+  }
+}
 
 export interface LineFilter {
   since?: number;
@@ -50,7 +70,12 @@ function matchers(filter: LineFilter): { chunk: (row: ChunkRow & { bloom?: Buffe
 }
 
 /** One stream's page: the first `limit` matches after `after`, or the last `tail` before `before`. */
-export function queryStream(lines: SqliteLines, stream: string, query: LogQuery): { records: LogRecord[]; truncated: boolean } {
+export async function queryStream(
+  lines: SqliteLines,
+  stream: string,
+  query: LogQuery,
+  slices: { pause(): Promise<void> } = new Slices(),
+): Promise<{ records: LogRecord[]; truncated: boolean }> {
   const forward = query.limit !== undefined;
   const wanted = Math.min(query.limit ?? query.tail ?? DEFAULT_TAIL, MAX_PAGE);
   const after = query.after ?? 0;
@@ -79,12 +104,16 @@ export function queryStream(lines: SqliteLines, stream: string, query: LogQuery)
       const records = lines.decode(row, decode);
       if (!forward) records.reverse();
       for (const record of records) {
-        if (record.seq > after && record.seq < before && test.record(record)) found.push(record);
+        // past the last line taken (found is in the order of the walk): a chunk merged across the cursor while the loop ran is read again
+        const last = found.length === 0 ? undefined : (found[found.length - 1] as LogRecord).seq;
+        const fresh = last === undefined || (forward ? record.seq > last : record.seq < last);
+        if (fresh && record.seq > after && record.seq < before && test.record(record)) found.push(record);
         if (found.length > wanted) break;
       }
       if (found.length > wanted) break;
     }
     if (found.length > wanted || rows.length < page) break;
+    await slices.pause();
   }
   const truncated = found.length > wanted;
   if (truncated) found.pop();
@@ -93,22 +122,22 @@ export function queryStream(lines: SqliteLines, stream: string, query: LogQuery)
 }
 
 /** Lines after `afterSeq`, ascending, at most `limit`. */
-export function readStream(lines: SqliteLines, stream: string, afterSeq: number, limit: number): LogRecord[] {
-  return queryStream(lines, stream, { after: afterSeq, limit: Math.min(limit, MAX_PAGE) }).records;
+export async function readStream(lines: SqliteLines, stream: string, afterSeq: number, limit: number): Promise<LogRecord[]> {
+  return (await queryStream(lines, stream, { after: afterSeq, limit: Math.min(limit, MAX_PAGE) })).records;
 }
 
 /**
  * The newest `limit` matching lines of the streams `streamWhere` selects (an SQL condition on
  * `chunks`), with `keep` as a further test of each record; `order` breaks ties of timestamp.
  */
-export function scanNewest(
+export async function scanNewest(
   lines: SqliteLines,
   streamWhere: { sql: string; params: (string | number)[] },
   filter: LineFilter,
   limit: number,
   keep: (record: LogRecord) => boolean = () => true,
   order: (a: LogRecord, b: LogRecord) => number = newestFirst,
-): { records: LogRecord[]; truncated: boolean } {
+): Promise<{ records: LogRecord[]; truncated: boolean }> {
   const test = matchers(filter);
   const rows = lines
     .sql(
@@ -118,7 +147,9 @@ export function scanNewest(
     .all(...streamWhere.params, filter.since ?? Number.MIN_SAFE_INTEGER, filter.until ?? Number.MAX_SAFE_INTEGER) as ChunkRowWithBloom[];
   const candidates = rows.filter(test.chunk).sort((a, b) => b.max_ts - a.max_ts);
   let found: LogRecord[] = [];
+  const slices = new Slices();
   for (const row of candidates) {
+    await slices.pause();
     if (found.length > limit) {
       found.sort(order);
       found = found.slice(0, limit + 1);

@@ -157,7 +157,7 @@ export class SqliteStore implements Store {
   }
 
   async queryLogs(stream: string, query: LogQuery): Promise<LogPage> {
-    const page = queryStream(this.lines, stream, query);
+    const page = await queryStream(this.lines, stream, query);
     return { ...page, total_lines: this.lineCount(stream) };
   }
 

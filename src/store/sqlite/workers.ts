@@ -100,7 +100,7 @@ function workerFromRow(row: WorkerRow, now: number): Worker {
  * of one µs list alike in GET /api/logs and GET /api/search. A total order: `before=<id>` pages
  * exactly.
  */
-export function querySystemLogs(lines: SqliteLines, filter: SystemLogFilter): SystemLog[] {
+export async function querySystemLogs(lines: SqliteLines, filter: SystemLogFilter): Promise<SystemLog[]> {
   if (filter.source_type !== undefined && filter.source_type !== 'worker') return [];
   const where =
     filter.source_id !== undefined
@@ -108,10 +108,10 @@ export function querySystemLogs(lines: SqliteLines, filter: SystemLogFilter): Sy
       : // every stream that starts with `worker:` (';' sorts right after ':')
         { sql: 'stream >= ? AND stream < ?', params: ['worker:', 'worker;'] };
   const task = filter.task_id;
-  const cursor = filter.before === undefined ? undefined : storedLine(lines, filter.before);
+  const cursor = filter.before === undefined ? undefined : await storedLine(lines, filter.before);
   // after the cursor: at or before its time (which narrows the chunks read), then the order decides
   const until = cursor === undefined ? filter.until : Math.min(filter.until ?? Infinity, cursor.timestamp);
-  const page = scanNewest(
+  const page = await scanNewest(
     lines,
     where,
     {
@@ -128,8 +128,8 @@ export function querySystemLogs(lines: SqliteLines, filter: SystemLogFilter): Sy
 }
 
 /** The line a `before` cursor names; a 400 naming `before` when it is not stored. */
-function storedLine(lines: SqliteLines, ref: WorkerLineRef): LogRecord {
-  const [record] = queryStream(lines, workerStream(ref.source_id), { after: ref.seq - 1, limit: 1 }).records;
+async function storedLine(lines: SqliteLines, ref: WorkerLineRef): Promise<LogRecord> {
+  const [record] = (await queryStream(lines, workerStream(ref.source_id), { after: ref.seq - 1, limit: 1 })).records;
   if (record?.seq !== ref.seq) throw badRequest('before', `no line worker:${ref.source_id}/${ref.seq} is stored (never, or deleted by retention)`);
   return record;
 }
