@@ -33,7 +33,10 @@ export interface ReplayOptions {
 export interface ReplayedRun {
   id: string;
   hub: string;
+  /** lines the hub took from this sync (not those it had already) */
   lines: number;
+  /** lines sent again that the hub had already (their earlier delivery's answer was lost): stored once */
+  already?: number;
   /** how the run ended on the hub, or why it is still waiting */
   outcome: 'ended' | 'runner lost' | 'refused' | 'waiting';
   note?: string;
@@ -92,7 +95,8 @@ export async function replayWals(options: ReplayOptions): Promise<ReplayedRun[]>
 
 function describe(run: ReplayedRun): string {
   const what = { ended: 'ended', 'runner lost': 'failed: runner lost', refused: 'refused by the hub', waiting: 'still waiting' }[run.outcome];
-  return `run ${run.id}: ${run.lines} lines sent to ${redactUrl(run.hub)}, ${what}${run.note ? ` (${run.note})` : ''}`;
+  const already = run.already ? ` (and ${run.already} it had already)` : '';
+  return `run ${run.id}: ${run.lines} lines sent to ${redactUrl(run.hub)}${already}, ${what}${run.note ? ` (${run.note})` : ''}`;
 }
 
 async function replayOne(file: string, metaFile: string, meta: WalMeta, result: ReplayedRun, ownerDied: number | undefined, options: ReplayOptions): Promise<ReplayedRun> {
@@ -130,8 +134,10 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, result: 
     let page = reader.next(from, PAGE_LINES, PAGE_BYTES);
     for (;;) {
       if (page.json.length > 0) {
+        let taken = 0;
         try {
-          await send(`${path}/logs`, bodies.write(page.json));
+          const answer = (await send(`${path}/logs`, bodies.write(page.json))) as { inserted?: unknown } | undefined;
+          taken = typeof answer?.inserted === 'number' ? answer.inserted : page.json.length;
         } catch (error) {
           if (!(error instanceof HubError)) throw error;
           // the hub lost the run (a new data directory, a `runlog rm`): made again, then the same
@@ -162,7 +168,8 @@ async function replayOne(file: string, metaFile: string, meta: WalMeta, result: 
           throw error;
         }
         recreated = false;
-        result.lines += page.json.length;
+        result.lines += taken;
+        if (taken < page.json.length) result.already = (result.already ?? 0) + page.json.length - taken;
         from = page.seqs.at(-1)! + 1;
         meta.acked_seq = from - 1;
         saveMeta(metaFile, meta);

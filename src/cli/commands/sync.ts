@@ -29,11 +29,12 @@ export async function syncCommand(flags: SyncFlags): Promise<void> {
   });
   const sent = runs.filter((run) => run.outcome !== 'waiting');
   const lines = runs.reduce((sum, run) => sum + run.lines, 0);
+  const already = runs.reduce((sum, run) => sum + (run.already ?? 0), 0);
   const waiting = runs.filter((run) => run.outcome === 'waiting');
   // the URL answered 404 (notTheHub): "unreachable" would send the user to look for a hub that is down
   const why = waiting.some((run) => run.note?.includes('answered 404')) ? 'its URL answered 404: see above' : 'hub unreachable';
-  if (flags.json) process.stdout.write(`${terminalJson({ runs, sent_runs: sent.length, sent_lines: lines, waiting: waiting.length })}\n`);
+  if (flags.json) process.stdout.write(`${terminalJson({ runs, sent_runs: sent.length, sent_lines: lines, already_lines: already, waiting: waiting.length })}\n`);
   else if (runs.length === 0) say('nothing to send');
-  else say(`sent ${sent.length} runs, ${lines} lines${waiting.length > 0 ? `; ${waiting.length} runs still wait (${why})` : ''}`);
+  else say(`sent ${sent.length} runs, ${lines} lines${already > 0 ? ` (and ${already} the hub had already)` : ''}${waiting.length > 0 ? `; ${waiting.length} runs still wait (${why})` : ''}`);
   process.exit(waiting.length > 0 ? 1 : 0);
 }
